@@ -1,0 +1,67 @@
+// swift-tools-version:5.9
+// RNNLab: recurrent networks (RNN, LSTM, GRU) from scratch, with hand-written BPTT, experiments and reports.
+import PackageDescription
+import Foundation
+
+// SIMD width is a deliberate build-time choice. Swift compiles for the x86-64 baseline (SSE2) unless told
+// otherwise, which leaves 4-7x of GEMM speed unused on AVX2/AVX-512 machines. The package therefore
+// builds for the CPU it is built on (like `-march=native`), read from /proc/cpuinfo, and records the level
+// it chose (`RNNLAB_SIMD_*`) so the binary refuses, with a clear message, to run on a CPU that lacks it.
+// Override with RNNLAB_CPU=<llvm cpu name> (e.g. x86-64 for a portable build, haswell, skylake-avx512).
+func chosenCPU() -> (cpu: String, level: String)? {
+    let env = ProcessInfo.processInfo.environment
+    if let forced = env["RNNLAB_CPU"], !forced.isEmpty {
+        switch forced {
+        case "x86-64", "generic", "baseline": return nil
+        case let name where name.contains("avx512") || name.hasPrefix("znver4") || name.hasPrefix("znver5")
+            || name.contains("sapphire") || name.contains("icelake") || name.contains("cascade"):
+            return (name, "AVX512")
+        default: return (forced, "AVX2")
+        }
+    }
+    #if arch(x86_64)
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    if ["avx512f", "avx512vl", "avx512bw", "avx512dq", "fma"].allSatisfy(flags.contains) { return ("skylake-avx512", "AVX512") }
+    if ["avx2", "fma"].allSatisfy(flags.contains) { return ("haswell", "AVX2") }
+    #endif
+    return nil
+}
+
+// Full cross-module optimisation lets the generic (Float/Double) kernels specialise across modules.
+var simdSettings: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+if let choice = chosenCPU() {
+    simdSettings += [.unsafeFlags(["-target-cpu", choice.cpu]), .define("RNNLAB_SIMD_\(choice.level)")]
+}
+
+let package = Package(
+    name: "RNNLab",
+    products: [
+        .library(name: "RNNLab", targets: ["TensorCore", "Recurrent", "Interchange", "Charts", "Experiments"]),
+        .executable(name: "rnnlab", targets: ["rnnlab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Contiguous Float/Double tensors, seeded RNG, SIMD GEMM and element-wise kernels.
+        .target(name: "TensorCore", swiftSettings: simdSettings),
+        // RNN / LSTM / GRU cells, stacked layers, BPTT, losses, optimizers, clipping, training loop.
+        .target(name: "Recurrent", dependencies: ["TensorCore"], swiftSettings: simdSettings),
+        // Checkpoints and interchange formats: safetensors.
+        .target(name: "Interchange", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
+        // SVG charts and the self-contained HTML report.
+        .target(name: "Charts", swiftSettings: simdSettings),
+        // The experiments: tasks, runs, measurements and their report sections.
+        .target(name: "Experiments", dependencies: ["TensorCore", "Recurrent", "Interchange", "Charts"], swiftSettings: simdSettings),
+        // The thin command-line front end.
+        .executableTarget(name: "rnnlab", dependencies: [
+            "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: simdSettings),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdSettings),
+        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], swiftSettings: simdSettings),
+        .testTarget(name: "InterchangeTests", dependencies: ["Interchange"], swiftSettings: simdSettings),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
+    ]
+)

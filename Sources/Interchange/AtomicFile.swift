@@ -1,0 +1,40 @@
+import Foundation
+
+/// Errors from reading or writing files; each names the file and what went wrong.
+public struct FileFormatError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Writes whole files atomically: the bytes go to a temporary file beside the target, are flushed to disk,
+/// then renamed over it. A crash or a full disk leaves either the old file or the new one, never half of one.
+public enum AtomicFile {
+    public static func write(_ data: Data, to url: URL) throws {
+        let dir = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+            throw FileFormatError("\(url.path): cannot create a temporary file in \(dir.path)")
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: tmp)
+            do {
+                try handle.write(contentsOf: data)
+                try handle.synchronize()
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            if rename(tmp.path, url.path) != 0 {
+                throw FileFormatError("\(url.path): rename failed: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            if let e = error as? FileFormatError { throw e }
+            throw FileFormatError("\(url.path): write failed (\(error.localizedDescription)); the previous file, if any, is untouched")
+        }
+    }
+
+    public static func write(_ text: String, to url: URL) throws { try write(Data(text.utf8), to: url) }
+}

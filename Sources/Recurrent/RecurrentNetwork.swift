@@ -1,0 +1,268 @@
+import TensorCore
+
+/// Result of a forward pass: the top layer's outputs and every layer's final states.
+public struct RecurrentOutput<T: Real> {
+    public var output: Tensor<T>     // [B, T, H]
+    public var hn: Tensor<T>         // [L, B, H]
+    public var cn: Tensor<T>?        // [L, B, H], LSTM only
+}
+
+/// What BPTT returns besides parameter gradients.
+public struct RecurrentInputGradients<T: Real> {
+    public var dx: Tensor<T>?        // [B, T, I], when requested
+    public var dh0: Tensor<T>        // [L, B, H]
+    public var dc0: Tensor<T>?       // [L, B, H], LSTM only
+    /// dL/dh_t of the top layer at every step, everything that reaches h_t: [B, T, H].
+    public var dlDh: Tensor<T>
+}
+
+/// Per-layer buffers: the forward cache BPTT reads, and backward scratch. Time-major so each step is a
+/// contiguous [B, *] block; allocated once and reused while the shapes stay the same.
+final class LayerBuffers<T: Real> {
+    let wih = Buffer<T>(), whh = Buffer<T>(), wihT = Buffer<T>(), whhT = Buffer<T>(), bih = Buffer<T>(), bhh = Buffer<T>()
+    let input = Buffer<T>()   // [T, B, in] (layer 0 only; upper layers read the hidden states below)
+    let gates = Buffer<T>()   // [T, B, G*H] activations
+    let hs = Buffer<T>()      // [T+1, B, H], hs[0] = h0
+    let cs = Buffer<T>()      // [T+1, B, H], LSTM
+    let aux = Buffer<T>()     // [T, B, H]
+    let scratch = Buffer<T>() // [B, G*H]
+    let dGi = Buffer<T>(), dGh = Buffer<T>()  // [T, B, G*H]
+    let dIn = Buffer<T>()     // [T, B, in]
+}
+
+/// A stack of RNN / LSTM / GRU layers (batch-first in, batch-first out), with hand-written BPTT.
+///
+/// Forward: the input projection of all steps is one GEMM ([T*B, in] x W_ih^T), then the time loop adds
+/// h_{t-1} W_hh^T and applies the cell. Backward walks time in reverse, collecting the pre-activation
+/// gradients dG of every step; the weight gradients are then two GEMMs over all steps at once
+/// (dW_ih = dG^T x, dW_hh = dG^T h_{t-1}) and the input gradient one more (dx = dG W_ih).
+public final class RecurrentNetwork<T: Real> {
+    public let config: RecurrentConfig
+    /// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} for k = 0..<L, PyTorch's names and shapes.
+    public var parameters: ParameterSet<T>
+
+    let layers: [LayerBuffers<T>]
+    var cachedBatch = 0, cachedSteps = 0
+    var hasForwardCache = false
+
+    public init(config: RecurrentConfig, parameters: ParameterSet<T>) throws {
+        self.config = config
+        var expected = ParameterSet<T>()
+        for (name, shape) in config.parameterLayout { expected.append(name, Tensor(zeros: shape)) }
+        try expected.load(from: parameters)
+        self.parameters = expected
+        layers = (0..<config.numLayers).map { _ in LayerBuffers<T>() }
+    }
+
+    /// Fresh weights. `forgetGateBias` (LSTM) sets b_ih of the forget block to that value and b_hh's to 0,
+    /// so the forget gate starts open (Jozefowicz et al. 2015; Keras' unit_forget_bias uses 1).
+    public convenience init(config: RecurrentConfig, initializer: Initializer = .pytorchDefault,
+                            forgetGateBias: Double? = nil, rng: inout SeededRandom) {
+        let H = config.hiddenSize, G = config.cell.gateCount
+        var p = ParameterSet<T>()
+        for k in 0..<config.numLayers {
+            let inSize = config.layerInputSize(k)
+            switch initializer {
+            case .pytorchDefault:
+                let s = 1 / Double(H).squareRoot()
+                p.append("weight_ih_l\(k)", .uniform([G * H, inSize], -s, s, rng: &rng))
+                p.append("weight_hh_l\(k)", .uniform([G * H, H], -s, s, rng: &rng))
+                p.append("bias_ih_l\(k)", .uniform([G * H], -s, s, rng: &rng))
+                p.append("bias_hh_l\(k)", .uniform([G * H], -s, s, rng: &rng))
+            case .xavier, .orthogonal:
+                // One block per gate, as Keras initialises its kernel and recurrent kernel per gate.
+                let a = (6 / Double(inSize + H)).squareRoot(), ah = (6 / Double(2 * H)).squareRoot()
+                var wih = [T](), whh = [T]()
+                for _ in 0..<G {
+                    wih += Tensor<T>.uniform([H, inSize], -a, a, rng: &rng).data
+                    whh += initializer == .xavier ? Tensor<T>.uniform([H, H], -ah, ah, rng: &rng).data
+                                                  : Tensor<T>.orthogonal(rows: H, cols: H, rng: &rng).data
+                }
+                p.append("weight_ih_l\(k)", try! Tensor(shape: [G * H, inSize], data: wih))
+                p.append("weight_hh_l\(k)", try! Tensor(shape: [G * H, H], data: whh))
+                p.append("bias_ih_l\(k)", Tensor(zeros: [G * H]))
+                p.append("bias_hh_l\(k)", Tensor(zeros: [G * H]))
+            }
+            if let fb = forgetGateBias, config.cell == .lstm {
+                for j in H..<(2 * H) {
+                    p.tensors[4 * k + 2].data[j] = T(fb)
+                    p.tensors[4 * k + 3].data[j] = 0
+                }
+            }
+        }
+        try! self.init(config: config, parameters: p)
+    }
+
+    // MARK: forward
+
+    /// Runs the stack over x [B, T, I] from h0 / c0 [L, B, H] (zeros when nil).
+    public func forward(_ x: Tensor<T>, h0: Tensor<T>? = nil, c0: Tensor<T>? = nil) throws -> RecurrentOutput<T> {
+        guard x.rank == 3, x.shape[2] == config.inputSize else {
+            throw ShapeError("input: expected [batch, steps, \(config.inputSize)], got \(x.shape)")
+        }
+        let B = x.shape[0], Tn = x.shape[1], H = config.hiddenSize, L = config.numLayers
+        try h0?.expectShape([L, B, H], "h0")
+        if config.cell == .lstm { try c0?.expectShape([L, B, H], "c0") }
+        else if c0 != nil { throw ShapeError("c0: only an LSTM has a cell state") }
+        guard Tn > 0, B > 0 else { throw ShapeError("input: batch and steps must be positive, got \(x.shape)") }
+
+        cachedBatch = B; cachedSteps = Tn
+        let top = layers[L - 1]
+        var hn = Tensor<T>(zeros: [L, B, H]), cn: Tensor<T>? = config.cell == .lstm ? Tensor(zeros: [L, B, H]) : nil
+        x.data.withUnsafeBufferPointer { xp in
+            swapLeadingAxes(xp.baseAddress!, B, Tn, config.inputSize, into: layers[0].input.ensure(Tn * B * config.inputSize))
+        }
+        for k in 0..<L {
+            let lb = layers[k]
+            let input: UnsafeMutablePointer<T> = k == 0 ? lb.input.pointer : layers[k - 1].hs.pointer + B * H
+            forwardLayer(k, lb, input: input, batch: B, steps: Tn, h0: h0?.data, c0: c0?.data)
+            hn.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: lb.hs.pointer + Tn * B * H, count: B * H) }
+            if config.cell == .lstm {
+                cn!.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: lb.cs.pointer + Tn * B * H, count: B * H) }
+            }
+        }
+        var out = Tensor<T>(zeros: [B, Tn, H])
+        out.data.withUnsafeMutableBufferPointer { swapLeadingAxes(top.hs.pointer + B * H, Tn, B, H, into: $0.baseAddress!) }
+        hasForwardCache = true
+        return RecurrentOutput(output: out, hn: hn, cn: cn)
+    }
+
+    func forwardLayer(_ k: Int, _ lb: LayerBuffers<T>, input: UnsafeMutablePointer<T>, batch B: Int, steps Tn: Int,
+                      h0: [T]?, c0: [T]?) {
+        let H = config.hiddenSize, G = config.gateWidth, inSize = config.layerInputSize(k)
+        let p = parameters.tensors
+        lb.wih.load(p[4 * k].data); lb.whh.load(p[4 * k + 1].data)
+        lb.bih.load(p[4 * k + 2].data); lb.bhh.load(p[4 * k + 3].data)
+        transpose(lb.wih.pointer, rows: G, cols: inSize, ld: inSize, into: lb.wihT.ensure(G * inSize))
+        transpose(lb.whh.pointer, rows: G, cols: H, ld: H, into: lb.whhT.ensure(G * H))
+
+        // Hoisted input projection for all steps: gates[T*B, G] = input[T*B, in] W_ih^T + b_ih (+ b_hh where
+        // it simply adds: all gates but the GRU's n, whose b_hn sits inside the reset product).
+        let gates = lb.gates.ensure(Tn * B * G)
+        gemm(.none, .none, m: Tn * B, n: G, k: inSize, a: input, lda: inSize, b: lb.wihT.pointer, ldb: G, c: gates, ldc: G, accumulate: false)
+        let foldedBias = lb.scratch.ensure(B * G)
+        for j in 0..<G { foldedBias[j] = lb.bih.pointer[j] + (config.cell == .gru && j >= 2 * H ? 0 : lb.bhh.pointer[j]) }
+        addRowVector(gates, rows: Tn * B, cols: G, ld: G, foldedBias)
+
+        let hs = lb.hs.ensure((Tn + 1) * B * H), cs = lb.cs.ensure(config.cell == .lstm ? (Tn + 1) * B * H : 1)
+        let aux = lb.aux.ensure(Tn * B * H)
+        if let h0 { h0.withUnsafeBufferPointer { hs.update(from: $0.baseAddress! + k * B * H, count: B * H) } } else { lb.hs.zero(B * H) }
+        if config.cell == .lstm {
+            if let c0 { c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress! + k * B * H, count: B * H) } } else { lb.cs.zero(B * H) }
+        }
+        let cell = config.cell.implementation
+        for t in 0..<Tn {
+            let lstm = config.cell == .lstm
+            cell.forward(StepBuffers(batch: B, hidden: H, gates: gates + t * B * G,
+                                     hPrev: hs + t * B * H, hNext: hs + (t + 1) * B * H,
+                                     cPrev: lstm ? cs + t * B * H : cs, cNext: lstm ? cs + (t + 1) * B * H : cs,
+                                     aux: aux + t * B * H, scratch: lb.scratch.pointer,
+                                     whhT: lb.whhT.pointer, whh: lb.whh.pointer, bhh: lb.bhh.pointer), config)
+        }
+    }
+
+    // MARK: backward
+
+    /// Backpropagation through time for the last forward pass. `dOutput` [B, T, H] is dL/d(output),
+    /// `dhn` / `dcn` [L, B, H] the gradients reaching the final states. Parameter gradients are added into
+    /// `grads` (same names as `parameters`). `truncation` k cuts the recurrent gradient every k steps
+    /// (truncated BPTT: the state handed from one k-step chunk to the next is treated as a constant).
+    public func backward(dOutput: Tensor<T>?, dhn: Tensor<T>? = nil, dcn: Tensor<T>? = nil,
+                         into grads: inout ParameterSet<T>, truncation: Int? = nil,
+                         inputGradient: Bool = true) throws -> RecurrentInputGradients<T> {
+        guard hasForwardCache else { throw ShapeError("backward called before forward") }
+        let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize, L = config.numLayers, G = config.gateWidth
+        try dOutput?.expectShape([B, Tn, H], "dOutput")
+        try dhn?.expectShape([L, B, H], "dhn")
+        try dcn?.expectShape([L, B, H], "dcn")
+        if let k = truncation, k < 1 { throw ShapeError("truncation window must be >= 1, got \(k)") }
+        guard grads.names == parameters.names else { throw ShapeError("gradient buffers do not match the parameters") }
+
+        var dh0 = Tensor<T>(zeros: [L, B, H])
+        var dc0: Tensor<T>? = config.cell == .lstm ? Tensor(zeros: [L, B, H]) : nil
+        var dlDh = Tensor<T>(zeros: [B, Tn, H])
+        let dlDhTM = Buffer<T>(Tn * B * H)
+        let dh = Buffer<T>(B * H), dhPrev = Buffer<T>(B * H), dc = Buffer<T>(B * H)
+
+        // dL/d(output of layer k), time-major; starts as the caller's dOutput for the top layer.
+        let dOutTop = Buffer<T>(Tn * B * H)
+        if let dOutput { dOutput.data.withUnsafeBufferPointer { swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop.pointer) } }
+        var dOut = dOutTop.pointer
+
+        for k in stride(from: L - 1, through: 0, by: -1) {
+            let lb = layers[k], inSize = config.layerInputSize(k)
+            let input: UnsafeMutablePointer<T> = k == 0 ? lb.input.pointer : layers[k - 1].hs.pointer + B * H
+            let gates = lb.gates.pointer, hs = lb.hs.pointer, cs = lb.cs.pointer, aux = lb.aux.pointer
+            let dGi = lb.dGi.ensure(Tn * B * G)
+            let separateDGh = config.cell == .gru && config.gruVariant == .resetAfter
+            let dGh = separateDGh ? lb.dGh.ensure(Tn * B * G) : dGi
+            dh.zero(B * H); dc.zero(B * H)
+            if let dhn { dhn.data.withUnsafeBufferPointer { dh.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) } }
+            if let dcn { dcn.data.withUnsafeBufferPointer { dc.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) } }
+            let cell = config.cell.implementation, lstm = config.cell == .lstm
+            var dhCur = dh.pointer, dhNext = dhPrev.pointer
+
+            for t in stride(from: Tn - 1, through: 0, by: -1) {
+                axpy(B * H, 1, dOut + t * B * H, dhCur)
+                if k == L - 1 { (dlDhTM.pointer + t * B * H).update(from: dhCur, count: B * H) }
+                let s = StepBuffers(batch: B, hidden: H, gates: gates + t * B * G,
+                                    hPrev: hs + t * B * H, hNext: hs + (t + 1) * B * H,
+                                    cPrev: lstm ? cs + t * B * H : cs, cNext: lstm ? cs + (t + 1) * B * H : cs,
+                                    aux: aux + t * B * H, scratch: lb.scratch.ensure(B * G),
+                                    whhT: lb.whhT.pointer, whh: lb.whh.pointer, bhh: lb.bhh.pointer)
+                cell.backward(s, StepGradients(dh: dhCur, dc: dc.pointer, dhPrev: dhNext,
+                                               dGi: dGi + t * B * G, dGh: dGh + t * B * G), config)
+                if let w = truncation, t > 0, t % w == 0 {
+                    dhNext.update(repeating: 0, count: B * H)
+                    dc.zero(B * H)
+                }
+                swap(&dhCur, &dhNext)
+            }
+            dh0.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: dhCur, count: B * H) }
+            if lstm { dc0!.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: dc.pointer, count: B * H) } }
+
+            // Weight gradients for all steps at once.
+            grads.tensors[4 * k].data.withUnsafeMutableBufferPointer { dW in
+                gemm(.transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize, c: dW.baseAddress!, ldc: inSize, accumulate: true)
+            }
+            grads.tensors[4 * k + 1].data.withUnsafeMutableBufferPointer { dW in
+                let w = dW.baseAddress!
+                if config.cell == .gru && config.gruVariant == .resetBefore {
+                    // W_hr, W_hz multiply h_{t-1}; W_hn multiplies r * h_{t-1} (kept in aux).
+                    gemm(.transposed, .none, m: 2 * H, n: H, k: Tn * B, a: dGh, lda: G, b: hs, ldb: H, c: w, ldc: H, accumulate: true)
+                    gemm(.transposed, .none, m: H, n: H, k: Tn * B, a: dGh + 2 * H, lda: G, b: aux, ldb: H, c: w + 2 * H * H, ldc: H, accumulate: true)
+                } else {
+                    gemm(.transposed, .none, m: G, n: H, k: Tn * B, a: dGh, lda: G, b: hs, ldb: H, c: w, ldc: H, accumulate: true)
+                }
+            }
+            grads.tensors[4 * k + 2].data.withUnsafeMutableBufferPointer { addColumnSums(dGi, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!) }
+            grads.tensors[4 * k + 3].data.withUnsafeMutableBufferPointer { addColumnSums(dGh, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!) }
+
+            // Gradient reaching this layer's input: the output gradient of the layer below (or dx).
+            if k > 0 || inputGradient {
+                let dIn = lb.dIn.ensure(Tn * B * inSize)
+                gemm(.none, .none, m: Tn * B, n: inSize, k: G, a: dGi, lda: G, b: lb.wih.pointer, ldb: inSize, c: dIn, ldc: inSize, accumulate: false)
+                dOut = dIn
+            }
+        }
+        dlDh.data.withUnsafeMutableBufferPointer { swapLeadingAxes(dlDhTM.pointer, Tn, B, H, into: $0.baseAddress!) }
+        var dx: Tensor<T>? = nil
+        if inputGradient {
+            var g = Tensor<T>(zeros: [B, Tn, config.inputSize])
+            g.data.withUnsafeMutableBufferPointer { swapLeadingAxes(layers[0].dIn.pointer, Tn, B, config.inputSize, into: $0.baseAddress!) }
+            dx = g
+        }
+        return RecurrentInputGradients(dx: dx, dh0: dh0, dc0: dc0, dlDh: dlDh)
+    }
+
+    /// Gate activations of layer k from the last forward pass, [T, B, G*H] time-major (for saturation statistics).
+    public func gateActivations(layer k: Int) -> [T] { layers[k].gates.array(cachedSteps * cachedBatch * config.gateWidth) }
+
+    /// Hidden states of layer k from the last forward pass, [B, T, H] (trajectories, probes).
+    public func hiddenStates(layer k: Int) -> Tensor<T> {
+        let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize
+        var out = Tensor<T>(zeros: [B, Tn, H])
+        out.data.withUnsafeMutableBufferPointer { swapLeadingAxes(layers[k].hs.pointer + B * H, Tn, B, H, into: $0.baseAddress!) }
+        return out
+    }
+}

@@ -1,0 +1,36 @@
+/// A grow-only scratch buffer owned by a layer: allocated once, reused across calls, so the time loop
+/// never allocates.
+public final class Buffer<T: Real> {
+    public private(set) var pointer: UnsafeMutablePointer<T>
+    public private(set) var capacity: Int
+
+    public init(_ capacity: Int = 0) {
+        self.capacity = capacity
+        pointer = .allocate(capacity: max(capacity, 1))
+        pointer.initialize(repeating: 0, count: max(capacity, 1))
+    }
+
+    /// Makes room for n values (contents are not kept when it grows) and returns the pointer.
+    @discardableResult
+    public func ensure(_ n: Int) -> UnsafeMutablePointer<T> {
+        if n > capacity {
+            pointer.deallocate()
+            pointer = .allocate(capacity: n)
+            pointer.initialize(repeating: 0, count: n)
+            capacity = n
+        }
+        return pointer
+    }
+
+    /// Copies `values` in, growing as needed.
+    public func load(_ values: [T]) {
+        ensure(values.count)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    public func zero(_ n: Int) { pointer.update(repeating: 0, count: n) }
+
+    public func array(_ n: Int) -> [T] { Array(UnsafeBufferPointer(start: pointer, count: n)) }
+
+    deinit { pointer.deallocate() }
+}

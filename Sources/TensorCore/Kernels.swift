@@ -1,0 +1,40 @@
+/// Element-wise and reduction kernels on raw buffers: simple loops the compiler vectorises.
+
+/// y[i] += alpha * x[i]
+@inlinable
+public func axpy<T: Real>(_ n: Int, _ alpha: T, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>) {
+    for i in 0..<n { y[i] += alpha * x[i] }
+}
+
+/// Adds `bias` (length cols) to every row of a rows x cols matrix (leading dimension ld).
+@inlinable
+public func addRowVector<T: Real>(_ m: UnsafeMutablePointer<T>, rows: Int, cols: Int, ld: Int, _ bias: UnsafePointer<T>) {
+    for r in 0..<rows {
+        let row = m + r * ld
+        for j in 0..<cols { row[j] += bias[j] }
+    }
+}
+
+/// out[j] += sum_r m[r, j]: the bias gradient of a batch of rows.
+@inlinable
+public func addColumnSums<T: Real>(_ m: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, into out: UnsafeMutablePointer<T>) {
+    for r in 0..<rows {
+        let row = m + r * ld
+        for j in 0..<cols { out[j] += row[j] }
+    }
+}
+
+/// Batch-first [B, T, F] <-> time-major [T, B, F] (the recurrence walks time, so each step's rows are contiguous).
+@inlinable
+public func swapLeadingAxes<T: Real>(_ src: UnsafePointer<T>, _ d0: Int, _ d1: Int, _ f: Int, into dst: UnsafeMutablePointer<T>) {
+    for i in 0..<d0 {
+        for j in 0..<d1 {
+            (dst + (j * d0 + i) * f).update(from: src + (i * d1 + j) * f, count: f)
+        }
+    }
+}
+
+extension Array where Element: Real {
+    /// Sum of squares, accumulated in Double for stability on long vectors.
+    public var sumOfSquares: Double { reduce(0.0) { $0 + Double($1) * Double($1) } }
+}

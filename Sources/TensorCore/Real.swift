@@ -1,0 +1,89 @@
+import Foundation
+
+/// The scalar types the library computes in: Float for speed, Double for gradient checks and references.
+/// Besides scalar math, each type supplies in-place vector activations (the hot element-wise loops).
+public protocol Real: BinaryFloatingPoint, SIMDScalar, Sendable, LosslessStringConvertible, Codable
+where Self.RawSignificand: FixedWidthInteger {
+    static func exp(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+    /// Replaces p[0..<n] by tanh(p).
+    static func tanhInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
+    /// Replaces p[0..<n] by the logistic sigmoid 1 / (1 + e^-p).
+    static func sigmoidInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
+    /// The safetensors dtype name: "F32" or "F64".
+    static var dtypeName: String { get }
+}
+
+extension Float: Real {
+    @inlinable public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
+    @inlinable public static func log(_ x: Float) -> Float { Foundation.log(x) }
+    @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    public static var dtypeName: String { "F32" }
+
+    /// Rational minimax tanh (the one Eigen and TensorFlow use for float): odd degree-13 numerator over an
+    /// even degree-6 denominator on [-9, 9], within a few ulp of libm and 16 lanes at a time.
+    @inlinable @inline(__always)
+    static func tanhVector(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        let x = v.clamped(lowerBound: SIMD16(repeating: -9), upperBound: SIMD16(repeating: 9))
+        let x2 = x * x
+        var p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13
+        p = p * x2 + -8.60467152213735e-11
+        p = p * x2 + 5.12229709037114e-08
+        p = p * x2 + 1.48572235717979e-05
+        p = p * x2 + 6.37261928875436e-04
+        p = p * x2 + 4.89352455891786e-03
+        p = x * p
+        var q = x2 * 1.19825839466702e-06 + 1.18534705686654e-04
+        q = q * x2 + 2.26843463243900e-03
+        q = q * x2 + 4.89352518554385e-03
+        return p / q
+    }
+
+    @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        let raw = UnsafeMutableRawPointer(p)
+        while i + 16 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            raw.storeBytes(of: tanhVector(v), toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        if i < n {
+            var v = SIMD16<Float>()
+            for j in 0..<(n - i) { v[j] = p[i + j] }
+            let r = tanhVector(v)
+            for j in 0..<(n - i) { p[i + j] = r[j] }
+        }
+    }
+
+    /// sigmoid(x) = (1 + tanh(x/2)) / 2, exact identity; reuses the vector tanh.
+    @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        let raw = UnsafeMutableRawPointer(p)
+        while i + 16 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            raw.storeBytes(of: tanhVector(v * 0.5) * 0.5 + 0.5, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        if i < n {
+            var v = SIMD16<Float>()
+            for j in 0..<(n - i) { v[j] = p[i + j] }
+            let r = tanhVector(v * 0.5) * 0.5 + 0.5
+            for j in 0..<(n - i) { p[i + j] = r[j] }
+        }
+    }
+}
+
+extension Double: Real {
+    @inlinable public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    @inlinable public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    public static var dtypeName: String { "F64" }
+    // Double is the reference precision: libm, exactly as PyTorch's float64 path.
+    @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
+        for i in 0..<n { p[i] = Foundation.tanh(p[i]) }
+    }
+    @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
+        for i in 0..<n { p[i] = 1 / (1 + Foundation.exp(-p[i])) }
+    }
+}
