@@ -60,7 +60,7 @@ let package = Package(
             "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: simdSettings),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdSettings),
-        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], swiftSettings: simdSettings),
+        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         .testTarget(name: "InterchangeTests", dependencies: ["Interchange"], swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
     ]

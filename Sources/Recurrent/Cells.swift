@@ -34,9 +34,22 @@ protocol RecurrentCell {
     static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig)
 }
 
-extension CellKind {
-    var implementation: RecurrentCell.Type {
-        switch self { case .rnn: ElmanCell.self; case .lstm: LSTMCell.self; case .gru: GRUCell.self }
+extension RecurrentConfig {
+    // A switch, not an existential metatype: static calls let the compiler specialise each cell for T.
+    func forwardStep<T: Real>(_ s: StepBuffers<T>) {
+        switch cell {
+        case .rnn: ElmanCell.forward(s, self)
+        case .lstm: LSTMCell.forward(s, self)
+        case .gru: GRUCell.forward(s, self)
+        }
+    }
+
+    func backwardStep<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>) {
+        switch cell {
+        case .rnn: ElmanCell.backward(s, g, self)
+        case .lstm: LSTMCell.backward(s, g, self)
+        case .gru: GRUCell.backward(s, g, self)
+        }
     }
 }
 

@@ -30,6 +30,11 @@ final class LayerBuffers<T: Real> {
     let dIn = Buffer<T>()     // [T, B, in]
 }
 
+/// Backward scratch shared by all layers.
+final class BackwardBuffers<T: Real> {
+    let dOutTop = Buffer<T>(), dlDh = Buffer<T>(), dh = Buffer<T>(), dhPrev = Buffer<T>(), dc = Buffer<T>()
+}
+
 /// A stack of RNN / LSTM / GRU layers (batch-first in, batch-first out), with hand-written BPTT.
 ///
 /// Forward: the input projection of all steps is one GEMM ([T*B, in] x W_ih^T), then the time loop adds
@@ -42,6 +47,7 @@ public final class RecurrentNetwork<T: Real> {
     public var parameters: ParameterSet<T>
 
     let layers: [LayerBuffers<T>]
+    let scratch = BackwardBuffers<T>()
     var cachedBatch = 0, cachedSteps = 0
     var hasForwardCache = false
 
@@ -150,14 +156,13 @@ public final class RecurrentNetwork<T: Real> {
         if config.cell == .lstm {
             if let c0 { c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress! + k * B * H, count: B * H) } } else { lb.cs.zero(B * H) }
         }
-        let cell = config.cell.implementation
         for t in 0..<Tn {
             let lstm = config.cell == .lstm
-            cell.forward(StepBuffers(batch: B, hidden: H, gates: gates + t * B * G,
+            config.forwardStep(StepBuffers(batch: B, hidden: H, gates: gates + t * B * G,
                                      hPrev: hs + t * B * H, hNext: hs + (t + 1) * B * H,
                                      cPrev: lstm ? cs + t * B * H : cs, cNext: lstm ? cs + (t + 1) * B * H : cs,
                                      aux: aux + t * B * H, scratch: lb.scratch.pointer,
-                                     whhT: lb.whhT.pointer, whh: lb.whh.pointer, bhh: lb.bhh.pointer), config)
+                                     whhT: lb.whhT.pointer, whh: lb.whh.pointer, bhh: lb.bhh.pointer))
         }
     }
 
@@ -181,12 +186,14 @@ public final class RecurrentNetwork<T: Real> {
         var dh0 = Tensor<T>(zeros: [L, B, H])
         var dc0: Tensor<T>? = config.cell == .lstm ? Tensor(zeros: [L, B, H]) : nil
         var dlDh = Tensor<T>(zeros: [B, Tn, H])
-        let dlDhTM = Buffer<T>(Tn * B * H)
-        let dh = Buffer<T>(B * H), dhPrev = Buffer<T>(B * H), dc = Buffer<T>(B * H)
+        let dlDhTM = scratch.dlDh, dh = scratch.dh, dhPrev = scratch.dhPrev, dc = scratch.dc
+        dlDhTM.ensure(Tn * B * H); dh.ensure(B * H); dhPrev.ensure(B * H); dc.ensure(B * H)
 
         // dL/d(output of layer k), time-major; starts as the caller's dOutput for the top layer.
-        let dOutTop = Buffer<T>(Tn * B * H)
+        let dOutTop = scratch.dOutTop
+        dOutTop.ensure(Tn * B * H)
         if let dOutput { dOutput.data.withUnsafeBufferPointer { swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop.pointer) } }
+        else { dOutTop.zero(Tn * B * H) }
         var dOut = dOutTop.pointer
 
         for k in stride(from: L - 1, through: 0, by: -1) {
@@ -199,7 +206,7 @@ public final class RecurrentNetwork<T: Real> {
             dh.zero(B * H); dc.zero(B * H)
             if let dhn { dhn.data.withUnsafeBufferPointer { dh.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) } }
             if let dcn { dcn.data.withUnsafeBufferPointer { dc.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) } }
-            let cell = config.cell.implementation, lstm = config.cell == .lstm
+            let lstm = config.cell == .lstm
             var dhCur = dh.pointer, dhNext = dhPrev.pointer
 
             for t in stride(from: Tn - 1, through: 0, by: -1) {
@@ -210,8 +217,8 @@ public final class RecurrentNetwork<T: Real> {
                                     cPrev: lstm ? cs + t * B * H : cs, cNext: lstm ? cs + (t + 1) * B * H : cs,
                                     aux: aux + t * B * H, scratch: lb.scratch.ensure(B * G),
                                     whhT: lb.whhT.pointer, whh: lb.whh.pointer, bhh: lb.bhh.pointer)
-                cell.backward(s, StepGradients(dh: dhCur, dc: dc.pointer, dhPrev: dhNext,
-                                               dGi: dGi + t * B * G, dGh: dGh + t * B * G), config)
+                config.backwardStep(s, StepGradients(dh: dhCur, dc: dc.pointer, dhPrev: dhNext,
+                                               dGi: dGi + t * B * G, dGh: dGh + t * B * G))
                 if let w = truncation, t > 0, t % w == 0 {
                     dhNext.update(repeating: 0, count: B * H)
                     dc.zero(B * H)

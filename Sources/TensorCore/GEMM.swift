@@ -52,7 +52,7 @@ public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: I
 
 /// Array convenience: C = op(A) op(B) (+ C), shapes taken from the tensors.
 @inlinable
-public func matmul<T: Real>(_ a: Tensor<T>, _ transA: Transpose = .none, _ b: Tensor<T>, _ transB: Transpose = .none,
+public func matmul<T: Real>(_ a: Tensor<T>, _ b: Tensor<T>, transA: Transpose = .none, transB: Transpose = .none,
                             into c: inout Tensor<T>, accumulate: Bool = false) {
     precondition(a.rank == 2 && b.rank == 2 && c.rank == 2, "matmul takes matrices")
     let (m, k) = transA == .none ? (a.shape[0], a.shape[1]) : (a.shape[1], a.shape[0])

@@ -25,7 +25,10 @@ extension Float: Real {
     /// even degree-6 denominator on [-9, 9], within a few ulp of libm and 16 lanes at a time.
     @inlinable @inline(__always)
     static func tanhVector(_ v: SIMD16<Float>) -> SIMD16<Float> {
-        let x = v.clamped(lowerBound: SIMD16(repeating: -9), upperBound: SIMD16(repeating: 9))
+        // Clamp with masked selects (SIMD.clamped lowers to a per-lane loop).
+        var x = v
+        x.replace(with: SIMD16(repeating: 9), where: x .> 9)
+        x.replace(with: SIMD16(repeating: -9), where: x .< -9)
         let x2 = x * x
         var p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13
         p = p * x2 + -8.60467152213735e-11

@@ -1,15 +1,44 @@
-import TensorCore
+import ArgumentParser
 import Foundation
-func bench(_ ta: Transpose, _ m: Int, _ n: Int, _ k: Int) {
-    var rng = SeededRandom(seed: 1)
-    let a = Tensor<Float>.uniform(ta == .none ? [m,k] : [k,m], -1, 1, rng: &rng)
-    let b = Tensor<Float>.uniform([k,n], -1, 1, rng: &rng)
-    var c = Tensor<Float>(zeros: [m,n])
-    let reps = max(1, 200_000_000 / (m*n*k))
-    matmul(a, ta, b, into: &c)
-    let t0 = Date()
-    for _ in 0..<reps { matmul(a, ta, b, into: &c, accumulate: true) }
-    let dt = Date().timeIntervalSince(t0)
-    print(ta, m, n, k, String(format: "%.1f GFLOP/s", 2.0*Double(m*n*k*reps)/dt/1e9))
+import Experiments
+import Recurrent
+import TensorCore
+
+@main
+struct RNNLab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rnnlab",
+        abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
+        subcommands: [Bench.self])
+
+    /// Every subcommand starts here: refuse clearly on a CPU without the SIMD level this build uses.
+    static func prepare() throws {
+        do { try CPUFeatures.verify() } catch { throw ValidationError("\(error)") }
+    }
 }
-bench(.none, 64, 512, 128); bench(.none, 6400, 512, 32); bench(.transposed, 512, 128, 6400); bench(.none, 6400, 32, 512); bench(.none, 64, 128, 512); bench(.none, 64,32,32); bench(.none, 256,256,256)
+
+extension CellKind: ExpressibleByArgument {}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time forward+backward of one recurrent layer stack; prints JSON (timesteps/s = batch*seq/s).")
+    @Option(help: "rnn, lstm or gru") var cell: CellKind = .lstm
+    @Option var hidden = 128
+    @Option var input = 32
+    @Option var batch = 64
+    @Option(name: .customLong("seq")) var steps = 100
+    @Option var layers = 1
+    @Option var threads = 1
+    @Option var iterations = 20
+    @Flag(help: "Also compute dL/dx (PyTorch does when x.requires_grad).") var inputGradient = false
+
+    func run() throws {
+        try RNNLab.prepare()
+        let r = try Benchmark.run(BenchmarkSpec(cell: cell, hidden: hidden, input: input, batch: batch, steps: steps,
+                                                layers: layers, threads: threads, iterations: iterations,
+                                                inputGradient: inputGradient))
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try enc.encode(r), as: UTF8.self))
+    }
+}

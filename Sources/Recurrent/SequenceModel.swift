@@ -1,0 +1,145 @@
+import TensorCore
+
+/// Where the output head reads the recurrent outputs.
+public enum HeadMode: String, Codable, Sendable {
+    case everyStep   // a prediction at every time step (sequence-to-sequence, next-value, char-LM)
+    case lastStep    // one prediction per sequence from the last step (classification, forecasting)
+}
+
+/// What the model is trained to minimise.
+public enum Objective: String, Codable, Sendable { case meanSquaredError, crossEntropy }
+
+/// A batch: dense inputs [B, T, I] or token ids (row-major [B, T]), and targets.
+public struct SequenceBatch<T: Real> {
+    public enum Input { case dense(Tensor<T>), tokens([Int], batch: Int, steps: Int) }
+    public enum Target { case values(Tensor<T>), classes([Int]) }
+    public var input: Input
+    public var target: Target
+    public init(input: Input, target: Target) { self.input = input; self.target = target }
+
+    public var batchSize: Int {
+        switch input { case .dense(let x): x.shape[0]; case .tokens(_, let b, _): b }
+    }
+}
+
+/// Loss and, for classification, the number of correct predictions in a batch.
+public struct BatchResult { public var loss: Double; public var correct: Int; public var count: Int; public var gradientNorm: Double }
+
+/// [Embedding] -> stacked RNN/LSTM/GRU -> Linear head. Parameter names are those of a PyTorch module with
+/// attributes `embedding` (nn.Embedding), `rnn` (nn.RNN/LSTM/GRU, batch_first=True) and `fc` (nn.Linear),
+/// so `model.load_state_dict(safetensors.torch.load_file(path))` works on the checkpoints.
+public final class SequenceModel<T: Real> {
+    public var embedding: Embedding<T>?
+    public let rnn: RecurrentNetwork<T>
+    public var head: Linear<T>
+    public let headMode: HeadMode
+    public let objective: Objective
+
+    public init(embedding: Embedding<T>?, rnn: RecurrentNetwork<T>, head: Linear<T>, headMode: HeadMode, objective: Objective) {
+        self.embedding = embedding; self.rnn = rnn; self.head = head; self.headMode = headMode; self.objective = objective
+    }
+
+    /// All parameters under their PyTorch state_dict names.
+    public var parameters: ParameterSet<T> {
+        get {
+            var set = ParameterSet<T>()
+            for (n, t) in zip(embedding?.parameters.names ?? [], embedding?.parameters.tensors ?? []) { set.append("embedding.\(n)", t) }
+            for (n, t) in zip(rnn.parameters.names, rnn.parameters.tensors) { set.append("rnn.\(n)", t) }
+            for (n, t) in zip(head.parameters.names, head.parameters.tensors) { set.append("fc.\(n)", t) }
+            return set
+        }
+        set {
+            var i = 0
+            if embedding != nil { embedding!.parameters.tensors[0] = newValue.tensors[0]; i = 1 }
+            for j in 0..<rnn.parameters.count { rnn.parameters.tensors[j] = newValue.tensors[i + j] }
+            i += rnn.parameters.count
+            head.parameters.tensors[0] = newValue.tensors[i]; head.parameters.tensors[1] = newValue.tensors[i + 1]
+        }
+    }
+
+    /// Loads a state dict by name, checking every name and shape.
+    public func load(_ saved: ParameterSet<T>) throws {
+        var p = parameters
+        try p.load(from: saved)
+        parameters = p
+    }
+
+    /// Head outputs: [B*T, out] (every step, row b*T + t) or [B, out] (last step).
+    public func predict(_ input: SequenceBatch<T>.Input) throws -> Tensor<T> {
+        try run(input).prediction
+    }
+
+    struct Pass { var x: Tensor<T>; var features: Tensor<T>; var prediction: Tensor<T>; var batch: Int; var steps: Int }
+
+    func run(_ input: SequenceBatch<T>.Input) throws -> Pass {
+        let x: Tensor<T>
+        switch input {
+        case .dense(let d): x = d
+        case .tokens(let ids, let b, let t):
+            guard let embedding else { throw ShapeError("token input needs a model with an embedding layer") }
+            x = try embedding.forward(ids, batch: b, steps: t)
+        }
+        let out = try rnn.forward(x).output
+        let B = out.shape[0], Tn = out.shape[1], H = out.shape[2]
+        let features: Tensor<T>
+        if headMode == .everyStep {
+            features = try out.reshaped([B * Tn, H])
+        } else {
+            var f = [T](repeating: 0, count: B * H)
+            for b in 0..<B { for j in 0..<H { f[b * H + j] = out.data[(b * Tn + Tn - 1) * H + j] } }
+            features = try Tensor(shape: [B, H], data: f)
+        }
+        return Pass(x: x, features: features, prediction: try head.forward(features), batch: B, steps: Tn)
+    }
+
+    /// Loss of a batch without gradients.
+    public func evaluate(_ batch: SequenceBatch<T>) throws -> BatchResult {
+        let pass = try run(batch.input)
+        let (loss, _, correct) = try lossAndGradient(pass.prediction, batch.target)
+        return BatchResult(loss: loss, correct: correct, count: countOf(batch.target), gradientNorm: 0)
+    }
+
+    func countOf(_ target: SequenceBatch<T>.Target) -> Int {
+        switch target { case .values(let v): v.shape[0]; case .classes(let c): c.count }
+    }
+
+    func lossAndGradient(_ prediction: Tensor<T>, _ target: SequenceBatch<T>.Target) throws -> (Double, Tensor<T>, Int) {
+        switch (objective, target) {
+        case (.meanSquaredError, .values(let y)):
+            let (l, g) = try Loss.meanSquaredError(prediction, try y.reshaped(prediction.shape))
+            return (l, g, 0)
+        case (.crossEntropy, .classes(let labels)):
+            let (l, g, c) = try Loss.crossEntropy(prediction, labels)
+            return (l, g, c)
+        default:
+            throw ShapeError("objective \(objective.rawValue) does not match the batch's target kind")
+        }
+    }
+
+    /// Forward, loss and BPTT for one batch; gradients are added into `grads` (names as `parameters`).
+    public func forwardBackward(_ batch: SequenceBatch<T>, into grads: inout ParameterSet<T>, truncation: Int? = nil) throws -> BatchResult {
+        let pass = try run(batch.input)
+        let (loss, dPred, correct) = try lossAndGradient(pass.prediction, batch.target)
+        guard loss.isFinite else { return BatchResult(loss: loss, correct: correct, count: countOf(batch.target), gradientNorm: .nan) }
+        let e = embedding == nil ? 0 : 1, r = rnn.parameters.count
+        var headGrads = ParameterSet(names: head.parameters.names, tensors: [grads.tensors[e + r], grads.tensors[e + r + 1]])
+        let dFeatures = head.backward(dPred, input: pass.features, into: &headGrads)
+        grads.tensors[e + r] = headGrads.tensors[0]; grads.tensors[e + r + 1] = headGrads.tensors[1]
+
+        let B = pass.batch, Tn = pass.steps, H = rnn.config.hiddenSize
+        var dOut: Tensor<T>
+        if headMode == .everyStep { dOut = try dFeatures.reshaped([B, Tn, H]) } else {
+            dOut = Tensor(zeros: [B, Tn, H])
+            for b in 0..<B { for j in 0..<H { dOut.data[(b * Tn + Tn - 1) * H + j] = dFeatures.data[b * H + j] } }
+        }
+        var rnnGrads = ParameterSet(names: rnn.parameters.names, tensors: Array(grads.tensors[e..<(e + r)]))
+        let back = try rnn.backward(dOutput: dOut, into: &rnnGrads, truncation: truncation, inputGradient: embedding != nil)
+        for j in 0..<r { grads.tensors[e + j] = rnnGrads.tensors[j] }
+        if let embedding, case .tokens(let ids, _, _) = batch.input {
+            var eg = ParameterSet(names: ["weight"], tensors: [grads.tensors[0]])
+            embedding.backward(back.dx!, ids: ids, into: &eg)
+            grads.tensors[0] = eg.tensors[0]
+        }
+        return BatchResult(loss: loss, correct: correct, count: countOf(batch.target), gradientNorm: 0)
+    }
+}

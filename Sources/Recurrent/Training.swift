@@ -1,0 +1,193 @@
+import Foundation
+import TensorCore
+
+/// A source of batches: `count` samples, any subset of which can be gathered into a batch.
+public protocol SequenceDataset {
+    associatedtype Scalar: Real
+    var count: Int { get }
+    func batch(_ indices: [Int]) -> SequenceBatch<Scalar>
+}
+
+/// Dense sequences x [N, T, I] with value targets [N, ...] or class targets [N] / [N*T].
+public struct TensorSequenceDataset<T: Real>: SequenceDataset {
+    public let inputs: Tensor<T>
+    public let targets: SequenceBatch<T>.Target
+    public init(inputs: Tensor<T>, targets: SequenceBatch<T>.Target) { self.inputs = inputs; self.targets = targets }
+    public var count: Int { inputs.shape[0] }
+
+    public func batch(_ indices: [Int]) -> SequenceBatch<T> {
+        let per = inputs.count / max(count, 1)
+        var x = [T](); x.reserveCapacity(indices.count * per)
+        for i in indices { x += inputs.data[(i * per)..<((i + 1) * per)] }
+        let input = SequenceBatch<T>.Input.dense(try! Tensor(shape: [indices.count] + inputs.shape.dropFirst(), data: x))
+        switch targets {
+        case .values(let y):
+            let py = y.count / max(count, 1)
+            var out = [T](); out.reserveCapacity(indices.count * py)
+            for i in indices { out += y.data[(i * py)..<((i + 1) * py)] }
+            return SequenceBatch(input: input, target: .values(try! Tensor(shape: [indices.count] + y.shape.dropFirst(), data: out)))
+        case .classes(let c):
+            let pc = c.count / max(count, 1)
+            return SequenceBatch(input: input, target: .classes(indices.flatMap { c[($0 * pc)..<(($0 + 1) * pc)] }))
+        }
+    }
+}
+
+/// Token sequences (each of length `steps`) with one class per sequence or one per step.
+public struct TokenSequenceDataset<T: Real>: SequenceDataset {
+    public let tokens: [[Int]]
+    public let labels: [Int]
+    public init(tokens: [[Int]], labels: [Int]) { self.tokens = tokens; self.labels = labels }
+    public var count: Int { tokens.count }
+    public func batch(_ indices: [Int]) -> SequenceBatch<T> {
+        let steps = tokens[indices[0]].count
+        let per = labels.count / max(count, 1)
+        return SequenceBatch(input: .tokens(indices.flatMap { tokens[$0] }, batch: indices.count, steps: steps),
+                             target: .classes(indices.flatMap { labels[($0 * per)..<(($0 + 1) * per)] }))
+    }
+}
+
+/// One epoch's measurements.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var validationLoss: Double?
+    public var trainAccuracy: Double?
+    public var validationAccuracy: Double?
+    public var seconds: Double            // wall time of this epoch's training
+    public var meanGradientNorm: Double   // global gradient norm before clipping, averaged over batches
+    public var maxGradientNorm: Double
+}
+
+public struct TrainingOptions: Sendable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var clipNorm: Double?
+    public var truncation: Int?
+    public var shuffleSeed: UInt64
+    public init(epochs: Int, batchSize: Int, clipNorm: Double? = nil, truncation: Int? = nil, shuffleSeed: UInt64 = 0) {
+        self.epochs = epochs; self.batchSize = batchSize; self.clipNorm = clipNorm; self.truncation = truncation; self.shuffleSeed = shuffleSeed
+    }
+}
+
+/// Raised when training cannot go on; what was saved before stays saved.
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Hooks into the loop: progress display, checkpoints, statistics. Defaults do nothing.
+public protocol TrainingCallback: AnyObject {
+    func trainingWillStart(totalEpochs: Int, batchesPerEpoch: Int)
+    func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double)
+    /// Called after each epoch with its record; `gradients` are the last batch's (before clipping).
+    func epochDidEnd(_ record: EpochRecord) throws
+}
+
+extension TrainingCallback {
+    public func trainingWillStart(totalEpochs: Int, batchesPerEpoch: Int) {}
+    public func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double) {}
+    public func epochDidEnd(_ record: EpochRecord) throws {}
+}
+
+/// The training loop: shuffled mini-batches, forward + BPTT, optional clipping, optimizer step, validation.
+/// Shuffling is seeded per epoch (seed, epoch), so a run resumed at epoch k sees the same batches as an
+/// uninterrupted one.
+public final class Trainer<T: Real> {
+    public let model: SequenceModel<T>
+    public var optimizer: Optimizer<T>
+    public var options: TrainingOptions
+    public var callbacks: [TrainingCallback] = []
+    public private(set) var history: [EpochRecord] = []
+
+    public init(model: SequenceModel<T>, optimizer: OptimizerKind, options: TrainingOptions) {
+        self.model = model
+        self.optimizer = Optimizer(optimizer, for: model.parameters)
+        self.options = options
+    }
+
+    /// Continue from a saved state: the epochs already done, their records, and the optimizer's moments.
+    public func resume(history: [EpochRecord], optimizerState: ParameterSet<T>, optimizerStep: Int) throws {
+        self.history = history
+        try optimizer.restore(state: optimizerState, step: optimizerStep)
+    }
+
+    public func fit<D: SequenceDataset>(train: D, validation: D?) throws -> [EpochRecord] where D.Scalar == T {
+        let batches = (train.count + options.batchSize - 1) / options.batchSize
+        for cb in callbacks { cb.trainingWillStart(totalEpochs: options.epochs, batchesPerEpoch: batches) }
+        var grads = model.parameters.zerosLike()
+        for epoch in (history.count + 1)...max(options.epochs, history.count + 1) where epoch <= options.epochs {
+            let start = Date()
+            var rng = SeededRandom(seed: options.shuffleSeed &* 1_000_003 &+ UInt64(epoch))
+            let order = rng.permutation(train.count)
+            var lossSum = 0.0, correct = 0, seen = 0, normSum = 0.0, normMax = 0.0
+            for b in 0..<batches {
+                let idx = Array(order[(b * options.batchSize)..<min((b + 1) * options.batchSize, train.count)])
+                let batch = train.batch(idx)
+                grads.zero()
+                let r = try model.forwardBackward(batch, into: &grads, truncation: options.truncation)
+                guard r.loss.isFinite else {
+                    throw TrainingError(description: "loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, earlier checkpoints are intact (try a lower learning rate or --clip)")
+                }
+                let norm = options.clipNorm.map { clipGradientNorm(&grads, maxNorm: $0) } ?? grads.globalNorm
+                normSum += norm; normMax = max(normMax, norm)
+                var p = model.parameters
+                optimizer.update(&p, grads)
+                model.parameters = p
+                lossSum += r.loss * Double(r.count); correct += r.correct; seen += r.count
+                for cb in callbacks { cb.batchDidEnd(epoch: epoch, batch: b + 1, of: batches, loss: r.loss) }
+            }
+            let seconds = Date().timeIntervalSince(start)
+            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(seen), validationLoss: nil,
+                                     trainAccuracy: model.objective == .crossEntropy ? Double(correct) / Double(seen) : nil,
+                                     validationAccuracy: nil, seconds: seconds,
+                                     meanGradientNorm: normSum / Double(batches), maxGradientNorm: normMax)
+            if let validation {
+                let v = try evaluate(validation)
+                record.validationLoss = v.loss
+                record.validationAccuracy = model.objective == .crossEntropy ? v.accuracy : nil
+            }
+            history.append(record)
+            for cb in callbacks { try cb.epochDidEnd(record) }
+        }
+        return history
+    }
+
+    /// Mean loss and accuracy over a dataset, in batches.
+    public func evaluate<D: SequenceDataset>(_ data: D) throws -> (loss: Double, accuracy: Double) where D.Scalar == T {
+        var lossSum = 0.0, correct = 0, seen = 0
+        for start in stride(from: 0, to: data.count, by: options.batchSize) {
+            let r = try model.evaluate(data.batch(Array(start..<min(start + options.batchSize, data.count))))
+            lossSum += r.loss * Double(r.count); correct += r.correct; seen += r.count
+        }
+        return (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
+    }
+}
+
+/// Prints epoch, losses, accuracy, time and ETA to standard error (and a batch counter within long epochs).
+public final class ProgressPrinter: TrainingCallback {
+    let label: String
+    var total = 0, batches = 0, started = Date(), lastBatchPrint = Date.distantPast
+    var epochsDone = 0
+    public init(label: String) { self.label = label }
+
+    public func trainingWillStart(totalEpochs: Int, batchesPerEpoch: Int) {
+        total = totalEpochs; batches = batchesPerEpoch; started = Date()
+    }
+
+    public func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double) {
+        guard Date().timeIntervalSince(lastBatchPrint) > 1, batch < total else { return }
+        lastBatchPrint = Date()
+        FileHandle.standardError.write(Data(String(format: "\r  %@ epoch %d batch %d/%d loss %.4f   ", label, epoch, batch, total, loss).utf8))
+    }
+
+    public func epochDidEnd(_ r: EpochRecord) throws {
+        epochsDone += 1
+        let elapsed = Date().timeIntervalSince(started)
+        let eta = elapsed / Double(epochsDone) * Double(max(total - r.epoch, 0))
+        var line = String(format: "\r  %@ epoch %d/%d  train %.4f", label, r.epoch, total, r.trainLoss)
+        if let v = r.validationLoss { line += String(format: "  val %.4f", v) }
+        if let a = r.validationAccuracy ?? r.trainAccuracy { line += String(format: "  acc %.1f%%", 100 * a) }
+        line += String(format: "  %.1fs  ETA %.0fs\n", r.seconds, eta)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}

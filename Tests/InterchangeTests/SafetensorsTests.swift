@@ -1,0 +1,100 @@
+import Foundation
+import XCTest
+import TensorCore
+import Recurrent
+@testable import Interchange
+
+final class SafetensorsTests: XCTestCase {
+    var dir: URL!
+    override func setUp() {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func sample<T: Real>(_ t: T.Type) -> ParameterSet<T> {
+        ParameterSet(names: ["rnn.weight_ih_l0", "fc.bias"],
+                     tensors: [try! Tensor(shape: [2, 3], data: [1, -2, 3.5, 4, 5, 6].map { T($0) }), try! Tensor(shape: [1], data: [T(0.25)])])
+    }
+
+    func testRoundTripF32AndF64WithMetadata() throws {
+        let url = dir.appendingPathComponent("w.safetensors")
+        try SafetensorsFile.write(sample(Float.self), metadata: ["epoch": "3"], to: url)
+        let f = try SafetensorsFile(contentsOf: url)
+        XCTAssertEqual(f.metadata, ["epoch": "3"])
+        XCTAssertEqual(f.entries["fc.bias"]!.dtype, "F32")
+        XCTAssertEqual(try f.parameterSet(as: Float.self).tensors, [sample(Float.self).tensors[1], sample(Float.self).tensors[0]])
+        try SafetensorsFile.write(sample(Double.self), to: url)
+        let d = try SafetensorsFile(contentsOf: url)
+        XCTAssertEqual(d.entries["rnn.weight_ih_l0"]!.dtype, "F64")
+        XCTAssertEqual(try d.tensor("rnn.weight_ih_l0", as: Double.self), sample(Double.self).tensors[0])
+        // header length is a multiple of 8 (alignment), as the format recommends
+        let bytes = try Data(contentsOf: url)
+        XCTAssertEqual(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } % 8, 0)
+        // no temporary files left behind
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["w.safetensors"])
+    }
+
+    func testReadsThePyTorchFixtureFormat() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("RecurrentTests/Fixtures/parity/lstm_2layer_f32.safetensors")
+        let f = try SafetensorsFile(contentsOf: fixture)
+        XCTAssertEqual(f.metadata["cell"], "lstm")
+        XCTAssertEqual(f.entries["weight_ih_l1"]!.shape, [16, 4])
+        XCTAssertEqual(f.entries["weight_ih_l1"]!.dtype, "F32")
+    }
+
+    func testMalformedFilesGiveClearErrors() throws {
+        let good = SafetensorsFile.encode(sample(Float.self))
+        func expect(_ data: Data, _ fragment: String, line: UInt = #line) {
+            XCTAssertThrowsError(try SafetensorsFile(bytes: data, source: "f.safetensors"), line: line) {
+                XCTAssertTrue("\($0)".contains(fragment), "\($0)", line: line)
+            }
+        }
+        expect(Data([1, 2, 3]), "truncated: 3 bytes")
+        expect(good.prefix(20), "truncated: header says")
+        expect(good.dropLast(4), "truncated: tensor")
+        var header = Data()
+        withUnsafeBytes(of: UInt64(5).littleEndian) { header.append(contentsOf: $0) }
+        expect(header + Data("{oops".utf8), "not valid JSON")
+        func withHeader(_ json: String) -> Data {
+            var d = Data(); withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { d.append(contentsOf: $0) }
+            return d + Data(json.utf8) + Data(count: 16)
+        }
+        expect(withHeader(#"{"w":{"dtype":"Q8","shape":[2],"data_offsets":[0,2]}}"#), "unsupported dtype Q8")
+        expect(withHeader(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#), "holds 8 bytes, but F32 [3] needs 12")
+        expect(withHeader(#"{"w":{"dtype":"F32","shape":[2]}}"#), "malformed header entry")
+        let ints = try SafetensorsFile(bytes: withHeader(#"{"n":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#))
+        XCTAssertThrowsError(try ints.tensor("n", as: Float.self)) { XCTAssertTrue("\($0)".contains("is I64, expected a floating-point tensor")) }
+        XCTAssertThrowsError(try ints.tensor("missing", as: Float.self)) { XCTAssertTrue("\($0)".contains("no tensor named 'missing'")) }
+    }
+
+    func testWrongParameterNamesOrShapesAreRefusedByName() throws {
+        var rng = SeededRandom(seed: 1)
+        let config = RecurrentConfig(cell: .gru, inputSize: 2, hiddenSize: 3)
+        let net = RecurrentNetwork<Float>(config: config, rng: &rng)
+        let url = dir.appendingPathComponent("gru.safetensors")
+        try SafetensorsFile.write(net.parameters, to: url)
+        let loaded = try RecurrentNetwork(config: config, parameters: try SafetensorsFile(contentsOf: url).parameterSet(as: Float.self))
+        XCTAssertEqual(loaded.parameters.tensors, net.parameters.tensors)
+        let wrong = RecurrentConfig(cell: .gru, inputSize: 2, hiddenSize: 4)
+        XCTAssertThrowsError(try RecurrentNetwork(config: wrong, parameters: try SafetensorsFile(contentsOf: url).parameterSet(as: Float.self))) {
+            XCTAssertTrue("\($0)".contains("weight_ih_l0: expected shape [12, 2], got [9, 2]"), "\($0)")
+        }
+    }
+
+    func testF16AndBF16Decode() {
+        XCTAssertEqual(Float16Bits.decode(0x3C00), 1)
+        XCTAssertEqual(Float16Bits.decode(0xC000), -2)
+        XCTAssertEqual(Float16Bits.decode(0x0001), 0x1p-24)
+        XCTAssertTrue(Float16Bits.decode(0x7C00).isInfinite)
+    }
+
+    func testAtomicWriteFailureLeavesOldFile() throws {
+        let url = dir.appendingPathComponent("keep.bin")
+        try AtomicFile.write(Data("old".utf8), to: url)
+        // A target path whose parent is a regular file cannot be written; the error says so.
+        XCTAssertThrowsError(try AtomicFile.write(Data("new".utf8), to: url.appendingPathComponent("child")))
+        XCTAssertEqual(try Data(contentsOf: url), Data("old".utf8))
+    }
+}

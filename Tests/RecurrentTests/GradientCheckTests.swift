@@ -1,0 +1,123 @@
+import Foundation
+import XCTest
+import TensorCore
+@testable import Recurrent
+
+/// Finite-difference checks in Double: every cell and variant, two layers, every parameter entry,
+/// the input, the initial states, and dL/dh_t.
+final class GradientCheckTests: XCTestCase {
+    static let configs: [RecurrentConfig] = [
+        RecurrentConfig(cell: .rnn, inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: .tanh),
+        RecurrentConfig(cell: .rnn, inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: .relu),
+        RecurrentConfig(cell: .lstm, inputSize: 3, hiddenSize: 4, numLayers: 2),
+        RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetAfter),
+        RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetBefore),
+    ]
+
+    struct Problem {
+        var x: Tensor<Double>, h0: Tensor<Double>, c0: Tensor<Double>?
+        var gOut: Tensor<Double>, gHn: Tensor<Double>, gCn: Tensor<Double>?
+    }
+
+    func makeProblem(_ c: RecurrentConfig, batch B: Int, steps T: Int, seed: UInt64) -> Problem {
+        var r = SeededRandom(seed: seed)
+        let L = c.numLayers, H = c.hiddenSize
+        let lstm = c.cell == .lstm
+        return Problem(x: .uniform([B, T, c.inputSize], -1, 1, rng: &r), h0: .uniform([L, B, H], -0.5, 0.5, rng: &r),
+                       c0: lstm ? .uniform([L, B, H], -0.5, 0.5, rng: &r) : nil,
+                       gOut: .uniform([B, T, H], -1, 1, rng: &r), gHn: .uniform([L, B, H], -1, 1, rng: &r),
+                       gCn: lstm ? .uniform([L, B, H], -1, 1, rng: &r) : nil)
+    }
+
+    /// L = sum(out * gOut) + sum(hn * gHn) + sum(cn * gCn), as in the PyTorch fixtures.
+    func loss(_ net: RecurrentNetwork<Double>, _ p: Problem) throws -> Double {
+        let f = try net.forward(p.x, h0: p.h0, c0: p.c0)
+        var l = dot(f.output.data, p.gOut.data) + dot(f.hn.data, p.gHn.data)
+        if let cn = f.cn, let g = p.gCn { l += dot(cn.data, g.data) }
+        return l
+    }
+
+    func numeric(_ f: () throws -> Double, perturb: (Double) -> Void) rethrows -> Double {
+        let eps = 1e-6
+        perturb(eps); let up = try f()
+        perturb(-2 * eps); let down = try f()
+        perturb(eps)
+        return (up - down) / (2 * eps)
+    }
+
+    func assertGradient(_ analytic: Double, _ numeric: Double, _ what: String) {
+        XCTAssertEqual(analytic, numeric, accuracy: 1e-7 * max(1, abs(numeric)), what)
+    }
+
+    func testEveryCellEveryParameterAgainstFiniteDifferences() throws {
+        for c in Self.configs {
+            var rng = SeededRandom(seed: 21)
+            let net = RecurrentNetwork<Double>(config: c, rng: &rng)
+            var p = makeProblem(c, batch: 2, steps: 5, seed: 4)
+            _ = try net.forward(p.x, h0: p.h0, c0: p.c0)
+            var grads = net.parameters.zerosLike()
+            let back = try net.backward(dOutput: p.gOut, dhn: p.gHn, dcn: p.gCn, into: &grads)
+            for (ti, name) in net.parameters.names.enumerated() {
+                for j in 0..<net.parameters.tensors[ti].count {
+                    let n = try numeric({ try loss(net, p) }) { net.parameters.tensors[ti].data[j] += $0 }
+                    assertGradient(grads.tensors[ti].data[j], n, "\(c.description) \(name)[\(j)]")
+                }
+            }
+            for j in 0..<p.x.count {
+                let n = try numeric({ try loss(net, p) }) { p.x.data[j] += $0 }
+                assertGradient(back.dx!.data[j], n, "\(c.description) x[\(j)]")
+            }
+            for j in 0..<p.h0.count {
+                let n = try numeric({ try loss(net, p) }) { p.h0.data[j] += $0 }
+                assertGradient(back.dh0.data[j], n, "\(c.description) h0[\(j)]")
+            }
+            if c.cell == .lstm {
+                for j in 0..<p.c0!.count {
+                    let n = try numeric({ try loss(net, p) }) { p.c0!.data[j] += $0 }
+                    assertGradient(back.dc0!.data[j], n, "\(c.description) c0[\(j)]")
+                }
+            }
+        }
+    }
+
+    /// dL/dh_t at a middle step: split the sequence there and restart from (h, c); L then depends on h_{s-1}
+    /// through out[s-1] and through the second half, so its finite difference is the total gradient dL/dh_{s-1}.
+    func testHiddenStateGradientMatchesSplitSequence() throws {
+        for c in Self.configs {
+            var rng = SeededRandom(seed: 8)
+            var one = c
+            one.numLayers = 1
+            let net = RecurrentNetwork<Double>(config: one, rng: &rng)
+            let T = 6, split = 3, B = 2, H = 4
+            let p = makeProblem(one, batch: B, steps: T, seed: 5)
+            _ = try net.forward(p.x, h0: p.h0, c0: p.c0)
+            var g = net.parameters.zerosLike()
+            let back = try net.backward(dOutput: p.gOut, dhn: p.gHn, dcn: p.gCn, into: &g)
+
+            let first = try net.forward(steps(p.x, 0, split), h0: p.h0, c0: p.c0)
+            let rest = steps(p.x, split, T), gRest = steps(p.gOut, split, T), gAtSplit = steps(p.gOut, split - 1, split)
+            var hMid = first.hn
+            func splitLoss() throws -> Double {
+                let second = try net.forward(rest, h0: hMid, c0: first.cn)
+                var l = dot(second.output.data, gRest.data) + dot(second.hn.data, p.gHn.data) + dot(hMid.data, gAtSplit.data)
+                if let cn = second.cn { l += dot(cn.data, p.gCn!.data) }
+                return l
+            }
+            let expected = steps(back.dlDh, split - 1, split)
+            for j in 0..<(B * H) {
+                let n = try numeric(splitLoss) { hMid.data[j] += $0 }
+                assertGradient(expected.data[j], n, "\(c.description) dL/dh[\(split - 1)]")
+            }
+        }
+    }
+}
+
+func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+
+/// Steps t0..<t1 of a batch-first [B, T, F] tensor.
+func steps<T: Real>(_ x: Tensor<T>, _ t0: Int, _ t1: Int) -> Tensor<T> {
+    let B = x.shape[0], Tn = x.shape[1], F = x.shape[2]
+    var out = [T]()
+    for b in 0..<B { out += x.data[((b * Tn + t0) * F)..<((b * Tn + t1) * F)] }
+    return try! Tensor(shape: [B, t1 - t0, F], data: out)
+}

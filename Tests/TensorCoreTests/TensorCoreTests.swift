@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+@testable import TensorCore
+
+final class GEMMTests: XCTestCase {
+    /// Every transpose combination, with sizes that exercise the 8/4/1-row and 32/16/scalar-column tails,
+    /// strided leading dimensions and accumulation, against a naive triple loop in Double.
+    func testAllTransposeCombinationsMatchNaive() {
+        var rng = SeededRandom(seed: 7)
+        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (8, 32, 16), (13, 47, 9), (33, 70, 300), (64, 96, 24)] {
+            for ta in [Transpose.none, .transposed] {
+                for tb in [Transpose.none, .transposed] {
+                    let lda = (ta == .none ? k : m) + 3, ldb = (tb == .none ? n : k) + 2, ldc = n + 1
+                    let aRows = ta == .none ? m : k, bRows = tb == .none ? k : n
+                    let a = (0..<(aRows * lda)).map { _ in Float(rng.uniform(-1, 1)) }
+                    let b = (0..<(bRows * ldb)).map { _ in Float(rng.uniform(-1, 1)) }
+                    var c = (0..<(m * ldc)).map { _ in Float(rng.uniform(-1, 1)) }
+                    let c0 = c
+                    gemm(ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: ldc, accumulate: true)
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var s = Double(c0[i * ldc + j])
+                            for p in 0..<k {
+                                let av = ta == .none ? a[i * lda + p] : a[p * lda + i]
+                                let bv = tb == .none ? b[p * ldb + j] : b[j * ldb + p]
+                                s += Double(av) * Double(bv)
+                            }
+                            worst = max(worst, abs(s - Double(c[i * ldc + j])))
+                        }
+                        // Padding columns beyond n must be untouched.
+                        for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j]) }
+                    }
+                    XCTAssertLessThan(worst, 1e-4 * Double(k).squareRoot(), "m\(m) n\(n) k\(k) \(ta) \(tb)")
+                }
+            }
+        }
+    }
+
+    func testOverwriteIgnoresOldContents() {
+        var c = [Float](repeating: .nan, count: 4)
+        gemm(.none, .none, m: 2, n: 2, k: 2, a: [1, 2, 3, 4], lda: 2, b: [5, 6, 7, 8], ldb: 2, c: &c, ldc: 2, accumulate: false)
+        XCTAssertEqual(c, [19, 22, 43, 50])
+    }
+
+    func testThreadedGEMMEqualsSequential() {
+        var rng = SeededRandom(seed: 3)
+        let a = Tensor<Float>.uniform([200, 64], -1, 1, rng: &rng), b = Tensor<Float>.uniform([64, 96], -1, 1, rng: &rng)
+        var c1 = Tensor<Float>(zeros: [200, 96]), c2 = c1
+        matmul(a, b, into: &c1)
+        Compute.threads = 2
+        defer { Compute.threads = 1 }
+        matmul(a, b, into: &c2)
+        XCTAssertEqual(c1, c2)
+    }
+}
+
+final class ActivationTests: XCTestCase {
+    /// The rational approximation stays within a few ulp of 1 (4e-7 absolute) over the whole line.
+    func testFloatTanhAndSigmoidMatchLibm() {
+        let xs = stride(from: -30.0, through: 30.0, by: 0.0137).map { Float($0) } + [0, 1e-6, -1e-6, 1e-30]
+        var t = xs, s = xs
+        Float.tanhInPlace(&t, t.count)
+        Float.sigmoidInPlace(&s, s.count)
+        for (i, x) in xs.enumerated() {
+            XCTAssertEqual(Double(t[i]), Foundation.tanh(Double(x)), accuracy: 4e-7, "tanh(\(x))")
+            XCTAssertEqual(Double(s[i]), 1 / (1 + Foundation.exp(-Double(x))), accuracy: 4e-7, "sigmoid(\(x))")
+        }
+        // odd symmetry and exact sign for tiny inputs
+        XCTAssertEqual(t[xs.count - 1], 1e-30, accuracy: 1e-36)
+    }
+}
+
+final class RandomAndInitTests: XCTestCase {
+    func testSameSeedSameStreamDifferentSeedDifferentStream() {
+        var a = SeededRandom(seed: 1), b = SeededRandom(seed: 1), c = SeededRandom(seed: 2)
+        let sa = (0..<100).map { _ in a.next() }, sb = (0..<100).map { _ in b.next() }, sc = (0..<100).map { _ in c.next() }
+        XCTAssertEqual(sa, sb)
+        XCTAssertNotEqual(sa, sc)
+    }
+
+    func testNormalMoments() {
+        var r = SeededRandom(seed: 5)
+        let v = (0..<200_000).map { _ in r.normal() }
+        let mean = v.reduce(0, +) / Double(v.count)
+        let variance = v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)
+        XCTAssertEqual(mean, 0, accuracy: 0.01)
+        XCTAssertEqual(variance, 1, accuracy: 0.01)
+    }
+
+    func testPermutationIsAPermutation() {
+        var r = SeededRandom(seed: 9)
+        XCTAssertEqual(r.permutation(1000).sorted(), Array(0..<1000))
+    }
+
+    func testOrthogonalRowsAndColumns() {
+        var r = SeededRandom(seed: 11)
+        for (rows, cols) in [(16, 16), (24, 8), (8, 24)] {
+            let q = Tensor<Double>.orthogonal(rows: rows, cols: cols, rng: &r)
+            let tall = rows >= cols
+            let n = tall ? cols : rows
+            for i in 0..<n {
+                for j in 0..<n {
+                    var d = 0.0
+                    for p in 0..<(tall ? rows : cols) { d += tall ? q[p, i] * q[p, j] : q[i, p] * q[j, p] }
+                    XCTAssertEqual(d, i == j ? 1 : 0, accuracy: 1e-12)
+                }
+            }
+        }
+    }
+
+    func testTensorShapeErrors() {
+        XCTAssertThrowsError(try Tensor<Float>(shape: [2, 3], data: [1, 2, 3])) { e in
+            XCTAssertTrue("\(e)".contains("needs 6 values but 3"))
+        }
+        XCTAssertThrowsError(try Tensor<Float>(zeros: [2]).expectShape([3], "bias")) { e in
+            XCTAssertTrue("\(e)".contains("bias: expected shape [3], got [2]"))
+        }
+    }
+}
+
+final class CPUFeatureTests: XCTestCase {
+    func testThisMachineHasWhatTheBuildUses() throws {
+        try CPUFeatures.verify()
+    }
+
+    func testMissingFlagsAreNamed() {
+        guard !CPUFeatures.required.isEmpty else { return }   // a portable build needs nothing
+        XCTAssertThrowsError(try CPUFeatures.verify(cpuinfo: "processor : 0\nflags : fpu sse sse2\n")) {
+            XCTAssertTrue("\($0)".contains("avx2"), "\($0)")
+            XCTAssertTrue("\($0)".contains("RNNLAB_CPU=x86-64"))
+        }
+    }
+}
