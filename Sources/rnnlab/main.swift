@@ -9,7 +9,7 @@ struct RNNLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnlab",
         abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
-        subcommands: [Bench.self])
+        subcommands: [Bench.self, GalleryCommand.self])
 
     /// Every subcommand starts here: refuse clearly on a CPU without the SIMD level this build uses.
     static func prepare() throws {
@@ -40,5 +40,15 @@ struct Bench: ParsableCommand {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try enc.encode(r), as: UTF8.self))
+    }
+}
+
+struct GalleryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gallery", abstract: "Draw one chart of every kind (SVG + HTML) into a folder.")
+    @Option(help: "Output folder.") var out = "runs/gallery"
+
+    func run() throws {
+        try RNNLab.prepare()
+        for url in try Gallery.write(to: URL(fileURLWithPath: out)) { print(url.path) }
     }
 }

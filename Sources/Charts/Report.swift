@@ -1,0 +1,91 @@
+import Foundation
+
+/// A self-contained HTML report: sections of paragraphs, tables and inline SVG figures. One file, no
+/// external assets, opens in any browser. Figures may also be written as separate .svg files and linked.
+public struct HTMLReport {
+    public enum Block {
+        case heading(String, level: Int, id: String)
+        case paragraph(String)
+        case list([String])
+        case figure(svg: String, caption: String, file: String?)
+        case figureRow([(svg: String, caption: String, file: String?)])
+        case table(headers: [String], rows: [[String]], caption: String?)
+        case code(String)
+        case html(String)
+    }
+
+    public var title: String
+    public var blocks: [Block] = []
+    public init(title: String) { self.title = title }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    static func anchor(_ s: String) -> String {
+        String(s.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
+    }
+
+    public mutating func section(_ title: String, level: Int = 2) { blocks.append(.heading(title, level: level, id: Self.anchor(title))) }
+    public mutating func paragraph(_ text: String) { blocks.append(.paragraph(text)) }
+    public mutating func list(_ items: [String]) { blocks.append(.list(items)) }
+    public mutating func code(_ text: String) { blocks.append(.code(text)) }
+    /// Raw HTML, for content the builder does not model (already escaped by the caller).
+    public mutating func html(_ raw: String) { blocks.append(.html(raw)) }
+    public mutating func table(headers: [String], rows: [[String]], caption: String? = nil) {
+        blocks.append(.table(headers: headers, rows: rows, caption: caption))
+    }
+    /// Renders the chart inline; `file` (relative path of the same SVG saved beside the report) adds a link.
+    public mutating func figure(_ chart: Chart, caption: String, file: String? = nil) throws {
+        blocks.append(.figure(svg: try chart.svg(), caption: caption, file: file))
+    }
+    public mutating func figureRow(_ charts: [(Chart, String, String?)]) throws {
+        blocks.append(.figureRow(try charts.map { (try $0.0.svg(), $0.1, $0.2) }))
+    }
+
+    static func figureHTML(_ svg: String, _ caption: String, _ file: String?) -> String {
+        let link = file.map { " <a href=\"\(escape($0))\">(svg)</a>" } ?? ""
+        return "<figure>\(svg)<figcaption>\(escape(caption))\(link)</figcaption></figure>"
+    }
+
+    public func render() -> String {
+        var toc: [String] = [], body: [String] = []
+        for b in blocks {
+            switch b {
+            case let .heading(t, level, id):
+                if level == 2 { toc.append("<li><a href=\"#\(id)\">\(Self.escape(t))</a></li>") }
+                body.append("<h\(level) id=\"\(id)\">\(Self.escape(t))</h\(level)>")
+            case .paragraph(let t): body.append("<p>\(Self.escape(t))</p>")
+            case .list(let items): body.append("<ul>" + items.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ul>")
+            case .code(let t): body.append("<pre>\(Self.escape(t))</pre>")
+            case .html(let h): body.append(h)
+            case let .figure(svg, caption, file): body.append(Self.figureHTML(svg, caption, file))
+            case .figureRow(let figs): body.append("<div class=\"row\">" + figs.map { Self.figureHTML($0.svg, $0.caption, $0.file) }.joined() + "</div>")
+            case let .table(headers, rows, caption):
+                var t = "<table>"
+                if let caption { t += "<caption>\(Self.escape(caption))</caption>" }
+                t += "<tr>" + headers.map { "<th>\(Self.escape($0))</th>" }.joined() + "</tr>"
+                for r in rows { t += "<tr>" + r.map { "<td>\(Self.escape($0))</td>" }.joined() + "</tr>" }
+                body.append(t + "</table>")
+            }
+        }
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <style>
+        body{font-family:Helvetica,Arial,sans-serif;max-width:1280px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+        h1{border-bottom:2px solid #0072B2;padding-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ddd}
+        figure{display:inline-block;margin:.6em;vertical-align:top;max-width:100%} figure svg{max-width:100%;height:auto}
+        figcaption{font-size:.9em;color:#555;max-width:640px} .row{display:flex;flex-wrap:wrap;gap:.4em}
+        table{border-collapse:collapse;margin:1em 0;font-size:.92em} td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+        th{background:#f2f6fa} td:first-child,th:first-child{text-align:left} caption{font-weight:bold;text-align:left;padding:.3em 0}
+        pre{background:#f6f6f6;padding:.8em;overflow-x:auto} nav ul{columns:2}
+        </style></head><body>
+        <h1>\(Self.escape(title))</h1>
+        <nav><ul>\(toc.joined())</ul></nav>
+        \(body.joined(separator: "\n"))
+        </body></html>
+        """
+    }
+}
