@@ -38,7 +38,7 @@ if let choice = chosenCPU() {
 let package = Package(
     name: "RNNLab",
     products: [
-        .library(name: "RNNLab", targets: ["TensorCore", "Recurrent", "Interchange", "Charts", "Experiments"]),
+        .library(name: "RNNLab", targets: ["TensorCore", "Recurrent", "Interchange", "Analysis", "Charts", "Experiments"]),
         .executable(name: "rnnlab", targets: ["rnnlab"]),
     ],
     dependencies: [
@@ -51,10 +51,12 @@ let package = Package(
         .target(name: "Recurrent", dependencies: ["TensorCore"], swiftSettings: simdSettings),
         // Checkpoints and interchange formats: safetensors.
         .target(name: "Interchange", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
+        // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
+        .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
         // SVG charts and the self-contained HTML report.
         .target(name: "Charts", swiftSettings: simdSettings),
         // The experiments: tasks, runs, measurements and their report sections.
-        .target(name: "Experiments", dependencies: ["TensorCore", "Recurrent", "Interchange", "Charts"], swiftSettings: simdSettings),
+        .target(name: "Experiments", dependencies: ["TensorCore", "Recurrent", "Interchange", "Analysis", "Charts"], swiftSettings: simdSettings),
         // The thin command-line front end.
         .executableTarget(name: "rnnlab", dependencies: [
             "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdSettings),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         .testTarget(name: "InterchangeTests", dependencies: ["Interchange"], swiftSettings: simdSettings),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
     ]
 )

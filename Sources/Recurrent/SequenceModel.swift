@@ -34,6 +34,8 @@ public final class SequenceModel<T: Real> {
     public var head: Linear<T>
     public let headMode: HeadMode
     public let objective: Objective
+    /// dL/dh_t of the top recurrent layer from the last `forwardBackward`, [B, T, H] (gradient-flow plots).
+    public private(set) var lastHiddenGradient: Tensor<T>?
 
     public init(embedding: Embedding<T>?, rnn: RecurrentNetwork<T>, head: Linear<T>, headMode: HeadMode, objective: Objective) {
         self.embedding = embedding; self.rnn = rnn; self.head = head; self.headMode = headMode; self.objective = objective
@@ -135,6 +137,7 @@ public final class SequenceModel<T: Real> {
         var rnnGrads = ParameterSet(names: rnn.parameters.names, tensors: Array(grads.tensors[e..<(e + r)]))
         let back = try rnn.backward(dOutput: dOut, into: &rnnGrads, truncation: truncation, inputGradient: embedding != nil)
         for j in 0..<r { grads.tensors[e + j] = rnnGrads.tensors[j] }
+        lastHiddenGradient = back.dlDh
         if let embedding, case .tokens(let ids, _, _) = batch.input {
             var eg = ParameterSet(names: ["weight"], tensors: [grads.tensors[0]])
             embedding.backward(back.dx!, ids: ids, into: &eg)

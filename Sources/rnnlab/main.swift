@@ -9,7 +9,8 @@ struct RNNLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnlab",
         abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
-        subcommands: [Bench.self, GalleryCommand.self])
+        subcommands: [All.self, Toy.self, Bench.self, GalleryCommand.self],
+        defaultSubcommand: All.self)
 
     /// Every subcommand starts here: refuse clearly on a CPU without the SIMD level this build uses.
     static func prepare() throws {
@@ -51,4 +52,40 @@ struct GalleryCommand: ParsableCommand {
         try RNNLab.prepare()
         for url in try Gallery.write(to: URL(fileURLWithPath: out)) { print(url.path) }
     }
+}
+
+/// Options shared by the commands that run experiments.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Output folder for results, figures and report.html.") var out = "runs/latest"
+    @Option(help: "Random seed: the same seed reproduces the same numbers.") var seed: UInt64 = 7
+    @Flag(help: "Small, fast profile (fewer epochs and samples).") var quick = false
+}
+
+struct All: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the whole study and write one HTML report (the main job).")
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        try RNNLab.prepare()
+        try runStudy(options, experiments: [1])
+    }
+}
+
+struct Toy: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Experiment 1: RNN/LSTM/GRU on sine, characters and the adding problem.")
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        try RNNLab.prepare()
+        try runStudy(options, experiments: [1])
+    }
+}
+
+func runStudy(_ run: RunOptions, experiments: Set<Int>) throws {
+    let started = Date()
+    let (report, findings) = try Study.run(Study.Options(quick: run.quick, seed: run.seed, experiments: experiments),
+                                           out: URL(fileURLWithPath: run.out))
+    print("\nFindings:")
+    for f in findings { print("  - \(f)") }
+    print(String(format: "\nDone in %.1f s. Open %@ (figures as SVG and results as JSON/CSV in %@).", Date().timeIntervalSince(started), report.path, run.out))
 }

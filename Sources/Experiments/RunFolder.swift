@@ -1,0 +1,53 @@
+import Foundation
+import Charts
+import Interchange
+
+/// A run's output folder: results (JSON, CSV), figures (SVG) and the report, all written atomically.
+public struct RunFolder {
+    public let root: URL
+    public init(_ root: URL) throws {
+        self.root = root
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    public func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    public func writeJSON<V: Encodable>(_ value: V, to relative: String) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try AtomicFile.write(try enc.encode(value), to: url(relative))
+    }
+
+    /// CSV with a header row; numbers written with full precision.
+    public func writeCSV(_ header: [String], _ rows: [[String]], to relative: String) throws {
+        let quote = { (s: String) in s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+        let text = ([header] + rows).map { $0.map(quote).joined(separator: ",") }.joined(separator: "\n") + "\n"
+        try AtomicFile.write(text, to: url(relative))
+    }
+
+    /// Writes the chart as SVG and adds it to the report as a figure linking to the file.
+    public func figure(_ chart: Chart, _ relative: String, caption: String, into report: inout HTMLReport) throws {
+        let svg = try chart.svg()
+        try AtomicFile.write(svg, to: url(relative))
+        report.blocks.append(.figure(svg: svg, caption: caption, file: relative))
+    }
+
+    /// Several charts side by side.
+    public func figureRow(_ charts: [(Chart, String, String)], into report: inout HTMLReport) throws {
+        var figs: [(svg: String, caption: String, file: String?)] = []
+        for (chart, relative, caption) in charts {
+            let svg = try chart.svg()
+            try AtomicFile.write(svg, to: url(relative))
+            figs.append((svg, caption, relative))
+        }
+        report.blocks.append(.figureRow(figs))
+    }
+}
+
+/// Number formatting for report text.
+func fmt(_ v: Double, _ digits: Int = 4) -> String {
+    guard v.isFinite else { return v.isNaN ? "n/a" : (v > 0 ? "inf" : "-inf") }
+    if v != 0 && (abs(v) < 1e-3 || abs(v) >= 1e5) { return String(format: "%.\(max(digits - 1, 1))e", v) }
+    return String(format: "%.\(digits)g", v)
+}

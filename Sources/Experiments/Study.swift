@@ -1,0 +1,33 @@
+import Foundation
+import Charts
+import Interchange
+
+/// The whole study in one run folder: every experiment's results, figures and one combined HTML report.
+public enum Study {
+    public struct Options: Sendable {
+        public var quick: Bool
+        public var seed: UInt64
+        public var experiments: Set<Int>
+        public init(quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1]) {
+            self.quick = quick; self.seed = seed; self.experiments = experiments
+        }
+    }
+
+    /// Runs the chosen experiments into `out` and writes report.html; returns the report's URL and the
+    /// findings, for the terminal summary.
+    public static func run(_ options: Options, out: URL) throws -> (report: URL, findings: [String]) {
+        let folder = try RunFolder(out)
+        var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
+        report.paragraph("Generated \(ISO8601DateFormatter().string(from: Date())) by rnnlab\(options.quick ? " (quick profile)" : ""), seed \(options.seed). Every number in the text below is measured in this run; the figures are also saved as SVG files beside this report and the raw results as JSON and CSV.")
+        var findings: [String] = []
+        if options.experiments.contains(1) {
+            var o = ToyExperiment.Options(quick: options.quick)
+            o.seed = options.seed
+            let s = try ToyExperiment.run(options: o, folder: folder, report: &report)
+            findings += s.findings
+        }
+        let url = folder.url("report.html")
+        try AtomicFile.write(report.render(), to: url)
+        return (url, findings)
+    }
+}
