@@ -65,6 +65,7 @@ let package = Package(
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         .testTarget(name: "InterchangeTests", dependencies: ["Interchange"], swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
     ]
 )

@@ -57,6 +57,12 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var seconds: Double            // wall time of this epoch's training
     public var meanGradientNorm: Double   // global gradient norm before clipping, averaged over batches
     public var maxGradientNorm: Double
+
+    public init(epoch: Int, trainLoss: Double, validationLoss: Double?, trainAccuracy: Double?, validationAccuracy: Double?,
+                seconds: Double, meanGradientNorm: Double, maxGradientNorm: Double) {
+        self.epoch = epoch; self.trainLoss = trainLoss; self.validationLoss = validationLoss; self.trainAccuracy = trainAccuracy
+        self.validationAccuracy = validationAccuracy; self.seconds = seconds; self.meanGradientNorm = meanGradientNorm; self.maxGradientNorm = maxGradientNorm
+    }
 }
 
 public struct TrainingOptions: Sendable {

@@ -12,6 +12,8 @@ public enum ToyExperiment {
         public var seed: UInt64 = 7
         public var sineEpochs = 60, sineHidden = 24, sineCount = 800, sineSteps = 30
         public var charEpochs = 25, charHidden = 96, charSteps = 50
+        /// Use only the first n characters of the corpus (nil: all of it).
+        public var charLimit: Int? = nil
         public var addingEpochs = 20, addingSteps = 100, addingHidden = 32, addingCount = 2000
         public init(quick: Bool = false) {
             if quick { sineEpochs = 15; charEpochs = 5; addingEpochs = 4; addingCount = 800 }
@@ -96,7 +98,7 @@ public enum ToyExperiment {
             sineModels.append((cell, model, initial, try trainer.fit(train: sineTrain, validation: sineVal)))
         }
         let sineSummaries = sineModels.map { summarize($0.0, $0.1, $0.3, threshold: sineThreshold) }
-        let probe = sineVal.batch(Array(0..<32))
+        let probe = sineVal.batch(Array(0..<min(32, sineVal.count)))
         var sineGradients: [GradientSummary] = []
         for (cell, model, initial, _) in sineModels {
             sineGradients.append(try gradientSummary(cell, model, initial: initial, batch: probe))
@@ -113,7 +115,7 @@ public enum ToyExperiment {
         resultsTable(&report, sineSummaries, metric: "val MSE")
 
         // MARK: characters
-        let chars = CharTask(text: Corpus.sonnets, steps: o.charSteps, stride: o.charSteps / 2, validationFraction: 0.1)
+        let chars = CharTask(text: String(Corpus.sonnets.prefix(o.charLimit ?? Int.max)), steps: o.charSteps, stride: o.charSteps / 2, validationFraction: 0.1)
         let charThreshold = 2.3
         var charModels: [(CellKind, SequenceModel<Float>, [EpochRecord])] = []
         for cell in cells {
@@ -163,7 +165,7 @@ public enum ToyExperiment {
             addModels.append((cell, model, initial, try trainer.fit(train: addTrain, validation: addVal)))
         }
         let addSummaries = addModels.map { summarize($0.0, $0.1, $0.3, threshold: addThreshold) }
-        let addProbe = addVal.batch(Array(0..<32))
+        let addProbe = addVal.batch(Array(0..<min(32, addVal.count)))
         var addGradients: [GradientSummary] = []
         for (cell, model, initial, _) in addModels { addGradients.append(try gradientSummary(cell, model, initial: initial, batch: addProbe)) }
 

@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+import TensorCore
+import Recurrent
+import Charts
+@testable import Experiments
+
+final class ToyTaskTests: XCTestCase {
+    func testSineTargetsAreTheCleanNextValue() {
+        var rng = SeededRandom(seed: 1)
+        let s = SineTask(count: 4, steps: 10, noise: 0.1, rng: &rng)
+        XCTAssertEqual(s.inputs.shape, [4, 10, 1])
+        for n in 0..<4 { for t in 0..<9 { XCTAssertEqual(s.targets.data[n * 10 + t], s.clean.data[n * 10 + t + 1], accuracy: 1e-6) } }
+        let noise = zip(s.inputs.data, s.clean.data).map { Double($0 - $1) }
+        XCTAssertGreaterThan(noise.map { abs($0) }.max()!, 0.01)   // inputs are noisy
+        XCTAssertEqual(s.slice(1..<3).count, 2)
+    }
+
+    func testAddingTargetIsTheSumOfTheTwoMarkedValues() {
+        var rng = SeededRandom(seed: 2)
+        let task = AddingTask(count: 20, steps: 30, rng: &rng).data
+        guard case .values(let y) = task.targets else { return XCTFail("value targets expected") }
+        for n in 0..<20 {
+            var sum: Float = 0, marks = 0
+            for t in 0..<30 where task.inputs.data[(n * 30 + t) * 2 + 1] == 1 { sum += task.inputs.data[(n * 30 + t) * 2]; marks += 1 }
+            XCTAssertEqual(marks, 2)
+            XCTAssertEqual(y.data[n], sum, accuracy: 1e-6)
+        }
+    }
+
+    func testCharWindowsAreShiftedByOne() {
+        let task = CharTask(text: "abcdefghij" + String(repeating: "xyz", count: 10), steps: 5, stride: 2, validationFraction: 0.25)
+        let first = task.train.tokens[0], labels = Array(task.train.labels[0..<5])
+        XCTAssertEqual(first.map { task.vocabulary[$0] }, Array("abcde"))
+        XCTAssertEqual(labels.map { task.vocabulary[$0] }, Array("bcdef"))
+        XCTAssertGreaterThan(task.validation.count, 0)
+    }
+
+    func testCorpusIsASubstantialText() {
+        XCTAssertGreaterThan(Corpus.sonnets.count, 7000)
+        XCTAssertTrue(Corpus.sonnets.contains("Shall I compare thee to a summer's day?"))
+    }
+}
+
+final class FindingsTests: XCTestCase {
+    func record(_ e: Int, _ val: Double, _ s: Double = 1) -> EpochRecord {
+        EpochRecord(epoch: e, trainLoss: val, validationLoss: val, trainAccuracy: nil, validationAccuracy: nil, seconds: s, meanGradientNorm: 1, maxGradientNorm: 1)
+    }
+
+    func testThresholdEpochAndSecondsAreMeasuredNotAssumed() {
+        let h = [record(1, 0.5, 2), record(2, 0.2, 2), record(3, 0.05, 2)]
+        XCTAssertEqual(ToyExperiment.firstBelow(h, 0.1)?.0, 3)
+        XCTAssertEqual(ToyExperiment.firstBelow(h, 0.1)?.1, 6)
+        XCTAssertNil(ToyExperiment.firstBelow(h, 0.01))
+    }
+
+    func testRacingFindingsNameTheOrderAndTheMisses() {
+        func summary(_ name: String, _ losses: [Double], secondsPerEpoch: Double) -> ToyExperiment.ModelSummary {
+            let h = losses.enumerated().map { record($0.offset + 1, $0.element, secondsPerEpoch) }
+            let hit = ToyExperiment.firstBelow(h, 0.1)
+            return .init(model: name, parameters: 10, history: h, threshold: 0.1, epochReachingThreshold: hit?.0, secondsToThreshold: hit?.1,
+                         finalValidationLoss: losses.last!, totalSeconds: secondsPerEpoch * Double(losses.count))
+        }
+        let lines = ToyExperiment.racingFindings([summary("RNN", [0.5, 0.4, 0.3], secondsPerEpoch: 1),
+                                                  summary("LSTM", [0.5, 0.09, 0.05], secondsPerEpoch: 4),
+                                                  summary("GRU", [0.3, 0.2, 0.08], secondsPerEpoch: 1)], task: "t", metric: "MSE")
+        XCTAssertTrue(lines[0].contains("LSTM at epoch 2 (8 s of training), then GRU at epoch 3 (3 s of training)"), lines[0])
+        XCTAssertTrue(lines[1].contains("In wall-clock time GRU got there first (3 s)"), lines[1])
+        XCTAssertTrue(lines[2].contains("Never reached MSE <= 0.1 in 3 epochs: RNN (best 0.3)"), lines[2])
+        XCTAssertTrue(lines[3].contains("lowest: LSTM"), lines[3])
+    }
+}
+
+final class ToyExperimentRunTests: XCTestCase {
+    /// A miniature run end to end: the report, the JSON/CSV results and every figure exist and parse.
+    func testMiniatureRunWritesReportResultsAndFigures() throws {
+        var o = ToyExperiment.Options(quick: true)
+        o.sineEpochs = 2; o.sineCount = 40; o.charEpochs = 1; o.charHidden = 16; o.charLimit = 1200; o.charSteps = 20
+        o.addingEpochs = 1; o.addingCount = 64; o.addingSteps = 20; o.addingHidden = 8
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var report = HTMLReport(title: "test")
+        let s = try ToyExperiment.run(options: o, folder: try RunFolder(dir), report: &report)
+        XCTAssertEqual(s.sine.map(\.model), ["RNN", "LSTM", "GRU"])
+        XCTAssertEqual(s.sine[0].history.count, 2)
+        XCTAssertEqual(s.addingGradients[0].lossGradientInit.count, 20)
+        XCTAssertEqual(s.addingGradients[1].gateCarryPerUnit.count, 8)
+        XCTAssertTrue(s.findings.contains { $0.contains("||dL/dh_1|| / ||dL/dh_T||") })
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("toy").path)
+        for f in ["results.json", "sine_history.csv", "adding_gradients.csv", "sine_loss.svg", "adding_jacobian.svg", "sine_predictions.svg"] {
+            XCTAssertTrue(files.contains(f), f)
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("toy/results.json"))) as? [String: Any]
+        XCTAssertNotNil(json?["findings"])
+        XCTAssertTrue(report.render().contains("adding problem"))
+        XCTAssertEqual(s.charSamples["GRU"]?["0.5"]?.hasPrefix("Shall I "), true)
+    }
+}
