@@ -57,7 +57,7 @@ extension RecurrentConfig {
 enum ElmanCell: RecurrentCell {
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let n = s.batch * s.hidden, H = s.hidden
-        gemm(.none, .none, m: s.batch, n: H, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: H, c: s.gates, ldc: H, accumulate: true)
+        gemm(.none, .none, m: s.batch, n: H, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: H, c: s.gates, ldc: H, accumulate: true, threads: 1)
         if config.nonlinearity == .tanh { T.tanhInPlace(s.gates, n) } else { for i in 0..<n { s.gates[i] = max(s.gates[i], 0) } }
         s.hNext.update(from: s.gates, count: n)
     }
@@ -71,7 +71,7 @@ enum ElmanCell: RecurrentCell {
         } else {
             for i in 0..<n { g.dGi[i] = h[i] > 0 ? g.dh[i] : 0 }
         }
-        gemm(.none, .none, m: s.batch, n: H, k: H, a: g.dGi, lda: H, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: false)
+        gemm(.none, .none, m: s.batch, n: H, k: H, a: g.dGi, lda: H, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: false, threads: 1)
     }
 }
 
@@ -79,7 +79,7 @@ enum ElmanCell: RecurrentCell {
 enum LSTMCell: RecurrentCell {
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 4 * H
-        gemm(.none, .none, m: s.batch, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G, accumulate: true)
+        gemm(.none, .none, m: s.batch, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G, accumulate: true, threads: 1)
         for b in 0..<s.batch {
             let row = s.gates + b * G
             T.sigmoidInPlace(row, 2 * H)
@@ -112,7 +112,7 @@ enum LSTMCell: RecurrentCell {
                 dc[j] = dcj * f
             }
         }
-        gemm(.none, .none, m: s.batch, n: H, k: G, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: false)
+        gemm(.none, .none, m: s.batch, n: H, k: G, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: false, threads: 1)
     }
 }
 
@@ -124,7 +124,7 @@ enum GRUCell: RecurrentCell {
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 3 * H, B = s.batch
         if config.gruVariant == .resetAfter {
-            gemm(.none, .none, m: B, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.scratch, ldc: G, accumulate: false)
+            gemm(.none, .none, m: B, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.scratch, ldc: G, accumulate: false, threads: 1)
             for b in 0..<B {
                 let row = s.gates + b * G, hh = s.scratch + b * G, hn = s.aux + b * H
                 for j in 0..<(2 * H) { row[j] += hh[j] }
@@ -135,14 +135,14 @@ enum GRUCell: RecurrentCell {
                 }
             }
         } else {
-            gemm(.none, .none, m: B, n: 2 * H, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G, accumulate: true)
+            gemm(.none, .none, m: B, n: 2 * H, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G, accumulate: true, threads: 1)
             for b in 0..<B {
                 let row = s.gates + b * G, rh = s.aux + b * H, hp = s.hPrev + b * H
                 T.sigmoidInPlace(row, 2 * H)
                 for j in 0..<H { rh[j] = row[j] * hp[j] }
             }
             // n pre-activation += (r h) W_hn^T + b_hn
-            gemm(.none, .none, m: B, n: H, k: H, a: s.aux, lda: H, b: s.whhT + 2 * H, ldb: G, c: s.gates + 2 * H, ldc: G, accumulate: true)
+            gemm(.none, .none, m: B, n: H, k: H, a: s.aux, lda: H, b: s.whhT + 2 * H, ldb: G, c: s.gates + 2 * H, ldc: G, accumulate: true, threads: 1)
             for b in 0..<B { let row = s.gates + b * G + 2 * H; for j in 0..<H { row[j] += s.bhh[2 * H + j] } }
         }
         for b in 0..<B {
@@ -175,10 +175,10 @@ enum GRUCell: RecurrentCell {
             }
         }
         if after {
-            gemm(.none, .none, m: B, n: H, k: G, a: g.dGh, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: true)
+            gemm(.none, .none, m: B, n: H, k: G, a: g.dGh, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: true, threads: 1)
         } else {
             // d(r h) = dn W_hn  -> scratch [B, H]
-            gemm(.none, .none, m: B, n: H, k: H, a: g.dGi + 2 * H, lda: G, b: s.whh + 2 * H * H, ldb: H, c: s.scratch, ldc: H, accumulate: false)
+            gemm(.none, .none, m: B, n: H, k: H, a: g.dGi + 2 * H, lda: G, b: s.whh + 2 * H * H, ldb: H, c: s.scratch, ldc: H, accumulate: false, threads: 1)
             for b in 0..<B {
                 let row = s.gates + b * G, d = g.dGi + b * G, hp = s.hPrev + b * H, drh = s.scratch + b * H, dhp = g.dhPrev + b * H
                 for j in 0..<H {
@@ -187,7 +187,7 @@ enum GRUCell: RecurrentCell {
                     dhp[j] += drh[j] * r
                 }
             }
-            gemm(.none, .none, m: B, n: H, k: 2 * H, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: true)
+            gemm(.none, .none, m: B, n: H, k: 2 * H, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: true, threads: 1)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import TensorCore
 
 /// Result of a forward pass: the top layer's outputs and every layer's final states.
@@ -156,13 +157,34 @@ public final class RecurrentNetwork<T: Real> {
         if config.cell == .lstm {
             if let c0 { c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress! + k * B * H, count: B * H) } } else { lb.cs.zero(B * H) }
         }
-        for t in 0..<Tn {
-            let lstm = config.cell == .lstm
-            config.forwardStep(StepBuffers(batch: B, hidden: H, gates: gates + t * B * G,
-                                     hPrev: hs + t * B * H, hNext: hs + (t + 1) * B * H,
-                                     cPrev: lstm ? cs + t * B * H : cs, cNext: lstm ? cs + (t + 1) * B * H : cs,
-                                     aux: aux + t * B * H, scratch: lb.scratch.pointer,
-                                     whhT: lb.whhT.pointer, whh: lb.whh.pointer, bhh: lb.bhh.pointer))
+        let lstm = config.cell == .lstm
+        // Batch rows are independent through time: with several threads each runs the whole recurrence
+        // for its slice of the batch (one dispatch per layer, not per step).
+        let gp = UnsafeMutablePointer(gates), hsp = hs, csp = cs, ap = aux, sp = lb.scratch.pointer
+        let whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
+        forEachBatchChunk(B) { b0, nb in
+            for t in 0..<Tn {
+                config.forwardStep(StepBuffers(batch: nb, hidden: H, gates: gp + t * B * G + b0 * G,
+                                               hPrev: hsp + t * B * H + b0 * H, hNext: hsp + (t + 1) * B * H + b0 * H,
+                                               cPrev: lstm ? csp + t * B * H + b0 * H : csp, cNext: lstm ? csp + (t + 1) * B * H + b0 * H : csp,
+                                               aux: ap + t * B * H + b0 * H, scratch: sp + b0 * G,
+                                               whhT: whhT, whh: whh, bhh: bhh))
+            }
+        }
+    }
+
+    /// Calls body(firstRow, rowCount) for slices of the batch, in parallel when Compute.threads > 1.
+    func forEachBatchChunk(_ B: Int, _ body: (Int, Int) -> Void) {
+        // Splitting pays only when a step's GEMM outweighs the dispatch (~tens of microseconds per layer).
+        let perStepWork = B * config.gateWidth * config.hiddenSize
+        let parts = perStepWork >= 1 << 18 ? min(Compute.threads, B / 4) : 1
+        guard parts > 1 else { body(0, B); return }
+        let chunk = (B + parts - 1) / parts
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let b0 = p * chunk
+                if b0 < B { body(b0, min(chunk, B - b0)) }
+            }
         }
     }
 
@@ -206,26 +228,31 @@ public final class RecurrentNetwork<T: Real> {
             dh.zero(B * H); dc.zero(B * H)
             if let dhn { dhn.data.withUnsafeBufferPointer { dh.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) } }
             if let dcn { dcn.data.withUnsafeBufferPointer { dc.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) } }
-            let lstm = config.cell == .lstm
-            var dhCur = dh.pointer, dhNext = dhPrev.pointer
-
-            for t in stride(from: Tn - 1, through: 0, by: -1) {
-                axpy(B * H, 1, dOut + t * B * H, dhCur)
-                if k == L - 1 { (dlDhTM.pointer + t * B * H).update(from: dhCur, count: B * H) }
-                let s = StepBuffers(batch: B, hidden: H, gates: gates + t * B * G,
-                                    hPrev: hs + t * B * H, hNext: hs + (t + 1) * B * H,
-                                    cPrev: lstm ? cs + t * B * H : cs, cNext: lstm ? cs + (t + 1) * B * H : cs,
-                                    aux: aux + t * B * H, scratch: lb.scratch.ensure(B * G),
-                                    whhT: lb.whhT.pointer, whh: lb.whh.pointer, bhh: lb.bhh.pointer)
-                config.backwardStep(s, StepGradients(dh: dhCur, dc: dc.pointer, dhPrev: dhNext,
-                                               dGi: dGi + t * B * G, dGh: dGh + t * B * G))
-                if let w = truncation, t > 0, t % w == 0 {
-                    dhNext.update(repeating: 0, count: B * H)
-                    dc.zero(B * H)
+            let lstm = config.cell == .lstm, top = k == L - 1
+            let dhp = dh.pointer, dhpp = dhPrev.pointer, dcp = dc.pointer, dlp = dlDhTM.pointer, dOutK = dOut
+            let sp = lb.scratch.ensure(B * G), whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
+            forEachBatchChunk(B) { b0, nb in
+                var dhCur = dhp + b0 * H, dhNext = dhpp + b0 * H
+                let dcChunk = dcp + b0 * H
+                for t in stride(from: Tn - 1, through: 0, by: -1) {
+                    for r in 0..<nb { axpy(H, 1, dOutK + t * B * H + (b0 + r) * H, dhCur + r * H) }
+                    if top { (dlp + t * B * H + b0 * H).update(from: dhCur, count: nb * H) }
+                    let s = StepBuffers(batch: nb, hidden: H, gates: gates + t * B * G + b0 * G,
+                                        hPrev: hs + t * B * H + b0 * H, hNext: hs + (t + 1) * B * H + b0 * H,
+                                        cPrev: lstm ? cs + t * B * H + b0 * H : cs, cNext: lstm ? cs + (t + 1) * B * H + b0 * H : cs,
+                                        aux: aux + t * B * H + b0 * H, scratch: sp + b0 * G, whhT: whhT, whh: whh, bhh: bhh)
+                    config.backwardStep(s, StepGradients(dh: dhCur, dc: dcChunk, dhPrev: dhNext,
+                                                         dGi: dGi + t * B * G + b0 * G, dGh: dGh + t * B * G + b0 * G))
+                    if let w = truncation, t > 0, t % w == 0 {
+                        dhNext.update(repeating: 0, count: nb * H)
+                        dcChunk.update(repeating: 0, count: nb * H)
+                    }
+                    swap(&dhCur, &dhNext)
                 }
-                swap(&dhCur, &dhNext)
             }
-            dh0.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: dhCur, count: B * H) }
+            // After T swaps the last dL/dh_{-1} = dL/dh0 sits in dh when T is even, in dhPrev when odd.
+            let dhFinal = Tn % 2 == 0 ? dhp : dhpp
+            dh0.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: dhFinal, count: B * H) }
             if lstm { dc0!.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: dc.pointer, count: B * H) } }
 
             // Weight gradients for all steps at once.

@@ -17,7 +17,7 @@ public enum Transpose { case none, transposed }
 @inlinable
 public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
                           a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-                          c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+                          c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = Compute.threads) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if !accumulate { for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) } }
@@ -28,11 +28,10 @@ public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: I
         defer { bt.deallocate() }
         transpose(b, rows: n, cols: k, ld: ldb, into: bt)
         gemm(transA, .none, m: m, n: n, k: k, a: a, lda: lda, b: UnsafePointer(bt), ldb: n, c: c, ldc: ldc,
-             accumulate: accumulate)
+             accumulate: accumulate, threads: threads)
         return
     }
     let (rsA, csA) = transA == .none ? (lda, 1) : (1, lda)
-    let threads = Compute.threads
     if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
         // Split rows of C into contiguous chunks, a multiple of the 4-row tile each.
         let chunk = ((m + threads - 1) / threads + 3) & ~3

@@ -57,6 +57,31 @@ final class ConsistencyTests: XCTestCase {
         }
     }
 
+    /// With two threads the batch is split and each slice runs the recurrence on its own; results must not change.
+    func testBatchSplitAcrossThreadsEqualsOneThread() throws {
+        for cell in CellKind.allCases {
+            var rng = SeededRandom(seed: 51)
+            let config = RecurrentConfig(cell: cell, inputSize: 5, hiddenSize: 64, numLayers: 2)   // large enough to split
+            let net = RecurrentNetwork<Double>(config: config, rng: &rng)
+            let x = Tensor<Double>.uniform([18, 6, 5], -1, 1, rng: &rng), g = Tensor<Double>.uniform([18, 6, 64], -1, 1, rng: &rng)
+            func run() throws -> ([Double], [Tensor<Double>], RecurrentInputGradients<Double>) {
+                let out = try net.forward(x)
+                var grads = net.parameters.zerosLike()
+                let back = try net.backward(dOutput: g, into: &grads, truncation: 4)
+                return (out.output.data, grads.tensors, back)
+            }
+            let (o1, g1, b1) = try run()
+            Compute.threads = 2
+            defer { Compute.threads = 1 }
+            let (o2, g2, b2) = try run()
+            XCTAssertEqual(o1, o2, accuracy: 1e-13)
+            for (a, b) in zip(g1, g2) { XCTAssertEqual(a.data, b.data, accuracy: 1e-11) }
+            XCTAssertEqual(b1.dh0.data, b2.dh0.data, accuracy: 1e-13)
+            XCTAssertEqual(b1.dlDh.data, b2.dlDh.data, accuracy: 1e-13)
+            XCTAssertEqual(b1.dx!.data, b2.dx!.data, accuracy: 1e-13)
+        }
+    }
+
     func testShapeErrorsNameTheProblem() throws {
         var rng = SeededRandom(seed: 1)
         let net = RecurrentNetwork<Float>(config: RecurrentConfig(cell: .lstm, inputSize: 3, hiddenSize: 4), rng: &rng)
