@@ -38,7 +38,7 @@ if let choice = chosenCPU() {
 let package = Package(
     name: "RNNLab",
     products: [
-        .library(name: "RNNLab", targets: ["TensorCore", "Recurrent", "Interchange", "Analysis", "Charts", "Experiments"]),
+        .library(name: "RNNLab", targets: ["TensorCore", "Recurrent", "Datasets", "Interchange", "Analysis", "Charts", "Experiments"]),
         .executable(name: "rnnlab", targets: ["rnnlab"]),
     ],
     dependencies: [
@@ -49,6 +49,11 @@ let package = Package(
         .target(name: "TensorCore", swiftSettings: simdSettings),
         // RNN / LSTM / GRU cells, stacked layers, BPTT, losses, optimizers, clipping, training loop.
         .target(name: "Recurrent", dependencies: ["TensorCore"], swiftSettings: simdSettings),
+        // The system's zlib and libbz2 (Debian: zlib1g-dev, libbz2-dev).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
+        // Dataset readers (IDX, CSV, text corpora), decompression, zip archives, checksums, fetching, batching.
+        .target(name: "Datasets", dependencies: ["TensorCore", "Recurrent", "CZlib", "CBzip2"], swiftSettings: simdSettings),
         // Checkpoints and interchange formats: safetensors.
         .target(name: "Interchange", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
@@ -56,7 +61,7 @@ let package = Package(
         // SVG charts and the self-contained HTML report.
         .target(name: "Charts", swiftSettings: simdSettings),
         // The experiments: tasks, runs, measurements and their report sections.
-        .target(name: "Experiments", dependencies: ["TensorCore", "Recurrent", "Interchange", "Analysis", "Charts"], swiftSettings: simdSettings),
+        .target(name: "Experiments", dependencies: ["TensorCore", "Recurrent", "Datasets", "Interchange", "Analysis", "Charts"], swiftSettings: simdSettings),
         // The thin command-line front end.
         .executableTarget(name: "rnnlab", dependencies: [
             "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,6 +71,7 @@ let package = Package(
         .testTarget(name: "InterchangeTests", dependencies: ["Interchange"], swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], swiftSettings: simdSettings),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
     ]
 )

