@@ -68,7 +68,7 @@ let package = Package(
         ], swiftSettings: simdSettings),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdSettings),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"], swiftSettings: simdSettings),
-        .testTarget(name: "InterchangeTests", dependencies: ["Interchange"], swiftSettings: simdSettings),
+        .testTarget(name: "InterchangeTests", dependencies: ["Interchange"], exclude: ["scripts"], swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], swiftSettings: simdSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], exclude: ["Fixtures"], swiftSettings: simdSettings),

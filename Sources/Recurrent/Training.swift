@@ -57,11 +57,14 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var seconds: Double            // wall time of this epoch's training
     public var meanGradientNorm: Double   // global gradient norm before clipping, averaged over batches
     public var maxGradientNorm: Double
+    /// Per parameter (state-dict name): L2 norm of its gradient before clipping, averaged over the epoch's batches.
+    public var parameterGradientNorms: [String: Double]
 
     public init(epoch: Int, trainLoss: Double, validationLoss: Double?, trainAccuracy: Double?, validationAccuracy: Double?,
-                seconds: Double, meanGradientNorm: Double, maxGradientNorm: Double) {
+                seconds: Double, meanGradientNorm: Double, maxGradientNorm: Double, parameterGradientNorms: [String: Double] = [:]) {
         self.epoch = epoch; self.trainLoss = trainLoss; self.validationLoss = validationLoss; self.trainAccuracy = trainAccuracy
         self.validationAccuracy = validationAccuracy; self.seconds = seconds; self.meanGradientNorm = meanGradientNorm; self.maxGradientNorm = maxGradientNorm
+        self.parameterGradientNorms = parameterGradientNorms
     }
 }
 
@@ -121,11 +124,12 @@ public final class Trainer<T: Real> {
         let batches = (train.count + options.batchSize - 1) / options.batchSize
         for cb in callbacks { cb.trainingWillStart(totalEpochs: options.epochs, batchesPerEpoch: batches) }
         var grads = model.parameters.zerosLike()
-        for epoch in (history.count + 1)...max(options.epochs, history.count + 1) where epoch <= options.epochs {
+        for epoch in stride(from: history.count + 1, through: options.epochs, by: 1) {
             let start = Date()
             var rng = SeededRandom(seed: options.shuffleSeed &* 1_000_003 &+ UInt64(epoch))
             let order = rng.permutation(train.count)
             var lossSum = 0.0, correct = 0, seen = 0, normSum = 0.0, normMax = 0.0
+            var perParameter = [Double](repeating: 0, count: grads.count)
             for b in 0..<batches {
                 let idx = Array(order[(b * options.batchSize)..<min((b + 1) * options.batchSize, train.count)])
                 let batch = train.batch(idx)
@@ -134,6 +138,7 @@ public final class Trainer<T: Real> {
                 guard r.loss.isFinite else {
                     throw TrainingError(description: "loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, earlier checkpoints are intact (try a lower learning rate or --clip)")
                 }
+                for i in 0..<grads.count { perParameter[i] += grads.tensors[i].data.sumOfSquares.squareRoot() }
                 let norm = options.clipNorm.map { clipGradientNorm(&grads, maxNorm: $0) } ?? grads.globalNorm
                 normSum += norm; normMax = max(normMax, norm)
                 var p = model.parameters
@@ -146,7 +151,8 @@ public final class Trainer<T: Real> {
             var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(seen), validationLoss: nil,
                                      trainAccuracy: model.objective == .crossEntropy ? Double(correct) / Double(seen) : nil,
                                      validationAccuracy: nil, seconds: seconds,
-                                     meanGradientNorm: normSum / Double(batches), maxGradientNorm: normMax)
+                                     meanGradientNorm: normSum / Double(batches), maxGradientNorm: normMax,
+                                     parameterGradientNorms: Dictionary(uniqueKeysWithValues: zip(grads.names, perParameter.map { $0 / Double(batches) })))
             if let validation {
                 let v = try evaluate(validation)
                 record.validationLoss = v.loss

@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+import TensorCore
+import Recurrent
+@testable import Interchange
+
+final class CheckpointTests: XCTestCase {
+    var dir: URL!
+    override func setUp() { dir = FileManager.default.temporaryDirectory.appendingPathComponent("ck-\(UUID().uuidString)") }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func makeTrainer(epochs: Int) -> (Trainer<Float>, TensorSequenceDataset<Float>) {
+        var rng = SeededRandom(seed: 4)
+        let x = Tensor<Float>.uniform([40, 6, 2], -1, 1, rng: &rng)
+        let labels = (0..<40).map { i in x.data[i * 12] > 0 ? 1 : 0 }
+        let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: RecurrentConfig(cell: .gru, inputSize: 2, hiddenSize: 5), rng: &rng),
+                                         head: Linear(inputSize: 5, outputSize: 2, rng: &rng), headMode: .lastStep, objective: .crossEntropy)
+        return (Trainer(model: model, optimizer: .adam(lr: 0.01), options: TrainingOptions(epochs: epochs, batchSize: 8, shuffleSeed: 1)),
+                TensorSequenceDataset(inputs: x, targets: .classes(labels)))
+    }
+
+    /// Interrupt after 3 of 6 epochs, resume from the files on disk: the result equals an uninterrupted run.
+    func testEveryEpochSavedAndResumeIsExact() throws {
+        let (full, data) = makeTrainer(epochs: 6)
+        _ = try full.fit(train: data, validation: data)
+
+        let store = CheckpointStore(directory: dir)
+        let (first, _) = makeTrainer(epochs: 3)
+        first.callbacks = [CheckpointCallback(store: store, trainer: first, description: "GRU test")]
+        _ = try first.fit(train: data, validation: data)
+        XCTAssertEqual(store.savedEpochs(), [1, 2, 3])
+        let w = try SafetensorsFile(contentsOf: dir.appendingPathComponent("epoch_002.safetensors"))
+        XCTAssertEqual(w.metadata["epoch"], "2")
+        XCTAssertTrue(w.names.contains("rnn.weight_hh_l0") && w.names.contains("fc.bias"))
+
+        let (second, _) = makeTrainer(epochs: 6)
+        XCTAssertEqual(try second.resume(from: store), 3)
+        second.callbacks = [CheckpointCallback(store: store, trainer: second, description: "GRU test")]
+        let h = try second.fit(train: data, validation: data)
+        XCTAssertEqual(h.map(\.epoch), [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(second.model.parameters.tensors, full.model.parameters.tensors)
+        XCTAssertEqual(store.savedEpochs(), [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(h.last!.parameterGradientNorms.count, 6)
+    }
+
+    func testHalfWrittenEpochIsIgnored() throws {
+        let store = CheckpointStore(directory: dir)
+        let (t, data) = makeTrainer(epochs: 2)
+        t.callbacks = [CheckpointCallback(store: store, trainer: t, description: "x")]
+        _ = try t.fit(train: data, validation: nil)
+        try FileManager.default.removeItem(at: store.optimizerURL(2))   // as if the run died mid-save
+        XCTAssertEqual(store.savedEpochs(), [1])
+        XCTAssertEqual(try store.latest(as: Float.self)?.epoch, 1)
+    }
+}
+
+final class TensorBoardTests: XCTestCase {
+    /// Reads the records back: framing, masked CRC-32C of length and data, and the first event's version.
+    func testRecordsAreFramedWithValidChecksums() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = try TensorBoardWriter(directory: dir, wallTime: 1000)
+        try w.scalar("loss/train", 0.5, step: 1)
+        try w.histogram("rnn.weight_hh_l0", [0.1, -0.2, 0.3, 0.05], step: 1, bins: 4)
+        try w.flush()
+        let d = try Data(contentsOf: w.url)
+        var o = 0, records: [Data] = []
+        while o < d.count {
+            let lenBytes = d.subdata(in: o..<(o + 8))
+            let len = Int(lenBytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
+            let lenCRC = d.subdata(in: (o + 8)..<(o + 12)).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+            XCTAssertEqual(lenCRC, CRC32C.masked(lenBytes))
+            let rec = d.subdata(in: (o + 12)..<(o + 12 + len))
+            let crc = d.subdata(in: (o + 12 + len)..<(o + 16 + len)).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+            XCTAssertEqual(crc, CRC32C.masked(rec))
+            records.append(rec); o += 16 + len
+        }
+        XCTAssertEqual(records.count, 3)
+        XCTAssertTrue(String(decoding: records[0], as: UTF8.self).contains("brain.Event:2"))
+        XCTAssertEqual(CRC32C.checksum(Data("123456789".utf8)), 0xE306_9283)   // the CRC-32C check value
+    }
+
+    /// TensorBoard's own reader (skipped when the tensorboard package is not installed).
+    func testTensorBoardReadsTheFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = try TensorBoardWriter(directory: dir)
+        for step in 1...3 {
+            try w.scalar("loss/train", 1.0 / Double(step), step: step)
+            try w.histogram("weights", (0..<100).map { Double($0) / 100 * Double(step) }, step: step, bins: 10)
+        }
+        try w.flush()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("scripts/read_tensorboard.py")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script.path, w.url.path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try p.run(); p.waitUntilExit()
+        if p.terminationStatus == 3 { throw XCTSkip("tensorboard is not installed (pip install tensorboard)") }
+        XCTAssertEqual(p.terminationStatus, 0)
+        let json = try JSONSerialization.jsonObject(with: pipe.fileHandleForReading.readDataToEndOfFile()) as! [String: [String: [[Any]]]]
+        let loss = json["scalars"]!["loss/train"]!
+        XCTAssertEqual(loss.map { $0[0] as! Int }, [1, 2, 3])
+        XCTAssertEqual(loss[1][1] as! Double, 0.5, accuracy: 1e-6)
+        let h = json["histograms"]!["weights"]!
+        XCTAssertEqual(h.count, 3)
+        XCTAssertEqual(h[2][1] as! Double, 100)                       // num
+        XCTAssertEqual(h[2][3] as! Double, 2.97, accuracy: 1e-9)      // max
+        XCTAssertEqual((h[0][4] as! [Double]).reduce(0, +), 100)      // bucket counts
+    }
+}
