@@ -38,7 +38,7 @@ if let choice = chosenCPU() {
 let package = Package(
     name: "RNNLab",
     products: [
-        .library(name: "RNNLab", targets: ["TensorCore", "Recurrent", "Datasets", "Interchange", "Analysis", "Charts", "Experiments"]),
+        .library(name: "RNNLab", targets: ["TensorCore", "Recurrent", "Datasets", "Vision", "Interchange", "Analysis", "Charts", "Experiments"]),
         .executable(name: "rnnlab", targets: ["rnnlab"]),
     ],
     dependencies: [
@@ -54,14 +54,18 @@ let package = Package(
         .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
         // Dataset readers (IDX, CSV, text corpora), decompression, zip archives, checksums, fetching, batching.
         .target(name: "Datasets", dependencies: ["TensorCore", "Recurrent", "CZlib", "CBzip2"], swiftSettings: simdSettings),
+        // JPEG and PNG decoding through the system's libjpeg(-turbo) and libpng (Debian: libjpeg-dev, libpng-dev).
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.
+        .target(name: "Vision", dependencies: ["TensorCore", "CImageCodecs"], swiftSettings: simdSettings),
         // Checkpoints and interchange formats: safetensors.
-        .target(name: "Interchange", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
+        .target(name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Datasets"], swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
         .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
         // SVG charts and the self-contained HTML report.
         .target(name: "Charts", swiftSettings: simdSettings),
         // The experiments: tasks, runs, measurements and their report sections.
-        .target(name: "Experiments", dependencies: ["TensorCore", "Recurrent", "Datasets", "Interchange", "Analysis", "Charts"], swiftSettings: simdSettings),
+        .target(name: "Experiments", dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision", "Interchange", "Analysis", "Charts"], swiftSettings: simdSettings),
         // The thin command-line front end.
         .executableTarget(name: "rnnlab", dependencies: [
             "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -72,6 +76,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], swiftSettings: simdSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], exclude: ["Fixtures"], swiftSettings: simdSettings),
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "Interchange"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
     ]
 )

@@ -10,8 +10,11 @@ public enum Study {
         public var seed: UInt64
         public var experiments: Set<Int>
         public var dataDirectory: URL
-        public init(quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2], dataDirectory: URL = DataCache.defaultDirectory) {
-            self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory
+        /// Experiment 2's settings when not the profile's defaults.
+        public var real: RealDataExperiment.Options?
+        public init(quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2], dataDirectory: URL = DataCache.defaultDirectory,
+                    real: RealDataExperiment.Options? = nil) {
+            self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory; self.real = real
         }
     }
 
@@ -29,7 +32,7 @@ public enum Study {
             findings += s.findings
         }
         if options.experiments.contains(2) {
-            var o = RealDataExperiment.Options(quick: options.quick)
+            var o = options.real ?? RealDataExperiment.Options(quick: options.quick)
             o.seed = options.seed
             let cache = DataCache(directory: options.dataDirectory) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
             let s = try RealDataExperiment.run(options: o, folder: folder, report: &report, cache: cache)

@@ -77,10 +77,25 @@ struct All: ParsableCommand {
 struct Real: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Experiment 2: real data, checkpoints every epoch, weight evolution (resumes an interrupted run in the same --out).")
     @OptionGroup var options: RunOptions
+    @Option(help: "Epochs of row-by-row MNIST.") var mnistEpochs: Int?
+    @Option(help: "Epochs of pixel-by-pixel MNIST.") var pixelEpochs: Int?
+    @Option(help: "Training digits for pixel-by-pixel MNIST.") var pixelTrain: Int?
+    @Option(help: "Adam learning rate for pixel-by-pixel MNIST.") var pixelLr: Double?
+    @Flag(help: "Permute the pixel order (permuted sequential MNIST).") var permuted = false
+    @Option(help: "Epochs of full Fashion-MNIST (0 to skip).") var fashionEpochs: Int?
+    @Option(help: "Comma-separated tasks to run (mnist_rows, mnist_pixels, seattle_temperature, stocks, sentiment, fashion_mnist).") var tasks: String?
 
     func run() throws {
         try RNNLab.prepare()
-        try runStudy(options, experiments: [2])
+        var o = RealDataExperiment.Options(quick: options.quick)
+        if let v = mnistEpochs { o.mnistEpochs = v }
+        if let v = pixelEpochs { o.pixelEpochs = v }
+        if let v = pixelTrain { o.pixelTrain = v }
+        if let v = pixelLr { o.pixelLearningRate = v }
+        if let v = fashionEpochs { o.fashionEpochs = v }
+        o.pixelPermuted = permuted
+        o.tasks = tasks.map { Set($0.split(separator: ",").map(String.init)) }
+        try runStudy(options, experiments: [2], real: o)
     }
 }
 
@@ -112,11 +127,12 @@ struct Toy: ParsableCommand {
     }
 }
 
-func runStudy(_ run: RunOptions, experiments: Set<Int>) throws {
+func runStudy(_ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment.Options? = nil) throws {
     let started = Date()
     Compute.threads = max(1, run.threads)
     let (report, findings) = try Study.run(Study.Options(quick: run.quick, seed: run.seed, experiments: experiments,
-                                                         dataDirectory: run.data.map { URL(fileURLWithPath: $0) } ?? DataCache.defaultDirectory),
+                                                         dataDirectory: run.data.map { URL(fileURLWithPath: $0) } ?? DataCache.defaultDirectory,
+                                                         real: real),
                                            out: URL(fileURLWithPath: run.out))
     print("\nFindings:")
     for f in findings { print("  - \(f)") }

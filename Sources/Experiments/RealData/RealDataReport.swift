@@ -21,6 +21,11 @@ enum RealDataReport {
                 s += best - last > 0.01 ? "; it fell \(fmt(100 * (best - last), 3)) points from its best, a sign of overfitting or instability." : "; no drop from its best (stable)."
                 lines.append(s)
             }
+            let chance = 1.0 / Double(max(results.first.map { _ in task.contains("sentiment") ? 2 : 10 } ?? 10, 1))
+            let stuck = results.filter { ($0.testAccuracy ?? 0) < chance + 0.05 }
+            if !stuck.isEmpty {
+                lines.append("At chance level (\(pct(chance)) + 5 points) after \(stuck.first!.history.count) epochs: \(stuck.map(\.model).joined(separator: ", ")). The loss stayed near ln(10) = 2.30: with the label hundreds of steps away from most of the evidence, these short runs found no gradient signal to follow.")
+            }
             if let best = results.max(by: { ($0.testAccuracy ?? 0) < ($1.testAccuracy ?? 0) }) {
                 lines.append("Highest held-out accuracy on \(task): \(best.model) (\(pct(best.testAccuracy ?? .nan)), \(best.parameters) parameters).")
             }
@@ -103,13 +108,13 @@ enum RealDataReport {
             }
             panels.append(LineChart(title: "\(r.model) gate saturation", xLabel: "epoch (0 = init)", yLabel: "fraction saturated", series: series, markers: true, width: 420, height: 300))
         }
-        let gateNames = Array(Set(results.flatMap { $0.evolution.last?.saturation.map(\.gate) ?? [] })).sorted()
-        let bars = GroupedBarChart(title: "Saturation after training", yLabel: "fraction saturated", categories: results.map(\.model),
-                                   groups: gateNames.map { g in (name: g, values: results.map { r in r.evolution.last?.saturation.first { $0.gate == g }?.total ?? .nan }) },
+        let finals = results.flatMap { r in (r.evolution.last?.saturation ?? []).map { ("\(r.model) \($0.gate)", $0.low, $0.high) } }
+        let bars = GroupedBarChart(title: "Saturation after training", yLabel: "fraction saturated", categories: finals.map(\.0),
+                                   groups: [(name: "low (closed / -1)", values: finals.map(\.1)), (name: "high (open / +1)", values: finals.map(\.2))],
                                    height: 300)
         panels.append(bars)
         try folder.figure(SmallMultiples(title: "Gate saturation on the probe batch (sigmoid < 0.05 or > 0.95; tanh |x| > 0.95)", panels: panels, columns: 2),
-                          "real/\(task)/saturation.svg", caption: "Fraction of gate activations in the saturated ranges after each epoch, per model and gate (LSTM i, f, g, o; GRU r, z, n; RNN h). Non-finite bars (a gate a model does not have) are skipped.", into: &report)
+                          "real/\(task)/saturation.svg", caption: "Fraction of gate activations in the saturated ranges after each epoch, per model and gate (LSTM i, f, g, o; GRU r, z, n; RNN h), and after the last epoch split into the low and high ends.", into: &report)
     }
 
     static func weightEvolutionFigures(task: String, results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)],

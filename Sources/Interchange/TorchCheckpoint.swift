@@ -1,0 +1,263 @@
+import Foundation
+import TensorCore
+import Datasets
+
+/// Reads PyTorch checkpoints written by torch.save: the zip format (archive/data.pkl + archive/data/<key>)
+/// and the legacy format (magic, protocol, sys-info and object pickles followed by the raw storages).
+/// The unpickler is restricted: it builds only tensors, ordered dicts, lists, tuples and plain values, and
+/// refuses any other global (code execution through pickle is impossible by construction).
+public enum TorchCheckpoint {
+    /// Every tensor in the checkpoint's (possibly nested) dicts, keyed by its dotted path, as Float.
+    public static func load(_ url: URL) throws -> [String: Tensor<Float>] {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw FileFormatError("\(url.path): cannot read (\(error.localizedDescription))") }
+        let source = url.path
+        let root: PickleValue
+        var storages: [String: Data] = [:]
+        if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            let zip = try ZipArchive(data: data, source: source)
+            guard let pkl = zip.entries.first(where: { $0.name.hasSuffix("/data.pkl") || $0.name == "data.pkl" }) else {
+                throw FileFormatError("\(source): a zip file without data.pkl is not a torch.save checkpoint")
+            }
+            let prefix = String(pkl.name.dropLast("data.pkl".count))
+            var u = Unpickler(data: try zip.extract(pkl.name), source: source)
+            root = try u.load()
+            for key in u.storageKeys { storages[key] = try zip.extract("\(prefix)data/\(key)") }
+        } else {
+            var u = Unpickler(data: data, source: source)
+            // torch.save's legacy magic number 0x1950a86a20f9469cfc6c, pickled as a 10-byte LONG1
+            guard case .bigInt(let magic) = try u.load(), magic == [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19] else {
+                throw FileFormatError("\(source): not a PyTorch checkpoint (no torch.save magic number)")
+            }
+            _ = try u.load()            // protocol version
+            _ = try u.load()            // sys info
+            root = try u.load()
+            guard case .list(let keysBox) = try u.load() else { throw FileFormatError("\(source): legacy checkpoint without storage keys") }
+            var offset = u.position
+            for k in keysBox.items {
+                guard case .string(let key) = k, let size = u.storageSizes[key] else { throw FileFormatError("\(source): unknown storage key \(k)") }
+                guard offset + 8 <= data.count else { throw FileFormatError("\(source): truncated before storage \(key)") }
+                let count = Int(data.subdata(in: (data.startIndex + offset)..<(data.startIndex + offset + 8)).withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) })
+                let bytes = count * size
+                guard offset + 8 + bytes <= data.count else { throw FileFormatError("\(source): truncated storage \(key) (\(bytes) bytes expected)") }
+                storages[key] = data.subdata(in: (data.startIndex + offset + 8)..<(data.startIndex + offset + 8 + bytes))
+                offset += 8 + bytes
+            }
+        }
+        var out: [String: Tensor<Float>] = [:]
+        try collect(root, prefix: "", storages: storages, source: source, into: &out)
+        guard !out.isEmpty else { throw FileFormatError("\(source): no tensors found") }
+        return out
+    }
+
+    static func collect(_ v: PickleValue, prefix: String, storages: [String: Data], source: String, into out: inout [String: Tensor<Float>]) throws {
+        switch v {
+        case .dict(let box):
+            for (k, value) in box.items {
+                guard case .string(let name) = k else { continue }
+                try collect(value, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", storages: storages, source: source, into: &out)
+            }
+        case .tensor(let t):
+            guard let bytes = storages[t.storageKey] else { throw FileFormatError("\(source): storage \(t.storageKey) missing") }
+            out[prefix] = try t.materialize(bytes, source: "\(source): \(prefix)")
+        default: break
+        }
+    }
+}
+
+/// A value built by the restricted unpickler.
+indirect enum PickleValue {
+    case none, bool(Bool), int(Int), bigInt([UInt8]), float(Double), string(String), bytes(Data)
+    case tuple([PickleValue]), list(ListBox), dict(DictBox)
+    case global(String)
+    case storage(type: String, key: String)
+    case tensor(TensorRef)
+    case mark
+}
+
+final class ListBox { var items: [PickleValue] = [] }
+final class DictBox { var items: [(PickleValue, PickleValue)] = [] }
+
+/// A tensor view of a storage: torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...).
+struct TensorRef {
+    let storageKey: String, storageType: String, offset: Int, size: [Int], stride: [Int]
+
+    static func elementSize(_ type: String) -> Int? {
+        ["FloatStorage": 4, "DoubleStorage": 8, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8, "IntStorage": 4,
+         "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1][type]
+    }
+
+    func materialize(_ bytes: Data, source: String) throws -> Tensor<Float> {
+        guard let es = Self.elementSize(storageType) else { throw FileFormatError("\(source): unsupported storage \(storageType)") }
+        let n = size.reduce(1, *)
+        var out = [Float](repeating: 0, count: n)
+        let maxIndex = n == 0 ? -1 : offset + zip(size, stride).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
+        guard (maxIndex + 1) * es <= bytes.count else { throw FileFormatError("\(source): tensor \(size) reaches past its storage") }
+        bytes.withUnsafeBytes { raw in
+            func read(_ i: Int) -> Float {
+                let p = raw.baseAddress! + i * es
+                switch storageType {
+                case "FloatStorage": return Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+                case "DoubleStorage": return Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
+                case "HalfStorage": return Float16Decode.decode(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+                case "BFloat16Storage": return Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
+                case "LongStorage": return Float(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
+                case "IntStorage": return Float(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
+                case "ShortStorage": return Float(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
+                case "CharStorage": return Float(p.load(as: Int8.self))
+                default: return Float(p.load(as: UInt8.self))
+                }
+            }
+            // walk the multi-index in row-major order
+            var index = [Int](repeating: 0, count: size.count)
+            for i in 0..<n {
+                var src = offset
+                for d in 0..<size.count { src += index[d] * stride[d] }
+                out[i] = read(src)
+                var d = size.count - 1
+                while d >= 0 { index[d] += 1; if index[d] < size[d] { break }; index[d] = 0; d -= 1 }
+            }
+        }
+        return try Tensor(shape: size, data: out)
+    }
+}
+
+enum Float16Decode {
+    static func decode(_ h: UInt16) -> Float { Float16Bits.decode(h) }
+}
+
+/// The pickle virtual machine, limited to the opcodes torch.save emits (protocols 2-4) and to an allow-list of globals.
+struct Unpickler {
+    let data: Data, source: String
+    var position = 0
+    var storageKeys: [String] = []
+    var storageSizes: [String: Int] = [:]   // key -> element size (legacy format)
+
+    static let allowedGlobals: Set<String> = [
+        "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor", "torch._utils._rebuild_parameter",
+        "torch.FloatStorage", "torch.DoubleStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.LongStorage",
+        "torch.IntStorage", "torch.ShortStorage", "torch.CharStorage", "torch.ByteStorage", "torch.BoolStorage",
+    ]
+
+    init(data: Data, source: String) { self.data = data; self.source = source }
+
+    func fail(_ why: String) -> FileFormatError { FileFormatError("\(source): \(why) (at byte \(position))") }
+
+    mutating func byte() throws -> UInt8 {
+        guard position < data.count else { throw fail("truncated pickle") }
+        defer { position += 1 }
+        return data[data.startIndex + position]
+    }
+    mutating func take(_ n: Int) throws -> Data {
+        guard n >= 0, position + n <= data.count else { throw fail("truncated pickle") }
+        defer { position += n }
+        return data.subdata(in: (data.startIndex + position)..<(data.startIndex + position + n))
+    }
+    mutating func le(_ n: Int) throws -> Int { try take(n).reversed().reduce(0) { $0 << 8 | Int($1) } }
+    mutating func line() throws -> String {
+        var bytes: [UInt8] = []
+        while true { let b = try byte(); if b == 0x0A { break }; bytes.append(b) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Runs one pickle to its STOP and returns the object.
+    mutating func load() throws -> PickleValue {
+        var stack: [PickleValue] = [], memo: [Int: PickleValue] = [:]
+        func popMark() throws -> [PickleValue] {
+            guard let m = stack.lastIndex(where: { if case .mark = $0 { return true }; return false }) else { throw fail("MARK missing") }
+            let items = Array(stack[(m + 1)...]); stack.removeSubrange(m...)
+            return items
+        }
+        func pop() throws -> PickleValue { guard let v = stack.popLast() else { throw fail("stack underflow") }; return v }
+        while true {
+            let op = try byte()
+            switch op {
+            case 0x80: _ = try byte()                                         // PROTO
+            case 0x95: _ = try take(8)                                        // FRAME
+            case 0x2E: return try pop()                                       // STOP
+            case 0x28: stack.append(.mark)                                    // MARK
+            case 0x4E: stack.append(.none)
+            case 0x88: stack.append(.bool(true))
+            case 0x89: stack.append(.bool(false))
+            case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try le(4)))))                 // BININT
+            case 0x4B: stack.append(.int(Int(try byte())))                    // BININT1
+            case 0x4D: stack.append(.int(try le(2)))                          // BININT2
+            case 0x8A:                                                        // LONG1: little-endian two's complement
+                let n = Int(try byte()), b = [UInt8](try take(n))
+                if n > 8 { stack.append(.bigInt(b)); break }
+                var v = 0
+                for (i, x) in b.enumerated() { v |= Int(x) << (8 * i) }
+                if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 { v -= 1 << (8 * n) }
+                stack.append(.int(v))
+            case 0x47: stack.append(.float(Double(bitPattern: try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))   // BINFLOAT, big-endian
+            case 0x58: let n = try le(4); stack.append(.string(String(decoding: try take(n), as: UTF8.self)))       // BINUNICODE
+            case 0x8C: let n = Int(try byte()); stack.append(.string(String(decoding: try take(n), as: UTF8.self))) // SHORT_BINUNICODE
+            case 0x54: let n = try le(4); stack.append(.string(String(decoding: try take(n), as: UTF8.self)))       // BINSTRING
+            case 0x55: let n = Int(try byte()); stack.append(.string(String(decoding: try take(n), as: UTF8.self))) // SHORT_BINSTRING
+            case 0x43: let n = Int(try byte()); stack.append(.bytes(try take(n)))                                   // SHORT_BINBYTES
+            case 0x42: let n = try le(4); stack.append(.bytes(try take(n)))                                         // BINBYTES
+            case 0x7D: stack.append(.dict(DictBox()))                         // EMPTY_DICT
+            case 0x5D: stack.append(.list(ListBox()))                         // EMPTY_LIST
+            case 0x29: stack.append(.tuple([]))                               // EMPTY_TUPLE
+            case 0x74: stack.append(.tuple(try popMark()))                    // TUPLE
+            case 0x85: stack.append(.tuple([try pop()]))                      // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))
+            case 0x6C: let box = ListBox(); box.items = try popMark(); stack.append(.list(box))                     // LIST
+            case 0x61: let v = try pop(); guard case .list(let l) = stack.last else { throw fail("APPEND to a non-list") }; l.items.append(v)
+            case 0x65: let items = try popMark(); guard case .list(let l) = stack.last else { throw fail("APPENDS to a non-list") }; l.items += items
+            case 0x73: let v = try pop(), k = try pop(); guard case .dict(let d) = stack.last else { throw fail("SETITEM on a non-dict") }; d.items.append((k, v))
+            case 0x75:                                                        // SETITEMS
+                let items = try popMark()
+                guard case .dict(let d) = stack.last, items.count % 2 == 0 else { throw fail("SETITEMS on a non-dict") }
+                for i in stride(from: 0, to: items.count, by: 2) { d.items.append((items[i], items[i + 1])) }
+            case 0x71: memo[Int(try byte())] = stack.last                     // BINPUT
+            case 0x72: memo[try le(4)] = stack.last                           // LONG_BINPUT
+            case 0x94: memo[memo.count] = stack.last                          // MEMOIZE
+            case 0x68: let i = Int(try byte()); guard let v = memo[i] else { throw fail("bad memo reference") }; stack.append(v)
+            case 0x6A: let i = try le(4); guard let v = memo[i] else { throw fail("bad memo reference") }; stack.append(v)
+            case 0x63:                                                        // GLOBAL
+                let name = "\(try line()).\(try line())"
+                guard Self.allowedGlobals.contains(name) else { throw fail("refusing to load '\(name)': only tensors and dicts of tensors are allowed") }
+                stack.append(.global(name))
+            case 0x93:                                                        // STACK_GLOBAL
+                guard case .string(let n) = try pop(), case .string(let m) = try pop() else { throw fail("bad STACK_GLOBAL") }
+                guard Self.allowedGlobals.contains("\(m).\(n)") else { throw fail("refusing to load '\(m).\(n)': only tensors and dicts of tensors are allowed") }
+                stack.append(.global("\(m).\(n)"))
+            case 0x51:                                                        // BINPERSID
+                guard case .tuple(let pid) = try pop(), pid.count >= 5, case .string("storage") = pid[0],
+                      case .global(let type) = pid[1], case .string(let key) = pid[2] else { throw fail("unsupported persistent id") }
+                let t = String(type.split(separator: ".").last!)
+                guard let es = TensorRef.elementSize(t) else { throw fail("unsupported storage type \(type)") }
+                if !storageKeys.contains(key) { storageKeys.append(key) }
+                storageSizes[key] = es
+                stack.append(.storage(type: t, key: key))
+            case 0x52:                                                        // REDUCE
+                let args = try pop(), fn = try pop()
+                guard case .global(let name) = fn, case .tuple(let a) = args else { throw fail("REDUCE of a non-global") }
+                stack.append(try reduce(name, a))
+            case 0x81:                                                        // NEWOBJ
+                let args = try pop(), cls = try pop()
+                guard case .global(let name) = cls, case .tuple(let a) = args else { throw fail("NEWOBJ of a non-global") }
+                stack.append(try reduce(name, a))
+            case 0x62: _ = try pop()                                          // BUILD: state (e.g. a state dict's _metadata) ignored
+            default: throw fail(String(format: "unsupported pickle opcode 0x%02x", op))
+            }
+        }
+    }
+
+    func reduce(_ name: String, _ a: [PickleValue]) throws -> PickleValue {
+        switch name {
+        case "collections.OrderedDict": return .dict(DictBox())
+        case "torch._utils._rebuild_parameter":
+            guard let t = a.first else { throw fail("empty parameter") }
+            return t
+        case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
+            guard a.count >= 4, case .storage(let type, let key) = a[0], case .int(let offset) = a[1],
+                  case .tuple(let size) = a[2], case .tuple(let stride) = a[3] else { throw fail("malformed tensor record") }
+            let ints = { (v: [PickleValue]) throws -> [Int] in try v.map { if case .int(let i) = $0 { return i }; throw fail("non-integer tensor size") } }
+            return .tensor(TensorRef(storageKey: key, storageType: type, offset: offset, size: try ints(size), stride: try ints(stride)))
+        default: throw fail("refusing to call '\(name)'")
+        }
+    }
+}
