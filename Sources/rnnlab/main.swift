@@ -4,13 +4,14 @@ import Experiments
 import Recurrent
 import TensorCore
 import Datasets
+import Vision
 
 @main
 struct RNNLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnlab",
         abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
-        subcommands: [All.self, Toy.self, Real.self, Fetch.self, Bench.self, GalleryCommand.self],
+        subcommands: [All.self, Toy.self, Real.self, Classify.self, Fetch.self, Bench.self, GalleryCommand.self],
         defaultSubcommand: All.self)
 
     /// Every subcommand starts here: refuse clearly on a CPU without the SIMD level this build uses.
@@ -137,4 +138,23 @@ func runStudy(_ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment
     print("\nFindings:")
     for f in findings { print("  - \(f)") }
     print(String(format: "\nDone in %.1f s. Open %@ (figures as SVG and results as JSON/CSV in %@).", Date().timeIntervalSince(started), report.path, run.out))
+}
+
+struct Classify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "ImageNet top-5 of JPEG/PNG photos with the pretrained EfficientNet-Lite0.")
+    @Argument(help: "Image files.") var images: [String]
+    @Option(help: "Cache folder (default $RNNLAB_DATA or ./data-cache).") var data: String?
+
+    func run() throws {
+        try RNNLab.prepare()
+        let cache = DataCache(directory: data.map { URL(fileURLWithPath: $0) } ?? DataCache.defaultDirectory) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let net = try Pretrained.efficientNetLite0(cache), names = try Pretrained.imagenetClassNames(cache)
+        for path in images {
+            let start = Date()
+            let features = try net.features(try net.preprocess(try RGBImage(contentsOf: URL(fileURLWithPath: path))))
+            let top = Pretrained.topK(net.logits(features: features), names: names)
+            print(String(format: "%@ (%.0f ms)", path, Date().timeIntervalSince(start) * 1000))
+            for t in top { print(String(format: "  %5.1f%%  %@", 100 * t.probability, t.name)) }
+        }
+    }
 }
