@@ -10,11 +10,13 @@ public enum Study {
         public var seed: UInt64
         public var experiments: Set<Int>
         public var dataDirectory: URL
-        /// Experiment 2's settings when not the profile's defaults.
+        /// Experiment 2's and 3's settings when not the profile's defaults.
         public var real: RealDataExperiment.Options?
-        public init(quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2], dataDirectory: URL = DataCache.defaultDirectory,
-                    real: RealDataExperiment.Options? = nil) {
-            self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory; self.real = real
+        public var fusion: FusionExperiment.Options?
+        public init(quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3], dataDirectory: URL = DataCache.defaultDirectory,
+                    real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil) {
+            self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory
+            self.real = real; self.fusion = fusion
         }
     }
 
@@ -31,12 +33,23 @@ public enum Study {
             let s = try ToyExperiment.run(options: o, folder: folder, report: &report)
             findings += s.findings
         }
+        let cache = DataCache(directory: options.dataDirectory) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         if options.experiments.contains(2) {
             var o = options.real ?? RealDataExperiment.Options(quick: options.quick)
             o.seed = options.seed
-            let cache = DataCache(directory: options.dataDirectory) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
             let s = try RealDataExperiment.run(options: o, folder: folder, report: &report, cache: cache)
             findings += s.findings
+        }
+        if options.experiments.contains(3) {
+            var o = options.fusion ?? FusionExperiment.Options(quick: options.quick)
+            o.seed = options.seed
+            do {
+                findings += try FusionExperiment.run(options: o, folder: folder, report: &report, cache: cache).findings
+            } catch let e as DataError {
+                // No network and no cached weights: say so in the report instead of losing the other experiments.
+                FileHandle.standardError.write(Data("  skipping experiment 3: \(e)\n".utf8))
+                report.paragraph("Experiment 3 was not run: \(e.description)")
+            }
         }
         let url = folder.url("report.html")
         try AtomicFile.write(report.render(), to: url)

@@ -11,7 +11,7 @@ struct RNNLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnlab",
         abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
-        subcommands: [All.self, Toy.self, Real.self, Classify.self, Fetch.self, Bench.self, GalleryCommand.self],
+        subcommands: [All.self, Toy.self, Real.self, Fusion.self, Classify.self, Fetch.self, Bench.self, GalleryCommand.self],
         defaultSubcommand: All.self)
 
     /// Every subcommand starts here: refuse clearly on a CPU without the SIMD level this build uses.
@@ -71,7 +71,7 @@ struct All: ParsableCommand {
 
     func run() throws {
         try RNNLab.prepare()
-        try runStudy(options, experiments: [1, 2])
+        try runStudy(options, experiments: [1, 2, 3])
     }
 }
 
@@ -118,6 +118,20 @@ struct Fetch: ParsableCommand {
     }
 }
 
+struct Fusion: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Experiment 3: pretrained CNN features + untrained RNN/LSTM/GRU question encoders (no training).")
+    @OptionGroup var options: RunOptions
+    @Option(help: "Word vectors: random (seeded) or minilm (pretrained all-MiniLM-L6-v2 word pieces).") var embeddings = "random"
+
+    func run() throws {
+        try RNNLab.prepare()
+        guard ["random", "minilm"].contains(embeddings) else { throw ValidationError("--embeddings must be random or minilm") }
+        var o = FusionExperiment.Options(quick: options.quick)
+        o.embeddings = embeddings
+        try runStudy(options, experiments: [3], fusion: o)
+    }
+}
+
 struct Toy: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Experiment 1: RNN/LSTM/GRU on sine, characters and the adding problem.")
     @OptionGroup var options: RunOptions
@@ -128,12 +142,12 @@ struct Toy: ParsableCommand {
     }
 }
 
-func runStudy(_ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment.Options? = nil) throws {
+func runStudy(_ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil) throws {
     let started = Date()
     Compute.threads = max(1, run.threads)
     let (report, findings) = try Study.run(Study.Options(quick: run.quick, seed: run.seed, experiments: experiments,
                                                          dataDirectory: run.data.map { URL(fileURLWithPath: $0) } ?? DataCache.defaultDirectory,
-                                                         real: real),
+                                                         real: real, fusion: fusion),
                                            out: URL(fileURLWithPath: run.out))
     print("\nFindings:")
     for f in findings { print("  - \(f)") }
