@@ -81,39 +81,67 @@ public func transpose<T: Real>(_ src: UnsafePointer<T>, rows: Int, cols: Int, ld
     }
 }
 
-/// Cache blocking over k (a KC-deep slab of B stays in L2) around the register-tiled kernels.
+/// Cache blocking over k (a KC-deep slab of B stays in L2) around the register-tiled kernels. Columns beyond
+/// the last multiple of 16 are packed, zero-padded, into a 16-wide panel once per slab, so they run through
+/// the same SIMD kernels instead of a strided scalar loop.
 @inlinable
 func gemmBlocked<T: Real>(m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
                           b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
     let kc = 256
+    let full = n & ~15, tail = n - full
+    let panel = UnsafeMutablePointer<T>.allocate(capacity: tail > 0 ? kc * 16 : 1)
+    let tile = UnsafeMutablePointer<T>.allocate(capacity: 8 * 16)
+    defer { panel.deallocate(); tile.deallocate() }
     var k0 = 0
     while k0 < k {
         let kb = min(kc, k - k0)
         let acc = accumulate || k0 > 0
         let ak = a + k0 * csA, bk = b + k0 * ldb
+        if tail > 0 {
+            for r in 0..<kb {
+                let dst = panel + r * 16, src = bk + r * ldb + full
+                for j in 0..<16 { dst[j] = j < tail ? src[j] : 0 }
+            }
+        }
+        // The padded tail: compute a rows x 16 tile, then keep its first `tail` columns.
+        func tailStrip(_ rows: Int, _ i: Int) {
+            guard tail > 0 else { return }
+            if rows == 4 {
+                kernel4x16(k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: panel, ldb: 16, c: tile, ldc: 16, accumulate: false)
+            } else {
+                kernel1x16(k: kb, a: ak + i * rsA, csA: csA, b: panel, ldb: 16, c: tile, accumulate: false)
+            }
+            for r in 0..<rows {
+                let dst = c + (i + r) * ldc + full, src = tile + r * 16
+                for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
+            }
+        }
         var i = 0
         #if RNNLAB_SIMD_AVX512
         // 32 vector registers: an 8 x 32 Float tile (16 accumulators) halves the loads per FMA.
         if T.self == Float.self {
             while i + 8 <= m {
-                rowBlock8(n: n, k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: bk, ldb: ldb, c: c + i * ldc, ldc: ldc, accumulate: acc)
+                rowBlock8(n: full, k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: bk, ldb: ldb, c: c + i * ldc, ldc: ldc, accumulate: acc)
+                tailStrip(4, i); tailStrip(4, i + 4)
                 i += 8
             }
         }
         #endif
         while i + 4 <= m {
-            rowBlock(rows: 4, n: n, k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: bk, ldb: ldb, c: c + i * ldc, ldc: ldc, accumulate: acc)
+            rowBlock(rows: 4, n: full, k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: bk, ldb: ldb, c: c + i * ldc, ldc: ldc, accumulate: acc)
+            tailStrip(4, i)
             i += 4
         }
         while i < m {
-            rowBlock(rows: 1, n: n, k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: bk, ldb: ldb, c: c + i * ldc, ldc: ldc, accumulate: acc)
+            rowBlock(rows: 1, n: full, k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: bk, ldb: ldb, c: c + i * ldc, ldc: ldc, accumulate: acc)
+            tailStrip(1, i)
             i += 1
         }
         k0 += kb
     }
 }
 
-/// One strip of `rows` (4 or 1) rows of C across all n columns: 32-wide tiles, then a 16-wide tile, then scalars.
+/// One strip of `rows` (4 or 1) rows of C across n columns (a multiple of 16): 32-wide tiles, then a 16-wide one.
 @inlinable @inline(__always)
 func rowBlock<T: Real>(rows: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
                        b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
@@ -124,16 +152,20 @@ func rowBlock<T: Real>(rows: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int,
     } else {
         while j + 16 <= n { kernel1x16(k: k, a: a, csA: csA, b: b + j, ldb: ldb, c: c + j, accumulate: accumulate); j += 16 }
     }
-    // Remaining columns (< 16): plain dot products.
-    if j < n {
-        for r in 0..<rows {
-            for jj in j..<n {
-                var s: T = accumulate ? c[r * ldc + jj] : 0
-                var pa = a + r * rsA, pb = b + jj
-                for _ in 0..<k { s += pa.pointee * pb.pointee; pa += csA; pb += ldb }
-                c[r * ldc + jj] = s
-            }
-        }
+}
+
+/// Eight rows of C over n columns (a multiple of 16): 8 x 32 tiles, then the 4-row path for a 16-wide remainder.
+@inlinable @inline(__always)
+func rowBlock8<T: Real>(n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
+                        b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+    var j = 0
+    while j + 32 <= n {
+        kernel8x32(k: k, a: a, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + j, ldc: ldc, accumulate: accumulate)
+        j += 32
+    }
+    if j < n {   // a 16-wide remainder
+        rowBlock(rows: 4, n: n - j, k: k, a: a, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + j, ldc: ldc, accumulate: accumulate)
+        rowBlock(rows: 4, n: n - j, k: k, a: a + 4 * rsA, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + 4 * ldc + j, ldc: ldc, accumulate: accumulate)
     }
 }
 
@@ -146,21 +178,6 @@ func madd<T: Real>(_ c: inout SIMD16<T>, _ a: SIMD16<T>, _ b: SIMD16<T>) {
     #else
     c += a * b
     #endif
-}
-
-/// Eight rows of C: 8 x 32 tiles, then the 4-row path for the columns left.
-@inlinable @inline(__always)
-func rowBlock8<T: Real>(n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
-                        b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
-    var j = 0
-    while j + 32 <= n {
-        kernel8x32(k: k, a: a, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + j, ldc: ldc, accumulate: accumulate)
-        j += 32
-    }
-    if j < n {
-        rowBlock(rows: 4, n: n - j, k: k, a: a, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + j, ldc: ldc, accumulate: accumulate)
-        rowBlock(rows: 4, n: n - j, k: k, a: a + 4 * rsA, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + 4 * ldc + j, ldc: ldc, accumulate: accumulate)
-    }
 }
 
 @inlinable @inline(__always)
