@@ -59,7 +59,7 @@ let package = Package(
         // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.
         .target(name: "Vision", dependencies: ["TensorCore", "CImageCodecs"], swiftSettings: simdSettings),
         // Checkpoints and interchange formats: safetensors.
-        .target(name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Datasets"], swiftSettings: simdSettings),
+        .target(name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision"], swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
         .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
         // SVG charts and the self-contained HTML report.
@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Vision"], swiftSettings: simdSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], exclude: ["Fixtures"], swiftSettings: simdSettings),
-        .testTarget(name: "VisionTests", dependencies: ["Vision", "Interchange"], exclude: ["Fixtures"], swiftSettings: simdSettings),
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "Interchange", "Recurrent"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
     ]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TensorCore
+import Recurrent
 @testable import Vision
 @testable import Interchange
 
@@ -134,5 +135,19 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertThrowsError(try TorchCheckpoint.load(dir.appendingPathComponent("cut.pth"))) { XCTAssertTrue("\($0)".contains("truncated"), "\($0)") }
         try Data("just text".utf8).write(to: dir.appendingPathComponent("text.pth"))
         XCTAssertThrowsError(try TorchCheckpoint.load(dir.appendingPathComponent("text.pth")))
+    }
+}
+
+final class StateDictFileTests: XCTestCase {
+    /// The same weights through safetensors and through both torch.save formats.
+    func testLoadsSafetensorsAndPth() throws {
+        let zip = try StateDict(contentsOf: visionFixtures.appendingPathComponent("tiny_zip.pth"))
+        let legacy = try StateDict(contentsOf: visionFixtures.appendingPathComponent("tiny_legacy.pth"))
+        XCTAssertEqual(zip.tensors["layer.weight"], legacy.tensors["layer.weight"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sd-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let set = ParameterSet(names: ["layer.weight"], tensors: [zip.tensors["layer.weight"]!])
+        try SafetensorsFile.write(set, to: dir)
+        XCTAssertEqual(try StateDict(contentsOf: dir).tensors["layer.weight"], zip.tensors["layer.weight"])
     }
 }
