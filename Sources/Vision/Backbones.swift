@@ -169,13 +169,7 @@ extension ResNet18 {
         var sd: [String: Tensor<Float>] = [:]
         for (k, (name, shape)) in parameterLayout().enumerated() {
             let n = shape.reduce(1, *)
-            let u = (0..<n).map { i -> Double in
-                var x = (UInt64(k + 1) << 32) &+ UInt64(i) &+ 0x9E37_79B9_7F4A_7C15
-                x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-                x ^= x >> 31
-                return Double(x >> 11) * 0x1p-53 * 2 - 1
-            }
+            let u = (0..<n).map { seededUniform(stream: UInt64(k + 1), index: $0) }
             let v: [Double]
             if name.hasSuffix("num_batches_tracked") { v = [0] }
             else if name.hasSuffix("running_var") { v = u.map { 1 + 0.5 * $0 } }
@@ -187,16 +181,20 @@ extension ResNet18 {
         return StateDict(sd)
     }
 
-    /// The same generator's input image [3, size, size] (seed 999).
+    /// Element `index` of stream `stream`: SplitMix64((stream << 32) + index) mapped to [-1, 1) with 53 bits,
+    /// stateless so Python (numpy uint64 arithmetic) reproduces it exactly.
+    static func seededUniform(stream: UInt64, index: Int) -> Double {
+        var x = (stream << 32) &+ UInt64(index) &+ 0x9E37_79B9_7F4A_7C15
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        x ^= x >> 31
+        return Double(x >> 11) * 0x1p-53 * 2 - 1
+    }
+
+    /// The same generator's input image [3, size, size] (stream 999).
     public static func seededInput(size: Int = 224) -> Tensor<Float> {
         let n = 3 * size * size
-        let u = (0..<n).map { i -> Float in
-            var x = (UInt64(999) << 32) &+ UInt64(i) &+ 0x9E37_79B9_7F4A_7C15
-            x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-            x ^= x >> 31
-            return Float(Double(x >> 11) * 0x1p-53 * 2 - 1)
-        }
+        let u = (0..<n).map { Float(seededUniform(stream: 999, index: $0)) }
         return try! Tensor(shape: [3, size, size], data: u)
     }
 }
