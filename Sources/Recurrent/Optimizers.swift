@@ -28,6 +28,8 @@ public enum OptimizerKind: Codable, Equatable, Sendable {
 public struct Optimizer<T: Real> {
     public var kind: OptimizerKind
     public private(set) var step = 0
+    /// Multiplies the learning rate (a schedule sets it per epoch); 1 = the kind's own rate.
+    public var learningRateScale = 1.0
     public var state: ParameterSet<T>
 
     public init(_ kind: OptimizerKind, for parameters: ParameterSet<T>) {
@@ -69,7 +71,8 @@ public struct Optimizer<T: Real> {
                 grads.tensors[i].data.withUnsafeBufferPointer { gp in
                     let p = pp.baseAddress!, g = gp.baseAddress!
                     switch kind {
-                    case let .sgd(lr, mom, nesterov, wd):
+                    case let .sgd(lr0, mom, nesterov, wd):
+                        let lr = lr0 * learningRateScale
                         let lrT = T(lr), momT = T(mom), wdT = T(wd)
                         if mom == 0 {
                             for j in 0..<n { p[j] -= lrT * (g[j] + wdT * p[j]) }
@@ -83,7 +86,8 @@ public struct Optimizer<T: Real> {
                                 }
                             }
                         }
-                    case let .adam(lr, b1, b2, eps, wd):
+                    case let .adam(lr0, b1, b2, eps, wd):
+                        let lr = lr0 * learningRateScale
                         let c1 = 1 - pow(b1, Double(step)), c2 = 1 - pow(b2, Double(step))
                         let stepSize = T(lr / c1), b1T = T(b1), b2T = T(b2), epsT = T(eps), wdT = T(wd), sc2 = T(c2.squareRoot())
                         s0.data.withUnsafeMutableBufferPointer { mp in
@@ -97,7 +101,8 @@ public struct Optimizer<T: Real> {
                                 }
                             }
                         }
-                    case let .rmsprop(lr, alpha, eps, mom):
+                    case let .rmsprop(lr0, alpha, eps, mom):
+                        let lr = lr0 * learningRateScale
                         let lrT = T(lr), aT = T(alpha), epsT = T(eps), momT = T(mom)
                         s0.data.withUnsafeMutableBufferPointer { vp in
                             let v = vp.baseAddress!
@@ -111,7 +116,8 @@ public struct Optimizer<T: Real> {
                                 }
                             }
                         }
-                    case let .adagrad(lr, eps):
+                    case let .adagrad(lr0, eps):
+                        let lr = lr0 * learningRateScale
                         let lrT = T(lr), epsT = T(eps)
                         s0.data.withUnsafeMutableBufferPointer { sp in
                             let s = sp.baseAddress!

@@ -74,8 +74,11 @@ public struct TrainingOptions: Sendable {
     public var clipNorm: Double?
     public var truncation: Int?
     public var shuffleSeed: UInt64
-    public init(epochs: Int, batchSize: Int, clipNorm: Double? = nil, truncation: Int? = nil, shuffleSeed: UInt64 = 0) {
+    /// Exponential learning-rate decay: epoch e trains at lr * decay^(e - 1) (PyTorch's ExponentialLR, stepped per epoch).
+    public var learningRateDecay: Double
+    public init(epochs: Int, batchSize: Int, clipNorm: Double? = nil, truncation: Int? = nil, shuffleSeed: UInt64 = 0, learningRateDecay: Double = 1) {
         self.epochs = epochs; self.batchSize = batchSize; self.clipNorm = clipNorm; self.truncation = truncation; self.shuffleSeed = shuffleSeed
+        self.learningRateDecay = learningRateDecay
     }
 }
 
@@ -126,6 +129,7 @@ public final class Trainer<T: Real> {
         var grads = model.parameters.zerosLike()
         for epoch in stride(from: history.count + 1, through: options.epochs, by: 1) {
             let start = Date()
+            optimizer.learningRateScale = pow(options.learningRateDecay, Double(epoch - 1))
             var rng = SeededRandom(seed: options.shuffleSeed &* 1_000_003 &+ UInt64(epoch))
             let order = rng.permutation(train.count)
             var lossSum = 0.0, correct = 0, seen = 0, normSum = 0.0, normMax = 0.0

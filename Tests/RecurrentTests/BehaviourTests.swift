@@ -191,6 +191,20 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(o.state.names, ["momentum_buffer.w"])
     }
 
+    /// The schedule's scale multiplies the step: Adam's first step becomes lr * scale * sign(g); the trainer sets
+    /// scale = decay^(epoch - 1).
+    func testLearningRateScaleAndExponentialDecay() throws {
+        var p = set([1]); var o = Optimizer(.adam(lr: 0.1), for: p)
+        o.learningRateScale = 0.5
+        o.update(&p, set([3]))
+        XCTAssertEqual(p.tensors[0].data[0], 0.95, accuracy: 1e-7)
+        let (t, data) = TrainingTests().makeTrainer(seed: 9)
+        t.options.epochs = 3
+        t.options.learningRateDecay = 0.5
+        _ = try t.fit(train: data, validation: nil)
+        XCTAssertEqual(t.optimizer.learningRateScale, 0.25)
+    }
+
     /// Every optimizer minimises a quadratic.
     func testAllOptimizersConverge() {
         for kind: OptimizerKind in [.sgd(lr: 0.1, momentum: 0.9), .adam(lr: 0.1), .rmsprop(lr: 0.01, momentum: 0.5), .adagrad(lr: 0.5)] {
