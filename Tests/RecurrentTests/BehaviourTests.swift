@@ -198,7 +198,7 @@ final class OptimizerTests: XCTestCase {
         o.learningRateScale = 0.5
         o.update(&p, set([3]))
         XCTAssertEqual(p.tensors[0].data[0], 0.95, accuracy: 1e-7)
-        let (t, data) = TrainingTests().makeTrainer(seed: 9)
+        let (t, data) = makeTrainer(seed: 9)
         t.options.epochs = 3
         t.options.learningRateDecay = 0.5
         _ = try t.fit(train: data, validation: nil)
@@ -224,21 +224,22 @@ final class OptimizerTests: XCTestCase {
     }
 }
 
-final class TrainingTests: XCTestCase {
-    func makeTrainer(seed: UInt64) -> (Trainer<Float>, TensorSequenceDataset<Float>) {
-        var rng = SeededRandom(seed: seed)
-        let N = 64, T = 10
-        var xs = [Float](), ys = [Float]()
-        for _ in 0..<N {   // next value of a sine with random phase
-            let phase = rng.uniform(0, 6.28)
-            for t in 0...T { let v = Float(sin(phase + 0.3 * Double(t))); if t < T { xs.append(v) }; if t > 0 { ys.append(v) } }
-        }
-        let data = TensorSequenceDataset(inputs: try! Tensor(shape: [N, T, 1], data: xs), targets: .values(try! Tensor(shape: [N, T, 1], data: ys)))
-        let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: RecurrentConfig(cell: .lstm, inputSize: 1, hiddenSize: 8), rng: &rng),
-                                         head: Linear(inputSize: 8, outputSize: 1, rng: &rng), headMode: .everyStep, objective: .meanSquaredError)
-        return (Trainer(model: model, optimizer: .adam(lr: 0.02), options: TrainingOptions(epochs: 15, batchSize: 16, clipNorm: 5, shuffleSeed: 3)), data)
+/// A small LSTM learning next-value sine prediction (shared by the training and optimizer tests).
+func makeTrainer(seed: UInt64) -> (Trainer<Float>, TensorSequenceDataset<Float>) {
+    var rng = SeededRandom(seed: seed)
+    let N = 64, T = 10
+    var xs = [Float](), ys = [Float]()
+    for _ in 0..<N {   // next value of a sine with random phase
+        let phase = rng.uniform(0, 6.28)
+        for t in 0...T { let v = Float(sin(phase + 0.3 * Double(t))); if t < T { xs.append(v) }; if t > 0 { ys.append(v) } }
     }
+    let data = TensorSequenceDataset(inputs: try! Tensor(shape: [N, T, 1], data: xs), targets: .values(try! Tensor(shape: [N, T, 1], data: ys)))
+    let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: RecurrentConfig(cell: .lstm, inputSize: 1, hiddenSize: 8), rng: &rng),
+                                     head: Linear(inputSize: 8, outputSize: 1, rng: &rng), headMode: .everyStep, objective: .meanSquaredError)
+    return (Trainer(model: model, optimizer: .adam(lr: 0.02), options: TrainingOptions(epochs: 15, batchSize: 16, clipNorm: 5, shuffleSeed: 3)), data)
+}
 
+final class TrainingTests: XCTestCase {
     func testLearnsAndIsBitReproducible() throws {
         let (a, data) = makeTrainer(seed: 1)
         let ha = try a.fit(train: data, validation: data)
