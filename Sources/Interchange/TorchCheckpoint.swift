@@ -99,7 +99,7 @@ struct TensorRef {
                 switch storageType {
                 case "FloatStorage": return Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
                 case "DoubleStorage": return Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
-                case "HalfStorage": return Float16Decode.decode(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+                case "HalfStorage": return Float16Bits.decode(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
                 case "BFloat16Storage": return Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
                 case "LongStorage": return Float(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
                 case "IntStorage": return Float(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
@@ -120,10 +120,6 @@ struct TensorRef {
         }
         return try Tensor(shape: size, data: out)
     }
-}
-
-enum Float16Decode {
-    static func decode(_ h: UInt16) -> Float { Float16Bits.decode(h) }
 }
 
 /// The pickle virtual machine, limited to the opcodes torch.save emits (protocols 2-4) and to an allow-list of globals.

@@ -145,9 +145,7 @@ public final class Trainer<T: Real> {
                 for i in 0..<grads.count { perParameter[i] += grads.tensors[i].data.sumOfSquares.squareRoot() }
                 let norm = options.clipNorm.map { clipGradientNorm(&grads, maxNorm: $0) } ?? grads.globalNorm
                 normSum += norm; normMax = max(normMax, norm)
-                var p = model.parameters
-                optimizer.update(&p, grads)
-                model.parameters = p
+                model.updateParameters { optimizer.update(&$0, grads) }
                 lossSum += r.loss * Double(r.count); correct += r.correct; seen += r.count
                 for cb in callbacks { cb.batchDidEnd(epoch: epoch, batch: b + 1, of: batches, loss: r.loss) }
             }
