@@ -20,6 +20,13 @@ public enum Study {
         }
     }
 
+    /// The findings that lead the report: who reached a loss first, accuracy leaders and the quality bar,
+    /// how much gradient survives through time, and how the question encoders differ.
+    static func headlines(_ findings: [String]) -> [String] {
+        let leads = ["First to reach", "Quality bar", "Highest held-out", "||dL/dh_1||", "Trajectory length", "Similarity of adjacent"]
+        return findings.filter { f in leads.contains { f.hasPrefix($0) } }
+    }
+
     /// Runs the chosen experiments into `out` and writes report.html; returns the report's URL and the
     /// findings, for the terminal summary.
     public static func run(_ options: Options, out: URL) throws -> (report: URL, findings: [String]) {
@@ -51,6 +58,13 @@ public enum Study {
                 report.paragraph("Experiment 3 was not run: \(e.description)")
             }
         }
+        // At a glance: the headline measurements, linked to the sections below (inserted after the introduction).
+        let headlines = Self.headlines(findings)
+        if !headlines.isEmpty {
+            let blocks: [HTMLReport.Block] = [.heading("At a glance", level: 2, id: "at-a-glance"), .list(headlines)]
+            report.blocks.insert(contentsOf: blocks, at: min(1, report.blocks.count))
+        }
+        try folder.writeJSON(findings, to: "findings.json")
         let url = folder.url("report.html")
         try AtomicFile.write(report.render(), to: url)
         return (url, findings)

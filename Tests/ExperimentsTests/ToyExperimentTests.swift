@@ -96,3 +96,10 @@ final class ToyExperimentRunTests: XCTestCase {
         XCTAssertEqual(s.charSamples["GRU"]?["0.5"]?.hasPrefix("Shall I "), true)
     }
 }
+
+final class StudyTests: XCTestCase {
+    func testHeadlinesPickTheLeadingFindingsInOrder() {
+        let f = ["Parameters: RNN 1", "First to reach MSE <= 0.01 on sine: GRU", "Final MSE: x", "Quality bar: the LSTM reaches 96%", "Trajectory length: RNN > GRU"]
+        XCTAssertEqual(Study.headlines(f), ["First to reach MSE <= 0.01 on sine: GRU", "Quality bar: the LSTM reaches 96%", "Trajectory length: RNN > GRU"])
+    }
+}
