@@ -102,7 +102,21 @@ enum LSTMCell: RecurrentCell {
         for b in 0..<s.batch {
             let row = s.gates + b * G, d = g.dGi + b * G
             let cp = s.cPrev + b * H, tc = s.aux + b * H, dh = g.dh + b * H, dc = g.dc + b * H
-            for j in 0..<H {
+            var j = 0
+            // 16 units at a time with explicit vectors (the scalar loop below does not vectorise: its
+            // pointers may alias as far as the compiler knows).
+            while j + 16 <= H {
+                let i = vload(row + j), f = vload(row + H + j), gg = vload(row + 2 * H + j), o = vload(row + 3 * H + j)
+                let t = vload(tc + j), dhj = vload(dh + j)
+                let dcj = vload(dc + j) + dhj * o * (1 - t * t)
+                vstore(dcj * gg * i * (1 - i), d + j)
+                vstore(dcj * vload(cp + j) * f * (1 - f), d + H + j)
+                vstore(dcj * i * (1 - gg * gg), d + 2 * H + j)
+                vstore(dhj * t * o * (1 - o), d + 3 * H + j)
+                vstore(dcj * f, dc + j)
+                j += 16
+            }
+            while j < H {
                 let i = row[j], f = row[H + j], gg = row[2 * H + j], o = row[3 * H + j], t = tc[j]
                 let dcj = dc[j] + dh[j] * o * (1 - t * t)
                 d[j] = dcj * gg * i * (1 - i)
@@ -110,6 +124,7 @@ enum LSTMCell: RecurrentCell {
                 d[2 * H + j] = dcj * i * (1 - gg * gg)
                 d[3 * H + j] = dh[j] * t * o * (1 - o)
                 dc[j] = dcj * f
+                j += 1
             }
         }
         gemm(.none, .none, m: s.batch, n: H, k: G, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: false, threads: 1)
@@ -191,3 +206,6 @@ enum GRUCell: RecurrentCell {
         }
     }
 }
+
+@inline(__always) func vload<T: Real>(_ p: UnsafeMutablePointer<T>) -> SIMD16<T> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<T>.self) }
+@inline(__always) func vstore<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<T>.self) }
