@@ -175,8 +175,19 @@ enum GRUCell: RecurrentCell {
         let after = config.gruVariant == .resetAfter
         for b in 0..<B {
             let row = s.gates + b * G, d = g.dGi + b * G, hp = s.hPrev + b * H, dh = g.dh + b * H, dhp = g.dhPrev + b * H
-            let aux = s.aux + b * H
-            for j in 0..<H {
+            let aux = s.aux + b * H, dhh = g.dGh + b * G
+            var j = 0
+            while j + 16 <= H {   // explicit vectors, as in the LSTM
+                let r = vload(row + j), z = vload(row + H + j), n = vload(row + 2 * H + j), dhj = vload(dh + j)
+                let dn = dhj * (1 - z) * (1 - n * n), dz = dhj * (vload(hp + j) - n) * z * (1 - z)
+                vstore(dz, d + H + j); vstore(dn, d + 2 * H + j); vstore(dhj * z, dhp + j)
+                if after {
+                    let dr = dn * vload(aux + j) * r * (1 - r)
+                    vstore(dr, d + j); vstore(dr, dhh + j); vstore(dz, dhh + H + j); vstore(dn * r, dhh + 2 * H + j)
+                }
+                j += 16
+            }
+            while j < H {
                 let r = row[j], z = row[H + j], n = row[2 * H + j]
                 let dn = dh[j] * (1 - z) * (1 - n * n)
                 d[H + j] = dh[j] * (hp[j] - n) * z * (1 - z)
@@ -184,9 +195,9 @@ enum GRUCell: RecurrentCell {
                 dhp[j] = dh[j] * z
                 if after {
                     d[j] = dn * aux[j] * r * (1 - r)
-                    let dhh = g.dGh + b * G
                     dhh[j] = d[j]; dhh[H + j] = d[H + j]; dhh[2 * H + j] = dn * r
                 }
+                j += 1
             }
         }
         if after {

@@ -80,6 +80,38 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// Hidden sizes of 16 and more take the cells' explicit-vector path (16 units at a time, then the rest):
+    /// H = 17 covers both, checked on a strided sample of every parameter and on all of h0 and c0.
+    func testVectorPathOfWideCells() throws {
+        for cell in [CellKind.lstm, .gru] {
+            for variant in [GRUVariant.resetAfter, .resetBefore] where cell == .gru || variant == .resetAfter {
+                let c = RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 17, gruVariant: variant)
+                var rng = SeededRandom(seed: 61)
+                let net = RecurrentNetwork<Double>(config: c, rng: &rng)
+                var p = makeProblem(c, batch: 2, steps: 3, seed: 9)
+                _ = try net.forward(p.x, h0: p.h0, c0: p.c0)
+                var grads = net.parameters.zerosLike()
+                let back = try net.backward(dOutput: p.gOut, dhn: p.gHn, dcn: p.gCn, into: &grads)
+                for (ti, name) in net.parameters.names.enumerated() {
+                    for j in stride(from: ti, to: net.parameters.tensors[ti].count, by: 7) {
+                        let n = try numeric({ try loss(net, p) }) { net.parameters.tensors[ti].data[j] += $0 }
+                        assertGradient(grads.tensors[ti].data[j], n, "\(c.description) \(name)[\(j)]")
+                    }
+                }
+                for j in 0..<p.h0.count {
+                    let n = try numeric({ try loss(net, p) }) { p.h0.data[j] += $0 }
+                    assertGradient(back.dh0.data[j], n, "\(c.description) h0[\(j)]")
+                }
+                if cell == .lstm {
+                    for j in 0..<p.c0!.count {
+                        let n = try numeric({ try loss(net, p) }) { p.c0!.data[j] += $0 }
+                        assertGradient(back.dc0!.data[j], n, "\(c.description) c0[\(j)]")
+                    }
+                }
+            }
+        }
+    }
+
     /// dL/dh_t at a middle step: split the sequence there and restart from (h, c); L then depends on h_{s-1}
     /// through out[s-1] and through the second half, so its finite difference is the total gradient dL/dh_{s-1}.
     func testHiddenStateGradientMatchesSplitSequence() throws {
