@@ -108,6 +108,7 @@ public enum ToyExperiment {
         report.paragraph("\(o.sineCount) noisy sine sequences of length \(o.sineSteps) (frequency 0.2-0.5 rad/step, random phase, input noise sd 0.1), 80/20 split, batch 32, hidden \(o.sineHidden), Adam lr 0.01, \(o.sineEpochs) epochs, a linear decoder on every step predicting the clean next value.")
         try lossFigures(folder, &report, name: "toy/sine", title: "Sine", summaries: sineSummaries, yLabel: "MSE")
         try predictionFigure(folder, &report, sine: sine, index: split, models: sineModels.map { ($0.0, $0.1) })
+        try gradientFigures(folder, &report, name: "toy/sine", title: "Sine", gradients: sineGradients, steps: o.sineSteps)
         try writeHistoryCSV(folder, "toy/sine_history.csv", sineSummaries)
         let sineFindings = racingFindings(sineSummaries, task: "sine", metric: "validation MSE")
         findings += sineFindings
@@ -172,7 +173,7 @@ public enum ToyExperiment {
         report.section("Long-range memory: the adding problem (T = \(o.addingSteps))", level: 3)
         report.paragraph("Each step carries a random value in [0, 1] and a marker; the target, read only at the last step, is the sum of the two marked values (one in each half). Always answering 1.0 gives MSE 1/6 = \(fmt(AddingTask.baselineMSE, 3)); the threshold below is half of that. \(o.addingCount) training and 500 validation sequences, hidden \(o.addingHidden), Adam lr 0.005, clipping at norm 1, \(o.addingEpochs) epochs. With the loss only at the last step, every gradient reaching an early step has travelled back through the whole recurrence, which is where vanishing gradients show.")
         try lossFigures(folder, &report, name: "toy/adding", title: "Adding problem", summaries: addSummaries, yLabel: "MSE", baseline: AddingTask.baselineMSE)
-        try gradientFigures(folder, &report, name: "toy/adding", gradients: addGradients, steps: o.addingSteps)
+        try gradientFigures(folder, &report, name: "toy/adding", title: "Adding", gradients: addGradients, steps: o.addingSteps)
         try writeHistoryCSV(folder, "toy/adding_history.csv", addSummaries)
         try writeGradientCSV(folder, "toy/adding_gradients.csv", addGradients)
         try writeGradientCSV(folder, "toy/sine_gradients.csv", sineGradients)
@@ -322,7 +323,7 @@ public enum ToyExperiment {
                           "toy/sine_predictions.svg", caption: "Each model's one-step-ahead prediction against the clean next value.", into: &report)
     }
 
-    static func gradientFigures(_ folder: RunFolder, _ report: inout HTMLReport, name: String, gradients: [GradientSummary], steps: Int) throws {
+    static func gradientFigures(_ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, gradients: [GradientSummary], steps: Int) throws {
         let t = (1...steps).map(Double.init)
         var loss: [LineSeries] = [], jac: [LineSeries] = []
         for (i, g) in gradients.enumerated() {
@@ -332,9 +333,9 @@ public enum ToyExperiment {
             jac.append(LineSeries(name: "\(g.model) trained", x: t, y: g.jacobianTrained, color: Palette.color(i)))
         }
         try folder.figureRow([
-            (LineChart(title: "||dL/dh_t|| across time", xLabel: "time step t", yLabel: "gradient norm", series: loss, yScale: .log), "\(name)_grad_norms.svg",
+            (LineChart(title: "\(title): ||dL/dh_t|| across time", xLabel: "time step t", yLabel: "gradient norm", series: loss, yScale: .log), "\(name)_grad_norms.svg",
              "Norm of the loss gradient reaching the hidden state at each step (batch mean), at initialisation (dashed) and after training (solid)."),
-            (LineChart(title: "||dh_T/dh_t||_F across time", xLabel: "time step t", yLabel: "Jacobian norm", series: jac, yScale: .log), "\(name)_jacobian.svg",
+            (LineChart(title: "\(title): ||dh_T/dh_t||_F across time", xLabel: "time step t", yLabel: "Jacobian norm", series: jac, yScale: .log), "\(name)_jacobian.svg",
              "How strongly the last hidden state depends on the state at step t (Frobenius norm of the Jacobian, batch mean)."),
         ], into: &report)
     }
