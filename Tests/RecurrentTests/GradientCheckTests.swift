@@ -49,66 +49,46 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(analytic, numeric, accuracy: 1e-7 * max(1, abs(numeric)), what)
     }
 
-    func testEveryCellEveryParameterAgainstFiniteDifferences() throws {
-        for c in Self.configs {
-            var rng = SeededRandom(seed: 21)
-            let net = RecurrentNetwork<Double>(config: c, rng: &rng)
-            var p = makeProblem(c, batch: 2, steps: 5, seed: 4)
-            _ = try net.forward(p.x, h0: p.h0, c0: p.c0)
-            var grads = net.parameters.zerosLike()
-            let back = try net.backward(dOutput: p.gOut, dhn: p.gHn, dcn: p.gCn, into: &grads)
-            for (ti, name) in net.parameters.names.enumerated() {
-                for j in 0..<net.parameters.tensors[ti].count {
-                    let n = try numeric({ try loss(net, p) }) { net.parameters.tensors[ti].data[j] += $0 }
-                    assertGradient(grads.tensors[ti].data[j], n, "\(c.description) \(name)[\(j)]")
-                }
+    /// BPTT against central differences: parameter entries (every `stride`-th), then every entry of x, h0 and c0.
+    func checkAgainstFiniteDifferences(_ c: RecurrentConfig, batch: Int, steps: Int, seed: UInt64, stride: Int = 1) throws {
+        var rng = SeededRandom(seed: seed)
+        let net = RecurrentNetwork<Double>(config: c, rng: &rng)
+        var p = makeProblem(c, batch: batch, steps: steps, seed: seed &+ 1)
+        _ = try net.forward(p.x, h0: p.h0, c0: p.c0)
+        var grads = net.parameters.zerosLike()
+        let back = try net.backward(dOutput: p.gOut, dhn: p.gHn, dcn: p.gCn, into: &grads)
+        for (ti, name) in net.parameters.names.enumerated() {
+            for j in Swift.stride(from: ti % stride, to: net.parameters.tensors[ti].count, by: stride) {
+                let n = try numeric({ try loss(net, p) }) { net.parameters.tensors[ti].data[j] += $0 }
+                assertGradient(grads.tensors[ti].data[j], n, "\(c.description) \(name)[\(j)]")
             }
-            for j in 0..<p.x.count {
-                let n = try numeric({ try loss(net, p) }) { p.x.data[j] += $0 }
-                assertGradient(back.dx!.data[j], n, "\(c.description) x[\(j)]")
-            }
-            for j in 0..<p.h0.count {
-                let n = try numeric({ try loss(net, p) }) { p.h0.data[j] += $0 }
-                assertGradient(back.dh0.data[j], n, "\(c.description) h0[\(j)]")
-            }
-            if c.cell == .lstm {
-                for j in 0..<p.c0!.count {
-                    let n = try numeric({ try loss(net, p) }) { p.c0!.data[j] += $0 }
-                    assertGradient(back.dc0!.data[j], n, "\(c.description) c0[\(j)]")
-                }
+        }
+        for j in 0..<p.x.count {
+            let n = try numeric({ try loss(net, p) }) { p.x.data[j] += $0 }
+            assertGradient(back.dx!.data[j], n, "\(c.description) x[\(j)]")
+        }
+        for j in 0..<p.h0.count {
+            let n = try numeric({ try loss(net, p) }) { p.h0.data[j] += $0 }
+            assertGradient(back.dh0.data[j], n, "\(c.description) h0[\(j)]")
+        }
+        if c.cell == .lstm {
+            for j in 0..<p.c0!.count {
+                let n = try numeric({ try loss(net, p) }) { p.c0!.data[j] += $0 }
+                assertGradient(back.dc0!.data[j], n, "\(c.description) c0[\(j)]")
             }
         }
     }
 
+    func testEveryCellEveryParameterAgainstFiniteDifferences() throws {
+        for c in Self.configs { try checkAgainstFiniteDifferences(c, batch: 2, steps: 5, seed: 21) }
+    }
+
     /// Hidden sizes of 16 and more take the cells' explicit-vector path (16 units at a time, then the rest):
-    /// H = 17 covers both, checked on a strided sample of every parameter and on all of h0 and c0.
+    /// H = 17 covers both, checked on every 7th entry of each parameter and on all of x, h0 and c0.
     func testVectorPathOfWideCells() throws {
-        for cell in [CellKind.lstm, .gru] {
-            for variant in [GRUVariant.resetAfter, .resetBefore] where cell == .gru || variant == .resetAfter {
-                let c = RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 17, gruVariant: variant)
-                var rng = SeededRandom(seed: 61)
-                let net = RecurrentNetwork<Double>(config: c, rng: &rng)
-                var p = makeProblem(c, batch: 2, steps: 3, seed: 9)
-                _ = try net.forward(p.x, h0: p.h0, c0: p.c0)
-                var grads = net.parameters.zerosLike()
-                let back = try net.backward(dOutput: p.gOut, dhn: p.gHn, dcn: p.gCn, into: &grads)
-                for (ti, name) in net.parameters.names.enumerated() {
-                    for j in stride(from: ti, to: net.parameters.tensors[ti].count, by: 7) {
-                        let n = try numeric({ try loss(net, p) }) { net.parameters.tensors[ti].data[j] += $0 }
-                        assertGradient(grads.tensors[ti].data[j], n, "\(c.description) \(name)[\(j)]")
-                    }
-                }
-                for j in 0..<p.h0.count {
-                    let n = try numeric({ try loss(net, p) }) { p.h0.data[j] += $0 }
-                    assertGradient(back.dh0.data[j], n, "\(c.description) h0[\(j)]")
-                }
-                if cell == .lstm {
-                    for j in 0..<p.c0!.count {
-                        let n = try numeric({ try loss(net, p) }) { p.c0!.data[j] += $0 }
-                        assertGradient(back.dc0!.data[j], n, "\(c.description) c0[\(j)]")
-                    }
-                }
-            }
+        for (cell, variant) in [(CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore)] {
+            try checkAgainstFiniteDifferences(RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 17, gruVariant: variant),
+                                              batch: 2, steps: 3, seed: 61, stride: 7)
         }
     }
 
