@@ -132,9 +132,10 @@ public struct Optimizer<T: Real> {
 
 /// Global-norm gradient clipping (torch.nn.utils.clip_grad_norm_): if ||g|| > maxNorm, every gradient is
 /// scaled by maxNorm / (||g|| + 1e-6). Returns the norm before clipping.
+/// `knownNorm` skips recomputing the norm when the caller already has it.
 @discardableResult
-public func clipGradientNorm<T: Real>(_ grads: inout ParameterSet<T>, maxNorm: Double) -> Double {
-    let norm = grads.globalNorm
+public func clipGradientNorm<T: Real>(_ grads: inout ParameterSet<T>, maxNorm: Double, knownNorm: Double? = nil) -> Double {
+    let norm = knownNorm ?? grads.globalNorm
     if norm > maxNorm {
         let scale = T(maxNorm / (norm + 1e-6))
         for i in grads.tensors.indices { grads.tensors[i].data.withUnsafeMutableBufferPointer { for j in $0.indices { $0[j] *= scale } } }

@@ -26,6 +26,16 @@ public struct ParameterSet<T: Real> {
 
     public func index(of name: String) -> Int? { names.firstIndex(of: name) }
 
+    /// Runs `body` on tensors[range] as a set of their own (named `names`, e.g. a submodule's gradients), moving
+    /// the tensors out and back instead of copying them.
+    public mutating func withSubset<R>(_ range: Range<Int>, names: [String], _ body: (inout ParameterSet<T>) throws -> R) rethrows -> R {
+        var sub = ParameterSet(names: names, tensors: range.map { i in
+            var t = Tensor<T>(zeros: [0]); swap(&t, &tensors[i]); return t
+        })
+        defer { for (k, i) in range.enumerated() { swap(&sub.tensors[k], &tensors[i]) } }
+        return try body(&sub)
+    }
+
     public subscript(name: String) -> Tensor<T>? {
         get { index(of: name).map { tensors[$0] } }
         set {

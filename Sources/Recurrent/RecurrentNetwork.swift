@@ -291,12 +291,4 @@ public final class RecurrentNetwork<T: Real> {
 
     /// Gate activations of layer k from the last forward pass, [T, B, G*H] time-major (for saturation statistics).
     public func gateActivations(layer k: Int) -> [T] { layers[k].gates.array(cachedSteps * cachedBatch * config.gateWidth) }
-
-    /// Hidden states of layer k from the last forward pass, [B, T, H] (trajectories, probes).
-    public func hiddenStates(layer k: Int) -> Tensor<T> {
-        let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize
-        var out = Tensor<T>(zeros: [B, Tn, H])
-        out.data.withUnsafeMutableBufferPointer { swapLeadingAxes(layers[k].hs.pointer + B * H, Tn, B, H, into: $0.baseAddress!) }
-        return out
-    }
 }

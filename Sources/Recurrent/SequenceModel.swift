@@ -16,14 +16,10 @@ public struct SequenceBatch<T: Real> {
     public var input: Input
     public var target: Target
     public init(input: Input, target: Target) { self.input = input; self.target = target }
-
-    public var batchSize: Int {
-        switch input { case .dense(let x): x.shape[0]; case .tokens(_, let b, _): b }
-    }
 }
 
 /// Loss and, for classification, the number of correct predictions in a batch.
-public struct BatchResult { public var loss: Double; public var correct: Int; public var count: Int; public var gradientNorm: Double }
+public struct BatchResult { public var loss: Double; public var correct: Int; public var count: Int }
 
 /// [Embedding] -> stacked RNN/LSTM/GRU -> Linear head. Parameter names are those of a PyTorch module with
 /// attributes `embedding` (nn.Embedding), `rnn` (nn.RNN/LSTM/GRU, batch_first=True) and `fc` (nn.Linear),
@@ -110,7 +106,7 @@ public final class SequenceModel<T: Real> {
     public func evaluate(_ batch: SequenceBatch<T>) throws -> BatchResult {
         let pass = try run(batch.input)
         let (loss, _, correct) = try lossAndGradient(pass.prediction, batch.target)
-        return BatchResult(loss: loss, correct: correct, count: countOf(batch.target), gradientNorm: 0)
+        return BatchResult(loss: loss, correct: correct, count: countOf(batch.target))
     }
 
     func countOf(_ target: SequenceBatch<T>.Target) -> Int {
@@ -134,11 +130,10 @@ public final class SequenceModel<T: Real> {
     public func forwardBackward(_ batch: SequenceBatch<T>, into grads: inout ParameterSet<T>, truncation: Int? = nil) throws -> BatchResult {
         let pass = try run(batch.input)
         let (loss, dPred, correct) = try lossAndGradient(pass.prediction, batch.target)
-        guard loss.isFinite else { return BatchResult(loss: loss, correct: correct, count: countOf(batch.target), gradientNorm: .nan) }
+        guard loss.isFinite else { return BatchResult(loss: loss, correct: correct, count: countOf(batch.target)) }
+        // Each layer accumulates into its own slice of `grads` (moved, not copied).
         let e = embedding == nil ? 0 : 1, r = rnn.parameters.count
-        var headGrads = ParameterSet(names: head.parameters.names, tensors: [grads.tensors[e + r], grads.tensors[e + r + 1]])
-        let dFeatures = head.backward(dPred, input: pass.features, into: &headGrads)
-        grads.tensors[e + r] = headGrads.tensors[0]; grads.tensors[e + r + 1] = headGrads.tensors[1]
+        let dFeatures = grads.withSubset((e + r)..<(e + r + 2), names: head.parameters.names) { head.backward(dPred, input: pass.features, into: &$0) }
 
         let B = pass.batch, Tn = pass.steps, H = rnn.config.hiddenSize
         var dOut: Tensor<T>
@@ -146,15 +141,13 @@ public final class SequenceModel<T: Real> {
             dOut = Tensor(zeros: [B, Tn, H])
             for b in 0..<B { for j in 0..<H { dOut.data[(b * Tn + Tn - 1) * H + j] = dFeatures.data[b * H + j] } }
         }
-        var rnnGrads = ParameterSet(names: rnn.parameters.names, tensors: Array(grads.tensors[e..<(e + r)]))
-        let back = try rnn.backward(dOutput: dOut, into: &rnnGrads, truncation: truncation, inputGradient: embedding != nil)
-        for j in 0..<r { grads.tensors[e + j] = rnnGrads.tensors[j] }
+        let back = try grads.withSubset(e..<(e + r), names: rnn.parameters.names) {
+            try rnn.backward(dOutput: dOut, into: &$0, truncation: truncation, inputGradient: embedding != nil)
+        }
         lastHiddenGradient = back.dlDh
         if let embedding, case .tokens(let ids, _, _) = batch.input {
-            var eg = ParameterSet(names: ["weight"], tensors: [grads.tensors[0]])
-            embedding.backward(back.dx!, ids: ids, into: &eg)
-            grads.tensors[0] = eg.tensors[0]
+            grads.withSubset(0..<1, names: embedding.parameters.names) { embedding.backward(back.dx!, ids: ids, into: &$0) }
         }
-        return BatchResult(loss: loss, correct: correct, count: countOf(batch.target), gradientNorm: 0)
+        return BatchResult(loss: loss, correct: correct, count: countOf(batch.target))
     }
 }

@@ -142,8 +142,11 @@ public final class Trainer<T: Real> {
                 guard r.loss.isFinite else {
                     throw TrainingError(description: "loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, earlier checkpoints are intact (try a lower learning rate or --clip)")
                 }
-                for i in 0..<grads.count { perParameter[i] += grads.tensors[i].data.sumOfSquares.squareRoot() }
-                let norm = options.clipNorm.map { clipGradientNorm(&grads, maxNorm: $0) } ?? grads.globalNorm
+                // One pass over the gradients gives both the per-parameter norms and the global norm.
+                let squares = grads.tensors.map(\.data.sumOfSquares)
+                for i in 0..<grads.count { perParameter[i] += squares[i].squareRoot() }
+                let norm = squares.reduce(0, +).squareRoot()
+                if let clip = options.clipNorm { clipGradientNorm(&grads, maxNorm: clip, knownNorm: norm) }
                 normSum += norm; normMax = max(normMax, norm)
                 model.updateParameters { optimizer.update(&$0, grads) }
                 lossSum += r.loss * Double(r.count); correct += r.correct; seen += r.count

@@ -38,11 +38,6 @@ public struct Tensor<T: Real>: Equatable {
         try Tensor(shape: newShape, data: data)
     }
 
-    /// Element conversion between Float and Double.
-    public func converted<U: Real>(to: U.Type = U.self) -> Tensor<U> {
-        Tensor<U>(unchecked: shape, data.map { U($0) })
-    }
-
     /// Builds without checking; for internal call sites that computed `data.count` from `shape`.
     @usableFromInline init(unchecked shape: [Int], _ data: [T]) {
         self.shape = shape
@@ -58,8 +53,4 @@ public struct Tensor<T: Real>: Equatable {
         get { data[i * shape[1] + j] }
         set { data[i * shape[1] + j] = newValue }
     }
-
-    public var l2Norm: T { data.reduce(0) { $0 + $1 * $1 }.squareRoot() }
-    public var maxAbs: T { data.reduce(0) { Swift.max($0, abs($1)) } }
-    public var isFinite: Bool { data.allSatisfy { $0.isFinite } }
 }

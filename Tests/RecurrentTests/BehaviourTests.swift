@@ -281,3 +281,16 @@ func XCTAssertEqual<T: FloatingPoint>(_ a: [T], _ b: [T], accuracy: T, _ message
         return
     }
 }
+
+final class ParameterSetTests: XCTestCase {
+    func testWithSubsetWorksOnASliceAndPutsItBack() {
+        var set = ParameterSet<Double>(names: ["a", "b", "c"], tensors: [Tensor(shape: [1], repeating: 1), Tensor(shape: [2], repeating: 2), Tensor(shape: [1], repeating: 3)])
+        let seen = set.withSubset(1..<3, names: ["x", "y"]) { sub -> [String] in
+            sub.tensors[0].data[1] = 9
+            return sub.names
+        }
+        XCTAssertEqual(seen, ["x", "y"])
+        XCTAssertEqual(set.names, ["a", "b", "c"])
+        XCTAssertEqual(set.tensors.map(\.data), [[1], [2, 9], [3]])
+    }
+}
