@@ -5,6 +5,7 @@ import Recurrent
 /// How gradients travel back through time: the quantities behind "vanishing / exploding gradients".
 public enum GradientFlow {
     /// Mean over the batch of ||dL/dh_t|| for every step t, from dL/dh [B, T, H].
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public static func stepNorms<T: Real>(_ dlDh: Tensor<T>) -> [Double] {
         let B = dlDh.shape[0], Tn = dlDh.shape[1], H = dlDh.shape[2]
         return (0..<Tn).map { t in
@@ -18,6 +19,7 @@ public enum GradientFlow {
     /// ||dh_T / dh_t||_F (Frobenius norm of the Jacobian of the last hidden state with respect to the state
     /// at step t, through the top layer's recurrence), averaged over the batch. One backward pass per unit
     /// of h_T: seeding dL/dh_T = e_i gives row i of every Jacobian at once, since samples are independent.
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public static func jacobianNorms<T: Real>(_ net: RecurrentNetwork<T>, input x: Tensor<T>) throws -> [Double] {
         let out = try net.forward(x)
         let B = out.output.shape[0], Tn = out.output.shape[1], H = out.output.shape[2]

@@ -63,6 +63,7 @@ public struct WeightBlock: Sendable {
         return out
     }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func values<T: Real>(in params: ParameterSet<T>) -> [Double] {
         guard let t = params[parameter] else { return [] }
         return t.data[(rows.lowerBound * cols)..<(rows.upperBound * cols)].map(Double.init)
@@ -79,6 +80,7 @@ public struct SaturationStats: Codable, Sendable, Equatable {
 
     /// Per gate for the last forward pass of layer `layer` (LSTM: i, f, o sigmoid, g tanh, plus tanh(c_t);
     /// GRU: r, z sigmoid, n tanh; RNN: h, tanh or relu).
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public static func measure<T: Real>(_ net: RecurrentNetwork<T>, layer: Int = 0) -> [SaturationStats] {
         let c = net.config, H = c.hiddenSize, G = c.gateWidth
         let acts = net.gateActivations(layer: layer)

@@ -36,6 +36,7 @@ protocol RecurrentCell {
 
 extension RecurrentConfig {
     // A switch, not an existential metatype: static calls let the compiler specialise each cell for T.
+    @_specialize(where T == Float) @_specialize(where T == Double)
     func forwardStep<T: Real>(_ s: StepBuffers<T>) {
         switch cell {
         case .rnn: ElmanCell.forward(s, self)
@@ -44,6 +45,7 @@ extension RecurrentConfig {
         }
     }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
     func backwardStep<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>) {
         switch cell {
         case .rnn: ElmanCell.backward(s, g, self)

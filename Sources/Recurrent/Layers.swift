@@ -13,6 +13,7 @@ public struct Linear<T: Real> {
                                   tensors: [.uniform([outputSize, inputSize], -s, s, rng: &rng), .uniform([outputSize], -s, s, rng: &rng)])
     }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
         guard x.rank == 2, x.shape[1] == inputSize else { throw ShapeError("linear input: expected [N, \(inputSize)], got \(x.shape)") }
         var y = Tensor<T>(zeros: [x.shape[0], outputSize])
@@ -24,6 +25,7 @@ public struct Linear<T: Real> {
     }
 
     /// dW += dy^T x, db += sum_rows dy; returns dx = dy W.
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func backward(_ dy: Tensor<T>, input x: Tensor<T>, into grads: inout ParameterSet<T>) -> Tensor<T> {
         matmul(dy, x, transA: .transposed, into: &grads.tensors[0], accumulate: true)
         grads.tensors[1].data.withUnsafeMutableBufferPointer { g in
@@ -51,6 +53,7 @@ public struct Embedding<T: Real> {
     }
 
     /// ids (row-major [B, T]) -> [B, T, dim].
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func forward(_ ids: [Int], batch: Int, steps: Int) throws -> Tensor<T> {
         guard ids.count == batch * steps else { throw ShapeError("token ids: expected \(batch * steps), got \(ids.count)") }
         if let bad = ids.first(where: { $0 < 0 || $0 >= vocabularySize }) {
@@ -63,6 +66,7 @@ public struct Embedding<T: Real> {
     }
 
     /// Scatter-adds dOut [B, T, dim] into the rows of the ids used.
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func backward(_ dOut: Tensor<T>, ids: [Int], into grads: inout ParameterSet<T>) {
         let d = dimension
         grads.tensors[0].data.withUnsafeMutableBufferPointer { g in

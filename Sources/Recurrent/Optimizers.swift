@@ -53,6 +53,7 @@ public struct Optimizer<T: Real> {
         self.step = step
     }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public mutating func update(_ params: inout ParameterSet<T>, _ grads: ParameterSet<T>) {
         precondition(params.names == grads.names, "gradients do not match parameters")
         step += 1
@@ -133,6 +134,7 @@ public struct Optimizer<T: Real> {
 /// Global-norm gradient clipping (torch.nn.utils.clip_grad_norm_): if ||g|| > maxNorm, every gradient is
 /// scaled by maxNorm / (||g|| + 1e-6). Returns the norm before clipping.
 /// `knownNorm` skips recomputing the norm when the caller already has it.
+@_specialize(where T == Float) @_specialize(where T == Double)
 @discardableResult
 public func clipGradientNorm<T: Real>(_ grads: inout ParameterSet<T>, maxNorm: Double, knownNorm: Double? = nil) -> Double {
     let norm = knownNorm ?? grads.globalNorm

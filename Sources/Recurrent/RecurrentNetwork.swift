@@ -103,6 +103,7 @@ public final class RecurrentNetwork<T: Real> {
     // MARK: forward
 
     /// Runs the stack over x [B, T, I] from h0 / c0 [L, B, H] (zeros when nil).
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>, h0: Tensor<T>? = nil, c0: Tensor<T>? = nil) throws -> RecurrentOutput<T> {
         guard x.rank == 3, x.shape[2] == config.inputSize else {
             throw ShapeError("input: expected [batch, steps, \(config.inputSize)], got \(x.shape)")
@@ -134,6 +135,7 @@ public final class RecurrentNetwork<T: Real> {
         return RecurrentOutput(output: out, hn: hn, cn: cn)
     }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
     func forwardLayer(_ k: Int, _ lb: LayerBuffers<T>, input: UnsafeMutablePointer<T>, batch B: Int, steps Tn: Int,
                       h0: [T]?, c0: [T]?) {
         let H = config.hiddenSize, G = config.gateWidth, inSize = config.layerInputSize(k)
@@ -194,6 +196,7 @@ public final class RecurrentNetwork<T: Real> {
     /// `dhn` / `dcn` [L, B, H] the gradients reaching the final states. Parameter gradients are added into
     /// `grads` (same names as `parameters`). `truncation` k cuts the recurrent gradient every k steps
     /// (truncated BPTT: the state handed from one k-step chunk to the next is treated as a constant).
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func backward(dOutput: Tensor<T>?, dhn: Tensor<T>? = nil, dcn: Tensor<T>? = nil,
                          into grads: inout ParameterSet<T>, truncation: Int? = nil,
                          inputGradient: Bool = true) throws -> RecurrentInputGradients<T> {

@@ -75,12 +75,14 @@ public final class SequenceModel<T: Real> {
     }
 
     /// Head outputs: [B*T, out] (every step, row b*T + t) or [B, out] (last step).
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func predict(_ input: SequenceBatch<T>.Input) throws -> Tensor<T> {
         try run(input).prediction
     }
 
     struct Pass { var x: Tensor<T>; var features: Tensor<T>; var prediction: Tensor<T>; var batch: Int; var steps: Int }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
     func run(_ input: SequenceBatch<T>.Input) throws -> Pass {
         let x: Tensor<T>
         switch input {
@@ -103,6 +105,7 @@ public final class SequenceModel<T: Real> {
     }
 
     /// Loss of a batch without gradients.
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func evaluate(_ batch: SequenceBatch<T>) throws -> BatchResult {
         let pass = try run(batch.input)
         let (loss, _, correct) = try lossAndGradient(pass.prediction, batch.target)
@@ -113,6 +116,7 @@ public final class SequenceModel<T: Real> {
         switch target { case .values(let v): v.shape[0]; case .classes(let c): c.count }
     }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
     func lossAndGradient(_ prediction: Tensor<T>, _ target: SequenceBatch<T>.Target) throws -> (Double, Tensor<T>, Int) {
         switch (objective, target) {
         case (.meanSquaredError, .values(let y)):
@@ -127,6 +131,7 @@ public final class SequenceModel<T: Real> {
     }
 
     /// Forward, loss and BPTT for one batch; gradients are added into `grads` (names as `parameters`).
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func forwardBackward(_ batch: SequenceBatch<T>, into grads: inout ParameterSet<T>, truncation: Int? = nil) throws -> BatchResult {
         let pass = try run(batch.input)
         let (loss, dPred, correct) = try lossAndGradient(pass.prediction, batch.target)

@@ -15,6 +15,7 @@ public struct TensorSequenceDataset<T: Real>: SequenceDataset {
     public init(inputs: Tensor<T>, targets: SequenceBatch<T>.Target) { self.inputs = inputs; self.targets = targets }
     public var count: Int { inputs.shape[0] }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
     public func batch(_ indices: [Int]) -> SequenceBatch<T> {
         let per = inputs.count / max(count, 1)
         var x = [T](); x.reserveCapacity(indices.count * per)
@@ -143,7 +144,7 @@ public final class Trainer<T: Real> {
                     throw TrainingError(description: "loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, earlier checkpoints are intact (try a lower learning rate or --clip)")
                 }
                 // One pass over the gradients gives both the per-parameter norms and the global norm.
-                let squares = grads.tensors.map(\.data.sumOfSquares)
+                let squares = grads.tensors.map { $0.data.sumOfSquares }
                 for i in 0..<grads.count { perParameter[i] += squares[i].squareRoot() }
                 let norm = squares.reduce(0, +).squareRoot()
                 if let clip = options.clipNorm { clipGradientNorm(&grads, maxNorm: clip, knownNorm: norm) }

@@ -15,6 +15,7 @@ public enum Transpose { case none, transposed }
 /// row by row (contiguous along n) and A is broadcast one scalar at a time, so NN and TN share one
 /// kernel through A's row/column strides. NT first transposes B once (it is always the small weight).
 @inlinable
+@_specialize(where T == Float) @_specialize(where T == Double)
 public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
                           a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
                           c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = Compute.threads) {

@@ -1,12 +1,14 @@
 /// Element-wise and reduction kernels on raw buffers: simple loops the compiler vectorises.
 
 /// y[i] += alpha * x[i]
+@_specialize(where T == Float) @_specialize(where T == Double)
 @inlinable
 public func axpy<T: Real>(_ n: Int, _ alpha: T, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>) {
     for i in 0..<n { y[i] += alpha * x[i] }
 }
 
 /// Adds `bias` (length cols) to every row of a rows x cols matrix (leading dimension ld).
+@_specialize(where T == Float) @_specialize(where T == Double)
 @inlinable
 public func addRowVector<T: Real>(_ m: UnsafeMutablePointer<T>, rows: Int, cols: Int, ld: Int, _ bias: UnsafePointer<T>) {
     for r in 0..<rows {
@@ -16,6 +18,7 @@ public func addRowVector<T: Real>(_ m: UnsafeMutablePointer<T>, rows: Int, cols:
 }
 
 /// out[j] += sum_r m[r, j]: the bias gradient of a batch of rows.
+@_specialize(where T == Float) @_specialize(where T == Double)
 @inlinable
 public func addColumnSums<T: Real>(_ m: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, into out: UnsafeMutablePointer<T>) {
     for r in 0..<rows {
@@ -25,6 +28,7 @@ public func addColumnSums<T: Real>(_ m: UnsafePointer<T>, rows: Int, cols: Int, 
 }
 
 /// Batch-first [B, T, F] <-> time-major [T, B, F] (the recurrence walks time, so each step's rows are contiguous).
+@_specialize(where T == Float) @_specialize(where T == Double)
 @inlinable
 public func swapLeadingAxes<T: Real>(_ src: UnsafePointer<T>, _ d0: Int, _ d1: Int, _ f: Int, into dst: UnsafeMutablePointer<T>) {
     for i in 0..<d0 {
@@ -34,7 +38,10 @@ public func swapLeadingAxes<T: Real>(_ src: UnsafePointer<T>, _ d0: Int, _ d1: I
     }
 }
 
+/// Sum of squares, accumulated in Double for stability on long vectors.
+@_specialize(where T == Float) @_specialize(where T == Double)
+public func sumOfSquares<T: Real>(_ x: [T]) -> Double { x.reduce(0.0) { $0 + Double($1) * Double($1) } }
+
 extension Array where Element: Real {
-    /// Sum of squares, accumulated in Double for stability on long vectors.
-    public var sumOfSquares: Double { reduce(0.0) { $0 + Double($1) * Double($1) } }
+    public var sumOfSquares: Double { TensorCore.sumOfSquares(self) }
 }
