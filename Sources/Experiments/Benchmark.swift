@@ -4,6 +4,8 @@ import Recurrent
 
 /// Forward + backward timing of one recurrent network, reported so it lines up with a PyTorch script
 /// timing nn.LSTM(batch_first=True) on the same shapes: timesteps/s counts batch x sequence steps.
+/// A second figure times whole training steps through `Trainer` (batch assembly, the network, a linear
+/// head with cross-entropy on the last step, clipping, Adam), the path every experiment runs.
 public struct BenchmarkSpec: Codable, Sendable {
     public var cell: CellKind
     public var hidden: Int, input: Int, batch: Int, steps: Int, layers: Int
@@ -26,6 +28,8 @@ public struct BenchmarkResult: Codable, Sendable {
     public var totalMilliseconds: Double
     public var timestepsPerSecond: Double       // batch * steps / (forward + backward)
     public var gflops: Double                   // GEMM floating-point operations only
+    public var trainingStepMilliseconds: Double // mean over one epoch of `iterations` batches
+    public var trainingTimestepsPerSecond: Double
 }
 
 public enum Benchmark {
@@ -70,8 +74,24 @@ public enum Benchmark {
             let dx = (k > 0 || spec.inputGradient) ? 1.0 : 0.0
             flops += 2 * n * G * (inSize * (2 + dx) + H * 3)
         }
+        let step = try trainingStepSeconds(spec, config: config, rng: &rng)
         return BenchmarkResult(spec: spec, precision: "float32", simd: simdLevel, forwardMilliseconds: f,
                                backwardMilliseconds: b, totalMilliseconds: f + b,
-                               timestepsPerSecond: n / ((f + b) / 1000), gflops: flops / ((f + b) / 1000) / 1e9)
+                               timestepsPerSecond: n / ((f + b) / 1000), gflops: flops / ((f + b) / 1000) / 1e9,
+                               trainingStepMilliseconds: step * 1000, trainingTimestepsPerSecond: n / step)
+    }
+
+    /// Seconds per training step: the second of two epochs (the first warms up) of `iterations` batches of
+    /// random sequences with 10 classes, Adam(lr 1e-3) and clipping at norm 1.
+    static func trainingStepSeconds(_ spec: BenchmarkSpec, config: RecurrentConfig, rng: inout SeededRandom) throws -> Double {
+        let count = spec.batch * spec.iterations
+        let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: config, rng: &rng),
+                                         head: Linear(inputSize: spec.hidden, outputSize: 10, rng: &rng),
+                                         headMode: .lastStep, objective: .crossEntropy)
+        let data = TensorSequenceDataset<Float>(inputs: .uniform([count, spec.steps, spec.input], -1, 1, rng: &rng),
+                                         targets: .classes((0..<count).map { _ in rng.int(below: 10) }))
+        let trainer = Trainer<Float>(model: model, optimizer: .adam(), options: TrainingOptions(epochs: 2, batchSize: spec.batch, clipNorm: 1))
+        let history = try trainer.fit(train: data, validation: nil)
+        return history[1].seconds / Double(spec.iterations)
     }
 }
