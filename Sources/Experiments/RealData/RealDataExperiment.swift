@@ -14,7 +14,7 @@ public enum RealDataExperiment {
         public var seed: UInt64 = 7
         public var quick = false
         public var mnistEpochs = 20, mnistHidden = 128, mnistHeldOut = 1000
-        public var pixelEpochs = 6, pixelTrain = 2000, pixelTest = 500, pixelHidden = 64, pixelPermuted = false, pixelLearningRate = 2e-3
+        public var pixelEpochs = 15, pixelTrain = 4000, pixelTest = 1000, pixelHidden = 64, pixelPermuted = false, pixelLearningRate = 5e-3
         public var forecastEpochs = 40, forecastHidden = 32
         public var sentimentEpochs = 6, sentimentHidden = 64, sentimentVocabulary = 8000, sentimentLength = 40
         public var fashionEpochs = 3
