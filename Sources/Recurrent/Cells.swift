@@ -84,16 +84,28 @@ enum LSTMCell: RecurrentCell {
         gemm(.none, .none, m: s.batch, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G, accumulate: true, threads: 1)
         for b in 0..<s.batch {
             let row = s.gates + b * G
-            T.sigmoidInPlace(row, 2 * H)
-            T.tanhInPlace(row + 2 * H, H)
-            T.sigmoidInPlace(row + 3 * H, H)
             let cp = s.cPrev + b * H, cn = s.cNext + b * H, tc = s.aux + b * H, hn = s.hNext + b * H
-            for j in 0..<H {
-                let c = row[H + j] * cp[j] + row[j] * row[2 * H + j]
-                cn[j] = c; tc[j] = c
+            var j = 0
+            // One pass per 16 units: activations (kept in `gates` for the backward pass), c_t, tanh(c_t), h_t.
+            while j + 16 <= H {
+                let i = T.sigmoid(vload(row + j)), f = T.sigmoid(vload(row + H + j))
+                let g = T.tanh(vload(row + 2 * H + j)), o = T.sigmoid(vload(row + 3 * H + j))
+                let c = f * vload(cp + j) + i * g, t = T.tanh(c)
+                vstore(i, row + j); vstore(f, row + H + j); vstore(g, row + 2 * H + j); vstore(o, row + 3 * H + j)
+                vstore(c, cn + j); vstore(t, tc + j); vstore(o * t, hn + j)
+                j += 16
             }
-            T.tanhInPlace(tc, H)
-            for j in 0..<H { hn[j] = row[3 * H + j] * tc[j] }
+            if j < H {   // the remaining units, through the pointer kernels
+                let n = H - j
+                T.sigmoidInPlace(row + j, n); T.sigmoidInPlace(row + H + j, n)
+                T.tanhInPlace(row + 2 * H + j, n); T.sigmoidInPlace(row + 3 * H + j, n)
+                for u in j..<H {
+                    let c = row[H + u] * cp[u] + row[u] * row[2 * H + u]
+                    cn[u] = c; tc[u] = c
+                }
+                T.tanhInPlace(tc + j, n)
+                for u in j..<H { hn[u] = row[3 * H + u] * tc[u] }
+            }
         }
     }
 
@@ -143,12 +155,27 @@ enum GRUCell: RecurrentCell {
         if config.gruVariant == .resetAfter {
             gemm(.none, .none, m: B, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.scratch, ldc: G, accumulate: false, threads: 1)
             for b in 0..<B {
-                let row = s.gates + b * G, hh = s.scratch + b * G, hn = s.aux + b * H
-                for j in 0..<(2 * H) { row[j] += hh[j] }
-                T.sigmoidInPlace(row, 2 * H)
-                for j in 0..<H {
-                    hn[j] = hh[2 * H + j] + s.bhh[2 * H + j]
-                    row[2 * H + j] += row[j] * hn[j]
+                let row = s.gates + b * G, hh = s.scratch + b * G, hn = s.aux + b * H, hp = s.hPrev + b * H, out = s.hNext + b * H
+                var j = 0
+                // One pass per 16 units: r, z, W_hn h + b_hn (kept in aux), n and h_t.
+                while j + 16 <= H {
+                    let r = T.sigmoid(vload(row + j) + vload(hh + j)), z = T.sigmoid(vload(row + H + j) + vload(hh + H + j))
+                    let a = vload(hh + 2 * H + j) + UnsafeRawPointer(s.bhh + 2 * H + j).loadUnaligned(as: SIMD16<T>.self)
+                    let n = T.tanh(vload(row + 2 * H + j) + r * a)
+                    vstore(r, row + j); vstore(z, row + H + j); vstore(a, hn + j); vstore(n, row + 2 * H + j)
+                    vstore((1 - z) * n + z * vload(hp + j), out + j)
+                    j += 16
+                }
+                if j < H {   // the remaining units, through the pointer kernels
+                    let n = H - j
+                    for u in j..<(2 * H) where u < H || u >= H + j { row[u] += hh[u] }
+                    T.sigmoidInPlace(row + j, n); T.sigmoidInPlace(row + H + j, n)
+                    for u in j..<H {
+                        hn[u] = hh[2 * H + u] + s.bhh[2 * H + u]
+                        row[2 * H + u] += row[u] * hn[u]
+                    }
+                    T.tanhInPlace(row + 2 * H + j, n)
+                    for u in j..<H { let z = row[H + u]; out[u] = (1 - z) * row[2 * H + u] + z * hp[u] }
                 }
             }
         } else {
@@ -160,12 +187,12 @@ enum GRUCell: RecurrentCell {
             }
             // n pre-activation += (r h) W_hn^T + b_hn
             gemm(.none, .none, m: B, n: H, k: H, a: s.aux, lda: H, b: s.whhT + 2 * H, ldb: G, c: s.gates + 2 * H, ldc: G, accumulate: true, threads: 1)
-            for b in 0..<B { let row = s.gates + b * G + 2 * H; for j in 0..<H { row[j] += s.bhh[2 * H + j] } }
-        }
-        for b in 0..<B {
-            let row = s.gates + b * G, hp = s.hPrev + b * H, hn = s.hNext + b * H
-            T.tanhInPlace(row + 2 * H, H)
-            for j in 0..<H { let z = row[H + j]; hn[j] = (1 - z) * row[2 * H + j] + z * hp[j] }
+            for b in 0..<B {
+                let row = s.gates + b * G, hp = s.hPrev + b * H, hn = s.hNext + b * H
+                for j in 0..<H { row[2 * H + j] += s.bhh[2 * H + j] }
+                T.tanhInPlace(row + 2 * H, H)
+                for j in 0..<H { let z = row[H + j]; hn[j] = (1 - z) * row[2 * H + j] + z * hp[j] }
+            }
         }
     }
 

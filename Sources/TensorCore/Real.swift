@@ -11,6 +11,9 @@ where Self.RawSignificand: FixedWidthInteger {
     static func tanhInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
     /// Replaces p[0..<n] by the logistic sigmoid 1 / (1 + e^-p).
     static func sigmoidInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
+    /// tanh and sigmoid of 16 lanes, for element loops that fuse several steps into one pass.
+    static func tanh(_ v: SIMD16<Self>) -> SIMD16<Self>
+    static func sigmoid(_ v: SIMD16<Self>) -> SIMD16<Self>
     /// The safetensors dtype name: "F32" or "F64".
     static var dtypeName: String { get }
 }
@@ -42,6 +45,9 @@ extension Float: Real {
         q = q * x2 + 4.89352518554385e-03
         return p / q
     }
+
+    @inlinable @inline(__always) public static func tanh(_ v: SIMD16<Float>) -> SIMD16<Float> { tanhVector(v) }
+    @inlinable @inline(__always) public static func sigmoid(_ v: SIMD16<Float>) -> SIMD16<Float> { tanhVector(v * 0.5) * 0.5 + 0.5 }
 
     @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
@@ -88,5 +94,15 @@ extension Double: Real {
     }
     @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
         for i in 0..<n { p[i] = 1 / (1 + Foundation.exp(-p[i])) }
+    }
+    @inlinable public static func tanh(_ v: SIMD16<Double>) -> SIMD16<Double> {
+        var r = v
+        for i in 0..<16 { r[i] = Foundation.tanh(v[i]) }
+        return r
+    }
+    @inlinable public static func sigmoid(_ v: SIMD16<Double>) -> SIMD16<Double> {
+        var r = v
+        for i in 0..<16 { r[i] = 1 / (1 + Foundation.exp(-v[i])) }
+        return r
     }
 }
