@@ -43,13 +43,22 @@ public struct HTMLReport {
         blocks.append(.figureRow(try charts.map { (try $0.0.svg(), $0.1, $0.2) }))
     }
 
-    static func figureHTML(_ svg: String, _ caption: String, _ file: String?) -> String {
+    /// `index` numbers the figure in the page: ids inside its SVG get it as a suffix, so the many inline
+    /// charts of one report never share an id.
+    static func figureHTML(_ svg: String, _ caption: String, _ file: String?, index: Int) -> String {
         let link = file.map { " <a href=\"\(escape($0))\">(svg)</a>" } ?? ""
-        return "<figure>\(svg)<figcaption>\(escape(caption))\(link)</figcaption></figure>"
+        let unique = svg.replacingOccurrences(of: "id=\"arrow\"", with: "id=\"arrow-\(index)\"")
+            .replacingOccurrences(of: "url(#arrow)", with: "url(#arrow-\(index))")
+        return "<figure>\(unique)<figcaption>\(escape(caption))\(link)</figcaption></figure>"
     }
 
     public func render() -> String {
         var toc: [String] = [], body: [String] = []
+        var figures = 0
+        func figureHTML(_ svg: String, _ caption: String, _ file: String?) -> String {
+            figures += 1
+            return Self.figureHTML(svg, caption, file, index: figures)
+        }
         for b in blocks {
             switch b {
             case let .heading(t, level, id):
@@ -59,8 +68,8 @@ public struct HTMLReport {
             case .list(let items): body.append("<ul>" + items.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ul>")
             case .code(let t): body.append("<pre>\(Self.escape(t))</pre>")
             case .html(let h): body.append(h)
-            case let .figure(svg, caption, file): body.append(Self.figureHTML(svg, caption, file))
-            case .figureRow(let figs): body.append("<div class=\"row\">" + figs.map { Self.figureHTML($0.svg, $0.caption, $0.file) }.joined() + "</div>")
+            case let .figure(svg, caption, file): body.append(figureHTML(svg, caption, file))
+            case .figureRow(let figs): body.append("<div class=\"row\">" + figs.map { figureHTML($0.svg, $0.caption, $0.file) }.joined() + "</div>")
             case let .table(headers, rows, caption):
                 var t = "<table>"
                 if let caption { t += "<caption>\(Self.escape(caption))</caption>" }

@@ -92,12 +92,17 @@ public struct SVGDocument {
         } else { element("circle", a) }
     }
 
+    /// The arrowhead marker that lines with marker-end="url(#arrow)" use (HTMLReport renames it per figure,
+    /// so ids stay unique in a page holding many charts).
+    static let arrowMarker = "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"context-stroke\"/></marker></defs>"
+
     public func render() -> String {
-        """
+        let content = body.joined(separator: "\n")
+        let defs = content.contains("url(#arrow)") ? Self.arrowMarker + "\n" : ""
+        return """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.num(width))" height="\(Self.num(height))" viewBox="0 0 \(Self.num(width)) \(Self.num(height))" font-family="Helvetica, Arial, sans-serif">
-        <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="context-stroke"/></marker></defs>
-        <rect x="0" y="0" width="\(Self.num(width))" height="\(Self.num(height))" fill="white"/>
-        \(body.joined(separator: "\n"))
+        \(defs)<rect x="0" y="0" width="\(Self.num(width))" height="\(Self.num(height))" fill="white"/>
+        \(content)
         </svg>
         """
     }

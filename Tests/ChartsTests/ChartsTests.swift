@@ -165,4 +165,18 @@ final class ChartsTests: XCTestCase {
         let c = XMLCounter.parse(xml)
         XCTAssertEqual(c.elements["figure"], 1); XCTAssertEqual(c.elements["table"], 1)
     }
+
+    func testIdsStayUniqueAcrossTheFiguresOfAReport() throws {
+        let trajectory = ScatterChart(title: "PCA", xLabel: "PC1", yLabel: "PC2",
+                                      series: [ScatterSeries(name: "q", points: [(0, 0), (1, 1), (2, 0)], trajectory: true)])
+        let line = LineChart(title: "loss", xLabel: "epoch", yLabel: "loss", series: [LineSeries(name: "a", y: [3, 2, 1])])
+        XCTAssertFalse(try line.svg().contains("<marker"))   // no arrows, no marker definition
+        var r = HTMLReport(title: "ids")
+        try r.figure(trajectory, caption: "one")
+        try r.figureRow([(trajectory, "two", nil), (line, "three", nil)])
+        let ids = r.render().matches(of: try Regex("id=\"([^\"]+)\"")).map { String($0.output[1].substring!) }
+        XCTAssertEqual(ids.filter { $0.hasPrefix("arrow") }.sorted(), ["arrow-1", "arrow-2"])
+        XCTAssertEqual(Set(ids).count, ids.count)
+        XCTAssertTrue(r.render().contains("url(#arrow-2)"))
+    }
 }
