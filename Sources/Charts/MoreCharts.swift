@@ -236,9 +236,10 @@ public struct SmallMultiples: Chart {
         var svg = SVGDocument(width: width, height: height)
         svg.text(width / 2, 22, title, size: 16, weight: "bold", cls: "title")
         for (i, p) in panels.enumerated() {
-            let inner = try p.svg()
+            // A nested <svg> keeps each panel's coordinates; the arrow marker is defined once, by the outer
+            // document, so the ids stay unique.
+            let inner = try p.svg().replacingOccurrences(of: SVGDocument.arrowMarker + "\n", with: "")
             let x = Double(i % columns) * pw, y = 34 + Double(i / columns) * ph
-            // nested <svg> keeps each panel's coordinates; drop its XML namespace line-noise only
             svg.raw("<g class=\"panel\" transform=\"translate(\(SVGDocument.num(x)) \(SVGDocument.num(y)))\">" + inner + "</g>")
         }
         return svg.render()

@@ -173,7 +173,7 @@ final class ChartsTests: XCTestCase {
         XCTAssertFalse(try line.svg().contains("<marker"))   // no arrows, no marker definition
         var r = HTMLReport(title: "ids")
         try r.figure(trajectory, caption: "one")
-        try r.figureRow([(trajectory, "two", nil), (line, "three", nil)])
+        try r.figureRow([(SmallMultiples(title: "encoders", panels: [trajectory, trajectory]), "two", nil), (line, "three", nil)])
         let ids = r.render().matches(of: try Regex("id=\"([^\"]+)\"")).map { String($0.output[1].substring!) }
         XCTAssertEqual(ids.filter { $0.hasPrefix("arrow") }.sorted(), ["arrow-1", "arrow-2"])
         XCTAssertEqual(Set(ids).count, ids.count)
