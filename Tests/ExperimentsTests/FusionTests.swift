@@ -7,6 +7,12 @@ import Charts
 @testable import Experiments
 
 final class FusionTests: XCTestCase {
+    func testLegendLabelsAreShortenedWithAnEllipsis() {
+        XCTAssertEqual(FusionExperiment.shortened("what is the color", to: 28), "what is the color")
+        XCTAssertEqual(FusionExperiment.shortened("what is the color of the circle?", to: 12), "what is the\u{2026}")
+        XCTAssertEqual(FusionExperiment.shortened("what is the color of the circle?", to: 12).count, 12)
+    }
+
     func testQuestionTokenisation() {
         XCTAssertEqual(WordEmbeddings.words("What's the colour of the SHAPE?"), ["what's", "the", "colour", "of", "the", "shape", "?"])
         XCTAssertEqual(WordEmbeddings.words("is there not a black shape, here"), ["is", "there", "not", "a", "black", "shape", ",", "here"])

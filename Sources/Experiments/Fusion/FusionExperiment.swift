@@ -10,6 +10,11 @@ import Charts
 /// image features; untrained (seeded) RNN / LSTM / GRU encoders read the questions word by word; the report
 /// shows the encoders' hidden-state dynamics and how the two modalities line up.
 public enum FusionExperiment {
+    /// A legend label of at most `limit` characters, with an ellipsis when cut.
+    static func shortened(_ text: String, to limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "\u{2026}"
+    }
+
     public struct Options: Sendable {
         public var seed: UInt64 = 7
         public var hidden = 128, commonDimension = 128
@@ -120,7 +125,7 @@ public enum FusionExperiment {
                 for (q, words) in wordLists.enumerated() {
                     defer { offset += words.count }
                     guard shown.contains(q) else { continue }
-                    out.append(ScatterSeries(name: String(items[q].question.prefix(28)), points: coords[offset..<(offset + words.count)].map { (x: $0[0], y: $0[1]) }, labels: words, trajectory: true))
+                    out.append(ScatterSeries(name: Self.shortened(items[q].question, to: 28), points: coords[offset..<(offset + words.count)].map { (x: $0[0], y: $0[1]) }, labels: words, trajectory: true))
                 }
                 return out
             }
