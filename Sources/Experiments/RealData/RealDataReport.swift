@@ -71,6 +71,12 @@ enum RealDataReport {
 
     // MARK: figures
 
+    /// Short task names for chart titles, so a figure opened on its own says what it shows.
+    static func label(_ task: String) -> String {
+        ["mnist_rows": "MNIST rows", "mnist_pixels": "MNIST pixels", "fashion_mnist": "Fashion-MNIST",
+         "seattle_temperature": "Seattle temperature", "stocks": "Stocks", "sentiment": "Sentiment"][task] ?? task
+    }
+
     static func figures(task: String, results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)], weightFigures: Bool,
                         objective: Objective, baselines: [String: Double], folder: RunFolder, report: inout HTMLReport) throws {
         let base = "real/\(task)"
@@ -82,16 +88,16 @@ enum RealDataReport {
         for (name, v) in baselines where objective == .meanSquaredError {
             loss.append(LineSeries(name: name, y: [Double](repeating: v, count: results.first?.history.count ?? 1), dashed: true, color: "#888888"))
         }
-        var row: [(Chart, String, String)] = [(LineChart(title: "Loss per epoch", xLabel: "epoch", yLabel: objective == .crossEntropy ? "cross-entropy" : "MSE (normalised)", series: loss, yScale: .log),
+        var row: [(Chart, String, String)] = [(LineChart(title: "\(label(task)): loss per epoch", xLabel: "epoch", yLabel: objective == .crossEntropy ? "cross-entropy" : "MSE (normalised)", series: loss, yScale: .log),
                                                "\(base)/loss.svg", "Training (solid) and validation (dashed) loss.")]
         if objective == .crossEntropy {
             let acc = results.enumerated().map { LineSeries(name: $0.element.model, y: $0.element.history.map { $0.validationAccuracy ?? .nan }, color: Palette.color($0.offset)) }
-            row.append((LineChart(title: "Held-out accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", series: acc), "\(base)/accuracy.svg", "Accuracy on the held-out set after each epoch."))
+            row.append((LineChart(title: "\(label(task)): held-out accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", series: acc), "\(base)/accuracy.svg", "Accuracy on the held-out set after each epoch."))
         }
         // W_hh spectral norm and saturation, every task.
         let spectral = results.enumerated().map { LineSeries(name: $0.element.model, x: $0.element.evolution.map { Double($0.epoch) },
                                                              y: $0.element.evolution.map { $0.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan }, color: Palette.color($0.offset)) }
-        row.append((LineChart(title: "Spectral norm of W_hh", xLabel: "epoch (0 = init)", yLabel: "largest singular value", series: spectral, markers: true),
+        row.append((LineChart(title: "\(label(task)): spectral norm of W_hh", xLabel: "epoch (0 = init)", yLabel: "largest singular value", series: spectral, markers: true),
                     "\(base)/spectral_norm.svg", "Largest singular value of the recurrent weight matrix after each epoch."))
         try folder.figureRow(row, into: &report)
         try saturationFigures(task: task, results: results, folder: folder, report: &report)
@@ -109,7 +115,7 @@ enum RealDataReport {
             panels.append(LineChart(title: "\(r.model) gate saturation", xLabel: "epoch (0 = init)", yLabel: "fraction saturated", series: series, markers: true, width: 420, height: 300))
         }
         let finals = results.flatMap { r in (r.evolution.last?.saturation ?? []).map { ("\(r.model) \($0.gate)", $0.low, $0.high) } }
-        let bars = GroupedBarChart(title: "Saturation after training", yLabel: "fraction saturated", categories: finals.map(\.0),
+        let bars = GroupedBarChart(title: "\(label(task)): saturation after training", yLabel: "fraction saturated", categories: finals.map(\.0),
                                    groups: [(name: "low (closed / -1)", values: finals.map(\.1)), (name: "high (open / +1)", values: finals.map(\.2))],
                                    height: 300)
         panels.append(bars)
