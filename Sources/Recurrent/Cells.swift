@@ -88,11 +88,11 @@ enum LSTMCell: RecurrentCell {
             var j = 0
             // One pass per 16 units: activations (kept in `gates` for the backward pass), c_t, tanh(c_t), h_t.
             while j + 16 <= H {
-                let i = T.sigmoid(vload(row + j)), f = T.sigmoid(vload(row + H + j))
-                let g = T.tanh(vload(row + 2 * H + j)), o = T.sigmoid(vload(row + 3 * H + j))
-                let c = f * vload(cp + j) + i * g, t = T.tanh(c)
-                vstore(i, row + j); vstore(f, row + H + j); vstore(g, row + 2 * H + j); vstore(o, row + 3 * H + j)
-                vstore(c, cn + j); vstore(t, tc + j); vstore(o * t, hn + j)
+                let i = T.sigmoid(load16(row + j)), f = T.sigmoid(load16(row + H + j))
+                let g = T.tanh(load16(row + 2 * H + j)), o = T.sigmoid(load16(row + 3 * H + j))
+                let c = f * load16(cp + j) + i * g, t = T.tanh(c)
+                store16(i, row + j); store16(f, row + H + j); store16(g, row + 2 * H + j); store16(o, row + 3 * H + j)
+                store16(c, cn + j); store16(t, tc + j); store16(o * t, hn + j)
                 j += 16
             }
             if j < H {   // the remaining units, through the pointer kernels
@@ -120,14 +120,14 @@ enum LSTMCell: RecurrentCell {
             // 16 units at a time with explicit vectors (the scalar loop below does not vectorise: its
             // pointers may alias as far as the compiler knows).
             while j + 16 <= H {
-                let i = vload(row + j), f = vload(row + H + j), gg = vload(row + 2 * H + j), o = vload(row + 3 * H + j)
-                let t = vload(tc + j), dhj = vload(dh + j)
-                let dcj = vload(dc + j) + dhj * o * (1 - t * t)
-                vstore(dcj * gg * i * (1 - i), d + j)
-                vstore(dcj * vload(cp + j) * f * (1 - f), d + H + j)
-                vstore(dcj * i * (1 - gg * gg), d + 2 * H + j)
-                vstore(dhj * t * o * (1 - o), d + 3 * H + j)
-                vstore(dcj * f, dc + j)
+                let i = load16(row + j), f = load16(row + H + j), gg = load16(row + 2 * H + j), o = load16(row + 3 * H + j)
+                let t = load16(tc + j), dhj = load16(dh + j)
+                let dcj = load16(dc + j) + dhj * o * (1 - t * t)
+                store16(dcj * gg * i * (1 - i), d + j)
+                store16(dcj * load16(cp + j) * f * (1 - f), d + H + j)
+                store16(dcj * i * (1 - gg * gg), d + 2 * H + j)
+                store16(dhj * t * o * (1 - o), d + 3 * H + j)
+                store16(dcj * f, dc + j)
                 j += 16
             }
             while j < H {
@@ -159,16 +159,16 @@ enum GRUCell: RecurrentCell {
                 var j = 0
                 // One pass per 16 units: r, z, W_hn h + b_hn (kept in aux), n and h_t.
                 while j + 16 <= H {
-                    let r = T.sigmoid(vload(row + j) + vload(hh + j)), z = T.sigmoid(vload(row + H + j) + vload(hh + H + j))
-                    let a = vload(hh + 2 * H + j) + UnsafeRawPointer(s.bhh + 2 * H + j).loadUnaligned(as: SIMD16<T>.self)
-                    let n = T.tanh(vload(row + 2 * H + j) + r * a)
-                    vstore(r, row + j); vstore(z, row + H + j); vstore(a, hn + j); vstore(n, row + 2 * H + j)
-                    vstore((1 - z) * n + z * vload(hp + j), out + j)
+                    let r = T.sigmoid(load16(row + j) + load16(hh + j)), z = T.sigmoid(load16(row + H + j) + load16(hh + H + j))
+                    let a = load16(hh + 2 * H + j) + load16(s.bhh + 2 * H + j)
+                    let n = T.tanh(load16(row + 2 * H + j) + r * a)
+                    store16(r, row + j); store16(z, row + H + j); store16(a, hn + j); store16(n, row + 2 * H + j)
+                    store16((1 - z) * n + z * load16(hp + j), out + j)
                     j += 16
                 }
                 if j < H {   // the remaining units, through the pointer kernels
                     let n = H - j
-                    for u in j..<(2 * H) where u < H || u >= H + j { row[u] += hh[u] }
+                    for u in j..<H { row[u] += hh[u]; row[H + u] += hh[H + u] }
                     T.sigmoidInPlace(row + j, n); T.sigmoidInPlace(row + H + j, n)
                     for u in j..<H {
                         hn[u] = hh[2 * H + u] + s.bhh[2 * H + u]
@@ -207,12 +207,12 @@ enum GRUCell: RecurrentCell {
             let aux = s.aux + b * H, dhh = g.dGh + b * G
             var j = 0
             while j + 16 <= H {   // explicit vectors, as in the LSTM
-                let r = vload(row + j), z = vload(row + H + j), n = vload(row + 2 * H + j), dhj = vload(dh + j)
-                let dn = dhj * (1 - z) * (1 - n * n), dz = dhj * (vload(hp + j) - n) * z * (1 - z)
-                vstore(dz, d + H + j); vstore(dn, d + 2 * H + j); vstore(dhj * z, dhp + j)
+                let r = load16(row + j), z = load16(row + H + j), n = load16(row + 2 * H + j), dhj = load16(dh + j)
+                let dn = dhj * (1 - z) * (1 - n * n), dz = dhj * (load16(hp + j) - n) * z * (1 - z)
+                store16(dz, d + H + j); store16(dn, d + 2 * H + j); store16(dhj * z, dhp + j)
                 if after {
-                    let dr = dn * vload(aux + j) * r * (1 - r)
-                    vstore(dr, d + j); vstore(dr, dhh + j); vstore(dz, dhh + H + j); vstore(dn * r, dhh + 2 * H + j)
+                    let dr = dn * load16(aux + j) * r * (1 - r)
+                    store16(dr, d + j); store16(dr, dhh + j); store16(dz, dhh + H + j); store16(dn * r, dhh + 2 * H + j)
                 }
                 j += 16
             }
@@ -246,6 +246,3 @@ enum GRUCell: RecurrentCell {
         }
     }
 }
-
-@inline(__always) func vload<T: Real>(_ p: UnsafeMutablePointer<T>) -> SIMD16<T> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<T>.self) }
-@inline(__always) func vstore<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<T>.self) }

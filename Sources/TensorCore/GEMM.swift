@@ -182,14 +182,8 @@ func madd<T: Real>(_ c: inout SIMD16<T>, _ a: SIMD16<T>, _ b: SIMD16<T>) {
 }
 
 @inlinable @inline(__always)
-func load16<T: Real>(_ p: UnsafePointer<T>) -> SIMD16<T> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<T>.self)
-}
-
-@inlinable @inline(__always)
 func store16<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, accumulate: Bool) {
-    let r = UnsafeMutableRawPointer(p)
-    r.storeBytes(of: accumulate ? r.loadUnaligned(as: SIMD16<T>.self) + v : v, as: SIMD16<T>.self)
+    store16(accumulate ? load16(p) + v : v, p)
 }
 
 @inlinable @inline(__always)

@@ -1,5 +1,12 @@
 /// Element-wise and reduction kernels on raw buffers: simple loops the compiler vectorises.
 
+/// 16 lanes at p (unaligned): the unit of the explicit-vector element loops (GEMM tiles, cell steps).
+@inlinable @inline(__always)
+public func load16<T: Real>(_ p: UnsafePointer<T>) -> SIMD16<T> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<T>.self) }
+
+@inlinable @inline(__always)
+public func store16<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<T>.self) }
+
 /// y[i] += alpha * x[i]
 @_specialize(where T == Float) @_specialize(where T == Double)
 @inlinable

@@ -27,7 +27,7 @@ extension Float: Real {
     /// Rational minimax tanh (the one Eigen and TensorFlow use for float): odd degree-13 numerator over an
     /// even degree-6 denominator on [-9, 9], within a few ulp of libm and 16 lanes at a time.
     @inlinable @inline(__always)
-    static func tanhVector(_ v: SIMD16<Float>) -> SIMD16<Float> {
+    public static func tanh(_ v: SIMD16<Float>) -> SIMD16<Float> {
         // Clamp with masked selects (SIMD.clamped lowers to a per-lane loop).
         var x = v
         x.replace(with: SIMD16(repeating: 9), where: x .> 9)
@@ -46,38 +46,22 @@ extension Float: Real {
         return p / q
     }
 
-    @inlinable @inline(__always) public static func tanh(_ v: SIMD16<Float>) -> SIMD16<Float> { tanhVector(v) }
-    @inlinable @inline(__always) public static func sigmoid(_ v: SIMD16<Float>) -> SIMD16<Float> { tanhVector(v * 0.5) * 0.5 + 0.5 }
-
-    @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
-        var i = 0
-        let raw = UnsafeMutableRawPointer(p)
-        while i + 16 <= n {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            raw.storeBytes(of: tanhVector(v), toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
-        if i < n {
-            var v = SIMD16<Float>()
-            for j in 0..<(n - i) { v[j] = p[i + j] }
-            let r = tanhVector(v)
-            for j in 0..<(n - i) { p[i + j] = r[j] }
-        }
-    }
-
     /// sigmoid(x) = (1 + tanh(x/2)) / 2, exact identity; reuses the vector tanh.
-    @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    @inlinable @inline(__always)
+    public static func sigmoid(_ v: SIMD16<Float>) -> SIMD16<Float> { tanh(v * 0.5) * 0.5 + 0.5 }
+
+    @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) { mapInPlace(p, n) { tanh($0) } }
+    @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) { mapInPlace(p, n) { sigmoid($0) } }
+
+    /// p[i] = f(p[i]) for i < n, 16 lanes at a time; the last partial vector goes through f zero-padded.
+    @inlinable @inline(__always)
+    static func mapInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ f: (SIMD16<Float>) -> SIMD16<Float>) {
         var i = 0
-        let raw = UnsafeMutableRawPointer(p)
-        while i + 16 <= n {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            raw.storeBytes(of: tanhVector(v * 0.5) * 0.5 + 0.5, toByteOffset: i * 4, as: SIMD16<Float>.self)
-            i += 16
-        }
+        while i + 16 <= n { store16(f(load16(p + i)), p + i); i += 16 }
         if i < n {
             var v = SIMD16<Float>()
             for j in 0..<(n - i) { v[j] = p[i + j] }
-            let r = tanhVector(v * 0.5) * 0.5 + 0.5
+            let r = f(v)
             for j in 0..<(n - i) { p[i + j] = r[j] }
         }
     }
@@ -89,20 +73,18 @@ extension Double: Real {
     @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
     public static var dtypeName: String { "F64" }
     // Double is the reference precision: libm, exactly as PyTorch's float64 path.
+    @inlinable static func logistic(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
     @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
         for i in 0..<n { p[i] = Foundation.tanh(p[i]) }
     }
     @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
-        for i in 0..<n { p[i] = 1 / (1 + Foundation.exp(-p[i])) }
+        for i in 0..<n { p[i] = logistic(p[i]) }
     }
-    @inlinable public static func tanh(_ v: SIMD16<Double>) -> SIMD16<Double> {
+    @inlinable public static func tanh(_ v: SIMD16<Double>) -> SIMD16<Double> { eachLane(v) { Foundation.tanh($0) } }
+    @inlinable public static func sigmoid(_ v: SIMD16<Double>) -> SIMD16<Double> { eachLane(v, logistic) }
+    @inlinable static func eachLane(_ v: SIMD16<Double>, _ f: (Double) -> Double) -> SIMD16<Double> {
         var r = v
-        for i in 0..<16 { r[i] = Foundation.tanh(v[i]) }
-        return r
-    }
-    @inlinable public static func sigmoid(_ v: SIMD16<Double>) -> SIMD16<Double> {
-        var r = v
-        for i in 0..<16 { r[i] = 1 / (1 + Foundation.exp(-v[i])) }
+        for i in 0..<16 { r[i] = f(v[i]) }
         return r
     }
 }
