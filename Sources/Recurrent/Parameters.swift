@@ -29,12 +29,13 @@ public struct ParameterSet<T: Real> {
     /// Runs `body` on tensors[range] as a set of their own (named `names`, e.g. a submodule's gradients), moving
     /// the tensors out and back instead of copying them.
     public mutating func withSubset<R>(_ range: Range<Int>, names: [String], _ body: (inout ParameterSet<T>) throws -> R) rethrows -> R {
-        var sub = ParameterSet(names: names, tensors: range.map { i in
-            var t = Tensor<T>(zeros: [0]); swap(&t, &tensors[i]); return t
-        })
-        defer { for (k, i) in range.enumerated() { swap(&sub.tensors[k], &tensors[i]) } }
+        var sub = ParameterSet(names: names, tensors: range.map { tensors[$0].take() })
+        defer { for (k, i) in range.enumerated() { tensors[i] = sub.tensors[k].take() } }
         return try body(&sub)
     }
+
+    /// Moves every tensor out (see `Tensor.take`), leaving empty ones behind.
+    public mutating func takeTensors() -> [Tensor<T>] { tensors.indices.map { tensors[$0].take() } }
 
     public subscript(name: String) -> Tensor<T>? {
         get { index(of: name).map { tensors[$0] } }

@@ -58,11 +58,8 @@ public final class SequenceModel<T: Real> {
     /// Lets `body` change every parameter in place: the tensors are moved out of the layers (no copy) into one
     /// ParameterSet with the state-dict names, and moved back afterwards.
     public func updateParameters(_ body: (inout ParameterSet<T>) -> Void) {
-        func take(_ t: inout Tensor<T>) -> Tensor<T> { var out = Tensor<T>(zeros: [0]); swap(&out, &t); return out }
-        var set = ParameterSet<T>()
-        if embedding != nil { set.append("embedding.weight", take(&embedding!.parameters.tensors[0])) }
-        for j in 0..<rnn.parameters.count { set.append("rnn.\(rnn.parameters.names[j])", take(&rnn.parameters.tensors[j])) }
-        for j in 0..<2 { set.append("fc.\(head.parameters.names[j])", take(&head.parameters.tensors[j])) }
+        let names = parameters.names
+        var set = ParameterSet(names: names, tensors: (embedding?.parameters.takeTensors() ?? []) + rnn.parameters.takeTensors() + head.parameters.takeTensors())
         body(&set)
         parameters = set
     }

@@ -33,6 +33,13 @@ public struct Tensor<T: Real>: Equatable {
     public var count: Int { data.count }
     public var rank: Int { shape.count }
 
+    /// Moves the storage out, leaving an empty tensor behind (hands a buffer on without a copy).
+    public mutating func take() -> Tensor {
+        var out = Tensor(unchecked: [0], [])
+        swap(&out, &self)
+        return out
+    }
+
     /// The same values under another shape with the same element count.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         try Tensor(shape: newShape, data: data)
