@@ -29,6 +29,21 @@ final class RealDataExperimentTests: XCTestCase {
         return csv
     }
 
+    /// The chance line uses the task's class count and states each stuck model's measured final loss.
+    func testChanceLevelFindingUsesTheClassCountAndMeasuredLoss() {
+        func result(_ model: String, accuracy: Double, loss: Double) -> RealDataExperiment.ModelResult {
+            let record = EpochRecord(epoch: 1, trainLoss: loss, validationLoss: loss, trainAccuracy: accuracy, validationAccuracy: accuracy,
+                                     seconds: 1, meanGradientNorm: 1, maxGradientNorm: 1)
+            return .init(task: "t", model: model, parameters: 10, history: [record], evolution: [], testLoss: loss, testAccuracy: accuracy,
+                         resumedFromEpoch: nil, checkpoints: "")
+        }
+        let binary = RealDataReport.findings(task: "t", results: [result("RNN", accuracy: 0.52, loss: 0.6931), result("GRU", accuracy: 0.8, loss: 0.4)],
+                                             baselines: [:], objective: .crossEntropy, classes: 2)
+        XCTAssertTrue(binary.contains("At chance level (50.0% + 5 points) after 1 epochs: RNN. Final training loss RNN 0.693, against 0.693 = ln(2) for a uniform guess."), "\(binary)")
+        let tenWay = RealDataReport.findings(task: "t", results: [result("GRU", accuracy: 0.52, loss: 1.2)], baselines: [:], objective: .crossEntropy, classes: 10)
+        XCTAssertFalse(tenWay.contains { $0.hasPrefix("At chance") })
+    }
+
     func testMiniatureRunCheckpointsEveryEpochTracksWeightsAndResumes() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("real-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }

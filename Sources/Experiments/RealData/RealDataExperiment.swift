@@ -213,7 +213,7 @@ public enum RealDataExperiment {
                                        testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil, resumedFromEpoch: resumed, checkpoints: dir))
             trackers.append((cell, tracker))
         }
-        let findings = RealDataReport.findings(task: task.key, results: results, baselines: task.baselines, objective: task.objective)
+        let findings = RealDataReport.findings(task: task.key, results: results, baselines: task.baselines, objective: task.objective, classes: task.outputs)
         try RealDataReport.figures(task: task.key, results: results, trackers: trackers, weightFigures: task.weightFigures,
                                    objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
         report.list(findings)

@@ -9,7 +9,8 @@ enum RealDataReport {
 
     // MARK: findings
 
-    static func findings(task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective) -> [String] {
+    /// `classes`: the number of classes of a classification task (chance level and the uniform-guess loss ln(classes)).
+    static func findings(task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective, classes: Int) -> [String] {
         var lines: [String] = []
         if objective == .crossEntropy {
             for r in results {
@@ -21,10 +22,11 @@ enum RealDataReport {
                 s += best - last > 0.01 ? "; it fell \(fmt(100 * (best - last), 3)) points from its best, a sign of overfitting or instability." : "; no drop from its best (stable)."
                 lines.append(s)
             }
-            let chance = 1.0 / Double(max(results.first.map { _ in task.contains("sentiment") ? 2 : 10 } ?? 10, 1))
+            let chance = 1.0 / Double(max(classes, 1))
             let stuck = results.filter { ($0.testAccuracy ?? 0) < chance + 0.05 }
             if !stuck.isEmpty {
-                lines.append("At chance level (\(pct(chance)) + 5 points) after \(stuck.first!.history.count) epochs: \(stuck.map(\.model).joined(separator: ", ")). The loss stayed near ln(10) = 2.30: with the label hundreds of steps away from most of the evidence, these short runs found no gradient signal to follow.")
+                let losses = stuck.map { "\($0.model) \(fmt($0.history.last?.trainLoss ?? .nan, 3))" }.joined(separator: ", ")
+                lines.append("At chance level (\(pct(chance)) + 5 points) after \(stuck.first!.history.count) epochs: \(stuck.map(\.model).joined(separator: ", ")). Final training loss \(losses), against \(fmt(log(Double(classes)), 3)) = ln(\(classes)) for a uniform guess.")
             }
             if let best = results.max(by: { ($0.testAccuracy ?? 0) < ($1.testAccuracy ?? 0) }) {
                 lines.append("Highest held-out accuracy on \(task): \(best.model) (\(pct(best.testAccuracy ?? .nan)), \(best.parameters) parameters).")
