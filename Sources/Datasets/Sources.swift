@@ -72,6 +72,12 @@ public struct DataCache {
         URL(fileURLWithPath: ProcessInfo.processInfo.environment["RNNLAB_DATA"] ?? "data-cache")
     }
 
+    /// The folder the user named (a `--data` option), else `defaultDirectory`.
+    public static func directory(_ path: String?) -> URL { path.map { URL(fileURLWithPath: $0) } ?? defaultDirectory }
+
+    /// Progress lines on standard error, so they stay out of a command's printed results.
+    public static let logToStandardError: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
     public init(directory: URL = DataCache.defaultDirectory, log: @escaping (String) -> Void = { _ in }) {
         self.directory = directory; self.log = log
     }

@@ -40,7 +40,7 @@ public enum Study {
             let s = try ToyExperiment.run(options: o, folder: folder, report: &report)
             findings += s.findings
         }
-        let cache = DataCache(directory: options.dataDirectory) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let cache = DataCache(directory: options.dataDirectory, log: DataCache.logToStandardError)
         if options.experiments.contains(2) {
             var o = options.real ?? RealDataExperiment.Options(quick: options.quick)
             o.seed = options.seed

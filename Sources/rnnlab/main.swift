@@ -106,7 +106,7 @@ struct Fetch: ParsableCommand {
     @Flag(help: "Also install Debian's dataset-fashion-mnist with apt-get (needs root).") var fashion = false
 
     func run() throws {
-        let cache = DataCache(directory: data.map { URL(fileURLWithPath: $0) } ?? DataCache.defaultDirectory) { print($0) }
+        let cache = DataCache(directory: DataCache.directory(data)) { print($0) }
         var failed = false
         for source in DataSource.all {
             do { print("\(source.name): \(try cache.file(source).path)  [\(source.license)]") } catch {
@@ -146,7 +146,7 @@ func runStudy(_ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment
     let started = Date()
     Compute.threads = max(1, run.threads)
     let (report, findings) = try Study.run(Study.Options(quick: run.quick, seed: run.seed, experiments: experiments,
-                                                         dataDirectory: run.data.map { URL(fileURLWithPath: $0) } ?? DataCache.defaultDirectory,
+                                                         dataDirectory: DataCache.directory(run.data),
                                                          real: real, fusion: fusion),
                                            out: URL(fileURLWithPath: run.out))
     print("\nFindings:")
@@ -161,7 +161,7 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         try RNNLab.prepare()
-        let cache = DataCache(directory: data.map { URL(fileURLWithPath: $0) } ?? DataCache.defaultDirectory) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let cache = DataCache(directory: DataCache.directory(data), log: DataCache.logToStandardError)
         let net = try Pretrained.efficientNetLite0(cache), names = try Pretrained.imagenetClassNames(cache)
         for path in images {
             let start = Date()
