@@ -19,6 +19,16 @@ public struct BenchmarkSpec: Codable, Sendable {
     }
 }
 
+extension BenchmarkSpec {
+    /// Throws, naming the field, for a size or count that cannot be run.
+    public func validate() throws {
+        for (name, value) in [("hidden", hidden), ("input", input), ("batch", batch), ("seq", steps), ("layers", layers),
+                              ("threads", threads), ("iterations", iterations)] where value < 1 {
+            throw ShapeError("--\(name) must be at least 1 (got \(value))")
+        }
+    }
+}
+
 public struct BenchmarkResult: Codable, Sendable {
     public var spec: BenchmarkSpec
     public var precision: String
@@ -45,6 +55,7 @@ public enum Benchmark {
     }
 
     public static func run(_ spec: BenchmarkSpec) throws -> BenchmarkResult {
+        try spec.validate()
         let saved = Compute.threads
         Compute.threads = spec.threads
         defer { Compute.threads = saved }

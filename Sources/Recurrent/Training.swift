@@ -125,6 +125,10 @@ public final class Trainer<T: Real> {
     }
 
     public func fit<D: SequenceDataset>(train: D, validation: D?) throws -> [EpochRecord] where D.Scalar == T {
+        guard options.batchSize >= 1, options.epochs >= 0 else {
+            throw TrainingError(description: "batch size must be at least 1 and epochs at least 0 (got \(options.batchSize) and \(options.epochs))")
+        }
+        guard train.count >= 1 else { throw TrainingError(description: "the training set is empty") }
         let batches = (train.count + options.batchSize - 1) / options.batchSize
         for cb in callbacks { cb.trainingWillStart(totalEpochs: options.epochs, batchesPerEpoch: batches) }
         var grads = model.parameters.zerosLike()
@@ -141,7 +145,7 @@ public final class Trainer<T: Real> {
                 grads.zero()
                 let r = try model.forwardBackward(batch, into: &grads, truncation: options.truncation)
                 guard r.loss.isFinite else {
-                    throw TrainingError(description: "loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, earlier checkpoints are intact (try a lower learning rate or --clip)")
+                    throw TrainingError(description: "loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, the checkpoints of earlier epochs are kept (a lower learning rate or gradient clipping may help)")
                 }
                 // One pass over the gradients gives both the per-parameter norms and the global norm.
                 let squares = grads.tensors.map { $0.data.sumOfSquares }
@@ -172,6 +176,7 @@ public final class Trainer<T: Real> {
 
     /// Mean loss and accuracy over a dataset, in batches.
     public func evaluate<D: SequenceDataset>(_ data: D) throws -> (loss: Double, accuracy: Double) where D.Scalar == T {
+        guard options.batchSize >= 1 else { throw TrainingError(description: "batch size must be at least 1 (got \(options.batchSize))") }
         var lossSum = 0.0, correct = 0, seen = 0
         for start in stride(from: 0, to: data.count, by: options.batchSize) {
             let r = try model.evaluate(data.batch(Array(start..<min(start + options.batchSize, data.count))))

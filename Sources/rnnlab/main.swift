@@ -35,11 +35,18 @@ struct Bench: ParsableCommand {
     @Option var iterations = 20
     @Flag(help: "Also compute dL/dx (PyTorch does when x.requires_grad).") var inputGradient = false
 
+    var spec: BenchmarkSpec {
+        BenchmarkSpec(cell: cell, hidden: hidden, input: input, batch: batch, steps: steps, layers: layers, threads: threads,
+                      iterations: iterations, inputGradient: inputGradient)
+    }
+
+    func validate() throws {
+        do { try spec.validate() } catch { throw ValidationError("\(error)") }
+    }
+
     func run() throws {
         try RNNLab.prepare()
-        let r = try Benchmark.run(BenchmarkSpec(cell: cell, hidden: hidden, input: input, batch: batch, steps: steps,
-                                                layers: layers, threads: threads, iterations: iterations,
-                                                inputGradient: inputGradient))
+        let r = try Benchmark.run(spec)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try enc.encode(r), as: UTF8.self))
@@ -63,6 +70,15 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Small, fast profile (fewer epochs and samples).") var quick = false
     @Option(help: "Threads for the numeric kernels (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
+
+    func validate() throws {
+        try requireAtLeast(1, threads, "threads")
+    }
+}
+
+/// Options are checked before anything runs: one line naming the option and what it accepts.
+func requireAtLeast(_ minimum: Int, _ value: Int?, _ option: String) throws {
+    if let value, value < minimum { throw ValidationError("--\(option) must be at least \(minimum) (got \(value))") }
 }
 
 struct All: ParsableCommand {
@@ -84,7 +100,27 @@ struct Real: ParsableCommand {
     @Option(help: "Adam learning rate for pixel-by-pixel MNIST.") var pixelLr: Double?
     @Flag(help: "Permute the pixel order (permuted sequential MNIST).") var permuted = false
     @Option(help: "Epochs of full Fashion-MNIST (0 to skip).") var fashionEpochs: Int?
-    @Option(help: "Comma-separated tasks to run (mnist_rows, mnist_pixels, seattle_temperature, stocks, sentiment, fashion_mnist).") var tasks: String?
+    @Option(help: "Comma-separated tasks to run (\(RealDataExperiment.taskKeys.joined(separator: ", "))).") var tasks: String?
+
+    func validate() throws {
+        try requireAtLeast(1, mnistEpochs, "mnist-epochs")
+        try requireAtLeast(1, pixelEpochs, "pixel-epochs")
+        try requireAtLeast(1, pixelTrain, "pixel-train")
+        try requireAtLeast(0, fashionEpochs, "fashion-epochs")
+        if let lr = pixelLr, !(lr > 0 && lr.isFinite) { throw ValidationError("--pixel-lr must be a positive number (got \(lr))") }
+        _ = try chosenTasks()
+    }
+
+    /// The --tasks list, every name checked against the known tasks.
+    func chosenTasks() throws -> Set<String>? {
+        guard let tasks else { return nil }
+        let names = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let unknown = names.filter { !RealDataExperiment.taskKeys.contains($0) }
+        let known = RealDataExperiment.taskKeys.joined(separator: ", ")
+        if names.isEmpty { throw ValidationError("--tasks names no task; known tasks: \(known)") }
+        if !unknown.isEmpty { throw ValidationError("--tasks: unknown task \(unknown.map { "'\($0)'" }.joined(separator: ", ")); known tasks: \(known)") }
+        return Set(names)
+    }
 
     func run() throws {
         try RNNLab.prepare()
@@ -95,7 +131,7 @@ struct Real: ParsableCommand {
         if let v = pixelLr { o.pixelLearningRate = v }
         if let v = fashionEpochs { o.fashionEpochs = v }
         o.pixelPermuted = permuted
-        o.tasks = tasks.map { Set($0.split(separator: ",").map(String.init)) }
+        o.tasks = try chosenTasks()
         try runStudy(options, experiments: [2], real: o)
     }
 }
@@ -123,9 +159,12 @@ struct Fusion: ParsableCommand {
     @OptionGroup var options: RunOptions
     @Option(help: "Word vectors: random (seeded) or minilm (pretrained all-MiniLM-L6-v2 word pieces).") var embeddings = "random"
 
+    func validate() throws {
+        guard ["random", "minilm"].contains(embeddings) else { throw ValidationError("--embeddings must be random or minilm (got '\(embeddings)')") }
+    }
+
     func run() throws {
         try RNNLab.prepare()
-        guard ["random", "minilm"].contains(embeddings) else { throw ValidationError("--embeddings must be random or minilm") }
         var o = FusionExperiment.Options(quick: options.quick)
         o.embeddings = embeddings
         try runStudy(options, experiments: [3], fusion: o)
@@ -158,6 +197,10 @@ struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "ImageNet top-5 of JPEG/PNG photos with the pretrained EfficientNet-Lite0.")
     @Argument(help: "Image files.") var images: [String]
     @Option(help: "Cache folder (default $RNNLAB_DATA or ./data-cache).") var data: String?
+
+    func validate() throws {
+        if images.isEmpty { throw ValidationError("name at least one JPEG or PNG file to classify") }
+    }
 
     func run() throws {
         try RNNLab.prepare()

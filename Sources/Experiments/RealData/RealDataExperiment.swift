@@ -49,6 +49,9 @@ public enum RealDataExperiment {
 
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
 
+    /// Every task this experiment knows, in the order it runs them (`Options.tasks` picks among these).
+    public static let taskKeys = ["mnist_rows", "mnist_pixels", "seattle_temperature", "stocks", "sentiment", "fashion_mnist"]
+
     struct Task {
         var key: String, title: String, description: String
         var train: TensorSequenceDataset<Float>?, test: TensorSequenceDataset<Float>?
@@ -70,8 +73,9 @@ public enum RealDataExperiment {
             ("seattle_temperature", { try temperatureTask(o, cache) }),
             ("stocks", { try stocksTask(o, cache) }),
             ("sentiment", { try sentimentTask(o, cache) }),
-        ] + (o.fashionEpochs > 0 ? [("fashion_mnist", { try fashionTask(o, cache) })] : [])
-        for (key, build) in builders where o.tasks?.contains(key) ?? true {
+            ("fashion_mnist", { try fashionTask(o, cache) }),
+        ]
+        for (key, build) in builders where o.tasks?.contains(key) ?? (key != "fashion_mnist" || o.fashionEpochs > 0) {
             let task: Task
             do { task = try build() } catch let e as DataError {
                 FileHandle.standardError.write(Data("  skipping \(key): \(e)\n".utf8))
@@ -107,6 +111,7 @@ public enum RealDataExperiment {
     }
 
     static func fashionTask(_ o: Options, _ cache: DataCache) throws -> Task {
+        guard o.fashionEpochs > 0 else { throw DataError("fashion_mnist was asked for with 0 epochs (--fashion-epochs)") }
         let dir = try cache.fashionMNIST(install: false)
         let train = try ImageSet(idxImages: dir.appendingPathComponent("train-images-idx3-ubyte.gz"), idxLabels: dir.appendingPathComponent("train-labels-idx1-ubyte.gz"))
         let test = try ImageSet(idxImages: dir.appendingPathComponent("t10k-images-idx3-ubyte.gz"), idxLabels: dir.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
