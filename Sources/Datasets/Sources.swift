@@ -78,8 +78,11 @@ public struct DataCache {
     /// Progress lines on standard error, so they stay out of a command's printed results.
     public static let logToStandardError: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
-    public init(directory: URL = DataCache.defaultDirectory, log: @escaping (String) -> Void = { _ in }) {
-        self.directory = directory; self.log = log
+    /// When set, every data file handed out is recorded here with its SHA-256 (for a run's manifest).
+    public var ledger: DataLedger?
+
+    public init(directory: URL = DataCache.defaultDirectory, ledger: DataLedger? = nil, log: @escaping (String) -> Void = { _ in }) {
+        self.directory = directory; self.ledger = ledger; self.log = log
     }
 
     /// The extracted file of a source, fetching it first if it is not cached.
@@ -107,7 +110,11 @@ public struct DataCache {
     nonisolated(unsafe) static var openArchives: [String: ZipArchive] = [:]
 
     public func file(_ source: DataSource) throws -> URL {
-        do { return try fetchAndExtract(source) } catch let e as DataError { throw e } catch {
+        do {
+            let url = try fetchAndExtract(source)
+            try ledger?.record(url)
+            return url
+        } catch let e as DataError { throw e } catch {
             throw DataError("\(source.name): cannot use the cache folder \(directory.path) (\(error.localizedDescription)); set RNNLAB_DATA or --data to a writable folder")
         }
     }
@@ -158,11 +165,17 @@ public struct DataCache {
     /// Fashion-MNIST's folder, installing Debian's package when running as root and it is missing.
     public func fashionMNIST(install: Bool) throws -> URL {
         let dir = DataSource.fashionMNISTDirectory
-        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) { return dir }
+        func recorded() throws -> URL {
+            for name in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+                try ledger?.record(dir.appendingPathComponent(name))
+            }
+            return dir
+        }
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) { return try recorded() }
         if install && getuid() == 0 {
             log("  installing Debian's dataset-fashion-mnist with apt-get")
             _ = Self.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"])
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) { return dir }
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) { return try recorded() }
         }
         throw DataError("Fashion-MNIST is not installed: run `apt-get install dataset-fashion-mnist` (as root), or pass the folder holding train-images-idx3-ubyte.gz and friends")
     }
@@ -175,5 +188,29 @@ public struct DataCache {
         do { try p.run() } catch { return -1 }
         p.waitUntilExit()
         return p.terminationStatus
+    }
+}
+
+/// The data files a run has read, each with its SHA-256, so a rerun can tell whether its data changed.
+public final class DataLedger: @unchecked Sendable {
+    private let lock = NSLock()
+    private var files: [String: String] = [:]
+    public init() {}
+
+    /// Hashes the file once per path.
+    public func record(_ url: URL) throws {
+        let path = url.standardizedFileURL.path
+        if lock.withLock({ files[path] }) != nil { return }
+        let digest = try Self.checksum(url)
+        lock.withLock { files[path] = digest }
+    }
+
+    /// Path -> SHA-256 (hex) of every file recorded so far.
+    public var checksums: [String: String] { lock.withLock { files } }
+
+    public static func checksum(_ url: URL) throws -> String {
+        do { return SHA256.hex(try Data(contentsOf: url)) } catch {
+            throw DataError("\(url.path): cannot read (\(error.localizedDescription))")
+        }
     }
 }

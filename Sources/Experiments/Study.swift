@@ -13,11 +13,35 @@ public enum Study {
         /// Experiment 2's and 3's settings when not the profile's defaults.
         public var real: RealDataExperiment.Options?
         public var fusion: FusionExperiment.Options?
+        /// Threads the kernels use (recorded in the manifest; results do not depend on it).
+        public var threads: Int
+        /// Move an earlier run in the folder aside instead of refusing to mix settings.
+        public var fresh: Bool
+        /// The command line, for the manifest and for the rerun hint of a failed part.
+        public var arguments: [String]
         public init(quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3], dataDirectory: URL = DataCache.defaultDirectory,
-                    real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil) {
+                    real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil, threads: Int = 1, fresh: Bool = false,
+                    arguments: [String] = ["rnnlab"] + CommandLine.arguments.dropFirst()) {
             self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory
-            self.real = real; self.fusion = fusion
+            self.real = real; self.fusion = fusion; self.threads = threads; self.fresh = fresh; self.arguments = arguments
         }
+
+        var toyOptions: ToyExperiment.Options { var o = ToyExperiment.Options(quick: quick); o.seed = seed; return o }
+        var realOptions: RealDataExperiment.Options { var o = real ?? RealDataExperiment.Options(quick: quick); o.seed = seed; return o }
+        var fusionOptions: FusionExperiment.Options { var o = fusion ?? FusionExperiment.Options(quick: quick); o.seed = seed; return o }
+
+        /// The command that repeats this run (finished parts resume or recompute identically).
+        public var rerunCommand: String {
+            arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+        }
+    }
+
+    /// What a study produced: the report, its findings, and the parts that failed (each with its error).
+    public struct Outcome {
+        public var report: URL
+        public var findings: [String]
+        public var failures: [String]
+        public var history: RunFolderHistory
     }
 
     /// The findings that lead the report: who reached a loss first, accuracy leaders and the quality bar,
@@ -27,36 +51,55 @@ public enum Study {
         return findings.filter { f in leads.contains { f.hasPrefix($0) } }
     }
 
-    /// Runs the chosen experiments into `out` and writes report.html; returns the report's URL and the
-    /// findings, for the terminal summary.
-    public static func run(_ options: Options, out: URL) throws -> (report: URL, findings: [String]) {
+    /// Runs the chosen experiments into `out` and writes report.html and findings.json. A part that fails
+    /// is shown as failed in the report (its error and the command to rerun it) and the others go on; the
+    /// report and findings are written whatever happened. Throws `RunFolderError` before running anything
+    /// when `out` holds a run with other settings.
+    public static func run(_ options: Options, out: URL) throws -> Outcome {
+        let ledger = DataLedger()
+        let started = ISO8601DateFormatter().string(from: Date())
+        let planned = RunManifest(created: started, seed: options.seed, quick: options.quick,
+                                  toy: options.experiments.contains(1) ? options.toyOptions : nil,
+                                  real: options.experiments.contains(2) ? options.realOptions : nil,
+                                  fusion: options.experiments.contains(3) ? options.fusionOptions : nil,
+                                  data: [:], invocations: [.init(started: started, codeVersion: CodeVersion.current, arguments: options.arguments,
+                                                                 threads: options.threads, experiments: options.experiments.sorted())])
+        var (manifest, history) = try RunManifest.begin(planned, in: out, fresh: options.fresh)
         let folder = try RunFolder(out)
         var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
-        report.paragraph("Generated \(ISO8601DateFormatter().string(from: Date())) by rnnlab\(options.quick ? " (quick profile)" : ""), seed \(options.seed). Every number in the text below is measured in this run; the figures are also saved as SVG files beside this report and the raw results as JSON and CSV.")
-        var findings: [String] = []
-        if options.experiments.contains(1) {
-            var o = ToyExperiment.Options(quick: options.quick)
-            o.seed = options.seed
-            let s = try ToyExperiment.run(options: o, folder: folder, report: &report)
-            findings += s.findings
+        report.paragraph("Generated \(started) by rnnlab \(CodeVersion.current)\(options.quick ? " (quick profile)" : ""), seed \(options.seed). Every number in the text below is measured in this run; the figures are also saved as SVG files beside this report and the raw results as JSON and CSV. Settings, code version and data checksums: manifest.json.")
+        if let previous = history.previous {
+            let earlier = previous.invocations.last.map { " (last run \($0.started), code \($0.codeVersion))" } ?? ""
+            report.paragraph("This run continues the run begun \(previous.created) in this folder\(earlier), with the same settings; models with checkpoints there resume from them, as each task below states.")
         }
-        let cache = DataCache(directory: options.dataDirectory, log: DataCache.logToStandardError)
+        var findings: [String] = [], failures: [String] = []
+        let rerun = options.rerunCommand
+        func failed(_ part: String, _ error: Error) {
+            FileHandle.standardError.write(Data("  \(part) failed: \(error)\n".utf8))
+            report.section("\(part): failed", level: 2)
+            report.paragraph("\(part) stopped with an error: \(error). Files it wrote before stay in place; to try again: \(rerun)")
+            failures.append("\(part): \(error)")
+        }
+        if options.experiments.contains(1) {
+            do { findings += try ToyExperiment.run(options: options.toyOptions, folder: folder, report: &report).findings }
+            catch { failed("Experiment 1", error) }
+        }
+        let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: DataCache.logToStandardError)
         if options.experiments.contains(2) {
-            var o = options.real ?? RealDataExperiment.Options(quick: options.quick)
-            o.seed = options.seed
-            let s = try RealDataExperiment.run(options: o, folder: folder, report: &report, cache: cache)
-            findings += s.findings
+            do {
+                let s = try RealDataExperiment.run(options: options.realOptions, folder: folder, report: &report, cache: cache, rerun: rerun)
+                findings += s.findings
+                failures += s.tasks.compactMap { t in t.failure.map { "Experiment 2, \(t.task): \($0)" } }
+            } catch { failed("Experiment 2", error) }
         }
         if options.experiments.contains(3) {
-            var o = options.fusion ?? FusionExperiment.Options(quick: options.quick)
-            o.seed = options.seed
             do {
-                findings += try FusionExperiment.run(options: o, folder: folder, report: &report, cache: cache).findings
+                findings += try FusionExperiment.run(options: options.fusionOptions, folder: folder, report: &report, cache: cache).findings
             } catch let e as DataError {
                 // No network and no cached weights: say so in the report instead of losing the other experiments.
                 FileHandle.standardError.write(Data("  skipping experiment 3: \(e)\n".utf8))
                 report.paragraph("Experiment 3 was not run: \(e.description)")
-            }
+            } catch { failed("Experiment 3", error) }
         }
         // At a glance: the headline measurements, linked to the sections below (inserted after the introduction).
         let headlines = Self.headlines(findings)
@@ -64,9 +107,11 @@ public enum Study {
             let blocks: [HTMLReport.Block] = [.heading("At a glance", level: 2, id: "at-a-glance"), .list(headlines)]
             report.blocks.insert(contentsOf: blocks, at: min(1, report.blocks.count))
         }
+        manifest.data.merge(ledger.checksums) { $1 }
+        try manifest.write(out)
         try folder.writeJSON(findings, to: "findings.json")
         let url = folder.url("report.html")
         try AtomicFile.write(report.render(), to: url)
-        return (url, findings)
+        return Outcome(report: url, findings: findings, failures: failures, history: history)
     }
 }

@@ -12,7 +12,7 @@ public struct CheckpointStore {
     public let directory: URL
     public init(directory: URL) { self.directory = directory }
 
-    func weightsURL(_ epoch: Int) -> URL { directory.appendingPathComponent(String(format: "epoch_%03d.safetensors", epoch)) }
+    public func weightsURL(_ epoch: Int) -> URL { directory.appendingPathComponent(String(format: "epoch_%03d.safetensors", epoch)) }
     func optimizerURL(_ epoch: Int) -> URL { directory.appendingPathComponent(String(format: "epoch_%03d.optimizer.safetensors", epoch)) }
 
     public func save<T: Real>(epoch: Int, model: ParameterSet<T>, optimizer: Optimizer<T>, history: [EpochRecord], description: String) throws {
@@ -30,6 +30,12 @@ public struct CheckpointStore {
     /// rebuilt from the files alone.
     public func saveInitial<T: Real>(model: ParameterSet<T>, description: String) throws {
         try SafetensorsFile.write(model, metadata: ["epoch": "0", "model": description, "format": "pt"], to: weightsURL(0))
+    }
+
+    /// When the checkpoint of `epoch` was saved (ISO 8601, from the file's modification time).
+    public func savedDate(epoch: Int) -> String? {
+        guard let date = (try? FileManager.default.attributesOfItem(atPath: optimizerURL(epoch).path))?[.modificationDate] as? Date else { return nil }
+        return ISO8601DateFormatter().string(from: date)
     }
 
     /// The weights saved for `epoch`.

@@ -70,6 +70,7 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Small, fast profile (fewer epochs and samples).") var quick = false
     @Option(help: "Threads for the numeric kernels (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
+    @Flag(help: "If --out holds an earlier run, move it aside (to OUT.previous-DATE) and start again instead of resuming it.") var fresh = false
 
     func validate() throws {
         try requireAtLeast(1, threads, "threads")
@@ -100,6 +101,7 @@ struct Real: ParsableCommand {
     @Option(help: "Adam learning rate for pixel-by-pixel MNIST.") var pixelLr: Double?
     @Flag(help: "Permute the pixel order (permuted sequential MNIST).") var permuted = false
     @Option(help: "Epochs of full Fashion-MNIST (0 to skip).") var fashionEpochs: Int?
+    @Option(help: "Epochs of the temperature and stock forecasts.") var forecastEpochs: Int?
     @Option(help: "Comma-separated tasks to run (\(RealDataExperiment.taskKeys.joined(separator: ", "))).") var tasks: String?
 
     func validate() throws {
@@ -107,6 +109,7 @@ struct Real: ParsableCommand {
         try requireAtLeast(1, pixelEpochs, "pixel-epochs")
         try requireAtLeast(1, pixelTrain, "pixel-train")
         try requireAtLeast(0, fashionEpochs, "fashion-epochs")
+        try requireAtLeast(1, forecastEpochs, "forecast-epochs")
         if let lr = pixelLr, !(lr > 0 && lr.isFinite) { throw ValidationError("--pixel-lr must be a positive number (got \(lr))") }
         _ = try chosenTasks()
     }
@@ -130,6 +133,7 @@ struct Real: ParsableCommand {
         if let v = pixelTrain { o.pixelTrain = v }
         if let v = pixelLr { o.pixelLearningRate = v }
         if let v = fashionEpochs { o.fashionEpochs = v }
+        if let v = forecastEpochs { o.forecastEpochs = v }
         o.pixelPermuted = permuted
         o.tasks = try chosenTasks()
         try runStudy(options, experiments: [2], real: o)
@@ -183,14 +187,20 @@ struct Toy: ParsableCommand {
 
 func runStudy(_ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil) throws {
     let started = Date()
-    Compute.threads = max(1, run.threads)
-    let (report, findings) = try Study.run(Study.Options(quick: run.quick, seed: run.seed, experiments: experiments,
-                                                         dataDirectory: DataCache.directory(run.data),
-                                                         real: real, fusion: fusion),
-                                           out: URL(fileURLWithPath: run.out))
+    Compute.threads = run.threads
+    let outcome = try Study.run(Study.Options(quick: run.quick, seed: run.seed, experiments: experiments,
+                                              dataDirectory: DataCache.directory(run.data), real: real, fusion: fusion,
+                                              threads: run.threads, fresh: run.fresh),
+                                out: URL(fileURLWithPath: run.out))
+    if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }
     print("\nFindings:")
-    for f in findings { print("  - \(f)") }
-    print(String(format: "\nDone in %.1f s. Open %@ (figures as SVG and results as JSON/CSV in %@).", Date().timeIntervalSince(started), report.path, run.out))
+    for f in outcome.findings { print("  - \(f)") }
+    print(String(format: "\nDone in %.1f s. Open %@ (figures as SVG and results as JSON/CSV in %@).", Date().timeIntervalSince(started), outcome.report.path, run.out))
+    if !outcome.failures.isEmpty {
+        print("\n\(outcome.failures.count) part(s) failed (see the report):")
+        for f in outcome.failures { print("  - \(f)") }
+        throw ExitCode(1)
+    }
 }
 
 struct Classify: ParsableCommand {

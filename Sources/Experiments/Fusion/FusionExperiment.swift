@@ -15,7 +15,7 @@ public enum FusionExperiment {
         text.count <= limit ? text : String(text.prefix(limit - 1)) + "\u{2026}"
     }
 
-    public struct Options: Sendable {
+    public struct Options: Codable, Sendable {
         public var seed: UInt64 = 7
         public var hidden = 128, commonDimension = 128
         public var embeddings = "random"          // "random" or "minilm"

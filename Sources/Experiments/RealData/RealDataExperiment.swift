@@ -10,7 +10,7 @@ import Charts
 /// stock prices, movie-review sentiment, Fashion-MNIST when installed), a checkpoint after every epoch,
 /// and how the weights evolve per model and per gate.
 public enum RealDataExperiment {
-    public struct Options: Sendable {
+    public struct Options: Codable, Sendable {
         public var seed: UInt64 = 7
         public var quick = false
         public var mnistEpochs = 20, mnistHidden = 128, mnistHeldOut = 1000
@@ -33,7 +33,8 @@ public enum RealDataExperiment {
         public var history: [EpochRecord]
         public var evolution: [WeightEvolution.Snapshot]
         public var testLoss: Double, testAccuracy: Double?
-        public var resumedFromEpoch: Int?
+        /// The epoch whose checkpoint this run resumed from, and when that checkpoint was saved (nil: trained from the start).
+        public var resumedFromEpoch: Int?, resumedCheckpointSaved: String?
         public var checkpoints: String
     }
 
@@ -42,7 +43,8 @@ public enum RealDataExperiment {
         public var models: [ModelResult]
         public var baselines: [String: Double]
         public var findings: [String]
-        public var skipped: String?
+        /// Why the task was not run (its data could not be had), or why it stopped (any other error).
+        public var skipped: String?, failure: String?
     }
 
     public struct Summary: Codable, Sendable { public var tasks: [TaskResult]; public var findings: [String] }
@@ -63,7 +65,10 @@ public enum RealDataExperiment {
         var weightFigures = false
     }
 
-    public static func run(options o: Options, folder: RunFolder, report: inout HTMLReport, cache: DataCache) throws -> Summary {
+    /// Runs every chosen task. A task whose data cannot be had is skipped, one that fails for any other
+    /// reason is shown as failed with its error and `rerun` (the command to try again); the others go on.
+    public static func run(options o: Options, folder: RunFolder, report: inout HTMLReport, cache: DataCache,
+                           rerun: String = "the same command again") throws -> Summary {
         report.section("Experiment 2: real data, a checkpoint every epoch, and how the weights evolve")
         report.paragraph("RNN, LSTM and GRU trained on real data with the same seed. After every epoch the weights are saved as safetensors with PyTorch's parameter names (plus the optimizer state, so a run resumes exactly), and the weights of every matrix and every gate block are measured: distribution, mean, standard deviation, max |w|, spectral norm of W_hh, update-to-weight ratio, gradient norm, and gate saturation on a fixed probe batch. TensorBoard event files are written beside the checkpoints (tensorboard --logdir \(folder.root.path)/real).")
         var tasks: [TaskResult] = []
@@ -83,12 +88,39 @@ public enum RealDataExperiment {
                 report.paragraph("Not run: \(e.description)")
                 tasks.append(TaskResult(task: key, description: "", models: [], baselines: [:], findings: [], skipped: e.description))
                 continue
+            } catch {
+                tasks.append(failedTask(key, error, rerun: rerun, report: &report))
+                continue
             }
-            tasks.append(try runTask(task, o, folder, &report))
+            // The task's section joins the report only when it completes, so a failure leaves no half section.
+            var section = HTMLReport(title: task.title)
+            do {
+                tasks.append(try runTask(task, o, folder, &section))
+                report.blocks += section.blocks
+            } catch {
+                tasks.append(failedTask(key, error, rerun: rerun, report: &report))
+            }
         }
         let summary = Summary(tasks: tasks, findings: tasks.flatMap(\.findings))
         try folder.writeJSON(summary, to: "real/results.json")
         return summary
+    }
+
+    /// Which models of a task resumed from this folder's checkpoints, from which epoch and saved when.
+    static func resumeNote(_ results: [ModelResult]) -> String? {
+        let resumed = results.filter { $0.resumedFromEpoch != nil }
+        guard !resumed.isEmpty else { return nil }
+        let fresh = results.filter { $0.resumedFromEpoch == nil }.map(\.model)
+        return "Resumed from this folder's checkpoints: " + resumed.map { r in
+            "\(r.model) after epoch \(r.resumedFromEpoch!)" + (r.resumedCheckpointSaved.map { " (saved \($0))" } ?? "")
+        }.joined(separator: ", ") + (fresh.isEmpty ? "" : "; trained from the start in this run: \(fresh.joined(separator: ", "))") + "."
+    }
+
+    static func failedTask(_ key: String, _ error: Error, rerun: String, report: inout HTMLReport) -> TaskResult {
+        FileHandle.standardError.write(Data("  \(key) failed: \(error)\n".utf8))
+        report.section("\(key): failed", level: 3)
+        report.paragraph("Stopped with an error: \(error). Checkpoints saved before it stay in place, and a rerun into this folder resumes from them: \(rerun)")
+        return TaskResult(task: key, description: "", models: [], baselines: [:], findings: [], failure: "\(error)")
     }
 
     // MARK: - tasks
@@ -194,15 +226,20 @@ public enum RealDataExperiment {
             let description = "\(cell.displayName) \(model.rnn.config.description) on \(task.key)"
 
             // Resume: rebuild the evolution from the saved epochs, then continue after the last one.
-            var resumed: Int? = nil
-            if let last = store.savedEpochs().last {
-                let restored = try store.latest(as: Float.self)!
+            var resumed: Int? = nil, resumedSaved: String? = nil
+            if let last = store.savedEpochs().last, let restored = try store.latest(as: Float.self) {
+                guard restored.history.count == last, last <= task.epochs else {
+                    throw FileFormatError("\(store.directory.path): the checkpoint of epoch \(last) holds \(restored.history.count) epoch records for a run of \(task.epochs) epochs; it does not belong to this run")
+                }
                 for e in 0...last {
-                    try model.load(try store.weights(epoch: e))
+                    do { try model.load(try store.weights(epoch: e)) } catch let error as FileFormatError { throw error } catch {
+                        throw FileFormatError("\(store.weightsURL(e).path): does not fit \(description): \(error)")
+                    }
                     try tracker.capture(epoch: e, record: e == 0 ? nil : restored.history[e - 1])
                 }
                 try trainer.resume(from: store)
                 resumed = last
+                resumedSaved = store.savedDate(epoch: last)
                 FileHandle.standardError.write(Data("  \(task.key) \(cell.displayName): resuming after epoch \(last)\n".utf8))
             } else {
                 try store.saveInitial(model: model.parameters, description: description)
@@ -215,14 +252,15 @@ public enum RealDataExperiment {
             let test = try task.tokens.map { try trainer.evaluate($0.1) } ?? trainer.evaluate(task.test!)
             results.append(ModelResult(task: task.key, model: cell.displayName, parameters: model.parameters.scalarCount, history: history,
                                        evolution: tracker.snapshots, testLoss: test.loss,
-                                       testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil, resumedFromEpoch: resumed, checkpoints: dir))
+                                       testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil, resumedFromEpoch: resumed, resumedCheckpointSaved: resumedSaved, checkpoints: dir))
             trackers.append((cell, tracker))
         }
         let findings = RealDataReport.findings(task: task.key, results: results, baselines: task.baselines, objective: task.objective, classes: task.outputs)
         try RealDataReport.figures(task: task.key, results: results, trackers: trackers, weightFigures: task.weightFigures,
                                    objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
         report.list(findings)
+        if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
-        return TaskResult(task: task.key, description: task.description, models: results, baselines: task.baselines, findings: findings, skipped: nil)
+        return TaskResult(task: task.key, description: task.description, models: results, baselines: task.baselines, findings: findings)
     }
 }

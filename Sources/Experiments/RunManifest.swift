@@ -1,0 +1,163 @@
+import Foundation
+import Datasets
+import Interchange
+
+/// What a run folder was made with, written as `manifest.json` when a run starts: the seed, every setting of
+/// every experiment, the code version and the checksums of the data files read. A later run into the same
+/// folder goes on (Experiment 2 resumes its checkpoints) only when the settings it shares with the earlier
+/// run match; otherwise it stops before training and names what differs.
+public struct RunManifest: Codable, Sendable {
+    /// One run into the folder.
+    public struct Invocation: Codable, Sendable {
+        public var started: String
+        public var codeVersion: String
+        public var arguments: [String]
+        public var threads: Int
+        public var experiments: [Int]
+    }
+
+    public var format = 1
+    public var created: String
+    public var seed: UInt64
+    public var quick: Bool
+    /// Each experiment's settings, present once an experiment has run in this folder.
+    public var toy: ToyExperiment.Options?
+    public var real: RealDataExperiment.Options?
+    public var fusion: FusionExperiment.Options?
+    /// Path -> SHA-256 of every data file the runs read.
+    public var data: [String: String]
+    public var invocations: [Invocation]
+
+    public static let fileName = "manifest.json"
+
+    /// Settings in which two runs into one folder differ, as "field: old -> new". Experiments only one of the
+    /// two ran are not compared (a `toy` run may follow an `all` run); data files are compared by checksum
+    /// where the file is still there.
+    public func differences(from old: RunManifest) -> [String] {
+        var out: [String] = []
+        if seed != old.seed { out.append("seed: \(old.seed) -> \(seed)") }
+        if quick != old.quick { out.append("quick: \(old.quick) -> \(quick)") }
+        out += Self.fieldDifferences("toy", old.toy, toy) + Self.fieldDifferences("real", old.real, real)
+            + Self.fieldDifferences("fusion", old.fusion, fusion)
+        for (path, sum) in old.data.sorted(by: { $0.key < $1.key }) where FileManager.default.fileExists(atPath: path) {
+            if let now = try? DataLedger.checksum(URL(fileURLWithPath: path)), now != sum {
+                out.append("data \(path): sha256 \(sum.prefix(12))... -> \(now.prefix(12))...")
+            }
+        }
+        return out
+    }
+
+    /// Field-by-field differences of two encodable settings. The seed is compared once, at the top; which
+    /// tasks a run picks is no setting of the tasks themselves.
+    static func fieldDifferences<V: Encodable>(_ name: String, _ old: V?, _ new: V?) -> [String] {
+        guard let old, let new, let a = Self.fields(old), let b = Self.fields(new) else { return [] }
+        return Set(a.keys).union(b.keys).subtracting(["seed", "tasks"]).sorted().compactMap { key in
+            let x = a[key] ?? "none", y = b[key] ?? "none"
+            return x == y ? nil : "\(name).\(key): \(x) -> \(y)"
+        }
+    }
+
+    static func fields<V: Encodable>(_ value: V) -> [String: String]? {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard let data = try? enc.encode(value), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object.mapValues { v in
+            guard let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) else { return "\(v)" }
+            return String(decoding: d, as: UTF8.self)
+        }
+    }
+
+    /// This run's settings laid over the earlier manifest's (settings of experiments not run now are kept).
+    func merged(into old: RunManifest) -> RunManifest {
+        var m = old
+        m.toy = toy ?? old.toy; m.real = real ?? old.real; m.fusion = fusion ?? old.fusion
+        m.data.merge(data) { $1 }
+        m.invocations += invocations
+        return m
+    }
+
+    public static func read(_ folder: URL) throws -> RunManifest? {
+        let url = folder.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do { return try JSONDecoder().decode(RunManifest.self, from: Data(contentsOf: url)) } catch {
+            throw RunFolderError("\(url.path) cannot be read (\(error)); rerun with --fresh to move this folder aside and start again")
+        }
+    }
+
+    public func write(_ folder: URL) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try enc.encode(self), to: folder.appendingPathComponent(Self.fileName))
+    }
+}
+
+/// A run folder that cannot be used as asked (other settings, unreadable manifest, a results folder
+/// without a manifest). Nothing has been run or written when it is thrown.
+public struct RunFolderError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The run folder's past, as found when a run starts.
+public struct RunFolderHistory: Sendable {
+    /// The manifest of the earlier run this one continues, if any.
+    public var previous: RunManifest?
+    /// Where `--fresh` moved an earlier run.
+    public var movedTo: URL?
+}
+
+extension RunManifest {
+    /// Checks `planned` against what the folder already holds, moving an earlier run aside when `fresh`,
+    /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
+    /// the folder holds a run with other settings.
+    public static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool) throws -> (RunManifest, RunFolderHistory) {
+        var history = RunFolderHistory()
+        let fm = FileManager.default
+        let holdsResults = ["report.html", "findings.json", fileName, "toy", "real", "fusion"]
+            .contains { fm.fileExists(atPath: folder.appendingPathComponent($0).path) }
+        if holdsResults && fresh {
+            let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
+            let target = folder.deletingLastPathComponent().appendingPathComponent("\(folder.lastPathComponent).previous-\(stamp)")
+            do { try fm.moveItem(at: folder, to: target) } catch {
+                throw RunFolderError("\(folder.path): cannot move the earlier run aside to \(target.path) (\(error.localizedDescription))")
+            }
+            history.movedTo = target
+        } else if holdsResults {
+            guard let old = try read(folder) else {
+                throw RunFolderError("\(folder.path) holds results but no \(fileName) (an older rnnlab wrote it, or another program), so whether its checkpoints fit this run cannot be told; nothing was run. Rerun with --fresh to move it aside and start again, or choose another --out.")
+            }
+            let diff = planned.differences(from: old)
+            guard diff.isEmpty else {
+                let shown = diff.prefix(8).joined(separator: "; ") + (diff.count > 8 ? "; and \(diff.count - 8) more" : "")
+                throw RunFolderError("\(folder.path) holds a run made with other settings (\(shown)); resuming it would mix the two, so nothing was run. Rerun with --fresh to move the earlier run aside and start again, or choose another --out.")
+            }
+            history.previous = old
+        }
+        let manifest = history.previous.map { planned.merged(into: $0) } ?? planned
+        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        try manifest.write(folder)
+        return (manifest, history)
+    }
+}
+
+/// The code that made a run: the package's version, and the git commit when the binary runs from a checkout.
+public enum CodeVersion {
+    public static let release = "0.4.0"
+
+    public static let current: String = {
+        // Sources/Experiments/RunManifest.swift -> the package root
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        guard FileManager.default.fileExists(atPath: root.appendingPathComponent(".git").path) else { return release }
+        let p = Process(), pipe = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["git", "-C", root.path, "describe", "--always", "--dirty", "--abbrev=12"]
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return release }
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let commit = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return p.terminationStatus == 0 && !commit.isEmpty ? "\(release) (git \(commit))" : release
+    }()
+}
