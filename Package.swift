@@ -77,6 +77,8 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Vision"], swiftSettings: simdSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Interchange", "Recurrent"], exclude: ["Fixtures"], swiftSettings: simdSettings),
+        // Seeded mutation fuzzing of every file parser over the real fixtures (RNNLAB_FUZZ_CASES for longer runs).
+        .testTarget(name: "FuzzTests", dependencies: ["Datasets", "Interchange", "Vision"], swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
     ]
 )

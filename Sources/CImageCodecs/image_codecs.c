@@ -5,7 +5,12 @@
 #include <string.h>
 #include <setjmp.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
+
+/* Larger images are refused before any pixel buffer is allocated, as PIL refuses them
+   (DecompressionBombError above 2 x Image.MAX_IMAGE_PIXELS). */
+#define RL_MAX_PIXELS 178956970ULL
 
 struct rl_jpeg_error { struct jpeg_error_mgr mgr; jmp_buf jump; char *message; };
 
@@ -15,12 +20,19 @@ static void rl_jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(err->jump, 1);
 }
 
+/* Warnings (level -1): a truncated file is an error, as in PIL; other recoverable corruption is decoded
+   silently, as PIL does, instead of printing to stderr. */
+static void rl_jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
+    if (msg_level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) rl_jpeg_error_exit(cinfo);
+}
+
 int rl_decode_jpeg(const unsigned char *data, size_t size, rl_image *out) {
     struct jpeg_decompress_struct cinfo;
     struct rl_jpeg_error jerr;
     memset(out, 0, sizeof(*out));
     cinfo.err = jpeg_std_error(&jerr.mgr);
     jerr.mgr.error_exit = rl_jpeg_error_exit;
+    jerr.mgr.emit_message = rl_jpeg_emit_message;
     jerr.message = out->error;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&cinfo);
@@ -30,6 +42,11 @@ int rl_decode_jpeg(const unsigned char *data, size_t size, rl_image *out) {
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
+    if ((unsigned long long)cinfo.image_width * cinfo.image_height > RL_MAX_PIXELS) {
+        snprintf(out->error, sizeof(out->error), "%u x %u pixels is more than the %llu allowed", cinfo.image_width, cinfo.image_height, RL_MAX_PIXELS);
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
     cinfo.out_color_space = JCS_RGB;   /* greyscale and CMYK are converted by the library */
     jpeg_start_decompress(&cinfo);
     out->width = (int)cinfo.output_width; out->height = (int)cinfo.output_height;
@@ -52,6 +69,11 @@ int rl_decode_png(const unsigned char *data, size_t size, rl_image *out) {
     image.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&image, data, size)) {
         snprintf(out->error, sizeof(out->error), "%s", image.message);
+        return -1;
+    }
+    if ((unsigned long long)image.width * image.height > RL_MAX_PIXELS) {
+        snprintf(out->error, sizeof(out->error), "%u x %u pixels is more than the %llu allowed", image.width, image.height, RL_MAX_PIXELS);
+        png_image_free(&image);
         return -1;
     }
     /* Read RGBA and drop alpha afterwards, as PIL's convert("RGB") does (no compositing). */

@@ -47,11 +47,15 @@ public struct CSVTable {
     }
 
     public init(contentsOf url: URL, hasHeader: Bool = true) throws {
-        let data = try Decompress.readFile(url)
+        try self.init(data: try Decompress.readFile(url), source: url.path, hasHeader: hasHeader)
+    }
+
+    /// CSV bytes, UTF-8 (or Latin-1 when not valid UTF-8).
+    public init(data: Data, source: String, hasHeader: Bool = true) throws {
         guard let text = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) else {
-            throw DataError("\(url.path): not text")
+            throw DataError("\(source): not text")
         }
-        try self.init(text: text, source: url.path, hasHeader: hasHeader)
+        try self.init(text: text, source: source, hasHeader: hasHeader)
     }
 
     public func column(_ name: String) throws -> Int {

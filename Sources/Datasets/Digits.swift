@@ -20,6 +20,9 @@ public struct ImageSet {
         guard labels.shape == [images.shape[0]] else {
             throw DataError("\(idxLabels.path): \(labels.shape) labels for \(images.shape[0]) images")
         }
+        if let bad = labels.bytes.firstIndex(where: { $0 > 9 }) {
+            throw DataError("\(idxLabels.path): label \(labels.bytes[bad]) of image \(bad) is not a class 0-9")
+        }
         self.init(pixels: images.bytes.map { Float($0) / 255 }, labels: labels.bytes.map(Int.init), height: images.shape[1], width: images.shape[2])
     }
 
@@ -48,7 +51,10 @@ public struct ImageSet {
     }
 
     /// Seeded shuffle, then the first `heldOut` images for testing and the rest for training.
-    public func split(heldOut: Int, seed: UInt64) -> (train: ImageSet, test: ImageSet) {
+    public func split(heldOut: Int, seed: UInt64) throws -> (train: ImageSet, test: ImageSet) {
+        guard heldOut >= 1, heldOut < count else {
+            throw DataError("\(count) images cannot be split into \(heldOut) held out and at least one for training")
+        }
         var rng = SeededRandom(seed: seed)
         let order = rng.permutation(count)
         return (subset(Array(order[heldOut...])), subset(Array(order[0..<heldOut])))

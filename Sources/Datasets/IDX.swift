@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// The IDX format of MNIST and Fashion-MNIST (plain or .gz): magic 0x00 0x00 <type> <rank>, then rank
 /// big-endian UInt32 dimensions, then the data (type 0x08 = unsigned bytes, the only one these files use).
@@ -17,9 +18,9 @@ public struct IDXFile {
         let rank = Int(d[3])
         guard rank >= 1, d.count >= 4 + 4 * rank else { throw DataError("\(source): truncated IDX header") }
         shape = (0..<rank).map { i in (0..<4).reduce(0) { $0 << 8 | Int(d[4 + 4 * i + $1]) } }
-        let n = shape.reduce(1, *), start = 4 + 4 * rank
-        guard d.count - start == n else {
-            throw DataError("\(source): IDX header says \(shape) = \(n) values but the file holds \(d.count - start)")
+        let start = 4 + 4 * rank
+        guard let n = elementCount(shape), d.count - start == n else {
+            throw DataError("\(source): IDX header says \(shape) = \(elementCount(shape).map(String.init) ?? "too many") values but the file holds \(d.count - start)")
         }
         bytes = Array(d[start...])
     }

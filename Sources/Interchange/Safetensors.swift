@@ -59,7 +59,9 @@ public struct SafetensorsFile {
             guard offsets[1] <= data.count else {
                 throw FileFormatError("\(source): truncated: tensor '\(name)' ends at byte \(offsets[1]) of a \(data.count)-byte data section")
             }
-            let expected = shape.reduce(1, *) * size
+            guard let count = elementCount(shape), case (let expected, false) = count.multipliedReportingOverflow(by: size) else {
+                throw FileFormatError("\(source): tensor '\(name)' has an impossible shape \(shape)")
+            }
             guard offsets[1] - offsets[0] == expected else {
                 throw FileFormatError("\(source): tensor '\(name)' holds \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) needs \(expected)")
             }

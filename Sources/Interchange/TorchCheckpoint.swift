@@ -11,7 +11,11 @@ public enum TorchCheckpoint {
     public static func load(_ url: URL) throws -> [String: Tensor<Float>] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw FileFormatError("\(url.path): cannot read (\(error.localizedDescription))") }
-        let source = url.path
+        return try load(data: data, source: url.path)
+    }
+
+    /// The same from the bytes of a checkpoint; errors name `source`.
+    public static func load(data: Data, source: String) throws -> [String: Tensor<Float>] {
         let root: PickleValue
         var storages: [String: Data] = [:]
         if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
@@ -38,8 +42,11 @@ public enum TorchCheckpoint {
                 guard case .string(let key) = k, let size = u.storageSizes[key] else { throw FileFormatError("\(source): unknown storage key \(k)") }
                 guard offset + 8 <= data.count else { throw FileFormatError("\(source): truncated before storage \(key)") }
                 let count = Int(data.subdata(in: (data.startIndex + offset)..<(data.startIndex + offset + 8)).withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) })
-                let bytes = count * size
-                guard offset + 8 + bytes <= data.count else { throw FileFormatError("\(source): truncated storage \(key) (\(bytes) bytes expected)") }
+                let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
+                guard count >= 0, !overflow else { throw FileFormatError("\(source): storage \(key) has an impossible element count \(count)") }
+                guard bytes <= data.count - offset - 8 else {
+                    throw FileFormatError("\(source): truncated storage \(key): \(count) elements need \(bytes) bytes, \(data.count - offset - 8) are left")
+                }
                 storages[key] = data.subdata(in: (data.startIndex + offset + 8)..<(data.startIndex + offset + 8 + bytes))
                 offset += 8 + bytes
             }
@@ -50,12 +57,15 @@ public enum TorchCheckpoint {
         return out
     }
 
-    static func collect(_ v: PickleValue, prefix: String, storages: [String: Data], source: String, into out: inout [String: Tensor<Float>]) throws {
+    static func collect(_ v: PickleValue, prefix: String, storages: [String: Data], source: String, into out: inout [String: Tensor<Float>],
+                        depth: Int = 0) throws {
         switch v {
         case .dict(let box):
+            // A pickle can make a dict that holds itself (through the memo); real state dicts nest a few levels.
+            guard depth < 64 else { throw FileFormatError("\(source): dicts nested more than 64 deep at '\(prefix)'") }
             for (k, value) in box.items {
                 guard case .string(let name) = k else { continue }
-                try collect(value, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", storages: storages, source: source, into: &out)
+                try collect(value, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", storages: storages, source: source, into: &out, depth: depth + 1)
             }
         case .tensor(let t):
             guard let bytes = storages[t.storageKey] else { throw FileFormatError("\(source): storage \(t.storageKey) missing") }
@@ -89,10 +99,24 @@ struct TensorRef {
 
     func materialize(_ bytes: Data, source: String) throws -> Tensor<Float> {
         guard let es = Self.elementSize(storageType) else { throw FileFormatError("\(source): unsupported storage \(storageType)") }
-        let n = size.reduce(1, *)
+        let storageCount = bytes.count / es
+        guard size.count == stride.count, offset >= 0, stride.allSatisfy({ $0 >= 0 }), let n = elementCount(size) else {
+            throw FileFormatError("\(source): invalid tensor view (size \(size), stride \(stride), offset \(offset))")
+        }
+        // Expanded views (stride 0) may hold more elements than their storage, but not without bound.
+        guard n <= max(storageCount, 1 << 24) else {
+            throw FileFormatError("\(source): tensor \(size) has \(n) elements, its storage \(storageCount)")
+        }
         var out = [Float](repeating: 0, count: n)
-        let maxIndex = n == 0 ? -1 : offset + zip(size, stride).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
-        guard (maxIndex + 1) * es <= bytes.count else { throw FileFormatError("\(source): tensor \(size) reaches past its storage") }
+        // Last element's index: offset + sum (size - 1) * stride; every term is checked for overflow.
+        var maxIndex = offset
+        for (s, st) in zip(size, stride) where n > 0 {
+            let (term, o1) = (s - 1).multipliedReportingOverflow(by: st)
+            let (sum, o2) = maxIndex.addingReportingOverflow(term)
+            guard !o1, !o2 else { throw FileFormatError("\(source): tensor \(size) reaches past its storage") }
+            maxIndex = sum
+        }
+        guard n == 0 || maxIndex < storageCount else { throw FileFormatError("\(source): tensor \(size) reaches past its storage") }
         bytes.withUnsafeBytes { raw in
             func read(_ i: Int) -> Float {
                 let p = raw.baseAddress! + i * es

@@ -4,14 +4,26 @@ public struct ShapeError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
+/// The number of elements of `shape`, or nil when a dimension is negative or the product overflows Int
+/// (shapes read from files are checked with this before anything is allocated).
+public func elementCount(_ shape: [Int]) -> Int? {
+    var n = 1
+    for d in shape {
+        guard d >= 0 else { return nil }
+        let (p, overflow) = n.multipliedReportingOverflow(by: d)
+        if overflow { return nil }
+        n = p
+    }
+    return n
+}
+
 /// A contiguous, row-major buffer of `T` with a shape. Value semantics (copy on write through Array).
 public struct Tensor<T: Real>: Equatable {
     public private(set) var shape: [Int]
     public var data: [T]
 
     public init(shape: [Int], data: [T]) throws {
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw ShapeError("negative dimension in shape \(shape)") }
-        let n = shape.reduce(1, *)
+        guard let n = elementCount(shape) else { throw ShapeError("invalid shape \(shape): a negative dimension or too many elements") }
         guard n == data.count else {
             throw ShapeError("shape \(shape) needs \(n) values but \(data.count) were given")
         }

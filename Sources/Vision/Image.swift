@@ -39,7 +39,7 @@ public struct RGBImage: Equatable {
             let message = withUnsafeBytes(of: img.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             throw ImageError("\(source): cannot decode (\(message))")
         }
-        self.init(width: Int(img.width), height: Int(img.height), pixels: Array(UnsafeBufferPointer(start: p, count: Int(img.width * img.height * 3))))
+        self.init(width: Int(img.width), height: Int(img.height), pixels: Array(UnsafeBufferPointer(start: p, count: Int(img.width) * Int(img.height) * 3)))
     }
 }
 

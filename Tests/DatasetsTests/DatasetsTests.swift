@@ -68,7 +68,7 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(pixels.inputs.shape, [4, 784, 1])
         XCTAssertNotEqual(pixels.inputs.data, permuted.inputs.data)
         XCTAssertEqual(pixels.inputs.data[0..<784].sorted(), permuted.inputs.data[0..<784].sorted())   // same pixels, new order
-        let (train, test) = s.split(heldOut: 1, seed: 1)
+        let (train, test) = try s.split(heldOut: 1, seed: 1)
         XCTAssertEqual(train.count, 3); XCTAssertEqual(test.count, 1)
         XCTAssertEqual(Set(train.labels + test.labels), [0, 1, 2, 3])
     }

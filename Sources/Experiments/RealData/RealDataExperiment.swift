@@ -127,7 +127,7 @@ public enum RealDataExperiment {
 
     static func mnistTask(_ o: Options, _ cache: DataCache, pixels: Bool) throws -> Task {
         let digits = try ImageSet(mnistCSV: try o.mnistCSV ?? cache.file(.mnist5k))
-        let (train, test) = digits.split(heldOut: o.mnistHeldOut, seed: o.seed)
+        let (train, test) = try digits.split(heldOut: o.mnistHeldOut, seed: o.seed)
         if pixels {
             let tr = train.subset(Array(0..<min(o.pixelTrain, train.count))), te = test.subset(Array(0..<min(o.pixelTest, test.count)))
             let perm: UInt64? = o.pixelPermuted ? o.seed : nil
