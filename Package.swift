@@ -79,6 +79,8 @@ let package = Package(
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Interchange", "Recurrent"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         // Seeded mutation fuzzing of every file parser over the real fixtures (RNNLAB_FUZZ_CASES for longer runs).
         .testTarget(name: "FuzzTests", dependencies: ["Datasets", "Interchange", "Vision"], swiftSettings: simdSettings),
+        // The command line as a user runs it, in a child process: option errors, kill -9 and resume.
+        .testTarget(name: "CLITests", dependencies: ["rnnlab", "Interchange"], swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
     ]
 )

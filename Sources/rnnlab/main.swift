@@ -208,10 +208,6 @@ struct Classify: ParsableCommand {
     @Argument(help: "Image files.") var images: [String]
     @Option(help: "Cache folder (default $RNNLAB_DATA or ./data-cache).") var data: String?
 
-    func validate() throws {
-        if images.isEmpty { throw ValidationError("name at least one JPEG or PNG file to classify") }
-    }
-
     func run() throws {
         try RNNLab.prepare()
         let cache = DataCache(directory: DataCache.directory(data), log: DataCache.logToStandardError)

@@ -43,6 +43,36 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(h.last!.parameterGradientNorms.count, 6)
     }
 
+    /// A batch whose loss is NaN (here: a NaN input in the 2nd batch of epoch 3) stops training with the
+    /// epoch and batch named; the checkpoints of the good epochs stay and nothing is saved for the bad one.
+    func testNaNLossStopsWithTheBatchNamedAndKeepsTheLastGoodCheckpoint() throws {
+        struct PoisonedAfter: SequenceDataset {
+            let base: TensorSequenceDataset<Float>
+            let poisonAtCall: Int
+            final class Counter { var calls = 0 }
+            let counter = Counter()
+            var count: Int { base.count }
+            func batch(_ indices: [Int]) -> SequenceBatch<Float> {
+                counter.calls += 1
+                var b = base.batch(indices)
+                if counter.calls == poisonAtCall, case .dense(var x) = b.input { x.data[0] = .nan; b.input = .dense(x) }
+                return b
+            }
+        }
+        let store = CheckpointStore(directory: dir)
+        let (t, data) = makeTrainer(epochs: 5)
+        t.callbacks = [CheckpointCallback(store: store, trainer: t, description: "x")]
+        // 5 training batches per epoch, no validation: the 12th batch is epoch 3, batch 2.
+        XCTAssertThrowsError(try t.fit(train: PoisonedAfter(base: data, poisonAtCall: 12), validation: nil)) { error in
+            XCTAssertTrue(error is TrainingError)
+            XCTAssertTrue("\(error)".contains("loss became nan at epoch 3, batch 2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("checkpoints of earlier epochs are kept"), "\(error)")
+        }
+        XCTAssertEqual(store.savedEpochs(), [1, 2])
+        XCTAssertEqual(try store.latest(as: Float.self)?.history.count, 2)
+        XCTAssertTrue(try store.weights(epoch: 2, as: Float.self).tensors.allSatisfy { $0.data.allSatisfy(\.isFinite) })
+    }
+
     func testHalfWrittenEpochIsIgnored() throws {
         let store = CheckpointStore(directory: dir)
         let (t, data) = makeTrainer(epochs: 2)

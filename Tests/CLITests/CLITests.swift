@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+import Interchange
+
+/// `rnnlab` run as a user runs it: the binary SwiftPM built beside this test bundle, in a child process.
+final class CLITests: XCTestCase {
+    /// .build/<triple>/<configuration>/rnnlab, next to the test bundle.
+    static let binary: URL = {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("rnnlab")
+    }()
+
+    struct Result { var status: Int32; var output: String }
+
+    /// Runs rnnlab to the end; standard output and error together.
+    func rnnlab(_ args: [String]) throws -> Result {
+        let p = try start(args)
+        let out = p.pipe.fileHandleForReading.readDataToEndOfFile()
+        p.process.waitUntilExit()
+        return Result(status: p.process.terminationStatus, output: String(decoding: out, as: UTF8.self))
+    }
+
+    func start(_ args: [String]) throws -> (process: Process, pipe: Pipe) {
+        let p = Process(), pipe = Pipe()
+        p.executableURL = Self.binary
+        p.arguments = args
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        return (p, pipe)
+    }
+
+    var dir: URL!
+    override func setUpWithError() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.binary.path), "rnnlab is not built beside the tests")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
+
+    func testEveryBadOptionGetsOneLineErrorAndNoTrap() throws {
+        let cases: [([String], String)] = [
+            (["bench", "--iterations", "0"], "--iterations must be at least 1 (got 0)"),
+            (["bench", "--layers", "0"], "--layers must be at least 1 (got 0)"),
+            (["bench", "--hidden=-5"], "--hidden must be at least 1 (got -5)"),
+            (["bench", "--hidden", "0"], "--hidden must be at least 1 (got 0)"),
+            (["bench", "--batch", "0"], "--batch must be at least 1"),
+            (["bench", "--seq=-1"], "--seq must be at least 1"),
+            (["bench", "--threads", "0"], "--threads must be at least 1"),
+            (["bench", "--cell", "transformer"], "transformer"),
+            (["real", "--pixel-train=-1"], "--pixel-train must be at least 1 (got -1)"),
+            (["real", "--mnist-epochs", "0"], "--mnist-epochs must be at least 1"),
+            (["real", "--forecast-epochs", "0"], "--forecast-epochs must be at least 1"),
+            (["real", "--fashion-epochs=-2"], "--fashion-epochs must be at least 0"),
+            (["real", "--pixel-lr", "nan"], "--pixel-lr must be a positive number"),
+            (["real", "--pixel-lr=-0.1"], "--pixel-lr must be a positive number"),
+            (["real", "--tasks", "foo"], "unknown task 'foo'; known tasks: mnist_rows, mnist_pixels"),
+            (["real", "--tasks", ","], "--tasks names no task"),
+            (["toy", "--threads", "0"], "--threads must be at least 1"),
+            (["all", "--seed=-1"], "seed"),
+            (["fusion", "--embeddings", "glove"], "--embeddings must be random or minilm (got 'glove')"),
+            (["classify"], "Missing expected argument"),
+        ]
+        for (args, expected) in cases {
+            let r = try rnnlab(args + ["--out", dir.appendingPathComponent("never").path].filter { _ in args[0] != "bench" && args[0] != "classify" })
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.output.contains("Error:"), "\(args): \(r.output)")
+            XCTAssertTrue(r.output.contains(expected), "\(args): \(r.output)")
+            XCTAssertFalse(r.output.contains("Fatal error") || r.output.contains("Illegal instruction") || r.output.contains("backtrace"), "\(args): \(r.output)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("never").path), "a refused run writes nothing")
+    }
+
+    /// A synthetic daily temperature series in vega_datasets' seattle-weather.csv layout.
+    func writeTemperatures(_ days: Int) throws -> URL {
+        let data = dir.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        var csv = "date,precipitation,temp_max,temp_min,wind,weather\n"
+        for d in 0..<days {
+            let t = 14 + 9 * sin(Double(d) * 2 * .pi / 365) + 3 * sin(Double(d * d % 97))
+            csv += "2012-01-01,0.0,\(String(format: "%.1f", t)),5.0,3.0,sun\n"
+        }
+        try Data(csv.utf8).write(to: data.appendingPathComponent("seattle-weather.csv"))
+        return data
+    }
+
+    /// kill -9 in the middle of training, then the same command again: it resumes from the last checkpoint
+    /// and ends bit-identical to a run that was never interrupted.
+    func testKillNineMidEpochThenRerunEndsBitIdentical() throws {
+        let data = try writeTemperatures(130)
+        func args(_ out: String) -> [String] {
+            ["real", "--tasks", "seattle_temperature", "--quick", "--forecast-epochs", "4", "--threads", "1",
+             "--data", data.path, "--out", dir.appendingPathComponent(out).path]
+        }
+        let reference = try rnnlab(args("reference"))
+        XCTAssertEqual(reference.status, 0, reference.output)
+
+        let lstm = dir.appendingPathComponent("killed/real/seattle_temperature/lstm")
+        let child = try start(args("killed"))
+        // Drain the pipe so the child never blocks on a full buffer.
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { _ = child.pipe.fileHandleForReading.readDataToEndOfFile(); drained.signal() }
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: lstm.appendingPathComponent("epoch_002.optimizer.safetensors").path) && child.process.isRunning && Date() < deadline {
+            usleep(2_000)
+        }
+        XCTAssertTrue(child.process.isRunning, "the run ended before it could be killed")
+        kill(child.process.processIdentifier, SIGKILL)
+        child.process.waitUntilExit()
+        drained.wait()
+        XCTAssertEqual(child.process.terminationReason, .uncaughtSignal)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lstm.appendingPathComponent("epoch_004.safetensors").path), "killed before the end")
+
+        let rerun = try rnnlab(args("killed"))
+        XCTAssertEqual(rerun.status, 0, rerun.output)
+        XCTAssertTrue(rerun.output.contains("seattle_temperature LSTM: resuming after epoch"), rerun.output)
+        for model in ["rnn", "lstm", "gru"] {
+            for epoch in 0...4 {
+                let name = "real/seattle_temperature/\(model)/" + String(format: "epoch_%03d.safetensors", epoch)
+                let a = try Data(contentsOf: dir.appendingPathComponent("reference/" + name))
+                let b = try Data(contentsOf: dir.appendingPathComponent("killed/" + name))
+                XCTAssertEqual(a, b, "\(name) differs after kill -9 and resume")
+            }
+        }
+        func losses(_ run: String) throws -> [[Double]] {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("\(run)/real/results.json"))) as! [String: Any]
+            let task = (json["tasks"] as! [[String: Any]])[0]
+            return (task["models"] as! [[String: Any]]).map { m in
+                (m["history"] as! [[String: Any]]).flatMap { [$0["trainLoss"] as! Double, $0["validationLoss"] as! Double] } + [m["testLoss"] as! Double]
+            }
+        }
+        XCTAssertEqual(try losses("reference"), try losses("killed"))
+        let html = try String(contentsOf: dir.appendingPathComponent("killed/report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("Resumed from this folder"), "the report states the resume")
+    }
+}
