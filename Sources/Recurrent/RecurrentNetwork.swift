@@ -175,11 +175,16 @@ public final class RecurrentNetwork<T: Real> {
         }
     }
 
+    /// How many slices a batch of B rows is run in: several only when a step's GEMM outweighs the dispatch
+    /// (~tens of microseconds per layer) and each slice keeps at least 4 rows.
+    func batchParts(_ B: Int, threads: Int = Compute.threads) -> Int {
+        let perStepWork = B * config.gateWidth * config.hiddenSize
+        return perStepWork >= 1 << 18 ? max(1, min(threads, B / 4)) : 1
+    }
+
     /// Calls body(firstRow, rowCount) for slices of the batch, in parallel when Compute.threads > 1.
     func forEachBatchChunk(_ B: Int, _ body: (Int, Int) -> Void) {
-        // Splitting pays only when a step's GEMM outweighs the dispatch (~tens of microseconds per layer).
-        let perStepWork = B * config.gateWidth * config.hiddenSize
-        let parts = perStepWork >= 1 << 18 ? min(Compute.threads, B / 4) : 1
+        let parts = batchParts(B)
         guard parts > 1 else { body(0, B); return }
         let chunk = (B + parts - 1) / parts
         withoutActuallyEscaping(body) { body in

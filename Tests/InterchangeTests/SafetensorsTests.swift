@@ -90,11 +90,49 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertTrue(Float16Bits.decode(0x7C00).isInfinite)
     }
 
+    /// BF16 and F16 tensors decode to the floats whose bits they hold (BF16: the upper half of a Float).
+    func testBF16AndF16TensorsDecode() throws {
+        let values: [Float] = [1, -2, 3.140625, 0.5, -0.0078125, 65280]
+        let bf16 = values.map { UInt16($0.bitPattern >> 16) }
+        let f16: [UInt16] = [0x3C00, 0xC000, 0x0001, 0x7BFF]   // 1, -2, 2^-24 (subnormal), 65504 (largest)
+        let header = #"{"b":{"dtype":"BF16","shape":[2,3],"data_offsets":[0,12]},"h":{"dtype":"F16","shape":[4],"data_offsets":[12,20]}}"#
+        var d = Data()
+        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { d.append(contentsOf: $0) }
+        d.append(contentsOf: Array(header.utf8))
+        for v in bf16 + f16 { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        let f = try SafetensorsFile(bytes: d, source: "half.safetensors")
+        let b = try f.tensor("b", as: Float.self)
+        XCTAssertEqual(b.shape, [2, 3])
+        XCTAssertEqual(b.data, values)
+        XCTAssertEqual(try f.tensor("h", as: Double.self).data, [1, -2, 0x1p-24, 65504])
+        XCTAssertEqual(try f.parameterSet(as: Float.self).names, ["b", "h"])
+    }
+
+    /// A write that fails part-way (the file-size limit stands in for a full disk) leaves the old file whole
+    /// and no temporary file behind; a write that succeeds replaces the file by rename, so a reader holding
+    /// the old file still reads the old bytes. An in-place write would fail both checks.
     func testAtomicWriteFailureLeavesOldFile() throws {
         let url = dir.appendingPathComponent("keep.bin")
-        try AtomicFile.write(Data("old".utf8), to: url)
-        // A target path whose parent is a regular file cannot be written; the error says so.
-        XCTAssertThrowsError(try AtomicFile.write(Data("new".utf8), to: url.appendingPathComponent("child")))
-        XCTAssertEqual(try Data(contentsOf: url), Data("old".utf8))
+        let old = Data(repeating: 0x61, count: 100)
+        try AtomicFile.write(old, to: url)
+
+        var saved = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved)
+        let previousHandler = signal(SIGXFSZ, SIG_IGN)   // fail with EFBIG instead of being killed
+        var limit = rlimit(rlim_cur: 50, rlim_max: saved.rlim_max)
+        setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
+        XCTAssertThrowsError(try AtomicFile.write(Data(repeating: 0x62, count: 4096), to: url)) {
+            XCTAssertTrue("\($0)".contains("keep.bin"), "\($0)")
+        }
+        setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved)
+        signal(SIGXFSZ, previousHandler)
+        XCTAssertEqual(try Data(contentsOf: url), old)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["keep.bin"], "no temporary file left behind")
+
+        let reader = try FileHandle(forReadingFrom: url)
+        defer { try? reader.close() }
+        try AtomicFile.write(Data("new".utf8), to: url)
+        XCTAssertEqual(try Data(contentsOf: url), Data("new".utf8))
+        XCTAssertEqual(try reader.readToEnd(), old, "the new file must arrive by rename, not by overwriting the old one")
     }
 }

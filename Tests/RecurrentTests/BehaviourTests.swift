@@ -61,9 +61,11 @@ final class ConsistencyTests: XCTestCase {
     func testBatchSplitAcrossThreadsEqualsOneThread() throws {
         for cell in CellKind.allCases {
             var rng = SeededRandom(seed: 51)
-            let config = RecurrentConfig(cell: cell, inputSize: 5, hiddenSize: 64, numLayers: 2)   // large enough to split
+            // B = 32, H = 96 puts every cell's per-step work (B x gates*H x H) above the split threshold.
+            let config = RecurrentConfig(cell: cell, inputSize: 5, hiddenSize: 96, numLayers: 2)
             let net = RecurrentNetwork<Double>(config: config, rng: &rng)
-            let x = Tensor<Double>.uniform([18, 6, 5], -1, 1, rng: &rng), g = Tensor<Double>.uniform([18, 6, 64], -1, 1, rng: &rng)
+            XCTAssertEqual(net.batchParts(32, threads: 2), 2, "\(cell) must actually split across two threads")
+            let x = Tensor<Double>.uniform([32, 6, 5], -1, 1, rng: &rng), g = Tensor<Double>.uniform([32, 6, 96], -1, 1, rng: &rng)
             func run() throws -> ([Double], [Tensor<Double>], RecurrentInputGradients<Double>) {
                 let out = try net.forward(x)
                 var grads = net.parameters.zerosLike()
