@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         .testTarget(name: "InterchangeTests", dependencies: ["Interchange"], exclude: ["scripts"], swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Vision"], swiftSettings: simdSettings),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Vision", "Analysis"], swiftSettings: simdSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Interchange", "Recurrent"], exclude: ["Fixtures"], swiftSettings: simdSettings),
         // Seeded mutation fuzzing of every file parser over the real fixtures (RNNLAB_FUZZ_CASES for longer runs).

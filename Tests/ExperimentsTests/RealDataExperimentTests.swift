@@ -5,6 +5,7 @@ import Recurrent
 import Datasets
 import Interchange
 import Charts
+import Analysis
 @testable import Experiments
 
 final class RealDataExperimentTests: XCTestCase {
@@ -38,10 +39,41 @@ final class RealDataExperimentTests: XCTestCase {
                          resumedFromEpoch: nil, checkpoints: "")
         }
         let binary = RealDataReport.findings(task: "t", results: [result("RNN", accuracy: 0.52, loss: 0.6931), result("GRU", accuracy: 0.8, loss: 0.4)],
-                                             baselines: [:], objective: .crossEntropy, classes: 2)
+                                             baselines: [:], objective: .crossEntropy, classes: 2, clip: 1)
         XCTAssertTrue(binary.contains("At chance level (50.0% + 5 points) after 1 epochs: RNN. Final training loss RNN 0.693, against 0.693 = ln(2) for a uniform guess."), "\(binary)")
-        let tenWay = RealDataReport.findings(task: "t", results: [result("GRU", accuracy: 0.52, loss: 1.2)], baselines: [:], objective: .crossEntropy, classes: 10)
+        let tenWay = RealDataReport.findings(task: "t", results: [result("GRU", accuracy: 0.52, loss: 1.2)], baselines: [:], objective: .crossEntropy, classes: 10, clip: 1)
         XCTAssertFalse(tenWay.contains { $0.hasPrefix("At chance") })
+    }
+
+    func regression(_ model: String, testLoss: Double, maxNorm: Double, spectral: [String: Double] = [:]) -> RealDataExperiment.ModelResult {
+        let record = EpochRecord(epoch: 1, trainLoss: 1, validationLoss: 1, trainAccuracy: nil, validationAccuracy: nil,
+                                 seconds: 1, meanGradientNorm: 1, maxGradientNorm: maxNorm)
+        func snapshot(_ epoch: Int) -> WeightEvolution.Snapshot {
+            .init(epoch: epoch, stats: spectral.mapValues { var s = WeightStats([1, 2, 3, 4], rows: 2, cols: 2); s.spectralNorm = $0; return s },
+                  updateRatio: [:], saturation: [], gradientNorms: [:])
+        }
+        return .init(task: "t", model: model, parameters: 10, history: [record], evolution: [snapshot(0), snapshot(1)], testLoss: testLoss,
+                     testAccuracy: nil, resumedFromEpoch: nil, checkpoints: "")
+    }
+
+    /// Clipping, the naive baseline and the spectral norm are described from the numbers, and change with them.
+    func testStabilityBaselineAndSpectralSentencesFollowTheNumbers() {
+        let baselines = ["naive (next = last)": 0.2, "training mean": 1.0]
+        let results = [regression("RNN", testLoss: 0.1, maxNorm: 3, spectral: ["rnn.weight_hh_l0": 0.8]),
+                       regression("LSTM", testLoss: 0.3, maxNorm: 0.5, spectral: ["rnn.weight_hh_l0": 1.7, "rnn.weight_hh_l0[f]": 0.4, "rnn.weight_hh_l0[g]": 1.2])]
+        let lines = RealDataReport.findings(task: "t", results: results, baselines: baselines, objective: .meanSquaredError, classes: 0, clip: 1)
+        let all = lines.joined(separator: "\n")
+        XCTAssertTrue(all.contains("RNN stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 3 (above the clipping norm 1, so clipping acted)"), all)
+        XCTAssertTrue(all.contains("LSTM stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 0.5 (never above the clipping norm 1, so clipping never acted)"), all)
+        XCTAssertTrue(all.contains("the naive forecast is 5x better than that, and RNN beats the naive forecast."), all)
+        XCTAssertTrue(all.contains("RNN W_hh spectral norm: 0.8 at initialisation -> 0.8 after epoch 1 (at most 1: every direction contracts"), all)
+        XCTAssertTrue(all.contains("LSTM W_hh spectral norm: 1.7 at initialisation -> 1.7 after epoch 1 (all gate blocks stacked; the largest single block is g with 1.2)."), all)
+        XCTAssertFalse(all.contains("LSTM W_hh spectral norm: 1.7 at initialisation -> 1.7 after epoch 1 (above 1"), "no recurrence claim for a stacked gated matrix")
+
+        let unclipped = RealDataReport.findings(task: "t", results: [regression("GRU", testLoss: 0.3, maxNorm: 3)],
+                                                baselines: ["naive (next = last)": 1.5, "training mean": 1.0], objective: .meanSquaredError, classes: 0, clip: nil)
+        XCTAssertTrue(unclipped.contains { $0.contains("largest gradient norm seen 3 (no clipping)") }, "\(unclipped)")
+        XCTAssertTrue(unclipped.contains { $0.contains("the naive forecast is no better than that, and GRU beats the naive forecast.") }, "\(unclipped)")
     }
 
     func testMiniatureRunCheckpointsEveryEpochTracksWeightsAndResumes() throws {

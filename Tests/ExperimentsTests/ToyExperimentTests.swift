@@ -68,6 +68,47 @@ final class FindingsTests: XCTestCase {
         XCTAssertTrue(lines[1].contains("In wall-clock time GRU got there first (3 s)"), lines[1])
         XCTAssertTrue(lines[2].contains("Never reached MSE <= 0.1 in 3 epochs: RNN (best 0.3)"), lines[2])
         XCTAssertTrue(lines[3].contains("lowest: LSTM"), lines[3])
+        // Epoch times in gate-block order (LSTM 4 > GRU 1 = RNN 1 here breaks it: GRU is not slower than RNN).
+        XCTAssertTrue(lines[4].contains("LSTM 4x, GRU 1x the RNN's time per epoch, not in the order of the gate blocks"), lines[4])
+    }
+
+    func costSummary(_ name: String, secondsPerEpoch: Double) -> ToyExperiment.ModelSummary {
+        .init(model: name, parameters: 10, history: [record(1, 0.5, secondsPerEpoch)], threshold: 0.1, epochReachingThreshold: nil, secondsToThreshold: nil,
+              finalValidationLoss: 0.5, totalSeconds: secondsPerEpoch)
+    }
+
+    func testCostSentenceFollowsTheMeasuredTimes() {
+        let ordered = ToyExperiment.costComparison([costSummary("RNN", secondsPerEpoch: 1), costSummary("LSTM", secondsPerEpoch: 3), costSummary("GRU", secondsPerEpoch: 2)])
+        XCTAssertTrue(ordered.contains("LSTM 3x, GRU 2x the RNN's time per epoch, in the order of the gate blocks each step computes (RNN 1, LSTM 4, GRU 3)"), ordered)
+        let unordered = ToyExperiment.costComparison([costSummary("RNN", secondsPerEpoch: 2), costSummary("LSTM", secondsPerEpoch: 1), costSummary("GRU", secondsPerEpoch: 3)])
+        XCTAssertTrue(unordered.contains("LSTM 0.5x, GRU 1.5x"), unordered)
+        XCTAssertTrue(unordered.contains("not in the order of the gate blocks"), unordered)
+    }
+
+    func gradients(_ name: String, jacobian: [Double], ratio: Double) -> ToyExperiment.GradientSummary {
+        .init(model: name, lossGradientInit: [1, 1], lossGradientTrained: [ratio, 1], jacobianInit: jacobian, jacobianTrained: jacobian,
+              ratioInit: 1, ratioTrained: ratio, gateCarryPerUnit: [])
+    }
+
+    /// Per-step factors below 1 are said to shrink, above 1 to grow; the vanilla-RNN sentence follows its own numbers.
+    func testGradientSentencesFollowTheFactors() {
+        // ||dh_T/dh_t|| for t = 1...5 with factor 0.5 per step (RNN) and 2 per step (GRU)
+        let shrinking = [0.0625, 0.125, 0.25, 0.5, 1], growing = [16.0, 8, 4, 2, 1]
+        let lines = ToyExperiment.gradientFindings([gradients("RNN", jacobian: shrinking, ratio: 1e-6), gradients("GRU", jacobian: growing, ratio: 2)], steps: 5)
+        let compounding = lines.first { $0.hasPrefix("Per-step factor") }!
+        XCTAssertTrue(compounding.contains("RNN 0.5^4 = 0.0625"), compounding)
+        XCTAssertTrue(compounding.contains("shrinks geometrically for RNN; above 1, it grows geometrically for GRU"), compounding)
+        let vanilla = lines.first { $0.hasPrefix("The vanilla RNN") }!
+        XCTAssertTrue(vanilla.contains("0.5 at initialisation (the gradient vanishes geometrically)"), vanilla)
+        XCTAssertTrue(vanilla.contains("almost no gradient from the loss reaches the first step"), vanilla)
+
+        let exploding = ToyExperiment.gradientFindings([gradients("RNN", jacobian: growing, ratio: 1e4)], steps: 5)
+        let v2 = exploding.first { $0.hasPrefix("The vanilla RNN") }!
+        XCTAssertTrue(v2.contains("2 at initialisation (the gradient grows geometrically (explodes))"), v2)
+        XCTAssertTrue(v2.contains("the first steps get far larger gradients than the last"), v2)
+        XCTAssertFalse(exploding.joined().contains("shrinks"))
+        // Without an RNN there is no vanilla-RNN sentence.
+        XCTAssertFalse(ToyExperiment.gradientFindings([gradients("GRU", jacobian: growing, ratio: 2)], steps: 5).contains { $0.hasPrefix("The vanilla RNN") })
     }
 }
 

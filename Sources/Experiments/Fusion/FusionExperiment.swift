@@ -173,7 +173,7 @@ public enum FusionExperiment {
         try folder.figure(SmallMultiples(title: "Word-by-word hidden-state similarity", panels: heatPanels, columns: 3), "fusion/word_similarity.svg",
                           caption: "Cosine similarity between the hidden states after each pair of words of one question.", into: &report)
         report.section("Image-question alignment", level: 3)
-        report.paragraph("Random projection (baseline): the question's last hidden state and the image feature (centred over the image set) are each mapped to a common \(o.commonDimension)-d space by a fixed seeded Gaussian matrix (entries N(0, 1/d_in)) and compared by cosine. With untrained encoders and random maps, this shows what alignment there is without learning: essentially none. Label bridge (alternative): the CNN's top-5 ImageNet class names for the image are read by the same word embeddings and encoder, averaged with their probabilities, and compared with the question's last hidden state in the encoder's own space; the pretrained classifier supplies the grounding.")
+        report.paragraph("Random projection (baseline): the question's last hidden state and the image feature (centred over the image set) are each mapped to a common \(o.commonDimension)-d space by a fixed seeded Gaussian matrix (entries N(0, 1/d_in)) and compared by cosine. With untrained encoders and random maps, this measures what alignment there is without learning (see the match rates below). Label bridge (alternative): the CNN's top-5 ImageNet class names for the image are read by the same word embeddings and encoder, averaged with their probabilities, and compared with the question's last hidden state in the encoder's own space; the pretrained classifier supplies the grounding.")
         try folder.figure(SmallMultiples(title: "Cosine similarity, questions (rows) x images (columns): random projection", panels: fusionPanels, columns: 3), "fusion/similarity_projection.svg",
                           caption: "Q numbers follow the question table above.", into: &report)
         try folder.figure(SmallMultiples(title: "Cosine similarity: label bridge", panels: bridgePanels, columns: 3), "fusion/similarity_label_bridge.svg",
@@ -185,7 +185,7 @@ public enum FusionExperiment {
                      rows: metrics.map { m in [m.encoder, fmt(m.meanTrajectoryLength, 3), fmt(m.meanNormGrowth, 3), fmt(m.meanAdjacentCosine, 3), fmt(m.effectiveDimensionality, 3),
                                                String(format: "%.0f%%", 100 * m.pcaExplained2), String(format: "%.0f%%", 100 * m.projectionMatchRate), String(format: "%.0f%%", 100 * m.labelBridgeMatchRate), fmt(m.tsneKL, 3)] },
                      caption: "Encoders compared (means over questions)")
-        let findings = findingsText(metrics, images: images.count)
+        let findings = findingsText(metrics, images: images.count, questions: items.count)
         report.list(findings)
 
         let summary = Summary(backbone: net.name, embeddings: embeddings.name, items: items, imageTop5: top5.mapValues { $0.map { "\($0.name) \(String(format: "%.3f", $0.probability))" } },
@@ -197,20 +197,43 @@ public enum FusionExperiment {
         return summary
     }
 
-    static func findingsText(_ m: [EncoderMetrics], images: Int) -> [String] {
+    static func findingsText(_ m: [EncoderMetrics], images: Int, questions: Int) -> [String] {
         var lines: [String] = []
-        func rank(_ key: (EncoderMetrics) -> Double, _ what: String, _ meaning: String) {
+        func rank(_ key: (EncoderMetrics) -> Double, _ what: String, _ meaning: String, _ verdict: String = "") {
             let s = m.sorted { key($0) > key($1) }
-            lines.append("\(what): " + s.map { "\($0.encoder) \(fmt(key($0), 3))" }.joined(separator: " > ") + " - \(meaning)")
+            lines.append("\(what): " + s.map { "\($0.encoder) \(fmt(key($0), 3))" }.joined(separator: " > ") + " - \(meaning)\(verdict).")
         }
-        rank(\.meanTrajectoryLength, "Trajectory length (sum of ||h_t - h_t-1|| per question)", "how far each word moves the state.")
-        rank(\.meanAdjacentCosine, "Similarity of adjacent states", "how much of the previous state survives a word; gated cells keep more of it.")
-        rank(\.meanNormGrowth, "State norm growth ||h_T|| / ||h_1||", "whether the state accumulates (> 1) or stays bounded.")
-        rank(\.effectiveDimensionality, "Effective dimensionality of all states", "how many directions the encoder spreads the questions over.")
+        /// The gated encoders that measure above / not above the vanilla RNN on `key`.
+        func againstRNN(_ key: (EncoderMetrics) -> Double, more: String, less: String) -> String {
+            guard let rnn = m.first(where: { $0.encoder == CellKind.rnn.displayName }) else { return "" }
+            let gated = m.filter { $0.encoder != rnn.encoder }
+            let above = gated.filter { key($0) > key(rnn) }.map(\.encoder), below = gated.filter { key($0) <= key(rnn) }.map(\.encoder)
+            return (above.isEmpty ? "" : "; \(above.joined(separator: " and ")) \(more) than the RNN") + (below.isEmpty ? "" : "; \(below.joined(separator: " and ")) \(less) than the RNN")
+        }
+        rank(\.meanTrajectoryLength, "Trajectory length (sum of ||h_t - h_t-1|| per question)", "how far each word moves the state")
+        rank(\.meanAdjacentCosine, "Similarity of adjacent states", "how much of the previous state survives a word",
+             againstRNN(\.meanAdjacentCosine, more: "keep more of it", less: "keep no more of it"))
+        let growing = m.filter { $0.meanNormGrowth > 1 }.map(\.encoder), bounded = m.filter { $0.meanNormGrowth <= 1 }.map(\.encoder)
+        rank(\.meanNormGrowth, "State norm growth ||h_T|| / ||h_1||", "whether the state accumulates (> 1) or not",
+             (growing.isEmpty ? "" : "; it grows over the question for \(growing.joined(separator: ", "))") + (bounded.isEmpty ? "" : "; it does not grow for \(bounded.joined(separator: ", "))"))
+        rank(\.effectiveDimensionality, "Effective dimensionality of all states", "how many directions the encoder spreads the questions over")
         let chance = 1.0 / Double(max(images, 1))
         for x in m {
             lines.append("\(x.encoder): the question's own image is the most similar of \(images) for \(String(format: "%.0f%%", 100 * x.projectionMatchRate)) of questions with the random projection and \(String(format: "%.0f%%", 100 * x.labelBridgeMatchRate)) with the label bridge (chance \(String(format: "%.0f%%", 100 * chance))).")
         }
+        lines.append(alignmentVerdict(m.map(\.projectionMatchRate), method: "random projection", chance: chance, questions: questions))
+        lines.append(alignmentVerdict(m.map(\.labelBridgeMatchRate), method: "label bridge", chance: chance, questions: questions))
         return lines
+    }
+
+    /// Whether the mean match rate over the encoders differs from chance by more than two binomial standard
+    /// errors of a rate measured on `questions` questions.
+    static func alignmentVerdict(_ rates: [Double], method: String, chance: Double, questions: Int) -> String {
+        let mean = rates.reduce(0, +) / Double(max(rates.count, 1))
+        let se = (chance * (1 - chance) / Double(max(questions, 1))).squareRoot()
+        let verdict = abs(mean - chance) <= 2 * se ? "within two standard errors (\(String(format: "%.0f", 100 * se)) points each) of chance: no alignment beyond chance"
+            : mean > chance ? "above chance by more than two standard errors (\(String(format: "%.0f", 100 * se)) points each): some alignment"
+            : "below chance by more than two standard errors (\(String(format: "%.0f", 100 * se)) points each)"
+        return "Alignment with the \(method): mean match rate \(String(format: "%.0f%%", 100 * mean)) over the encoders on \(questions) questions, \(verdict)."
     }
 }

@@ -176,7 +176,7 @@ public enum RealDataExperiment {
         let naive = zip(series, testCounts).reduce(0) { $0 + $1.0.naiveTestMSE * $1.1 } / total
         let mean = zip(series, testCounts).reduce(0) { $0 + $1.0.meanTestMSE * $1.1 } / total
         return Task(key: "stocks", title: "Monthly stock prices (MSFT, AMZN, IBM, AAPL), next-month forecast",
-                    description: "Monthly closes 2000-2010 from vega_datasets, each symbol z-scored on its first 80% of months; windows of 12 months predict the next close; the last 20% of each series is the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs. Prices trend and the test period lies outside the training range, so the naive forecast is a strong baseline.",
+                    description: "Monthly closes 2000-2010 from vega_datasets, each symbol z-scored on its first 80% of months; windows of 12 months predict the next close; the last 20% of each series is the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs.",
                     train: pool(series.map(\.train)), test: pool(series.map(\.test)), inputSize: 1, outputs: 1, hidden: o.forecastHidden,
                     epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1, objective: .meanSquaredError,
                     baselines: ["naive (next = last)": naive, "training mean": mean])
@@ -255,7 +255,8 @@ public enum RealDataExperiment {
                                        testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil, resumedFromEpoch: resumed, resumedCheckpointSaved: resumedSaved, checkpoints: dir))
             trackers.append((cell, tracker))
         }
-        let findings = RealDataReport.findings(task: task.key, results: results, baselines: task.baselines, objective: task.objective, classes: task.outputs)
+        let findings = RealDataReport.findings(task: task.key, results: results, baselines: task.baselines, objective: task.objective, classes: task.outputs,
+                                                  clip: task.clip)
         try RealDataReport.figures(task: task.key, results: results, trackers: trackers, weightFigures: task.weightFigures,
                                    objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
         report.list(findings)

@@ -10,7 +10,9 @@ enum RealDataReport {
     // MARK: findings
 
     /// `classes`: the number of classes of a classification task (chance level and the uniform-guess loss ln(classes)).
-    static func findings(task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective, classes: Int) -> [String] {
+    /// `clip`: the gradient-norm clipping the task trained with (nil: none).
+    static func findings(task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective, classes: Int,
+                         clip: Double?) -> [String] {
         var lines: [String] = []
         if objective == .crossEntropy {
             for r in results {
@@ -45,20 +47,29 @@ enum RealDataReport {
                 }
                 lines.append(s)
             }
-            if let mean = baselines["training mean"] { lines.append("Predicting the training mean scores \(fmt(mean, 3)).") }
+            if let mean = baselines["training mean"] {
+                var s = "Predicting the training mean scores \(fmt(mean, 3))"
+                if let n = naive?.value, n > 0 {
+                    let beat = results.filter { $0.testLoss < n }.map(\.model)
+                    s += n < mean ? "; the naive forecast is \(fmt(mean / n, 3))x better than that" : "; the naive forecast is no better than that"
+                    s += beat.isEmpty ? ", and no model beats the naive forecast." : ", and \(beat.joined(separator: ", ")) beat\(beat.count == 1 ? "s" : "") the naive forecast."
+                } else { s += "." }
+                lines.append(s)
+            }
         }
         // Stability of training.
         for r in results {
             let rises = zip(r.history.dropFirst(), r.history).filter { ($0.0.validationLoss ?? 0) > ($0.1.validationLoss ?? 0) }.count
             let maxNorm = r.history.map(\.maxGradientNorm).max() ?? .nan
-            lines.append("\(r.model) stability: validation loss rose in \(rises) of \(max(r.history.count - 1, 0)) epoch transitions; largest gradient norm seen \(fmt(maxNorm, 3)) (clipped to 1).")
+            let clipping = clip.map { c in maxNorm > c ? "above the clipping norm \(fmt(c, 3)), so clipping acted" : "never above the clipping norm \(fmt(c, 3)), so clipping never acted" } ?? "no clipping"
+            lines.append("\(r.model) stability: validation loss rose in \(rises) of \(max(r.history.count - 1, 0)) epoch transitions; largest gradient norm seen \(fmt(maxNorm, 3)) (\(clipping)).")
         }
         // Weights: spectral norm, update ratios, saturation.
         for r in results {
             guard let first = r.evolution.first, let last = r.evolution.last, last.epoch > 0 else { continue }
             let key = "rnn.weight_hh_l0"
             if let s0 = first.stats[key]?.spectralNorm, let s1 = last.stats[key]?.spectralNorm {
-                lines.append("\(r.model) W_hh spectral norm: \(fmt(s0, 3)) at initialisation -> \(fmt(s1, 3)) after epoch \(last.epoch)" + (s1 > 1 ? " (above 1: some directions are amplified step to step)." : " (below 1: every direction contracts, the recurrence forgets)."))
+                lines.append("\(r.model) W_hh spectral norm: \(fmt(s0, 3)) at initialisation -> \(fmt(s1, 3)) after epoch \(last.epoch)" + spectralMeaning(r.model, s1, last))
             }
             let ratios = r.evolution.dropFirst().map { s in s.updateRatio.filter { $0.key.hasPrefix("rnn.weight") && !$0.key.contains("[") }.values.reduce(0, +) / 2 }
             if let a = ratios.first, let b = ratios.last, ratios.count > 1 {
@@ -69,6 +80,19 @@ enum RealDataReport {
             }
         }
         return lines
+    }
+
+    /// What a spectral norm of W_hh says. For the vanilla RNN, W_hh is the recurrence's linear map, so below 1
+    /// every direction contracts. A gated cell stacks its gate blocks in W_hh; their joint norm says nothing
+    /// about the recurrence, so the largest block is named instead.
+    static func spectralMeaning(_ model: String, _ norm: Double, _ snapshot: WeightEvolution.Snapshot) -> String {
+        if model == CellKind.rnn.displayName {
+            return norm > 1 ? " (above 1: some directions are amplified step to step)." : " (at most 1: every direction contracts, the recurrence forgets)."
+        }
+        let blocks = snapshot.stats.filter { $0.key.hasPrefix("rnn.weight_hh_l0[") }.compactMap { k, v in v.spectralNorm.map { (k, $0) } }
+        guard let top = blocks.max(by: { $0.1 < $1.1 }) else { return " (all gate blocks stacked)." }
+        let gate = top.0.dropFirst("rnn.weight_hh_l0[".count).dropLast()
+        return " (all gate blocks stacked; the largest single block is \(gate) with \(fmt(top.1, 3)))."
     }
 
     // MARK: figures

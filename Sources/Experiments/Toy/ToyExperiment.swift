@@ -260,8 +260,24 @@ public enum ToyExperiment {
         }
         let best = s.min { $0.finalValidationLoss < $1.finalValidationLoss }!
         lines.append("Final \(metric): " + s.map { "\($0.model) \(fmt($0.finalValidationLoss, 3))" }.joined(separator: ", ") + "; lowest: \(best.model).")
-        lines.append("Parameters: " + s.map { "\($0.model) \($0.parameters)" }.joined(separator: ", ") + "; seconds per epoch: " + s.map { "\($0.model) \(fmt($0.totalSeconds / Double(max($0.history.count, 1)), 2))" }.joined(separator: ", ") + " (an LSTM step does 4 gate blocks of work, a GRU 3, a vanilla RNN 1).")
+        lines.append("Parameters: " + s.map { "\($0.model) \($0.parameters)" }.joined(separator: ", ") + "; seconds per epoch: " + s.map { "\($0.model) \(fmt($0.totalSeconds / Double(max($0.history.count, 1)), 2))" }.joined(separator: ", ") + costComparison(s))
         return lines
+    }
+
+    /// How each model's epoch time compares with the vanilla RNN's, and whether the times follow the number
+    /// of gate blocks a step computes (LSTM 4, GRU 3, RNN 1).
+    static func costComparison(_ s: [ModelSummary]) -> String {
+        let perEpoch = s.map { ($0.model, $0.totalSeconds / Double(max($0.history.count, 1))) }
+        guard let rnn = perEpoch.first(where: { $0.0 == CellKind.rnn.displayName }), rnn.1 > 0, perEpoch.count > 1 else { return "." }
+        let others = perEpoch.filter { $0.0 != rnn.0 }
+        var text = "; " + others.map { "\($0.0) \(fmt($0.1 / rnn.1, 2))x" }.joined(separator: ", ") + " the RNN's time per epoch"
+        let blocks = { (name: String) in CellKind.allCases.first { $0.displayName == name }?.gateCount ?? 0 }
+        // In order: every model with more gate blocks took strictly longer per epoch.
+        let inOrder = perEpoch.allSatisfy { a in perEpoch.allSatisfy { b in blocks(a.0) <= blocks(b.0) || a.1 > b.1 } }
+        let counts = perEpoch.map { "\($0.0) \(blocks($0.0))" }.joined(separator: ", ")
+        text += inOrder ? ", in the order of the gate blocks each step computes (\(counts))."
+                                   : ", not in the order of the gate blocks each step computes (\(counts)): at this size fixed per-step costs weigh more than the gate arithmetic."
+        return text
     }
 
     static func gradientFindings(_ g: [GradientSummary], steps: Int) -> [String] {
@@ -271,7 +287,7 @@ public enum ToyExperiment {
                      g.map { "\($0.model) \(fmt($0.ratioTrained, 3))" }.joined(separator: ", ") + ".")
         let perStep = g.map { ($0.model, GradientFlow.perStepFactor($0.jacobianInit)) }
         lines.append("Per-step factor of ||dh_T/dh_t|| at initialisation (geometric mean over \(steps - 1) steps): " +
-                     perStep.map { "\($0.0) \(fmt($0.1, 3))" }.joined(separator: ", ") + ". A factor below 1 compounds: \(fmt(perStep.first?.1 ?? .nan, 3))^\(steps - 1) = \(fmt(pow(perStep.first?.1 ?? .nan, Double(steps - 1)), 3)).")
+                     perStep.map { "\($0.0) \(fmt($0.1, 3))" }.joined(separator: ", ") + ". " + compounding(perStep, steps: steps))
         if let rnn = g.first(where: { $0.model == "RNN" }) {
             for other in g where other.model != "RNN" {
                 let times = other.ratioTrained / rnn.ratioTrained
@@ -289,8 +305,34 @@ public enum ToyExperiment {
                                           : "h_t = (1 - z) * n + z * h_{t-1} keeps a z-weighted copy of the old state, an identity path around the tanh and W_hh."
             lines.append("\(x.model) \(gate) (trained, probe batch): mean \(fmt(mean, 3)); \(open) of \(u.count) units average above 0.95; the most open unit \(fmt(best, 3)), whose path passes \(fmt(best, 3))^\(steps - 1) = \(span) across the sequence. \(path)" + (open > 0 ? " Those open units are the memory." : " No unit keeps its gate open, so this model cannot carry information across the whole sequence yet."))
         }
-        lines.append("The vanilla RNN has no such path: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh at every step, so the gradient is multiplied by a matrix of norm typically below 1 again and again and vanishes geometrically (or explodes when above 1).")
+        if let rnn = g.first(where: { $0.model == CellKind.rnn.displayName }) { lines.append(vanillaPath(rnn, steps: steps)) }
         return lines
+    }
+
+    /// What the per-step factors compound to over the sequence: below 1 the dependence shrinks, above 1 it grows.
+    static func compounding(_ perStep: [(String, Double)], steps: Int) -> String {
+        let n = steps - 1
+        let parts = perStep.filter { $0.1.isFinite }.map { "\($0.0) \(fmt($0.1, 3))^\(n) = \(fmt(pow($0.1, Double(n)), 3))" }
+        guard !parts.isEmpty else { return "" }
+        let shrink = perStep.filter { $0.1 < 1 }.map(\.0), grow = perStep.filter { $0.1 > 1 }.map(\.0)
+        var text = "Compounded over the sequence: " + parts.joined(separator: ", ")
+        if !shrink.isEmpty { text += "; below 1, the dependence of the last state on the first shrinks geometrically for \(shrink.joined(separator: ", "))" }
+        if !grow.isEmpty { text += "; above 1, it grows geometrically for \(grow.joined(separator: ", "))" }
+        return text + "."
+    }
+
+    /// The vanilla RNN's Jacobian is diag(1 - h_t^2) W_hh at every step; what that measured to here.
+    static func vanillaPath(_ rnn: GradientSummary, steps: Int) -> String {
+        let before = GradientFlow.perStepFactor(rnn.jacobianInit), after = GradientFlow.perStepFactor(rnn.jacobianTrained)
+        func verdict(_ f: Double) -> String {
+            !f.isFinite ? "not measurable" : f < 1 ? "the gradient vanishes geometrically" : f > 1 ? "the gradient grows geometrically (explodes)" : "the gradient keeps its size"
+        }
+        var text = "The vanilla RNN has no gated path: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh at every step. Its measured per-step factor is \(fmt(before, 3)) at initialisation (\(verdict(before)))"
+        if after.isFinite { text += " and \(fmt(after, 3)) after training (\(verdict(after)))" }
+        let r = rnn.ratioTrained
+        text += "; after training ||dL/dh_1|| / ||dL/dh_T|| = \(fmt(r, 3))"
+        text += r < 1e-3 ? ", so almost no gradient from the loss reaches the first step." : r > 1e3 ? ", so the first steps get far larger gradients than the last." : "."
+        return text
     }
 
     // MARK: - figures and tables
