@@ -34,6 +34,9 @@ var simdSettings: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"],
 if let choice = chosenCPU() {
     simdSettings += [.unsafeFlags(["-target-cpu", choice.cpu]), .define("RNNLAB_SIMD_\(choice.level)")]
 }
+// The numeric modules are optimised in debug builds too: unoptimised generic SIMD code runs 50-100x slower,
+// which made `swift test` (a debug build) spend most of its time in GEMM. Assertions and testability stay.
+let numericSettings = simdSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "RNNLab",
@@ -46,9 +49,9 @@ let package = Package(
     ],
     targets: [
         // Contiguous Float/Double tensors, seeded RNG, SIMD GEMM and element-wise kernels.
-        .target(name: "TensorCore", swiftSettings: simdSettings),
+        .target(name: "TensorCore", swiftSettings: numericSettings),
         // RNN / LSTM / GRU cells, stacked layers, BPTT, losses, optimizers, clipping, training loop.
-        .target(name: "Recurrent", dependencies: ["TensorCore"], swiftSettings: simdSettings),
+        .target(name: "Recurrent", dependencies: ["TensorCore"], swiftSettings: numericSettings),
         // The system's zlib and libbz2 (Debian: zlib1g-dev, libbz2-dev).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
@@ -57,7 +60,7 @@ let package = Package(
         // JPEG and PNG decoding through the system's libjpeg(-turbo) and libpng (Debian: libjpeg-dev, libpng-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.
-        .target(name: "Vision", dependencies: ["TensorCore", "CImageCodecs"], swiftSettings: simdSettings),
+        .target(name: "Vision", dependencies: ["TensorCore", "CImageCodecs"], swiftSettings: numericSettings),
         // Checkpoints and interchange formats: safetensors.
         .target(name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision"], swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.

@@ -106,3 +106,121 @@ public enum Benchmark {
         return history[1].seconds / Double(spec.iterations)
     }
 }
+
+/// GEMM throughput on the products a recurrent layer of `spec`'s shape runs, against the core's measured peak.
+public struct GEMMBenchmarkResult: Codable, Sendable {
+    public struct Shape: Codable, Sendable {
+        public var name: String
+        public var m: Int, n: Int, k: Int
+        public var transA: Bool
+        public var milliseconds: Double
+        public var gflops: Double
+        public var fractionOfPeak: Double
+    }
+    public var cpu: String
+    public var simd: String
+    /// Register tile, rows x columns of Float.
+    public var tile: String
+    public var threads: Int
+    public var peakGflops: Double
+    public var shapes: [Shape]
+}
+
+extension Benchmark {
+    /// The CPU model as /proc/cpuinfo names it.
+    public static var cpuModel: String {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        return info.split(separator: "\n").first { $0.hasPrefix("model name") }.map { $0.split(separator: ":", maxSplits: 1).last!
+            .trimmingCharacters(in: .whitespaces) } ?? "unknown"
+    }
+
+    /// The products of one layer: per step [B,H]x[H,G] (forward) and [B,G]x[G,H] (dh_prev), the input
+    /// projection [B*T,I]x[I,G], and the weight gradients dW_hh = dG^T H and dW_ih = dG^T X over all steps.
+    public static func gemmShapes(_ s: BenchmarkSpec) -> [(name: String, m: Int, n: Int, k: Int, transA: Bool)] {
+        let G = s.cell.gateCount * s.hidden, rows = s.batch * s.steps
+        return [("step forward h W_hh^T", s.batch, G, s.hidden, false),
+                ("step backward dG W_hh", s.batch, s.hidden, G, false),
+                ("input projection X W_ih^T", rows, G, s.input, false),
+                ("weight gradient dW_hh = dG^T H", G, s.hidden, rows, true),
+                ("weight gradient dW_ih = dG^T X", G, s.input, rows, true)]
+    }
+
+    public static func gemm(_ spec: BenchmarkSpec) throws -> GEMMBenchmarkResult {
+        try spec.validate()
+        let peak = PeakThroughput.measureFloatGFLOPS() * Double(spec.threads)
+        var rng = SeededRandom(seed: 42)
+        var shapes: [GEMMBenchmarkResult.Shape] = []
+        for s in gemmShapes(spec) {
+            let a = Tensor<Float>.uniform([s.m * s.k], -1, 1, rng: &rng), b = Tensor<Float>.uniform([s.k * s.n], -1, 1, rng: &rng)
+            var c = [Float](repeating: 0, count: s.m * s.n)
+            let lda = s.transA ? s.m : s.k
+            func once() {
+                a.data.withUnsafeBufferPointer { ap in
+                    b.data.withUnsafeBufferPointer { bp in
+                        c.withUnsafeMutableBufferPointer { cp in
+                            TensorCore.gemm(s.transA ? .transposed : .none, .none, m: s.m, n: s.n, k: s.k, a: ap.baseAddress!, lda: lda,
+                                            b: bp.baseAddress!, ldb: s.n, c: cp.baseAddress!, ldc: s.n, accumulate: false, threads: spec.threads)
+                        }
+                    }
+                }
+            }
+            // Best of 5 rounds, each repeating the product for at least 50 ms.
+            once()
+            var best = Double.infinity
+            for _ in 0..<5 {
+                var reps = 0
+                let start = DispatchTime.now().uptimeNanoseconds
+                var elapsed = 0.0
+                repeat { once(); reps += 1; elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 } while elapsed < 0.05
+                best = min(best, elapsed / Double(reps))
+            }
+            let gflops = 2 * Double(s.m) * Double(s.n) * Double(s.k) / best / 1e9
+            shapes.append(.init(name: s.name, m: s.m, n: s.n, k: s.k, transA: s.transA, milliseconds: best * 1e3, gflops: gflops, fractionOfPeak: gflops / peak))
+        }
+        return GEMMBenchmarkResult(cpu: cpuModel, simd: simdLevel, tile: "\(GEMMTile.rows)x\(GEMMTile.columns(Float.self))", threads: spec.threads,
+                                   peakGflops: peak, shapes: shapes)
+    }
+}
+
+/// The assignment's Q1 workload, as `shared/baselines/q1_sine.py` times it in PyTorch: 800 sine sequences of
+/// 30 steps (640 for training), hidden 24, input 1, batch 32, Adam lr 0.01, a linear decoder on every step,
+/// MSE, 60 epochs; the timed region is the training loop only.
+public struct Q1Result: Codable, Sendable {
+    public var model: String
+    public var threads: Int
+    public var epochs: Int, steps: Int
+    /// Seconds of the 60-epoch loop over the repetitions: min, median, max.
+    public var timeSeconds: [Double]
+    public var millisecondsPerStepMedian: Double
+    public var finalTrainLoss: Double
+}
+
+extension Benchmark {
+    public static func q1(threads: Int = 1, repetitions: Int = 3, cells: [CellKind] = [.rnn, .lstm, .gru]) throws -> [Q1Result] {
+        guard repetitions >= 1, threads >= 1 else { throw ShapeError("--reps and --threads must be at least 1") }
+        let saved = Compute.threads
+        Compute.threads = threads
+        defer { Compute.threads = saved }
+        var rng = SeededRandom(seed: 0)
+        let sine = SineTask(count: 800, steps: 30, noise: 0.1, rng: &rng)
+        let train = sine.slice(0..<640)
+        var out: [Q1Result] = []
+        for cell in cells {
+            var times: [Double] = [], last = Double.nan
+            for rep in 0..<(repetitions + 1) {   // the first run warms up
+                var r = SeededRandom(seed: 1)
+                let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: RecurrentConfig(cell: cell, inputSize: 1, hiddenSize: 24), rng: &r),
+                                                 head: Linear(inputSize: 24, outputSize: 1, rng: &r), headMode: .everyStep, objective: .meanSquaredError)
+                let trainer = Trainer(model: model, optimizer: .adam(lr: 0.01), options: TrainingOptions(epochs: rep == 0 ? 2 : 60, batchSize: 32, shuffleSeed: 0))
+                let start = DispatchTime.now().uptimeNanoseconds
+                let h = try trainer.fit(train: train, validation: nil)
+                if rep > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9); last = h.last?.trainLoss ?? .nan }
+            }
+            times.sort()
+            let steps = 60 * 20
+            out.append(Q1Result(model: cell.rawValue, threads: threads, epochs: 60, steps: steps, timeSeconds: [times.first!, times[times.count / 2], times.last!],
+                                millisecondsPerStepMedian: 1000 * times[times.count / 2] / Double(steps), finalTrainLoss: last))
+        }
+        return out
+    }
+}

@@ -85,28 +85,26 @@ enum LSTMCell: RecurrentCell {
         for b in 0..<s.batch {
             let row = s.gates + b * G
             let cp = s.cPrev + b * H, cn = s.cNext + b * H, tc = s.aux + b * H, hn = s.hNext + b * H
-            var j = 0
             // One pass per 16 units: activations (kept in `gates` for the backward pass), c_t, tanh(c_t), h_t.
-            while j + 16 <= H {
-                let i = T.sigmoid(load16(row + j)), f = T.sigmoid(load16(row + H + j))
-                let g = T.tanh(load16(row + 2 * H + j)), o = T.sigmoid(load16(row + 3 * H + j))
-                let c = f * load16(cp + j) + i * g, t = T.tanh(c)
-                store16(i, row + j); store16(f, row + H + j); store16(g, row + 2 * H + j); store16(o, row + 3 * H + j)
-                store16(c, cn + j); store16(t, tc + j); store16(o * t, hn + j)
-                j += 16
-            }
-            if j < H {   // the remaining units, through the pointer kernels
-                let n = H - j
-                T.sigmoidInPlace(row + j, n); T.sigmoidInPlace(row + H + j, n)
-                T.tanhInPlace(row + 2 * H + j, n); T.sigmoidInPlace(row + 3 * H + j, n)
-                for u in j..<H {
-                    let c = row[H + u] * cp[u] + row[u] * row[2 * H + u]
-                    cn[u] = c; tc[u] = c
-                }
-                T.tanhInPlace(tc + j, n)
-                for u in j..<H { hn[u] = row[3 * H + u] * tc[u] }
-            }
+            forEachWindow16(H, compute: { j, w in
+                pointwise(load16(row + j, count: w), load16(row + H + j, count: w), load16(row + 2 * H + j, count: w),
+                          load16(row + 3 * H + j, count: w), load16(cp + j, count: w))
+            }, store: { j, w, r in
+                let (i, f, g, o, c, t) = r
+                store16(i, row + j, count: w); store16(f, row + H + j, count: w); store16(g, row + 2 * H + j, count: w)
+                store16(o, row + 3 * H + j, count: w); store16(c, cn + j, count: w); store16(t, tc + j, count: w)
+                store16(o * t, hn + j, count: w)
+            })
         }
+    }
+
+    /// Gate pre-activations and c_{t-1} of 16 units -> i, f, g, o, c_t, tanh(c_t).
+    @inline(__always)
+    static func pointwise<T: Real>(_ ai: SIMD16<T>, _ af: SIMD16<T>, _ ag: SIMD16<T>, _ ao: SIMD16<T>, _ cPrev: SIMD16<T>)
+        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
+        let i = T.sigmoid(ai), f = T.sigmoid(af), g = T.tanh(ag), o = T.sigmoid(ao)
+        let c = f * cPrev + i * g
+        return (i, f, g, o, c, T.tanh(c))
     }
 
     // dc_t += dh o (1 - tanh^2 c);  d i = dc g i(1-i);  d f = dc c_{t-1} f(1-f);  d g = dc i (1-g^2);
@@ -116,32 +114,27 @@ enum LSTMCell: RecurrentCell {
         for b in 0..<s.batch {
             let row = s.gates + b * G, d = g.dGi + b * G
             let cp = s.cPrev + b * H, tc = s.aux + b * H, dh = g.dh + b * H, dc = g.dc + b * H
-            var j = 0
-            // 16 units at a time with explicit vectors (the scalar loop below does not vectorise: its
-            // pointers may alias as far as the compiler knows).
-            while j + 16 <= H {
-                let i = load16(row + j), f = load16(row + H + j), gg = load16(row + 2 * H + j), o = load16(row + 3 * H + j)
-                let t = load16(tc + j), dhj = load16(dh + j)
-                let dcj = load16(dc + j) + dhj * o * (1 - t * t)
-                store16(dcj * gg * i * (1 - i), d + j)
-                store16(dcj * load16(cp + j) * f * (1 - f), d + H + j)
-                store16(dcj * i * (1 - gg * gg), d + 2 * H + j)
-                store16(dhj * t * o * (1 - o), d + 3 * H + j)
-                store16(dcj * f, dc + j)
-                j += 16
-            }
-            while j < H {
-                let i = row[j], f = row[H + j], gg = row[2 * H + j], o = row[3 * H + j], t = tc[j]
-                let dcj = dc[j] + dh[j] * o * (1 - t * t)
-                d[j] = dcj * gg * i * (1 - i)
-                d[H + j] = dcj * cp[j] * f * (1 - f)
-                d[2 * H + j] = dcj * i * (1 - gg * gg)
-                d[3 * H + j] = dh[j] * t * o * (1 - o)
-                dc[j] = dcj * f
-                j += 1
-            }
+            // 16 units at a time with explicit vectors (a scalar loop does not vectorise: its pointers may
+            // alias as far as the compiler knows).
+            forEachWindow16(H, compute: { j, w in
+                pointwiseBackward(i: load16(row + j, count: w), f: load16(row + H + j, count: w), g: load16(row + 2 * H + j, count: w),
+                                  o: load16(row + 3 * H + j, count: w), tanhC: load16(tc + j, count: w), dh: load16(dh + j, count: w),
+                                  dc: load16(dc + j, count: w), cPrev: load16(cp + j, count: w))
+            }, store: { j, w, r in
+                let (di, df, dg, dO, dcPrev) = r
+                store16(di, d + j, count: w); store16(df, d + H + j, count: w); store16(dg, d + 2 * H + j, count: w)
+                store16(dO, d + 3 * H + j, count: w); store16(dcPrev, dc + j, count: w)
+            })
         }
         gemm(.none, .none, m: s.batch, n: H, k: G, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: false, threads: 1)
+    }
+
+    /// 16 units of the step's element-wise backward: dL/d(i, f, g, o pre-activations) and dc_{t-1}.
+    @inline(__always)
+    static func pointwiseBackward<T: Real>(i: SIMD16<T>, f: SIMD16<T>, g: SIMD16<T>, o: SIMD16<T>, tanhC t: SIMD16<T>, dh: SIMD16<T>,
+                                           dc: SIMD16<T>, cPrev: SIMD16<T>) -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
+        let dcj = dc + dh * o * (1 - t * t)
+        return (dcj * g * i * (1 - i), dcj * cPrev * f * (1 - f), dcj * i * (1 - g * g), dh * t * o * (1 - o), dcj * f)
     }
 }
 
@@ -156,27 +149,16 @@ enum GRUCell: RecurrentCell {
             gemm(.none, .none, m: B, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.scratch, ldc: G, accumulate: false, threads: 1)
             for b in 0..<B {
                 let row = s.gates + b * G, hh = s.scratch + b * G, hn = s.aux + b * H, hp = s.hPrev + b * H, out = s.hNext + b * H
-                var j = 0
                 // One pass per 16 units: r, z, W_hn h + b_hn (kept in aux), n and h_t.
-                while j + 16 <= H {
-                    let r = T.sigmoid(load16(row + j) + load16(hh + j)), z = T.sigmoid(load16(row + H + j) + load16(hh + H + j))
-                    let a = load16(hh + 2 * H + j) + load16(s.bhh + 2 * H + j)
-                    let n = T.tanh(load16(row + 2 * H + j) + r * a)
-                    store16(r, row + j); store16(z, row + H + j); store16(a, hn + j); store16(n, row + 2 * H + j)
-                    store16((1 - z) * n + z * load16(hp + j), out + j)
-                    j += 16
-                }
-                if j < H {   // the remaining units, through the pointer kernels
-                    let n = H - j
-                    for u in j..<H { row[u] += hh[u]; row[H + u] += hh[H + u] }
-                    T.sigmoidInPlace(row + j, n); T.sigmoidInPlace(row + H + j, n)
-                    for u in j..<H {
-                        hn[u] = hh[2 * H + u] + s.bhh[2 * H + u]
-                        row[2 * H + u] += row[u] * hn[u]
-                    }
-                    T.tanhInPlace(row + 2 * H + j, n)
-                    for u in j..<H { let z = row[H + u]; out[u] = (1 - z) * row[2 * H + u] + z * hp[u] }
-                }
+                forEachWindow16(H, compute: { j, w in
+                    pointwiseResetAfter(load16(row + j, count: w), load16(hh + j, count: w), load16(row + H + j, count: w),
+                                        load16(hh + H + j, count: w), load16(row + 2 * H + j, count: w), load16(hh + 2 * H + j, count: w),
+                                        load16(s.bhh + 2 * H + j, count: w), load16(hp + j, count: w))
+                }, store: { j, w, v in
+                    let (r, z, a, n, h) = v
+                    store16(r, row + j, count: w); store16(z, row + H + j, count: w); store16(a, hn + j, count: w)
+                    store16(n, row + 2 * H + j, count: w); store16(h, out + j, count: w)
+                })
             }
         } else {
             gemm(.none, .none, m: B, n: 2 * H, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G, accumulate: true, threads: 1)
@@ -196,6 +178,26 @@ enum GRUCell: RecurrentCell {
         }
     }
 
+    /// 16 units of the reset-after step: input-side and hidden-side pre-activations of r, z, n (with b_hn)
+    /// and h_{t-1} -> r, z, a = W_hn h + b_hn, n, h_t.
+    @inline(__always)
+    static func pointwiseResetAfter<T: Real>(_ xr: SIMD16<T>, _ hr: SIMD16<T>, _ xz: SIMD16<T>, _ hz: SIMD16<T>, _ xn: SIMD16<T>,
+                                             _ hnW: SIMD16<T>, _ bn: SIMD16<T>, _ hPrev: SIMD16<T>)
+        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
+        let r = T.sigmoid(xr + hr), z = T.sigmoid(xz + hz), a = hnW + bn
+        let n = T.tanh(xn + r * a)
+        return (r, z, a, n, (1 - z) * n + z * hPrev)
+    }
+
+    /// 16 units of the element-wise backward: dL/d(r, z, n pre-activations) and dh_{t-1}'s gated share dh z
+    /// (reset-after: dr from the hidden-side n pre-activation W_hn h + b_hn).
+    @inline(__always)
+    static func pointwiseBackward<T: Real>(r: SIMD16<T>, z: SIMD16<T>, n: SIMD16<T>, dh: SIMD16<T>, hPrev: SIMD16<T>, hiddenN: SIMD16<T>)
+        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
+        let dn = dh * (1 - z) * (1 - n * n), dz = dh * (hPrev - n) * z * (1 - z)
+        return (dn * hiddenN * r * (1 - r), dz, dn, dh * z)
+    }
+
     // dn = dh (1 - z) (1 - n^2);  dz = dh (h_{t-1} - n) z(1-z);  dh_{t-1} = dh z + (hidden-side terms):
     //   reset after:  dr = dn (W_hn h + b_hn) r(1-r); hidden-side n gradient is dn * r
     //   reset before: d(rh) = dn W_hn;  dr = d(rh) h_{t-1} r(1-r);  dh_{t-1} += d(rh) r
@@ -205,29 +207,18 @@ enum GRUCell: RecurrentCell {
         for b in 0..<B {
             let row = s.gates + b * G, d = g.dGi + b * G, hp = s.hPrev + b * H, dh = g.dh + b * H, dhp = g.dhPrev + b * H
             let aux = s.aux + b * H, dhh = g.dGh + b * G
-            var j = 0
-            while j + 16 <= H {   // explicit vectors, as in the LSTM
-                let r = load16(row + j), z = load16(row + H + j), n = load16(row + 2 * H + j), dhj = load16(dh + j)
-                let dn = dhj * (1 - z) * (1 - n * n), dz = dhj * (load16(hp + j) - n) * z * (1 - z)
-                store16(dz, d + H + j); store16(dn, d + 2 * H + j); store16(dhj * z, dhp + j)
+            // Explicit vectors, as in the LSTM.
+            forEachWindow16(H, compute: { j, w in
+                pointwiseBackward(r: load16(row + j, count: w), z: load16(row + H + j, count: w), n: load16(row + 2 * H + j, count: w),
+                                  dh: load16(dh + j, count: w), hPrev: load16(hp + j, count: w), hiddenN: after ? load16(aux + j, count: w) : SIMD16())
+            }, store: { j, w, v in
+                let (dr, dz, dn, dhPrev) = v
+                store16(dz, d + H + j, count: w); store16(dn, d + 2 * H + j, count: w); store16(dhPrev, dhp + j, count: w)
                 if after {
-                    let dr = dn * load16(aux + j) * r * (1 - r)
-                    store16(dr, d + j); store16(dr, dhh + j); store16(dz, dhh + H + j); store16(dn * r, dhh + 2 * H + j)
+                    store16(dr, d + j, count: w); store16(dr, dhh + j, count: w); store16(dz, dhh + H + j, count: w)
+                    store16(dn * load16(row + j, count: w), dhh + 2 * H + j, count: w)
                 }
-                j += 16
-            }
-            while j < H {
-                let r = row[j], z = row[H + j], n = row[2 * H + j]
-                let dn = dh[j] * (1 - z) * (1 - n * n)
-                d[H + j] = dh[j] * (hp[j] - n) * z * (1 - z)
-                d[2 * H + j] = dn
-                dhp[j] = dh[j] * z
-                if after {
-                    d[j] = dn * aux[j] * r * (1 - r)
-                    dhh[j] = d[j]; dhh[H + j] = d[H + j]; dhh[2 * H + j] = dn * r
-                }
-                j += 1
-            }
+            })
         }
         if after {
             gemm(.none, .none, m: B, n: H, k: G, a: g.dGh, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: true, threads: 1)

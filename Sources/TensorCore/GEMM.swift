@@ -11,9 +11,10 @@ public enum Transpose { case none, transposed }
 /// C[m,n] = (accumulate ? C : 0) + sum_k op(A)[m,k] * op(B)[k,n], all row-major with leading dimensions.
 ///   A is [m,k] (lda >= k), or [k,m] when transA (lda >= m); B is [k,n] (ldb >= n), or [n,k] when transB.
 /// Every combination BPTT needs: NN (dh_prev = dG W_hh), NT (x W_ih^T), TN (dW = dG^T x).
-/// Register tiling: a 4 x 32 block of C lives in eight SIMD16 accumulators while k runs; B is walked
-/// row by row (contiguous along n) and A is broadcast one scalar at a time, so NN and TN share one
-/// kernel through A's row/column strides. NT first transposes B once (it is always the small weight).
+/// Register tiling: a `GEMMTile.rows` x 2-vector block of C lives in accumulators while k runs, sized for the
+/// build's instruction set (see `GEMMTile`); B is walked row by row (contiguous along n) and A is broadcast
+/// one scalar at a time, so NN and TN share one kernel through A's row/column strides. NT first transposes B
+/// once (it is always the small weight).
 @inlinable
 @_specialize(where T == Float) @_specialize(where T == Double)
 public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
@@ -34,8 +35,9 @@ public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: I
     }
     let (rsA, csA) = transA == .none ? (lda, 1) : (1, lda)
     if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
-        // Split rows of C into contiguous chunks, a multiple of the 4-row tile each.
-        let chunk = ((m + threads - 1) / threads + 3) & ~3
+        // Split rows of C into contiguous chunks, a multiple of the register tile's rows each.
+        let tr = GEMMTile.rows
+        let chunk = ((m + threads - 1) / threads + tr - 1) / tr * tr
         let parts = (m + chunk - 1) / chunk
         let aBits = UInt(bitPattern: a), bBits = UInt(bitPattern: b), cBits = UInt(bitPattern: c)
         DispatchQueue.concurrentPerform(iterations: parts) { p in
@@ -82,17 +84,42 @@ public func transpose<T: Real>(_ src: UnsafePointer<T>, rows: Int, cols: Int, ld
     }
 }
 
+/// The register tile of this build: C is computed in blocks of `rows` x (2 x T.Vector) held in registers.
+/// Sized so accumulators, the two B vectors and one broadcast fit the register file without spilling:
+///   AVX-512 (32 zmm): 12 rows, 24 accumulators of 16 floats (a 12 x 32 Float tile)
+///   AVX2 + FMA (16 ymm): 6 rows, 12 accumulators of 8 floats (6 x 16)
+///   arm64 NEON (32 q): 8 rows, 16 accumulators of 4 floats (8 x 8)
+///   x86-64 baseline SSE (16 xmm): 6 rows, 12 accumulators (6 x 8)
+/// Rows left over run through the smaller kernels in `remainderRows` (each also fits the register file).
+public enum GEMMTile {
+    #if RNNLAB_SIMD_AVX512
+    public static let rows = 12
+    @usableFromInline static let remainderRows = [8, 4, 1]
+    #elseif RNNLAB_SIMD_AVX2
+    public static let rows = 6
+    @usableFromInline static let remainderRows = [4, 1]
+    #elseif arch(arm64)
+    public static let rows = 8
+    @usableFromInline static let remainderRows = [4, 1]
+    #else
+    public static let rows = 6
+    @usableFromInline static let remainderRows = [4, 1]
+    #endif
+    /// Columns of one tile for scalar type T (two vectors).
+    @inlinable public static func columns<T: Real>(_ type: T.Type) -> Int { 2 * T.Vector.scalarCount }
+}
+
 /// Cache blocking over k (a KC-deep slab of B stays in L2) around the register-tiled kernels. Columns beyond
-/// the last multiple of 16 are packed, zero-padded, into a 16-wide panel once per slab, so they run through
-/// the same SIMD kernels instead of a strided scalar loop.
+/// the last multiple of the tile width are packed, zero-padded, into one tile-wide panel per slab, so they run
+/// through the same kernels instead of a strided scalar loop.
 @inlinable
 func gemmBlocked<T: Real>(m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
                           b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
-    let kc = 256
-    let full = n & ~15, tail = n - full
-    let panel = UnsafeMutablePointer<T>.allocate(capacity: tail > 0 ? kc * 16 : 1)
-    let tile = UnsafeMutablePointer<T>.allocate(capacity: 8 * 16)
-    defer { panel.deallocate(); tile.deallocate() }
+    let kc = 256, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
+    let full = n / nr * nr, tail = n - full
+    // Scratch for the padded column tail (a kc x nr panel of B and one tile of C), on the stack.
+    withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
+    let panel = scratch.baseAddress!, tile = panel + kc * nr
     var k0 = 0
     while k0 < k {
         let kb = min(kc, k - k0)
@@ -100,81 +127,60 @@ func gemmBlocked<T: Real>(m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int,
         let ak = a + k0 * csA, bk = b + k0 * ldb
         if tail > 0 {
             for r in 0..<kb {
-                let dst = panel + r * 16, src = bk + r * ldb + full
-                for j in 0..<16 { dst[j] = j < tail ? src[j] : 0 }
+                let dst = panel + r * nr, src = bk + r * ldb + full
+                for j in 0..<nr { dst[j] = j < tail ? src[j] : 0 }
             }
         }
-        // The padded tail: compute a rows x 16 tile, then keep its first `tail` columns.
-        func tailStrip(_ rows: Int, _ i: Int) {
-            guard tail > 0 else { return }
-            if rows == 4 {
-                kernel4x16(k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: panel, ldb: 16, c: tile, ldc: 16, accumulate: false)
-            } else {
-                kernel1x16(k: kb, a: ak + i * rsA, csA: csA, b: panel, ldb: 16, c: tile, accumulate: false)
+        // One strip of `rows` rows: full-width tiles across n, then the padded tail computed into `tile`
+        // and its first `tail` columns kept.
+        func strip(_ rows: Int, _ i: Int) {
+            let ai = ak + i * rsA, ci = c + i * ldc
+            var j = 0
+            while j < full {
+                microKernel(rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: bk + j, ldb: ldb, c: ci + j, ldc: ldc, accumulate: acc)
+                j += nr
             }
+            guard tail > 0 else { return }
+            microKernel(rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: panel, ldb: nr, c: tile, ldc: nr, accumulate: false)
             for r in 0..<rows {
-                let dst = c + (i + r) * ldc + full, src = tile + r * 16
+                let dst = ci + r * ldc + full, src = tile + r * nr
                 for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
             }
         }
         var i = 0
-        #if RNNLAB_SIMD_AVX512
-        // 32 vector registers: an 8 x 32 Float tile (16 accumulators) halves the loads per FMA.
-        if T.self == Float.self {
-            while i + 8 <= m {
-                rowBlock8(n: full, k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: bk, ldb: ldb, c: c + i * ldc, ldc: ldc, accumulate: acc)
-                tailStrip(4, i); tailStrip(4, i + 4)
-                i += 8
-            }
-        }
-        #endif
-        while i + 4 <= m {
-            rowBlock(rows: 4, n: full, k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: bk, ldb: ldb, c: c + i * ldc, ldc: ldc, accumulate: acc)
-            tailStrip(4, i)
-            i += 4
-        }
-        while i < m {
-            rowBlock(rows: 1, n: full, k: kb, a: ak + i * rsA, rsA: rsA, csA: csA, b: bk, ldb: ldb, c: c + i * ldc, ldc: ldc, accumulate: acc)
-            tailStrip(1, i)
-            i += 1
+        while i + mr <= m { strip(mr, i); i += mr }
+        for rows in GEMMTile.remainderRows {
+            while i + rows <= m { strip(rows, i); i += rows }
         }
         k0 += kb
     }
-}
-
-/// One strip of `rows` (4 or 1) rows of C across n columns (a multiple of 16): 32-wide tiles, then a 16-wide one.
-@inlinable @inline(__always)
-func rowBlock<T: Real>(rows: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
-                       b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
-    var j = 0
-    if rows == 4 {
-        while j + 32 <= n { kernel4x32(k: k, a: a, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + j, ldc: ldc, accumulate: accumulate); j += 32 }
-        while j + 16 <= n { kernel4x16(k: k, a: a, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + j, ldc: ldc, accumulate: accumulate); j += 16 }
-    } else {
-        while j + 16 <= n { kernel1x16(k: k, a: a, csA: csA, b: b + j, ldb: ldb, c: c + j, accumulate: accumulate); j += 16 }
     }
 }
 
-/// Eight rows of C over n columns (a multiple of 16): 8 x 32 tiles, then the 4-row path for a 16-wide remainder.
+/// The kernel for a strip of `rows` rows (the tile's row count or one of its remainder sizes).
 @inlinable @inline(__always)
-func rowBlock8<T: Real>(n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
-                        b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
-    var j = 0
-    while j + 32 <= n {
-        kernel8x32(k: k, a: a, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + j, ldc: ldc, accumulate: accumulate)
-        j += 32
-    }
-    if j < n {   // a 16-wide remainder
-        rowBlock(rows: 4, n: n - j, k: k, a: a, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + j, ldc: ldc, accumulate: accumulate)
-        rowBlock(rows: 4, n: n - j, k: k, a: a + 4 * rsA, rsA: rsA, csA: csA, b: b + j, ldb: ldb, c: c + 4 * ldc + j, ldc: ldc, accumulate: accumulate)
+func microKernel<T: Real>(rows: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+                          c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+    switch rows {
+    #if RNNLAB_SIMD_AVX512
+    case 12: kernel12(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    #endif
+    #if RNNLAB_SIMD_AVX512 || arch(arm64)
+    case 8: kernel8(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    #endif
+    #if !RNNLAB_SIMD_AVX512 && !arch(arm64)
+    case 6: kernel6(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    #endif
+    case 4: kernel4(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    default: kernel1(k: k, a: a, csA: csA, b: b, ldb: ldb, c: c, accumulate: accumulate)
     }
 }
 
-/// c += a * b. A fused multiply-add where the build targets FMA; a plain multiply and add on the
-/// x86-64 baseline, where llvm.fma would become a libm call per lane.
+/// c += a * b. A fused multiply-add where the build targets FMA (AVX2, AVX-512, and always on arm64); a plain
+/// multiply and add on the x86-64 baseline, where llvm.fma would become a libm call per lane.
 @inlinable @inline(__always)
-func madd<T: Real>(_ c: inout SIMD16<T>, _ a: SIMD16<T>, _ b: SIMD16<T>) {
-    #if RNNLAB_SIMD_AVX2 || RNNLAB_SIMD_AVX512
+func madd<V: SIMD>(_ c: inout V, _ a: V, _ b: V) where V.Scalar: FloatingPoint {
+    #if RNNLAB_SIMD_AVX2 || RNNLAB_SIMD_AVX512 || arch(arm64)
     c.addProduct(a, b)
     #else
     c += a * b
@@ -182,92 +188,210 @@ func madd<T: Real>(_ c: inout SIMD16<T>, _ a: SIMD16<T>, _ b: SIMD16<T>) {
 }
 
 @inlinable @inline(__always)
-func store16<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, accumulate: Bool) {
-    store16(accumulate ? load16(p) + v : v, p)
-}
+func loadVector<V: SIMD>(_ p: UnsafePointer<V.Scalar>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
 
 @inlinable @inline(__always)
-func kernel4x32<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                         c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
-    var c00 = SIMD16<T>(), c01 = SIMD16<T>(), c10 = SIMD16<T>(), c11 = SIMD16<T>()
-    var c20 = SIMD16<T>(), c21 = SIMD16<T>(), c30 = SIMD16<T>(), c31 = SIMD16<T>()
-    var pa = a, pb = b
-    let r1 = rsA, r2 = 2 * rsA, r3 = 3 * rsA
-    for _ in 0..<k {
-        let b0 = load16(pb), b1 = load16(pb + 16)
-        let a0 = SIMD16<T>(repeating: pa[0]), a1 = SIMD16<T>(repeating: pa[r1])
-        let a2 = SIMD16<T>(repeating: pa[r2]), a3 = SIMD16<T>(repeating: pa[r3])
-        madd(&c00, a0, b0); madd(&c01, a0, b1)
-        madd(&c10, a1, b0); madd(&c11, a1, b1)
-        madd(&c20, a2, b0); madd(&c21, a2, b1)
-        madd(&c30, a3, b0); madd(&c31, a3, b1)
-        pa += csA; pb += ldb
-    }
-    store16(c00, c, accumulate: accumulate); store16(c01, c + 16, accumulate: accumulate)
-    store16(c10, c + ldc, accumulate: accumulate); store16(c11, c + ldc + 16, accumulate: accumulate)
-    store16(c20, c + 2 * ldc, accumulate: accumulate); store16(c21, c + 2 * ldc + 16, accumulate: accumulate)
-    store16(c30, c + 3 * ldc, accumulate: accumulate); store16(c31, c + 3 * ldc + 16, accumulate: accumulate)
+func storeVector<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<V.Scalar>, accumulate: Bool) where V.Scalar: FloatingPoint {
+    UnsafeMutableRawPointer(p).storeBytes(of: accumulate ? loadVector(UnsafePointer(p)) + v : v, as: V.self)
 }
 
+/// 12 rows x 2 vectors of C: 24 accumulators. Per k: two vector loads of B, 12 broadcasts of A, 24 FMAs.
 @inlinable @inline(__always)
-func kernel4x16<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                         c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
-    var c0 = SIMD16<T>(), c1 = SIMD16<T>(), c2 = SIMD16<T>(), c3 = SIMD16<T>()
+func kernel12<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+                       c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+    let w = T.Vector.scalarCount
+    var c0a = T.Vector(), c0b = T.Vector()
+    var c1a = T.Vector(), c1b = T.Vector()
+    var c2a = T.Vector(), c2b = T.Vector()
+    var c3a = T.Vector(), c3b = T.Vector()
+    var c4a = T.Vector(), c4b = T.Vector()
+    var c5a = T.Vector(), c5b = T.Vector()
+    var c6a = T.Vector(), c6b = T.Vector()
+    var c7a = T.Vector(), c7b = T.Vector()
+    var c8a = T.Vector(), c8b = T.Vector()
+    var c9a = T.Vector(), c9b = T.Vector()
+    var c10a = T.Vector(), c10b = T.Vector()
+    var c11a = T.Vector(), c11b = T.Vector()
     var pa = a, pb = b
     for _ in 0..<k {
-        let b0 = load16(pb)
-        madd(&c0, SIMD16<T>(repeating: pa[0]), b0)
-        madd(&c1, SIMD16<T>(repeating: pa[rsA]), b0)
-        madd(&c2, SIMD16<T>(repeating: pa[2 * rsA]), b0)
-        madd(&c3, SIMD16<T>(repeating: pa[3 * rsA]), b0)
+        let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
+        let a0 = T.Vector(repeating: pa[0]); madd(&c0a, a0, b0); madd(&c0b, a0, b1)
+        let a1 = T.Vector(repeating: pa[rsA]); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
+        let a2 = T.Vector(repeating: pa[2 * rsA]); madd(&c2a, a2, b0); madd(&c2b, a2, b1)
+        let a3 = T.Vector(repeating: pa[3 * rsA]); madd(&c3a, a3, b0); madd(&c3b, a3, b1)
+        let a4 = T.Vector(repeating: pa[4 * rsA]); madd(&c4a, a4, b0); madd(&c4b, a4, b1)
+        let a5 = T.Vector(repeating: pa[5 * rsA]); madd(&c5a, a5, b0); madd(&c5b, a5, b1)
+        let a6 = T.Vector(repeating: pa[6 * rsA]); madd(&c6a, a6, b0); madd(&c6b, a6, b1)
+        let a7 = T.Vector(repeating: pa[7 * rsA]); madd(&c7a, a7, b0); madd(&c7b, a7, b1)
+        let a8 = T.Vector(repeating: pa[8 * rsA]); madd(&c8a, a8, b0); madd(&c8b, a8, b1)
+        let a9 = T.Vector(repeating: pa[9 * rsA]); madd(&c9a, a9, b0); madd(&c9b, a9, b1)
+        let a10 = T.Vector(repeating: pa[10 * rsA]); madd(&c10a, a10, b0); madd(&c10b, a10, b1)
+        let a11 = T.Vector(repeating: pa[11 * rsA]); madd(&c11a, a11, b0); madd(&c11b, a11, b1)
         pa += csA; pb += ldb
     }
-    store16(c0, c, accumulate: accumulate); store16(c1, c + ldc, accumulate: accumulate)
-    store16(c2, c + 2 * ldc, accumulate: accumulate); store16(c3, c + 3 * ldc, accumulate: accumulate)
+    storeVector(c0a, c, accumulate: accumulate); storeVector(c0b, c + w, accumulate: accumulate)
+    storeVector(c1a, c + ldc, accumulate: accumulate); storeVector(c1b, c + ldc + w, accumulate: accumulate)
+    storeVector(c2a, c + 2 * ldc, accumulate: accumulate); storeVector(c2b, c + 2 * ldc + w, accumulate: accumulate)
+    storeVector(c3a, c + 3 * ldc, accumulate: accumulate); storeVector(c3b, c + 3 * ldc + w, accumulate: accumulate)
+    storeVector(c4a, c + 4 * ldc, accumulate: accumulate); storeVector(c4b, c + 4 * ldc + w, accumulate: accumulate)
+    storeVector(c5a, c + 5 * ldc, accumulate: accumulate); storeVector(c5b, c + 5 * ldc + w, accumulate: accumulate)
+    storeVector(c6a, c + 6 * ldc, accumulate: accumulate); storeVector(c6b, c + 6 * ldc + w, accumulate: accumulate)
+    storeVector(c7a, c + 7 * ldc, accumulate: accumulate); storeVector(c7b, c + 7 * ldc + w, accumulate: accumulate)
+    storeVector(c8a, c + 8 * ldc, accumulate: accumulate); storeVector(c8b, c + 8 * ldc + w, accumulate: accumulate)
+    storeVector(c9a, c + 9 * ldc, accumulate: accumulate); storeVector(c9b, c + 9 * ldc + w, accumulate: accumulate)
+    storeVector(c10a, c + 10 * ldc, accumulate: accumulate); storeVector(c10b, c + 10 * ldc + w, accumulate: accumulate)
+    storeVector(c11a, c + 11 * ldc, accumulate: accumulate); storeVector(c11b, c + 11 * ldc + w, accumulate: accumulate)
 }
 
+/// 8 rows x 2 vectors of C: 16 accumulators. Per k: two vector loads of B, 8 broadcasts of A, 16 FMAs.
 @inlinable @inline(__always)
-func kernel1x16<T: Real>(k: Int, a: UnsafePointer<T>, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                         c: UnsafeMutablePointer<T>, accumulate: Bool) {
-    var c0 = SIMD16<T>(), c1 = SIMD16<T>()
+func kernel8<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+                      c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+    let w = T.Vector.scalarCount
+    var c0a = T.Vector(), c0b = T.Vector()
+    var c1a = T.Vector(), c1b = T.Vector()
+    var c2a = T.Vector(), c2b = T.Vector()
+    var c3a = T.Vector(), c3b = T.Vector()
+    var c4a = T.Vector(), c4b = T.Vector()
+    var c5a = T.Vector(), c5b = T.Vector()
+    var c6a = T.Vector(), c6b = T.Vector()
+    var c7a = T.Vector(), c7b = T.Vector()
+    var pa = a, pb = b
+    for _ in 0..<k {
+        let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
+        let a0 = T.Vector(repeating: pa[0]); madd(&c0a, a0, b0); madd(&c0b, a0, b1)
+        let a1 = T.Vector(repeating: pa[rsA]); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
+        let a2 = T.Vector(repeating: pa[2 * rsA]); madd(&c2a, a2, b0); madd(&c2b, a2, b1)
+        let a3 = T.Vector(repeating: pa[3 * rsA]); madd(&c3a, a3, b0); madd(&c3b, a3, b1)
+        let a4 = T.Vector(repeating: pa[4 * rsA]); madd(&c4a, a4, b0); madd(&c4b, a4, b1)
+        let a5 = T.Vector(repeating: pa[5 * rsA]); madd(&c5a, a5, b0); madd(&c5b, a5, b1)
+        let a6 = T.Vector(repeating: pa[6 * rsA]); madd(&c6a, a6, b0); madd(&c6b, a6, b1)
+        let a7 = T.Vector(repeating: pa[7 * rsA]); madd(&c7a, a7, b0); madd(&c7b, a7, b1)
+        pa += csA; pb += ldb
+    }
+    storeVector(c0a, c, accumulate: accumulate); storeVector(c0b, c + w, accumulate: accumulate)
+    storeVector(c1a, c + ldc, accumulate: accumulate); storeVector(c1b, c + ldc + w, accumulate: accumulate)
+    storeVector(c2a, c + 2 * ldc, accumulate: accumulate); storeVector(c2b, c + 2 * ldc + w, accumulate: accumulate)
+    storeVector(c3a, c + 3 * ldc, accumulate: accumulate); storeVector(c3b, c + 3 * ldc + w, accumulate: accumulate)
+    storeVector(c4a, c + 4 * ldc, accumulate: accumulate); storeVector(c4b, c + 4 * ldc + w, accumulate: accumulate)
+    storeVector(c5a, c + 5 * ldc, accumulate: accumulate); storeVector(c5b, c + 5 * ldc + w, accumulate: accumulate)
+    storeVector(c6a, c + 6 * ldc, accumulate: accumulate); storeVector(c6b, c + 6 * ldc + w, accumulate: accumulate)
+    storeVector(c7a, c + 7 * ldc, accumulate: accumulate); storeVector(c7b, c + 7 * ldc + w, accumulate: accumulate)
+}
+
+/// 6 rows x 2 vectors of C: 12 accumulators. Per k: two vector loads of B, 6 broadcasts of A, 12 FMAs.
+@inlinable @inline(__always)
+func kernel6<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+                      c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+    let w = T.Vector.scalarCount
+    var c0a = T.Vector(), c0b = T.Vector()
+    var c1a = T.Vector(), c1b = T.Vector()
+    var c2a = T.Vector(), c2b = T.Vector()
+    var c3a = T.Vector(), c3b = T.Vector()
+    var c4a = T.Vector(), c4b = T.Vector()
+    var c5a = T.Vector(), c5b = T.Vector()
+    var pa = a, pb = b
+    for _ in 0..<k {
+        let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
+        let a0 = T.Vector(repeating: pa[0]); madd(&c0a, a0, b0); madd(&c0b, a0, b1)
+        let a1 = T.Vector(repeating: pa[rsA]); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
+        let a2 = T.Vector(repeating: pa[2 * rsA]); madd(&c2a, a2, b0); madd(&c2b, a2, b1)
+        let a3 = T.Vector(repeating: pa[3 * rsA]); madd(&c3a, a3, b0); madd(&c3b, a3, b1)
+        let a4 = T.Vector(repeating: pa[4 * rsA]); madd(&c4a, a4, b0); madd(&c4b, a4, b1)
+        let a5 = T.Vector(repeating: pa[5 * rsA]); madd(&c5a, a5, b0); madd(&c5b, a5, b1)
+        pa += csA; pb += ldb
+    }
+    storeVector(c0a, c, accumulate: accumulate); storeVector(c0b, c + w, accumulate: accumulate)
+    storeVector(c1a, c + ldc, accumulate: accumulate); storeVector(c1b, c + ldc + w, accumulate: accumulate)
+    storeVector(c2a, c + 2 * ldc, accumulate: accumulate); storeVector(c2b, c + 2 * ldc + w, accumulate: accumulate)
+    storeVector(c3a, c + 3 * ldc, accumulate: accumulate); storeVector(c3b, c + 3 * ldc + w, accumulate: accumulate)
+    storeVector(c4a, c + 4 * ldc, accumulate: accumulate); storeVector(c4b, c + 4 * ldc + w, accumulate: accumulate)
+    storeVector(c5a, c + 5 * ldc, accumulate: accumulate); storeVector(c5b, c + 5 * ldc + w, accumulate: accumulate)
+}
+
+/// 4 rows x 2 vectors of C: 8 accumulators. Per k: two vector loads of B, 4 broadcasts of A, 8 FMAs.
+@inlinable @inline(__always)
+func kernel4<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+                      c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+    let w = T.Vector.scalarCount
+    var c0a = T.Vector(), c0b = T.Vector()
+    var c1a = T.Vector(), c1b = T.Vector()
+    var c2a = T.Vector(), c2b = T.Vector()
+    var c3a = T.Vector(), c3b = T.Vector()
+    var pa = a, pb = b
+    for _ in 0..<k {
+        let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
+        let a0 = T.Vector(repeating: pa[0]); madd(&c0a, a0, b0); madd(&c0b, a0, b1)
+        let a1 = T.Vector(repeating: pa[rsA]); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
+        let a2 = T.Vector(repeating: pa[2 * rsA]); madd(&c2a, a2, b0); madd(&c2b, a2, b1)
+        let a3 = T.Vector(repeating: pa[3 * rsA]); madd(&c3a, a3, b0); madd(&c3b, a3, b1)
+        pa += csA; pb += ldb
+    }
+    storeVector(c0a, c, accumulate: accumulate); storeVector(c0b, c + w, accumulate: accumulate)
+    storeVector(c1a, c + ldc, accumulate: accumulate); storeVector(c1b, c + ldc + w, accumulate: accumulate)
+    storeVector(c2a, c + 2 * ldc, accumulate: accumulate); storeVector(c2b, c + 2 * ldc + w, accumulate: accumulate)
+    storeVector(c3a, c + 3 * ldc, accumulate: accumulate); storeVector(c3b, c + 3 * ldc + w, accumulate: accumulate)
+}
+
+
+/// One row x 2 vectors; two accumulator pairs over alternate k hide the FMA latency.
+@inlinable @inline(__always)
+func kernel1<T: Real>(k: Int, a: UnsafePointer<T>, csA: Int, b: UnsafePointer<T>, ldb: Int,
+                      c: UnsafeMutablePointer<T>, accumulate: Bool) {
+    let w = T.Vector.scalarCount
+    var c0 = T.Vector(), c1 = T.Vector(), d0 = T.Vector(), d1 = T.Vector()
     var pa = a, pb = b
     var kk = 0
-    // Two accumulators hide the FMA latency on this single-row path.
     while kk + 2 <= k {
-        madd(&c0, SIMD16<T>(repeating: pa[0]), load16(pb))
-        madd(&c1, SIMD16<T>(repeating: pa[csA]), load16(pb + ldb))
+        let a0 = T.Vector(repeating: pa[0]), a1 = T.Vector(repeating: pa[csA])
+        madd(&c0, a0, loadVector(pb)); madd(&c1, a0, loadVector(pb + w))
+        madd(&d0, a1, loadVector(pb + ldb)); madd(&d1, a1, loadVector(pb + ldb + w))
         pa += 2 * csA; pb += 2 * ldb; kk += 2
     }
-    if kk < k { madd(&c0, SIMD16<T>(repeating: pa[0]), load16(pb)) }
-    store16(c0 + c1, c, accumulate: accumulate)
+    if kk < k {
+        let a0 = T.Vector(repeating: pa[0])
+        madd(&c0, a0, loadVector(pb)); madd(&c1, a0, loadVector(pb + w))
+    }
+    storeVector(c0 + d0, c, accumulate: accumulate); storeVector(c1 + d1, c + w, accumulate: accumulate)
 }
 
-@inlinable @inline(__always)
-func kernel8x32<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                         c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
-    var c00 = SIMD16<T>(), c01 = SIMD16<T>(), c10 = SIMD16<T>(), c11 = SIMD16<T>()
-    var c20 = SIMD16<T>(), c21 = SIMD16<T>(), c30 = SIMD16<T>(), c31 = SIMD16<T>()
-    var c40 = SIMD16<T>(), c41 = SIMD16<T>(), c50 = SIMD16<T>(), c51 = SIMD16<T>()
-    var c60 = SIMD16<T>(), c61 = SIMD16<T>(), c70 = SIMD16<T>(), c71 = SIMD16<T>()
-    var pa = a, pb = b
-    for _ in 0..<k {
-        let b0 = load16(pb), b1 = load16(pb + 16)
-        var s = SIMD16<T>(repeating: pa[0]); madd(&c00, s, b0); madd(&c01, s, b1)
-        s = SIMD16<T>(repeating: pa[rsA]); madd(&c10, s, b0); madd(&c11, s, b1)
-        s = SIMD16<T>(repeating: pa[2 * rsA]); madd(&c20, s, b0); madd(&c21, s, b1)
-        s = SIMD16<T>(repeating: pa[3 * rsA]); madd(&c30, s, b0); madd(&c31, s, b1)
-        s = SIMD16<T>(repeating: pa[4 * rsA]); madd(&c40, s, b0); madd(&c41, s, b1)
-        s = SIMD16<T>(repeating: pa[5 * rsA]); madd(&c50, s, b0); madd(&c51, s, b1)
-        s = SIMD16<T>(repeating: pa[6 * rsA]); madd(&c60, s, b0); madd(&c61, s, b1)
-        s = SIMD16<T>(repeating: pa[7 * rsA]); madd(&c70, s, b0); madd(&c71, s, b1)
-        pa += csA; pb += ldb
+/// The core's measured floating-point peak for this build: twelve independent multiply-add chains on the
+/// register vector (FMA where the build has it), run long enough to time. GEMM efficiency is stated
+/// against this number, so it holds on whatever machine and clock the benchmark runs.
+public enum PeakThroughput {
+    /// Float GFLOP/s of one thread (a fused multiply-add counts as 2 floating-point operations).
+    public static func measureFloatGFLOPS(seconds: Double = 0.2) -> Double {
+        var best = 0.0
+        for _ in 0..<3 {
+            var n = 1 << 16, elapsed = 0.0
+            while true {
+                let start = DispatchTime.now().uptimeNanoseconds
+                sink = fmaChains(n, FloatRegister(repeating: sink))
+                elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                if elapsed > seconds / 3 { break }
+                n *= 2
+            }
+            best = max(best, Double(n) * 12 * 2 * Double(FloatRegister.scalarCount) / elapsed / 1e9)
+        }
+        return best
     }
-    store16(c00, c, accumulate: accumulate); store16(c01, c + 16, accumulate: accumulate)
-    store16(c10, c + ldc, accumulate: accumulate); store16(c11, c + ldc + 16, accumulate: accumulate)
-    store16(c20, c + 2 * ldc, accumulate: accumulate); store16(c21, c + 2 * ldc + 16, accumulate: accumulate)
-    store16(c30, c + 3 * ldc, accumulate: accumulate); store16(c31, c + 3 * ldc + 16, accumulate: accumulate)
-    store16(c40, c + 4 * ldc, accumulate: accumulate); store16(c41, c + 4 * ldc + 16, accumulate: accumulate)
-    store16(c50, c + 5 * ldc, accumulate: accumulate); store16(c51, c + 5 * ldc + 16, accumulate: accumulate)
-    store16(c60, c + 6 * ldc, accumulate: accumulate); store16(c61, c + 6 * ldc + 16, accumulate: accumulate)
-    store16(c70, c + 7 * ldc, accumulate: accumulate); store16(c71, c + 7 * ldc + 16, accumulate: accumulate)
+
+    nonisolated(unsafe) static var sink: Float = 1e-3
+
+    @inline(__always)
+    static func step(_ a: inout FloatRegister, _ m: FloatRegister, _ d: FloatRegister) { var t = d; madd(&t, a, m); a = t }
+
+    @inline(never)
+    static func fmaChains(_ n: Int, _ seed: FloatRegister) -> Float {
+        let m = FloatRegister(repeating: 0.999_999), d = seed * 1e-3
+        var a0 = seed, a1 = seed + 1, a2 = seed + 2, a3 = seed + 3, a4 = seed + 4, a5 = seed + 5
+        var a6 = seed + 6, a7 = seed + 7, a8 = seed + 8, a9 = seed + 9, a10 = seed + 10, a11 = seed + 11
+        // a = d + a * m: one dependent multiply-add per chain and step; the values stay finite.
+        for _ in 0..<n {
+            step(&a0, m, d); step(&a1, m, d); step(&a2, m, d); step(&a3, m, d); step(&a4, m, d); step(&a5, m, d)
+            step(&a6, m, d); step(&a7, m, d); step(&a8, m, d); step(&a9, m, d); step(&a10, m, d); step(&a11, m, d)
+        }
+        let s = (a0 + a1 + a2 + a3) + (a4 + a5 + a6 + a7) + (a8 + a9 + a10 + a11)
+        return s.sum() * 1e-9
+    }
 }

@@ -7,6 +7,48 @@ public func load16<T: Real>(_ p: UnsafePointer<T>) -> SIMD16<T> { UnsafeRawPoint
 @inlinable @inline(__always)
 public func store16<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<T>.self) }
 
+/// The first `count` (1...16) lanes at p, the others zero: the last, partial vector of a row.
+@inlinable @inline(__always)
+public func load16<T: Real>(_ p: UnsafePointer<T>, count: Int) -> SIMD16<T> {
+    if count == 16 { return load16(p) }
+    // A short copy into a zeroed 16-lane buffer, then one whole-vector load: per-lane inserts compile to a
+    // slow chain, and building the vector in place makes LLVM split it into 128-bit pieces.
+    return withUnsafeTemporaryAllocation(of: T.self, capacity: 16) { buffer in
+        let b = buffer.baseAddress!
+        b.initialize(repeating: 0, count: 16)
+        b.update(from: p, count: count)
+        return load16(UnsafePointer(b))
+    }
+}
+
+/// Stores the first `count` (1...16) lanes of v at p.
+@inlinable @inline(__always)
+public func store16<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, count: Int) {
+    if count == 16 { store16(v, p); return }
+    withUnsafeTemporaryAllocation(of: T.self, capacity: 16) { buffer in
+        store16(v, buffer.baseAddress!)
+        p.update(from: buffer.baseAddress!, count: count)
+    }
+}
+
+/// Runs an element-wise pass over units 0..<n in 16-lane windows: `compute(j, w)` loads and computes the
+/// window starting at j (w lanes valid), `store(j, w, result)` writes it. For n >= 16 every window is a
+/// whole vector: when n is not a multiple of 16 the last window is the one ending at n, overlapping the one
+/// before; it is computed before anything is stored, so a pass that updates its inputs in place reads the
+/// original values, and the overlapping lanes are written twice with the same values. Below 16 units the one
+/// window is partial (w = n, zero-padded loads).
+@inlinable @inline(__always)
+public func forEachWindow16<R>(_ n: Int, compute: (_ j: Int, _ w: Int) -> R, store: (_ j: Int, _ w: Int, R) -> Void) {
+    guard n >= 16 else {
+        if n > 0 { store(0, n, compute(0, n)) }
+        return
+    }
+    let last = n % 16 == 0 ? nil : Optional(compute(n - 16, 16))
+    var j = 0
+    while j + 16 <= n { store(j, 16, compute(j, 16)); j += 16 }
+    if let last { store(n - 16, 16, last) }
+}
+
 /// y[i] += alpha * x[i]
 @_specialize(where T == Float) @_specialize(where T == Double)
 @inlinable

@@ -4,6 +4,8 @@ import Foundation
 /// Besides scalar math, each type supplies in-place vector activations (the hot element-wise loops).
 public protocol Real: BinaryFloatingPoint, SIMDScalar, Sendable, LosslessStringConvertible, Codable
 where Self.RawSignificand: FixedWidthInteger {
+    /// The widest vector of Self that one register of this build holds (GEMM's unit; see `GEMMTile`).
+    associatedtype Vector: SIMD where Vector.Scalar == Self
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
@@ -18,7 +20,21 @@ where Self.RawSignificand: FixedWidthInteger {
     static var dtypeName: String { get }
 }
 
+/// One register's worth of lanes, chosen at build time (Package.swift sets RNNLAB_SIMD_*):
+/// zmm (512 bits) on AVX-512, ymm (256) on AVX2, 128 bits (NEON q, SSE xmm) otherwise.
+#if RNNLAB_SIMD_AVX512
+public typealias FloatRegister = SIMD16<Float>
+public typealias DoubleRegister = SIMD8<Double>
+#elseif RNNLAB_SIMD_AVX2
+public typealias FloatRegister = SIMD8<Float>
+public typealias DoubleRegister = SIMD4<Double>
+#else
+public typealias FloatRegister = SIMD4<Float>
+public typealias DoubleRegister = SIMD2<Double>
+#endif
+
 extension Float: Real {
+    public typealias Vector = FloatRegister
     @inlinable public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
     @inlinable public static func log(_ x: Float) -> Float { Foundation.log(x) }
     @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
@@ -68,6 +84,7 @@ extension Float: Real {
 }
 
 extension Double: Real {
+    public typealias Vector = DoubleRegister
     @inlinable public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
     @inlinable public static func log(_ x: Double) -> Double { Foundation.log(x) }
     @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }

@@ -34,6 +34,9 @@ struct Bench: ParsableCommand {
     @Option var threads = 1
     @Option var iterations = 20
     @Flag(help: "Also compute dL/dx (PyTorch does when x.requires_grad).") var inputGradient = false
+    @Flag(help: "Time the GEMMs of this layer shape instead (GFLOP/s and the fraction of the core's measured peak).") var gemm = false
+    @Flag(help: "Time the assignment's Q1 sine workload instead (as shared/baselines/q1_sine.py: H24, B32, T30, Adam, 60 epochs).") var q1 = false
+    @Option(help: "Repetitions of the Q1 workload.") var reps = 3
 
     var spec: BenchmarkSpec {
         BenchmarkSpec(cell: cell, hidden: hidden, input: input, batch: batch, steps: steps, layers: layers, threads: threads,
@@ -42,14 +45,20 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         do { try spec.validate() } catch { throw ValidationError("\(error)") }
+        try requireAtLeast(1, reps, "reps")
     }
 
     func run() throws {
         try RNNLab.prepare()
-        let r = try Benchmark.run(spec)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try enc.encode(r), as: UTF8.self))
+        if q1 {
+            print(String(decoding: try enc.encode(try Benchmark.q1(threads: threads, repetitions: reps)), as: UTF8.self))
+        } else if gemm {
+            print(String(decoding: try enc.encode(try Benchmark.gemm(spec)), as: UTF8.self))
+        } else {
+            print(String(decoding: try enc.encode(try Benchmark.run(spec)), as: UTF8.self))
+        }
     }
 }
 

@@ -87,9 +87,9 @@ final class CLITests: XCTestCase {
     /// kill -9 in the middle of training, then the same command again: it resumes from the last checkpoint
     /// and ends bit-identical to a run that was never interrupted.
     func testKillNineMidEpochThenRerunEndsBitIdentical() throws {
-        let data = try writeTemperatures(130)
+        let data = try writeTemperatures(700)
         func args(_ out: String) -> [String] {
-            ["real", "--tasks", "seattle_temperature", "--quick", "--forecast-epochs", "4", "--threads", "1",
+            ["real", "--tasks", "seattle_temperature", "--quick", "--forecast-epochs", "6", "--threads", "1",
              "--data", data.path, "--out", dir.appendingPathComponent(out).path]
         }
         let reference = try rnnlab(args("reference"))
@@ -109,13 +109,13 @@ final class CLITests: XCTestCase {
         child.process.waitUntilExit()
         drained.wait()
         XCTAssertEqual(child.process.terminationReason, .uncaughtSignal)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: lstm.appendingPathComponent("epoch_004.safetensors").path), "killed before the end")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lstm.appendingPathComponent("epoch_006.safetensors").path), "killed before the end")
 
         let rerun = try rnnlab(args("killed"))
         XCTAssertEqual(rerun.status, 0, rerun.output)
         XCTAssertTrue(rerun.output.contains("seattle_temperature LSTM: resuming after epoch"), rerun.output)
         for model in ["rnn", "lstm", "gru"] {
-            for epoch in 0...4 {
+            for epoch in 0...6 {
                 let name = "real/seattle_temperature/\(model)/" + String(format: "epoch_%03d.safetensors", epoch)
                 let a = try Data(contentsOf: dir.appendingPathComponent("reference/" + name))
                 let b = try Data(contentsOf: dir.appendingPathComponent("killed/" + name))

@@ -37,6 +37,49 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Every row remainder (1 ... 2 tiles + 1, so each remainder kernel runs alone and after full tiles),
+    /// column counts around the vector and tile widths, depths 1 to past the k-slab, all four transposes and
+    /// both overwrite and accumulate, in Float and Double, against a plain triple loop.
+    func testEveryKernelAndRemainderMatchesATripleLoop() {
+        checkRemainders(Float.self, tolerance: 2e-5)
+        checkRemainders(Double.self, tolerance: 1e-12)
+    }
+
+    func checkRemainders<T: Real>(_ type: T.Type, tolerance: Double) {
+        var rng = SeededRandom(seed: 11)
+        let w = T.Vector.scalarCount, nr = GEMMTile.columns(T.self)
+        let ms = Array(1...(2 * GEMMTile.rows + 1))
+        let ns = Array(Set([1, 2, w - 1, w, w + 1, nr - 1, nr, nr + 1, 2 * nr + 3].filter { $0 >= 1 })).sorted()
+        var cases = 0
+        for m in ms {
+            for n in ns {
+                for (kIndex, k) in [1, 2, 5, 257].enumerated() {
+                    let ta: Transpose = (m + n) % 2 == 0 ? .none : .transposed, tb: Transpose = (m + kIndex) % 2 == 0 ? .none : .transposed
+                    let accumulate = (n + kIndex) % 2 == 0
+                    let lda = (ta == .none ? k : m) + 1, ldb = (tb == .none ? n : k) + 2, ldc = n + 3
+                    let a = (0..<((ta == .none ? m : k) * lda)).map { _ in T(rng.uniform(-1, 1)) }
+                    let b = (0..<((tb == .none ? k : n) * ldb)).map { _ in T(rng.uniform(-1, 1)) }
+                    var c = (0..<(m * ldc)).map { _ in T(rng.uniform(-1, 1)) }
+                    let c0 = c
+                    gemm(ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: ldc, accumulate: accumulate, threads: 1)
+                    for i in 0..<m {
+                        for j in 0..<ldc {
+                            guard j < n else { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j], "padding m\(m) n\(n) k\(k)"); continue }
+                            var s = accumulate ? Double(c0[i * ldc + j]) : 0
+                            for p in 0..<k {
+                                s += Double(ta == .none ? a[i * lda + p] : a[p * lda + i]) * Double(tb == .none ? b[p * ldb + j] : b[j * ldb + p])
+                            }
+                            XCTAssertEqual(Double(c[i * ldc + j]), s, accuracy: tolerance * Double(k).squareRoot() * 4,
+                                           "\(T.self) m\(m) n\(n) k\(k) \(ta) \(tb) accumulate \(accumulate) at [\(i), \(j)]")
+                        }
+                    }
+                    cases += 1
+                }
+            }
+        }
+        XCTAssertEqual(cases, ms.count * ns.count * 4)
+    }
+
     func testOverwriteIgnoresOldContents() {
         var c = [Float](repeating: .nan, count: 4)
         gemm(.none, .none, m: 2, n: 2, k: 2, a: [1, 2, 3, 4], lda: 2, b: [5, 6, 7, 8], ldb: 2, c: &c, ldc: 2, accumulate: false)
