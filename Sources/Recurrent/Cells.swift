@@ -86,6 +86,16 @@ enum LSTMCell: RecurrentCell {
             let row = s.gates + b * G
             let cp = s.cPrev + b * H, cn = s.cNext + b * H, tc = s.aux + b * H, hn = s.hNext + b * H
             // One pass per 16 units: activations (kept in `gates` for the backward pass), c_t, tanh(c_t), h_t.
+            if H % 16 == 0 {
+                // Whole vectors only, inline: the windowed driver's closures are not inlined, and cost this pass
+                // 10% (LSTM H128 B64 T100 forward: 6.5 ms against 5.9 ms, AMD EPYC AVX-512).
+                for j in stride(from: 0, to: H, by: 16) {
+                    let (i, f, g, o, c, t) = pointwise(load16(row + j), load16(row + H + j), load16(row + 2 * H + j), load16(row + 3 * H + j), load16(cp + j))
+                    store16(i, row + j); store16(f, row + H + j); store16(g, row + 2 * H + j); store16(o, row + 3 * H + j)
+                    store16(c, cn + j); store16(t, tc + j); store16(o * t, hn + j)
+                }
+                continue
+            }
             forEachWindow16(H, compute: { j, w in
                 pointwise(load16(row + j, count: w), load16(row + H + j, count: w), load16(row + 2 * H + j, count: w),
                           load16(row + 3 * H + j, count: w), load16(cp + j, count: w))

@@ -116,6 +116,7 @@ public enum GEMMTile {
 func gemmBlocked<T: Real>(m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
                           b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
     let kc = 256, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
+    let nc = max(nr, (1 << 19) / (kc * MemoryLayout<T>.stride) / nr * nr)
     let full = n / nr * nr, tail = n - full
     // Scratch for the padded column tail (a kc x nr panel of B and one tile of C), on the stack.
     withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
@@ -133,25 +134,40 @@ func gemmBlocked<T: Real>(m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int,
         }
         // One strip of `rows` rows: full-width tiles across n, then the padded tail computed into `tile`
         // and its first `tail` columns kept.
-        func strip(_ rows: Int, _ i: Int) {
+        // Full-width tiles of one strip of `rows` rows, columns [j0, j1).
+        func strip(_ rows: Int, _ i: Int, _ j0: Int, _ j1: Int) {
             let ai = ak + i * rsA, ci = c + i * ldc
-            var j = 0
-            while j < full {
+            var j = j0
+            while j < j1 {
                 microKernel(rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: bk + j, ldb: ldb, c: ci + j, ldc: ldc, accumulate: acc)
                 j += nr
             }
-            guard tail > 0 else { return }
+        }
+        // The padded tail of one strip, computed into `tile` and its first `tail` columns kept.
+        func tailStrip(_ rows: Int, _ i: Int) {
+            let ai = ak + i * rsA, ci = c + i * ldc
             microKernel(rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: panel, ldb: nr, c: tile, ldc: nr, accumulate: false)
             for r in 0..<rows {
                 let dst = ci + r * ldc + full, src = tile + r * nr
                 for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
             }
         }
-        var i = 0
-        while i + mr <= m { strip(mr, i); i += mr }
-        for rows in GEMMTile.remainderRows {
-            while i + rows <= m { strip(rows, i); i += rows }
+        // Every strip of rows over columns [j0, j1) (or over the tail): full tiles first, then remainder rows.
+        func allStrips(_ body: (Int, Int) -> Void) {
+            var i = 0
+            while i + mr <= m { body(mr, i); i += mr }
+            for rows in GEMMTile.remainderRows {
+                while i + rows <= m { body(rows, i); i += rows }
+            }
         }
+        // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2 (512 KB).
+        var j0 = 0
+        while j0 < full {
+            let j1 = min(j0 + nc, full)
+            allStrips { strip($0, $1, j0, j1) }
+            j0 = j1
+        }
+        if tail > 0 { allStrips(tailStrip) }
         k0 += kb
     }
     }
