@@ -211,6 +211,9 @@ func storeVector<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<V.Scalar>, accumulat
     UnsafeMutableRawPointer(p).storeBytes(of: accumulate ? loadVector(UnsafePointer(p)) + v : v, as: V.self)
 }
 
+// The kernels below differ only in their row count. They are unrolled by hand: Swift keeps accumulators in
+// registers only as separate named variables (an array or tuple of them goes through memory).
+
 /// 12 rows x 2 vectors of C: 24 accumulators. Per k: two vector loads of B, 12 broadcasts of A, 24 FMAs.
 @inlinable @inline(__always)
 func kernel12<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
