@@ -92,7 +92,7 @@ public struct TrainingError: Error, CustomStringConvertible {
 public protocol TrainingCallback: AnyObject {
     func trainingWillStart(totalEpochs: Int, batchesPerEpoch: Int)
     func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double)
-    /// Called after each epoch with its record; `gradients` are the last batch's (before clipping).
+    /// Called after each epoch with its record (losses, accuracies, time, gradient norms before clipping).
     func epochDidEnd(_ record: EpochRecord) throws
 }
 

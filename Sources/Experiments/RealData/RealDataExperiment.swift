@@ -163,7 +163,7 @@ public enum RealDataExperiment {
 
     static func stocksTask(_ o: Options, _ cache: DataCache) throws -> Task {
         let url = try cache.file(.stocks)
-        // Five symbols, each z-scored on its own training period; windows of 12 months, pooled.
+        // Four symbols (GOOG has 68 months from Aug 2004, against 123 for the others), each z-scored on its own training period; windows of 12 months, pooled.
         var series: [ForecastData] = []
         for s in ["MSFT", "AMZN", "IBM", "AAPL"] { series.append(try ForecastData.stockPrices(url, symbol: s, window: 12)) }
         func pool(_ parts: [TensorSequenceDataset<Float>]) -> TensorSequenceDataset<Float> {
