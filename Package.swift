@@ -13,7 +13,8 @@ func chosenCPU() -> (cpu: String, level: String)? {
     if let forced = env["RNNLAB_CPU"], !forced.isEmpty {
         switch forced {
         case "x86-64", "generic", "baseline": return nil
-        case let name where name.contains("avx512") || name.hasPrefix("znver4") || name.hasPrefix("znver5")
+        case let name
+        where name.contains("avx512") || name.hasPrefix("znver4") || name.hasPrefix("znver5")
             || name.contains("sapphire") || name.contains("icelake") || name.contains("cascade"):
             return (name, "AVX512")
         default: return (forced, "AVX2")
@@ -21,9 +22,12 @@ func chosenCPU() -> (cpu: String, level: String)? {
     }
     #if arch(x86_64)
     guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return nil }
     let flags = Set(flagsLine.split(separator: " ").map(String.init))
-    if ["avx512f", "avx512vl", "avx512bw", "avx512dq", "fma"].allSatisfy(flags.contains) { return ("skylake-avx512", "AVX512") }
+    if ["avx512f", "avx512vl", "avx512bw", "avx512dq", "fma"].allSatisfy(flags.contains) {
+        return ("skylake-avx512", "AVX512")
+    }
     if ["avx2", "fma"].allSatisfy(flags.contains) { return ("haswell", "AVX2") }
     #endif
     return nil
@@ -41,11 +45,15 @@ let numericSettings = simdSettings + [.unsafeFlags(["-O"], .when(configuration: 
 let package = Package(
     name: "RNNLab",
     products: [
-        .library(name: "RNNLab", targets: ["TensorCore", "Recurrent", "Datasets", "Vision", "Interchange", "Analysis", "Charts", "Experiments"]),
-        .executable(name: "rnnlab", targets: ["rnnlab"]),
+        .library(
+            name: "RNNLab",
+            targets: [
+                "TensorCore", "Recurrent", "Datasets", "Vision", "Interchange", "Analysis", "Charts", "Experiments"
+            ]),
+        .executable(name: "rnnlab", targets: ["rnnlab"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // Contiguous Float/Double tensors, seeded RNG, SIMD GEMM and element-wise kernels.
@@ -56,34 +64,50 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
         // Dataset readers (IDX, CSV, text corpora), decompression, zip archives, checksums, fetching, batching.
-        .target(name: "Datasets", dependencies: ["TensorCore", "Recurrent", "CZlib", "CBzip2"], swiftSettings: simdSettings),
+        .target(
+            name: "Datasets", dependencies: ["TensorCore", "Recurrent", "CZlib", "CBzip2"], swiftSettings: simdSettings),
         // JPEG and PNG decoding through the system's libjpeg(-turbo) and libpng (Debian: libjpeg-dev, libpng-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.
         .target(name: "Vision", dependencies: ["TensorCore", "CImageCodecs"], swiftSettings: numericSettings),
         // Checkpoints and interchange formats: safetensors.
-        .target(name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision"], swiftSettings: simdSettings),
+        .target(
+            name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision"],
+            swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
         .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
         // SVG charts and the self-contained HTML report.
         .target(name: "Charts", swiftSettings: simdSettings),
         // The experiments: tasks, runs, measurements and their report sections.
-        .target(name: "Experiments", dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision", "Interchange", "Analysis", "Charts"], swiftSettings: simdSettings),
+        .target(
+            name: "Experiments",
+            dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision", "Interchange", "Analysis", "Charts"],
+            swiftSettings: simdSettings),
         // The thin command-line front end.
-        .executableTarget(name: "rnnlab", dependencies: [
-            "Experiments", "Vision", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: simdSettings),
+        .executableTarget(
+            name: "rnnlab",
+            dependencies: [
+                "Experiments", "Vision", .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ], swiftSettings: simdSettings),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdSettings),
-        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"], swiftSettings: simdSettings),
-        .testTarget(name: "InterchangeTests", dependencies: ["Interchange"], exclude: ["scripts"], swiftSettings: simdSettings),
+        .testTarget(
+            name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"],
+            swiftSettings: simdSettings),
+        .testTarget(
+            name: "InterchangeTests", dependencies: ["Interchange"], exclude: ["scripts"], swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Vision", "Analysis"], swiftSettings: simdSettings),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], exclude: ["Fixtures"], swiftSettings: simdSettings),
-        .testTarget(name: "VisionTests", dependencies: ["Vision", "Interchange", "Recurrent"], exclude: ["Fixtures"], swiftSettings: simdSettings),
+        .testTarget(
+            name: "ExperimentsTests", dependencies: ["Experiments", "Vision", "Analysis"], swiftSettings: simdSettings),
+        .testTarget(
+            name: "DatasetsTests", dependencies: ["Datasets"], exclude: ["Fixtures"], swiftSettings: simdSettings),
+        .testTarget(
+            name: "VisionTests", dependencies: ["Vision", "Interchange", "Recurrent"], exclude: ["Fixtures"],
+            swiftSettings: simdSettings),
         // Seeded mutation fuzzing of every file parser over the real fixtures (RNNLAB_FUZZ_CASES for longer runs).
-        .testTarget(name: "FuzzTests", dependencies: ["Datasets", "Interchange", "Vision"], swiftSettings: simdSettings),
+        .testTarget(
+            name: "FuzzTests", dependencies: ["Datasets", "Interchange", "Vision"], swiftSettings: simdSettings),
         // The command line as a user runs it, in a child process: option errors, kill -9 and resume.
         .testTarget(name: "CLITests", dependencies: ["rnnlab", "Interchange"], swiftSettings: simdSettings),
-        .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings)
     ]
 )

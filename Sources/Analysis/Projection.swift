@@ -38,9 +38,11 @@ public enum Projection {
     }
 
     public struct PCAResult {
-        public var coordinates: [[Double]]      // n x k
-        public var explainedVariance: [Double]   // of all components, descending
-        public var explainedRatio: [Double] { let t = explainedVariance.reduce(0, +); return explainedVariance.map { t > 0 ? $0 / t : 0 } }
+        public var coordinates: [[Double]]  // n x k
+        public var explainedVariance: [Double]  // of all components, descending
+        public var explainedRatio: [Double] {
+            let t = explainedVariance.reduce(0, +); return explainedVariance.map { t > 0 ? $0 / t : 0 }
+        }
         /// Participation ratio (sum lambda)^2 / sum lambda^2: how many directions the points really use.
         public var effectiveDimensionality: Double {
             let s = explainedVariance.reduce(0, +), s2 = explainedVariance.reduce(0) { $0 + $1 * $1 }
@@ -62,19 +64,26 @@ public enum Projection {
             let g = (0..<n).map { i in (0..<n).map { j in zip(c[i], c[j]).reduce(0) { $0 + $1.0 * $1.1 } / denom } }
             let e = symmetricEigen(g)
             values = e.values.map { max($0, 0) }
-            coords = (0..<n).map { i in (0..<min(k, n)).map { comp in e.vectors[comp][i] * (values[comp] * denom).squareRoot() } }
+            coords = (0..<n).map { i in
+                (0..<min(k, n)).map { comp in e.vectors[comp][i] * (values[comp] * denom).squareRoot() }
+            }
             for comp in 0..<min(k, n) {
                 // sign: make the loading with the largest magnitude positive, via the implied direction
                 let dir = (0..<d).map { j in (0..<n).reduce(0.0) { $0 + c[$1][j] * e.vectors[comp][$1] } }
-                if let big = dir.max(by: { abs($0) < abs($1) }), big < 0 { for i in 0..<n { coords[i][comp] = -coords[i][comp] } }
+                if let big = dir.max(by: { abs($0) < abs($1) }), big < 0 {
+                    for i in 0..<n { coords[i][comp] = -coords[i][comp] }
+                }
             }
         } else {
             let cov = (0..<d).map { a in (0..<d).map { b in c.reduce(0) { $0 + $1[a] * $1[b] } / denom } }
             let e = symmetricEigen(cov)
             values = e.values.map { max($0, 0) }
             var vecs = e.vectors
-            for comp in vecs.indices { if let big = vecs[comp].max(by: { abs($0) < abs($1) }), big < 0 { vecs[comp] = vecs[comp].map { -$0 } } }
-            coords = c.map { row in (0..<min(k, d)).map { comp in zip(row, vecs[comp]).reduce(0) { $0 + $1.0 * $1.1 } } }
+            for comp in vecs.indices {
+                if let big = vecs[comp].max(by: { abs($0) < abs($1) }), big < 0 { vecs[comp] = vecs[comp].map { -$0 } }
+            }
+            coords = c.map { row in (0..<min(k, d)).map { comp in zip(row, vecs[comp]).reduce(0) { $0 + $1.0 * $1.1 } }
+            }
         }
         while coords.first.map({ $0.count < k }) ?? false { coords = coords.map { $0 + [0] } }
         return PCAResult(coordinates: coords, explainedVariance: values)
@@ -85,12 +94,18 @@ public enum Projection {
     /// momentum (0.5 then 0.8), adaptive gains and early exaggeration 12 for the first 250 of `iterations`.
     /// The perplexity is capped at (n - 1) / 3 so small point sets stay meaningful. PCA initialisation with a
     /// seeded jitter.
-    public static func tsne(_ x: [[Double]], perplexity requested: Double = 30, iterations: Int = 1000, seed: UInt64 = 0) -> (coordinates: [[Double]], perplexity: Double, kl: Double) {
+    public static func tsne(
+        _ x: [[Double]], perplexity requested: Double = 30, iterations: Int = 1000, seed: UInt64 = 0
+    ) -> (coordinates: [[Double]], perplexity: Double, kl: Double) {
         let n = x.count
         guard n > 2 else { return (x.map { _ in [0, 0] }, 0, 0) }
         let perplexity = max(1, min(requested, Double(n - 1) / 3))
         var d2 = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-        for i in 0..<n { for j in (i + 1)..<n { let s = zip(x[i], x[j]).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }; d2[i][j] = s; d2[j][i] = s } }
+        for i in 0..<n {
+            for j in (i + 1)..<n {
+                let s = zip(x[i], x[j]).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }; d2[i][j] = s; d2[j][i] = s
+            }
+        }
         // conditional P(j|i) with entropy log(perplexity)
         var p = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
         let target = log(perplexity)
@@ -99,12 +114,18 @@ public enum Projection {
             let scale = d2[i].filter { $0 > 0 }.min() ?? 1
             for _ in 0..<100 {
                 var sum = 0.0, hsum = 0.0
-                for j in 0..<n where j != i { let w = exp(-beta * d2[i][j] / scale); p[i][j] = w; sum += w; hsum += w * d2[i][j] / scale }
+                for j in 0..<n where j != i {
+                    let w = exp(-beta * d2[i][j] / scale); p[i][j] = w; sum += w; hsum += w * d2[i][j] / scale
+                }
                 if sum == 0 { beta /= 2; continue }
                 let entropy = log(sum) + beta * hsum / sum
                 for j in 0..<n where j != i { p[i][j] /= sum }
                 if abs(entropy - target) < 1e-6 { break }
-                if entropy > target { lo = beta; beta = hi.isFinite ? (beta + hi) / 2 : beta * 2 } else { hi = beta; beta = (beta + lo) / 2 }
+                if entropy > target {
+                    lo = beta; beta = hi.isFinite ? (beta + hi) / 2 : beta * 2
+                } else {
+                    hi = beta; beta = (beta + lo) / 2
+                }
             }
         }
         var pj = p
@@ -114,17 +135,24 @@ public enum Projection {
         var rng = SeededRandom(seed: seed)
         let start = pca(x, components: 2).coordinates
         let sd = (start.reduce(0) { $0 + $1[0] * $1[0] } / Double(n)).squareRoot()
-        var y = start.map { [($0[0] / max(sd, 1e-300)) * 1e-4 + rng.normal() * 1e-8, ($0[1] / max(sd, 1e-300)) * 1e-4 + rng.normal() * 1e-8] }
+        var y = start.map {
+            [
+                ($0[0] / max(sd, 1e-300)) * 1e-4 + rng.normal() * 1e-8,
+                ($0[1] / max(sd, 1e-300)) * 1e-4 + rng.normal() * 1e-8
+            ]
+        }
         var velocity = y.map { _ in [0.0, 0.0] }, gains = y.map { _ in [1.0, 1.0] }
         let eta = max(Double(n) / 12, 50)
         var kl = 0.0
         for it in 0..<iterations {
             let exaggeration = it < 250 ? 12.0 : 1.0, momentum = it < 250 ? 0.5 : 0.8
             var num = [[Double]](repeating: [Double](repeating: 0, count: n), count: n), z = 0.0
-            for i in 0..<n { for j in (i + 1)..<n {
-                let dx = y[i][0] - y[j][0], dy = y[i][1] - y[j][1], q = 1 / (1 + dx * dx + dy * dy)
-                num[i][j] = q; num[j][i] = q; z += 2 * q
-            } }
+            for i in 0..<n {
+                for j in (i + 1)..<n {
+                    let dx = y[i][0] - y[j][0], dy = y[i][1] - y[j][1], q = 1 / (1 + dx * dx + dy * dy)
+                    num[i][j] = q; num[j][i] = q; z += 2 * q
+                }
+            }
             for i in 0..<n {
                 var g = [0.0, 0.0]
                 for j in 0..<n where j != i {
@@ -141,7 +169,9 @@ public enum Projection {
             for i in 0..<n { y[i][0] -= cx; y[i][1] -= cy }
             if it == iterations - 1 {
                 kl = 0
-                for i in 0..<n { for j in 0..<n where i != j { kl += pj[i][j] * log(pj[i][j] / max(num[i][j] / z, 1e-12)) } }
+                for i in 0..<n {
+                    for j in 0..<n where i != j { kl += pj[i][j] * log(pj[i][j] / max(num[i][j] / z, 1e-12)) }
+                }
             }
         }
         return (y, perplexity, kl)

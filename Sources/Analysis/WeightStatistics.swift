@@ -15,7 +15,11 @@ public struct WeightStats: Codable, Sendable, Equatable {
         std = (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / n).squareRoot()
         maxAbs = v.reduce(0) { max($0, abs($1)) }
         frobenius = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        if let rows, let cols, rows > 1, cols > 1 { spectralNorm = WeightStats.spectralNorm(v, rows: rows, cols: cols) } else { spectralNorm = nil }
+        if let rows, let cols, rows > 1, cols > 1 {
+            spectralNorm = WeightStats.spectralNorm(v, rows: rows, cols: cols)
+        } else {
+            spectralNorm = nil
+        }
     }
 
     /// sigma_max(W) by power iteration on W^T W (deterministic start), to relative accuracy ~1e-8.
@@ -29,7 +33,7 @@ public struct WeightStats: Codable, Sendable, Equatable {
             for i in 0..<rows { let ui = u[i]; if ui != 0 { for j in 0..<cols { nv[j] += w[i * cols + j] * ui } } }
             let norm = nv.reduce(0) { $0 + $1 * $1 }.squareRoot()
             guard norm > 0 else { return 0 }
-            let next = norm.squareRoot()   // ||W^T W v|| -> sigma^2 for unit v
+            let next = norm.squareRoot()  // ||W^T W v|| -> sigma^2 for unit v
             v = nv.map { $0 / norm }
             if abs(next - sigma) <= 1e-10 * next { return next }
             sigma = next
@@ -41,10 +45,10 @@ public struct WeightStats: Codable, Sendable, Equatable {
 /// The named pieces of a recurrent network's weights that are worth watching separately: every tensor,
 /// and each gate block of the weight matrices (LSTM i, f, g, o; GRU r, z, n).
 public struct WeightBlock: Sendable {
-    public let name: String          // "rnn.weight_hh_l0[f]" or "fc.weight"
-    public let parameter: String     // state-dict name
-    public let gate: String?         // nil for a whole tensor
-    public let rows: Range<Int>      // row range inside the tensor
+    public let name: String  // "rnn.weight_hh_l0[f]" or "fc.weight"
+    public let parameter: String  // state-dict name
+    public let gate: String?  // nil for a whole tensor
+    public let rows: Range<Int>  // row range inside the tensor
     public let cols: Int
 
     /// Blocks of a model's parameters: each whole tensor, plus one per gate for the recurrent weight matrices.
@@ -56,7 +60,10 @@ public struct WeightBlock: Sendable {
             out.append(WeightBlock(name: name, parameter: name, gate: nil, rows: 0..<rows, cols: cols))
             if name.hasPrefix("rnn.weight_") && cell != .rnn {
                 for (g, gate) in cell.gateNames.enumerated() {
-                    out.append(WeightBlock(name: "\(name)[\(gate)]", parameter: name, gate: gate, rows: (g * hidden)..<((g + 1) * hidden), cols: cols))
+                    out.append(
+                        WeightBlock(
+                            name: "\(name)[\(gate)]", parameter: name, gate: gate,
+                            rows: (g * hidden)..<((g + 1) * hidden), cols: cols))
                 }
             }
         }
@@ -74,7 +81,7 @@ public struct WeightBlock: Sendable {
 /// above 0.95 (nearly closed / open, derivative < 0.05), tanh units with |value| > 0.95 (derivative < 0.1).
 public struct SaturationStats: Codable, Sendable, Equatable {
     public var gate: String
-    public var low: Double, high: Double     // sigmoid: < 0.05, > 0.95; tanh: < -0.95, > 0.95
+    public var low: Double, high: Double  // sigmoid: < 0.05, > 0.95; tanh: < -0.95, > 0.95
     public var mean: Double
     public var total: Double { low + high }
 
@@ -87,15 +94,22 @@ public struct SaturationStats: Codable, Sendable, Equatable {
         let rows = acts.count / G
         var out: [SaturationStats] = []
         for (g, name) in c.cell.gateNames.enumerated() {
-            let tanhLike = (c.cell == .lstm && name == "g") || (c.cell == .gru && name == "n") || (c.cell == .rnn && c.nonlinearity == .tanh)
+            let tanhLike =
+                (c.cell == .lstm && name == "g") || (c.cell == .gru && name == "n")
+                || (c.cell == .rnn && c.nonlinearity == .tanh)
             var lo = 0, hi = 0, sum = 0.0
             for r in 0..<rows {
                 for j in 0..<H {
                     let v = Double(acts[r * G + g * H + j])
                     sum += v
-                    if tanhLike { if v < -0.95 { lo += 1 } else if v > 0.95 { hi += 1 } }
-                    else if c.cell == .rnn { if v == 0 { lo += 1 } }          // relu: dead units
-                    else { if v < 0.05 { lo += 1 } else if v > 0.95 { hi += 1 } }
+                    if tanhLike {
+                        if v < -0.95 { lo += 1 } else if v > 0.95 { hi += 1 }
+                    } else if c.cell == .rnn {
+                        if v == 0 { lo += 1 }
+                    }  // relu: dead units
+                    else {
+                        if v < 0.05 { lo += 1 } else if v > 0.95 { hi += 1 }
+                    }
                 }
             }
             let n = Double(max(rows * H, 1))

@@ -14,7 +14,8 @@ struct Axis {
         var v = values.filter { $0.isFinite && (scale == .linear || $0 > 0) }
         if includeZero && scale == .linear { v.append(0) }
         guard let mn = v.min(), let mx = v.max() else {
-            throw ChartError(scale == .log ? "no positive finite values to draw on a log axis" : "no finite values to draw")
+            throw ChartError(
+                scale == .log ? "no positive finite values to draw on a log axis" : "no finite values to draw")
         }
         if scale == .log {
             lo = Foundation.pow(10, Foundation.log10(mn).rounded(.down))
@@ -39,7 +40,9 @@ struct Axis {
 
     /// Position in [0, 1] along the axis.
     func unit(_ v: Double) -> Double {
-        scale == .log ? (Foundation.log10(v) - Foundation.log10(lo)) / (Foundation.log10(hi) - Foundation.log10(lo)) : (v - lo) / (hi - lo)
+        scale == .log
+            ? (Foundation.log10(v) - Foundation.log10(lo)) / (Foundation.log10(hi) - Foundation.log10(lo))
+            : (v - lo) / (hi - lo)
     }
 
     /// About `target` ticks at 1-2-5 steps (linear) or powers of ten (log, thinned to fit).
@@ -67,10 +70,14 @@ struct Frame {
 }
 
 /// Draws title, axes with ticks and labels, grid lines, and the plot-range data attributes the tests read.
-func drawAxes(_ svg: inout SVGDocument, _ f: Frame, x: Axis, y: Axis, title: String, xLabel: String, yLabel: String,
-              xTickLabels: [(Double, String)]? = nil) {
+func drawAxes(
+    _ svg: inout SVGDocument, _ f: Frame, x: Axis, y: Axis, title: String, xLabel: String, yLabel: String,
+    xTickLabels: [(Double, String)]? = nil
+) {
     svg.text(f.width / 2, 20, title, size: 15, weight: "bold", cls: "title")
-    svg.raw("<g class=\"plot-area\" data-xmin=\"\(x.lo)\" data-xmax=\"\(x.hi)\" data-ymin=\"\(y.lo)\" data-ymax=\"\(y.hi)\" data-xscale=\"\(x.scale.rawValue)\" data-yscale=\"\(y.scale.rawValue)\">")
+    svg.raw(
+        "<g class=\"plot-area\" data-xmin=\"\(x.lo)\" data-xmax=\"\(x.hi)\" data-ymin=\"\(y.lo)\" data-ymax=\"\(y.hi)\" data-xscale=\"\(x.scale.rawValue)\" data-yscale=\"\(y.scale.rawValue)\">"
+    )
     svg.rect(f.left, f.top, f.plotWidth, f.plotHeight, fill: "none", stroke: "#999")
     svg.raw("</g>")
     // y ticks: drop labels that would collide vertically
@@ -79,18 +86,24 @@ func drawAxes(_ svg: inout SVGDocument, _ f: Frame, x: Axis, y: Axis, title: Str
         let py = f.y(y.unit(t))
         svg.line(f.left, py, f.left + f.plotWidth, py, stroke: "#e5e5e5", cls: "grid")
         svg.line(f.left - 4, py, f.left, py)
-        if lastY - py >= 14 { svg.text(f.left - 7, py + 4, formatTick(t), size: 11, anchor: "end", cls: "tick"); lastY = py }
+        if lastY - py >= 14 {
+            svg.text(f.left - 7, py + 4, formatTick(t), size: 11, anchor: "end", cls: "tick"); lastY = py
+        }
     }
     // x ticks: fewer ticks until the labels fit side by side
-    let labels = xTickLabels ?? {
-        var target = 8
-        while true {
-            let ts = x.ticks(target: target)
-            let widest = ts.map { textWidth(formatTick($0), size: 11) }.max() ?? 0
-            if target <= 2 || Double(ts.count) * (widest + 8) <= f.plotWidth { return ts.map { ($0, formatTick($0)) } }
-            target -= 1
-        }
-    }()
+    let labels =
+        xTickLabels
+        ?? {
+            var target = 8
+            while true {
+                let ts = x.ticks(target: target)
+                let widest = ts.map { textWidth(formatTick($0), size: 11) }.max() ?? 0
+                if target <= 2 || Double(ts.count) * (widest + 8) <= f.plotWidth {
+                    return ts.map { ($0, formatTick($0)) }
+                }
+                target -= 1
+            }
+        }()
     var lastRight = -Double.infinity
     for (t, label) in labels {
         let px = f.x(x.unit(t))
@@ -116,7 +129,9 @@ func drawLegend(_ svg: inout SVGDocument, _ f: Frame, entries: [(String, String,
     }
 }
 
-func legendWidth(_ names: [String]) -> Double { names.isEmpty ? 0 : 50 + (names.map { textWidth($0, size: 11) }.max() ?? 0) }
+func legendWidth(_ names: [String]) -> Double {
+    names.isEmpty ? 0 : 50 + (names.map { textWidth($0, size: 11) }.max() ?? 0)
+}
 
 /// A note under the plot, e.g. how many non-finite values were skipped.
 func drawNote(_ svg: inout SVGDocument, _ f: Frame, _ note: String?) {

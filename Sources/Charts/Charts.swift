@@ -9,10 +9,14 @@ public protocol Chart {
 }
 
 /// Splits finite runs; counts what was skipped.
-func finiteRuns(_ xs: [Double], _ ys: [Double], _ ok: (Double, Double) -> Bool) -> (runs: [[(Double, Double)]], skipped: Int) {
+func finiteRuns(_ xs: [Double], _ ys: [Double], _ ok: (Double, Double) -> Bool) -> (
+    runs: [[(Double, Double)]], skipped: Int
+) {
     var runs: [[(Double, Double)]] = [[]], skipped = 0
     for (x, y) in zip(xs, ys) {
-        if x.isFinite && y.isFinite && ok(x, y) { runs[runs.count - 1].append((x, y)) } else {
+        if x.isFinite && y.isFinite && ok(x, y) {
+            runs[runs.count - 1].append((x, y))
+        } else {
             skipped += 1
             if !runs[runs.count - 1].isEmpty { runs.append([]) }
         }
@@ -46,20 +50,29 @@ public struct LineChart: Chart {
     public var xScale: AxisScale
     public var width: Double, height: Double
     public var markers: Bool
-    public init(title: String, xLabel: String, yLabel: String, series: [LineSeries], yScale: AxisScale = .linear,
-                xScale: AxisScale = .linear, markers: Bool = false, width: Double = 640, height: Double = 380) {
+    public init(
+        title: String, xLabel: String, yLabel: String, series: [LineSeries], yScale: AxisScale = .linear,
+        xScale: AxisScale = .linear, markers: Bool = false, width: Double = 640, height: Double = 380
+    ) {
         self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.series = series; self.yScale = yScale
         self.xScale = xScale; self.markers = markers; self.width = width; self.height = height
     }
 
     public func svg() throws -> String {
-        guard !series.isEmpty, series.contains(where: { !$0.y.isEmpty }) else { throw ChartError("\(title): no data to plot") }
-        for s in series where s.x.count != s.y.count { throw ChartError("\(title): series '\(s.name)' has \(s.x.count) x and \(s.y.count) y values") }
+        guard !series.isEmpty, series.contains(where: { !$0.y.isEmpty }) else {
+            throw ChartError("\(title): no data to plot")
+        }
+        for s in series where s.x.count != s.y.count {
+            throw ChartError("\(title): series '\(s.name)' has \(s.x.count) x and \(s.y.count) y values")
+        }
         let ok: (Double, Double) -> Bool = { x, y in (yScale == .linear || y > 0) && (xScale == .linear || x > 0) }
         let cleaned = series.map { finiteRuns($0.x, $0.y, ok) }
-        let xs = cleaned.flatMap { $0.runs.flatMap { $0.map(\.0) } }, ys = cleaned.flatMap { $0.runs.flatMap { $0.map(\.1) } }
+        let xs = cleaned.flatMap { $0.runs.flatMap { $0.map(\.0) } },
+            ys = cleaned.flatMap { $0.runs.flatMap { $0.map(\.1) } }
         let xa = try Axis(values: xs, scale: xScale, pad: false), ya = try Axis(values: ys, scale: yScale)
-        let f = Frame(width: width, height: height, left: yAxisMargin(ya), right: 16 + legendWidth(series.map(\.name)), top: 34, bottom: 44)
+        let f = Frame(
+            width: width, height: height, left: yAxisMargin(ya), right: 16 + legendWidth(series.map(\.name)), top: 34,
+            bottom: 44)
         var svg = SVGDocument(width: width, height: height)
         drawAxes(&svg, f, x: xa, y: ya, title: title, xLabel: xLabel, yLabel: yLabel)
         var legend: [(String, String, String?)] = []
@@ -68,14 +81,24 @@ public struct LineChart: Chart {
             svg.raw("<g class=\"line-series\" data-name=\"\(SVGDocument.escape(s.name))\">")
             for run in cleaned[i].runs {
                 let pts = run.map { (f.x(xa.unit($0.0)), f.y(ya.unit($0.1))) }
-                if pts.count == 1 { svg.circle(pts[0].0, pts[0].1, r: 2.5, fill: color) } else { svg.polyline(pts, stroke: color, dash: dash) }
-                if markers && pts.count > 1 { for p in pts { svg.circle(p.0, p.1, r: 2.5, fill: color, cls: "marker") } }
+                if pts.count == 1 {
+                    svg.circle(pts[0].0, pts[0].1, r: 2.5, fill: color)
+                } else {
+                    svg.polyline(pts, stroke: color, dash: dash)
+                }
+                if markers && pts.count > 1 {
+                    for p in pts { svg.circle(p.0, p.1, r: 2.5, fill: color, cls: "marker") }
+                }
             }
             svg.raw("</g>")
             legend.append((s.name, color, dash))
         }
         drawLegend(&svg, f, entries: legend)
-        drawNote(&svg, f, skippedNote(cleaned.reduce(0) { $0 + $1.skipped }, yScale == .log ? "non-finite or non-positive values" : "non-finite values"))
+        drawNote(
+            &svg, f,
+            skippedNote(
+                cleaned.reduce(0) { $0 + $1.skipped },
+                yScale == .log ? "non-finite or non-positive values" : "non-finite values"))
         return svg.render()
     }
 }
@@ -90,8 +113,10 @@ public struct HistogramChart: Chart {
     public var showDensity: Bool
     public var bandwidth: Bandwidth
     public var width: Double, height: Double
-    public init(title: String, xLabel: String, values: [Double], bins: Int? = nil, showDensity: Bool = true,
-                bandwidth: Bandwidth = .scott, width: Double = 520, height: Double = 340) {
+    public init(
+        title: String, xLabel: String, values: [Double], bins: Int? = nil, showDensity: Bool = true,
+        bandwidth: Bandwidth = .scott, width: Double = 520, height: Double = 340
+    ) {
         self.title = title; self.xLabel = xLabel; self.values = values; self.bins = bins; self.showDensity = showDensity
         self.bandwidth = bandwidth; self.width = width; self.height = height
     }
@@ -109,17 +134,23 @@ public struct HistogramChart: Chart {
         let kde = showDensity ? Density.kde(v, at: grid, rule: bandwidth) : []
         let xa = Axis(lo: lo, hi: hi), ya = try Axis(values: dens + kde + [0], scale: .linear, includeZero: true)
         let names = showDensity ? ["histogram", "KDE (\(bandwidth.rawValue))"] : []
-        let f = Frame(width: width, height: height, left: yAxisMargin(ya), right: 16 + legendWidth(names), top: 34, bottom: 44)
+        let f = Frame(
+            width: width, height: height, left: yAxisMargin(ya), right: 16 + legendWidth(names), top: 34, bottom: 44)
         var svg = SVGDocument(width: width, height: height)
         drawAxes(&svg, f, x: xa, y: ya, title: title, xLabel: xLabel, yLabel: "density")
         for (i, d) in dens.enumerated() {
             let x0 = f.x(xa.unit(lo + Double(i) * bw)), x1 = f.x(xa.unit(lo + Double(i + 1) * bw))
-            svg.rect(x0, f.y(ya.unit(d)), x1 - x0, f.y(ya.unit(0)) - f.y(ya.unit(d)), fill: Palette.color(0), stroke: "white", opacity: 0.55, cls: "bar",
-                     title: "[\(formatTick(lo + Double(i) * bw)), \(formatTick(lo + Double(i + 1) * bw))): \(counts[i])")
+            svg.rect(
+                x0, f.y(ya.unit(d)), x1 - x0, f.y(ya.unit(0)) - f.y(ya.unit(d)), fill: Palette.color(0),
+                stroke: "white", opacity: 0.55, cls: "bar",
+                title: "[\(formatTick(lo + Double(i) * bw)), \(formatTick(lo + Double(i + 1) * bw))): \(counts[i])")
         }
         if showDensity {
-            svg.polyline(zip(grid, kde).map { (f.x(xa.unit($0.0)), f.y(ya.unit($0.1))) }, stroke: Palette.color(1), cls: "kde")
-            drawLegend(&svg, f, entries: [("histogram", Palette.color(0), nil), ("KDE (\(bandwidth.rawValue))", Palette.color(1), nil)])
+            svg.polyline(
+                zip(grid, kde).map { (f.x(xa.unit($0.0)), f.y(ya.unit($0.1))) }, stroke: Palette.color(1), cls: "kde")
+            drawLegend(
+                &svg, f,
+                entries: [("histogram", Palette.color(0), nil), ("KDE (\(bandwidth.rawValue))", Palette.color(1), nil)])
         }
         drawNote(&svg, f, skippedNote(values.count - v.count))
         return svg.render()
@@ -132,9 +163,12 @@ public struct DensityChart: Chart {
     public var samples: [(name: String, values: [Double])]
     public var bandwidth: Bandwidth
     public var width: Double, height: Double
-    public init(title: String, xLabel: String, samples: [(name: String, values: [Double])], bandwidth: Bandwidth = .scott,
-                width: Double = 560, height: Double = 340) {
-        self.title = title; self.xLabel = xLabel; self.samples = samples; self.bandwidth = bandwidth; self.width = width; self.height = height
+    public init(
+        title: String, xLabel: String, samples: [(name: String, values: [Double])], bandwidth: Bandwidth = .scott,
+        width: Double = 560, height: Double = 340
+    ) {
+        self.title = title; self.xLabel = xLabel; self.samples = samples; self.bandwidth = bandwidth;
+        self.width = width; self.height = height
     }
 
     public func svg() throws -> String {
@@ -143,9 +177,11 @@ public struct DensityChart: Chart {
         let (lo, hi) = paddedRange(samples.map { $0.values.filter(\.isFinite) }, rule: bandwidth)
         let grid = (0...200).map { lo + (hi - lo) * Double($0) / 200 }
         let curves = samples.map { Density.kde($0.values, at: grid, rule: bandwidth) }
-        return try LineChart(title: title, xLabel: xLabel, yLabel: "density",
-                             series: zip(samples, curves).map { LineSeries(name: $0.0.name, x: grid, y: $0.1) },
-                             width: width, height: height).svg()
+        return try LineChart(
+            title: title, xLabel: xLabel, yLabel: "density",
+            series: zip(samples, curves).map { LineSeries(name: $0.0.name, x: grid, y: $0.1) },
+            width: width, height: height
+        ).svg()
     }
 }
 
@@ -167,15 +203,19 @@ public struct RidgelineChart: Chart {
     public var bandwidth: Bandwidth
     public var overlap: Double
     public var width: Double, height: Double
-    public init(title: String, xLabel: String, rows: [(label: String, values: [Double])], bandwidth: Bandwidth = .scott,
-                overlap: Double = 1.8, width: Double = 560, height: Double? = nil) {
+    public init(
+        title: String, xLabel: String, rows: [(label: String, values: [Double])], bandwidth: Bandwidth = .scott,
+        overlap: Double = 1.8, width: Double = 560, height: Double? = nil
+    ) {
         self.title = title; self.xLabel = xLabel; self.rows = rows; self.bandwidth = bandwidth; self.overlap = overlap
         self.width = width; self.height = height ?? min(720, 120 + 24 * Double(rows.count))
     }
 
     public func svg() throws -> String {
         let finite = rows.map { $0.values.filter(\.isFinite) }
-        guard !rows.isEmpty, finite.contains(where: { !$0.isEmpty }) else { throw ChartError("\(title): no finite values for a ridgeline") }
+        guard !rows.isEmpty, finite.contains(where: { !$0.isEmpty }) else {
+            throw ChartError("\(title): no finite values for a ridgeline")
+        }
         let (lo, hi) = paddedRange(finite, rule: bandwidth)
         let grid = (0...160).map { lo + (hi - lo) * Double($0) / 160 }
         let curves = finite.map { Density.kde($0, at: grid, rule: bandwidth) }
@@ -189,9 +229,12 @@ public struct RidgelineChart: Chart {
         svg.raw("<g class=\"plot-area\" data-xmin=\"\(lo)\" data-xmax=\"\(hi)\" data-rows=\"\(rows.count)\">")
         for (i, curve) in curves.enumerated() {
             let base = f.top + overlap * rowStep + Double(i) * rowStep
-            let color = Palette.ramp(Palette.viridis, rows.count == 1 ? 0.3 : 0.85 - 0.75 * Double(i) / Double(rows.count - 1))
+            let color = Palette.ramp(
+                Palette.viridis, rows.count == 1 ? 0.3 : 0.85 - 0.75 * Double(i) / Double(rows.count - 1))
             let pts = zip(grid, curve).map { (f.x(xa.unit($0.0)), base - $0.1 / peak * overlap * rowStep) }
-            svg.polyline([(pts[0].0, base)] + pts + [(pts[pts.count - 1].0, base)], stroke: "white", width: 1, fill: color, cls: "ridge")
+            svg.polyline(
+                [(pts[0].0, base)] + pts + [(pts[pts.count - 1].0, base)], stroke: "white", width: 1, fill: color,
+                cls: "ridge")
             svg.text(f.left - 6, base - 2, rows[i].label, size: 11, anchor: "end", cls: "row-label")
         }
         svg.raw("</g>")
@@ -201,7 +244,9 @@ public struct RidgelineChart: Chart {
         for t in xa.ticks(target: 6) {
             let px = f.x(xa.unit(t)), label = formatTick(t), w = textWidth(label, size: 11)
             svg.line(px, bottom, px, bottom + 4)
-            if px - w / 2 > lastRight + 4 { svg.text(px, bottom + 17, label, size: 11, cls: "tick"); lastRight = px + w / 2 }
+            if px - w / 2 > lastRight + 4 {
+                svg.text(px, bottom + 17, label, size: 11, cls: "tick"); lastRight = px + w / 2
+            }
         }
         svg.text(f.left + f.plotWidth / 2, height - 8, xLabel, size: 12, cls: "axis-label")
         drawNote(&svg, f, skippedNote(rows.reduce(0) { $0 + $1.values.count } - finite.reduce(0) { $0 + $1.count }))

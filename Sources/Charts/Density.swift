@@ -20,7 +20,7 @@ public enum Density {
     public static func bandwidth(_ values: [Double], rule: Bandwidth) -> Double {
         let n = Double(values.count), s = std(values)
         let h = rule == .scott ? s * Foundation.pow(n, -0.2) : s * Foundation.pow(3 * n / 4, -0.2)
-        return h > 0 ? h : max(abs(values.first ?? 1) * 1e-3, 1e-12)   // constant data: a narrow spike
+        return h > 0 ? h : max(abs(values.first ?? 1) * 1e-3, 1e-12)  // constant data: a narrow spike
     }
 
     /// Density at each grid point. Large samples are first binned onto 2048 bins (weights = counts):

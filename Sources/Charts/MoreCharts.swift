@@ -18,19 +18,25 @@ public struct ScatterChart: Chart {
     public var title: String, xLabel: String, yLabel: String
     public var series: [ScatterSeries]
     public var width: Double, height: Double
-    public init(title: String, xLabel: String, yLabel: String, series: [ScatterSeries], width: Double = 600, height: Double = 440) {
-        self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.series = series; self.width = width; self.height = height
+    public init(
+        title: String, xLabel: String, yLabel: String, series: [ScatterSeries], width: Double = 600,
+        height: Double = 440
+    ) {
+        self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.series = series; self.width = width;
+        self.height = height
     }
 
     public func svg() throws -> String {
         let pts = series.flatMap { $0.points }.filter { $0.x.isFinite && $0.y.isFinite }
         guard !pts.isEmpty else { throw ChartError("\(title): no finite points to plot") }
         let xa = try Axis(values: pts.map(\.x), scale: .linear), ya = try Axis(values: pts.map(\.y), scale: .linear)
-        let f = Frame(width: width, height: height, left: yAxisMargin(ya), right: 16 + legendWidth(series.map(\.name)), top: 34, bottom: 44)
+        let f = Frame(
+            width: width, height: height, left: yAxisMargin(ya), right: 16 + legendWidth(series.map(\.name)), top: 34,
+            bottom: 44)
         var svg = SVGDocument(width: width, height: height)
         drawAxes(&svg, f, x: xa, y: ya, title: title, xLabel: xLabel, yLabel: yLabel)
         var skipped = 0
-        var placed: [(Double, Double, Double)] = []   // label boxes already drawn: x, y, width
+        var placed: [(Double, Double, Double)] = []  // label boxes already drawn: x, y, width
         for (i, s) in series.enumerated() {
             let color = Palette.color(i)
             let px = s.points.map { p -> (Double, Double)? in
@@ -45,10 +51,14 @@ public struct ScatterChart: Chart {
                     guard len > 8 else { continue }
                     // stop short of the points so arrowheads stay visible
                     let ux = dx / len, uy = dy / len
-                    svg.element("line", [("x1", SVGDocument.num(a.0 + ux * 4)), ("y1", SVGDocument.num(a.1 + uy * 4)),
-                                         ("x2", SVGDocument.num(b.0 - ux * 5)), ("y2", SVGDocument.num(b.1 - uy * 5)),
-                                         ("stroke", color), ("stroke-width", "1.4"), ("stroke-opacity", "0.8"),
-                                         ("marker-end", "url(#arrow)"), ("class", "arrow")])
+                    svg.element(
+                        "line",
+                        [
+                            ("x1", SVGDocument.num(a.0 + ux * 4)), ("y1", SVGDocument.num(a.1 + uy * 4)),
+                            ("x2", SVGDocument.num(b.0 - ux * 5)), ("y2", SVGDocument.num(b.1 - uy * 5)),
+                            ("stroke", color), ("stroke-width", "1.4"), ("stroke-opacity", "0.8"),
+                            ("marker-end", "url(#arrow)"), ("class", "arrow")
+                        ])
                 }
             }
             for (k, p) in px.enumerated() {
@@ -58,7 +68,10 @@ public struct ScatterChart: Chart {
                 guard !label.isEmpty else { continue }
                 // place the label right of the point, else left, else above; skip if every spot is taken
                 let w = textWidth(label, size: 10)
-                let spots = [(p.0 + 6, p.1 - 5, "start"), (p.0 - 6, p.1 - 5, "end"), (p.0, p.1 - 9, "middle"), (p.0, p.1 + 15, "middle")]
+                let spots = [
+                    (p.0 + 6, p.1 - 5, "start"), (p.0 - 6, p.1 - 5, "end"), (p.0, p.1 - 9, "middle"),
+                    (p.0, p.1 + 15, "middle")
+                ]
                 for (x, y, anchor) in spots {
                     let left = anchor == "start" ? x : anchor == "end" ? x - w : x - w / 2
                     let clash = placed.contains { abs($0.1 - y) < 11 && left < $0.0 + $0.2 && $0.0 < left + w }
@@ -80,8 +93,8 @@ public struct ScatterChart: Chart {
 // MARK: - Heatmap
 
 public enum ColorScale: String, Codable, Sendable {
-    case sequential   // viridis from min to max
-    case diverging    // blue-white-red, symmetric around zero
+    case sequential  // viridis from min to max
+    case diverging  // blue-white-red, symmetric around zero
 }
 
 /// A matrix as coloured cells, with row and column labels and a colour bar.
@@ -93,9 +106,12 @@ public struct Heatmap: Chart {
     public var range: (Double, Double)?
     public var annotate: Bool
     public var width: Double, height: Double
-    public init(title: String, values: [[Double]], rowLabels: [String], columnLabels: [String], scale: ColorScale = .sequential,
-                range: (Double, Double)? = nil, annotate: Bool? = nil, width: Double? = nil, height: Double? = nil) {
-        self.title = title; self.values = values; self.rowLabels = rowLabels; self.columnLabels = columnLabels; self.scale = scale
+    public init(
+        title: String, values: [[Double]], rowLabels: [String], columnLabels: [String], scale: ColorScale = .sequential,
+        range: (Double, Double)? = nil, annotate: Bool? = nil, width: Double? = nil, height: Double? = nil
+    ) {
+        self.title = title; self.values = values; self.rowLabels = rowLabels; self.columnLabels = columnLabels;
+        self.scale = scale
         self.range = range
         let cols = values.first?.count ?? 0
         self.annotate = annotate ?? (values.count <= 14 && cols <= 14)
@@ -106,10 +122,14 @@ public struct Heatmap: Chart {
     }
 
     public func svg() throws -> String {
-        guard !values.isEmpty, let cols = values.first?.count, cols > 0 else { throw ChartError("\(title): empty matrix") }
+        guard !values.isEmpty, let cols = values.first?.count, cols > 0 else {
+            throw ChartError("\(title): empty matrix")
+        }
         guard values.allSatisfy({ $0.count == cols }) else { throw ChartError("\(title): rows have different lengths") }
         guard rowLabels.count == values.count, columnLabels.count == cols else {
-            throw ChartError("\(title): \(values.count)x\(cols) matrix with \(rowLabels.count) row and \(columnLabels.count) column labels")
+            throw ChartError(
+                "\(title): \(values.count)x\(cols) matrix with \(rowLabels.count) row and \(columnLabels.count) column labels"
+            )
         }
         let finite = values.flatMap { $0 }.filter(\.isFinite)
         guard !finite.isEmpty else { throw ChartError("\(title): no finite values") }
@@ -118,7 +138,8 @@ public struct Heatmap: Chart {
         if lo == hi { lo -= 1; hi += 1 }
         let rowLabelWidth = (rowLabels.map { textWidth($0, size: 11) }.max() ?? 0) + 12
         let colLabelHeight = (columnLabels.map { textWidth($0, size: 11) }.max() ?? 0) * 0.75 + 14
-        let f = Frame(width: width, height: height, left: rowLabelWidth, right: 80, top: 32 + colLabelHeight, bottom: 16)
+        let f = Frame(
+            width: width, height: height, left: rowLabelWidth, right: 80, top: 32 + colLabelHeight, bottom: 16)
         let cw = f.plotWidth / Double(cols), ch = f.plotHeight / Double(values.count)
         var svg = SVGDocument(width: width, height: height)
         svg.text(width / 2, 20, title, size: 15, weight: "bold", cls: "title")
@@ -130,15 +151,21 @@ public struct Heatmap: Chart {
                 let x = f.left + Double(c) * cw, y = f.top + Double(r) * ch
                 guard v.isFinite else {
                     skipped += 1
-                    svg.rect(x, y, cw, ch, fill: "#dddddd", stroke: "white", cls: "cell missing", title: "\(rowLabels[r]) / \(columnLabels[c]): \(v)")
+                    svg.rect(
+                        x, y, cw, ch, fill: "#dddddd", stroke: "white", cls: "cell missing",
+                        title: "\(rowLabels[r]) / \(columnLabels[c]): \(v)")
                     continue
                 }
                 let t = (v - lo) / (hi - lo)
-                svg.rect(x, y, cw, ch, fill: Palette.ramp(stops, t), stroke: "white", cls: "cell", title: "\(rowLabels[r]) / \(columnLabels[c]): \(formatTick(v))")
+                svg.rect(
+                    x, y, cw, ch, fill: Palette.ramp(stops, t), stroke: "white", cls: "cell",
+                    title: "\(rowLabels[r]) / \(columnLabels[c]): \(formatTick(v))")
                 if annotate && cw >= 26 {
                     let dark = scale == .sequential ? t < 0.6 : abs(t - 0.5) > 0.3
-                    svg.text(x + cw / 2, y + ch / 2 + 4, String(format: abs(v) >= 100 ? "%.0f" : "%.2f", v), size: min(10, ch * 0.6),
-                             fill: dark ? "white" : "#222", cls: "cell-value")
+                    svg.text(
+                        x + cw / 2, y + ch / 2 + 4, String(format: abs(v) >= 100 ? "%.0f" : "%.2f", v),
+                        size: min(10, ch * 0.6),
+                        fill: dark ? "white" : "#222", cls: "cell-value")
                 }
             }
         }
@@ -155,11 +182,15 @@ public struct Heatmap: Chart {
         let bx = f.left + f.plotWidth + 18, bh = min(f.plotHeight, 200)
         for i in 0..<50 {
             let t0 = Double(i) / 50
-            svg.rect(bx, f.top + bh * (1 - t0 - 0.02), 14, bh / 50 + 0.5, fill: Palette.ramp(stops, t0 + 0.01), cls: "colorbar")
+            svg.rect(
+                bx, f.top + bh * (1 - t0 - 0.02), 14, bh / 50 + 0.5, fill: Palette.ramp(stops, t0 + 0.01),
+                cls: "colorbar")
         }
         svg.text(bx + 18, f.top + 8, formatTick(hi), size: 10, anchor: "start", cls: "colorbar-label")
         svg.text(bx + 18, f.top + bh, formatTick(lo), size: 10, anchor: "start", cls: "colorbar-label")
-        drawNote(&svg, Frame(width: width, height: height + 8, left: 0, right: 0, top: 0, bottom: 0), skippedNote(skipped, "non-finite cells (grey)"))
+        drawNote(
+            &svg, Frame(width: width, height: height + 8, left: 0, right: 0, top: 0, bottom: 0),
+            skippedNote(skipped, "non-finite cells (grey)"))
         return svg.render()
     }
 }
@@ -172,25 +203,31 @@ public struct GroupedBarChart: Chart {
     public var categories: [String]
     public var groups: [(name: String, values: [Double])]
     public var width: Double, height: Double
-    public init(title: String, yLabel: String, categories: [String], groups: [(name: String, values: [Double])],
-                width: Double? = nil, height: Double = 360) {
+    public init(
+        title: String, yLabel: String, categories: [String], groups: [(name: String, values: [Double])],
+        width: Double? = nil, height: Double = 360
+    ) {
         self.title = title; self.yLabel = yLabel; self.categories = categories; self.groups = groups
-        self.width = width ?? max(480, 160 + Double(categories.count * max(groups.count, 1)) * 22 + legendWidth(groups.map(\.name)))
+        self.width =
+            width
+            ?? max(480, 160 + Double(categories.count * max(groups.count, 1)) * 22 + legendWidth(groups.map(\.name)))
         self.height = height
     }
 
     public func svg() throws -> String {
         guard !categories.isEmpty, !groups.isEmpty else { throw ChartError("\(title): no bars to draw") }
         for g in groups where g.values.count != categories.count {
-            throw ChartError("\(title): group '\(g.name)' has \(g.values.count) values for \(categories.count) categories")
+            throw ChartError(
+                "\(title): group '\(g.name)' has \(g.values.count) values for \(categories.count) categories")
         }
         let all = groups.flatMap(\.values)
         let ya = try Axis(values: all, scale: .linear, includeZero: true)
         let longest = categories.map { textWidth($0, size: 11) }.max() ?? 0
         let slot0 = (width - yAxisMargin(ya) - 16 - legendWidth(groups.map(\.name))) / Double(categories.count)
         let rotate = longest > slot0 - 6
-        let f = Frame(width: width, height: height, left: yAxisMargin(ya), right: 16 + legendWidth(groups.map(\.name)), top: 34,
-                      bottom: rotate ? 30 + longest * 0.72 : 44)
+        let f = Frame(
+            width: width, height: height, left: yAxisMargin(ya), right: 16 + legendWidth(groups.map(\.name)), top: 34,
+            bottom: rotate ? 30 + longest * 0.72 : 44)
         var svg = SVGDocument(width: width, height: height)
         let xa = Axis(lo: 0, hi: Double(categories.count))
         drawAxes(&svg, f, x: xa, y: ya, title: title, xLabel: "", yLabel: yLabel, xTickLabels: [])
@@ -202,10 +239,16 @@ public struct GroupedBarChart: Chart {
                 guard v.isFinite else { skipped += 1; continue }
                 let x = f.left + Double(c) * slot + slot * 0.1 + Double(g) * bw
                 let y0 = f.y(ya.unit(0)), y1 = f.y(ya.unit(v))
-                svg.rect(x, min(y0, y1), bw - 1, abs(y1 - y0), fill: Palette.color(g), cls: "bar", title: "\(group.name) / \(name): \(formatTick(v))")
+                svg.rect(
+                    x, min(y0, y1), bw - 1, abs(y1 - y0), fill: Palette.color(g), cls: "bar",
+                    title: "\(group.name) / \(name): \(formatTick(v))")
             }
             let cx = f.left + (Double(c) + 0.5) * slot, by = f.top + f.plotHeight + 15
-            if rotate { svg.text(cx, by, name, size: 11, anchor: "end", rotate: -40, cls: "tick") } else { svg.text(cx, by, name, size: 11, cls: "tick") }
+            if rotate {
+                svg.text(cx, by, name, size: 11, anchor: "end", rotate: -40, cls: "tick")
+            } else {
+                svg.text(cx, by, name, size: 11, cls: "tick")
+            }
         }
         svg.line(f.left, f.y(ya.unit(0)), f.left + f.plotWidth, f.y(ya.unit(0)), stroke: "#555")
         drawLegend(&svg, f, entries: groups.enumerated().map { ($0.element.name, Palette.color($0.offset), nil) })
@@ -240,7 +283,9 @@ public struct SmallMultiples: Chart {
             // document, so the ids stay unique.
             let inner = try p.svg().replacingOccurrences(of: SVGDocument.arrowMarker + "\n", with: "")
             let x = Double(i % columns) * pw, y = 34 + Double(i / columns) * ph
-            svg.raw("<g class=\"panel\" transform=\"translate(\(SVGDocument.num(x)) \(SVGDocument.num(y)))\">" + inner + "</g>")
+            svg.raw(
+                "<g class=\"panel\" transform=\"translate(\(SVGDocument.num(x)) \(SVGDocument.num(y)))\">" + inner
+                    + "</g>")
         }
         return svg.render()
     }

@@ -19,14 +19,17 @@ public struct HTMLReport {
     public init(title: String) { self.title = title }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 
     static func anchor(_ s: String) -> String {
         String(s.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
     }
 
-    public mutating func section(_ title: String, level: Int = 2) { blocks.append(.heading(title, level: level, id: Self.anchor(title))) }
+    public mutating func section(_ title: String, level: Int = 2) {
+        blocks.append(.heading(title, level: level, id: Self.anchor(title)))
+    }
     public mutating func paragraph(_ text: String) { blocks.append(.paragraph(text)) }
     public mutating func list(_ items: [String]) { blocks.append(.list(items)) }
     public mutating func code(_ text: String) { blocks.append(.code(text)) }
@@ -69,7 +72,9 @@ public struct HTMLReport {
             case .code(let t): body.append("<pre>\(Self.escape(t))</pre>")
             case .html(let h): body.append(h)
             case let .figure(svg, caption, file): body.append(figureHTML(svg, caption, file))
-            case .figureRow(let figs): body.append("<div class=\"row\">" + figs.map { figureHTML($0.svg, $0.caption, $0.file) }.joined() + "</div>")
+            case .figureRow(let figs):
+                body.append(
+                    "<div class=\"row\">" + figs.map { figureHTML($0.svg, $0.caption, $0.file) }.joined() + "</div>")
             case let .table(headers, rows, caption):
                 var t = "<table>"
                 if let caption { t += "<caption>\(Self.escape(caption))</caption>" }
@@ -79,23 +84,23 @@ public struct HTMLReport {
             }
         }
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <style>
-        body{font-family:Helvetica,Arial,sans-serif;max-width:1280px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-        h1{border-bottom:2px solid #0072B2;padding-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ddd}
-        figure{display:inline-block;margin:.6em;vertical-align:top;max-width:100%} figure svg{max-width:100%;height:auto}
-        figcaption{font-size:.9em;color:#555;max-width:640px} .row{display:flex;flex-wrap:wrap;gap:.4em}
-        .row figure{flex:1 1 380px;max-width:calc(50% - 1.4em);margin:.3em} .row figure svg{width:100%}
-        table{border-collapse:collapse;margin:1em 0;font-size:.92em} td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-        th{background:#f2f6fa} td:first-child,th:first-child{text-align:left} caption{font-weight:bold;text-align:left;padding:.3em 0}
-        pre{background:#f6f6f6;padding:.8em;overflow-x:auto} nav ul{columns:2}
-        </style></head><body>
-        <h1>\(Self.escape(title))</h1>
-        <nav><ul>\(toc.joined())</ul></nav>
-        \(body.joined(separator: "\n"))
-        </body></html>
-        """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <style>
+            body{font-family:Helvetica,Arial,sans-serif;max-width:1280px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+            h1{border-bottom:2px solid #0072B2;padding-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ddd}
+            figure{display:inline-block;margin:.6em;vertical-align:top;max-width:100%} figure svg{max-width:100%;height:auto}
+            figcaption{font-size:.9em;color:#555;max-width:640px} .row{display:flex;flex-wrap:wrap;gap:.4em}
+            .row figure{flex:1 1 380px;max-width:calc(50% - 1.4em);margin:.3em} .row figure svg{width:100%}
+            table{border-collapse:collapse;margin:1em 0;font-size:.92em} td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+            th{background:#f2f6fa} td:first-child,th:first-child{text-align:left} caption{font-weight:bold;text-align:left;padding:.3em 0}
+            pre{background:#f6f6f6;padding:.8em;overflow-x:auto} nav ul{columns:2}
+            </style></head><body>
+            <h1>\(Self.escape(title))</h1>
+            <nav><ul>\(toc.joined())</ul></nav>
+            \(body.joined(separator: "\n"))
+            </body></html>
+            """
     }
 }

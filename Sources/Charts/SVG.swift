@@ -8,15 +8,21 @@ public struct ChartError: Error, CustomStringConvertible, Equatable {
 
 /// Okabe-Ito colours, distinguishable with the common forms of colour blindness; ordered for contrast.
 public enum Palette {
-    public static let categorical = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+    public static let categorical = [
+        "#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"
+    ]
     public static func color(_ i: Int) -> String { categorical[i % categorical.count] }
 
     /// Viridis (sequential, perceptually uniform), sampled at 9 stops and interpolated.
-    static let viridis: [(Double, Double, Double)] = [(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
-                                                      (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)]
+    static let viridis: [(Double, Double, Double)] = [
+        (68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
+        (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)
+    ]
     /// Blue - white - red (ColorBrewer RdBu reversed), for signed values centred on zero.
-    static let diverging: [(Double, Double, Double)] = [(33, 102, 172), (103, 169, 207), (209, 229, 240), (247, 247, 247),
-                                                        (253, 219, 199), (239, 138, 98), (178, 24, 43)]
+    static let diverging: [(Double, Double, Double)] = [
+        (33, 102, 172), (103, 169, 207), (209, 229, 240), (247, 247, 247),
+        (253, 219, 199), (239, 138, 98), (178, 24, 43)
+    ]
 
     /// Colour at t in [0, 1] along a ramp.
     static func ramp(_ stops: [(Double, Double, Double)], _ t: Double) -> String {
@@ -49,62 +55,102 @@ public struct SVGDocument {
 
     mutating func element(_ name: String, _ attrs: [(String, String)], text: String? = nil) {
         let a = attrs.map { " \($0.0)=\"\(Self.escape($0.1))\"" }.joined()
-        if let text { body.append("<\(name)\(a)>\(Self.escape(text))</\(name)>") } else { body.append("<\(name)\(a)/>") }
+        if let text {
+            body.append("<\(name)\(a)>\(Self.escape(text))</\(name)>")
+        } else {
+            body.append("<\(name)\(a)/>")
+        }
     }
 
-    mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String = "#333", width: Double = 1, dash: String? = nil, cls: String? = nil) {
-        var a = [("x1", Self.num(x1)), ("y1", Self.num(y1)), ("x2", Self.num(x2)), ("y2", Self.num(y2)), ("stroke", stroke), ("stroke-width", Self.num(width))]
+    mutating func line(
+        _ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String = "#333", width: Double = 1,
+        dash: String? = nil, cls: String? = nil
+    ) {
+        var a = [
+            ("x1", Self.num(x1)), ("y1", Self.num(y1)), ("x2", Self.num(x2)), ("y2", Self.num(y2)), ("stroke", stroke),
+            ("stroke-width", Self.num(width))
+        ]
         if let dash { a.append(("stroke-dasharray", dash)) }
         if let cls { a.append(("class", cls)) }
         element("line", a)
     }
 
-    mutating func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, stroke: String? = nil, opacity: Double? = nil, cls: String? = nil, title: String? = nil) {
-        var a = [("x", Self.num(x)), ("y", Self.num(y)), ("width", Self.num(max(w, 0))), ("height", Self.num(max(h, 0))), ("fill", fill)]
+    mutating func rect(
+        _ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, stroke: String? = nil, opacity: Double? = nil,
+        cls: String? = nil, title: String? = nil
+    ) {
+        var a = [
+            ("x", Self.num(x)), ("y", Self.num(y)), ("width", Self.num(max(w, 0))), ("height", Self.num(max(h, 0))),
+            ("fill", fill)
+        ]
         if let stroke { a.append(("stroke", stroke)) }
         if let opacity { a.append(("fill-opacity", Self.num(opacity))) }
         if let cls { a.append(("class", cls)) }
         if let title {
-            body.append("<rect" + a.map { " \($0.0)=\"\(Self.escape($0.1))\"" }.joined() + "><title>\(Self.escape(title))</title></rect>")
-        } else { element("rect", a) }
+            body.append(
+                "<rect" + a.map { " \($0.0)=\"\(Self.escape($0.1))\"" }.joined()
+                    + "><title>\(Self.escape(title))</title></rect>")
+        } else {
+            element("rect", a)
+        }
     }
 
-    mutating func text(_ x: Double, _ y: Double, _ s: String, size: Double = 12, anchor: String = "middle", rotate: Double? = nil,
-                       weight: String? = nil, fill: String = "#222", cls: String? = nil) {
-        var a = [("x", Self.num(x)), ("y", Self.num(y)), ("font-size", Self.num(size)), ("text-anchor", anchor), ("fill", fill)]
+    mutating func text(
+        _ x: Double, _ y: Double, _ s: String, size: Double = 12, anchor: String = "middle", rotate: Double? = nil,
+        weight: String? = nil, fill: String = "#222", cls: String? = nil
+    ) {
+        var a = [
+            ("x", Self.num(x)), ("y", Self.num(y)), ("font-size", Self.num(size)), ("text-anchor", anchor),
+            ("fill", fill)
+        ]
         if let rotate { a.append(("transform", "rotate(\(Self.num(rotate)) \(Self.num(x)) \(Self.num(y)))")) }
         if let weight { a.append(("font-weight", weight)) }
         if let cls { a.append(("class", cls)) }
         element("text", a, text: s)
     }
 
-    mutating func polyline(_ pts: [(Double, Double)], stroke: String, width: Double = 2, dash: String? = nil, fill: String = "none", cls: String = "series") {
-        var a = [("points", pts.map { "\(Self.num($0.0)),\(Self.num($0.1))" }.joined(separator: " ")), ("fill", fill), ("stroke", stroke),
-                 ("stroke-width", Self.num(width)), ("stroke-linejoin", "round"), ("class", cls)]
+    mutating func polyline(
+        _ pts: [(Double, Double)], stroke: String, width: Double = 2, dash: String? = nil, fill: String = "none",
+        cls: String = "series"
+    ) {
+        var a = [
+            ("points", pts.map { "\(Self.num($0.0)),\(Self.num($0.1))" }.joined(separator: " ")), ("fill", fill),
+            ("stroke", stroke),
+            ("stroke-width", Self.num(width)), ("stroke-linejoin", "round"), ("class", cls)
+        ]
         if let dash { a.append(("stroke-dasharray", dash)) }
         element("polyline", a)
     }
 
-    mutating func circle(_ x: Double, _ y: Double, r: Double, fill: String, cls: String = "point", title: String? = nil) {
-        let a = [("cx", Self.num(x)), ("cy", Self.num(y)), ("r", Self.num(r)), ("fill", fill), ("stroke", "white"), ("stroke-width", "0.8"), ("class", cls)]
+    mutating func circle(_ x: Double, _ y: Double, r: Double, fill: String, cls: String = "point", title: String? = nil)
+    {
+        let a = [
+            ("cx", Self.num(x)), ("cy", Self.num(y)), ("r", Self.num(r)), ("fill", fill), ("stroke", "white"),
+            ("stroke-width", "0.8"), ("class", cls)
+        ]
         if let title {
-            body.append("<circle" + a.map { " \($0.0)=\"\(Self.escape($0.1))\"" }.joined() + "><title>\(Self.escape(title))</title></circle>")
-        } else { element("circle", a) }
+            body.append(
+                "<circle" + a.map { " \($0.0)=\"\(Self.escape($0.1))\"" }.joined()
+                    + "><title>\(Self.escape(title))</title></circle>")
+        } else {
+            element("circle", a)
+        }
     }
 
     /// The arrowhead marker that lines with marker-end="url(#arrow)" use (HTMLReport renames it per figure,
     /// so ids stay unique in a page holding many charts).
-    static let arrowMarker = "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"context-stroke\"/></marker></defs>"
+    static let arrowMarker =
+        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"context-stroke\"/></marker></defs>"
 
     public func render() -> String {
         let content = body.joined(separator: "\n")
         let defs = content.contains("url(#arrow)") ? Self.arrowMarker + "\n" : ""
         return """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.num(width))" height="\(Self.num(height))" viewBox="0 0 \(Self.num(width)) \(Self.num(height))" font-family="Helvetica, Arial, sans-serif">
-        \(defs)<rect x="0" y="0" width="\(Self.num(width))" height="\(Self.num(height))" fill="white"/>
-        \(content)
-        </svg>
-        """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.num(width))" height="\(Self.num(height))" viewBox="0 0 \(Self.num(width)) \(Self.num(height))" font-family="Helvetica, Arial, sans-serif">
+            \(defs)<rect x="0" y="0" width="\(Self.num(width))" height="\(Self.num(height))" fill="white"/>
+            \(content)
+            </svg>
+            """
     }
 }
 

@@ -16,14 +16,25 @@ public struct CSVTable {
         while let c = next() {
             if inQuotes {
                 if c == "\"" {
-                    if let n = it.next() { if n == "\"" { field.unicodeScalars.append("\"") } else { inQuotes = false; afterQuote = true; pending = n } }
-                    else { inQuotes = false }
-                } else { if c == "\n" { line += 1 }; field.unicodeScalars.append(c) }
+                    if let n = it.next() {
+                        if n == "\"" {
+                            field.unicodeScalars.append("\"")
+                        } else {
+                            inQuotes = false; afterQuote = true; pending = n
+                        }
+                    } else {
+                        inQuotes = false
+                    }
+                } else {
+                    if c == "\n" { line += 1 }; field.unicodeScalars.append(c)
+                }
                 continue
             }
             switch c {
             case "\"":
-                guard field.isEmpty && !afterQuote else { throw DataError("\(source): line \(line): stray quote inside an unquoted field") }
+                guard field.isEmpty && !afterQuote else {
+                    throw DataError("\(source): line \(line): stray quote inside an unquoted field")
+                }
                 inQuotes = true
             case ",": row.append(field); field = ""; afterQuote = false
             case "\r": continue
@@ -41,7 +52,8 @@ public struct CSVTable {
         header = hasHeader ? rows.removeFirst() : []
         let width = hasHeader ? header.count : rows[0].count
         if let bad = rows.firstIndex(where: { $0.count != width }) {
-            throw DataError("\(source): row \(bad + (hasHeader ? 2 : 1)) has \(rows[bad].count) fields, expected \(width)")
+            throw DataError(
+                "\(source): row \(bad + (hasHeader ? 2 : 1)) has \(rows[bad].count) fields, expected \(width)")
         }
         self.rows = rows
     }

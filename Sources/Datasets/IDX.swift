@@ -13,14 +13,21 @@ public struct IDXFile {
 
     public init(data: Data, source: String) throws {
         let d = [UInt8](data)
-        guard d.count >= 4, d[0] == 0, d[1] == 0 else { throw DataError("\(source): not an IDX file (bad magic number)") }
-        guard d[2] == 0x08 else { throw DataError("\(source): IDX element type 0x\(String(d[2], radix: 16)) is not supported (only unsigned bytes, 0x08)") }
+        guard d.count >= 4, d[0] == 0, d[1] == 0 else {
+            throw DataError("\(source): not an IDX file (bad magic number)")
+        }
+        guard d[2] == 0x08 else {
+            throw DataError(
+                "\(source): IDX element type 0x\(String(d[2], radix: 16)) is not supported (only unsigned bytes, 0x08)")
+        }
         let rank = Int(d[3])
         guard rank >= 1, d.count >= 4 + 4 * rank else { throw DataError("\(source): truncated IDX header") }
         shape = (0..<rank).map { i in (0..<4).reduce(0) { $0 << 8 | Int(d[4 + 4 * i + $1]) } }
         let start = 4 + 4 * rank
         guard let n = elementCount(shape), d.count - start == n else {
-            throw DataError("\(source): IDX header says \(shape) = \(elementCount(shape).map(String.init) ?? "too many") values but the file holds \(d.count - start)")
+            throw DataError(
+                "\(source): IDX header says \(shape) = \(elementCount(shape).map(String.init) ?? "too many") values but the file holds \(d.count - start)"
+            )
         }
         bytes = Array(d[start...])
     }

@@ -24,11 +24,15 @@ public struct LabelledTexts {
         for (folder, label) in [("pos", 1), ("neg", 0)] {
             let dir = root.appendingPathComponent(split).appendingPathComponent(folder)
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else {
-                throw DataError("\(dir.path): missing; expected aclImdb/\(split)/pos and aclImdb/\(split)/neg folders of .txt reviews")
+                throw DataError(
+                    "\(dir.path): missing; expected aclImdb/\(split)/pos and aclImdb/\(split)/neg folders of .txt reviews"
+                )
             }
             for name in names.sorted() where name.hasSuffix(".txt") {
                 let url = dir.appendingPathComponent(name)
-                guard let text = try? String(contentsOf: url, encoding: .utf8) else { throw DataError("\(url.path): not UTF-8 text") }
+                guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+                    throw DataError("\(url.path): not UTF-8 text")
+                }
                 texts.append(text.replacingOccurrences(of: "<br />", with: " ")); labels.append(label)
             }
         }
@@ -52,7 +56,9 @@ public struct Vocabulary {
     public init(texts: [String], size: Int) {
         var counts: [String: Int] = [:]
         for t in texts { for w in Self.tokenize(t) { counts[w, default: 0] += 1 } }
-        let top = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(max(size - 2, 0)).map(\.key)
+        let top = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(
+            max(size - 2, 0)
+        ).map(\.key)
         words = ["<pad>", "<unk>"] + top
         var idx: [String: Int] = [:]
         for (i, w) in words.enumerated() { idx[w] = i }

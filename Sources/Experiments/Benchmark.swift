@@ -12,8 +12,10 @@ public struct BenchmarkSpec: Codable, Sendable {
     public var threads: Int
     public var iterations: Int
     public var inputGradient: Bool
-    public init(cell: CellKind, hidden: Int, input: Int, batch: Int, steps: Int, layers: Int = 1, threads: Int = 1,
-                iterations: Int = 20, inputGradient: Bool = false) {
+    public init(
+        cell: CellKind, hidden: Int, input: Int, batch: Int, steps: Int, layers: Int = 1, threads: Int = 1,
+        iterations: Int = 20, inputGradient: Bool = false
+    ) {
         self.cell = cell; self.hidden = hidden; self.input = input; self.batch = batch; self.steps = steps
         self.layers = layers; self.threads = threads; self.iterations = iterations; self.inputGradient = inputGradient
     }
@@ -22,8 +24,10 @@ public struct BenchmarkSpec: Codable, Sendable {
 extension BenchmarkSpec {
     /// Throws, naming the field, for a size or count that cannot be run.
     public func validate() throws {
-        for (name, value) in [("hidden", hidden), ("input", input), ("batch", batch), ("seq", steps), ("layers", layers),
-                              ("threads", threads), ("iterations", iterations)] where value < 1 {
+        for (name, value) in [
+            ("hidden", hidden), ("input", input), ("batch", batch), ("seq", steps), ("layers", layers),
+            ("threads", threads), ("iterations", iterations)
+        ] where value < 1 {
             throw ShapeError("--\(name) must be at least 1 (got \(value))")
         }
     }
@@ -33,12 +37,12 @@ public struct BenchmarkResult: Codable, Sendable {
     public var spec: BenchmarkSpec
     public var precision: String
     public var simd: String
-    public var forwardMilliseconds: Double      // median per iteration
+    public var forwardMilliseconds: Double  // median per iteration
     public var backwardMilliseconds: Double
     public var totalMilliseconds: Double
-    public var timestepsPerSecond: Double       // batch * steps / (forward + backward)
-    public var gflops: Double                   // GEMM floating-point operations only
-    public var trainingStepMilliseconds: Double // mean over one epoch of `iterations` batches
+    public var timestepsPerSecond: Double  // batch * steps / (forward + backward)
+    public var gflops: Double  // GEMM floating-point operations only
+    public var trainingStepMilliseconds: Double  // mean over one epoch of `iterations` batches
     public var trainingTimestepsPerSecond: Double
 }
 
@@ -60,13 +64,14 @@ public enum Benchmark {
         Compute.threads = spec.threads
         defer { Compute.threads = saved }
         var rng = SeededRandom(seed: 42)
-        let config = RecurrentConfig(cell: spec.cell, inputSize: spec.input, hiddenSize: spec.hidden, numLayers: spec.layers)
+        let config = RecurrentConfig(
+            cell: spec.cell, inputSize: spec.input, hiddenSize: spec.hidden, numLayers: spec.layers)
         let net = RecurrentNetwork<Float>(config: config, rng: &rng)
         let x = Tensor<Float>.uniform([spec.batch, spec.steps, spec.input], -1, 1, rng: &rng)
         let dOut = Tensor<Float>.uniform([spec.batch, spec.steps, spec.hidden], -1, 1, rng: &rng)
         var grads = net.parameters.zerosLike()
         var fwd = [Double](), bwd = [Double]()
-        for i in 0..<(spec.iterations + 2) {   // two warm-up iterations
+        for i in 0..<(spec.iterations + 2) {  // two warm-up iterations
             let t0 = DispatchTime.now().uptimeNanoseconds
             _ = try net.forward(x)
             let t1 = DispatchTime.now().uptimeNanoseconds
@@ -86,22 +91,28 @@ public enum Benchmark {
             flops += 2 * n * G * (inSize * (2 + dx) + H * 3)
         }
         let step = try trainingStepSeconds(spec, config: config, rng: &rng)
-        return BenchmarkResult(spec: spec, precision: "float32", simd: simdLevel, forwardMilliseconds: f,
-                               backwardMilliseconds: b, totalMilliseconds: f + b,
-                               timestepsPerSecond: n / ((f + b) / 1000), gflops: flops / ((f + b) / 1000) / 1e9,
-                               trainingStepMilliseconds: step * 1000, trainingTimestepsPerSecond: n / step)
+        return BenchmarkResult(
+            spec: spec, precision: "float32", simd: simdLevel, forwardMilliseconds: f,
+            backwardMilliseconds: b, totalMilliseconds: f + b,
+            timestepsPerSecond: n / ((f + b) / 1000), gflops: flops / ((f + b) / 1000) / 1e9,
+            trainingStepMilliseconds: step * 1000, trainingTimestepsPerSecond: n / step)
     }
 
     /// Seconds per training step: the second of two epochs (the first warms up) of `iterations` batches of
     /// random sequences with 10 classes, Adam(lr 1e-3) and clipping at norm 1.
-    static func trainingStepSeconds(_ spec: BenchmarkSpec, config: RecurrentConfig, rng: inout SeededRandom) throws -> Double {
+    static func trainingStepSeconds(_ spec: BenchmarkSpec, config: RecurrentConfig, rng: inout SeededRandom) throws
+        -> Double
+    {
         let count = spec.batch * spec.iterations
-        let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: config, rng: &rng),
-                                         head: Linear(inputSize: spec.hidden, outputSize: 10, rng: &rng),
-                                         headMode: .lastStep, objective: .crossEntropy)
-        let data = TensorSequenceDataset<Float>(inputs: .uniform([count, spec.steps, spec.input], -1, 1, rng: &rng),
-                                         targets: .classes((0..<count).map { _ in rng.int(below: 10) }))
-        let trainer = Trainer<Float>(model: model, optimizer: .adam(), options: TrainingOptions(epochs: 2, batchSize: spec.batch, clipNorm: 1))
+        let model = SequenceModel<Float>(
+            embedding: nil, rnn: RecurrentNetwork(config: config, rng: &rng),
+            head: Linear(inputSize: spec.hidden, outputSize: 10, rng: &rng),
+            headMode: .lastStep, objective: .crossEntropy)
+        let data = TensorSequenceDataset<Float>(
+            inputs: .uniform([count, spec.steps, spec.input], -1, 1, rng: &rng),
+            targets: .classes((0..<count).map { _ in rng.int(below: 10) }))
+        let trainer = Trainer<Float>(
+            model: model, optimizer: .adam(), options: TrainingOptions(epochs: 2, batchSize: spec.batch, clipNorm: 1))
         let history = try trainer.fit(train: data, validation: nil)
         return history[1].seconds / Double(spec.iterations)
     }
@@ -130,19 +141,23 @@ extension Benchmark {
     /// The CPU model as /proc/cpuinfo names it.
     public static var cpuModel: String {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        return info.split(separator: "\n").first { $0.hasPrefix("model name") }.map { $0.split(separator: ":", maxSplits: 1).last!
-            .trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        return info.split(separator: "\n").first { $0.hasPrefix("model name") }.map {
+            $0.split(separator: ":", maxSplits: 1).last!
+                .trimmingCharacters(in: .whitespaces)
+        } ?? "unknown"
     }
 
     /// The products of one layer: per step [B,H]x[H,G] (forward) and [B,G]x[G,H] (dh_prev), the input
     /// projection [B*T,I]x[I,G], and the weight gradients dW_hh = dG^T H and dW_ih = dG^T X over all steps.
     public static func gemmShapes(_ s: BenchmarkSpec) -> [(name: String, m: Int, n: Int, k: Int, transA: Bool)] {
         let G = s.cell.gateCount * s.hidden, rows = s.batch * s.steps
-        return [("step forward h W_hh^T", s.batch, G, s.hidden, false),
-                ("step backward dG W_hh", s.batch, s.hidden, G, false),
-                ("input projection X W_ih^T", rows, G, s.input, false),
-                ("weight gradient dW_hh = dG^T H", G, s.hidden, rows, true),
-                ("weight gradient dW_ih = dG^T X", G, s.input, rows, true)]
+        return [
+            ("step forward h W_hh^T", s.batch, G, s.hidden, false),
+            ("step backward dG W_hh", s.batch, s.hidden, G, false),
+            ("input projection X W_ih^T", rows, G, s.input, false),
+            ("weight gradient dW_hh = dG^T H", G, s.hidden, rows, true),
+            ("weight gradient dW_ih = dG^T X", G, s.input, rows, true)
+        ]
     }
 
     public static func gemm(_ spec: BenchmarkSpec) throws -> GEMMBenchmarkResult {
@@ -151,15 +166,19 @@ extension Benchmark {
         var rng = SeededRandom(seed: 42)
         var shapes: [GEMMBenchmarkResult.Shape] = []
         for s in gemmShapes(spec) {
-            let a = Tensor<Float>.uniform([s.m * s.k], -1, 1, rng: &rng), b = Tensor<Float>.uniform([s.k * s.n], -1, 1, rng: &rng)
+            let a = Tensor<Float>.uniform([s.m * s.k], -1, 1, rng: &rng),
+                b = Tensor<Float>.uniform([s.k * s.n], -1, 1, rng: &rng)
             var c = [Float](repeating: 0, count: s.m * s.n)
             let lda = s.transA ? s.m : s.k
             func once() {
                 a.data.withUnsafeBufferPointer { ap in
                     b.data.withUnsafeBufferPointer { bp in
                         c.withUnsafeMutableBufferPointer { cp in
-                            TensorCore.gemm(s.transA ? .transposed : .none, .none, m: s.m, n: s.n, k: s.k, a: ap.baseAddress!, lda: lda,
-                                            b: bp.baseAddress!, ldb: s.n, c: cp.baseAddress!, ldc: s.n, accumulate: false, threads: spec.threads)
+                            TensorCore.gemm(
+                                s.transA ? .transposed : .none, .none, m: s.m, n: s.n, k: s.k, a: ap.baseAddress!,
+                                lda: lda,
+                                b: bp.baseAddress!, ldb: s.n, c: cp.baseAddress!, ldc: s.n, accumulate: false,
+                                threads: spec.threads)
                         }
                     }
                 }
@@ -171,14 +190,21 @@ extension Benchmark {
                 var reps = 0
                 let start = DispatchTime.now().uptimeNanoseconds
                 var elapsed = 0.0
-                repeat { once(); reps += 1; elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 } while elapsed < 0.05
+                repeat {
+                    once(); reps += 1; elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                } while elapsed < 0.05
                 best = min(best, elapsed / Double(reps))
             }
             let gflops = 2 * Double(s.m) * Double(s.n) * Double(s.k) / best / 1e9
-            shapes.append(.init(name: s.name, m: s.m, n: s.n, k: s.k, transA: s.transA, milliseconds: best * 1e3, gflops: gflops, fractionOfPeak: gflops / peak))
+            shapes.append(
+                .init(
+                    name: s.name, m: s.m, n: s.n, k: s.k, transA: s.transA, milliseconds: best * 1e3, gflops: gflops,
+                    fractionOfPeak: gflops / peak))
         }
-        return GEMMBenchmarkResult(cpu: cpuModel, simd: simdLevel, tile: "\(GEMMTile.rows)x\(GEMMTile.columns(Float.self))", threads: spec.threads,
-                                   peakGflops: peak, shapes: shapes)
+        return GEMMBenchmarkResult(
+            cpu: cpuModel, simd: simdLevel, tile: "\(GEMMTile.rows)x\(GEMMTile.columns(Float.self))",
+            threads: spec.threads,
+            peakGflops: peak, shapes: shapes)
     }
 }
 
@@ -196,7 +222,9 @@ public struct Q1Result: Codable, Sendable {
 }
 
 extension Benchmark {
-    public static func q1(threads: Int = 1, repetitions: Int = 3, cells: [CellKind] = [.rnn, .lstm, .gru]) throws -> [Q1Result] {
+    public static func q1(threads: Int = 1, repetitions: Int = 3, cells: [CellKind] = [.rnn, .lstm, .gru]) throws
+        -> [Q1Result]
+    {
         guard repetitions >= 1, threads >= 1 else { throw ShapeError("--reps and --threads must be at least 1") }
         let saved = Compute.threads
         Compute.threads = threads
@@ -207,19 +235,30 @@ extension Benchmark {
         var out: [Q1Result] = []
         for cell in cells {
             var times: [Double] = [], last = Double.nan
-            for rep in 0..<(repetitions + 1) {   // the first run warms up
+            for rep in 0..<(repetitions + 1) {  // the first run warms up
                 var r = SeededRandom(seed: 1)
-                let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: RecurrentConfig(cell: cell, inputSize: 1, hiddenSize: 24), rng: &r),
-                                                 head: Linear(inputSize: 24, outputSize: 1, rng: &r), headMode: .everyStep, objective: .meanSquaredError)
-                let trainer = Trainer(model: model, optimizer: .adam(lr: 0.01), options: TrainingOptions(epochs: rep == 0 ? 2 : 60, batchSize: 32, shuffleSeed: 0))
+                let model = SequenceModel<Float>(
+                    embedding: nil,
+                    rnn: RecurrentNetwork(config: RecurrentConfig(cell: cell, inputSize: 1, hiddenSize: 24), rng: &r),
+                    head: Linear(inputSize: 24, outputSize: 1, rng: &r), headMode: .everyStep,
+                    objective: .meanSquaredError)
+                let trainer = Trainer(
+                    model: model, optimizer: .adam(lr: 0.01),
+                    options: TrainingOptions(epochs: rep == 0 ? 2 : 60, batchSize: 32, shuffleSeed: 0))
                 let start = DispatchTime.now().uptimeNanoseconds
                 let h = try trainer.fit(train: train, validation: nil)
-                if rep > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9); last = h.last?.trainLoss ?? .nan }
+                if rep > 0 {
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9);
+                    last = h.last?.trainLoss ?? .nan
+                }
             }
             times.sort()
             let steps = 60 * 20
-            out.append(Q1Result(model: cell.rawValue, threads: threads, epochs: 60, steps: steps, timeSeconds: [times.first!, times[times.count / 2], times.last!],
-                                millisecondsPerStepMedian: 1000 * times[times.count / 2] / Double(steps), finalTrainLoss: last))
+            out.append(
+                Q1Result(
+                    model: cell.rawValue, threads: threads, epochs: 60, steps: steps,
+                    timeSeconds: [times.first!, times[times.count / 2], times.last!],
+                    millisecondsPerStepMedian: 1000 * times[times.count / 2] / Double(steps), finalTrainLoss: last))
         }
         return out
     }

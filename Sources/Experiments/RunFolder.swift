@@ -15,13 +15,16 @@ public struct RunFolder {
     public func writeJSON<V: Encodable>(_ value: V, to relative: String) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try AtomicFile.write(try enc.encode(value), to: url(relative))
     }
 
     /// CSV with a header row; numbers written with full precision.
     public func writeCSV(_ header: [String], _ rows: [[String]], to relative: String) throws {
-        let quote = { (s: String) in s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+        let quote = { (s: String) in
+            s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
         let text = ([header] + rows).map { $0.map(quote).joined(separator: ",") }.joined(separator: "\n") + "\n"
         try AtomicFile.write(text, to: url(relative))
     }

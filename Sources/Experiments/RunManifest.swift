@@ -37,7 +37,8 @@ public struct RunManifest: Codable, Sendable {
         var out: [String] = []
         if seed != old.seed { out.append("seed: \(old.seed) -> \(seed)") }
         if quick != old.quick { out.append("quick: \(old.quick) -> \(quick)") }
-        out += Self.fieldDifferences("toy", old.toy, toy) + Self.fieldDifferences("real", old.real, real)
+        out +=
+            Self.fieldDifferences("toy", old.toy, toy) + Self.fieldDifferences("real", old.real, real)
             + Self.fieldDifferences("fusion", old.fusion, fusion)
         for (path, sum) in old.data.sorted(by: { $0.key < $1.key }) where FileManager.default.fileExists(atPath: path) {
             if let now = try? DataLedger.checksum(URL(fileURLWithPath: path)), now != sum {
@@ -60,10 +61,14 @@ public struct RunManifest: Codable, Sendable {
     static func fields<V: Encodable>(_ value: V) -> [String: String]? {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        guard let data = try? enc.encode(value), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard let data = try? enc.encode(value),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
         return object.mapValues { v in
-            guard let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) else { return "\(v)" }
+            guard let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed])
+            else { return "\(v)" }
             return String(decoding: d, as: UTF8.self)
         }
     }
@@ -81,7 +86,8 @@ public struct RunManifest: Codable, Sendable {
         let url = folder.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         do { return try JSONDecoder().decode(RunManifest.self, from: Data(contentsOf: url)) } catch {
-            throw RunFolderError("\(url.path) cannot be read (\(error)); rerun with --fresh to move this folder aside and start again")
+            throw RunFolderError(
+                "\(url.path) cannot be read (\(error)); rerun with --fresh to move this folder aside and start again")
         }
     }
 
@@ -111,26 +117,38 @@ extension RunManifest {
     /// Checks `planned` against what the folder already holds, moving an earlier run aside when `fresh`,
     /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
     /// the folder holds a run with other settings.
-    public static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool) throws -> (RunManifest, RunFolderHistory) {
+    public static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool) throws -> (
+        RunManifest, RunFolderHistory
+    ) {
         var history = RunFolderHistory()
         let fm = FileManager.default
         let holdsResults = ["report.html", "findings.json", fileName, "toy", "real", "fusion"]
             .contains { fm.fileExists(atPath: folder.appendingPathComponent($0).path) }
         if holdsResults && fresh {
-            let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
-            let target = folder.deletingLastPathComponent().appendingPathComponent("\(folder.lastPathComponent).previous-\(stamp)")
+            let stamp = ISO8601DateFormatter.string(
+                from: Date(), timeZone: TimeZone(identifier: "UTC")!,
+                formatOptions: [.withYear, .withMonth, .withDay, .withTime])
+            let target = folder.deletingLastPathComponent().appendingPathComponent(
+                "\(folder.lastPathComponent).previous-\(stamp)")
             do { try fm.moveItem(at: folder, to: target) } catch {
-                throw RunFolderError("\(folder.path): cannot move the earlier run aside to \(target.path) (\(error.localizedDescription))")
+                throw RunFolderError(
+                    "\(folder.path): cannot move the earlier run aside to \(target.path) (\(error.localizedDescription))"
+                )
             }
             history.movedTo = target
         } else if holdsResults {
             guard let old = try read(folder) else {
-                throw RunFolderError("\(folder.path) holds results but no \(fileName) (an older rnnlab wrote it, or another program), so whether its checkpoints fit this run cannot be told; nothing was run. Rerun with --fresh to move it aside and start again, or choose another --out.")
+                throw RunFolderError(
+                    "\(folder.path) holds results but no \(fileName) (an older rnnlab wrote it, or another program), so whether its checkpoints fit this run cannot be told; nothing was run. Rerun with --fresh to move it aside and start again, or choose another --out."
+                )
             }
             let diff = planned.differences(from: old)
             guard diff.isEmpty else {
-                let shown = diff.prefix(8).joined(separator: "; ") + (diff.count > 8 ? "; and \(diff.count - 8) more" : "")
-                throw RunFolderError("\(folder.path) holds a run made with other settings (\(shown)); resuming it would mix the two, so nothing was run. Rerun with --fresh to move the earlier run aside and start again, or choose another --out.")
+                let shown =
+                    diff.prefix(8).joined(separator: "; ") + (diff.count > 8 ? "; and \(diff.count - 8) more" : "")
+                throw RunFolderError(
+                    "\(folder.path) holds a run made with other settings (\(shown)); resuming it would mix the two, so nothing was run. Rerun with --fresh to move the earlier run aside and start again, or choose another --out."
+                )
             }
             history.previous = old
         }
@@ -147,7 +165,8 @@ public enum CodeVersion {
 
     public static let current: String = {
         // Sources/Experiments/RunManifest.swift -> the package root
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         guard FileManager.default.fileExists(atPath: root.appendingPathComponent(".git").path) else { return release }
         let p = Process(), pipe = Pipe()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -19,16 +19,25 @@ public enum Study {
         public var fresh: Bool
         /// The command line, for the manifest and for the rerun hint of a failed part.
         public var arguments: [String]
-        public init(quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3], dataDirectory: URL = DataCache.defaultDirectory,
-                    real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil, threads: Int = 1, fresh: Bool = false,
-                    arguments: [String] = ["rnnlab"] + CommandLine.arguments.dropFirst()) {
+        public init(
+            quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3],
+            dataDirectory: URL = DataCache.defaultDirectory,
+            real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil, threads: Int = 1,
+            fresh: Bool = false,
+            arguments: [String] = ["rnnlab"] + CommandLine.arguments.dropFirst()
+        ) {
             self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory
-            self.real = real; self.fusion = fusion; self.threads = threads; self.fresh = fresh; self.arguments = arguments
+            self.real = real; self.fusion = fusion; self.threads = threads; self.fresh = fresh;
+            self.arguments = arguments
         }
 
         var toyOptions: ToyExperiment.Options { var o = ToyExperiment.Options(quick: quick); o.seed = seed; return o }
-        var realOptions: RealDataExperiment.Options { var o = real ?? RealDataExperiment.Options(quick: quick); o.seed = seed; return o }
-        var fusionOptions: FusionExperiment.Options { var o = fusion ?? FusionExperiment.Options(quick: quick); o.seed = seed; return o }
+        var realOptions: RealDataExperiment.Options {
+            var o = real ?? RealDataExperiment.Options(quick: quick); o.seed = seed; return o
+        }
+        var fusionOptions: FusionExperiment.Options {
+            var o = fusion ?? FusionExperiment.Options(quick: quick); o.seed = seed; return o
+        }
 
         /// The command that repeats this run (finished parts resume or recompute identically).
         public var rerunCommand: String {
@@ -47,7 +56,10 @@ public enum Study {
     /// The findings that lead the report: who reached a loss first, accuracy leaders and the quality bar,
     /// how much gradient survives through time, and how the question encoders differ.
     static func headlines(_ findings: [String]) -> [String] {
-        let leads = ["First to reach", "Quality bar", "Highest held-out", "||dL/dh_1||", "Trajectory length", "Similarity of adjacent"]
+        let leads = [
+            "First to reach", "Quality bar", "Highest held-out", "||dL/dh_1||", "Trajectory length",
+            "Similarity of adjacent"
+        ]
         return findings.filter { f in leads.contains { f.hasPrefix($0) } }
     }
 
@@ -58,43 +70,57 @@ public enum Study {
     public static func run(_ options: Options, out: URL) throws -> Outcome {
         let ledger = DataLedger()
         let started = ISO8601DateFormatter().string(from: Date())
-        let planned = RunManifest(created: started, seed: options.seed, quick: options.quick,
-                                  toy: options.experiments.contains(1) ? options.toyOptions : nil,
-                                  real: options.experiments.contains(2) ? options.realOptions : nil,
-                                  fusion: options.experiments.contains(3) ? options.fusionOptions : nil,
-                                  data: [:], invocations: [.init(started: started, codeVersion: CodeVersion.current, arguments: options.arguments,
-                                                                 threads: options.threads, experiments: options.experiments.sorted())])
+        let planned = RunManifest(
+            created: started, seed: options.seed, quick: options.quick,
+            toy: options.experiments.contains(1) ? options.toyOptions : nil,
+            real: options.experiments.contains(2) ? options.realOptions : nil,
+            fusion: options.experiments.contains(3) ? options.fusionOptions : nil,
+            data: [:],
+            invocations: [
+                .init(
+                    started: started, codeVersion: CodeVersion.current, arguments: options.arguments,
+                    threads: options.threads, experiments: options.experiments.sorted())
+            ])
         var (manifest, history) = try RunManifest.begin(planned, in: out, fresh: options.fresh)
         let folder = try RunFolder(out)
         var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
-        report.paragraph("Generated \(started) by rnnlab \(CodeVersion.current)\(options.quick ? " (quick profile)" : ""), seed \(options.seed). Every number in the text below is measured in this run; the figures are also saved as SVG files beside this report and the raw results as JSON and CSV. Settings, code version and data checksums: manifest.json.")
+        report.paragraph(
+            "Generated \(started) by rnnlab \(CodeVersion.current)\(options.quick ? " (quick profile)" : ""), seed \(options.seed). Every number in the text below is measured in this run; the figures are also saved as SVG files beside this report and the raw results as JSON and CSV. Settings, code version and data checksums: manifest.json."
+        )
         if let previous = history.previous {
             let earlier = previous.invocations.last.map { " (last run \($0.started), code \($0.codeVersion))" } ?? ""
-            report.paragraph("This run continues the run begun \(previous.created) in this folder\(earlier), with the same settings; models with checkpoints there resume from them, as each task below states.")
+            report.paragraph(
+                "This run continues the run begun \(previous.created) in this folder\(earlier), with the same settings; models with checkpoints there resume from them, as each task below states."
+            )
         }
         var findings: [String] = [], failures: [String] = []
         let rerun = options.rerunCommand
         func failed(_ part: String, _ error: Error) {
             FileHandle.standardError.write(Data("  \(part) failed: \(error)\n".utf8))
             report.section("\(part): failed", level: 2)
-            report.paragraph("\(part) stopped with an error: \(error). Files it wrote before stay in place; to try again: \(rerun)")
+            report.paragraph(
+                "\(part) stopped with an error: \(error). Files it wrote before stay in place; to try again: \(rerun)")
             failures.append("\(part): \(error)")
         }
         if options.experiments.contains(1) {
-            do { findings += try ToyExperiment.run(options: options.toyOptions, folder: folder, report: &report).findings }
-            catch { failed("Experiment 1", error) }
+            do {
+                findings += try ToyExperiment.run(options: options.toyOptions, folder: folder, report: &report).findings
+            } catch { failed("Experiment 1", error) }
         }
         let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: DataCache.logToStandardError)
         if options.experiments.contains(2) {
             do {
-                let s = try RealDataExperiment.run(options: options.realOptions, folder: folder, report: &report, cache: cache, rerun: rerun)
+                let s = try RealDataExperiment.run(
+                    options: options.realOptions, folder: folder, report: &report, cache: cache, rerun: rerun)
                 findings += s.findings
                 failures += s.tasks.compactMap { t in t.failure.map { "Experiment 2, \(t.task): \($0)" } }
             } catch { failed("Experiment 2", error) }
         }
         if options.experiments.contains(3) {
             do {
-                findings += try FusionExperiment.run(options: options.fusionOptions, folder: folder, report: &report, cache: cache).findings
+                findings += try FusionExperiment.run(
+                    options: options.fusionOptions, folder: folder, report: &report, cache: cache
+                ).findings
             } catch let e as DataError {
                 // No network and no cached weights: say so in the report instead of losing the other experiments.
                 FileHandle.standardError.write(Data("  skipping experiment 3: \(e)\n".utf8))

@@ -12,7 +12,8 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let tmp = dir.appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
             throw FileFormatError("\(url.path): cannot create a temporary file in \(dir.path)")
         }
@@ -32,7 +33,8 @@ public enum AtomicFile {
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             if let e = error as? FileFormatError { throw e }
-            throw FileFormatError("\(url.path): write failed (\(error.localizedDescription)); the previous file, if any, is untouched")
+            throw FileFormatError(
+                "\(url.path): write failed (\(error.localizedDescription)); the previous file, if any, is untouched")
         }
     }
 

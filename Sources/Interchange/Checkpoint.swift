@@ -12,29 +12,43 @@ public struct CheckpointStore {
     public let directory: URL
     public init(directory: URL) { self.directory = directory }
 
-    public func weightsURL(_ epoch: Int) -> URL { directory.appendingPathComponent(String(format: "epoch_%03d.safetensors", epoch)) }
-    func optimizerURL(_ epoch: Int) -> URL { directory.appendingPathComponent(String(format: "epoch_%03d.optimizer.safetensors", epoch)) }
+    public func weightsURL(_ epoch: Int) -> URL {
+        directory.appendingPathComponent(String(format: "epoch_%03d.safetensors", epoch))
+    }
+    func optimizerURL(_ epoch: Int) -> URL {
+        directory.appendingPathComponent(String(format: "epoch_%03d.optimizer.safetensors", epoch))
+    }
 
-    public func save<T: Real>(epoch: Int, model: ParameterSet<T>, optimizer: Optimizer<T>, history: [EpochRecord], description: String) throws {
+    public func save<T: Real>(
+        epoch: Int, model: ParameterSet<T>, optimizer: Optimizer<T>, history: [EpochRecord], description: String
+    ) throws {
         let enc = JSONEncoder()
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try SafetensorsFile.write(model, metadata: ["epoch": String(epoch), "model": description, "format": "pt"], to: weightsURL(epoch))
-        try SafetensorsFile.write(optimizer.state, metadata: [
-            "step": String(optimizer.step),
-            "optimizer": String(decoding: try enc.encode(optimizer.kind), as: UTF8.self),
-            "history": String(decoding: try enc.encode(history), as: UTF8.self),
-        ], to: optimizerURL(epoch))
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try SafetensorsFile.write(
+            model, metadata: ["epoch": String(epoch), "model": description, "format": "pt"], to: weightsURL(epoch))
+        try SafetensorsFile.write(
+            optimizer.state,
+            metadata: [
+                "step": String(optimizer.step),
+                "optimizer": String(decoding: try enc.encode(optimizer.kind), as: UTF8.self),
+                "history": String(decoding: try enc.encode(history), as: UTF8.self)
+            ], to: optimizerURL(epoch))
     }
 
     /// The initial weights, as epoch 0 (no optimizer state yet), so the evolution of the weights can be
     /// rebuilt from the files alone.
     public func saveInitial<T: Real>(model: ParameterSet<T>, description: String) throws {
-        try SafetensorsFile.write(model, metadata: ["epoch": "0", "model": description, "format": "pt"], to: weightsURL(0))
+        try SafetensorsFile.write(
+            model, metadata: ["epoch": "0", "model": description, "format": "pt"], to: weightsURL(0))
     }
 
     /// When the checkpoint of `epoch` was saved (ISO 8601, from the file's modification time).
     public func savedDate(epoch: Int) -> String? {
-        guard let date = (try? FileManager.default.attributesOfItem(atPath: optimizerURL(epoch).path))?[.modificationDate] as? Date else { return nil }
+        guard
+            let date = (try? FileManager.default.attributesOfItem(atPath: optimizerURL(epoch).path))?[.modificationDate]
+                as? Date
+        else { return nil }
         return ISO8601DateFormatter().string(from: date)
     }
 
@@ -69,11 +83,13 @@ public struct CheckpointStore {
             throw FileFormatError("\(optimizerURL(epoch).path): missing step or history metadata")
         }
         let dec = JSONDecoder()
-        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let history = try dec.decode([EpochRecord].self, from: Data(h.utf8))
         // keep the file's tensor order as the model's names (sorted in the file)
-        return Restored(epoch: epoch, weights: try w.parameterSet(as: T.self), optimizerState: try o.parameterSet(as: T.self),
-                        optimizerStep: step, history: history)
+        return Restored(
+            epoch: epoch, weights: try w.parameterSet(as: T.self), optimizerState: try o.parameterSet(as: T.self),
+            optimizerStep: step, history: history)
     }
 }
 
@@ -87,7 +103,9 @@ public final class CheckpointCallback<T: Real>: TrainingCallback {
     }
     public func epochDidEnd(_ record: EpochRecord) throws {
         guard let t = trainer else { return }
-        try store.save(epoch: record.epoch, model: t.model.parameters, optimizer: t.optimizer, history: t.history, description: description)
+        try store.save(
+            epoch: record.epoch, model: t.model.parameters, optimizer: t.optimizer, history: t.history,
+            description: description)
     }
 }
 

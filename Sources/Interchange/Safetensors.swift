@@ -9,12 +9,12 @@ public struct SafetensorsFile {
     public struct Entry: Equatable {
         public var dtype: String
         public var shape: [Int]
-        public var range: Range<Int>   // byte range inside the data section
+        public var range: Range<Int>  // byte range inside the data section
     }
 
     public var metadata: [String: String]
     public var entries: [String: Entry]
-    let data: Data           // the data section only
+    let data: Data  // the data section only
     public let source: String
 
     public var names: [String] { entries.keys.sorted() }
@@ -33,37 +33,51 @@ public struct SafetensorsFile {
 
     public init(bytes: Data, source: String = "safetensors data") throws {
         self.source = source
-        guard bytes.count >= 8 else { throw FileFormatError("\(source): truncated: \(bytes.count) bytes, no header length") }
+        guard bytes.count >= 8 else {
+            throw FileFormatError("\(source): truncated: \(bytes.count) bytes, no header length")
+        }
         let headerLength = bytes.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(bytes.count - 8) else {
-            throw FileFormatError("\(source): truncated: header says \(headerLength) bytes but only \(bytes.count - 8) follow")
+            throw FileFormatError(
+                "\(source): truncated: header says \(headerLength) bytes but only \(bytes.count - 8) follow")
         }
         let headerEnd = 8 + Int(headerLength)
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<headerEnd)) } catch {
             throw FileFormatError("\(source): header is not valid JSON")
         }
-        guard let header = json as? [String: Any] else { throw FileFormatError("\(source): header is not a JSON object") }
+        guard let header = json as? [String: Any] else {
+            throw FileFormatError("\(source): header is not a JSON object")
+        }
         data = bytes.subdata(in: headerEnd..<bytes.count)
         metadata = (header["__metadata__"] as? [String: String]) ?? [:]
         entries = [:]
         for (name, value) in header where name != "__metadata__" {
             guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
-                  let shape = e["shape"] as? [Int], let offsets = e["data_offsets"] as? [Int], offsets.count == 2 else {
+                let shape = e["shape"] as? [Int], let offsets = e["data_offsets"] as? [Int], offsets.count == 2
+            else {
                 throw FileFormatError("\(source): tensor '\(name)' has a malformed header entry")
             }
-            guard let size = Self.elementSize(dtype) else { throw FileFormatError("\(source): tensor '\(name)' has unsupported dtype \(dtype)") }
+            guard let size = Self.elementSize(dtype) else {
+                throw FileFormatError("\(source): tensor '\(name)' has unsupported dtype \(dtype)")
+            }
             guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1] else {
                 throw FileFormatError("\(source): tensor '\(name)' has invalid shape \(shape) or offsets \(offsets)")
             }
             guard offsets[1] <= data.count else {
-                throw FileFormatError("\(source): truncated: tensor '\(name)' ends at byte \(offsets[1]) of a \(data.count)-byte data section")
+                throw FileFormatError(
+                    "\(source): truncated: tensor '\(name)' ends at byte \(offsets[1]) of a \(data.count)-byte data section"
+                )
             }
-            guard let count = elementCount(shape), case (let expected, false) = count.multipliedReportingOverflow(by: size) else {
+            guard let count = elementCount(shape),
+                case (let expected, false) = count.multipliedReportingOverflow(by: size)
+            else {
                 throw FileFormatError("\(source): tensor '\(name)' has an impossible shape \(shape)")
             }
             guard offsets[1] - offsets[0] == expected else {
-                throw FileFormatError("\(source): tensor '\(name)' holds \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) needs \(expected)")
+                throw FileFormatError(
+                    "\(source): tensor '\(name)' holds \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) needs \(expected)"
+                )
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
         }
@@ -80,10 +94,35 @@ public struct SafetensorsFile {
         data.withUnsafeBytes { raw in
             let base = raw.baseAddress! + e.range.lowerBound
             switch e.dtype {
-            case "F64": for i in 0..<n { out[i] = T(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-            case "F32": for i in 0..<n { out[i] = T(Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))) }
-            case "BF16": for i in 0..<n { out[i] = T(Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)) }
-            case "F16": for i in 0..<n { out[i] = T(Float(Float16Bits.decode(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))) }
+            case "F64":
+                for i in 0..<n {
+                    out[i] = T(
+                        Double(
+                            bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
+                        ))
+                }
+            case "F32":
+                for i in 0..<n {
+                    out[i] = T(
+                        Float(
+                            bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                        ))
+                }
+            case "BF16":
+                for i in 0..<n {
+                    out[i] = T(
+                        Float(
+                            bitPattern: UInt32(
+                                UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+                    )
+                }
+            case "F16":
+                for i in 0..<n {
+                    out[i] = T(
+                        Float(
+                            Float16Bits.decode(
+                                UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))))
+                }
             default: break
             }
         }
@@ -93,7 +132,8 @@ public struct SafetensorsFile {
     /// Every floating-point tensor whose name starts with `prefix` (the prefix removed), in name order.
     public func parameterSet<T: Real>(prefix: String = "", as type: T.Type = T.self) throws -> ParameterSet<T> {
         var set = ParameterSet<T>()
-        for name in names where name.hasPrefix(prefix) && entries[name]!.dtype != "I64" && entries[name]!.dtype != "I32" {
+        for name in names where name.hasPrefix(prefix) && entries[name]!.dtype != "I64" && entries[name]!.dtype != "I32"
+        {
             set.append(String(name.dropFirst(prefix.count)), try tensor(name, as: T.self))
         }
         return set
@@ -106,8 +146,9 @@ public struct SafetensorsFile {
         var body = Data()
         for (name, t) in zip(tensors.names, tensors.tensors) {
             let start = body.count
-            t.data.withUnsafeBytes { body.append(contentsOf: $0) }   // little-endian hosts (x86-64, arm64)
-            header[name] = ["dtype": T.dtypeName, "shape": t.shape, "data_offsets": [start, body.count]] as [String: Any]
+            t.data.withUnsafeBytes { body.append(contentsOf: $0) }  // little-endian hosts (x86-64, arm64)
+            header[name] =
+                ["dtype": T.dtypeName, "shape": t.shape, "data_offsets": [start, body.count]] as [String: Any]
         }
         var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))  // 8-byte alignment
@@ -119,7 +160,8 @@ public struct SafetensorsFile {
     }
 
     /// Writes atomically (temp file + rename).
-    public static func write<T: Real>(_ tensors: ParameterSet<T>, metadata: [String: String] = [:], to url: URL) throws {
+    public static func write<T: Real>(_ tensors: ParameterSet<T>, metadata: [String: String] = [:], to url: URL) throws
+    {
         try AtomicFile.write(encode(tensors, metadata: metadata), to: url)
     }
 }

@@ -10,18 +10,22 @@ public final class TensorBoardWriter {
     public init(directory: URL, wallTime: Double = Date().timeIntervalSince1970) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         url = directory.appendingPathComponent("events.out.tfevents.\(Int(wallTime)).rnnlab")
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw FileFormatError("\(url.path): cannot create") }
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw FileFormatError("\(url.path): cannot create")
+        }
         handle = try FileHandle(forWritingTo: url)
         var event = Proto()
         event.double(1, wallTime)
-        event.bytes(3, Data("brain.Event:2".utf8))   // file_version
+        event.bytes(3, Data("brain.Event:2".utf8))  // file_version
         try write(event.data)
     }
 
     deinit { try? handle.close() }
 
     /// Scalar summary: Summary.Value{tag = 1, simple_value = 2}.
-    public func scalar(_ tag: String, _ value: Double, step: Int, wallTime: Double = Date().timeIntervalSince1970) throws {
+    public func scalar(_ tag: String, _ value: Double, step: Int, wallTime: Double = Date().timeIntervalSince1970)
+        throws
+    {
         var v = Proto()
         v.bytes(1, Data(tag.utf8))
         v.float(2, Float(value))
@@ -30,7 +34,9 @@ public final class TensorBoardWriter {
 
     /// Histogram summary: HistogramProto{min, max, num, sum, sum_squares, bucket_limit, bucket} with
     /// `bins` equal-width buckets (bucket_limit = right edges, the last +infinity as TensorFlow writes).
-    public func histogram(_ tag: String, _ values: [Double], step: Int, bins: Int = 30, wallTime: Double = Date().timeIntervalSince1970) throws {
+    public func histogram(
+        _ tag: String, _ values: [Double], step: Int, bins: Int = 30, wallTime: Double = Date().timeIntervalSince1970
+    ) throws {
         let v = values.filter(\.isFinite)
         guard let lo = v.min(), let hi = v.max() else { return }
         let width = hi > lo ? (hi - lo) / Double(bins) : 1
@@ -73,7 +79,9 @@ public final class TensorBoardWriter {
         }
     }
 
-    static func appendLE(_ d: inout Data, _ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+    static func appendLE(_ d: inout Data, _ v: UInt32) {
+        withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) }
+    }
 }
 
 /// Protocol-buffer wire format, just what event files need.
@@ -86,8 +94,12 @@ struct Proto {
         data.append(UInt8(x))
     }
     mutating func varint(_ field: Int, _ v: UInt64) { key(field, 0); raw(v) }
-    mutating func double(_ field: Int, _ v: Double) { key(field, 1); withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-    mutating func float(_ field: Int, _ v: Float) { key(field, 5); withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+    mutating func double(_ field: Int, _ v: Double) {
+        key(field, 1); withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+    }
+    mutating func float(_ field: Int, _ v: Float) {
+        key(field, 5); withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+    }
     mutating func bytes(_ field: Int, _ b: Data) { key(field, 2); raw(UInt64(b.count)); data.append(b) }
     mutating func packedDoubles(_ field: Int, _ v: [Double]) {
         var p = Data()

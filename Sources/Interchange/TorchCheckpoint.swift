@@ -10,7 +10,9 @@ public enum TorchCheckpoint {
     /// Every tensor in the checkpoint's (possibly nested) dicts, keyed by its dotted path, as Float.
     public static func load(_ url: URL) throws -> [String: Tensor<Float>] {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw FileFormatError("\(url.path): cannot read (\(error.localizedDescription))") }
+        do { data = try Data(contentsOf: url) } catch {
+            throw FileFormatError("\(url.path): cannot read (\(error.localizedDescription))")
+        }
         return try load(data: data, source: url.path)
     }
 
@@ -30,24 +32,40 @@ public enum TorchCheckpoint {
         } else {
             var u = Unpickler(data: data, source: source)
             // torch.save's legacy magic number 0x1950a86a20f9469cfc6c, pickled as a 10-byte LONG1
-            guard case .bigInt(let magic) = try u.load(), magic == [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19] else {
+            guard case .bigInt(let magic) = try u.load(),
+                magic == [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]
+            else {
                 throw FileFormatError("\(source): not a PyTorch checkpoint (no torch.save magic number)")
             }
-            _ = try u.load()            // protocol version
-            _ = try u.load()            // sys info
+            _ = try u.load()  // protocol version
+            _ = try u.load()  // sys info
             root = try u.load()
-            guard case .list(let keysBox) = try u.load() else { throw FileFormatError("\(source): legacy checkpoint without storage keys") }
+            guard case .list(let keysBox) = try u.load() else {
+                throw FileFormatError("\(source): legacy checkpoint without storage keys")
+            }
             var offset = u.position
             for k in keysBox.items {
-                guard case .string(let key) = k, let size = u.storageSizes[key] else { throw FileFormatError("\(source): unknown storage key \(k)") }
-                guard offset + 8 <= data.count else { throw FileFormatError("\(source): truncated before storage \(key)") }
-                let count = Int(data.subdata(in: (data.startIndex + offset)..<(data.startIndex + offset + 8)).withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) })
-                let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
-                guard count >= 0, !overflow else { throw FileFormatError("\(source): storage \(key) has an impossible element count \(count)") }
-                guard bytes <= data.count - offset - 8 else {
-                    throw FileFormatError("\(source): truncated storage \(key): \(count) elements need \(bytes) bytes, \(data.count - offset - 8) are left")
+                guard case .string(let key) = k, let size = u.storageSizes[key] else {
+                    throw FileFormatError("\(source): unknown storage key \(k)")
                 }
-                storages[key] = data.subdata(in: (data.startIndex + offset + 8)..<(data.startIndex + offset + 8 + bytes))
+                guard offset + 8 <= data.count else {
+                    throw FileFormatError("\(source): truncated before storage \(key)")
+                }
+                let count = Int(
+                    data.subdata(in: (data.startIndex + offset)..<(data.startIndex + offset + 8)).withUnsafeBytes {
+                        Int64(littleEndian: $0.loadUnaligned(as: Int64.self))
+                    })
+                let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
+                guard count >= 0, !overflow else {
+                    throw FileFormatError("\(source): storage \(key) has an impossible element count \(count)")
+                }
+                guard bytes <= data.count - offset - 8 else {
+                    throw FileFormatError(
+                        "\(source): truncated storage \(key): \(count) elements need \(bytes) bytes, \(data.count - offset - 8) are left"
+                    )
+                }
+                storages[key] = data.subdata(
+                    in: (data.startIndex + offset + 8)..<(data.startIndex + offset + 8 + bytes))
                 offset += 8 + bytes
             }
         }
@@ -57,18 +75,25 @@ public enum TorchCheckpoint {
         return out
     }
 
-    static func collect(_ v: PickleValue, prefix: String, storages: [String: Data], source: String, into out: inout [String: Tensor<Float>],
-                        depth: Int = 0) throws {
+    static func collect(
+        _ v: PickleValue, prefix: String, storages: [String: Data], source: String,
+        into out: inout [String: Tensor<Float>],
+        depth: Int = 0
+    ) throws {
         switch v {
         case .dict(let box):
             // A pickle can make a dict that holds itself (through the memo); real state dicts nest a few levels.
             guard depth < 64 else { throw FileFormatError("\(source): dicts nested more than 64 deep at '\(prefix)'") }
             for (k, value) in box.items {
                 guard case .string(let name) = k else { continue }
-                try collect(value, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", storages: storages, source: source, into: &out, depth: depth + 1)
+                try collect(
+                    value, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", storages: storages, source: source,
+                    into: &out, depth: depth + 1)
             }
         case .tensor(let t):
-            guard let bytes = storages[t.storageKey] else { throw FileFormatError("\(source): storage \(t.storageKey) missing") }
+            guard let bytes = storages[t.storageKey] else {
+                throw FileFormatError("\(source): storage \(t.storageKey) missing")
+            }
             out[prefix] = try t.materialize(bytes, source: "\(source): \(prefix)")
         default: break
         }
@@ -93,12 +118,17 @@ struct TensorRef {
     let storageKey: String, storageType: String, offset: Int, size: [Int], stride: [Int]
 
     static func elementSize(_ type: String) -> Int? {
-        ["FloatStorage": 4, "DoubleStorage": 8, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8, "IntStorage": 4,
-         "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1][type]
+        [
+            "FloatStorage": 4, "DoubleStorage": 8, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8,
+            "IntStorage": 4,
+            "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1
+        ][type]
     }
 
     func materialize(_ bytes: Data, source: String) throws -> Tensor<Float> {
-        guard let es = Self.elementSize(storageType) else { throw FileFormatError("\(source): unsupported storage \(storageType)") }
+        guard let es = Self.elementSize(storageType) else {
+            throw FileFormatError("\(source): unsupported storage \(storageType)")
+        }
         let storageCount = bytes.count / es
         guard size.count == stride.count, offset >= 0, stride.allSatisfy({ $0 >= 0 }), let n = elementCount(size) else {
             throw FileFormatError("\(source): invalid tensor view (size \(size), stride \(stride), offset \(offset))")
@@ -116,15 +146,19 @@ struct TensorRef {
             guard !o1, !o2 else { throw FileFormatError("\(source): tensor \(size) reaches past its storage") }
             maxIndex = sum
         }
-        guard n == 0 || maxIndex < storageCount else { throw FileFormatError("\(source): tensor \(size) reaches past its storage") }
+        guard n == 0 || maxIndex < storageCount else {
+            throw FileFormatError("\(source): tensor \(size) reaches past its storage")
+        }
         bytes.withUnsafeBytes { raw in
             func read(_ i: Int) -> Float {
                 let p = raw.baseAddress! + i * es
                 switch storageType {
                 case "FloatStorage": return Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
-                case "DoubleStorage": return Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
+                case "DoubleStorage":
+                    return Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
                 case "HalfStorage": return Float16Bits.decode(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
-                case "BFloat16Storage": return Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
+                case "BFloat16Storage":
+                    return Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))) << 16)
                 case "LongStorage": return Float(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
                 case "IntStorage": return Float(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
                 case "ShortStorage": return Float(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
@@ -151,12 +185,13 @@ struct Unpickler {
     let data: Data, source: String
     var position = 0
     var storageKeys: [String] = []
-    var storageSizes: [String: Int] = [:]   // key -> element size (legacy format)
+    var storageSizes: [String: Int] = [:]  // key -> element size (legacy format)
 
     static let allowedGlobals: Set<String> = [
-        "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor", "torch._utils._rebuild_parameter",
+        "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
+        "torch._utils._rebuild_parameter",
         "torch.FloatStorage", "torch.DoubleStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.LongStorage",
-        "torch.IntStorage", "torch.ShortStorage", "torch.CharStorage", "torch.ByteStorage", "torch.BoolStorage",
+        "torch.IntStorage", "torch.ShortStorage", "torch.CharStorage", "torch.ByteStorage", "torch.BoolStorage"
     ]
 
     init(data: Data, source: String) { self.data = data; self.source = source }
@@ -174,6 +209,8 @@ struct Unpickler {
         return data.subdata(in: (data.startIndex + position)..<(data.startIndex + position + n))
     }
     mutating func le(_ n: Int) throws -> Int { try take(n).reversed().reduce(0) { $0 << 8 | Int($1) } }
+    /// n bytes as UTF-8 text.
+    mutating func text(_ n: Int) throws -> String { String(decoding: try take(n), as: UTF8.self) }
     mutating func line() throws -> String {
         var bytes: [UInt8] = []
         while true { let b = try byte(); if b == 0x0A { break }; bytes.append(b) }
@@ -184,83 +221,111 @@ struct Unpickler {
     mutating func load() throws -> PickleValue {
         var stack: [PickleValue] = [], memo: [Int: PickleValue] = [:]
         func popMark() throws -> [PickleValue] {
-            guard let m = stack.lastIndex(where: { if case .mark = $0 { return true }; return false }) else { throw fail("MARK missing") }
+            guard
+                let m = stack.lastIndex(where: {
+                    if case .mark = $0 { return true }; return false
+                })
+            else { throw fail("MARK missing") }
             let items = Array(stack[(m + 1)...]); stack.removeSubrange(m...)
             return items
         }
-        func pop() throws -> PickleValue { guard let v = stack.popLast() else { throw fail("stack underflow") }; return v }
+        func pop() throws -> PickleValue {
+            guard let v = stack.popLast() else { throw fail("stack underflow") }; return v
+        }
         while true {
             let op = try byte()
             switch op {
-            case 0x80: _ = try byte()                                         // PROTO
-            case 0x95: _ = try take(8)                                        // FRAME
-            case 0x2E: return try pop()                                       // STOP
-            case 0x28: stack.append(.mark)                                    // MARK
+            case 0x80: _ = try byte()  // PROTO
+            case 0x95: _ = try take(8)  // FRAME
+            case 0x2E: return try pop()  // STOP
+            case 0x28: stack.append(.mark)  // MARK
             case 0x4E: stack.append(.none)
             case 0x88: stack.append(.bool(true))
             case 0x89: stack.append(.bool(false))
-            case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try le(4)))))                 // BININT
-            case 0x4B: stack.append(.int(Int(try byte())))                    // BININT1
-            case 0x4D: stack.append(.int(try le(2)))                          // BININT2
-            case 0x8A:                                                        // LONG1: little-endian two's complement
+            case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try le(4)))))  // BININT
+            case 0x4B: stack.append(.int(Int(try byte())))  // BININT1
+            case 0x4D: stack.append(.int(try le(2)))  // BININT2
+            case 0x8A:  // LONG1: little-endian two's complement
                 let n = Int(try byte()), b = [UInt8](try take(n))
                 if n > 8 { stack.append(.bigInt(b)); break }
                 var v = 0
                 for (i, x) in b.enumerated() { v |= Int(x) << (8 * i) }
                 if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 { v -= 1 << (8 * n) }
                 stack.append(.int(v))
-            case 0x47: stack.append(.float(Double(bitPattern: try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))   // BINFLOAT, big-endian
-            case 0x58: let n = try le(4); stack.append(.string(String(decoding: try take(n), as: UTF8.self)))       // BINUNICODE
-            case 0x8C: let n = Int(try byte()); stack.append(.string(String(decoding: try take(n), as: UTF8.self))) // SHORT_BINUNICODE
-            case 0x54: let n = try le(4); stack.append(.string(String(decoding: try take(n), as: UTF8.self)))       // BINSTRING
-            case 0x55: let n = Int(try byte()); stack.append(.string(String(decoding: try take(n), as: UTF8.self))) // SHORT_BINSTRING
-            case 0x43: let n = Int(try byte()); stack.append(.bytes(try take(n)))                                   // SHORT_BINBYTES
-            case 0x42: let n = try le(4); stack.append(.bytes(try take(n)))                                         // BINBYTES
-            case 0x7D: stack.append(.dict(DictBox()))                         // EMPTY_DICT
-            case 0x5D: stack.append(.list(ListBox()))                         // EMPTY_LIST
-            case 0x29: stack.append(.tuple([]))                               // EMPTY_TUPLE
-            case 0x74: stack.append(.tuple(try popMark()))                    // TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))                      // TUPLE1
+            case 0x47:  // BINFLOAT, big-endian
+                stack.append(.float(Double(bitPattern: try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))
+            case 0x58: stack.append(.string(try text(try le(4))))  // BINUNICODE
+            case 0x8C: stack.append(.string(try text(Int(try byte()))))  // SHORT_BINUNICODE
+            case 0x54: stack.append(.string(try text(try le(4))))  // BINSTRING
+            case 0x55: stack.append(.string(try text(Int(try byte()))))  // SHORT_BINSTRING
+            case 0x43: let n = Int(try byte()); stack.append(.bytes(try take(n)))  // SHORT_BINBYTES
+            case 0x42: let n = try le(4); stack.append(.bytes(try take(n)))  // BINBYTES
+            case 0x7D: stack.append(.dict(DictBox()))  // EMPTY_DICT
+            case 0x5D: stack.append(.list(ListBox()))  // EMPTY_LIST
+            case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
+            case 0x74: stack.append(.tuple(try popMark()))  // TUPLE
+            case 0x85: stack.append(.tuple([try pop()]))  // TUPLE1
             case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))
             case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))
-            case 0x6C: let box = ListBox(); box.items = try popMark(); stack.append(.list(box))                     // LIST
-            case 0x61: let v = try pop(); guard case .list(let l) = stack.last else { throw fail("APPEND to a non-list") }; l.items.append(v)
-            case 0x65: let items = try popMark(); guard case .list(let l) = stack.last else { throw fail("APPENDS to a non-list") }; l.items += items
-            case 0x73: let v = try pop(), k = try pop(); guard case .dict(let d) = stack.last else { throw fail("SETITEM on a non-dict") }; d.items.append((k, v))
-            case 0x75:                                                        // SETITEMS
+            case 0x6C: let box = ListBox(); box.items = try popMark(); stack.append(.list(box))  // LIST
+            case 0x61:
+                let v = try pop(); guard case .list(let l) = stack.last else { throw fail("APPEND to a non-list") };
+                l.items.append(v)
+            case 0x65:
+                let items = try popMark();
+                guard case .list(let l) = stack.last else { throw fail("APPENDS to a non-list") }; l.items += items
+            case 0x73:
+                let v = try pop(), k = try pop();
+                guard case .dict(let d) = stack.last else { throw fail("SETITEM on a non-dict") };
+                d.items.append((k, v))
+            case 0x75:  // SETITEMS
                 let items = try popMark()
                 guard case .dict(let d) = stack.last, items.count % 2 == 0 else { throw fail("SETITEMS on a non-dict") }
                 for i in stride(from: 0, to: items.count, by: 2) { d.items.append((items[i], items[i + 1])) }
-            case 0x71: memo[Int(try byte())] = stack.last                     // BINPUT
-            case 0x72: memo[try le(4)] = stack.last                           // LONG_BINPUT
-            case 0x94: memo[memo.count] = stack.last                          // MEMOIZE
-            case 0x68: let i = Int(try byte()); guard let v = memo[i] else { throw fail("bad memo reference") }; stack.append(v)
-            case 0x6A: let i = try le(4); guard let v = memo[i] else { throw fail("bad memo reference") }; stack.append(v)
-            case 0x63:                                                        // GLOBAL
+            case 0x71: memo[Int(try byte())] = stack.last  // BINPUT
+            case 0x72: memo[try le(4)] = stack.last  // LONG_BINPUT
+            case 0x94: memo[memo.count] = stack.last  // MEMOIZE
+            case 0x68:
+                let i = Int(try byte()); guard let v = memo[i] else { throw fail("bad memo reference") };
+                stack.append(v)
+            case 0x6A:
+                let i = try le(4); guard let v = memo[i] else { throw fail("bad memo reference") }; stack.append(v)
+            case 0x63:  // GLOBAL
                 let name = "\(try line()).\(try line())"
-                guard Self.allowedGlobals.contains(name) else { throw fail("refusing to load '\(name)': only tensors and dicts of tensors are allowed") }
+                guard Self.allowedGlobals.contains(name) else {
+                    throw fail("refusing to load '\(name)': only tensors and dicts of tensors are allowed")
+                }
                 stack.append(.global(name))
-            case 0x93:                                                        // STACK_GLOBAL
-                guard case .string(let n) = try pop(), case .string(let m) = try pop() else { throw fail("bad STACK_GLOBAL") }
-                guard Self.allowedGlobals.contains("\(m).\(n)") else { throw fail("refusing to load '\(m).\(n)': only tensors and dicts of tensors are allowed") }
+            case 0x93:  // STACK_GLOBAL
+                guard case .string(let n) = try pop(), case .string(let m) = try pop() else {
+                    throw fail("bad STACK_GLOBAL")
+                }
+                guard Self.allowedGlobals.contains("\(m).\(n)") else {
+                    throw fail("refusing to load '\(m).\(n)': only tensors and dicts of tensors are allowed")
+                }
                 stack.append(.global("\(m).\(n)"))
-            case 0x51:                                                        // BINPERSID
+            case 0x51:  // BINPERSID
                 guard case .tuple(let pid) = try pop(), pid.count >= 5, case .string("storage") = pid[0],
-                      case .global(let type) = pid[1], case .string(let key) = pid[2] else { throw fail("unsupported persistent id") }
+                    case .global(let type) = pid[1], case .string(let key) = pid[2]
+                else { throw fail("unsupported persistent id") }
                 let t = String(type.split(separator: ".").last!)
                 guard let es = TensorRef.elementSize(t) else { throw fail("unsupported storage type \(type)") }
                 if !storageKeys.contains(key) { storageKeys.append(key) }
                 storageSizes[key] = es
                 stack.append(.storage(type: t, key: key))
-            case 0x52:                                                        // REDUCE
+            case 0x52:  // REDUCE
                 let args = try pop(), fn = try pop()
-                guard case .global(let name) = fn, case .tuple(let a) = args else { throw fail("REDUCE of a non-global") }
+                guard case .global(let name) = fn, case .tuple(let a) = args else {
+                    throw fail("REDUCE of a non-global")
+                }
                 stack.append(try reduce(name, a))
-            case 0x81:                                                        // NEWOBJ
+            case 0x81:  // NEWOBJ
                 let args = try pop(), cls = try pop()
-                guard case .global(let name) = cls, case .tuple(let a) = args else { throw fail("NEWOBJ of a non-global") }
+                guard case .global(let name) = cls, case .tuple(let a) = args else {
+                    throw fail("NEWOBJ of a non-global")
+                }
                 stack.append(try reduce(name, a))
-            case 0x62: _ = try pop()                                          // BUILD: state (e.g. a state dict's _metadata) ignored
+            case 0x62: _ = try pop()  // BUILD: state (e.g. a state dict's _metadata) ignored
             default: throw fail(String(format: "unsupported pickle opcode 0x%02x", op))
             }
         }
@@ -274,9 +339,16 @@ struct Unpickler {
             return t
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
             guard a.count >= 4, case .storage(let type, let key) = a[0], case .int(let offset) = a[1],
-                  case .tuple(let size) = a[2], case .tuple(let stride) = a[3] else { throw fail("malformed tensor record") }
-            let ints = { (v: [PickleValue]) throws -> [Int] in try v.map { if case .int(let i) = $0 { return i }; throw fail("non-integer tensor size") } }
-            return .tensor(TensorRef(storageKey: key, storageType: type, offset: offset, size: try ints(size), stride: try ints(stride)))
+                case .tuple(let size) = a[2], case .tuple(let stride) = a[3]
+            else { throw fail("malformed tensor record") }
+            let ints = { (v: [PickleValue]) throws -> [Int] in
+                try v.map {
+                    if case .int(let i) = $0 { return i }; throw fail("non-integer tensor size")
+                }
+            }
+            return .tensor(
+                TensorRef(
+                    storageKey: key, storageType: type, offset: offset, size: try ints(size), stride: try ints(stride)))
         default: throw fail("refusing to call '\(name)'")
         }
     }

@@ -11,10 +11,10 @@ struct StepBuffers<T: Real> {
     let hPrev: UnsafeMutablePointer<T>, hNext: UnsafeMutablePointer<T>
     let cPrev: UnsafeMutablePointer<T>, cNext: UnsafeMutablePointer<T>
     let aux: UnsafeMutablePointer<T>
-    let scratch: UnsafeMutablePointer<T>          // [B, G*H]
-    let whhT: UnsafePointer<T>                    // [H, G*H]
-    let whh: UnsafePointer<T>                     // [G*H, H]
-    let bhh: UnsafePointer<T>                     // [G*H]
+    let scratch: UnsafeMutablePointer<T>  // [B, G*H]
+    let whhT: UnsafePointer<T>  // [H, G*H]
+    let whh: UnsafePointer<T>  // [G*H, H]
+    let bhh: UnsafePointer<T>  // [G*H]
 }
 
 /// Backward-step pointers: dh [B,H] is dL/dh_t (everything that reaches h_t); dc [B,H] is dL/dc_t on entry
@@ -59,8 +59,14 @@ extension RecurrentConfig {
 enum ElmanCell: RecurrentCell {
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let n = s.batch * s.hidden, H = s.hidden
-        gemm(.none, .none, m: s.batch, n: H, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: H, c: s.gates, ldc: H, accumulate: true, threads: 1)
-        if config.nonlinearity == .tanh { T.tanhInPlace(s.gates, n) } else { for i in 0..<n { s.gates[i] = max(s.gates[i], 0) } }
+        gemm(
+            .none, .none, m: s.batch, n: H, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: H, c: s.gates, ldc: H,
+            accumulate: true, threads: 1)
+        if config.nonlinearity == .tanh {
+            T.tanhInPlace(s.gates, n)
+        } else {
+            for i in 0..<n { s.gates[i] = max(s.gates[i], 0) }
+        }
         s.hNext.update(from: s.gates, count: n)
     }
 
@@ -73,7 +79,9 @@ enum ElmanCell: RecurrentCell {
         } else {
             for i in 0..<n { g.dGi[i] = h[i] > 0 ? g.dh[i] : 0 }
         }
-        gemm(.none, .none, m: s.batch, n: H, k: H, a: g.dGi, lda: H, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: false, threads: 1)
+        gemm(
+            .none, .none, m: s.batch, n: H, k: H, a: g.dGi, lda: H, b: s.whh, ldb: H, c: g.dhPrev, ldc: H,
+            accumulate: false, threads: 1)
     }
 }
 
@@ -81,7 +89,9 @@ enum ElmanCell: RecurrentCell {
 enum LSTMCell: RecurrentCell {
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 4 * H
-        gemm(.none, .none, m: s.batch, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G, accumulate: true, threads: 1)
+        gemm(
+            .none, .none, m: s.batch, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G,
+            accumulate: true, threads: 1)
         for b in 0..<s.batch {
             let row = s.gates + b * G
             let cp = s.cPrev + b * H, cn = s.cNext + b * H, tc = s.aux + b * H, hn = s.hNext + b * H
@@ -90,28 +100,39 @@ enum LSTMCell: RecurrentCell {
                 // Whole vectors only, inline: the windowed driver's closures are not inlined, and cost this pass
                 // 10% (LSTM H128 B64 T100 forward: 6.5 ms against 5.9 ms, AMD EPYC AVX-512).
                 for j in stride(from: 0, to: H, by: 16) {
-                    let (i, f, g, o, c, t) = pointwise(load16(row + j), load16(row + H + j), load16(row + 2 * H + j), load16(row + 3 * H + j), load16(cp + j))
-                    store16(i, row + j); store16(f, row + H + j); store16(g, row + 2 * H + j); store16(o, row + 3 * H + j)
+                    let (i, f, g, o, c, t) = pointwise(
+                        load16(row + j), load16(row + H + j), load16(row + 2 * H + j), load16(row + 3 * H + j),
+                        load16(cp + j))
+                    store16(i, row + j); store16(f, row + H + j); store16(g, row + 2 * H + j);
+                    store16(o, row + 3 * H + j)
                     store16(c, cn + j); store16(t, tc + j); store16(o * t, hn + j)
                 }
                 continue
             }
-            forEachWindow16(H, compute: { j, w in
-                pointwise(load16(row + j, count: w), load16(row + H + j, count: w), load16(row + 2 * H + j, count: w),
-                          load16(row + 3 * H + j, count: w), load16(cp + j, count: w))
-            }, store: { j, w, r in
-                let (i, f, g, o, c, t) = r
-                store16(i, row + j, count: w); store16(f, row + H + j, count: w); store16(g, row + 2 * H + j, count: w)
-                store16(o, row + 3 * H + j, count: w); store16(c, cn + j, count: w); store16(t, tc + j, count: w)
-                store16(o * t, hn + j, count: w)
-            })
+            forEachWindow16(
+                H,
+                compute: { j, w in
+                    pointwise(
+                        load16(row + j, count: w), load16(row + H + j, count: w), load16(row + 2 * H + j, count: w),
+                        load16(row + 3 * H + j, count: w), load16(cp + j, count: w))
+                },
+                store: { j, w, r in
+                    let (i, f, g, o, c, t) = r
+                    store16(i, row + j, count: w); store16(f, row + H + j, count: w);
+                    store16(g, row + 2 * H + j, count: w)
+                    store16(o, row + 3 * H + j, count: w); store16(c, cn + j, count: w); store16(t, tc + j, count: w)
+                    store16(o * t, hn + j, count: w)
+                })
         }
     }
 
     /// Gate pre-activations and c_{t-1} of 16 units -> i, f, g, o, c_t, tanh(c_t).
     @inline(__always)
-    static func pointwise<T: Real>(_ ai: SIMD16<T>, _ af: SIMD16<T>, _ ag: SIMD16<T>, _ ao: SIMD16<T>, _ cPrev: SIMD16<T>)
-        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
+    static func pointwise<T: Real>(
+        _ ai: SIMD16<T>, _ af: SIMD16<T>, _ ag: SIMD16<T>, _ ao: SIMD16<T>, _ cPrev: SIMD16<T>
+    )
+        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>)
+    {
         let i = T.sigmoid(ai), f = T.sigmoid(af), g = T.tanh(ag), o = T.sigmoid(ao)
         let c = f * cPrev + i * g
         return (i, f, g, o, c, T.tanh(c))
@@ -126,23 +147,33 @@ enum LSTMCell: RecurrentCell {
             let cp = s.cPrev + b * H, tc = s.aux + b * H, dh = g.dh + b * H, dc = g.dc + b * H
             // 16 units at a time with explicit vectors (a scalar loop does not vectorise: its pointers may
             // alias as far as the compiler knows).
-            forEachWindow16(H, compute: { j, w in
-                pointwiseBackward(i: load16(row + j, count: w), f: load16(row + H + j, count: w), g: load16(row + 2 * H + j, count: w),
-                                  o: load16(row + 3 * H + j, count: w), tanhC: load16(tc + j, count: w), dh: load16(dh + j, count: w),
-                                  dc: load16(dc + j, count: w), cPrev: load16(cp + j, count: w))
-            }, store: { j, w, r in
-                let (di, df, dg, dO, dcPrev) = r
-                store16(di, d + j, count: w); store16(df, d + H + j, count: w); store16(dg, d + 2 * H + j, count: w)
-                store16(dO, d + 3 * H + j, count: w); store16(dcPrev, dc + j, count: w)
-            })
+            forEachWindow16(
+                H,
+                compute: { j, w in
+                    pointwiseBackward(
+                        i: load16(row + j, count: w), f: load16(row + H + j, count: w),
+                        g: load16(row + 2 * H + j, count: w),
+                        o: load16(row + 3 * H + j, count: w), tanhC: load16(tc + j, count: w),
+                        dh: load16(dh + j, count: w),
+                        dc: load16(dc + j, count: w), cPrev: load16(cp + j, count: w))
+                },
+                store: { j, w, r in
+                    let (di, df, dg, dO, dcPrev) = r
+                    store16(di, d + j, count: w); store16(df, d + H + j, count: w); store16(dg, d + 2 * H + j, count: w)
+                    store16(dO, d + 3 * H + j, count: w); store16(dcPrev, dc + j, count: w)
+                })
         }
-        gemm(.none, .none, m: s.batch, n: H, k: G, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: false, threads: 1)
+        gemm(
+            .none, .none, m: s.batch, n: H, k: G, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H,
+            accumulate: false, threads: 1)
     }
 
     /// 16 units of the step's element-wise backward: dL/d(i, f, g, o pre-activations) and dc_{t-1}.
     @inline(__always)
-    static func pointwiseBackward<T: Real>(i: SIMD16<T>, f: SIMD16<T>, g: SIMD16<T>, o: SIMD16<T>, tanhC t: SIMD16<T>, dh: SIMD16<T>,
-                                           dc: SIMD16<T>, cPrev: SIMD16<T>) -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
+    static func pointwiseBackward<T: Real>(
+        i: SIMD16<T>, f: SIMD16<T>, g: SIMD16<T>, o: SIMD16<T>, tanhC t: SIMD16<T>, dh: SIMD16<T>,
+        dc: SIMD16<T>, cPrev: SIMD16<T>
+    ) -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
         let dcj = dc + dh * o * (1 - t * t)
         return (dcj * g * i * (1 - i), dcj * cPrev * f * (1 - f), dcj * i * (1 - g * g), dh * t * o * (1 - o), dcj * f)
     }
@@ -156,29 +187,41 @@ enum GRUCell: RecurrentCell {
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 3 * H, B = s.batch
         if config.gruVariant == .resetAfter {
-            gemm(.none, .none, m: B, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.scratch, ldc: G, accumulate: false, threads: 1)
+            gemm(
+                .none, .none, m: B, n: G, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.scratch, ldc: G,
+                accumulate: false, threads: 1)
             for b in 0..<B {
-                let row = s.gates + b * G, hh = s.scratch + b * G, hn = s.aux + b * H, hp = s.hPrev + b * H, out = s.hNext + b * H
+                let row = s.gates + b * G, hh = s.scratch + b * G, hn = s.aux + b * H, hp = s.hPrev + b * H,
+                    out = s.hNext + b * H
                 // One pass per 16 units: r, z, W_hn h + b_hn (kept in aux), n and h_t.
-                forEachWindow16(H, compute: { j, w in
-                    pointwiseResetAfter(load16(row + j, count: w), load16(hh + j, count: w), load16(row + H + j, count: w),
-                                        load16(hh + H + j, count: w), load16(row + 2 * H + j, count: w), load16(hh + 2 * H + j, count: w),
-                                        load16(s.bhh + 2 * H + j, count: w), load16(hp + j, count: w))
-                }, store: { j, w, v in
-                    let (r, z, a, n, h) = v
-                    store16(r, row + j, count: w); store16(z, row + H + j, count: w); store16(a, hn + j, count: w)
-                    store16(n, row + 2 * H + j, count: w); store16(h, out + j, count: w)
-                })
+                forEachWindow16(
+                    H,
+                    compute: { j, w in
+                        pointwiseResetAfter(
+                            load16(row + j, count: w), load16(hh + j, count: w), load16(row + H + j, count: w),
+                            load16(hh + H + j, count: w), load16(row + 2 * H + j, count: w),
+                            load16(hh + 2 * H + j, count: w),
+                            load16(s.bhh + 2 * H + j, count: w), load16(hp + j, count: w))
+                    },
+                    store: { j, w, v in
+                        let (r, z, a, n, h) = v
+                        store16(r, row + j, count: w); store16(z, row + H + j, count: w); store16(a, hn + j, count: w)
+                        store16(n, row + 2 * H + j, count: w); store16(h, out + j, count: w)
+                    })
             }
         } else {
-            gemm(.none, .none, m: B, n: 2 * H, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G, accumulate: true, threads: 1)
+            gemm(
+                .none, .none, m: B, n: 2 * H, k: H, a: s.hPrev, lda: H, b: s.whhT, ldb: G, c: s.gates, ldc: G,
+                accumulate: true, threads: 1)
             for b in 0..<B {
                 let row = s.gates + b * G, rh = s.aux + b * H, hp = s.hPrev + b * H
                 T.sigmoidInPlace(row, 2 * H)
                 for j in 0..<H { rh[j] = row[j] * hp[j] }
             }
             // n pre-activation += (r h) W_hn^T + b_hn
-            gemm(.none, .none, m: B, n: H, k: H, a: s.aux, lda: H, b: s.whhT + 2 * H, ldb: G, c: s.gates + 2 * H, ldc: G, accumulate: true, threads: 1)
+            gemm(
+                .none, .none, m: B, n: H, k: H, a: s.aux, lda: H, b: s.whhT + 2 * H, ldb: G, c: s.gates + 2 * H, ldc: G,
+                accumulate: true, threads: 1)
             for b in 0..<B {
                 let row = s.gates + b * G, hp = s.hPrev + b * H, hn = s.hNext + b * H
                 for j in 0..<H { row[2 * H + j] += s.bhh[2 * H + j] }
@@ -191,9 +234,12 @@ enum GRUCell: RecurrentCell {
     /// 16 units of the reset-after step: input-side and hidden-side pre-activations of r, z, n (with b_hn)
     /// and h_{t-1} -> r, z, a = W_hn h + b_hn, n, h_t.
     @inline(__always)
-    static func pointwiseResetAfter<T: Real>(_ xr: SIMD16<T>, _ hr: SIMD16<T>, _ xz: SIMD16<T>, _ hz: SIMD16<T>, _ xn: SIMD16<T>,
-                                             _ hnW: SIMD16<T>, _ bn: SIMD16<T>, _ hPrev: SIMD16<T>)
-        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
+    static func pointwiseResetAfter<T: Real>(
+        _ xr: SIMD16<T>, _ hr: SIMD16<T>, _ xz: SIMD16<T>, _ hz: SIMD16<T>, _ xn: SIMD16<T>,
+        _ hnW: SIMD16<T>, _ bn: SIMD16<T>, _ hPrev: SIMD16<T>
+    )
+        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>)
+    {
         let r = T.sigmoid(xr + hr), z = T.sigmoid(xz + hz), a = hnW + bn
         let n = T.tanh(xn + r * a)
         return (r, z, a, n, (1 - z) * n + z * hPrev)
@@ -202,8 +248,11 @@ enum GRUCell: RecurrentCell {
     /// 16 units of the element-wise backward: dL/d(r, z, n pre-activations) and dh_{t-1}'s gated share dh z
     /// (reset-after: dr from the hidden-side n pre-activation W_hn h + b_hn).
     @inline(__always)
-    static func pointwiseBackward<T: Real>(r: SIMD16<T>, z: SIMD16<T>, n: SIMD16<T>, dh: SIMD16<T>, hPrev: SIMD16<T>, hiddenN: SIMD16<T>)
-        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
+    static func pointwiseBackward<T: Real>(
+        r: SIMD16<T>, z: SIMD16<T>, n: SIMD16<T>, dh: SIMD16<T>, hPrev: SIMD16<T>, hiddenN: SIMD16<T>
+    )
+        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>)
+    {
         let dn = dh * (1 - z) * (1 - n * n), dz = dh * (hPrev - n) * z * (1 - z)
         return (dn * hiddenN * r * (1 - r), dz, dn, dh * z)
     }
@@ -215,35 +264,50 @@ enum GRUCell: RecurrentCell {
         let H = s.hidden, G = 3 * H, B = s.batch
         let after = config.gruVariant == .resetAfter
         for b in 0..<B {
-            let row = s.gates + b * G, d = g.dGi + b * G, hp = s.hPrev + b * H, dh = g.dh + b * H, dhp = g.dhPrev + b * H
+            let row = s.gates + b * G, d = g.dGi + b * G, hp = s.hPrev + b * H, dh = g.dh + b * H,
+                dhp = g.dhPrev + b * H
             let aux = s.aux + b * H, dhh = g.dGh + b * G
             // Explicit vectors, as in the LSTM.
-            forEachWindow16(H, compute: { j, w in
-                pointwiseBackward(r: load16(row + j, count: w), z: load16(row + H + j, count: w), n: load16(row + 2 * H + j, count: w),
-                                  dh: load16(dh + j, count: w), hPrev: load16(hp + j, count: w), hiddenN: after ? load16(aux + j, count: w) : SIMD16())
-            }, store: { j, w, v in
-                let (dr, dz, dn, dhPrev) = v
-                store16(dz, d + H + j, count: w); store16(dn, d + 2 * H + j, count: w); store16(dhPrev, dhp + j, count: w)
-                if after {
-                    store16(dr, d + j, count: w); store16(dr, dhh + j, count: w); store16(dz, dhh + H + j, count: w)
-                    store16(dn * load16(row + j, count: w), dhh + 2 * H + j, count: w)
-                }
-            })
+            forEachWindow16(
+                H,
+                compute: { j, w in
+                    pointwiseBackward(
+                        r: load16(row + j, count: w), z: load16(row + H + j, count: w),
+                        n: load16(row + 2 * H + j, count: w),
+                        dh: load16(dh + j, count: w), hPrev: load16(hp + j, count: w),
+                        hiddenN: after ? load16(aux + j, count: w) : SIMD16())
+                },
+                store: { j, w, v in
+                    let (dr, dz, dn, dhPrev) = v
+                    store16(dz, d + H + j, count: w); store16(dn, d + 2 * H + j, count: w);
+                    store16(dhPrev, dhp + j, count: w)
+                    if after {
+                        store16(dr, d + j, count: w); store16(dr, dhh + j, count: w); store16(dz, dhh + H + j, count: w)
+                        store16(dn * load16(row + j, count: w), dhh + 2 * H + j, count: w)
+                    }
+                })
         }
         if after {
-            gemm(.none, .none, m: B, n: H, k: G, a: g.dGh, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: true, threads: 1)
+            gemm(
+                .none, .none, m: B, n: H, k: G, a: g.dGh, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H,
+                accumulate: true, threads: 1)
         } else {
             // d(r h) = dn W_hn  -> scratch [B, H]
-            gemm(.none, .none, m: B, n: H, k: H, a: g.dGi + 2 * H, lda: G, b: s.whh + 2 * H * H, ldb: H, c: s.scratch, ldc: H, accumulate: false, threads: 1)
+            gemm(
+                .none, .none, m: B, n: H, k: H, a: g.dGi + 2 * H, lda: G, b: s.whh + 2 * H * H, ldb: H, c: s.scratch,
+                ldc: H, accumulate: false, threads: 1)
             for b in 0..<B {
-                let row = s.gates + b * G, d = g.dGi + b * G, hp = s.hPrev + b * H, drh = s.scratch + b * H, dhp = g.dhPrev + b * H
+                let row = s.gates + b * G, d = g.dGi + b * G, hp = s.hPrev + b * H, drh = s.scratch + b * H,
+                    dhp = g.dhPrev + b * H
                 for j in 0..<H {
                     let r = row[j]
                     d[j] = drh[j] * hp[j] * r * (1 - r)
                     dhp[j] += drh[j] * r
                 }
             }
-            gemm(.none, .none, m: B, n: H, k: 2 * H, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H, accumulate: true, threads: 1)
+            gemm(
+                .none, .none, m: B, n: H, k: 2 * H, a: g.dGi, lda: G, b: s.whh, ldb: H, c: g.dhPrev, ldc: H,
+                accumulate: true, threads: 1)
         }
     }
 }

@@ -4,9 +4,27 @@ import TensorCore
 public enum CellKind: String, Codable, CaseIterable, Sendable {
     case rnn, lstm, gru
     /// Gate blocks stacked in W_ih / W_hh, in PyTorch's order: RNN 1; LSTM 4 (i, f, g, o); GRU 3 (r, z, n).
-    public var gateCount: Int { switch self { case .rnn: 1; case .lstm: 4; case .gru: 3 } }
-    public var gateNames: [String] { switch self { case .rnn: ["h"]; case .lstm: ["i", "f", "g", "o"]; case .gru: ["r", "z", "n"] } }
-    public var displayName: String { switch self { case .rnn: "RNN"; case .lstm: "LSTM"; case .gru: "GRU" } }
+    public var gateCount: Int {
+        switch self {
+        case .rnn: 1;
+        case .lstm: 4;
+        case .gru: 3
+        }
+    }
+    public var gateNames: [String] {
+        switch self {
+        case .rnn: ["h"];
+        case .lstm: ["i", "f", "g", "o"];
+        case .gru: ["r", "z", "n"]
+        }
+    }
+    public var displayName: String {
+        switch self {
+        case .rnn: "RNN";
+        case .lstm: "LSTM";
+        case .gru: "GRU"
+        }
+    }
 }
 
 /// Vanilla RNN activation, as nn.RNN's `nonlinearity`.
@@ -29,8 +47,10 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
     public var nonlinearity: Nonlinearity
     public var gruVariant: GRUVariant
 
-    public init(cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
-                nonlinearity: Nonlinearity = .tanh, gruVariant: GRUVariant = .resetAfter) {
+    public init(
+        cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
+        nonlinearity: Nonlinearity = .tanh, gruVariant: GRUVariant = .resetAfter
+    ) {
         self.cell = cell; self.inputSize = inputSize; self.hiddenSize = hiddenSize; self.numLayers = numLayers
         self.nonlinearity = nonlinearity; self.gruVariant = gruVariant
     }
@@ -42,8 +62,10 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
     /// bias_ih_l{k} [G*H], bias_hh_l{k} [G*H].
     public var parameterLayout: [(name: String, shape: [Int])] {
         (0..<numLayers).flatMap { k in
-            [("weight_ih_l\(k)", [gateWidth, layerInputSize(k)]), ("weight_hh_l\(k)", [gateWidth, hiddenSize]),
-             ("bias_ih_l\(k)", [gateWidth]), ("bias_hh_l\(k)", [gateWidth])]
+            [
+                ("weight_ih_l\(k)", [gateWidth, layerInputSize(k)]), ("weight_hh_l\(k)", [gateWidth, hiddenSize]),
+                ("bias_ih_l\(k)", [gateWidth]), ("bias_hh_l\(k)", [gateWidth])
+            ]
         }
     }
 

@@ -2,24 +2,29 @@ import TensorCore
 
 /// y = x W^T + b, W [out, in], b [out] (nn.Linear). Works on rows: x [N, in] -> y [N, out].
 public struct Linear<T: Real> {
-    public var parameters: ParameterSet<T>   // "weight", "bias"
+    public var parameters: ParameterSet<T>  // "weight", "bias"
     public var inputSize: Int { parameters.tensors[0].shape[1] }
     public var outputSize: Int { parameters.tensors[0].shape[0] }
 
     /// nn.Linear's default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
     public init(inputSize: Int, outputSize: Int, rng: inout SeededRandom) {
         let s = 1 / Double(inputSize).squareRoot()
-        parameters = ParameterSet(names: ["weight", "bias"],
-                                  tensors: [.uniform([outputSize, inputSize], -s, s, rng: &rng), .uniform([outputSize], -s, s, rng: &rng)])
+        parameters = ParameterSet(
+            names: ["weight", "bias"],
+            tensors: [.uniform([outputSize, inputSize], -s, s, rng: &rng), .uniform([outputSize], -s, s, rng: &rng)])
     }
 
     @_specialize(where T == Float) @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
-        guard x.rank == 2, x.shape[1] == inputSize else { throw ShapeError("linear input: expected [N, \(inputSize)], got \(x.shape)") }
+        guard x.rank == 2, x.shape[1] == inputSize else {
+            throw ShapeError("linear input: expected [N, \(inputSize)], got \(x.shape)")
+        }
         var y = Tensor<T>(zeros: [x.shape[0], outputSize])
         matmul(x, parameters.tensors[0], transB: .transposed, into: &y)
         y.data.withUnsafeMutableBufferPointer { yp in
-            parameters.tensors[1].data.withUnsafeBufferPointer { addRowVector(yp.baseAddress!, rows: x.shape[0], cols: outputSize, ld: outputSize, $0.baseAddress!) }
+            parameters.tensors[1].data.withUnsafeBufferPointer {
+                addRowVector(yp.baseAddress!, rows: x.shape[0], cols: outputSize, ld: outputSize, $0.baseAddress!)
+            }
         }
         return y
     }
@@ -29,7 +34,10 @@ public struct Linear<T: Real> {
     public func backward(_ dy: Tensor<T>, input x: Tensor<T>, into grads: inout ParameterSet<T>) -> Tensor<T> {
         matmul(dy, x, transA: .transposed, into: &grads.tensors[0], accumulate: true)
         grads.tensors[1].data.withUnsafeMutableBufferPointer { g in
-            dy.data.withUnsafeBufferPointer { addColumnSums($0.baseAddress!, rows: dy.shape[0], cols: outputSize, ld: outputSize, into: g.baseAddress!) }
+            dy.data.withUnsafeBufferPointer {
+                addColumnSums(
+                    $0.baseAddress!, rows: dy.shape[0], cols: outputSize, ld: outputSize, into: g.baseAddress!)
+            }
         }
         var dx = Tensor<T>(zeros: x.shape)
         matmul(dy, parameters.tensors[0], into: &dx)
@@ -39,7 +47,7 @@ public struct Linear<T: Real> {
 
 /// Token id -> row of a [vocab, dim] table (nn.Embedding, init N(0, 1)).
 public struct Embedding<T: Real> {
-    public var parameters: ParameterSet<T>   // "weight"
+    public var parameters: ParameterSet<T>  // "weight"
     public var vocabularySize: Int { parameters.tensors[0].shape[0] }
     public var dimension: Int { parameters.tensors[0].shape[1] }
 
@@ -55,7 +63,9 @@ public struct Embedding<T: Real> {
     /// ids (row-major [B, T]) -> [B, T, dim].
     @_specialize(where T == Float) @_specialize(where T == Double)
     public func forward(_ ids: [Int], batch: Int, steps: Int) throws -> Tensor<T> {
-        guard ids.count == batch * steps else { throw ShapeError("token ids: expected \(batch * steps), got \(ids.count)") }
+        guard ids.count == batch * steps else {
+            throw ShapeError("token ids: expected \(batch * steps), got \(ids.count)")
+        }
         if let bad = ids.first(where: { $0 < 0 || $0 >= vocabularySize }) {
             throw ShapeError("token id \(bad) outside the vocabulary of \(vocabularySize)")
         }

@@ -4,7 +4,9 @@ import TensorCore
 public enum Loss {
     /// mean((p - y)^2) over every element; d/dp = 2 (p - y) / n.
     @_specialize(where T == Float) @_specialize(where T == Double)
-    public static func meanSquaredError<T: Real>(_ p: Tensor<T>, _ y: Tensor<T>) throws -> (loss: Double, grad: Tensor<T>) {
+    public static func meanSquaredError<T: Real>(_ p: Tensor<T>, _ y: Tensor<T>) throws -> (
+        loss: Double, grad: Tensor<T>
+    ) {
         guard p.shape == y.shape else { throw ShapeError("MSE: prediction \(p.shape) and target \(y.shape) differ") }
         let n = T(p.count)
         var g = p, sum = 0.0
@@ -19,12 +21,16 @@ public enum Loss {
     /// Softmax cross-entropy on logits [N, C] with class labels [N], averaged over N;
     /// d/dlogits = (softmax - onehot) / N. Log-sum-exp is shifted by the row max for stability.
     @_specialize(where T == Float) @_specialize(where T == Double)
-    public static func crossEntropy<T: Real>(_ logits: Tensor<T>, _ labels: [Int]) throws -> (loss: Double, grad: Tensor<T>, correct: Int) {
+    public static func crossEntropy<T: Real>(_ logits: Tensor<T>, _ labels: [Int]) throws -> (
+        loss: Double, grad: Tensor<T>, correct: Int
+    ) {
         guard logits.rank == 2, logits.shape[0] == labels.count else {
             throw ShapeError("cross-entropy: logits \(logits.shape) for \(labels.count) labels")
         }
         let c = logits.shape[1]
-        if let bad = labels.first(where: { $0 < 0 || $0 >= c }) { throw ShapeError("cross-entropy: label \(bad) outside 0..<\(c)") }
+        if let bad = labels.first(where: { $0 < 0 || $0 >= c }) {
+            throw ShapeError("cross-entropy: label \(bad) outside 0..<\(c)")
+        }
         var g = logits, loss = 0.0, correct = 0
         let invN = 1 / T(labels.count)
         for (r, label) in labels.enumerated() {

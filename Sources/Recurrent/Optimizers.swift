@@ -6,14 +6,20 @@ public enum OptimizerKind: Codable, Equatable, Sendable {
     /// buf = momentum buf + g;  p -= lr (nesterov ? g + momentum buf : buf)   (torch.optim.SGD, dampening 0)
     case sgd(lr: Double, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0)
     /// m, v moments with bias correction;  p -= lr m^ / (sqrt(v^) + eps)     (torch.optim.Adam)
-    case adam(lr: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8, weightDecay: Double = 0)
+    case adam(
+        lr: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8, weightDecay: Double = 0)
     /// v = alpha v + (1 - alpha) g^2;  p -= lr g / (sqrt(v) + eps)            (torch.optim.RMSprop)
     case rmsprop(lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8, momentum: Double = 0)
     /// s += g^2;  p -= lr g / (sqrt(s) + eps)                                  (torch.optim.Adagrad)
     case adagrad(lr: Double = 1e-2, eps: Double = 1e-10)
 
     public var name: String {
-        switch self { case .sgd: "SGD"; case .adam: "Adam"; case .rmsprop: "RMSprop"; case .adagrad: "Adagrad" }
+        switch self {
+        case .sgd: "SGD";
+        case .adam: "Adam";
+        case .rmsprop: "RMSprop";
+        case .adagrad: "Adagrad"
+        }
     }
 
     public var learningRate: Double {
@@ -43,7 +49,9 @@ public struct Optimizer<T: Real> {
         }
         state = ParameterSet()
         for slot in slots {
-            for (n, t) in zip(parameters.names, parameters.tensors) { state.append("\(slot).\(n)", Tensor(zeros: t.shape)) }
+            for (n, t) in zip(parameters.names, parameters.tensors) {
+                state.append("\(slot).\(n)", Tensor(zeros: t.shape))
+            }
         }
     }
 
@@ -90,7 +98,8 @@ public struct Optimizer<T: Real> {
                     case let .adam(lr0, b1, b2, eps, wd):
                         let lr = lr0 * learningRateScale
                         let c1 = 1 - pow(b1, Double(step)), c2 = 1 - pow(b2, Double(step))
-                        let stepSize = T(lr / c1), b1T = T(b1), b2T = T(b2), epsT = T(eps), wdT = T(wd), sc2 = T(c2.squareRoot())
+                        let stepSize = T(lr / c1), b1T = T(b1), b2T = T(b2), epsT = T(eps), wdT = T(wd),
+                            sc2 = T(c2.squareRoot())
                         s0.data.withUnsafeMutableBufferPointer { mp in
                             s1.data.withUnsafeMutableBufferPointer { vp in
                                 let m = mp.baseAddress!, v = vp.baseAddress!
@@ -113,7 +122,9 @@ public struct Optimizer<T: Real> {
                             } else {
                                 s1.data.withUnsafeMutableBufferPointer { bp in
                                     let b = bp.baseAddress!
-                                    for j in 0..<n { b[j] = momT * b[j] + g[j] / (v[j].squareRoot() + epsT); p[j] -= lrT * b[j] }
+                                    for j in 0..<n {
+                                        b[j] = momT * b[j] + g[j] / (v[j].squareRoot() + epsT); p[j] -= lrT * b[j]
+                                    }
                                 }
                             }
                         }
@@ -136,11 +147,15 @@ public struct Optimizer<T: Real> {
 /// `knownNorm` skips recomputing the norm when the caller already has it.
 @_specialize(where T == Float) @_specialize(where T == Double)
 @discardableResult
-public func clipGradientNorm<T: Real>(_ grads: inout ParameterSet<T>, maxNorm: Double, knownNorm: Double? = nil) -> Double {
+public func clipGradientNorm<T: Real>(_ grads: inout ParameterSet<T>, maxNorm: Double, knownNorm: Double? = nil)
+    -> Double
+{
     let norm = knownNorm ?? grads.globalNorm
     if norm > maxNorm {
         let scale = T(maxNorm / (norm + 1e-6))
-        for i in grads.tensors.indices { grads.tensors[i].data.withUnsafeMutableBufferPointer { for j in $0.indices { $0[j] *= scale } } }
+        for i in grads.tensors.indices {
+            grads.tensors[i].data.withUnsafeMutableBufferPointer { for j in $0.indices { $0[j] *= scale } }
+        }
     }
     return norm
 }

@@ -12,7 +12,9 @@ public struct ParameterSet<T: Real> {
     }
 
     /// Zero tensors with the same names and shapes (gradient buffers, optimizer moments).
-    public func zerosLike() -> ParameterSet { ParameterSet(names: names, tensors: tensors.map { Tensor(zeros: $0.shape) }) }
+    public func zerosLike() -> ParameterSet {
+        ParameterSet(names: names, tensors: tensors.map { Tensor(zeros: $0.shape) })
+    }
 
     public mutating func append(_ name: String, _ t: Tensor<T>) {
         precondition(!names.contains(name), "duplicate parameter \(name)")
@@ -28,7 +30,9 @@ public struct ParameterSet<T: Real> {
 
     /// Runs `body` on tensors[range] as a set of their own (named `names`, e.g. a submodule's gradients), moving
     /// the tensors out and back instead of copying them.
-    public mutating func withSubset<R>(_ range: Range<Int>, names: [String], _ body: (inout ParameterSet<T>) throws -> R) rethrows -> R {
+    public mutating func withSubset<R>(
+        _ range: Range<Int>, names: [String], _ body: (inout ParameterSet<T>) throws -> R
+    ) rethrows -> R {
         var sub = ParameterSet(names: names, tensors: range.map { tensors[$0].take() })
         defer { for (k, i) in range.enumerated() { tensors[i] = sub.tensors[k].take() } }
         return try body(&sub)

@@ -3,16 +3,16 @@ import TensorCore
 
 /// Result of a forward pass: the top layer's outputs and every layer's final states.
 public struct RecurrentOutput<T: Real> {
-    public var output: Tensor<T>     // [B, T, H]
-    public var hn: Tensor<T>         // [L, B, H]
-    public var cn: Tensor<T>?        // [L, B, H], LSTM only
+    public var output: Tensor<T>  // [B, T, H]
+    public var hn: Tensor<T>  // [L, B, H]
+    public var cn: Tensor<T>?  // [L, B, H], LSTM only
 }
 
 /// What BPTT returns besides parameter gradients.
 public struct RecurrentInputGradients<T: Real> {
-    public var dx: Tensor<T>?        // [B, T, I], when requested
-    public var dh0: Tensor<T>        // [L, B, H]
-    public var dc0: Tensor<T>?       // [L, B, H], LSTM only
+    public var dx: Tensor<T>?  // [B, T, I], when requested
+    public var dh0: Tensor<T>  // [L, B, H]
+    public var dc0: Tensor<T>?  // [L, B, H], LSTM only
     /// dL/dh_t of the top layer at every step, everything that reaches h_t: [B, T, H].
     public var dlDh: Tensor<T>
 }
@@ -20,15 +20,16 @@ public struct RecurrentInputGradients<T: Real> {
 /// Per-layer buffers: the forward cache BPTT reads, and backward scratch. Time-major so each step is a
 /// contiguous [B, *] block; allocated once and reused while the shapes stay the same.
 final class LayerBuffers<T: Real> {
-    let wih = Buffer<T>(), whh = Buffer<T>(), wihT = Buffer<T>(), whhT = Buffer<T>(), bih = Buffer<T>(), bhh = Buffer<T>()
-    let input = Buffer<T>()   // [T, B, in] (layer 0 only; upper layers read the hidden states below)
-    let gates = Buffer<T>()   // [T, B, G*H] activations
-    let hs = Buffer<T>()      // [T+1, B, H], hs[0] = h0
-    let cs = Buffer<T>()      // [T+1, B, H], LSTM
-    let aux = Buffer<T>()     // [T, B, H]
-    let scratch = Buffer<T>() // [B, G*H]
+    let wih = Buffer<T>(), whh = Buffer<T>(), wihT = Buffer<T>(), whhT = Buffer<T>(), bih = Buffer<T>(),
+        bhh = Buffer<T>()
+    let input = Buffer<T>()  // [T, B, in] (layer 0 only; upper layers read the hidden states below)
+    let gates = Buffer<T>()  // [T, B, G*H] activations
+    let hs = Buffer<T>()  // [T+1, B, H], hs[0] = h0
+    let cs = Buffer<T>()  // [T+1, B, H], LSTM
+    let aux = Buffer<T>()  // [T, B, H]
+    let scratch = Buffer<T>()  // [B, G*H]
     let dGi = Buffer<T>(), dGh = Buffer<T>()  // [T, B, G*H]
-    let dIn = Buffer<T>()     // [T, B, in]
+    let dIn = Buffer<T>()  // [T, B, in]
 }
 
 /// Backward scratch shared by all layers.
@@ -63,8 +64,10 @@ public final class RecurrentNetwork<T: Real> {
 
     /// Fresh weights. `forgetGateBias` (LSTM) sets b_ih of the forget block to that value and b_hh's to 0,
     /// so the forget gate starts open (Jozefowicz et al. 2015; Keras' unit_forget_bias uses 1).
-    public convenience init(config: RecurrentConfig, initializer: Initializer = .pytorchDefault,
-                            forgetGateBias: Double? = nil, rng: inout SeededRandom) {
+    public convenience init(
+        config: RecurrentConfig, initializer: Initializer = .pytorchDefault,
+        forgetGateBias: Double? = nil, rng: inout SeededRandom
+    ) {
         let H = config.hiddenSize, G = config.cell.gateCount
         var p = ParameterSet<T>()
         for k in 0..<config.numLayers {
@@ -82,8 +85,10 @@ public final class RecurrentNetwork<T: Real> {
                 var wih = [T](), whh = [T]()
                 for _ in 0..<G {
                     wih += Tensor<T>.uniform([H, inSize], -a, a, rng: &rng).data
-                    whh += initializer == .xavier ? Tensor<T>.uniform([H, H], -ah, ah, rng: &rng).data
-                                                  : Tensor<T>.orthogonal(rows: H, cols: H, rng: &rng).data
+                    whh +=
+                        initializer == .xavier
+                        ? Tensor<T>.uniform([H, H], -ah, ah, rng: &rng).data
+                        : Tensor<T>.orthogonal(rows: H, cols: H, rng: &rng).data
                 }
                 p.append("weight_ih_l\(k)", try! Tensor(shape: [G * H, inSize], data: wih))
                 p.append("weight_hh_l\(k)", try! Tensor(shape: [G * H, H], data: whh))
@@ -110,34 +115,46 @@ public final class RecurrentNetwork<T: Real> {
         }
         let B = x.shape[0], Tn = x.shape[1], H = config.hiddenSize, L = config.numLayers
         try h0?.expectShape([L, B, H], "h0")
-        if config.cell == .lstm { try c0?.expectShape([L, B, H], "c0") }
-        else if c0 != nil { throw ShapeError("c0: only an LSTM has a cell state") }
+        if config.cell == .lstm {
+            try c0?.expectShape([L, B, H], "c0")
+        } else if c0 != nil {
+            throw ShapeError("c0: only an LSTM has a cell state")
+        }
         guard Tn > 0, B > 0 else { throw ShapeError("input: batch and steps must be positive, got \(x.shape)") }
 
         cachedBatch = B; cachedSteps = Tn
         let top = layers[L - 1]
         var hn = Tensor<T>(zeros: [L, B, H]), cn: Tensor<T>? = config.cell == .lstm ? Tensor(zeros: [L, B, H]) : nil
         x.data.withUnsafeBufferPointer { xp in
-            swapLeadingAxes(xp.baseAddress!, B, Tn, config.inputSize, into: layers[0].input.ensure(Tn * B * config.inputSize))
+            swapLeadingAxes(
+                xp.baseAddress!, B, Tn, config.inputSize, into: layers[0].input.ensure(Tn * B * config.inputSize))
         }
         for k in 0..<L {
             let lb = layers[k]
             let input: UnsafeMutablePointer<T> = k == 0 ? lb.input.pointer : layers[k - 1].hs.pointer + B * H
             forwardLayer(k, lb, input: input, batch: B, steps: Tn, h0: h0?.data, c0: c0?.data)
-            hn.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: lb.hs.pointer + Tn * B * H, count: B * H) }
+            hn.data.withUnsafeMutableBufferPointer {
+                ($0.baseAddress! + k * B * H).update(from: lb.hs.pointer + Tn * B * H, count: B * H)
+            }
             if config.cell == .lstm {
-                cn!.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: lb.cs.pointer + Tn * B * H, count: B * H) }
+                cn!.data.withUnsafeMutableBufferPointer {
+                    ($0.baseAddress! + k * B * H).update(from: lb.cs.pointer + Tn * B * H, count: B * H)
+                }
             }
         }
         var out = Tensor<T>(zeros: [B, Tn, H])
-        out.data.withUnsafeMutableBufferPointer { swapLeadingAxes(top.hs.pointer + B * H, Tn, B, H, into: $0.baseAddress!) }
+        out.data.withUnsafeMutableBufferPointer {
+            swapLeadingAxes(top.hs.pointer + B * H, Tn, B, H, into: $0.baseAddress!)
+        }
         hasForwardCache = true
         return RecurrentOutput(output: out, hn: hn, cn: cn)
     }
 
     @_specialize(where T == Float) @_specialize(where T == Double)
-    func forwardLayer(_ k: Int, _ lb: LayerBuffers<T>, input: UnsafeMutablePointer<T>, batch B: Int, steps Tn: Int,
-                      h0: [T]?, c0: [T]?) {
+    func forwardLayer(
+        _ k: Int, _ lb: LayerBuffers<T>, input: UnsafeMutablePointer<T>, batch B: Int, steps Tn: Int,
+        h0: [T]?, c0: [T]?
+    ) {
         let H = config.hiddenSize, G = config.gateWidth, inSize = config.layerInputSize(k)
         let p = parameters.tensors
         lb.wih.load(p[4 * k].data); lb.whh.load(p[4 * k + 1].data)
@@ -148,16 +165,28 @@ public final class RecurrentNetwork<T: Real> {
         // Hoisted input projection for all steps: gates[T*B, G] = input[T*B, in] W_ih^T + b_ih (+ b_hh where
         // it simply adds: all gates but the GRU's n, whose b_hn sits inside the reset product).
         let gates = lb.gates.ensure(Tn * B * G)
-        gemm(.none, .none, m: Tn * B, n: G, k: inSize, a: input, lda: inSize, b: lb.wihT.pointer, ldb: G, c: gates, ldc: G, accumulate: false)
+        gemm(
+            .none, .none, m: Tn * B, n: G, k: inSize, a: input, lda: inSize, b: lb.wihT.pointer, ldb: G, c: gates,
+            ldc: G, accumulate: false)
         let foldedBias = lb.scratch.ensure(B * G)
-        for j in 0..<G { foldedBias[j] = lb.bih.pointer[j] + (config.cell == .gru && j >= 2 * H ? 0 : lb.bhh.pointer[j]) }
+        for j in 0..<G {
+            foldedBias[j] = lb.bih.pointer[j] + (config.cell == .gru && j >= 2 * H ? 0 : lb.bhh.pointer[j])
+        }
         addRowVector(gates, rows: Tn * B, cols: G, ld: G, foldedBias)
 
         let hs = lb.hs.ensure((Tn + 1) * B * H), cs = lb.cs.ensure(config.cell == .lstm ? (Tn + 1) * B * H : 1)
         let aux = lb.aux.ensure(Tn * B * H)
-        if let h0 { h0.withUnsafeBufferPointer { hs.update(from: $0.baseAddress! + k * B * H, count: B * H) } } else { lb.hs.zero(B * H) }
+        if let h0 {
+            h0.withUnsafeBufferPointer { hs.update(from: $0.baseAddress! + k * B * H, count: B * H) }
+        } else {
+            lb.hs.zero(B * H)
+        }
         if config.cell == .lstm {
-            if let c0 { c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress! + k * B * H, count: B * H) } } else { lb.cs.zero(B * H) }
+            if let c0 {
+                c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress! + k * B * H, count: B * H) }
+            } else {
+                lb.cs.zero(B * H)
+            }
         }
         let lstm = config.cell == .lstm
         // Batch rows are independent through time: with several threads each runs the whole recurrence
@@ -166,11 +195,14 @@ public final class RecurrentNetwork<T: Real> {
         let whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
         forEachBatchChunk(B) { b0, nb in
             for t in 0..<Tn {
-                config.forwardStep(StepBuffers(batch: nb, hidden: H, gates: gp + t * B * G + b0 * G,
-                                               hPrev: hsp + t * B * H + b0 * H, hNext: hsp + (t + 1) * B * H + b0 * H,
-                                               cPrev: lstm ? csp + t * B * H + b0 * H : csp, cNext: lstm ? csp + (t + 1) * B * H + b0 * H : csp,
-                                               aux: ap + t * B * H + b0 * H, scratch: sp + b0 * G,
-                                               whhT: whhT, whh: whh, bhh: bhh))
+                config.forwardStep(
+                    StepBuffers(
+                        batch: nb, hidden: H, gates: gp + t * B * G + b0 * G,
+                        hPrev: hsp + t * B * H + b0 * H, hNext: hsp + (t + 1) * B * H + b0 * H,
+                        cPrev: lstm ? csp + t * B * H + b0 * H : csp,
+                        cNext: lstm ? csp + (t + 1) * B * H + b0 * H : csp,
+                        aux: ap + t * B * H + b0 * H, scratch: sp + b0 * G,
+                        whhT: whhT, whh: whh, bhh: bhh))
             }
         }
     }
@@ -202,9 +234,11 @@ public final class RecurrentNetwork<T: Real> {
     /// `grads` (same names as `parameters`). `truncation` k cuts the recurrent gradient every k steps
     /// (truncated BPTT: the state handed from one k-step chunk to the next is treated as a constant).
     @_specialize(where T == Float) @_specialize(where T == Double)
-    public func backward(dOutput: Tensor<T>?, dhn: Tensor<T>? = nil, dcn: Tensor<T>? = nil,
-                         into grads: inout ParameterSet<T>, truncation: Int? = nil,
-                         inputGradient: Bool = true) throws -> RecurrentInputGradients<T> {
+    public func backward(
+        dOutput: Tensor<T>?, dhn: Tensor<T>? = nil, dcn: Tensor<T>? = nil,
+        into grads: inout ParameterSet<T>, truncation: Int? = nil,
+        inputGradient: Bool = true
+    ) throws -> RecurrentInputGradients<T> {
         guard hasForwardCache else { throw ShapeError("backward called before forward") }
         let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize, L = config.numLayers, G = config.gateWidth
         try dOutput?.expectShape([B, Tn, H], "dOutput")
@@ -222,8 +256,11 @@ public final class RecurrentNetwork<T: Real> {
         // dL/d(output of layer k), time-major; starts as the caller's dOutput for the top layer.
         let dOutTop = scratch.dOutTop
         dOutTop.ensure(Tn * B * H)
-        if let dOutput { dOutput.data.withUnsafeBufferPointer { swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop.pointer) } }
-        else { dOutTop.zero(Tn * B * H) }
+        if let dOutput {
+            dOutput.data.withUnsafeBufferPointer { swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop.pointer) }
+        } else {
+            dOutTop.zero(Tn * B * H)
+        }
         var dOut = dOutTop.pointer
 
         for k in stride(from: L - 1, through: 0, by: -1) {
@@ -234,8 +271,12 @@ public final class RecurrentNetwork<T: Real> {
             let separateDGh = config.cell == .gru && config.gruVariant == .resetAfter
             let dGh = separateDGh ? lb.dGh.ensure(Tn * B * G) : dGi
             dh.zero(B * H); dc.zero(B * H)
-            if let dhn { dhn.data.withUnsafeBufferPointer { dh.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) } }
-            if let dcn { dcn.data.withUnsafeBufferPointer { dc.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) } }
+            if let dhn {
+                dhn.data.withUnsafeBufferPointer { dh.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) }
+            }
+            if let dcn {
+                dcn.data.withUnsafeBufferPointer { dc.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) }
+            }
             let lstm = config.cell == .lstm, top = k == L - 1
             let dhp = dh.pointer, dhpp = dhPrev.pointer, dcp = dc.pointer, dlp = dlDhTM.pointer, dOutK = dOut
             let sp = lb.scratch.ensure(B * G), whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
@@ -245,12 +286,16 @@ public final class RecurrentNetwork<T: Real> {
                 for t in stride(from: Tn - 1, through: 0, by: -1) {
                     for r in 0..<nb { axpy(H, 1, dOutK + t * B * H + (b0 + r) * H, dhCur + r * H) }
                     if top { (dlp + t * B * H + b0 * H).update(from: dhCur, count: nb * H) }
-                    let s = StepBuffers(batch: nb, hidden: H, gates: gates + t * B * G + b0 * G,
-                                        hPrev: hs + t * B * H + b0 * H, hNext: hs + (t + 1) * B * H + b0 * H,
-                                        cPrev: lstm ? cs + t * B * H + b0 * H : cs, cNext: lstm ? cs + (t + 1) * B * H + b0 * H : cs,
-                                        aux: aux + t * B * H + b0 * H, scratch: sp + b0 * G, whhT: whhT, whh: whh, bhh: bhh)
-                    config.backwardStep(s, StepGradients(dh: dhCur, dc: dcChunk, dhPrev: dhNext,
-                                                         dGi: dGi + t * B * G + b0 * G, dGh: dGh + t * B * G + b0 * G))
+                    let s = StepBuffers(
+                        batch: nb, hidden: H, gates: gates + t * B * G + b0 * G,
+                        hPrev: hs + t * B * H + b0 * H, hNext: hs + (t + 1) * B * H + b0 * H,
+                        cPrev: lstm ? cs + t * B * H + b0 * H : cs, cNext: lstm ? cs + (t + 1) * B * H + b0 * H : cs,
+                        aux: aux + t * B * H + b0 * H, scratch: sp + b0 * G, whhT: whhT, whh: whh, bhh: bhh)
+                    config.backwardStep(
+                        s,
+                        StepGradients(
+                            dh: dhCur, dc: dcChunk, dhPrev: dhNext,
+                            dGi: dGi + t * B * G + b0 * G, dGh: dGh + t * B * G + b0 * G))
                     if let w = truncation, t > 0, t % w == 0 {
                         dhNext.update(repeating: 0, count: nb * H)
                         dcChunk.update(repeating: 0, count: nb * H)
@@ -260,30 +305,50 @@ public final class RecurrentNetwork<T: Real> {
             }
             // After T swaps the last dL/dh_{-1} = dL/dh0 sits in dh when T is even, in dhPrev when odd.
             let dhFinal = Tn % 2 == 0 ? dhp : dhpp
-            dh0.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: dhFinal, count: B * H) }
-            if lstm { dc0!.data.withUnsafeMutableBufferPointer { ($0.baseAddress! + k * B * H).update(from: dc.pointer, count: B * H) } }
+            dh0.data.withUnsafeMutableBufferPointer {
+                ($0.baseAddress! + k * B * H).update(from: dhFinal, count: B * H)
+            }
+            if lstm {
+                dc0!.data.withUnsafeMutableBufferPointer {
+                    ($0.baseAddress! + k * B * H).update(from: dc.pointer, count: B * H)
+                }
+            }
 
             // Weight gradients for all steps at once.
             grads.tensors[4 * k].data.withUnsafeMutableBufferPointer { dW in
-                gemm(.transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize, c: dW.baseAddress!, ldc: inSize, accumulate: true)
+                gemm(
+                    .transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize,
+                    c: dW.baseAddress!, ldc: inSize, accumulate: true)
             }
             grads.tensors[4 * k + 1].data.withUnsafeMutableBufferPointer { dW in
                 let w = dW.baseAddress!
                 if config.cell == .gru && config.gruVariant == .resetBefore {
                     // W_hr, W_hz multiply h_{t-1}; W_hn multiplies r * h_{t-1} (kept in aux).
-                    gemm(.transposed, .none, m: 2 * H, n: H, k: Tn * B, a: dGh, lda: G, b: hs, ldb: H, c: w, ldc: H, accumulate: true)
-                    gemm(.transposed, .none, m: H, n: H, k: Tn * B, a: dGh + 2 * H, lda: G, b: aux, ldb: H, c: w + 2 * H * H, ldc: H, accumulate: true)
+                    gemm(
+                        .transposed, .none, m: 2 * H, n: H, k: Tn * B, a: dGh, lda: G, b: hs, ldb: H, c: w, ldc: H,
+                        accumulate: true)
+                    gemm(
+                        .transposed, .none, m: H, n: H, k: Tn * B, a: dGh + 2 * H, lda: G, b: aux, ldb: H,
+                        c: w + 2 * H * H, ldc: H, accumulate: true)
                 } else {
-                    gemm(.transposed, .none, m: G, n: H, k: Tn * B, a: dGh, lda: G, b: hs, ldb: H, c: w, ldc: H, accumulate: true)
+                    gemm(
+                        .transposed, .none, m: G, n: H, k: Tn * B, a: dGh, lda: G, b: hs, ldb: H, c: w, ldc: H,
+                        accumulate: true)
                 }
             }
-            grads.tensors[4 * k + 2].data.withUnsafeMutableBufferPointer { addColumnSums(dGi, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!) }
-            grads.tensors[4 * k + 3].data.withUnsafeMutableBufferPointer { addColumnSums(dGh, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!) }
+            grads.tensors[4 * k + 2].data.withUnsafeMutableBufferPointer {
+                addColumnSums(dGi, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!)
+            }
+            grads.tensors[4 * k + 3].data.withUnsafeMutableBufferPointer {
+                addColumnSums(dGh, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!)
+            }
 
             // Gradient reaching this layer's input: the output gradient of the layer below (or dx).
             if k > 0 || inputGradient {
                 let dIn = lb.dIn.ensure(Tn * B * inSize)
-                gemm(.none, .none, m: Tn * B, n: inSize, k: G, a: dGi, lda: G, b: lb.wih.pointer, ldb: inSize, c: dIn, ldc: inSize, accumulate: false)
+                gemm(
+                    .none, .none, m: Tn * B, n: inSize, k: G, a: dGi, lda: G, b: lb.wih.pointer, ldb: inSize, c: dIn,
+                    ldc: inSize, accumulate: false)
                 dOut = dIn
             }
         }
@@ -291,12 +356,16 @@ public final class RecurrentNetwork<T: Real> {
         var dx: Tensor<T>? = nil
         if inputGradient {
             var g = Tensor<T>(zeros: [B, Tn, config.inputSize])
-            g.data.withUnsafeMutableBufferPointer { swapLeadingAxes(layers[0].dIn.pointer, Tn, B, config.inputSize, into: $0.baseAddress!) }
+            g.data.withUnsafeMutableBufferPointer {
+                swapLeadingAxes(layers[0].dIn.pointer, Tn, B, config.inputSize, into: $0.baseAddress!)
+            }
             dx = g
         }
         return RecurrentInputGradients(dx: dx, dh0: dh0, dc0: dc0, dlDh: dlDh)
     }
 
     /// Gate activations of layer k from the last forward pass, [T, B, G*H] time-major (for saturation statistics).
-    public func gateActivations(layer k: Int) -> [T] { layers[k].gates.array(cachedSteps * cachedBatch * config.gateWidth) }
+    public func gateActivations(layer k: Int) -> [T] {
+        layers[k].gates.array(cachedSteps * cachedBatch * config.gateWidth)
+    }
 }

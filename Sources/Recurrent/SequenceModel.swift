@@ -2,8 +2,8 @@ import TensorCore
 
 /// Where the output head reads the recurrent outputs.
 public enum HeadMode: String, Codable, Sendable {
-    case everyStep   // a prediction at every time step (sequence-to-sequence, next-value, char-LM)
-    case lastStep    // one prediction per sequence from the last step (classification, forecasting)
+    case everyStep  // a prediction at every time step (sequence-to-sequence, next-value, char-LM)
+    case lastStep  // one prediction per sequence from the last step (classification, forecasting)
 }
 
 /// What the model is trained to minimise.
@@ -33,15 +33,20 @@ public final class SequenceModel<T: Real> {
     /// dL/dh_t of the top recurrent layer from the last `forwardBackward`, [B, T, H] (gradient-flow plots).
     public private(set) var lastHiddenGradient: Tensor<T>?
 
-    public init(embedding: Embedding<T>?, rnn: RecurrentNetwork<T>, head: Linear<T>, headMode: HeadMode, objective: Objective) {
-        self.embedding = embedding; self.rnn = rnn; self.head = head; self.headMode = headMode; self.objective = objective
+    public init(
+        embedding: Embedding<T>?, rnn: RecurrentNetwork<T>, head: Linear<T>, headMode: HeadMode, objective: Objective
+    ) {
+        self.embedding = embedding; self.rnn = rnn; self.head = head; self.headMode = headMode;
+        self.objective = objective
     }
 
     /// All parameters under their PyTorch state_dict names.
     public var parameters: ParameterSet<T> {
         get {
             var set = ParameterSet<T>()
-            for (n, t) in zip(embedding?.parameters.names ?? [], embedding?.parameters.tensors ?? []) { set.append("embedding.\(n)", t) }
+            for (n, t) in zip(embedding?.parameters.names ?? [], embedding?.parameters.tensors ?? []) {
+                set.append("embedding.\(n)", t)
+            }
             for (n, t) in zip(rnn.parameters.names, rnn.parameters.tensors) { set.append("rnn.\(n)", t) }
             for (n, t) in zip(head.parameters.names, head.parameters.tensors) { set.append("fc.\(n)", t) }
             return set
@@ -59,7 +64,10 @@ public final class SequenceModel<T: Real> {
     /// ParameterSet with the state-dict names, and moved back afterwards.
     public func updateParameters(_ body: (inout ParameterSet<T>) -> Void) {
         let names = parameters.names
-        var set = ParameterSet(names: names, tensors: (embedding?.parameters.takeTensors() ?? []) + rnn.parameters.takeTensors() + head.parameters.takeTensors())
+        var set = ParameterSet(
+            names: names,
+            tensors: (embedding?.parameters.takeTensors() ?? []) + rnn.parameters.takeTensors()
+                + head.parameters.takeTensors())
         body(&set)
         parameters = set
     }
@@ -110,11 +118,15 @@ public final class SequenceModel<T: Real> {
     }
 
     func countOf(_ target: SequenceBatch<T>.Target) -> Int {
-        switch target { case .values(let v): v.shape[0]; case .classes(let c): c.count }
+        switch target {
+        case .values(let v): v.shape[0];
+        case .classes(let c): c.count
+        }
     }
 
     @_specialize(where T == Float) @_specialize(where T == Double)
-    func lossAndGradient(_ prediction: Tensor<T>, _ target: SequenceBatch<T>.Target) throws -> (Double, Tensor<T>, Int) {
+    func lossAndGradient(_ prediction: Tensor<T>, _ target: SequenceBatch<T>.Target) throws -> (Double, Tensor<T>, Int)
+    {
         switch (objective, target) {
         case (.meanSquaredError, .values(let y)):
             let (l, g) = try Loss.meanSquaredError(prediction, try y.reshaped(prediction.shape))
@@ -129,17 +141,23 @@ public final class SequenceModel<T: Real> {
 
     /// Forward, loss and BPTT for one batch; gradients are added into `grads` (names as `parameters`).
     @_specialize(where T == Float) @_specialize(where T == Double)
-    public func forwardBackward(_ batch: SequenceBatch<T>, into grads: inout ParameterSet<T>, truncation: Int? = nil) throws -> BatchResult {
+    public func forwardBackward(_ batch: SequenceBatch<T>, into grads: inout ParameterSet<T>, truncation: Int? = nil)
+        throws -> BatchResult
+    {
         let pass = try run(batch.input)
         let (loss, dPred, correct) = try lossAndGradient(pass.prediction, batch.target)
         guard loss.isFinite else { return BatchResult(loss: loss, correct: correct, count: countOf(batch.target)) }
         // Each layer accumulates into its own slice of `grads` (moved, not copied).
         let e = embedding == nil ? 0 : 1, r = rnn.parameters.count
-        let dFeatures = grads.withSubset((e + r)..<(e + r + 2), names: head.parameters.names) { head.backward(dPred, input: pass.features, into: &$0) }
+        let dFeatures = grads.withSubset((e + r)..<(e + r + 2), names: head.parameters.names) {
+            head.backward(dPred, input: pass.features, into: &$0)
+        }
 
         let B = pass.batch, Tn = pass.steps, H = rnn.config.hiddenSize
         var dOut: Tensor<T>
-        if headMode == .everyStep { dOut = try dFeatures.reshaped([B, Tn, H]) } else {
+        if headMode == .everyStep {
+            dOut = try dFeatures.reshaped([B, Tn, H])
+        } else {
             dOut = Tensor(zeros: [B, Tn, H])
             for b in 0..<B { for j in 0..<H { dOut.data[(b * Tn + Tn - 1) * H + j] = dFeatures.data[b * H + j] } }
         }
@@ -148,7 +166,9 @@ public final class SequenceModel<T: Real> {
         }
         lastHiddenGradient = back.dlDh
         if let embedding, case .tokens(let ids, _, _) = batch.input {
-            grads.withSubset(0..<1, names: embedding.parameters.names) { embedding.backward(back.dx!, ids: ids, into: &$0) }
+            grads.withSubset(0..<1, names: embedding.parameters.names) {
+                embedding.backward(back.dx!, ids: ids, into: &$0)
+            }
         }
         return BatchResult(loss: loss, correct: correct, count: countOf(batch.target))
     }

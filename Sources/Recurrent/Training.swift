@@ -20,13 +20,15 @@ public struct TensorSequenceDataset<T: Real>: SequenceDataset {
         let per = inputs.count / max(count, 1)
         var x = [T](); x.reserveCapacity(indices.count * per)
         for i in indices { x += inputs.data[(i * per)..<((i + 1) * per)] }
-        let input = SequenceBatch<T>.Input.dense(try! Tensor(shape: [indices.count] + inputs.shape.dropFirst(), data: x))
+        let input = SequenceBatch<T>.Input.dense(
+            try! Tensor(shape: [indices.count] + inputs.shape.dropFirst(), data: x))
         switch targets {
         case .values(let y):
             let py = y.count / max(count, 1)
             var out = [T](); out.reserveCapacity(indices.count * py)
             for i in indices { out += y.data[(i * py)..<((i + 1) * py)] }
-            return SequenceBatch(input: input, target: .values(try! Tensor(shape: [indices.count] + y.shape.dropFirst(), data: out)))
+            return SequenceBatch(
+                input: input, target: .values(try! Tensor(shape: [indices.count] + y.shape.dropFirst(), data: out)))
         case .classes(let c):
             let pc = c.count / max(count, 1)
             return SequenceBatch(input: input, target: .classes(indices.flatMap { c[($0 * pc)..<(($0 + 1) * pc)] }))
@@ -43,8 +45,9 @@ public struct TokenSequenceDataset<T: Real>: SequenceDataset {
     public func batch(_ indices: [Int]) -> SequenceBatch<T> {
         let steps = indices.first.map { tokens[$0].count } ?? 0
         let per = labels.count / max(count, 1)
-        return SequenceBatch(input: .tokens(indices.flatMap { tokens[$0] }, batch: indices.count, steps: steps),
-                             target: .classes(indices.flatMap { labels[($0 * per)..<(($0 + 1) * per)] }))
+        return SequenceBatch(
+            input: .tokens(indices.flatMap { tokens[$0] }, batch: indices.count, steps: steps),
+            target: .classes(indices.flatMap { labels[($0 * per)..<(($0 + 1) * per)] }))
     }
 }
 
@@ -55,16 +58,21 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var validationLoss: Double?
     public var trainAccuracy: Double?
     public var validationAccuracy: Double?
-    public var seconds: Double            // wall time of this epoch's training
-    public var meanGradientNorm: Double   // global gradient norm before clipping, averaged over batches
+    public var seconds: Double  // wall time of this epoch's training
+    public var meanGradientNorm: Double  // global gradient norm before clipping, averaged over batches
     public var maxGradientNorm: Double
     /// Per parameter (state-dict name): L2 norm of its gradient before clipping, averaged over the epoch's batches.
     public var parameterGradientNorms: [String: Double]
 
-    public init(epoch: Int, trainLoss: Double, validationLoss: Double?, trainAccuracy: Double?, validationAccuracy: Double?,
-                seconds: Double, meanGradientNorm: Double, maxGradientNorm: Double, parameterGradientNorms: [String: Double] = [:]) {
-        self.epoch = epoch; self.trainLoss = trainLoss; self.validationLoss = validationLoss; self.trainAccuracy = trainAccuracy
-        self.validationAccuracy = validationAccuracy; self.seconds = seconds; self.meanGradientNorm = meanGradientNorm; self.maxGradientNorm = maxGradientNorm
+    public init(
+        epoch: Int, trainLoss: Double, validationLoss: Double?, trainAccuracy: Double?, validationAccuracy: Double?,
+        seconds: Double, meanGradientNorm: Double, maxGradientNorm: Double,
+        parameterGradientNorms: [String: Double] = [:]
+    ) {
+        self.epoch = epoch; self.trainLoss = trainLoss; self.validationLoss = validationLoss;
+        self.trainAccuracy = trainAccuracy
+        self.validationAccuracy = validationAccuracy; self.seconds = seconds; self.meanGradientNorm = meanGradientNorm;
+        self.maxGradientNorm = maxGradientNorm
         self.parameterGradientNorms = parameterGradientNorms
     }
 }
@@ -77,8 +85,12 @@ public struct TrainingOptions: Sendable {
     public var shuffleSeed: UInt64
     /// Exponential learning-rate decay: epoch e trains at lr * decay^(e - 1) (PyTorch's ExponentialLR, stepped per epoch).
     public var learningRateDecay: Double
-    public init(epochs: Int, batchSize: Int, clipNorm: Double? = nil, truncation: Int? = nil, shuffleSeed: UInt64 = 0, learningRateDecay: Double = 1) {
-        self.epochs = epochs; self.batchSize = batchSize; self.clipNorm = clipNorm; self.truncation = truncation; self.shuffleSeed = shuffleSeed
+    public init(
+        epochs: Int, batchSize: Int, clipNorm: Double? = nil, truncation: Int? = nil, shuffleSeed: UInt64 = 0,
+        learningRateDecay: Double = 1
+    ) {
+        self.epochs = epochs; self.batchSize = batchSize; self.clipNorm = clipNorm; self.truncation = truncation;
+        self.shuffleSeed = shuffleSeed
         self.learningRateDecay = learningRateDecay
     }
 }
@@ -126,7 +138,10 @@ public final class Trainer<T: Real> {
 
     public func fit<D: SequenceDataset>(train: D, validation: D?) throws -> [EpochRecord] where D.Scalar == T {
         guard options.batchSize >= 1, options.epochs >= 0 else {
-            throw TrainingError(description: "batch size must be at least 1 and epochs at least 0 (got \(options.batchSize) and \(options.epochs))")
+            throw TrainingError(
+                description:
+                    "batch size must be at least 1 and epochs at least 0 (got \(options.batchSize) and \(options.epochs))"
+            )
         }
         guard train.count >= 1 else { throw TrainingError(description: "the training set is empty") }
         let batches = (train.count + options.batchSize - 1) / options.batchSize
@@ -145,7 +160,10 @@ public final class Trainer<T: Real> {
                 grads.zero()
                 let r = try model.forwardBackward(batch, into: &grads, truncation: options.truncation)
                 guard r.loss.isFinite else {
-                    throw TrainingError(description: "loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, the checkpoints of earlier epochs are kept (a lower learning rate or gradient clipping may help)")
+                    throw TrainingError(
+                        description:
+                            "loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, the checkpoints of earlier epochs are kept (a lower learning rate or gradient clipping may help)"
+                    )
                 }
                 // One pass over the gradients gives both the per-parameter norms and the global norm.
                 let squares = grads.tensors.map { $0.data.sumOfSquares }
@@ -158,11 +176,13 @@ public final class Trainer<T: Real> {
                 for cb in callbacks { cb.batchDidEnd(epoch: epoch, batch: b + 1, of: batches, loss: r.loss) }
             }
             let seconds = Date().timeIntervalSince(start)
-            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(seen), validationLoss: nil,
-                                     trainAccuracy: model.objective == .crossEntropy ? Double(correct) / Double(seen) : nil,
-                                     validationAccuracy: nil, seconds: seconds,
-                                     meanGradientNorm: normSum / Double(batches), maxGradientNorm: normMax,
-                                     parameterGradientNorms: Dictionary(uniqueKeysWithValues: zip(grads.names, perParameter.map { $0 / Double(batches) })))
+            var record = EpochRecord(
+                epoch: epoch, trainLoss: lossSum / Double(seen), validationLoss: nil,
+                trainAccuracy: model.objective == .crossEntropy ? Double(correct) / Double(seen) : nil,
+                validationAccuracy: nil, seconds: seconds,
+                meanGradientNorm: normSum / Double(batches), maxGradientNorm: normMax,
+                parameterGradientNorms: Dictionary(
+                    uniqueKeysWithValues: zip(grads.names, perParameter.map { $0 / Double(batches) })))
             if let validation {
                 let v = try evaluate(validation)
                 record.validationLoss = v.loss
@@ -176,7 +196,9 @@ public final class Trainer<T: Real> {
 
     /// Mean loss and accuracy over a dataset, in batches.
     public func evaluate<D: SequenceDataset>(_ data: D) throws -> (loss: Double, accuracy: Double) where D.Scalar == T {
-        guard options.batchSize >= 1 else { throw TrainingError(description: "batch size must be at least 1 (got \(options.batchSize))") }
+        guard options.batchSize >= 1 else {
+            throw TrainingError(description: "batch size must be at least 1 (got \(options.batchSize))")
+        }
         var lossSum = 0.0, correct = 0, seen = 0
         for start in stride(from: 0, to: data.count, by: options.batchSize) {
             let r = try model.evaluate(data.batch(Array(start..<min(start + options.batchSize, data.count))))
@@ -200,7 +222,8 @@ public final class ProgressPrinter: TrainingCallback {
     public func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double) {
         guard Date().timeIntervalSince(lastBatchPrint) > 1, batch < total else { return }
         lastBatchPrint = Date()
-        FileHandle.standardError.write(Data(String(format: "\r  %@ epoch %d batch %d/%d loss %.4f   ", label, epoch, batch, total, loss).utf8))
+        FileHandle.standardError.write(
+            Data(String(format: "\r  %@ epoch %d batch %d/%d loss %.4f   ", label, epoch, batch, total, loss).utf8))
     }
 
     public func epochDidEnd(_ r: EpochRecord) throws {

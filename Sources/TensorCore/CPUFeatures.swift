@@ -18,11 +18,14 @@ public enum CPUFeatures {
     /// Throws naming the missing flags; passes where /proc/cpuinfo cannot be read (not Linux).
     public static func verify(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) throws {
         guard !required.isEmpty, let info = cpuinfo,
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return }
         let flags = Set(line.split(separator: " ").map(String.init))
         let missing = required.filter { !flags.contains($0) }
         if !missing.isEmpty {
-            throw ShapeError("this build of rnnlab uses \(missing.joined(separator: ", ")), which this CPU lacks; rebuild it on this machine (swift build -c release) or portably with RNNLAB_CPU=x86-64")
+            throw ShapeError(
+                "this build of rnnlab uses \(missing.joined(separator: ", ")), which this CPU lacks; rebuild it on this machine (swift build -c release) or portably with RNNLAB_CPU=x86-64"
+            )
         }
     }
 }

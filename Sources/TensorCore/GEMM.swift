@@ -17,9 +17,11 @@ public enum Transpose { case none, transposed }
 /// once (it is always the small weight).
 @inlinable
 @_specialize(where T == Float) @_specialize(where T == Double)
-public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
-                          a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-                          c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = Compute.threads) {
+public func gemm<T: Real>(
+    _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+    a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = Compute.threads
+) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if !accumulate { for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) } }
@@ -29,8 +31,9 @@ public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: I
         let bt = UnsafeMutablePointer<T>.allocate(capacity: k * n)
         defer { bt.deallocate() }
         transpose(b, rows: n, cols: k, ld: ldb, into: bt)
-        gemm(transA, .none, m: m, n: n, k: k, a: a, lda: lda, b: UnsafePointer(bt), ldb: n, c: c, ldc: ldc,
-             accumulate: accumulate, threads: threads)
+        gemm(
+            transA, .none, m: m, n: n, k: k, a: a, lda: lda, b: UnsafePointer(bt), ldb: n, c: c, ldc: ldc,
+            accumulate: accumulate, threads: threads)
         return
     }
     let (rsA, csA) = transA == .none ? (lda, 1) : (1, lda)
@@ -44,8 +47,9 @@ public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: I
             let m0 = p * chunk, rows = min(chunk, m - m0)
             let ap = UnsafePointer<T>(bitPattern: aBits)! + m0 * rsA
             let cp = UnsafeMutablePointer<T>(bitPattern: cBits)! + m0 * ldc
-            gemmBlocked(m: rows, n: n, k: k, a: ap, rsA: rsA, csA: csA,
-                        b: UnsafePointer<T>(bitPattern: bBits)!, ldb: ldb, c: cp, ldc: ldc, accumulate: accumulate)
+            gemmBlocked(
+                m: rows, n: n, k: k, a: ap, rsA: rsA, csA: csA,
+                b: UnsafePointer<T>(bitPattern: bBits)!, ldb: ldb, c: cp, ldc: ldc, accumulate: accumulate)
         }
     } else {
         gemmBlocked(m: m, n: n, k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
@@ -54,8 +58,10 @@ public func gemm<T: Real>(_ transA: Transpose, _ transB: Transpose, m: Int, n: I
 
 /// Array convenience: C = op(A) op(B) (+ C), shapes taken from the tensors.
 @inlinable
-public func matmul<T: Real>(_ a: Tensor<T>, _ b: Tensor<T>, transA: Transpose = .none, transB: Transpose = .none,
-                            into c: inout Tensor<T>, accumulate: Bool = false) {
+public func matmul<T: Real>(
+    _ a: Tensor<T>, _ b: Tensor<T>, transA: Transpose = .none, transB: Transpose = .none,
+    into c: inout Tensor<T>, accumulate: Bool = false
+) {
     precondition(a.rank == 2 && b.rank == 2 && c.rank == 2, "matmul takes matrices")
     let (m, k) = transA == .none ? (a.shape[0], a.shape[1]) : (a.shape[1], a.shape[0])
     let (kb, n) = transB == .none ? (b.shape[0], b.shape[1]) : (b.shape[1], b.shape[0])
@@ -63,8 +69,9 @@ public func matmul<T: Real>(_ a: Tensor<T>, _ b: Tensor<T>, transA: Transpose = 
     a.data.withUnsafeBufferPointer { ap in
         b.data.withUnsafeBufferPointer { bp in
             c.data.withUnsafeMutableBufferPointer { cp in
-                gemm(transA, transB, m: m, n: n, k: k, a: ap.baseAddress!, lda: a.shape[1], b: bp.baseAddress!,
-                     ldb: b.shape[1], c: cp.baseAddress!, ldc: n, accumulate: accumulate)
+                gemm(
+                    transA, transB, m: m, n: n, k: k, a: ap.baseAddress!, lda: a.shape[1], b: bp.baseAddress!,
+                    ldb: b.shape[1], c: cp.baseAddress!, ldc: n, accumulate: accumulate)
             }
         }
     }
@@ -72,7 +79,9 @@ public func matmul<T: Real>(_ a: Tensor<T>, _ b: Tensor<T>, transA: Transpose = 
 
 /// dst[c, r] = src[r, c] for a rows x cols source with leading dimension ld; dst is dense cols x rows.
 @inlinable
-public func transpose<T: Real>(_ src: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, into dst: UnsafeMutablePointer<T>) {
+public func transpose<T: Real>(
+    _ src: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, into dst: UnsafeMutablePointer<T>
+) {
     // 8x8 blocks keep both sides in cache lines.
     let bs = 8
     for r0 in stride(from: 0, to: rows, by: bs) {
@@ -113,70 +122,78 @@ public enum GEMMTile {
 /// the last multiple of the tile width are packed, zero-padded, into one tile-wide panel per slab, so they run
 /// through the same kernels instead of a strided scalar loop.
 @inlinable
-func gemmBlocked<T: Real>(m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
-                          b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+func gemmBlocked<T: Real>(
+    m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
+    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
     let kc = 256, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
     let nc = max(nr, (1 << 19) / (kc * MemoryLayout<T>.stride) / nr * nr)
     let full = n / nr * nr, tail = n - full
     // Scratch for the padded column tail (a kc x nr panel of B and one tile of C), on the stack.
     withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
-    let panel = scratch.baseAddress!, tile = panel + kc * nr
-    var k0 = 0
-    while k0 < k {
-        let kb = min(kc, k - k0)
-        let acc = accumulate || k0 > 0
-        let ak = a + k0 * csA, bk = b + k0 * ldb
-        if tail > 0 {
-            for r in 0..<kb {
-                let dst = panel + r * nr, src = bk + r * ldb + full
-                for j in 0..<nr { dst[j] = j < tail ? src[j] : 0 }
+        let panel = scratch.baseAddress!, tile = panel + kc * nr
+        var k0 = 0
+        while k0 < k {
+            let kb = min(kc, k - k0)
+            let acc = accumulate || k0 > 0
+            let ak = a + k0 * csA, bk = b + k0 * ldb
+            if tail > 0 {
+                for r in 0..<kb {
+                    let dst = panel + r * nr, src = bk + r * ldb + full
+                    for j in 0..<nr { dst[j] = j < tail ? src[j] : 0 }
+                }
             }
-        }
-        // One strip of `rows` rows: full-width tiles across n, then the padded tail computed into `tile`
-        // and its first `tail` columns kept.
-        // Full-width tiles of one strip of `rows` rows, columns [j0, j1).
-        func strip(_ rows: Int, _ i: Int, _ j0: Int, _ j1: Int) {
-            let ai = ak + i * rsA, ci = c + i * ldc
-            var j = j0
-            while j < j1 {
-                microKernel(rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: bk + j, ldb: ldb, c: ci + j, ldc: ldc, accumulate: acc)
-                j += nr
+            // One strip of `rows` rows: full-width tiles across n, then the padded tail computed into `tile`
+            // and its first `tail` columns kept.
+            // Full-width tiles of one strip of `rows` rows, columns [j0, j1).
+            func strip(_ rows: Int, _ i: Int, _ j0: Int, _ j1: Int) {
+                let ai = ak + i * rsA, ci = c + i * ldc
+                var j = j0
+                while j < j1 {
+                    microKernel(
+                        rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: bk + j, ldb: ldb, c: ci + j, ldc: ldc,
+                        accumulate: acc)
+                    j += nr
+                }
             }
-        }
-        // The padded tail of one strip, computed into `tile` and its first `tail` columns kept.
-        func tailStrip(_ rows: Int, _ i: Int) {
-            let ai = ak + i * rsA, ci = c + i * ldc
-            microKernel(rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: panel, ldb: nr, c: tile, ldc: nr, accumulate: false)
-            for r in 0..<rows {
-                let dst = ci + r * ldc + full, src = tile + r * nr
-                for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
+            // The padded tail of one strip, computed into `tile` and its first `tail` columns kept.
+            func tailStrip(_ rows: Int, _ i: Int) {
+                let ai = ak + i * rsA, ci = c + i * ldc
+                microKernel(
+                    rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: panel, ldb: nr, c: tile, ldc: nr, accumulate: false
+                )
+                for r in 0..<rows {
+                    let dst = ci + r * ldc + full, src = tile + r * nr
+                    for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
+                }
             }
-        }
-        // Every strip of rows over columns [j0, j1) (or over the tail): full tiles first, then remainder rows.
-        func allStrips(_ body: (Int, Int) -> Void) {
-            var i = 0
-            while i + mr <= m { body(mr, i); i += mr }
-            for rows in GEMMTile.remainderRows {
-                while i + rows <= m { body(rows, i); i += rows }
+            // Every strip of rows over columns [j0, j1) (or over the tail): full tiles first, then remainder rows.
+            func allStrips(_ body: (Int, Int) -> Void) {
+                var i = 0
+                while i + mr <= m { body(mr, i); i += mr }
+                for rows in GEMMTile.remainderRows {
+                    while i + rows <= m { body(rows, i); i += rows }
+                }
             }
+            // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2 (512 KB).
+            var j0 = 0
+            while j0 < full {
+                let j1 = min(j0 + nc, full)
+                allStrips { strip($0, $1, j0, j1) }
+                j0 = j1
+            }
+            if tail > 0 { allStrips(tailStrip) }
+            k0 += kb
         }
-        // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2 (512 KB).
-        var j0 = 0
-        while j0 < full {
-            let j1 = min(j0 + nc, full)
-            allStrips { strip($0, $1, j0, j1) }
-            j0 = j1
-        }
-        if tail > 0 { allStrips(tailStrip) }
-        k0 += kb
-    }
     }
 }
 
 /// The kernel for a strip of `rows` rows (the tile's row count or one of its remainder sizes).
 @inlinable @inline(__always)
-func microKernel<T: Real>(rows: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                          c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+func microKernel<T: Real>(
+    rows: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
     switch rows {
     #if RNNLAB_SIMD_AVX512
     case 12: kernel12(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
@@ -216,8 +233,10 @@ func storeVector<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<V.Scalar>, accumulat
 
 /// 12 rows x 2 vectors of C: 24 accumulators. Per k: two vector loads of B, 12 broadcasts of A, 24 FMAs.
 @inlinable @inline(__always)
-func kernel12<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                       c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+func kernel12<T: Real>(
+    k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
     let w = T.Vector.scalarCount
     var c0a = T.Vector(), c0b = T.Vector()
     var c1a = T.Vector(), c1b = T.Vector()
@@ -264,8 +283,10 @@ func kernel12<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: Unsaf
 
 /// 8 rows x 2 vectors of C: 16 accumulators. Per k: two vector loads of B, 8 broadcasts of A, 16 FMAs.
 @inlinable @inline(__always)
-func kernel8<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                      c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+func kernel8<T: Real>(
+    k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
     let w = T.Vector.scalarCount
     var c0a = T.Vector(), c0b = T.Vector()
     var c1a = T.Vector(), c1b = T.Vector()
@@ -300,8 +321,10 @@ func kernel8<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: Unsafe
 
 /// 6 rows x 2 vectors of C: 12 accumulators. Per k: two vector loads of B, 6 broadcasts of A, 12 FMAs.
 @inlinable @inline(__always)
-func kernel6<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                      c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+func kernel6<T: Real>(
+    k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
     let w = T.Vector.scalarCount
     var c0a = T.Vector(), c0b = T.Vector()
     var c1a = T.Vector(), c1b = T.Vector()
@@ -330,8 +353,10 @@ func kernel6<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: Unsafe
 
 /// 4 rows x 2 vectors of C: 8 accumulators. Per k: two vector loads of B, 4 broadcasts of A, 8 FMAs.
 @inlinable @inline(__always)
-func kernel4<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                      c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+func kernel4<T: Real>(
+    k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
     let w = T.Vector.scalarCount
     var c0a = T.Vector(), c0b = T.Vector()
     var c1a = T.Vector(), c1b = T.Vector()
@@ -352,11 +377,12 @@ func kernel4<T: Real>(k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: Unsafe
     storeVector(c3a, c + 3 * ldc, accumulate: accumulate); storeVector(c3b, c + 3 * ldc + w, accumulate: accumulate)
 }
 
-
 /// One row x 2 vectors; two accumulator pairs over alternate k hide the FMA latency.
 @inlinable @inline(__always)
-func kernel1<T: Real>(k: Int, a: UnsafePointer<T>, csA: Int, b: UnsafePointer<T>, ldb: Int,
-                      c: UnsafeMutablePointer<T>, accumulate: Bool) {
+func kernel1<T: Real>(
+    k: Int, a: UnsafePointer<T>, csA: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, accumulate: Bool
+) {
     let w = T.Vector.scalarCount
     var c0 = T.Vector(), c1 = T.Vector(), d0 = T.Vector(), d1 = T.Vector()
     var pa = a, pb = b
@@ -398,7 +424,9 @@ public enum PeakThroughput {
     nonisolated(unsafe) static var sink: Float = 1e-3
 
     @inline(__always)
-    static func step(_ a: inout FloatRegister, _ m: FloatRegister, _ d: FloatRegister) { var t = d; madd(&t, a, m); a = t }
+    static func step(_ a: inout FloatRegister, _ m: FloatRegister, _ d: FloatRegister) {
+        var t = d; madd(&t, a, m); a = t
+    }
 
     @inline(never)
     static func fmaChains(_ n: Int, _ seed: FloatRegister) -> Float {

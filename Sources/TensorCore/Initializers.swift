@@ -25,11 +25,11 @@ extension Tensor {
     /// QR of a Gaussian matrix with the signs of R's diagonal folded into Q. Gram-Schmidt in Double.
     public static func orthogonal(rows: Int, cols: Int, gain: Double = 1, rng: inout SeededRandom) -> Tensor {
         let tall = rows >= cols
-        let (r, c) = tall ? (rows, cols) : (cols, rows)   // r x c, r >= c: orthonormalise the c columns
+        let (r, c) = tall ? (rows, cols) : (cols, rows)  // r x c, r >= c: orthonormalise the c columns
         var q = [[Double]](repeating: [], count: c)
         for j in 0..<c {
             var v = (0..<r).map { _ in rng.normal() }
-            for _ in 0..<2 {   // two passes: re-orthogonalisation keeps it exact to rounding
+            for _ in 0..<2 {  // two passes: re-orthogonalisation keeps it exact to rounding
                 for p in 0..<j {
                     let d = zip(v, q[p]).reduce(0) { $0 + $1.0 * $1.1 }
                     for i in 0..<r { v[i] -= d * q[p][i] }

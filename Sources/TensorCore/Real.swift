@@ -66,8 +66,12 @@ extension Float: Real {
     @inlinable @inline(__always)
     public static func sigmoid(_ v: SIMD16<Float>) -> SIMD16<Float> { tanh(v * 0.5) * 0.5 + 0.5 }
 
-    @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) { mapInPlace(p, n) { tanh($0) } }
-    @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) { mapInPlace(p, n) { sigmoid($0) } }
+    @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        mapInPlace(p, n) { tanh($0) }
+    }
+    @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        mapInPlace(p, n) { sigmoid($0) }
+    }
 
     /// p[i] = f(p[i]) for i < n, 16 lanes at a time; the last partial vector goes through f zero-padded.
     @inlinable @inline(__always)

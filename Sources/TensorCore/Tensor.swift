@@ -23,7 +23,9 @@ public struct Tensor<T: Real>: Equatable {
     public var data: [T]
 
     public init(shape: [Int], data: [T]) throws {
-        guard let n = elementCount(shape) else { throw ShapeError("invalid shape \(shape): a negative dimension or too many elements") }
+        guard let n = elementCount(shape) else {
+            throw ShapeError("invalid shape \(shape): a negative dimension or too many elements")
+        }
         guard n == data.count else {
             throw ShapeError("shape \(shape) needs \(n) values but \(data.count) were given")
         }

@@ -25,20 +25,28 @@ public struct ResNet18: ImageBackbone {
     let fcWeight: Tensor<Float>, fcBias: Tensor<Float>
 
     public init(stateDict sd: StateDict) throws {
-        stem = try Conv2d(weight: sd.get("conv1.weight", [64, 3, 7, 7]), bias: nil, stride: 2, padding: (3, 3, 3, 3), activation: .relu)
+        stem = try Conv2d(
+            weight: sd.get("conv1.weight", [64, 3, 7, 7]), bias: nil, stride: 2, padding: (3, 3, 3, 3),
+            activation: .relu)
         try stem.foldBatchNorm(sd, prefix: "bn1", eps: 1e-5)
         blocks = []
         var inC = 64
         for (layer, outC) in [64, 128, 256, 512].enumerated() {
             for b in 0..<2 {
                 let p = "layer\(layer + 1).\(b)", stride = (b == 0 && layer > 0) ? 2 : 1
-                var c1 = try Conv2d(weight: sd.get("\(p).conv1.weight", [outC, inC, 3, 3]), bias: nil, stride: stride, padding: (1, 1, 1, 1), activation: .relu)
+                var c1 = try Conv2d(
+                    weight: sd.get("\(p).conv1.weight", [outC, inC, 3, 3]), bias: nil, stride: stride,
+                    padding: (1, 1, 1, 1), activation: .relu)
                 try c1.foldBatchNorm(sd, prefix: "\(p).bn1", eps: 1e-5)
-                var c2 = try Conv2d(weight: sd.get("\(p).conv2.weight", [outC, outC, 3, 3]), bias: nil, stride: 1, padding: (1, 1, 1, 1))
+                var c2 = try Conv2d(
+                    weight: sd.get("\(p).conv2.weight", [outC, outC, 3, 3]), bias: nil, stride: 1, padding: (1, 1, 1, 1)
+                )
                 try c2.foldBatchNorm(sd, prefix: "\(p).bn2", eps: 1e-5)
                 var down: Conv2d? = nil
                 if stride != 1 || inC != outC {
-                    var d = try Conv2d(weight: sd.get("\(p).downsample.0.weight", [outC, inC, 1, 1]), bias: nil, stride: stride, padding: (0, 0, 0, 0))
+                    var d = try Conv2d(
+                        weight: sd.get("\(p).downsample.0.weight", [outC, inC, 1, 1]), bias: nil, stride: stride,
+                        padding: (0, 0, 0, 0))
                     try d.foldBatchNorm(sd, prefix: "\(p).downsample.1", eps: 1e-5)
                     down = d
                 }
@@ -48,7 +56,8 @@ public struct ResNet18: ImageBackbone {
         }
         fcWeight = try sd.get("fc.weight"); fcBias = try sd.get("fc.bias")
         guard fcWeight.shape.count == 2, fcWeight.shape[1] == 512, fcBias.shape == [fcWeight.shape[0]] else {
-            throw WeightError(description: "fc: expected [classes, 512] and [classes], got \(fcWeight.shape) and \(fcBias.shape)")
+            throw WeightError(
+                description: "fc: expected [classes, 512] and [classes], got \(fcWeight.shape) and \(fcBias.shape)")
         }
     }
 
@@ -88,42 +97,56 @@ public struct EfficientNetLite0: ImageBackbone {
     static let eps: Float = 1e-3
 
     public init(stateDict sd: StateDict) throws {
-        var stem = try Conv2d(weight: sd.get("_conv_stem.weight", [32, 3, 3, 3]), bias: nil, stride: 2, padding: (0, 0, 0, 0), activation: .relu6)
+        var stem = try Conv2d(
+            weight: sd.get("_conv_stem.weight", [32, 3, 3, 3]), bias: nil, stride: 2, padding: (0, 0, 0, 0),
+            activation: .relu6)
         try stem.foldBatchNorm(sd, prefix: "_bn0", eps: Self.eps)
         var blocks: [Block] = []
         for (i, stride) in Self.strides.enumerated() {
             let p = "_blocks.\(i)"
             var expand: Conv2d? = nil
             if sd.tensors["\(p)._expand_conv.weight"] != nil {
-                var e = try Conv2d(weight: sd.get("\(p)._expand_conv.weight"), bias: nil, stride: 1, padding: (0, 0, 0, 0), activation: .relu6)
+                var e = try Conv2d(
+                    weight: sd.get("\(p)._expand_conv.weight"), bias: nil, stride: 1, padding: (0, 0, 0, 0),
+                    activation: .relu6)
                 try e.foldBatchNorm(sd, prefix: "\(p)._bn0", eps: Self.eps)
                 expand = e
             }
             let dw = try sd.get("\(p)._depthwise_conv.weight")
-            var d = try Conv2d(weight: dw, bias: nil, stride: stride, padding: (0, 0, 0, 0), groups: dw.shape[0], activation: .relu6)
+            var d = try Conv2d(
+                weight: dw, bias: nil, stride: stride, padding: (0, 0, 0, 0), groups: dw.shape[0], activation: .relu6)
             try d.foldBatchNorm(sd, prefix: "\(p)._bn1", eps: Self.eps)
-            var pr = try Conv2d(weight: sd.get("\(p)._project_conv.weight"), bias: nil, stride: 1, padding: (0, 0, 0, 0))
+            var pr = try Conv2d(
+                weight: sd.get("\(p)._project_conv.weight"), bias: nil, stride: 1, padding: (0, 0, 0, 0))
             try pr.foldBatchNorm(sd, prefix: "\(p)._bn2", eps: Self.eps)
             let inC = expand?.inChannels ?? d.inChannels
-            blocks.append(Block(expand: expand, depthwise: d, project: pr, residual: stride == 1 && inC == pr.outChannels))
+            blocks.append(
+                Block(expand: expand, depthwise: d, project: pr, residual: stride == 1 && inC == pr.outChannels))
         }
         if sd.tensors["_blocks.\(Self.strides.count)._depthwise_conv.weight"] != nil {
-            throw WeightError(description: "more blocks than EfficientNet-Lite0 has (16): is this another EfficientNet variant?")
+            throw WeightError(
+                description: "more blocks than EfficientNet-Lite0 has (16): is this another EfficientNet variant?")
         }
-        var head = try Conv2d(weight: sd.get("_conv_head.weight", [1280, 320, 1, 1]), bias: nil, stride: 1, padding: (0, 0, 0, 0), activation: .relu6)
+        var head = try Conv2d(
+            weight: sd.get("_conv_head.weight", [1280, 320, 1, 1]), bias: nil, stride: 1, padding: (0, 0, 0, 0),
+            activation: .relu6)
         try head.foldBatchNorm(sd, prefix: "_bn1", eps: Self.eps)
         self.stem = stem; self.blocks = blocks; self.head = head
         fcWeight = try sd.get("_fc.weight", [1000, 1280]); fcBias = try sd.get("_fc.bias", [1000])
     }
 
-    public func preprocess(_ image: RGBImage) throws -> Tensor<Float> { try Preprocess.imagenet(image, scale: 1, mean: [127, 127, 127], std: [128, 128, 128]) }
+    public func preprocess(_ image: RGBImage) throws -> Tensor<Float> {
+        try Preprocess.imagenet(image, scale: 1, mean: [127, 127, 127], std: [128, 128, 128])
+    }
 
     /// A convolution with TF 'SAME' padding computed for this input size.
     static func same(_ c: Conv2d, _ x: FeatureMap) -> Conv2d {
         let (t, b) = Layers.samePadding(input: x.height, kernel: c.kernel, stride: c.stride)
         let (l, r) = Layers.samePadding(input: x.width, kernel: c.kernel, stride: c.stride)
-        var out = try! Conv2d(weight: Tensor(shape: [c.outChannels, c.inChannels / c.groups, c.kernel, c.kernel], data: c.weight),
-                              bias: Tensor(shape: [c.outChannels], data: c.bias), stride: c.stride, padding: (t, l, b, r), groups: c.groups)
+        var out = try! Conv2d(
+            weight: Tensor(shape: [c.outChannels, c.inChannels / c.groups, c.kernel, c.kernel], data: c.weight),
+            bias: Tensor(shape: [c.outChannels], data: c.bias), stride: c.stride, padding: (t, l, b, r),
+            groups: c.groups)
         out.activation = c.activation
         return out
     }
@@ -146,15 +169,22 @@ extension ResNet18 {
     /// torchvision's resnet18 state-dict names and shapes, in its order.
     public static func parameterLayout(classes: Int = 1000) -> [(String, [Int])] {
         func bn(_ p: String, _ c: Int) -> [(String, [Int])] {
-            [("\(p).weight", [c]), ("\(p).bias", [c]), ("\(p).running_mean", [c]), ("\(p).running_var", [c]), ("\(p).num_batches_tracked", [])]
+            [
+                ("\(p).weight", [c]), ("\(p).bias", [c]), ("\(p).running_mean", [c]), ("\(p).running_var", [c]),
+                ("\(p).num_batches_tracked", [])
+            ]
         }
         var out: [(String, [Int])] = [("conv1.weight", [64, 3, 7, 7])] + bn("bn1", 64)
         var inC = 64
         for (layer, c) in [64, 128, 256, 512].enumerated() {
             for b in 0..<2 {
                 let p = "layer\(layer + 1).\(b)"
-                out += [("\(p).conv1.weight", [c, inC, 3, 3])] + bn("\(p).bn1", c) + [("\(p).conv2.weight", [c, c, 3, 3])] + bn("\(p).bn2", c)
-                if b == 0 && layer > 0 { out += [("\(p).downsample.0.weight", [c, inC, 1, 1])] + bn("\(p).downsample.1", c) }
+                out +=
+                    [("\(p).conv1.weight", [c, inC, 3, 3])] + bn("\(p).bn1", c) + [("\(p).conv2.weight", [c, c, 3, 3])]
+                    + bn("\(p).bn2", c)
+                if b == 0 && layer > 0 {
+                    out += [("\(p).downsample.0.weight", [c, inC, 1, 1])] + bn("\(p).downsample.1", c)
+                }
                 inC = c
             }
         }
@@ -171,11 +201,18 @@ extension ResNet18 {
             let n = shape.reduce(1, *)
             let u = (0..<n).map { seededUniform(stream: UInt64(k + 1), index: $0) }
             let v: [Double]
-            if name.hasSuffix("num_batches_tracked") { v = [0] }
-            else if name.hasSuffix("running_var") { v = u.map { 1 + 0.5 * $0 } }
-            else if name.hasSuffix("running_mean") || name.hasSuffix("bias") { v = u.map { 0.1 * $0 } }
-            else if shape.count == 1 { v = u.map { 1 + 0.5 * $0 } }
-            else { let fanIn = Double(shape.dropFirst().reduce(1, *)); v = u.map { $0 * 3.0.squareRoot() * (2 / fanIn).squareRoot() } }
+            if name.hasSuffix("num_batches_tracked") {
+                v = [0]
+            } else if name.hasSuffix("running_var") {
+                v = u.map { 1 + 0.5 * $0 }
+            } else if name.hasSuffix("running_mean") || name.hasSuffix("bias") {
+                v = u.map { 0.1 * $0 }
+            } else if shape.count == 1 {
+                v = u.map { 1 + 0.5 * $0 }
+            } else {
+                let fanIn = Double(shape.dropFirst().reduce(1, *));
+                v = u.map { $0 * 3.0.squareRoot() * (2 / fanIn).squareRoot() }
+            }
             sd[name] = try! Tensor(shape: shape, data: v.map { Float($0) })
         }
         return StateDict(sd)

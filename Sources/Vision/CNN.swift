@@ -26,7 +26,9 @@ public struct StateDict {
     public init(_ tensors: [String: Tensor<Float>]) { self.tensors = tensors }
     public func get(_ name: String, _ shape: [Int]? = nil) throws -> Tensor<Float> {
         guard let t = tensors[name] else { throw WeightError(description: "missing weight '\(name)'") }
-        if let shape, t.shape != shape { throw WeightError(description: "'\(name)': expected shape \(shape), got \(t.shape)") }
+        if let shape, t.shape != shape {
+            throw WeightError(description: "'\(name)': expected shape \(shape), got \(t.shape)")
+        }
         return t
     }
 }
@@ -38,11 +40,16 @@ public struct Conv2d {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, groups: Int
     public let padding: (top: Int, left: Int, bottom: Int, right: Int)
     public var activation: Activation
-    var weight: [Float]   // [out, in/groups, k, k]
+    var weight: [Float]  // [out, in/groups, k, k]
     var bias: [Float]
 
-    public init(weight: Tensor<Float>, bias: Tensor<Float>?, stride: Int, padding: (Int, Int, Int, Int), groups: Int = 1, activation: Activation = .none) throws {
-        guard weight.rank == 4, weight.shape[2] == weight.shape[3] else { throw WeightError(description: "conv weight must be [out, in/groups, k, k], got \(weight.shape)") }
+    public init(
+        weight: Tensor<Float>, bias: Tensor<Float>?, stride: Int, padding: (Int, Int, Int, Int), groups: Int = 1,
+        activation: Activation = .none
+    ) throws {
+        guard weight.rank == 4, weight.shape[2] == weight.shape[3] else {
+            throw WeightError(description: "conv weight must be [out, in/groups, k, k], got \(weight.shape)")
+        }
         outChannels = weight.shape[0]; inChannels = weight.shape[1] * groups; kernel = weight.shape[2]
         self.stride = stride; self.groups = groups; self.padding = padding; self.activation = activation
         self.weight = weight.data
@@ -63,14 +70,21 @@ public struct Conv2d {
     }
 
     public func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {
-        ((h + padding.top + padding.bottom - kernel) / stride + 1, (w + padding.left + padding.right - kernel) / stride + 1)
+        (
+            (h + padding.top + padding.bottom - kernel) / stride + 1,
+            (w + padding.left + padding.right - kernel) / stride + 1
+        )
     }
 
     public func forward(_ x: FeatureMap) -> FeatureMap {
         precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
         let (oh, ow) = outputSize(x.height, x.width)
         var out = [Float](repeating: 0, count: outChannels * oh * ow)
-        if groups == inChannels && groups == outChannels { depthwise(x, &out, oh, ow) } else { grouped(x, &out, oh, ow) }
+        if groups == inChannels && groups == outChannels {
+            depthwise(x, &out, oh, ow)
+        } else {
+            grouped(x, &out, oh, ow)
+        }
         switch activation {
         case .none: break
         case .relu: for i in out.indices { out[i] = max(out[i], 0) }
@@ -93,10 +107,13 @@ public struct Conv2d {
                             let row = ((c * k + ky) * k + kx) * P
                             for oy in 0..<oh {
                                 let iy = oy * stride + ky - padding.top
-                                if iy < 0 || iy >= x.height { for ox in 0..<ow { col[row + oy * ow + ox] = 0 }; continue }
+                                if iy < 0 || iy >= x.height {
+                                    for ox in 0..<ow { col[row + oy * ow + ox] = 0 }; continue
+                                }
                                 for ox in 0..<ow {
                                     let ix = ox * stride + kx - padding.left
-                                    col[row + oy * ow + ox] = ix >= 0 && ix < x.width ? x.data[plane + iy * x.width + ix] : 0
+                                    col[row + oy * ow + ox] =
+                                        ix >= 0 && ix < x.width ? x.data[plane + iy * x.width + ix] : 0
                                 }
                             }
                         }
@@ -108,8 +125,10 @@ public struct Conv2d {
                     x.data.withUnsafeBufferPointer { xp in
                         col.withUnsafeBufferPointer { cp in
                             let b = pointwise ? xp.baseAddress! + g * cin * P : cp.baseAddress!
-                            gemm(.none, .none, m: cout, n: P, k: K, a: w.baseAddress! + g * cout * K, lda: K, b: b, ldb: P,
-                                 c: o.baseAddress! + g * cout * P, ldc: P, accumulate: false)
+                            gemm(
+                                .none, .none, m: cout, n: P, k: K, a: w.baseAddress! + g * cout * K, lda: K, b: b,
+                                ldb: P,
+                                c: o.baseAddress! + g * cout * P, ldc: P, accumulate: false)
                         }
                     }
                 }
@@ -131,7 +150,9 @@ public struct Conv2d {
                         if iy < 0 || iy >= x.height { continue }
                         for kx in 0..<k {
                             let ix = ox * stride + kx - padding.left
-                            if ix >= 0 && ix < x.width { s += weight[wk + ky * k + kx] * x.data[plane + iy * x.width + ix] }
+                            if ix >= 0 && ix < x.width {
+                                s += weight[wk + ky * k + kx] * x.data[plane + iy * x.width + ix]
+                            }
                         }
                     }
                     out[(c * oh + oy) * ow + ox] = s

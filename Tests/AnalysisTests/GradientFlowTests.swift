@@ -19,7 +19,7 @@ final class GradientFlowTests: XCTestCase {
         let net = RecurrentNetwork<Double>(config: RecurrentConfig(cell: .gru, inputSize: 2, hiddenSize: 3), rng: &rng)
         let x = Tensor<Double>.uniform([1, 5, 2], -1, 1, rng: &rng)
         let norms = try GradientFlow.jacobianNorms(net, input: x)
-        XCTAssertEqual(norms.last!, 3.0.squareRoot(), accuracy: 1e-12)   // dh_T/dh_T = I
+        XCTAssertEqual(norms.last!, 3.0.squareRoot(), accuracy: 1e-12)  // dh_T/dh_T = I
         // dh_T/dh_1 by finite differences: run steps 0..1, then perturb h and run steps 2..4.
         let head = try net.forward(try Tensor(shape: [1, 2, 2], data: Array(x.data[0..<4])))
         let tail = try Tensor<Double>(shape: [1, 3, 2], data: Array(x.data[4..<10]))

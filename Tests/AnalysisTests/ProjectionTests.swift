@@ -5,7 +5,8 @@ import TensorCore
 final class ProjectionTests: XCTestCase {
     func testJacobiEigenOfAKnownMatrix() {
         let e = Projection.symmetricEigen([[2, 1, 0], [1, 2, 0], [0, 0, 5]])
-        XCTAssertEqual(e.values[0], 5, accuracy: 1e-12); XCTAssertEqual(e.values[1], 3, accuracy: 1e-12); XCTAssertEqual(e.values[2], 1, accuracy: 1e-12)
+        XCTAssertEqual(e.values[0], 5, accuracy: 1e-12); XCTAssertEqual(e.values[1], 3, accuracy: 1e-12);
+        XCTAssertEqual(e.values[2], 1, accuracy: 1e-12)
         XCTAssertEqual(abs(e.vectors[1][0]), 1 / 2.0.squareRoot(), accuracy: 1e-12)
     }
 
@@ -14,12 +15,14 @@ final class ProjectionTests: XCTestCase {
         let dir = [1.0, 2, -2, 0, 4].map { $0 / 5 }
         let ts = [-2.0, -1, 0, 0.5, 3]
         let pts = ts.map { t in dir.map { $0 * t + 0.3 } }
-        let r = Projection.pca(pts, components: 2)   // n = d: covariance route
+        let r = Projection.pca(pts, components: 2)  // n = d: covariance route
         XCTAssertEqual(r.explainedRatio[0], 1, accuracy: 1e-9)
         XCTAssertEqual(r.effectiveDimensionality, 1, accuracy: 1e-9)
         let mean = ts.reduce(0, +) / 5
-        for (c, t) in zip(r.coordinates, ts) { XCTAssertEqual(abs(c[0]), abs(t - mean), accuracy: 1e-9); XCTAssertEqual(c[1], 0, accuracy: 1e-9) }
-        let gram = Projection.pca(Array(pts.prefix(3)), components: 2)   // n < d: Gram route
+        for (c, t) in zip(r.coordinates, ts) {
+            XCTAssertEqual(abs(c[0]), abs(t - mean), accuracy: 1e-9); XCTAssertEqual(c[1], 0, accuracy: 1e-9)
+        }
+        let gram = Projection.pca(Array(pts.prefix(3)), components: 2)  // n < d: Gram route
         let cov = Projection.pca(Array(pts.prefix(3)).map { $0 + [0, 0, 0] }, components: 2)
         for (a, b) in zip(gram.coordinates, cov.coordinates) { XCTAssertEqual(abs(a[0]), abs(b[0]), accuracy: 1e-9) }
     }
@@ -29,13 +32,19 @@ final class ProjectionTests: XCTestCase {
         var rng = SeededRandom(seed: 2)
         let pts = (0..<20).map { i in (0..<8).map { _ in rng.normal() * 0.1 + (i < 10 ? 0 : 5) } }
         let a = Projection.tsne(pts, perplexity: 30, iterations: 400, seed: 1)
-        XCTAssertEqual(a.perplexity, 19.0 / 3, accuracy: 1e-12)   // capped for 20 points
+        XCTAssertEqual(a.perplexity, 19.0 / 3, accuracy: 1e-12)  // capped for 20 points
         let b = Projection.tsne(pts, perplexity: 30, iterations: 400, seed: 1)
         XCTAssertEqual(a.coordinates, b.coordinates)
-        func centroid(_ r: Range<Int>) -> [Double] { [r.reduce(0) { $0 + a.coordinates[$1][0] } / 10, r.reduce(0) { $0 + a.coordinates[$1][1] } / 10] }
+        func centroid(_ r: Range<Int>) -> [Double] {
+            [r.reduce(0) { $0 + a.coordinates[$1][0] } / 10, r.reduce(0) { $0 + a.coordinates[$1][1] } / 10]
+        }
         let c0 = centroid(0..<10), c1 = centroid(10..<20)
         let between = ((c0[0] - c1[0]) * (c0[0] - c1[0]) + (c0[1] - c1[1]) * (c0[1] - c1[1])).squareRoot()
-        let within = (0..<10).map { i in ((a.coordinates[i][0] - c0[0]) * (a.coordinates[i][0] - c0[0]) + (a.coordinates[i][1] - c0[1]) * (a.coordinates[i][1] - c0[1])).squareRoot() }.max()!
+        let within = (0..<10).map { i in
+            ((a.coordinates[i][0] - c0[0]) * (a.coordinates[i][0] - c0[0]) + (a.coordinates[i][1] - c0[1])
+                * (a.coordinates[i][1] - c0[1]))
+                .squareRoot()
+        }.max()!
         XCTAssertGreaterThan(between, 2 * within, "\(a.coordinates)")
         XCTAssertLessThan(a.kl, 1)
     }

@@ -7,7 +7,8 @@ final class WeightStatisticsTests: XCTestCase {
     func testStatsAndSpectralNorm() {
         // diag(3, -2) padded: singular values 3 and 2
         let s = WeightStats([3, 0, 0, -2], rows: 2, cols: 2)
-        XCTAssertEqual(s.mean, 0.25); XCTAssertEqual(s.maxAbs, 3); XCTAssertEqual(s.frobenius, 13.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(s.mean, 0.25); XCTAssertEqual(s.maxAbs, 3);
+        XCTAssertEqual(s.frobenius, 13.0.squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(s.spectralNorm!, 3, accuracy: 1e-8)
         // rank one u v^T has sigma = |u| |v|
         let u = [1.0, 2, 2], v = [3.0, 4]
@@ -15,7 +16,9 @@ final class WeightStatisticsTests: XCTestCase {
         XCTAssertEqual(WeightStats.spectralNorm(w, rows: 3, cols: 2), 15, accuracy: 1e-8)
         // an orthogonal matrix has sigma_max 1
         var rng = SeededRandom(seed: 1)
-        XCTAssertEqual(WeightStats.spectralNorm(Tensor<Double>.orthogonal(rows: 12, cols: 12, rng: &rng).data, rows: 12, cols: 12), 1, accuracy: 1e-6)
+        XCTAssertEqual(
+            WeightStats.spectralNorm(Tensor<Double>.orthogonal(rows: 12, cols: 12, rng: &rng).data, rows: 12, cols: 12),
+            1, accuracy: 1e-6)
         XCTAssertNil(WeightStats([1, 2, 3]).spectralNorm)
     }
 
@@ -24,9 +27,13 @@ final class WeightStatisticsTests: XCTestCase {
         let net = RecurrentNetwork<Float>(config: RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4), rng: &rng)
         let params = net.parameters.prefixed("rnn")
         let blocks = WeightBlock.blocks(of: params, cell: .gru, hidden: 4)
-        XCTAssertEqual(blocks.map(\.name), ["rnn.weight_ih_l0", "rnn.weight_ih_l0[r]", "rnn.weight_ih_l0[z]", "rnn.weight_ih_l0[n]",
-                                            "rnn.weight_hh_l0", "rnn.weight_hh_l0[r]", "rnn.weight_hh_l0[z]", "rnn.weight_hh_l0[n]",
-                                            "rnn.bias_ih_l0", "rnn.bias_hh_l0"])
+        XCTAssertEqual(
+            blocks.map(\.name),
+            [
+                "rnn.weight_ih_l0", "rnn.weight_ih_l0[r]", "rnn.weight_ih_l0[z]", "rnn.weight_ih_l0[n]",
+                "rnn.weight_hh_l0", "rnn.weight_hh_l0[r]", "rnn.weight_hh_l0[z]", "rnn.weight_hh_l0[n]",
+                "rnn.bias_ih_l0", "rnn.bias_hh_l0"
+            ])
         let z = blocks.first { $0.name == "rnn.weight_hh_l0[z]" }!
         XCTAssertEqual(z.values(in: params), Array(params["rnn.weight_hh_l0"]!.data[16..<32]).map(Double.init))
     }
@@ -35,8 +42,11 @@ final class WeightStatisticsTests: XCTestCase {
         // Large weights drive sigmoid gates to 0/1: saturation near 100%; tiny weights keep them near 0.5.
         for (scale, expectHigh) in [(20.0, true), (0.001, false)] {
             var rng = SeededRandom(seed: 3)
-            let net = RecurrentNetwork<Double>(config: RecurrentConfig(cell: .lstm, inputSize: 4, hiddenSize: 8), rng: &rng)
-            for i in net.parameters.tensors.indices { net.parameters.tensors[i].data = net.parameters.tensors[i].data.map { $0 * scale * 3 } }
+            let net = RecurrentNetwork<Double>(
+                config: RecurrentConfig(cell: .lstm, inputSize: 4, hiddenSize: 8), rng: &rng)
+            for i in net.parameters.tensors.indices {
+                net.parameters.tensors[i].data = net.parameters.tensors[i].data.map { $0 * scale * 3 }
+            }
             _ = try net.forward(.uniform([16, 10, 4], -1, 1, rng: &rng))
             let s = SaturationStats.measure(net)
             XCTAssertEqual(s.map(\.gate), ["i", "f", "g", "o"])

@@ -32,7 +32,8 @@ final class CLITests: XCTestCase {
 
     var dir: URL!
     override func setUpWithError() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.binary.path), "rnnlab is not built beside the tests")
+        try XCTSkipUnless(
+            FileManager.default.isExecutableFile(atPath: Self.binary.path), "rnnlab is not built beside the tests")
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
@@ -59,16 +60,24 @@ final class CLITests: XCTestCase {
             (["toy", "--threads", "0"], "--threads must be at least 1"),
             (["all", "--seed=-1"], "seed"),
             (["fusion", "--embeddings", "glove"], "--embeddings must be random or minilm (got 'glove')"),
-            (["classify"], "Missing expected argument"),
+            (["classify"], "Missing expected argument")
         ]
         for (args, expected) in cases {
-            let r = try rnnlab(args + ["--out", dir.appendingPathComponent("never").path].filter { _ in args[0] != "bench" && args[0] != "classify" })
+            let r = try rnnlab(
+                args
+                    + ["--out", dir.appendingPathComponent("never").path].filter { _ in
+                        args[0] != "bench" && args[0] != "classify"
+                    })
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.output.contains("Error:"), "\(args): \(r.output)")
             XCTAssertTrue(r.output.contains(expected), "\(args): \(r.output)")
-            XCTAssertFalse(r.output.contains("Fatal error") || r.output.contains("Illegal instruction") || r.output.contains("backtrace"), "\(args): \(r.output)")
+            XCTAssertFalse(
+                r.output.contains("Fatal error") || r.output.contains("Illegal instruction")
+                    || r.output.contains("backtrace"), "\(args): \(r.output)")
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("never").path), "a refused run writes nothing")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent("never").path),
+            "a refused run writes nothing")
     }
 
     /// A synthetic daily temperature series in vega_datasets' seattle-weather.csv layout.
@@ -89,8 +98,10 @@ final class CLITests: XCTestCase {
     func testKillNineMidEpochThenRerunEndsBitIdentical() throws {
         let data = try writeTemperatures(700)
         func args(_ out: String) -> [String] {
-            ["real", "--tasks", "seattle_temperature", "--quick", "--forecast-epochs", "6", "--threads", "1",
-             "--data", data.path, "--out", dir.appendingPathComponent(out).path]
+            [
+                "real", "--tasks", "seattle_temperature", "--quick", "--forecast-epochs", "6", "--threads", "1",
+                "--data", data.path, "--out", dir.appendingPathComponent(out).path
+            ]
         }
         let reference = try rnnlab(args("reference"))
         XCTAssertEqual(reference.status, 0, reference.output)
@@ -99,9 +110,14 @@ final class CLITests: XCTestCase {
         let child = try start(args("killed"))
         // Drain the pipe so the child never blocks on a full buffer.
         let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { _ = child.pipe.fileHandleForReading.readDataToEndOfFile(); drained.signal() }
+        DispatchQueue.global().async {
+            _ = child.pipe.fileHandleForReading.readDataToEndOfFile(); drained.signal()
+        }
         let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: lstm.appendingPathComponent("epoch_002.optimizer.safetensors").path) && child.process.isRunning && Date() < deadline {
+        while !FileManager.default.fileExists(
+            atPath: lstm.appendingPathComponent("epoch_002.optimizer.safetensors").path) && child.process.isRunning
+            && Date() < deadline
+        {
             usleep(2_000)
         }
         XCTAssertTrue(child.process.isRunning, "the run ended before it could be killed")
@@ -109,7 +125,9 @@ final class CLITests: XCTestCase {
         child.process.waitUntilExit()
         drained.wait()
         XCTAssertEqual(child.process.terminationReason, .uncaughtSignal)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: lstm.appendingPathComponent("epoch_006.safetensors").path), "killed before the end")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: lstm.appendingPathComponent("epoch_006.safetensors").path),
+            "killed before the end")
 
         let rerun = try rnnlab(args("killed"))
         XCTAssertEqual(rerun.status, 0, rerun.output)
@@ -123,10 +141,14 @@ final class CLITests: XCTestCase {
             }
         }
         func losses(_ run: String) throws -> [[Double]] {
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("\(run)/real/results.json"))) as! [String: Any]
+            let json =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: dir.appendingPathComponent("\(run)/real/results.json"))) as! [String: Any]
             let task = (json["tasks"] as! [[String: Any]])[0]
             return (task["models"] as! [[String: Any]]).map { m in
-                (m["history"] as! [[String: Any]]).flatMap { [$0["trainLoss"] as! Double, $0["validationLoss"] as! Double] } + [m["testLoss"] as! Double]
+                (m["history"] as! [[String: Any]]).flatMap {
+                    [$0["trainLoss"] as! Double, $0["validationLoss"] as! Double]
+                } + [m["testLoss"] as! Double]
             }
         }
         XCTAssertEqual(try losses("reference"), try losses("killed"))

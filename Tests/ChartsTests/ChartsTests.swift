@@ -10,7 +10,10 @@ final class XMLCounter: NSObject, XMLParserDelegate {
     var elements: [String: Int] = [:], classes: [String: Int] = [:], attributes: [[String: String]] = []
     var texts: [String] = []
     var current = ""
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes a: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes a: [String: String] = [:]
+    ) {
         elements[name, default: 0] += 1
         for c in (a["class"] ?? "").split(separator: " ") { classes[String(c), default: 0] += 1 }
         attributes.append(a.merging(["_element": name]) { x, _ in x })
@@ -29,30 +32,37 @@ final class XMLCounter: NSObject, XMLParserDelegate {
         return c
     }
 
-    func first(withClass cls: String) -> [String: String]? { attributes.first { ($0["class"] ?? "").split(separator: " ").contains(Substring(cls)) } }
+    func first(withClass cls: String) -> [String: String]? {
+        attributes.first { ($0["class"] ?? "").split(separator: " ").contains(Substring(cls)) }
+    }
 }
 
 final class ChartsTests: XCTestCase {
     func testLineChartMarksAxisRangeAndLegend() throws {
-        let chart = LineChart(title: "Loss <train & val>", xLabel: "epoch", yLabel: "loss",
-                              series: [LineSeries(name: "RNN", y: [1, 0.5, 0.25]), LineSeries(name: "LSTM", y: [0.9, 0.3, 0.1], dashed: true)])
+        let chart = LineChart(
+            title: "Loss <train & val>", xLabel: "epoch", yLabel: "loss",
+            series: [
+                LineSeries(name: "RNN", y: [1, 0.5, 0.25]), LineSeries(name: "LSTM", y: [0.9, 0.3, 0.1], dashed: true)
+            ])
         let c = XMLCounter.parse(try chart.svg())
         XCTAssertEqual(c.classes["series"], 2)
         XCTAssertEqual(c.classes["legend"], 2)
         XCTAssertTrue(c.texts.contains("Loss <train & val>"))
         let area = c.first(withClass: "plot-area")!
         XCTAssertEqual(Double(area["data-xmin"]!), 1); XCTAssertEqual(Double(area["data-xmax"]!), 3)
-        XCTAssertLessThanOrEqual(Double(area["data-ymin"]!)!, 0.1); XCTAssertGreaterThanOrEqual(Double(area["data-ymax"]!)!, 1)
+        XCTAssertLessThanOrEqual(Double(area["data-ymin"]!)!, 0.1);
+        XCTAssertGreaterThanOrEqual(Double(area["data-ymax"]!)!, 1)
         XCTAssertNil(c.classes["note"])
     }
 
     func testLogAxisSkipsNonFiniteAndNonPositiveAndSaysSo() throws {
-        let chart = LineChart(title: "grad", xLabel: "t", yLabel: "|dL/dh|",
-                              series: [LineSeries(name: "RNN", y: [1e-6, 1e-5, .nan, 1e-3, 1e-2, 0, 1, .infinity, 10])], yScale: .log)
+        let chart = LineChart(
+            title: "grad", xLabel: "t", yLabel: "|dL/dh|",
+            series: [LineSeries(name: "RNN", y: [1e-6, 1e-5, .nan, 1e-3, 1e-2, 0, 1, .infinity, 10])], yScale: .log)
         let svg = try chart.svg()
         let c = XMLCounter.parse(svg)
-        XCTAssertEqual(c.classes["series"], 2)          // two runs of two points become lines,
-        XCTAssertEqual(c.classes["point"], 2)           // the isolated 1 and 10 become dots
+        XCTAssertEqual(c.classes["series"], 2)  // two runs of two points become lines,
+        XCTAssertEqual(c.classes["point"], 2)  // the isolated 1 and 10 become dots
         XCTAssertEqual(c.classes["note"], 1)
         XCTAssertTrue(svg.contains("3 non-finite or non-positive values skipped"))
         let area = c.first(withClass: "plot-area")!
@@ -61,10 +71,18 @@ final class ChartsTests: XCTestCase {
     }
 
     func testEmptyInputIsAClearError() {
-        XCTAssertThrowsError(try LineChart(title: "L", xLabel: "", yLabel: "", series: []).svg()) { XCTAssertTrue("\($0)".contains("L: no data")) }
-        XCTAssertThrowsError(try HistogramChart(title: "H", xLabel: "", values: [.nan]).svg()) { XCTAssertTrue("\($0)".contains("no finite values")) }
-        XCTAssertThrowsError(try Heatmap(title: "M", values: [], rowLabels: [], columnLabels: []).svg()) { XCTAssertTrue("\($0)".contains("empty matrix")) }
-        XCTAssertThrowsError(try GroupedBarChart(title: "B", yLabel: "", categories: ["a"], groups: [("g", [1, 2])]).svg()) {
+        XCTAssertThrowsError(try LineChart(title: "L", xLabel: "", yLabel: "", series: []).svg()) {
+            XCTAssertTrue("\($0)".contains("L: no data"))
+        }
+        XCTAssertThrowsError(try HistogramChart(title: "H", xLabel: "", values: [.nan]).svg()) {
+            XCTAssertTrue("\($0)".contains("no finite values"))
+        }
+        XCTAssertThrowsError(try Heatmap(title: "M", values: [], rowLabels: [], columnLabels: []).svg()) {
+            XCTAssertTrue("\($0)".contains("empty matrix"))
+        }
+        XCTAssertThrowsError(
+            try GroupedBarChart(title: "B", yLabel: "", categories: ["a"], groups: [("g", [1, 2])]).svg()
+        ) {
             XCTAssertTrue("\($0)".contains("has 2 values for 1 categories"))
         }
     }
@@ -101,18 +119,22 @@ final class ChartsTests: XCTestCase {
 
     func testScatterTrajectoryArrowsAndLabels() throws {
         let pts = [(x: 0.0, y: 0.0), (x: 1.0, y: 1.0), (x: 2.0, y: 0.5), (x: .nan, y: 1), (x: 3.0, y: 2.0)]
-        let s = ScatterSeries(name: "what color is the circle", points: pts, labels: ["what", "color", "is", "the", "circle"], trajectory: true)
+        let s = ScatterSeries(
+            name: "what color is the circle", points: pts, labels: ["what", "color", "is", "the", "circle"],
+            trajectory: true)
         let svg = try ScatterChart(title: "PCA", xLabel: "PC1", yLabel: "PC2", series: [s]).svg()
         let c = XMLCounter.parse(svg)
         XCTAssertEqual(c.classes["point"], 4)
-        XCTAssertEqual(c.classes["arrow"], 2)     // the arrows into and out of the NaN point are dropped
+        XCTAssertEqual(c.classes["arrow"], 2)  // the arrows into and out of the NaN point are dropped
         XCTAssertEqual(c.classes["point-label"], 4)
         XCTAssertTrue(svg.contains("1 non-finite points skipped"))
     }
 
     func testHeatmapCellsLabelsAndColorbar() throws {
         let m = [[1.0, -0.5, 0.2], [0.3, .nan, -1.0]]
-        let svg = try Heatmap(title: "cos", values: m, rowLabels: ["a", "b"], columnLabels: ["x", "y", "z"], scale: .diverging).svg()
+        let svg = try Heatmap(
+            title: "cos", values: m, rowLabels: ["a", "b"], columnLabels: ["x", "y", "z"], scale: .diverging
+        ).svg()
         let c = XMLCounter.parse(svg)
         XCTAssertEqual(c.classes["cell"], 6)
         XCTAssertEqual(c.classes["missing"], 1)
@@ -124,17 +146,22 @@ final class ChartsTests: XCTestCase {
     }
 
     func testGroupedBarsAndSmallMultiples() throws {
-        let bars = GroupedBarChart(title: "final loss", yLabel: "MSE", categories: ["sine", "chars", "adding"],
-                                   groups: [("RNN", [0.1, 2.0, -0.2]), ("LSTM", [0.05, 1.5, 0.1]), ("GRU", [0.04, 1.4, 0.0])])
+        let bars = GroupedBarChart(
+            title: "final loss", yLabel: "MSE", categories: ["sine", "chars", "adding"],
+            groups: [("RNN", [0.1, 2.0, -0.2]), ("LSTM", [0.05, 1.5, 0.1]), ("GRU", [0.04, 1.4, 0.0])])
         XCTAssertEqual(XMLCounter.parse(try bars.svg()).classes["bar"], 9)
-        let grid = SmallMultiples(title: "all", panels: [bars, LineChart(title: "l", xLabel: "x", yLabel: "y", series: [LineSeries(name: "a", y: [1, 2])])], columns: 2)
+        let grid = SmallMultiples(
+            title: "all",
+            panels: [bars, LineChart(title: "l", xLabel: "x", yLabel: "y", series: [LineSeries(name: "a", y: [1, 2])])],
+            columns: 2)
         let c = XMLCounter.parse(try grid.svg())
         XCTAssertEqual(c.classes["panel"], 2)
         XCTAssertEqual(c.elements["svg"], 3)
     }
 
     func testTickFormattingAndNiceSteps() throws {
-        XCTAssertEqual(formatTick(0.25), "0.25"); XCTAssertEqual(formatTick(100000), "1e5"); XCTAssertEqual(formatTick(0.0001), "1e-4")
+        XCTAssertEqual(formatTick(0.25), "0.25"); XCTAssertEqual(formatTick(100000), "1e5");
+        XCTAssertEqual(formatTick(0.0001), "1e-4")
         XCTAssertEqual(formatTick(2.5e-5), "2.5e-5")
         XCTAssertEqual(try Axis(values: [0.3, 9.7], scale: .linear).ticks(), [0, 2, 4, 6, 8, 10])
         XCTAssertEqual(try Axis(values: [0.003, 40], scale: .log).ticks(), [1e-3, 1e-2, 1e-1, 1, 10, 100])
@@ -142,7 +169,9 @@ final class ChartsTests: XCTestCase {
 
     /// X tick labels never overlap: their estimated extents are disjoint, even for a narrow chart.
     func testTickLabelsDoNotOverlap() throws {
-        let chart = LineChart(title: "t", xLabel: "x", yLabel: "y", series: [LineSeries(name: "s", x: [123456, 987654], y: [1, 2])], width: 260)
+        let chart = LineChart(
+            title: "t", xLabel: "x", yLabel: "y", series: [LineSeries(name: "s", x: [123456, 987654], y: [1, 2])],
+            width: 260)
         let c = XMLCounter.parse(try chart.svg())
         let ticks = c.attributes.filter { $0["class"] == "tick" && $0["text-anchor"] == "middle" }
         let xs = ticks.compactMap { Double($0["x"]!) }.sorted()
@@ -153,27 +182,35 @@ final class ChartsTests: XCTestCase {
         var r = HTMLReport(title: "RNNLab <report>")
         r.section("Experiment 1")
         r.paragraph("LSTM reached loss 0.01 at epoch 7 & RNN never did.")
-        try r.figure(LineChart(title: "loss", xLabel: "epoch", yLabel: "loss", series: [LineSeries(name: "a", y: [3, 2, 1])]), caption: "Loss", file: "fig/loss.svg")
+        try r.figure(
+            LineChart(title: "loss", xLabel: "epoch", yLabel: "loss", series: [LineSeries(name: "a", y: [3, 2, 1])]),
+            caption: "Loss", file: "fig/loss.svg")
         r.table(headers: ["model", "loss"], rows: [["LSTM", "0.01"]], caption: "Final")
         let html = r.render()
         XCTAssertTrue(html.contains("<a href=\"#experiment-1\">Experiment 1</a>"))
         XCTAssertTrue(html.contains("RNNLab &lt;report&gt;"))
-        XCTAssertFalse(html.contains("<script src") || html.contains("<link "))   // nothing external
+        XCTAssertFalse(html.contains("<script src") || html.contains("<link "))  // nothing external
         // the body (minus the doctype) parses as XML
-        let xml = html.replacingOccurrences(of: "<!DOCTYPE html>", with: "").replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\"/>")
-            .replacingOccurrences(of: "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">", with: "")
+        let xml = html.replacingOccurrences(of: "<!DOCTYPE html>", with: "").replacingOccurrences(
+            of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\"/>"
+        )
+        .replacingOccurrences(of: "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">", with: "")
         let c = XMLCounter.parse(xml)
         XCTAssertEqual(c.elements["figure"], 1); XCTAssertEqual(c.elements["table"], 1)
     }
 
     func testIdsStayUniqueAcrossTheFiguresOfAReport() throws {
-        let trajectory = ScatterChart(title: "PCA", xLabel: "PC1", yLabel: "PC2",
-                                      series: [ScatterSeries(name: "q", points: [(0, 0), (1, 1), (2, 0)], trajectory: true)])
-        let line = LineChart(title: "loss", xLabel: "epoch", yLabel: "loss", series: [LineSeries(name: "a", y: [3, 2, 1])])
-        XCTAssertFalse(try line.svg().contains("<marker"))   // no arrows, no marker definition
+        let trajectory = ScatterChart(
+            title: "PCA", xLabel: "PC1", yLabel: "PC2",
+            series: [ScatterSeries(name: "q", points: [(0, 0), (1, 1), (2, 0)], trajectory: true)])
+        let line = LineChart(
+            title: "loss", xLabel: "epoch", yLabel: "loss", series: [LineSeries(name: "a", y: [3, 2, 1])])
+        XCTAssertFalse(try line.svg().contains("<marker"))  // no arrows, no marker definition
         var r = HTMLReport(title: "ids")
         try r.figure(trajectory, caption: "one")
-        try r.figureRow([(SmallMultiples(title: "encoders", panels: [trajectory, trajectory]), "two", nil), (line, "three", nil)])
+        try r.figureRow([
+            (SmallMultiples(title: "encoders", panels: [trajectory, trajectory]), "two", nil), (line, "three", nil)
+        ])
         let ids = r.render().matches(of: try Regex("id=\"([^\"]+)\"")).map { String($0.output[1].substring!) }
         XCTAssertEqual(ids.filter { $0.hasPrefix("arrow") }.sorted(), ["arrow-1", "arrow-2"])
         XCTAssertEqual(Set(ids).count, ids.count)

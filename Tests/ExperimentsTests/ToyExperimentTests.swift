@@ -10,9 +10,11 @@ final class ToyTaskTests: XCTestCase {
         var rng = SeededRandom(seed: 1)
         let s = SineTask(count: 4, steps: 10, noise: 0.1, rng: &rng)
         XCTAssertEqual(s.inputs.shape, [4, 10, 1])
-        for n in 0..<4 { for t in 0..<9 { XCTAssertEqual(s.targets.data[n * 10 + t], s.clean.data[n * 10 + t + 1], accuracy: 1e-6) } }
+        for n in 0..<4 {
+            for t in 0..<9 { XCTAssertEqual(s.targets.data[n * 10 + t], s.clean.data[n * 10 + t + 1], accuracy: 1e-6) }
+        }
         let noise = zip(s.inputs.data, s.clean.data).map { Double($0 - $1) }
-        XCTAssertGreaterThan(noise.map { abs($0) }.max()!, 0.01)   // inputs are noisy
+        XCTAssertGreaterThan(noise.map { abs($0) }.max()!, 0.01)  // inputs are noisy
         XCTAssertEqual(s.slice(1..<3).count, 2)
     }
 
@@ -22,14 +24,17 @@ final class ToyTaskTests: XCTestCase {
         guard case .values(let y) = task.targets else { return XCTFail("value targets expected") }
         for n in 0..<20 {
             var sum: Float = 0, marks = 0
-            for t in 0..<30 where task.inputs.data[(n * 30 + t) * 2 + 1] == 1 { sum += task.inputs.data[(n * 30 + t) * 2]; marks += 1 }
+            for t in 0..<30 where task.inputs.data[(n * 30 + t) * 2 + 1] == 1 {
+                sum += task.inputs.data[(n * 30 + t) * 2]; marks += 1
+            }
             XCTAssertEqual(marks, 2)
             XCTAssertEqual(y.data[n], sum, accuracy: 1e-6)
         }
     }
 
     func testCharWindowsAreShiftedByOne() {
-        let task = CharTask(text: "abcdefghij" + String(repeating: "xyz", count: 10), steps: 5, stride: 2, validationFraction: 0.25)
+        let task = CharTask(
+            text: "abcdefghij" + String(repeating: "xyz", count: 10), steps: 5, stride: 2, validationFraction: 0.25)
         let first = task.train.tokens[0], labels = Array(task.train.labels[0..<5])
         XCTAssertEqual(first.map { task.vocabulary[$0] }, Array("abcde"))
         XCTAssertEqual(labels.map { task.vocabulary[$0] }, Array("bcdef"))
@@ -44,7 +49,9 @@ final class ToyTaskTests: XCTestCase {
 
 final class FindingsTests: XCTestCase {
     func record(_ e: Int, _ val: Double, _ s: Double = 1) -> EpochRecord {
-        EpochRecord(epoch: e, trainLoss: val, validationLoss: val, trainAccuracy: nil, validationAccuracy: nil, seconds: s, meanGradientNorm: 1, maxGradientNorm: 1)
+        EpochRecord(
+            epoch: e, trainLoss: val, validationLoss: val, trainAccuracy: nil, validationAccuracy: nil, seconds: s,
+            meanGradientNorm: 1, maxGradientNorm: 1)
     }
 
     func testThresholdEpochAndSecondsAreMeasuredNotAssumed() {
@@ -58,46 +65,70 @@ final class FindingsTests: XCTestCase {
         func summary(_ name: String, _ losses: [Double], secondsPerEpoch: Double) -> ToyExperiment.ModelSummary {
             let h = losses.enumerated().map { record($0.offset + 1, $0.element, secondsPerEpoch) }
             let hit = ToyExperiment.firstBelow(h, 0.1)
-            return .init(model: name, parameters: 10, history: h, threshold: 0.1, epochReachingThreshold: hit?.0, secondsToThreshold: hit?.1,
-                         finalValidationLoss: losses.last!, totalSeconds: secondsPerEpoch * Double(losses.count))
+            return .init(
+                model: name, parameters: 10, history: h, threshold: 0.1, epochReachingThreshold: hit?.0,
+                secondsToThreshold: hit?.1,
+                finalValidationLoss: losses.last!, totalSeconds: secondsPerEpoch * Double(losses.count))
         }
-        let lines = ToyExperiment.racingFindings([summary("RNN", [0.5, 0.4, 0.3], secondsPerEpoch: 1),
-                                                  summary("LSTM", [0.5, 0.09, 0.05], secondsPerEpoch: 4),
-                                                  summary("GRU", [0.3, 0.2, 0.08], secondsPerEpoch: 1)], task: "t", metric: "MSE")
-        XCTAssertTrue(lines[0].contains("LSTM at epoch 2 (8 s of training), then GRU at epoch 3 (3 s of training)"), lines[0])
+        let lines = ToyExperiment.racingFindings(
+            [
+                summary("RNN", [0.5, 0.4, 0.3], secondsPerEpoch: 1),
+                summary("LSTM", [0.5, 0.09, 0.05], secondsPerEpoch: 4),
+                summary("GRU", [0.3, 0.2, 0.08], secondsPerEpoch: 1)
+            ], task: "t", metric: "MSE")
+        XCTAssertTrue(
+            lines[0].contains("LSTM at epoch 2 (8 s of training), then GRU at epoch 3 (3 s of training)"), lines[0])
         XCTAssertTrue(lines[1].contains("In wall-clock time GRU got there first (3 s)"), lines[1])
         XCTAssertTrue(lines[2].contains("Never reached MSE <= 0.1 in 3 epochs: RNN (best 0.3)"), lines[2])
         XCTAssertTrue(lines[3].contains("lowest: LSTM"), lines[3])
         // Epoch times in gate-block order (LSTM 4 > GRU 1 = RNN 1 here breaks it: GRU is not slower than RNN).
-        XCTAssertTrue(lines[4].contains("LSTM 4x, GRU 1x the RNN's time per epoch, not in the order of the gate blocks"), lines[4])
+        XCTAssertTrue(
+            lines[4].contains("LSTM 4x, GRU 1x the RNN's time per epoch, not in the order of the gate blocks"), lines[4]
+        )
     }
 
     func costSummary(_ name: String, secondsPerEpoch: Double) -> ToyExperiment.ModelSummary {
-        .init(model: name, parameters: 10, history: [record(1, 0.5, secondsPerEpoch)], threshold: 0.1, epochReachingThreshold: nil, secondsToThreshold: nil,
-              finalValidationLoss: 0.5, totalSeconds: secondsPerEpoch)
+        .init(
+            model: name, parameters: 10, history: [record(1, 0.5, secondsPerEpoch)], threshold: 0.1,
+            epochReachingThreshold: nil, secondsToThreshold: nil,
+            finalValidationLoss: 0.5, totalSeconds: secondsPerEpoch)
     }
 
     func testCostSentenceFollowsTheMeasuredTimes() {
-        let ordered = ToyExperiment.costComparison([costSummary("RNN", secondsPerEpoch: 1), costSummary("LSTM", secondsPerEpoch: 3), costSummary("GRU", secondsPerEpoch: 2)])
-        XCTAssertTrue(ordered.contains("LSTM 3x, GRU 2x the RNN's time per epoch, in the order of the gate blocks each step computes (RNN 1, LSTM 4, GRU 3)"), ordered)
-        let unordered = ToyExperiment.costComparison([costSummary("RNN", secondsPerEpoch: 2), costSummary("LSTM", secondsPerEpoch: 1), costSummary("GRU", secondsPerEpoch: 3)])
+        let ordered = ToyExperiment.costComparison([
+            costSummary("RNN", secondsPerEpoch: 1), costSummary("LSTM", secondsPerEpoch: 3),
+            costSummary("GRU", secondsPerEpoch: 2)
+        ])
+        XCTAssertTrue(
+            ordered.contains(
+                "LSTM 3x, GRU 2x the RNN's time per epoch, in the order of the gate blocks each step computes (RNN 1, LSTM 4, GRU 3)"
+            ), ordered)
+        let unordered = ToyExperiment.costComparison([
+            costSummary("RNN", secondsPerEpoch: 2), costSummary("LSTM", secondsPerEpoch: 1),
+            costSummary("GRU", secondsPerEpoch: 3)
+        ])
         XCTAssertTrue(unordered.contains("LSTM 0.5x, GRU 1.5x"), unordered)
         XCTAssertTrue(unordered.contains("not in the order of the gate blocks"), unordered)
     }
 
     func gradients(_ name: String, jacobian: [Double], ratio: Double) -> ToyExperiment.GradientSummary {
-        .init(model: name, lossGradientInit: [1, 1], lossGradientTrained: [ratio, 1], jacobianInit: jacobian, jacobianTrained: jacobian,
-              ratioInit: 1, ratioTrained: ratio, gateCarryPerUnit: [])
+        .init(
+            model: name, lossGradientInit: [1, 1], lossGradientTrained: [ratio, 1], jacobianInit: jacobian,
+            jacobianTrained: jacobian,
+            ratioInit: 1, ratioTrained: ratio, gateCarryPerUnit: [])
     }
 
     /// Per-step factors below 1 are said to shrink, above 1 to grow; the vanilla-RNN sentence follows its own numbers.
     func testGradientSentencesFollowTheFactors() {
         // ||dh_T/dh_t|| for t = 1...5 with factor 0.5 per step (RNN) and 2 per step (GRU)
         let shrinking = [0.0625, 0.125, 0.25, 0.5, 1], growing = [16.0, 8, 4, 2, 1]
-        let lines = ToyExperiment.gradientFindings([gradients("RNN", jacobian: shrinking, ratio: 1e-6), gradients("GRU", jacobian: growing, ratio: 2)], steps: 5)
+        let lines = ToyExperiment.gradientFindings(
+            [gradients("RNN", jacobian: shrinking, ratio: 1e-6), gradients("GRU", jacobian: growing, ratio: 2)],
+            steps: 5)
         let compounding = lines.first { $0.hasPrefix("Per-step factor") }!
         XCTAssertTrue(compounding.contains("RNN 0.5^4 = 0.0625"), compounding)
-        XCTAssertTrue(compounding.contains("shrinks geometrically for RNN; above 1, it grows geometrically for GRU"), compounding)
+        XCTAssertTrue(
+            compounding.contains("shrinks geometrically for RNN; above 1, it grows geometrically for GRU"), compounding)
         let vanilla = lines.first { $0.hasPrefix("The vanilla RNN") }!
         XCTAssertTrue(vanilla.contains("0.5 at initialisation (the gradient vanishes geometrically)"), vanilla)
         XCTAssertTrue(vanilla.contains("almost no gradient from the loss reaches the first step"), vanilla)
@@ -108,7 +139,10 @@ final class FindingsTests: XCTestCase {
         XCTAssertTrue(v2.contains("the first steps get far larger gradients than the last"), v2)
         XCTAssertFalse(exploding.joined().contains("shrinks"))
         // Without an RNN there is no vanilla-RNN sentence.
-        XCTAssertFalse(ToyExperiment.gradientFindings([gradients("GRU", jacobian: growing, ratio: 2)], steps: 5).contains { $0.hasPrefix("The vanilla RNN") })
+        XCTAssertFalse(
+            ToyExperiment.gradientFindings([gradients("GRU", jacobian: growing, ratio: 2)], steps: 5).contains {
+                $0.hasPrefix("The vanilla RNN")
+            })
     }
 }
 
@@ -128,10 +162,15 @@ final class ToyExperimentRunTests: XCTestCase {
         XCTAssertEqual(s.addingGradients[1].gateCarryPerUnit.count, 8)
         XCTAssertTrue(s.findings.contains { $0.contains("||dL/dh_1|| / ||dL/dh_T||") })
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("toy").path)
-        for f in ["results.json", "sine_history.csv", "adding_gradients.csv", "sine_loss.svg", "adding_jacobian.svg", "sine_predictions.svg"] {
+        for f in [
+            "results.json", "sine_history.csv", "adding_gradients.csv", "sine_loss.svg", "adding_jacobian.svg",
+            "sine_predictions.svg"
+        ] {
             XCTAssertTrue(files.contains(f), f)
         }
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("toy/results.json"))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("toy/results.json")))
+            as? [String: Any]
         XCTAssertNotNil(json?["findings"])
         XCTAssertTrue(report.render().contains("adding problem"))
         XCTAssertEqual(s.charSamples["GRU"]?["0.5"]?.hasPrefix("Shall I "), true)
@@ -140,7 +179,15 @@ final class ToyExperimentRunTests: XCTestCase {
 
 final class StudyTests: XCTestCase {
     func testHeadlinesPickTheLeadingFindingsInOrder() {
-        let f = ["Parameters: RNN 1", "First to reach MSE <= 0.01 on sine: GRU", "Final MSE: x", "Quality bar: the LSTM reaches 96%", "Trajectory length: RNN > GRU"]
-        XCTAssertEqual(Study.headlines(f), ["First to reach MSE <= 0.01 on sine: GRU", "Quality bar: the LSTM reaches 96%", "Trajectory length: RNN > GRU"])
+        let f = [
+            "Parameters: RNN 1", "First to reach MSE <= 0.01 on sine: GRU", "Final MSE: x",
+            "Quality bar: the LSTM reaches 96%", "Trajectory length: RNN > GRU"
+        ]
+        XCTAssertEqual(
+            Study.headlines(f),
+            [
+                "First to reach MSE <= 0.01 on sine: GRU", "Quality bar: the LSTM reaches 96%",
+                "Trajectory length: RNN > GRU"
+            ])
     }
 }

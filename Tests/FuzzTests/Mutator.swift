@@ -19,10 +19,14 @@ struct Mutator {
     }
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 
-    static let boundaryIntegers: [UInt64] = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF,
-                                             1 << 32, 1 << 40, UInt64(Int64.max), 1 << 63, UInt64.max, UInt64.max - 7]
-    static let boundaryDecimals = ["-1", "0", "-9223372036854775808", "9223372036854775807", "18446744073709551616",
-                                   "4294967296", "99999999999999999999999", "1e308", "-0", "2147483648"]
+    static let boundaryIntegers: [UInt64] = [
+        0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF,
+        1 << 32, 1 << 40, UInt64(Int64.max), 1 << 63, UInt64.max, UInt64.max - 7
+    ]
+    static let boundaryDecimals = [
+        "-1", "0", "-9223372036854775808", "9223372036854775807", "18446744073709551616",
+        "4294967296", "99999999999999999999999", "1e308", "-0", "2147483648"
+    ]
 
     mutating func mutate(_ input: [UInt8]) -> [UInt8] {
         var d = input
@@ -34,19 +38,21 @@ struct Mutator {
         var d = input
         guard !d.isEmpty else { return [UInt8(truncatingIfNeeded: next())] }
         switch below(8) {
-        case 0:                                          // truncate
+        case 0:  // truncate
             d = Array(d.prefix(below(d.count)))
-        case 1:                                          // flip bits
+        case 1:  // flip bits
             for _ in 0...below(4) { d[below(d.count)] ^= 1 << UInt8(below(8)) }
-        case 2:                                          // a byte set to a boundary value
+        case 2:  // a byte set to a boundary value
             d[below(d.count)] = [0x00, 0xFF, 0x7F, 0x80, 0x01][below(5)]
-        case 3:                                          // an integer field set to a boundary value
+        case 3:  // an integer field set to a boundary value
             let width = [2, 4, 8][below(3)]
             guard d.count >= width else { return d }
             let at = below(d.count - width + 1), value = Self.boundaryIntegers[below(Self.boundaryIntegers.count)]
             let bigEndian = below(2) == 0
-            for i in 0..<width { d[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(bigEndian ? width - 1 - i : i))) }
-        case 4:                                          // a decimal number in text replaced
+            for i in 0..<width {
+                d[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(bigEndian ? width - 1 - i : i)))
+            }
+        case 4:  // a decimal number in text replaced
             var runs: [Range<Int>] = []
             var i = 0
             while i < d.count {
@@ -54,17 +60,20 @@ struct Mutator {
                     let start = i
                     while i < d.count && (0x30...0x39).contains(d[i]) { i += 1 }
                     runs.append(start..<i)
-                } else { i += 1 }
+                } else {
+                    i += 1
+                }
             }
             guard !runs.isEmpty else { return mutateOnce(input) }
-            d.replaceSubrange(runs[below(runs.count)], with: Array(Self.boundaryDecimals[below(Self.boundaryDecimals.count)].utf8))
-        case 5:                                          // delete a chunk
+            d.replaceSubrange(
+                runs[below(runs.count)], with: Array(Self.boundaryDecimals[below(Self.boundaryDecimals.count)].utf8))
+        case 5:  // delete a chunk
             let at = below(d.count), n = 1 + below(min(64, d.count - at))
             d.removeSubrange(at..<(at + n))
-        case 6:                                          // duplicate a chunk
+        case 6:  // duplicate a chunk
             let at = below(d.count), n = 1 + below(min(64, d.count - at))
             d.insert(contentsOf: d[at..<(at + n)], at: below(d.count))
-        default:                                         // insert random bytes
+        default:  // insert random bytes
             d.insert(contentsOf: (0...below(16)).map { _ in UInt8(truncatingIfNeeded: next()) }, at: below(d.count + 1))
         }
         return d
@@ -78,8 +87,11 @@ let fuzzCases = ProcessInfo.processInfo.environment["RNNLAB_FUZZ_CASES"].flatMap
 /// an expected type whose message names the source; a trap would end the test process. Returns
 /// (rejected, accepted) counts and prints them.
 @discardableResult
-func fuzz(_ name: String, fixtures: [Data], seed: UInt64, cases: Int = fuzzCases, file: StaticString = #filePath, line: UInt = #line,
-          isClear: (Error) -> Bool, parse: (Data, String) throws -> Void) -> (rejected: Int, accepted: Int) {
+func fuzz(
+    _ name: String, fixtures: [Data], seed: UInt64, cases: Int = fuzzCases, file: StaticString = #filePath,
+    line: UInt = #line,
+    isClear: (Error) -> Bool, parse: (Data, String) throws -> Void
+) -> (rejected: Int, accepted: Int) {
     var m = Mutator(seed: seed)
     var rejected = 0, accepted = 0, unclear: [String] = []
     let seeds = fixtures.map { [UInt8]($0) }
@@ -91,7 +103,9 @@ func fuzz(_ name: String, fixtures: [Data], seed: UInt64, cases: Int = fuzzCases
             accepted += 1
         } catch {
             rejected += 1
-            if !isClear(error) || !"\(error)".contains(source) { unclear.append("\(source): \(type(of: error)): \(error)") }
+            if !isClear(error) || !"\(error)".contains(source) {
+                unclear.append("\(source): \(type(of: error)): \(error)")
+            }
         }
     }
     print("fuzz \(name): \(cases) cases, \(rejected) rejected with a clear error, \(accepted) parsed")

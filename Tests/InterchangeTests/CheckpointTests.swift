@@ -6,17 +6,25 @@ import Recurrent
 
 final class CheckpointTests: XCTestCase {
     var dir: URL!
-    override func setUp() { dir = FileManager.default.temporaryDirectory.appendingPathComponent("ck-\(UUID().uuidString)") }
+    override func setUp() {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ck-\(UUID().uuidString)")
+    }
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
     func makeTrainer(epochs: Int) -> (Trainer<Float>, TensorSequenceDataset<Float>) {
         var rng = SeededRandom(seed: 4)
         let x = Tensor<Float>.uniform([40, 6, 2], -1, 1, rng: &rng)
         let labels = (0..<40).map { i in x.data[i * 12] > 0 ? 1 : 0 }
-        let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: RecurrentConfig(cell: .gru, inputSize: 2, hiddenSize: 5), rng: &rng),
-                                         head: Linear(inputSize: 5, outputSize: 2, rng: &rng), headMode: .lastStep, objective: .crossEntropy)
-        return (Trainer(model: model, optimizer: .adam(lr: 0.01), options: TrainingOptions(epochs: epochs, batchSize: 8, shuffleSeed: 1)),
-                TensorSequenceDataset(inputs: x, targets: .classes(labels)))
+        let model = SequenceModel<Float>(
+            embedding: nil,
+            rnn: RecurrentNetwork(config: RecurrentConfig(cell: .gru, inputSize: 2, hiddenSize: 5), rng: &rng),
+            head: Linear(inputSize: 5, outputSize: 2, rng: &rng), headMode: .lastStep, objective: .crossEntropy)
+        return (
+            Trainer(
+                model: model, optimizer: .adam(lr: 0.01),
+                options: TrainingOptions(epochs: epochs, batchSize: 8, shuffleSeed: 1)),
+            TensorSequenceDataset(inputs: x, targets: .classes(labels))
+        )
     }
 
     /// Interrupt after 3 of 6 epochs, resume from the files on disk: the result equals an uninterrupted run.
@@ -78,7 +86,7 @@ final class CheckpointTests: XCTestCase {
         let (t, data) = makeTrainer(epochs: 2)
         t.callbacks = [CheckpointCallback(store: store, trainer: t, description: "x")]
         _ = try t.fit(train: data, validation: nil)
-        try FileManager.default.removeItem(at: store.optimizerURL(2))   // as if the run died mid-save
+        try FileManager.default.removeItem(at: store.optimizerURL(2))  // as if the run died mid-save
         XCTAssertEqual(store.savedEpochs(), [1])
         XCTAssertEqual(try store.latest(as: Float.self)?.epoch, 1)
     }
@@ -98,16 +106,20 @@ final class TensorBoardTests: XCTestCase {
         while o < d.count {
             let lenBytes = d.subdata(in: o..<(o + 8))
             let len = Int(lenBytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
-            let lenCRC = d.subdata(in: (o + 8)..<(o + 12)).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+            let lenCRC = d.subdata(in: (o + 8)..<(o + 12)).withUnsafeBytes {
+                UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))
+            }
             XCTAssertEqual(lenCRC, CRC32C.masked(lenBytes))
             let rec = d.subdata(in: (o + 12)..<(o + 12 + len))
-            let crc = d.subdata(in: (o + 12 + len)..<(o + 16 + len)).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+            let crc = d.subdata(in: (o + 12 + len)..<(o + 16 + len)).withUnsafeBytes {
+                UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))
+            }
             XCTAssertEqual(crc, CRC32C.masked(rec))
             records.append(rec); o += 16 + len
         }
         XCTAssertEqual(records.count, 3)
         XCTAssertTrue(String(decoding: records[0], as: UTF8.self).contains("brain.Event:2"))
-        XCTAssertEqual(CRC32C.checksum(Data("123456789".utf8)), 0xE306_9283)   // the CRC-32C check value
+        XCTAssertEqual(CRC32C.checksum(Data("123456789".utf8)), 0xE306_9283)  // the CRC-32C check value
     }
 
     /// TensorBoard's own reader (skipped when the tensorboard package is not installed).
@@ -120,7 +132,8 @@ final class TensorBoardTests: XCTestCase {
             try w.histogram("weights", (0..<100).map { Double($0) / 100 * Double(step) }, step: step, bins: 10)
         }
         try w.flush()
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("scripts/read_tensorboard.py")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "scripts/read_tensorboard.py")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", script.path, w.url.path]
@@ -130,14 +143,16 @@ final class TensorBoardTests: XCTestCase {
         try p.run(); p.waitUntilExit()
         if p.terminationStatus == 3 { throw XCTSkip("tensorboard is not installed (pip install tensorboard)") }
         XCTAssertEqual(p.terminationStatus, 0)
-        let json = try JSONSerialization.jsonObject(with: pipe.fileHandleForReading.readDataToEndOfFile()) as! [String: [String: [[Any]]]]
+        let json =
+            try JSONSerialization.jsonObject(with: pipe.fileHandleForReading.readDataToEndOfFile())
+            as! [String: [String: [[Any]]]]
         let loss = json["scalars"]!["loss/train"]!
         XCTAssertEqual(loss.map { $0[0] as! Int }, [1, 2, 3])
         XCTAssertEqual(loss[1][1] as! Double, 0.5, accuracy: 1e-6)
         let h = json["histograms"]!["weights"]!
         XCTAssertEqual(h.count, 3)
-        XCTAssertEqual(h[2][1] as! Double, 100)                       // num
-        XCTAssertEqual(h[2][3] as! Double, 2.97, accuracy: 1e-9)      // max
-        XCTAssertEqual((h[0][4] as! [Double]).reduce(0, +), 100)      // bucket counts
+        XCTAssertEqual(h[2][1] as! Double, 100)  // num
+        XCTAssertEqual(h[2][3] as! Double, 2.97, accuracy: 1e-9)  // max
+        XCTAssertEqual((h[0][4] as! [Double]).reduce(0, +), 100)  // bucket counts
     }
 }

@@ -13,8 +13,12 @@ final class SafetensorsTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
     func sample<T: Real>(_ t: T.Type) -> ParameterSet<T> {
-        ParameterSet(names: ["rnn.weight_ih_l0", "fc.bias"],
-                     tensors: [try! Tensor(shape: [2, 3], data: [1, -2, 3.5, 4, 5, 6].map { T($0) }), try! Tensor(shape: [1], data: [T(0.25)])])
+        ParameterSet(
+            names: ["rnn.weight_ih_l0", "fc.bias"],
+            tensors: [
+                try! Tensor(shape: [2, 3], data: [1, -2, 3.5, 4, 5, 6].map { T($0) }),
+                try! Tensor(shape: [1], data: [T(0.25)])
+            ])
     }
 
     func testRoundTripF32AndF64WithMetadata() throws {
@@ -23,7 +27,8 @@ final class SafetensorsTests: XCTestCase {
         let f = try SafetensorsFile(contentsOf: url)
         XCTAssertEqual(f.metadata, ["epoch": "3"])
         XCTAssertEqual(f.entries["fc.bias"]!.dtype, "F32")
-        XCTAssertEqual(try f.parameterSet(as: Float.self).tensors, [sample(Float.self).tensors[1], sample(Float.self).tensors[0]])
+        XCTAssertEqual(
+            try f.parameterSet(as: Float.self).tensors, [sample(Float.self).tensors[1], sample(Float.self).tensors[0]])
         try SafetensorsFile.write(sample(Double.self), to: url)
         let d = try SafetensorsFile(contentsOf: url)
         XCTAssertEqual(d.entries["rnn.weight_ih_l0"]!.dtype, "F64")
@@ -62,11 +67,17 @@ final class SafetensorsTests: XCTestCase {
             return d + Data(json.utf8) + Data(count: 16)
         }
         expect(withHeader(#"{"w":{"dtype":"Q8","shape":[2],"data_offsets":[0,2]}}"#), "unsupported dtype Q8")
-        expect(withHeader(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#), "holds 8 bytes, but F32 [3] needs 12")
+        expect(
+            withHeader(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#),
+            "holds 8 bytes, but F32 [3] needs 12")
         expect(withHeader(#"{"w":{"dtype":"F32","shape":[2]}}"#), "malformed header entry")
         let ints = try SafetensorsFile(bytes: withHeader(#"{"n":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#))
-        XCTAssertThrowsError(try ints.tensor("n", as: Float.self)) { XCTAssertTrue("\($0)".contains("is I64, expected a floating-point tensor")) }
-        XCTAssertThrowsError(try ints.tensor("missing", as: Float.self)) { XCTAssertTrue("\($0)".contains("no tensor named 'missing'")) }
+        XCTAssertThrowsError(try ints.tensor("n", as: Float.self)) {
+            XCTAssertTrue("\($0)".contains("is I64, expected a floating-point tensor"))
+        }
+        XCTAssertThrowsError(try ints.tensor("missing", as: Float.self)) {
+            XCTAssertTrue("\($0)".contains("no tensor named 'missing'"))
+        }
     }
 
     func testWrongParameterNamesOrShapesAreRefusedByName() throws {
@@ -75,10 +86,14 @@ final class SafetensorsTests: XCTestCase {
         let net = RecurrentNetwork<Float>(config: config, rng: &rng)
         let url = dir.appendingPathComponent("gru.safetensors")
         try SafetensorsFile.write(net.parameters, to: url)
-        let loaded = try RecurrentNetwork(config: config, parameters: try SafetensorsFile(contentsOf: url).parameterSet(as: Float.self))
+        let loaded = try RecurrentNetwork(
+            config: config, parameters: try SafetensorsFile(contentsOf: url).parameterSet(as: Float.self))
         XCTAssertEqual(loaded.parameters.tensors, net.parameters.tensors)
         let wrong = RecurrentConfig(cell: .gru, inputSize: 2, hiddenSize: 4)
-        XCTAssertThrowsError(try RecurrentNetwork(config: wrong, parameters: try SafetensorsFile(contentsOf: url).parameterSet(as: Float.self))) {
+        XCTAssertThrowsError(
+            try RecurrentNetwork(
+                config: wrong, parameters: try SafetensorsFile(contentsOf: url).parameterSet(as: Float.self))
+        ) {
             XCTAssertTrue("\($0)".contains("weight_ih_l0: expected shape [12, 2], got [9, 2]"), "\($0)")
         }
     }
@@ -94,8 +109,9 @@ final class SafetensorsTests: XCTestCase {
     func testBF16AndF16TensorsDecode() throws {
         let values: [Float] = [1, -2, 3.140625, 0.5, -0.0078125, 65280]
         let bf16 = values.map { UInt16($0.bitPattern >> 16) }
-        let f16: [UInt16] = [0x3C00, 0xC000, 0x0001, 0x7BFF]   // 1, -2, 2^-24 (subnormal), 65504 (largest)
-        let header = #"{"b":{"dtype":"BF16","shape":[2,3],"data_offsets":[0,12]},"h":{"dtype":"F16","shape":[4],"data_offsets":[12,20]}}"#
+        let f16: [UInt16] = [0x3C00, 0xC000, 0x0001, 0x7BFF]  // 1, -2, 2^-24 (subnormal), 65504 (largest)
+        let header =
+            #"{"b":{"dtype":"BF16","shape":[2,3],"data_offsets":[0,12]},"h":{"dtype":"F16","shape":[4],"data_offsets":[12,20]}}"#
         var d = Data()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { d.append(contentsOf: $0) }
         d.append(contentsOf: Array(header.utf8))
@@ -118,7 +134,7 @@ final class SafetensorsTests: XCTestCase {
 
         var saved = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved)
-        let previousHandler = signal(SIGXFSZ, SIG_IGN)   // fail with EFBIG instead of being killed
+        let previousHandler = signal(SIGXFSZ, SIG_IGN)  // fail with EFBIG instead of being killed
         var limit = rlimit(rlim_cur: 50, rlim_max: saved.rlim_max)
         setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
         XCTAssertThrowsError(try AtomicFile.write(Data(repeating: 0x62, count: 4096), to: url)) {
@@ -127,12 +143,15 @@ final class SafetensorsTests: XCTestCase {
         setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved)
         signal(SIGXFSZ, previousHandler)
         XCTAssertEqual(try Data(contentsOf: url), old)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["keep.bin"], "no temporary file left behind")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path), ["keep.bin"], "no temporary file left behind"
+        )
 
         let reader = try FileHandle(forReadingFrom: url)
         defer { try? reader.close() }
         try AtomicFile.write(Data("new".utf8), to: url)
         XCTAssertEqual(try Data(contentsOf: url), Data("new".utf8))
-        XCTAssertEqual(try reader.readToEnd(), old, "the new file must arrive by rename, not by overwriting the old one")
+        XCTAssertEqual(
+            try reader.readToEnd(), old, "the new file must arrive by rename, not by overwriting the old one")
     }
 }

@@ -17,12 +17,18 @@ final class ConsistencyTests: XCTestCase {
             let bBatched = try net.backward(dOutput: g, into: &gBatched)
             var gSeq = net.parameters.zerosLike()
             for b in 0..<B {
-                let xb = try Tensor(shape: [1, T, c.inputSize], data: Array(x.data[(b * T * c.inputSize)..<((b + 1) * T * c.inputSize)]))
+                let xb = try Tensor(
+                    shape: [1, T, c.inputSize], data: Array(x.data[(b * T * c.inputSize)..<((b + 1) * T * c.inputSize)])
+                )
                 let gb = try Tensor(shape: [1, T, H], data: Array(g.data[(b * T * H)..<((b + 1) * T * H)]))
                 let out = try net.forward(xb)
-                XCTAssertEqual(out.output.data, Array(batched.output.data[(b * T * H)..<((b + 1) * T * H)]).map { $0 }, accuracy: 1e-13)
+                XCTAssertEqual(
+                    out.output.data, Array(batched.output.data[(b * T * H)..<((b + 1) * T * H)]).map { $0 },
+                    accuracy: 1e-13)
                 let back = try net.backward(dOutput: gb, into: &gSeq)
-                XCTAssertEqual(back.dx!.data, Array(bBatched.dx!.data[(b * T * c.inputSize)..<((b + 1) * T * c.inputSize)]), accuracy: 1e-13)
+                XCTAssertEqual(
+                    back.dx!.data, Array(bBatched.dx!.data[(b * T * c.inputSize)..<((b + 1) * T * c.inputSize)]),
+                    accuracy: 1e-13)
             }
             for (a, b) in zip(gSeq.tensors, gBatched.tensors) { XCTAssertEqual(a.data, b.data, accuracy: 1e-12) }
         }
@@ -65,7 +71,8 @@ final class ConsistencyTests: XCTestCase {
             let config = RecurrentConfig(cell: cell, inputSize: 5, hiddenSize: 96, numLayers: 2)
             let net = RecurrentNetwork<Double>(config: config, rng: &rng)
             XCTAssertEqual(net.batchParts(32, threads: 2), 2, "\(cell) must actually split across two threads")
-            let x = Tensor<Double>.uniform([32, 6, 5], -1, 1, rng: &rng), g = Tensor<Double>.uniform([32, 6, 96], -1, 1, rng: &rng)
+            let x = Tensor<Double>.uniform([32, 6, 5], -1, 1, rng: &rng),
+                g = Tensor<Double>.uniform([32, 6, 96], -1, 1, rng: &rng)
             func run() throws -> ([Double], [Tensor<Double>], RecurrentInputGradients<Double>) {
                 let out = try net.forward(x)
                 var grads = net.parameters.zerosLike()
@@ -87,17 +94,29 @@ final class ConsistencyTests: XCTestCase {
     func testShapeErrorsNameTheProblem() throws {
         var rng = SeededRandom(seed: 1)
         let net = RecurrentNetwork<Float>(config: RecurrentConfig(cell: .lstm, inputSize: 3, hiddenSize: 4), rng: &rng)
-        XCTAssertThrowsError(try net.forward(Tensor(zeros: [2, 5, 4]))) { XCTAssertTrue("\($0)".contains("expected [batch, steps, 3], got [2, 5, 4]")) }
-        XCTAssertThrowsError(try net.forward(Tensor(zeros: [2, 5, 3]), h0: Tensor(zeros: [1, 3, 4]))) { XCTAssertTrue("\($0)".contains("h0: expected shape [1, 2, 4]")) }
+        XCTAssertThrowsError(try net.forward(Tensor(zeros: [2, 5, 4]))) {
+            XCTAssertTrue("\($0)".contains("expected [batch, steps, 3], got [2, 5, 4]"))
+        }
+        XCTAssertThrowsError(try net.forward(Tensor(zeros: [2, 5, 3]), h0: Tensor(zeros: [1, 3, 4]))) {
+            XCTAssertTrue("\($0)".contains("h0: expected shape [1, 2, 4]"))
+        }
         var g = net.parameters.zerosLike()
         _ = try net.forward(Tensor(zeros: [2, 5, 3]))
-        XCTAssertThrowsError(try net.backward(dOutput: Tensor(zeros: [2, 4, 4]), into: &g)) { XCTAssertTrue("\($0)".contains("dOutput")) }
+        XCTAssertThrowsError(try net.backward(dOutput: Tensor(zeros: [2, 4, 4]), into: &g)) {
+            XCTAssertTrue("\($0)".contains("dOutput"))
+        }
         var bad = net.parameters
         bad.tensors[1] = Tensor(zeros: [16, 5])
-        XCTAssertThrowsError(try RecurrentNetwork(config: net.config, parameters: bad)) { XCTAssertTrue("\($0)".contains("weight_hh_l0: expected shape [16, 4], got [16, 5]")) }
+        XCTAssertThrowsError(try RecurrentNetwork(config: net.config, parameters: bad)) {
+            XCTAssertTrue("\($0)".contains("weight_hh_l0: expected shape [16, 4], got [16, 5]"))
+        }
         var renamed = ParameterSet<Float>()
-        for (n, t) in zip(net.parameters.names, net.parameters.tensors) { renamed.append(n == "bias_hh_l0" ? "bias_hh" : n, t) }
-        XCTAssertThrowsError(try RecurrentNetwork(config: net.config, parameters: renamed)) { XCTAssertTrue("\($0)".contains("missing parameters: bias_hh_l0")) }
+        for (n, t) in zip(net.parameters.names, net.parameters.tensors) {
+            renamed.append(n == "bias_hh_l0" ? "bias_hh" : n, t)
+        }
+        XCTAssertThrowsError(try RecurrentNetwork(config: net.config, parameters: renamed)) {
+            XCTAssertTrue("\($0)".contains("missing parameters: bias_hh_l0"))
+        }
     }
 
     func testInitializersAndForgetBias() {
@@ -108,8 +127,11 @@ final class ConsistencyTests: XCTestCase {
         XCTAssertTrue(d.parameters.tensors.allSatisfy { $0.data.allSatisfy { abs($0) <= bound } })
         let o = RecurrentNetwork<Double>(config: c, initializer: .orthogonal, forgetGateBias: 1, rng: &rng)
         let whh = o.parameters["weight_hh_l0"]!
-        for gate in 0..<4 {   // each H x H block is orthogonal
-            for i in 0..<8 { var s = 0.0; for j in 0..<8 { s += whh[gate * 8 + i, j] * whh[gate * 8 + i, j] }; XCTAssertEqual(s, 1, accuracy: 1e-12) }
+        for gate in 0..<4 {  // each H x H block is orthogonal
+            for i in 0..<8 {
+                var s = 0.0; for j in 0..<8 { s += whh[gate * 8 + i, j] * whh[gate * 8 + i, j] };
+                XCTAssertEqual(s, 1, accuracy: 1e-12)
+            }
         }
         XCTAssertEqual(Array(o.parameters["bias_ih_l0"]!.data[8..<16]), [Double](repeating: 1, count: 8))
         XCTAssertEqual(o.parameters["bias_ih_l0"]!.data[0], 0)
@@ -119,19 +141,27 @@ final class ConsistencyTests: XCTestCase {
 final class ModelGradientTests: XCTestCase {
     /// The whole model (embedding or dense input, RNN, head, loss) against finite differences in Double.
     func testModelLossGradients() throws {
-        let cases: [(HeadMode, Objective, Bool)] = [(.everyStep, .meanSquaredError, false), (.lastStep, .crossEntropy, false),
-                                                    (.lastStep, .crossEntropy, true), (.everyStep, .crossEntropy, true)]
+        let cases: [(HeadMode, Objective, Bool)] = [
+            (.everyStep, .meanSquaredError, false), (.lastStep, .crossEntropy, false),
+            (.lastStep, .crossEntropy, true), (.everyStep, .crossEntropy, true)
+        ]
         for (mode, objective, tokens) in cases {
             var rng = SeededRandom(seed: 13)
             let B = 3, T = 4, I = 3, H = 5, O = 4, V = 7
             let emb: Embedding<Double>? = tokens ? Embedding(vocabularySize: V, dimension: I, rng: &rng) : nil
-            let model = SequenceModel<Double>(embedding: emb, rnn: RecurrentNetwork(config: RecurrentConfig(cell: .gru, inputSize: I, hiddenSize: H), rng: &rng),
-                                              head: Linear(inputSize: H, outputSize: O, rng: &rng), headMode: mode, objective: objective)
-            let input: SequenceBatch<Double>.Input = tokens ? .tokens((0..<(B * T)).map { _ in rng.int(below: V) }, batch: B, steps: T)
-                                                           : .dense(.uniform([B, T, I], -1, 1, rng: &rng))
+            let model = SequenceModel<Double>(
+                embedding: emb,
+                rnn: RecurrentNetwork(config: RecurrentConfig(cell: .gru, inputSize: I, hiddenSize: H), rng: &rng),
+                head: Linear(inputSize: H, outputSize: O, rng: &rng), headMode: mode, objective: objective)
+            let input: SequenceBatch<Double>.Input =
+                tokens
+                ? .tokens((0..<(B * T)).map { _ in rng.int(below: V) }, batch: B, steps: T)
+                : .dense(.uniform([B, T, I], -1, 1, rng: &rng))
             let rows = mode == .everyStep ? B * T : B
-            let target: SequenceBatch<Double>.Target = objective == .crossEntropy ? .classes((0..<rows).map { _ in rng.int(below: O) })
-                                                                                  : .values(.uniform([rows, O], -1, 1, rng: &rng))
+            let target: SequenceBatch<Double>.Target =
+                objective == .crossEntropy
+                ? .classes((0..<rows).map { _ in rng.int(below: O) })
+                : .values(.uniform([rows, O], -1, 1, rng: &rng))
             let batch = SequenceBatch(input: input, target: target)
             var grads = model.parameters.zerosLike()
             _ = try model.forwardBackward(batch, into: &grads)
@@ -145,7 +175,9 @@ final class ModelGradientTests: XCTestCase {
                     let down = try model.evaluate(batch).loss
                     params.tensors[ti].data[j] = base; model.parameters = params
                     let n = (up - down) / 2e-6
-                    XCTAssertEqual(grads.tensors[ti].data[j], n, accuracy: 1e-7 * max(1, abs(n)), "\(mode) \(objective) \(params.names[ti])[\(j)]")
+                    XCTAssertEqual(
+                        grads.tensors[ti].data[j], n, accuracy: 1e-7 * max(1, abs(n)),
+                        "\(mode) \(objective) \(params.names[ti])[\(j)]")
                 }
             }
         }
@@ -153,28 +185,40 @@ final class ModelGradientTests: XCTestCase {
 
     func testPyTorchStateDictNames() {
         var rng = SeededRandom(seed: 1)
-        let model = SequenceModel<Float>(embedding: Embedding(vocabularySize: 10, dimension: 4, rng: &rng),
-                                         rnn: RecurrentNetwork(config: RecurrentConfig(cell: .lstm, inputSize: 4, hiddenSize: 6, numLayers: 2), rng: &rng),
-                                         head: Linear(inputSize: 6, outputSize: 2, rng: &rng), headMode: .lastStep, objective: .crossEntropy)
-        XCTAssertEqual(model.parameters.names, ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
-                                                "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1", "fc.weight", "fc.bias"])
+        let model = SequenceModel<Float>(
+            embedding: Embedding(vocabularySize: 10, dimension: 4, rng: &rng),
+            rnn: RecurrentNetwork(
+                config: RecurrentConfig(cell: .lstm, inputSize: 4, hiddenSize: 6, numLayers: 2), rng: &rng),
+            head: Linear(inputSize: 6, outputSize: 2, rng: &rng), headMode: .lastStep, objective: .crossEntropy)
+        XCTAssertEqual(
+            model.parameters.names,
+            [
+                "embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+                "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1", "fc.weight", "fc.bias"
+            ])
         XCTAssertEqual(model.parameters["rnn.weight_ih_l1"]!.shape, [24, 6])
     }
 
     func testLossValues() throws {
-        let (l, g) = try Loss.meanSquaredError(Tensor<Double>(shape: [2], data: [1, 3]), Tensor(shape: [2], data: [0, 1]))
+        let (l, g) = try Loss.meanSquaredError(
+            Tensor<Double>(shape: [2], data: [1, 3]), Tensor(shape: [2], data: [0, 1]))
         XCTAssertEqual(l, 2.5); XCTAssertEqual(g.data, [1, 2])
         let (ce, cg, correct) = try Loss.crossEntropy(Tensor<Double>(shape: [1, 2], data: [0, 0]), [1])
-        XCTAssertEqual(ce, Foundation.log(2), accuracy: 1e-15); XCTAssertEqual(cg.data, [0.5, -0.5]); XCTAssertEqual(correct, 0)
+        XCTAssertEqual(ce, Foundation.log(2), accuracy: 1e-15); XCTAssertEqual(cg.data, [0.5, -0.5]);
+        XCTAssertEqual(correct, 0)
         // stable for huge logits
         let (big, _, _) = try Loss.crossEntropy(Tensor<Double>(shape: [1, 2], data: [1000, 0]), [0])
         XCTAssertEqual(big, 0, accuracy: 1e-12)
-        XCTAssertThrowsError(try Loss.crossEntropy(Tensor<Double>(zeros: [1, 2]), [2])) { XCTAssertTrue("\($0)".contains("label 2 outside 0..<2")) }
+        XCTAssertThrowsError(try Loss.crossEntropy(Tensor<Double>(zeros: [1, 2]), [2])) {
+            XCTAssertTrue("\($0)".contains("label 2 outside 0..<2"))
+        }
     }
 }
 
 final class OptimizerTests: XCTestCase {
-    func set(_ v: [Double]) -> ParameterSet<Double> { ParameterSet(names: ["w"], tensors: [try! Tensor(shape: [v.count], data: v)]) }
+    func set(_ v: [Double]) -> ParameterSet<Double> {
+        ParameterSet(names: ["w"], tensors: [try! Tensor(shape: [v.count], data: v)])
+    }
 
     /// First steps have closed forms: Adam and Adagrad move by lr * sign(g); RMSprop by lr g / (sqrt(1-alpha)|g|);
     /// SGD with momentum 0.9: p1 = p0 - lr g, p2 = p1 - lr (0.9 g + g).
@@ -209,9 +253,11 @@ final class OptimizerTests: XCTestCase {
 
     /// Every optimizer minimises a quadratic.
     func testAllOptimizersConverge() {
-        for kind: OptimizerKind in [.sgd(lr: 0.1, momentum: 0.9), .adam(lr: 0.1), .rmsprop(lr: 0.01, momentum: 0.5), .adagrad(lr: 0.5)] {
+        for kind: OptimizerKind in [
+            .sgd(lr: 0.1, momentum: 0.9), .adam(lr: 0.1), .rmsprop(lr: 0.01, momentum: 0.5), .adagrad(lr: 0.5)
+        ] {
             var p = set([3, -2]); var o = Optimizer(kind, for: p)
-            for _ in 0..<2000 { o.update(&p, set(p.tensors[0].data.map { 2 * $0 })) }   // d/dw w^2
+            for _ in 0..<2000 { o.update(&p, set(p.tensors[0].data.map { 2 * $0 })) }  // d/dw w^2
             XCTAssertEqual(p.tensors[0].data, [0, 0], accuracy: 1e-3, kind.name)
         }
     }
@@ -231,14 +277,23 @@ func makeTrainer(seed: UInt64) -> (Trainer<Float>, TensorSequenceDataset<Float>)
     var rng = SeededRandom(seed: seed)
     let N = 64, T = 10
     var xs = [Float](), ys = [Float]()
-    for _ in 0..<N {   // next value of a sine with random phase
+    for _ in 0..<N {  // next value of a sine with random phase
         let phase = rng.uniform(0, 6.28)
-        for t in 0...T { let v = Float(sin(phase + 0.3 * Double(t))); if t < T { xs.append(v) }; if t > 0 { ys.append(v) } }
+        for t in 0...T {
+            let v = Float(sin(phase + 0.3 * Double(t))); if t < T { xs.append(v) }; if t > 0 { ys.append(v) }
+        }
     }
-    let data = TensorSequenceDataset(inputs: try! Tensor(shape: [N, T, 1], data: xs), targets: .values(try! Tensor(shape: [N, T, 1], data: ys)))
-    let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: RecurrentConfig(cell: .lstm, inputSize: 1, hiddenSize: 8), rng: &rng),
-                                     head: Linear(inputSize: 8, outputSize: 1, rng: &rng), headMode: .everyStep, objective: .meanSquaredError)
-    return (Trainer(model: model, optimizer: .adam(lr: 0.02), options: TrainingOptions(epochs: 15, batchSize: 16, clipNorm: 5, shuffleSeed: 3)), data)
+    let data = TensorSequenceDataset(
+        inputs: try! Tensor(shape: [N, T, 1], data: xs), targets: .values(try! Tensor(shape: [N, T, 1], data: ys)))
+    let model = SequenceModel<Float>(
+        embedding: nil,
+        rnn: RecurrentNetwork(config: RecurrentConfig(cell: .lstm, inputSize: 1, hiddenSize: 8), rng: &rng),
+        head: Linear(inputSize: 8, outputSize: 1, rng: &rng), headMode: .everyStep, objective: .meanSquaredError)
+    return (
+        Trainer(
+            model: model, optimizer: .adam(lr: 0.02),
+            options: TrainingOptions(epochs: 15, batchSize: 16, clipNorm: 5, shuffleSeed: 3)), data
+    )
 }
 
 final class TrainingTests: XCTestCase {
@@ -272,11 +327,15 @@ final class TrainingTests: XCTestCase {
         var p = t.model.parameters
         p.tensors[p.count - 1].data[0] = .nan
         t.model.parameters = p
-        XCTAssertThrowsError(try t.fit(train: data, validation: nil)) { XCTAssertTrue("\($0)".contains("loss became nan at epoch 1, batch 1")) }
+        XCTAssertThrowsError(try t.fit(train: data, validation: nil)) {
+            XCTAssertTrue("\($0)".contains("loss became nan at epoch 1, batch 1"))
+        }
     }
 }
 
-func XCTAssertEqual<T: FloatingPoint>(_ a: [T], _ b: [T], accuracy: T, _ message: String = "", file: StaticString = #filePath, line: UInt = #line) {
+func XCTAssertEqual<T: FloatingPoint>(
+    _ a: [T], _ b: [T], accuracy: T, _ message: String = "", file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.count, b.count, message, file: file, line: line)
     for (x, y) in zip(a, b) where !(abs(x - y) <= accuracy) {
         XCTFail("\(x) != \(y) (accuracy \(accuracy)) \(message)", file: file, line: line)
@@ -286,7 +345,11 @@ func XCTAssertEqual<T: FloatingPoint>(_ a: [T], _ b: [T], accuracy: T, _ message
 
 final class ParameterSetTests: XCTestCase {
     func testWithSubsetWorksOnASliceAndPutsItBack() {
-        var set = ParameterSet<Double>(names: ["a", "b", "c"], tensors: [Tensor(shape: [1], repeating: 1), Tensor(shape: [2], repeating: 2), Tensor(shape: [1], repeating: 3)])
+        var set = ParameterSet<Double>(
+            names: ["a", "b", "c"],
+            tensors: [
+                Tensor(shape: [1], repeating: 1), Tensor(shape: [2], repeating: 2), Tensor(shape: [1], repeating: 3)
+            ])
         let seen = set.withSubset(1..<3, names: ["x", "y"]) { sub -> [String] in
             sub.tensors[0].data[1] = 9
             return sub.names

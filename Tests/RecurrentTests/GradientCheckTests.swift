@@ -11,7 +11,7 @@ final class GradientCheckTests: XCTestCase {
         RecurrentConfig(cell: .rnn, inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: .relu),
         RecurrentConfig(cell: .lstm, inputSize: 3, hiddenSize: 4, numLayers: 2),
         RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetAfter),
-        RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetBefore),
+        RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetBefore)
     ]
 
     struct Problem {
@@ -23,10 +23,11 @@ final class GradientCheckTests: XCTestCase {
         var r = SeededRandom(seed: seed)
         let L = c.numLayers, H = c.hiddenSize
         let lstm = c.cell == .lstm
-        return Problem(x: .uniform([B, T, c.inputSize], -1, 1, rng: &r), h0: .uniform([L, B, H], -0.5, 0.5, rng: &r),
-                       c0: lstm ? .uniform([L, B, H], -0.5, 0.5, rng: &r) : nil,
-                       gOut: .uniform([B, T, H], -1, 1, rng: &r), gHn: .uniform([L, B, H], -1, 1, rng: &r),
-                       gCn: lstm ? .uniform([L, B, H], -1, 1, rng: &r) : nil)
+        return Problem(
+            x: .uniform([B, T, c.inputSize], -1, 1, rng: &r), h0: .uniform([L, B, H], -0.5, 0.5, rng: &r),
+            c0: lstm ? .uniform([L, B, H], -0.5, 0.5, rng: &r) : nil,
+            gOut: .uniform([B, T, H], -1, 1, rng: &r), gHn: .uniform([L, B, H], -1, 1, rng: &r),
+            gCn: lstm ? .uniform([L, B, H], -1, 1, rng: &r) : nil)
     }
 
     /// L = sum(out * gOut) + sum(hn * gHn) + sum(cn * gCn), as in the PyTorch fixtures.
@@ -50,7 +51,9 @@ final class GradientCheckTests: XCTestCase {
     }
 
     /// BPTT against central differences: parameter entries (every `stride`-th), then every entry of x, h0 and c0.
-    func checkAgainstFiniteDifferences(_ c: RecurrentConfig, batch: Int, steps: Int, seed: UInt64, stride: Int = 1) throws {
+    func checkAgainstFiniteDifferences(_ c: RecurrentConfig, batch: Int, steps: Int, seed: UInt64, stride: Int = 1)
+        throws
+    {
         var rng = SeededRandom(seed: seed)
         let net = RecurrentNetwork<Double>(config: c, rng: &rng)
         var p = makeProblem(c, batch: batch, steps: steps, seed: seed &+ 1)
@@ -87,26 +90,36 @@ final class GradientCheckTests: XCTestCase {
     /// H = 17 covers both, checked on every 7th entry of each parameter and on all of x, h0 and c0.
     func testVectorPathOfWideCells() throws {
         for (cell, variant) in [(CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore)] {
-            try checkAgainstFiniteDifferences(RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 17, gruVariant: variant),
-                                              batch: 2, steps: 3, seed: 61, stride: 7)
+            try checkAgainstFiniteDifferences(
+                RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 17, gruVariant: variant),
+                batch: 2, steps: 3, seed: 61, stride: 7)
         }
     }
 
     /// Float's vector path uses its own rational tanh / sigmoid, Double's uses libm: the same wide network
     /// (H = 20: one 16-unit vector, then 4 units) in both precisions agrees on outputs and every gradient.
     func testFloatVectorPathMatchesDouble() throws {
-        for (cell, variant) in [(CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore), (.rnn, .resetAfter)] {
+        for (cell, variant) in [
+            (CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore), (.rnn, .resetAfter)
+        ] {
             let config = RecurrentConfig(cell: cell, inputSize: 3, hiddenSize: 20, numLayers: 2, gruVariant: variant)
             var rng = SeededRandom(seed: 5)
             let wide = RecurrentNetwork<Double>(config: config, rng: &rng)
-            let narrow = try RecurrentNetwork<Float>(config: config, parameters: ParameterSet(
-                names: wide.parameters.names, tensors: wide.parameters.tensors.map { try Tensor(shape: $0.shape, data: $0.data.map(Float.init)) }))
-            let x = Tensor<Double>.uniform([3, 6, 3], -1, 1, rng: &rng), dOut = Tensor<Double>.uniform([3, 6, 20], -1, 1, rng: &rng)
+            let narrow = try RecurrentNetwork<Float>(
+                config: config,
+                parameters: ParameterSet(
+                    names: wide.parameters.names,
+                    tensors: wide.parameters.tensors.map { try Tensor(shape: $0.shape, data: $0.data.map(Float.init)) })
+            )
+            let x = Tensor<Double>.uniform([3, 6, 3], -1, 1, rng: &rng),
+                dOut = Tensor<Double>.uniform([3, 6, 20], -1, 1, rng: &rng)
             let toFloat = { (t: Tensor<Double>) in try Tensor<Float>(shape: t.shape, data: t.data.map(Float.init)) }
             let outD = try wide.forward(x), outF = try narrow.forward(try toFloat(x))
-            XCTAssertEqual(outF.output.data.map(Double.init), outD.output.data, accuracy: 1e-5, "\(cell) \(variant) output")
+            XCTAssertEqual(
+                outF.output.data.map(Double.init), outD.output.data, accuracy: 1e-5, "\(cell) \(variant) output")
             var gD = wide.parameters.zerosLike(), gF = narrow.parameters.zerosLike()
-            let bD = try wide.backward(dOutput: dOut, into: &gD), bF = try narrow.backward(dOutput: try toFloat(dOut), into: &gF)
+            let bD = try wide.backward(dOutput: dOut, into: &gD),
+                bF = try narrow.backward(dOutput: try toFloat(dOut), into: &gF)
             for (name, (a, b)) in zip(gD.names, zip(gD.tensors, gF.tensors)) {
                 XCTAssertEqual(b.data.map(Double.init), a.data, accuracy: 1e-4, "\(cell) \(variant) \(name)")
             }
@@ -133,7 +146,9 @@ final class GradientCheckTests: XCTestCase {
             var hMid = first.hn
             func splitLoss() throws -> Double {
                 let second = try net.forward(rest, h0: hMid, c0: first.cn)
-                var l = dot(second.output.data, gRest.data) + dot(second.hn.data, p.gHn.data) + dot(hMid.data, gAtSplit.data)
+                var l =
+                    dot(second.output.data, gRest.data) + dot(second.hn.data, p.gHn.data)
+                    + dot(hMid.data, gAtSplit.data)
                 if let cn = second.cn { l += dot(cn.data, p.gCn!.data) }
                 return l
             }

@@ -54,23 +54,31 @@ final class GEMMTests: XCTestCase {
         for m in ms {
             for n in ns {
                 for (kIndex, k) in [1, 2, 5, 257].enumerated() {
-                    let ta: Transpose = (m + n) % 2 == 0 ? .none : .transposed, tb: Transpose = (m + kIndex) % 2 == 0 ? .none : .transposed
+                    let ta: Transpose = (m + n) % 2 == 0 ? .none : .transposed,
+                        tb: Transpose = (m + kIndex) % 2 == 0 ? .none : .transposed
                     let accumulate = (n + kIndex) % 2 == 0
                     let lda = (ta == .none ? k : m) + 1, ldb = (tb == .none ? n : k) + 2, ldc = n + 3
                     let a = (0..<((ta == .none ? m : k) * lda)).map { _ in T(rng.uniform(-1, 1)) }
                     let b = (0..<((tb == .none ? k : n) * ldb)).map { _ in T(rng.uniform(-1, 1)) }
                     var c = (0..<(m * ldc)).map { _ in T(rng.uniform(-1, 1)) }
                     let c0 = c
-                    gemm(ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: ldc, accumulate: accumulate, threads: 1)
+                    gemm(
+                        ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: ldc,
+                        accumulate: accumulate, threads: 1)
                     for i in 0..<m {
                         for j in 0..<ldc {
-                            guard j < n else { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j], "padding m\(m) n\(n) k\(k)"); continue }
+                            guard j < n else {
+                                XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j], "padding m\(m) n\(n) k\(k)"); continue
+                            }
                             var s = accumulate ? Double(c0[i * ldc + j]) : 0
                             for p in 0..<k {
-                                s += Double(ta == .none ? a[i * lda + p] : a[p * lda + i]) * Double(tb == .none ? b[p * ldb + j] : b[j * ldb + p])
+                                s +=
+                                    Double(ta == .none ? a[i * lda + p] : a[p * lda + i])
+                                    * Double(tb == .none ? b[p * ldb + j] : b[j * ldb + p])
                             }
-                            XCTAssertEqual(Double(c[i * ldc + j]), s, accuracy: tolerance * Double(k).squareRoot() * 4,
-                                           "\(T.self) m\(m) n\(n) k\(k) \(ta) \(tb) accumulate \(accumulate) at [\(i), \(j)]")
+                            XCTAssertEqual(
+                                Double(c[i * ldc + j]), s, accuracy: tolerance * Double(k).squareRoot() * 4,
+                                "\(T.self) m\(m) n\(n) k\(k) \(ta) \(tb) accumulate \(accumulate) at [\(i), \(j)]")
                         }
                     }
                     cases += 1
@@ -82,13 +90,16 @@ final class GEMMTests: XCTestCase {
 
     func testOverwriteIgnoresOldContents() {
         var c = [Float](repeating: .nan, count: 4)
-        gemm(.none, .none, m: 2, n: 2, k: 2, a: [1, 2, 3, 4], lda: 2, b: [5, 6, 7, 8], ldb: 2, c: &c, ldc: 2, accumulate: false)
+        gemm(
+            .none, .none, m: 2, n: 2, k: 2, a: [1, 2, 3, 4], lda: 2, b: [5, 6, 7, 8], ldb: 2, c: &c, ldc: 2,
+            accumulate: false)
         XCTAssertEqual(c, [19, 22, 43, 50])
     }
 
     func testThreadedGEMMEqualsSequential() {
         var rng = SeededRandom(seed: 3)
-        let a = Tensor<Float>.uniform([200, 64], -1, 1, rng: &rng), b = Tensor<Float>.uniform([64, 96], -1, 1, rng: &rng)
+        let a = Tensor<Float>.uniform([200, 64], -1, 1, rng: &rng),
+            b = Tensor<Float>.uniform([64, 96], -1, 1, rng: &rng)
         var c1 = Tensor<Float>(zeros: [200, 96]), c2 = c1
         matmul(a, b, into: &c1)
         Compute.threads = 2
@@ -117,7 +128,8 @@ final class ActivationTests: XCTestCase {
 final class RandomAndInitTests: XCTestCase {
     func testSameSeedSameStreamDifferentSeedDifferentStream() {
         var a = SeededRandom(seed: 1), b = SeededRandom(seed: 1), c = SeededRandom(seed: 2)
-        let sa = (0..<100).map { _ in a.next() }, sb = (0..<100).map { _ in b.next() }, sc = (0..<100).map { _ in c.next() }
+        let sa = (0..<100).map { _ in a.next() }, sb = (0..<100).map { _ in b.next() },
+            sc = (0..<100).map { _ in c.next() }
         XCTAssertEqual(sa, sb)
         XCTAssertNotEqual(sa, sc)
     }
@@ -168,7 +180,7 @@ final class CPUFeatureTests: XCTestCase {
     }
 
     func testMissingFlagsAreNamed() {
-        guard !CPUFeatures.required.isEmpty else { return }   // a portable build needs nothing
+        guard !CPUFeatures.required.isEmpty else { return }  // a portable build needs nothing
         XCTAssertThrowsError(try CPUFeatures.verify(cpuinfo: "processor : 0\nflags : fpu sse sse2\n")) {
             XCTAssertTrue("\($0)".contains("avx2"), "\($0)")
             XCTAssertTrue("\($0)".contains("RNNLAB_CPU=x86-64"))

@@ -33,20 +33,29 @@ final class ImageTests: XCTestCase {
     }
 
     func testUnreadableFilesGiveClearErrors() {
-        XCTAssertThrowsError(try RGBImage(data: Data("hello".utf8), source: "x.txt")) { XCTAssertTrue("\($0)".contains("x.txt: not a JPEG or PNG")) }
+        XCTAssertThrowsError(try RGBImage(data: Data("hello".utf8), source: "x.txt")) {
+            XCTAssertTrue("\($0)".contains("x.txt: not a JPEG or PNG"))
+        }
         var jpeg = try! Data(contentsOf: visionFixtures.appendingPathComponent("photo.jpg"))
         jpeg = jpeg.prefix(200)
-        XCTAssertThrowsError(try RGBImage(data: jpeg, source: "cut.jpg")) { XCTAssertTrue("\($0)".contains("cut.jpg"), "\($0)") }
+        XCTAssertThrowsError(try RGBImage(data: jpeg, source: "cut.jpg")) {
+            XCTAssertTrue("\($0)".contains("cut.jpg"), "\($0)")
+        }
         var png = try! Data(contentsOf: visionFixtures.appendingPathComponent("photo.png"))
         png = png.prefix(100)
-        XCTAssertThrowsError(try RGBImage(data: png, source: "cut.png")) { XCTAssertTrue("\($0)".contains("cut.png: cannot decode"), "\($0)") }
+        XCTAssertThrowsError(try RGBImage(data: png, source: "cut.png")) {
+            XCTAssertTrue("\($0)".contains("cut.png: cannot decode"), "\($0)")
+        }
     }
 }
 
 final class CNNTests: XCTestCase {
     /// ResNet-18 with deterministic seeded weights against torchvision's output for the same weights and input.
     func testResNet18MatchesTorchvision() throws {
-        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: visionFixtures.appendingPathComponent("resnet18_reference.json"))) as! [String: Any]
+        let ref =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: visionFixtures.appendingPathComponent("resnet18_reference.json")))
+            as! [String: Any]
         XCTAssertEqual(ResNet18.parameterLayout().map(\.0), ref["names"] as! [String])
         let net = try ResNet18(stateDict: ResNet18.seededStateDict())
         let feats = try net.features(ResNet18.seededInput(size: 64))
@@ -66,9 +75,14 @@ final class CNNTests: XCTestCase {
     /// Depthwise, grouped and dense convolutions against a direct definition.
     func testConvolutionVariantsMatchDirectLoops() throws {
         var rng = SeededRandom(seed: 5)
-        for (inC, outC, groups, k, stride, pad) in [(4, 6, 1, 3, 1, (1, 1, 1, 1)), (4, 4, 4, 3, 2, (0, 0, 1, 1)), (4, 6, 2, 1, 1, (0, 0, 0, 0)), (3, 5, 1, 5, 2, (2, 2, 2, 2))] {
-            let w = Tensor<Float>.uniform([outC, inC / groups, k, k], -1, 1, rng: &rng), b = Tensor<Float>.uniform([outC], -1, 1, rng: &rng)
-            let x = FeatureMap(channels: inC, height: 9, width: 7, data: (0..<(inC * 63)).map { _ in Float(rng.uniform(-1, 1)) })
+        for (inC, outC, groups, k, stride, pad) in [
+            (4, 6, 1, 3, 1, (1, 1, 1, 1)), (4, 4, 4, 3, 2, (0, 0, 1, 1)), (4, 6, 2, 1, 1, (0, 0, 0, 0)),
+            (3, 5, 1, 5, 2, (2, 2, 2, 2))
+        ] {
+            let w = Tensor<Float>.uniform([outC, inC / groups, k, k], -1, 1, rng: &rng),
+                b = Tensor<Float>.uniform([outC], -1, 1, rng: &rng)
+            let x = FeatureMap(
+                channels: inC, height: 9, width: 7, data: (0..<(inC * 63)).map { _ in Float(rng.uniform(-1, 1)) })
             let conv = try Conv2d(weight: w, bias: b, stride: stride, padding: pad, groups: groups)
             let y = conv.forward(x)
             let (oh, ow) = conv.outputSize(9, 7)
@@ -78,12 +92,16 @@ final class CNNTests: XCTestCase {
                     for ox in 0..<ow {
                         var s = Double(b.data[o])
                         for ci in 0..<(inC / groups) {
-                            for ky in 0..<k { for kx in 0..<k {
-                                let iy = oy * stride + ky - pad.0, ix = ox * stride + kx - pad.1
-                                if iy >= 0 && iy < 9 && ix >= 0 && ix < 7 {
-                                    s += Double(w.data[((o * (inC / groups) + ci) * k + ky) * k + kx]) * Double(x.data[((g * (inC / groups) + ci) * 9 + iy) * 7 + ix])
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    let iy = oy * stride + ky - pad.0, ix = ox * stride + kx - pad.1
+                                    if iy >= 0 && iy < 9 && ix >= 0 && ix < 7 {
+                                        s +=
+                                            Double(w.data[((o * (inC / groups) + ci) * k + ky) * k + kx])
+                                            * Double(x.data[((g * (inC / groups) + ci) * 9 + iy) * 7 + ix])
+                                    }
                                 }
-                            } }
+                            }
                         }
                         XCTAssertEqual(Double(y.data[(o * oh + oy) * ow + ox]), s, accuracy: 1e-4)
                     }
@@ -95,16 +113,23 @@ final class CNNTests: XCTestCase {
     func testMissingOrMisshapedWeightsAreNamed() {
         var sd = ResNet18.seededStateDict()
         sd.tensors["layer2.0.conv1.weight"] = nil
-        XCTAssertThrowsError(try ResNet18(stateDict: sd)) { XCTAssertTrue("\($0)".contains("missing weight 'layer2.0.conv1.weight'")) }
+        XCTAssertThrowsError(try ResNet18(stateDict: sd)) {
+            XCTAssertTrue("\($0)".contains("missing weight 'layer2.0.conv1.weight'"))
+        }
         sd = ResNet18.seededStateDict()
         sd.tensors["conv1.weight"] = Tensor(zeros: [64, 3, 3, 3])
-        XCTAssertThrowsError(try ResNet18(stateDict: sd)) { XCTAssertTrue("\($0)".contains("'conv1.weight': expected shape [64, 3, 7, 7], got [64, 3, 3, 3]")) }
+        XCTAssertThrowsError(try ResNet18(stateDict: sd)) {
+            XCTAssertTrue("\($0)".contains("'conv1.weight': expected shape [64, 3, 7, 7], got [64, 3, 3, 3]"))
+        }
     }
 }
 
 final class TorchCheckpointTests: XCTestCase {
     func expected() throws -> [String: (shape: [Int], values: [Double])] {
-        let j = try JSONSerialization.jsonObject(with: Data(contentsOf: visionFixtures.appendingPathComponent("tiny_expected.json"))) as! [String: [String: Any]]
+        let j =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: visionFixtures.appendingPathComponent("tiny_expected.json")))
+            as! [String: [String: Any]]
         return j.mapValues { ($0["shape"] as! [Int], $0["values"] as! [Double]) }
     }
 
@@ -115,14 +140,18 @@ final class TorchCheckpointTests: XCTestCase {
             XCTAssertEqual(Set(sd.keys), Set(exp.keys), file)
             for (name, e) in exp {
                 XCTAssertEqual(sd[name]!.shape, e.shape, "\(file) \(name)")
-                for (a, b) in zip(sd[name]!.data, e.values) { XCTAssertEqual(Double(a), b, accuracy: 1e-6, "\(file) \(name)") }
+                for (a, b) in zip(sd[name]!.data, e.values) {
+                    XCTAssertEqual(Double(a), b, accuracy: 1e-6, "\(file) \(name)")
+                }
             }
         }
     }
 
     func testRefusesArbitraryGlobals() {
         XCTAssertThrowsError(try TorchCheckpoint.load(visionFixtures.appendingPathComponent("evil.pth"))) {
-            XCTAssertTrue("\($0)".contains("refusing to load 'posix.system'") || "\($0)".contains("refusing to load 'os.system'"), "\($0)")
+            XCTAssertTrue(
+                "\($0)".contains("refusing to load 'posix.system'") || "\($0)".contains("refusing to load 'os.system'"),
+                "\($0)")
         }
     }
 
@@ -132,7 +161,9 @@ final class TorchCheckpointTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let legacy = try Data(contentsOf: visionFixtures.appendingPathComponent("tiny_legacy.pth"))
         try legacy.prefix(legacy.count - 20).write(to: dir.appendingPathComponent("cut.pth"))
-        XCTAssertThrowsError(try TorchCheckpoint.load(dir.appendingPathComponent("cut.pth"))) { XCTAssertTrue("\($0)".contains("truncated"), "\($0)") }
+        XCTAssertThrowsError(try TorchCheckpoint.load(dir.appendingPathComponent("cut.pth"))) {
+            XCTAssertTrue("\($0)".contains("truncated"), "\($0)")
+        }
         try Data("just text".utf8).write(to: dir.appendingPathComponent("text.pth"))
         XCTAssertThrowsError(try TorchCheckpoint.load(dir.appendingPathComponent("text.pth")))
     }

@@ -18,24 +18,26 @@ public enum FusionExperiment {
     public struct Options: Codable, Sendable {
         public var seed: UInt64 = 7
         public var hidden = 128, commonDimension = 128
-        public var embeddings = "random"          // "random" or "minilm"
+        public var embeddings = "random"  // "random" or "minilm"
         public var randomEmbeddingDimension = 64
         public var easyVQAImages = 4, questionsPerEasyVQAImage = 2
         public var tsneIterations = 1000
         public init(quick: Bool = false) { if quick { easyVQAImages = 2; tsneIterations = 400 } }
     }
 
-    public struct Item: Codable, Sendable { public var image: String; public var question: String; public var answer: String? }
+    public struct Item: Codable, Sendable {
+        public var image: String; public var question: String; public var answer: String?
+    }
 
     public struct EncoderMetrics: Codable, Sendable {
         public var encoder: String
-        public var meanTrajectoryLength: Double      // sum_t ||h_t - h_{t-1}||, mean over questions
-        public var meanNormGrowth: Double            // ||h_T|| / ||h_1||
-        public var meanAdjacentCosine: Double        // cos(h_t, h_{t-1})
-        public var effectiveDimensionality: Double   // participation ratio of the PCA spectrum of all states
-        public var pcaExplained2: Double             // variance share of the first two components
-        public var projectionMatchRate: Double       // questions whose own image is the most similar (random projection)
-        public var labelBridgeMatchRate: Double      // the same with the label-bridge fusion
+        public var meanTrajectoryLength: Double  // sum_t ||h_t - h_{t-1}||, mean over questions
+        public var meanNormGrowth: Double  // ||h_T|| / ||h_1||
+        public var meanAdjacentCosine: Double  // cos(h_t, h_{t-1})
+        public var effectiveDimensionality: Double  // participation ratio of the PCA spectrum of all states
+        public var pcaExplained2: Double  // variance share of the first two components
+        public var projectionMatchRate: Double  // questions whose own image is the most similar (random projection)
+        public var labelBridgeMatchRate: Double  // the same with the label-bridge fusion
         public var tsneKL: Double
     }
 
@@ -55,10 +57,12 @@ public enum FusionExperiment {
         ("coffee.png", ["what drink is in the cup?"]),
         ("astronaut.png", ["what is the astronaut wearing?"]),
         ("rocket.jpg", ["is the rocket on the launch pad?"]),
-        ("motorcycle_left.png", ["what vehicle is shown in the picture?"]),
+        ("motorcycle_left.png", ["what vehicle is shown in the picture?"])
     ]
 
-    public static func run(options o: Options, folder: RunFolder, report: inout HTMLReport, cache: DataCache) throws -> Summary {
+    public static func run(options o: Options, folder: RunFolder, report: inout HTMLReport, cache: DataCache) throws
+        -> Summary
+    {
         report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
         // Images and questions.
         var images: [(name: String, image: RGBImage)] = [], items: [Item] = []
@@ -73,7 +77,8 @@ public enum FusionExperiment {
         }
         for id in 0..<o.easyVQAImages {
             let name = "easy-vqa \(id).png"
-            images.append((name, try RGBImage(contentsOf: try cache.member("easy_vqa/data/test/images/\(id).png", of: .easyVQA))))
+            images.append(
+                (name, try RGBImage(contentsOf: try cache.member("easy_vqa/data/test/images/\(id).png", of: .easyVQA))))
             let qs = all.filter { ($0.count == 3) && ($0[2] as? Int) == id }.prefix(o.questionsPerEasyVQAImage)
             items += qs.map { Item(image: name, question: $0[0] as? String ?? "", answer: $0[1] as? String) }
         }
@@ -89,32 +94,52 @@ public enum FusionExperiment {
 
         let wordLists = items.map { WordEmbeddings.words($0.question) }
         let labelWords = images.map { top5[$0.name]!.map { WordEmbeddings.words($0.name) } }
-        let embeddings = o.embeddings == "minilm" ? try WordEmbeddings.miniLM(cache)
-            : WordEmbeddings.seededRandom(vocabulary: wordLists.flatMap { $0 } + labelWords.flatMap { $0.flatMap { $0 } }, dimension: o.randomEmbeddingDimension, seed: o.seed)
+        let embeddings =
+            o.embeddings == "minilm"
+            ? try WordEmbeddings.miniLM(cache)
+            : WordEmbeddings.seededRandom(
+                vocabulary: wordLists.flatMap { $0 } + labelWords.flatMap { $0.flatMap { $0 } },
+                dimension: o.randomEmbeddingDimension, seed: o.seed)
 
-        report.paragraph("Images: \(images.count) (\(photoQuestions.count) scikit-image photos and \(o.easyVQAImages) easy-vqa test images), questions: \(items.count). Image features: the 1280-d pooled output of the pretrained \(net.name) (ImageNet; resize 256, centre crop 224, (x - 127) / 128). Words: \(embeddings.name). Encoders: RNN, LSTM and GRU with \(o.hidden) hidden units, PyTorch's default initialisation from seed \(o.seed), never trained: what they show is the dynamics the architecture imposes on a word sequence.")
-        report.table(headers: ["image", "EfficientNet-Lite0 top-5 (probability)"],
-                     rows: images.map { img in [img.name, top5[img.name]!.map { "\($0.name) (\(String(format: "%.0f%%", 100 * $0.probability)))" }.joined(separator: ", ")] },
-                     caption: "What the CNN sees")
-        report.table(headers: ["image", "question", "answer (easy-vqa)"], rows: items.map { [$0.image, $0.question, $0.answer ?? "-"] }, caption: "Questions")
+        report.paragraph(
+            "Images: \(images.count) (\(photoQuestions.count) scikit-image photos and \(o.easyVQAImages) easy-vqa test images), questions: \(items.count). Image features: the 1280-d pooled output of the pretrained \(net.name) (ImageNet; resize 256, centre crop 224, (x - 127) / 128). Words: \(embeddings.name). Encoders: RNN, LSTM and GRU with \(o.hidden) hidden units, PyTorch's default initialisation from seed \(o.seed), never trained: what they show is the dynamics the architecture imposes on a word sequence."
+        )
+        report.table(
+            headers: ["image", "EfficientNet-Lite0 top-5 (probability)"],
+            rows: images.map { img in
+                [
+                    img.name,
+                    top5[img.name]!.map { "\($0.name) (\(String(format: "%.0f%%", 100 * $0.probability)))" }.joined(
+                        separator: ", ")
+                ]
+            },
+            caption: "What the CNN sees")
+        report.table(
+            headers: ["image", "question", "answer (easy-vqa)"],
+            rows: items.map { [$0.image, $0.question, $0.answer ?? "-"] }, caption: "Questions")
 
         // Encode every question with every encoder.
         var metrics: [EncoderMetrics] = []
-        var pcaPanels: [Chart] = [], tsnePanels: [Chart] = [], heatPanels: [Chart] = [], fusionPanels: [Chart] = [], bridgePanels: [Chart] = []
+        var pcaPanels: [Chart] = [], tsnePanels: [Chart] = [], heatPanels: [Chart] = [], fusionPanels: [Chart] = [],
+            bridgePanels: [Chart] = []
         var ownSimilarity: [(String, [Double])] = []
         let shown = Array(Set([0, photoQuestions.count, items.count - 1])).sorted().filter { $0 < items.count }
         for cell in cells {
             var rng = SeededRandom(seed: o.seed)
-            let encoder = RecurrentNetwork<Float>(config: RecurrentConfig(cell: cell, inputSize: embeddings.dimension, hiddenSize: o.hidden), rng: &rng)
+            let encoder = RecurrentNetwork<Float>(
+                config: RecurrentConfig(cell: cell, inputSize: embeddings.dimension, hiddenSize: o.hidden), rng: &rng)
             func encode(_ words: [String]) throws -> [[Double]] {
-                let x = try Tensor<Float>(shape: [1, words.count, embeddings.dimension], data: words.flatMap { embeddings.vector($0) })
+                let x = try Tensor<Float>(
+                    shape: [1, words.count, embeddings.dimension], data: words.flatMap { embeddings.vector($0) })
                 let out = try encoder.forward(x).output
                 return (0..<words.count).map { t in out.data[(t * o.hidden)..<((t + 1) * o.hidden)].map(Double.init) }
             }
             let states = try wordLists.map(encode)
             let allStates = states.flatMap { $0 }
             // dynamics
-            let lengths = states.map { s in zip(s.dropFirst(), s).reduce(0.0) { $0 + Projection.norm(zip($1.0, $1.1).map { $0 - $1 }) } }
+            let lengths = states.map { s in
+                zip(s.dropFirst(), s).reduce(0.0) { $0 + Projection.norm(zip($1.0, $1.1).map { $0 - $1 }) }
+            }
             let growth = states.map { s in Projection.norm(s.last!) / max(Projection.norm(s.first!), 1e-12) }
             let adjacent = states.flatMap { s in zip(s.dropFirst(), s).map { Projection.cosine($0.0, $0.1) } }
             let pca = Projection.pca(allStates, components: 2)
@@ -125,16 +150,31 @@ public enum FusionExperiment {
                 for (q, words) in wordLists.enumerated() {
                     defer { offset += words.count }
                     guard shown.contains(q) else { continue }
-                    out.append(ScatterSeries(name: Self.shortened(items[q].question, to: 28), points: coords[offset..<(offset + words.count)].map { (x: $0[0], y: $0[1]) }, labels: words, trajectory: true))
+                    out.append(
+                        ScatterSeries(
+                            name: Self.shortened(items[q].question, to: 28),
+                            points: coords[offset..<(offset + words.count)].map { (x: $0[0], y: $0[1]) }, labels: words,
+                            trajectory: true))
                 }
                 return out
             }
-            pcaPanels.append(ScatterChart(title: "\(cell.displayName): PCA (\(String(format: "%.0f%%", 100 * (pca.explainedRatio.prefix(2).reduce(0, +)))) of variance)", xLabel: "PC1", yLabel: "PC2", series: trajectories(pca.coordinates), width: 560, height: 420))
-            tsnePanels.append(ScatterChart(title: "\(cell.displayName): t-SNE (perplexity \(String(format: "%.1f", tsne.perplexity)))", xLabel: "t-SNE 1", yLabel: "t-SNE 2", series: trajectories(tsne.coordinates), width: 560, height: 420))
+            pcaPanels.append(
+                ScatterChart(
+                    title:
+                        "\(cell.displayName): PCA (\(String(format: "%.0f%%", 100 * (pca.explainedRatio.prefix(2).reduce(0, +)))) of variance)",
+                    xLabel: "PC1", yLabel: "PC2", series: trajectories(pca.coordinates), width: 560, height: 420))
+            tsnePanels.append(
+                ScatterChart(
+                    title: "\(cell.displayName): t-SNE (perplexity \(String(format: "%.1f", tsne.perplexity)))",
+                    xLabel: "t-SNE 1", yLabel: "t-SNE 2", series: trajectories(tsne.coordinates), width: 560,
+                    height: 420))
             let q0 = shown.count > 1 ? shown[1] : shown[0]
             let s0 = states[q0]
-            heatPanels.append(Heatmap(title: "\(cell.displayName): cos(h_i, h_j)", values: s0.map { a in s0.map { Projection.cosine(a, $0) } },
-                                      rowLabels: wordLists[q0], columnLabels: wordLists[q0], scale: .diverging, range: (-1, 1)))
+            heatPanels.append(
+                Heatmap(
+                    title: "\(cell.displayName): cos(h_i, h_j)",
+                    values: s0.map { a in s0.map { Projection.cosine(a, $0) } },
+                    rowLabels: wordLists[q0], columnLabels: wordLists[q0], scale: .diverging, range: (-1, 1)))
             // fusion A: seeded random projections into a common space, image features centred over the image set
             let finals = states.map { $0.last! }
             var prng = SeededRandom(seed: o.seed &+ 77)
@@ -142,58 +182,127 @@ public enum FusionExperiment {
             let pImg = (0..<(D * dImg)).map { _ in prng.normal() / Double(dImg).squareRoot() }
             let pQ = (0..<(D * o.hidden)).map { _ in prng.normal() / Double(o.hidden).squareRoot() }
             let meanF = (0..<dImg).map { j in features.reduce(0) { $0 + $1[j] } / Double(features.count) }
-            func project(_ v: [Double], _ p: [Double]) -> [Double] { (0..<D).map { r in zip(v.indices, v).reduce(0) { $0 + p[r * v.count + $1.0] * $1.1 } } }
-            let zImg = features.map { project(zip($0, meanF).map { $0 - $1 }, pImg) }, zQ = finals.map { project($0, pQ) }
-            let simA = items.map { it in zImg.map { Projection.cosine(zQ[items.firstIndex { $0.question == it.question && $0.image == it.image }!], $0) } }
+            func project(_ v: [Double], _ p: [Double]) -> [Double] {
+                (0..<D).map { r in zip(v.indices, v).reduce(0) { $0 + p[r * v.count + $1.0] * $1.1 } }
+            }
+            let zImg = features.map { project(zip($0, meanF).map { $0 - $1 }, pImg) },
+                zQ = finals.map { project($0, pQ) }
+            let simA = items.map { it in
+                zImg.map {
+                    Projection.cosine(zQ[items.firstIndex { $0.question == it.question && $0.image == it.image }!], $0)
+                }
+            }
             // fusion B: label bridge - encode the image's top-5 class names with the same words and encoder
-            let labelStates = try labelWords.map { names in try names.map { try encode($0.isEmpty ? ["?"] : $0).last! } }
+            let labelStates = try labelWords.map { names in try names.map { try encode($0.isEmpty ? ["?"] : $0).last! }
+            }
             let zLabel = zip(labelStates, images).map { ls, img -> [Double] in
                 let ps = top5[img.name]!.map(\.probability), total = ps.reduce(0, +)
                 return (0..<o.hidden).map { j in zip(ls, ps).reduce(0) { $0 + $1.0[j] * $1.1 / total } }
             }
             let simB = finals.map { q in zLabel.map { Projection.cosine(q, $0) } }
             func matchRate(_ sim: [[Double]]) -> Double {
-                Double(items.indices.filter { q in sim[q].indices.max { sim[q][$0] < sim[q][$1] } == images.firstIndex { $0.name == items[q].image } }.count) / Double(items.count)
+                Double(
+                    items.indices.filter { q in
+                        sim[q].indices.max { sim[q][$0] < sim[q][$1] }
+                            == images.firstIndex { $0.name == items[q].image }
+                    }.count) / Double(items.count)
             }
             let qLabels = items.enumerated().map { "Q\($0.offset + 1)" }
-            fusionPanels.append(Heatmap(title: "\(cell.displayName): random projection", values: simA, rowLabels: qLabels, columnLabels: images.map(\.name), scale: .diverging, range: (-1, 1), annotate: false))
-            bridgePanels.append(Heatmap(title: "\(cell.displayName): label bridge", values: simB, rowLabels: qLabels, columnLabels: images.map(\.name), scale: .diverging, range: (-1, 1), annotate: false))
-            ownSimilarity.append((cell.displayName, items.indices.map { q in simB[q][images.firstIndex { $0.name == items[q].image }!] }))
-            metrics.append(EncoderMetrics(encoder: cell.displayName, meanTrajectoryLength: lengths.reduce(0, +) / Double(lengths.count),
-                                          meanNormGrowth: growth.reduce(0, +) / Double(growth.count), meanAdjacentCosine: adjacent.reduce(0, +) / Double(max(adjacent.count, 1)),
-                                          effectiveDimensionality: pca.effectiveDimensionality, pcaExplained2: pca.explainedRatio.prefix(2).reduce(0, +),
-                                          projectionMatchRate: matchRate(simA), labelBridgeMatchRate: matchRate(simB), tsneKL: tsne.kl))
+            fusionPanels.append(
+                Heatmap(
+                    title: "\(cell.displayName): random projection", values: simA, rowLabels: qLabels,
+                    columnLabels: images.map(\.name), scale: .diverging, range: (-1, 1), annotate: false))
+            bridgePanels.append(
+                Heatmap(
+                    title: "\(cell.displayName): label bridge", values: simB, rowLabels: qLabels,
+                    columnLabels: images.map(\.name), scale: .diverging, range: (-1, 1), annotate: false))
+            ownSimilarity.append(
+                (cell.displayName, items.indices.map { q in simB[q][images.firstIndex { $0.name == items[q].image }!] })
+            )
+            metrics.append(
+                EncoderMetrics(
+                    encoder: cell.displayName, meanTrajectoryLength: lengths.reduce(0, +) / Double(lengths.count),
+                    meanNormGrowth: growth.reduce(0, +) / Double(growth.count),
+                    meanAdjacentCosine: adjacent.reduce(0, +) / Double(max(adjacent.count, 1)),
+                    effectiveDimensionality: pca.effectiveDimensionality,
+                    pcaExplained2: pca.explainedRatio.prefix(2).reduce(0, +),
+                    projectionMatchRate: matchRate(simA), labelBridgeMatchRate: matchRate(simB), tsneKL: tsne.kl))
         }
 
         report.section("Hidden-state trajectories", level: 3)
-        try folder.figure(SmallMultiples(title: "PCA of the hidden states (all questions), trajectories of \(shown.count) questions", panels: pcaPanels, columns: 3), "fusion/pca_trajectories.svg",
-                          caption: "Each point is the hidden state after a word; arrows follow the question word by word. PCA is fitted on every state of every question, per encoder.", into: &report)
-        try folder.figure(SmallMultiples(title: "t-SNE of the hidden states", panels: tsnePanels, columns: 3), "fusion/tsne_trajectories.svg",
-                          caption: "Exact t-SNE (perplexity capped at (n-1)/3, PCA initialisation, seeded) of the same states.", into: &report)
-        try folder.figure(SmallMultiples(title: "Word-by-word hidden-state similarity", panels: heatPanels, columns: 3), "fusion/word_similarity.svg",
-                          caption: "Cosine similarity between the hidden states after each pair of words of one question.", into: &report)
+        try folder.figure(
+            SmallMultiples(
+                title: "PCA of the hidden states (all questions), trajectories of \(shown.count) questions",
+                panels: pcaPanels, columns: 3), "fusion/pca_trajectories.svg",
+            caption:
+                "Each point is the hidden state after a word; arrows follow the question word by word. PCA is fitted on every state of every question, per encoder.",
+            into: &report)
+        try folder.figure(
+            SmallMultiples(title: "t-SNE of the hidden states", panels: tsnePanels, columns: 3),
+            "fusion/tsne_trajectories.svg",
+            caption: "Exact t-SNE (perplexity capped at (n-1)/3, PCA initialisation, seeded) of the same states.",
+            into: &report)
+        try folder.figure(
+            SmallMultiples(title: "Word-by-word hidden-state similarity", panels: heatPanels, columns: 3),
+            "fusion/word_similarity.svg",
+            caption: "Cosine similarity between the hidden states after each pair of words of one question.",
+            into: &report)
         report.section("Image-question alignment", level: 3)
-        report.paragraph("Random projection (baseline): the question's last hidden state and the image feature (centred over the image set) are each mapped to a common \(o.commonDimension)-d space by a fixed seeded Gaussian matrix (entries N(0, 1/d_in)) and compared by cosine. With untrained encoders and random maps, this measures what alignment there is without learning (see the match rates below). Label bridge (alternative): the CNN's top-5 ImageNet class names for the image are read by the same word embeddings and encoder, averaged with their probabilities, and compared with the question's last hidden state in the encoder's own space; the pretrained classifier supplies the grounding.")
-        try folder.figure(SmallMultiples(title: "Cosine similarity, questions (rows) x images (columns): random projection", panels: fusionPanels, columns: 3), "fusion/similarity_projection.svg",
-                          caption: "Q numbers follow the question table above.", into: &report)
-        try folder.figure(SmallMultiples(title: "Cosine similarity: label bridge", panels: bridgePanels, columns: 3), "fusion/similarity_label_bridge.svg",
-                          caption: "Q numbers follow the question table above.", into: &report)
-        try folder.figure(GroupedBarChart(title: "Similarity of each question to its own image (label bridge)", yLabel: "cosine", categories: items.indices.map { "Q\($0 + 1)" },
-                                          groups: ownSimilarity.map { (name: $0.0, values: $0.1) }), "fusion/own_image_similarity.svg",
-                          caption: "Per question and encoder, the cosine between the question and the image it was asked about.", into: &report)
-        report.table(headers: ["encoder", "trajectory length", "||h_T|| / ||h_1||", "cos(h_t, h_t-1)", "effective dim.", "PCA 2-D share", "match: projection", "match: label bridge", "t-SNE KL"],
-                     rows: metrics.map { m in [m.encoder, fmt(m.meanTrajectoryLength, 3), fmt(m.meanNormGrowth, 3), fmt(m.meanAdjacentCosine, 3), fmt(m.effectiveDimensionality, 3),
-                                               String(format: "%.0f%%", 100 * m.pcaExplained2), String(format: "%.0f%%", 100 * m.projectionMatchRate), String(format: "%.0f%%", 100 * m.labelBridgeMatchRate), fmt(m.tsneKL, 3)] },
-                     caption: "Encoders compared (means over questions)")
+        report.paragraph(
+            "Random projection (baseline): the question's last hidden state and the image feature (centred over the image set) are each mapped to a common \(o.commonDimension)-d space by a fixed seeded Gaussian matrix (entries N(0, 1/d_in)) and compared by cosine. With untrained encoders and random maps, this measures what alignment there is without learning (see the match rates below). Label bridge (alternative): the CNN's top-5 ImageNet class names for the image are read by the same word embeddings and encoder, averaged with their probabilities, and compared with the question's last hidden state in the encoder's own space; the pretrained classifier supplies the grounding."
+        )
+        try folder.figure(
+            SmallMultiples(
+                title: "Cosine similarity, questions (rows) x images (columns): random projection",
+                panels: fusionPanels, columns: 3), "fusion/similarity_projection.svg",
+            caption: "Q numbers follow the question table above.", into: &report)
+        try folder.figure(
+            SmallMultiples(title: "Cosine similarity: label bridge", panels: bridgePanels, columns: 3),
+            "fusion/similarity_label_bridge.svg",
+            caption: "Q numbers follow the question table above.", into: &report)
+        try folder.figure(
+            GroupedBarChart(
+                title: "Similarity of each question to its own image (label bridge)", yLabel: "cosine",
+                categories: items.indices.map { "Q\($0 + 1)" },
+                groups: ownSimilarity.map { (name: $0.0, values: $0.1) }), "fusion/own_image_similarity.svg",
+            caption: "Per question and encoder, the cosine between the question and the image it was asked about.",
+            into: &report)
+        report.table(
+            headers: [
+                "encoder", "trajectory length", "||h_T|| / ||h_1||", "cos(h_t, h_t-1)", "effective dim.",
+                "PCA 2-D share", "match: projection", "match: label bridge", "t-SNE KL"
+            ],
+            rows: metrics.map { m in
+                [
+                    m.encoder, fmt(m.meanTrajectoryLength, 3), fmt(m.meanNormGrowth, 3), fmt(m.meanAdjacentCosine, 3),
+                    fmt(m.effectiveDimensionality, 3),
+                    String(format: "%.0f%%", 100 * m.pcaExplained2),
+                    String(format: "%.0f%%", 100 * m.projectionMatchRate),
+                    String(format: "%.0f%%", 100 * m.labelBridgeMatchRate), fmt(m.tsneKL, 3)
+                ]
+            },
+            caption: "Encoders compared (means over questions)")
         let findings = findingsText(metrics, images: images.count, questions: items.count)
         report.list(findings)
 
-        let summary = Summary(backbone: net.name, embeddings: embeddings.name, items: items, imageTop5: top5.mapValues { $0.map { "\($0.name) \(String(format: "%.3f", $0.probability))" } },
-                              metrics: metrics, findings: findings)
+        let summary = Summary(
+            backbone: net.name, embeddings: embeddings.name, items: items,
+            imageTop5: top5.mapValues { $0.map { "\($0.name) \(String(format: "%.3f", $0.probability))" } },
+            metrics: metrics, findings: findings)
         try folder.writeJSON(summary, to: "fusion/results.json")
-        try folder.writeCSV(["encoder", "trajectory_length", "norm_growth", "adjacent_cosine", "effective_dimensionality", "pca_2d_share", "match_projection", "match_label_bridge", "tsne_kl"],
-                            metrics.map { [$0.encoder, String($0.meanTrajectoryLength), String($0.meanNormGrowth), String($0.meanAdjacentCosine), String($0.effectiveDimensionality),
-                                           String($0.pcaExplained2), String($0.projectionMatchRate), String($0.labelBridgeMatchRate), String($0.tsneKL)] }, to: "fusion/encoders.csv")
+        try folder.writeCSV(
+            [
+                "encoder", "trajectory_length", "norm_growth", "adjacent_cosine", "effective_dimensionality",
+                "pca_2d_share", "match_projection", "match_label_bridge", "tsne_kl"
+            ],
+            metrics.map {
+                [
+                    $0.encoder, String($0.meanTrajectoryLength), String($0.meanNormGrowth),
+                    String($0.meanAdjacentCosine), String($0.effectiveDimensionality),
+                    String($0.pcaExplained2), String($0.projectionMatchRate), String($0.labelBridgeMatchRate),
+                    String($0.tsneKL)
+                ]
+            }, to: "fusion/encoders.csv")
         return summary
     }
 
@@ -201,28 +310,46 @@ public enum FusionExperiment {
         var lines: [String] = []
         func rank(_ key: (EncoderMetrics) -> Double, _ what: String, _ meaning: String, _ verdict: String = "") {
             let s = m.sorted { key($0) > key($1) }
-            lines.append("\(what): " + s.map { "\($0.encoder) \(fmt(key($0), 3))" }.joined(separator: " > ") + " - \(meaning)\(verdict).")
+            lines.append(
+                "\(what): " + s.map { "\($0.encoder) \(fmt(key($0), 3))" }.joined(separator: " > ")
+                    + " - \(meaning)\(verdict).")
         }
         /// The gated encoders that measure above / not above the vanilla RNN on `key`.
         func againstRNN(_ key: (EncoderMetrics) -> Double, more: String, less: String) -> String {
             guard let rnn = m.first(where: { $0.encoder == CellKind.rnn.displayName }) else { return "" }
             let gated = m.filter { $0.encoder != rnn.encoder }
-            let above = gated.filter { key($0) > key(rnn) }.map(\.encoder), below = gated.filter { key($0) <= key(rnn) }.map(\.encoder)
-            return (above.isEmpty ? "" : "; \(above.joined(separator: " and ")) \(more) than the RNN") + (below.isEmpty ? "" : "; \(below.joined(separator: " and ")) \(less) than the RNN")
+            let above = gated.filter { key($0) > key(rnn) }.map(\.encoder),
+                below = gated.filter { key($0) <= key(rnn) }.map(\.encoder)
+            return (above.isEmpty ? "" : "; \(above.joined(separator: " and ")) \(more) than the RNN")
+                + (below.isEmpty ? "" : "; \(below.joined(separator: " and ")) \(less) than the RNN")
         }
-        rank(\.meanTrajectoryLength, "Trajectory length (sum of ||h_t - h_t-1|| per question)", "how far each word moves the state")
-        rank(\.meanAdjacentCosine, "Similarity of adjacent states", "how much of the previous state survives a word",
-             againstRNN(\.meanAdjacentCosine, more: "keep more of it", less: "keep no more of it"))
-        let growing = m.filter { $0.meanNormGrowth > 1 }.map(\.encoder), bounded = m.filter { $0.meanNormGrowth <= 1 }.map(\.encoder)
-        rank(\.meanNormGrowth, "State norm growth ||h_T|| / ||h_1||", "whether the state accumulates (> 1) or not",
-             (growing.isEmpty ? "" : "; it grows over the question for \(growing.joined(separator: ", "))") + (bounded.isEmpty ? "" : "; it does not grow for \(bounded.joined(separator: ", "))"))
-        rank(\.effectiveDimensionality, "Effective dimensionality of all states", "how many directions the encoder spreads the questions over")
+        rank(
+            \.meanTrajectoryLength, "Trajectory length (sum of ||h_t - h_t-1|| per question)",
+            "how far each word moves the state")
+        rank(
+            \.meanAdjacentCosine, "Similarity of adjacent states", "how much of the previous state survives a word",
+            againstRNN(\.meanAdjacentCosine, more: "keep more of it", less: "keep no more of it"))
+        let growing = m.filter { $0.meanNormGrowth > 1 }.map(\.encoder),
+            bounded = m.filter { $0.meanNormGrowth <= 1 }.map(\.encoder)
+        rank(
+            \.meanNormGrowth, "State norm growth ||h_T|| / ||h_1||", "whether the state accumulates (> 1) or not",
+            (growing.isEmpty ? "" : "; it grows over the question for \(growing.joined(separator: ", "))")
+                + (bounded.isEmpty ? "" : "; it does not grow for \(bounded.joined(separator: ", "))"))
+        rank(
+            \.effectiveDimensionality, "Effective dimensionality of all states",
+            "how many directions the encoder spreads the questions over")
         let chance = 1.0 / Double(max(images, 1))
         for x in m {
-            lines.append("\(x.encoder): the question's own image is the most similar of \(images) for \(String(format: "%.0f%%", 100 * x.projectionMatchRate)) of questions with the random projection and \(String(format: "%.0f%%", 100 * x.labelBridgeMatchRate)) with the label bridge (chance \(String(format: "%.0f%%", 100 * chance))).")
+            lines.append(
+                "\(x.encoder): the question's own image is the most similar of \(images) for \(String(format: "%.0f%%", 100 * x.projectionMatchRate)) of questions with the random projection and \(String(format: "%.0f%%", 100 * x.labelBridgeMatchRate)) with the label bridge (chance \(String(format: "%.0f%%", 100 * chance)))."
+            )
         }
-        lines.append(alignmentVerdict(m.map(\.projectionMatchRate), method: "random projection", chance: chance, questions: questions))
-        lines.append(alignmentVerdict(m.map(\.labelBridgeMatchRate), method: "label bridge", chance: chance, questions: questions))
+        lines.append(
+            alignmentVerdict(
+                m.map(\.projectionMatchRate), method: "random projection", chance: chance, questions: questions))
+        lines.append(
+            alignmentVerdict(
+                m.map(\.labelBridgeMatchRate), method: "label bridge", chance: chance, questions: questions))
         return lines
     }
 
@@ -231,9 +358,13 @@ public enum FusionExperiment {
     static func alignmentVerdict(_ rates: [Double], method: String, chance: Double, questions: Int) -> String {
         let mean = rates.reduce(0, +) / Double(max(rates.count, 1))
         let se = (chance * (1 - chance) / Double(max(questions, 1))).squareRoot()
-        let verdict = abs(mean - chance) <= 2 * se ? "within two standard errors (\(String(format: "%.0f", 100 * se)) points each) of chance: no alignment beyond chance"
-            : mean > chance ? "above chance by more than two standard errors (\(String(format: "%.0f", 100 * se)) points each): some alignment"
-            : "below chance by more than two standard errors (\(String(format: "%.0f", 100 * se)) points each)"
-        return "Alignment with the \(method): mean match rate \(String(format: "%.0f%%", 100 * mean)) over the encoders on \(questions) questions, \(verdict)."
+        let verdict =
+            abs(mean - chance) <= 2 * se
+            ? "within two standard errors (\(String(format: "%.0f", 100 * se)) points each) of chance: no alignment beyond chance"
+            : mean > chance
+                ? "above chance by more than two standard errors (\(String(format: "%.0f", 100 * se)) points each): some alignment"
+                : "below chance by more than two standard errors (\(String(format: "%.0f", 100 * se)) points each)"
+        return
+            "Alignment with the \(method): mean match rate \(String(format: "%.0f%%", 100 * mean)) over the encoders on \(questions) questions, \(verdict)."
     }
 }

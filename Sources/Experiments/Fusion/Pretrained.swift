@@ -12,7 +12,9 @@ public enum Pretrained {
 
     public static func imagenetClassNames(_ cache: DataCache) throws -> [String] {
         let url = try cache.file(.imagenetClasses)
-        guard let names = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String], names.count == 1000 else {
+        guard let names = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String],
+            names.count == 1000
+        else {
             throw DataError("\(url.path): expected a JSON list of 1000 class names")
         }
         return names
@@ -22,6 +24,8 @@ public enum Pretrained {
     public static func topK(_ logits: [Float], names: [String], k: Int = 5) -> [(name: String, probability: Double)] {
         let m = logits.max() ?? 0
         let e = logits.map { Foundation.exp(Double($0 - m)) }, s = e.reduce(0, +)
-        return e.enumerated().sorted { $0.element > $1.element }.prefix(k).map { (names.indices.contains($0.offset) ? names[$0.offset] : "class \($0.offset)", $0.element / s) }
+        return e.enumerated().sorted { $0.element > $1.element }.prefix(k).map {
+            (names.indices.contains($0.offset) ? names[$0.offset] : "class \($0.offset)", $0.element / s)
+        }
     }
 }

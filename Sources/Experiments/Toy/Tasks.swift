@@ -5,9 +5,9 @@ import Recurrent
 /// Sine-wave next-value prediction: inputs are a noisy sine, targets the clean value one step ahead.
 /// x_t = sin(w t + phi) + N(0, noise^2), y_t = sin(w (t + 1) + phi), w ~ U(0.2, 0.5) rad/step, phi ~ U(0, 2 pi).
 public struct SineTask {
-    public var inputs: Tensor<Float>       // [N, T, 1]
-    public var targets: Tensor<Float>      // [N, T, 1] clean next values
-    public var clean: Tensor<Float>        // [N, T, 1] clean current values (for plots)
+    public var inputs: Tensor<Float>  // [N, T, 1]
+    public var targets: Tensor<Float>  // [N, T, 1] clean next values
+    public var clean: Tensor<Float>  // [N, T, 1] clean current values (for plots)
 
     public init(count: Int, steps: Int, noise: Double, rng: inout SeededRandom) {
         var x = [Float](), y = [Float](), c = [Float]()
@@ -15,7 +15,8 @@ public struct SineTask {
             let w = rng.uniform(0.2, 0.5), phi = rng.uniform(0, 2 * .pi)
             for t in 0..<steps {
                 let v = sin(w * Double(t) + phi)
-                c.append(Float(v)); x.append(Float(v + noise * rng.normal())); y.append(Float(sin(w * Double(t + 1) + phi)))
+                c.append(Float(v)); x.append(Float(v + noise * rng.normal()));
+                y.append(Float(sin(w * Double(t + 1) + phi)))
             }
         }
         inputs = try! Tensor(shape: [count, steps, 1], data: x)
@@ -26,8 +27,10 @@ public struct SineTask {
     /// Rows [from, to) as a dataset.
     public func slice(_ range: Range<Int>) -> TensorSequenceDataset<Float> {
         let T = inputs.shape[1]
-        let x = try! Tensor(shape: [range.count, T, 1], data: Array(inputs.data[(range.lowerBound * T)..<(range.upperBound * T)]))
-        let y = try! Tensor(shape: [range.count, T, 1], data: Array(targets.data[(range.lowerBound * T)..<(range.upperBound * T)]))
+        let x = try! Tensor(
+            shape: [range.count, T, 1], data: Array(inputs.data[(range.lowerBound * T)..<(range.upperBound * T)]))
+        let y = try! Tensor(
+            shape: [range.count, T, 1], data: Array(targets.data[(range.lowerBound * T)..<(range.upperBound * T)]))
         return TensorSequenceDataset(inputs: x, targets: .values(y))
     }
 }
@@ -52,7 +55,9 @@ public struct AddingTask {
             }
             y.append(Float(sum))
         }
-        data = TensorSequenceDataset(inputs: try! Tensor(shape: [count, steps, 2], data: x), targets: .values(try! Tensor(shape: [count, 1], data: y)))
+        data = TensorSequenceDataset(
+            inputs: try! Tensor(shape: [count, steps, 2], data: x),
+            targets: .values(try! Tensor(shape: [count, 1], data: y)))
     }
 }
 

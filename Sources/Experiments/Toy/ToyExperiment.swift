@@ -34,9 +34,9 @@ public enum ToyExperiment {
 
     public struct GradientSummary: Codable, Sendable {
         public var model: String
-        public var lossGradientInit: [Double], lossGradientTrained: [Double]    // ||dL/dh_t||
-        public var jacobianInit: [Double], jacobianTrained: [Double]            // ||dh_T/dh_t||_F
-        public var ratioInit: Double, ratioTrained: Double                      // first / last step, loss gradient
+        public var lossGradientInit: [Double], lossGradientTrained: [Double]  // ||dL/dh_t||
+        public var jacobianInit: [Double], jacobianTrained: [Double]  // ||dh_T/dh_t||_F
+        public var ratioInit: Double, ratioTrained: Double  // first / last step, loss gradient
         /// Per hidden unit, the mean over the probe batch and all steps of the gate that carries the old state:
         /// LSTM forget gate f, GRU update gate z (trained weights). Empty for the RNN.
         public var gateCarryPerUnit: [Double]
@@ -47,7 +47,7 @@ public enum ToyExperiment {
         public var sine: [ModelSummary]
         public var sineGradients: [GradientSummary]
         public var chars: [ModelSummary]
-        public var charSamples: [String: [String: String]]   // model -> temperature -> text
+        public var charSamples: [String: [String: String]]  // model -> temperature -> text
         public var adding: [ModelSummary]
         public var addingGradients: [GradientSummary]
         public var findings: [String]
@@ -69,16 +69,21 @@ public enum ToyExperiment {
         return nil
     }
 
-    static func summarize(_ cell: CellKind, _ model: SequenceModel<Float>, _ h: [EpochRecord], threshold: Double) -> ModelSummary {
+    static func summarize(_ cell: CellKind, _ model: SequenceModel<Float>, _ h: [EpochRecord], threshold: Double)
+        -> ModelSummary
+    {
         let hit = firstBelow(h, threshold)
-        return ModelSummary(model: cell.displayName, parameters: model.parameters.scalarCount, history: h, threshold: threshold,
-                            epochReachingThreshold: hit?.0, secondsToThreshold: hit?.1,
-                            finalValidationLoss: h.last?.validationLoss ?? .nan, totalSeconds: h.reduce(0) { $0 + $1.seconds })
+        return ModelSummary(
+            model: cell.displayName, parameters: model.parameters.scalarCount, history: h, threshold: threshold,
+            epochReachingThreshold: hit?.0, secondsToThreshold: hit?.1,
+            finalValidationLoss: h.last?.validationLoss ?? .nan, totalSeconds: h.reduce(0) { $0 + $1.seconds })
     }
 
     public static func run(options o: Options, folder: RunFolder, report: inout HTMLReport) throws -> Summary {
         report.section("Experiment 1: RNN, LSTM and GRU from scratch on toy sequences")
-        report.paragraph("Each model is built and trained here with hand-written forward and backpropagation-through-time code (no autograd), all three from the same seed and the same data, with PyTorch's default initialisation (and the LSTM's forget-gate bias set to 1, as Keras does). Loss curves, gradient flow through time and the findings below are computed from this run.")
+        report.paragraph(
+            "Each model is built and trained here with hand-written forward and backpropagation-through-time code (no autograd), all three from the same seed and the same data, with PyTorch's default initialisation (and the LSTM's forget-gate bias set to 1, as Keras does). Loss curves, gradient flow through time and the findings below are computed from this run."
+        )
         var findings: [String] = []
 
         // MARK: sine
@@ -90,10 +95,17 @@ public enum ToyExperiment {
         var sineModels: [(CellKind, SequenceModel<Float>, ParameterSet<Float>, [EpochRecord])] = []
         for cell in cells {
             var r = SeededRandom(seed: o.seed &+ 1)
-            let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: RecurrentConfig(cell: cell, inputSize: 1, hiddenSize: o.sineHidden), forgetGateBias: forgetBias(cell), rng: &r),
-                                             head: Linear(inputSize: o.sineHidden, outputSize: 1, rng: &r), headMode: .everyStep, objective: .meanSquaredError)
+            let model = SequenceModel<Float>(
+                embedding: nil,
+                rnn: RecurrentNetwork(
+                    config: RecurrentConfig(cell: cell, inputSize: 1, hiddenSize: o.sineHidden),
+                    forgetGateBias: forgetBias(cell), rng: &r),
+                head: Linear(inputSize: o.sineHidden, outputSize: 1, rng: &r), headMode: .everyStep,
+                objective: .meanSquaredError)
             let initial = model.parameters
-            let trainer = Trainer(model: model, optimizer: .adam(lr: 0.01), options: TrainingOptions(epochs: o.sineEpochs, batchSize: 32, shuffleSeed: o.seed))
+            let trainer = Trainer(
+                model: model, optimizer: .adam(lr: 0.01),
+                options: TrainingOptions(epochs: o.sineEpochs, batchSize: 32, shuffleSeed: o.seed))
             trainer.callbacks = [ProgressPrinter(label: "sine \(cell.displayName)")]
             sineModels.append((cell, model, initial, try trainer.fit(train: sineTrain, validation: sineVal)))
         }
@@ -105,10 +117,13 @@ public enum ToyExperiment {
         }
 
         report.section("Sine-wave next-value prediction", level: 3)
-        report.paragraph("\(o.sineCount) noisy sine sequences of length \(o.sineSteps) (frequency 0.2-0.5 rad/step, random phase, input noise sd 0.1), 80/20 split, batch 32, hidden \(o.sineHidden), Adam lr 0.01, \(o.sineEpochs) epochs, a linear decoder on every step predicting the clean next value.")
+        report.paragraph(
+            "\(o.sineCount) noisy sine sequences of length \(o.sineSteps) (frequency 0.2-0.5 rad/step, random phase, input noise sd 0.1), 80/20 split, batch 32, hidden \(o.sineHidden), Adam lr 0.01, \(o.sineEpochs) epochs, a linear decoder on every step predicting the clean next value."
+        )
         try lossFigures(folder, &report, name: "toy/sine", title: "Sine", summaries: sineSummaries, yLabel: "MSE")
         try predictionFigure(folder, &report, sine: sine, index: split, models: sineModels.map { ($0.0, $0.1) })
-        try gradientFigures(folder, &report, name: "toy/sine", title: "Sine", gradients: sineGradients, steps: o.sineSteps)
+        try gradientFigures(
+            folder, &report, name: "toy/sine", title: "Sine", gradients: sineGradients, steps: o.sineSteps)
         try writeHistoryCSV(folder, "toy/sine_history.csv", sineSummaries)
         let sineFindings = racingFindings(sineSummaries, task: "sine", metric: "validation MSE")
         findings += sineFindings
@@ -116,16 +131,23 @@ public enum ToyExperiment {
         resultsTable(&report, sineSummaries, metric: "val MSE")
 
         // MARK: characters
-        let chars = CharTask(text: String(Corpus.sonnets.prefix(o.charLimit ?? Int.max)), steps: o.charSteps, stride: o.charSteps / 2, validationFraction: 0.1)
+        let chars = CharTask(
+            text: String(Corpus.sonnets.prefix(o.charLimit ?? Int.max)), steps: o.charSteps, stride: o.charSteps / 2,
+            validationFraction: 0.1)
         let charThreshold = 2.3
         var charModels: [(CellKind, SequenceModel<Float>, [EpochRecord])] = []
         for cell in cells {
             var r = SeededRandom(seed: o.seed &+ 2)
-            let model = SequenceModel<Float>(embedding: Embedding(vocabularySize: chars.vocabulary.count, dimension: 24, rng: &r),
-                                             rnn: RecurrentNetwork(config: RecurrentConfig(cell: cell, inputSize: 24, hiddenSize: o.charHidden), forgetGateBias: forgetBias(cell), rng: &r),
-                                             head: Linear(inputSize: o.charHidden, outputSize: chars.vocabulary.count, rng: &r),
-                                             headMode: .everyStep, objective: .crossEntropy)
-            let trainer = Trainer(model: model, optimizer: .adam(lr: 0.005), options: TrainingOptions(epochs: o.charEpochs, batchSize: 32, clipNorm: 5, shuffleSeed: o.seed))
+            let model = SequenceModel<Float>(
+                embedding: Embedding(vocabularySize: chars.vocabulary.count, dimension: 24, rng: &r),
+                rnn: RecurrentNetwork(
+                    config: RecurrentConfig(cell: cell, inputSize: 24, hiddenSize: o.charHidden),
+                    forgetGateBias: forgetBias(cell), rng: &r),
+                head: Linear(inputSize: o.charHidden, outputSize: chars.vocabulary.count, rng: &r),
+                headMode: .everyStep, objective: .crossEntropy)
+            let trainer = Trainer(
+                model: model, optimizer: .adam(lr: 0.005),
+                options: TrainingOptions(epochs: o.charEpochs, batchSize: 32, clipNorm: 5, shuffleSeed: o.seed))
             trainer.callbacks = [ProgressPrinter(label: "chars \(cell.displayName)")]
             charModels.append((cell, model, try trainer.fit(train: chars.train, validation: chars.validation)))
         }
@@ -134,21 +156,29 @@ public enum ToyExperiment {
         for (cell, model, _) in charModels {
             var r = SeededRandom(seed: o.seed &+ 3)
             for temperature in [0.5, 1.0] {
-                samples[cell.displayName, default: [:]][String(temperature)] = try sampleText(model, chars, prime: "Shall I ", length: 240, temperature: temperature, rng: &r)
+                samples[cell.displayName, default: [:]][String(temperature)] = try sampleText(
+                    model, chars, prime: "Shall I ", length: 240, temperature: temperature, rng: &r)
             }
         }
         report.section("Character-level text generation", level: 3)
-        report.paragraph("Corpus: \(Corpus.name), \(Corpus.sonnets.count) characters, vocabulary of \(chars.vocabulary.count) characters; last 10% held out. Windows of \(o.charSteps) characters (stride \(o.charSteps / 2)), embedding 24, hidden \(o.charHidden), Adam lr 0.005, gradient clipping at norm 5, \(o.charEpochs) epochs. Loss is cross-entropy per character in nats; perplexity = e^loss.")
-        try lossFigures(folder, &report, name: "toy/chars", title: "Characters", summaries: charSummaries, yLabel: "cross-entropy (nats/char)")
+        report.paragraph(
+            "Corpus: \(Corpus.name), \(Corpus.sonnets.count) characters, vocabulary of \(chars.vocabulary.count) characters; last 10% held out. Windows of \(o.charSteps) characters (stride \(o.charSteps / 2)), embedding 24, hidden \(o.charHidden), Adam lr 0.005, gradient clipping at norm 5, \(o.charEpochs) epochs. Loss is cross-entropy per character in nats; perplexity = e^loss."
+        )
+        try lossFigures(
+            folder, &report, name: "toy/chars", title: "Characters", summaries: charSummaries,
+            yLabel: "cross-entropy (nats/char)")
         try writeHistoryCSV(folder, "toy/chars_history.csv", charSummaries)
-        let charFindings = racingFindings(charSummaries, task: "characters", metric: "validation loss") + charSummaries.map {
-            "\($0.model): validation \(fmt($0.finalValidationLoss, 3)) nats/char = perplexity \(fmt(exp($0.finalValidationLoss), 3)) = \(fmt($0.finalValidationLoss / log(2), 3)) bits/char."
-        }
+        let charFindings =
+            racingFindings(charSummaries, task: "characters", metric: "validation loss")
+            + charSummaries.map {
+                "\($0.model): validation \(fmt($0.finalValidationLoss, 3)) nats/char = perplexity \(fmt(exp($0.finalValidationLoss), 3)) = \(fmt($0.finalValidationLoss / log(2), 3)) bits/char."
+            }
         findings += charFindings
         report.list(charFindings)
-        report.table(headers: ["model", "temperature 0.5", "temperature 1.0"],
-                     rows: cells.map { [$0.displayName, samples[$0.displayName]!["0.5"]!, samples[$0.displayName]!["1.0"]!] },
-                     caption: "Samples after training, primed with \"Shall I \"")
+        report.table(
+            headers: ["model", "temperature 0.5", "temperature 1.0"],
+            rows: cells.map { [$0.displayName, samples[$0.displayName]!["0.5"]!, samples[$0.displayName]!["1.0"]!] },
+            caption: "Samples after training, primed with \"Shall I \"")
 
         // MARK: adding problem
         var ar = SeededRandom(seed: o.seed &+ 4)
@@ -158,32 +188,49 @@ public enum ToyExperiment {
         var addModels: [(CellKind, SequenceModel<Float>, ParameterSet<Float>, [EpochRecord])] = []
         for cell in cells {
             var r = SeededRandom(seed: o.seed &+ 5)
-            let model = SequenceModel<Float>(embedding: nil, rnn: RecurrentNetwork(config: RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: o.addingHidden), forgetGateBias: forgetBias(cell), rng: &r),
-                                             head: Linear(inputSize: o.addingHidden, outputSize: 1, rng: &r), headMode: .lastStep, objective: .meanSquaredError)
+            let model = SequenceModel<Float>(
+                embedding: nil,
+                rnn: RecurrentNetwork(
+                    config: RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: o.addingHidden),
+                    forgetGateBias: forgetBias(cell), rng: &r),
+                head: Linear(inputSize: o.addingHidden, outputSize: 1, rng: &r), headMode: .lastStep,
+                objective: .meanSquaredError)
             let initial = model.parameters
-            let trainer = Trainer(model: model, optimizer: .adam(lr: 0.005), options: TrainingOptions(epochs: o.addingEpochs, batchSize: 32, clipNorm: 1, shuffleSeed: o.seed))
+            let trainer = Trainer(
+                model: model, optimizer: .adam(lr: 0.005),
+                options: TrainingOptions(epochs: o.addingEpochs, batchSize: 32, clipNorm: 1, shuffleSeed: o.seed))
             trainer.callbacks = [ProgressPrinter(label: "adding \(cell.displayName)")]
             addModels.append((cell, model, initial, try trainer.fit(train: addTrain, validation: addVal)))
         }
         let addSummaries = addModels.map { summarize($0.0, $0.1, $0.3, threshold: addThreshold) }
         let addProbe = addVal.batch(Array(0..<min(32, addVal.count)))
         var addGradients: [GradientSummary] = []
-        for (cell, model, initial, _) in addModels { addGradients.append(try gradientSummary(cell, model, initial: initial, batch: addProbe)) }
+        for (cell, model, initial, _) in addModels {
+            addGradients.append(try gradientSummary(cell, model, initial: initial, batch: addProbe))
+        }
 
         report.section("Long-range memory: the adding problem (T = \(o.addingSteps))", level: 3)
-        report.paragraph("Each step carries a random value in [0, 1] and a marker; the target, read only at the last step, is the sum of the two marked values (one in each half). Always answering 1.0 gives MSE 1/6 = \(fmt(AddingTask.baselineMSE, 3)); the threshold below is half of that. \(o.addingCount) training and 500 validation sequences, hidden \(o.addingHidden), Adam lr 0.005, clipping at norm 1, \(o.addingEpochs) epochs. With the loss only at the last step, every gradient reaching an early step has travelled back through the whole recurrence, which is where vanishing gradients show.")
-        try lossFigures(folder, &report, name: "toy/adding", title: "Adding problem", summaries: addSummaries, yLabel: "MSE", baseline: AddingTask.baselineMSE)
-        try gradientFigures(folder, &report, name: "toy/adding", title: "Adding", gradients: addGradients, steps: o.addingSteps)
+        report.paragraph(
+            "Each step carries a random value in [0, 1] and a marker; the target, read only at the last step, is the sum of the two marked values (one in each half). Always answering 1.0 gives MSE 1/6 = \(fmt(AddingTask.baselineMSE, 3)); the threshold below is half of that. \(o.addingCount) training and 500 validation sequences, hidden \(o.addingHidden), Adam lr 0.005, clipping at norm 1, \(o.addingEpochs) epochs. With the loss only at the last step, every gradient reaching an early step has travelled back through the whole recurrence, which is where vanishing gradients show."
+        )
+        try lossFigures(
+            folder, &report, name: "toy/adding", title: "Adding problem", summaries: addSummaries, yLabel: "MSE",
+            baseline: AddingTask.baselineMSE)
+        try gradientFigures(
+            folder, &report, name: "toy/adding", title: "Adding", gradients: addGradients, steps: o.addingSteps)
         try writeHistoryCSV(folder, "toy/adding_history.csv", addSummaries)
         try writeGradientCSV(folder, "toy/adding_gradients.csv", addGradients)
         try writeGradientCSV(folder, "toy/sine_gradients.csv", sineGradients)
-        let addFindings = racingFindings(addSummaries, task: "adding", metric: "validation MSE") + gradientFindings(addGradients, steps: o.addingSteps)
+        let addFindings =
+            racingFindings(addSummaries, task: "adding", metric: "validation MSE")
+            + gradientFindings(addGradients, steps: o.addingSteps)
         findings += addFindings
         report.list(addFindings)
         resultsTable(&report, addSummaries, metric: "val MSE")
 
-        let summary = Summary(options: o, sine: sineSummaries, sineGradients: sineGradients, chars: charSummaries, charSamples: samples,
-                              adding: addSummaries, addingGradients: addGradients, findings: findings)
+        let summary = Summary(
+            options: o, sine: sineSummaries, sineGradients: sineGradients, chars: charSummaries, charSamples: samples,
+            adding: addSummaries, addingGradients: addGradients, findings: findings)
         try folder.writeJSON(summary, to: "toy/results.json")
         return summary
     }
@@ -191,13 +238,19 @@ public enum ToyExperiment {
     // MARK: - measurements
 
     /// Gradient flow of one model on a fixed batch, at its initial weights and after training.
-    static func gradientSummary(_ cell: CellKind, _ model: SequenceModel<Float>, initial: ParameterSet<Float>, batch: SequenceBatch<Float>) throws -> GradientSummary {
+    static func gradientSummary(
+        _ cell: CellKind, _ model: SequenceModel<Float>, initial: ParameterSet<Float>, batch: SequenceBatch<Float>
+    ) throws -> GradientSummary {
         let trained = model.parameters
         func measure() throws -> ([Double], [Double]) {
             var g = model.parameters.zerosLike()
             _ = try model.forwardBackward(batch, into: &g)
-            guard case .dense(let x) = batch.input else { return (GradientFlow.stepNorms(model.lastHiddenGradient!), []) }
-            return (GradientFlow.stepNorms(model.lastHiddenGradient!), try GradientFlow.jacobianNorms(model.rnn, input: x))
+            guard case .dense(let x) = batch.input else {
+                return (GradientFlow.stepNorms(model.lastHiddenGradient!), [])
+            }
+            return (
+                GradientFlow.stepNorms(model.lastHiddenGradient!), try GradientFlow.jacobianNorms(model.rnn, input: x)
+            )
         }
         model.parameters = initial
         let (li, ji) = try measure()
@@ -207,17 +260,24 @@ public enum ToyExperiment {
         var carry: [Double] = []
         if cell != .rnn, case .dense(let x) = batch.input {
             _ = try model.rnn.forward(x)
-            let acts = model.rnn.gateActivations(layer: 0), H = model.rnn.config.hiddenSize, G = model.rnn.config.gateWidth
+            let acts = model.rnn.gateActivations(layer: 0), H = model.rnn.config.hiddenSize,
+                G = model.rnn.config.gateWidth
             carry = [Double](repeating: 0, count: H)
             let rows = acts.count / G
             for row in 0..<rows { for j in 0..<H { carry[j] += Double(acts[row * G + H + j]) / Double(rows) } }
         }
-        return GradientSummary(model: cell.displayName, lossGradientInit: li, lossGradientTrained: lt, jacobianInit: ji, jacobianTrained: jt,
-                               ratioInit: GradientFlow.firstToLastRatio(li), ratioTrained: GradientFlow.firstToLastRatio(lt), gateCarryPerUnit: carry)
+        return GradientSummary(
+            model: cell.displayName, lossGradientInit: li, lossGradientTrained: lt, jacobianInit: ji,
+            jacobianTrained: jt,
+            ratioInit: GradientFlow.firstToLastRatio(li), ratioTrained: GradientFlow.firstToLastRatio(lt),
+            gateCarryPerUnit: carry)
     }
 
     /// Samples `length` characters after `prime`, feeding one character at a time and carrying the state.
-    static func sampleText(_ model: SequenceModel<Float>, _ task: CharTask, prime: String, length: Int, temperature: Double, rng: inout SeededRandom) throws -> String {
+    static func sampleText(
+        _ model: SequenceModel<Float>, _ task: CharTask, prime: String, length: Int, temperature: Double,
+        rng: inout SeededRandom
+    ) throws -> String {
         guard let embedding = model.embedding else { return "" }
         var h: Tensor<Float>? = nil, c: Tensor<Float>? = nil
         var out = prime
@@ -228,7 +288,9 @@ public enum ToyExperiment {
             let r = try model.rnn.forward(try embedding.forward([id], batch: 1, steps: 1), h0: h, c0: c)
             h = r.hn; c = r.cn
             guard step >= ids.count - 1 else { continue }
-            let logits = try model.head.forward(try r.output.reshaped([1, model.rnn.config.hiddenSize])).data.map { Double($0) / temperature }
+            let logits = try model.head.forward(try r.output.reshaped([1, model.rnn.config.hiddenSize])).data.map {
+                Double($0) / temperature
+            }
             let m = logits.max()!
             let p = logits.map { exp($0 - m) }, total = p.reduce(0, +)
             var u = rng.unit() * total
@@ -244,23 +306,36 @@ public enum ToyExperiment {
 
     static func racingFindings(_ s: [ModelSummary], task: String, metric: String) -> [String] {
         var lines: [String] = []
-        let reached = s.filter { $0.epochReachingThreshold != nil }.sorted { ($0.epochReachingThreshold!, $0.secondsToThreshold!) < ($1.epochReachingThreshold!, $1.secondsToThreshold!) }
+        let reached = s.filter { $0.epochReachingThreshold != nil }.sorted {
+            ($0.epochReachingThreshold!, $0.secondsToThreshold!) < ($1.epochReachingThreshold!, $1.secondsToThreshold!)
+        }
         let threshold = fmt(s.first?.threshold ?? .nan, 3)
         if let first = reached.first {
-            let order = reached.map { "\($0.model) at epoch \($0.epochReachingThreshold!) (\(fmt($0.secondsToThreshold!, 2)) s of training)" }.joined(separator: ", then ")
+            let order = reached.map {
+                "\($0.model) at epoch \($0.epochReachingThreshold!) (\(fmt($0.secondsToThreshold!, 2)) s of training)"
+            }.joined(separator: ", then ")
             lines.append("First to reach \(metric) <= \(threshold) on \(task): \(order).")
             let fastestClock = reached.min { $0.secondsToThreshold! < $1.secondsToThreshold! }!
             if fastestClock.model != first.model {
-                lines.append("In wall-clock time \(fastestClock.model) got there first (\(fmt(fastestClock.secondsToThreshold!, 2)) s): its steps are cheaper, though it needed more epochs than \(first.model).")
+                lines.append(
+                    "In wall-clock time \(fastestClock.model) got there first (\(fmt(fastestClock.secondsToThreshold!, 2)) s): its steps are cheaper, though it needed more epochs than \(first.model)."
+                )
             }
         }
         let missed = s.filter { $0.epochReachingThreshold == nil }
         if !missed.isEmpty {
-            lines.append("Never reached \(metric) <= \(threshold) in \(s.first?.history.count ?? 0) epochs: \(missed.map { "\($0.model) (best \(fmt($0.history.compactMap(\.validationLoss).min() ?? .nan, 3)))" }.joined(separator: ", ")).")
+            lines.append(
+                "Never reached \(metric) <= \(threshold) in \(s.first?.history.count ?? 0) epochs: \(missed.map { "\($0.model) (best \(fmt($0.history.compactMap(\.validationLoss).min() ?? .nan, 3)))" }.joined(separator: ", "))."
+            )
         }
         let best = s.min { $0.finalValidationLoss < $1.finalValidationLoss }!
-        lines.append("Final \(metric): " + s.map { "\($0.model) \(fmt($0.finalValidationLoss, 3))" }.joined(separator: ", ") + "; lowest: \(best.model).")
-        lines.append("Parameters: " + s.map { "\($0.model) \($0.parameters)" }.joined(separator: ", ") + "; seconds per epoch: " + s.map { "\($0.model) \(fmt($0.totalSeconds / Double(max($0.history.count, 1)), 2))" }.joined(separator: ", ") + costComparison(s))
+        lines.append(
+            "Final \(metric): " + s.map { "\($0.model) \(fmt($0.finalValidationLoss, 3))" }.joined(separator: ", ")
+                + "; lowest: \(best.model).")
+        lines.append(
+            "Parameters: " + s.map { "\($0.model) \($0.parameters)" }.joined(separator: ", ") + "; seconds per epoch: "
+                + s.map { "\($0.model) \(fmt($0.totalSeconds / Double(max($0.history.count, 1)), 2))" }.joined(
+                    separator: ", ") + costComparison(s))
         return lines
     }
 
@@ -268,31 +343,40 @@ public enum ToyExperiment {
     /// of gate blocks a step computes (LSTM 4, GRU 3, RNN 1).
     static func costComparison(_ s: [ModelSummary]) -> String {
         let perEpoch = s.map { ($0.model, $0.totalSeconds / Double(max($0.history.count, 1))) }
-        guard let rnn = perEpoch.first(where: { $0.0 == CellKind.rnn.displayName }), rnn.1 > 0, perEpoch.count > 1 else { return "." }
+        guard let rnn = perEpoch.first(where: { $0.0 == CellKind.rnn.displayName }), rnn.1 > 0, perEpoch.count > 1
+        else { return "." }
         let others = perEpoch.filter { $0.0 != rnn.0 }
-        var text = "; " + others.map { "\($0.0) \(fmt($0.1 / rnn.1, 2))x" }.joined(separator: ", ") + " the RNN's time per epoch"
+        var text =
+            "; " + others.map { "\($0.0) \(fmt($0.1 / rnn.1, 2))x" }.joined(separator: ", ")
+            + " the RNN's time per epoch"
         let blocks = { (name: String) in CellKind.allCases.first { $0.displayName == name }?.gateCount ?? 0 }
         // In order: every model with more gate blocks took strictly longer per epoch.
         let inOrder = perEpoch.allSatisfy { a in perEpoch.allSatisfy { b in blocks(a.0) <= blocks(b.0) || a.1 > b.1 } }
         let counts = perEpoch.map { "\($0.0) \(blocks($0.0))" }.joined(separator: ", ")
-        text += inOrder ? ", in the order of the gate blocks each step computes (\(counts))."
-                                   : ", not in the order of the gate blocks each step computes (\(counts)): at this size fixed per-step costs weigh more than the gate arithmetic."
+        text +=
+            inOrder
+            ? ", in the order of the gate blocks each step computes (\(counts))."
+            : ", not in the order of the gate blocks each step computes (\(counts)): at this size fixed per-step costs weigh more than the gate arithmetic."
         return text
     }
 
     static func gradientFindings(_ g: [GradientSummary], steps: Int) -> [String] {
         var lines: [String] = []
-        lines.append("||dL/dh_1|| / ||dL/dh_T|| (how much of the loss gradient at the last step survives back to the first) at initialisation: " +
-                     g.map { "\($0.model) \(fmt($0.ratioInit, 3))" }.joined(separator: ", ") + "; after training: " +
-                     g.map { "\($0.model) \(fmt($0.ratioTrained, 3))" }.joined(separator: ", ") + ".")
+        lines.append(
+            "||dL/dh_1|| / ||dL/dh_T|| (how much of the loss gradient at the last step survives back to the first) at initialisation: "
+                + g.map { "\($0.model) \(fmt($0.ratioInit, 3))" }.joined(separator: ", ") + "; after training: "
+                + g.map { "\($0.model) \(fmt($0.ratioTrained, 3))" }.joined(separator: ", ") + ".")
         let perStep = g.map { ($0.model, GradientFlow.perStepFactor($0.jacobianInit)) }
-        lines.append("Per-step factor of ||dh_T/dh_t|| at initialisation (geometric mean over \(steps - 1) steps): " +
-                     perStep.map { "\($0.0) \(fmt($0.1, 3))" }.joined(separator: ", ") + ". " + compounding(perStep, steps: steps))
+        lines.append(
+            "Per-step factor of ||dh_T/dh_t|| at initialisation (geometric mean over \(steps - 1) steps): "
+                + perStep.map { "\($0.0) \(fmt($0.1, 3))" }.joined(separator: ", ") + ". "
+                + compounding(perStep, steps: steps))
         if let rnn = g.first(where: { $0.model == "RNN" }) {
             for other in g where other.model != "RNN" {
                 let times = other.ratioTrained / rnn.ratioTrained
                 if times.isFinite {
-                    lines.append("After training, \(other.model) keeps \(fmt(times, 3))x the RNN's share of gradient at step 1.")
+                    lines.append(
+                        "After training, \(other.model) keeps \(fmt(times, 3))x the RNN's share of gradient at step 1.")
                 }
             }
         }
@@ -301,115 +385,204 @@ public enum ToyExperiment {
             // gate^(T-1): what the gated identity path of the most open unit passes from the last step to the first
             let best = u.max()!, span = fmt(pow(best, Double(steps - 1)), 3)
             let gate = x.model == "LSTM" ? "forget gate f" : "update gate z"
-            let path = x.model == "LSTM" ? "The cell state is updated additively, c_t = f * c_{t-1} + i * g, so dc_t/dc_{t-1} = f elementwise, with no squashing derivative and no weight matrix in between."
-                                          : "h_t = (1 - z) * n + z * h_{t-1} keeps a z-weighted copy of the old state, an identity path around the tanh and W_hh."
-            lines.append("\(x.model) \(gate) (trained, probe batch): mean \(fmt(mean, 3)); \(open) of \(u.count) units average above 0.95; the most open unit \(fmt(best, 3)), whose path passes \(fmt(best, 3))^\(steps - 1) = \(span) across the sequence. \(path)" + (open > 0 ? " Those open units are the memory." : " No unit keeps its gate open, so this model cannot carry information across the whole sequence yet."))
+            let path =
+                x.model == "LSTM"
+                ? "The cell state is updated additively, c_t = f * c_{t-1} + i * g, so dc_t/dc_{t-1} = f elementwise, with no squashing derivative and no weight matrix in between."
+                : "h_t = (1 - z) * n + z * h_{t-1} keeps a z-weighted copy of the old state, an identity path around the tanh and W_hh."
+            lines.append(
+                "\(x.model) \(gate) (trained, probe batch): mean \(fmt(mean, 3)); \(open) of \(u.count) units average above 0.95; the most open unit \(fmt(best, 3)), whose path passes \(fmt(best, 3))^\(steps - 1) = \(span) across the sequence. \(path)"
+                    + (open > 0
+                        ? " Those open units are the memory."
+                        : " No unit keeps its gate open, so this model cannot carry information across the whole sequence yet.")
+            )
         }
-        if let rnn = g.first(where: { $0.model == CellKind.rnn.displayName }) { lines.append(vanillaPath(rnn, steps: steps)) }
+        if let rnn = g.first(where: { $0.model == CellKind.rnn.displayName }) {
+            lines.append(vanillaPath(rnn, steps: steps))
+        }
         return lines
     }
 
     /// What the per-step factors compound to over the sequence: below 1 the dependence shrinks, above 1 it grows.
     static func compounding(_ perStep: [(String, Double)], steps: Int) -> String {
         let n = steps - 1
-        let parts = perStep.filter { $0.1.isFinite }.map { "\($0.0) \(fmt($0.1, 3))^\(n) = \(fmt(pow($0.1, Double(n)), 3))" }
+        let parts = perStep.filter { $0.1.isFinite }.map {
+            "\($0.0) \(fmt($0.1, 3))^\(n) = \(fmt(pow($0.1, Double(n)), 3))"
+        }
         guard !parts.isEmpty else { return "" }
         let shrink = perStep.filter { $0.1 < 1 }.map(\.0), grow = perStep.filter { $0.1 > 1 }.map(\.0)
         var text = "Compounded over the sequence: " + parts.joined(separator: ", ")
-        if !shrink.isEmpty { text += "; below 1, the dependence of the last state on the first shrinks geometrically for \(shrink.joined(separator: ", "))" }
+        if !shrink.isEmpty {
+            text +=
+                "; below 1, the dependence of the last state on the first shrinks geometrically for \(shrink.joined(separator: ", "))"
+        }
         if !grow.isEmpty { text += "; above 1, it grows geometrically for \(grow.joined(separator: ", "))" }
         return text + "."
     }
 
     /// The vanilla RNN's Jacobian is diag(1 - h_t^2) W_hh at every step; what that measured to here.
     static func vanillaPath(_ rnn: GradientSummary, steps: Int) -> String {
-        let before = GradientFlow.perStepFactor(rnn.jacobianInit), after = GradientFlow.perStepFactor(rnn.jacobianTrained)
+        let before = GradientFlow.perStepFactor(rnn.jacobianInit),
+            after = GradientFlow.perStepFactor(rnn.jacobianTrained)
         func verdict(_ f: Double) -> String {
-            !f.isFinite ? "not measurable" : f < 1 ? "the gradient vanishes geometrically" : f > 1 ? "the gradient grows geometrically (explodes)" : "the gradient keeps its size"
+            !f.isFinite
+                ? "not measurable"
+                : f < 1
+                    ? "the gradient vanishes geometrically"
+                    : f > 1 ? "the gradient grows geometrically (explodes)" : "the gradient keeps its size"
         }
-        var text = "The vanilla RNN has no gated path: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh at every step. Its measured per-step factor is \(fmt(before, 3)) at initialisation (\(verdict(before)))"
+        var text =
+            "The vanilla RNN has no gated path: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh at every step. Its measured per-step factor is \(fmt(before, 3)) at initialisation (\(verdict(before)))"
         if after.isFinite { text += " and \(fmt(after, 3)) after training (\(verdict(after)))" }
         let r = rnn.ratioTrained
         text += "; after training ||dL/dh_1|| / ||dL/dh_T|| = \(fmt(r, 3))"
-        text += r < 1e-3 ? ", so almost no gradient from the loss reaches the first step." : r > 1e3 ? ", so the first steps get far larger gradients than the last." : "."
+        text +=
+            r < 1e-3
+            ? ", so almost no gradient from the loss reaches the first step."
+            : r > 1e3 ? ", so the first steps get far larger gradients than the last." : "."
         return text
     }
 
     // MARK: - figures and tables
 
-    static func lossFigures(_ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, summaries: [ModelSummary], yLabel: String, baseline: Double? = nil) throws {
+    static func lossFigures(
+        _ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, summaries: [ModelSummary],
+        yLabel: String, baseline: Double? = nil
+    ) throws {
         var series: [LineSeries] = []
         for (i, s) in summaries.enumerated() {
             series.append(LineSeries(name: "\(s.model) train", y: s.history.map(\.trainLoss), color: Palette.color(i)))
-            series.append(LineSeries(name: "\(s.model) val", y: s.history.map { $0.validationLoss ?? .nan }, dashed: true, color: Palette.color(i)))
+            series.append(
+                LineSeries(
+                    name: "\(s.model) val", y: s.history.map { $0.validationLoss ?? .nan }, dashed: true,
+                    color: Palette.color(i)))
         }
         if let baseline, let n = summaries.first?.history.count {
-            series.append(LineSeries(name: "baseline", y: [Double](repeating: baseline, count: n), dashed: true, color: "#888888"))
+            series.append(
+                LineSeries(name: "baseline", y: [Double](repeating: baseline, count: n), dashed: true, color: "#888888")
+            )
         }
-        try folder.figureRow([
-            (LineChart(title: "\(title): loss per epoch", xLabel: "epoch", yLabel: yLabel, series: series), "\(name)_loss.svg", "Training (solid) and validation (dashed) loss, linear scale."),
-            (LineChart(title: "\(title): loss per epoch (log)", xLabel: "epoch", yLabel: yLabel, series: series, yScale: .log), "\(name)_loss_log.svg", "The same on a log scale."),
-        ], into: &report)
+        try folder.figureRow(
+            [
+                (
+                    LineChart(title: "\(title): loss per epoch", xLabel: "epoch", yLabel: yLabel, series: series),
+                    "\(name)_loss.svg", "Training (solid) and validation (dashed) loss, linear scale."
+                ),
+                (
+                    LineChart(
+                        title: "\(title): loss per epoch (log)", xLabel: "epoch", yLabel: yLabel, series: series,
+                        yScale: .log), "\(name)_loss_log.svg", "The same on a log scale."
+                )
+            ], into: &report)
     }
 
-    static func predictionFigure(_ folder: RunFolder, _ report: inout HTMLReport, sine: SineTask, index: Int, models: [(CellKind, SequenceModel<Float>)]) throws {
+    static func predictionFigure(
+        _ folder: RunFolder, _ report: inout HTMLReport, sine: SineTask, index: Int,
+        models: [(CellKind, SequenceModel<Float>)]
+    ) throws {
         let T = sine.inputs.shape[1]
         let x = try Tensor<Float>(shape: [1, T, 1], data: Array(sine.inputs.data[(index * T)..<((index + 1) * T)]))
-        var series = [LineSeries(name: "clean target", x: (1...T).map(Double.init), y: sine.targets.data[(index * T)..<((index + 1) * T)].map(Double.init), color: "#000000"),
-                      LineSeries(name: "noisy input", x: (0..<T).map(Double.init), y: x.data.map(Double.init), dashed: true, color: "#999999")]
+        var series = [
+            LineSeries(
+                name: "clean target", x: (1...T).map(Double.init),
+                y: sine.targets.data[(index * T)..<((index + 1) * T)].map(Double.init), color: "#000000"),
+            LineSeries(
+                name: "noisy input", x: (0..<T).map(Double.init), y: x.data.map(Double.init), dashed: true,
+                color: "#999999")
+        ]
         for (i, (cell, model)) in models.enumerated() {
             let p = try model.predict(.dense(x))
-            series.append(LineSeries(name: cell.displayName, x: (1...T).map(Double.init), y: p.data.map(Double.init), color: Palette.color(i)))
+            series.append(
+                LineSeries(
+                    name: cell.displayName, x: (1...T).map(Double.init), y: p.data.map(Double.init),
+                    color: Palette.color(i)))
         }
-        try folder.figure(LineChart(title: "Predictions on a validation sequence", xLabel: "time step", yLabel: "value", series: series),
-                          "toy/sine_predictions.svg", caption: "Each model's one-step-ahead prediction against the clean next value.", into: &report)
+        try folder.figure(
+            LineChart(
+                title: "Predictions on a validation sequence", xLabel: "time step", yLabel: "value", series: series),
+            "toy/sine_predictions.svg", caption: "Each model's one-step-ahead prediction against the clean next value.",
+            into: &report)
     }
 
-    static func gradientFigures(_ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, gradients: [GradientSummary], steps: Int) throws {
+    static func gradientFigures(
+        _ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, gradients: [GradientSummary],
+        steps: Int
+    ) throws {
         let t = (1...steps).map(Double.init)
         var loss: [LineSeries] = [], jac: [LineSeries] = []
         for (i, g) in gradients.enumerated() {
-            loss.append(LineSeries(name: "\(g.model) init", x: t, y: g.lossGradientInit, dashed: true, color: Palette.color(i)))
+            loss.append(
+                LineSeries(name: "\(g.model) init", x: t, y: g.lossGradientInit, dashed: true, color: Palette.color(i)))
             loss.append(LineSeries(name: "\(g.model) trained", x: t, y: g.lossGradientTrained, color: Palette.color(i)))
-            jac.append(LineSeries(name: "\(g.model) init", x: t, y: g.jacobianInit, dashed: true, color: Palette.color(i)))
+            jac.append(
+                LineSeries(name: "\(g.model) init", x: t, y: g.jacobianInit, dashed: true, color: Palette.color(i)))
             jac.append(LineSeries(name: "\(g.model) trained", x: t, y: g.jacobianTrained, color: Palette.color(i)))
         }
-        try folder.figureRow([
-            (LineChart(title: "\(title): ||dL/dh_t|| across time", xLabel: "time step t", yLabel: "gradient norm", series: loss, yScale: .log), "\(name)_grad_norms.svg",
-             "Norm of the loss gradient reaching the hidden state at each step (batch mean), at initialisation (dashed) and after training (solid)."),
-            (LineChart(title: "\(title): ||dh_T/dh_t||_F across time", xLabel: "time step t", yLabel: "Jacobian norm", series: jac, yScale: .log), "\(name)_jacobian.svg",
-             "How strongly the last hidden state depends on the state at step t (Frobenius norm of the Jacobian, batch mean)."),
-        ], into: &report)
+        try folder.figureRow(
+            [
+                (
+                    LineChart(
+                        title: "\(title): ||dL/dh_t|| across time", xLabel: "time step t", yLabel: "gradient norm",
+                        series: loss, yScale: .log), "\(name)_grad_norms.svg",
+                    "Norm of the loss gradient reaching the hidden state at each step (batch mean), at initialisation (dashed) and after training (solid)."
+                ),
+                (
+                    LineChart(
+                        title: "\(title): ||dh_T/dh_t||_F across time", xLabel: "time step t", yLabel: "Jacobian norm",
+                        series: jac, yScale: .log), "\(name)_jacobian.svg",
+                    "How strongly the last hidden state depends on the state at step t (Frobenius norm of the Jacobian, batch mean)."
+                )
+            ], into: &report)
     }
 
     static func resultsTable(_ report: inout HTMLReport, _ s: [ModelSummary], metric: String) {
-        report.table(headers: ["model", "parameters", "final train", "final \(metric)", "best \(metric)", "epoch <= \(fmt(s.first?.threshold ?? .nan, 3))", "seconds to it", "s/epoch"],
-                     rows: s.map { m in
-                         [m.model, String(m.parameters), fmt(m.history.last?.trainLoss ?? .nan), fmt(m.finalValidationLoss), fmt(m.history.compactMap(\.validationLoss).min() ?? .nan),
-                          m.epochReachingThreshold.map(String.init) ?? "not reached", m.secondsToThreshold.map { fmt($0, 3) } ?? "-",
-                          fmt(m.totalSeconds / Double(max(m.history.count, 1)), 3)]
-                     })
+        report.table(
+            headers: [
+                "model", "parameters", "final train", "final \(metric)", "best \(metric)",
+                "epoch <= \(fmt(s.first?.threshold ?? .nan, 3))", "seconds to it", "s/epoch"
+            ],
+            rows: s.map { m in
+                [
+                    m.model, String(m.parameters), fmt(m.history.last?.trainLoss ?? .nan), fmt(m.finalValidationLoss),
+                    fmt(m.history.compactMap(\.validationLoss).min() ?? .nan),
+                    m.epochReachingThreshold.map(String.init) ?? "not reached",
+                    m.secondsToThreshold.map { fmt($0, 3) } ?? "-",
+                    fmt(m.totalSeconds / Double(max(m.history.count, 1)), 3)
+                ]
+            })
     }
 
     static func writeHistoryCSV(_ folder: RunFolder, _ path: String, _ s: [ModelSummary]) throws {
         var rows: [[String]] = []
         for m in s {
             for r in m.history {
-                rows.append([m.model, String(r.epoch), String(r.trainLoss), r.validationLoss.map { String($0) } ?? "", r.trainAccuracy.map { String($0) } ?? "",
-                             r.validationAccuracy.map { String($0) } ?? "", String(r.seconds), String(r.meanGradientNorm), String(r.maxGradientNorm)])
+                rows.append([
+                    m.model, String(r.epoch), String(r.trainLoss), r.validationLoss.map { String($0) } ?? "",
+                    r.trainAccuracy.map { String($0) } ?? "",
+                    r.validationAccuracy.map { String($0) } ?? "", String(r.seconds), String(r.meanGradientNorm),
+                    String(r.maxGradientNorm)
+                ])
             }
         }
-        try folder.writeCSV(["model", "epoch", "train_loss", "val_loss", "train_acc", "val_acc", "seconds", "mean_grad_norm", "max_grad_norm"], rows, to: path)
+        try folder.writeCSV(
+            [
+                "model", "epoch", "train_loss", "val_loss", "train_acc", "val_acc", "seconds", "mean_grad_norm",
+                "max_grad_norm"
+            ], rows, to: path)
     }
 
     static func writeGradientCSV(_ folder: RunFolder, _ path: String, _ g: [GradientSummary]) throws {
         var rows: [[String]] = []
         for x in g {
             for t in x.lossGradientInit.indices {
-                rows.append([x.model, String(t + 1), String(x.lossGradientInit[t]), String(x.lossGradientTrained[t]),
-                             x.jacobianInit.indices.contains(t) ? String(x.jacobianInit[t]) : "", x.jacobianTrained.indices.contains(t) ? String(x.jacobianTrained[t]) : ""])
+                rows.append([
+                    x.model, String(t + 1), String(x.lossGradientInit[t]), String(x.lossGradientTrained[t]),
+                    x.jacobianInit.indices.contains(t) ? String(x.jacobianInit[t]) : "",
+                    x.jacobianTrained.indices.contains(t) ? String(x.jacobianTrained[t]) : ""
+                ])
             }
         }
-        try folder.writeCSV(["model", "step", "dL_dh_norm_init", "dL_dh_norm_trained", "dhT_dht_norm_init", "dhT_dht_norm_trained"], rows, to: path)
+        try folder.writeCSV(
+            ["model", "step", "dL_dh_norm_init", "dL_dh_norm_trained", "dhT_dht_norm_init", "dhT_dht_norm_trained"],
+            rows, to: path)
     }
 }
