@@ -150,6 +150,8 @@ public final class Trainer<T: Real> {
         for epoch in stride(from: history.count + 1, through: options.epochs, by: 1) {
             let start = Date()
             optimizer.learningRateScale = pow(options.learningRateDecay, Double(epoch - 1))
+            // One shuffle stream per (seed, epoch): the seed times a large odd constant plus the epoch, so that
+            // small seeds and epoch numbers never meet on the same stream.
             var rng = SeededRandom(seed: options.shuffleSeed &* 1_000_003 &+ UInt64(epoch))
             let order = rng.permutation(train.count)
             var lossSum = 0.0, correct = 0, seen = 0, normSum = 0.0, normMax = 0.0

@@ -23,6 +23,7 @@ struct RNNLab: ParsableCommand {
 }
 
 extension CellKind: ExpressibleByArgument {}
+extension FusionExperiment.WordVectors: ExpressibleByArgument {}
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -197,14 +198,8 @@ struct Fusion: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Experiment 3: pretrained CNN features + untrained RNN/LSTM/GRU question encoders (no training).")
     @OptionGroup var options: RunOptions
-    @Option(help: "Word vectors: random (seeded) or minilm (pretrained all-MiniLM-L6-v2 word pieces).") var embeddings =
-        "random"
-
-    func validate() throws {
-        guard ["random", "minilm"].contains(embeddings) else {
-            throw ValidationError("--embeddings must be random or minilm (got '\(embeddings)')")
-        }
-    }
+    @Option(help: "Word vectors: random (seeded) or minilm (pretrained all-MiniLM-L6-v2 word pieces).")
+    var embeddings = FusionExperiment.WordVectors.random
 
     func run() throws {
         try RNNLab.prepare()

@@ -59,7 +59,7 @@ final class CLITests: XCTestCase {
             (["real", "--tasks", ","], "--tasks names no task"),
             (["toy", "--threads", "0"], "--threads must be at least 1"),
             (["all", "--seed=-1"], "seed"),
-            (["fusion", "--embeddings", "glove"], "--embeddings must be random or minilm (got 'glove')"),
+            (["fusion", "--embeddings", "glove"], "The value 'glove' is invalid for '--embeddings <embeddings>'"),
             (["classify"], "Missing expected argument")
         ]
         for (args, expected) in cases {

@@ -15,10 +15,18 @@ public enum FusionExperiment {
         text.count <= limit ? text : String(text.prefix(limit - 1)) + "\u{2026}"
     }
 
+    /// Where the question encoders' word vectors come from.
+    public enum WordVectors: String, Codable, CaseIterable, Sendable {
+        /// Seeded Gaussian vectors, one per word (no pretrained knowledge).
+        case random
+        /// all-MiniLM-L6-v2's pretrained word-piece embeddings.
+        case minilm
+    }
+
     public struct Options: Codable, Sendable {
         public var seed: UInt64 = 7
         public var hidden = 128, commonDimension = 128
-        public var embeddings = "random"  // "random" or "minilm"
+        public var embeddings = WordVectors.random
         public var randomEmbeddingDimension = 64
         public var easyVQAImages = 4, questionsPerEasyVQAImage = 2
         public var tsneIterations = 1000
@@ -95,7 +103,7 @@ public enum FusionExperiment {
         let wordLists = items.map { WordEmbeddings.words($0.question) }
         let labelWords = images.map { top5[$0.name]!.map { WordEmbeddings.words($0.name) } }
         let embeddings =
-            o.embeddings == "minilm"
+            o.embeddings == .minilm
             ? try WordEmbeddings.miniLM(cache)
             : WordEmbeddings.seededRandom(
                 vocabulary: wordLists.flatMap { $0 } + labelWords.flatMap { $0.flatMap { $0 } },
@@ -177,7 +185,7 @@ public enum FusionExperiment {
                     rowLabels: wordLists[q0], columnLabels: wordLists[q0], scale: .diverging, range: (-1, 1)))
             // fusion A: seeded random projections into a common space, image features centred over the image set
             let finals = states.map { $0.last! }
-            var prng = SeededRandom(seed: o.seed &+ 77)
+            var prng = SeededRandom(seed: SeedStream.fusionProjection.seed(o.seed))
             let dImg = features[0].count, D = o.commonDimension
             let pImg = (0..<(D * dImg)).map { _ in prng.normal() / Double(dImg).squareRoot() }
             let pQ = (0..<(D * o.hidden)).map { _ in prng.normal() / Double(o.hidden).squareRoot() }

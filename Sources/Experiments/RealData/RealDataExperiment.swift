@@ -234,7 +234,7 @@ public enum RealDataExperiment {
 
     static func sentimentTask(_ o: Options, _ cache: DataCache) throws -> Task {
         let data = try LabelledTexts(rottenTomatoesCSV: try cache.file(.rottenTomatoes))
-        var rng = SeededRandom(seed: o.seed &+ 11)
+        var rng = SeededRandom(seed: SeedStream.sentimentSplit.seed(o.seed))
         let order = rng.permutation(data.texts.count)
         guard data.texts.count >= 2 else {
             throw DataError("sentiment: \(data.texts.count) labelled texts are too few to train and test")
@@ -271,7 +271,7 @@ public enum RealDataExperiment {
         var results: [ModelResult] = []
         var trackers: [(CellKind, WeightEvolution)] = []
         for cell in cells {
-            var rng = SeededRandom(seed: o.seed &+ 100)
+            var rng = SeededRandom(seed: SeedStream.realDataModels.seed(o.seed))
             let embedding: Embedding<Float>? = task.tokens.map {
                 Embedding(vocabularySize: $0.vocabulary, dimension: task.inputSize, rng: &rng)
             }

@@ -94,7 +94,7 @@ public enum ToyExperiment {
         let sineThreshold = 0.01
         var sineModels: [(CellKind, SequenceModel<Float>, ParameterSet<Float>, [EpochRecord])] = []
         for cell in cells {
-            var r = SeededRandom(seed: o.seed &+ 1)
+            var r = SeededRandom(seed: SeedStream.sineModels.seed(o.seed))
             let model = SequenceModel<Float>(
                 embedding: nil,
                 rnn: RecurrentNetwork(
@@ -137,7 +137,7 @@ public enum ToyExperiment {
         let charThreshold = 2.3
         var charModels: [(CellKind, SequenceModel<Float>, [EpochRecord])] = []
         for cell in cells {
-            var r = SeededRandom(seed: o.seed &+ 2)
+            var r = SeededRandom(seed: SeedStream.characterModels.seed(o.seed))
             let model = SequenceModel<Float>(
                 embedding: Embedding(vocabularySize: chars.vocabulary.count, dimension: 24, rng: &r),
                 rnn: RecurrentNetwork(
@@ -154,7 +154,7 @@ public enum ToyExperiment {
         let charSummaries = charModels.map { summarize($0.0, $0.1, $0.2, threshold: charThreshold) }
         var samples: [String: [String: String]] = [:]
         for (cell, model, _) in charModels {
-            var r = SeededRandom(seed: o.seed &+ 3)
+            var r = SeededRandom(seed: SeedStream.characterSampling.seed(o.seed))
             for temperature in [0.5, 1.0] {
                 samples[cell.displayName, default: [:]][String(temperature)] = try sampleText(
                     model, chars, prime: "Shall I ", length: 240, temperature: temperature, rng: &r)
@@ -181,13 +181,13 @@ public enum ToyExperiment {
             caption: "Samples after training, primed with \"Shall I \"")
 
         // MARK: adding problem
-        var ar = SeededRandom(seed: o.seed &+ 4)
+        var ar = SeededRandom(seed: SeedStream.addingData.seed(o.seed))
         let addTrain = AddingTask(count: o.addingCount, steps: o.addingSteps, rng: &ar).data
         let addVal = AddingTask(count: 500, steps: o.addingSteps, rng: &ar).data
         let addThreshold = AddingTask.baselineMSE / 2
         var addModels: [(CellKind, SequenceModel<Float>, ParameterSet<Float>, [EpochRecord])] = []
         for cell in cells {
-            var r = SeededRandom(seed: o.seed &+ 5)
+            var r = SeededRandom(seed: SeedStream.addingModels.seed(o.seed))
             let model = SequenceModel<Float>(
                 embedding: nil,
                 rnn: RecurrentNetwork(
