@@ -70,9 +70,9 @@ let package = Package(
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.
         .target(name: "Vision", dependencies: ["TensorCore", "CImageCodecs"], swiftSettings: numericSettings),
-        // Checkpoints and interchange formats: safetensors.
+        // Checkpoints and interchange formats: safetensors, PyTorch .pth, TensorBoard event files, atomic writes.
         .target(
-            name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision"],
+            name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Datasets"],
             swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
         .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),

@@ -354,20 +354,16 @@ struct Unpickler {
     }
 }
 
-import Vision
-
-extension StateDict {
-    /// A CNN's weights from a safetensors file or a torch.save checkpoint (zip or legacy), e.g. torchvision's
-    /// resnet18-f37072fd.pth: `try ResNet18(stateDict: StateDict(contentsOf: url))`.
-    public init(contentsOf url: URL) throws {
+/// Named Float tensors from a weights file, whichever format it is in.
+public enum WeightFile {
+    /// Every tensor of a safetensors file or a torch.save checkpoint (zip or legacy), keyed by name, e.g.
+    /// torchvision's resnet18-f37072fd.pth: `try ResNet18(stateDict: StateDict(WeightFile.tensors(contentsOf: url)))`.
+    public static func tensors(contentsOf url: URL) throws -> [String: Tensor<Float>] {
         let head = (try? FileHandle(forReadingFrom: url).readData(ofLength: 4)) ?? Data()
-        if head.starts(with: [0x50, 0x4B]) || head.starts(with: [0x80]) {
-            self.init(try TorchCheckpoint.load(url))
-        } else {
-            let f = try SafetensorsFile(contentsOf: url)
-            var t: [String: Tensor<Float>] = [:]
-            for name in f.names { t[name] = try f.tensor(name, as: Float.self) }
-            self.init(t)
-        }
+        if head.starts(with: [0x50, 0x4B]) || head.starts(with: [0x80]) { return try TorchCheckpoint.load(url) }
+        let f = try SafetensorsFile(contentsOf: url)
+        var t: [String: Tensor<Float>] = [:]
+        for name in f.names { t[name] = try f.tensor(name, as: Float.self) }
+        return t
     }
 }

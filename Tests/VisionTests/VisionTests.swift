@@ -172,13 +172,14 @@ final class TorchCheckpointTests: XCTestCase {
 final class StateDictFileTests: XCTestCase {
     /// The same weights through safetensors and through both torch.save formats.
     func testLoadsSafetensorsAndPth() throws {
-        let zip = try StateDict(contentsOf: visionFixtures.appendingPathComponent("tiny_zip.pth"))
-        let legacy = try StateDict(contentsOf: visionFixtures.appendingPathComponent("tiny_legacy.pth"))
+        let zip = StateDict(try WeightFile.tensors(contentsOf: visionFixtures.appendingPathComponent("tiny_zip.pth")))
+        let legacy = StateDict(
+            try WeightFile.tensors(contentsOf: visionFixtures.appendingPathComponent("tiny_legacy.pth")))
         XCTAssertEqual(zip.tensors["layer.weight"], legacy.tensors["layer.weight"])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sd-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: dir) }
         let set = ParameterSet(names: ["layer.weight"], tensors: [zip.tensors["layer.weight"]!])
         try SafetensorsFile.write(set, to: dir)
-        XCTAssertEqual(try StateDict(contentsOf: dir).tensors["layer.weight"], zip.tensors["layer.weight"])
+        XCTAssertEqual(try WeightFile.tensors(contentsOf: dir)["layer.weight"], zip.tensors["layer.weight"])
     }
 }
