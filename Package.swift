@@ -48,7 +48,8 @@ let package = Package(
         .library(
             name: "RNNLab",
             targets: [
-                "TensorCore", "Recurrent", "Datasets", "Vision", "Interchange", "Analysis", "Charts", "Experiments"
+                "TensorCore", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis", "Charts",
+                "Experiments"
             ]),
         .executable(name: "rnnlab", targets: ["rnnlab"])
     ],
@@ -63,16 +64,18 @@ let package = Package(
         // The system's zlib and libbz2 (Debian: zlib1g-dev, libbz2-dev).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
-        // Dataset readers (IDX, CSV, text corpora), decompression, zip archives, checksums, fetching, batching.
+        // Archive formats both data and checkpoints arrive in: zip, gzip / raw deflate (zlib), bzip2 (libbz2).
+        .target(name: "Archives", dependencies: ["CZlib", "CBzip2"], swiftSettings: simdSettings),
+        // Dataset readers (IDX, CSV, text corpora), checksums, fetching and caching, batching.
         .target(
-            name: "Datasets", dependencies: ["TensorCore", "Recurrent", "CZlib", "CBzip2"], swiftSettings: simdSettings),
+            name: "Datasets", dependencies: ["TensorCore", "Recurrent", "Archives"], swiftSettings: simdSettings),
         // JPEG and PNG decoding through the system's libjpeg(-turbo) and libpng (Debian: libjpeg-dev, libpng-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.
         .target(name: "Vision", dependencies: ["TensorCore", "CImageCodecs"], swiftSettings: numericSettings),
         // Checkpoints and interchange formats: safetensors, PyTorch .pth, TensorBoard event files, atomic writes.
         .target(
-            name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Datasets"],
+            name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Archives"],
             swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
         .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
@@ -81,7 +84,9 @@ let package = Package(
         // The experiments: tasks, runs, measurements and their report sections.
         .target(
             name: "Experiments",
-            dependencies: ["TensorCore", "Recurrent", "Datasets", "Vision", "Interchange", "Analysis", "Charts"],
+            dependencies: [
+                "TensorCore", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis", "Charts"
+            ],
             swiftSettings: simdSettings),
         // The thin command-line front end.
         .executableTarget(
@@ -99,13 +104,15 @@ let package = Package(
         .testTarget(
             name: "ExperimentsTests", dependencies: ["Experiments", "Vision", "Analysis"], swiftSettings: simdSettings),
         .testTarget(
-            name: "DatasetsTests", dependencies: ["Datasets"], exclude: ["Fixtures"], swiftSettings: simdSettings),
+            name: "DatasetsTests", dependencies: ["Datasets", "Archives"], exclude: ["Fixtures"],
+            swiftSettings: simdSettings),
         .testTarget(
             name: "VisionTests", dependencies: ["Vision", "Interchange", "Recurrent"], exclude: ["Fixtures"],
             swiftSettings: simdSettings),
         // Seeded mutation fuzzing of every file parser over the real fixtures (RNNLAB_FUZZ_CASES for longer runs).
         .testTarget(
-            name: "FuzzTests", dependencies: ["Datasets", "Interchange", "Vision"], swiftSettings: simdSettings),
+            name: "FuzzTests", dependencies: ["Archives", "Datasets", "Interchange", "Vision"],
+            swiftSettings: simdSettings),
         // The command line as a user runs it, in a child process: option errors, kill -9 and resume.
         .testTarget(name: "CLITests", dependencies: ["rnnlab", "Interchange"], swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings)

@@ -1,4 +1,5 @@
 import Foundation
+import Archives
 
 /// RFC 4180 CSV: comma-separated fields, double-quoted fields may hold commas, quotes ("") and newlines.
 public struct CSVTable {
@@ -59,7 +60,7 @@ public struct CSVTable {
     }
 
     public init(contentsOf url: URL, hasHeader: Bool = true) throws {
-        try self.init(data: try Decompress.readFile(url), source: url.path, hasHeader: hasHeader)
+        try self.init(data: try readingArchive { try Decompress.readFile(url) }, source: url.path, hasHeader: hasHeader)
     }
 
     /// CSV bytes, UTF-8 (or Latin-1 when not valid UTF-8).

@@ -1,4 +1,5 @@
 import Foundation
+import Archives
 import TensorCore
 
 /// The IDX format of MNIST and Fashion-MNIST (plain or .gz): magic 0x00 0x00 <type> <rank>, then rank
@@ -8,7 +9,7 @@ public struct IDXFile {
     public let bytes: [UInt8]
 
     public init(contentsOf url: URL) throws {
-        try self.init(data: try Decompress.readFile(url), source: url.path)
+        try self.init(data: try readingArchive { try Decompress.readFile(url) }, source: url.path)
     }
 
     public init(data: Data, source: String) throws {

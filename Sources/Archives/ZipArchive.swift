@@ -15,7 +15,7 @@ public struct ZipArchive {
     public init(contentsOf url: URL) throws {
         let d: Data
         do { d = try Data(contentsOf: url) } catch {
-            throw DataError("\(url.path): cannot read (\(error.localizedDescription))")
+            throw ArchiveError("\(url.path): cannot read (\(error.localizedDescription))")
         }
         try self.init(data: d, source: url.path)
     }
@@ -25,19 +25,21 @@ public struct ZipArchive {
         func u16(_ o: Int) -> Int { Int(data[data.startIndex + o]) | Int(data[data.startIndex + o + 1]) << 8 }
         func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
         // End of central directory: signature 0x06054b50 within the last 64 KiB + 22 bytes.
-        guard data.count >= 22 else { throw DataError("\(source): not a zip archive (too short)") }
+        guard data.count >= 22 else { throw ArchiveError("\(source): not a zip archive (too short)") }
         var eocd = -1
         for o in stride(from: data.count - 22, through: max(0, data.count - 22 - 65535), by: -1)
         where u32(o) == 0x0605_4b50 { eocd = o; break }
-        guard eocd >= 0 else { throw DataError("\(source): not a zip archive (no end-of-central-directory record)") }
+        guard eocd >= 0 else { throw ArchiveError("\(source): not a zip archive (no end-of-central-directory record)") }
         let count = u16(eocd + 10), dirOffset = u32(eocd + 16)
         var p = dirOffset
         for _ in 0..<count {
             guard p + 46 <= data.count, u32(p) == 0x0201_4b50 else {
-                throw DataError("\(source): corrupt zip central directory")
+                throw ArchiveError("\(source): corrupt zip central directory")
             }
             let nameLength = u16(p + 28), extra = u16(p + 30), comment = u16(p + 32)
-            guard p + 46 + nameLength <= data.count else { throw DataError("\(source): corrupt zip central directory") }
+            guard p + 46 + nameLength <= data.count else {
+                throw ArchiveError("\(source): corrupt zip central directory")
+            }
             let name = String(
                 decoding: data[(data.startIndex + p + 46)..<(data.startIndex + p + 46 + nameLength)], as: UTF8.self)
             entries.append(
@@ -52,24 +54,24 @@ public struct ZipArchive {
 
     /// The bytes of an entry, inflated if deflated.
     public func extract(_ name: String) throws -> Data {
-        guard let e = entry(named: name) else { throw DataError("\(source): no entry '\(name)' in the archive") }
+        guard let e = entry(named: name) else { throw ArchiveError("\(source): no entry '\(name)' in the archive") }
         func u16(_ o: Int) -> Int { Int(data[data.startIndex + o]) | Int(data[data.startIndex + o + 1]) << 8 }
         let h = e.localHeaderOffset
         guard h + 30 <= data.count, u16(h) | u16(h + 2) << 16 == 0x0403_4b50 else {
-            throw DataError("\(source): corrupt local header for '\(name)'")
+            throw ArchiveError("\(source): corrupt local header for '\(name)'")
         }
         let start = h + 30 + u16(h + 26) + u16(h + 28)
-        guard start + e.compressedSize <= data.count else { throw DataError("\(source): truncated entry '\(name)'") }
+        guard start + e.compressedSize <= data.count else { throw ArchiveError("\(source): truncated entry '\(name)'") }
         let raw = data.subdata(in: (data.startIndex + start)..<(data.startIndex + start + e.compressedSize))
         switch e.method {
         case 0: return raw
         case 8:
             let out = try Decompress.inflate(raw, format: .raw, what: "\(source):\(name)")
             guard out.count == e.size else {
-                throw DataError("\(source): entry '\(name)' inflated to \(out.count) bytes, expected \(e.size)")
+                throw ArchiveError("\(source): entry '\(name)' inflated to \(out.count) bytes, expected \(e.size)")
             }
             return out
-        default: throw DataError("\(source): entry '\(name)' uses unsupported compression method \(e.method)")
+        default: throw ArchiveError("\(source): entry '\(name)' uses unsupported compression method \(e.method)")
         }
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import CZlib
 import CBzip2
 
-/// Errors reading data files: each names the file and what is wrong with it.
-public struct DataError: Error, CustomStringConvertible, Equatable {
+/// Errors reading compressed or archived bytes: each names the file (or entry) and what is wrong with it.
+public struct ArchiveError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
@@ -17,7 +17,7 @@ public enum Decompress {
         var stream = z_stream()
         let windowBits: Int32 = format == .gzip ? 15 + 32 : -15  // +32: detect gzip/zlib header; negative: raw
         guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw DataError("\(what): zlib could not start")
+            throw ArchiveError("\(what): zlib could not start")
         }
         defer { inflateEnd(&stream) }
         var out = Data()
@@ -40,9 +40,11 @@ public enum Decompress {
                     return
                 }
                 if status == Z_BUF_ERROR && stream.avail_in == 0 {
-                    throw DataError("\(what): truncated compressed data")
+                    throw ArchiveError("\(what): truncated compressed data")
                 }
-                guard status == Z_OK else { throw DataError("\(what): corrupt compressed data (zlib error \(status))") }
+                guard status == Z_OK else {
+                    throw ArchiveError("\(what): corrupt compressed data (zlib error \(status))")
+                }
             }
         }
         return out
@@ -50,13 +52,15 @@ public enum Decompress {
 
     public static func bunzip2(_ data: Data, what: String) throws -> Data {
         var stream = bz_stream()
-        guard BZ2_bzDecompressInit(&stream, 0, 0) == BZ_OK else { throw DataError("\(what): libbz2 could not start") }
+        guard BZ2_bzDecompressInit(&stream, 0, 0) == BZ_OK else {
+            throw ArchiveError("\(what): libbz2 could not start")
+        }
         defer { BZ2_bzDecompressEnd(&stream) }
         var out = Data()
         let chunk = 1 << 16
         var buffer = [Int8](repeating: 0, count: chunk)
         try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
-            guard let base = input.baseAddress else { throw DataError("\(what): empty file") }
+            guard let base = input.baseAddress else { throw ArchiveError("\(what): empty file") }
             stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self))
             stream.avail_in = UInt32(input.count)
             while true {
@@ -67,8 +71,10 @@ public enum Decompress {
                 }
                 out.append(contentsOf: buffer[0..<(chunk - Int(stream.avail_out))].map { UInt8(bitPattern: $0) })
                 if status == BZ_STREAM_END { return }
-                guard status == BZ_OK else { throw DataError("\(what): corrupt bzip2 data (libbz2 error \(status))") }
-                if stream.avail_in == 0 && stream.avail_out > 0 { throw DataError("\(what): truncated bzip2 data") }
+                guard status == BZ_OK else {
+                    throw ArchiveError("\(what): corrupt bzip2 data (libbz2 error \(status))")
+                }
+                if stream.avail_in == 0 && stream.avail_out > 0 { throw ArchiveError("\(what): truncated bzip2 data") }
             }
         }
         return out
@@ -78,7 +84,7 @@ public enum Decompress {
     public static func readFile(_ url: URL) throws -> Data {
         let raw: Data
         do { raw = try Data(contentsOf: url) } catch {
-            throw DataError("\(url.path): cannot read (\(error.localizedDescription))")
+            throw ArchiveError("\(url.path): cannot read (\(error.localizedDescription))")
         }
         if raw.starts(with: [0x1F, 0x8B]) { return try inflate(raw, format: .gzip, what: url.path) }
         if raw.starts(with: Array("BZh".utf8)) { return try bunzip2(raw, what: url.path) }

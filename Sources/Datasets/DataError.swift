@@ -1,0 +1,13 @@
+import Archives
+
+/// Errors reading data files: each names the file and what is wrong with it.
+public struct DataError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+    public init(_ error: ArchiveError) { self.description = error.description }
+}
+
+/// Runs `body`, reporting a damaged archive or compressed file as a data error.
+func readingArchive<R>(_ body: () throws -> R) throws -> R {
+    do { return try body() } catch let e as ArchiveError { throw DataError(e) }
+}
