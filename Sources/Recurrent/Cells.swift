@@ -27,14 +27,52 @@ struct StepGradients<T: Real> {
     let dGi: UnsafeMutablePointer<T>, dGh: UnsafeMutablePointer<T>
 }
 
-/// The small cell protocol: a forward step and, beside it, its backward step. One loop in
-/// `RecurrentNetwork` drives every cell through these two functions.
+/// The small cell protocol: a forward step and, beside it, its backward step, plus the facts about the cell
+/// that the stack asks instead of branching on the cell kind. One loop in `RecurrentNetwork` drives every cell.
 protocol RecurrentCell {
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig)
     static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig)
+    /// Whether the cell carries a cell state c beside h (and so takes c0 and returns c_n).
+    static var hasCellState: Bool { get }
+    /// The gate block whose biases a forget-gate bias initialisation sets, if the cell has such a gate.
+    static var forgetGateBlock: Int? { get }
+    /// Whether b_hh of gate column j simply adds to the pre-activation, so it can be folded into the hoisted
+    /// input projection (the GRU's n gate keeps b_hn inside the reset product).
+    static func foldsHiddenBias(column j: Int, hidden H: Int, _ config: RecurrentConfig) -> Bool
+    /// Whether the gradients of the hidden-side pre-activations differ from the input-side ones and need a
+    /// buffer of their own (the GRU's reset-after n gate).
+    static func hasSeparateHiddenGradients(_ config: RecurrentConfig) -> Bool
+    /// dW_hh += over all steps, dG_h^T [G, rows] x (what W_hh multiplied) [rows, H].
+    static func addRecurrentWeightGradient<T: Real>(
+        dGh: UnsafePointer<T>, hs: UnsafePointer<T>, aux: UnsafePointer<T>, rows: Int, hidden H: Int,
+        into dW: UnsafeMutablePointer<T>, _ config: RecurrentConfig)
+}
+
+extension RecurrentCell {
+    static var hasCellState: Bool { false }
+    static var forgetGateBlock: Int? { nil }
+    static func foldsHiddenBias(column j: Int, hidden H: Int, _ config: RecurrentConfig) -> Bool { true }
+    static func hasSeparateHiddenGradients(_ config: RecurrentConfig) -> Bool { false }
+    /// W_hh multiplies h_{t-1} in every gate: one GEMM over all steps.
+    static func addRecurrentWeightGradient<T: Real>(
+        dGh: UnsafePointer<T>, hs: UnsafePointer<T>, aux: UnsafePointer<T>, rows: Int, hidden H: Int,
+        into dW: UnsafeMutablePointer<T>, _ config: RecurrentConfig
+    ) {
+        let G = config.gateWidth
+        gemm(.transposed, .none, m: G, n: H, k: rows, a: dGh, lda: G, b: hs, ldb: H, c: dW, ldc: H, accumulate: true)
+    }
 }
 
 extension RecurrentConfig {
+    /// The cell type of this configuration, for the facts the stack asks it (not the per-step calls below).
+    var cellType: any RecurrentCell.Type {
+        switch cell {
+        case .rnn: ElmanCell.self
+        case .lstm: LSTMCell.self
+        case .gru: GRUCell.self
+        }
+    }
+
     // A switch, not an existential metatype: static calls let the compiler specialise each cell for T.
     @_specialize(where T == Float) @_specialize(where T == Double)
     func forwardStep<T: Real>(_ s: StepBuffers<T>) {
@@ -87,6 +125,8 @@ enum ElmanCell: RecurrentCell {
 
 /// LSTM, gates [i f g o]:  i,f,o = sigmoid(.), g = tanh(.);  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t).
 enum LSTMCell: RecurrentCell {
+    static var hasCellState: Bool { true }
+    static var forgetGateBlock: Int? { 1 }  // [i f g o]
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 4 * H
         gemm(
@@ -184,6 +224,26 @@ enum LSTMCell: RecurrentCell {
 ///   reset before (original): n = tanh(W_in x + b_in + W_hn (r h_{t-1}) + b_hn)
 /// The input projection arrives with b_ih (all gates) and b_hr, b_hz folded in; b_hn is added here.
 enum GRUCell: RecurrentCell {
+    static func foldsHiddenBias(column j: Int, hidden H: Int, _ config: RecurrentConfig) -> Bool { j < 2 * H }
+    static func hasSeparateHiddenGradients(_ config: RecurrentConfig) -> Bool { config.gruVariant == .resetAfter }
+
+    /// Reset-before: W_hr, W_hz multiply h_{t-1}, W_hn multiplies r * h_{t-1} (kept in aux).
+    static func addRecurrentWeightGradient<T: Real>(
+        dGh: UnsafePointer<T>, hs: UnsafePointer<T>, aux: UnsafePointer<T>, rows: Int, hidden H: Int,
+        into dW: UnsafeMutablePointer<T>, _ config: RecurrentConfig
+    ) {
+        let G = 3 * H
+        guard config.gruVariant == .resetBefore else {
+            gemm(
+                .transposed, .none, m: G, n: H, k: rows, a: dGh, lda: G, b: hs, ldb: H, c: dW, ldc: H, accumulate: true)
+            return
+        }
+        gemm(
+            .transposed, .none, m: 2 * H, n: H, k: rows, a: dGh, lda: G, b: hs, ldb: H, c: dW, ldc: H, accumulate: true)
+        gemm(
+            .transposed, .none, m: H, n: H, k: rows, a: dGh + 2 * H, lda: G, b: aux, ldb: H, c: dW + 2 * H * H, ldc: H,
+            accumulate: true)
+    }
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 3 * H, B = s.batch
         if config.gruVariant == .resetAfter {

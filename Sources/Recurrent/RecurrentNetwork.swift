@@ -95,8 +95,8 @@ public final class RecurrentNetwork<T: Real> {
                 p.append("bias_ih_l\(k)", Tensor(zeros: [G * H]))
                 p.append("bias_hh_l\(k)", Tensor(zeros: [G * H]))
             }
-            if let fb = forgetGateBias, config.cell == .lstm {
-                for j in H..<(2 * H) {
+            if let fb = forgetGateBias, let block = config.cellType.forgetGateBlock {
+                for j in (block * H)..<((block + 1) * H) {
                     p.tensors[4 * k + 2].data[j] = T(fb)
                     p.tensors[4 * k + 3].data[j] = 0
                 }
@@ -115,7 +115,8 @@ public final class RecurrentNetwork<T: Real> {
         }
         let B = x.shape[0], Tn = x.shape[1], H = config.hiddenSize, L = config.numLayers
         try h0?.expectShape([L, B, H], "h0")
-        if config.cell == .lstm {
+        let cellState = config.cellType.hasCellState
+        if cellState {
             try c0?.expectShape([L, B, H], "c0")
         } else if c0 != nil {
             throw ShapeError("c0: only an LSTM has a cell state")
@@ -124,7 +125,7 @@ public final class RecurrentNetwork<T: Real> {
 
         cachedBatch = B; cachedSteps = Tn
         let top = layers[L - 1]
-        var hn = Tensor<T>(zeros: [L, B, H]), cn: Tensor<T>? = config.cell == .lstm ? Tensor(zeros: [L, B, H]) : nil
+        var hn = Tensor<T>(zeros: [L, B, H]), cn: Tensor<T>? = cellState ? Tensor(zeros: [L, B, H]) : nil
         x.data.withUnsafeBufferPointer { xp in
             swapLeadingAxes(
                 xp.baseAddress!, B, Tn, config.inputSize, into: layers[0].input.ensure(Tn * B * config.inputSize))
@@ -136,7 +137,7 @@ public final class RecurrentNetwork<T: Real> {
             hn.data.withUnsafeMutableBufferPointer {
                 ($0.baseAddress! + k * B * H).update(from: lb.hs.pointer + Tn * B * H, count: B * H)
             }
-            if config.cell == .lstm {
+            if cellState {
                 cn!.data.withUnsafeMutableBufferPointer {
                     ($0.baseAddress! + k * B * H).update(from: lb.cs.pointer + Tn * B * H, count: B * H)
                 }
@@ -168,27 +169,28 @@ public final class RecurrentNetwork<T: Real> {
         gemm(
             .none, .none, m: Tn * B, n: G, k: inSize, a: input, lda: inSize, b: lb.wihT.pointer, ldb: G, c: gates,
             ldc: G, accumulate: false)
+        let cell = config.cellType, lstm = cell.hasCellState
         let foldedBias = lb.scratch.ensure(B * G)
         for j in 0..<G {
-            foldedBias[j] = lb.bih.pointer[j] + (config.cell == .gru && j >= 2 * H ? 0 : lb.bhh.pointer[j])
+            foldedBias[j] =
+                lb.bih.pointer[j] + (cell.foldsHiddenBias(column: j, hidden: H, config) ? lb.bhh.pointer[j] : 0)
         }
         addRowVector(gates, rows: Tn * B, cols: G, ld: G, foldedBias)
 
-        let hs = lb.hs.ensure((Tn + 1) * B * H), cs = lb.cs.ensure(config.cell == .lstm ? (Tn + 1) * B * H : 1)
+        let hs = lb.hs.ensure((Tn + 1) * B * H), cs = lb.cs.ensure(lstm ? (Tn + 1) * B * H : 1)
         let aux = lb.aux.ensure(Tn * B * H)
         if let h0 {
             h0.withUnsafeBufferPointer { hs.update(from: $0.baseAddress! + k * B * H, count: B * H) }
         } else {
             lb.hs.zero(B * H)
         }
-        if config.cell == .lstm {
+        if lstm {
             if let c0 {
                 c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress! + k * B * H, count: B * H) }
             } else {
                 lb.cs.zero(B * H)
             }
         }
-        let lstm = config.cell == .lstm
         // Batch rows are independent through time: with several threads each runs the whole recurrence
         // for its slice of the batch (one dispatch per layer, not per step).
         let gp = UnsafeMutablePointer(gates), hsp = hs, csp = cs, ap = aux, sp = lb.scratch.pointer
@@ -248,7 +250,8 @@ public final class RecurrentNetwork<T: Real> {
         guard grads.names == parameters.names else { throw ShapeError("gradient buffers do not match the parameters") }
 
         var dh0 = Tensor<T>(zeros: [L, B, H])
-        var dc0: Tensor<T>? = config.cell == .lstm ? Tensor(zeros: [L, B, H]) : nil
+        let cell = config.cellType, lstm = cell.hasCellState
+        var dc0: Tensor<T>? = lstm ? Tensor(zeros: [L, B, H]) : nil
         var dlDh = Tensor<T>(zeros: [B, Tn, H])
         let dlDhTM = scratch.dlDh, dh = scratch.dh, dhPrev = scratch.dhPrev, dc = scratch.dc
         dlDhTM.ensure(Tn * B * H); dh.ensure(B * H); dhPrev.ensure(B * H); dc.ensure(B * H)
@@ -268,8 +271,7 @@ public final class RecurrentNetwork<T: Real> {
             let input: UnsafeMutablePointer<T> = k == 0 ? lb.input.pointer : layers[k - 1].hs.pointer + B * H
             let gates = lb.gates.pointer, hs = lb.hs.pointer, cs = lb.cs.pointer, aux = lb.aux.pointer
             let dGi = lb.dGi.ensure(Tn * B * G)
-            let separateDGh = config.cell == .gru && config.gruVariant == .resetAfter
-            let dGh = separateDGh ? lb.dGh.ensure(Tn * B * G) : dGi
+            let dGh = cell.hasSeparateHiddenGradients(config) ? lb.dGh.ensure(Tn * B * G) : dGi
             dh.zero(B * H); dc.zero(B * H)
             if let dhn {
                 dhn.data.withUnsafeBufferPointer { dh.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) }
@@ -277,7 +279,7 @@ public final class RecurrentNetwork<T: Real> {
             if let dcn {
                 dcn.data.withUnsafeBufferPointer { dc.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) }
             }
-            let lstm = config.cell == .lstm, top = k == L - 1
+            let top = k == L - 1
             let dhp = dh.pointer, dhpp = dhPrev.pointer, dcp = dc.pointer, dlp = dlDhTM.pointer, dOutK = dOut
             let sp = lb.scratch.ensure(B * G), whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
             forEachBatchChunk(B) { b0, nb in
@@ -321,20 +323,9 @@ public final class RecurrentNetwork<T: Real> {
                     c: dW.baseAddress!, ldc: inSize, accumulate: true)
             }
             grads.tensors[4 * k + 1].data.withUnsafeMutableBufferPointer { dW in
-                let w = dW.baseAddress!
-                if config.cell == .gru && config.gruVariant == .resetBefore {
-                    // W_hr, W_hz multiply h_{t-1}; W_hn multiplies r * h_{t-1} (kept in aux).
-                    gemm(
-                        .transposed, .none, m: 2 * H, n: H, k: Tn * B, a: dGh, lda: G, b: hs, ldb: H, c: w, ldc: H,
-                        accumulate: true)
-                    gemm(
-                        .transposed, .none, m: H, n: H, k: Tn * B, a: dGh + 2 * H, lda: G, b: aux, ldb: H,
-                        c: w + 2 * H * H, ldc: H, accumulate: true)
-                } else {
-                    gemm(
-                        .transposed, .none, m: G, n: H, k: Tn * B, a: dGh, lda: G, b: hs, ldb: H, c: w, ldc: H,
-                        accumulate: true)
-                }
+                cell.addRecurrentWeightGradient(
+                    dGh: dGh, hs: hs, aux: aux, rows: Tn * B, hidden: H,
+                    into: dW.baseAddress!, config)
             }
             grads.tensors[4 * k + 2].data.withUnsafeMutableBufferPointer {
                 addColumnSums(dGi, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!)
