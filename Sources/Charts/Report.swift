@@ -27,6 +27,15 @@ public struct HTMLReport {
         String(s.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
     }
 
+    /// Runs `body` on an empty report and appends what it wrote only when it completes, so a part that fails
+    /// part-way leaves no half-written section behind.
+    public mutating func staged<R>(_ body: (inout HTMLReport) throws -> R) rethrows -> R {
+        var part = HTMLReport(title: title)
+        let result = try body(&part)
+        blocks += part.blocks
+        return result
+    }
+
     public mutating func section(_ title: String, level: Int = 2) {
         blocks.append(.heading(title, level: level, id: Self.anchor(title)))
     }

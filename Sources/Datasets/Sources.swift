@@ -236,12 +236,14 @@ public final class DataLedger: @unchecked Sendable {
     private var files: [String: String] = [:]
     public init() {}
 
-    /// Hashes the file once per path.
-    public func record(_ url: URL) throws {
+    /// Hashes the file once per path; returns its SHA-256.
+    @discardableResult
+    public func record(_ url: URL) throws -> String {
         let path = url.standardizedFileURL.path
-        if lock.withLock({ files[path] }) != nil { return }
+        if let known = lock.withLock({ files[path] }) { return known }
         let digest = try Self.checksum(url)
         lock.withLock { files[path] = digest }
+        return digest
     }
 
     /// Path -> SHA-256 (hex) of every file recorded so far.

@@ -32,8 +32,8 @@ public struct RunManifest: Codable, Sendable {
 
     /// Settings in which two runs into one folder differ, as "field: old -> new". Experiments only one of the
     /// two ran are not compared (a `toy` run may follow an `all` run); data files are compared by checksum
-    /// where the file is still there.
-    public func differences(from old: RunManifest) -> [String] {
+    /// where the file is still there, hashed through `ledger` so a run that goes on to read them hashes each once.
+    public func differences(from old: RunManifest, ledger: DataLedger = DataLedger()) -> [String] {
         var out: [String] = []
         if seed != old.seed { out.append("seed: \(old.seed) -> \(seed)") }
         if quick != old.quick { out.append("quick: \(old.quick) -> \(quick)") }
@@ -41,7 +41,7 @@ public struct RunManifest: Codable, Sendable {
             Self.fieldDifferences("toy", old.toy, toy) + Self.fieldDifferences("real", old.real, real)
             + Self.fieldDifferences("fusion", old.fusion, fusion)
         for (path, sum) in old.data.sorted(by: { $0.key < $1.key }) where FileManager.default.fileExists(atPath: path) {
-            if let now = try? DataLedger.checksum(URL(fileURLWithPath: path)), now != sum {
+            if let now = try? ledger.record(URL(fileURLWithPath: path)), now != sum {
                 out.append("data \(path): sha256 \(sum.prefix(12))... -> \(now.prefix(12))...")
             }
         }
@@ -117,9 +117,11 @@ extension RunManifest {
     /// Checks `planned` against what the folder already holds, moving an earlier run aside when `fresh`,
     /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
     /// the folder holds a run with other settings.
-    public static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool) throws -> (
-        RunManifest, RunFolderHistory
-    ) {
+    public static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool, ledger: DataLedger = DataLedger())
+        throws -> (
+            RunManifest, RunFolderHistory
+        )
+    {
         var history = RunFolderHistory()
         let fm = FileManager.default
         let holdsResults = ["report.html", "findings.json", fileName, "toy", "real", "fusion"]
@@ -142,7 +144,7 @@ extension RunManifest {
                     "\(folder.path) holds results but no \(fileName) (an older rnnlab wrote it, or another program), so whether its checkpoints fit this run cannot be told; nothing was run. Rerun with --fresh to move it aside and start again, or choose another --out."
                 )
             }
-            let diff = planned.differences(from: old)
+            let diff = planned.differences(from: old, ledger: ledger)
             guard diff.isEmpty else {
                 let shown =
                     diff.prefix(8).joined(separator: "; ") + (diff.count > 8 ? "; and \(diff.count - 8) more" : "")

@@ -81,7 +81,7 @@ public enum Study {
                     started: started, codeVersion: CodeVersion.current, arguments: options.arguments,
                     threads: options.threads, experiments: options.experiments.sorted())
             ])
-        var (manifest, history) = try RunManifest.begin(planned, in: out, fresh: options.fresh)
+        var (manifest, history) = try RunManifest.begin(planned, in: out, fresh: options.fresh, ledger: ledger)
         let folder = try RunFolder(out)
         var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
         report.paragraph(
@@ -104,23 +104,28 @@ public enum Study {
         }
         if options.experiments.contains(1) {
             do {
-                findings += try ToyExperiment.run(options: options.toyOptions, folder: folder, report: &report).findings
+                findings += try report.staged {
+                    try ToyExperiment.run(options: options.toyOptions, folder: folder, report: &$0)
+                }
+                .findings
             } catch { failed("Experiment 1", error) }
         }
         let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: DataCache.logToStandardError)
         if options.experiments.contains(2) {
             do {
-                let s = try RealDataExperiment.run(
-                    options: options.realOptions, folder: folder, report: &report, cache: cache, rerun: rerun)
+                let s = try report.staged {
+                    try RealDataExperiment.run(
+                        options: options.realOptions, folder: folder, report: &$0, cache: cache, rerun: rerun)
+                }
                 findings += s.findings
                 failures += s.tasks.compactMap { t in t.failure.map { "Experiment 2, \(t.task): \($0)" } }
             } catch { failed("Experiment 2", error) }
         }
         if options.experiments.contains(3) {
             do {
-                findings += try FusionExperiment.run(
-                    options: options.fusionOptions, folder: folder, report: &report, cache: cache
-                ).findings
+                findings += try report.staged {
+                    try FusionExperiment.run(options: options.fusionOptions, folder: folder, report: &$0, cache: cache)
+                }.findings
             } catch let e as DataError {
                 // No network and no cached weights: say so in the report instead of losing the other experiments.
                 FileHandle.standardError.write(Data("  skipping experiment 3: \(e)\n".utf8))

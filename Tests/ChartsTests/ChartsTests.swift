@@ -217,3 +217,29 @@ final class ChartsTests: XCTestCase {
         XCTAssertTrue(r.render().contains("url(#arrow-2)"))
     }
 }
+
+final class StagedReportTests: XCTestCase {
+    struct Failure: Error {}
+
+    /// A part that fails part-way leaves nothing behind; one that completes appends all it wrote.
+    func testStagedSectionsJoinOnlyWhenTheyComplete() throws {
+        var report = HTMLReport(title: "t")
+        report.paragraph("before")
+        XCTAssertThrowsError(
+            try report.staged { part in
+                part.section("half")
+                part.paragraph("written before the error")
+                throw Failure()
+            })
+        XCTAssertEqual(report.blocks.count, 1)
+        let value = report.staged { part -> Int in
+            part.section("whole")
+            part.paragraph("done")
+            return 42
+        }
+        XCTAssertEqual(value, 42)
+        XCTAssertEqual(report.blocks.count, 3)
+        XCTAssertFalse(report.render().contains("written before the error"))
+        XCTAssertTrue(report.render().contains("done"))
+    }
+}

@@ -103,11 +103,8 @@ public enum RealDataExperiment {
                 tasks.append(failedTask(key, error, rerun: rerun, report: &report))
                 continue
             }
-            // The task's section joins the report only when it completes, so a failure leaves no half section.
-            var section = HTMLReport(title: task.title)
             do {
-                tasks.append(try runTask(task, o, folder, &section))
-                report.blocks += section.blocks
+                tasks.append(try report.staged { try runTask(task, o, folder, &$0) })
             } catch {
                 tasks.append(failedTask(key, error, rerun: rerun, report: &report))
             }
