@@ -58,7 +58,7 @@ public struct WeightBlock: Sendable {
             let cols = t.rank == 2 ? t.shape[1] : 1
             let rows = t.rank == 2 ? t.shape[0] : t.count
             out.append(WeightBlock(name: name, parameter: name, gate: nil, rows: 0..<rows, cols: cols))
-            if name.hasPrefix("rnn.weight_") && cell != .rnn {
+            if name.hasPrefix("rnn.weight_") && cell.gateCount > 1 {
                 for (g, gate) in cell.gateNames.enumerated() {
                     out.append(
                         WeightBlock(
@@ -85,31 +85,22 @@ public struct SaturationStats: Codable, Sendable, Equatable {
     public var mean: Double
     public var total: Double { low + high }
 
-    /// Per gate for the last forward pass of layer `layer` (LSTM: i, f, o sigmoid, g tanh, plus tanh(c_t);
-    /// GRU: r, z sigmoid, n tanh; RNN: h, tanh or relu).
+    /// Per gate for the last forward pass of layer `layer`, each by the rule of the activation its cell
+    /// applies there (`GateActivation.saturation`; a ReLU's "low" counts dead units).
     @_specialize(where T == Float) @_specialize(where T == Double)
     public static func measure<T: Real>(_ net: RecurrentNetwork<T>, layer: Int = 0) -> [SaturationStats] {
         let c = net.config, H = c.hiddenSize, G = c.gateWidth
         let acts = net.gateActivations(layer: layer)
         let rows = acts.count / G
         var out: [SaturationStats] = []
-        for (g, name) in c.cell.gateNames.enumerated() {
-            let tanhLike =
-                (c.cell == .lstm && name == "g") || (c.cell == .gru && name == "n")
-                || (c.cell == .rnn && c.nonlinearity == .tanh)
+        for (g, (name, activation)) in zip(c.cell.gateNames, c.gateActivations).enumerated() {
             var lo = 0, hi = 0, sum = 0.0
             for r in 0..<rows {
                 for j in 0..<H {
                     let v = Double(acts[r * G + g * H + j])
                     sum += v
-                    if tanhLike {
-                        if v < -0.95 { lo += 1 } else if v > 0.95 { hi += 1 }
-                    } else if c.cell == .rnn {
-                        if v == 0 { lo += 1 }
-                    }  // relu: dead units
-                    else {
-                        if v < 0.05 { lo += 1 } else if v > 0.95 { hi += 1 }
-                    }
+                    let (low, high) = activation.saturation(v)
+                    if low { lo += 1 } else if high { hi += 1 }
                 }
             }
             let n = Double(max(rows * H, 1))

@@ -27,15 +27,37 @@ struct StepGradients<T: Real> {
     let dGi: UnsafeMutablePointer<T>, dGh: UnsafeMutablePointer<T>
 }
 
-/// The small cell protocol: a forward step and, beside it, its backward step, plus the facts about the cell
-/// that the stack asks instead of branching on the cell kind. One loop in `RecurrentNetwork` drives every cell.
+/// The small cell protocol: a forward step and, beside it, its backward step, plus everything else that is
+/// particular to a cell: its gates, the shape and initialisation of its recurrent weight, its state, and the
+/// facts the stack asks instead of branching on the cell kind. One loop in `RecurrentNetwork` drives every cell.
+///
+/// Adding a cell: a type conforming to this protocol (its own file, like IndRNNCell.swift), a case in
+/// `CellKind`, and one line in each of the three switches below.
 protocol RecurrentCell {
+    static var displayName: String { get }
+    /// Gate blocks stacked in W_ih (and W_hh), in PyTorch's order; G = gateNames.count.
+    static var gateNames: [String] { get }
+    /// The activation each gate block applies, for saturation statistics.
+    static func gateActivations(_ config: RecurrentConfig) -> [GateActivation]
+    /// The configuration settings this cell reads, for descriptions ("tanh", "reset_after").
+    static func settings(_ config: RecurrentConfig) -> [String]
+
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig)
     static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig)
+
+    /// Shape of weight_hh_l{k}: [G*H, H] for a full recurrent matrix.
+    static func recurrentWeightShape(hidden H: Int) -> [Int]
+    /// Fresh recurrent weights of one gate block, drawn in order (the stack concatenates the G blocks).
+    static func initialRecurrentBlock(_ initializer: Initializer, hidden H: Int, rng: inout SeededRandom) -> [Double]
+    /// What the forward step reads as `whhT` from weight_hh as stored: W_hh^T [H, G*H] by default.
+    static func prepareRecurrentWeight<T: Real>(
+        _ whh: UnsafePointer<T>, hidden H: Int, into whhT: UnsafeMutablePointer<T>, _ config: RecurrentConfig)
     /// Whether the cell carries a cell state c beside h (and so takes c0 and returns c_n).
     static var hasCellState: Bool { get }
     /// The gate block whose biases a forget-gate bias initialisation sets, if the cell has such a gate.
     static var forgetGateBlock: Int? { get }
+    /// The gate block that decides how much of the previous state is kept (LSTM f, GRU z), if any.
+    static var carryGateBlock: Int? { get }
     /// Whether b_hh of gate column j simply adds to the pre-activation, so it can be folded into the hoisted
     /// input projection (the GRU's n gate keeps b_hn inside the reset product).
     static func foldsHiddenBias(column j: Int, hidden H: Int, _ config: RecurrentConfig) -> Bool
@@ -49,8 +71,29 @@ protocol RecurrentCell {
 }
 
 extension RecurrentCell {
+    static func settings(_ config: RecurrentConfig) -> [String] { [] }
+    static func recurrentWeightShape(hidden H: Int) -> [Int] { [gateNames.count * H, H] }
+    /// PyTorch: U(-1/sqrt(H), 1/sqrt(H)); Xavier: U(-a, a), a = sqrt(6 / 2H) per square block; orthogonal
+    /// (Keras' recurrent default) per block.
+    static func initialRecurrentBlock(_ initializer: Initializer, hidden H: Int, rng: inout SeededRandom) -> [Double] {
+        switch initializer {
+        case .pytorchDefault:
+            let s = 1 / Double(H).squareRoot()
+            return Tensor<Double>.uniform([H, H], -s, s, rng: &rng).data
+        case .xavier:
+            let a = (6 / Double(2 * H)).squareRoot()
+            return Tensor<Double>.uniform([H, H], -a, a, rng: &rng).data
+        case .orthogonal: return Tensor<Double>.orthogonal(rows: H, cols: H, rng: &rng).data
+        }
+    }
+    static func prepareRecurrentWeight<T: Real>(
+        _ whh: UnsafePointer<T>, hidden H: Int, into whhT: UnsafeMutablePointer<T>, _ config: RecurrentConfig
+    ) {
+        transpose(whh, rows: gateNames.count * H, cols: H, ld: H, into: whhT)
+    }
     static var hasCellState: Bool { false }
     static var forgetGateBlock: Int? { nil }
+    static var carryGateBlock: Int? { forgetGateBlock }
     static func foldsHiddenBias(column j: Int, hidden H: Int, _ config: RecurrentConfig) -> Bool { true }
     static func hasSeparateHiddenGradients(_ config: RecurrentConfig) -> Bool { false }
     /// W_hh multiplies h_{t-1} in every gate: one GEMM over all steps.
@@ -63,15 +106,21 @@ extension RecurrentCell {
     }
 }
 
-extension RecurrentConfig {
-    /// The cell type of this configuration, for the facts the stack asks it (not the per-step calls below).
+extension CellKind {
+    /// The cell type behind this name: the one place that maps names to cells.
     var cellType: any RecurrentCell.Type {
-        switch cell {
+        switch self {
         case .rnn: ElmanCell.self
         case .lstm: LSTMCell.self
         case .gru: GRUCell.self
+        case .indrnn: IndRNNCell.self
         }
     }
+}
+
+extension RecurrentConfig {
+    /// The cell type of this configuration, for the facts the stack asks it (not the per-step calls below).
+    var cellType: any RecurrentCell.Type { cell.cellType }
 
     // A switch, not an existential metatype: static calls let the compiler specialise each cell for T.
     @_specialize(where T == Float) @_specialize(where T == Double)
@@ -80,6 +129,7 @@ extension RecurrentConfig {
         case .rnn: ElmanCell.forward(s, self)
         case .lstm: LSTMCell.forward(s, self)
         case .gru: GRUCell.forward(s, self)
+        case .indrnn: IndRNNCell.forward(s, self)
         }
     }
 
@@ -89,12 +139,16 @@ extension RecurrentConfig {
         case .rnn: ElmanCell.backward(s, g, self)
         case .lstm: LSTMCell.backward(s, g, self)
         case .gru: GRUCell.backward(s, g, self)
+        case .indrnn: IndRNNCell.backward(s, g, self)
         }
     }
 }
 
 /// h_t = act(x W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu.
 enum ElmanCell: RecurrentCell {
+    static let displayName = "RNN", gateNames = ["h"]
+    static func gateActivations(_ config: RecurrentConfig) -> [GateActivation] { [config.nonlinearity.activation] }
+    static func settings(_ config: RecurrentConfig) -> [String] { [config.nonlinearity.rawValue] }
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let n = s.batch * s.hidden, H = s.hidden
         gemm(
@@ -125,6 +179,8 @@ enum ElmanCell: RecurrentCell {
 
 /// LSTM, gates [i f g o]:  i,f,o = sigmoid(.), g = tanh(.);  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t).
 enum LSTMCell: RecurrentCell {
+    static let displayName = "LSTM", gateNames = ["i", "f", "g", "o"]
+    static func gateActivations(_ config: RecurrentConfig) -> [GateActivation] { [.sigmoid, .sigmoid, .tanh, .sigmoid] }
     static var hasCellState: Bool { true }
     static var forgetGateBlock: Int? { 1 }  // [i f g o]
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
@@ -224,6 +280,10 @@ enum LSTMCell: RecurrentCell {
 ///   reset before (original): n = tanh(W_in x + b_in + W_hn (r h_{t-1}) + b_hn)
 /// The input projection arrives with b_ih (all gates) and b_hr, b_hz folded in; b_hn is added here.
 enum GRUCell: RecurrentCell {
+    static let displayName = "GRU", gateNames = ["r", "z", "n"]
+    static func gateActivations(_ config: RecurrentConfig) -> [GateActivation] { [.sigmoid, .sigmoid, .tanh] }
+    static func settings(_ config: RecurrentConfig) -> [String] { [config.gruVariant.rawValue] }
+    static var carryGateBlock: Int? { 1 }  // h_t = (1 - z) n + z h_{t-1}
     static func foldsHiddenBias(column j: Int, hidden H: Int, _ config: RecurrentConfig) -> Bool { j < 2 * H }
     static func hasSeparateHiddenGradients(_ config: RecurrentConfig) -> Bool { config.gruVariant == .resetAfter }
 

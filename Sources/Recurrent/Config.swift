@@ -1,34 +1,40 @@
 import TensorCore
 
-/// The three recurrent cell families.
+/// The recurrent cell families. Everything a cell is (gates, parameter shapes, state, forward and backward
+/// step) lives in its cell type in Cells.swift; this enum names it for files, options and reports.
 public enum CellKind: String, Codable, CaseIterable, Sendable {
-    case rnn, lstm, gru
+    case rnn, lstm, gru, indrnn
     /// Gate blocks stacked in W_ih / W_hh, in PyTorch's order: RNN 1; LSTM 4 (i, f, g, o); GRU 3 (r, z, n).
-    public var gateCount: Int {
+    public var gateCount: Int { cellType.gateNames.count }
+    public var gateNames: [String] { cellType.gateNames }
+    public var displayName: String { cellType.displayName }
+    /// Whether the cell carries a cell state c beside h (the LSTM), so it takes c0 and returns c_n.
+    public var hasCellState: Bool { cellType.hasCellState }
+    /// The gate block that decides how much of the previous state is kept (LSTM f, GRU z); nil without one.
+    public var carryGateBlock: Int? { cellType.carryGateBlock }
+}
+
+/// The function a gate block applies, and what "saturated" means for it.
+public enum GateActivation: String, Codable, Sendable {
+    case sigmoid, tanh, relu
+
+    /// Whether an activation value sits in this function's low / high saturated range, where its derivative
+    /// nearly vanishes: sigmoid below 0.05 or above 0.95 (derivative < 0.05), tanh beyond -0.95 / 0.95
+    /// (derivative < 0.1), ReLU exactly 0 (a dead unit passes no gradient; ReLU has no high saturation).
+    public func saturation(_ v: Double) -> (low: Bool, high: Bool) {
         switch self {
-        case .rnn: 1;
-        case .lstm: 4;
-        case .gru: 3
-        }
-    }
-    public var gateNames: [String] {
-        switch self {
-        case .rnn: ["h"];
-        case .lstm: ["i", "f", "g", "o"];
-        case .gru: ["r", "z", "n"]
-        }
-    }
-    public var displayName: String {
-        switch self {
-        case .rnn: "RNN";
-        case .lstm: "LSTM";
-        case .gru: "GRU"
+        case .sigmoid: (v < 0.05, v > 0.95)
+        case .tanh: (v < -0.95, v > 0.95)
+        case .relu: (v == 0, false)
         }
     }
 }
 
 /// Vanilla RNN activation, as nn.RNN's `nonlinearity`.
-public enum Nonlinearity: String, Codable, Sendable { case tanh, relu }
+public enum Nonlinearity: String, Codable, Sendable {
+    case tanh, relu
+    var activation: GateActivation { self == .tanh ? .tanh : .relu }
+}
 
 /// Where the GRU applies its reset gate.
 public enum GRUVariant: String, Codable, Sendable {
@@ -56,14 +62,17 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
     }
 
     public var gateWidth: Int { cell.gateCount * hiddenSize }
+    /// The activation of each gate block, in gate order (for saturation statistics).
+    public var gateActivations: [GateActivation] { cell.cellType.gateActivations(self) }
     public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : hiddenSize }
 
-    /// PyTorch's parameter names and shapes, layer by layer: weight_ih_l{k} [G*H, in], weight_hh_l{k} [G*H, H],
-    /// bias_ih_l{k} [G*H], bias_hh_l{k} [G*H].
+    /// PyTorch's parameter names and shapes, layer by layer: weight_ih_l{k} [G*H, in], weight_hh_l{k} (the
+    /// cell's shape: [G*H, H], or [H] for IndRNN's element-wise recurrence), bias_ih_l{k} [G*H], bias_hh_l{k} [G*H].
     public var parameterLayout: [(name: String, shape: [Int])] {
         (0..<numLayers).flatMap { k in
             [
-                ("weight_ih_l\(k)", [gateWidth, layerInputSize(k)]), ("weight_hh_l\(k)", [gateWidth, hiddenSize]),
+                ("weight_ih_l\(k)", [gateWidth, layerInputSize(k)]),
+                ("weight_hh_l\(k)", cell.cellType.recurrentWeightShape(hidden: hiddenSize)),
                 ("bias_ih_l\(k)", [gateWidth]), ("bias_hh_l\(k)", [gateWidth])
             ]
         }
@@ -72,9 +81,7 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
     public var parameterCount: Int { parameterLayout.reduce(0) { $0 + $1.shape.reduce(1, *) } }
 
     public var description: String {
-        var s = "\(cell.displayName)(\(inputSize)->\(hiddenSize), layers \(numLayers)"
-        if cell == .rnn { s += ", \(nonlinearity.rawValue)" }
-        if cell == .gru { s += ", \(gruVariant.rawValue)" }
-        return s + ")"
+        let settings = cell.cellType.settings(self).map { ", " + $0 }.joined()
+        return "\(cell.displayName)(\(inputSize)->\(hiddenSize), layers \(numLayers)\(settings))"
     }
 }

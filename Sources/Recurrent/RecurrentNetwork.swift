@@ -68,34 +68,35 @@ public final class RecurrentNetwork<T: Real> {
         config: RecurrentConfig, initializer: Initializer = .pytorchDefault,
         forgetGateBias: Double? = nil, rng: inout SeededRandom
     ) {
-        let H = config.hiddenSize, G = config.cell.gateCount
+        let H = config.hiddenSize, G = config.cell.gateCount, cell = config.cellType
+        let recurrentShape = cell.recurrentWeightShape(hidden: H)
         var p = ParameterSet<T>()
         for k in 0..<config.numLayers {
             let inSize = config.layerInputSize(k)
+            let recurrent = { (blocks: [Double]) in try! Tensor<T>(shape: recurrentShape, data: blocks.map { T($0) }) }
             switch initializer {
             case .pytorchDefault:
                 let s = 1 / Double(H).squareRoot()
                 p.append("weight_ih_l\(k)", .uniform([G * H, inSize], -s, s, rng: &rng))
-                p.append("weight_hh_l\(k)", .uniform([G * H, H], -s, s, rng: &rng))
+                var whh = [Double]()
+                for _ in 0..<G { whh += cell.initialRecurrentBlock(initializer, hidden: H, rng: &rng) }
+                p.append("weight_hh_l\(k)", recurrent(whh))
                 p.append("bias_ih_l\(k)", .uniform([G * H], -s, s, rng: &rng))
                 p.append("bias_hh_l\(k)", .uniform([G * H], -s, s, rng: &rng))
             case .xavier, .orthogonal:
                 // One block per gate, as Keras initialises its kernel and recurrent kernel per gate.
-                let a = (6 / Double(inSize + H)).squareRoot(), ah = (6 / Double(2 * H)).squareRoot()
-                var wih = [T](), whh = [T]()
+                let a = (6 / Double(inSize + H)).squareRoot()
+                var wih = [T](), whh = [Double]()
                 for _ in 0..<G {
                     wih += Tensor<T>.uniform([H, inSize], -a, a, rng: &rng).data
-                    whh +=
-                        initializer == .xavier
-                        ? Tensor<T>.uniform([H, H], -ah, ah, rng: &rng).data
-                        : Tensor<T>.orthogonal(rows: H, cols: H, rng: &rng).data
+                    whh += cell.initialRecurrentBlock(initializer, hidden: H, rng: &rng)
                 }
                 p.append("weight_ih_l\(k)", try! Tensor(shape: [G * H, inSize], data: wih))
-                p.append("weight_hh_l\(k)", try! Tensor(shape: [G * H, H], data: whh))
+                p.append("weight_hh_l\(k)", recurrent(whh))
                 p.append("bias_ih_l\(k)", Tensor(zeros: [G * H]))
                 p.append("bias_hh_l\(k)", Tensor(zeros: [G * H]))
             }
-            if let fb = forgetGateBias, let block = config.cellType.forgetGateBlock {
+            if let fb = forgetGateBias, let block = cell.forgetGateBlock {
                 for j in (block * H)..<((block + 1) * H) {
                     p.tensors[4 * k + 2].data[j] = T(fb)
                     p.tensors[4 * k + 3].data[j] = 0
@@ -161,7 +162,7 @@ public final class RecurrentNetwork<T: Real> {
         lb.wih.load(p[4 * k].data); lb.whh.load(p[4 * k + 1].data)
         lb.bih.load(p[4 * k + 2].data); lb.bhh.load(p[4 * k + 3].data)
         transpose(lb.wih.pointer, rows: G, cols: inSize, ld: inSize, into: lb.wihT.ensure(G * inSize))
-        transpose(lb.whh.pointer, rows: G, cols: H, ld: H, into: lb.whhT.ensure(G * H))
+        config.cellType.prepareRecurrentWeight(lb.whh.pointer, hidden: H, into: lb.whhT.ensure(G * H), config)
 
         // Hoisted input projection for all steps: gates[T*B, G] = input[T*B, in] W_ih^T + b_ih (+ b_hh where
         // it simply adds: all gates but the GRU's n, whose b_hn sits inside the reset product).
@@ -209,10 +210,11 @@ public final class RecurrentNetwork<T: Real> {
         }
     }
 
-    /// How many slices a batch of B rows is run in: several only when a step's GEMM outweighs the dispatch
-    /// (~tens of microseconds per layer) and each slice keeps at least 4 rows.
+    /// How many slices a batch of B rows is run in: several only when a step's recurrent product (B x the
+    /// recurrent weight's size) outweighs the dispatch (~tens of microseconds per layer) and each slice keeps
+    /// at least 4 rows.
     func batchParts(_ B: Int, threads: Int = Compute.threads) -> Int {
-        let perStepWork = B * config.gateWidth * config.hiddenSize
+        let perStepWork = B * config.cellType.recurrentWeightShape(hidden: config.hiddenSize).reduce(1, *)
         return perStepWork >= 1 << 18 ? max(1, min(threads, B / 4)) : 1
     }
 

@@ -28,7 +28,7 @@ extension FusionExperiment.WordVectors: ExpressibleByArgument {}
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time forward+backward of one recurrent layer stack; prints JSON (timesteps/s = batch*seq/s).")
-    @Option(help: "rnn, lstm or gru") var cell: CellKind = .lstm
+    @Option(help: "\(CellKind.allCases.map(\.rawValue).joined(separator: ", "))") var cell: CellKind = .lstm
     @Option var hidden = 128
     @Option var input = 32
     @Option var batch = 64

@@ -11,7 +11,9 @@ final class GradientCheckTests: XCTestCase {
         RecurrentConfig(cell: .rnn, inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: .relu),
         RecurrentConfig(cell: .lstm, inputSize: 3, hiddenSize: 4, numLayers: 2),
         RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetAfter),
-        RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetBefore)
+        RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetBefore),
+        RecurrentConfig(cell: .indrnn, inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: .relu),
+        RecurrentConfig(cell: .indrnn, inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: .tanh)
     ]
 
     struct Problem {
@@ -22,7 +24,7 @@ final class GradientCheckTests: XCTestCase {
     func makeProblem(_ c: RecurrentConfig, batch B: Int, steps T: Int, seed: UInt64) -> Problem {
         var r = SeededRandom(seed: seed)
         let L = c.numLayers, H = c.hiddenSize
-        let lstm = c.cell == .lstm
+        let lstm = c.cell.hasCellState
         return Problem(
             x: .uniform([B, T, c.inputSize], -1, 1, rng: &r), h0: .uniform([L, B, H], -0.5, 0.5, rng: &r),
             c0: lstm ? .uniform([L, B, H], -0.5, 0.5, rng: &r) : nil,

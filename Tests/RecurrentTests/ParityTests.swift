@@ -18,7 +18,7 @@ final class ParityTests: XCTestCase {
         var params = ParameterSet<T>()
         for (pname, _) in config.parameterLayout { params.append(pname, try file.tensor(pname, as: T.self)) }
         let net = try RecurrentNetwork<T>(config: config, parameters: params)
-        let lstm = config.cell == .lstm
+        let lstm = config.cell.hasCellState
         let fwd = try net.forward(
             try file.tensor("x"), h0: try file.tensor("h0"), c0: lstm ? try file.tensor("c0") : nil)
         assertClose(fwd.output, try file.tensor("out", as: T.self), tol, "\(name) out")
@@ -40,7 +40,7 @@ final class ParityTests: XCTestCase {
 
     static let cases = [
         "rnn_tanh_1layer", "rnn_relu_2layer", "lstm_1layer", "lstm_2layer",
-        "gru_reset_after_2layer", "gru_reset_before_2layer"
+        "gru_reset_after_2layer", "gru_reset_before_2layer", "indrnn_relu_2layer", "indrnn_tanh_1layer"
     ]
 
     func testEveryFixtureIsCovered() throws {

@@ -274,7 +274,7 @@ public enum RealDataExperiment {
             }
             let rnn = RecurrentNetwork<Float>(
                 config: RecurrentConfig(cell: cell, inputSize: task.inputSize, hiddenSize: task.hidden),
-                forgetGateBias: cell == .lstm ? 1 : nil, rng: &rng)
+                forgetGateBias: ToyExperiment.forgetBias, rng: &rng)
             let model = SequenceModel(
                 embedding: embedding, rnn: rnn,
                 head: Linear(inputSize: task.hidden, outputSize: task.outputs, rng: &rng),

@@ -264,14 +264,14 @@ enum RealDataReport {
     ) throws {
         report.section("How the weights evolve (\(task))", level: 4)
         for (cell, tracker) in trackers {
-            let blocks = cell == .rnn ? ["rnn.weight_hh_l0"] : cell.gateNames.map { "rnn.weight_hh_l0[\($0)]" }
+            let blocks = cell.gateCount == 1 ? ["rnn.weight_hh_l0"] : cell.gateNames.map { "rnn.weight_hh_l0[\($0)]" }
             let epochs = tracker.snapshots.map(\.epoch)
             let pick =
                 stride(from: 0, to: epochs.count, by: max(1, epochs.count / 8)).map { $0 }
                 + (epochs.count > 1 && (epochs.count - 1) % max(1, epochs.count / 8) != 0 ? [epochs.count - 1] : [])
             let ridges: [Chart] = blocks.map { b in
                 RidgelineChart(
-                    title: cell == .rnn ? "W_hh" : "W_hh, gate \(b.dropLast().split(separator: "[").last!)",
+                    title: cell.gateCount == 1 ? "W_hh" : "W_hh, gate \(b.dropLast().split(separator: "[").last!)",
                     xLabel: "weight",
                     rows: pick.map { (label: "epoch \(epochs[$0])", values: tracker.samples[b]?[$0] ?? []) }, width: 330
                 )
@@ -284,7 +284,7 @@ enum RealDataReport {
                     "Kernel density of the recurrent weights of each gate block, one ridge per epoch (top: initialisation; darker: later).",
                 into: &report)
             let names =
-                cell == .rnn
+                cell.gateCount == 1
                 ? ["rnn.weight_ih_l0", "rnn.weight_hh_l0"]
                 : ["rnn.weight_ih_l0", "rnn.weight_hh_l0"] + cell.gateNames.map { "rnn.weight_hh_l0[\($0)]" }
             let density = DensityChart(
@@ -335,7 +335,7 @@ enum RealDataReport {
         }
         // Which gate moved most.
         var moved: [String] = []
-        for (cell, tracker) in trackers where cell != .rnn {
+        for (cell, tracker) in trackers where cell.gateCount > 1 {
             let change = tracker.totalChange().filter { $0.key.hasPrefix("rnn.weight_hh_l0[") }
             if let top = change.max(by: { $0.value < $1.value }), let low = change.min(by: { $0.value < $1.value }) {
                 moved.append(

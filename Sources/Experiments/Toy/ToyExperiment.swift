@@ -55,9 +55,9 @@ public enum ToyExperiment {
 
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
 
-    /// PyTorch's default initialisation for every model, plus the LSTM forget-gate bias of 1 that Keras uses
-    /// by default (unit_forget_bias) and Jozefowicz et al. (2015) recommend.
-    static func forgetBias(_ cell: CellKind) -> Double? { cell == .lstm ? 1 : nil }
+    /// PyTorch's default initialisation for every model, plus a forget-gate bias of 1 where the cell has a
+    /// forget gate (the LSTM), as Keras does by default (unit_forget_bias) and Jozefowicz et al. (2015) recommend.
+    static let forgetBias = 1.0
 
     /// First epoch whose validation loss is at or below `threshold`, and the training seconds up to it.
     static func firstBelow(_ h: [EpochRecord], _ threshold: Double) -> (Int, Double)? {
@@ -99,7 +99,7 @@ public enum ToyExperiment {
                 embedding: nil,
                 rnn: RecurrentNetwork(
                     config: RecurrentConfig(cell: cell, inputSize: 1, hiddenSize: o.sineHidden),
-                    forgetGateBias: forgetBias(cell), rng: &r),
+                    forgetGateBias: forgetBias, rng: &r),
                 head: Linear(inputSize: o.sineHidden, outputSize: 1, rng: &r), headMode: .everyStep,
                 objective: .meanSquaredError)
             let initial = model.parameters
@@ -142,7 +142,7 @@ public enum ToyExperiment {
                 embedding: Embedding(vocabularySize: chars.vocabulary.count, dimension: 24, rng: &r),
                 rnn: RecurrentNetwork(
                     config: RecurrentConfig(cell: cell, inputSize: 24, hiddenSize: o.charHidden),
-                    forgetGateBias: forgetBias(cell), rng: &r),
+                    forgetGateBias: forgetBias, rng: &r),
                 head: Linear(inputSize: o.charHidden, outputSize: chars.vocabulary.count, rng: &r),
                 headMode: .everyStep, objective: .crossEntropy)
             let trainer = Trainer(
@@ -192,7 +192,7 @@ public enum ToyExperiment {
                 embedding: nil,
                 rnn: RecurrentNetwork(
                     config: RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: o.addingHidden),
-                    forgetGateBias: forgetBias(cell), rng: &r),
+                    forgetGateBias: forgetBias, rng: &r),
                 head: Linear(inputSize: o.addingHidden, outputSize: 1, rng: &r), headMode: .lastStep,
                 objective: .meanSquaredError)
             let initial = model.parameters
@@ -258,13 +258,13 @@ public enum ToyExperiment {
         let (lt, jt) = try measure()
         // What carries the state forward: the LSTM forget gate, the GRU update gate (probe batch, trained).
         var carry: [Double] = []
-        if cell != .rnn, case .dense(let x) = batch.input {
+        if let block = cell.carryGateBlock, case .dense(let x) = batch.input {
             _ = try model.rnn.forward(x)
             let acts = model.rnn.gateActivations(layer: 0), H = model.rnn.config.hiddenSize,
                 G = model.rnn.config.gateWidth
             carry = [Double](repeating: 0, count: H)
             let rows = acts.count / G
-            for row in 0..<rows { for j in 0..<H { carry[j] += Double(acts[row * G + H + j]) / Double(rows) } }
+            for row in 0..<rows { for j in 0..<H { carry[j] += Double(acts[row * G + block * H + j]) / Double(rows) } }
         }
         return GradientSummary(
             model: cell.displayName, lossGradientInit: li, lossGradientTrained: lt, jacobianInit: ji,

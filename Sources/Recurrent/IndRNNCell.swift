@@ -1,0 +1,68 @@
+import TensorCore
+
+/// Independently recurrent network (Li et al. 2018, "Independently Recurrent Neural Network (IndRNN)"):
+///   h_t = act(x_t W_ih^T + b_ih + u * h_{t-1} + b_hh),  act = relu (the paper's) or tanh,
+/// with one recurrent weight per unit (u = weight_hh [H], element-wise). A unit's gradient through k steps is
+/// the product of its own u * act' factors, so |u| near 1 carries it over long sequences without the mixing
+/// of a full W_hh; depth, not recurrence, mixes the units.
+enum IndRNNCell: RecurrentCell {
+    static let displayName = "IndRNN", gateNames = ["h"]
+    static func gateActivations(_ config: RecurrentConfig) -> [GateActivation] { [config.nonlinearity.activation] }
+    static func settings(_ config: RecurrentConfig) -> [String] { [config.nonlinearity.rawValue] }
+
+    static func recurrentWeightShape(hidden H: Int) -> [Int] { [H] }
+
+    /// u ~ U(0, 1) under every initializer: each unit starts as a non-negative leak below 1, so none starts
+    /// out exploding or flipping sign from step to step (a square-matrix scheme has no meaning for a vector).
+    static func initialRecurrentBlock(_ initializer: Initializer, hidden H: Int, rng: inout SeededRandom) -> [Double] {
+        (0..<H).map { _ in rng.uniform(0, 1) }
+    }
+
+    /// The forward step reads u itself.
+    static func prepareRecurrentWeight<T: Real>(
+        _ whh: UnsafePointer<T>, hidden H: Int, into whhT: UnsafeMutablePointer<T>, _ config: RecurrentConfig
+    ) {
+        whhT.update(from: whh, count: H)
+    }
+
+    // pre = (input projection, biases folded) + u * h_{t-1};  h_t = act(pre), kept in `gates` for backward.
+    static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
+        let H = s.hidden, u = s.whh
+        for b in 0..<s.batch {
+            let pre = s.gates + b * H, hp = s.hPrev + b * H
+            for j in 0..<H { pre[j] += u[j] * hp[j] }
+        }
+        let n = s.batch * H
+        if config.nonlinearity == .tanh {
+            T.tanhInPlace(s.gates, n)
+        } else {
+            for i in 0..<n { s.gates[i] = max(s.gates[i], 0) }
+        }
+        s.hNext.update(from: s.gates, count: n)
+    }
+
+    // d pre = dh * act'(pre) (tanh' = 1 - h^2, relu' = [h > 0]);  dh_{t-1} = d pre * u.
+    static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig) {
+        let H = s.hidden, h = s.gates, u = s.whh
+        for b in 0..<s.batch {
+            let row = b * H
+            for j in 0..<H {
+                let i = row + j
+                let d = config.nonlinearity == .tanh ? g.dh[i] * (1 - h[i] * h[i]) : (h[i] > 0 ? g.dh[i] : 0)
+                g.dGi[i] = d
+                g.dhPrev[i] = d * u[j]
+            }
+        }
+    }
+
+    /// du_j += sum over steps and batch rows of d pre_j * h_{t-1, j}.
+    static func addRecurrentWeightGradient<T: Real>(
+        dGh: UnsafePointer<T>, hs: UnsafePointer<T>, aux: UnsafePointer<T>, rows: Int, hidden H: Int,
+        into dW: UnsafeMutablePointer<T>, _ config: RecurrentConfig
+    ) {
+        for r in 0..<rows {
+            let d = dGh + r * H, h = hs + r * H
+            for j in 0..<H { dW[j] += d[j] * h[j] }
+        }
+    }
+}
