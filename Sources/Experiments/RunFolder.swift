@@ -1,6 +1,8 @@
 import Foundation
 import Charts
 import Interchange
+import Datasets
+import Recurrent
 
 /// A run's output folder: results (JSON, CSV), figures (SVG) and the report, all written atomically.
 public struct RunFolder {
@@ -53,4 +55,29 @@ func fmt(_ v: Double, _ digits: Int = 4) -> String {
     guard v.isFinite else { return v.isNaN ? "n/a" : (v > 0 ? "inf" : "-inf") }
     if v != 0 && (abs(v) < 1e-3 || abs(v) >= 1e5) { return String(format: "%.\(max(digits - 1, 1))e", v) }
     return String(format: "%.\(digits)g", v)
+}
+
+/// Makes the callback that shows one model's training progress, given its label ("sine LSTM"); nil shows
+/// nothing. The command-line tool passes its terminal printer; the library itself prints nothing.
+public typealias ProgressFactory = @Sendable (String) -> TrainingCallback?
+
+/// What an experiment needs besides its settings, passed explicitly rather than read from process-wide state:
+/// the folder it writes into, the data cache it reads from, the threads its models may use, where training
+/// progress goes, and the command that repeats the run (quoted in failure messages).
+public struct RunContext {
+    public var folder: RunFolder
+    public var cache: DataCache
+    public var threads: Int
+    public var progress: ProgressFactory
+    public var rerun: String
+
+    public init(
+        folder: RunFolder, cache: DataCache, threads: Int = 1, progress: @escaping ProgressFactory = { _ in nil },
+        rerun: String = "the same command again"
+    ) {
+        self.folder = folder; self.cache = cache; self.threads = threads; self.progress = progress; self.rerun = rerun
+    }
+
+    /// The progress callback for a model, as a list to start a trainer's callbacks with.
+    func progressCallbacks(_ label: String) -> [TrainingCallback] { progress(label).map { [$0] } ?? [] }
 }

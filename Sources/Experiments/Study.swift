@@ -19,6 +19,8 @@ public enum Study {
         public var fresh: Bool
         /// The command line, for the manifest and for the rerun hint of a failed part.
         public var arguments: [String]
+        /// Where training progress goes (the CLI's terminal printer; nothing by default).
+        public var progress: ProgressFactory = { _ in nil }
         public init(
             quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3],
             dataDirectory: URL = DataCache.defaultDirectory,
@@ -102,20 +104,21 @@ public enum Study {
                 "\(part) stopped with an error: \(error). Files it wrote before stay in place; to try again: \(rerun)")
             failures.append("\(part): \(error)")
         }
+        let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: DataCache.logToStandardError)
+        let context = RunContext(
+            folder: folder, cache: cache, threads: options.threads, progress: options.progress, rerun: rerun)
         if options.experiments.contains(1) {
             do {
                 findings += try report.staged {
-                    try ToyExperiment.run(options: options.toyOptions, folder: folder, report: &$0)
+                    try ToyExperiment.run(options: options.toyOptions, context: context, report: &$0)
                 }
                 .findings
             } catch { failed("Experiment 1", error) }
         }
-        let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: DataCache.logToStandardError)
         if options.experiments.contains(2) {
             do {
                 let s = try report.staged {
-                    try RealDataExperiment.run(
-                        options: options.realOptions, folder: folder, report: &$0, cache: cache, rerun: rerun)
+                    try RealDataExperiment.run(options: options.realOptions, context: context, report: &$0)
                 }
                 findings += s.findings
                 failures += s.tasks.compactMap { t in t.failure.map { "Experiment 2, \(t.task): \($0)" } }
@@ -124,7 +127,7 @@ public enum Study {
         if options.experiments.contains(3) {
             do {
                 findings += try report.staged {
-                    try FusionExperiment.run(options: options.fusionOptions, folder: folder, report: &$0, cache: cache)
+                    try FusionExperiment.run(options: options.fusionOptions, context: context, report: &$0)
                 }.findings
             } catch let e as DataError {
                 // No network and no cached weights: say so in the report instead of losing the other experiments.

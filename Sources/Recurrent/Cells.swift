@@ -67,7 +67,7 @@ protocol RecurrentCell {
     /// dW_hh += over all steps, dG_h^T [G, rows] x (what W_hh multiplied) [rows, H].
     static func addRecurrentWeightGradient<T: Real>(
         dGh: UnsafePointer<T>, hs: UnsafePointer<T>, aux: UnsafePointer<T>, rows: Int, hidden H: Int,
-        into dW: UnsafeMutablePointer<T>, _ config: RecurrentConfig)
+        into dW: UnsafeMutablePointer<T>, threads: Int, _ config: RecurrentConfig)
 }
 
 extension RecurrentCell {
@@ -99,10 +99,12 @@ extension RecurrentCell {
     /// W_hh multiplies h_{t-1} in every gate: one GEMM over all steps.
     static func addRecurrentWeightGradient<T: Real>(
         dGh: UnsafePointer<T>, hs: UnsafePointer<T>, aux: UnsafePointer<T>, rows: Int, hidden H: Int,
-        into dW: UnsafeMutablePointer<T>, _ config: RecurrentConfig
+        into dW: UnsafeMutablePointer<T>, threads: Int, _ config: RecurrentConfig
     ) {
         let G = config.gateWidth
-        gemm(.transposed, .none, m: G, n: H, k: rows, a: dGh, lda: G, b: hs, ldb: H, c: dW, ldc: H, accumulate: true)
+        gemm(
+            .transposed, .none, m: G, n: H, k: rows, a: dGh, lda: G, b: hs, ldb: H, c: dW, ldc: H, accumulate: true,
+            threads: threads)
     }
 }
 
@@ -290,19 +292,21 @@ enum GRUCell: RecurrentCell {
     /// Reset-before: W_hr, W_hz multiply h_{t-1}, W_hn multiplies r * h_{t-1} (kept in aux).
     static func addRecurrentWeightGradient<T: Real>(
         dGh: UnsafePointer<T>, hs: UnsafePointer<T>, aux: UnsafePointer<T>, rows: Int, hidden H: Int,
-        into dW: UnsafeMutablePointer<T>, _ config: RecurrentConfig
+        into dW: UnsafeMutablePointer<T>, threads: Int, _ config: RecurrentConfig
     ) {
         let G = 3 * H
         guard config.gruVariant == .resetBefore else {
             gemm(
-                .transposed, .none, m: G, n: H, k: rows, a: dGh, lda: G, b: hs, ldb: H, c: dW, ldc: H, accumulate: true)
+                .transposed, .none, m: G, n: H, k: rows, a: dGh, lda: G, b: hs, ldb: H, c: dW, ldc: H, accumulate: true,
+                threads: threads)
             return
         }
         gemm(
-            .transposed, .none, m: 2 * H, n: H, k: rows, a: dGh, lda: G, b: hs, ldb: H, c: dW, ldc: H, accumulate: true)
+            .transposed, .none, m: 2 * H, n: H, k: rows, a: dGh, lda: G, b: hs, ldb: H, c: dW, ldc: H, accumulate: true,
+            threads: threads)
         gemm(
             .transposed, .none, m: H, n: H, k: rows, a: dGh + 2 * H, lda: G, b: aux, ldb: H, c: dW + 2 * H * H, ldc: H,
-            accumulate: true)
+            accumulate: true, threads: threads)
     }
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 3 * H, B = s.batch

@@ -58,7 +58,7 @@ enum IndRNNCell: RecurrentCell {
     /// du_j += sum over steps and batch rows of d pre_j * h_{t-1, j}.
     static func addRecurrentWeightGradient<T: Real>(
         dGh: UnsafePointer<T>, hs: UnsafePointer<T>, aux: UnsafePointer<T>, rows: Int, hidden H: Int,
-        into dW: UnsafeMutablePointer<T>, _ config: RecurrentConfig
+        into dW: UnsafeMutablePointer<T>, threads: Int, _ config: RecurrentConfig
     ) {
         for r in 0..<rows {
             let d = dGh + r * H, h = hs + r * H

@@ -3,6 +3,8 @@ import TensorCore
 /// y = x W^T + b, W [out, in], b [out] (nn.Linear). Works on rows: x [N, in] -> y [N, out].
 public struct Linear<T: Real> {
     public var parameters: ParameterSet<T>  // "weight", "bias"
+    /// Threads for its GEMMs.
+    public var threads = 1
     public var inputSize: Int { parameters.tensors[0].shape[1] }
     public var outputSize: Int { parameters.tensors[0].shape[0] }
 
@@ -20,7 +22,7 @@ public struct Linear<T: Real> {
             throw ShapeError("linear input: expected [N, \(inputSize)], got \(x.shape)")
         }
         var y = Tensor<T>(zeros: [x.shape[0], outputSize])
-        matmul(x, parameters.tensors[0], transB: .transposed, into: &y)
+        matmul(x, parameters.tensors[0], transB: .transposed, into: &y, threads: threads)
         y.data.withUnsafeMutableBufferPointer { yp in
             parameters.tensors[1].data.withUnsafeBufferPointer {
                 addRowVector(yp.baseAddress!, rows: x.shape[0], cols: outputSize, ld: outputSize, $0.baseAddress!)
@@ -32,7 +34,7 @@ public struct Linear<T: Real> {
     /// dW += dy^T x, db += sum_rows dy; returns dx = dy W.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public func backward(_ dy: Tensor<T>, input x: Tensor<T>, into grads: inout ParameterSet<T>) -> Tensor<T> {
-        matmul(dy, x, transA: .transposed, into: &grads.tensors[0], accumulate: true)
+        matmul(dy, x, transA: .transposed, into: &grads.tensors[0], accumulate: true, threads: threads)
         grads.tensors[1].data.withUnsafeMutableBufferPointer { g in
             dy.data.withUnsafeBufferPointer {
                 addColumnSums(
@@ -40,7 +42,7 @@ public struct Linear<T: Real> {
             }
         }
         var dx = Tensor<T>(zeros: x.shape)
-        matmul(dy, parameters.tensors[0], into: &dx)
+        matmul(dy, parameters.tensors[0], into: &dx, threads: threads)
         return dx
     }
 }

@@ -47,6 +47,8 @@ public final class RecurrentNetwork<T: Real> {
     public let config: RecurrentConfig
     /// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} for k = 0..<L, PyTorch's names and shapes.
     public var parameters: ParameterSet<T>
+    /// Threads for the whole-sequence GEMMs and for running slices of a large batch side by side.
+    public var threads = 1
 
     let layers: [LayerBuffers<T>]
     let scratch = BackwardBuffers<T>()
@@ -169,7 +171,7 @@ public final class RecurrentNetwork<T: Real> {
         let gates = lb.gates.ensure(Tn * B * G)
         gemm(
             .none, .none, m: Tn * B, n: G, k: inSize, a: input, lda: inSize, b: lb.wihT.pointer, ldb: G, c: gates,
-            ldc: G, accumulate: false)
+            ldc: G, accumulate: false, threads: threads)
         let cell = config.cellType, lstm = cell.hasCellState
         let foldedBias = lb.scratch.ensure(B * G)
         for j in 0..<G {
@@ -213,12 +215,13 @@ public final class RecurrentNetwork<T: Real> {
     /// How many slices a batch of B rows is run in: several only when a step's recurrent product (B x the
     /// recurrent weight's size) outweighs the dispatch (~tens of microseconds per layer) and each slice keeps
     /// at least 4 rows.
-    func batchParts(_ B: Int, threads: Int = Compute.threads) -> Int {
+    func batchParts(_ B: Int, threads: Int? = nil) -> Int {
+        let threads = threads ?? self.threads
         let perStepWork = B * config.cellType.recurrentWeightShape(hidden: config.hiddenSize).reduce(1, *)
         return perStepWork >= 1 << 18 ? max(1, min(threads, B / 4)) : 1
     }
 
-    /// Calls body(firstRow, rowCount) for slices of the batch, in parallel when Compute.threads > 1.
+    /// Calls body(firstRow, rowCount) for slices of the batch, in parallel when threads > 1.
     func forEachBatchChunk(_ B: Int, _ body: (Int, Int) -> Void) {
         let parts = batchParts(B)
         guard parts > 1 else { body(0, B); return }
@@ -322,12 +325,12 @@ public final class RecurrentNetwork<T: Real> {
             grads.tensors[4 * k].data.withUnsafeMutableBufferPointer { dW in
                 gemm(
                     .transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize,
-                    c: dW.baseAddress!, ldc: inSize, accumulate: true)
+                    c: dW.baseAddress!, ldc: inSize, accumulate: true, threads: threads)
             }
             grads.tensors[4 * k + 1].data.withUnsafeMutableBufferPointer { dW in
                 cell.addRecurrentWeightGradient(
-                    dGh: dGh, hs: hs, aux: aux, rows: Tn * B, hidden: H,
-                    into: dW.baseAddress!, config)
+                    dGh: dGh, hs: hs, aux: aux, rows: Tn * B, hidden: H, into: dW.baseAddress!, threads: threads,
+                    config)
             }
             grads.tensors[4 * k + 2].data.withUnsafeMutableBufferPointer {
                 addColumnSums(dGi, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!)
@@ -341,7 +344,7 @@ public final class RecurrentNetwork<T: Real> {
                 let dIn = lb.dIn.ensure(Tn * B * inSize)
                 gemm(
                     .none, .none, m: Tn * B, n: inSize, k: G, a: dGi, lda: G, b: lb.wih.pointer, ldb: inSize, c: dIn,
-                    ldc: inSize, accumulate: false)
+                    ldc: inSize, accumulate: false, threads: threads)
                 dOut = dIn
             }
         }

@@ -40,6 +40,12 @@ public final class SequenceModel<T: Real> {
         self.objective = objective
     }
 
+    /// Threads for the recurrent stack's and the head's GEMMs.
+    public var threads: Int {
+        get { rnn.threads }
+        set { rnn.threads = newValue; head.threads = newValue }
+    }
+
     /// All parameters under their PyTorch state_dict names.
     public var parameters: ParameterSet<T> {
         get {

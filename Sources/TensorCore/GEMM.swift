@@ -1,10 +1,5 @@
 import Dispatch
 
-/// How many threads the big kernels may use (GEMM splits its rows across them). 1 = fully sequential.
-public enum Compute {
-    nonisolated(unsafe) public static var threads = 1
-}
-
 /// Whether an operand is used as stored or transposed (BLAS's 'N' / 'T').
 public enum Transpose { case none, transposed }
 
@@ -20,7 +15,7 @@ public enum Transpose { case none, transposed }
 public func gemm<T: Real>(
     _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
     a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = Compute.threads
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = 1
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 {
@@ -60,7 +55,7 @@ public func gemm<T: Real>(
 @inlinable
 public func matmul<T: Real>(
     _ a: Tensor<T>, _ b: Tensor<T>, transA: Transpose = .none, transB: Transpose = .none,
-    into c: inout Tensor<T>, accumulate: Bool = false
+    into c: inout Tensor<T>, accumulate: Bool = false, threads: Int = 1
 ) {
     precondition(a.rank == 2 && b.rank == 2 && c.rank == 2, "matmul takes matrices")
     let (m, k) = transA == .none ? (a.shape[0], a.shape[1]) : (a.shape[1], a.shape[0])
@@ -71,7 +66,7 @@ public func matmul<T: Real>(
             c.data.withUnsafeMutableBufferPointer { cp in
                 gemm(
                     transA, transB, m: m, n: n, k: k, a: ap.baseAddress!, lda: a.shape[1], b: bp.baseAddress!,
-                    ldb: b.shape[1], c: cp.baseAddress!, ldc: n, accumulate: accumulate)
+                    ldb: b.shape[1], c: cp.baseAddress!, ldc: n, accumulate: accumulate, threads: threads)
             }
         }
     }

@@ -7,8 +7,13 @@ public protocol ImageBackbone {
     var featureSize: Int { get }
     /// The preprocessing the weights were trained with, from a decoded photo to the input tensor.
     func preprocess(_ image: RGBImage) throws -> Tensor<Float>
-    func features(_ input: Tensor<Float>) throws -> [Float]
+    /// The pooled features; `threads` for the convolutions' GEMMs.
+    func features(_ input: Tensor<Float>, threads: Int) throws -> [Float]
     func logits(features: [Float]) -> [Float]
+}
+
+extension ImageBackbone {
+    public func features(_ input: Tensor<Float>) throws -> [Float] { try features(input, threads: 1) }
 }
 
 /// ResNet-18 in torchvision's layout (conv1, bn1, layer1-4 of two BasicBlocks, fc), BatchNorm folded.
@@ -63,12 +68,13 @@ public struct ResNet18: ImageBackbone {
 
     public func preprocess(_ image: RGBImage) throws -> Tensor<Float> { try Preprocess.imagenet(image) }
 
-    public func features(_ input: Tensor<Float>) throws -> [Float] {
-        var x = stem.forward(try FeatureMap(input))
+    public func features(_ input: Tensor<Float>, threads: Int) throws -> [Float] {
+        var x = stem.forward(try FeatureMap(input), threads: threads)
         x = Layers.maxPool(x, kernel: 3, stride: 2, padding: 1)
         for b in blocks {
-            let identity = b.downsample?.forward(x) ?? x
-            x = Layers.add(b.conv2.forward(b.conv1.forward(x)), identity, activation: .relu)
+            let identity = b.downsample?.forward(x, threads: threads) ?? x
+            x = Layers.add(
+                b.conv2.forward(b.conv1.forward(x, threads: threads), threads: threads), identity, activation: .relu)
         }
         return Layers.globalAveragePool(x)
     }
@@ -151,15 +157,15 @@ public struct EfficientNetLite0: ImageBackbone {
         return out
     }
 
-    public func features(_ input: Tensor<Float>) throws -> [Float] {
-        var x = Self.same(stem, try FeatureMap(input)).forward(try FeatureMap(input))
+    public func features(_ input: Tensor<Float>, threads: Int) throws -> [Float] {
+        var x = Self.same(stem, try FeatureMap(input)).forward(try FeatureMap(input), threads: threads)
         for b in blocks {
-            var y = b.expand?.forward(x) ?? x
-            y = Self.same(b.depthwise, y).forward(y)
-            y = b.project.forward(y)
+            var y = b.expand?.forward(x, threads: threads) ?? x
+            y = Self.same(b.depthwise, y).forward(y, threads: threads)
+            y = b.project.forward(y, threads: threads)
             x = b.residual ? Layers.add(y, x) : y
         }
-        return Layers.globalAveragePool(head.forward(x))
+        return Layers.globalAveragePool(head.forward(x, threads: threads))
     }
 
     public func logits(features: [Float]) -> [Float] { Layers.linear(features, weight: fcWeight, bias: fcBias) }

@@ -76,14 +76,15 @@ public struct Conv2d {
         )
     }
 
-    public func forward(_ x: FeatureMap) -> FeatureMap {
+    /// `threads` for the im2col GEMM.
+    public func forward(_ x: FeatureMap, threads: Int = 1) -> FeatureMap {
         precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
         let (oh, ow) = outputSize(x.height, x.width)
         var out = [Float](repeating: 0, count: outChannels * oh * ow)
         if groups == inChannels && groups == outChannels {
             depthwise(x, &out, oh, ow)
         } else {
-            grouped(x, &out, oh, ow)
+            grouped(x, &out, oh, ow, threads: threads)
         }
         switch activation {
         case .none: break
@@ -94,7 +95,7 @@ public struct Conv2d {
     }
 
     /// Dense / grouped: im2col, then one GEMM per group: out[o, p] = sum_j W[o, j] col[j, p] + b[o].
-    func grouped(_ x: FeatureMap, _ out: inout [Float], _ oh: Int, _ ow: Int) {
+    func grouped(_ x: FeatureMap, _ out: inout [Float], _ oh: Int, _ ow: Int, threads: Int) {
         let cin = inChannels / groups, cout = outChannels / groups, k = kernel, K = cin * k * k, P = oh * ow
         let pointwise = k == 1 && stride == 1 && padding == (0, 0, 0, 0)
         var col = pointwise ? [] : [Float](repeating: 0, count: K * P)
@@ -128,7 +129,7 @@ public struct Conv2d {
                             gemm(
                                 .none, .none, m: cout, n: P, k: K, a: w.baseAddress! + g * cout * K, lda: K, b: b,
                                 ldb: P,
-                                c: o.baseAddress! + g * cout * P, ldc: P, accumulate: false)
+                                c: o.baseAddress! + g * cout * P, ldc: P, accumulate: false, threads: threads)
                         }
                     }
                 }

@@ -81,7 +81,9 @@ final class FusionTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "t")
         let s = try FusionExperiment.run(
-            options: FusionExperiment.Options(quick: true), folder: try RunFolder(dir), report: &report, cache: cache)
+            options: FusionExperiment.Options(quick: true),
+            context: RunContext(folder: try RunFolder(dir), cache: cache),
+            report: &report)
         XCTAssertEqual(s.metrics.map(\.encoder), ["RNN", "LSTM", "GRU"])
         XCTAssertTrue(
             FileManager.default.fileExists(atPath: dir.appendingPathComponent("fusion/tsne_trajectories.svg").path))

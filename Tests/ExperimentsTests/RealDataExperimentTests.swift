@@ -138,7 +138,8 @@ final class RealDataExperimentTests: XCTestCase {
         let cache = DataCache(directory: dir.appendingPathComponent("cache"))
         var report = HTMLReport(title: "t")
         let folder = try RunFolder(dir.appendingPathComponent("run"))
-        let s = try RealDataExperiment.run(options: o, folder: folder, report: &report, cache: cache)
+        let s = try RealDataExperiment.run(
+            options: o, context: RunContext(folder: folder, cache: cache), report: &report)
         XCTAssertEqual(
             s.tasks.map(\.task), ["mnist_rows", "mnist_pixels", "seattle_temperature", "stocks", "sentiment"])
         XCTAssertTrue(s.tasks.allSatisfy { $0.skipped == nil })
@@ -169,7 +170,8 @@ final class RealDataExperimentTests: XCTestCase {
         // Run again with more epochs in the same folder: it resumes after epoch 2 and rebuilds the evolution.
         o.mnistEpochs = 3
         var report2 = HTMLReport(title: "t")
-        let s2 = try RealDataExperiment.run(options: o, folder: folder, report: &report2, cache: cache)
+        let s2 = try RealDataExperiment.run(
+            options: o, context: RunContext(folder: folder, cache: cache), report: &report2)
         XCTAssertEqual(s2.tasks[0].models[1].resumedFromEpoch, 2)
         XCTAssertEqual(s2.tasks[0].models[1].history.map(\.epoch), [1, 2, 3])
         XCTAssertEqual(s2.tasks[0].models[1].evolution.map(\.epoch), [0, 1, 2, 3])
@@ -186,8 +188,11 @@ final class RealDataExperimentTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try Data().write(to: dir.appendingPathComponent("blocked"))
         let s = try RealDataExperiment.run(
-            options: o, folder: try RunFolder(dir.appendingPathComponent("run")), report: &report,
-            cache: DataCache(directory: dir.appendingPathComponent("blocked")))
+            options: o,
+            context: RunContext(
+                folder: try RunFolder(dir.appendingPathComponent("run")),
+                cache: DataCache(directory: dir.appendingPathComponent("blocked"))),
+            report: &report)
         XCTAssertTrue(s.tasks[0].skipped?.contains("nope.csv: cannot read") ?? false, s.tasks[0].skipped ?? "")
         XCTAssertTrue(report.render().contains("skipped"))
     }

@@ -4,6 +4,7 @@ import TensorCore
 import Recurrent
 import Charts
 @testable import Experiments
+import Datasets
 
 final class ToyTaskTests: XCTestCase {
     func testSineTargetsAreTheCleanNextValue() {
@@ -155,7 +156,9 @@ final class ToyExperimentRunTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "test")
-        let s = try ToyExperiment.run(options: o, folder: try RunFolder(dir), report: &report)
+        let s = try ToyExperiment.run(
+            options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
+            report: &report)
         XCTAssertEqual(s.sine.map(\.model), ["RNN", "LSTM", "GRU"])
         XCTAssertEqual(s.sine[0].history.count, 2)
         XCTAssertEqual(s.addingGradients[0].lossGradientInit.count, 20)

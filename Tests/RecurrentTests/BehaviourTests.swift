@@ -82,8 +82,7 @@ final class ConsistencyTests: XCTestCase {
                 return (out.output.data, grads.tensors, back)
             }
             let (o1, g1, b1) = try run()
-            Compute.threads = 2
-            defer { Compute.threads = 1 }
+            net.threads = 2
             let (o2, g2, b2) = try run()
             XCTAssertEqual(o1, o2, accuracy: 1e-13)
             for (a, b) in zip(g1, g2) { XCTAssertEqual(a.data, b.data, accuracy: 1e-11) }

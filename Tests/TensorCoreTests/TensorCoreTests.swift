@@ -102,9 +102,7 @@ final class GEMMTests: XCTestCase {
             b = Tensor<Float>.uniform([64, 96], -1, 1, rng: &rng)
         var c1 = Tensor<Float>(zeros: [200, 96]), c2 = c1
         matmul(a, b, into: &c1)
-        Compute.threads = 2
-        defer { Compute.threads = 1 }
-        matmul(a, b, into: &c2)
+        matmul(a, b, into: &c2, threads: 2)
         XCTAssertEqual(c1, c2)
     }
 }

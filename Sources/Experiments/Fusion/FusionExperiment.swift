@@ -68,9 +68,8 @@ public enum FusionExperiment {
         ("motorcycle_left.png", ["what vehicle is shown in the picture?"])
     ]
 
-    public static func run(options o: Options, folder: RunFolder, report: inout HTMLReport, cache: DataCache) throws
-        -> Summary
-    {
+    public static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
+        let folder = context.folder, cache = context.cache
         report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
         // Images and questions.
         var images: [(name: String, image: RGBImage)] = [], items: [Item] = []
@@ -95,7 +94,7 @@ public enum FusionExperiment {
         let net = try Pretrained.efficientNetLite0(cache), classNames = try Pretrained.imagenetClassNames(cache)
         var features: [[Double]] = [], top5: [String: [(name: String, probability: Double)]] = [:]
         for (name, img) in images {
-            let f = try net.features(try net.preprocess(img))
+            let f = try net.features(try net.preprocess(img), threads: context.threads)
             features.append(f.map(Double.init))
             top5[name] = Pretrained.topK(net.logits(features: f), names: classNames)
         }
@@ -136,6 +135,7 @@ public enum FusionExperiment {
             var rng = SeededRandom(seed: o.seed)
             let encoder = RecurrentNetwork<Float>(
                 config: RecurrentConfig(cell: cell, inputSize: embeddings.dimension, hiddenSize: o.hidden), rng: &rng)
+            encoder.threads = context.threads
             func encode(_ words: [String]) throws -> [[Double]] {
                 let x = try Tensor<Float>(
                     shape: [1, words.count, embeddings.dimension], data: words.flatMap { embeddings.vector($0) })

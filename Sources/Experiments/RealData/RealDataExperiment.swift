@@ -72,10 +72,8 @@ public enum RealDataExperiment {
 
     /// Runs every chosen task. A task whose data cannot be had is skipped, one that fails for any other
     /// reason is shown as failed with its error and `rerun` (the command to try again); the others go on.
-    public static func run(
-        options o: Options, folder: RunFolder, report: inout HTMLReport, cache: DataCache,
-        rerun: String = "the same command again"
-    ) throws -> Summary {
+    public static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
+        let folder = context.folder, cache = context.cache, rerun = context.rerun
         report.section("Experiment 2: real data, a checkpoint every epoch, and how the weights evolve")
         report.paragraph(
             "RNN, LSTM and GRU trained on real data with the same seed. After every epoch the weights are saved as safetensors with PyTorch's parameter names (plus the optimizer state, so a run resumes exactly), and the weights of every matrix and every gate block are measured: distribution, mean, standard deviation, max |w|, spectral norm of W_hh, update-to-weight ratio, gradient norm, and gate saturation on a fixed probe batch. TensorBoard event files are written beside the checkpoints (tensorboard --logdir \(folder.root.path)/real)."
@@ -104,7 +102,7 @@ public enum RealDataExperiment {
                 continue
             }
             do {
-                tasks.append(try report.staged { try runTask(task, o, folder, &$0) })
+                tasks.append(try report.staged { try runTask(task, o, context, &$0) })
             } catch {
                 tasks.append(failedTask(key, error, rerun: rerun, report: &report))
             }
@@ -260,9 +258,10 @@ public enum RealDataExperiment {
 
     // MARK: - training with checkpoints and weight tracking
 
-    static func runTask(_ task: Task, _ o: Options, _ folder: RunFolder, _ report: inout HTMLReport) throws
+    static func runTask(_ task: Task, _ o: Options, _ context: RunContext, _ report: inout HTMLReport) throws
         -> TaskResult
     {
+        let folder = context.folder
         report.section(task.title, level: 3)
         report.paragraph(task.description)
         var results: [ModelResult] = []
@@ -279,6 +278,7 @@ public enum RealDataExperiment {
                 embedding: embedding, rnn: rnn,
                 head: Linear(inputSize: task.hidden, outputSize: task.outputs, rng: &rng),
                 headMode: .lastStep, objective: task.objective)
+            model.threads = context.threads
             let trainer = Trainer(
                 model: model, optimizer: .adam(lr: task.lr),
                 options: TrainingOptions(
@@ -321,10 +321,10 @@ public enum RealDataExperiment {
                 try store.saveInitial(model: model.parameters, description: description)
                 try tracker.capture(epoch: 0, record: nil)
             }
-            trainer.callbacks = [
-                ProgressPrinter(label: "\(task.key) \(cell.displayName)"),
-                CheckpointCallback(store: store, trainer: trainer, description: description), tracker
-            ]
+            trainer.callbacks =
+                context.progressCallbacks("\(task.key) \(cell.displayName)") + [
+                    CheckpointCallback(store: store, trainer: trainer, description: description), tracker
+                ]
             let history: [EpochRecord]
             if let tokens = task.tokens {
                 history = try trainer.fit(train: tokens.0, validation: tokens.1)

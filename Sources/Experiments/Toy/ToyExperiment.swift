@@ -79,7 +79,8 @@ public enum ToyExperiment {
             finalValidationLoss: h.last?.validationLoss ?? .nan, totalSeconds: h.reduce(0) { $0 + $1.seconds })
     }
 
-    public static func run(options o: Options, folder: RunFolder, report: inout HTMLReport) throws -> Summary {
+    public static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
+        let folder = context.folder
         report.section("Experiment 1: RNN, LSTM and GRU from scratch on toy sequences")
         report.paragraph(
             "Each model is built and trained here with hand-written forward and backpropagation-through-time code (no autograd), all three from the same seed and the same data, with PyTorch's default initialisation (and the LSTM's forget-gate bias set to 1, as Keras does). Loss curves, gradient flow through time and the findings below are computed from this run."
@@ -102,11 +103,12 @@ public enum ToyExperiment {
                     forgetGateBias: forgetBias, rng: &r),
                 head: Linear(inputSize: o.sineHidden, outputSize: 1, rng: &r), headMode: .everyStep,
                 objective: .meanSquaredError)
+            model.threads = context.threads
             let initial = model.parameters
             let trainer = Trainer(
                 model: model, optimizer: .adam(lr: 0.01),
                 options: TrainingOptions(epochs: o.sineEpochs, batchSize: 32, shuffleSeed: o.seed))
-            trainer.callbacks = [ProgressPrinter(label: "sine \(cell.displayName)")]
+            trainer.callbacks = context.progressCallbacks("sine \(cell.displayName)")
             sineModels.append((cell, model, initial, try trainer.fit(train: sineTrain, validation: sineVal)))
         }
         let sineSummaries = sineModels.map { summarize($0.0, $0.1, $0.3, threshold: sineThreshold) }
@@ -145,10 +147,11 @@ public enum ToyExperiment {
                     forgetGateBias: forgetBias, rng: &r),
                 head: Linear(inputSize: o.charHidden, outputSize: chars.vocabulary.count, rng: &r),
                 headMode: .everyStep, objective: .crossEntropy)
+            model.threads = context.threads
             let trainer = Trainer(
                 model: model, optimizer: .adam(lr: 0.005),
                 options: TrainingOptions(epochs: o.charEpochs, batchSize: 32, clipNorm: 5, shuffleSeed: o.seed))
-            trainer.callbacks = [ProgressPrinter(label: "chars \(cell.displayName)")]
+            trainer.callbacks = context.progressCallbacks("chars \(cell.displayName)")
             charModels.append((cell, model, try trainer.fit(train: chars.train, validation: chars.validation)))
         }
         let charSummaries = charModels.map { summarize($0.0, $0.1, $0.2, threshold: charThreshold) }
@@ -195,11 +198,12 @@ public enum ToyExperiment {
                     forgetGateBias: forgetBias, rng: &r),
                 head: Linear(inputSize: o.addingHidden, outputSize: 1, rng: &r), headMode: .lastStep,
                 objective: .meanSquaredError)
+            model.threads = context.threads
             let initial = model.parameters
             let trainer = Trainer(
                 model: model, optimizer: .adam(lr: 0.005),
                 options: TrainingOptions(epochs: o.addingEpochs, batchSize: 32, clipNorm: 1, shuffleSeed: o.seed))
-            trainer.callbacks = [ProgressPrinter(label: "adding \(cell.displayName)")]
+            trainer.callbacks = context.progressCallbacks("adding \(cell.displayName)")
             addModels.append((cell, model, initial, try trainer.fit(train: addTrain, validation: addVal)))
         }
         let addSummaries = addModels.map { summarize($0.0, $0.1, $0.3, threshold: addThreshold) }

@@ -225,13 +225,11 @@ func runStudy(
     fusion: FusionExperiment.Options? = nil
 ) throws {
     let started = Date()
-    Compute.threads = run.threads
-    let outcome = try Study.run(
-        Study.Options(
-            quick: run.quick, seed: run.seed, experiments: experiments,
-            dataDirectory: DataCache.directory(run.data), real: real, fusion: fusion,
-            threads: run.threads, fresh: run.fresh),
-        out: URL(fileURLWithPath: run.out))
+    var options = Study.Options(
+        quick: run.quick, seed: run.seed, experiments: experiments, dataDirectory: DataCache.directory(run.data),
+        real: real, fusion: fusion, threads: run.threads, fresh: run.fresh)
+    options.progress = { ProgressPrinter(label: $0) }
+    let outcome = try Study.run(options, out: URL(fileURLWithPath: run.out))
     if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }
     print("\nFindings:")
     for f in outcome.findings { print("  - \(f)") }
