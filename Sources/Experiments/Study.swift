@@ -50,19 +50,9 @@ public enum Study {
     /// What a study produced: the report, its findings, and the parts that failed (each with its error).
     public struct Outcome {
         public var report: URL
-        public var findings: [String]
+        public var findings: [Finding]
         public var failures: [String]
         public var history: RunFolderHistory
-    }
-
-    /// The findings that lead the report: who reached a loss first, accuracy leaders and the quality bar,
-    /// how much gradient survives through time, and how the question encoders differ.
-    static func headlines(_ findings: [String]) -> [String] {
-        let leads = [
-            "First to reach", "Quality bar", "Highest held-out", "||dL/dh_1||", "Trajectory length",
-            "Similarity of adjacent"
-        ]
-        return findings.filter { f in leads.contains { f.hasPrefix($0) } }
     }
 
     /// Runs the chosen experiments into `out` and writes report.html and findings.json. A part that fails
@@ -95,7 +85,7 @@ public enum Study {
                 "This run continues the run begun \(previous.created) in this folder\(earlier), with the same settings; models with checkpoints there resume from them, as each task below states."
             )
         }
-        var findings: [String] = [], failures: [String] = []
+        var findings: [Finding] = [], failures: [String] = []
         let rerun = options.rerunCommand
         func failed(_ part: String, _ error: Error) {
             FileHandle.standardError.write(Data("  \(part) failed: \(error)\n".utf8))
@@ -136,7 +126,7 @@ public enum Study {
             } catch { failed("Experiment 3", error) }
         }
         // At a glance: the headline measurements, linked to the sections below (inserted after the introduction).
-        let headlines = Self.headlines(findings)
+        let headlines = findings.filter { $0.rank == .headline }.map(\.text)
         if !headlines.isEmpty {
             let blocks: [HTMLReport.Block] = [.heading("At a glance", level: 2, id: "at-a-glance"), .list(headlines)]
             report.blocks.insert(contentsOf: blocks, at: min(1, report.blocks.count))

@@ -23,6 +23,7 @@ public struct CheckpointStore {
         epoch: Int, model: ParameterSet<T>, optimizer: Optimizer<T>, history: [EpochRecord], description: String
     ) throws {
         let enc = JSONEncoder()
+        enc.outputFormatting = .sortedKeys  // the same state gives the same bytes
         enc.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try SafetensorsFile.write(

@@ -40,14 +40,16 @@ final class FusionTests: XCTestCase {
                 projectionMatchRate: 0.25, labelBridgeMatchRate: 0.5, tsneKL: 0.1)
         }
         let lines = FusionExperiment.findingsText(
-            [m("RNN", 40, 0.1), m("LSTM", 8, 0.9), m("GRU", 16, 0.8)], images: 4, questions: 9)
+            [m("RNN", 40, 0.1), m("LSTM", 8, 0.9), m("GRU", 16, 0.8)], images: 4, questions: 9
+        ).map(\.text)
         XCTAssertTrue(lines[0].contains("RNN 40 > GRU 16 > LSTM 8"), lines[0])
         XCTAssertTrue(lines[1].contains("LSTM 0.9 > GRU 0.8 > RNN 0.1"), lines[1])
         XCTAssertTrue(lines[1].contains("LSTM and GRU keep more of it than the RNN"), lines[1])
         XCTAssertTrue(lines.contains { $0.contains("(chance 25%)") })
         // Other numbers, other sentences: an RNN whose adjacent states are the most similar.
         let flipped = FusionExperiment.findingsText(
-            [m("RNN", 40, 0.95), m("LSTM", 8, 0.9), m("GRU", 16, 0.97)], images: 4, questions: 9)
+            [m("RNN", 40, 0.95), m("LSTM", 8, 0.9), m("GRU", 16, 0.97)], images: 4, questions: 9
+        ).map(\.text)
         XCTAssertTrue(
             flipped[1].contains("GRU keep more of it than the RNN; LSTM keep no more of it than the RNN"), flipped[1])
     }

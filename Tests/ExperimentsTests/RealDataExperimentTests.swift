@@ -52,14 +52,16 @@ final class RealDataExperimentTests: XCTestCase {
         }
         let binary = RealDataReport.findings(
             task: "t", results: [result("RNN", accuracy: 0.52, loss: 0.6931), result("GRU", accuracy: 0.8, loss: 0.4)],
-            baselines: [:], objective: .crossEntropy, classes: 2, clip: 1)
+            baselines: [:], objective: .crossEntropy, classes: 2, clip: 1
+        ).map(\.text)
         XCTAssertTrue(
             binary.contains(
                 "At chance level (50.0% + 5 points) after 1 epochs: RNN. Final training loss RNN 0.693, against 0.693 = ln(2) for a uniform guess."
             ), "\(binary)")
         let tenWay = RealDataReport.findings(
             task: "t", results: [result("GRU", accuracy: 0.52, loss: 1.2)], baselines: [:], objective: .crossEntropy,
-            classes: 10, clip: 1)
+            classes: 10, clip: 1
+        ).map(\.text)
         XCTAssertFalse(tenWay.contains { $0.hasPrefix("At chance") })
     }
 
@@ -93,7 +95,8 @@ final class RealDataExperimentTests: XCTestCase {
                 spectral: ["rnn.weight_hh_l0": 1.7, "rnn.weight_hh_l0[f]": 0.4, "rnn.weight_hh_l0[g]": 1.2])
         ]
         let lines = RealDataReport.findings(
-            task: "t", results: results, baselines: baselines, objective: .meanSquaredError, classes: 0, clip: 1)
+            task: "t", results: results, baselines: baselines, objective: .meanSquaredError, classes: 0, clip: 1
+        ).map(\.text)
         let all = lines.joined(separator: "\n")
         XCTAssertTrue(
             all.contains(
@@ -119,7 +122,8 @@ final class RealDataExperimentTests: XCTestCase {
         let unclipped = RealDataReport.findings(
             task: "t", results: [regression("GRU", testLoss: 0.3, maxNorm: 3)],
             baselines: ["naive (next = last)": 1.5, "training mean": 1.0], objective: .meanSquaredError, classes: 0,
-            clip: nil)
+            clip: nil
+        ).map(\.text)
         XCTAssertTrue(unclipped.contains { $0.contains("largest gradient norm seen 3 (no clipping)") }, "\(unclipped)")
         XCTAssertTrue(
             unclipped.contains {
@@ -149,7 +153,7 @@ final class RealDataExperimentTests: XCTestCase {
         XCTAssertEqual(rows.models[1].evolution[0].saturation.map(\.gate), ["i", "f", "g", "o"])
         XCTAssertNotNil(rows.models[1].evolution[2].stats["rnn.weight_hh_l0[f]"]?.spectralNorm)
         XCTAssertNotNil(rows.models[1].evolution[2].updateRatio["rnn.weight_hh_l0[g]"])
-        XCTAssertTrue(s.findings.contains { $0.contains("W_hh spectral norm") })
+        XCTAssertTrue(s.findings.contains { $0.text.contains("W_hh spectral norm") })
         XCTAssertNotNil(s.tasks[2].baselines["naive (tomorrow = today)"])
 
         // checkpoints: initial weights + every epoch, PyTorch names, optimizer state beside them

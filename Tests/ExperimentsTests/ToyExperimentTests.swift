@@ -76,7 +76,8 @@ final class FindingsTests: XCTestCase {
                 summary("RNN", [0.5, 0.4, 0.3], secondsPerEpoch: 1),
                 summary("LSTM", [0.5, 0.09, 0.05], secondsPerEpoch: 4),
                 summary("GRU", [0.3, 0.2, 0.08], secondsPerEpoch: 1)
-            ], task: "t", metric: "MSE")
+            ], task: "t", metric: "MSE"
+        ).map(\.text)
         XCTAssertTrue(
             lines[0].contains("LSTM at epoch 2 (8 s of training), then GRU at epoch 3 (3 s of training)"), lines[0])
         XCTAssertTrue(lines[1].contains("In wall-clock time GRU got there first (3 s)"), lines[1])
@@ -125,7 +126,8 @@ final class FindingsTests: XCTestCase {
         let shrinking = [0.0625, 0.125, 0.25, 0.5, 1], growing = [16.0, 8, 4, 2, 1]
         let lines = ToyExperiment.gradientFindings(
             [gradients("RNN", jacobian: shrinking, ratio: 1e-6), gradients("GRU", jacobian: growing, ratio: 2)],
-            steps: 5)
+            steps: 5
+        ).map(\.text)
         let compounding = lines.first { $0.hasPrefix("Per-step factor") }!
         XCTAssertTrue(compounding.contains("RNN 0.5^4 = 0.0625"), compounding)
         XCTAssertTrue(
@@ -134,16 +136,18 @@ final class FindingsTests: XCTestCase {
         XCTAssertTrue(vanilla.contains("0.5 at initialisation (the gradient vanishes geometrically)"), vanilla)
         XCTAssertTrue(vanilla.contains("almost no gradient from the loss reaches the first step"), vanilla)
 
-        let exploding = ToyExperiment.gradientFindings([gradients("RNN", jacobian: growing, ratio: 1e4)], steps: 5)
+        let exploding = ToyExperiment.gradientFindings([gradients("RNN", jacobian: growing, ratio: 1e4)], steps: 5).map(
+            \.text)
         let v2 = exploding.first { $0.hasPrefix("The vanilla RNN") }!
         XCTAssertTrue(v2.contains("2 at initialisation (the gradient grows geometrically (explodes))"), v2)
         XCTAssertTrue(v2.contains("the first steps get far larger gradients than the last"), v2)
         XCTAssertFalse(exploding.joined().contains("shrinks"))
         // Without an RNN there is no vanilla-RNN sentence.
         XCTAssertFalse(
-            ToyExperiment.gradientFindings([gradients("GRU", jacobian: growing, ratio: 2)], steps: 5).contains {
-                $0.hasPrefix("The vanilla RNN")
-            })
+            ToyExperiment.gradientFindings([gradients("GRU", jacobian: growing, ratio: 2)], steps: 5).map(\.text)
+                .contains {
+                    $0.hasPrefix("The vanilla RNN")
+                })
     }
 }
 
@@ -163,7 +167,7 @@ final class ToyExperimentRunTests: XCTestCase {
         XCTAssertEqual(s.sine[0].history.count, 2)
         XCTAssertEqual(s.addingGradients[0].lossGradientInit.count, 20)
         XCTAssertEqual(s.addingGradients[1].gateCarryPerUnit.count, 8)
-        XCTAssertTrue(s.findings.contains { $0.contains("||dL/dh_1|| / ||dL/dh_T||") })
+        XCTAssertTrue(s.findings.contains { $0.text.contains("||dL/dh_1|| / ||dL/dh_T||") })
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("toy").path)
         for f in [
             "results.json", "sine_history.csv", "adding_gradients.csv", "sine_loss.svg", "adding_jacobian.svg",
@@ -181,16 +185,19 @@ final class ToyExperimentRunTests: XCTestCase {
 }
 
 final class StudyTests: XCTestCase {
-    func testHeadlinesPickTheLeadingFindingsInOrder() {
-        let f = [
-            "Parameters: RNN 1", "First to reach MSE <= 0.01 on sine: GRU", "Final MSE: x",
-            "Quality bar: the LSTM reaches 96%", "Trajectory length: RNN > GRU"
-        ]
-        XCTAssertEqual(
-            Study.headlines(f),
-            [
-                "First to reach MSE <= 0.01 on sine: GRU", "Quality bar: the LSTM reaches 96%",
-                "Trajectory length: RNN > GRU"
-            ])
+    /// The findings that lead the report are marked where they are computed, with the numbers they state.
+    func testHeadlinesAreTypedWithTheirNumbers() {
+        func summary(_ model: String, epoch: Int?) -> ToyExperiment.ModelSummary {
+            ToyExperiment.ModelSummary(
+                model: model, parameters: 1, history: [], threshold: 0.2, epochReachingThreshold: epoch,
+                secondsToThreshold: epoch.map { Double($0) * 2 }, finalValidationLoss: 0.1, totalSeconds: 8)
+        }
+        let lines = ToyExperiment.racingFindings(
+            [summary("RNN", epoch: nil), summary("GRU", epoch: 3)], task: "t", metric: "MSE")
+        let headlines = lines.filter { $0.rank == .headline }
+        XCTAssertEqual(headlines.count, 1)
+        XCTAssertTrue(headlines[0].text.hasPrefix("First to reach MSE <= 0.2 on t: GRU at epoch 3"), headlines[0].text)
+        XCTAssertEqual(headlines[0].numbers, ["GRU epoch": 3, "GRU seconds": 6])
+        XCTAssertTrue(lines.dropFirst().allSatisfy { $0.rank == .detail })
     }
 }

@@ -54,7 +54,7 @@ public enum FusionExperiment {
         public var items: [Item]
         public var imageTop5: [String: [String]]
         public var metrics: [EncoderMetrics]
-        public var findings: [String]
+        public var findings: [Finding]
     }
 
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
@@ -291,7 +291,7 @@ public enum FusionExperiment {
             },
             caption: "Encoders compared (means over questions)")
         let findings = findingsText(metrics, images: images.count, questions: items.count)
-        report.list(findings)
+        report.list(findings.map(\.text))
 
         let summary = Summary(
             backbone: net.name, embeddings: embeddings.name, items: items,
@@ -314,13 +314,20 @@ public enum FusionExperiment {
         return summary
     }
 
-    static func findingsText(_ m: [EncoderMetrics], images: Int, questions: Int) -> [String] {
-        var lines: [String] = []
-        func rank(_ key: (EncoderMetrics) -> Double, _ what: String, _ meaning: String, _ verdict: String = "") {
+    static func findingsText(_ m: [EncoderMetrics], images: Int, questions: Int) -> [Finding] {
+        var lines: [Finding] = []
+        /// One sentence ranking the encoders on `key`, with each encoder's value.
+        func rank(
+            _ key: (EncoderMetrics) -> Double, _ what: String, _ meaning: String, _ verdict: String = "",
+            headline: Bool = false
+        ) {
             let s = m.sorted { key($0) > key($1) }
             lines.append(
-                "\(what): " + s.map { "\($0.encoder) \(fmt(key($0), 3))" }.joined(separator: " > ")
-                    + " - \(meaning)\(verdict).")
+                Finding(
+                    headline ? .headline : .detail,
+                    "\(what): " + s.map { "\($0.encoder) \(fmt(key($0), 3))" }.joined(separator: " > ")
+                        + " - \(meaning)\(verdict).",
+                    numbers: Dictionary(uniqueKeysWithValues: s.map { ($0.encoder, key($0)) })))
         }
         /// The gated encoders that measure above / not above the vanilla RNN on `key`.
         func againstRNN(_ key: (EncoderMetrics) -> Double, more: String, less: String) -> String {
@@ -333,10 +340,10 @@ public enum FusionExperiment {
         }
         rank(
             \.meanTrajectoryLength, "Trajectory length (sum of ||h_t - h_t-1|| per question)",
-            "how far each word moves the state")
+            "how far each word moves the state", headline: true)
         rank(
             \.meanAdjacentCosine, "Similarity of adjacent states", "how much of the previous state survives a word",
-            againstRNN(\.meanAdjacentCosine, more: "keep more of it", less: "keep no more of it"))
+            againstRNN(\.meanAdjacentCosine, more: "keep more of it", less: "keep no more of it"), headline: true)
         let growing = m.filter { $0.meanNormGrowth > 1 }.map(\.encoder),
             bounded = m.filter { $0.meanNormGrowth <= 1 }.map(\.encoder)
         rank(

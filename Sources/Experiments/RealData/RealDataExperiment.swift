@@ -45,12 +45,12 @@ public enum RealDataExperiment {
         public var task: String, description: String
         public var models: [ModelResult]
         public var baselines: [String: Double]
-        public var findings: [String]
+        public var findings: [Finding]
         /// Why the task was not run (its data could not be had), or why it stopped (any other error).
         public var skipped: String?, failure: String?
     }
 
-    public struct Summary: Codable, Sendable { public var tasks: [TaskResult]; public var findings: [String] }
+    public struct Summary: Codable, Sendable { public var tasks: [TaskResult]; public var findings: [Finding] }
 
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
 
@@ -347,7 +347,7 @@ public enum RealDataExperiment {
         try RealDataReport.figures(
             task: task.key, results: results, trackers: trackers, weightFigures: task.weightFigures,
             objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
-        report.list(findings)
+        report.list(findings.map(\.text))
         if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
         return TaskResult(

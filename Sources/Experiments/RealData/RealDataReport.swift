@@ -15,8 +15,8 @@ enum RealDataReport {
         task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective,
         classes: Int,
         clip: Double?
-    ) -> [String] {
-        var lines: [String] = []
+    ) -> [Finding] {
+        var lines: [Finding] = []
         if objective == .crossEntropy {
             for r in results {
                 let accs = r.history.compactMap(\.validationAccuracy)
@@ -42,14 +42,16 @@ enum RealDataReport {
             }
             if let best = results.max(by: { ($0.testAccuracy ?? 0) < ($1.testAccuracy ?? 0) }) {
                 lines.append(
-                    "Highest held-out accuracy on \(task): \(best.model) (\(pct(best.testAccuracy ?? .nan)), \(best.parameters) parameters)."
-                )
+                    .headline(
+                        "Highest held-out accuracy on \(task): \(best.model) (\(pct(best.testAccuracy ?? .nan)), \(best.parameters) parameters).",
+                        numbers: ["accuracy": best.testAccuracy ?? .nan, "parameters": Double(best.parameters)]))
             }
             if task == "mnist_rows", let lstm = results.first(where: { $0.model == "LSTM" }), let a = lstm.testAccuracy
             {
                 lines.append(
-                    "Quality bar: the LSTM reaches \(pct(a)) on the held-out digits (target 95%): \(a >= 0.95 ? "met" : "not met")."
-                )
+                    .headline(
+                        "Quality bar: the LSTM reaches \(pct(a)) on the held-out digits (target 95%): \(a >= 0.95 ? "met" : "not met").",
+                        numbers: ["accuracy": a, "target": 0.95]))
             }
             if let m = baselines["majority class accuracy"] { lines.append("Majority-class baseline: \(pct(m)).") }
         } else {

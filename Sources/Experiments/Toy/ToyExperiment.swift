@@ -50,7 +50,7 @@ public enum ToyExperiment {
         public var charSamples: [String: [String: String]]  // model -> temperature -> text
         public var adding: [ModelSummary]
         public var addingGradients: [GradientSummary]
-        public var findings: [String]
+        public var findings: [Finding]
     }
 
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
@@ -85,7 +85,7 @@ public enum ToyExperiment {
         report.paragraph(
             "Each model is built and trained here with hand-written forward and backpropagation-through-time code (no autograd), all three from the same seed and the same data, with PyTorch's default initialisation (and the LSTM's forget-gate bias set to 1, as Keras does). Loss curves, gradient flow through time and the findings below are computed from this run."
         )
-        var findings: [String] = []
+        var findings: [Finding] = []
 
         // MARK: sine
         var rng = SeededRandom(seed: o.seed)
@@ -129,7 +129,7 @@ public enum ToyExperiment {
         try writeHistoryCSV(folder, "toy/sine_history.csv", sineSummaries)
         let sineFindings = racingFindings(sineSummaries, task: "sine", metric: "validation MSE")
         findings += sineFindings
-        report.list(sineFindings)
+        report.list(sineFindings.map(\.text))
         resultsTable(&report, sineSummaries, metric: "val MSE")
 
         // MARK: characters
@@ -174,10 +174,12 @@ public enum ToyExperiment {
         let charFindings =
             racingFindings(charSummaries, task: "characters", metric: "validation loss")
             + charSummaries.map {
-                "\($0.model): validation \(fmt($0.finalValidationLoss, 3)) nats/char = perplexity \(fmt(exp($0.finalValidationLoss), 3)) = \(fmt($0.finalValidationLoss / log(2), 3)) bits/char."
+                Finding.detail(
+                    "\($0.model): validation \(fmt($0.finalValidationLoss, 3)) nats/char = perplexity \(fmt(exp($0.finalValidationLoss), 3)) = \(fmt($0.finalValidationLoss / log(2), 3)) bits/char.",
+                    numbers: ["nats per char": $0.finalValidationLoss, "perplexity": exp($0.finalValidationLoss)])
             }
         findings += charFindings
-        report.list(charFindings)
+        report.list(charFindings.map(\.text))
         report.table(
             headers: ["model", "temperature 0.5", "temperature 1.0"],
             rows: cells.map { [$0.displayName, samples[$0.displayName]!["0.5"]!, samples[$0.displayName]!["1.0"]!] },
@@ -229,7 +231,7 @@ public enum ToyExperiment {
             racingFindings(addSummaries, task: "adding", metric: "validation MSE")
             + gradientFindings(addGradients, steps: o.addingSteps)
         findings += addFindings
-        report.list(addFindings)
+        report.list(addFindings.map(\.text))
         resultsTable(&report, addSummaries, metric: "val MSE")
 
         let summary = Summary(
@@ -308,8 +310,8 @@ public enum ToyExperiment {
 
     // MARK: - findings (text computed from the numbers)
 
-    static func racingFindings(_ s: [ModelSummary], task: String, metric: String) -> [String] {
-        var lines: [String] = []
+    static func racingFindings(_ s: [ModelSummary], task: String, metric: String) -> [Finding] {
+        var lines: [Finding] = []
         let reached = s.filter { $0.epochReachingThreshold != nil }.sorted {
             ($0.epochReachingThreshold!, $0.secondsToThreshold!) < ($1.epochReachingThreshold!, $1.secondsToThreshold!)
         }
@@ -318,7 +320,16 @@ public enum ToyExperiment {
             let order = reached.map {
                 "\($0.model) at epoch \($0.epochReachingThreshold!) (\(fmt($0.secondsToThreshold!, 2)) s of training)"
             }.joined(separator: ", then ")
-            lines.append("First to reach \(metric) <= \(threshold) on \(task): \(order).")
+            lines.append(
+                .headline(
+                    "First to reach \(metric) <= \(threshold) on \(task): \(order).",
+                    numbers: Dictionary(
+                        uniqueKeysWithValues: reached.flatMap {
+                            [
+                                ("\($0.model) epoch", Double($0.epochReachingThreshold!)),
+                                ("\($0.model) seconds", $0.secondsToThreshold!)
+                            ]
+                        })))
             let fastestClock = reached.min { $0.secondsToThreshold! < $1.secondsToThreshold! }!
             if fastestClock.model != first.model {
                 lines.append(
@@ -364,12 +375,17 @@ public enum ToyExperiment {
         return text
     }
 
-    static func gradientFindings(_ g: [GradientSummary], steps: Int) -> [String] {
-        var lines: [String] = []
+    static func gradientFindings(_ g: [GradientSummary], steps: Int) -> [Finding] {
+        var lines: [Finding] = []
         lines.append(
-            "||dL/dh_1|| / ||dL/dh_T|| (how much of the loss gradient at the last step survives back to the first) at initialisation: "
-                + g.map { "\($0.model) \(fmt($0.ratioInit, 3))" }.joined(separator: ", ") + "; after training: "
-                + g.map { "\($0.model) \(fmt($0.ratioTrained, 3))" }.joined(separator: ", ") + ".")
+            .headline(
+                "||dL/dh_1|| / ||dL/dh_T|| (how much of the loss gradient at the last step survives back to the first) at initialisation: "
+                    + g.map { "\($0.model) \(fmt($0.ratioInit, 3))" }.joined(separator: ", ") + "; after training: "
+                    + g.map { "\($0.model) \(fmt($0.ratioTrained, 3))" }.joined(separator: ", ") + ".",
+                numbers: Dictionary(
+                    uniqueKeysWithValues: g.flatMap {
+                        [("\($0.model) initial", $0.ratioInit), ("\($0.model) trained", $0.ratioTrained)]
+                    })))
         let perStep = g.map { ($0.model, GradientFlow.perStepFactor($0.jacobianInit)) }
         lines.append(
             "Per-step factor of ||dh_T/dh_t|| at initialisation (geometric mean over \(steps - 1) steps): "
