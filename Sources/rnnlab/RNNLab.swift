@@ -129,8 +129,10 @@ struct Real: ParsableCommand {
     @Flag(help: "Permute the pixel order (permuted sequential MNIST).") var permuted = false
     @Option(help: "Epochs of full Fashion-MNIST (0 to skip).") var fashionEpochs: Int?
     @Option(help: "Epochs of the temperature and stock forecasts.") var forecastEpochs: Int?
-    @Option(help: "Comma-separated tasks to run (\(RealDataExperiment.taskKeys.joined(separator: ", "))).") var tasks:
-        String?
+    @Option(
+        help: "Comma-separated tasks to run (\(known)).",
+        transform: RealDataExperiment.TaskName.parseList)
+    var tasks: [RealDataExperiment.TaskName]?
 
     func validate() throws {
         try requireAtLeast(1, mnistEpochs, "mnist-epochs")
@@ -141,21 +143,6 @@ struct Real: ParsableCommand {
         if let lr = pixelLr, !(lr > 0 && lr.isFinite) {
             throw ValidationError("--pixel-lr must be a positive number (got \(lr))")
         }
-        _ = try chosenTasks()
-    }
-
-    /// The --tasks list, every name checked against the known tasks.
-    func chosenTasks() throws -> Set<String>? {
-        guard let tasks else { return nil }
-        let names = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let unknown = names.filter { !RealDataExperiment.taskKeys.contains($0) }
-        let known = RealDataExperiment.taskKeys.joined(separator: ", ")
-        if names.isEmpty { throw ValidationError("--tasks names no task; known tasks: \(known)") }
-        if !unknown.isEmpty {
-            throw ValidationError(
-                "--tasks: unknown task \(unknown.map { "'\($0)'" }.joined(separator: ", ")); known tasks: \(known)")
-        }
-        return Set(names)
     }
 
     func run() throws {
@@ -168,7 +155,7 @@ struct Real: ParsableCommand {
         if let v = fashionEpochs { o.fashionEpochs = v }
         if let v = forecastEpochs { o.forecastEpochs = v }
         o.pixelPermuted = permuted
-        o.tasks = try chosenTasks()
+        o.tasks = tasks.map(Set.init)
         try runStudy(options, experiments: [2], real: o)
     }
 }
@@ -261,5 +248,21 @@ struct Classify: ParsableCommand {
             print(String(format: "%@ (%.0f ms)", path, Date().timeIntervalSince(start) * 1000))
             for t in top { print(String(format: "  %5.1f%%  %@", 100 * t.probability, t.name)) }
         }
+    }
+}
+
+private let known = RealDataExperiment.TaskName.allCases.map(\.rawValue).joined(separator: ", ")
+
+extension RealDataExperiment.TaskName {
+    /// "mnist_rows,stocks" -> the tasks, every name checked against the known ones.
+    static func parseList(_ text: String) throws -> [Self] {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if names.isEmpty { throw ValidationError("it names no task; known tasks: \(known)") }
+        let unknown = names.filter { Self(rawValue: $0) == nil }
+        if !unknown.isEmpty {
+            throw ValidationError(
+                "unknown task \(unknown.map { "'\($0)'" }.joined(separator: ", ")); known tasks: \(known)")
+        }
+        return names.compactMap(Self.init(rawValue:))
     }
 }

@@ -56,7 +56,7 @@ final class CLITests: XCTestCase {
             (["real", "--pixel-lr", "nan"], "--pixel-lr must be a positive number"),
             (["real", "--pixel-lr=-0.1"], "--pixel-lr must be a positive number"),
             (["real", "--tasks", "foo"], "unknown task 'foo'; known tasks: mnist_rows, mnist_pixels"),
-            (["real", "--tasks", ","], "--tasks names no task"),
+            (["real", "--tasks", ","], "it names no task"),
             (["toy", "--threads", "0"], "--threads must be at least 1"),
             (["all", "--seed=-1"], "seed"),
             (["fusion", "--embeddings", "glove"], "The value 'glove' is invalid for '--embeddings <embeddings>'"),

@@ -28,7 +28,7 @@ final class RunManifestTests: XCTestCase {
     /// A small Experiment 2 study: the temperature task on the tiny fixture.
     func options(seed: UInt64 = 7, epochs: Int = 2, fresh: Bool = false) -> Study.Options {
         var real = RealDataExperiment.Options(quick: true)
-        real.tasks = ["seattle_temperature"]; real.forecastEpochs = epochs; real.forecastHidden = 4
+        real.tasks = [.seattleTemperature]; real.forecastEpochs = epochs; real.forecastHidden = 4
         return Study.Options(
             quick: true, seed: seed, experiments: [2], dataDirectory: dir.appendingPathComponent("data"), real: real,
             fresh: fresh, arguments: ["rnnlab", "real", "--seed", String(seed)])

