@@ -48,8 +48,8 @@ let package = Package(
         .library(
             name: "RNNLab",
             targets: [
-                "TensorCore", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis", "Charts",
-                "Experiments"
+                "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis",
+                "Charts", "Experiments"
             ]),
         .executable(name: "rnnlab", targets: ["rnnlab"])
     ],
@@ -59,8 +59,10 @@ let package = Package(
     targets: [
         // Contiguous Float/Double tensors, seeded RNG, SIMD GEMM and element-wise kernels.
         .target(name: "TensorCore", swiftSettings: numericSettings),
-        // RNN / LSTM / GRU cells, stacked layers, BPTT, losses, optimizers, clipping, training loop.
-        .target(name: "Recurrent", dependencies: ["TensorCore"], swiftSettings: numericSettings),
+        // Sequence batches (dense or token inputs, value or class targets) and the datasets that gather them.
+        .target(name: "SequenceData", dependencies: ["TensorCore"], swiftSettings: numericSettings),
+        // RNN / LSTM / GRU / IndRNN cells, stacked layers, BPTT, losses, optimizers, clipping, training loop.
+        .target(name: "Recurrent", dependencies: ["TensorCore", "SequenceData"], swiftSettings: numericSettings),
         // The system's zlib and libbz2 (Debian: zlib1g-dev, libbz2-dev).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
@@ -68,7 +70,7 @@ let package = Package(
         .target(name: "Archives", dependencies: ["CZlib", "CBzip2"], swiftSettings: simdSettings),
         // Dataset readers (IDX, CSV, text corpora), checksums, fetching and caching, batching.
         .target(
-            name: "Datasets", dependencies: ["TensorCore", "Recurrent", "Archives"], swiftSettings: simdSettings),
+            name: "Datasets", dependencies: ["TensorCore", "SequenceData", "Archives"], swiftSettings: simdSettings),
         // JPEG and PNG decoding through the system's libjpeg(-turbo) and libpng (Debian: libjpeg-dev, libpng-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.

@@ -1,6 +1,6 @@
 import Foundation
 import TensorCore
-import Recurrent
+import SequenceData
 
 /// 28x28 grey images with class labels: MNIST, Fashion-MNIST or the 5000-digit MNIST CSV.
 public struct ImageSet {

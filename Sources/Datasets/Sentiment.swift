@@ -1,6 +1,6 @@
 import Foundation
 import TensorCore
-import Recurrent
+import SequenceData
 
 /// Labelled texts for binary sentiment (1 = positive).
 public struct LabelledTexts {

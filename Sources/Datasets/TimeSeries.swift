@@ -1,6 +1,6 @@
 import Foundation
 import TensorCore
-import Recurrent
+import SequenceData
 
 /// A univariate series for next-value forecasting: z-score normalised with statistics of the training part
 /// only, cut into windows of `window` values whose target is the value after the window.

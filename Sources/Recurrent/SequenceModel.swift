@@ -9,15 +9,6 @@ public enum HeadMode: String, Codable, Sendable {
 /// What the model is trained to minimise.
 public enum Objective: String, Codable, Sendable { case meanSquaredError, crossEntropy }
 
-/// A batch: dense inputs [B, T, I] or token ids (row-major [B, T]), and targets.
-public struct SequenceBatch<T: Real> {
-    public enum Input { case dense(Tensor<T>), tokens([Int], batch: Int, steps: Int) }
-    public enum Target { case values(Tensor<T>), classes([Int]) }
-    public var input: Input
-    public var target: Target
-    public init(input: Input, target: Target) { self.input = input; self.target = target }
-}
-
 /// Loss and, for classification, the number of correct predictions in a batch.
 public struct BatchResult { public var loss: Double; public var correct: Int; public var count: Int }
 

@@ -1,0 +1,60 @@
+import TensorCore
+
+/// A batch: dense inputs [B, T, I] or token ids (row-major [B, T]), and targets.
+public struct SequenceBatch<T: Real> {
+    public enum Input { case dense(Tensor<T>), tokens([Int], batch: Int, steps: Int) }
+    public enum Target { case values(Tensor<T>), classes([Int]) }
+    public var input: Input
+    public var target: Target
+    public init(input: Input, target: Target) { self.input = input; self.target = target }
+}
+
+/// A source of batches: `count` samples, any subset of which can be gathered into a batch.
+public protocol SequenceDataset {
+    associatedtype Scalar: Real
+    var count: Int { get }
+    func batch(_ indices: [Int]) -> SequenceBatch<Scalar>
+}
+
+/// Dense sequences x [N, T, I] with value targets [N, ...] or class targets [N] / [N*T].
+public struct TensorSequenceDataset<T: Real>: SequenceDataset {
+    public let inputs: Tensor<T>
+    public let targets: SequenceBatch<T>.Target
+    public init(inputs: Tensor<T>, targets: SequenceBatch<T>.Target) { self.inputs = inputs; self.targets = targets }
+    public var count: Int { inputs.shape[0] }
+
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public func batch(_ indices: [Int]) -> SequenceBatch<T> {
+        let per = inputs.count / max(count, 1)
+        var x = [T](); x.reserveCapacity(indices.count * per)
+        for i in indices { x += inputs.data[(i * per)..<((i + 1) * per)] }
+        let input = SequenceBatch<T>.Input.dense(
+            try! Tensor(shape: [indices.count] + inputs.shape.dropFirst(), data: x))
+        switch targets {
+        case .values(let y):
+            let py = y.count / max(count, 1)
+            var out = [T](); out.reserveCapacity(indices.count * py)
+            for i in indices { out += y.data[(i * py)..<((i + 1) * py)] }
+            return SequenceBatch(
+                input: input, target: .values(try! Tensor(shape: [indices.count] + y.shape.dropFirst(), data: out)))
+        case .classes(let c):
+            let pc = c.count / max(count, 1)
+            return SequenceBatch(input: input, target: .classes(indices.flatMap { c[($0 * pc)..<(($0 + 1) * pc)] }))
+        }
+    }
+}
+
+/// Token sequences (each of length `steps`) with one class per sequence or one per step.
+public struct TokenSequenceDataset<T: Real>: SequenceDataset {
+    public let tokens: [[Int]]
+    public let labels: [Int]
+    public init(tokens: [[Int]], labels: [Int]) { self.tokens = tokens; self.labels = labels }
+    public var count: Int { tokens.count }
+    public func batch(_ indices: [Int]) -> SequenceBatch<T> {
+        let steps = indices.first.map { tokens[$0].count } ?? 0
+        let per = labels.count / max(count, 1)
+        return SequenceBatch(
+            input: .tokens(indices.flatMap { tokens[$0] }, batch: indices.count, steps: steps),
+            target: .classes(indices.flatMap { labels[($0 * per)..<(($0 + 1) * per)] }))
+    }
+}
