@@ -76,7 +76,10 @@ func drawAxes(
 ) {
     svg.text(f.width / 2, 20, title, size: 15, weight: "bold", cls: "title")
     svg.raw(
-        "<g class=\"plot-area\" data-xmin=\"\(x.lo)\" data-xmax=\"\(x.hi)\" data-ymin=\"\(y.lo)\" data-ymax=\"\(y.hi)\" data-xscale=\"\(x.scale.rawValue)\" data-yscale=\"\(y.scale.rawValue)\">"
+        """
+        <g class=\"plot-area\" data-xmin=\"\(x.lo)\" data-xmax=\"\(x.hi)\" data-ymin=\"\(y.lo)\" \
+        data-ymax=\"\(y.hi)\" data-xscale=\"\(x.scale.rawValue)\" data-yscale=\"\(y.scale.rawValue)\">
+        """
     )
     svg.rect(f.left, f.top, f.plotWidth, f.plotHeight, fill: "none", stroke: "#999")
     svg.raw("</g>")

@@ -128,7 +128,10 @@ public struct Heatmap: Chart {
         guard values.allSatisfy({ $0.count == cols }) else { throw ChartError("\(title): rows have different lengths") }
         guard rowLabels.count == values.count, columnLabels.count == cols else {
             throw ChartError(
-                "\(title): \(values.count)x\(cols) matrix with \(rowLabels.count) row and \(columnLabels.count) column labels"
+                """
+                \(title): \(values.count)x\(cols) matrix with \(rowLabels.count) row and \(columnLabels.count) \
+                column labels
+                """
             )
         }
         let finite = values.flatMap { $0 }.filter(\.isFinite)

@@ -97,13 +97,17 @@ public struct HTMLReport {
             <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <style>
-            body{font-family:Helvetica,Arial,sans-serif;max-width:1280px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+            body{font-family:Helvetica,Arial,sans-serif;max-width:1280px;margin:2em auto;padding:0 1em;color:#222;\
+            line-height:1.45}
             h1{border-bottom:2px solid #0072B2;padding-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ddd}
-            figure{display:inline-block;margin:.6em;vertical-align:top;max-width:100%} figure svg{max-width:100%;height:auto}
+            figure{display:inline-block;margin:.6em;vertical-align:top;max-width:100%} \
+            figure svg{max-width:100%;height:auto}
             figcaption{font-size:.9em;color:#555;max-width:640px} .row{display:flex;flex-wrap:wrap;gap:.4em}
             .row figure{flex:1 1 380px;max-width:calc(50% - 1.4em);margin:.3em} .row figure svg{width:100%}
-            table{border-collapse:collapse;margin:1em 0;font-size:.92em} td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-            th{background:#f2f6fa} td:first-child,th:first-child{text-align:left} caption{font-weight:bold;text-align:left;padding:.3em 0}
+            table{border-collapse:collapse;margin:1em 0;font-size:.92em} \
+            td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+            th{background:#f2f6fa} td:first-child,th:first-child{text-align:left} \
+            caption{font-weight:bold;text-align:left;padding:.3em 0}
             pre{background:#f6f6f6;padding:.8em;overflow-x:auto} nav ul{columns:2}
             </style></head><body>
             <h1>\(Self.escape(title))</h1>

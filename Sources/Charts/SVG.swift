@@ -140,13 +140,18 @@ public struct SVGDocument {
     /// The arrowhead marker that lines with marker-end="url(#arrow)" use (HTMLReport renames it per figure,
     /// so ids stay unique in a page holding many charts).
     static let arrowMarker =
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"context-stroke\"/></marker></defs>"
+        """
+        <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"6\" \
+        markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" \
+        fill=\"context-stroke\"/></marker></defs>
+        """
 
     public func render() -> String {
         let content = body.joined(separator: "\n")
         let defs = content.contains("url(#arrow)") ? Self.arrowMarker + "\n" : ""
         return """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.num(width))" height="\(Self.num(height))" viewBox="0 0 \(Self.num(width)) \(Self.num(height))" font-family="Helvetica, Arial, sans-serif">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.num(width))" height="\(Self.num(height))" \
+            viewBox="0 0 \(Self.num(width)) \(Self.num(height))" font-family="Helvetica, Arial, sans-serif">
             \(defs)<rect x="0" y="0" width="\(Self.num(width))" height="\(Self.num(height))" fill="white"/>
             \(content)
             </svg>

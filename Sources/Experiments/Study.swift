@@ -77,12 +77,20 @@ public enum Study {
         let folder = try RunFolder(out)
         var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
         report.paragraph(
-            "Generated \(started) by rnnlab \(CodeVersion.current)\(options.quick ? " (quick profile)" : ""), seed \(options.seed). Every number in the text below is measured in this run; the figures are also saved as SVG files beside this report and the raw results as JSON and CSV. Settings, code version and data checksums: manifest.json."
+            """
+            Generated \(started) by rnnlab \(CodeVersion.current)\(options.quick ? " (quick profile)" : ""), seed \
+            \(options.seed). Every number in the text below is measured in this run; the figures are also saved \
+            as SVG files beside this report and the raw results as JSON and CSV. Settings, code version and data \
+            checksums: manifest.json.
+            """
         )
         if let previous = history.previous {
             let earlier = previous.invocations.last.map { " (last run \($0.started), code \($0.codeVersion))" } ?? ""
             report.paragraph(
-                "This run continues the run begun \(previous.created) in this folder\(earlier), with the same settings; models with checkpoints there resume from them, as each task below states."
+                """
+                This run continues the run begun \(previous.created) in this folder\(earlier), with the same \
+                settings; models with checkpoints there resume from them, as each task below states.
+                """
             )
         }
         var findings: [Finding] = [], failures: [String] = []

@@ -66,7 +66,10 @@ public struct SafetensorsFile {
             }
             guard offsets[1] <= data.count else {
                 throw FileFormatError(
-                    "\(source): truncated: tensor '\(name)' ends at byte \(offsets[1]) of a \(data.count)-byte data section"
+                    """
+                    \(source): truncated: tensor '\(name)' ends at byte \(offsets[1]) of a \(data.count)-byte \
+                    data section
+                    """
                 )
             }
             guard let count = elementCount(shape),
@@ -76,7 +79,10 @@ public struct SafetensorsFile {
             }
             guard offsets[1] - offsets[0] == expected else {
                 throw FileFormatError(
-                    "\(source): tensor '\(name)' holds \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) needs \(expected)"
+                    """
+                    \(source): tensor '\(name)' holds \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) \
+                    needs \(expected)
+                    """
                 )
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])

@@ -61,7 +61,10 @@ public enum TorchCheckpoint {
                 }
                 guard bytes <= data.count - offset - 8 else {
                     throw FileFormatError(
-                        "\(source): truncated storage \(key): \(count) elements need \(bytes) bytes, \(data.count - offset - 8) are left"
+                        """
+                        \(source): truncated storage \(key): \(count) elements need \(bytes) bytes, \
+                        \(data.count - offset - 8) are left
+                        """
                     )
                 }
                 storages[key] = data.subdata(

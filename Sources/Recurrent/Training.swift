@@ -34,7 +34,8 @@ public struct TrainingOptions: Sendable {
     public var clipNorm: Double?
     public var truncation: Int?
     public var shuffleSeed: UInt64
-    /// Exponential learning-rate decay: epoch e trains at lr * decay^(e - 1) (PyTorch's ExponentialLR, stepped per epoch).
+    /// Exponential learning-rate decay: epoch e trains at lr * decay^(e - 1) (PyTorch's ExponentialLR, stepped
+    /// per epoch).
     public var learningRateDecay: Double
     public init(
         epochs: Int, batchSize: Int, clipNorm: Double? = nil, truncation: Int? = nil, shuffleSeed: UInt64 = 0,
@@ -91,7 +92,10 @@ public final class Trainer<T: Real> {
         guard options.batchSize >= 1, options.epochs >= 0 else {
             throw TrainingError(
                 description:
-                    "batch size must be at least 1 and epochs at least 0 (got \(options.batchSize) and \(options.epochs))"
+                    """
+                    batch size must be at least 1 and epochs at least 0 (got \(options.batchSize) and \
+                    \(options.epochs))
+                    """
             )
         }
         guard train.count >= 1 else { throw TrainingError(description: "the training set is empty") }
@@ -115,7 +119,11 @@ public final class Trainer<T: Real> {
                 guard r.loss.isFinite else {
                     throw TrainingError(
                         description:
-                            "loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, the checkpoints of earlier epochs are kept (a lower learning rate or gradient clipping may help)"
+                            """
+                            loss became \(r.loss) at epoch \(epoch), batch \(b + 1); training stopped, the \
+                            checkpoints of earlier epochs are kept (a lower learning rate or gradient clipping \
+                            may help)
+                            """
                     )
                 }
                 // One pass over the gradients gives both the per-parameter norms and the global norm.

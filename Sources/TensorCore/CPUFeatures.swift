@@ -24,7 +24,10 @@ public enum CPUFeatures {
         let missing = required.filter { !flags.contains($0) }
         if !missing.isEmpty {
             throw ShapeError(
-                "this build of rnnlab uses \(missing.joined(separator: ", ")), which this CPU lacks; rebuild it on this machine (swift build -c release) or portably with RNNLAB_CPU=x86-64"
+                """
+                this build of rnnlab uses \(missing.joined(separator: ", ")), which this CPU lacks; rebuild it on \
+                this machine (swift build -c release) or portably with RNNLAB_CPU=x86-64
+                """
             )
         }
     }

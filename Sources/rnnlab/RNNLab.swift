@@ -41,7 +41,10 @@ struct Bench: ParsableCommand {
     var gemm = false
     @Flag(
         help:
-            "Time the assignment's Q1 sine workload instead (as shared/baselines/q1_sine.py: H24, B32, T30, Adam, 60 epochs)."
+            """
+            Time the assignment's Q1 sine workload instead (as shared/baselines/q1_sine.py: H24, B32, T30, Adam, \
+            60 epochs).
+            """
     ) var q1 = false
     @Option(help: "Repetitions of the Q1 workload.") var reps = 3
 
@@ -92,7 +95,10 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
     @Flag(
         help:
-            "If --out holds an earlier run, move it aside (to OUT.previous-DATE) and start again instead of resuming it."
+            """
+            If --out holds an earlier run, move it aside (to OUT.previous-DATE) and start again instead of \
+            resuming it.
+            """
     ) var fresh = false
 
     func validate() throws {
@@ -119,7 +125,10 @@ struct All: ParsableCommand {
 struct Real: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Experiment 2: real data, checkpoints every epoch, weight evolution (resumes an interrupted run in the same --out)."
+            """
+            Experiment 2: real data, checkpoints every epoch, weight evolution (resumes an interrupted run in the \
+            same --out).
+            """
     )
     @OptionGroup var options: RunOptions
     @Option(help: "Epochs of row-by-row MNIST.") var mnistEpochs: Int?

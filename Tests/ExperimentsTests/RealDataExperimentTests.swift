@@ -56,7 +56,10 @@ final class RealDataExperimentTests: XCTestCase {
         ).map(\.text)
         XCTAssertTrue(
             binary.contains(
-                "At chance level (50.0% + 5 points) after 1 epochs: RNN. Final training loss RNN 0.693, against 0.693 = ln(2) for a uniform guess."
+                """
+                At chance level (50.0% + 5 points) after 1 epochs: RNN. Final training loss RNN 0.693, against \
+                0.693 = ln(2) for a uniform guess.
+                """
             ), "\(binary)")
         let tenWay = RealDataReport.findings(
             task: "t", results: [result("GRU", accuracy: 0.52, loss: 1.2)], baselines: [:], objective: .crossEntropy,
@@ -100,20 +103,32 @@ final class RealDataExperimentTests: XCTestCase {
         let all = lines.joined(separator: "\n")
         XCTAssertTrue(
             all.contains(
-                "RNN stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 3 (above the clipping norm 1, so clipping acted)"
+                """
+                RNN stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 3 \
+                (above the clipping norm 1, so clipping acted)
+                """
             ), all)
         XCTAssertTrue(
             all.contains(
-                "LSTM stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 0.5 (never above the clipping norm 1, so clipping never acted)"
+                """
+                LSTM stability: validation loss rose in 0 of 0 epoch transitions; largest gradient norm seen 0.5 \
+                (never above the clipping norm 1, so clipping never acted)
+                """
             ), all)
         XCTAssertTrue(all.contains("the naive forecast is 5x better than that, and RNN beats the naive forecast."), all)
         XCTAssertTrue(
             all.contains(
-                "RNN W_hh spectral norm: 0.8 at initialisation -> 0.8 after epoch 1 (at most 1: every direction contracts"
+                """
+                RNN W_hh spectral norm: 0.8 at initialisation -> 0.8 after epoch 1 (at most 1: every direction \
+                contracts
+                """
             ), all)
         XCTAssertTrue(
             all.contains(
-                "LSTM W_hh spectral norm: 1.7 at initialisation -> 1.7 after epoch 1 (all gate blocks stacked; the largest single block is g with 1.2)."
+                """
+                LSTM W_hh spectral norm: 1.7 at initialisation -> 1.7 after epoch 1 (all gate blocks stacked; the \
+                largest single block is g with 1.2).
+                """
             ), all)
         XCTAssertFalse(
             all.contains("LSTM W_hh spectral norm: 1.7 at initialisation -> 1.7 after epoch 1 (above 1"),

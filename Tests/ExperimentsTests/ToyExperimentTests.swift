@@ -103,7 +103,10 @@ final class FindingsTests: XCTestCase {
         ])
         XCTAssertTrue(
             ordered.contains(
-                "LSTM 3x, GRU 2x the RNN's time per epoch, in the order of the gate blocks each step computes (RNN 1, LSTM 4, GRU 3)"
+                """
+                LSTM 3x, GRU 2x the RNN's time per epoch, in the order of the gate blocks each step computes (RNN \
+                1, LSTM 4, GRU 3)
+                """
             ), ordered)
         let unordered = ToyExperiment.costComparison([
             costSummary("RNN", secondsPerEpoch: 2), costSummary("LSTM", secondsPerEpoch: 1),

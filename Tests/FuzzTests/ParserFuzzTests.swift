@@ -28,7 +28,9 @@ final class ParserFuzzTests: XCTestCase {
     /// A small safetensors file with F16, BF16 and I64 tensors (the parity fixtures are F32 / F64 only).
     static func halfPrecisionFile() -> Data {
         let header =
-            #"{"a":{"dtype":"BF16","shape":[2,2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[3],"data_offsets":[8,14]},"c":{"dtype":"I64","shape":[1],"data_offsets":[14,22]},"__metadata__":{"format":"pt"}}"#
+            #"{"a":{"dtype":"BF16","shape":[2,2],"data_offsets":[0,8]},"#
+            + #""b":{"dtype":"F16","shape":[3],"data_offsets":[8,14]},"#
+            + #""c":{"dtype":"I64","shape":[1],"data_offsets":[14,22]},"__metadata__":{"format":"pt"}}"#
         var d = Data()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { d.append(contentsOf: $0) }
         d.append(contentsOf: Array(header.utf8))

@@ -111,7 +111,8 @@ final class SafetensorsTests: XCTestCase {
         let bf16 = values.map { UInt16($0.bitPattern >> 16) }
         let f16: [UInt16] = [0x3C00, 0xC000, 0x0001, 0x7BFF]  // 1, -2, 2^-24 (subnormal), 65504 (largest)
         let header =
-            #"{"b":{"dtype":"BF16","shape":[2,3],"data_offsets":[0,12]},"h":{"dtype":"F16","shape":[4],"data_offsets":[12,20]}}"#
+            #"{"b":{"dtype":"BF16","shape":[2,3],"data_offsets":[0,12]},"#
+            + #""h":{"dtype":"F16","shape":[4],"data_offsets":[12,20]}}"#
         var d = Data()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { d.append(contentsOf: $0) }
         d.append(contentsOf: Array(header.utf8))

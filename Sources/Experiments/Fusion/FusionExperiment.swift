@@ -109,7 +109,13 @@ public enum FusionExperiment {
                 dimension: o.randomEmbeddingDimension, seed: o.seed)
 
         report.paragraph(
-            "Images: \(images.count) (\(photoQuestions.count) scikit-image photos and \(o.easyVQAImages) easy-vqa test images), questions: \(items.count). Image features: the 1280-d pooled output of the pretrained \(net.name) (ImageNet; resize 256, centre crop 224, (x - 127) / 128). Words: \(embeddings.name). Encoders: RNN, LSTM and GRU with \(o.hidden) hidden units, PyTorch's default initialisation from seed \(o.seed), never trained: what they show is the dynamics the architecture imposes on a word sequence."
+            """
+            Images: \(images.count) (\(photoQuestions.count) scikit-image photos and \(o.easyVQAImages) easy-vqa \
+            test images), questions: \(items.count). Image features: the 1280-d pooled output of the pretrained \
+            \(net.name) (ImageNet; resize 256, centre crop 224, (x - 127) / 128). Words: \(embeddings.name). \
+            Encoders: RNN, LSTM and GRU with \(o.hidden) hidden units, PyTorch's default initialisation from seed \
+            \(o.seed), never trained: what they show is the dynamics the architecture imposes on a word sequence.
+            """
         )
         report.table(
             headers: ["image", "EfficientNet-Lite0 top-5 (probability)"],
@@ -169,7 +175,11 @@ public enum FusionExperiment {
             pcaPanels.append(
                 ScatterChart(
                     title:
-                        "\(cell.displayName): PCA (\(String(format: "%.0f%%", 100 * (pca.explainedRatio.prefix(2).reduce(0, +)))) of variance)",
+                        """
+                        \(cell.displayName): PCA \
+                        (\(String(format: "%.0f%%", 100 * (pca.explainedRatio.prefix(2).reduce(0, +)))) of \
+                        variance)
+                        """,
                     xLabel: "PC1", yLabel: "PC2", series: trajectories(pca.coordinates), width: 560, height: 420))
             tsnePanels.append(
                 ScatterChart(
@@ -243,7 +253,10 @@ public enum FusionExperiment {
                 title: "PCA of the hidden states (all questions), trajectories of \(shown.count) questions",
                 panels: pcaPanels, columns: 3), "fusion/pca_trajectories.svg",
             caption:
-                "Each point is the hidden state after a word; arrows follow the question word by word. PCA is fitted on every state of every question, per encoder.",
+                """
+                Each point is the hidden state after a word; arrows follow the question word by word. PCA is \
+                fitted on every state of every question, per encoder.
+                """,
             into: &report)
         try folder.figure(
             SmallMultiples(title: "t-SNE of the hidden states", panels: tsnePanels, columns: 3),
@@ -257,7 +270,15 @@ public enum FusionExperiment {
             into: &report)
         report.section("Image-question alignment", level: 3)
         report.paragraph(
-            "Random projection (baseline): the question's last hidden state and the image feature (centred over the image set) are each mapped to a common \(o.commonDimension)-d space by a fixed seeded Gaussian matrix (entries N(0, 1/d_in)) and compared by cosine. With untrained encoders and random maps, this measures what alignment there is without learning (see the match rates below). Label bridge (alternative): the CNN's top-5 ImageNet class names for the image are read by the same word embeddings and encoder, averaged with their probabilities, and compared with the question's last hidden state in the encoder's own space; the pretrained classifier supplies the grounding."
+            """
+            Random projection (baseline): the question's last hidden state and the image feature (centred over \
+            the image set) are each mapped to a common \(o.commonDimension)-d space by a fixed seeded Gaussian \
+            matrix (entries N(0, 1/d_in)) and compared by cosine. With untrained encoders and random maps, this \
+            measures what alignment there is without learning (see the match rates below). Label bridge \
+            (alternative): the CNN's top-5 ImageNet class names for the image are read by the same word \
+            embeddings and encoder, averaged with their probabilities, and compared with the question's last \
+            hidden state in the encoder's own space; the pretrained classifier supplies the grounding.
+            """
         )
         try folder.figure(
             SmallMultiples(
@@ -356,7 +377,12 @@ public enum FusionExperiment {
         let chance = 1.0 / Double(max(images, 1))
         for x in m {
             lines.append(
-                "\(x.encoder): the question's own image is the most similar of \(images) for \(String(format: "%.0f%%", 100 * x.projectionMatchRate)) of questions with the random projection and \(String(format: "%.0f%%", 100 * x.labelBridgeMatchRate)) with the label bridge (chance \(String(format: "%.0f%%", 100 * chance)))."
+                """
+                \(x.encoder): the question's own image is the most similar of \(images) for \
+                \(String(format: "%.0f%%", 100 * x.projectionMatchRate)) of questions with the random projection \
+                and \(String(format: "%.0f%%", 100 * x.labelBridgeMatchRate)) with the label bridge (chance \
+                \(String(format: "%.0f%%", 100 * chance))).
+                """
             )
         }
         lines.append(
@@ -375,11 +401,20 @@ public enum FusionExperiment {
         let se = (chance * (1 - chance) / Double(max(questions, 1))).squareRoot()
         let verdict =
             abs(mean - chance) <= 2 * se
-            ? "within two standard errors (\(String(format: "%.0f", 100 * se)) points each) of chance: no alignment beyond chance"
+            ? """
+            within two standard errors (\(String(format: "%.0f", 100 * se)) points each) of chance: no alignment \
+            beyond chance
+            """
             : mean > chance
-                ? "above chance by more than two standard errors (\(String(format: "%.0f", 100 * se)) points each): some alignment"
+                ? """
+                above chance by more than two standard errors (\(String(format: "%.0f", 100 * se)) points each): \
+                some alignment
+                """
                 : "below chance by more than two standard errors (\(String(format: "%.0f", 100 * se)) points each)"
         return
-            "Alignment with the \(method): mean match rate \(String(format: "%.0f%%", 100 * mean)) over the encoders on \(questions) questions, \(verdict)."
+            """
+            Alignment with the \(method): mean match rate \(String(format: "%.0f%%", 100 * mean)) over the \
+            encoders on \(questions) questions, \(verdict).
+            """
     }
 }

