@@ -35,7 +35,7 @@ final class FusionTests: XCTestCase {
     func testFindingsRankEncodersByMeasuredValues() {
         func m(_ name: String, _ len: Double, _ cos: Double) -> FusionExperiment.EncoderMetrics {
             .init(
-                encoder: name, meanTrajectoryLength: len, meanNormGrowth: 1, meanAdjacentCosine: cos,
+                cell: named(name), meanTrajectoryLength: len, meanNormGrowth: 1, meanAdjacentCosine: cos,
                 effectiveDimensionality: 3, pcaExplained2: 0.5,
                 projectionMatchRate: 0.25, labelBridgeMatchRate: 0.5, tsneKL: 0.1)
         }

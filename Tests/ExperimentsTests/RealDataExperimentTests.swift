@@ -46,7 +46,7 @@ final class RealDataExperimentTests: XCTestCase {
                 epoch: 1, trainLoss: loss, validationLoss: loss, trainAccuracy: accuracy, validationAccuracy: accuracy,
                 seconds: 1, meanGradientNorm: 1, maxGradientNorm: 1)
             return .init(
-                task: "t", model: model, parameters: 10, history: [record], evolution: [], testLoss: loss,
+                task: "t", cell: named(model), parameters: 10, history: [record], evolution: [], testLoss: loss,
                 testAccuracy: accuracy,
                 resumedFromEpoch: nil, checkpoints: "")
         }
@@ -83,7 +83,7 @@ final class RealDataExperimentTests: XCTestCase {
                 updateRatio: [:], saturation: [], gradientNorms: [:])
         }
         return .init(
-            task: "t", model: model, parameters: 10, history: [record], evolution: [snapshot(0), snapshot(1)],
+            task: "t", cell: named(model), parameters: 10, history: [record], evolution: [snapshot(0), snapshot(1)],
             testLoss: testLoss,
             testAccuracy: nil, resumedFromEpoch: nil, checkpoints: "")
     }

@@ -67,7 +67,7 @@ final class FindingsTests: XCTestCase {
             let h = losses.enumerated().map { record($0.offset + 1, $0.element, secondsPerEpoch) }
             let hit = ToyExperiment.firstBelow(h, 0.1)
             return .init(
-                model: name, parameters: 10, history: h, threshold: 0.1, epochReachingThreshold: hit?.0,
+                cell: named(name), parameters: 10, history: h, threshold: 0.1, epochReachingThreshold: hit?.0,
                 secondsToThreshold: hit?.1,
                 finalValidationLoss: losses.last!, totalSeconds: secondsPerEpoch * Double(losses.count))
         }
@@ -91,7 +91,7 @@ final class FindingsTests: XCTestCase {
 
     func costSummary(_ name: String, secondsPerEpoch: Double) -> ToyExperiment.ModelSummary {
         .init(
-            model: name, parameters: 10, history: [record(1, 0.5, secondsPerEpoch)], threshold: 0.1,
+            cell: named(name), parameters: 10, history: [record(1, 0.5, secondsPerEpoch)], threshold: 0.1,
             epochReachingThreshold: nil, secondsToThreshold: nil,
             finalValidationLoss: 0.5, totalSeconds: secondsPerEpoch)
     }
@@ -118,7 +118,7 @@ final class FindingsTests: XCTestCase {
 
     func gradients(_ name: String, jacobian: [Double], ratio: Double) -> ToyExperiment.GradientSummary {
         .init(
-            model: name, lossGradientInit: [1, 1], lossGradientTrained: [ratio, 1], jacobianInit: jacobian,
+            cell: named(name), lossGradientInit: [1, 1], lossGradientTrained: [ratio, 1], jacobianInit: jacobian,
             jacobianTrained: jacobian,
             ratioInit: 1, ratioTrained: ratio, gateCarryPerUnit: [])
     }
@@ -192,7 +192,7 @@ final class StudyTests: XCTestCase {
     func testHeadlinesAreTypedWithTheirNumbers() {
         func summary(_ model: String, epoch: Int?) -> ToyExperiment.ModelSummary {
             ToyExperiment.ModelSummary(
-                model: model, parameters: 1, history: [], threshold: 0.2, epochReachingThreshold: epoch,
+                cell: named(model), parameters: 1, history: [], threshold: 0.2, epochReachingThreshold: epoch,
                 secondsToThreshold: epoch.map { Double($0) * 2 }, finalValidationLoss: 0.1, totalSeconds: 8)
         }
         let lines = ToyExperiment.racingFindings(

@@ -38,7 +38,8 @@ public enum FusionExperiment {
     }
 
     public struct EncoderMetrics: Codable, Sendable {
-        public var encoder: String
+        public var cell: CellKind
+        public var encoder: String { cell.displayName }
         public var meanTrajectoryLength: Double  // sum_t ||h_t - h_{t-1}||, mean over questions
         public var meanNormGrowth: Double  // ||h_T|| / ||h_1||
         public var meanAdjacentCosine: Double  // cos(h_t, h_{t-1})
@@ -239,7 +240,7 @@ public enum FusionExperiment {
             )
             metrics.append(
                 EncoderMetrics(
-                    encoder: cell.displayName, meanTrajectoryLength: lengths.reduce(0, +) / Double(lengths.count),
+                    cell: cell, meanTrajectoryLength: lengths.reduce(0, +) / Double(lengths.count),
                     meanNormGrowth: growth.reduce(0, +) / Double(growth.count),
                     meanAdjacentCosine: adjacent.reduce(0, +) / Double(max(adjacent.count, 1)),
                     effectiveDimensionality: pca.effectiveDimensionality,
@@ -352,7 +353,7 @@ public enum FusionExperiment {
         }
         /// The gated encoders that measure above / not above the vanilla RNN on `key`.
         func againstRNN(_ key: (EncoderMetrics) -> Double, more: String, less: String) -> String {
-            guard let rnn = m.first(where: { $0.encoder == CellKind.rnn.displayName }) else { return "" }
+            guard let rnn = m.first(where: { $0.cell == .rnn }) else { return "" }
             let gated = m.filter { $0.encoder != rnn.encoder }
             let above = gated.filter { key($0) > key(rnn) }.map(\.encoder),
                 below = gated.filter { key($0) <= key(rnn) }.map(\.encoder)

@@ -32,7 +32,8 @@ public enum RealDataExperiment {
 
     /// One model's run on one task.
     public struct ModelResult: Codable, Sendable {
-        public var task: String, model: String, parameters: Int
+        public var task: String, cell: CellKind, parameters: Int
+        public var model: String { cell.displayName }
         public var history: [EpochRecord]
         public var evolution: [WeightEvolution.Snapshot]
         public var testLoss: Double, testAccuracy: Double?
@@ -389,7 +390,7 @@ public enum RealDataExperiment {
             let test = try task.tokens.map { try m.trainer.evaluate($0.1) } ?? m.trainer.evaluate(task.test!)
             results.append(
                 ModelResult(
-                    task: task.key, model: m.cell.displayName, parameters: m.model.parameters.scalarCount,
+                    task: task.key, cell: m.cell, parameters: m.model.parameters.scalarCount,
                     history: m.history, evolution: trackers[m.cell]!.snapshots, testLoss: test.loss,
                     testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil,
                     resumedFromEpoch: resumedFrom[m.cell]?.epoch, resumedCheckpointSaved: resumedFrom[m.cell]?.saved,

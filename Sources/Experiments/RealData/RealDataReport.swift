@@ -60,8 +60,7 @@ enum RealDataReport {
                         """,
                         numbers: ["accuracy": best.testAccuracy ?? .nan, "parameters": Double(best.parameters)]))
             }
-            if task == "mnist_rows", let lstm = results.first(where: { $0.model == "LSTM" }), let a = lstm.testAccuracy
-            {
+            if task == "mnist_rows", let lstm = results.first(where: { $0.cell == .lstm }), let a = lstm.testAccuracy {
                 lines.append(
                     .headline(
                         """
@@ -134,7 +133,7 @@ enum RealDataReport {
                     \(r.model) W_hh spectral norm: \(fmt(s0, 3)) at initialisation -> \(fmt(s1, 3)) after epoch \
                     \(last.epoch)
                     """
-                        + spectralMeaning(r.model, s1, last))
+                        + spectralMeaning(r.cell, s1, last))
             }
             let ratios = r.evolution.dropFirst().map { s in
                 s.updateRatio.filter { $0.key.hasPrefix("rnn.weight") && !$0.key.contains("[") }.values.reduce(0, +) / 2
@@ -162,11 +161,11 @@ enum RealDataReport {
         return lines
     }
 
-    /// What a spectral norm of W_hh says. For the vanilla RNN, W_hh is the recurrence's linear map, so below 1
-    /// every direction contracts. A gated cell stacks its gate blocks in W_hh; their joint norm says nothing
-    /// about the recurrence, so the largest block is named instead.
-    static func spectralMeaning(_ model: String, _ norm: Double, _ snapshot: WeightEvolution.Snapshot) -> String {
-        if model == CellKind.rnn.displayName {
+    /// What a spectral norm of W_hh says. For a cell with one block (the vanilla RNN), W_hh is the recurrence's
+    /// linear map, so below 1 every direction contracts. A gated cell stacks its gate blocks in W_hh; their joint
+    /// norm says nothing about the recurrence, so the largest block is named instead.
+    static func spectralMeaning(_ cell: CellKind, _ norm: Double, _ snapshot: WeightEvolution.Snapshot) -> String {
+        if cell.gateCount == 1 {
             return norm > 1
                 ? " (above 1: some directions are amplified step to step)."
                 : " (at most 1: every direction contracts, the recurrence forgets)."

@@ -22,7 +22,8 @@ public enum ToyExperiment {
 
     /// What each task reports per model, for results.json.
     public struct ModelSummary: Codable, Sendable {
-        public var model: String
+        public var cell: CellKind
+        public var model: String { cell.displayName }
         public var parameters: Int
         public var history: [EpochRecord]
         public var threshold: Double
@@ -33,7 +34,8 @@ public enum ToyExperiment {
     }
 
     public struct GradientSummary: Codable, Sendable {
-        public var model: String
+        public var cell: CellKind
+        public var model: String { cell.displayName }
         public var lossGradientInit: [Double], lossGradientTrained: [Double]  // ||dL/dh_t||
         public var jacobianInit: [Double], jacobianTrained: [Double]  // ||dh_T/dh_t||_F
         public var ratioInit: Double, ratioTrained: Double  // first / last step, loss gradient
@@ -70,7 +72,7 @@ public enum ToyExperiment {
     {
         let hit = firstBelow(h, threshold)
         return ModelSummary(
-            model: cell.displayName, parameters: model.parameters.scalarCount, history: h, threshold: threshold,
+            cell: cell, parameters: model.parameters.scalarCount, history: h, threshold: threshold,
             epochReachingThreshold: hit?.0, secondsToThreshold: hit?.1,
             finalValidationLoss: h.last?.validationLoss ?? .nan, totalSeconds: h.reduce(0) { $0 + $1.seconds })
     }
@@ -253,7 +255,7 @@ public enum ToyExperiment {
             for row in 0..<rows { for j in 0..<H { carry[j] += Double(acts[row * G + block * H + j]) / Double(rows) } }
         }
         return GradientSummary(
-            model: cell.displayName, lossGradientInit: li, lossGradientTrained: lt, jacobianInit: ji,
+            cell: cell, lossGradientInit: li, lossGradientTrained: lt, jacobianInit: ji,
             jacobianTrained: jt,
             ratioInit: GradientFlow.firstToLastRatio(li), ratioTrained: GradientFlow.firstToLastRatio(lt),
             gateCarryPerUnit: carry)
@@ -344,17 +346,18 @@ public enum ToyExperiment {
     /// How each model's epoch time compares with the vanilla RNN's, and whether the times follow the number
     /// of gate blocks a step computes (LSTM 4, GRU 3, RNN 1).
     static func costComparison(_ s: [ModelSummary]) -> String {
-        let perEpoch = s.map { ($0.model, $0.totalSeconds / Double(max($0.history.count, 1))) }
-        guard let rnn = perEpoch.first(where: { $0.0 == CellKind.rnn.displayName }), rnn.1 > 0, perEpoch.count > 1
+        let perEpoch = s.map { ($0.cell, $0.totalSeconds / Double(max($0.history.count, 1))) }
+        guard let rnn = perEpoch.first(where: { $0.0 == .rnn }), rnn.1 > 0, perEpoch.count > 1
         else { return "." }
         let others = perEpoch.filter { $0.0 != rnn.0 }
         var text =
-            "; " + others.map { "\($0.0) \(fmt($0.1 / rnn.1, 2))x" }.joined(separator: ", ")
+            "; " + others.map { "\($0.0.displayName) \(fmt($0.1 / rnn.1, 2))x" }.joined(separator: ", ")
             + " the RNN's time per epoch"
-        let blocks = { (name: String) in CellKind.allCases.first { $0.displayName == name }?.gateCount ?? 0 }
         // In order: every model with more gate blocks took strictly longer per epoch.
-        let inOrder = perEpoch.allSatisfy { a in perEpoch.allSatisfy { b in blocks(a.0) <= blocks(b.0) || a.1 > b.1 } }
-        let counts = perEpoch.map { "\($0.0) \(blocks($0.0))" }.joined(separator: ", ")
+        let inOrder = perEpoch.allSatisfy { a in
+            perEpoch.allSatisfy { b in a.0.gateCount <= b.0.gateCount || a.1 > b.1 }
+        }
+        let counts = perEpoch.map { "\($0.0.displayName) \($0.0.gateCount)" }.joined(separator: ", ")
         text +=
             inOrder
             ? ", in the order of the gate blocks each step computes (\(counts))."
@@ -382,8 +385,8 @@ public enum ToyExperiment {
             "Per-step factor of ||dh_T/dh_t|| at initialisation (geometric mean over \(steps - 1) steps): "
                 + perStep.map { "\($0.0) \(fmt($0.1, 3))" }.joined(separator: ", ") + ". "
                 + compounding(perStep, steps: steps))
-        if let rnn = g.first(where: { $0.model == "RNN" }) {
-            for other in g where other.model != "RNN" {
+        if let rnn = g.first(where: { $0.cell == .rnn }) {
+            for other in g where other.cell != .rnn {
                 let times = other.ratioTrained / rnn.ratioTrained
                 if times.isFinite {
                     lines.append(
@@ -395,9 +398,10 @@ public enum ToyExperiment {
             let u = x.gateCarryPerUnit, mean = u.reduce(0, +) / Double(u.count), open = u.filter { $0 > 0.95 }.count
             // gate^(T-1): what the gated identity path of the most open unit passes from the last step to the first
             let best = u.max()!, span = fmt(pow(best, Double(steps - 1)), 3)
-            let gate = x.model == "LSTM" ? "forget gate f" : "update gate z"
+            let gateName = x.cell.carryGateBlock.map { x.cell.gateNames[$0] } ?? "?"
+            let gate = x.cell.hasCellState ? "forget gate \(gateName)" : "update gate \(gateName)"
             let path =
-                x.model == "LSTM"
+                x.cell.hasCellState
                 ? """
                 The cell state is updated additively, c_t = f * c_{t-1} + i * g, so dc_t/dc_{t-1} = f \
                 elementwise, with no squashing derivative and no weight matrix in between.
@@ -420,7 +424,7 @@ public enum ToyExperiment {
                         """)
             )
         }
-        if let rnn = g.first(where: { $0.model == CellKind.rnn.displayName }) {
+        if let rnn = g.first(where: { $0.cell == .rnn }) {
             lines.append(vanillaPath(rnn, steps: steps))
         }
         return lines
