@@ -216,8 +216,7 @@ public struct DataCache {
             return try recorded()
         }
         if install && getuid() == 0 {
-            log("  installing Debian's dataset-fashion-mnist with apt-get")
-            _ = Self.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"])
+            aptInstall("dataset-fashion-mnist")
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) {
                 return try recorded()
             }
@@ -228,6 +227,15 @@ public struct DataCache {
             folder holding train-images-idx3-ubyte.gz and friends
             """
         )
+    }
+
+    /// apt-get install, refreshing the package lists first when they are missing (a fresh container has none).
+    func aptInstall(_ package: String) {
+        log("  installing Debian's \(package) with apt-get")
+        if Self.run(["apt-get", "install", "-y", "-qq", package]) != 0 {
+            _ = Self.run(["apt-get", "update", "-qq"])
+            _ = Self.run(["apt-get", "install", "-y", "-qq", package])
+        }
     }
 
     static func run(_ args: [String]) -> Int32 {

@@ -10,7 +10,8 @@ public enum Study {
         public var seed: UInt64
         public var experiments: Set<Int>
         public var dataDirectory: URL
-        /// Experiment 2's and 3's settings when not the profile's defaults.
+        /// The experiments' settings when not the profile's defaults.
+        public var toy: ToyExperiment.Options?
         public var real: RealDataExperiment.Options?
         public var fusion: FusionExperiment.Options?
         /// Threads the kernels use (recorded in the manifest; results do not depend on it).
@@ -24,16 +25,19 @@ public enum Study {
         public init(
             quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3],
             dataDirectory: URL = DataCache.defaultDirectory,
-            real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil, threads: Int = 1,
+            toy: ToyExperiment.Options? = nil, real: RealDataExperiment.Options? = nil,
+            fusion: FusionExperiment.Options? = nil, threads: Int = 1,
             fresh: Bool = false,
             arguments: [String] = ["rnnlab"] + CommandLine.arguments.dropFirst()
         ) {
             self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory
-            self.real = real; self.fusion = fusion; self.threads = threads; self.fresh = fresh;
+            self.toy = toy; self.real = real; self.fusion = fusion; self.threads = threads; self.fresh = fresh;
             self.arguments = arguments
         }
 
-        var toyOptions: ToyExperiment.Options { var o = ToyExperiment.Options(quick: quick); o.seed = seed; return o }
+        var toyOptions: ToyExperiment.Options {
+            var o = toy ?? ToyExperiment.Options(quick: quick); o.seed = seed; return o
+        }
         var realOptions: RealDataExperiment.Options {
             var o = real ?? RealDataExperiment.Options(quick: quick); o.seed = seed; return o
         }

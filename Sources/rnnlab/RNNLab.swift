@@ -209,21 +209,34 @@ struct Toy: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Experiment 1: RNN/LSTM/GRU on sine, characters and the adding problem.")
     @OptionGroup var options: RunOptions
+    @Option(help: "A UTF-8 text file for the character model (default: Debian's fortune collections).")
+    var corpus: String?
+    @Option(help: "Text the character samples start from.") var prime: String?
+    @Option(help: "Epochs of the character model.") var charEpochs: Int?
+
+    func validate() throws {
+        try requireAtLeast(1, charEpochs, "char-epochs")
+        if let prime, prime.isEmpty { throw ValidationError("--prime must not be empty") }
+    }
 
     func run() throws {
         try RNNLab.prepare()
-        try runStudy(options, experiments: [1])
+        var o = ToyExperiment.Options(quick: options.quick)
+        o.charCorpusFile = corpus
+        if let prime { o.charPrime = prime }
+        if let charEpochs { o.charEpochs = charEpochs }
+        try runStudy(options, experiments: [1], toy: o)
     }
 }
 
 func runStudy(
-    _ run: RunOptions, experiments: Set<Int>, real: RealDataExperiment.Options? = nil,
-    fusion: FusionExperiment.Options? = nil
+    _ run: RunOptions, experiments: Set<Int>, toy: ToyExperiment.Options? = nil,
+    real: RealDataExperiment.Options? = nil, fusion: FusionExperiment.Options? = nil
 ) throws {
     let started = Date()
     var options = Study.Options(
         quick: run.quick, seed: run.seed, experiments: experiments, dataDirectory: DataCache.directory(run.data),
-        real: real, fusion: fusion, threads: run.threads, fresh: run.fresh)
+        toy: toy, real: real, fusion: fusion, threads: run.threads, fresh: run.fresh)
     options.progress = { ProgressPrinter(label: $0) }
     let outcome = try Study.run(options, out: URL(fileURLWithPath: run.out))
     if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }

@@ -1,7 +1,6 @@
 import Foundation
 import XCTest
 import TensorCore
-import Recurrent
 @testable import Datasets
 import Archives
 
@@ -157,5 +156,28 @@ final class DatasetTests: XCTestCase {
         // An extracted file already in the cache is used as is, without any download.
         try Data("x".utf8).write(to: dir.appendingPathComponent("stocks.csv"))
         XCTAssertEqual(try DataCache(directory: dir).file(.stocks).lastPathComponent, "stocks.csv")
+    }
+}
+
+final class FortuneCorpusTests: XCTestCase {
+    /// The first 3,000 bytes of Debian's fortunes `literature` plus its one overstruck entry: separators become
+    /// blank lines, `'` backspace `e` becomes `e`, tabs become spaces.
+    func testCleaningKeepsTheTextAndDropsTheMarkup() throws {
+        let raw = try String(
+            contentsOf: fixtures.appendingPathComponent("fortunes-literature-head"), encoding: .utf8)
+        let text = FortuneCorpus.clean(raw)
+        XCTAssertTrue(raw.contains("\n%\n") && raw.contains("\u{8}") && raw.contains("\t"))
+        XCTAssertFalse(text.contains("\n%\n") || text.contains("\u{8}") || text.contains("\t"))
+        XCTAssertTrue(text.contains("A banker is a fellow who lends you his umbrella when the sun is shining"))
+        XCTAssertTrue(text.contains("AP/wire-flechettes"), "the overstruck quote keeps its letter")
+        XCTAssertTrue(text.contains("\n\nA classic is something"), "entries are separated by a blank line")
+    }
+
+    /// Missing collections and no permission to install them: a clear error naming the package and --corpus.
+    func testMissingCorpusIsAClearError() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-fortunes-\(UUID().uuidString)")
+        XCTAssertThrowsError(try DataCache(directory: empty).fortunes(install: false, directory: empty)) {
+            XCTAssertTrue("\($0)".contains("apt-get install fortunes"), "\($0)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Datasets
 import TensorCore
 import Recurrent
 import Analysis
@@ -11,12 +12,16 @@ public enum ToyExperiment {
     public struct Options: Codable, Sendable {
         public var seed: UInt64 = 7
         public var sineEpochs = 60, sineHidden = 24, sineCount = 800, sineSteps = 30
-        public var charEpochs = 25, charHidden = 96, charSteps = 50
+        public var charEpochs = 20, charHidden = 96, charSteps = 50
         /// Use only the first n characters of the corpus (nil: all of it).
         public var charLimit: Int? = nil
+        /// A text file to learn instead of the fortune collections (nil: Debian's fortunes).
+        public var charCorpusFile: String? = nil
+        /// The text the samples start from.
+        public var charPrime = "The "
         public var addingEpochs = 20, addingSteps = 100, addingHidden = 32, addingCount = 2000
         public init(quick: Bool = false) {
-            if quick { sineEpochs = 15; charEpochs = 5; addingEpochs = 4; addingCount = 800 }
+            if quick { sineEpochs = 15; charEpochs = 3; charLimit = 20_000; addingEpochs = 4; addingCount = 800 }
         }
     }
 
@@ -126,10 +131,10 @@ public enum ToyExperiment {
         resultsTable(&report, sineSummaries, metric: "val MSE")
 
         // MARK: characters
-        let chars = CharTask(
-            text: String(Corpus.sonnets.prefix(o.charLimit ?? Int.max)), steps: o.charSteps, stride: o.charSteps / 2,
-            validationFraction: 0.1)
-        let charThreshold = 2.3
+        let (corpusName, corpus) = try characterCorpus(o, context.cache)
+        let text = String(corpus.prefix(o.charLimit ?? Int.max))
+        let chars = CharTask(text: text, steps: o.charSteps, stride: o.charSteps / 2, validationFraction: 0.1)
+        let charThreshold = 2.0
         let charRecipe = ModelRecipe(
             inputSize: 24, hidden: o.charHidden, outputs: chars.vocabulary.count, vocabulary: chars.vocabulary.count,
             headMode: .everyStep, objective: .crossEntropy, learningRate: 0.005, epochs: o.charEpochs, batch: 32,
@@ -142,13 +147,14 @@ public enum ToyExperiment {
             var r = SeededRandom(seed: SeedStream.characterSampling.seed(o.seed))
             for temperature in [0.5, 1.0] {
                 samples[cell.displayName, default: [:]][String(temperature)] = try sampleText(
-                    model, chars, prime: "Shall I ", length: 240, temperature: temperature, rng: &r)
+                    model, chars, prime: o.charPrime, length: 240, temperature: temperature, rng: &r)
             }
         }
         report.section("Character-level text generation", level: 3)
+        let excerpt = text.count < corpus.count ? " (the first \(text.count) of \(corpus.count))" : ""
         report.paragraph(
             """
-            Corpus: \(Corpus.name), \(Corpus.sonnets.count) characters, vocabulary of \(chars.vocabulary.count) \
+            Corpus: \(corpusName), \(text.count) characters\(excerpt), vocabulary of \(chars.vocabulary.count) \
             characters; last 10% held out. Windows of \(o.charSteps) characters (stride \(o.charSteps / 2)); \
             \(charRecipe.settings). Loss is cross-entropy per character in nats; perplexity = e^loss.
             """
@@ -172,7 +178,7 @@ public enum ToyExperiment {
         report.table(
             headers: ["model", "temperature 0.5", "temperature 1.0"],
             rows: cells.map { [$0.displayName, samples[$0.displayName]!["0.5"]!, samples[$0.displayName]!["1.0"]!] },
-            caption: "Samples after training, primed with \"Shall I \"")
+            caption: "Samples after training, primed with \"\(o.charPrime)\"")
 
         // MARK: adding problem
         var ar = SeededRandom(seed: SeedStream.addingData.seed(o.seed))
@@ -288,6 +294,18 @@ public enum ToyExperiment {
             ids.append(next)
         }
         return out
+    }
+
+    /// The character task's text and its name: the user's file, or Debian's fortune collections.
+    static func characterCorpus(_ o: Options, _ cache: DataCache) throws -> (name: String, text: String) {
+        guard let path = o.charCorpusFile else { return (FortuneCorpus.description, try cache.fortunes()) }
+        let url = URL(fileURLWithPath: path)
+        guard let data = try? Data(contentsOf: url) else { throw DataError("\(path): cannot read the corpus file") }
+        guard let text = String(data: data, encoding: .utf8), !text.isEmpty else {
+            throw DataError("\(path): the corpus is not UTF-8 text, or empty")
+        }
+        try cache.ledger?.record(url)
+        return (url.lastPathComponent, text)
     }
 
     // MARK: - findings (text computed from the numbers)
