@@ -12,6 +12,10 @@ enum SeedStream: UInt64 {
     case addingData = 4
     /// Initial weights of the adding-problem models.
     case addingModels = 5
+    /// Initial weights (W_ih, biases, head) of the exploding-gradient demonstration's ReLU RNNs.
+    case explodingModels = 6
+    /// The exploding-gradient demonstration's adding-problem sequences.
+    case explodingData = 7
     /// The train / held-out split of the sentiment reviews (Experiment 2).
     case sentimentSplit = 11
     /// Initial weights of every Experiment 2 model (embedding, recurrent layers, head).

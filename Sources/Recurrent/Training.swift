@@ -55,14 +55,15 @@ public struct TrainingError: Error, CustomStringConvertible {
 /// Hooks into the loop: progress display, checkpoints, statistics. Defaults do nothing.
 public protocol TrainingCallback: AnyObject {
     func trainingWillStart(totalEpochs: Int, batchesPerEpoch: Int)
-    func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double)
+    /// After each optimizer step: the batch's loss and its global gradient norm before clipping.
+    func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double, gradientNorm: Double)
     /// Called after each epoch with its record (losses, accuracies, time, gradient norms before clipping).
     func epochDidEnd(_ record: EpochRecord) throws
 }
 
 extension TrainingCallback {
     public func trainingWillStart(totalEpochs: Int, batchesPerEpoch: Int) {}
-    public func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double) {}
+    public func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double, gradientNorm: Double) {}
     public func epochDidEnd(_ record: EpochRecord) throws {}
 }
 
@@ -134,7 +135,9 @@ public final class Trainer<T: Real> {
                 normSum += norm; normMax = max(normMax, norm)
                 model.updateParameters { optimizer.update(&$0, grads) }
                 lossSum += r.loss * Double(r.count); correct += r.correct; seen += r.count
-                for cb in callbacks { cb.batchDidEnd(epoch: epoch, batch: b + 1, of: batches, loss: r.loss) }
+                for cb in callbacks {
+                    cb.batchDidEnd(epoch: epoch, batch: b + 1, of: batches, loss: r.loss, gradientNorm: norm)
+                }
             }
             let seconds = Date().timeIntervalSince(start)
             var record = EpochRecord(

@@ -12,7 +12,7 @@ final class ProgressPrinter: TrainingCallback {
         total = totalEpochs; batches = batchesPerEpoch; started = Date()
     }
 
-    func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double) {
+    func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double, gradientNorm: Double) {
         guard Date().timeIntervalSince(lastBatchPrint) > 1, batch < total else { return }
         lastBatchPrint = Date()
         FileHandle.standardError.write(

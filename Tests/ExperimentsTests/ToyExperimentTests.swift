@@ -156,6 +156,7 @@ final class ToyExperimentRunTests: XCTestCase {
         var o = ToyExperiment.Options(quick: true)
         o.sineEpochs = 2; o.sineCount = 40; o.charEpochs = 1; o.charHidden = 16; o.charLimit = 1200; o.charSteps = 20
         o.charCorpusFile = fortuneExcerpt.path; o.charPrime = "A "
+        o.exploding.steps = 10; o.exploding.count = 64; o.exploding.epochs = 1; o.exploding.hidden = 8
         o.addingEpochs = 1; o.addingCount = 64; o.addingSteps = 20; o.addingHidden = 8
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -200,5 +201,47 @@ final class StudyTests: XCTestCase {
         XCTAssertTrue(headlines[0].text.hasPrefix("First to reach MSE <= 0.2 on t: GRU at epoch 3"), headlines[0].text)
         XCTAssertEqual(headlines[0].numbers, ["GRU epoch": 3, "GRU seconds": 6])
         XCTAssertTrue(lines.dropFirst().allSatisfy { $0.rank == .detail })
+    }
+}
+
+final class ExplodingGradientsTests: XCTestCase {
+    /// The sentences follow the measurements: growth above 1 explodes, below 1 vanishes; a stopped run names
+    /// its stop, a finished one its validation loss against the constant guess.
+    func testFindingsFollowTheMeasurements() {
+        var o = ExplodingGradients.Options()
+        o.radii = [0.9, 1.2]; o.steps = 11
+        let stopped = ExplodingGradients.Run(
+            clip: nil, batchLosses: [2, 50], batchGradientNorms: [10, 1e4],
+            stopped: "loss became inf at epoch 1, batch 3",
+            validationLoss: nil)
+        let finished = ExplodingGradients.Run(
+            clip: 1, batchLosses: [2, 1.5, 0.1], batchGradientNorms: [10, 8, 2], stopped: nil, validationLoss: 0.05)
+        let lines = ExplodingGradients.findings(o, growth: [0.8, 1.5], unclipped: stopped, clipped: finished).map(
+            \.text)
+        XCTAssertTrue(lines[0].contains("rho 0.9: 0.8, rho 1.2: 1.5"), lines[0])
+        XCTAssertTrue(lines[0].contains("rho 0.9 vanishes, rho 1.2 explodes"), lines[0])
+        XCTAssertTrue(lines[0].contains("57.7x"), lines[0])  // 1.5^10
+        XCTAssertTrue(lines[1].contains("jumped above ten times its start at batch 2"), lines[1])
+        XCTAssertTrue(lines[1].contains("training stopped: loss became inf at epoch 1, batch 3"), lines[1])
+        XCTAssertTrue(lines[2].contains("never rose above ten times its start"), lines[2])
+        XCTAssertTrue(lines[2].contains("validation MSE 0.05, below the constant guess's 0.167"), lines[2])
+    }
+
+    /// At initialisation the measured growth per step is rho itself while the units are active.
+    func testGrowthPerStepIsTheRadius() throws {
+        var o = ExplodingGradients.Options()
+        o.radii = [0.9, 1.1]; o.steps = 12; o.count = 64; o.epochs = 1; o.hidden = 8
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("explode-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var report = HTMLReport(title: "t")
+        let s = try ExplodingGradients.run(
+            options: o, seed: 3, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
+            report: &report)
+        XCTAssertLessThan(s.perStepGrowth[0], 0.95)
+        XCTAssertGreaterThan(s.perStepGrowth[1], 1.05)
+        XCTAssertNotNil(s.unclipped.stopped ?? s.unclipped.validationLoss.map { "\($0)" })
+        XCTAssertEqual(s.clipped.batchLosses.count, 2)  // 64 sequences in batches of 32, one epoch
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent("toy/exploding_loss.svg").path))
     }
 }

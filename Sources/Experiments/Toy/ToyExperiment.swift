@@ -20,8 +20,12 @@ public enum ToyExperiment {
         /// The text the samples start from.
         public var charPrime = "The "
         public var addingEpochs = 20, addingSteps = 100, addingHidden = 32, addingCount = 2000
+        public var exploding = ExplodingGradients.Options()
         public init(quick: Bool = false) {
-            if quick { sineEpochs = 15; charEpochs = 3; charLimit = 20_000; addingEpochs = 4; addingCount = 800 }
+            if quick {
+                sineEpochs = 15; charEpochs = 3; charLimit = 20_000; addingEpochs = 4; addingCount = 800
+                exploding.epochs = 2; exploding.count = 600
+            }
         }
     }
 
@@ -54,9 +58,11 @@ public enum ToyExperiment {
         public var sine: [ModelSummary]
         public var sineGradients: [GradientSummary]
         public var chars: [ModelSummary]
+        public var charGradients: [GradientSummary]
         public var charSamples: [String: [String: String]]  // model -> temperature -> text
         public var adding: [ModelSummary]
         public var addingGradients: [GradientSummary]
+        public var exploding: ExplodingGradients.Summary
         public var findings: [Finding]
     }
 
@@ -125,7 +131,9 @@ public enum ToyExperiment {
         try gradientFigures(
             folder, &report, name: "toy/sine", title: "Sine", gradients: sineGradients, steps: o.sineSteps)
         try writeHistoryCSV(folder, "toy/sine_history.csv", sineSummaries)
-        let sineFindings = racingFindings(sineSummaries, task: "sine", metric: "validation MSE")
+        let sineFindings =
+            racingFindings(sineSummaries, task: "sine", metric: "validation MSE")
+            + gradientFindings(sineGradients, steps: o.sineSteps, task: "Sine")
         findings += sineFindings
         report.list(sineFindings.map(\.text))
         resultsTable(&report, sineSummaries, metric: "val MSE")
@@ -142,6 +150,10 @@ public enum ToyExperiment {
         let charModels = try charRecipe.trainEachCell(
             cells, seed: o.seed, label: "chars", train: chars.train, validation: chars.validation, context: context)
         let charSummaries = charModels.map { summarize($0.cell, $0.model, $0.history, threshold: charThreshold) }
+        let charProbe = chars.validation.batch(Array(0..<min(32, chars.validation.count)))
+        let charGradients = try charModels.map {
+            try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: charProbe)
+        }
         var samples: [String: [String: String]] = [:]
         for (cell, model) in charModels.map({ ($0.cell, $0.model) }) {
             var r = SeededRandom(seed: SeedStream.characterSampling.seed(o.seed))
@@ -162,9 +174,13 @@ public enum ToyExperiment {
         try lossFigures(
             folder, &report, name: "toy/chars", title: "Characters", summaries: charSummaries,
             yLabel: "cross-entropy (nats/char)")
+        try gradientFigures(
+            folder, &report, name: "toy/chars", title: "Characters", gradients: charGradients, steps: o.charSteps)
         try writeHistoryCSV(folder, "toy/chars_history.csv", charSummaries)
+        try writeGradientCSV(folder, "toy/chars_gradients.csv", charGradients)
         let charFindings =
             racingFindings(charSummaries, task: "characters", metric: "validation loss")
+            + gradientFindings(charGradients, steps: o.charSteps, task: "Characters")
             + charSummaries.map {
                 Finding.detail(
                     """
@@ -222,9 +238,14 @@ public enum ToyExperiment {
         report.list(addFindings.map(\.text))
         resultsTable(&report, addSummaries, metric: "val MSE")
 
+        let exploding = try ExplodingGradients.run(
+            options: o.exploding, seed: o.seed, context: context, report: &report)
+        findings += exploding.findings
+
         let summary = Summary(
-            options: o, sine: sineSummaries, sineGradients: sineGradients, chars: charSummaries, charSamples: samples,
-            adding: addSummaries, addingGradients: addGradients, findings: findings)
+            options: o, sine: sineSummaries, sineGradients: sineGradients, chars: charSummaries,
+            charGradients: charGradients, charSamples: samples,
+            adding: addSummaries, addingGradients: addGradients, exploding: exploding, findings: findings)
         try folder.writeJSON(summary, to: "toy/results.json")
         return summary
     }
@@ -236,14 +257,21 @@ public enum ToyExperiment {
         _ cell: CellKind, _ model: SequenceModel<Float>, initial: ParameterSet<Float>, batch: SequenceBatch<Float>
     ) throws -> GradientSummary {
         let trained = model.parameters
+        /// What the recurrent layers read: the dense input, or the embedded tokens.
+        func recurrentInput() throws -> Tensor<Float> {
+            switch batch.input {
+            case .dense(let x): return x
+            case .tokens(let ids, let b, let steps):
+                guard let embedding = model.embedding else { throw ShapeError("token input without an embedding") }
+                return try embedding.forward(ids, batch: b, steps: steps)
+            }
+        }
         func measure() throws -> ([Double], [Double]) {
             var g = model.parameters.zerosLike()
             _ = try model.forwardBackward(batch, into: &g)
-            guard case .dense(let x) = batch.input else {
-                return (GradientFlow.stepNorms(model.lastHiddenGradient!), [])
-            }
             return (
-                GradientFlow.stepNorms(model.lastHiddenGradient!), try GradientFlow.jacobianNorms(model.rnn, input: x)
+                GradientFlow.stepNorms(model.lastHiddenGradient!),
+                try GradientFlow.jacobianNorms(model.rnn, input: try recurrentInput())
             )
         }
         model.parameters = initial
@@ -252,8 +280,8 @@ public enum ToyExperiment {
         let (lt, jt) = try measure()
         // What carries the state forward: the LSTM forget gate, the GRU update gate (probe batch, trained).
         var carry: [Double] = []
-        if let block = cell.carryGateBlock, case .dense(let x) = batch.input {
-            _ = try model.rnn.forward(x)
+        if let block = cell.carryGateBlock {
+            _ = try model.rnn.forward(try recurrentInput())
             let acts = model.rnn.gateActivations(layer: 0), H = model.rnn.config.hiddenSize,
                 G = model.rnn.config.gateWidth
             carry = [Double](repeating: 0, count: H)
@@ -386,8 +414,16 @@ public enum ToyExperiment {
         return text
     }
 
-    static func gradientFindings(_ g: [GradientSummary], steps: Int) -> [Finding] {
+    /// What the gradients through time show and why, from the measured factors and gate statistics. `task`
+    /// names a task whose loss sits at every step (sine, characters): its sentences say so and carry its name,
+    /// and the ratio of first- to last-step gradient, which there mixes in each step's own loss, is left out.
+    static func gradientFindings(_ g: [GradientSummary], steps: Int, task: String? = nil) -> [Finding] {
         var lines: [Finding] = []
+        if let task {
+            return everyStepGradientFindings(g, steps: steps, lossAtLastStep: false).map {
+                .detail("\(task): " + $0.text, numbers: $0.numbers)
+            }
+        }
         lines.append(
             .headline(
                 "||dL/dh_1|| / ||dL/dh_T|| (how much of the loss gradient at the last step survives back to the first)"
@@ -398,11 +434,6 @@ public enum ToyExperiment {
                     uniqueKeysWithValues: g.flatMap {
                         [("\($0.model) initial", $0.ratioInit), ("\($0.model) trained", $0.ratioTrained)]
                     })))
-        let perStep = g.map { ($0.model, GradientFlow.perStepFactor($0.jacobianInit)) }
-        lines.append(
-            "Per-step factor of ||dh_T/dh_t|| at initialisation (geometric mean over \(steps - 1) steps): "
-                + perStep.map { "\($0.0) \(fmt($0.1, 3))" }.joined(separator: ", ") + ". "
-                + compounding(perStep, steps: steps))
         if let rnn = g.first(where: { $0.cell == .rnn }) {
             for other in g where other.cell != .rnn {
                 let times = other.ratioTrained / rnn.ratioTrained
@@ -412,6 +443,18 @@ public enum ToyExperiment {
                 }
             }
         }
+        return Array(lines.prefix(1)) + everyStepGradientFindings(g, steps: steps, lossAtLastStep: true)
+            + lines.dropFirst()
+    }
+
+    /// The sentences that hold whatever the loss: per-step Jacobian factors, the carry gates, the vanilla path.
+    static func everyStepGradientFindings(_ g: [GradientSummary], steps: Int, lossAtLastStep: Bool) -> [Finding] {
+        var lines: [Finding] = []
+        let perStep = g.map { ($0.model, GradientFlow.perStepFactor($0.jacobianInit)) }
+        lines.append(
+            "Per-step factor of ||dh_T/dh_t|| at initialisation (geometric mean over \(steps - 1) steps): "
+                + perStep.map { "\($0.0) \(fmt($0.1, 3))" }.joined(separator: ", ") + ". "
+                + compounding(perStep, steps: steps))
         for x in g where !x.gateCarryPerUnit.isEmpty {
             let u = x.gateCarryPerUnit, mean = u.reduce(0, +) / Double(u.count), open = u.filter { $0 > 0.95 }.count
             // gate^(T-1): what the gated identity path of the most open unit passes from the last step to the first
@@ -443,7 +486,7 @@ public enum ToyExperiment {
             )
         }
         if let rnn = g.first(where: { $0.cell == .rnn }) {
-            lines.append(vanillaPath(rnn, steps: steps))
+            lines.append(vanillaPath(rnn, steps: steps, lossAtLastStep: lossAtLastStep))
         }
         return lines
     }
@@ -469,7 +512,9 @@ public enum ToyExperiment {
     }
 
     /// The vanilla RNN's Jacobian is diag(1 - h_t^2) W_hh at every step; what that measured to here.
-    static func vanillaPath(_ rnn: GradientSummary, steps: Int) -> String {
+    /// `lossAtLastStep`: the loss sits only at the last step, so dL/dh_1 / dL/dh_T measures what survives the
+    /// recurrence (with a loss at every step it also holds each step's own loss, and is left out).
+    static func vanillaPath(_ rnn: GradientSummary, steps: Int, lossAtLastStep: Bool = true) -> String {
         let before = GradientFlow.perStepFactor(rnn.jacobianInit),
             after = GradientFlow.perStepFactor(rnn.jacobianTrained)
         func verdict(_ f: Double) -> String {
@@ -485,6 +530,7 @@ public enum ToyExperiment {
             per-step factor is \(fmt(before, 3)) at initialisation (\(verdict(before)))
             """
         if after.isFinite { text += " and \(fmt(after, 3)) after training (\(verdict(after)))" }
+        guard lossAtLastStep else { return text + "." }
         let r = rnn.ratioTrained
         text += "; after training ||dL/dh_1|| / ||dL/dh_T|| = \(fmt(r, 3))"
         text +=

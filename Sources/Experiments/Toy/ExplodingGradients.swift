@@ -1,0 +1,216 @@
+import Foundation
+import TensorCore
+import Recurrent
+import Analysis
+import Charts
+
+/// Q1's exploding gradients, shown rather than described. A ReLU RNN whose recurrent matrix is rho * I (the
+/// identity-initialised IRNN of Le et al. 2015, scaled): while a unit is active, dh_t/dh_{t-1} = rho exactly,
+/// so the gradient reaching step t scales as rho^(T - t): it vanishes below 1 and explodes above 1. The same
+/// network with rho above 1 is then trained twice on the adding problem with plain SGD, from the same weights
+/// and batches: once without clipping and once with the gradient norm clipped, and every batch's loss and
+/// gradient norm are recorded.
+public enum ExplodingGradients {
+    public struct Options: Codable, Equatable, Sendable {
+        /// Spectral radii of W_hh = rho * I whose gradients through time are compared at initialisation.
+        public var radii: [Double] = [0.9, 1.0, 1.1]
+        /// The radius the two training runs start from.
+        public var trainingRadius = 1.1
+        public var steps = 30, hidden = 32, count = 2000, epochs = 4
+        public var learningRate = 1e-3, clip = 1.0
+    }
+
+    /// One training run: each batch's loss and gradient norm (before clipping), and how it ended.
+    public struct Run: Codable, Sendable {
+        public var clip: Double?
+        public var batchLosses: [Double]
+        public var batchGradientNorms: [Double]
+        /// Why training stopped early (the loss was no longer a number), nil when it finished.
+        public var stopped: String?
+        public var validationLoss: Double?
+    }
+
+    public struct Summary: Codable, Sendable {
+        public var options: Options
+        /// ||dL/dh_t|| at initialisation for each radius, t = 1...T.
+        public var gradientThroughTime: [[Double]]
+        /// Measured geometric-mean growth per step of ||dL/dh_t|| going back in time, per radius.
+        public var perStepGrowth: [Double]
+        public var unclipped: Run, clipped: Run
+        public var findings: [Finding]
+    }
+
+    /// Records every batch's loss and gradient norm.
+    final class BatchRecorder: TrainingCallback {
+        var losses: [Double] = [], norms: [Double] = []
+        func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double, gradientNorm: Double) {
+            losses.append(loss); norms.append(gradientNorm)
+        }
+    }
+
+    static func model(radius: Double, _ o: Options, seed: UInt64) -> SequenceModel<Float> {
+        var rng = SeededRandom(seed: SeedStream.explodingModels.seed(seed))
+        let config = RecurrentConfig(cell: .rnn, inputSize: 2, hiddenSize: o.hidden, nonlinearity: .relu)
+        let rnn = RecurrentNetwork<Float>(config: config, rng: &rng)
+        var identity = [Float](repeating: 0, count: o.hidden * o.hidden)
+        for j in 0..<o.hidden { identity[j * o.hidden + j] = Float(radius) }
+        rnn.parameters["weight_hh_l0"] = try! Tensor(shape: [o.hidden, o.hidden], data: identity)
+        return SequenceModel(
+            embedding: nil, rnn: rnn, head: Linear(inputSize: o.hidden, outputSize: 1, rng: &rng),
+            headMode: .lastStep, objective: .meanSquaredError)
+    }
+
+    public static func run(options o: Options, seed: UInt64, context: RunContext, report: inout HTMLReport) throws
+        -> Summary
+    {
+        var dataRng = SeededRandom(seed: SeedStream.explodingData.seed(seed))
+        let trainData = AddingTask(count: o.count, steps: o.steps, rng: &dataRng).data
+        let validation = AddingTask(count: 500, steps: o.steps, rng: &dataRng).data
+        let probe = validation.batch(Array(0..<min(32, validation.count)))
+
+        // Gradient through time at initialisation, one curve per radius.
+        var curves: [[Double]] = []
+        for rho in o.radii {
+            let m = model(radius: rho, o, seed: seed)
+            var g = m.parameters.zerosLike()
+            _ = try m.forwardBackward(probe, into: &g)
+            curves.append(GradientFlow.stepNorms(m.lastHiddenGradient!))
+        }
+        // Growth per step going back in time: (||dL/dh_1|| / ||dL/dh_T||)^(1/(T-1)).
+        let growth = curves.map { GradientFlow.perStepFactor($0) }
+
+        func trainRun(clip: Double?) throws -> Run {
+            let m = model(radius: o.trainingRadius, o, seed: seed)
+            m.threads = context.threads
+            let trainer = Trainer(
+                model: m, optimizer: .sgd(lr: o.learningRate),
+                options: TrainingOptions(epochs: o.epochs, batchSize: 32, clipNorm: clip, shuffleSeed: seed))
+            let recorder = BatchRecorder()
+            let label = clip.map { "exploding, clipped at \(fmt($0, 3))" } ?? "exploding, unclipped"
+            trainer.callbacks = context.progressCallbacks(label) + [recorder]
+            var stopped: String? = nil, validationLoss: Double? = nil
+            do {
+                validationLoss = try trainer.fit(train: trainData, validation: validation).last?.validationLoss
+            } catch let e as TrainingError {
+                stopped = e.description
+            }
+            return Run(
+                clip: clip, batchLosses: recorder.losses, batchGradientNorms: recorder.norms, stopped: stopped,
+                validationLoss: validationLoss)
+        }
+        let unclipped = try trainRun(clip: nil), clipped = try trainRun(clip: o.clip)
+        let findings = Self.findings(o, growth: growth, unclipped: unclipped, clipped: clipped)
+
+        report.section("Exploding gradients, shown (and what clipping does)", level: 3)
+        report.paragraph(
+            """
+            A vanilla ReLU RNN (hidden \(o.hidden)) whose recurrent matrix is rho * I: while a unit is active, \
+            dh_t/dh_{t-1} = rho, so the loss gradient reaching step t scales as rho^(T - t). Left: the gradient \
+            through time at initialisation on the adding problem (T = \(o.steps)) for rho = \
+            \(o.radii.map { fmt($0, 3) }.joined(separator: ", ")). Right: the same network with rho = \
+            \(fmt(o.trainingRadius, 3)) trained with plain SGD (lr \(fmt(o.learningRate, 3)), batch 32, \
+            \(o.epochs) epochs of \(o.count) sequences) from the same weights and batches, without clipping and \
+            with the gradient norm clipped at \(fmt(o.clip, 3)).
+            """)
+        let t = (1...o.steps).map(Double.init)
+        let through = LineChart(
+            title: "ReLU RNN, W_hh = rho I: ||dL/dh_t|| at initialisation", xLabel: "time step t",
+            yLabel: "gradient norm",
+            series: zip(o.radii, curves).enumerated().map { i, c in
+                LineSeries(name: "rho = \(fmt(c.0, 3))", x: t, y: c.1, color: Palette.color(i))
+            }, yScale: .log)
+        let runs = [("no clipping", unclipped), ("clipped at \(fmt(o.clip, 3))", clipped)]
+        let lossChart = LineChart(
+            title: "rho = \(fmt(o.trainingRadius, 3)): training loss per batch", xLabel: "batch", yLabel: "MSE",
+            series: runs.enumerated().compactMap { i, r in
+                let finite = r.1.batchLosses.prefix { $0.isFinite }
+                guard !finite.isEmpty else { return nil }
+                return LineSeries(
+                    name: r.0, x: (1...finite.count).map(Double.init), y: Array(finite), color: Palette.color(i))
+            }, yScale: .log)
+        let normChart = LineChart(
+            title: "rho = \(fmt(o.trainingRadius, 3)): gradient norm per batch (before clipping)", xLabel: "batch",
+            yLabel: "||g||",
+            series: runs.enumerated().compactMap { i, r in
+                let finite = r.1.batchGradientNorms.prefix { $0.isFinite }
+                guard !finite.isEmpty else { return nil }
+                return LineSeries(
+                    name: r.0, x: (1...finite.count).map(Double.init), y: Array(finite), color: Palette.color(i))
+            }, yScale: .log)
+        try context.folder.figureRow(
+            [
+                (
+                    through, "toy/exploding_gradient_through_time.svg",
+                    "Loss gradient reaching each step at initialisation (batch mean, log scale), one curve per rho."
+                ),
+                (
+                    lossChart, "toy/exploding_loss.svg",
+                    """
+                    Training loss of every batch (log scale) without and with clipping, from the same start; a \
+                    curve ends where its loss stopped being a finite number.
+                    """
+                ),
+                (
+                    normChart, "toy/exploding_gradient_norm.svg",
+                    "Global gradient norm of every batch before clipping (log scale)."
+                )
+            ], into: &report)
+        report.list(findings.map(\.text))
+        let summary = Summary(
+            options: o, gradientThroughTime: curves, perStepGrowth: growth, unclipped: unclipped, clipped: clipped,
+            findings: findings)
+        try context.folder.writeJSON(summary, to: "toy/exploding.json")
+        return summary
+    }
+
+    /// Sentences from the measurements: the growth per step at each radius, the largest loss and gradient of
+    /// each run, where the loss first jumped tenfold above its start, and how each run ended.
+    static func findings(_ o: Options, growth: [Double], unclipped: Run, clipped: Run) -> [Finding] {
+        var lines: [Finding] = []
+        let n = o.steps - 1
+        lines.append(
+            .detail(
+                "Gradient growth per step going back in time at initialisation (measured): "
+                    + zip(o.radii, growth).map { "rho \(fmt($0.0, 3)): \(fmt($0.1, 3))" }.joined(separator: ", ")
+                    + "; over \(n) steps: "
+                    + zip(o.radii, growth).map { "\(fmt(pow($0.1, Double(n)), 3))x" }.joined(separator: ", ")
+                    + ". "
+                    + zip(o.radii, growth).map { rho, g in
+                        g > 1.01
+                            ? "rho \(fmt(rho, 3)) explodes"
+                            : g < 0.99 ? "rho \(fmt(rho, 3)) vanishes" : "rho \(fmt(rho, 3)) holds"
+                    }.joined(separator: ", ") + ".",
+                numbers: Dictionary(uniqueKeysWithValues: zip(o.radii.map { "rho \($0)" }, growth))))
+        func describe(_ r: Run, _ name: String) -> String {
+            let first = r.batchLosses.first ?? .nan
+            let finite = r.batchLosses.filter(\.isFinite)
+            let spike = r.batchLosses.firstIndex { !$0.isFinite || $0 > 10 * first }
+            var s =
+                "\(name): first batch loss \(fmt(first, 3)), largest \(fmt(finite.max() ?? .nan, 3)), largest "
+                + "gradient norm \(fmt(r.batchGradientNorms.filter(\.isFinite).max() ?? .nan, 3))"
+            if let spike {
+                s += "; the loss jumped above ten times its start at batch \(spike + 1)"
+            } else if r.stopped == nil {
+                s += "; the loss never rose above ten times its start"
+            }
+            if let stopped = r.stopped {
+                s += "; training stopped: \(stopped.split(separator: ";").first ?? "")"
+            } else if let v = r.validationLoss {
+                let versus = v < AddingTask.baselineMSE ? "below" : "not below"
+                s +=
+                    "; it finished with validation MSE \(fmt(v, 3)), \(versus) the constant guess's "
+                    + "\(fmt(AddingTask.baselineMSE, 3))"
+            }
+            return s + "."
+        }
+        lines.append(
+            .headline(
+                describe(unclipped, "Without clipping (rho \(fmt(o.trainingRadius, 3)), SGD)"),
+                numbers: [
+                    "largest loss": unclipped.batchLosses.filter(\.isFinite).max() ?? .nan,
+                    "largest gradient norm": unclipped.batchGradientNorms.filter(\.isFinite).max() ?? .nan
+                ]))
+        lines.append(.detail(describe(clipped, "With clipping at norm \(fmt(o.clip, 3))")))
+        return lines
+    }
+}
