@@ -80,9 +80,9 @@ let package = Package(
             name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Archives"],
             swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
-        .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: simdSettings),
+        .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: numericSettings),
         // SVG charts and the self-contained HTML report.
-        .target(name: "Charts", swiftSettings: simdSettings),
+        .target(name: "Charts", swiftSettings: numericSettings),
         // The experiments: tasks, runs, measurements and their report sections.
         .target(
             name: "Experiments",

@@ -217,7 +217,9 @@ public struct RidgelineChart: Chart {
             throw ChartError("\(title): no finite values for a ridgeline")
         }
         let (lo, hi) = paddedRange(finite, rule: bandwidth)
-        let grid = (0...160).map { lo + (hi - lo) * Double($0) / 160 }
+        // About one point per 3 pixels of width: smooth on screen, and many ridges stay light in the report.
+        let n = max(40, min(160, Int(width / 3)))
+        let grid = (0...n).map { lo + (hi - lo) * Double($0) / Double(n) }
         let curves = finite.map { Density.kde($0, at: grid, rule: bandwidth) }
         let peak = curves.flatMap { $0 }.max() ?? 1
         let labelWidth = 16 + (rows.map { textWidth($0.label, size: 11) }.max() ?? 0)

@@ -18,7 +18,7 @@ public struct HTMLReport {
     public var blocks: [Block] = []
     public init(title: String) { self.title = title }
 
-    static func escape(_ s: String) -> String {
+    public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
             of: ">", with: "&gt;")
     }

@@ -38,6 +38,18 @@ public struct RunFolder {
         report.blocks.append(.figure(svg: svg, caption: caption, file: relative))
     }
 
+    /// Writes the chart as SVG and links it from the report without embedding it (large grids stay out of
+    /// report.html and open on their own).
+    public func linkedFigure(_ chart: Chart, _ relative: String, caption: String, into report: inout HTMLReport)
+        throws
+    {
+        try AtomicFile.write(try chart.svg(), to: url(relative))
+        report.blocks.append(
+            .html(
+                "<p class=\"linked\"><a href=\"\(HTMLReport.escape(relative))\">\(HTMLReport.escape(relative))</a>: "
+                    + "\(HTMLReport.escape(caption))</p>"))
+    }
+
     /// Several charts side by side.
     public func figureRow(_ charts: [(Chart, String, String)], into report: inout HTMLReport) throws {
         var figs: [(svg: String, caption: String, file: String?)] = []

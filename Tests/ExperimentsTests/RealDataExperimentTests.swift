@@ -180,7 +180,8 @@ final class RealDataExperimentTests: XCTestCase {
         let tb = try FileManager.default.contentsOfDirectory(atPath: folder.url("real/mnist_rows/tensorboard/gru").path)
         XCTAssertTrue(tb.contains { $0.hasPrefix("events.out.tfevents.") })
         for f in [
-            "loss.svg", "accuracy.svg", "spectral_norm.svg", "saturation.svg", "lstm_whh_ridgelines.svg",
+            "loss.svg", "accuracy.svg", "spectral_norm.svg", "saturation.svg", "lstm_ridgelines.svg",
+            "lstm_kde_overlay.svg", "lstm_histograms.svg",
             "gru_weight_stats.svg", "weights.csv", "saturation.csv"
         ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder.url("real/mnist_rows/\(f)").path), f)
@@ -214,5 +215,43 @@ final class RealDataExperimentTests: XCTestCase {
             report: &report)
         XCTAssertTrue(s.tasks[0].skipped?.contains("nope.csv: cannot read") ?? false, s.tasks[0].skipped ?? "")
         XCTAssertTrue(report.render().contains("skipped"))
+    }
+}
+
+final class ModelComparisonTests: XCTestCase {
+    /// The cross-model sentences order and judge the models by their numbers, and change when the numbers do.
+    func testComparisonFollowsTheNumbers() {
+        func e(_ m: String, change: Double, s0: Double, s1: Double, gate: String, sat: Double, conv: Int?)
+            -> ModelEvolution
+        {
+            ModelEvolution(
+                model: m, recurrentChange: change, spectralInitial: s0, spectralFinal: s1, mostSaturatedGate: gate,
+                saturation: sat, convergenceEpoch: conv)
+        }
+        let a = RealDataReport.comparison([
+            e("RNN", change: 0.3, s0: 1, s1: 2, gate: "h", sat: 0.2, conv: 5),
+            e("LSTM", change: 0.6, s0: 2, s1: 1.5, gate: "o", sat: 0.1, conv: 3),
+            e("GRU", change: 0.9, s0: 1.5, s1: 1.8, gate: "n", sat: 0.15, conv: 3)
+        ]).map(\.text)
+        XCTAssertTrue(a[0].contains("furthest from its initialisation in GRU"), a[0])
+        XCTAssertTrue(a[0].contains("GRU 0.9 > LSTM 0.6 > RNN 0.3"), a[0])
+        XCTAssertTrue(a[1].contains("it grew most for RNN and shrank for LSTM"), a[1])
+        XCTAssertTrue(a[2].contains("RNN h 20.0%, LSTM o 10.0%, GRU n 15.0%; RNN saturates most, LSTM least"), a[2])
+        XCTAssertTrue(a[3].contains("LSTM and GRU converged first (epoch 3)"), a[3])
+        let b = RealDataReport.comparison([
+            e("RNN", change: 0.9, s0: 2, s1: 1, gate: "h", sat: 0.05, conv: 1),
+            e("LSTM", change: 0.1, s0: 2, s1: 1.9, gate: "f", sat: 0.5, conv: 4)
+        ]).map(\.text)
+        XCTAssertTrue(b[0].contains("furthest from its initialisation in RNN"), b[0])
+        XCTAssertTrue(b[1].contains("it shrank for every model, least for LSTM"), b[1])
+        XCTAssertTrue(b[2].contains("LSTM saturates most, RNN least"), b[2])
+        XCTAssertTrue(b[3].hasSuffix("RNN converged first."), b[3])
+        XCTAssertEqual(ModelEvolution.convergenceEpoch([1.0, 0.5, 0.2, 0.16, 0.15]), 4)
+        let tied = RealDataReport.comparison([
+            e("RNN", change: 0.1, s0: 1, s1: 1.1, gate: "h", sat: 0, conv: 2),
+            e("GRU", change: 0.2, s0: 1, s1: 1.2, gate: "r", sat: 0, conv: 2)
+        ]).map(\.text)
+        XCTAssertTrue(tied[2].hasSuffix("every model alike."), tied[2])
+        XCTAssertTrue(tied[3].hasSuffix("every model by epoch 2."), tied[3])
     }
 }

@@ -82,7 +82,6 @@ public enum RealDataExperiment {
         var objective: Objective
         var decay = 1.0
         var baselines: [String: Double] = [:]
-        var weightFigures = false
 
         /// How each of the task's models is built and trained.
         var recipe: ModelRecipe {
@@ -207,8 +206,7 @@ public enum RealDataExperiment {
             train: train.rowSequences(statistics: ImageSet.mnistStatistics),
             test: test.rowSequences(statistics: ImageSet.mnistStatistics), inputSize: 28, outputs: 10,
             hidden: o.mnistHidden,
-            epochs: o.mnistEpochs, batch: 32, lr: 2e-3, clip: 1, objective: .crossEntropy, decay: 0.85,
-            weightFigures: true)
+            epochs: o.mnistEpochs, batch: 32, lr: 2e-3, clip: 1, objective: .crossEntropy, decay: 0.85)
     }
 
     static func fashionTask(_ o: Options, _ cache: DataCache) throws -> Task {
@@ -397,12 +395,14 @@ public enum RealDataExperiment {
                     checkpoints: "real/\(task.key)/\(m.cell.rawValue)"))
         }
         let trackerList = trained.map { ($0.cell, trackers[$0.cell]!) }
-        let findings = RealDataReport.findings(
-            task: task.key, results: results, baselines: task.baselines, objective: task.objective,
-            classes: task.outputs,
-            clip: task.clip)
+        let findings =
+            RealDataReport.findings(
+                task: task.key, results: results, baselines: task.baselines, objective: task.objective,
+                classes: task.outputs,
+                clip: task.clip)
+            + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, trackers[$1.cell]!) })
         try RealDataReport.figures(
-            task: task.key, results: results, trackers: trackerList, weightFigures: task.weightFigures,
+            task: task.key, results: results, trackers: trackerList,
             objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
         report.list(findings.map(\.text))
         if let note = resumeNote(results) { report.paragraph(note) }

@@ -185,7 +185,6 @@ enum RealDataReport {
 
     static func figures(
         task: String, results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)],
-        weightFigures: Bool,
         objective: Objective, baselines: [String: Double], folder: RunFolder, report: inout HTMLReport
     ) throws {
         let base = "real/\(task)"
@@ -241,10 +240,7 @@ enum RealDataReport {
             ))
         try folder.figureRow(row, into: &report)
         try saturationFigures(task: task, results: results, folder: folder, report: &report)
-        if weightFigures {
-            try weightEvolutionFigures(
-                task: task, results: results, trackers: trackers, folder: folder, report: &report)
-        }
+        try weightEvolutionFigures(task: task, results: results, trackers: trackers, folder: folder, report: &report)
         tables(results: results, trackers: trackers, report: &report)
     }
 
@@ -290,47 +286,92 @@ enum RealDataReport {
             into: &report)
     }
 
+    /// The weight blocks whose distributions are drawn: W_ih and W_hh, per gate block where the cell has several.
+    static func distributionBlocks(_ cell: CellKind) -> [(name: String, title: String)] {
+        ["ih", "hh"].flatMap { m in
+            cell.gateCount == 1
+                ? [("rnn.weight_\(m)_l0", "W_\(m)")]
+                : cell.gateNames.map { ("rnn.weight_\(m)_l0[\($0)]", "W_\(m), gate \($0)") }
+        }
+    }
+
+    /// A few epochs spread over the run (first, quarters, last), for the overlaid-density view.
+    static func fewEpochs(_ count: Int) -> [Int] {
+        Array(Set([0, count / 4, count / 2, 3 * count / 4, count - 1].filter { $0 >= 0 && $0 < count })).sorted()
+    }
+
     static func weightEvolutionFigures(
         task: String, results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)],
         folder: RunFolder, report: inout HTMLReport
     ) throws {
         report.section("How the weights evolve (\(task))", level: 4)
         for (cell, tracker) in trackers {
-            let blocks = cell.gateCount == 1 ? ["rnn.weight_hh_l0"] : cell.gateNames.map { "rnn.weight_hh_l0[\($0)]" }
             let epochs = tracker.snapshots.map(\.epoch)
-            let pick =
-                stride(from: 0, to: epochs.count, by: max(1, epochs.count / 8)).map { $0 }
-                + (epochs.count > 1 && (epochs.count - 1) % max(1, epochs.count / 8) != 0 ? [epochs.count - 1] : [])
+            guard let lastEpoch = epochs.last else { continue }
+            let blocks = distributionBlocks(cell)
             let ridges: [Chart] = blocks.map { b in
                 RidgelineChart(
-                    title: cell.gateCount == 1 ? "W_hh" : "W_hh, gate \(b.dropLast().split(separator: "[").last!)",
-                    xLabel: "weight",
-                    rows: pick.map { (label: "epoch \(epochs[$0])", values: tracker.samples[b]?[$0] ?? []) }, width: 330
-                )
+                    title: b.title, xLabel: "weight",
+                    rows: epochs.indices.map {
+                        (label: "epoch \(epochs[$0])", values: tracker.samples[b.name]?[$0] ?? [])
+                    },
+                    width: 300)
             }
+            let perGate =
+                cell.gateCount > 1 ? " of each gate block (\(cell.gateNames.joined(separator: ", ")))" : ""
             try folder.figure(
                 SmallMultiples(
-                    title: "\(cell.displayName): W_hh distribution per gate across epochs", panels: ridges, columns: 4),
-                "real/\(task)/\(cell.rawValue)_whh_ridgelines.svg",
+                    title: "\(cell.displayName): weight distributions per gate block, every epoch", panels: ridges,
+                    columns: max(2, cell.gateCount)),
+                "real/\(task)/\(cell.rawValue)_ridgelines.svg",
                 caption:
                     """
-                    Kernel density of the recurrent weights of each gate block, one ridge per epoch (top: \
-                    initialisation; darker: later).
+                    Kernel density (Scott bandwidth) of the input weights W_ih (first row) and recurrent weights \
+                    W_hh (second row)\(perGate), one ridge per epoch from 0 (initialisation, top) to \(lastEpoch) \
+                    (bottom).
                     """,
                 into: &report)
-            let names =
-                cell.gateCount == 1
-                ? ["rnn.weight_ih_l0", "rnn.weight_hh_l0"]
-                : ["rnn.weight_ih_l0", "rnn.weight_hh_l0"] + cell.gateNames.map { "rnn.weight_hh_l0[\($0)]" }
-            let density = DensityChart(
-                title: "\(cell.displayName): W_hh initial vs final", xLabel: "weight",
-                samples: [
-                    (name: "epoch 0", values: tracker.samples["rnn.weight_hh_l0"]?.first ?? []),
-                    (name: "epoch \(epochs.last ?? 0)", values: tracker.samples["rnn.weight_hh_l0"]?.last ?? [])
-                ], width: 420, height: 300)
-            let hist = HistogramChart(
-                title: "\(cell.displayName): final W_hh", xLabel: "weight",
-                values: tracker.samples["rnn.weight_hh_l0"]?.last ?? [], width: 420, height: 300)
+            let few = fewEpochs(epochs.count)
+            let fewText = few.map { String(epochs[$0]) }.joined(separator: ", ")
+            let overlays: [Chart] = [("rnn.weight_ih_l0", "W_ih"), ("rnn.weight_hh_l0", "W_hh")].map { name, title in
+                DensityChart(
+                    title: "\(cell.displayName): \(title) at epochs \(fewText)",
+                    xLabel: "weight",
+                    samples: few.map { (name: "epoch \(epochs[$0])", values: tracker.samples[name]?[$0] ?? []) },
+                    width: 420, height: 300)
+            }
+            try folder.figureRow(
+                [
+                    (
+                        SmallMultiples(
+                            title: "\(cell.displayName): W_ih and W_hh densities overlaid", panels: overlays, columns: 2
+                        ),
+                        "real/\(task)/\(cell.rawValue)_kde_overlay.svg",
+                        """
+                        The assignment's view: kernel densities of all of W_ih and all of W_hh at epochs \
+                        \(few.map { String(epochs[$0]) }.joined(separator: ", ")), overlaid.
+                        """
+                    )
+                ], into: &report)
+            let histograms: [Chart] = epochs.indices.flatMap { i in
+                [("rnn.weight_ih_l0", "W_ih"), ("rnn.weight_hh_l0", "W_hh")].map { name, title in
+                    HistogramChart(
+                        title: "\(title), epoch \(epochs[i])", xLabel: "weight",
+                        values: tracker.samples[name]?[i] ?? [], width: 300, height: 190) as Chart
+                }
+            }
+            try folder.linkedFigure(
+                SmallMultiples(
+                    title: "\(cell.displayName): histogram and density of W_ih and W_hh, every epoch",
+                    panels: histograms, columns: 2),
+                "real/\(task)/\(cell.rawValue)_histograms.svg",
+                caption:
+                    """
+                    histogram with its kernel density of W_ih (left) and W_hh (right) for every epoch from 0 to \
+                    \(lastEpoch) (\(cell.displayName))
+                    """,
+                into: &report)
+            let names = ["rnn.weight_ih_l0", "rnn.weight_hh_l0"] + (cell.gateCount > 1 ? blocks.map(\.name) : [])
             let snaps = Array(tracker.snapshots.dropFirst())
             let ratio = LineChart(
                 title: "\(cell.displayName): update / weight ratio", xLabel: "epoch", yLabel: "||dW|| / ||W||",
@@ -349,10 +390,12 @@ enum RealDataReport {
                         y: snaps.map { $0.gradientNorms[n] ?? .nan }, color: Palette.color(i))
                 },
                 yScale: .log, width: 420, height: 300)
+            let hhBlocks =
+                cell.gateCount > 1 ? blocks.map(\.name).filter { $0.contains("weight_hh") } : ["rnn.weight_hh_l0"]
             let gateSpectral = LineChart(
-                title: "\(cell.displayName): spectral norm per gate block", xLabel: "epoch (0 = init)",
+                title: "\(cell.displayName): spectral norm per W_hh block", xLabel: "epoch (0 = init)",
                 yLabel: "sigma_max",
-                series: names.dropFirst().enumerated().map { i, n in
+                series: hhBlocks.enumerated().map { i, n in
                     LineSeries(
                         name: n.replacingOccurrences(of: "rnn.weight_hh_l0", with: "W_hh"),
                         x: tracker.snapshots.map { Double($0.epoch) },
@@ -361,14 +404,13 @@ enum RealDataReport {
                 width: 420, height: 300)
             try folder.figure(
                 SmallMultiples(
-                    title: "\(cell.displayName): weight statistics per epoch",
-                    panels: [density, hist, ratio, grads, gateSpectral], columns: 3),
+                    title: "\(cell.displayName): weight statistics per epoch", panels: [ratio, grads, gateSpectral],
+                    columns: 3),
                 "real/\(task)/\(cell.rawValue)_weight_stats.svg",
                 caption:
                     """
-                    Density of W_hh at initialisation and after training (KDE, Scott bandwidth); its final \
-                    histogram; update-to-weight ratio ||W_e - W_{e-1}|| / ||W_{e-1}|| per matrix and gate block; \
-                    gradient norms per parameter; spectral norm of each gate block of W_hh.
+                    Update-to-weight ratio ||W_e - W_{e-1}|| / ||W_{e-1}|| per matrix and gate block; gradient \
+                    norms per parameter; spectral norm of each gate block of W_hh.
                     """,
                 into: &report)
         }
@@ -456,5 +498,110 @@ enum RealDataReport {
         try folder.writeCSV(
             ["model", "epoch", "gate", "fraction_low", "fraction_high", "mean_activation"], sat,
             to: "real/\(task)/saturation.csv")
+    }
+}
+
+/// What the assignment's Q2 asks to compare across the three models of one task, measured.
+struct ModelEvolution: Sendable {
+    var model: String
+    /// ||W_hh(last) - W_hh(0)|| / ||W_hh(0)||.
+    var recurrentChange: Double
+    var spectralInitial: Double, spectralFinal: Double
+    /// The gate with the largest saturated fraction after the last epoch, and that fraction.
+    var mostSaturatedGate: String, saturation: Double
+    /// First epoch whose validation loss had made 95% of the run's improvement (from epoch 1 to the best).
+    var convergenceEpoch: Int?
+
+    init(
+        model: String, recurrentChange: Double, spectralInitial: Double, spectralFinal: Double,
+        mostSaturatedGate: String, saturation: Double, convergenceEpoch: Int?
+    ) {
+        self.model = model; self.recurrentChange = recurrentChange; self.spectralInitial = spectralInitial
+        self.spectralFinal = spectralFinal; self.mostSaturatedGate = mostSaturatedGate; self.saturation = saturation
+        self.convergenceEpoch = convergenceEpoch
+    }
+
+    init(_ r: RealDataExperiment.ModelResult, _ tracker: WeightEvolution) {
+        let worst = r.evolution.last?.saturation.max { $0.total < $1.total }
+        self.init(
+            model: r.model, recurrentChange: tracker.totalChange()["rnn.weight_hh_l0"] ?? .nan,
+            spectralInitial: r.evolution.first?.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan,
+            spectralFinal: r.evolution.last?.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan,
+            mostSaturatedGate: worst?.gate ?? "-", saturation: worst?.total ?? .nan,
+            convergenceEpoch: Self.convergenceEpoch(r.history.compactMap(\.validationLoss)))
+    }
+
+    /// First epoch (1-based) at which the loss had covered 95% of the way from epoch 1 to its best.
+    static func convergenceEpoch(_ losses: [Double]) -> Int? {
+        guard let first = losses.first, let best = losses.min() else { return nil }
+        let target = first - 0.95 * (first - best)
+        return losses.firstIndex { $0 <= target }.map { $0 + 1 }
+    }
+}
+
+extension RealDataReport {
+    /// Cross-model comparison sentences for one task: how far W_hh moved, how its spectral norm changed, which
+    /// gates saturated, and which model converged first. Every ordering and verdict comes from the numbers.
+    static func comparison(_ m: [ModelEvolution]) -> [Finding] {
+        guard m.count > 1 else { return [] }
+        var lines: [Finding] = []
+        let byChange = m.filter { $0.recurrentChange.isFinite }.sorted { $0.recurrentChange > $1.recurrentChange }
+        if let top = byChange.first, let low = byChange.last {
+            lines.append(
+                .detail(
+                    "Compared: W_hh moved furthest from its initialisation in \(top.model) (||W_last - W_0|| / "
+                        + "||W_0|| = \(fmt(top.recurrentChange, 3))), least in \(low.model) "
+                        + "(\(fmt(low.recurrentChange, 3))); order: "
+                        + byChange.map { "\($0.model) \(fmt($0.recurrentChange, 3))" }.joined(separator: " > ") + ".",
+                    numbers: Dictionary(uniqueKeysWithValues: byChange.map { ($0.model, $0.recurrentChange) })))
+        }
+        let growth: [(model: String, from: Double, to: Double, factor: Double)] = m.filter {
+            $0.spectralInitial > 0 && $0.spectralFinal.isFinite
+        }.map { ($0.model, $0.spectralInitial, $0.spectralFinal, $0.spectralFinal / $0.spectralInitial) }
+        if let most = growth.max(by: { $0.factor < $1.factor }) {
+            let shrank = growth.filter { $0.factor < 1 }.map(\.model)
+            let each = growth.map { g -> String in
+                "\(g.model) \(fmt(g.from, 3)) -> \(fmt(g.to, 3)) (x\(fmt(g.factor, 3)))"
+            }
+            let verdict =
+                most.factor > 1
+                ? "it grew most for \(most.model)"
+                    + (shrank.isEmpty ? "" : " and shrank for \(shrank.joined(separator: ", "))")
+                : "it shrank for every model, least for \(most.model)"
+            lines.append(
+                .detail(
+                    "Compared: spectral norm of W_hh, initialisation -> last epoch: " + each.joined(separator: ", ")
+                        + "; \(verdict).",
+                    numbers: Dictionary(uniqueKeysWithValues: growth.map { ($0.model, $0.factor) })))
+        }
+        let saturated = m.filter { $0.saturation.isFinite }
+        if let most = saturated.max(by: { $0.saturation < $1.saturation }),
+            let least = saturated.min(by: { $0.saturation < $1.saturation })
+        {
+            lines.append(
+                .detail(
+                    "Compared: most saturated gate after training: "
+                        + saturated.map { "\($0.model) \($0.mostSaturatedGate) \(pct($0.saturation))" }.joined(
+                            separator: ", ")
+                        + (most.saturation == least.saturation
+                            ? "; every model alike."
+                            : "; \(most.model) saturates most, \(least.model) least."),
+                    numbers: Dictionary(uniqueKeysWithValues: saturated.map { ($0.model, $0.saturation) })))
+        }
+        let converged = m.compactMap { e in e.convergenceEpoch.map { (e.model, $0) } }
+        if let first = converged.min(by: { $0.1 < $1.1 }) {
+            let tied = converged.filter { $0.1 == first.1 }.map(\.0)
+            lines.append(
+                .detail(
+                    "Compared: epoch by which validation loss had made 95% of its improvement: "
+                        + converged.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "; "
+                        + (tied.count == converged.count
+                            ? "every model by epoch \(first.1)."
+                            : tied.count > 1
+                                ? "\(tied.joined(separator: " and ")) converged first (epoch \(first.1))."
+                                : "\(first.0) converged first."),
+                    numbers: Dictionary(uniqueKeysWithValues: converged.map { ($0.0, Double($0.1)) })))
+        }
+        return lines
     }
 }
