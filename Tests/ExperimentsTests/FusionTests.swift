@@ -91,3 +91,26 @@ final class FusionTests: XCTestCase {
             FileManager.default.fileExists(atPath: dir.appendingPathComponent("fusion/tsne_trajectories.svg").path))
     }
 }
+
+final class BackboneChoiceTests: XCTestCase {
+    /// torchvision's cache is looked up where torch looks ($TORCH_HOME, else $XDG_CACHE_HOME or ~/.cache), and a
+    /// file whose hash does not match its name is refused.
+    func testTorchvisionCacheLookupAndHashCheck() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("torch-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = ["TORCH_HOME": dir.path, "HOME": dir.appendingPathComponent("home").path]
+        XCTAssertEqual(
+            Pretrained.torchvisionCheckpointDirectories(env).map(\.path),
+            [dir.path + "/hub/checkpoints", dir.path + "/home/.cache/torch/hub/checkpoints"])
+        XCTAssertEqual(
+            Pretrained.torchvisionCheckpointDirectories(["XDG_CACHE_HOME": "/x"]).map(\.path),
+            ["/x/torch/hub/checkpoints"])
+        XCTAssertNil(try Pretrained.cachedTorchvisionResNet18(env))
+        let hub = dir.appendingPathComponent("hub/checkpoints")
+        try FileManager.default.createDirectory(at: hub, withIntermediateDirectories: true)
+        try Data("not the weights".utf8).write(to: hub.appendingPathComponent(Pretrained.torchvisionResNet18File))
+        XCTAssertThrowsError(try Pretrained.cachedTorchvisionResNet18(env)) {
+            XCTAssertTrue("\($0)".contains("not f37072fd as its name says"), "\($0)")
+        }
+    }
+}

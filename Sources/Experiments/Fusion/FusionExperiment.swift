@@ -27,6 +27,9 @@ public enum FusionExperiment {
         public var seed: UInt64 = 7
         public var hidden = 128, commonDimension = 128
         public var embeddings = WordVectors.random
+        public var backbone = BackboneName.efficientnetLite0
+        /// ResNet-18 weights in torchvision's layout (.pth or safetensors); nil: torchvision's cache.
+        public var backboneWeights: String? = nil
         public var randomEmbeddingDimension = 64
         public var easyVQAImages = 4, questionsPerEasyVQAImage = 2
         public var tsneIterations = 1000
@@ -92,7 +95,10 @@ public enum FusionExperiment {
         }
 
         // Image features from the pretrained CNN.
-        let net = try Pretrained.efficientNetLite0(cache), classNames = try Pretrained.imagenetClassNames(cache)
+        let choice = try Pretrained.backbone(
+            o.backbone, weights: o.backboneWeights.map { URL(fileURLWithPath: $0) }, cache: cache)
+        let net = choice.backbone, classNames = try Pretrained.imagenetClassNames(cache)
+        if let note = choice.note { cache.log("  \(note)") }
         var features: [[Double]] = [], top5: [String: [(name: String, probability: Double)]] = [:]
         for (name, img) in images {
             let f = try net.features(try net.preprocess(img), threads: context.threads)
@@ -112,14 +118,15 @@ public enum FusionExperiment {
         report.paragraph(
             """
             Images: \(images.count) (\(photoQuestions.count) scikit-image photos and \(o.easyVQAImages) easy-vqa \
-            test images), questions: \(items.count). Image features: the 1280-d pooled output of the pretrained \
-            \(net.name) (ImageNet; resize 256, centre crop 224, (x - 127) / 128). Words: \(embeddings.name). \
+            test images), questions: \(items.count). Image features: the \(net.featureSize)-d pooled output of the \
+            pretrained \(net.name) (ImageNet; \(net.preprocessingDescription))\(choice.note.map { " (\($0))" } ?? ""). \
+            Words: \(embeddings.name). \
             Encoders: RNN, LSTM and GRU with \(o.hidden) hidden units, PyTorch's default initialisation from seed \
             \(o.seed), never trained: what they show is the dynamics the architecture imposes on a word sequence.
             """
         )
         report.table(
-            headers: ["image", "EfficientNet-Lite0 top-5 (probability)"],
+            headers: ["image", "\(net.name) top-5 (probability)"],
             rows: images.map { img in
                 [
                     img.name,

@@ -4,17 +4,103 @@ import Datasets
 import Vision
 import Interchange
 
+/// The image backbones a user can choose (`--backbone`).
+public enum BackboneName: String, Codable, CaseIterable, Sendable {
+    case resnet18
+    case efficientnetLite0 = "efficientnet-lite0"
+}
+
 /// Pretrained image models and their labels, from the verified data cache.
 public enum Pretrained {
+    /// torchvision's file name for the ImageNet ResNet-18 weights; its 8 hex digits are the start of the file's
+    /// SHA-256 (torch.hub's check_hash).
+    public static let torchvisionResNet18File = "resnet18-f37072fd.pth"
+
+    /// Where torchvision caches downloaded weights: $TORCH_HOME/hub/checkpoints, else
+    /// ~/.cache/torch/hub/checkpoints ($XDG_CACHE_HOME honoured as torch does).
+    public static func torchvisionCheckpointDirectories(_ env: [String: String] = ProcessInfo.processInfo.environment)
+        -> [URL]
+    {
+        var dirs: [URL] = []
+        if let home = env["TORCH_HOME"] {
+            dirs.append(URL(fileURLWithPath: home).appendingPathComponent("hub/checkpoints"))
+        }
+        let cache =
+            env["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: env["HOME"] ?? NSHomeDirectory()).appendingPathComponent(".cache")
+        dirs.append(cache.appendingPathComponent("torch/hub/checkpoints"))
+        return dirs
+    }
+
+    /// torchvision's cached ResNet-18 weights, if present; a file whose SHA-256 does not begin with the 8 hex
+    /// digits in its name is refused, as torch.hub refuses it.
+    public static func cachedTorchvisionResNet18(_ environment: [String: String]) throws -> URL? {
+        let expected = "f37072fd"
+        for dir in torchvisionCheckpointDirectories(environment) {
+            let url = dir.appendingPathComponent(torchvisionResNet18File)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            let digest = SHA256.hex(try Data(contentsOf: url))
+            guard digest.hasPrefix(expected) else {
+                throw DataError(
+                    """
+                    \(url.path): its SHA-256 begins \(digest.prefix(8)), not \(expected) as its name says; the file \
+                    is damaged or not torchvision's
+                    """)
+            }
+            return url
+        }
+        return nil
+    }
+
+    /// The backbone that ran and, when it is not the one asked for, why.
+    public struct Choice {
+        public var backbone: any ImageBackbone
+        public var note: String?
+    }
+
+    /// The asked-for backbone. ResNet-18 reads `weights` (.pth or safetensors in torchvision's layout) or
+    /// torchvision's own cached file (checked against the hash in its name); without either it falls back to
+    /// EfficientNet-Lite0 and says so.
+    public static func backbone(
+        _ name: BackboneName, weights: URL?, cache: DataCache,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Choice {
+        switch name {
+        case .efficientnetLite0:
+            return Choice(backbone: try efficientNetLite0(cache), note: nil)
+        case .resnet18:
+            if let weights {
+                try cache.ledger?.record(weights)
+                return Choice(
+                    backbone: try ResNet18(stateDict: StateDict(WeightFile.tensors(contentsOf: weights))), note: nil)
+            }
+            if let url = try cachedTorchvisionResNet18(environment) {
+                try cache.ledger?.record(url)
+                return Choice(
+                    backbone: try ResNet18(stateDict: StateDict(WeightFile.tensors(contentsOf: url))), note: nil)
+            }
+            let looked = torchvisionCheckpointDirectories(environment).map(\.path).joined(separator: ", ")
+            return Choice(
+                backbone: try efficientNetLite0(cache),
+                note: """
+                    ResNet-18 was asked for, but no weights were given (--weights FILE) and torchvision's \
+                    \(torchvisionResNet18File) is not in \(looked); EfficientNet-Lite0 ran instead
+                    """)
+        }
+    }
+
     public static func efficientNetLite0(_ cache: DataCache) throws -> EfficientNetLite0 {
         try EfficientNetLite0(stateDict: StateDict(TorchCheckpoint.load(try cache.file(.efficientNetLite0))))
     }
 
     public static func imagenetClassNames(_ cache: DataCache) throws -> [String] {
-        let url = try cache.file(.imagenetClasses)
-        guard let names = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String],
-            names.count == 1000
-        else {
+        try classNames(try cache.file(.imagenetClasses))
+    }
+
+    /// A JSON list of 1000 class names.
+    public static func classNames(_ url: URL) throws -> [String] {
+        guard let data = try? Data(contentsOf: url) else { throw DataError("\(url.path): cannot read the class names") }
+        guard let names = (try? JSONSerialization.jsonObject(with: data)) as? [String], names.count == 1000 else {
             throw DataError("\(url.path): expected a JSON list of 1000 class names")
         }
         return names

@@ -3,6 +3,8 @@ Run: python generate.py SKIMAGE_WHEEL   (needs torch, torchvision, pillow, numpy
 - resnet18_reference.json: torchvision resnet18 with deterministic "seeded" weights (SplitMix64 of the
   parameter's index and element index, the same generator as ResNet18.seededStateDict in Swift), eval mode,
   on a deterministic 64x64 input; its 512 pooled features and 1000 logits.
+- resnet18_photo_top5.json: the same seeded resnet18 on photo.png through torchvision's Resize(256),
+  CenterCrop(224), ToTensor, Normalize(ImageNet): top-5 class indices and softmax probabilities.
 - photo.png (a 96x64 crop of scikit-image's chelsea.png), photo.jpg (the same, JPEG quality 90),
   photo_jpg_decoded.png (PIL's decoding of photo.jpg), photo_resized.png (PIL Resize(40) + CenterCrop(32)).
 - tiny_zip.pth / tiny_legacy.pth: a small state dict in both torch.save formats; tiny_expected.json its values.
@@ -40,6 +42,27 @@ def seeded_value(name, shape, index):
         fan_in = int(np.prod(shape[1:]))
         v = u * np.sqrt(3.0) * np.sqrt(2.0 / fan_in)                       # He-uniform
     return torch.tensor(v.astype(np.float32).reshape(shape))
+
+def seeded_resnet():
+    m = torchvision.models.resnet18()
+    sd = m.state_dict()
+    new = collections.OrderedDict()
+    for idx, (k, t) in enumerate(sd.items()):
+        new[k] = t if k.endswith("num_batches_tracked") else seeded_value(k, tuple(t.shape), idx)
+    m.load_state_dict(new); m.eval()
+    return m
+
+def resnet_photo():
+    """torchvision's own pipeline on photo.png with the seeded weights: top-5 classes and probabilities."""
+    m = seeded_resnet()
+    t = torchvision.transforms.Compose([
+        torchvision.transforms.Resize(256), torchvision.transforms.CenterCrop(224), torchvision.transforms.ToTensor(),
+        torchvision.transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    x = t(Image.open("photo.png").convert("RGB")).unsqueeze(0)
+    with torch.no_grad():
+        p = torch.softmax(m(x)[0].double(), 0)
+    top = torch.topk(p, 5)
+    json.dump({"top5": top.indices.tolist(), "probabilities": top.values.tolist()}, open("resnet18_photo_top5.json", "w"))
 
 def resnet():
     m = torchvision.models.resnet18()
@@ -84,5 +107,5 @@ def checkpoints():
     torch.save({"x": Evil()}, "evil.pth")
 
 if __name__ == "__main__":
-    resnet(); photos(sys.argv[1]); checkpoints()
+    resnet(); photos(sys.argv[1]); resnet_photo(); checkpoints()
     print("ok")
