@@ -3,6 +3,7 @@ import XCTest
 import TensorCore
 import Datasets
 import Vision
+import Recurrent
 import Charts
 @testable import Experiments
 
@@ -112,5 +113,46 @@ final class BackboneChoiceTests: XCTestCase {
         XCTAssertThrowsError(try Pretrained.cachedTorchvisionResNet18(env)) {
             XCTAssertTrue("\($0)".contains("not f37072fd as its name says"), "\($0)")
         }
+    }
+}
+
+final class QualitativeFindingsTests: XCTestCase {
+    /// Heatmap decay, PCA faithfulness and pooling are stated from the measurements and follow them.
+    func testQualitativeSentencesFollowTheNumbers() {
+        func m(_ cell: CellKind, lags: [Double], pca: Double, last: Double, pooled: Double)
+            -> FusionExperiment.EncoderMetrics
+        {
+            var e = FusionExperiment.EncoderMetrics(
+                cell: cell, meanTrajectoryLength: 1, meanNormGrowth: 1, meanAdjacentCosine: lags[0],
+                effectiveDimensionality: 3, pcaExplained2: pca, projectionMatchRate: 0.25, labelBridgeMatchRate: 0.5,
+                tsneKL: 0.1)
+            e.similarityAtLag = lags; e.poolingAgreement = 0.8; e.lastStateCrossQuestion = last
+            e.meanPooledCrossQuestion = pooled; e.meanPooledProjectionMatchRate = 0.5
+            e.meanPooledLabelBridgeMatchRate = 0.75
+            return e
+        }
+        let a = FusionExperiment.qualitativeFindings([
+            m(.rnn, lags: [0.5, 0.2, 0.1], pca: 0.3, last: 0.9, pooled: 0.95),
+            m(.lstm, lags: [0.9, 0.8, 0.7], pca: 0.6, last: 0.9, pooled: 0.7)
+        ]).map(\.text)
+        XCTAssertTrue(a[0].contains("RNN 0.5, 0.2, 0.1; LSTM 0.9, 0.8, 0.7"), a[0])
+        XCTAssertTrue(a[0].contains("LSTM's states stay most alike three words apart"), a[0])
+        XCTAssertTrue(a[0].contains("RNN's least"), a[0])
+        XCTAssertTrue(a[1].contains("LSTM's PCA picture is the most faithful and RNN's hides the most"), a[1])
+        XCTAssertTrue(a[2].contains("mean pooling tells the questions apart better for LSTM"), a[2])
+        XCTAssertTrue(a[2].contains("the last state does for RNN"), a[2])
+        XCTAssertTrue(a[2].contains("RNN 50% / 75%"), a[2])
+        let b = FusionExperiment.qualitativeFindings([
+            m(.rnn, lags: [0.9, 0.85, 0.8], pca: 0.9, last: 0.5, pooled: 0.4),
+            m(.gru, lags: [0.6, 0.3, 0.2], pca: 0.2, last: 0.5, pooled: 0.6)
+        ]).map(\.text)
+        XCTAssertTrue(b[0].contains("RNN's states stay most alike"), b[0])
+        XCTAssertTrue(b[1].contains("RNN's PCA picture is the most faithful and GRU's hides the most"), b[1])
+        XCTAssertTrue(b[2].contains("better for RNN; the last state does for GRU"), b[2])
+        let close = FusionExperiment.qualitativeFindings([
+            m(.rnn, lags: [0.9, 0.85, 0.8], pca: 0.36, last: 0.5, pooled: 0.4),
+            m(.gru, lags: [0.6, 0.3, 0.2], pca: 0.35, last: 0.5, pooled: 0.6)
+        ]).map(\.text)
+        XCTAssertTrue(close[1].contains("within 5 points of each other"), close[1])
     }
 }

@@ -51,6 +51,16 @@ public enum FusionExperiment {
         public var projectionMatchRate: Double  // questions whose own image is the most similar (random projection)
         public var labelBridgeMatchRate: Double  // the same with the label-bridge fusion
         public var tsneKL: Double
+        /// The same two match rates with the question pooled as the mean of its hidden states (the
+        /// assignment's pooling) instead of its last state.
+        public var meanPooledProjectionMatchRate = Double.nan, meanPooledLabelBridgeMatchRate = Double.nan
+        /// cos(mean of h_t, h_T), mean over questions: how much the two poolings agree.
+        public var poolingAgreement = Double.nan
+        /// Mean cos(h_t, h_{t+k}) over all questions for k = 1, 2, 3 (the heatmaps' off-diagonals).
+        public var similarityAtLag: [Double] = []
+        /// Mean pairwise cosine between different questions' vectors, last state and mean-pooled: how much the
+        /// encoder tells the questions apart (lower: more distinct).
+        public var lastStateCrossQuestion = Double.nan, meanPooledCrossQuestion = Double.nan
     }
 
     public struct Summary: Codable, Sendable {
@@ -226,6 +236,11 @@ public enum FusionExperiment {
                 return (0..<o.hidden).map { j in zip(ls, ps).reduce(0) { $0 + $1.0[j] * $1.1 / total } }
             }
             let simB = finals.map { q in zLabel.map { Projection.cosine(q, $0) } }
+            // The assignment's pooling: the mean of the hidden states over the question's words.
+            let means = states.map { s in (0..<o.hidden).map { j in s.reduce(0) { $0 + $1[j] } / Double(s.count) } }
+            let zQMean = means.map { project($0, pQ) }
+            let simAMean = zQMean.map { q in zImg.map { Projection.cosine(q, $0) } }
+            let simBMean = means.map { q in zLabel.map { Projection.cosine(q, $0) } }
             func matchRate(_ sim: [[Double]]) -> Double {
                 Double(
                     items.indices.filter { q in
@@ -252,7 +267,16 @@ public enum FusionExperiment {
                     meanAdjacentCosine: adjacent.reduce(0, +) / Double(max(adjacent.count, 1)),
                     effectiveDimensionality: pca.effectiveDimensionality,
                     pcaExplained2: pca.explainedRatio.prefix(2).reduce(0, +),
-                    projectionMatchRate: matchRate(simA), labelBridgeMatchRate: matchRate(simB), tsneKL: tsne.kl))
+                    projectionMatchRate: matchRate(simA), labelBridgeMatchRate: matchRate(simB), tsneKL: tsne.kl,
+                    meanPooledProjectionMatchRate: matchRate(simAMean),
+                    meanPooledLabelBridgeMatchRate: matchRate(simBMean),
+                    poolingAgreement: Self.mean(zip(means, finals).map { Projection.cosine($0, $1) }),
+                    similarityAtLag: (1...3).map { k in
+                        Self.mean(
+                            states.flatMap { s in s.indices.dropLast(k).map { Projection.cosine(s[$0], s[$0 + k]) } })
+                    },
+                    lastStateCrossQuestion: Self.meanPairwiseCosine(finals),
+                    meanPooledCrossQuestion: Self.meanPairwiseCosine(means)))
         }
 
         report.section("Hidden-state trajectories", level: 3)
@@ -307,7 +331,8 @@ public enum FusionExperiment {
         report.table(
             headers: [
                 "encoder", "trajectory length", "||h_T|| / ||h_1||", "cos(h_t, h_t-1)", "effective dim.",
-                "PCA 2-D share", "match: projection", "match: label bridge", "t-SNE KL"
+                "PCA 2-D share", "match: projection", "match: label bridge", "mean-pooled: projection",
+                "mean-pooled: label bridge", "t-SNE KL"
             ],
             rows: metrics.map { m in
                 [
@@ -315,11 +340,14 @@ public enum FusionExperiment {
                     fmt(m.effectiveDimensionality, 3),
                     String(format: "%.0f%%", 100 * m.pcaExplained2),
                     String(format: "%.0f%%", 100 * m.projectionMatchRate),
-                    String(format: "%.0f%%", 100 * m.labelBridgeMatchRate), fmt(m.tsneKL, 3)
+                    String(format: "%.0f%%", 100 * m.labelBridgeMatchRate),
+                    String(format: "%.0f%%", 100 * m.meanPooledProjectionMatchRate),
+                    String(format: "%.0f%%", 100 * m.meanPooledLabelBridgeMatchRate), fmt(m.tsneKL, 3)
                 ]
             },
             caption: "Encoders compared (means over questions)")
-        let findings = findingsText(metrics, images: images.count, questions: items.count)
+        let findings =
+            findingsText(metrics, images: images.count, questions: items.count) + qualitativeFindings(metrics)
         report.list(findings.map(\.text))
 
         let summary = Summary(
@@ -330,17 +358,88 @@ public enum FusionExperiment {
         try folder.writeCSV(
             [
                 "encoder", "trajectory_length", "norm_growth", "adjacent_cosine", "effective_dimensionality",
-                "pca_2d_share", "match_projection", "match_label_bridge", "tsne_kl"
+                "pca_2d_share", "match_projection", "match_label_bridge", "match_projection_mean_pooled",
+                "match_label_bridge_mean_pooled", "pooling_agreement", "tsne_kl"
             ],
             metrics.map {
                 [
                     $0.encoder, String($0.meanTrajectoryLength), String($0.meanNormGrowth),
                     String($0.meanAdjacentCosine), String($0.effectiveDimensionality),
                     String($0.pcaExplained2), String($0.projectionMatchRate), String($0.labelBridgeMatchRate),
-                    String($0.tsneKL)
+                    String($0.meanPooledProjectionMatchRate), String($0.meanPooledLabelBridgeMatchRate),
+                    String($0.poolingAgreement), String($0.tsneKL)
                 ]
             }, to: "fusion/encoders.csv")
         return summary
+    }
+
+    static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
+
+    /// Mean cosine over all pairs of different vectors.
+    static func meanPairwiseCosine(_ v: [[Double]]) -> Double {
+        mean(v.indices.flatMap { i in v.indices.filter { $0 > i }.map { Projection.cosine(v[i], v[$0]) } })
+    }
+
+    /// What the trajectories, heatmaps and the two poolings show, stated from their measurements.
+    static func qualitativeFindings(_ m: [EncoderMetrics]) -> [Finding] {
+        var lines: [Finding] = []
+        let percent = { (v: Double) -> String in String(format: "%.0f%%", 100 * v) }
+        let lagged = m.filter { $0.similarityAtLag.count == 3 && $0.similarityAtLag.allSatisfy(\.isFinite) }
+        if let slow = lagged.max(by: { $0.similarityAtLag[2] < $1.similarityAtLag[2] }),
+            let fast = lagged.min(by: { $0.similarityAtLag[2] < $1.similarityAtLag[2] })
+        {
+            let values: [String] = lagged.map { e in
+                "\(e.encoder) " + e.similarityAtLag.map { fmt($0, 3) }.joined(separator: ", ")
+            }
+            let text: String =
+                "Heatmaps, measured over every question: cos(h_t, h_t+k) for k = 1, 2, 3: "
+                + values.joined(separator: "; ") + ". \(slow.encoder)'s states stay most alike three words apart "
+                + "(the broadest bright band along its diagonal: the longest memory of earlier words), "
+                + "\(fast.encoder)'s least (each word largely replaces the state)."
+            let numbers = Dictionary(uniqueKeysWithValues: lagged.map { ($0.encoder, $0.similarityAtLag[2]) })
+            lines.append(.detail(text, numbers: numbers))
+        }
+        if let flat = m.max(by: { $0.pcaExplained2 < $1.pcaExplained2 }),
+            let spread = m.min(by: { $0.pcaExplained2 < $1.pcaExplained2 })
+        {
+            let shares: [String] = m.map { "\($0.encoder) \(percent($0.pcaExplained2))" }
+            let verdict: String =
+                flat.pcaExplained2 - spread.pcaExplained2 < 0.05
+                ? "within 5 points of each other: the 2-D maps are equally faithful for every encoder"
+                : "so \(flat.encoder)'s PCA picture is the most faithful and \(spread.encoder)'s hides the most "
+                    + "(its paths turn through directions the plot cannot show)"
+            let text: String =
+                "Trajectories: the first two principal components hold " + shares.joined(separator: ", ")
+                + " of the states' variance, \(verdict)."
+            lines.append(
+                .detail(text, numbers: Dictionary(uniqueKeysWithValues: m.map { ($0.encoder, $0.pcaExplained2) })))
+        }
+        let pooled = m.filter { $0.poolingAgreement.isFinite }
+        if !pooled.isEmpty {
+            let distinctMean = pooled.filter { $0.meanPooledCrossQuestion < $0.lastStateCrossQuestion }.map(\.encoder)
+            let distinctLast = pooled.filter { $0.meanPooledCrossQuestion >= $0.lastStateCrossQuestion }.map(\.encoder)
+            let agreement: [String] = pooled.map { "\($0.encoder) \(fmt($0.poolingAgreement, 3))" }
+            let cross: [String] = pooled.map {
+                "\($0.encoder) \(fmt($0.lastStateCrossQuestion, 3)) / \(fmt($0.meanPooledCrossQuestion, 3))"
+            }
+            let rates: [String] = pooled.map {
+                "\($0.encoder) \(percent($0.meanPooledProjectionMatchRate)) / "
+                    + percent($0.meanPooledLabelBridgeMatchRate)
+            }
+            var text: String =
+                "Pooling: the mean of the hidden states (the assignment's) and the last state agree with cosine "
+                + agreement.joined(separator: ", ") + "; different questions' vectors have mean cosine "
+                + "(last state / mean) " + cross.joined(separator: ", ")
+            if !distinctMean.isEmpty {
+                text += "; mean pooling tells the questions apart better for \(distinctMean.joined(separator: ", "))"
+            }
+            if !distinctLast.isEmpty { text += "; the last state does for \(distinctLast.joined(separator: ", "))" }
+            text +=
+                "; match rates with mean pooling (projection / label bridge): " + rates.joined(separator: ", ") + "."
+            let numbers = Dictionary(uniqueKeysWithValues: pooled.map { ($0.encoder, $0.poolingAgreement) })
+            lines.append(.detail(text, numbers: numbers))
+        }
+        return lines
     }
 
     static func findingsText(_ m: [EncoderMetrics], images: Int, questions: Int) -> [Finding] {
