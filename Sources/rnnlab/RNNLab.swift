@@ -198,10 +198,24 @@ struct Fusion: ParsableCommand {
     @Option(help: "Word vectors: random (seeded) or minilm (pretrained all-MiniLM-L6-v2 word pieces).")
     var embeddings = FusionExperiment.WordVectors.random
     @OptionGroup var backbone: BackboneOptions
+    @Option(help: "A VQA v2 folder (questions / annotations JSON) or COCO-QA folder (questions.txt ...) to use.")
+    var vqa: String?
+    @Option(help: "The folder of the COCO images the --vqa questions refer to.") var images: String?
+    @Option(help: "How many --vqa images to use.") var vqaImages: Int?
+
+    func validate() throws {
+        try requireAtLeast(1, vqaImages, "vqa-images")
+        if vqa != nil && images == nil { throw ValidationError("--vqa needs --images (the folder of its COCO images)") }
+        if vqa == nil && (images != nil || vqaImages != nil) {
+            throw ValidationError("--images and --vqa-images need --vqa")
+        }
+    }
 
     func run() throws {
         try RNNLab.prepare()
         var o = FusionExperiment.Options(quick: options.quick)
+        o.vqaDirectory = vqa; o.vqaImageDirectory = images
+        if let vqaImages { o.vqaImages = vqaImages }
         o.embeddings = embeddings
         o.backbone = backbone.backbone
         o.backboneWeights = backbone.weights

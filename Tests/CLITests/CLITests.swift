@@ -62,7 +62,13 @@ final class CLITests: XCTestCase {
             (["toy", "--threads", "0"], "--threads must be at least 1"),
             (["all", "--seed=-1"], "seed"),
             (["fusion", "--embeddings", "glove"], "The value 'glove' is invalid for '--embeddings <embeddings>'"),
-            (["classify"], "Missing expected argument")
+            (["classify"], "Missing expected argument"),
+            (["classify", "--backbone", "vgg", "x.png"], "The value 'vgg' is invalid for '--backbone <backbone>'"),
+            (["fusion", "--vqa", "v"], "--vqa needs --images"),
+            (["fusion", "--images", "i"], "--images and --vqa-images need --vqa"),
+            (["fusion", "--vqa", "v", "--images", "i", "--vqa-images", "0"], "--vqa-images must be at least 1"),
+            (["toy", "--char-epochs", "0"], "--char-epochs must be at least 1"),
+            (["toy", "--prime", ""], "--prime must not be empty")
         ]
         for (args, expected) in cases {
             let r = try rnnlab(

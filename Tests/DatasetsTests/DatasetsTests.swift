@@ -181,3 +181,59 @@ final class FortuneCorpusTests: XCTestCase {
         }
     }
 }
+
+final class VisualQuestionsTests: XCTestCase {
+    /// VQA v2's questions and annotations files, in their distributed layout: answers joined by question_id
+    /// (a question without an annotation has no answer).
+    func testVQA2() throws {
+        let (format, q) = try VisualQuestions.load(fixtures.appendingPathComponent("vqa2"))
+        XCTAssertEqual(format, .vqa2)
+        XCTAssertEqual(
+            q,
+            [
+                VisualQuestion(question: "What color is the cat?", answer: "orange", imageID: 42, questionID: 42000),
+                VisualQuestion(question: "Is the cat sleeping?", answer: "no", imageID: 42, questionID: 42001),
+                VisualQuestion(question: "What is on the table?", answer: nil, imageID: 73, questionID: 73000)
+            ])
+    }
+
+    /// COCO-QA's line-aligned text files, found in the dataset's test/ folder.
+    func testCOCOQA() throws {
+        let (format, q) = try VisualQuestions.load(fixtures.appendingPathComponent("cocoqa"))
+        XCTAssertEqual(format, .cocoQA)
+        XCTAssertEqual(q.map(\.question), ["what is the color of the cat", "how many cups are on the table"])
+        XCTAssertEqual(q.map(\.answer), ["orange", "two"])
+        XCTAssertEqual(q.map(\.imageID), [42, 73])
+    }
+
+    /// COCO images by id, in COCO 2014's naming one folder down; a missing id is nil.
+    func testImageFiles() {
+        let images = fixtures.appendingPathComponent("coco-images")
+        XCTAssertEqual(
+            VisualQuestions.imageFile(id: 42, in: images)?.lastPathComponent, "COCO_val2014_000000000042.jpg")
+        XCTAssertNil(VisualQuestions.imageFile(id: 73, in: images))
+    }
+
+    /// Malformed files: one clear error naming the file (and line).
+    func testMalformedFilesAreNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vqa-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func expect(_ message: String, _ body: () throws -> Void) {
+            XCTAssertThrowsError(try body()) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
+        }
+        try Data("{\"questions\": [{\"question\": \"x\"}]}".utf8).write(
+            to: dir.appendingPathComponent("q_questions.json"))
+        expect("question 0 lacks a question string or an integer image_id") { _ = try VisualQuestions.load(dir) }
+        try Data("not json".utf8).write(to: dir.appendingPathComponent("q_questions.json"))
+        expect("q_questions.json: not valid JSON") { _ = try VisualQuestions.load(dir) }
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("q_questions.json"))
+        expect("no VQA v2 questions file") { _ = try VisualQuestions.load(dir) }
+        try Data("a\nb\n".utf8).write(to: dir.appendingPathComponent("questions.txt"))
+        try Data("x\ny\n".utf8).write(to: dir.appendingPathComponent("answers.txt"))
+        try Data("1\n".utf8).write(to: dir.appendingPathComponent("img_ids.txt"))
+        expect("questions.txt has 2 lines, answers.txt 2 and img_ids.txt 1") { _ = try VisualQuestions.load(dir) }
+        try Data("1\nseven\n".utf8).write(to: dir.appendingPathComponent("img_ids.txt"))
+        expect("img_ids.txt:2: 'seven' is not an image id") { _ = try VisualQuestions.load(dir) }
+    }
+}

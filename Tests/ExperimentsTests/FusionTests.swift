@@ -156,3 +156,32 @@ final class QualitativeFindingsTests: XCTestCase {
         XCTAssertTrue(close[1].contains("within 5 points of each other"), close[1])
     }
 }
+
+final class DatasetQuestionsTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../DatasetsTests/Fixtures").standardizedFileURL
+
+    /// --vqa with --images: the images that are there, with their questions and answers; those without a file
+    /// are skipped and counted.
+    func testQuestionsComeFromTheDatasetAndItsImages() throws {
+        var o = FusionExperiment.Options()
+        o.vqaDirectory = Self.fixtures.appendingPathComponent("vqa2").path
+        o.vqaImageDirectory = Self.fixtures.appendingPathComponent("coco-images").path
+        let q = try FusionExperiment.datasetQuestions(o, folder: URL(fileURLWithPath: o.vqaDirectory!))
+        XCTAssertEqual(q.images.map(\.name), ["COCO_val2014_000000000042.jpg"])
+        XCTAssertEqual(q.items.map(\.question), ["What color is the cat?", "Is the cat sleeping?"])
+        XCTAssertEqual(q.items.map(\.answer), ["orange", "no"])
+        XCTAssertTrue(q.source.hasPrefix("VQA v2 from vqa2: the first 1 of its 2 images"), q.source)
+        o.questionsPerImage = 1
+        let one = try FusionExperiment.datasetQuestions(
+            o, folder: Self.fixtures.appendingPathComponent("cocoqa"))
+        XCTAssertEqual(one.items.map(\.question), ["what is the color of the cat"])
+        XCTAssertTrue(one.source.hasPrefix("COCO-QA"), one.source)
+        o.vqaImageDirectory = Self.fixtures.appendingPathComponent("vqa2").path
+        XCTAssertThrowsError(
+            try FusionExperiment.datasetQuestions(o, folder: Self.fixtures.appendingPathComponent("vqa2"))
+        ) {
+            XCTAssertTrue("\($0)".contains("none of the 2 images the VQA v2 questions refer to is there"), "\($0)")
+        }
+    }
+}

@@ -32,6 +32,10 @@ public enum FusionExperiment {
         public var backboneWeights: String? = nil
         public var randomEmbeddingDimension = 64
         public var easyVQAImages = 4, questionsPerEasyVQAImage = 2
+        /// A VQA v2 or COCO-QA folder to take the questions from (nil: the built-in photos and easy-vqa), the
+        /// folder of its COCO images, how many images to use and how many questions of each.
+        public var vqaDirectory: String? = nil, vqaImageDirectory: String? = nil
+        public var vqaImages = 8, questionsPerImage = 2
         public var tsneIterations = 1000
         public init(quick: Bool = false) { if quick { easyVQAImages = 2; tsneIterations = 400 } }
     }
@@ -82,10 +86,10 @@ public enum FusionExperiment {
         ("motorcycle_left.png", ["what vehicle is shown in the picture?"])
     ]
 
-    public static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
-        let folder = context.folder, cache = context.cache
-        report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
-        // Images and questions.
+    typealias Questions = (images: [(name: String, image: RGBImage)], items: [Item], source: String)
+
+    /// scikit-image's photos with questions written for them, and the first easy-vqa test images with theirs.
+    static func builtInQuestions(_ o: Options, _ cache: DataCache) throws -> Questions {
         var images: [(name: String, image: RGBImage)] = [], items: [Item] = []
         for (file, qs) in photoQuestions {
             let url = try cache.file(DataSource.skimagePhoto(file))
@@ -103,6 +107,55 @@ public enum FusionExperiment {
             let qs = all.filter { ($0.count == 3) && ($0[2] as? Int) == id }.prefix(o.questionsPerEasyVQAImage)
             items += qs.map { Item(image: name, question: $0[0] as? String ?? "", answer: $0[1] as? String) }
         }
+        return (
+            images, items,
+            "\(photoQuestions.count) scikit-image photos and \(o.easyVQAImages) easy-vqa test images"
+        )
+    }
+
+    /// The first `vqaImages` images of a VQA v2 or COCO-QA folder that are present under `vqaImageDirectory`,
+    /// with up to `questionsPerImage` of their questions each.
+    static func datasetQuestions(_ o: Options, folder: URL) throws -> Questions {
+        let (format, questions) = try VisualQuestions.load(folder)
+        guard let imageDir = o.vqaImageDirectory.map({ URL(fileURLWithPath: $0) }) else {
+            throw DataError("--vqa needs --images, the folder of the COCO images its questions refer to")
+        }
+        var order: [Int] = [], byImage: [Int: [VisualQuestion]] = [:]
+        for q in questions {
+            if byImage[q.imageID] == nil { order.append(q.imageID) }
+            byImage[q.imageID, default: []].append(q)
+        }
+        var images: [(name: String, image: RGBImage)] = [], items: [Item] = [], missing = 0
+        for id in order where images.count < o.vqaImages {
+            guard let url = VisualQuestions.imageFile(id: id, in: imageDir) else { missing += 1; continue }
+            let name = url.lastPathComponent
+            images.append((name, try RGBImage(contentsOf: url)))
+            items += byImage[id]!.prefix(o.questionsPerImage).map {
+                Item(image: name, question: $0.question, answer: $0.answer)
+            }
+        }
+        guard !images.isEmpty else {
+            throw DataError(
+                "\(imageDir.path): none of the \(order.count) images the \(format.rawValue) questions refer to is there"
+            )
+        }
+        let skipped = missing > 0 ? "; \(missing) earlier images without a file skipped" : ""
+        return (
+            images, items,
+            """
+            \(format.rawValue) from \(folder.lastPathComponent): the first \(images.count) of its \(order.count) \
+            images with a file in \(imageDir.lastPathComponent)\(skipped), up to \(o.questionsPerImage) questions each
+            """
+        )
+    }
+
+    public static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
+        let folder = context.folder, cache = context.cache
+        report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
+        // Images and questions: the user's VQA v2 / COCO-QA files, else the built-in photos and easy-vqa.
+        let (images, items, source) =
+            try o.vqaDirectory.map { try datasetQuestions(o, folder: URL(fileURLWithPath: $0)) }
+            ?? builtInQuestions(o, cache)
 
         // Image features from the pretrained CNN.
         let choice = try Pretrained.backbone(
@@ -125,11 +178,12 @@ public enum FusionExperiment {
                 vocabulary: wordLists.flatMap { $0 } + labelWords.flatMap { $0.flatMap { $0 } },
                 dimension: o.randomEmbeddingDimension, seed: o.seed)
 
+        let fallback = choice.note.map { " (\($0))" } ?? ""
         report.paragraph(
             """
-            Images: \(images.count) (\(photoQuestions.count) scikit-image photos and \(o.easyVQAImages) easy-vqa \
-            test images), questions: \(items.count). Image features: the \(net.featureSize)-d pooled output of the \
-            pretrained \(net.name) (ImageNet; \(net.preprocessingDescription))\(choice.note.map { " (\($0))" } ?? ""). \
+            Images: \(images.count) (\(source)), questions: \(items.count). Image features: the \
+            \(net.featureSize)-d pooled output of the pretrained \(net.name) (ImageNet; \
+            \(net.preprocessingDescription))\(fallback). \
             Words: \(embeddings.name). \
             Encoders: RNN, LSTM and GRU with \(o.hidden) hidden units, PyTorch's default initialisation from seed \
             \(o.seed), never trained: what they show is the dynamics the architecture imposes on a word sequence.
