@@ -2,6 +2,16 @@ import Foundation
 import Recurrent
 import TensorCore
 
+/// How the gate biases of a gated cell start.
+public enum GateInit: String, Codable, CaseIterable, Sendable {
+    /// b_f = 1 for the LSTM's forget gate, everything else PyTorch's default (Keras' unit_forget_bias;
+    /// Jozefowicz et al. 2015). Memory at the start: about 1 / (1 - sigmoid(1)) = 3.7 steps.
+    case forgetBias = "forget-bias"
+    /// Chrono initialisation (Tallec and Ollivier 2018): the keep gate's bias log(U(1, T - 1)) per unit (LSTM f,
+    /// GRU z), the LSTM input gate's its negative; memories from 2 to T steps at the start.
+    case chrono
+}
+
 /// One model of a task, as data: the network around the cell, its head, and how it trains. Every model the
 /// experiments train is built, trained and described from one of these, so the settings a report states are
 /// the settings the code ran.
@@ -21,6 +31,9 @@ struct ModelRecipe {
     var clip: Double?
     /// The stream the weights are drawn from; every cell starts from the same seed.
     var weights: SeedStream
+    var gateInit = GateInit.forgetBias
+    /// The sequence length chrono initialisation spreads the memories over.
+    var steps: Int? = nil
 
     /// PyTorch's default initialisation, plus a forget-gate bias of 1 where the cell has a forget gate (the LSTM),
     /// as Keras does by default (unit_forget_bias) and Jozefowicz et al. (2015) recommend.
@@ -30,9 +43,10 @@ struct ModelRecipe {
     func build(_ cell: CellKind, seed: UInt64, threads: Int) -> SequenceModel<Float> {
         var rng = SeededRandom(seed: weights.seed(seed))
         let embedding = vocabulary.map { Embedding<Float>(vocabularySize: $0, dimension: inputSize, rng: &rng) }
+        let chrono = gateInit == .chrono ? steps : nil
         let rnn = RecurrentNetwork<Float>(
             config: RecurrentConfig(cell: cell, inputSize: inputSize, hiddenSize: hidden),
-            forgetGateBias: Self.forgetGateBias, rng: &rng)
+            forgetGateBias: Self.forgetGateBias, chronoSteps: chrono, rng: &rng)
         let model = SequenceModel(
             embedding: embedding, rnn: rnn, head: Linear(inputSize: hidden, outputSize: outputs, rng: &rng),
             headMode: headMode, objective: objective)
@@ -56,6 +70,7 @@ struct ModelRecipe {
         parts.append("batch \(batch)")
         parts.append("Adam lr \(fmt(learningRate, 3))" + (decay == 1 ? "" : " decayed by \(fmt(decay, 3)) per epoch"))
         parts.append(clip.map { "gradient clipping at norm \(fmt($0, 3))" } ?? "no gradient clipping")
+        if gateInit == .chrono, let steps { parts.append("chrono initialisation of the gate biases (T = \(steps))") }
         parts.append("\(epochs) epoch\(epochs == 1 ? "" : "s")")
         return parts.joined(separator: ", ")
     }

@@ -58,6 +58,8 @@ protocol RecurrentCell {
     static var forgetGateBlock: Int? { get }
     /// The gate block that decides how much of the previous state is kept (LSTM f, GRU z), if any.
     static var carryGateBlock: Int? { get }
+    /// The gate block whose bias chrono initialisation sets to minus the carry gate's (LSTM i), if any.
+    static var chronoInputBlock: Int? { get }
     /// Whether b_hh of gate column j simply adds to the pre-activation, so it can be folded into the hoisted
     /// input projection (the GRU's n gate keeps b_hn inside the reset product).
     static func foldsHiddenBias(column j: Int, hidden H: Int, _ config: RecurrentConfig) -> Bool
@@ -94,6 +96,7 @@ extension RecurrentCell {
     static var hasCellState: Bool { false }
     static var forgetGateBlock: Int? { nil }
     static var carryGateBlock: Int? { forgetGateBlock }
+    static var chronoInputBlock: Int? { nil }
     static func foldsHiddenBias(column j: Int, hidden H: Int, _ config: RecurrentConfig) -> Bool { true }
     static func hasSeparateHiddenGradients(_ config: RecurrentConfig) -> Bool { false }
     /// W_hh multiplies h_{t-1} in every gate: one GEMM over all steps.
@@ -185,6 +188,7 @@ enum LSTMCell: RecurrentCell {
     static func gateActivations(_ config: RecurrentConfig) -> [GateActivation] { [.sigmoid, .sigmoid, .tanh, .sigmoid] }
     static var hasCellState: Bool { true }
     static var forgetGateBlock: Int? { 1 }  // [i f g o]
+    static var chronoInputBlock: Int? { 0 }
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 4 * H
         gemm(

@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import TensorCore
 
@@ -66,9 +67,14 @@ public final class RecurrentNetwork<T: Real> {
 
     /// Fresh weights. `forgetGateBias` (LSTM) sets b_ih of the forget block to that value and b_hh's to 0,
     /// so the forget gate starts open (Jozefowicz et al. 2015; Keras' unit_forget_bias uses 1).
+    /// `chronoSteps` T (Tallec and Ollivier 2018, "Can recurrent neural networks warp time?") instead draws the
+    /// bias of the gate that keeps the state (LSTM f, GRU z) as log(U(1, T - 1)) per unit, and sets the LSTM's
+    /// input-gate bias to its negative: a unit then forgets over about 1 / (1 - sigmoid(b)) ~ U(2, T) steps, so
+    /// the memory spans every time scale up to the sequence length. Its draws come after all the weights, so
+    /// the weights equal those without it.
     public convenience init(
         config: RecurrentConfig, initializer: Initializer = .pytorchDefault,
-        forgetGateBias: Double? = nil, rng: inout SeededRandom
+        forgetGateBias: Double? = nil, chronoSteps: Int? = nil, rng: inout SeededRandom
     ) {
         let H = config.hiddenSize, G = config.cell.gateCount, cell = config.cellType
         let recurrentShape = cell.recurrentWeightShape(hidden: H)
@@ -102,6 +108,19 @@ public final class RecurrentNetwork<T: Real> {
                 for j in (block * H)..<((block + 1) * H) {
                     p.tensors[4 * k + 2].data[j] = T(fb)
                     p.tensors[4 * k + 3].data[j] = 0
+                }
+            }
+        }
+        if let steps = chronoSteps, steps > 2, let keep = cell.carryGateBlock {
+            for k in 0..<config.numLayers {
+                for j in 0..<H {
+                    let b = Foundation.log(rng.uniform(1, Double(steps - 1)))
+                    p.tensors[4 * k + 2].data[keep * H + j] = T(b)
+                    p.tensors[4 * k + 3].data[keep * H + j] = 0
+                    if let input = cell.chronoInputBlock {
+                        p.tensors[4 * k + 2].data[input * H + j] = T(-b)
+                        p.tensors[4 * k + 3].data[input * H + j] = 0
+                    }
                 }
             }
         }

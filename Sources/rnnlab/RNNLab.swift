@@ -24,6 +24,7 @@ struct RNNLab: ParsableCommand {
 
 extension CellKind: ExpressibleByArgument {}
 extension BackboneName: ExpressibleByArgument {}
+extension GateInit: ExpressibleByArgument {}
 extension FusionExperiment.WordVectors: ExpressibleByArgument {}
 
 struct Bench: ParsableCommand {
@@ -136,6 +137,9 @@ struct Real: ParsableCommand {
     @Option(help: "Epochs of pixel-by-pixel MNIST.") var pixelEpochs: Int?
     @Option(help: "Training digits for pixel-by-pixel MNIST.") var pixelTrain: Int?
     @Option(help: "Adam learning rate for pixel-by-pixel MNIST.") var pixelLr: Double?
+    @Option(help: "Gate-bias initialisation on pixel-by-pixel MNIST: forget-bias or chrono.") var pixelInit: GateInit?
+    @Flag(help: "Skip training the LSTM with the other gate initialisations side by side.")
+    var noInitComparison = false
     @Flag(help: "Permute the pixel order (permuted sequential MNIST).") var permuted = false
     @Option(help: "Epochs of full Fashion-MNIST (0 to skip).") var fashionEpochs: Int?
     @Option(help: "Epochs of the temperature and stock forecasts.") var forecastEpochs: Int?
@@ -162,6 +166,8 @@ struct Real: ParsableCommand {
         if let v = pixelEpochs { o.pixelEpochs = v }
         if let v = pixelTrain { o.pixelTrain = v }
         if let v = pixelLr { o.pixelLearningRate = v }
+        if let v = pixelInit { o.pixelGateInit = v }
+        if noInitComparison { o.pixelCompareGateInits = false }
         if let v = fashionEpochs { o.fashionEpochs = v }
         if let v = forecastEpochs { o.forecastEpochs = v }
         o.pixelPermuted = permuted

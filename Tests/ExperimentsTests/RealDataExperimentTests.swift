@@ -247,11 +247,46 @@ final class ModelComparisonTests: XCTestCase {
         XCTAssertTrue(b[2].contains("LSTM saturates most, RNN least"), b[2])
         XCTAssertTrue(b[3].hasSuffix("RNN converged first."), b[3])
         XCTAssertEqual(ModelEvolution.convergenceEpoch([1.0, 0.5, 0.2, 0.16, 0.15]), 4)
+        XCTAssertNil(ModelEvolution.convergenceEpoch([2.303, 2.301, 2.302]))
+        let stuck = RealDataReport.comparison([
+            e("RNN", change: 0.1, s0: 1, s1: 1.1, gate: "h", sat: 0.3, conv: nil),
+            e("GRU", change: 0.2, s0: 1, s1: 1.2, gate: "r", sat: 0.1, conv: 6)
+        ]).map(\.text)
+        XCTAssertTrue(
+            stuck[3].hasSuffix("GRU 6; GRU converged first; RNN never improved by 1% of its first loss."), stuck[3])
         let tied = RealDataReport.comparison([
             e("RNN", change: 0.1, s0: 1, s1: 1.1, gate: "h", sat: 0, conv: 2),
             e("GRU", change: 0.2, s0: 1, s1: 1.2, gate: "r", sat: 0, conv: 2)
         ]).map(\.text)
         XCTAssertTrue(tied[2].hasSuffix("every model alike."), tied[2])
         XCTAssertTrue(tied[3].hasSuffix("every model by epoch 2."), tied[3])
+    }
+}
+
+final class GateInitComparisonTests: XCTestCase {
+    /// The side-by-side sentences name the initialisation that learned best, the memories each starts with,
+    /// and whether the experiment's default is the best one, all from the numbers.
+    func testFindingsFollowTheRuns() {
+        func run(_ i: GateInit, _ acc: Double, memory: [Double]) -> GateInitComparison.Run {
+            GateInitComparison.Run(
+                gateInit: i, testAccuracy: acc, bestAccuracy: acc + 0.01, accuracyPerEpoch: [acc],
+                memoryInitial: memory, memoryTrained: memory.map { $0 * 2 }, trainedHere: true)
+        }
+        let a = GateInitComparison.findings(
+            [run(.chrono, 0.8, memory: [2, 100, 700]), run(.forgetBias, 0.11, memory: [3.7, 3.7, 3.7])], steps: 784,
+            chosen: .chrono
+        ).map(\.text)
+        XCTAssertTrue(
+            a[0].contains("chrono 80.0% (best 81.0%), forget-bias 11.0% (best 12.0%); chrono learns best"), a[0])
+        XCTAssertTrue(a[1].contains("chrono: median 100 steps at the start"), a[1])
+        XCTAssertTrue(a[1].contains("chrono starts with the longest memories"), a[1])
+        XCTAssertTrue(a[2].contains("uses chrono, the initialisation that learned best here"), a[2])
+        let b = GateInitComparison.findings(
+            [run(.chrono, 0.2, memory: [2, 100, 700]), run(.forgetBias, 0.5, memory: [3.7, 3.7, 3.7])], steps: 784,
+            chosen: .chrono
+        ).map(\.text)
+        XCTAssertTrue(b[0].hasSuffix("forget-bias learns best."), b[0])
+        XCTAssertTrue(b[2].contains("but forget-bias learned better in this run (50.0%)"), b[2])
+        XCTAssertEqual(GateInitComparison.median([3, 1, 2, 10]), 2.5)
     }
 }

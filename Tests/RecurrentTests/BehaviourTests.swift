@@ -360,3 +360,32 @@ final class ParameterSetTests: XCTestCase {
         XCTAssertEqual(set.tensors.map(\.data), [[1], [2, 9], [3]])
     }
 }
+
+final class ChronoInitTests: XCTestCase {
+    /// Chrono initialisation (Tallec and Ollivier 2018): the keep gate's biases are log(U(1, T-1)), the LSTM's
+    /// input-gate biases their negatives, the hidden-side biases of those blocks zero, and nothing else changes.
+    func testChronoBiasesAndEverythingElseUnchanged() throws {
+        let T = 784, H = 16
+        for cell in [CellKind.lstm, .gru] {
+            let config = RecurrentConfig(cell: cell, inputSize: 3, hiddenSize: H, numLayers: 2)
+            var a = SeededRandom(seed: 5), b = SeededRandom(seed: 5)
+            let plain = RecurrentNetwork<Double>(config: config, rng: &a)
+            let chrono = RecurrentNetwork<Double>(config: config, chronoSteps: T, rng: &b)
+            let keep = cell.carryGateBlock!
+            for k in 0..<2 {
+                let bih = chrono.parameters["bias_ih_l\(k)"]!.data, bhh = chrono.parameters["bias_hh_l\(k)"]!.data
+                let forget = Array(bih[(keep * H)..<((keep + 1) * H)])
+                XCTAssertTrue(forget.allSatisfy { $0 >= 0 && $0 <= Foundation.log(Double(T - 1)) }, "\(forget)")
+                XCTAssertGreaterThan(Set(forget).count, H / 2, "drawn per unit")
+                XCTAssertEqual(Array(bhh[(keep * H)..<((keep + 1) * H)]), [Double](repeating: 0, count: H))
+                if cell == .lstm {
+                    XCTAssertEqual(Array(bih[0..<H]), forget.map { -$0 })
+                    XCTAssertEqual(Array(bhh[0..<H]), [Double](repeating: 0, count: H))
+                }
+                for name in ["weight_ih_l\(k)", "weight_hh_l\(k)"] {
+                    XCTAssertEqual(chrono.parameters[name]!.data, plain.parameters[name]!.data, name)
+                }
+            }
+        }
+    }
+}

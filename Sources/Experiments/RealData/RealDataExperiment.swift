@@ -16,6 +16,9 @@ public enum RealDataExperiment {
         public var mnistEpochs = 20, mnistHidden = 128, mnistHeldOut = 1000
         public var pixelEpochs = 15, pixelTrain = 4000, pixelTest = 1000, pixelHidden = 64, pixelPermuted = false,
             pixelLearningRate = 5e-3
+        /// How the gated cells' biases start on pixel-by-pixel MNIST, and whether the LSTM is also trained with
+        /// the other initialisations, side by side.
+        public var pixelGateInit = GateInit.chrono, pixelCompareGateInits = true
         public var forecastEpochs = 40, forecastHidden = 32
         public var sentimentEpochs = 6, sentimentHidden = 64, sentimentVocabulary = 8000, sentimentLength = 40
         public var fashionEpochs = 10
@@ -25,6 +28,7 @@ public enum RealDataExperiment {
             self.quick = quick
             if quick {
                 mnistEpochs = 3; mnistHidden = 64; pixelEpochs = 1; pixelTrain = 300; pixelTest = 200; pixelHidden = 32
+                pixelCompareGateInits = false
                 forecastEpochs = 8; sentimentEpochs = 2; sentimentVocabulary = 3000; fashionEpochs = 0
             }
         }
@@ -50,6 +54,8 @@ public enum RealDataExperiment {
         public var findings: [Finding]
         /// Why the task was not run (its data could not be had), or why it stopped (any other error).
         public var skipped: String?, failure: String?
+        /// The LSTM trained from each gate initialisation (pixel-by-pixel MNIST).
+        var gateInits: [GateInitComparison.Run]? = nil
     }
 
     public struct Summary: Codable, Sendable { public var tasks: [TaskResult]; public var findings: [Finding] }
@@ -82,13 +88,18 @@ public enum RealDataExperiment {
         var objective: Objective
         var decay = 1.0
         var baselines: [String: Double] = [:]
+        var gateInit = GateInit.forgetBias
+        /// Steps per sequence (chrono initialisation spreads the memories up to it).
+        var steps: Int? = nil
+        /// Gate initialisations to train the LSTM with as well, side by side with `gateInit`.
+        var compareGateInits: [GateInit] = []
 
         /// How each of the task's models is built and trained.
         var recipe: ModelRecipe {
             ModelRecipe(
                 inputSize: inputSize, hidden: hidden, outputs: outputs, vocabulary: tokens?.vocabulary,
                 headMode: .lastStep, objective: objective, learningRate: lr, decay: decay, epochs: epochs, batch: batch,
-                clip: clip, weights: .realDataModels)
+                clip: clip, weights: .realDataModels, gateInit: gateInit, steps: steps)
         }
         /// The data description followed by the training settings, as the report states them.
         var fullDescription: String { description + " Every model: \(recipe.settings)." }
@@ -193,7 +204,8 @@ public enum RealDataExperiment {
                 test: te.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics), inputSize: 1,
                 outputs: 10,
                 hidden: o.pixelHidden, epochs: o.pixelEpochs, batch: 64, lr: o.pixelLearningRate, clip: 1,
-                objective: .crossEntropy)
+                objective: .crossEntropy, gateInit: o.pixelGateInit, steps: 784,
+                compareGateInits: o.pixelCompareGateInits ? GateInit.allCases.filter { $0 != o.pixelGateInit } : [])
         }
         return Task(
             key: "mnist_rows", title: "Sequential MNIST, row by row (28 steps of 28 pixels)",
@@ -407,8 +419,59 @@ public enum RealDataExperiment {
         report.list(findings.map(\.text))
         if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
-        return TaskResult(
+        var result = TaskResult(
             task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
             findings: findings)
+        if !task.compareGateInits.isEmpty, let lstm = trained.first(where: { $0.cell == .lstm }) {
+            let runs = try compareGateInits(task, o, context, main: lstm, report: &report)
+            result.gateInits = runs
+            result.findings += GateInitComparison.findings(runs, steps: task.steps ?? 0, chosen: task.gateInit)
+            report.list(result.findings.suffix(3).map(\.text))
+        }
+        return result
+    }
+
+    /// The LSTM again from every other gate initialisation (trained here, not checkpointed), beside the main one.
+    static func compareGateInits(
+        _ task: Task, _ o: Options, _ context: RunContext, main: ModelRecipe.Trained, report: inout HTMLReport
+    ) throws -> [GateInitComparison.Run] {
+        let probe = task.test!.batch(Array(0..<min(128, task.test!.count)))
+        let cap = task.steps ?? 1
+        func run(_ gateInit: GateInit, _ trained: ModelRecipe.Trained, here: Bool) throws -> GateInitComparison.Run {
+            let accuracy = trained.history.compactMap(\.validationAccuracy)
+            let trainedWeights = trained.model.parameters
+            trained.model.parameters = trained.initial
+            let initial = try GateInitComparison.memorySpans(trained.model, probe: probe, cap: cap)
+            trained.model.parameters = trainedWeights
+            let final = try GateInitComparison.memorySpans(trained.model, probe: probe, cap: cap)
+            return GateInitComparison.Run(
+                gateInit: gateInit, testAccuracy: try trained.trainer.evaluate(task.test!).accuracy,
+                bestAccuracy: accuracy.max() ?? .nan, accuracyPerEpoch: accuracy, memoryInitial: initial,
+                memoryTrained: final, trainedHere: here)
+        }
+        var runs = [try run(task.gateInit, main, here: true)]
+        for other in task.compareGateInits {
+            var recipe = task.recipe
+            recipe.gateInit = other
+            let m = try recipe.trainEachCell(
+                [.lstm], seed: o.seed, label: "\(task.key) LSTM (\(other.rawValue))", train: task.train!,
+                validation: task.test!, context: context)
+            runs.append(try run(other, m[0], here: true))
+        }
+        report.section("The LSTM's gate initialisation on \(RealDataReport.label(task.key))", level: 4)
+        try context.folder.figure(
+            LineChart(
+                title: "LSTM held-out accuracy per epoch, by gate initialisation", xLabel: "epoch", yLabel: "accuracy",
+                series: runs.enumerated().map { i, r in
+                    LineSeries(name: r.gateInit.rawValue, y: r.accuracyPerEpoch, color: Palette.color(i))
+                }, markers: true),
+            "real/\(task.key)/lstm_gate_init.svg",
+            caption:
+                """
+                The same LSTM, data and seed, with the forget-gate bias at 1 (Keras) or chrono initialisation \
+                (Tallec and Ollivier 2018, T = \(cap)).
+                """,
+            into: &report)
+        return runs
     }
 }

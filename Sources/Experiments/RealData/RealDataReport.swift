@@ -531,9 +531,10 @@ struct ModelEvolution: Sendable {
             convergenceEpoch: Self.convergenceEpoch(r.history.compactMap(\.validationLoss)))
     }
 
-    /// First epoch (1-based) at which the loss had covered 95% of the way from epoch 1 to its best.
+    /// First epoch (1-based) at which the loss had covered 95% of the way from epoch 1 to its best; nil when
+    /// it never improved by 1% of its first value (nothing converged).
     static func convergenceEpoch(_ losses: [Double]) -> Int? {
-        guard let first = losses.first, let best = losses.min() else { return nil }
+        guard let first = losses.first, let best = losses.min(), first - best > 0.01 * abs(first) else { return nil }
         let target = first - 0.95 * (first - best)
         return losses.firstIndex { $0 <= target }.map { $0 + 1 }
     }
@@ -589,18 +590,24 @@ extension RealDataReport {
                     numbers: Dictionary(uniqueKeysWithValues: saturated.map { ($0.model, $0.saturation) })))
         }
         let converged = m.compactMap { e in e.convergenceEpoch.map { (e.model, $0) } }
+        let flat = m.filter { $0.convergenceEpoch == nil }.map(\.model)
         if let first = converged.min(by: { $0.1 < $1.1 }) {
             let tied = converged.filter { $0.1 == first.1 }.map(\.0)
+            let epochs: [String] = converged.map { "\($0.0) \($0.1)" }
+            var verdict: String
+            if converged.count > 1 && tied.count == converged.count {
+                verdict = "every model by epoch \(first.1)"
+            } else if tied.count > 1 {
+                verdict = "\(tied.joined(separator: " and ")) converged first (epoch \(first.1))"
+            } else {
+                verdict = "\(first.0) converged first"
+            }
+            if !flat.isEmpty { verdict += "; \(flat.joined(separator: ", ")) never improved by 1% of its first loss" }
+            let text: String =
+                "Compared: epoch by which validation loss had made 95% of its improvement: "
+                + epochs.joined(separator: ", ") + "; " + verdict + "."
             lines.append(
-                .detail(
-                    "Compared: epoch by which validation loss had made 95% of its improvement: "
-                        + converged.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "; "
-                        + (tied.count == converged.count
-                            ? "every model by epoch \(first.1)."
-                            : tied.count > 1
-                                ? "\(tied.joined(separator: " and ")) converged first (epoch \(first.1))."
-                                : "\(first.0) converged first."),
-                    numbers: Dictionary(uniqueKeysWithValues: converged.map { ($0.0, Double($0.1)) })))
+                .detail(text, numbers: Dictionary(uniqueKeysWithValues: converged.map { ($0.0, Double($0.1)) })))
         }
         return lines
     }
