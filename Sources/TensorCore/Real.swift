@@ -1,14 +1,14 @@
 import Foundation
+import RealModule
 
 /// The scalar types the library computes in: Float for speed, Double for gradient checks and references.
-/// Besides scalar math, each type supplies in-place vector activations (the hot element-wise loops).
-public protocol Real: BinaryFloatingPoint, SIMDScalar, Sendable, LosslessStringConvertible, Codable
+/// It refines swift-numerics' `Real` (the ecosystem's generic floating-point protocol: exp, log, tanh and the
+/// other elementary functions), and adds what the kernels need: the build's register vector and in-place
+/// vector activations (the hot element-wise loops).
+public protocol Real: RealModule.Real, BinaryFloatingPoint, SIMDScalar, Sendable, LosslessStringConvertible, Codable
 where Self.RawSignificand: FixedWidthInteger {
     /// The widest vector of Self that one register of this build holds (GEMM's unit; see `GEMMTile`).
     associatedtype Vector: SIMD where Vector.Scalar == Self
-    static func exp(_ x: Self) -> Self
-    static func log(_ x: Self) -> Self
-    static func tanh(_ x: Self) -> Self
     /// Replaces p[0..<n] by tanh(p).
     static func tanhInPlace(_ p: UnsafeMutablePointer<Self>, _ n: Int)
     /// Replaces p[0..<n] by the logistic sigmoid 1 / (1 + e^-p).
@@ -35,9 +35,6 @@ public typealias DoubleRegister = SIMD2<Double>
 
 extension Float: Real {
     public typealias Vector = FloatRegister
-    @inlinable public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
-    @inlinable public static func log(_ x: Float) -> Float { Foundation.log(x) }
-    @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
     public static var dtypeName: String { "F32" }
 
     /// Rational minimax tanh (the one Eigen and TensorFlow use for float): odd degree-13 numerator over an
@@ -89,9 +86,6 @@ extension Float: Real {
 
 extension Double: Real {
     public typealias Vector = DoubleRegister
-    @inlinable public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
-    @inlinable public static func log(_ x: Double) -> Double { Foundation.log(x) }
-    @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
     public static var dtypeName: String { "F64" }
     // Double is the reference precision: libm, exactly as PyTorch's float64 path.
     @inlinable static func logistic(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }

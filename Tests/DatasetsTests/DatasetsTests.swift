@@ -8,13 +8,14 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appen
 
 final class FormatTests: XCTestCase {
     func testSHA256KnownVectors() {
-        XCTAssertEqual(SHA256.hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256.hex(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(Checksum.sha256(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(
-            SHA256.hex(Data(String(repeating: "a", count: 1000).utf8)),
+            Checksum.sha256(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            Checksum.sha256(Data(String(repeating: "a", count: 1000).utf8)),
             "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
         XCTAssertEqual(
-            SHA256.hex(try! Data(contentsOf: fixtures.appendingPathComponent("tiny.whl"))),
+            Checksum.sha256(try! Data(contentsOf: fixtures.appendingPathComponent("tiny.whl"))),
             "fdbf81c620b783b0ede4b8f688c369e0695e18933e81d42de049765352080782")
     }
 

@@ -48,7 +48,7 @@ final class RunManifestTests: XCTestCase {
         XCTAssertTrue(m.invocations[0].codeVersion.hasPrefix(CodeVersion.release))
         XCTAssertEqual(m.invocations[0].arguments, ["rnnlab", "real", "--seed", "7"])
         let csv = dir.appendingPathComponent("data/seattle-weather.csv").standardizedFileURL.path
-        XCTAssertEqual(m.data[csv], SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: csv))))
+        XCTAssertEqual(m.data[csv], Checksum.sha256(try Data(contentsOf: URL(fileURLWithPath: csv))))
     }
 
     func testOtherSettingsStopBeforeTrainingAndNameTheFields() throws {

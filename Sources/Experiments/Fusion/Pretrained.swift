@@ -39,7 +39,7 @@ public enum Pretrained {
         for dir in torchvisionCheckpointDirectories(environment) {
             let url = dir.appendingPathComponent(torchvisionResNet18File)
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
-            let digest = SHA256.hex(try Data(contentsOf: url))
+            let digest = Checksum.sha256(try Data(contentsOf: url))
             guard digest.hasPrefix(expected) else {
                 throw DataError(
                     """

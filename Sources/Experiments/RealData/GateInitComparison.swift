@@ -71,7 +71,8 @@ struct GateInitComparison {
                     c.gateInit == best.gateInit
                         ? "The experiment's LSTM uses \(chosen.rawValue), the initialisation that learned best here."
                         : "The experiment's LSTM uses \(chosen.rawValue) (\(RealDataReport.pct(c.testAccuracy))), but "
-                            + "\(best.gateInit.rawValue) learned better in this run (\(RealDataReport.pct(best.testAccuracy)))."
+                            + "\(best.gateInit.rawValue) learned better in this run "
+                            + "(\(RealDataReport.pct(best.testAccuracy)))."
                 } ?? "The experiment's LSTM uses \(chosen.rawValue)."))
         return lines
     }
