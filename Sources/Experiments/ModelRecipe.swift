@@ -12,6 +12,20 @@ public enum GateInit: String, Codable, CaseIterable, Sendable {
     case chrono
 }
 
+/// The optimizers a user can choose, each at the recipe's learning rate with PyTorch's other defaults.
+public enum OptimizerName: String, Codable, CaseIterable, Sendable {
+    case adam, sgd, rmsprop, adagrad
+    func kind(lr: Double) -> OptimizerKind {
+        switch self {
+        case .adam: .adam(lr: lr)
+        case .sgd: .sgd(lr: lr)
+        case .rmsprop: .rmsprop(lr: lr)
+        case .adagrad: .adagrad(lr: lr)
+        }
+    }
+    var displayName: String { kind(lr: 0).name }
+}
+
 /// One model of a task, as data: the network around the cell, its head, and how it trains. Every model the
 /// experiments train is built, trained and described from one of these, so the settings a report states are
 /// the settings the code ran.
@@ -34,6 +48,13 @@ struct ModelRecipe {
     var gateInit = GateInit.forgetBias
     /// The sequence length chrono initialisation spreads the memories over.
     var steps: Int? = nil
+    var layers = 1
+    var optimizer = OptimizerName.adam
+    var initializer = Initializer.pytorchDefault
+    var gruVariant = GRUVariant.resetAfter
+    var nonlinearity = Nonlinearity.tanh
+    /// Truncated BPTT window (nil: through the whole sequence).
+    var truncation: Int? = nil
 
     /// PyTorch's default initialisation, plus a forget-gate bias of 1 where the cell has a forget gate (the LSTM),
     /// as Keras does by default (unit_forget_bias) and Jozefowicz et al. (2015) recommend.
@@ -45,8 +66,10 @@ struct ModelRecipe {
         let embedding = vocabulary.map { Embedding<Float>(vocabularySize: $0, dimension: inputSize, rng: &rng) }
         let chrono = gateInit == .chrono ? steps : nil
         let rnn = RecurrentNetwork<Float>(
-            config: RecurrentConfig(cell: cell, inputSize: inputSize, hiddenSize: hidden),
-            forgetGateBias: Self.forgetGateBias, chronoSteps: chrono, rng: &rng)
+            config: RecurrentConfig(
+                cell: cell, inputSize: inputSize, hiddenSize: hidden, numLayers: layers, nonlinearity: nonlinearity,
+                gruVariant: gruVariant),
+            initializer: initializer, forgetGateBias: Self.forgetGateBias, chronoSteps: chrono, rng: &rng)
         let model = SequenceModel(
             embedding: embedding, rnn: rnn, head: Linear(inputSize: hidden, outputSize: outputs, rng: &rng),
             headMode: headMode, objective: objective)
@@ -56,9 +79,10 @@ struct ModelRecipe {
 
     func trainer(for model: SequenceModel<Float>, shuffleSeed: UInt64) -> Trainer<Float> {
         Trainer(
-            model: model, optimizer: .adam(lr: learningRate),
+            model: model, optimizer: optimizer.kind(lr: learningRate),
             options: TrainingOptions(
-                epochs: epochs, batchSize: batch, clipNorm: clip, shuffleSeed: shuffleSeed, learningRateDecay: decay))
+                epochs: epochs, batchSize: batch, clipNorm: clip, truncation: truncation, shuffleSeed: shuffleSeed,
+                learningRateDecay: decay))
     }
 
     /// The training settings as a report states them: "embedding 24, hidden 96, batch 32, Adam lr 0.005,
@@ -66,9 +90,15 @@ struct ModelRecipe {
     var settings: String {
         var parts: [String] = []
         if vocabulary != nil { parts.append("embedding \(inputSize)") }
-        parts.append("hidden \(hidden)")
+        parts.append("hidden \(hidden)" + (layers > 1 ? " x \(layers) layers" : ""))
         parts.append("batch \(batch)")
-        parts.append("Adam lr \(fmt(learningRate, 3))" + (decay == 1 ? "" : " decayed by \(fmt(decay, 3)) per epoch"))
+        parts.append(
+            "\(optimizer.displayName) lr \(fmt(learningRate, 3))"
+                + (decay == 1 ? "" : " decayed by \(fmt(decay, 3)) per epoch"))
+        if initializer != .pytorchDefault { parts.append("\(initializer.rawValue) initialisation") }
+        if gruVariant != .resetAfter { parts.append("GRU \(gruVariant.rawValue)") }
+        if nonlinearity != .tanh { parts.append("\(nonlinearity.rawValue) activation") }
+        if let truncation { parts.append("truncated BPTT every \(truncation) steps") }
         parts.append(clip.map { "gradient clipping at norm \(fmt($0, 3))" } ?? "no gradient clipping")
         if gateInit == .chrono, let steps { parts.append("chrono initialisation of the gate biases (T = \(steps))") }
         parts.append("\(epochs) epoch\(epochs == 1 ? "" : "s")")

@@ -117,6 +117,20 @@ extension RunManifest {
     /// Checks `planned` against what the folder already holds, moving an earlier run aside when `fresh`,
     /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
     /// the folder holds a run with other settings.
+    /// Moves an earlier run's folder to FOLDER.previous-DATE (nothing is deleted) and returns where it went.
+    public static func moveAside(_ folder: URL) throws -> URL {
+        let stamp = ISO8601DateFormatter.string(
+            from: Date(), timeZone: TimeZone(identifier: "UTC")!,
+            formatOptions: [.withYear, .withMonth, .withDay, .withTime])
+        let target = folder.deletingLastPathComponent().appendingPathComponent(
+            "\(folder.lastPathComponent).previous-\(stamp)")
+        do { try FileManager.default.moveItem(at: folder, to: target) } catch {
+            throw RunFolderError(
+                "\(folder.path): cannot move the earlier run aside to \(target.path) (\(error.localizedDescription))")
+        }
+        return target
+    }
+
     public static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool, ledger: DataLedger = DataLedger())
         throws -> (
             RunManifest, RunFolderHistory
@@ -127,20 +141,7 @@ extension RunManifest {
         let holdsResults = ["report.html", "findings.json", fileName, "toy", "real", "fusion"]
             .contains { fm.fileExists(atPath: folder.appendingPathComponent($0).path) }
         if holdsResults && fresh {
-            let stamp = ISO8601DateFormatter.string(
-                from: Date(), timeZone: TimeZone(identifier: "UTC")!,
-                formatOptions: [.withYear, .withMonth, .withDay, .withTime])
-            let target = folder.deletingLastPathComponent().appendingPathComponent(
-                "\(folder.lastPathComponent).previous-\(stamp)")
-            do { try fm.moveItem(at: folder, to: target) } catch {
-                throw RunFolderError(
-                    """
-                    \(folder.path): cannot move the earlier run aside to \(target.path) \
-                    (\(error.localizedDescription))
-                    """
-                )
-            }
-            history.movedTo = target
+            history.movedTo = try moveAside(folder)
         } else if holdsResults {
             guard let old = try read(folder) else {
                 throw RunFolderError(

@@ -16,6 +16,10 @@ enum SeedStream: UInt64 {
     case explodingModels = 6
     /// The exploding-gradient demonstration's adding-problem sequences.
     case explodingData = 7
+    /// Initial weights of the models `rnnlab train` builds.
+    case userModels = 200
+    /// The train / held-out split of a user's labelled texts.
+    case userSplit = 201
     /// The train / held-out split of the sentiment reviews (Experiment 2).
     case sentimentSplit = 11
     /// Initial weights of every Experiment 2 model (embedding, recurrent layers, head).

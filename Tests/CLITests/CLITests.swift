@@ -68,13 +68,21 @@ final class CLITests: XCTestCase {
             (["fusion", "--images", "i"], "--images and --vqa-images need --vqa"),
             (["fusion", "--vqa", "v", "--images", "i", "--vqa-images", "0"], "--vqa-images must be at least 1"),
             (["toy", "--char-epochs", "0"], "--char-epochs must be at least 1"),
-            (["toy", "--prime", ""], "--prime must not be empty")
+            (["toy", "--prime", ""], "--prime must not be empty"),
+            (["train"], "give --kind and --data, or --config FILE"),
+            (["train", "--kind", "csv", "--data", "x.csv"], "--kind csv needs --column"),
+            (["train", "--kind", "text", "--data", "x.txt", "--hidden", "0"], "--hidden must be at least 1 (got 0)"),
+            (["train", "--kind", "text", "--data", "x.txt", "--cells", "lstm,tcn"], "--cells: unknown"),
+            (["train", "--kind", "image", "--data", "x"], "The value 'image' is invalid for '--kind <kind>'"),
+            (["train", "--config", "/nonexistent/config.json"], "not a config.json written by rnnlab train"),
+            (["generate", "--checkpoint", "x", "--temperature", "0"], "--temperature must be a positive number"),
+            (["compare", "a"], "at least two run folders")
         ]
         for (args, expected) in cases {
             let r = try rnnlab(
                 args
                     + ["--out", dir.appendingPathComponent("never").path].filter { _ in
-                        args[0] != "bench" && args[0] != "classify"
+                        !["bench", "classify", "generate", "compare"].contains(args[0])
                     })
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.output.contains("Error:"), "\(args): \(r.output)")

@@ -93,13 +93,18 @@ public enum RealDataExperiment {
         var steps: Int? = nil
         /// Gate initialisations to train the LSTM with as well, side by side with `gateInit`.
         var compareGateInits: [GateInit] = []
+        /// The cells trained, and the whole recipe when a user set it (`rnnlab train`); nil: built from the fields.
+        var cells: [CellKind] = RealDataExperiment.cells
+        var custom: ModelRecipe? = nil
 
         /// How each of the task's models is built and trained.
         var recipe: ModelRecipe {
-            ModelRecipe(
-                inputSize: inputSize, hidden: hidden, outputs: outputs, vocabulary: tokens?.vocabulary,
-                headMode: .lastStep, objective: objective, learningRate: lr, decay: decay, epochs: epochs, batch: batch,
-                clip: clip, weights: .realDataModels, gateInit: gateInit, steps: steps)
+            custom
+                ?? ModelRecipe(
+                    inputSize: inputSize, hidden: hidden, outputs: outputs, vocabulary: tokens?.vocabulary,
+                    headMode: .lastStep, objective: objective, learningRate: lr, decay: decay, epochs: epochs,
+                    batch: batch,
+                    clip: clip, weights: .realDataModels, gateInit: gateInit, steps: steps)
         }
         /// The data description followed by the training settings, as the report states them.
         var fullDescription: String { description + " Every model: \(recipe.settings)." }
@@ -359,11 +364,11 @@ public enum RealDataExperiment {
 
             // Resume: rebuild the evolution from the saved epochs, then continue after the last one.
             if let last = store.savedEpochs().last, let restored = try store.latest(as: Float.self) {
-                guard restored.history.count == last, last <= task.epochs else {
+                guard restored.history.count == last, last <= recipe.epochs else {
                     throw FileFormatError(
                         """
                         \(store.directory.path): the checkpoint of epoch \(last) holds \(restored.history.count) \
-                        epoch records for a run of \(task.epochs) epochs; it does not belong to this run
+                        epoch records for a run of \(recipe.epochs) epochs; it does not belong to this run
                         """
                     )
                 }
@@ -389,11 +394,11 @@ public enum RealDataExperiment {
         let trained =
             try task.tokens.map {
                 try recipe.trainEachCell(
-                    cells, seed: o.seed, label: task.key, train: $0.0, validation: $0.1, context: context,
+                    task.cells, seed: o.seed, label: task.key, train: $0.0, validation: $0.1, context: context,
                     prepare: prepare)
             }
             ?? recipe.trainEachCell(
-                cells, seed: o.seed, label: task.key, train: task.train!, validation: task.test!, context: context,
+                task.cells, seed: o.seed, label: task.key, train: task.train!, validation: task.test!, context: context,
                 prepare: prepare)
         var results: [ModelResult] = []
         for m in trained {
@@ -402,20 +407,20 @@ public enum RealDataExperiment {
                 ModelResult(
                     task: task.key, cell: m.cell, parameters: m.model.parameters.scalarCount,
                     history: m.history, evolution: trackers[m.cell]!.snapshots, testLoss: test.loss,
-                    testAccuracy: task.objective == .crossEntropy ? test.accuracy : nil,
+                    testAccuracy: recipe.objective == .crossEntropy ? test.accuracy : nil,
                     resumedFromEpoch: resumedFrom[m.cell]?.epoch, resumedCheckpointSaved: resumedFrom[m.cell]?.saved,
                     checkpoints: "real/\(task.key)/\(m.cell.rawValue)"))
         }
         let trackerList = trained.map { ($0.cell, trackers[$0.cell]!) }
         let findings =
             RealDataReport.findings(
-                task: task.key, results: results, baselines: task.baselines, objective: task.objective,
-                classes: task.outputs,
-                clip: task.clip)
+                task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
+                classes: recipe.outputs,
+                clip: recipe.clip)
             + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, trackers[$1.cell]!) })
         try RealDataReport.figures(
             task: task.key, results: results, trackers: trackerList,
-            objective: task.objective, baselines: task.baselines, folder: folder, report: &report)
+            objective: recipe.objective, baselines: task.baselines, folder: folder, report: &report)
         report.list(findings.map(\.text))
         if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)

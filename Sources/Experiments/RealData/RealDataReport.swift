@@ -402,10 +402,13 @@ enum RealDataReport {
                         y: tracker.snapshots.map { $0.stats[n]?.spectralNorm ?? .nan }, color: Palette.color(i))
                 },
                 width: 420, height: 300)
+            // A panel with nothing finite to draw (a one-epoch run has no update ratio yet) is left out.
+            let panels: [LineChart] = [ratio, grads, gateSpectral].filter { chart in
+                chart.series.contains { $0.y.contains(where: \.isFinite) }
+            }
             try folder.figure(
                 SmallMultiples(
-                    title: "\(cell.displayName): weight statistics per epoch", panels: [ratio, grads, gateSpectral],
-                    columns: 3),
+                    title: "\(cell.displayName): weight statistics per epoch", panels: panels, columns: 3),
                 "real/\(task)/\(cell.rawValue)_weight_stats.svg",
                 caption:
                     """

@@ -42,7 +42,11 @@ public final class WeightEvolution: TrainingCallback {
             let v = b.values(in: params)
             // Spectral norms for the recurrent matrices (each gate block is H x H) and the head.
             let wantsSpectral = b.parameter.contains("weight_hh") || b.parameter == "fc.weight"
-            stats[b.name] = WeightStats(v, rows: wantsSpectral ? b.rows.count : nil, cols: wantsSpectral ? b.cols : nil)
+            var s = WeightStats(v, rows: wantsSpectral ? b.rows.count : nil, cols: wantsSpectral ? b.cols : nil)
+            // A recurrent weight stored as a vector (IndRNN's u) is the diagonal matrix diag(u): its largest
+            // singular value is max |u|.
+            if b.parameter.contains("weight_hh") && b.cols == 1 && b.gate == nil { s.spectralNorm = s.maxAbs }
+            stats[b.name] = s
             if let prev = previous {
                 let p = b.values(in: prev)
                 let diff = zip(v, p).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()

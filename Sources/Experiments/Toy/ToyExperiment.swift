@@ -159,7 +159,8 @@ public enum ToyExperiment {
             var r = SeededRandom(seed: SeedStream.characterSampling.seed(o.seed))
             for temperature in [0.5, 1.0] {
                 samples[cell.displayName, default: [:]][String(temperature)] = try sampleText(
-                    model, chars, prime: o.charPrime, length: 240, temperature: temperature, rng: &r)
+                    model, vocabulary: chars.vocabulary, prime: o.charPrime, length: 240, temperature: temperature,
+                    rng: &r)
             }
         }
         report.section("Character-level text generation", level: 3)
@@ -297,13 +298,15 @@ public enum ToyExperiment {
 
     /// Samples `length` characters after `prime`, feeding one character at a time and carrying the state.
     static func sampleText(
-        _ model: SequenceModel<Float>, _ task: CharTask, prime: String, length: Int, temperature: Double,
+        _ model: SequenceModel<Float>, vocabulary: [Character], prime: String, length: Int, temperature: Double,
         rng: inout SeededRandom
     ) throws -> String {
         guard let embedding = model.embedding else { return "" }
+        let index = Dictionary(vocabulary.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var h: Tensor<Float>? = nil, c: Tensor<Float>? = nil
         var out = prime
-        var ids = task.encode(prime)
+        var ids = prime.compactMap { index[$0] }
+        guard !ids.isEmpty else { throw DataError("the prime \"\(prime)\" has no character the model knows") }
         var next = 0
         for step in 0..<(ids.count + length - 1) {
             let id = step < ids.count ? ids[step] : next
@@ -318,7 +321,7 @@ public enum ToyExperiment {
             var u = rng.unit() * total
             next = p.count - 1
             for (k, pk) in p.enumerated() { u -= pk; if u <= 0 { next = k; break } }
-            out.append(task.vocabulary[next])
+            out.append(vocabulary[next])
             ids.append(next)
         }
         return out

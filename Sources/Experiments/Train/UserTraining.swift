@@ -1,0 +1,218 @@
+import Foundation
+import TensorCore
+import Recurrent
+import Datasets
+import Charts
+import Interchange
+
+/// `rnnlab train`: the experiments' training, checkpoints, weight tracking and report, on the user's own data
+/// with the user's own settings. A run folder holds `config.json` (equal to the flags; `--config` repeats it).
+public enum UserTraining {
+    /// What the data file is.
+    public enum DataKind: String, Codable, CaseIterable, Sendable {
+        /// A text file, learned character by character (next-character prediction at every step).
+        case text
+        /// A CSV time series: one numeric column, windows predicting the next value.
+        case csv
+        /// A CSV of labelled texts: a text column and a label column (sequence classification).
+        case labelledCSV = "labelled-csv"
+        /// IDX images and labels (MNIST's format), classified row by row.
+        case idx
+    }
+
+    public struct Config: Codable, Equatable, Sendable {
+        public var kind: DataKind
+        /// The data file (text, CSV or IDX images); `labels` is the IDX labels file.
+        public var data: String
+        public var labels: String? = nil
+        /// CSV: the series column, or the text and label columns.
+        public var column: String? = nil, textColumn: String? = nil, labelColumn: String? = nil
+        /// Time steps per sequence: the CSV window, the text window (characters) or the token count of a
+        /// labelled text.
+        public var window = 32
+        /// The share held out for validation (the last part of a series or text; a seeded shuffle otherwise).
+        public var validationFraction = 0.2
+        /// Embedding size for text and labelled texts.
+        public var embedding = 32
+        public var cells: [CellKind] = [.lstm]
+        public var gruVariant = GRUVariant.resetAfter, nonlinearity = Nonlinearity.tanh
+        public var hidden = 64, layers = 1
+        public var initializer = Initializer.pytorchDefault, gateInit = GateInit.forgetBias
+        public var epochs = 10, batch = 32, learningRate = 0.002
+        public var optimizer = OptimizerName.adam
+        public var clip: Double? = 1
+        public var truncation: Int? = nil
+        public var seed: UInt64 = 7
+
+        public init(kind: DataKind, data: String) { self.kind = kind; self.data = data }
+
+        /// Every setting a run can be checked against before it trains.
+        public func validate() throws {
+            func positive(_ v: Int, _ name: String) throws {
+                if v < 1 { throw DataError("--\(name) must be at least 1 (got \(v))") }
+            }
+            try positive(window, "window"); try positive(embedding, "embedding"); try positive(hidden, "hidden")
+            try positive(layers, "layers"); try positive(epochs, "epochs"); try positive(batch, "batch")
+            if let truncation { try positive(truncation, "truncation") }
+            guard learningRate > 0, learningRate.isFinite else {
+                throw DataError("--lr must be a positive number (got \(learningRate))")
+            }
+            if let clip, !(clip > 0 && clip.isFinite) {
+                throw DataError("--clip must be a positive number (got \(clip))")
+            }
+            guard validationFraction > 0, validationFraction < 1 else {
+                throw DataError("--validation must be between 0 and 1 (got \(validationFraction))")
+            }
+            guard !cells.isEmpty else { throw DataError("--cells names no cell") }
+            switch kind {
+            case .csv where column == nil: throw DataError("--kind csv needs --column (the series to forecast)")
+            case .labelledCSV where textColumn == nil || labelColumn == nil:
+                throw DataError("--kind labelled-csv needs --text-column and --label-column")
+            case .idx where labels == nil: throw DataError("--kind idx needs --labels (the IDX labels file)")
+            default: break
+            }
+        }
+    }
+
+    /// The task the experiments' training path runs, built from the user's data and settings; `vocabulary` is
+    /// the character list of a text model (saved beside the checkpoints for `rnnlab generate`).
+    /// The model and training recipe of a config (the data decide the sizes).
+    static func recipe(
+        _ c: Config, input: Int, outputs: Int, vocabulary: Int?, head: HeadMode, objective: Objective
+    ) -> ModelRecipe {
+        var r = ModelRecipe(
+            inputSize: input, hidden: c.hidden, outputs: outputs, vocabulary: vocabulary, headMode: head,
+            objective: objective, learningRate: c.learningRate, epochs: c.epochs, batch: c.batch, clip: c.clip,
+            weights: .userModels, gateInit: c.gateInit, steps: c.window)
+        r.layers = c.layers; r.optimizer = c.optimizer; r.initializer = c.initializer
+        r.gruVariant = c.gruVariant; r.nonlinearity = c.nonlinearity; r.truncation = c.truncation
+        return r
+    }
+
+    static func task(_ c: Config) throws -> (RealDataExperiment.Task, vocabulary: [String]?) {
+        let url = URL(fileURLWithPath: c.data)
+        func recipe(input: Int, outputs: Int, vocabulary: Int?, head: HeadMode, objective: Objective) -> ModelRecipe {
+            Self.recipe(c, input: input, outputs: outputs, vocabulary: vocabulary, head: head, objective: objective)
+        }
+        var task: RealDataExperiment.Task
+        var vocabulary: [String]? = nil
+        switch c.kind {
+        case .text:
+            guard let data = try? Data(contentsOf: url) else { throw DataError("\(c.data): cannot read") }
+            guard let text = String(data: data, encoding: .utf8), text.count > 2 * (c.window + 1) else {
+                throw DataError("\(c.data): not UTF-8 text, or shorter than two windows of \(c.window) characters")
+            }
+            let chars = CharTask(
+                text: text, steps: c.window, stride: max(1, c.window / 2), validationFraction: c.validationFraction)
+            guard chars.train.count > 0, chars.validation.count > 0 else {
+                throw DataError("\(c.data): too short for a validation part of \(c.validationFraction)")
+            }
+            vocabulary = chars.vocabulary.map { String($0) }
+            task = RealDataExperiment.Task(
+                key: "train", title: "Character model of \(url.lastPathComponent)",
+                description:
+                    "\(text.count) characters, \(chars.vocabulary.count) distinct; windows of \(c.window), the last "
+                    + "\(Int(100 * c.validationFraction))% for validation.",
+                inputSize: c.embedding, outputs: chars.vocabulary.count, hidden: c.hidden, epochs: c.epochs,
+                batch: c.batch, lr: c.learningRate, clip: c.clip, objective: .crossEntropy)
+            task.tokens = (chars.train, chars.validation, chars.vocabulary.count)
+            task.custom = recipe(
+                input: c.embedding, outputs: chars.vocabulary.count, vocabulary: chars.vocabulary.count,
+                head: .everyStep, objective: .crossEntropy)
+        case .csv:
+            let series = try ForecastData(
+                name: c.column!, values: try CSVTable(contentsOf: url).numbers(c.column!), window: c.window,
+                testFraction: c.validationFraction)
+            task = RealDataExperiment.Task(
+                key: "train", title: "Forecasting \(c.column!) of \(url.lastPathComponent)",
+                description:
+                    "\(series.values.count) values, z-scored with the training part's mean \(fmt(series.mean, 3)) and "
+                    + "sd \(fmt(series.std, 3)); windows of \(c.window) predict the next value; the last "
+                    + "\(Int(100 * c.validationFraction))% is the validation period. Losses are MSE in normalised "
+                    + "units.",
+                train: series.train, test: series.test, inputSize: 1, outputs: 1, hidden: c.hidden, epochs: c.epochs,
+                batch: c.batch, lr: c.learningRate, clip: c.clip, objective: .meanSquaredError,
+                baselines: ["naive (next = last)": series.naiveTestMSE, "training mean": series.meanTestMSE])
+            task.custom = recipe(input: 1, outputs: 1, vocabulary: nil, head: .lastStep, objective: .meanSquaredError)
+        case .labelledCSV:
+            let table = try CSVTable(contentsOf: url)
+            let ti = try table.column(c.textColumn!), li = try table.column(c.labelColumn!)
+            let names = Array(Set(table.rows.map { $0[li] })).sorted()
+            guard names.count >= 2 else {
+                throw DataError("\(c.data): column \(c.labelColumn!) has \(names.count) distinct label; need 2 or more")
+            }
+            let classOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+            let all = LabelledTexts(texts: table.rows.map { $0[ti] }, labels: table.rows.map { classOf[$0[li]]! })
+            var rng = SeededRandom(seed: SeedStream.userSplit.seed(c.seed))
+            let order = rng.permutation(all.texts.count)
+            let nVal = max(1, Int(Double(all.texts.count) * c.validationFraction))
+            guard all.texts.count - nVal >= 1 else { throw DataError("\(c.data): too few rows to hold some out") }
+            let pick = { (idx: ArraySlice<Int>) in
+                LabelledTexts(texts: idx.map { all.texts[$0] }, labels: idx.map { all.labels[$0] })
+            }
+            let val = pick(order[0..<nVal]), train = pick(order[nVal...])
+            let vocab = Vocabulary(texts: train.texts, size: 20_000)
+            task = RealDataExperiment.Task(
+                key: "train", title: "Classifying \(c.textColumn!) by \(c.labelColumn!) in \(url.lastPathComponent)",
+                description:
+                    "\(all.texts.count) texts in \(names.count) classes (\(names.joined(separator: ", "))); "
+                    + "\(train.texts.count) for training, \(val.texts.count) held out; the last \(c.window) "
+                    + "words of each, a vocabulary of \(vocab.count - 2) training words.",
+                inputSize: c.embedding, outputs: names.count, hidden: c.hidden, epochs: c.epochs, batch: c.batch,
+                lr: c.learningRate, clip: c.clip, objective: .crossEntropy)
+            task.tokens = (vocab.dataset(train, length: c.window), vocab.dataset(val, length: c.window), vocab.count)
+            task.custom = recipe(
+                input: c.embedding, outputs: names.count, vocabulary: vocab.count, head: .lastStep,
+                objective: .crossEntropy)
+        case .idx:
+            let images = try ImageSet(idxImages: url, idxLabels: URL(fileURLWithPath: c.labels!))
+            let heldOut = max(1, Int(Double(images.count) * c.validationFraction))
+            let (train, test) = try images.split(heldOut: heldOut, seed: c.seed)
+            let classes = (images.labels.max() ?? 0) + 1
+            task = RealDataExperiment.Task(
+                key: "train", title: "Classifying the images of \(url.lastPathComponent) row by row",
+                description:
+                    "\(images.count) images of \(images.height) x \(images.width) pixels in \(classes) classes; "
+                    + "\(train.count) for training, \(test.count) held out; each image is the sequence of its rows.",
+                train: train.rowSequences(), test: test.rowSequences(), inputSize: images.width, outputs: classes,
+                hidden: c.hidden, epochs: c.epochs, batch: c.batch, lr: c.learningRate, clip: c.clip,
+                objective: .crossEntropy)
+            task.custom = recipe(
+                input: images.width, outputs: classes, vocabulary: nil, head: .lastStep, objective: .crossEntropy)
+        }
+        task.cells = c.cells
+        return (task, vocabulary)
+    }
+
+    /// Trains every chosen cell into `context.folder` (config.json, vocabulary.json for text, checkpoints per
+    /// cell under real/train/<cell>/, report.html, results.json); a rerun with the same config resumes.
+    public static func run(_ config: Config, context: RunContext) throws -> URL {
+        try config.validate()
+        let folder = context.folder
+        let configURL = folder.url("config.json")
+        if let data = try? Data(contentsOf: configURL) {
+            guard let old = try? JSONDecoder().decode(Config.self, from: data) else {
+                throw DataError("\(configURL.path): not a training config; choose another --out or --fresh")
+            }
+            guard old == config else {
+                throw DataError(
+                    """
+                    \(folder.root.path) holds a run made with other settings; to keep it, choose another --out, \
+                    or rerun with --fresh to move it aside (or pass --config \(configURL.path) to repeat it)
+                    """)
+            }
+        }
+        // The data are read (and refused when they do not fit) before the folder records the settings.
+        let (task, vocabulary) = try task(config)
+        try folder.writeJSON(config, to: "config.json")
+        if let vocabulary { try folder.writeJSON(vocabulary, to: "vocabulary.json") }
+        var report = HTMLReport(title: "rnnlab train: \(task.title)")
+        var options = RealDataExperiment.Options()
+        options.seed = config.seed
+        let result = try RealDataExperiment.runTask(task, options, context, &report)
+        try folder.writeJSON(result, to: "results.json")
+        let url = folder.url("report.html")
+        try AtomicFile.write(report.render(), to: url)
+        return url
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Recurrent
+import TensorCore
+import Datasets
+
+extension UserTraining.DataKind: ExpressibleByArgument {}
+extension OptimizerName: ExpressibleByArgument {}
+extension GRUVariant: ExpressibleByArgument {}
+extension Nonlinearity: ExpressibleByArgument {}
+extension Initializer: ExpressibleByArgument {}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train RNN / LSTM / GRU / IndRNN on your own data, with checkpoints every epoch and a report.")
+    @Option(help: "What the data file is: text, csv, labelled-csv or idx.") var kind: UserTraining.DataKind?
+    @Option(help: "The data file (text, CSV, or IDX images).") var data: String?
+    @Option(help: "IDX labels file (--kind idx).") var labels: String?
+    @Option(help: "CSV column to forecast (--kind csv).") var column: String?
+    @Option(help: "Text and label columns (--kind labelled-csv).") var textColumn: String?
+    @Option var labelColumn: String?
+    @Option(help: "Steps per sequence: CSV window, characters per text window, or words per labelled text.")
+    var window: Int?
+    @Option(help: "Share held out for validation (0-1).") var validation: Double?
+    @Option(help: "Embedding size (text, labelled-csv).") var embedding: Int?
+    @Option(help: "Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var cells: String?
+    @Option(help: "GRU variant: reset_after (PyTorch) or reset_before.") var gruVariant: GRUVariant?
+    @Option(help: "RNN / IndRNN activation: tanh or relu.") var nonlinearity: Nonlinearity?
+    @Option var hidden: Int?
+    @Option var layers: Int?
+    @Option(help: "Weight initialisation: pytorch, xavier or orthogonal.") var initialization: Initializer?
+    @Option(help: "Gate biases: forget-bias or chrono.") var gateInit: GateInit?
+    @Option var epochs: Int?
+    @Option var batch: Int?
+    @Option var lr: Double?
+    @Option(help: "adam, sgd, rmsprop or adagrad.") var optimizer: OptimizerName?
+    @Option(help: "Gradient-norm clipping (0: none).") var clip: Double?
+    @Option(help: "Truncated BPTT window in steps.") var truncation: Int?
+    @Option(help: "Repeat a run: its config.json (flags given beside it override it).") var config: String?
+    @Option(help: "Output folder.") var out = "runs/train"
+    @Option var seed: UInt64?
+    @Option(help: "Threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Move an earlier run in --out aside instead of refusing other settings.") var fresh = false
+
+    func makeConfig() throws -> UserTraining.Config {
+        var c: UserTraining.Config
+        if let config {
+            guard let d = try? Data(contentsOf: URL(fileURLWithPath: config)),
+                let decoded = try? JSONDecoder().decode(UserTraining.Config.self, from: d)
+            else { throw ValidationError("\(config): not a config.json written by rnnlab train") }
+            c = decoded
+            if let kind { c.kind = kind }
+            if let data { c.data = data }
+        } else {
+            guard let kind, let data else { throw ValidationError("give --kind and --data, or --config FILE") }
+            c = UserTraining.Config(kind: kind, data: data)
+        }
+        if let labels { c.labels = labels }
+        if let column { c.column = column }
+        if let textColumn { c.textColumn = textColumn }
+        if let labelColumn { c.labelColumn = labelColumn }
+        if let window { c.window = window }
+        if let validation { c.validationFraction = validation }
+        if let embedding { c.embedding = embedding }
+        if let cells {
+            let names = cells.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let unknown = names.filter { CellKind(rawValue: $0) == nil }
+            guard unknown.isEmpty, !names.isEmpty else {
+                throw ValidationError(
+                    "--cells: unknown \(unknown); known: \(CellKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.cells = names.compactMap(CellKind.init(rawValue:))
+        }
+        if let gruVariant { c.gruVariant = gruVariant }
+        if let nonlinearity { c.nonlinearity = nonlinearity }
+        if let hidden { c.hidden = hidden }
+        if let layers { c.layers = layers }
+        if let initialization { c.initializer = initialization }
+        if let gateInit { c.gateInit = gateInit }
+        if let epochs { c.epochs = epochs }
+        if let batch { c.batch = batch }
+        if let lr { c.learningRate = lr }
+        if let optimizer { c.optimizer = optimizer }
+        if let clip { c.clip = clip == 0 ? nil : clip }
+        if let truncation { c.truncation = truncation }
+        if let seed { c.seed = seed }
+        do { try c.validate() } catch { throw ValidationError("\(error)") }
+        return c
+    }
+
+    func validate() throws {
+        try requireAtLeast(1, threads, "threads")
+        _ = try makeConfig()
+    }
+
+    func run() throws {
+        try RNNLab.prepare()
+        let config = try makeConfig()
+        let root = URL(fileURLWithPath: out)
+        if fresh && FileManager.default.fileExists(atPath: root.path) {
+            print("The earlier run in \(out) was moved to \(try RunManifest.moveAside(root).path).")
+        }
+        let context = RunContext(
+            folder: try RunFolder(root), cache: DataCache(), threads: threads,
+            progress: { ProgressPrinter(label: $0) },
+            rerun: (["rnnlab"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+        let report = try UserTraining.run(config, context: context)
+        print("Open \(report.path) (checkpoints under \(out)/real/train/<cell>/; settings in \(out)/config.json).")
+    }
+}
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sample text from a character model trained with rnnlab train --kind text.")
+    @Option(help: "The run folder of rnnlab train.") var checkpoint: String
+    @Option(help: "Which trained cell to sample from (default: the first).") var cell: CellKind?
+    @Option(help: "Text to start from.") var prime = "The "
+    @Option(help: "Softmax temperature (> 0; lower is more conservative).") var temperature = 0.8
+    @Option(help: "Characters to generate.") var length = 300
+    @Option var seed: UInt64 = 1
+
+    func validate() throws {
+        try requireAtLeast(1, length, "length")
+        if !(temperature > 0 && temperature.isFinite) {
+            throw ValidationError("--temperature must be a positive number (got \(temperature))")
+        }
+    }
+
+    func run() throws {
+        let text = try Generation.sample(
+            run: URL(fileURLWithPath: checkpoint), cell: cell, prime: prime, temperature: temperature, length: length,
+            seed: seed)
+        print(text)
+    }
+}
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One HTML page comparing runs of rnnlab train: curves, accuracy, weights and config differences.")
+    @Argument(help: "Run folders of rnnlab train.") var runs: [String]
+    @Option(help: "Where to write the page.") var out = "runs/compare.html"
+
+    func validate() throws { if runs.count < 2 { throw ValidationError("compare needs at least two run folders") } }
+
+    func run() throws {
+        let page = try RunComparison.write(runs: runs.map { URL(fileURLWithPath: $0) }, to: URL(fileURLWithPath: out))
+        print("Open \(page.path).")
+    }
+}

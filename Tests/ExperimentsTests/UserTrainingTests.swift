@@ -1,0 +1,117 @@
+import Foundation
+import XCTest
+import Recurrent
+import Datasets
+@testable import Experiments
+
+/// `rnnlab train` / `generate` / `compare` on small files in each supported format.
+final class UserTrainingTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../DatasetsTests/Fixtures").standardizedFileURL
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)")
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func run(_ c: UserTraining.Config, _ name: String) throws -> URL {
+        let out = dir.appendingPathComponent(name)
+        _ = try UserTraining.run(c, context: RunContext(folder: try RunFolder(out), cache: DataCache(directory: dir)))
+        return out
+    }
+
+    func small(_ kind: UserTraining.DataKind, _ file: String) -> UserTraining.Config {
+        var c = UserTraining.Config(kind: kind, data: Self.fixtures.appendingPathComponent(file).path)
+        c.hidden = 6; c.epochs = 2; c.window = 8; c.embedding = 4
+        return c
+    }
+
+    /// A text model: checkpoints per cell, config.json equal to the settings, a vocabulary, and generated text
+    /// that starts with the prime and uses only the model's characters.
+    func testTextTrainsAndGenerates() throws {
+        var c = small(.text, "fortunes-literature-head")
+        c.cells = [.gru, .indrnn]
+        let out = try run(c, "text")
+        let saved = try JSONDecoder().decode(
+            UserTraining.Config.self, from: Data(contentsOf: out.appendingPathComponent("config.json")))
+        XCTAssertEqual(saved, c)
+        for cell in ["gru", "indrnn"] {
+            XCTAssertTrue(
+                FileManager.default.fileExists(
+                    atPath: out.appendingPathComponent("real/train/\(cell)/epoch_002.safetensors").path), cell)
+        }
+        let text = try Generation.sample(run: out, cell: .indrnn, prime: "A ", temperature: 0.8, length: 40, seed: 3)
+        XCTAssertTrue(text.hasPrefix("A "))
+        XCTAssertEqual(text.count, 42)
+        let vocabulary = try JSONDecoder().decode(
+            [String].self, from: Data(contentsOf: out.appendingPathComponent("vocabulary.json")))
+        XCTAssertTrue(text.allSatisfy { vocabulary.contains(String($0)) })
+        XCTAssertThrowsError(
+            try Generation.sample(run: out, cell: .lstm, prime: "A", temperature: 1, length: 5, seed: 1)
+        ) {
+            XCTAssertTrue("\($0)".contains("not lstm"), "\($0)")
+        }
+    }
+
+    /// A CSV series, then a rerun: the same config resumes, another is refused naming --fresh; compare lists
+    /// exactly the settings that differ.
+    func testCSVRerunRulesAndCompare() throws {
+        var c = small(.csv, "seattle-weather-tiny.csv")
+        c.column = "temp_max"
+        let a = try run(c, "a")
+        XCTAssertNoThrow(try run(c, "a"))
+        var other = c
+        other.hidden = 9
+        XCTAssertThrowsError(try run(other, "a")) { XCTAssertTrue("\($0)".contains("--fresh"), "\($0)") }
+        other.optimizer = .rmsprop
+        let b = try run(other, "b")
+        let page = try RunComparison.write(runs: [a, b], to: dir.appendingPathComponent("compare.html"))
+        let html = try String(contentsOf: page, encoding: .utf8)
+        XCTAssertTrue(html.contains("The runs differ in hidden, optimizer; everything else is equal."), html)
+        XCTAssertTrue(html.contains("rmsprop"))
+        let report = try String(contentsOf: b.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("RMSprop lr 0.002"), "the settings sentence comes from the recipe")
+    }
+
+    /// IDX images row by row, and labelled texts from a CSV.
+    func testIDXAndLabelledCSV() throws {
+        var idx = small(.idx, "tiny-images-idx3-ubyte")
+        idx.labels = Self.fixtures.appendingPathComponent("tiny-labels-idx1-ubyte").path
+        idx.validationFraction = 0.3
+        let r = try JSONDecoder().decode(
+            RealDataExperiment.TaskResult.self,
+            from: Data(contentsOf: try run(idx, "idx").appendingPathComponent("results.json")))
+        XCTAssertEqual(r.models.map(\.cell), [.lstm])
+        XCTAssertNotNil(r.models[0].testAccuracy)
+        let csv = dir.appendingPathComponent("labelled.csv")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data(
+            "text,label\n\"great fun, loved it\",pos\nboring and slow,neg\nwonderful acting,pos\nterrible plot,neg\n"
+                .utf8
+        ).write(to: csv)
+        var lab = UserTraining.Config(kind: .labelledCSV, data: csv.path)
+        lab.textColumn = "text"; lab.labelColumn = "label"; lab.hidden = 4; lab.epochs = 1; lab.window = 4
+        lab.embedding = 3; lab.validationFraction = 0.25
+        let t = try UserTraining.task(lab).0
+        XCTAssertEqual(t.recipe.outputs, 2)
+        XCTAssertTrue(t.description.contains("4 texts in 2 classes (neg, pos)"), t.description)
+    }
+
+    /// Settings and files that cannot work end in one clear error before anything trains.
+    func testBadSettingsAndFilesAreRefused() throws {
+        func refused(_ c: UserTraining.Config, _ message: String) {
+            XCTAssertThrowsError(try run(c, "bad")) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
+        }
+        var c = small(.csv, "seattle-weather-tiny.csv")
+        refused(c, "--kind csv needs --column")
+        c.column = "weather"
+        refused(c, "column 'weather'")
+        c.column = "temp_max"; c.hidden = 0
+        refused(c, "--hidden must be at least 1 (got 0)")
+        c.hidden = 4; c.learningRate = -1
+        refused(c, "--lr must be a positive number")
+        var text = small(.text, "no-such-file.txt")
+        text.epochs = 1
+        refused(text, "no-such-file.txt: cannot read")
+    }
+}
