@@ -70,6 +70,12 @@ public struct Vocabulary {
 
     public var count: Int { words.count }
 
+    /// A saved vocabulary, in its order (pad and unknown first).
+    public init(words: [String]) {
+        self.words = words
+        index = Dictionary(words.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// Ids padded or truncated to `length` at the front (Keras' default 'pre'), so the last step sees the end.
     public func encode(_ text: String, length: Int) -> [Int] {
         let ids = Self.tokenize(text).map { index[$0] ?? Self.unknown }

@@ -12,7 +12,8 @@ struct RNNLab: ParsableCommand {
         commandName: "rnnlab",
         abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
         subcommands: [
-            All.self, Toy.self, Real.self, Fusion.self, Train.self, Generate.self, Compare.self, Classify.self,
+            All.self, Toy.self, Real.self, Fusion.self, Train.self, Generate.self, Evaluate.self, Predict.self,
+            Compare.self, Classify.self,
             Fetch.self, Bench.self, GalleryCommand.self
         ],
         defaultSubcommand: All.self)

@@ -149,3 +149,41 @@ struct Compare: ParsableCommand {
         print("Open \(page.path).")
     }
 }
+
+/// The run and new data `evaluate` and `predict` read.
+struct TrainedRunOptions: ParsableArguments {
+    @Option(help: "The run folder of rnnlab train.") var checkpoint: String
+    @Option(help: "Which trained cell (default: the run's first).") var cell: CellKind?
+    @Option(help: "New data in the format the run was trained on.") var data: String
+    @Option(help: "IDX labels file (IDX images).") var labels: String?
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Loss (and accuracy) of a trained rnnlab train model on new data.")
+    @OptionGroup var trained: TrainedRunOptions
+
+    func run() throws {
+        let r = try Inference.evaluate(
+            run: URL(fileURLWithPath: trained.checkpoint), cell: trained.cell, data: URL(fileURLWithPath: trained.data),
+            labels: trained.labels.map { URL(fileURLWithPath: $0) })
+        print(
+            String(format: "%d samples: loss %.4f", r.samples, r.loss)
+                + (r.accuracy.map { String(format: ", accuracy %.1f%%", 100 * $0) } ?? ""))
+    }
+}
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Forecasts or classes from a trained rnnlab train model, one line per sample.")
+    @OptionGroup var trained: TrainedRunOptions
+
+    func run() throws {
+        for line in try Inference.predict(
+            run: URL(fileURLWithPath: trained.checkpoint), cell: trained.cell, data: URL(fileURLWithPath: trained.data),
+            labels: trained.labels.map { URL(fileURLWithPath: $0) })
+        {
+            print(line)
+        }
+    }
+}

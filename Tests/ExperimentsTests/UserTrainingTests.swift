@@ -44,8 +44,12 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("A "))
         XCTAssertEqual(text.count, 42)
         let vocabulary = try JSONDecoder().decode(
-            [String].self, from: Data(contentsOf: out.appendingPathComponent("vocabulary.json")))
+            UserTraining.Preprocessing.self, from: Data(contentsOf: out.appendingPathComponent("preprocessing.json"))
+        ).characters!
         XCTAssertTrue(text.allSatisfy { vocabulary.contains(String($0)) })
+        let e = try Inference.evaluate(run: out, cell: .gru, data: URL(fileURLWithPath: c.data), labels: nil)
+        XCTAssertGreaterThan(e.samples, 0)
+        XCTAssertTrue(e.loss.isFinite && e.loss > 0)
         XCTAssertThrowsError(
             try Generation.sample(run: out, cell: .lstm, prime: "A", temperature: 1, length: 5, seed: 1)
         ) {
@@ -65,6 +69,18 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertThrowsError(try run(other, "a")) { XCTAssertTrue("\($0)".contains("--fresh"), "\($0)") }
         other.optimizer = .rmsprop
         let b = try run(other, "b")
+        // predict: one forecast per window of the file, in the data's units (temperatures here).
+        let forecasts = try Inference.predict(run: a, cell: nil, data: URL(fileURLWithPath: c.data), labels: nil)
+        let values = try CSVTable(contentsOf: URL(fileURLWithPath: c.data)).numbers("temp_max")
+        XCTAssertEqual(forecasts.count, values.count - c.window)
+        XCTAssertTrue(forecasts[0].hasPrefix("value \(c.window + 1)\t"), forecasts[0])
+        let first = Double(forecasts[0].split(separator: "\t")[1])!
+        XCTAssertTrue(first > values.min()! - 20 && first < values.max()! + 20, "\(first) is in degrees")
+        // evaluate with the training normalisation: the run's own validation loss on its own validation windows
+        // comes out of the same code.
+        let e = try Inference.evaluate(run: a, cell: nil, data: URL(fileURLWithPath: c.data), labels: nil)
+        XCTAssertNil(e.accuracy)
+        XCTAssertEqual(e.samples, values.count - c.window)
         let page = try RunComparison.write(runs: [a, b], to: dir.appendingPathComponent("compare.html"))
         let html = try String(contentsOf: page, encoding: .utf8)
         XCTAssertTrue(html.contains("The runs differ in hidden, optimizer; everything else is equal."), html)
@@ -83,6 +99,15 @@ final class UserTrainingTests: XCTestCase {
             from: Data(contentsOf: try run(idx, "idx").appendingPathComponent("results.json")))
         XCTAssertEqual(r.models.map(\.cell), [.lstm])
         XCTAssertNotNil(r.models[0].testAccuracy)
+        let predictions = try Inference.predict(
+            run: dir.appendingPathComponent("idx"), cell: .lstm, data: URL(fileURLWithPath: idx.data),
+            labels: URL(fileURLWithPath: idx.labels!))
+        XCTAssertTrue(predictions[0].hasPrefix("image 1\t"), predictions[0])
+        let accuracy = try Inference.evaluate(
+            run: dir.appendingPathComponent("idx"), cell: nil, data: URL(fileURLWithPath: idx.data),
+            labels: URL(fileURLWithPath: idx.labels!)
+        ).accuracy
+        XCTAssertNotNil(accuracy)
         let csv = dir.appendingPathComponent("labelled.csv")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try Data(

@@ -4,39 +4,173 @@ import Recurrent
 import Datasets
 import Interchange
 
-/// `rnnlab generate`: text from a character model of `rnnlab train --kind text`, read from its run folder.
+/// A trained `rnnlab train` run read back from its folder: its settings, preprocessing and the last checkpoint
+/// of one cell, for `generate`, `evaluate` and `predict`.
+public struct TrainedRun {
+    public let folder: URL
+    public let config: UserTraining.Config
+    public let preprocessing: UserTraining.Preprocessing
+    public let cell: CellKind
+    let model: SequenceModel<Float>
+    let recipe: ModelRecipe
+
+    /// `cell` nil: the run's first cell.
+    public init(_ folder: URL, cell: CellKind?) throws {
+        func read<V: Decodable>(_ name: String, _ type: V.Type) throws -> V {
+            let url = folder.appendingPathComponent(name)
+            guard let data = try? Data(contentsOf: url), let v = try? JSONDecoder().decode(V.self, from: data) else {
+                throw DataError("\(url.path): missing or unreadable (is \(folder.path) an rnnlab train folder?)")
+            }
+            return v
+        }
+        self.folder = folder
+        config = try read("config.json", UserTraining.Config.self)
+        preprocessing = try read("preprocessing.json", UserTraining.Preprocessing.self)
+        let chosen = cell ?? config.cells[0]
+        guard config.cells.contains(chosen) else {
+            throw DataError("\(folder.path) trained \(config.cells.map(\.rawValue)), not \(chosen.rawValue)")
+        }
+        self.cell = chosen
+        let p = preprocessing
+        let vocabulary = p.characters?.count ?? p.words?.count
+        let objective: Objective = config.kind == .csv ? .meanSquaredError : .crossEntropy
+        recipe = UserTraining.recipe(
+            config, input: p.inputSize, outputs: p.outputs, vocabulary: vocabulary,
+            head: config.kind == .text ? .everyStep : .lastStep, objective: objective)
+        let store = CheckpointStore(directory: folder.appendingPathComponent("real/train/\(chosen.rawValue)"))
+        guard let last = store.savedEpochs().last else {
+            throw DataError("\(store.directory.path): no checkpoint yet; train first")
+        }
+        model = recipe.build(chosen, seed: config.seed, threads: 1)
+        try model.load(try store.weights(epoch: last))
+    }
+}
+
+/// `rnnlab generate`: text from a character model of `rnnlab train --kind text`.
 public enum Generation {
     /// Samples `length` characters after `prime` from the last checkpoint of `cell` (default: the run's first).
     public static func sample(
         run: URL, cell: CellKind?, prime: String, temperature: Double, length: Int, seed: UInt64
     ) throws -> String {
-        let configURL = run.appendingPathComponent("config.json")
-        guard let data = try? Data(contentsOf: configURL),
-            let config = try? JSONDecoder().decode(UserTraining.Config.self, from: data)
-        else { throw DataError("\(configURL.path): no training config (is this an rnnlab train folder?)") }
-        guard config.kind == .text else {
-            throw DataError("\(run.path) holds a \(config.kind.rawValue) model; generate needs --kind text")
+        let trained = try TrainedRun(run, cell: cell)
+        guard let characters = trained.preprocessing.characters, trained.config.kind == .text else {
+            throw DataError("\(run.path) holds a \(trained.config.kind.rawValue) model; generate needs --kind text")
         }
-        let vocabURL = run.appendingPathComponent("vocabulary.json")
-        guard let v = try? Data(contentsOf: vocabURL), let words = try? JSONDecoder().decode([String].self, from: v),
-            !words.isEmpty, words.allSatisfy({ $0.count == 1 })
-        else { throw DataError("\(vocabURL.path): missing or not a list of characters") }
-        let chosen = cell ?? config.cells[0]
-        guard config.cells.contains(chosen) else {
-            throw DataError("\(run.path) trained \(config.cells.map(\.rawValue)), not \(chosen.rawValue)")
-        }
-        let store = CheckpointStore(directory: run.appendingPathComponent("real/train/\(chosen.rawValue)"))
-        guard let last = store.savedEpochs().last else {
-            throw DataError("\(store.directory.path): no checkpoint yet; train first")
-        }
-        let recipe = UserTraining.recipe(
-            config, input: config.embedding, outputs: words.count, vocabulary: words.count, head: .everyStep,
-            objective: .crossEntropy)
-        let model = recipe.build(chosen, seed: config.seed, threads: 1)
-        try model.load(try store.weights(epoch: last))
         var rng = SeededRandom(seed: seed)
         return try ToyExperiment.sampleText(
-            model, vocabulary: words.map { Character($0) }, prime: prime, length: length, temperature: temperature,
-            rng: &rng)
+            trained.model, vocabulary: characters.map { Character($0) }, prime: prime, length: length,
+            temperature: temperature, rng: &rng)
+    }
+}
+
+/// `rnnlab evaluate` and `rnnlab predict`: a trained run on new data in the format it was trained on.
+public enum Inference {
+    /// New data as the trained model reads it: dense windows or token sequences with their targets, plus what
+    /// each sample is called in predictions.
+    static func dataset(_ run: TrainedRun, data: URL, labels: URL?) throws -> (
+        dense: TensorSequenceDataset<Float>?, tokens: TokenSequenceDataset<Float>?, names: [String]
+    ) {
+        let c = run.config, p = run.preprocessing
+        switch c.kind {
+        case .csv:
+            let values = try CSVTable(contentsOf: data).numbers(c.column!)
+            guard values.count > c.window, let mean = p.mean, let std = p.std else {
+                throw DataError(
+                    "\(data.path): \(values.count) values, fewer than one window of \(c.window) and its target")
+            }
+            let z = values.map { Float(($0 - mean) / std) }
+            var x: [Float] = [], y: [Float] = [], names: [String] = []
+            for start in 0..<(z.count - c.window) {
+                x += z[start..<(start + c.window)]; y.append(z[start + c.window])
+                names.append("value \(start + c.window + 1)")
+            }
+            let n = y.count
+            return (
+                TensorSequenceDataset(
+                    inputs: try Tensor(shape: [n, c.window, 1], data: x),
+                    targets: .values(try Tensor(shape: [n, 1], data: y))),
+                nil, names
+            )
+        case .text:
+            guard let text = try? String(contentsOf: data, encoding: .utf8), let chars = p.characters else {
+                throw DataError("\(data.path): cannot read as UTF-8 text")
+            }
+            let index = Dictionary(chars.enumerated().map { (Character($1), $0) }, uniquingKeysWith: { a, _ in a })
+            let ids = text.compactMap { index[$0] }
+            var xs: [[Int]] = [], ys: [Int] = []
+            var s = 0
+            while s + c.window + 1 <= ids.count {
+                xs.append(Array(ids[s..<(s + c.window)])); ys += ids[(s + 1)...(s + c.window)]; s += c.window
+            }
+            guard !xs.isEmpty else {
+                throw DataError("\(data.path): shorter than one window of \(c.window) known characters")
+            }
+            return (nil, TokenSequenceDataset(tokens: xs, labels: ys), xs.indices.map { "window \($0 + 1)" })
+        case .labelledCSV:
+            let table = try CSVTable(contentsOf: data)
+            let ti = try table.column(c.textColumn!)
+            let li = table.header.firstIndex(of: c.labelColumn!)
+            let classOf = Dictionary(uniqueKeysWithValues: (p.classes ?? []).enumerated().map { ($1, $0) })
+            let vocab = Vocabulary(words: p.words ?? [])
+            let labels = try table.rows.enumerated().map { i, row -> Int in
+                guard let li else { return 0 }
+                guard let k = classOf[row[li]] else {
+                    throw DataError("\(data.path): row \(i + 2): label '\(row[li])' was not among the trained classes")
+                }
+                return k
+            }
+            return (
+                nil,
+                TokenSequenceDataset(tokens: table.rows.map { vocab.encode($0[ti], length: c.window) }, labels: labels),
+                table.rows.map { String($0[ti].prefix(40)) }
+            )
+        case .idx:
+            guard let labels else { throw DataError("--labels is needed for IDX images") }
+            let images = try ImageSet(idxImages: data, idxLabels: labels)
+            guard images.width == p.inputSize else {
+                throw DataError("\(data.path): images \(images.width) pixels wide; the model reads \(p.inputSize)")
+            }
+            return (images.rowSequences(), nil, (0..<images.count).map { "image \($0 + 1)" })
+        }
+    }
+
+    /// Mean loss (and accuracy for classifiers) of the run's last checkpoint on the new data.
+    public static func evaluate(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> (
+        loss: Double, accuracy: Double?, samples: Int
+    ) {
+        let trained = try TrainedRun(run, cell: cell)
+        let d = try dataset(trained, data: data, labels: labels)
+        let trainer = trained.recipe.trainer(for: trained.model, shuffleSeed: 0)
+        let r = try d.dense.map { try trainer.evaluate($0) } ?? trainer.evaluate(d.tokens!)
+        let n = d.dense?.count ?? d.tokens!.count
+        return (r.loss, trained.config.kind == .csv ? nil : r.accuracy, n)
+    }
+
+    /// One line per sample: the forecast (in the data's units) or the most probable class with its probability.
+    public static func predict(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> [String] {
+        let trained = try TrainedRun(run, cell: cell)
+        guard trained.config.kind != .text else { throw DataError("use rnnlab generate for a text model") }
+        let d = try dataset(trained, data: data, labels: labels)
+        let count = d.dense?.count ?? d.tokens!.count
+        var lines: [String] = []
+        for start in stride(from: 0, to: count, by: 256) {
+            let idx = Array(start..<min(start + 256, count))
+            let batch = d.dense?.batch(idx) ?? d.tokens!.batch(idx)
+            let out = try trained.model.predict(batch.input)
+            let k = out.shape[1]
+            for (row, i) in idx.enumerated() {
+                let v = Array(out.data[(row * k)..<((row + 1) * k)]).map(Double.init)
+                if trained.config.kind == .csv {
+                    let value = v[0] * trained.preprocessing.std! + trained.preprocessing.mean!
+                    lines.append("\(d.names[i])\t\(fmt(value, 4))")
+                } else {
+                    let m = v.max()!, e = v.map { exp($0 - m) }, total = e.reduce(0, +)
+                    let best = e.indices.max { e[$0] < e[$1] }!
+                    let name = trained.preprocessing.classes?[best] ?? String(best)
+                    lines.append("\(d.names[i])\t\(name)\t\(String(format: "%.3f", e[best] / total))")
+                }
+            }
+        }
+        return lines
     }
 }

@@ -89,13 +89,26 @@ public enum UserTraining {
         return r
     }
 
-    static func task(_ c: Config) throws -> (RealDataExperiment.Task, vocabulary: [String]?) {
+    /// What turns new data into the trained model's inputs, saved beside the checkpoints (preprocessing.json)
+    /// for `generate`, `evaluate` and `predict`: the characters of a text model, the words and class names of a
+    /// text classifier, the class count of an image classifier, the normalisation of a series.
+    public struct Preprocessing: Codable, Equatable, Sendable {
+        public var characters: [String]? = nil
+        public var words: [String]? = nil
+        public var classes: [String]? = nil
+        public var mean: Double? = nil, std: Double? = nil
+        public var outputs = 1, inputSize = 1
+    }
+
+    /// The task the experiments' training path runs, built from the user's data and settings, and the
+    /// preprocessing that new data must go through to meet the trained model.
+    static func task(_ c: Config) throws -> (RealDataExperiment.Task, Preprocessing) {
         let url = URL(fileURLWithPath: c.data)
         func recipe(input: Int, outputs: Int, vocabulary: Int?, head: HeadMode, objective: Objective) -> ModelRecipe {
             Self.recipe(c, input: input, outputs: outputs, vocabulary: vocabulary, head: head, objective: objective)
         }
         var task: RealDataExperiment.Task
-        var vocabulary: [String]? = nil
+        var prep = UserTraining.Preprocessing()
         switch c.kind {
         case .text:
             guard let data = try? Data(contentsOf: url) else { throw DataError("\(c.data): cannot read") }
@@ -107,7 +120,8 @@ public enum UserTraining {
             guard chars.train.count > 0, chars.validation.count > 0 else {
                 throw DataError("\(c.data): too short for a validation part of \(c.validationFraction)")
             }
-            vocabulary = chars.vocabulary.map { String($0) }
+            prep.characters = chars.vocabulary.map { String($0) }
+            prep.outputs = chars.vocabulary.count; prep.inputSize = c.embedding
             task = RealDataExperiment.Task(
                 key: "train", title: "Character model of \(url.lastPathComponent)",
                 description:
@@ -134,6 +148,7 @@ public enum UserTraining {
                 batch: c.batch, lr: c.learningRate, clip: c.clip, objective: .meanSquaredError,
                 baselines: ["naive (next = last)": series.naiveTestMSE, "training mean": series.meanTestMSE])
             task.custom = recipe(input: 1, outputs: 1, vocabulary: nil, head: .lastStep, objective: .meanSquaredError)
+            prep.mean = series.mean; prep.std = series.std
         case .labelledCSV:
             let table = try CSVTable(contentsOf: url)
             let ti = try table.column(c.textColumn!), li = try table.column(c.labelColumn!)
@@ -152,6 +167,7 @@ public enum UserTraining {
             }
             let val = pick(order[0..<nVal]), train = pick(order[nVal...])
             let vocab = Vocabulary(texts: train.texts, size: 20_000)
+            prep.words = vocab.words; prep.classes = names; prep.outputs = names.count; prep.inputSize = c.embedding
             task = RealDataExperiment.Task(
                 key: "train", title: "Classifying \(c.textColumn!) by \(c.labelColumn!) in \(url.lastPathComponent)",
                 description:
@@ -169,6 +185,7 @@ public enum UserTraining {
             let heldOut = max(1, Int(Double(images.count) * c.validationFraction))
             let (train, test) = try images.split(heldOut: heldOut, seed: c.seed)
             let classes = (images.labels.max() ?? 0) + 1
+            prep.classes = (0..<classes).map(String.init); prep.outputs = classes; prep.inputSize = images.width
             task = RealDataExperiment.Task(
                 key: "train", title: "Classifying the images of \(url.lastPathComponent) row by row",
                 description:
@@ -181,10 +198,10 @@ public enum UserTraining {
                 input: images.width, outputs: classes, vocabulary: nil, head: .lastStep, objective: .crossEntropy)
         }
         task.cells = c.cells
-        return (task, vocabulary)
+        return (task, prep)
     }
 
-    /// Trains every chosen cell into `context.folder` (config.json, vocabulary.json for text, checkpoints per
+    /// Trains every chosen cell into `context.folder` (config.json, preprocessing.json, checkpoints per
     /// cell under real/train/<cell>/, report.html, results.json); a rerun with the same config resumes.
     public static func run(_ config: Config, context: RunContext) throws -> URL {
         try config.validate()
@@ -203,9 +220,9 @@ public enum UserTraining {
             }
         }
         // The data are read (and refused when they do not fit) before the folder records the settings.
-        let (task, vocabulary) = try task(config)
+        let (task, preprocessing) = try task(config)
         try folder.writeJSON(config, to: "config.json")
-        if let vocabulary { try folder.writeJSON(vocabulary, to: "vocabulary.json") }
+        try folder.writeJSON(preprocessing, to: "preprocessing.json")
         var report = HTMLReport(title: "rnnlab train: \(task.title)")
         var options = RealDataExperiment.Options()
         options.seed = config.seed
