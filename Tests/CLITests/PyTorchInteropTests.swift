@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+
+/// A run of `rnnlab train` taken elsewhere: scripts/continue_in_pytorch.py rebuilds the data and the torch.nn
+/// model, loads the checkpoint and gets rnnlab's validation loss back; it continues training alone and under
+/// torchrun with two gloo processes (DistributedDataParallel); and its ONNX export (standard GRU operator) gives
+/// torch's outputs in onnxruntime. Skipped where the Python ($RNNLAB_PYTHON, default python3) lacks torch,
+/// onnx or onnxruntime.
+extension CLITests {
+    func python(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let p = Process(), pipe = Pipe()
+        let interpreter = ProcessInfo.processInfo.environment["RNNLAB_PYTHON"] ?? "python3"
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [interpreter] + args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+    }
+
+    func testContinueInPyTorchAndExportToONNX() throws {
+        let probe = try python(["-c", "import torch, onnx, onnxruntime"])
+        try XCTSkipUnless(probe.status == 0, "no torch / onnx / onnxruntime in this Python")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+            .standardizedFileURL
+        let csv = root.appendingPathComponent("Tests/DatasetsTests/Fixtures/seattle-weather-tiny.csv").path
+        let run = dir.appendingPathComponent("run").path
+        let trained = try rnnlab([
+            "train", "--kind", "csv", "--data", csv, "--column", "temp_max", "--window", "8", "--epochs", "2",
+            "--hidden", "6", "--cells", "gru", "--out", run
+        ])
+        XCTAssertEqual(trained.status, 0, trained.output)
+        let results =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: run).appendingPathComponent("results.json")))
+            as! [String: Any]
+        let history = ((results["models"] as! [[String: Any]])[0]["history"] as! [[String: Any]])
+        let rnnlabLoss = history.last!["validationLoss"] as! Double
+        let script = root.appendingPathComponent("scripts/continue_in_pytorch.py").path
+        func lines(_ output: String) -> [[String: Any]] {
+            output.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+        let alone = try python([script, run, "--epochs", "1", "--onnx", dir.appendingPathComponent("m.onnx").path])
+        XCTAssertEqual(alone.status, 0, alone.output)
+        let out = lines(alone.output)
+        let loaded = out.first { $0["validation_loss_as_loaded"] != nil }!["validation_loss_as_loaded"] as! Double
+        XCTAssertEqual(loaded, rnnlabLoss, accuracy: 1e-5 * max(1, rnnlabLoss), "same data, model and weights")
+        XCTAssertNotNil(out.first { $0["epoch"] as? Int == 3 && $0["train_loss"] != nil }, alone.output)
+        let onnx = out.first { $0["onnx"] != nil }!
+        XCTAssertTrue((onnx["operators"] as! [String]).contains("GRU"), "\(onnx)")
+        XCTAssertLessThan(onnx["max_abs_difference_vs_torch"] as! Double, 1e-5)
+        XCTAssertTrue(
+            FileManager.default.fileExists(
+                atPath: URL(fileURLWithPath: run).appendingPathComponent("pytorch/epoch_003.safetensors").path))
+        // Two processes on the gloo backend.
+        let torchrun = URL(fileURLWithPath: ProcessInfo.processInfo.environment["RNNLAB_PYTHON"] ?? "python3")
+            .deletingLastPathComponent().appendingPathComponent("torchrun")
+        let ddp = try python(
+            ["-m", "torch.distributed.run", "--nproc_per_node", "2", script, run, "--epochs", "1"],
+            environment: ["OMP_NUM_THREADS": "1", "PATH": torchrun.deletingLastPathComponent().path + ":/usr/bin:/bin"])
+        XCTAssertEqual(ddp.status, 0, ddp.output)
+        XCTAssertNotNil(lines(ddp.output).first { $0["processes"] as? Int == 2 }, ddp.output)
+    }
+}

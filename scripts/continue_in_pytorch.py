@@ -1,0 +1,195 @@
+"""Continue an `rnnlab train` run in PyTorch, alone or across processes, or export it to ONNX.
+
+    python scripts/continue_in_pytorch.py RUN [--cell lstm] [--epochs 5]
+    torchrun --nproc_per_node 2 scripts/continue_in_pytorch.py RUN --epochs 5      # DistributedDataParallel (gloo)
+    python scripts/continue_in_pytorch.py RUN --epochs 0 --onnx model.onnx       # export (and check with onnxruntime)
+
+RUN is a folder written by `rnnlab train`: config.json (the settings), preprocessing.json (normalisation,
+characters, words, classes) and real/train/<cell>/epoch_NNN.safetensors (PyTorch's parameter names). The data are
+rebuilt here exactly as rnnlab builds them (same windows, same normalisation, same split), the model is the same
+torch.nn module rnnlab's names describe (embedding, rnn, fc), the weights are the last checkpoint, and Adam's
+moments continue from the optimizer checkpoint when there is one. Checkpoints of the continued epochs go to
+RUN/pytorch/epoch_NNN.safetensors in the same layout, so `rnnlab` can read them back.
+
+Needs torch and numpy (onnx and onnxruntime for --onnx). IndRNN and the reset-before GRU have no torch module.
+"""
+import argparse, csv, json, os, re, struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        body = f.read()
+    meta = header.pop("__metadata__", {})
+    dtypes = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64}
+    out = {}
+    for name, h in header.items():
+        a, b = h["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(body[a:b], dtype=dtypes[h["dtype"]]).reshape(h["shape"]).copy())
+    return out, meta
+
+
+def write_safetensors(path, tensors, meta):
+    header, blobs, off = {"__metadata__": meta}, [], 0
+    for name in tensors:
+        a = tensors[name].detach().cpu().contiguous().numpy().astype(np.float32)
+        b = a.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b); off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h))); f.write(h)
+        for b in blobs: f.write(b)
+    os.replace(tmp, path)
+
+
+def load_data(run, config, prep):
+    """Training and validation tensors, as rnnlab builds them for this config."""
+    kind, window, frac = config["kind"], config["window"], config["validationFraction"]
+    if kind == "csv":
+        with open(config["data"], newline="") as f:
+            rows = list(csv.DictReader(f))
+        values = np.array([float(r[config["column"]]) for r in rows])
+        split = int(len(values) * (1 - frac))
+        z = (values - prep["mean"]) / prep["std"]
+        def windows(lo, hi):
+            xs = [z[s:s + window] for s in range(lo, hi - window)]
+            ys = [z[s + window] for s in range(lo, hi - window)]
+            return torch.tensor(np.array(xs), dtype=torch.float32).unsqueeze(-1), torch.tensor(ys, dtype=torch.float32).unsqueeze(-1)
+        return windows(0, split), windows(max(0, split - window), len(values))
+    if kind == "text":
+        text = open(config["data"], encoding="utf-8").read()
+        index = {c: i for i, c in enumerate(prep["characters"])}
+        ids = [index[c] for c in text]
+        split = int(len(ids) * (1 - frac))
+        stride = max(1, window // 2)
+        def windows(part):
+            xs, ys, s = [], [], 0
+            while s + window + 1 <= len(part):
+                xs.append(part[s:s + window]); ys.append(part[s + 1:s + window + 1]); s += stride
+            return torch.tensor(xs), torch.tensor(ys)
+        return windows(ids[:split]), windows(ids[split:])
+    raise SystemExit(f"continue_in_pytorch: --kind {kind} is not rebuilt here yet (csv and text are)")
+
+
+class Model(nn.Module):
+    """The module whose state-dict names rnnlab's checkpoints use: embedding (optional), rnn, fc."""
+    def __init__(self, config, prep, cell):
+        super().__init__()
+        text = config["kind"] == "text"
+        self.every_step = text
+        vocab = len(prep["characters"]) if text else None
+        if vocab: self.embedding = nn.Embedding(vocab, config["embedding"])
+        inp = config["embedding"] if vocab else prep["inputSize"]
+        kw = dict(num_layers=config["layers"], batch_first=True)
+        if cell == "rnn": self.rnn = nn.RNN(inp, config["hidden"], nonlinearity=config["nonlinearity"], **kw)
+        elif cell == "lstm": self.rnn = nn.LSTM(inp, config["hidden"], **kw)
+        elif cell == "gru" and config["gruVariant"] == "reset_after": self.rnn = nn.GRU(inp, config["hidden"], **kw)
+        else: raise SystemExit(f"continue_in_pytorch: {cell} ({config['gruVariant']}) has no torch module")
+        self.fc = nn.Linear(config["hidden"], prep["outputs"])
+
+    def forward(self, x):
+        if hasattr(self, "embedding"): x = self.embedding(x)
+        out, _ = self.rnn(x)
+        return self.fc(out if self.every_step else out[:, -1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run"); ap.add_argument("--cell"); ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--onnx", help="export the model to this ONNX file (standard RNN/LSTM/GRU operators)")
+    a = ap.parse_args()
+    config = json.load(open(os.path.join(a.run, "config.json")))
+    prep = json.load(open(os.path.join(a.run, "preprocessing.json")))
+    cell = a.cell or config["cells"][0]
+    ckdir = os.path.join(a.run, "real", "train", cell)
+    epochs = sorted(int(m.group(1)) for f in os.listdir(ckdir) if (m := re.fullmatch(r"epoch_(\d+)\.safetensors", f)))
+    last = epochs[-1]
+    weights, _ = read_safetensors(os.path.join(ckdir, f"epoch_{last:03d}.safetensors"))
+
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        torch.distributed.init_process_group("gloo")
+    rank = torch.distributed.get_rank() if distributed else 0
+    torch.manual_seed(config["seed"])
+    model = Model(config, prep, cell)
+    model.load_state_dict({k: v.float() for k, v in weights.items()})
+
+    (xtr, ytr), (xva, yva) = load_data(a.run, config, prep)
+    classify = config["kind"] != "csv"
+    loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
+    def loss_of(m, x, y):
+        out = m(x)
+        return loss_fn(out.reshape(-1, out.shape[-1]), y.reshape(-1)) if classify else loss_fn(out, y)
+
+    lr = config["learningRate"]
+    opt = {"adam": lambda p: torch.optim.Adam(p, lr=lr), "sgd": lambda p: torch.optim.SGD(p, lr=lr),
+           "rmsprop": lambda p: torch.optim.RMSprop(p, lr=lr), "adagrad": lambda p: torch.optim.Adagrad(p, lr=lr)}[config["optimizer"]](model.parameters())
+    opt_path = os.path.join(ckdir, f"epoch_{last:03d}.optimizer.safetensors")
+    if config["optimizer"] == "adam" and os.path.exists(opt_path):
+        moments, meta = read_safetensors(opt_path)
+        step = int(meta.get("step", "0"))
+        for name, p in model.named_parameters():
+            if f"exp_avg.{name}" in moments:
+                st = opt.state[p]
+                st["exp_avg"] = moments[f"exp_avg.{name}"].float().reshape(p.shape)
+                st["exp_avg_sq"] = moments[f"exp_avg_sq.{name}"].float().reshape(p.shape)
+                st["step"] = torch.tensor(float(step))
+
+    if rank == 0:
+        with torch.no_grad():
+            print(json.dumps({"epoch": last, "validation_loss_as_loaded": loss_of(model, xva, yva).item()}))
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+    out_dir = os.path.join(a.run, "pytorch")
+    for epoch in range(last + 1, last + 1 + a.epochs):
+        sampler = torch.utils.data.distributed.DistributedSampler(range(len(xtr)), shuffle=True, seed=config["seed"]) if distributed else None
+        if sampler: sampler.set_epoch(epoch)
+        order = list(sampler) if sampler else torch.randperm(len(xtr), generator=torch.Generator().manual_seed(config["seed"] + epoch)).tolist()
+        total, count = 0.0, 0
+        for s in range(0, len(order), config["batch"]):
+            idx = order[s:s + config["batch"]]
+            opt.zero_grad()
+            loss = loss_of(net, xtr[idx], ytr[idx])
+            loss.backward()
+            if config.get("clip"): torch.nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
+            opt.step()
+            total += loss.item() * len(idx); count += len(idx)
+        with torch.no_grad():
+            val = loss_of(model, xva, yva).item()
+        if rank == 0:
+            print(json.dumps({"epoch": epoch, "train_loss": total / count, "validation_loss": val, "processes": int(os.environ.get("WORLD_SIZE", "1"))}))
+            os.makedirs(out_dir, exist_ok=True)
+            write_safetensors(os.path.join(out_dir, f"epoch_{epoch:03d}.safetensors"), model.state_dict(), {"format": "pt", "epoch": str(epoch)})
+
+    if a.onnx and rank == 0:
+        model.eval()
+        sample = xva[:8]
+        dynamic = {"input": {0: "batch", 1: "steps"}, "output": {0: "batch"}}
+        torch.onnx.export(model, (sample,), a.onnx, input_names=["input"], output_names=["output"],
+                          dynamic_axes=dynamic, opset_version=17, dynamo=False)
+        import onnx
+        ops = sorted({n.op_type for n in onnx.load(a.onnx).graph.node})
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            print(json.dumps({"onnx": a.onnx, "operators": ops, "onnxruntime": None}))
+        else:
+            got = ort.InferenceSession(a.onnx).run(None, {"input": sample.numpy()})[0]
+            with torch.no_grad():
+                want = model(sample).numpy()
+            print(json.dumps({"onnx": a.onnx, "operators": ops, "onnxruntime": ort.__version__,
+                              "max_abs_difference_vs_torch": float(np.abs(got - want).max()),
+                              "outputs": got.reshape(len(sample), -1).tolist()}))
+    if distributed:
+        torch.distributed.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
