@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "ExperimentsTests", dependencies: ["Experiments", "Vision", "Analysis"], swiftSettings: simdSettings),
         .testTarget(
-            name: "DatasetsTests", dependencies: ["Datasets", "Archives"], exclude: ["Fixtures"],
+            name: "DatasetsTests", dependencies: ["Datasets", "Archives", "SequenceData"], exclude: ["Fixtures"],
             swiftSettings: simdSettings),
         .testTarget(
             name: "VisionTests", dependencies: ["Vision", "Interchange", "Recurrent"], exclude: ["Fixtures"],

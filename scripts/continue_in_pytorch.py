@@ -59,11 +59,12 @@ def load_data(run, config, prep):
         values = np.array([float(r[config["column"]]) for r in rows])
         split = int(len(values) * (1 - frac))
         z = (values - prep["mean"]) / prep["std"]
+        h = config.get("horizon", 1)
         def windows(lo, hi):
-            xs = [z[s:s + window] for s in range(lo, hi - window)]
-            ys = [z[s + window] for s in range(lo, hi - window)]
+            xs = [z[s:s + window] for s in range(lo, hi - window - h + 1)]
+            ys = [z[s + window + h - 1] for s in range(lo, hi - window - h + 1)]
             return torch.tensor(np.array(xs), dtype=torch.float32).unsqueeze(-1), torch.tensor(ys, dtype=torch.float32).unsqueeze(-1)
-        return windows(0, split), windows(max(0, split - window), len(values))
+        return windows(0, split), windows(max(0, split - window - h + 1), len(values))
     if kind == "text":
         text = open(config["data"], encoding="utf-8").read()
         index = {c: i for i, c in enumerate(prep["characters"])}

@@ -2,25 +2,27 @@ import Foundation
 import TensorCore
 import SequenceData
 
-/// A univariate series for next-value forecasting: z-score normalised with statistics of the training part
-/// only, cut into windows of `window` values whose target is the value after the window.
+/// A univariate series for forecasting: z-score normalised with statistics of the training part only, cut into
+/// windows of `window` values whose target is the value `horizon` steps after the window's last (1: the next).
 public struct ForecastData {
     public let name: String
     public let values: [Double]  // raw
     public let mean: Double, std: Double  // of the training part
     public let window: Int
     public let train: TensorSequenceDataset<Float>, test: TensorSequenceDataset<Float>
+    public let horizon: Int
     /// MSE (normalised units) of the naive forecast "next = last" on the test windows.
     public let naiveTestMSE: Double
     /// MSE of predicting the training mean (0 in normalised units).
     public let meanTestMSE: Double
 
-    public init(name: String, values: [Double], window: Int, testFraction: Double) throws {
-        guard values.count > window + 10 else {
+    public init(name: String, values: [Double], window: Int, testFraction: Double, horizon: Int = 1) throws {
+        guard horizon >= 1 else { throw DataError("\(name): the horizon must be at least 1 step (got \(horizon))") }
+        guard values.count > window + horizon + 10 else {
             throw DataError("\(name): \(values.count) values are too few for windows of \(window)")
         }
         guard values.allSatisfy(\.isFinite) else { throw DataError("\(name): the series has non-finite values") }
-        self.name = name; self.values = values; self.window = window
+        self.name = name; self.values = values; self.window = window; self.horizon = horizon
         let split = Int(Double(values.count) * (1 - testFraction))
         let trainPart = values[0..<split]
         let mu = trainPart.reduce(0, +) / Double(trainPart.count)
@@ -31,9 +33,9 @@ public struct ForecastData {
         func windows(_ range: Range<Int>) -> (TensorSequenceDataset<Float>, Double, Double) {
             var x = [Float](), y = [Float](), naive = 0.0, meanErr = 0.0, n = 0
             var start = range.lowerBound
-            while start + window < range.upperBound {
+            while start + window + horizon - 1 < range.upperBound {
                 x += z[start..<(start + window)].map(Float.init)
-                let target = z[start + window]
+                let target = z[start + window + horizon - 1]
                 y.append(Float(target))
                 naive += (target - z[start + window - 1]) * (target - z[start + window - 1])
                 meanErr += target * target
@@ -46,7 +48,7 @@ public struct ForecastData {
         }
         train = windows(0..<split).0
         // Test windows may start in the training part so the first test target is the first held-out value.
-        let t = windows(max(0, split - window)..<values.count)
+        let t = windows(max(0, split - window - horizon + 1)..<values.count)
         test = t.0; naiveTestMSE = t.1; meanTestMSE = t.2
     }
 

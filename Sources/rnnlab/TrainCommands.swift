@@ -22,6 +22,7 @@ struct Train: ParsableCommand {
     @Option var labelColumn: String?
     @Option(help: "Steps per sequence: CSV window, characters per text window, or words per labelled text.")
     var window: Int?
+    @Option(help: "CSV: forecast this many steps after the window (1: the next value).") var horizon: Int?
     @Option(help: "Share held out for validation (0-1).") var validation: Double?
     @Option(help: "Embedding size (text, labelled-csv).") var embedding: Int?
     @Option(help: "Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -63,6 +64,7 @@ struct Train: ParsableCommand {
         if let labelColumn { c.labelColumn = labelColumn }
         if let window { c.window = window }
         if let validation { c.validationFraction = validation }
+        if let horizon { c.horizon = horizon }
         if let embedding { c.embedding = embedding }
         if let cells {
             let names = cells.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TensorCore
+import SequenceData
 @testable import Datasets
 import Archives
 
@@ -236,5 +237,29 @@ final class VisualQuestionsTests: XCTestCase {
         expect("questions.txt has 2 lines, answers.txt 2 and img_ids.txt 1") { _ = try VisualQuestions.load(dir) }
         try Data("1\nseven\n".utf8).write(to: dir.appendingPathComponent("img_ids.txt"))
         expect("img_ids.txt:2: 'seven' is not an image id") { _ = try VisualQuestions.load(dir) }
+    }
+}
+
+final class ForecastHorizonTests: XCTestCase {
+    /// A horizon of h: each window's target is the value h steps after its last; the first test target is the
+    /// first held-out value; horizon 1 is the next value.
+    func testHorizonShiftsTheTarget() throws {
+        let values = (0..<100).map(Double.init)
+        let one = try ForecastData(name: "ramp", values: values, window: 5, testFraction: 0.2)
+        let three = try ForecastData(name: "ramp", values: values, window: 5, testFraction: 0.2, horizon: 3)
+        func targets(_ d: TensorSequenceDataset<Float>, _ f: ForecastData) -> [Double] {
+            guard case .values(let y) = d.targets else { return [] }
+            return y.data.map { Double($0) * f.std + f.mean }
+        }
+        func firstInput(_ d: TensorSequenceDataset<Float>, _ f: ForecastData) -> [Double] {
+            d.inputs.data[0..<5].map { (Double($0) * f.std + f.mean).rounded() }
+        }
+        XCTAssertEqual(targets(one.train, one)[0], 5, accuracy: 1e-3)
+        XCTAssertEqual(targets(three.train, three)[0], 7, accuracy: 1e-3)
+        XCTAssertEqual(firstInput(three.train, three), [0, 1, 2, 3, 4])
+        XCTAssertEqual(targets(one.test, one)[0], 80, accuracy: 1e-3)
+        XCTAssertEqual(targets(three.test, three)[0], 80, accuracy: 1e-3)
+        XCTAssertEqual(targets(three.test, three).last!, 99, accuracy: 1e-3)
+        XCTAssertThrowsError(try ForecastData(name: "ramp", values: values, window: 5, testFraction: 0.2, horizon: 0))
     }
 }

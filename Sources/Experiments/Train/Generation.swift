@@ -74,15 +74,15 @@ public enum Inference {
         switch c.kind {
         case .csv:
             let values = try CSVTable(contentsOf: data).numbers(c.column!)
-            guard values.count > c.window, let mean = p.mean, let std = p.std else {
+            guard values.count >= c.window + c.horizon, let mean = p.mean, let std = p.std else {
                 throw DataError(
                     "\(data.path): \(values.count) values, fewer than one window of \(c.window) and its target")
             }
             let z = values.map { Float(($0 - mean) / std) }
             var x: [Float] = [], y: [Float] = [], names: [String] = []
-            for start in 0..<(z.count - c.window) {
-                x += z[start..<(start + c.window)]; y.append(z[start + c.window])
-                names.append("value \(start + c.window + 1)")
+            for start in 0...(z.count - c.window - c.horizon) {
+                x += z[start..<(start + c.window)]; y.append(z[start + c.window + c.horizon - 1])
+                names.append("value \(start + c.window + c.horizon)")
             }
             let n = y.count
             return (

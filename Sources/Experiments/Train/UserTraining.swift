@@ -30,6 +30,8 @@ public enum UserTraining {
         /// Time steps per sequence: the CSV window, the text window (characters) or the token count of a
         /// labelled text.
         public var window = 32
+        /// CSV: how many steps after the window's last value the forecast is for (1: the next value).
+        public var horizon = 1
         /// The share held out for validation (the last part of a series or text; a seeded shuffle otherwise).
         public var validationFraction = 0.2
         /// Embedding size for text and labelled texts.
@@ -52,6 +54,7 @@ public enum UserTraining {
                 if v < 1 { throw DataError("--\(name) must be at least 1 (got \(v))") }
             }
             try positive(window, "window"); try positive(embedding, "embedding"); try positive(hidden, "hidden")
+            try positive(horizon, "horizon")
             try positive(layers, "layers"); try positive(epochs, "epochs"); try positive(batch, "batch")
             if let truncation { try positive(truncation, "truncation") }
             guard learningRate > 0, learningRate.isFinite else {
@@ -136,12 +139,13 @@ public enum UserTraining {
         case .csv:
             let series = try ForecastData(
                 name: c.column!, values: try CSVTable(contentsOf: url).numbers(c.column!), window: c.window,
-                testFraction: c.validationFraction)
+                testFraction: c.validationFraction, horizon: c.horizon)
             task = RealDataExperiment.Task(
                 key: "train", title: "Forecasting \(c.column!) of \(url.lastPathComponent)",
                 description:
                     "\(series.values.count) values, z-scored with the training part's mean \(fmt(series.mean, 3)) and "
-                    + "sd \(fmt(series.std, 3)); windows of \(c.window) predict the next value; the last "
+                    + "sd \(fmt(series.std, 3)); windows of \(c.window) predict the value "
+                    + (c.horizon == 1 ? "after them" : "\(c.horizon) steps after their last") + "; the last "
                     + "\(Int(100 * c.validationFraction))% is the validation period. Losses are MSE in normalised "
                     + "units.",
                 train: series.train, test: series.test, inputSize: 1, outputs: 1, hidden: c.hidden, epochs: c.epochs,
