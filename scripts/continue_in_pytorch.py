@@ -77,7 +77,32 @@ def load_data(run, config, prep):
                 xs.append(part[s:s + window]); ys.append(part[s + 1:s + window + 1]); s += stride
             return torch.tensor(xs), torch.tensor(ys)
         return windows(ids[:split]), windows(ids[split:])
-    raise SystemExit(f"continue_in_pytorch: --kind {kind} is not rebuilt here yet (csv and text are)")
+    order, held = prep["order"], prep["heldOut"]
+    val_idx, train_idx = order[:held], order[held:]
+    if kind == "labelled-csv":
+        with open(config["data"], newline="") as f:
+            rows = list(csv.DictReader(f))
+        classes = {c: i for i, c in enumerate(prep["classes"])}
+        index = {w: i for i, w in enumerate(prep["words"])}
+        def encode(text):  # rnnlab's Vocabulary: lower-case words of letters, digits and ', the last `window`, padded in front
+            words = re.findall(r"[\w']+", text.lower().replace("_", " "))
+            ids = [index.get(w, 1) for w in words][-window:]
+            return [0] * (window - len(ids)) + ids
+        x = torch.tensor([encode(r[config["textColumn"]]) for r in rows])
+        y = torch.tensor([classes[r[config["labelColumn"]]] for r in rows])
+        return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx])
+    if kind == "idx":
+        def idx_file(path):
+            import gzip
+            raw = open(path, "rb").read()
+            if raw[:2] == b"\x1f\x8b": raw = gzip.decompress(raw)
+            dims = raw[3]
+            shape = struct.unpack(">" + "I" * dims, raw[4:4 + 4 * dims])
+            return np.frombuffer(raw[4 + 4 * dims:], dtype=np.uint8).reshape(shape)
+        x = torch.tensor(idx_file(config["data"]).astype(np.float32) / 255)
+        y = torch.tensor(idx_file(config["labels"]).astype(np.int64))
+        return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx])
+    raise SystemExit(f"continue_in_pytorch: unknown data kind {kind}")
 
 
 class Model(nn.Module):
@@ -86,7 +111,7 @@ class Model(nn.Module):
         super().__init__()
         text = config["kind"] == "text"
         self.every_step = text
-        vocab = len(prep["characters"]) if text else None
+        vocab = len(prep["characters"]) if text else len(prep["words"]) if config["kind"] == "labelled-csv" else None
         if vocab: self.embedding = nn.Embedding(vocab, config["embedding"])
         inp = config["embedding"] if vocab else prep["inputSize"]
         kw = dict(num_layers=config["layers"], batch_first=True)

@@ -101,6 +101,9 @@ public enum UserTraining {
         public var classes: [String]? = nil
         public var mean: Double? = nil, std: Double? = nil
         public var outputs = 1, inputSize = 1
+        /// Rows (labelled texts) or images held out, in order, after them the training ones in order: the
+        /// split, for tools that rebuild the data (scripts/continue_in_pytorch.py).
+        public var order: [Int]? = nil, heldOut: Int? = nil
     }
 
     /// The task the experiments' training path runs, built from the user's data and settings, and the
@@ -170,6 +173,7 @@ public enum UserTraining {
                 LabelledTexts(texts: idx.map { all.texts[$0] }, labels: idx.map { all.labels[$0] })
             }
             let val = pick(order[0..<nVal]), train = pick(order[nVal...])
+            prep.order = order; prep.heldOut = nVal
             let vocab = Vocabulary(texts: train.texts, size: 20_000)
             prep.words = vocab.words; prep.classes = names; prep.outputs = names.count; prep.inputSize = c.embedding
             task = RealDataExperiment.Task(
@@ -188,6 +192,8 @@ public enum UserTraining {
             let images = try ImageSet(idxImages: url, idxLabels: URL(fileURLWithPath: c.labels!))
             let heldOut = max(1, Int(Double(images.count) * c.validationFraction))
             let (train, test) = try images.split(heldOut: heldOut, seed: c.seed)
+            var rng = SeededRandom(seed: c.seed)
+            prep.order = rng.permutation(images.count); prep.heldOut = heldOut  // as ImageSet.split draws it
             let classes = (images.labels.max() ?? 0) + 1
             prep.classes = (0..<classes).map(String.init); prep.outputs = classes; prep.inputSize = images.width
             task = RealDataExperiment.Task(
