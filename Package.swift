@@ -49,7 +49,7 @@ let package = Package(
             name: "RNNLab",
             targets: [
                 "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis",
-                "Charts", "Experiments"
+                "Charts"
             ]),
         .executable(name: "rnnlab", targets: ["rnnlab"])
     ],
@@ -93,7 +93,8 @@ let package = Package(
         .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: numericSettings),
         // SVG charts and the self-contained HTML report.
         .target(name: "Charts", swiftSettings: numericSettings),
-        // The experiments: tasks, runs, measurements and their report sections.
+        // The application behind `rnnlab` (package access, not part of the library): the experiments, their task
+        // recipes and reports, user training, run manifests, the benchmark.
         .target(
             name: "Experiments",
             dependencies: [

@@ -37,9 +37,11 @@ public enum Projection {
         return (order.map { m[$0][$0] }, order.map { j in (0..<n).map { v[$0][j] } })
     }
 
+    /// Principal components of a set of vectors and the data projected on them.
     public struct PCAResult {
         public var coordinates: [[Double]]  // n x k
         public var explainedVariance: [Double]  // of all components, descending
+        /// Share of the total variance each component holds.
         public var explainedRatio: [Double] {
             let t = explainedVariance.reduce(0, +); return explainedVariance.map { t > 0 ? $0 / t : 0 }
         }
@@ -177,11 +179,13 @@ public enum Projection {
         return (y, perplexity, kl)
     }
 
+    /// cos(a, b); 0 when either is zero.
     public static func cosine(_ a: [Double], _ b: [Double]) -> Double {
         let d = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
         let na = a.reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = b.reduce(0) { $0 + $1 * $1 }.squareRoot()
         return na > 0 && nb > 0 ? d / (na * nb) : 0
     }
 
+    /// Euclidean norm.
     public static func norm(_ a: [Double]) -> Double { a.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 }

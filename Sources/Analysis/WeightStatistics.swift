@@ -4,10 +4,12 @@ import Recurrent
 
 /// Summary statistics of a block of weights.
 public struct WeightStats: Codable, Sendable, Equatable {
+    /// Mean, standard deviation, largest |w| and Frobenius norm.
     public var mean: Double, std: Double, maxAbs: Double, frobenius: Double
     /// Largest singular value (square blocks of W_hh and whole matrices); nil for vectors.
     public var spectralNorm: Double?
 
+    /// The statistics of `v`; with rows and cols also its spectral norm.
     public init(_ v: [Double], rows: Int? = nil, cols: Int? = nil) {
         let n = Double(max(v.count, 1))
         let m = v.reduce(0, +) / n
@@ -49,6 +51,7 @@ public struct WeightBlock: Sendable {
     public let parameter: String  // state-dict name
     public let gate: String?  // nil for a whole tensor
     public let rows: Range<Int>  // row range inside the tensor
+    /// Columns of the tensor (1 for vectors).
     public let cols: Int
 
     /// Blocks of a model's parameters: each whole tensor, plus one per gate for the recurrent weight matrices.
@@ -70,6 +73,7 @@ public struct WeightBlock: Sendable {
         return out
     }
 
+    /// This block's values in `params`.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public func values<T: Real>(in params: ParameterSet<T>) -> [Double] {
         guard let t = params[parameter] else { return [] }
@@ -80,9 +84,12 @@ public struct WeightBlock: Sendable {
 /// Fractions of gate activations in their saturated ranges on one forward pass: sigmoid gates below 0.05 or
 /// above 0.95 (nearly closed / open, derivative < 0.05), tanh units with |value| > 0.95 (derivative < 0.1).
 public struct SaturationStats: Codable, Sendable, Equatable {
+    /// The gate's name.
     public var gate: String
     public var low: Double, high: Double  // sigmoid: < 0.05, > 0.95; tanh: < -0.95, > 0.95
+    /// Mean activation.
     public var mean: Double
+    /// The saturated share at either end.
     public var total: Double { low + high }
 
     /// Per gate for the last forward pass of layer `layer`, each by the rule of the activation its cell

@@ -4,12 +4,15 @@ import CBzip2
 
 /// Errors reading compressed or archived bytes: each names the file (or entry) and what is wrong with it.
 public struct ArchiveError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong with the archive, naming it.
     public let description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }
 
 /// Decompression through the system's zlib (gzip, zlib and raw deflate streams) and libbz2.
 public enum Decompress {
+    /// A gzip stream, or raw deflate (as inside zip entries).
     public enum DeflateFormat { case gzip, raw }
 
     /// Inflates a whole gzip file (all members) or a raw deflate stream (zip entries).
@@ -50,6 +53,7 @@ public enum Decompress {
         return out
     }
 
+    /// The decompressed bytes of bzip2 data; `what` names it in errors.
     public static func bunzip2(_ data: Data, what: String) throws -> Data {
         var stream = bz_stream()
         guard BZ2_bzDecompressInit(&stream, 0, 0) == BZ_OK else {

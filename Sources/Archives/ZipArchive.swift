@@ -3,15 +3,20 @@ import Foundation
 /// Reads entries of a zip archive (wheels, torch.save files): the central directory, then each entry's
 /// stored or deflated bytes. No zip64, no encryption: neither occurs in the files this project reads.
 public struct ZipArchive {
+    /// One member of the archive.
     public struct Entry {
+        /// The member's path inside the archive.
         public let name: String
         let method: UInt16, compressedSize: Int, size: Int, localHeaderOffset: Int
     }
 
+    /// Where the archive came from, for error messages.
     public let source: String
     let data: Data
+    /// Every member, in the central directory's order.
     public private(set) var entries: [Entry] = []
 
+    /// The archive in a file.
     public init(contentsOf url: URL) throws {
         let d: Data
         do { d = try Data(contentsOf: url) } catch {
@@ -20,6 +25,7 @@ public struct ZipArchive {
         try self.init(data: d, source: url.path)
     }
 
+    /// An archive in memory; `source` names it in errors.
     public init(data: Data, source: String) throws {
         self.data = data; self.source = source
         func u16(_ o: Int) -> Int { Int(data[data.startIndex + o]) | Int(data[data.startIndex + o + 1]) << 8 }
@@ -50,6 +56,7 @@ public struct ZipArchive {
         }
     }
 
+    /// The member with this path, if any.
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 
     /// The bytes of an entry, inflated if deflated.

@@ -6,13 +6,13 @@ import Recurrent
 /// timing nn.LSTM(batch_first=True) on the same shapes: timesteps/s counts batch x sequence steps.
 /// A second figure times whole training steps through `Trainer` (batch assembly, the network, a linear
 /// head with cross-entropy on the last step, clipping, Adam), the path every experiment runs.
-public struct BenchmarkSpec: Codable, Sendable {
-    public var cell: CellKind
-    public var hidden: Int, input: Int, batch: Int, steps: Int, layers: Int
-    public var threads: Int
-    public var iterations: Int
-    public var inputGradient: Bool
-    public init(
+package struct BenchmarkSpec: Codable, Sendable {
+    package var cell: CellKind
+    package var hidden: Int, input: Int, batch: Int, steps: Int, layers: Int
+    package var threads: Int
+    package var iterations: Int
+    package var inputGradient: Bool
+    package init(
         cell: CellKind, hidden: Int, input: Int, batch: Int, steps: Int, layers: Int = 1, threads: Int = 1,
         iterations: Int = 20, inputGradient: Bool = false
     ) {
@@ -23,7 +23,7 @@ public struct BenchmarkSpec: Codable, Sendable {
 
 extension BenchmarkSpec {
     /// Throws, naming the field, for a size or count that cannot be run.
-    public func validate() throws {
+    package func validate() throws {
         for (name, value) in [
             ("hidden", hidden), ("input", input), ("batch", batch), ("seq", steps), ("layers", layers),
             ("threads", threads), ("iterations", iterations)
@@ -33,22 +33,22 @@ extension BenchmarkSpec {
     }
 }
 
-public struct BenchmarkResult: Codable, Sendable {
-    public var spec: BenchmarkSpec
-    public var precision: String
-    public var simd: String
-    public var forwardMilliseconds: Double  // median per iteration
-    public var backwardMilliseconds: Double
-    public var totalMilliseconds: Double
-    public var timestepsPerSecond: Double  // batch * steps / (forward + backward)
-    public var gflops: Double  // GEMM floating-point operations only
-    public var trainingStepMilliseconds: Double  // mean over one epoch of `iterations` batches
-    public var trainingTimestepsPerSecond: Double
+package struct BenchmarkResult: Codable, Sendable {
+    package var spec: BenchmarkSpec
+    package var precision: String
+    package var simd: String
+    package var forwardMilliseconds: Double  // median per iteration
+    package var backwardMilliseconds: Double
+    package var totalMilliseconds: Double
+    package var timestepsPerSecond: Double  // batch * steps / (forward + backward)
+    package var gflops: Double  // GEMM floating-point operations only
+    package var trainingStepMilliseconds: Double  // mean over one epoch of `iterations` batches
+    package var trainingTimestepsPerSecond: Double
 }
 
-public enum Benchmark {
+package enum Benchmark {
     /// The SIMD level this binary was compiled for (see Package.swift).
-    public static var simdLevel: String {
+    package static var simdLevel: String {
         #if RNNLAB_SIMD_AVX512
         "avx512"
         #elseif RNNLAB_SIMD_AVX2
@@ -58,7 +58,7 @@ public enum Benchmark {
         #endif
     }
 
-    public static func run(_ spec: BenchmarkSpec) throws -> BenchmarkResult {
+    package static func run(_ spec: BenchmarkSpec) throws -> BenchmarkResult {
         try spec.validate()
         var rng = SeededRandom(seed: 42)
         let config = RecurrentConfig(
@@ -118,27 +118,27 @@ public enum Benchmark {
 }
 
 /// GEMM throughput on the products a recurrent layer of `spec`'s shape runs, against the core's measured peak.
-public struct GEMMBenchmarkResult: Codable, Sendable {
-    public struct Shape: Codable, Sendable {
-        public var name: String
-        public var m: Int, n: Int, k: Int
-        public var transA: Bool
-        public var milliseconds: Double
-        public var gflops: Double
-        public var fractionOfPeak: Double
+package struct GEMMBenchmarkResult: Codable, Sendable {
+    package struct Shape: Codable, Sendable {
+        package var name: String
+        package var m: Int, n: Int, k: Int
+        package var transA: Bool
+        package var milliseconds: Double
+        package var gflops: Double
+        package var fractionOfPeak: Double
     }
-    public var cpu: String
-    public var simd: String
+    package var cpu: String
+    package var simd: String
     /// Register tile, rows x columns of Float.
-    public var tile: String
-    public var threads: Int
-    public var peakGflops: Double
-    public var shapes: [Shape]
+    package var tile: String
+    package var threads: Int
+    package var peakGflops: Double
+    package var shapes: [Shape]
 }
 
 extension Benchmark {
     /// The CPU model as /proc/cpuinfo names it.
-    public static var cpuModel: String {
+    package static var cpuModel: String {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         return info.split(separator: "\n").first { $0.hasPrefix("model name") }.map {
             $0.split(separator: ":", maxSplits: 1).last!
@@ -148,7 +148,7 @@ extension Benchmark {
 
     /// The products of one layer: per step [B,H]x[H,G] (forward) and [B,G]x[G,H] (dh_prev), the input
     /// projection [B*T,I]x[I,G], and the weight gradients dW_hh = dG^T H and dW_ih = dG^T X over all steps.
-    public static func gemmShapes(_ s: BenchmarkSpec) -> [(name: String, m: Int, n: Int, k: Int, transA: Bool)] {
+    package static func gemmShapes(_ s: BenchmarkSpec) -> [(name: String, m: Int, n: Int, k: Int, transA: Bool)] {
         let G = s.cell.gateCount * s.hidden, rows = s.batch * s.steps
         return [
             ("step forward h W_hh^T", s.batch, G, s.hidden, false),
@@ -159,7 +159,7 @@ extension Benchmark {
         ]
     }
 
-    public static func gemm(_ spec: BenchmarkSpec) throws -> GEMMBenchmarkResult {
+    package static func gemm(_ spec: BenchmarkSpec) throws -> GEMMBenchmarkResult {
         try spec.validate()
         let peak = PeakThroughput.measureFloatGFLOPS() * Double(spec.threads)
         var rng = SeededRandom(seed: 42)
@@ -210,18 +210,18 @@ extension Benchmark {
 /// The assignment's Q1 workload, as `shared/baselines/q1_sine.py` times it in PyTorch: 800 sine sequences of
 /// 30 steps (640 for training), hidden 24, input 1, batch 32, Adam lr 0.01, a linear decoder on every step,
 /// MSE, 60 epochs; the timed region is the training loop only.
-public struct Q1Result: Codable, Sendable {
-    public var model: String
-    public var threads: Int
-    public var epochs: Int, steps: Int
+package struct Q1Result: Codable, Sendable {
+    package var model: String
+    package var threads: Int
+    package var epochs: Int, steps: Int
     /// Seconds of the 60-epoch loop over the repetitions: min, median, max.
-    public var timeSeconds: [Double]
-    public var millisecondsPerStepMedian: Double
-    public var finalTrainLoss: Double
+    package var timeSeconds: [Double]
+    package var millisecondsPerStepMedian: Double
+    package var finalTrainLoss: Double
 }
 
 extension Benchmark {
-    public static func q1(threads: Int = 1, repetitions: Int = 3, cells: [CellKind] = [.rnn, .lstm, .gru]) throws
+    package static func q1(threads: Int = 1, repetitions: Int = 3, cells: [CellKind] = [.rnn, .lstm, .gru]) throws
         -> [Q1Result]
     {
         guard repetitions >= 1, threads >= 1 else { throw ShapeError("--reps and --threads must be at least 1") }

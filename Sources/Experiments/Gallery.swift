@@ -5,8 +5,8 @@ import TensorCore
 
 /// One chart of every kind on synthetic data, written as SVG files plus an HTML page: a quick way to see
 /// what the chart module draws (and to check it by eye after changing it).
-public enum Gallery {
-    public static func write(to dir: URL) throws -> [URL] {
+package enum Gallery {
+    package static func write(to dir: URL) throws -> [URL] {
         var rng = SeededRandom(seed: 1)
         let epochs = (1...30).map(Double.init)
         let losses = LineChart(

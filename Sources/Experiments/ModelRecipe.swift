@@ -3,7 +3,7 @@ import Recurrent
 import TensorCore
 
 /// How the gate biases of a gated cell start.
-public enum GateInit: String, Codable, CaseIterable, Sendable {
+package enum GateInit: String, Codable, CaseIterable, Sendable {
     /// b_f = 1 for the LSTM's forget gate, everything else PyTorch's default (Keras' unit_forget_bias;
     /// Jozefowicz et al. 2015). Memory at the start: about 1 / (1 - sigmoid(1)) = 3.7 steps.
     case forgetBias = "forget-bias"
@@ -13,7 +13,7 @@ public enum GateInit: String, Codable, CaseIterable, Sendable {
 }
 
 /// The optimizers a user can choose, each at the recipe's learning rate with PyTorch's other defaults.
-public enum OptimizerName: String, Codable, CaseIterable, Sendable {
+package enum OptimizerName: String, Codable, CaseIterable, Sendable {
     case adam, sgd, rmsprop, adagrad
     func kind(lr: Double) -> OptimizerKind {
         switch self {

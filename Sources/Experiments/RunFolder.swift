@@ -5,16 +5,16 @@ import Datasets
 import Recurrent
 
 /// A run's output folder: results (JSON, CSV), figures (SVG) and the report, all written atomically.
-public struct RunFolder {
-    public let root: URL
-    public init(_ root: URL) throws {
+package struct RunFolder {
+    package let root: URL
+    package init(_ root: URL) throws {
         self.root = root
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 
-    public func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+    package func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
 
-    public func writeJSON<V: Encodable>(_ value: V, to relative: String) throws {
+    package func writeJSON<V: Encodable>(_ value: V, to relative: String) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         enc.nonConformingFloatEncodingStrategy = .convertToString(
@@ -23,7 +23,7 @@ public struct RunFolder {
     }
 
     /// CSV with a header row; numbers written with full precision.
-    public func writeCSV(_ header: [String], _ rows: [[String]], to relative: String) throws {
+    package func writeCSV(_ header: [String], _ rows: [[String]], to relative: String) throws {
         let quote = { (s: String) in
             s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
@@ -32,7 +32,7 @@ public struct RunFolder {
     }
 
     /// Writes the chart as SVG and adds it to the report as a figure linking to the file.
-    public func figure(_ chart: Chart, _ relative: String, caption: String, into report: inout HTMLReport) throws {
+    package func figure(_ chart: Chart, _ relative: String, caption: String, into report: inout HTMLReport) throws {
         let svg = try chart.svg()
         try AtomicFile.write(svg, to: url(relative))
         report.blocks.append(.figure(svg: svg, caption: caption, file: relative))
@@ -40,7 +40,7 @@ public struct RunFolder {
 
     /// Writes the chart as SVG and links it from the report without embedding it (large grids stay out of
     /// report.html and open on their own).
-    public func linkedFigure(_ chart: Chart, _ relative: String, caption: String, into report: inout HTMLReport)
+    package func linkedFigure(_ chart: Chart, _ relative: String, caption: String, into report: inout HTMLReport)
         throws
     {
         try AtomicFile.write(try chart.svg(), to: url(relative))
@@ -51,7 +51,7 @@ public struct RunFolder {
     }
 
     /// Several charts side by side.
-    public func figureRow(_ charts: [(Chart, String, String)], into report: inout HTMLReport) throws {
+    package func figureRow(_ charts: [(Chart, String, String)], into report: inout HTMLReport) throws {
         var figs: [(svg: String, caption: String, file: String?)] = []
         for (chart, relative, caption) in charts {
             let svg = try chart.svg()
@@ -71,19 +71,19 @@ func fmt(_ v: Double, _ digits: Int = 4) -> String {
 
 /// Makes the callback that shows one model's training progress, given its label ("sine LSTM"); nil shows
 /// nothing. The command-line tool passes its terminal printer; the library itself prints nothing.
-public typealias ProgressFactory = @Sendable (String) -> TrainingCallback?
+package typealias ProgressFactory = @Sendable (String) -> TrainingCallback?
 
 /// What an experiment needs besides its settings, passed explicitly rather than read from process-wide state:
 /// the folder it writes into, the data cache it reads from, the threads its models may use, where training
 /// progress goes, and the command that repeats the run (quoted in failure messages).
-public struct RunContext {
-    public var folder: RunFolder
-    public var cache: DataCache
-    public var threads: Int
-    public var progress: ProgressFactory
-    public var rerun: String
+package struct RunContext {
+    package var folder: RunFolder
+    package var cache: DataCache
+    package var threads: Int
+    package var progress: ProgressFactory
+    package var rerun: String
 
-    public init(
+    package init(
         folder: RunFolder, cache: DataCache, threads: Int = 1, progress: @escaping ProgressFactory = { _ in nil },
         rerun: String = "the same command again"
     ) {

@@ -6,34 +6,34 @@ import Interchange
 /// every experiment, the code version and the checksums of the data files read. A later run into the same
 /// folder goes on (Experiment 2 resumes its checkpoints) only when the settings it shares with the earlier
 /// run match; otherwise it stops before training and names what differs.
-public struct RunManifest: Codable, Sendable {
+package struct RunManifest: Codable, Sendable {
     /// One run into the folder.
-    public struct Invocation: Codable, Sendable {
-        public var started: String
-        public var codeVersion: String
-        public var arguments: [String]
-        public var threads: Int
-        public var experiments: [Int]
+    package struct Invocation: Codable, Sendable {
+        package var started: String
+        package var codeVersion: String
+        package var arguments: [String]
+        package var threads: Int
+        package var experiments: [Int]
     }
 
-    public var format = 1
-    public var created: String
-    public var seed: UInt64
-    public var quick: Bool
+    package var format = 1
+    package var created: String
+    package var seed: UInt64
+    package var quick: Bool
     /// Each experiment's settings, present once an experiment has run in this folder.
-    public var toy: ToyExperiment.Options?
-    public var real: RealDataExperiment.Options?
-    public var fusion: FusionExperiment.Options?
+    package var toy: ToyExperiment.Options?
+    package var real: RealDataExperiment.Options?
+    package var fusion: FusionExperiment.Options?
     /// Path -> SHA-256 of every data file the runs read.
-    public var data: [String: String]
-    public var invocations: [Invocation]
+    package var data: [String: String]
+    package var invocations: [Invocation]
 
-    public static let fileName = "manifest.json"
+    package static let fileName = "manifest.json"
 
     /// Settings in which two runs into one folder differ, as "field: old -> new". Experiments only one of the
     /// two ran are not compared (a `toy` run may follow an `all` run); data files are compared by checksum
     /// where the file is still there, hashed through `ledger` so a run that goes on to read them hashes each once.
-    public func differences(from old: RunManifest, ledger: DataLedger = DataLedger()) -> [String] {
+    package func differences(from old: RunManifest, ledger: DataLedger = DataLedger()) -> [String] {
         var out: [String] = []
         if seed != old.seed { out.append("seed: \(old.seed) -> \(seed)") }
         if quick != old.quick { out.append("quick: \(old.quick) -> \(quick)") }
@@ -82,7 +82,7 @@ public struct RunManifest: Codable, Sendable {
         return m
     }
 
-    public static func read(_ folder: URL) throws -> RunManifest? {
+    package static func read(_ folder: URL) throws -> RunManifest? {
         let url = folder.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         do { return try JSONDecoder().decode(RunManifest.self, from: Data(contentsOf: url)) } catch {
@@ -91,7 +91,7 @@ public struct RunManifest: Codable, Sendable {
         }
     }
 
-    public func write(_ folder: URL) throws {
+    package func write(_ folder: URL) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try enc.encode(self), to: folder.appendingPathComponent(Self.fileName))
@@ -100,17 +100,17 @@ public struct RunManifest: Codable, Sendable {
 
 /// A run folder that cannot be used as asked (other settings, unreadable manifest, a results folder
 /// without a manifest). Nothing has been run or written when it is thrown.
-public struct RunFolderError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct RunFolderError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// The run folder's past, as found when a run starts.
-public struct RunFolderHistory: Sendable {
+package struct RunFolderHistory: Sendable {
     /// The manifest of the earlier run this one continues, if any.
-    public var previous: RunManifest?
+    package var previous: RunManifest?
     /// Where `--fresh` moved an earlier run.
-    public var movedTo: URL?
+    package var movedTo: URL?
 }
 
 extension RunManifest {
@@ -118,7 +118,7 @@ extension RunManifest {
     /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
     /// the folder holds a run with other settings.
     /// Moves an earlier run's folder to FOLDER.previous-DATE (nothing is deleted) and returns where it went.
-    public static func moveAside(_ folder: URL) throws -> URL {
+    package static func moveAside(_ folder: URL) throws -> URL {
         let stamp = ISO8601DateFormatter.string(
             from: Date(), timeZone: TimeZone(identifier: "UTC")!,
             formatOptions: [.withYear, .withMonth, .withDay, .withTime])
@@ -131,7 +131,7 @@ extension RunManifest {
         return target
     }
 
-    public static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool, ledger: DataLedger = DataLedger())
+    package static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool, ledger: DataLedger = DataLedger())
         throws -> (
             RunManifest, RunFolderHistory
         )
@@ -174,10 +174,10 @@ extension RunManifest {
 }
 
 /// The code that made a run: the package's version, and the git commit when the binary runs from a checkout.
-public enum CodeVersion {
-    public static let release = "0.4.0"
+package enum CodeVersion {
+    package static let release = "0.4.0"
 
-    public static let current: String = {
+    package static let current: String = {
         // Sources/Experiments/RunManifest.swift -> the package root
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

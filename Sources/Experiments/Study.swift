@@ -4,25 +4,25 @@ import Datasets
 import Interchange
 
 /// The whole study in one run folder: every experiment's results, figures and one combined HTML report.
-public enum Study {
-    public struct Options: Sendable {
-        public var quick: Bool
-        public var seed: UInt64
-        public var experiments: Set<Int>
-        public var dataDirectory: URL
+package enum Study {
+    package struct Options: Sendable {
+        package var quick: Bool
+        package var seed: UInt64
+        package var experiments: Set<Int>
+        package var dataDirectory: URL
         /// The experiments' settings when not the profile's defaults.
-        public var toy: ToyExperiment.Options?
-        public var real: RealDataExperiment.Options?
-        public var fusion: FusionExperiment.Options?
+        package var toy: ToyExperiment.Options?
+        package var real: RealDataExperiment.Options?
+        package var fusion: FusionExperiment.Options?
         /// Threads the kernels use (recorded in the manifest; results do not depend on it).
-        public var threads: Int
+        package var threads: Int
         /// Move an earlier run in the folder aside instead of refusing to mix settings.
-        public var fresh: Bool
+        package var fresh: Bool
         /// The command line, for the manifest and for the rerun hint of a failed part.
-        public var arguments: [String]
+        package var arguments: [String]
         /// Where training progress goes (the CLI's terminal printer; nothing by default).
-        public var progress: ProgressFactory = { _ in nil }
-        public init(
+        package var progress: ProgressFactory = { _ in nil }
+        package init(
             quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3],
             dataDirectory: URL = DataCache.defaultDirectory,
             toy: ToyExperiment.Options? = nil, real: RealDataExperiment.Options? = nil,
@@ -46,24 +46,24 @@ public enum Study {
         }
 
         /// The command that repeats this run (finished parts resume or recompute identically).
-        public var rerunCommand: String {
+        package var rerunCommand: String {
             arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
         }
     }
 
     /// What a study produced: the report, its findings, and the parts that failed (each with its error).
-    public struct Outcome {
-        public var report: URL
-        public var findings: [Finding]
-        public var failures: [String]
-        public var history: RunFolderHistory
+    package struct Outcome {
+        package var report: URL
+        package var findings: [Finding]
+        package var failures: [String]
+        package var history: RunFolderHistory
     }
 
     /// Runs the chosen experiments into `out` and writes report.html and findings.json. A part that fails
     /// is shown as failed in the report (its error and the command to rerun it) and the others go on; the
     /// report and findings are written whatever happened. Throws `RunFolderError` before running anything
     /// when `out` holds a run with other settings.
-    public static func run(_ options: Options, out: URL) throws -> Outcome {
+    package static func run(_ options: Options, out: URL) throws -> Outcome {
         let ledger = DataLedger()
         let started = ISO8601DateFormatter().string(from: Date())
         let planned = RunManifest(

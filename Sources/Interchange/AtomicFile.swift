@@ -2,13 +2,16 @@ import Foundation
 
 /// Errors from reading or writing files; each names the file and what went wrong.
 public struct FileFormatError: Error, CustomStringConvertible, Equatable {
+    /// What could not be written, naming the file.
     public let description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }
 
 /// Writes whole files atomically: the bytes go to a temporary file beside the target, are flushed to disk,
 /// then renamed over it. A crash or a full disk leaves either the old file or the new one, never half of one.
 public enum AtomicFile {
+    /// Writes `data` to a temporary file beside `url`, flushes it, then renames it over `url`.
     public static func write(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -38,5 +41,6 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes `text` as UTF-8, atomically.
     public static func write(_ text: String, to url: URL) throws { try write(Data(text.utf8), to: url) }
 }

@@ -9,9 +9,12 @@ import Recurrent
 ///                                    optimizer (JSON), history (JSON list of epoch records)
 /// Both are written atomically, the optimizer file last, so an epoch counts as saved only when both exist.
 public struct CheckpointStore {
+    /// The folder holding epoch_NNN.safetensors and epoch_NNN.optimizer.safetensors.
     public let directory: URL
+    /// A store in this folder.
     public init(directory: URL) { self.directory = directory }
 
+    /// Where epoch `epoch`'s weights are.
     public func weightsURL(_ epoch: Int) -> URL {
         directory.appendingPathComponent(String(format: "epoch_%03d.safetensors", epoch))
     }
@@ -19,6 +22,7 @@ public struct CheckpointStore {
         directory.appendingPathComponent(String(format: "epoch_%03d.optimizer.safetensors", epoch))
     }
 
+    /// Writes the weights, then the optimizer state and history, each atomically.
     public func save<T: Real>(
         epoch: Int, model: ParameterSet<T>, optimizer: Optimizer<T>, history: [EpochRecord], description: String
     ) throws {
@@ -67,11 +71,17 @@ public struct CheckpointStore {
         }.filter { FileManager.default.fileExists(atPath: weightsURL($0).path) }.sorted()
     }
 
+    /// What a resume needs: the last complete epoch's weights, optimizer state and history.
     public struct Restored<T: Real> {
+        /// The epoch restored.
         public var epoch: Int
+        /// The model's weights after that epoch.
         public var weights: ParameterSet<T>
+        /// The optimizer's moments.
         public var optimizerState: ParameterSet<T>
+        /// The optimizer's update count.
         public var optimizerStep: Int
+        /// Every epoch's record up to it.
         public var history: [EpochRecord]
     }
 
@@ -99,9 +109,11 @@ public final class CheckpointCallback<T: Real>: TrainingCallback {
     let store: CheckpointStore
     weak var trainer: Trainer<T>?
     let description: String
+    /// Saves `trainer`'s model and optimizer into `store` after every epoch.
     public init(store: CheckpointStore, trainer: Trainer<T>, description: String) {
         self.store = store; self.trainer = trainer; self.description = description
     }
+    /// Writes the epoch's checkpoint.
     public func epochDidEnd(_ record: EpochRecord) throws {
         guard let t = trainer else { return }
         try store.save(

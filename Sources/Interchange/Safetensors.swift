@@ -6,23 +6,31 @@ import Recurrent
 /// tensor name to {dtype, shape, data_offsets} (plus an optional "__metadata__" string map), then the raw
 /// little-endian data. Reads F32, F64, F16, BF16; writes F32 or F64.
 public struct SafetensorsFile {
+    /// One tensor's header entry.
     public struct Entry: Equatable {
+        /// The dtype name ("F32", "BF16", ...).
         public var dtype: String
+        /// The tensor's shape.
         public var shape: [Int]
         public var range: Range<Int>  // byte range inside the data section
     }
 
+    /// The header's __metadata__ strings.
     public var metadata: [String: String]
+    /// Every tensor's header entry, by name.
     public var entries: [String: Entry]
     let data: Data  // the data section only
+    /// Where the bytes came from, for error messages.
     public let source: String
 
+    /// The tensor names, sorted.
     public var names: [String] { entries.keys.sorted() }
 
     static func elementSize(_ dtype: String) -> Int? {
         ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4][dtype]
     }
 
+    /// Reads and checks a safetensors file.
     public init(contentsOf url: URL) throws {
         let bytes: Data
         do { bytes = try Data(contentsOf: url) } catch {
@@ -31,6 +39,7 @@ public struct SafetensorsFile {
         try self.init(bytes: bytes, source: url.path)
     }
 
+    /// Checks safetensors bytes in memory.
     public init(bytes: Data, source: String = "safetensors data") throws {
         self.source = source
         guard bytes.count >= 8 else {

@@ -4,9 +4,11 @@ import Foundation
 /// length, serialized tensorflow.Event, masked CRC-32C of the data), with scalar and histogram summaries
 /// encoded by hand in protobuf wire format. TensorBoard's own reader opens them.
 public final class TensorBoardWriter {
+    /// The event file being written.
     public let url: URL
     let handle: FileHandle
 
+    /// Starts an events.out.tfevents file in `directory`.
     public init(directory: URL, wallTime: Double = Date().timeIntervalSince1970) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         url = directory.appendingPathComponent("events.out.tfevents.\(Int(wallTime)).rnnlab")
@@ -54,6 +56,7 @@ public final class TensorBoardWriter {
         try summaryEvent(value, step: step, wallTime: wallTime)
     }
 
+    /// Flushes the file to disk.
     public func flush() throws { try handle.synchronize() }
 
     func summaryEvent(_ value: Proto, step: Int, wallTime: Double) throws {

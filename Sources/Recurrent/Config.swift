@@ -6,7 +6,9 @@ public enum CellKind: String, Codable, CaseIterable, Sendable {
     case rnn, lstm, gru, indrnn
     /// Gate blocks stacked in W_ih / W_hh, in PyTorch's order: RNN 1; LSTM 4 (i, f, g, o); GRU 3 (r, z, n).
     public var gateCount: Int { cellType.gateNames.count }
+    /// The gate blocks' names, in PyTorch's order (LSTM i, f, g, o; GRU r, z, n).
     public var gateNames: [String] { cellType.gateNames }
+    /// The name reports use ("LSTM").
     public var displayName: String { cellType.displayName }
     /// Whether the cell carries a cell state c beside h (the LSTM), so it takes c0 and returns c_n.
     public var hasCellState: Bool { cellType.hasCellState }
@@ -46,13 +48,20 @@ public enum GRUVariant: String, Codable, Sendable {
 
 /// Shape and kind of a stacked recurrent network (batch-first, like nn.RNN/LSTM/GRU(batch_first=True)).
 public struct RecurrentConfig: Codable, Equatable, Sendable {
+    /// The cell family of every layer.
     public var cell: CellKind
+    /// Features per step of the input.
     public var inputSize: Int
+    /// Units per layer (H).
     public var hiddenSize: Int
+    /// Stacked layers; layer k > 0 reads layer k - 1's hidden states.
     public var numLayers: Int
+    /// The vanilla RNN's and IndRNN's activation.
     public var nonlinearity: Nonlinearity
+    /// Where the GRU applies its reset gate.
     public var gruVariant: GRUVariant
 
+    /// A configuration; the defaults are PyTorch's (tanh, reset-after GRU, one layer).
     public init(
         cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
         nonlinearity: Nonlinearity = .tanh, gruVariant: GRUVariant = .resetAfter
@@ -61,9 +70,11 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
         self.nonlinearity = nonlinearity; self.gruVariant = gruVariant
     }
 
+    /// Gate blocks times hidden units: the width of W_ih's rows.
     public var gateWidth: Int { cell.gateCount * hiddenSize }
     /// The activation of each gate block, in gate order (for saturation statistics).
     public var gateActivations: [GateActivation] { cell.cellType.gateActivations(self) }
+    /// Features layer `layer` reads per step.
     public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : hiddenSize }
 
     /// PyTorch's parameter names and shapes, layer by layer: weight_ih_l{k} [G*H, in], weight_hh_l{k} (the
@@ -78,8 +89,10 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// Scalars in all of the stack's weights and biases.
     public var parameterCount: Int { parameterLayout.reduce(0) { $0 + $1.shape.reduce(1, *) } }
 
+    /// A short description: "LSTM(28->128, layers 1)".
     public var description: String {
         let settings = cell.cellType.settings(self).map { ", " + $0 }.joined()
         return "\(cell.displayName)(\(inputSize)->\(hiddenSize), layers \(numLayers)\(settings))"

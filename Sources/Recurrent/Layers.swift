@@ -5,7 +5,9 @@ public struct Linear<T: Real> {
     public var parameters: ParameterSet<T>  // "weight", "bias"
     /// Threads for its GEMMs.
     public var threads = 1
+    /// Input features.
     public var inputSize: Int { parameters.tensors[0].shape[1] }
+    /// Output features.
     public var outputSize: Int { parameters.tensors[0].shape[0] }
 
     /// nn.Linear's default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
@@ -16,6 +18,7 @@ public struct Linear<T: Real> {
             tensors: [.uniform([outputSize, inputSize], -s, s, rng: &rng), .uniform([outputSize], -s, s, rng: &rng)])
     }
 
+    /// y = x W^T + b for rows x [N, in].
     @_specialize(where T == Float) @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>) throws -> Tensor<T> {
         guard x.rank == 2, x.shape[1] == inputSize else {
@@ -50,13 +53,17 @@ public struct Linear<T: Real> {
 /// Token id -> row of a [vocab, dim] table (nn.Embedding, init N(0, 1)).
 public struct Embedding<T: Real> {
     public var parameters: ParameterSet<T>  // "weight"
+    /// Rows of the table: the token ids it accepts.
     public var vocabularySize: Int { parameters.tensors[0].shape[0] }
+    /// Features per token.
     public var dimension: Int { parameters.tensors[0].shape[1] }
 
+    /// A table drawn from N(0, 1), as nn.Embedding.
     public init(vocabularySize: Int, dimension: Int, rng: inout SeededRandom) {
         parameters = ParameterSet(names: ["weight"], tensors: [.normal([vocabularySize, dimension], std: 1, rng: &rng)])
     }
 
+    /// A table of given (pretrained) vectors, [vocabulary, dimension].
     public init(weight: Tensor<T>) throws {
         guard weight.rank == 2 else { throw ShapeError("embedding weight: expected [vocab, dim], got \(weight.shape)") }
         parameters = ParameterSet(names: ["weight"], tensors: [weight])

@@ -13,6 +13,7 @@ public enum OptimizerKind: Codable, Equatable, Sendable {
     /// s += g^2;  p -= lr g / (sqrt(s) + eps)                                  (torch.optim.Adagrad)
     case adagrad(lr: Double = 1e-2, eps: Double = 1e-10)
 
+    /// The optimizer's name as PyTorch spells it ("Adam").
     public var name: String {
         switch self {
         case .sgd: "SGD";
@@ -22,6 +23,7 @@ public enum OptimizerKind: Codable, Equatable, Sendable {
         }
     }
 
+    /// The base learning rate.
     public var learningRate: Double {
         switch self {
         case .sgd(let lr, _, _, _), .adam(let lr, _, _, _, _), .rmsprop(let lr, _, _, _), .adagrad(let lr, _): lr
@@ -32,12 +34,16 @@ public enum OptimizerKind: Codable, Equatable, Sendable {
 /// An optimizer and its state (moment buffers named "<slot>.<parameter>", plus the step count), so a
 /// checkpoint can hold it and a resumed run continues exactly.
 public struct Optimizer<T: Real> {
+    /// The algorithm and its hyperparameters.
     public var kind: OptimizerKind
+    /// Updates made so far (Adam's bias correction uses it).
     public private(set) var step = 0
     /// Multiplies the learning rate (a schedule sets it per epoch); 1 = the kind's own rate.
     public var learningRateScale = 1.0
+    /// Per-parameter moments, named "exp_avg.<name>" and so on as in torch's state dict.
     public var state: ParameterSet<T>
 
+    /// An optimizer with zero state for these parameters.
     public init(_ kind: OptimizerKind, for parameters: ParameterSet<T>) {
         self.kind = kind
         let slots: [String]
@@ -61,6 +67,7 @@ public struct Optimizer<T: Real> {
         self.step = step
     }
 
+    /// One step: moves `params` against `grads`.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public mutating func update(_ params: inout ParameterSet<T>, _ grads: ParameterSet<T>) {
         precondition(params.names == grads.names, "gradients do not match parameters")

@@ -45,6 +45,7 @@ final class BackwardBuffers<T: Real> {
 /// gradients dG of every step; the weight gradients are then two GEMMs over all steps at once
 /// (dW_ih = dG^T x, dW_hh = dG^T h_{t-1}) and the input gradient one more (dx = dG W_ih).
 public final class RecurrentNetwork<T: Real> {
+    /// The stack's shape and cell.
     public let config: RecurrentConfig
     /// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} for k = 0..<L, PyTorch's names and shapes.
     public var parameters: ParameterSet<T>
@@ -56,6 +57,7 @@ public final class RecurrentNetwork<T: Real> {
     var cachedBatch = 0, cachedSteps = 0
     var hasForwardCache = false
 
+    /// A stack with given weights (PyTorch's names and shapes, checked).
     public init(config: RecurrentConfig, parameters: ParameterSet<T>) throws {
         self.config = config
         var expected = ParameterSet<T>()

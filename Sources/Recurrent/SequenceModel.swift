@@ -16,14 +16,20 @@ public struct BatchResult { public var loss: Double; public var correct: Int; pu
 /// attributes `embedding` (nn.Embedding), `rnn` (nn.RNN/LSTM/GRU, batch_first=True) and `fc` (nn.Linear),
 /// so `model.load_state_dict(safetensors.torch.load_file(path))` works on the checkpoints.
 public final class SequenceModel<T: Real> {
+    /// Token ids to vectors, for token inputs.
     public var embedding: Embedding<T>?
+    /// The recurrent stack.
     public let rnn: RecurrentNetwork<T>
+    /// The output layer.
     public var head: Linear<T>
+    /// Whether the head reads every step or the last.
     public let headMode: HeadMode
+    /// The loss the model is trained with.
     public let objective: Objective
     /// dL/dh_t of the top recurrent layer from the last `forwardBackward`, [B, T, H] (gradient-flow plots).
     public private(set) var lastHiddenGradient: Tensor<T>?
 
+    /// A model of these parts.
     public init(
         embedding: Embedding<T>?, rnn: RecurrentNetwork<T>, head: Linear<T>, headMode: HeadMode, objective: Objective
     ) {

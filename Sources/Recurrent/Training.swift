@@ -4,17 +4,24 @@ import TensorCore
 
 /// One epoch's measurements.
 public struct EpochRecord: Codable, Equatable, Sendable {
+    /// The epoch, from 1.
     public var epoch: Int
+    /// Mean training loss over the epoch's batches.
     public var trainLoss: Double
+    /// Loss on the validation set after the epoch.
     public var validationLoss: Double?
+    /// Training accuracy (classifiers).
     public var trainAccuracy: Double?
+    /// Validation accuracy (classifiers).
     public var validationAccuracy: Double?
     public var seconds: Double  // wall time of this epoch's training
     public var meanGradientNorm: Double  // global gradient norm before clipping, averaged over batches
+    /// The largest global gradient norm of the epoch, before clipping.
     public var maxGradientNorm: Double
     /// Per parameter (state-dict name): L2 norm of its gradient before clipping, averaged over the epoch's batches.
     public var parameterGradientNorms: [String: Double]
 
+    /// A record of these measurements.
     public init(
         epoch: Int, trainLoss: Double, validationLoss: Double?, trainAccuracy: Double?, validationAccuracy: Double?,
         seconds: Double, meanGradientNorm: Double, maxGradientNorm: Double,
@@ -28,15 +35,22 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     }
 }
 
+/// How a `Trainer` trains.
 public struct TrainingOptions: Sendable {
+    /// Epochs to train (a resumed run continues up to this count).
     public var epochs: Int
+    /// Sequences per batch.
     public var batchSize: Int
+    /// Clip the global gradient norm to this (nil: no clipping).
     public var clipNorm: Double?
+    /// Truncated BPTT window in steps (nil: through the whole sequence).
     public var truncation: Int?
+    /// Seed of the per-epoch shuffles.
     public var shuffleSeed: UInt64
     /// Exponential learning-rate decay: epoch e trains at lr * decay^(e - 1) (PyTorch's ExponentialLR, stepped
     /// per epoch).
     public var learningRateDecay: Double
+    /// Options; by default no clipping, full BPTT and a constant learning rate.
     public init(
         epochs: Int, batchSize: Int, clipNorm: Double? = nil, truncation: Int? = nil, shuffleSeed: UInt64 = 0,
         learningRateDecay: Double = 1
@@ -49,6 +63,7 @@ public struct TrainingOptions: Sendable {
 
 /// Raised when training cannot go on; what was saved before stays saved.
 public struct TrainingError: Error, CustomStringConvertible {
+    /// What went wrong, and what was kept.
     public let description: String
 }
 
@@ -62,8 +77,11 @@ public protocol TrainingCallback: AnyObject {
 }
 
 extension TrainingCallback {
+    /// Does nothing by default.
     public func trainingWillStart(totalEpochs: Int, batchesPerEpoch: Int) {}
+    /// Does nothing by default.
     public func batchDidEnd(epoch: Int, batch: Int, of total: Int, loss: Double, gradientNorm: Double) {}
+    /// Does nothing by default.
     public func epochDidEnd(_ record: EpochRecord) throws {}
 }
 
@@ -71,12 +89,18 @@ extension TrainingCallback {
 /// Shuffling is seeded per epoch (seed, epoch), so a run resumed at epoch k sees the same batches as an
 /// uninterrupted one.
 public final class Trainer<T: Real> {
+    /// The model being trained.
     public let model: SequenceModel<T>
+    /// The optimizer and its state.
     public var optimizer: Optimizer<T>
+    /// How it trains.
     public var options: TrainingOptions
+    /// Called after every batch and epoch (progress, checkpoints, measurements).
     public var callbacks: [TrainingCallback] = []
+    /// Every epoch trained so far, including resumed ones.
     public private(set) var history: [EpochRecord] = []
 
+    /// A trainer for `model`.
     public init(model: SequenceModel<T>, optimizer: OptimizerKind, options: TrainingOptions) {
         self.model = model
         self.optimizer = Optimizer(optimizer, for: model.parameters)
@@ -89,6 +113,7 @@ public final class Trainer<T: Real> {
         try optimizer.restore(state: optimizerState, step: optimizerStep)
     }
 
+    /// Trains the remaining epochs (all, or those after a resume) and returns the whole history.
     public func fit<D: SequenceDataset>(train: D, validation: D?) throws -> [EpochRecord] where D.Scalar == T {
         guard options.batchSize >= 1, options.epochs >= 0 else {
             throw TrainingError(

@@ -2,10 +2,15 @@ import TensorCore
 
 /// A batch: dense inputs [B, T, I] or token ids (row-major [B, T]), and targets.
 public struct SequenceBatch<T: Real> {
+    /// The inputs: dense features [B, T, I], or token ids row-major [B, T] for an embedding.
     public enum Input { case dense(Tensor<T>), tokens([Int], batch: Int, steps: Int) }
+    /// The targets: values (regression) or class ids, one per sequence or one per step.
     public enum Target { case values(Tensor<T>), classes([Int]) }
+    /// The batch's inputs.
     public var input: Input
+    /// The batch's targets.
     public var target: Target
+    /// A batch of these inputs and targets.
     public init(input: Input, target: Target) { self.input = input; self.target = target }
 }
 
@@ -18,11 +23,16 @@ public protocol SequenceDataset {
 
 /// Dense sequences x [N, T, I] with value targets [N, ...] or class targets [N] / [N*T].
 public struct TensorSequenceDataset<T: Real>: SequenceDataset {
+    /// Every sequence, [N, T, I].
     public let inputs: Tensor<T>
+    /// Every sequence's targets, in the same order.
     public let targets: SequenceBatch<T>.Target
+    /// A dataset of these sequences and targets.
     public init(inputs: Tensor<T>, targets: SequenceBatch<T>.Target) { self.inputs = inputs; self.targets = targets }
+    /// The number of sequences.
     public var count: Int { inputs.shape[0] }
 
+    /// The sequences at `indices`, gathered into one batch.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public func batch(_ indices: [Int]) -> SequenceBatch<T> {
         let per = inputs.count / max(count, 1)
@@ -46,10 +56,15 @@ public struct TensorSequenceDataset<T: Real>: SequenceDataset {
 
 /// Token sequences (each of length `steps`) with one class per sequence or one per step.
 public struct TokenSequenceDataset<T: Real>: SequenceDataset {
+    /// Every sequence's token ids (all of one length).
     public let tokens: [[Int]]
+    /// The class of each sequence, or of each step (row-major).
     public let labels: [Int]
+    /// A dataset of these token sequences and labels.
     public init(tokens: [[Int]], labels: [Int]) { self.tokens = tokens; self.labels = labels }
+    /// The number of sequences.
     public var count: Int { tokens.count }
+    /// The sequences at `indices`, gathered into one batch.
     public func batch(_ indices: [Int]) -> SequenceBatch<T> {
         let steps = indices.first.map { tokens[$0].count } ?? 0
         let per = labels.count / max(count, 1)

@@ -1,9 +1,12 @@
 /// A grow-only scratch buffer owned by a layer: allocated once, reused across calls, so the time loop
 /// never allocates.
 public final class Buffer<T: Real> {
+    /// The storage.
     public private(set) var pointer: UnsafeMutablePointer<T>
+    /// Elements allocated.
     public private(set) var capacity: Int
 
+    /// A buffer of `capacity` elements.
     public init(_ capacity: Int = 0) {
         self.capacity = capacity
         pointer = .allocate(capacity: max(capacity, 1))
@@ -28,8 +31,10 @@ public final class Buffer<T: Real> {
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
+    /// Sets the first `n` elements to zero.
     public func zero(_ n: Int) { pointer.update(repeating: 0, count: n) }
 
+    /// A copy of the first `n` elements.
     public func array(_ n: Int) -> [T] { Array(UnsafeBufferPointer(start: pointer, count: n)) }
 
     deinit { pointer.deallocate() }

@@ -6,6 +6,7 @@ public func load16<T: Real>(_ p: UnsafePointer<T>) -> SIMD16<T> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD16<T>.self)
 }
 
+/// Stores 16 lanes at `p`.
 @inlinable @inline(__always)
 public func store16<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<T>.self)
@@ -101,5 +102,6 @@ public func swapLeadingAxes<T: Real>(
 public func sumOfSquares<T: Real>(_ x: [T]) -> Double { x.reduce(0.0) { $0 + Double($1) * Double($1) } }
 
 extension Array where Element: Real {
+    /// The sum of the squared elements, accumulated in Double.
     public var sumOfSquares: Double { TensorCore.sumOfSquares(self) }
 }

@@ -6,6 +6,7 @@ public struct SeededRandom: RandomNumberGenerator {
     private var s: (UInt64, UInt64, UInt64, UInt64)
     private var spareNormal: Double?
 
+    /// A generator whose whole stream follows from `seed`.
     public init(seed: UInt64) {
         // SplitMix64 expands the seed into the 256-bit state (the generator's authors' recommendation).
         var z = seed
@@ -19,6 +20,7 @@ public struct SeededRandom: RandomNumberGenerator {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17
@@ -31,6 +33,7 @@ public struct SeededRandom: RandomNumberGenerator {
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 
+    /// A uniform draw from [low, high).
     public mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * unit() }
 
     /// Standard normal by Box-Muller (the second value of each pair is kept for the next call).

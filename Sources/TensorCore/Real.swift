@@ -35,6 +35,7 @@ public typealias DoubleRegister = SIMD2<Double>
 
 extension Float: Real {
     public typealias Vector = FloatRegister
+    /// The safetensors dtype name.
     public static var dtypeName: String { "F32" }
 
     /// Rational minimax tanh (the one Eigen and TensorFlow use for float): odd degree-13 numerator over an
@@ -86,6 +87,7 @@ extension Float: Real {
 
 extension Double: Real {
     public typealias Vector = DoubleRegister
+    /// The safetensors dtype name.
     public static var dtypeName: String { "F64" }
     // Double is the reference precision: libm, exactly as PyTorch's float64 path.
     @inlinable static func logistic(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }

@@ -1,6 +1,8 @@
 /// Errors raised by tensor construction and shape checks; the message names what is wrong.
 public struct ShapeError: Error, CustomStringConvertible, Equatable {
+    /// What does not fit, with the shapes.
     public let description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }
 
@@ -19,9 +21,12 @@ public func elementCount(_ shape: [Int]) -> Int? {
 
 /// A contiguous, row-major buffer of `T` with a shape. Value semantics (copy on write through Array).
 public struct Tensor<T: Real>: Equatable {
+    /// The extent of each dimension, row-major.
     public private(set) var shape: [Int]
+    /// The elements, row-major.
     public var data: [T]
 
+    /// A tensor of this shape and data; throws when the counts differ.
     public init(shape: [Int], data: [T]) throws {
         guard let n = elementCount(shape) else {
             throw ShapeError("invalid shape \(shape): a negative dimension or too many elements")
@@ -33,18 +38,22 @@ public struct Tensor<T: Real>: Equatable {
         self.data = data
     }
 
+    /// A tensor of zeros.
     public init(zeros shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
         self.shape = shape
         self.data = [T](repeating: 0, count: shape.reduce(1, *))
     }
 
+    /// A tensor filled with `value`.
     public init(shape: [Int], repeating value: T) {
         self.shape = shape
         self.data = [T](repeating: value, count: shape.reduce(1, *))
     }
 
+    /// The number of elements.
     public var count: Int { data.count }
+    /// The number of dimensions.
     public var rank: Int { shape.count }
 
     /// Moves the storage out, leaving an empty tensor behind (hands a buffer on without a copy).
@@ -70,6 +79,7 @@ public struct Tensor<T: Real>: Equatable {
         guard shape == expected else { throw ShapeError("\(what): expected shape \(expected), got \(shape)") }
     }
 
+    /// Element (i, j) of a matrix.
     public subscript(_ i: Int, _ j: Int) -> T {
         get { data[i * shape[1] + j] }
         set { data[i * shape[1] + j] = newValue }

@@ -15,13 +15,17 @@ public protocol ImageBackbone {
 }
 
 extension ImageBackbone {
+    /// The pooled features on one thread.
     public func features(_ input: Tensor<Float>) throws -> [Float] { try features(input, threads: 1) }
 }
 
 /// ResNet-18 in torchvision's layout (conv1, bn1, layer1-4 of two BasicBlocks, fc), BatchNorm folded.
 public struct ResNet18: ImageBackbone {
+    /// The model's name.
     public let name = "ResNet-18"
+    /// Features before the classifier.
     public let featureSize = 512
+    /// torchvision's ImageNet preprocessing, in words.
     public let preprocessingDescription =
         "resize 256, centre crop 224, ImageNet mean (0.485, 0.456, 0.406) and sd (0.229, 0.224, 0.225)"
     struct Block {
@@ -33,6 +37,7 @@ public struct ResNet18: ImageBackbone {
     var blocks: [Block]
     let fcWeight: Tensor<Float>, fcBias: Tensor<Float>
 
+    /// The network from torchvision's state dict, batch norm folded into the convolutions.
     public init(stateDict sd: StateDict) throws {
         stem = try Conv2d(
             weight: sd.get("conv1.weight", [64, 3, 7, 7]), bias: nil, stride: 2, padding: (3, 3, 3, 3),
@@ -70,8 +75,10 @@ public struct ResNet18: ImageBackbone {
         }
     }
 
+    /// Resize 256, centre crop 224, ImageNet normalisation.
     public func preprocess(_ image: RGBImage) throws -> Tensor<Float> { try Preprocess.imagenet(image) }
 
+    /// The 512 pooled features of `input` [3, H, W].
     public func features(_ input: Tensor<Float>, threads: Int) throws -> [Float] {
         var x = stem.forward(try FeatureMap(input), threads: threads)
         x = Layers.maxPool(x, kernel: 3, stride: 2, padding: 1)
@@ -83,6 +90,7 @@ public struct ResNet18: ImageBackbone {
         return Layers.globalAveragePool(x)
     }
 
+    /// The 1000 class scores from the features.
     public func logits(features: [Float]) -> [Float] { Layers.linear(features, weight: fcWeight, bias: fcBias) }
 }
 
@@ -91,8 +99,11 @@ public struct ResNet18: ImageBackbone {
 /// BatchNorm eps 1e-3, TensorFlow 'SAME' padding; input (x - 127) / 128 on 0-255 pixels after resize 256 and
 /// centre-crop 224.
 public struct EfficientNetLite0: ImageBackbone {
+    /// The model's name.
     public let name = "EfficientNet-Lite0"
+    /// Features before the classifier.
     public let featureSize = 1280
+    /// The preprocessing its weights were trained with, in words.
     public let preprocessingDescription = "resize 256, centre crop 224, (x - 127) / 128 on 0-255 pixels"
     struct Block {
         var expand: Conv2d?
@@ -107,6 +118,7 @@ public struct EfficientNetLite0: ImageBackbone {
     static let strides = [1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]
     static let eps: Float = 1e-3
 
+    /// The network from efficientnet_pytorch's state dict, batch norm folded in.
     public init(stateDict sd: StateDict) throws {
         var stem = try Conv2d(
             weight: sd.get("_conv_stem.weight", [32, 3, 3, 3]), bias: nil, stride: 2, padding: (0, 0, 0, 0),
@@ -146,6 +158,7 @@ public struct EfficientNetLite0: ImageBackbone {
         fcWeight = try sd.get("_fc.weight", [1000, 1280]); fcBias = try sd.get("_fc.bias", [1000])
     }
 
+    /// Resize 256, centre crop 224, (x - 127) / 128 on 0-255 pixels.
     public func preprocess(_ image: RGBImage) throws -> Tensor<Float> {
         try Preprocess.imagenet(image, scale: 1, mean: [127, 127, 127], std: [128, 128, 128])
     }
@@ -162,6 +175,7 @@ public struct EfficientNetLite0: ImageBackbone {
         return out
     }
 
+    /// The 1280 pooled features of `input` [3, H, W].
     public func features(_ input: Tensor<Float>, threads: Int) throws -> [Float] {
         var x = Self.same(stem, try FeatureMap(input)).forward(try FeatureMap(input), threads: threads)
         for b in blocks {
@@ -173,6 +187,7 @@ public struct EfficientNetLite0: ImageBackbone {
         return Layers.globalAveragePool(head.forward(x, threads: threads))
     }
 
+    /// The 1000 class scores from the features.
     public func logits(features: [Float]) -> [Float] { Layers.linear(features, weight: fcWeight, bias: fcBias) }
 }
 

@@ -3,18 +3,23 @@ import TensorCore
 
 /// A C x H x W activation (batch of one), row-major.
 public struct FeatureMap {
+    /// The map's extent.
     public var channels: Int, height: Int, width: Int
+    /// Values, channel-major [C, H, W].
     public var data: [Float]
+    /// A map of this extent and data.
     public init(channels: Int, height: Int, width: Int, data: [Float]) {
         precondition(data.count == channels * height * width)
         self.channels = channels; self.height = height; self.width = width; self.data = data
     }
+    /// A map from a [C, H, W] tensor.
     public init(_ t: Tensor<Float>) throws {
         guard t.rank == 3 else { throw ImageError("expected a [C, H, W] tensor, got \(t.shape)") }
         self.init(channels: t.shape[0], height: t.shape[1], width: t.shape[2], data: t.data)
     }
 }
 
+/// The activation a convolution applies after its bias.
 public enum Activation { case none, relu, relu6 }
 
 /// Errors loading a network's weights; they name the missing or mis-shaped tensor.
@@ -22,8 +27,11 @@ public struct WeightError: Error, CustomStringConvertible { public let descripti
 
 /// Named tensors of a checkpoint (a PyTorch state dict), with shape checks.
 public struct StateDict {
+    /// The weights by state-dict name.
     public var tensors: [String: Tensor<Float>]
+    /// A state dict of these tensors.
     public init(_ tensors: [String: Tensor<Float>]) { self.tensors = tensors }
+    /// The tensor named `name`, checked against `shape`; a missing or misshaped one is named in the error.
     public func get(_ name: String, _ shape: [Int]? = nil) throws -> Tensor<Float> {
         guard let t = tensors[name] else { throw WeightError(description: "missing weight '\(name)'") }
         if let shape, t.shape != shape {
@@ -37,8 +45,11 @@ public struct StateDict {
 /// groups (1 = dense, C = depthwise), stride and explicit padding (top, left, bottom, right) so both
 /// PyTorch's symmetric padding and TensorFlow's 'SAME' (extra pixel bottom/right) are expressible.
 public struct Conv2d {
+    /// The convolution's geometry.
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, groups: Int
+    /// Zero padding on each side.
     public let padding: (top: Int, left: Int, bottom: Int, right: Int)
+    /// Applied after the (folded) bias.
     public var activation: Activation
     var weight: [Float]  // [out, in/groups, k, k]
     var bias: [Float]
@@ -69,6 +80,7 @@ public struct Conv2d {
         }
     }
 
+    /// The output's height and width for an input of h x w.
     public func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {
         (
             (h + padding.top + padding.bottom - kernel) / stride + 1,
@@ -194,6 +206,7 @@ public enum Layers {
         return (0..<x.channels).map { c in x.data[(c * n)..<((c + 1) * n)].reduce(0, +) / Float(n) }
     }
 
+    /// a + b elementwise (residual connections), then the activation.
     public static func add(_ a: FeatureMap, _ b: FeatureMap, activation: Activation = .none) -> FeatureMap {
         var out = a
         for i in out.data.indices {

@@ -4,15 +4,20 @@ import TensorCore
 
 /// Errors reading or processing images; each names the file.
 public struct ImageError: Error, CustomStringConvertible, Equatable {
+    /// What could not be decoded, naming the file.
     public let description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }
 
 /// An 8-bit RGB image, rows top to bottom (height x width x 3), as PIL's Image.convert("RGB") holds it.
 public struct RGBImage: Equatable {
+    /// The image's size in pixels.
     public let width: Int, height: Int
+    /// RGB bytes, row-major, 3 per pixel.
     public var pixels: [UInt8]
 
+    /// An image of these pixels.
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(pixels.count == width * height * 3)
         self.width = width; self.height = height; self.pixels = pixels
@@ -27,6 +32,7 @@ public struct RGBImage: Equatable {
         try self.init(data: data, source: url.path)
     }
 
+    /// Decodes JPEG or PNG bytes (libjpeg-turbo, libpng); `source` names them in errors.
     public init(data: Data, source: String) throws {
         var img = rl_image()
         let status: Int32 = data.withUnsafeBytes { raw -> Int32 in

@@ -9,70 +9,70 @@ import Charts
 /// Experiment 3: CNN + RNN fusion for visual question answering, without training. A pretrained CNN gives
 /// image features; untrained (seeded) RNN / LSTM / GRU encoders read the questions word by word; the report
 /// shows the encoders' hidden-state dynamics and how the two modalities line up.
-public enum FusionExperiment {
+package enum FusionExperiment {
     /// A legend label of at most `limit` characters, with an ellipsis when cut.
     static func shortened(_ text: String, to limit: Int) -> String {
         text.count <= limit ? text : String(text.prefix(limit - 1)) + "\u{2026}"
     }
 
     /// Where the question encoders' word vectors come from.
-    public enum WordVectors: String, Codable, CaseIterable, Sendable {
+    package enum WordVectors: String, Codable, CaseIterable, Sendable {
         /// Seeded Gaussian vectors, one per word (no pretrained knowledge).
         case random
         /// all-MiniLM-L6-v2's pretrained word-piece embeddings.
         case minilm
     }
 
-    public struct Options: Codable, Sendable {
-        public var seed: UInt64 = 7
-        public var hidden = 128, commonDimension = 128
-        public var embeddings = WordVectors.random
-        public var backbone = BackboneName.efficientnetLite0
+    package struct Options: Codable, Sendable {
+        package var seed: UInt64 = 7
+        package var hidden = 128, commonDimension = 128
+        package var embeddings = WordVectors.random
+        package var backbone = BackboneName.efficientnetLite0
         /// ResNet-18 weights in torchvision's layout (.pth or safetensors); nil: torchvision's cache.
-        public var backboneWeights: String? = nil
-        public var randomEmbeddingDimension = 64
-        public var easyVQAImages = 4, questionsPerEasyVQAImage = 2
+        package var backboneWeights: String? = nil
+        package var randomEmbeddingDimension = 64
+        package var easyVQAImages = 4, questionsPerEasyVQAImage = 2
         /// A VQA v2 or COCO-QA folder to take the questions from (nil: the built-in photos and easy-vqa), the
         /// folder of its COCO images, how many images to use and how many questions of each.
-        public var vqaDirectory: String? = nil, vqaImageDirectory: String? = nil
-        public var vqaImages = 8, questionsPerImage = 2
-        public var tsneIterations = 1000
-        public init(quick: Bool = false) { if quick { easyVQAImages = 2; tsneIterations = 400 } }
+        package var vqaDirectory: String? = nil, vqaImageDirectory: String? = nil
+        package var vqaImages = 8, questionsPerImage = 2
+        package var tsneIterations = 1000
+        package init(quick: Bool = false) { if quick { easyVQAImages = 2; tsneIterations = 400 } }
     }
 
-    public struct Item: Codable, Sendable {
-        public var image: String; public var question: String; public var answer: String?
+    package struct Item: Codable, Sendable {
+        package var image: String; package var question: String; package var answer: String?
     }
 
-    public struct EncoderMetrics: Codable, Sendable {
-        public var cell: CellKind
-        public var encoder: String { cell.displayName }
-        public var meanTrajectoryLength: Double  // sum_t ||h_t - h_{t-1}||, mean over questions
-        public var meanNormGrowth: Double  // ||h_T|| / ||h_1||
-        public var meanAdjacentCosine: Double  // cos(h_t, h_{t-1})
-        public var effectiveDimensionality: Double  // participation ratio of the PCA spectrum of all states
-        public var pcaExplained2: Double  // variance share of the first two components
-        public var projectionMatchRate: Double  // questions whose own image is the most similar (random projection)
-        public var labelBridgeMatchRate: Double  // the same with the label-bridge fusion
-        public var tsneKL: Double
+    package struct EncoderMetrics: Codable, Sendable {
+        package var cell: CellKind
+        package var encoder: String { cell.displayName }
+        package var meanTrajectoryLength: Double  // sum_t ||h_t - h_{t-1}||, mean over questions
+        package var meanNormGrowth: Double  // ||h_T|| / ||h_1||
+        package var meanAdjacentCosine: Double  // cos(h_t, h_{t-1})
+        package var effectiveDimensionality: Double  // participation ratio of the PCA spectrum of all states
+        package var pcaExplained2: Double  // variance share of the first two components
+        package var projectionMatchRate: Double  // questions whose own image is the most similar (random projection)
+        package var labelBridgeMatchRate: Double  // the same with the label-bridge fusion
+        package var tsneKL: Double
         /// The same two match rates with the question pooled as the mean of its hidden states (the
         /// assignment's pooling) instead of its last state.
-        public var meanPooledProjectionMatchRate = Double.nan, meanPooledLabelBridgeMatchRate = Double.nan
+        package var meanPooledProjectionMatchRate = Double.nan, meanPooledLabelBridgeMatchRate = Double.nan
         /// cos(mean of h_t, h_T), mean over questions: how much the two poolings agree.
-        public var poolingAgreement = Double.nan
+        package var poolingAgreement = Double.nan
         /// Mean cos(h_t, h_{t+k}) over all questions for k = 1, 2, 3 (the heatmaps' off-diagonals).
-        public var similarityAtLag: [Double] = []
+        package var similarityAtLag: [Double] = []
         /// Mean pairwise cosine between different questions' vectors, last state and mean-pooled: how much the
         /// encoder tells the questions apart (lower: more distinct).
-        public var lastStateCrossQuestion = Double.nan, meanPooledCrossQuestion = Double.nan
+        package var lastStateCrossQuestion = Double.nan, meanPooledCrossQuestion = Double.nan
     }
 
-    public struct Summary: Codable, Sendable {
-        public var backbone: String, embeddings: String
-        public var items: [Item]
-        public var imageTop5: [String: [String]]
-        public var metrics: [EncoderMetrics]
-        public var findings: [Finding]
+    package struct Summary: Codable, Sendable {
+        package var backbone: String, embeddings: String
+        package var items: [Item]
+        package var imageTop5: [String: [String]]
+        package var metrics: [EncoderMetrics]
+        package var findings: [Finding]
     }
 
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
@@ -149,7 +149,7 @@ public enum FusionExperiment {
         )
     }
 
-    public static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
+    package static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
         let folder = context.folder, cache = context.cache
         report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
         // Images and questions: the user's VQA v2 / COCO-QA files, else the built-in photos and easy-vqa.

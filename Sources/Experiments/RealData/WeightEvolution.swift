@@ -7,35 +7,35 @@ import Interchange
 /// Watches a model's weights epoch by epoch: statistics of every tensor and gate block, update-to-weight
 /// ratios, gradient norms, gate saturation on a fixed probe batch, value samples for histograms / KDE,
 /// and the same as TensorBoard summaries.
-public final class WeightEvolution: TrainingCallback {
-    public struct Snapshot: Codable, Sendable {
-        public var epoch: Int  // 0 = initial weights
-        public var stats: [String: WeightStats]  // block name -> stats
-        public var updateRatio: [String: Double]  // ||W_e - W_{e-1}||_F / ||W_{e-1}||_F per block
-        public var saturation: [SaturationStats]
-        public var gradientNorms: [String: Double]  // per parameter, mean over the epoch's batches
+package final class WeightEvolution: TrainingCallback {
+    package struct Snapshot: Codable, Sendable {
+        package var epoch: Int  // 0 = initial weights
+        package var stats: [String: WeightStats]  // block name -> stats
+        package var updateRatio: [String: Double]  // ||W_e - W_{e-1}||_F / ||W_{e-1}||_F per block
+        package var saturation: [SaturationStats]
+        package var gradientNorms: [String: Double]  // per parameter, mean over the epoch's batches
     }
 
-    public let model: SequenceModel<Float>
+    package let model: SequenceModel<Float>
     let probe: SequenceBatch<Float>
     let blocks: [WeightBlock]
     let tensorboard: TensorBoardWriter?
-    public private(set) var snapshots: [Snapshot] = []
+    package private(set) var snapshots: [Snapshot] = []
     /// Block name -> per-snapshot value samples (at most `sampleSize` values, evenly strided).
-    public private(set) var samples: [String: [[Double]]] = [:]
+    package private(set) var samples: [String: [[Double]]] = [:]
     var previous: ParameterSet<Float>?
     /// The weights of the first snapshot (epoch 0).
-    public private(set) var initial: ParameterSet<Float>?
+    package private(set) var initial: ParameterSet<Float>?
     let sampleSize = 4000
 
-    public init(model: SequenceModel<Float>, probe: SequenceBatch<Float>, tensorboard: TensorBoardWriter?) {
+    package init(model: SequenceModel<Float>, probe: SequenceBatch<Float>, tensorboard: TensorBoardWriter?) {
         self.model = model; self.probe = probe; self.tensorboard = tensorboard
         blocks = WeightBlock.blocks(
             of: model.parameters, cell: model.rnn.config.cell, hidden: model.rnn.config.hiddenSize)
     }
 
     /// Records the current weights as `epoch` (0 for the initial ones); `record` adds losses and gradient norms.
-    public func capture(epoch: Int, record: EpochRecord?) throws {
+    package func capture(epoch: Int, record: EpochRecord?) throws {
         let params = model.parameters
         var stats: [String: WeightStats] = [:], ratio: [String: Double] = [:]
         for b in blocks {
@@ -93,7 +93,7 @@ public final class WeightEvolution: TrainingCallback {
     }
 
     /// ||W_now - W_0||_F / ||W_0||_F for each block: how far training moved it from its initialisation.
-    public func totalChange() -> [String: Double] {
+    package func totalChange() -> [String: Double] {
         guard let first = initial, let last = previous else { return [:] }
         var out: [String: Double] = [:]
         for b in blocks {
@@ -105,5 +105,5 @@ public final class WeightEvolution: TrainingCallback {
         return out
     }
 
-    public func epochDidEnd(_ record: EpochRecord) throws { try capture(epoch: record.epoch, record: record) }
+    package func epochDidEnd(_ record: EpochRecord) throws { try capture(epoch: record.epoch, record: record) }
 }

@@ -10,34 +10,34 @@ import Charts
 /// network with rho above 1 is then trained twice on the adding problem with plain SGD, from the same weights
 /// and batches: once without clipping and once with the gradient norm clipped, and every batch's loss and
 /// gradient norm are recorded.
-public enum ExplodingGradients {
-    public struct Options: Codable, Equatable, Sendable {
+package enum ExplodingGradients {
+    package struct Options: Codable, Equatable, Sendable {
         /// Spectral radii of W_hh = rho * I whose gradients through time are compared at initialisation.
-        public var radii: [Double] = [0.9, 1.0, 1.1]
+        package var radii: [Double] = [0.9, 1.0, 1.1]
         /// The radius the two training runs start from.
-        public var trainingRadius = 1.1
-        public var steps = 30, hidden = 32, count = 2000, epochs = 4
-        public var learningRate = 1e-3, clip = 1.0
+        package var trainingRadius = 1.1
+        package var steps = 30, hidden = 32, count = 2000, epochs = 4
+        package var learningRate = 1e-3, clip = 1.0
     }
 
     /// One training run: each batch's loss and gradient norm (before clipping), and how it ended.
-    public struct Run: Codable, Sendable {
-        public var clip: Double?
-        public var batchLosses: [Double]
-        public var batchGradientNorms: [Double]
+    package struct Run: Codable, Sendable {
+        package var clip: Double?
+        package var batchLosses: [Double]
+        package var batchGradientNorms: [Double]
         /// Why training stopped early (the loss was no longer a number), nil when it finished.
-        public var stopped: String?
-        public var validationLoss: Double?
+        package var stopped: String?
+        package var validationLoss: Double?
     }
 
-    public struct Summary: Codable, Sendable {
-        public var options: Options
+    package struct Summary: Codable, Sendable {
+        package var options: Options
         /// ||dL/dh_t|| at initialisation for each radius, t = 1...T.
-        public var gradientThroughTime: [[Double]]
+        package var gradientThroughTime: [[Double]]
         /// Measured geometric-mean growth per step of ||dL/dh_t|| going back in time, per radius.
-        public var perStepGrowth: [Double]
-        public var unclipped: Run, clipped: Run
-        public var findings: [Finding]
+        package var perStepGrowth: [Double]
+        package var unclipped: Run, clipped: Run
+        package var findings: [Finding]
     }
 
     /// Records every batch's loss and gradient norm.
@@ -60,7 +60,7 @@ public enum ExplodingGradients {
             headMode: .lastStep, objective: .meanSquaredError)
     }
 
-    public static func run(options o: Options, seed: UInt64, context: RunContext, report: inout HTMLReport) throws
+    package static func run(options o: Options, seed: UInt64, context: RunContext, report: inout HTMLReport) throws
         -> Summary
     {
         var dataRng = SeededRandom(seed: SeedStream.explodingData.seed(seed))

@@ -4,12 +4,12 @@ import Recurrent
 
 /// Sine-wave next-value prediction: inputs are a noisy sine, targets the clean value one step ahead.
 /// x_t = sin(w t + phi) + N(0, noise^2), y_t = sin(w (t + 1) + phi), w ~ U(0.2, 0.5) rad/step, phi ~ U(0, 2 pi).
-public struct SineTask {
-    public var inputs: Tensor<Float>  // [N, T, 1]
-    public var targets: Tensor<Float>  // [N, T, 1] clean next values
-    public var clean: Tensor<Float>  // [N, T, 1] clean current values (for plots)
+package struct SineTask {
+    package var inputs: Tensor<Float>  // [N, T, 1]
+    package var targets: Tensor<Float>  // [N, T, 1] clean next values
+    package var clean: Tensor<Float>  // [N, T, 1] clean current values (for plots)
 
-    public init(count: Int, steps: Int, noise: Double, rng: inout SeededRandom) {
+    package init(count: Int, steps: Int, noise: Double, rng: inout SeededRandom) {
         var x = [Float](), y = [Float](), c = [Float]()
         for _ in 0..<count {
             let w = rng.uniform(0.2, 0.5), phi = rng.uniform(0, 2 * .pi)
@@ -25,7 +25,7 @@ public struct SineTask {
     }
 
     /// Rows [from, to) as a dataset.
-    public func slice(_ range: Range<Int>) -> TensorSequenceDataset<Float> {
+    package func slice(_ range: Range<Int>) -> TensorSequenceDataset<Float> {
         let T = inputs.shape[1]
         let x = try! Tensor(
             shape: [range.count, T, 1], data: Array(inputs.data[(range.lowerBound * T)..<(range.upperBound * T)]))
@@ -38,11 +38,11 @@ public struct SineTask {
 /// The adding problem (Hochreiter & Schmidhuber 1997): each step carries a value in [0, 1] and a marker;
 /// two steps are marked (one in each half) and the target is the sum of their values, read at the last
 /// step. Predicting the mean, 1.0, scores MSE 1/6; doing better needs memory across the whole sequence.
-public struct AddingTask {
-    public static let baselineMSE = 1.0 / 6.0
-    public var data: TensorSequenceDataset<Float>
+package struct AddingTask {
+    package static let baselineMSE = 1.0 / 6.0
+    package var data: TensorSequenceDataset<Float>
 
-    public init(count: Int, steps: Int, rng: inout SeededRandom) {
+    package init(count: Int, steps: Int, rng: inout SeededRandom) {
         var x = [Float](), y = [Float]()
         for _ in 0..<count {
             let a = rng.int(below: steps / 2), b = steps / 2 + rng.int(below: steps - steps / 2)
@@ -63,13 +63,13 @@ public struct AddingTask {
 
 /// Character-level language modelling on a text: a vocabulary of the characters that occur, windows of
 /// `steps` characters as inputs and the same windows shifted by one as targets.
-public struct CharTask {
-    public let vocabulary: [Character]
-    public let index: [Character: Int]
-    public let train: TokenSequenceDataset<Float>
-    public let validation: TokenSequenceDataset<Float>
+package struct CharTask {
+    package let vocabulary: [Character]
+    package let index: [Character: Int]
+    package let train: TokenSequenceDataset<Float>
+    package let validation: TokenSequenceDataset<Float>
 
-    public init(text: String, steps: Int, stride: Int, validationFraction: Double) {
+    package init(text: String, steps: Int, stride: Int, validationFraction: Double) {
         vocabulary = Array(Set(text)).sorted()
         var idx: [Character: Int] = [:]
         for (i, c) in vocabulary.enumerated() { idx[c] = i }
@@ -89,5 +89,5 @@ public struct CharTask {
         validation = windows(ids[split...])
     }
 
-    public func encode(_ s: String) -> [Int] { s.compactMap { index[$0] } }
+    package func encode(_ s: String) -> [Int] { s.compactMap { index[$0] } }
 }

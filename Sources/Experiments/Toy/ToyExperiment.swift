@@ -8,20 +8,20 @@ import Charts
 /// Experiment 1: RNN, LSTM and GRU from scratch on toy sequences (sine next-value prediction, character-level
 /// text, the adding problem), with loss curves, gradient flow through time and insights computed from the
 /// measurements.
-public enum ToyExperiment {
-    public struct Options: Codable, Sendable {
-        public var seed: UInt64 = 7
-        public var sineEpochs = 60, sineHidden = 24, sineCount = 800, sineSteps = 30
-        public var charEpochs = 20, charHidden = 96, charSteps = 50
+package enum ToyExperiment {
+    package struct Options: Codable, Sendable {
+        package var seed: UInt64 = 7
+        package var sineEpochs = 60, sineHidden = 24, sineCount = 800, sineSteps = 30
+        package var charEpochs = 20, charHidden = 96, charSteps = 50
         /// Use only the first n characters of the corpus (nil: all of it).
-        public var charLimit: Int? = nil
+        package var charLimit: Int? = nil
         /// A text file to learn instead of the fortune collections (nil: Debian's fortunes).
-        public var charCorpusFile: String? = nil
+        package var charCorpusFile: String? = nil
         /// The text the samples start from.
-        public var charPrime = "The "
-        public var addingEpochs = 20, addingSteps = 100, addingHidden = 32, addingCount = 2000
-        public var exploding = ExplodingGradients.Options()
-        public init(quick: Bool = false) {
+        package var charPrime = "The "
+        package var addingEpochs = 20, addingSteps = 100, addingHidden = 32, addingCount = 2000
+        package var exploding = ExplodingGradients.Options()
+        package init(quick: Bool = false) {
             if quick {
                 sineEpochs = 15; charEpochs = 3; charLimit = 20_000; addingEpochs = 4; addingCount = 800
                 exploding.epochs = 2; exploding.count = 600
@@ -30,40 +30,40 @@ public enum ToyExperiment {
     }
 
     /// What each task reports per model, for results.json.
-    public struct ModelSummary: Codable, Sendable {
-        public var cell: CellKind
-        public var model: String { cell.displayName }
-        public var parameters: Int
-        public var history: [EpochRecord]
-        public var threshold: Double
-        public var epochReachingThreshold: Int?
-        public var secondsToThreshold: Double?
-        public var finalValidationLoss: Double
-        public var totalSeconds: Double
+    package struct ModelSummary: Codable, Sendable {
+        package var cell: CellKind
+        package var model: String { cell.displayName }
+        package var parameters: Int
+        package var history: [EpochRecord]
+        package var threshold: Double
+        package var epochReachingThreshold: Int?
+        package var secondsToThreshold: Double?
+        package var finalValidationLoss: Double
+        package var totalSeconds: Double
     }
 
-    public struct GradientSummary: Codable, Sendable {
-        public var cell: CellKind
-        public var model: String { cell.displayName }
-        public var lossGradientInit: [Double], lossGradientTrained: [Double]  // ||dL/dh_t||
-        public var jacobianInit: [Double], jacobianTrained: [Double]  // ||dh_T/dh_t||_F
-        public var ratioInit: Double, ratioTrained: Double  // first / last step, loss gradient
+    package struct GradientSummary: Codable, Sendable {
+        package var cell: CellKind
+        package var model: String { cell.displayName }
+        package var lossGradientInit: [Double], lossGradientTrained: [Double]  // ||dL/dh_t||
+        package var jacobianInit: [Double], jacobianTrained: [Double]  // ||dh_T/dh_t||_F
+        package var ratioInit: Double, ratioTrained: Double  // first / last step, loss gradient
         /// Per hidden unit, the mean over the probe batch and all steps of the gate that carries the old state:
         /// LSTM forget gate f, GRU update gate z (trained weights). Empty for the RNN.
-        public var gateCarryPerUnit: [Double]
+        package var gateCarryPerUnit: [Double]
     }
 
-    public struct Summary: Codable, Sendable {
-        public var options: Options
-        public var sine: [ModelSummary]
-        public var sineGradients: [GradientSummary]
-        public var chars: [ModelSummary]
-        public var charGradients: [GradientSummary]
-        public var charSamples: [String: [String: String]]  // model -> temperature -> text
-        public var adding: [ModelSummary]
-        public var addingGradients: [GradientSummary]
-        public var exploding: ExplodingGradients.Summary
-        public var findings: [Finding]
+    package struct Summary: Codable, Sendable {
+        package var options: Options
+        package var sine: [ModelSummary]
+        package var sineGradients: [GradientSummary]
+        package var chars: [ModelSummary]
+        package var charGradients: [GradientSummary]
+        package var charSamples: [String: [String: String]]  // model -> temperature -> text
+        package var adding: [ModelSummary]
+        package var addingGradients: [GradientSummary]
+        package var exploding: ExplodingGradients.Summary
+        package var findings: [Finding]
     }
 
     static let cells: [CellKind] = [.rnn, .lstm, .gru]
@@ -88,7 +88,7 @@ public enum ToyExperiment {
             finalValidationLoss: h.last?.validationLoss ?? .nan, totalSeconds: h.reduce(0) { $0 + $1.seconds })
     }
 
-    public static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
+    package static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
         let folder = context.folder
         report.section("Experiment 1: RNN, LSTM and GRU from scratch on toy sequences")
         report.paragraph(

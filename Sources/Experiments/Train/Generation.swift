@@ -6,16 +6,16 @@ import Interchange
 
 /// A trained `rnnlab train` run read back from its folder: its settings, preprocessing and the last checkpoint
 /// of one cell, for `generate`, `evaluate` and `predict`.
-public struct TrainedRun {
-    public let folder: URL
-    public let config: UserTraining.Config
-    public let preprocessing: UserTraining.Preprocessing
-    public let cell: CellKind
+package struct TrainedRun {
+    package let folder: URL
+    package let config: UserTraining.Config
+    package let preprocessing: UserTraining.Preprocessing
+    package let cell: CellKind
     let model: SequenceModel<Float>
     let recipe: ModelRecipe
 
     /// `cell` nil: the run's first cell.
-    public init(_ folder: URL, cell: CellKind?) throws {
+    package init(_ folder: URL, cell: CellKind?) throws {
         func read<V: Decodable>(_ name: String, _ type: V.Type) throws -> V {
             let url = folder.appendingPathComponent(name)
             guard let data = try? Data(contentsOf: url), let v = try? JSONDecoder().decode(V.self, from: data) else {
@@ -47,9 +47,9 @@ public struct TrainedRun {
 }
 
 /// `rnnlab generate`: text from a character model of `rnnlab train --kind text`.
-public enum Generation {
+package enum Generation {
     /// Samples `length` characters after `prime` from the last checkpoint of `cell` (default: the run's first).
-    public static func sample(
+    package static func sample(
         run: URL, cell: CellKind?, prime: String, temperature: Double, length: Int, seed: UInt64
     ) throws -> String {
         let trained = try TrainedRun(run, cell: cell)
@@ -64,7 +64,7 @@ public enum Generation {
 }
 
 /// `rnnlab evaluate` and `rnnlab predict`: a trained run on new data in the format it was trained on.
-public enum Inference {
+package enum Inference {
     /// New data as the trained model reads it: dense windows or token sequences with their targets, plus what
     /// each sample is called in predictions.
     static func dataset(_ run: TrainedRun, data: URL, labels: URL?) throws -> (
@@ -135,7 +135,7 @@ public enum Inference {
     }
 
     /// Mean loss (and accuracy for classifiers) of the run's last checkpoint on the new data.
-    public static func evaluate(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> (
+    package static func evaluate(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> (
         loss: Double, accuracy: Double?, samples: Int
     ) {
         let trained = try TrainedRun(run, cell: cell)
@@ -147,7 +147,7 @@ public enum Inference {
     }
 
     /// One line per sample: the forecast (in the data's units) or the most probable class with its probability.
-    public static func predict(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> [String] {
+    package static func predict(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> [String] {
         let trained = try TrainedRun(run, cell: cell)
         guard trained.config.kind != .text else { throw DataError("use rnnlab generate for a text model") }
         let d = try dataset(trained, data: data, labels: labels)

@@ -5,7 +5,7 @@ import Datasets
 
 /// `rnnlab compare`: runs of `rnnlab train` on one page, so the effect of one knob can be seen: their loss and
 /// accuracy curves, final numbers and weight statistics, and the settings in which they differ.
-public enum RunComparison {
+package enum RunComparison {
     struct Run {
         var name: String
         var config: [String: String]
@@ -47,7 +47,7 @@ public enum RunComparison {
         }
     }
 
-    public static func write(runs folders: [URL], to page: URL) throws -> URL {
+    package static func write(runs folders: [URL], to page: URL) throws -> URL {
         let runs = try folders.map(load)
         var report = HTMLReport(title: "rnnlab compare: \(runs.map(\.name).joined(separator: ", "))")
         let diff = differences(runs)

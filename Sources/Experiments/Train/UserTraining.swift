@@ -7,9 +7,9 @@ import Interchange
 
 /// `rnnlab train`: the experiments' training, checkpoints, weight tracking and report, on the user's own data
 /// with the user's own settings. A run folder holds `config.json` (equal to the flags; `--config` repeats it).
-public enum UserTraining {
+package enum UserTraining {
     /// What the data file is.
-    public enum DataKind: String, Codable, CaseIterable, Sendable {
+    package enum DataKind: String, Codable, CaseIterable, Sendable {
         /// A text file, learned character by character (next-character prediction at every step).
         case text
         /// A CSV time series: one numeric column, windows predicting the next value.
@@ -20,36 +20,36 @@ public enum UserTraining {
         case idx
     }
 
-    public struct Config: Codable, Equatable, Sendable {
-        public var kind: DataKind
+    package struct Config: Codable, Equatable, Sendable {
+        package var kind: DataKind
         /// The data file (text, CSV or IDX images); `labels` is the IDX labels file.
-        public var data: String
-        public var labels: String? = nil
+        package var data: String
+        package var labels: String? = nil
         /// CSV: the series column, or the text and label columns.
-        public var column: String? = nil, textColumn: String? = nil, labelColumn: String? = nil
+        package var column: String? = nil, textColumn: String? = nil, labelColumn: String? = nil
         /// Time steps per sequence: the CSV window, the text window (characters) or the token count of a
         /// labelled text.
-        public var window = 32
+        package var window = 32
         /// CSV: how many steps after the window's last value the forecast is for (1: the next value).
-        public var horizon = 1
+        package var horizon = 1
         /// The share held out for validation (the last part of a series or text; a seeded shuffle otherwise).
-        public var validationFraction = 0.2
+        package var validationFraction = 0.2
         /// Embedding size for text and labelled texts.
-        public var embedding = 32
-        public var cells: [CellKind] = [.lstm]
-        public var gruVariant = GRUVariant.resetAfter, nonlinearity = Nonlinearity.tanh
-        public var hidden = 64, layers = 1
-        public var initializer = Initializer.pytorchDefault, gateInit = GateInit.forgetBias
-        public var epochs = 10, batch = 32, learningRate = 0.002
-        public var optimizer = OptimizerName.adam
-        public var clip: Double? = 1
-        public var truncation: Int? = nil
-        public var seed: UInt64 = 7
+        package var embedding = 32
+        package var cells: [CellKind] = [.lstm]
+        package var gruVariant = GRUVariant.resetAfter, nonlinearity = Nonlinearity.tanh
+        package var hidden = 64, layers = 1
+        package var initializer = Initializer.pytorchDefault, gateInit = GateInit.forgetBias
+        package var epochs = 10, batch = 32, learningRate = 0.002
+        package var optimizer = OptimizerName.adam
+        package var clip: Double? = 1
+        package var truncation: Int? = nil
+        package var seed: UInt64 = 7
 
-        public init(kind: DataKind, data: String) { self.kind = kind; self.data = data }
+        package init(kind: DataKind, data: String) { self.kind = kind; self.data = data }
 
         /// Every setting a run can be checked against before it trains.
-        public func validate() throws {
+        package func validate() throws {
             func positive(_ v: Int, _ name: String) throws {
                 if v < 1 { throw DataError("--\(name) must be at least 1 (got \(v))") }
             }
@@ -95,15 +95,15 @@ public enum UserTraining {
     /// What turns new data into the trained model's inputs, saved beside the checkpoints (preprocessing.json)
     /// for `generate`, `evaluate` and `predict`: the characters of a text model, the words and class names of a
     /// text classifier, the class count of an image classifier, the normalisation of a series.
-    public struct Preprocessing: Codable, Equatable, Sendable {
-        public var characters: [String]? = nil
-        public var words: [String]? = nil
-        public var classes: [String]? = nil
-        public var mean: Double? = nil, std: Double? = nil
-        public var outputs = 1, inputSize = 1
+    package struct Preprocessing: Codable, Equatable, Sendable {
+        package var characters: [String]? = nil
+        package var words: [String]? = nil
+        package var classes: [String]? = nil
+        package var mean: Double? = nil, std: Double? = nil
+        package var outputs = 1, inputSize = 1
         /// Rows (labelled texts) or images held out, in order, after them the training ones in order: the
         /// split, for tools that rebuild the data (scripts/continue_in_pytorch.py).
-        public var order: [Int]? = nil, heldOut: Int? = nil
+        package var order: [Int]? = nil, heldOut: Int? = nil
     }
 
     /// The task the experiments' training path runs, built from the user's data and settings, and the
@@ -213,7 +213,7 @@ public enum UserTraining {
 
     /// Trains every chosen cell into `context.folder` (config.json, preprocessing.json, checkpoints per
     /// cell under real/train/<cell>/, report.html, results.json); a rerun with the same config resumes.
-    public static func run(_ config: Config, context: RunContext) throws -> URL {
+    package static func run(_ config: Config, context: RunContext) throws -> URL {
         try config.validate()
         let folder = context.folder
         let configURL = folder.url("config.json")
