@@ -59,6 +59,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         // TensorCore's Real refines swift-numerics' Real (elementary functions, generic over Float and Double).
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        // Status lines of a run (a skipped, resumed or failed part) go through swift-log.
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         // `swift package generate-documentation`: the DocC catalogs beside each module (no code is linked).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0")
     ],
@@ -98,14 +100,16 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "TensorCore", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis", "Charts"
+                "TensorCore", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis", "Charts",
+                .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: simdSettings),
         // The thin command-line front end.
         .executableTarget(
             name: "rnnlab",
             dependencies: [
-                "Experiments", "Vision", .product(name: "ArgumentParser", package: "swift-argument-parser")
+                "Experiments", "Vision", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log")
             ], swiftSettings: simdSettings),
         // Small programs that show the library in use; they build with the package and run in seconds.
         .executableTarget(

@@ -3,6 +3,7 @@ import Charts
 import Interchange
 import Datasets
 import Recurrent
+import Logging
 
 /// A run's output folder: results (JSON, CSV), figures (SVG) and the report, all written atomically.
 package struct RunFolder {
@@ -82,6 +83,9 @@ package struct RunContext {
     package var threads: Int
     package var progress: ProgressFactory
     package var rerun: String
+    /// Where status lines go (a skipped, resumed or failed part): swift-log, through whatever handler the
+    /// program bootstrapped (the CLI's writes them to standard error).
+    package var logger = Logger(label: "rnnlab")
 
     package init(
         folder: RunFolder, cache: DataCache, threads: Int = 1, progress: @escaping ProgressFactory = { _ in nil },

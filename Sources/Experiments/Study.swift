@@ -2,6 +2,7 @@ import Foundation
 import Charts
 import Datasets
 import Interchange
+import Logging
 
 /// The whole study in one run folder: every experiment's results, figures and one combined HTML report.
 package enum Study {
@@ -99,14 +100,15 @@ package enum Study {
         }
         var findings: [Finding] = [], failures: [String] = []
         let rerun = options.rerunCommand
+        let logger = Logger(label: "rnnlab")
         func failed(_ part: String, _ error: Error) {
-            FileHandle.standardError.write(Data("  \(part) failed: \(error)\n".utf8))
+            logger.error("\(part) failed: \(error)")
             report.section("\(part): failed", level: 2)
             report.paragraph(
                 "\(part) stopped with an error: \(error). Files it wrote before stay in place; to try again: \(rerun)")
             failures.append("\(part): \(error)")
         }
-        let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: DataCache.logToStandardError)
+        let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: { logger.info("\($0)") })
         let context = RunContext(
             folder: folder, cache: cache, threads: options.threads, progress: options.progress, rerun: rerun)
         if options.experiments.contains(1) {
@@ -133,7 +135,7 @@ package enum Study {
                 }.findings
             } catch let e as DataError {
                 // No network and no cached weights: say so in the report instead of losing the other experiments.
-                FileHandle.standardError.write(Data("  skipping experiment 3: \(e)\n".utf8))
+                logger.warning("skipping experiment 3: \(e)")
                 report.paragraph("Experiment 3 was not run: \(e.description)")
             } catch { failed("Experiment 3", error) }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Experiments
 import Recurrent
 import TensorCore
@@ -20,6 +21,7 @@ struct RNNLab: ParsableCommand {
 
     /// Every subcommand starts here: refuse clearly on a CPU without the SIMD level this build uses.
     static func prepare() throws {
+        bootstrapLogging
         do { try CPUFeatures.verify() } catch { throw ValidationError("\(error)") }
     }
 }
@@ -340,3 +342,6 @@ extension RealDataExperiment.TaskName {
         return names.compactMap(Self.init(rawValue:))
     }
 }
+
+/// Status lines through swift-log, bootstrapped once per process (the first command that runs).
+let bootstrapLogging: Void = LoggingSystem.bootstrap { _ in StatusLogHandler() }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TensorCore
 import Recurrent
 import Datasets
@@ -140,7 +141,7 @@ package enum RealDataExperiment {
             let key = name.rawValue
             let task: Task
             do { task = try build(name) } catch let e as DataError {
-                FileHandle.standardError.write(Data("  skipping \(key): \(e)\n".utf8))
+                context.logger.warning("skipping \(key): \(e)")
                 report.section("\(key): skipped", level: 3)
                 report.paragraph("Not run: \(e.description)")
                 tasks.append(
@@ -148,13 +149,13 @@ package enum RealDataExperiment {
                         task: key, description: "", models: [], baselines: [:], findings: [], skipped: e.description))
                 continue
             } catch {
-                tasks.append(failedTask(key, error, rerun: rerun, report: &report))
+                tasks.append(failedTask(key, error, rerun: rerun, logger: context.logger, report: &report))
                 continue
             }
             do {
                 tasks.append(try report.staged { try runTask(task, o, context, &$0) })
             } catch {
-                tasks.append(failedTask(key, error, rerun: rerun, report: &report))
+                tasks.append(failedTask(key, error, rerun: rerun, logger: context.logger, report: &report))
             }
         }
         let summary = Summary(tasks: tasks, findings: tasks.flatMap(\.findings))
@@ -175,8 +176,10 @@ package enum RealDataExperiment {
             + (fresh.isEmpty ? "" : "; trained from the start in this run: \(fresh.joined(separator: ", "))") + "."
     }
 
-    static func failedTask(_ key: String, _ error: Error, rerun: String, report: inout HTMLReport) -> TaskResult {
-        FileHandle.standardError.write(Data("  \(key) failed: \(error)\n".utf8))
+    static func failedTask(_ key: String, _ error: Error, rerun: String, logger: Logger, report: inout HTMLReport)
+        -> TaskResult
+    {
+        logger.error("\(key) failed: \(error)")
         report.section("\(key): failed", level: 3)
         report.paragraph(
             """
@@ -382,8 +385,7 @@ package enum RealDataExperiment {
                 }
                 try trainer.resume(from: store)
                 resumedFrom[cell] = (last, store.savedDate(epoch: last))
-                FileHandle.standardError.write(
-                    Data("  \(task.key) \(cell.displayName): resuming after epoch \(last)\n".utf8))
+                context.logger.info("\(task.key) \(cell.displayName): resuming after epoch \(last)")
             } else {
                 try store.saveInitial(model: model.parameters, description: description)
                 try tracker.capture(epoch: 0, record: nil)
