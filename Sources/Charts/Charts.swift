@@ -30,8 +30,11 @@ func yAxisMargin(_ axis: Axis) -> Double { 34 + (axis.ticks().map { textWidth(fo
 
 // MARK: - Line chart
 
+/// One line of a line chart.
 public struct LineSeries {
+    /// Legend name, points, dashing and colour (nil: the palette's next).
     public var name: String, x: [Double], y: [Double], dashed: Bool, color: String?
+    /// A line through (x[i], y[i]).
     public init(name: String, x: [Double], y: [Double], dashed: Bool = false, color: String? = nil) {
         self.name = name; self.x = x; self.y = y; self.dashed = dashed; self.color = color
     }
@@ -44,12 +47,19 @@ public struct LineSeries {
 /// Several series over a shared x axis; linear or log y. Non-finite points (and non-positive ones on a log
 /// axis) break the line and are counted in a note.
 public struct LineChart: Chart {
+    /// The title and the axis labels.
     public var title: String, xLabel: String, yLabel: String
+    /// The lines.
     public var series: [LineSeries]
+    /// Linear or logarithmic y axis.
     public var yScale: AxisScale
+    /// Linear or logarithmic x axis.
     public var xScale: AxisScale
+    /// Size in pixels.
     public var width: Double, height: Double
+    /// Whether each point gets a marker.
     public var markers: Bool
+    /// A chart of this data; each argument sets the property of the same name.
     public init(
         title: String, xLabel: String, yLabel: String, series: [LineSeries], yScale: AxisScale = .linear,
         xScale: AxisScale = .linear, markers: Bool = false, width: Double = 640, height: Double = 380
@@ -58,6 +68,7 @@ public struct LineChart: Chart {
         self.xScale = xScale; self.markers = markers; self.width = width; self.height = height
     }
 
+    /// The chart as a standalone SVG document; throws when there is nothing to draw.
     public func svg() throws -> String {
         guard !series.isEmpty, series.contains(where: { !$0.y.isEmpty }) else {
             throw ChartError("\(title): no data to plot")
@@ -107,12 +118,19 @@ public struct LineChart: Chart {
 
 /// A histogram of one sample, optionally with its Gaussian KDE drawn over it (both as densities).
 public struct HistogramChart: Chart {
+    /// The title and the x-axis label.
     public var title: String, xLabel: String
+    /// The values whose distribution is drawn.
     public var values: [Double]
+    /// Histogram bins (nil: the Freedman-Diaconis rule).
     public var bins: Int?
+    /// Whether a kernel-density curve is drawn over the bars.
     public var showDensity: Bool
+    /// The kernel-density bandwidth rule (Scott by default, as scipy).
     public var bandwidth: Bandwidth
+    /// Size in pixels.
     public var width: Double, height: Double
+    /// A chart of this data; each argument sets the property of the same name.
     public init(
         title: String, xLabel: String, values: [Double], bins: Int? = nil, showDensity: Bool = true,
         bandwidth: Bandwidth = .scott, width: Double = 520, height: Double = 340
@@ -121,6 +139,7 @@ public struct HistogramChart: Chart {
         self.bandwidth = bandwidth; self.width = width; self.height = height
     }
 
+    /// The chart as a standalone SVG document; throws when there is nothing to draw.
     public func svg() throws -> String {
         let v = values.filter(\.isFinite)
         guard !v.isEmpty else { throw ChartError("\(title): no finite values for a histogram") }
@@ -159,10 +178,15 @@ public struct HistogramChart: Chart {
 
 /// Overlaid KDE curves of several samples (e.g. one weight matrix per model).
 public struct DensityChart: Chart {
+    /// The title and the x-axis label.
     public var title: String, xLabel: String
+    /// The named samples whose densities are overlaid.
     public var samples: [(name: String, values: [Double])]
+    /// The kernel-density bandwidth rule (Scott by default, as scipy).
     public var bandwidth: Bandwidth
+    /// Size in pixels.
     public var width: Double, height: Double
+    /// A chart of this data; each argument sets the property of the same name.
     public init(
         title: String, xLabel: String, samples: [(name: String, values: [Double])], bandwidth: Bandwidth = .scott,
         width: Double = 560, height: Double = 340
@@ -171,6 +195,7 @@ public struct DensityChart: Chart {
         self.width = width; self.height = height
     }
 
+    /// The chart as a standalone SVG document; throws when there is nothing to draw.
     public func svg() throws -> String {
         let all = samples.flatMap { $0.values.filter(\.isFinite) }
         guard !all.isEmpty else { throw ChartError("\(title): no finite values for a density") }
@@ -198,11 +223,17 @@ func paddedRange(_ groups: [[Double]], rule: Bandwidth) -> (Double, Double) {
 /// Distributions across an ordered index (epochs), stacked and offset like TensorBoard's histogram
 /// 'offset' view: the first row at the top, each later row lower and darker; shared x axis.
 public struct RidgelineChart: Chart {
+    /// The title and the x-axis label.
     public var title: String, xLabel: String
+    /// One ridge per row, top to bottom.
     public var rows: [(label: String, values: [Double])]
+    /// The kernel-density bandwidth rule (Scott by default, as scipy).
     public var bandwidth: Bandwidth
+    /// How far each ridge reaches into the one above, in row heights.
     public var overlap: Double
+    /// Size in pixels.
     public var width: Double, height: Double
+    /// A chart of this data; each argument sets the property of the same name.
     public init(
         title: String, xLabel: String, rows: [(label: String, values: [Double])], bandwidth: Bandwidth = .scott,
         overlap: Double = 1.8, width: Double = 560, height: Double? = nil
@@ -211,6 +242,7 @@ public struct RidgelineChart: Chart {
         self.width = width; self.height = height ?? min(720, 120 + 24 * Double(rows.count))
     }
 
+    /// The chart as a standalone SVG document; throws when there is nothing to draw.
     public func svg() throws -> String {
         let finite = rows.map { $0.values.filter(\.isFinite) }
         guard !rows.isEmpty, finite.contains(where: { !$0.isEmpty }) else {

@@ -17,6 +17,7 @@ public enum Density {
         return (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count - 1)).squareRoot()
     }
 
+    /// The kernel bandwidth `rule` gives for these values.
     public static func bandwidth(_ values: [Double], rule: Bandwidth) -> Double {
         let n = Double(values.count), s = std(values)
         let h = rule == .scott ? s * Foundation.pow(n, -0.2) : s * Foundation.pow(3 * n / 4, -0.2)

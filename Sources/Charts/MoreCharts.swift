@@ -2,12 +2,17 @@ import Foundation
 
 // MARK: - Scatter with labels and trajectories
 
+/// One set of points of a scatter chart, optionally joined as a trajectory.
 public struct ScatterSeries {
+    /// Legend name, points, dashing and colour (nil: the palette's next).
     public var name: String
+    /// The points, in order.
     public var points: [(x: Double, y: Double)]
+    /// A text label per point (words along a trajectory).
     public var labels: [String]?
     /// Join consecutive points with arrows (a trajectory through time).
     public var trajectory: Bool
+    /// A series; `trajectory` joins the points with arrows in order.
     public init(name: String, points: [(x: Double, y: Double)], labels: [String]? = nil, trajectory: Bool = false) {
         self.name = name; self.points = points; self.labels = labels; self.trajectory = trajectory
     }
@@ -15,9 +20,13 @@ public struct ScatterSeries {
 
 /// Points with optional labels; trajectories drawn as arrows from each point to the next.
 public struct ScatterChart: Chart {
+    /// The title and the axis labels.
     public var title: String, xLabel: String, yLabel: String
+    /// The series.
     public var series: [ScatterSeries]
+    /// Size in pixels.
     public var width: Double, height: Double
+    /// A chart of this data; each argument sets the property of the same name.
     public init(
         title: String, xLabel: String, yLabel: String, series: [ScatterSeries], width: Double = 600,
         height: Double = 440
@@ -26,6 +35,7 @@ public struct ScatterChart: Chart {
         self.height = height
     }
 
+    /// The chart as a standalone SVG document; throws when there is nothing to draw.
     public func svg() throws -> String {
         let pts = series.flatMap { $0.points }.filter { $0.x.isFinite && $0.y.isFinite }
         guard !pts.isEmpty else { throw ChartError("\(title): no finite points to plot") }
@@ -92,6 +102,7 @@ public struct ScatterChart: Chart {
 
 // MARK: - Heatmap
 
+/// How heatmap values map to colours.
 public enum ColorScale: String, Codable, Sendable {
     case sequential  // viridis from min to max
     case diverging  // blue-white-red, symmetric around zero
@@ -99,13 +110,21 @@ public enum ColorScale: String, Codable, Sendable {
 
 /// A matrix as coloured cells, with row and column labels and a colour bar.
 public struct Heatmap: Chart {
+    /// The title.
     public var title: String
+    /// The matrix, row by row.
     public var values: [[Double]]
+    /// Labels of the rows and columns.
     public var rowLabels: [String], columnLabels: [String]
+    /// The colour scale.
     public var scale: ColorScale
+    /// The values mapped to the scale's ends (nil: the data's range).
     public var range: (Double, Double)?
+    /// Whether each cell shows its value.
     public var annotate: Bool
+    /// Size in pixels.
     public var width: Double, height: Double
+    /// A chart of this data; each argument sets the property of the same name.
     public init(
         title: String, values: [[Double]], rowLabels: [String], columnLabels: [String], scale: ColorScale = .sequential,
         range: (Double, Double)? = nil, annotate: Bool? = nil, width: Double? = nil, height: Double? = nil
@@ -121,6 +140,7 @@ public struct Heatmap: Chart {
         self.height = height ?? max(260, 80 + colLabelHeight + Double(values.count) * 26)
     }
 
+    /// The chart as a standalone SVG document; throws when there is nothing to draw.
     public func svg() throws -> String {
         guard !values.isEmpty, let cols = values.first?.count, cols > 0 else {
             throw ChartError("\(title): empty matrix")
@@ -202,10 +222,15 @@ public struct Heatmap: Chart {
 
 /// Bars for each category, one per group, side by side; negative values hang below zero.
 public struct GroupedBarChart: Chart {
+    /// The title and the y-axis label.
     public var title: String, yLabel: String
+    /// The groups along the x axis.
     public var categories: [String]
+    /// One bar per category for each named group.
     public var groups: [(name: String, values: [Double])]
+    /// Size in pixels.
     public var width: Double, height: Double
+    /// A chart of this data; each argument sets the property of the same name.
     public init(
         title: String, yLabel: String, categories: [String], groups: [(name: String, values: [Double])],
         width: Double? = nil, height: Double = 360
@@ -217,6 +242,7 @@ public struct GroupedBarChart: Chart {
         self.height = height
     }
 
+    /// The chart as a standalone SVG document; throws when there is nothing to draw.
     public func svg() throws -> String {
         guard !categories.isEmpty, !groups.isEmpty else { throw ChartError("\(title): no bars to draw") }
         for g in groups where g.values.count != categories.count {
@@ -264,18 +290,25 @@ public struct GroupedBarChart: Chart {
 
 /// A grid of charts in one SVG (each keeps its own axes), e.g. one panel per model or per gate.
 public struct SmallMultiples: Chart {
+    /// The title.
     public var title: String
+    /// The charts, row by row.
     public var panels: [Chart]
+    /// Charts per row.
     public var columns: Int
+    /// The grid's width.
     public var width: Double { Double(min(columns, panels.count)) * (panels.map(\.width).max() ?? 0) }
+    /// The grid's height.
     public var height: Double {
         let rows = (panels.count + columns - 1) / max(columns, 1)
         return 34 + Double(rows) * (panels.map(\.height).max() ?? 0)
     }
+    /// A grid of these charts.
     public init(title: String, panels: [Chart], columns: Int = 3) {
         self.title = title; self.panels = panels; self.columns = max(columns, 1)
     }
 
+    /// The chart as a standalone SVG document; throws when there is nothing to draw.
     public func svg() throws -> String {
         guard !panels.isEmpty else { throw ChartError("\(title): no panels") }
         let pw = panels.map(\.width).max()!, ph = panels.map(\.height).max()!

@@ -3,6 +3,7 @@ import Foundation
 /// A self-contained HTML report: sections of paragraphs, tables and inline SVG figures. One file, no
 /// external assets, opens in any browser. Figures may also be written as separate .svg files and linked.
 public struct HTMLReport {
+    /// One piece of a report, in order.
     public enum Block {
         case heading(String, level: Int, id: String)
         case paragraph(String)
@@ -14,10 +15,14 @@ public struct HTMLReport {
         case html(String)
     }
 
+    /// The title.
     public var title: String
+    /// The report's content, in order.
     public var blocks: [Block] = []
+    /// An empty report with this title.
     public init(title: String) { self.title = title }
 
+    /// Text made safe for HTML.
     public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
             of: ">", with: "&gt;")
@@ -36,14 +41,19 @@ public struct HTMLReport {
         return result
     }
 
+    /// Starts a section (heading level 2-4) with a link anchor.
     public mutating func section(_ title: String, level: Int = 2) {
         blocks.append(.heading(title, level: level, id: Self.anchor(title)))
     }
+    /// Adds a paragraph.
     public mutating func paragraph(_ text: String) { blocks.append(.paragraph(text)) }
+    /// Adds a bulleted list.
     public mutating func list(_ items: [String]) { blocks.append(.list(items)) }
+    /// Adds preformatted text.
     public mutating func code(_ text: String) { blocks.append(.code(text)) }
     /// Raw HTML, for content the builder does not model (already escaped by the caller).
     public mutating func html(_ raw: String) { blocks.append(.html(raw)) }
+    /// Adds a table.
     public mutating func table(headers: [String], rows: [[String]], caption: String? = nil) {
         blocks.append(.table(headers: headers, rows: rows, caption: caption))
     }
@@ -51,6 +61,7 @@ public struct HTMLReport {
     public mutating func figure(_ chart: Chart, caption: String, file: String? = nil) throws {
         blocks.append(.figure(svg: try chart.svg(), caption: caption, file: file))
     }
+    /// Adds charts side by side, each with its caption and file.
     public mutating func figureRow(_ charts: [(Chart, String, String?)]) throws {
         blocks.append(.figureRow(try charts.map { (try $0.0.svg(), $0.1, $0.2) }))
     }
@@ -64,6 +75,7 @@ public struct HTMLReport {
         return "<figure>\(unique)<figcaption>\(escape(caption))\(link)</figcaption></figure>"
     }
 
+    /// The whole report as one self-contained HTML page.
     public func render() -> String {
         var toc: [String] = [], body: [String] = []
         var figures = 0

@@ -2,15 +2,19 @@ import Foundation
 
 /// Why a chart could not be drawn.
 public struct ChartError: Error, CustomStringConvertible, Equatable {
+    /// What went wrong, naming the input.
     public let description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }
 
 /// Okabe-Ito colours, distinguishable with the common forms of colour blindness; ordered for contrast.
 public enum Palette {
+    /// The Okabe-Ito colour-blind-safe palette, in order.
     public static let categorical = [
         "#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"
     ]
+    /// The i-th palette colour, cycling.
     public static func color(_ i: Int) -> String { categorical[i % categorical.count] }
 
     /// Viridis (sequential, perceptually uniform), sampled at 9 stops and interpolated.
@@ -36,9 +40,11 @@ public enum Palette {
 
 /// A small SVG writer: elements appended as text, every attribute value escaped.
 public struct SVGDocument {
+    /// Size in pixels.
     public let width: Double, height: Double
     var body: [String] = []
 
+    /// An empty document of this size.
     public init(width: Double, height: Double) { self.width = width; self.height = height }
 
     static func escape(_ s: String) -> String {
@@ -146,6 +152,7 @@ public struct SVGDocument {
         fill=\"context-stroke\"/></marker></defs>
         """
 
+    /// The whole report as one self-contained HTML page.
     public func render() -> String {
         let content = body.joined(separator: "\n")
         let defs = content.contains("url(#arrow)") ? Self.arrowMarker + "\n" : ""

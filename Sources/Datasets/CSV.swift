@@ -3,10 +3,14 @@ import Archives
 
 /// RFC 4180 CSV: comma-separated fields, double-quoted fields may hold commas, quotes ("") and newlines.
 public struct CSVTable {
+    /// The column names.
     public let header: [String]
+    /// The fields of every row after the header.
     public let rows: [[String]]
+    /// Where the data came from, for error messages.
     public let source: String
 
+    /// Parses RFC 4180 CSV; a malformed row is named with its line.
     public init(text: String, source: String, hasHeader: Bool = true) throws {
         self.source = source
         var rows: [[String]] = [], row: [String] = [], field = "", inQuotes = false, afterQuote = false
@@ -59,6 +63,7 @@ public struct CSVTable {
         self.rows = rows
     }
 
+    /// Reads a CSV file (gzip or bzip2 too).
     public init(contentsOf url: URL, hasHeader: Bool = true) throws {
         try self.init(data: try readingArchive { try Decompress.readFile(url) }, source: url.path, hasHeader: hasHeader)
     }
@@ -71,6 +76,7 @@ public struct CSVTable {
         try self.init(text: text, source: source, hasHeader: hasHeader)
     }
 
+    /// The index of column `name`; throws naming the columns there are.
     public func column(_ name: String) throws -> Int {
         guard let i = header.firstIndex(of: name) else {
             throw DataError("\(source): no column '\(name)' (columns: \(header.joined(separator: ", ")))")

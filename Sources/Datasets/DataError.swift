@@ -2,8 +2,11 @@ import Archives
 
 /// Errors reading data files: each names the file and what is wrong with it.
 public struct DataError: Error, CustomStringConvertible, Equatable {
+    /// What went wrong, naming the input.
     public let description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
+    /// The archive error as a data error.
     public init(_ error: ArchiveError) { self.description = error.description }
 }
 

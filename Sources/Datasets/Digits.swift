@@ -5,10 +5,14 @@ import SequenceData
 /// 28x28 grey images with class labels: MNIST, Fashion-MNIST or the 5000-digit MNIST CSV.
 public struct ImageSet {
     public let pixels: [Float]  // N x 28 x 28, scaled to [0, 1]
+    /// The class of each image.
     public let labels: [Int]
+    /// Pixels per image side.
     public let height: Int, width: Int
+    /// The number of images.
     public var count: Int { labels.count }
 
+    /// A set of images (pixels in [0, 1]) and labels.
     public init(pixels: [Float], labels: [Int], height: Int = 28, width: Int = 28) {
         self.pixels = pixels; self.labels = labels; self.height = height; self.width = width
     }
@@ -54,6 +58,7 @@ public struct ImageSet {
         self.init(pixels: pixels, labels: labels)
     }
 
+    /// The images at `indices`.
     public func subset(_ indices: [Int]) -> ImageSet {
         let n = height * width
         return ImageSet(
@@ -74,6 +79,7 @@ public struct ImageSet {
     /// The customary input standardisation, as torchvision's Normalize: MNIST (0.1307, 0.3081),
     /// Fashion-MNIST (0.2860, 0.3530).
     public static let mnistStatistics: (mean: Float, std: Float) = (0.1307, 0.3081)
+    /// Fashion-MNIST's customary mean and standard deviation.
     public static let fashionStatistics: (mean: Float, std: Float) = (0.2860, 0.3530)
 
     func standardized(_ s: (mean: Float, std: Float)) -> [Float] { pixels.map { ($0 - s.mean) / s.std } }

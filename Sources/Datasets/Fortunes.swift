@@ -3,9 +3,11 @@ import Foundation
 /// Debian's `fortunes` package (1:1.99.1, BSD packaging): quotations as plain text, `%` between entries.
 /// The character task reads its literary and aphoristic collections, about 115,000 characters of real text.
 public enum FortuneCorpus {
+    /// Where Debian installs the fortune files.
     public static let directory = URL(fileURLWithPath: "/usr/share/games/fortunes")
     /// The collections read, in this order.
     public static let collections = ["literature", "wisdom"]
+    /// The corpus as the report names it.
     public static let description =
         "Debian's fortunes package, collections \(collections.joined(separator: " and ")) (quotations, BSD packaging)"
 

@@ -5,13 +5,17 @@ import TensorCore
 /// The IDX format of MNIST and Fashion-MNIST (plain or .gz): magic 0x00 0x00 <type> <rank>, then rank
 /// big-endian UInt32 dimensions, then the data (type 0x08 = unsigned bytes, the only one these files use).
 public struct IDXFile {
+    /// The dimensions from the header.
     public let shape: [Int]
+    /// The data, row-major.
     public let bytes: [UInt8]
 
+    /// Reads an IDX file (gzip too).
     public init(contentsOf url: URL) throws {
         try self.init(data: try readingArchive { try Decompress.readFile(url) }, source: url.path)
     }
 
+    /// Parses IDX bytes; `source` names them in errors.
     public init(data: Data, source: String) throws {
         let d = [UInt8](data)
         guard d.count >= 4, d[0] == 0, d[1] == 0 else {

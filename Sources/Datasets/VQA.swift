@@ -2,10 +2,15 @@ import Foundation
 
 /// One visual question: the question, its answer when the dataset has one, and the COCO image it is about.
 public struct VisualQuestion: Equatable, Sendable {
+    /// The question.
     public var question: String
+    /// The answer, when the dataset has one.
     public var answer: String?
+    /// The COCO image id.
     public var imageID: Int
+    /// The dataset's question id (VQA v2).
     public var questionID: Int?
+    /// A question about an image.
     public init(question: String, answer: String?, imageID: Int, questionID: Int? = nil) {
         self.question = question; self.answer = answer; self.imageID = imageID; self.questionID = questionID
     }
@@ -14,6 +19,7 @@ public struct VisualQuestion: Equatable, Sendable {
 /// Readers for the two standard visual-question datasets, in their distributed formats, and the COCO image
 /// files they refer to.
 public enum VisualQuestions {
+    /// Which dataset a folder holds.
     public enum Format: String, Sendable { case vqa2 = "VQA v2", cocoQA = "COCO-QA" }
 
     /// VQA v2: a questions file ({"questions": [{"image_id", "question", "question_id"}, ...]}, e.g.

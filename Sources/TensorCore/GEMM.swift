@@ -97,15 +97,19 @@ public func transpose<T: Real>(
 /// Rows left over run through the smaller kernels in `remainderRows` (each also fits the register file).
 public enum GEMMTile {
     #if RNNLAB_SIMD_AVX512
+    /// Rows of C one micro-kernel call keeps in registers on this instruction set.
     public static let rows = 12
     @usableFromInline static let remainderRows = [8, 4, 1]
     #elseif RNNLAB_SIMD_AVX2
+    /// Rows of C one micro-kernel call keeps in registers on this instruction set.
     public static let rows = 6
     @usableFromInline static let remainderRows = [4, 1]
     #elseif arch(arm64)
+    /// Rows of C one micro-kernel call keeps in registers on this instruction set.
     public static let rows = 8
     @usableFromInline static let remainderRows = [4, 1]
     #else
+    /// Rows of C one micro-kernel call keeps in registers on this instruction set.
     public static let rows = 6
     @usableFromInline static let remainderRows = [4, 1]
     #endif

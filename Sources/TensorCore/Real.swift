@@ -23,17 +23,24 @@ where Self.RawSignificand: FixedWidthInteger {
 /// One register's worth of lanes, chosen at build time (Package.swift sets RNNLAB_SIMD_*):
 /// zmm (512 bits) on AVX-512, ymm (256) on AVX2, 128 bits (NEON q, SSE xmm) otherwise.
 #if RNNLAB_SIMD_AVX512
+/// The Float vector one register of this build holds.
 public typealias FloatRegister = SIMD16<Float>
+/// The Double vector one register of this build holds.
 public typealias DoubleRegister = SIMD8<Double>
 #elseif RNNLAB_SIMD_AVX2
+/// The Float vector one register of this build holds.
 public typealias FloatRegister = SIMD8<Float>
+/// The Double vector one register of this build holds.
 public typealias DoubleRegister = SIMD4<Double>
 #else
+/// The Float vector one register of this build holds.
 public typealias FloatRegister = SIMD4<Float>
+/// The Double vector one register of this build holds.
 public typealias DoubleRegister = SIMD2<Double>
 #endif
 
 extension Float: Real {
+    /// This build's register vector.
     public typealias Vector = FloatRegister
     /// The safetensors dtype name.
     public static var dtypeName: String { "F32" }
@@ -64,9 +71,11 @@ extension Float: Real {
     @inlinable @inline(__always)
     public static func sigmoid(_ v: SIMD16<Float>) -> SIMD16<Float> { tanh(v * 0.5) * 0.5 + 0.5 }
 
+    /// Replaces p[0..<n] by tanh(p).
     @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         mapInPlace(p, n) { tanh($0) }
     }
+    /// Replaces p[0..<n] by 1 / (1 + e^-p).
     @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         mapInPlace(p, n) { sigmoid($0) }
     }
@@ -86,18 +95,23 @@ extension Float: Real {
 }
 
 extension Double: Real {
+    /// This build's register vector.
     public typealias Vector = DoubleRegister
     /// The safetensors dtype name.
     public static var dtypeName: String { "F64" }
     // Double is the reference precision: libm, exactly as PyTorch's float64 path.
     @inlinable static func logistic(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+    /// Replaces p[0..<n] by tanh(p).
     @inlinable public static func tanhInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
         for i in 0..<n { p[i] = Foundation.tanh(p[i]) }
     }
+    /// Replaces p[0..<n] by 1 / (1 + e^-p).
     @inlinable public static func sigmoidInPlace(_ p: UnsafeMutablePointer<Double>, _ n: Int) {
         for i in 0..<n { p[i] = logistic(p[i]) }
     }
+    /// tanh of 16 lanes, through libm.
     @inlinable public static func tanh(_ v: SIMD16<Double>) -> SIMD16<Double> { eachLane(v) { Foundation.tanh($0) } }
+    /// The logistic sigmoid of 16 lanes, through libm.
     @inlinable public static func sigmoid(_ v: SIMD16<Double>) -> SIMD16<Double> { eachLane(v, logistic) }
     @inlinable static func eachLane(_ v: SIMD16<Double>, _ f: (Double) -> Double) -> SIMD16<Double> {
         var r = v

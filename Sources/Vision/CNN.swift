@@ -54,6 +54,7 @@ public struct Conv2d {
     var weight: [Float]  // [out, in/groups, k, k]
     var bias: [Float]
 
+    /// A convolution of these weights [out, in/groups, k, k] (batch norm already folded in) and geometry.
     public init(
         weight: Tensor<Float>, bias: Tensor<Float>?, stride: Int, padding: (Int, Int, Int, Int), groups: Int = 1,
         activation: Activation = .none
