@@ -61,6 +61,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         // Status lines of a run (a skipped, resumed or failed part) go through swift-log.
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        // ONNX export: onnx.proto's messages, generated once with protoc-gen-swift and committed (Sources/ONNXProto).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         // `swift package generate-documentation`: the DocC catalogs beside each module (no code is linked).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0")
     ],
@@ -88,8 +90,17 @@ let package = Package(
         // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.
         .target(name: "Vision", dependencies: ["TensorCore", "CImageCodecs"], swiftSettings: numericSettings),
         // Checkpoints and interchange formats: safetensors, PyTorch .pth, TensorBoard event files, atomic writes.
+        // ONNX's protobuf messages, generated from onnx.proto (see its README; not formatted, not edited).
         .target(
-            name: "Interchange", dependencies: ["TensorCore", "Recurrent", "Archives"],
+            name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["onnx.proto", "README.md"]),
+        // TensorBoard's Event / Summary messages, generated from its file descriptors (see its README).
+        .target(
+            name: "TensorBoardProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["README.md"]),
+        .target(
+            name: "Interchange",
+            dependencies: ["TensorCore", "Recurrent", "Archives", "ONNXProto", "TensorBoardProto"],
             swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
         .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: numericSettings),
@@ -126,7 +137,8 @@ let package = Package(
             name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"],
             swiftSettings: simdSettings),
         .testTarget(
-            name: "InterchangeTests", dependencies: ["Interchange"], exclude: ["scripts"], swiftSettings: simdSettings),
+            name: "InterchangeTests", dependencies: ["Interchange", "ONNXProto"], exclude: ["scripts"],
+            swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
         .testTarget(
             name: "ExperimentsTests", dependencies: ["Experiments", "Vision", "Analysis"], swiftSettings: simdSettings),

@@ -1,8 +1,9 @@
 import Foundation
+import TensorBoardProto
 
 /// Writes TensorBoard event files (events.out.tfevents.*): TFRecord framing (length, masked CRC-32C of the
-/// length, serialized tensorflow.Event, masked CRC-32C of the data), with scalar and histogram summaries
-/// encoded by hand in protobuf wire format. TensorBoard's own reader opens them.
+/// length, the serialized tensorflow.Event, masked CRC-32C of the data) around Event messages built with
+/// swift-protobuf (TensorBoardProto, generated from TensorBoard's own descriptors). TensorBoard's reader opens them.
 public final class TensorBoardWriter {
     /// The event file being written.
     public let url: URL
@@ -16,26 +17,26 @@ public final class TensorBoardWriter {
             throw FileFormatError("\(url.path): cannot create")
         }
         handle = try FileHandle(forWritingTo: url)
-        var event = Proto()
-        event.double(1, wallTime)
-        event.bytes(3, Data("brain.Event:2".utf8))  // file_version
-        try write(event.data)
+        var event = Tensorboard_Event()
+        event.wallTime = wallTime
+        event.fileVersion = "brain.Event:2"
+        try write(event)
     }
 
     deinit { try? handle.close() }
 
-    /// Scalar summary: Summary.Value{tag = 1, simple_value = 2}.
+    /// Scalar summary (Summary.Value.simple_value).
     public func scalar(_ tag: String, _ value: Double, step: Int, wallTime: Double = Date().timeIntervalSince1970)
         throws
     {
-        var v = Proto()
-        v.bytes(1, Data(tag.utf8))
-        v.float(2, Float(value))
+        var v = Tensorboard_Summary.Value()
+        v.tag = tag
+        v.simpleValue = Float(value)
         try summaryEvent(v, step: step, wallTime: wallTime)
     }
 
-    /// Histogram summary: HistogramProto{min, max, num, sum, sum_squares, bucket_limit, bucket} with
-    /// `bins` equal-width buckets (bucket_limit = right edges, the last +infinity as TensorFlow writes).
+    /// Histogram summary (HistogramProto: min, max, num, sum, sum_squares, bucket_limit, bucket) with `bins`
+    /// equal-width buckets (bucket_limit = right edges, the last the largest double, as TensorFlow writes).
     public func histogram(
         _ tag: String, _ values: [Double], step: Int, bins: Int = 30, wallTime: Double = Date().timeIntervalSince1970
     ) throws {
@@ -44,30 +45,29 @@ public final class TensorBoardWriter {
         let width = hi > lo ? (hi - lo) / Double(bins) : 1
         var counts = [Double](repeating: 0, count: bins)
         for x in v { counts[min(Int((x - lo) / width), bins - 1)] += 1 }
-        var limits = (1..<bins).map { lo + Double($0) * width }
-        limits.append(Double.greatestFiniteMagnitude)
-        var h = Proto()
-        h.double(1, lo); h.double(2, hi); h.double(3, Double(v.count))
-        h.double(4, v.reduce(0, +)); h.double(5, v.reduce(0) { $0 + $1 * $1 })
-        h.packedDoubles(6, limits); h.packedDoubles(7, counts)
-        var value = Proto()
-        value.bytes(1, Data(tag.utf8))
-        value.bytes(5, h.data)
+        var h = Tensorboard_HistogramProto()
+        h.min = lo; h.max = hi; h.num = Double(v.count)
+        h.sum = v.reduce(0, +); h.sumSquares = v.reduce(0) { $0 + $1 * $1 }
+        h.bucketLimit = (1..<bins).map { lo + Double($0) * width } + [Double.greatestFiniteMagnitude]
+        h.bucket = counts
+        var value = Tensorboard_Summary.Value()
+        value.tag = tag
+        value.histo = h
         try summaryEvent(value, step: step, wallTime: wallTime)
     }
 
     /// Flushes the file to disk.
     public func flush() throws { try handle.synchronize() }
 
-    func summaryEvent(_ value: Proto, step: Int, wallTime: Double) throws {
-        var summary = Proto()
-        summary.bytes(1, value.data)
-        var event = Proto()
-        event.double(1, wallTime)
-        event.varint(2, UInt64(step))
-        event.bytes(5, summary.data)
-        try write(event.data)
+    func summaryEvent(_ value: Tensorboard_Summary.Value, step: Int, wallTime: Double) throws {
+        var event = Tensorboard_Event()
+        event.wallTime = wallTime
+        event.step = Int64(step)
+        event.summary.value = [value]
+        try write(event)
     }
+
+    func write(_ event: Tensorboard_Event) throws { try write(try event.serializedData()) }
 
     func write(_ record: Data) throws {
         var out = Data()
@@ -84,30 +84,6 @@ public final class TensorBoardWriter {
 
     static func appendLE(_ d: inout Data, _ v: UInt32) {
         withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) }
-    }
-}
-
-/// Protocol-buffer wire format, just what event files need.
-struct Proto {
-    var data = Data()
-    mutating func key(_ field: Int, _ wire: Int) { raw(UInt64(field << 3 | wire)) }
-    mutating func raw(_ v: UInt64) {
-        var x = v
-        while x >= 0x80 { data.append(UInt8(x & 0x7F) | 0x80); x >>= 7 }
-        data.append(UInt8(x))
-    }
-    mutating func varint(_ field: Int, _ v: UInt64) { key(field, 0); raw(v) }
-    mutating func double(_ field: Int, _ v: Double) {
-        key(field, 1); withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-    }
-    mutating func float(_ field: Int, _ v: Float) {
-        key(field, 5); withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-    }
-    mutating func bytes(_ field: Int, _ b: Data) { key(field, 2); raw(UInt64(b.count)); data.append(b) }
-    mutating func packedDoubles(_ field: Int, _ v: [Double]) {
-        var p = Data()
-        for x in v { withUnsafeBytes(of: x.bitPattern.littleEndian) { p.append(contentsOf: $0) } }
-        bytes(field, p)
     }
 }
 

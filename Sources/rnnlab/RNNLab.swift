@@ -14,6 +14,7 @@ struct RNNLab: ParsableCommand {
         abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
         subcommands: [
             All.self, Toy.self, Real.self, Fusion.self, Train.self, Generate.self, Evaluate.self, Predict.self,
+            Export.self,
             Compare.self, Classify.self,
             Fetch.self, Bench.self, GalleryCommand.self
         ],

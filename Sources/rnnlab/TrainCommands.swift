@@ -189,3 +189,17 @@ struct Predict: ParsableCommand {
         }
     }
 }
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a trained rnnlab train model as ONNX (standard RNN / LSTM / GRU operators, opset 17).")
+    @Option(help: "The run folder of rnnlab train.") var checkpoint: String
+    @Option(help: "Which trained cell (default: the run's first).") var cell: CellKind?
+    @Option(help: "The ONNX file to write.") var onnx: String
+
+    func run() throws {
+        try Inference.exportONNX(
+            run: URL(fileURLWithPath: checkpoint), cell: cell, to: URL(fileURLWithPath: onnx))
+        print("Wrote \(onnx).")
+    }
+}

@@ -174,3 +174,11 @@ package enum Inference {
         return lines
     }
 }
+
+extension Inference {
+    /// Writes the run's model (the last checkpoint of `cell`) as ONNX with the standard recurrent operators.
+    package static func exportONNX(run: URL, cell: CellKind?, to file: URL) throws {
+        let trained = try TrainedRun(run, cell: cell)
+        try AtomicFile.write(try ONNXExport.serialize(trained.model, name: "rnnlab \(trained.cell.rawValue)"), to: file)
+    }
+}

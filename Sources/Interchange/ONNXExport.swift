@@ -1,0 +1,158 @@
+import Foundation
+import ONNXProto
+import Recurrent
+import TensorCore
+
+/// Exports a ``SequenceModel`` to ONNX with the standard recurrent operators (RNN, LSTM, GRU; opset 17), so
+/// onnxruntime and every other ONNX runtime can run it. The graph: [Gather from the embedding] -> Transpose to
+/// sequence-major -> one RNN/LSTM/GRU node per layer -> the head (Gemm on the last state, or MatMul + Add on
+/// every step). Input "input": [batch, steps, features] float, or [batch, steps] int64 token ids; output
+/// "output": [batch, outputs] or [batch, steps, outputs].
+public enum ONNXExport {
+    public struct ExportError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Where ONNX puts each of its gate blocks, as indices of PyTorch's blocks: LSTM i, o, f, c from PyTorch's
+    /// i, f, g, o; GRU z, r, h from r, z, n; the vanilla RNN's single block.
+    static func onnxGateOrder(_ cell: CellKind) throws -> [Int] {
+        switch cell {
+        case .rnn: [0]
+        case .lstm: [0, 3, 1, 2]
+        case .gru: [1, 0, 2]
+        case .indrnn:
+            throw ExportError(description: "IndRNN has no ONNX operator (its recurrence is element-wise)")
+        }
+    }
+
+    /// The serialized ONNX model.
+    public static func serialize(_ model: SequenceModel<Float>, name: String = "rnnlab") throws -> Data {
+        try build(model, name: name).serializedData()
+    }
+
+    static func build(_ model: SequenceModel<Float>, name: String) throws -> Onnx_ModelProto {
+        let c = model.rnn.config, H = c.hiddenSize, G = c.cell.gateCount
+        let order = try onnxGateOrder(c.cell)
+        var graph = Onnx_GraphProto()
+        graph.name = name
+        func tensor(_ name: String, _ dims: [Int], _ values: [Float]) {
+            var t = Onnx_TensorProto()
+            t.name = name; t.dims = dims.map(Int64.init); t.dataType = 1  // FLOAT
+            t.floatData = values
+            graph.initializer.append(t)
+        }
+        func ints(_ name: String, _ values: [Int64]) {
+            var t = Onnx_TensorProto()
+            t.name = name; t.dims = [Int64(values.count)]; t.dataType = 7  // INT64
+            t.int64Data = values
+            graph.initializer.append(t)
+        }
+        func node(_ op: String, _ inputs: [String], _ outputs: [String], _ attributes: [Onnx_AttributeProto] = []) {
+            var n = Onnx_NodeProto()
+            n.opType = op; n.input = inputs; n.output = outputs; n.name = "\(op)_\(graph.node.count)"
+            n.attribute = attributes
+            graph.node.append(n)
+        }
+        func attribute(_ name: String, int: Int64? = nil, ints: [Int64]? = nil, strings: [String]? = nil)
+            -> Onnx_AttributeProto
+        {
+            var a = Onnx_AttributeProto()
+            a.name = name
+            if let int { a.type = .int; a.i = int }
+            if let ints { a.type = .ints; a.ints = ints }
+            if let strings { a.type = .strings; a.strings = strings.map { Data($0.utf8) } }
+            return a
+        }
+        func value(_ name: String, _ elemType: Int32, _ dims: [String]) -> Onnx_ValueInfoProto {
+            var v = Onnx_ValueInfoProto()
+            v.name = name
+            var t = Onnx_TypeProto.Tensor()
+            t.elemType = elemType
+            var shape = Onnx_TensorShapeProto()
+            shape.dim = dims.map { d in
+                var dim = Onnx_TensorShapeProto.Dimension()
+                if let n = Int64(d) { dim.dimValue = n } else { dim.dimParam = d }
+                return dim
+            }
+            t.shape = shape
+            v.type.tensorType = t
+            return v
+        }
+        /// Rows of a [G*H, cols] PyTorch tensor regrouped into ONNX's gate order.
+        func reordered(_ data: [Float], cols: Int) -> [Float] {
+            order.flatMap { g in data[(g * H * cols)..<((g + 1) * H * cols)] }
+        }
+
+        // Input, and the embedding when the model reads tokens.
+        let params = model.parameters
+        var x = "input"
+        if let embedding = model.embedding {
+            graph.input.append(value("input", 7, ["batch", "steps"]))
+            tensor(
+                "embedding.weight", [embedding.vocabularySize, embedding.dimension],
+                embedding.parameters.tensors[0].data)
+            node("Gather", ["embedding.weight", "input"], ["embedded"])
+            x = "embedded"
+        } else {
+            graph.input.append(value("input", 1, ["batch", "steps", String(c.inputSize)]))
+        }
+        node("Transpose", [x], ["sequence"], [attribute("perm", ints: [1, 0, 2])])
+        ints("axis1", [1]); ints("axis0", [0])
+        var layerInput = "sequence", lastState = ""
+        let op: String
+        switch c.cell {
+        case .rnn: op = "RNN"
+        case .lstm: op = "LSTM"
+        default: op = "GRU"
+        }
+        for k in 0..<c.numLayers {
+            let inSize = c.layerInputSize(k)
+            let wih = params["rnn.weight_ih_l\(k)"]!.data, whh = params["rnn.weight_hh_l\(k)"]!.data
+            let bih = params["rnn.bias_ih_l\(k)"]!.data, bhh = params["rnn.bias_hh_l\(k)"]!.data
+            tensor("W\(k)", [1, G * H, inSize], reordered(wih, cols: inSize))
+            tensor("R\(k)", [1, G * H, H], reordered(whh, cols: H))
+            tensor("B\(k)", [1, 2 * G * H], reordered(bih, cols: 1) + reordered(bhh, cols: 1))
+            var attributes = [attribute("hidden_size", int: Int64(H))]
+            if c.cell == .rnn {
+                attributes.append(attribute("activations", strings: [c.nonlinearity == .tanh ? "Tanh" : "Relu"]))
+            }
+            // PyTorch's GRU applies the reset gate after W_hn h + b_hn: ONNX's linear_before_reset = 1.
+            if c.cell == .gru {
+                attributes.append(attribute("linear_before_reset", int: c.gruVariant == .resetAfter ? 1 : 0))
+            }
+            node(
+                op, [layerInput, "W\(k)", "R\(k)", "B\(k)"],
+                ["Y\(k)", "Y_h\(k)"] + (c.cell == .lstm ? ["Y_c\(k)"] : []), attributes)
+            node("Squeeze", ["Y\(k)", "axis1"], ["H\(k)"])  // [steps, batch, H]
+            layerInput = "H\(k)"; lastState = "Y_h\(k)"
+        }
+        // The head: nn.Linear on the last state, or on every step.
+        let fcWeight = model.head.parameters.tensors[0], fcBias = model.head.parameters.tensors[1]
+        let outputs = model.head.outputSize
+        switch model.headMode {
+        case .lastStep:
+            node("Squeeze", [lastState, "axis0"], ["last"])
+            tensor("fc.weight", [outputs, H], fcWeight.data)
+            tensor("fc.bias", [outputs], fcBias.data)
+            node("Gemm", ["last", "fc.weight", "fc.bias"], ["output"], [attribute("transB", int: 1)])
+            graph.output.append(value("output", 1, ["batch", String(outputs)]))
+        case .everyStep:
+            node("Transpose", [layerInput], ["states"], [attribute("perm", ints: [1, 0, 2])])
+            var transposed = [Float](repeating: 0, count: H * outputs)
+            for o in 0..<outputs { for j in 0..<H { transposed[j * outputs + o] = fcWeight.data[o * H + j] } }
+            tensor("fc.weight_t", [H, outputs], transposed)
+            tensor("fc.bias", [outputs], fcBias.data)
+            node("MatMul", ["states", "fc.weight_t"], ["logits"])
+            node("Add", ["logits", "fc.bias"], ["output"])
+            graph.output.append(value("output", 1, ["batch", "steps", String(outputs)]))
+        }
+        var m = Onnx_ModelProto()
+        m.irVersion = 8
+        m.producerName = "rnnlab"
+        var opset = Onnx_OperatorSetIdProto()
+        opset.domain = ""; opset.version = 17
+        m.opsetImport = [opset]
+        m.graph = graph
+        return m
+    }
+}
