@@ -180,7 +180,8 @@ final class RealDataExperimentTests: XCTestCase {
         let tb = try FileManager.default.contentsOfDirectory(atPath: folder.url("real/mnist_rows/tensorboard/gru").path)
         XCTAssertTrue(tb.contains { $0.hasPrefix("events.out.tfevents.") })
         for f in [
-            "loss.svg", "accuracy.svg", "spectral_norm.svg", "saturation.svg", "lstm_ridgelines.svg",
+            "loss.svg", "accuracy.svg", "spectral_norm.svg", "saturation.svg", "gradient_through_time.svg",
+            "lstm_ridgelines.svg",
             "lstm_kde_overlay.svg", "lstm_histograms.svg",
             "gru_weight_stats.svg", "weights.csv", "saturation.csv"
         ] {

@@ -87,6 +87,8 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertTrue(html.contains("rmsprop"))
         let report = try String(contentsOf: b.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("RMSprop lr 0.002"), "the settings sentence comes from the recipe")
+        XCTAssertTrue(report.contains("||dL/dh_t|| across time"), "gradient flow through time is drawn")
+        XCTAssertTrue(report.contains("||dL/dh_1|| / ||dL/dh_T|| on the probe batch"))
     }
 
     /// IDX images row by row, and labelled texts from a CSV.

@@ -414,15 +414,18 @@ package enum RealDataExperiment {
                     checkpoints: "real/\(task.key)/\(m.cell.rawValue)"))
         }
         let trackerList = trained.map { ($0.cell, trackers[$0.cell]!) }
+        let flow = try gradientThroughTime(task, trained)
         let findings =
             RealDataReport.findings(
                 task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
                 classes: recipe.outputs,
                 clip: recipe.clip)
             + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, trackers[$1.cell]!) })
+            + RealDataReport.gradientFlowFindings(flow)
         try RealDataReport.figures(
             task: task.key, results: results, trackers: trackerList,
             objective: recipe.objective, baselines: task.baselines, folder: folder, report: &report)
+        try RealDataReport.gradientFlowFigure(task: task.key, flow, folder: folder, report: &report)
         report.list(findings.map(\.text))
         if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
@@ -480,5 +483,25 @@ package enum RealDataExperiment {
                 """,
             into: &report)
         return runs
+    }
+
+    /// ||dL/dh_t|| of the top layer at every step on the task's probe batch (the first 128 held-out sequences),
+    /// at each model's initial weights and after training.
+    static func gradientThroughTime(_ task: Task, _ trained: [ModelRecipe.Trained]) throws -> [RealDataReport.Flow] {
+        let probe: SequenceBatch<Float> =
+            task.tokens.map { $0.1.batch(Array(0..<min(128, $0.1.count))) }
+            ?? task.test!.batch(Array(0..<min(128, task.test!.count)))
+        return try trained.map { m in
+            func norms() throws -> [Double] {
+                var g = m.model.parameters.zerosLike()
+                _ = try m.model.forwardBackward(probe, into: &g)
+                return GradientFlow.stepNorms(m.model.lastHiddenGradient!)
+            }
+            let weights = m.model.parameters
+            m.model.parameters = m.initial
+            let initial = try norms()
+            m.model.parameters = weights
+            return RealDataReport.Flow(model: m.cell.displayName, initial: initial, trained: try norms())
+        }
     }
 }

@@ -615,3 +615,49 @@ extension RealDataReport {
         return lines
     }
 }
+
+extension RealDataReport {
+    /// The loss gradient reaching each step, at initialisation and after training.
+    struct Flow {
+        var model: String
+        var initial: [Double], trained: [Double]
+    }
+
+    static func gradientFlowFigure(task: String, _ flow: [Flow], folder: RunFolder, report: inout HTMLReport) throws {
+        guard let steps = flow.first?.trained.count, steps > 1 else { return }
+        let t = (1...steps).map(Double.init)
+        var series: [LineSeries] = []
+        for (i, f) in flow.enumerated() {
+            series.append(
+                LineSeries(name: "\(f.model) init", x: t, y: f.initial, dashed: true, color: Palette.color(i)))
+            series.append(LineSeries(name: "\(f.model) trained", x: t, y: f.trained, color: Palette.color(i)))
+        }
+        try folder.figure(
+            LineChart(
+                title: "\(label(task)): ||dL/dh_t|| across time", xLabel: "time step t", yLabel: "gradient norm",
+                series: series, yScale: .log),
+            "real/\(task)/gradient_through_time.svg",
+            caption:
+                """
+                Norm of the loss gradient reaching the top layer's hidden state at each step (probe batch mean), at \
+                initialisation (dashed) and after training (solid).
+                """,
+            into: &report)
+    }
+
+    /// How much of the gradient at the last step reaches the first, per model, before and after training.
+    static func gradientFlowFindings(_ flow: [Flow]) -> [Finding] {
+        guard flow.count > 0, (flow.first?.trained.count ?? 0) > 1 else { return [] }
+        let parts: [String] = flow.map { f in
+            let a = GradientFlow.firstToLastRatio(f.initial), b = GradientFlow.firstToLastRatio(f.trained)
+            return "\(f.model) \(fmt(a, 3)) -> \(fmt(b, 3))"
+        }
+        return [
+            .detail(
+                "||dL/dh_1|| / ||dL/dh_T|| on the probe batch, initialisation -> after training: "
+                    + parts.joined(separator: ", ") + ".",
+                numbers: Dictionary(
+                    uniqueKeysWithValues: flow.map { ($0.model, GradientFlow.firstToLastRatio($0.trained)) }))
+        ]
+    }
+}
