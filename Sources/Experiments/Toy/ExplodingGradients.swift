@@ -13,9 +13,9 @@ import Charts
 package enum ExplodingGradients {
     package struct Options: Codable, Equatable, Sendable {
         /// Spectral radii of W_hh = rho * I whose gradients through time are compared at initialisation.
-        package var radii: [Double] = [0.9, 1.0, 1.1]
+        package var radii: [Double] = [0.9, 1.0, 1.05, 1.1]
         /// The radius the two training runs start from.
-        package var trainingRadius = 1.1
+        package var trainingRadius = 1.05
         package var steps = 30, hidden = 32, count = 2000, epochs = 4
         package var learningRate = 1e-3, clip = 1.0
     }
