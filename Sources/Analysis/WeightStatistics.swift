@@ -116,3 +116,17 @@ public struct SaturationStats: Codable, Sendable, Equatable {
         return out
     }
 }
+
+/// Per-unit statistics of gate activations.
+public enum GateStatistics {
+    /// Per hidden unit, the mean activation of gate block `block` of layer `layer` over every row and step of
+    /// the last forward pass (for the keep gate, LSTM f or GRU z: how much of the state each unit carries).
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func meanActivation<T: Real>(_ net: RecurrentNetwork<T>, block: Int, layer: Int = 0) -> [Double] {
+        let acts = net.gateActivations(layer: layer), H = net.config.hiddenSize, G = net.config.gateWidth
+        let rows = acts.count / G
+        var mean = [Double](repeating: 0, count: H)
+        for row in 0..<rows { for j in 0..<H { mean[j] += Double(acts[row * G + block * H + j]) / Double(rows) } }
+        return mean
+    }
+}

@@ -35,26 +35,30 @@ public struct ForecastData {
         let sd = s > 0 ? s : 1
         mean = mu; std = sd
         let z = values.map { ($0 - mu) / sd }
-        func windows(_ range: Range<Int>) -> (TensorSequenceDataset<Float>, Double, Double) {
-            var x = [Float](), y = [Float](), naive = 0.0, meanErr = 0.0, n = 0
-            var start = range.lowerBound
-            while start + window + horizon - 1 < range.upperBound {
-                x += z[start..<(start + window)].map(Float.init)
-                let target = z[start + window + horizon - 1]
-                y.append(Float(target))
-                naive += (target - z[start + window - 1]) * (target - z[start + window - 1])
-                meanErr += target * target
-                n += 1; start += 1
-            }
-            let data = TensorSequenceDataset(
-                inputs: try! Tensor(shape: [n, window, 1], data: x),
-                targets: .values(try! Tensor(shape: [n, 1], data: y)))
-            return (data, naive / Double(max(n, 1)), meanErr / Double(max(n, 1)))
-        }
-        train = windows(0..<split).0
+        train = Self.windows(z, window: window, horizon: horizon, range: 0..<split).data
         // Test windows may start in the training part so the first test target is the first held-out value.
-        let t = windows(max(0, split - window - horizon + 1)..<values.count)
-        test = t.0; naiveTestMSE = t.1; meanTestMSE = t.2
+        let t = Self.windows(z, window: window, horizon: horizon, range: max(0, split - window - horizon + 1)..<z.count)
+        test = t.data; naiveTestMSE = t.naiveMSE; meanTestMSE = t.meanMSE
+    }
+
+    /// Every window of `window` values of the normalised series `z` that starts and has its target (`horizon`
+    /// steps after its last value) inside `range`, with the MSE of "next = last" and of the mean (0) on them.
+    public static func windows(_ z: [Double], window: Int, horizon: Int, range: Range<Int>) -> (
+        data: TensorSequenceDataset<Float>, naiveMSE: Double, meanMSE: Double
+    ) {
+        var x = [Float](), y = [Float](), naive = 0.0, meanErr = 0.0, n = 0
+        var start = range.lowerBound
+        while start + window + horizon - 1 < range.upperBound {
+            x += z[start..<(start + window)].map(Float.init)
+            let target = z[start + window + horizon - 1]
+            y.append(Float(target))
+            naive += (target - z[start + window - 1]) * (target - z[start + window - 1])
+            meanErr += target * target
+            n += 1; start += 1
+        }
+        let data = TensorSequenceDataset(
+            inputs: try! Tensor(shape: [n, window, 1], data: x), targets: .values(try! Tensor(shape: [n, 1], data: y)))
+        return (data, naive / Double(max(n, 1)), meanErr / Double(max(n, 1)))
     }
 
     /// Seattle daily maximum temperature (deg C) from vega_datasets' seattle-weather.csv.

@@ -2,6 +2,7 @@ import Foundation
 import TensorCore
 import Recurrent
 import Charts
+import Analysis
 
 /// The LSTM's plateau on long sequences and its standard remedies, measured side by side: the same LSTM
 /// trained from each gate initialisation, with how long its keep gate holds a unit's state before and after.
@@ -20,11 +21,7 @@ struct GateInitComparison {
     static func memorySpans(_ model: SequenceModel<Float>, probe: SequenceBatch<Float>, cap: Int) throws -> [Double] {
         guard let block = model.rnn.config.cell.carryGateBlock else { return [] }
         _ = try model.predict(probe.input)
-        let acts = model.rnn.gateActivations(layer: 0), H = model.rnn.config.hiddenSize, G = model.rnn.config.gateWidth
-        let rows = acts.count / G
-        return (0..<H).map { j in
-            let f = (0..<rows).reduce(0.0) { $0 + Double(acts[$1 * G + block * H + j]) } / Double(max(rows, 1))
-            return min(Double(cap), 1 / max(1 - f, 1e-12))
+        return GateStatistics.meanActivation(model.rnn, block: block).map { f in min(Double(cap), 1 / max(1 - f, 1e-12))
         }
     }
 

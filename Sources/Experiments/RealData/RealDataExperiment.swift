@@ -107,6 +107,11 @@ package enum RealDataExperiment {
                     batch: batch,
                     clip: clip, weights: .realDataModels, gateInit: gateInit, steps: steps)
         }
+        /// The fixed batch the measurements use: the first 128 held-out sequences.
+        var probe: SequenceBatch<Float> {
+            tokens.map { $0.1.batch(Array(0..<min(128, $0.1.count))) }
+                ?? test!.batch(Array(0..<min(128, test!.count)))
+        }
         /// The data description followed by the training settings, as the report states them.
         var fullDescription: String { description + " Every model: \(recipe.settings)." }
     }
@@ -346,7 +351,7 @@ package enum RealDataExperiment {
         report.section(task.title, level: 3)
         report.paragraph(task.fullDescription)
         var trackers: [CellKind: WeightEvolution] = [:], resumedFrom: [CellKind: (epoch: Int, saved: String?)] = [:]
-        let recipe = task.recipe
+        let recipe = task.recipe, probe = task.probe
 
         /// Checkpoints every epoch, weight tracking, and resuming from this folder's checkpoints.
         func prepare(_ cell: CellKind, _ model: SequenceModel<Float>, _ trainer: Trainer<Float>) throws
@@ -355,12 +360,6 @@ package enum RealDataExperiment {
             let dir = "real/\(task.key)/\(cell.rawValue)"
             let store = CheckpointStore(directory: folder.url(dir))
             let tb = try TensorBoardWriter(directory: folder.url("real/\(task.key)/tensorboard/\(cell.rawValue)"))
-            let probe: SequenceBatch<Float>
-            if let tokens = task.tokens {
-                probe = tokens.1.batch(Array(0..<min(128, tokens.1.count)))
-            } else {
-                probe = task.test!.batch(Array(0..<min(128, task.test!.count)))
-            }
             let tracker = WeightEvolution(model: model, probe: probe, tensorboard: tb)
             trackers[cell] = tracker
             let description = "\(cell.displayName) \(model.rnn.config.description) on \(task.key)"
@@ -414,7 +413,7 @@ package enum RealDataExperiment {
                     checkpoints: "real/\(task.key)/\(m.cell.rawValue)"))
         }
         let trackerList = trained.map { ($0.cell, trackers[$0.cell]!) }
-        let flow = try gradientThroughTime(task, trained)
+        let flow = try gradientThroughTime(probe, trained)
         let findings =
             RealDataReport.findings(
                 task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
@@ -433,7 +432,7 @@ package enum RealDataExperiment {
             task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
             findings: findings)
         if !task.compareGateInits.isEmpty, let lstm = trained.first(where: { $0.cell == .lstm }) {
-            let runs = try compareGateInits(task, o, context, main: lstm, report: &report)
+            let runs = try compareGateInits(task, o, context, main: lstm, probe: probe, report: &report)
             result.gateInits = runs
             result.findings += GateInitComparison.findings(runs, steps: task.steps ?? 0, chosen: task.gateInit)
             report.list(result.findings.suffix(3).map(\.text))
@@ -443,9 +442,9 @@ package enum RealDataExperiment {
 
     /// The LSTM again from every other gate initialisation (trained here, not checkpointed), beside the main one.
     static func compareGateInits(
-        _ task: Task, _ o: Options, _ context: RunContext, main: ModelRecipe.Trained, report: inout HTMLReport
+        _ task: Task, _ o: Options, _ context: RunContext, main: ModelRecipe.Trained, probe: SequenceBatch<Float>,
+        report: inout HTMLReport
     ) throws -> [GateInitComparison.Run] {
-        let probe = task.test!.batch(Array(0..<min(128, task.test!.count)))
         let cap = task.steps ?? 1
         func run(_ gateInit: GateInit, _ trained: ModelRecipe.Trained, here: Bool) throws -> GateInitComparison.Run {
             let accuracy = trained.history.compactMap(\.validationAccuracy)
@@ -487,10 +486,9 @@ package enum RealDataExperiment {
 
     /// ||dL/dh_t|| of the top layer at every step on the task's probe batch (the first 128 held-out sequences),
     /// at each model's initial weights and after training.
-    static func gradientThroughTime(_ task: Task, _ trained: [ModelRecipe.Trained]) throws -> [RealDataReport.Flow] {
-        let probe: SequenceBatch<Float> =
-            task.tokens.map { $0.1.batch(Array(0..<min(128, $0.1.count))) }
-            ?? task.test!.batch(Array(0..<min(128, task.test!.count)))
+    static func gradientThroughTime(_ probe: SequenceBatch<Float>, _ trained: [ModelRecipe.Trained]) throws
+        -> [RealDataReport.Flow]
+    {
         return try trained.map { m in
             func norms() throws -> [Double] {
                 var g = m.model.parameters.zerosLike()

@@ -283,11 +283,7 @@ package enum ToyExperiment {
         var carry: [Double] = []
         if let block = cell.carryGateBlock {
             _ = try model.rnn.forward(try recurrentInput())
-            let acts = model.rnn.gateActivations(layer: 0), H = model.rnn.config.hiddenSize,
-                G = model.rnn.config.gateWidth
-            carry = [Double](repeating: 0, count: H)
-            let rows = acts.count / G
-            for row in 0..<rows { for j in 0..<H { carry[j] += Double(acts[row * G + block * H + j]) / Double(rows) } }
+            carry = GateStatistics.meanActivation(model.rnn, block: block)
         }
         return GradientSummary(
             cell: cell, lossGradientInit: li, lossGradientTrained: lt, jacobianInit: ji,

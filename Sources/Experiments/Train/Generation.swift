@@ -78,19 +78,11 @@ package enum Inference {
                 throw DataError(
                     "\(data.path): \(values.count) values, fewer than one window of \(c.window) and its target")
             }
-            let z = values.map { Float(($0 - mean) / std) }
-            var x: [Float] = [], y: [Float] = [], names: [String] = []
-            for start in 0...(z.count - c.window - c.horizon) {
-                x += z[start..<(start + c.window)]; y.append(z[start + c.window + c.horizon - 1])
-                names.append("value \(start + c.window + c.horizon)")
-            }
-            let n = y.count
-            return (
-                TensorSequenceDataset(
-                    inputs: try Tensor(shape: [n, c.window, 1], data: x),
-                    targets: .values(try Tensor(shape: [n, 1], data: y))),
-                nil, names
-            )
+            // The training run's normalisation, and the windows exactly as training cut them.
+            let windows = ForecastData.windows(
+                values.map { ($0 - mean) / std }, window: c.window, horizon: c.horizon, range: 0..<values.count
+            ).data
+            return (windows, nil, (0..<windows.count).map { "value \($0 + c.window + c.horizon)" })
         case .text:
             guard let text = try? String(contentsOf: data, encoding: .utf8), let chars = p.characters else {
                 throw DataError("\(data.path): cannot read as UTF-8 text")
