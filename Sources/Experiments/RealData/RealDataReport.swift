@@ -625,13 +625,7 @@ extension RealDataReport {
 
     static func gradientFlowFigure(task: String, _ flow: [Flow], folder: RunFolder, report: inout HTMLReport) throws {
         guard let steps = flow.first?.trained.count, steps > 1 else { return }
-        let t = (1...steps).map(Double.init)
-        var series: [LineSeries] = []
-        for (i, f) in flow.enumerated() {
-            series.append(
-                LineSeries(name: "\(f.model) init", x: t, y: f.initial, dashed: true, color: Palette.color(i)))
-            series.append(LineSeries(name: "\(f.model) trained", x: t, y: f.trained, color: Palette.color(i)))
-        }
+        let series = ToyExperiment.beforeAndAfter(flow.map { ($0.model, $0.initial, $0.trained) })
         try folder.figure(
             LineChart(
                 title: "\(label(task)): ||dL/dh_t|| across time", xLabel: "time step t", yLabel: "gradient norm",

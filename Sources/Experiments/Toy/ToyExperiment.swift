@@ -129,7 +129,7 @@ package enum ToyExperiment {
         try lossFigures(folder, &report, name: "toy/sine", title: "Sine", summaries: sineSummaries, yLabel: "MSE")
         try predictionFigure(folder, &report, sine: sine, index: split, models: sineModels.map { ($0.cell, $0.model) })
         try gradientFigures(
-            folder, &report, name: "toy/sine", title: "Sine", gradients: sineGradients, steps: o.sineSteps)
+            folder, &report, name: "toy/sine", title: "Sine", gradients: sineGradients)
         try writeHistoryCSV(folder, "toy/sine_history.csv", sineSummaries)
         let sineFindings =
             racingFindings(sineSummaries, task: "sine", metric: "validation MSE")
@@ -176,7 +176,7 @@ package enum ToyExperiment {
             folder, &report, name: "toy/chars", title: "Characters", summaries: charSummaries,
             yLabel: "cross-entropy (nats/char)")
         try gradientFigures(
-            folder, &report, name: "toy/chars", title: "Characters", gradients: charGradients, steps: o.charSteps)
+            folder, &report, name: "toy/chars", title: "Characters", gradients: charGradients)
         try writeHistoryCSV(folder, "toy/chars_history.csv", charSummaries)
         try writeGradientCSV(folder, "toy/chars_gradients.csv", charGradients)
         let charFindings =
@@ -228,7 +228,7 @@ package enum ToyExperiment {
             folder, &report, name: "toy/adding", title: "Adding problem", summaries: addSummaries, yLabel: "MSE",
             baseline: AddingTask.baselineMSE)
         try gradientFigures(
-            folder, &report, name: "toy/adding", title: "Adding", gradients: addGradients, steps: o.addingSteps)
+            folder, &report, name: "toy/adding", title: "Adding", gradients: addGradients)
         try writeHistoryCSV(folder, "toy/adding_history.csv", addSummaries)
         try writeGradientCSV(folder, "toy/adding_gradients.csv", addGradients)
         try writeGradientCSV(folder, "toy/sine_gradients.csv", sineGradients)
@@ -600,20 +600,22 @@ package enum ToyExperiment {
             into: &report)
     }
 
-    static func gradientFigures(
-        _ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, gradients: [GradientSummary],
-        steps: Int
-    ) throws {
-        let t = (1...steps).map(Double.init)
-        var loss: [LineSeries] = [], jac: [LineSeries] = []
-        for (i, g) in gradients.enumerated() {
-            loss.append(
-                LineSeries(name: "\(g.model) init", x: t, y: g.lossGradientInit, dashed: true, color: Palette.color(i)))
-            loss.append(LineSeries(name: "\(g.model) trained", x: t, y: g.lossGradientTrained, color: Palette.color(i)))
-            jac.append(
-                LineSeries(name: "\(g.model) init", x: t, y: g.jacobianInit, dashed: true, color: Palette.color(i)))
-            jac.append(LineSeries(name: "\(g.model) trained", x: t, y: g.jacobianTrained, color: Palette.color(i)))
+    /// Per model one colour: its curve at initialisation dashed, after training solid, over steps 1...T.
+    static func beforeAndAfter(_ curves: [(model: String, initial: [Double], trained: [Double])]) -> [LineSeries] {
+        curves.enumerated().flatMap { i, c in
+            let t = (1...max(c.trained.count, 1)).map(Double.init)
+            return [
+                LineSeries(name: "\(c.model) init", x: t, y: c.initial, dashed: true, color: Palette.color(i)),
+                LineSeries(name: "\(c.model) trained", x: t, y: c.trained, color: Palette.color(i))
+            ]
         }
+    }
+
+    static func gradientFigures(
+        _ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, gradients: [GradientSummary]
+    ) throws {
+        let loss = beforeAndAfter(gradients.map { ($0.model, $0.lossGradientInit, $0.lossGradientTrained) })
+        let jac = beforeAndAfter(gradients.map { ($0.model, $0.jacobianInit, $0.jacobianTrained) })
         try folder.figureRow(
             [
                 (
