@@ -97,3 +97,9 @@ package struct RunContext {
     /// The progress callback for a model, as a list to start a trainer's callbacks with.
     func progressCallbacks(_ label: String) -> [TrainingCallback] { progress(label).map { [$0] } ?? [] }
 }
+
+/// Input the user named (a file or folder given on the command line) that cannot be used: the part that needs it
+/// fails, unlike data that is merely unavailable (a DataError), which skips it.
+package struct InputError: Error, CustomStringConvertible {
+    package let description: String
+}

@@ -185,3 +185,24 @@ final class DatasetQuestionsTests: XCTestCase {
         }
     }
 }
+
+extension DatasetQuestionsTests {
+    /// A --vqa folder that holds no dataset fails the experiment (an InputError, so the run exits 1) instead of
+    /// being skipped like data that is merely unavailable.
+    func testAnUnusableVQAFolderFailsTheExperiment() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vqa-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var o = FusionExperiment.Options(quick: true)
+        o.vqaDirectory = dir.path; o.vqaImageDirectory = dir.path
+        var report = HTMLReport(title: "t")
+        XCTAssertThrowsError(
+            try FusionExperiment.run(
+                options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
+                report: &report)
+        ) { error in
+            XCTAssertTrue(error is InputError, "\(type(of: error))")
+            XCTAssertTrue("\(error)".hasPrefix("--vqa: \(dir.path): no VQA v2 questions file"), "\(error)")
+        }
+    }
+}

@@ -153,8 +153,14 @@ package enum FusionExperiment {
         let folder = context.folder, cache = context.cache
         report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
         // Images and questions: the user's VQA v2 / COCO-QA files, else the built-in photos and easy-vqa.
+        // A folder the user named that does not fit is a failed run, not data that is merely unavailable
+        // (which skips the experiment): hence not a DataError.
         let (images, items, source) =
-            try o.vqaDirectory.map { try datasetQuestions(o, folder: URL(fileURLWithPath: $0)) }
+            try o.vqaDirectory.map { path in
+                do { return try datasetQuestions(o, folder: URL(fileURLWithPath: path)) } catch let e as DataError {
+                    throw InputError(description: "--vqa: \(e.description)")
+                }
+            }
             ?? builtInQuestions(o, cache)
 
         // Image features from the pretrained CNN.
