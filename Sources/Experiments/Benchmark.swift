@@ -148,14 +148,17 @@ extension Benchmark {
 
     /// The products of one layer: per step [B,H]x[H,G] (forward) and [B,G]x[G,H] (dh_prev), the input
     /// projection [B*T,I]x[I,G], and the weight gradients dW_hh = dG^T H and dW_ih = dG^T X over all steps.
-    package static func gemmShapes(_ s: BenchmarkSpec) -> [(name: String, m: Int, n: Int, k: Int, transA: Bool)] {
+    /// The step products multiply by the recurrent matrix packed once per pass, as the network runs them.
+    package static func gemmShapes(
+        _ s: BenchmarkSpec
+    ) -> [(name: String, m: Int, n: Int, k: Int, transA: Bool, packedB: Bool)] {
         let G = s.cell.gateCount * s.hidden, rows = s.batch * s.steps
         return [
-            ("step forward h W_hh^T", s.batch, G, s.hidden, false),
-            ("step backward dG W_hh", s.batch, s.hidden, G, false),
-            ("input projection X W_ih^T", rows, G, s.input, false),
-            ("weight gradient dW_hh = dG^T H", G, s.hidden, rows, true),
-            ("weight gradient dW_ih = dG^T X", G, s.input, rows, true)
+            ("step forward h W_hh^T", s.batch, G, s.hidden, false, true),
+            ("step backward dG W_hh", s.batch, s.hidden, G, false, true),
+            ("input projection X W_ih^T", rows, G, s.input, false, false),
+            ("weight gradient dW_hh = dG^T H", G, s.hidden, rows, true, false),
+            ("weight gradient dW_ih = dG^T X", G, s.input, rows, true, false)
         ]
     }
 
@@ -169,10 +172,22 @@ extension Benchmark {
                 b = Tensor<Float>.uniform([s.k * s.n], -1, 1, rng: &rng)
             var c = [Float](repeating: 0, count: s.m * s.n)
             let lda = s.transA ? s.m : s.k
+            let panelStorage = Buffer<Float>()
+            let panels = b.data.withUnsafeBufferPointer {
+                PackedPanels(
+                    packing: $0.baseAddress!, rows: s.k, columns: s.n, ld: s.n,
+                    into: panelStorage.ensure(PackedPanels<Float>.count(rows: s.k, columns: s.n)))
+            }
             func once() {
                 a.data.withUnsafeBufferPointer { ap in
                     b.data.withUnsafeBufferPointer { bp in
                         c.withUnsafeMutableBufferPointer { cp in
+                            guard !s.packedB else {
+                                TensorCore.gemm(
+                                    m: s.m, a: ap.baseAddress!, lda: lda, b: panels, c: cp.baseAddress!, ldc: s.n,
+                                    accumulate: false)
+                                return
+                            }
                             TensorCore.gemm(
                                 s.transA ? .transposed : .none, .none, m: s.m, n: s.n, k: s.k, a: ap.baseAddress!,
                                 lda: lda,

@@ -23,6 +23,7 @@ public struct RecurrentInputGradients<T: Real> {
 final class LayerBuffers<T: Real> {
     let wih = Buffer<T>(), whh = Buffer<T>(), wihT = Buffer<T>(), whhT = Buffer<T>(), bih = Buffer<T>(),
         bhh = Buffer<T>()
+    let panels = Buffer<T>()  // the recurrent matrix packed for the pass under way (StepBuffers.recurrent)
     let input = Buffer<T>()  // [T, B, in] (layer 0 only; upper layers read the hidden states below)
     let gates = Buffer<T>()  // [T, B, G*H] activations
     let hs = Buffer<T>()  // [T+1, B, H], hs[0] = h0
@@ -219,6 +220,7 @@ public final class RecurrentNetwork<T: Real> {
         // for its slice of the batch (one dispatch per layer, not per step).
         let gp = UnsafeMutablePointer(gates), hsp = hs, csp = cs, ap = aux, sp = lb.scratch.pointer
         let whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
+        let recurrent = packRecurrent(lb, UnsafePointer(whhT), rows: H, columns: G)
         forEachBatchChunk(B) { b0, nb in
             for t in 0..<Tn {
                 config.forwardStep(
@@ -228,9 +230,19 @@ public final class RecurrentNetwork<T: Real> {
                         cPrev: lstm ? csp + t * B * H + b0 * H : csp,
                         cNext: lstm ? csp + (t + 1) * B * H + b0 * H : csp,
                         aux: ap + t * B * H + b0 * H, scratch: sp + b0 * G,
-                        whhT: whhT, whh: whh, bhh: bhh))
+                        whhT: whhT, whh: whh, bhh: bhh, recurrent: recurrent))
             }
         }
+    }
+
+    /// The recurrent matrix m [rows, columns] packed into the layer's panel buffer; an empty view when the cell's
+    /// recurrent weight is not a matrix (IndRNN's u).
+    func packRecurrent(_ lb: LayerBuffers<T>, _ m: UnsafePointer<T>, rows: Int, columns: Int) -> PackedPanels<T> {
+        let matrix = config.cellType.recurrentWeightShape(hidden: config.hiddenSize).count == 2
+        let count = matrix ? PackedPanels<T>.count(rows: rows, columns: columns) : 0
+        return PackedPanels(
+            packing: m, rows: matrix ? rows : 0, columns: matrix ? columns : 0, ld: columns,
+            into: lb.panels.ensure(max(count, 1)))
     }
 
     /// How many slices a batch of B rows is run in: several only when a step's recurrent product (B x the
@@ -308,6 +320,7 @@ public final class RecurrentNetwork<T: Real> {
             let top = k == L - 1
             let dhp = dh.pointer, dhpp = dhPrev.pointer, dcp = dc.pointer, dlp = dlDhTM.pointer, dOutK = dOut
             let sp = lb.scratch.ensure(B * G), whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
+            let recurrent = packRecurrent(lb, UnsafePointer(whh), rows: G, columns: H)
             forEachBatchChunk(B) { b0, nb in
                 var dhCur = dhp + b0 * H, dhNext = dhpp + b0 * H
                 let dcChunk = dcp + b0 * H
@@ -318,7 +331,8 @@ public final class RecurrentNetwork<T: Real> {
                         batch: nb, hidden: H, gates: gates + t * B * G + b0 * G,
                         hPrev: hs + t * B * H + b0 * H, hNext: hs + (t + 1) * B * H + b0 * H,
                         cPrev: lstm ? cs + t * B * H + b0 * H : cs, cNext: lstm ? cs + (t + 1) * B * H + b0 * H : cs,
-                        aux: aux + t * B * H + b0 * H, scratch: sp + b0 * G, whhT: whhT, whh: whh, bhh: bhh)
+                        aux: aux + t * B * H + b0 * H, scratch: sp + b0 * G, whhT: whhT, whh: whh, bhh: bhh,
+                        recurrent: recurrent)
                     config.backwardStep(
                         s,
                         StepGradients(

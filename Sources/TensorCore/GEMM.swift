@@ -94,32 +94,66 @@ public func transpose<T: Real>(
 ///   AVX2 + FMA (16 ymm): 6 rows, 12 accumulators of 8 floats (6 x 16)
 ///   arm64 NEON (32 q): 8 rows, 16 accumulators of 4 floats (8 x 8)
 ///   x86-64 baseline SSE (16 xmm): 6 rows, 12 accumulators (6 x 8)
-/// Rows left over run through the smaller kernels in `remainderRows` (each also fits the register file).
+/// Rows left over run through the smaller kernels in `remainderRows` (each also fits the register file), in the
+/// split `stripPlan` finds cheapest.
 public enum GEMMTile {
     #if RNNLAB_SIMD_AVX512
     /// Rows of C one micro-kernel call keeps in registers on this instruction set.
     public static let rows = 12
-    @usableFromInline static let remainderRows = [8, 4, 1]
+    @usableFromInline static let remainderRows = [8, 4, 2, 1]
     #elseif RNNLAB_SIMD_AVX2
     /// Rows of C one micro-kernel call keeps in registers on this instruction set.
     public static let rows = 6
-    @usableFromInline static let remainderRows = [4, 1]
+    @usableFromInline static let remainderRows = [4, 2, 1]
     #elseif arch(arm64)
     /// Rows of C one micro-kernel call keeps in registers on this instruction set.
     public static let rows = 8
-    @usableFromInline static let remainderRows = [4, 1]
+    @usableFromInline static let remainderRows = [4, 2, 1]
     #else
     /// Rows of C one micro-kernel call keeps in registers on this instruction set.
     public static let rows = 6
-    @usableFromInline static let remainderRows = [4, 1]
+    @usableFromInline static let remainderRows = [4, 2, 1]
     #endif
     /// Columns of one tile for scalar type T (two vectors).
     @inlinable public static func columns<T: Real>(_ type: T.Type) -> Int { 2 * T.Vector.scalarCount }
+
+    /// firstStrip[r]: the height of the first strip when r < 3 x rows rows are left, from the split into kernel
+    /// heights that costs the fewest cycles per k. A kernel of R rows issues 2R multiply-adds per k on two FMA
+    /// ports, and needs 8 independent chains to cover the FMA latency of 4 cycles: about max(R, 4) cycles (the
+    /// 1-row kernel interleaves two k, 2 cycles), plus one for its loads and stores. With a 6-row tile, 32 rows
+    /// then run as 6+6+6+6+4+4 (32 cycles) instead of 6+6+6+6+6+1+1 (36).
+    @usableFromInline static let firstStrip: [Int] = {
+        let heights = [rows] + remainderRows, limit = 3 * rows
+        func cost(_ r: Int) -> Double { (r == 1 ? 2 : Double(max(r, 4))) + 1 }
+        var best = [Double](repeating: .infinity, count: limit), first = [Int](repeating: 0, count: limit)
+        best[0] = 0
+        for r in 1..<limit {
+            for h in heights where h <= r && best[r - h] + cost(h) < best[r] {
+                best[r] = best[r - h] + cost(h); first[r] = h
+            }
+        }
+        return first
+    }()
+
+    /// Calls body(height, firstRow) for the strips that cover m rows: whole tiles, then the cheapest split of
+    /// the last rows.
+    @inlinable static func forEachStrip(_ m: Int, _ body: (Int, Int) -> Void) {
+        var i = 0
+        while m - i >= 3 * rows { body(rows, i); i += rows }
+        while i < m {
+            let h = firstStrip[m - i]
+            body(h, i); i += h
+        }
+    }
 }
 
 /// Cache blocking over k (a KC-deep slab of B stays in L2) around the register-tiled kernels. Columns beyond
 /// the last multiple of the tile width are packed, zero-padded, into one tile-wide panel per slab, so they run
-/// through the same kernels instead of a strided scalar loop.
+/// through the same kernels instead of a strided scalar loop. A transposed A (TN: its k runs down a column, so
+/// successive k of one strip sit lda apart, often a power of two that maps every line to the same few L1 sets)
+/// is packed per strip into a contiguous [kc, rows] panel when at least six column tiles will read it (packing
+/// costs about half a cycle per element against one per element and column tile for the kernels: with fewer tiles
+/// it cost more than the conflicts, measured on dW_ih with two tiles: 93% of peak unpacked, 67% packed).
 @inlinable
 func gemmBlocked<T: Real>(
     m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
@@ -128,9 +162,12 @@ func gemmBlocked<T: Real>(
     let kc = 256, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
     let nc = max(nr, (1 << 19) / (kc * MemoryLayout<T>.stride) / nr * nr)
     let full = n / nr * nr, tail = n - full
-    // Scratch for the padded column tail (a kc x nr panel of B and one tile of C), on the stack.
-    withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
+    let packA = csA != 1 && n >= 6 * nr
+    // Scratch on the stack: the padded column tail (a kc x nr panel of B and one tile of C) and the packed A.
+    let scratchCount = (tail > 0 ? kc * nr + mr * nr : 0) + (packA ? kc * mr : 0)
+    withUnsafeTemporaryAllocation(of: T.self, capacity: max(scratchCount, 1)) { scratch in
         let panel = scratch.baseAddress!, tile = panel + kc * nr
+        let packed = panel + (tail > 0 ? kc * nr + mr * nr : 0)
         var k0 = 0
         while k0 < k {
             let kb = min(kc, k - k0)
@@ -142,48 +179,170 @@ func gemmBlocked<T: Real>(
                     for j in 0..<nr { dst[j] = j < tail ? src[j] : 0 }
                 }
             }
-            // One strip of `rows` rows: full-width tiles across n, then the padded tail computed into `tile`
-            // and its first `tail` columns kept.
-            // Full-width tiles of one strip of `rows` rows, columns [j0, j1).
-            func strip(_ rows: Int, _ i: Int, _ j0: Int, _ j1: Int) {
-                let ai = ak + i * rsA, ci = c + i * ldc
-                var j = j0
-                while j < j1 {
-                    microKernel(
-                        rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: bk + j, ldb: ldb, c: ci + j, ldc: ldc,
-                        accumulate: acc)
-                    j += nr
-                }
-            }
-            // The padded tail of one strip, computed into `tile` and its first `tail` columns kept.
-            func tailStrip(_ rows: Int, _ i: Int) {
-                let ai = ak + i * rsA, ci = c + i * ldc
-                microKernel(
-                    rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: panel, ldb: nr, c: tile, ldc: nr, accumulate: false
-                )
-                for r in 0..<rows {
-                    let dst = ci + r * ldc + full, src = tile + r * nr
-                    for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
-                }
-            }
-            // Every strip of rows over columns [j0, j1) (or over the tail): full tiles first, then remainder rows.
-            func allStrips(_ body: (Int, Int) -> Void) {
-                var i = 0
-                while i + mr <= m { body(mr, i); i += mr }
-                for rows in GEMMTile.remainderRows {
-                    while i + rows <= m { body(rows, i); i += rows }
-                }
-            }
-            // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2 (512 KB).
+            // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2 (512 KB);
+            // the padded tail goes with the last block.
             var j0 = 0
-            while j0 < full {
-                let j1 = min(j0 + nc, full)
-                allStrips { strip($0, $1, j0, j1) }
+            repeat {
+                let j1 = min(j0 + nc, full), last = j1 == full
+                GEMMTile.forEachStrip(m) { rows, i in
+                    var ai = UnsafePointer(ak + i * rsA), rs = rsA, cs = csA
+                    if packA {
+                        packStrip(ai, rsA: rsA, csA: csA, rows: rows, k: kb, into: packed)
+                        ai = UnsafePointer(packed); rs = 1; cs = rows
+                    }
+                    let ci = c + i * ldc
+                    var j = j0
+                    while j < j1 {
+                        microKernel(
+                            rows: rows, k: kb, a: ai, rsA: rs, csA: cs, b: bk + j, ldb: ldb, c: ci + j, ldc: ldc,
+                            accumulate: acc)
+                        j += nr
+                    }
+                    // The padded tail, computed into `tile` and its first `tail` columns kept.
+                    if last && tail > 0 {
+                        microKernel(
+                            rows: rows, k: kb, a: ai, rsA: rs, csA: cs, b: panel, ldb: nr, c: tile, ldc: nr,
+                            accumulate: false)
+                        for r in 0..<rows {
+                            let dst = ci + r * ldc + full, src = tile + r * nr
+                            for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
+                        }
+                    }
+                }
                 j0 = j1
-            }
-            if tail > 0 { allStrips(tailStrip) }
+            } while j0 < full
             k0 += kb
         }
+    }
+}
+
+/// B [k, n] laid out once for the micro-kernels, for a weight that many products read unchanged (the recurrent
+/// weight at every time step): one contiguous [k, nr] panel per column tile of nr = `GEMMTile.columns`, the last
+/// zero-padded. A step's product then streams each panel in order, instead of reading nr columns out of rows
+/// ldb apart (at H = 512, W_hh^T's rows are 8 KB apart: a new page per k, and the AVX2 build's per-step
+/// product ran at 62% of peak). A view can start at any row (`rows(_:)`), and keep the first columns.
+public struct PackedPanels<T: Real> {
+    /// Row 0 of the first panel.
+    public let base: UnsafePointer<T>
+    /// k: rows of the view.
+    public let rows: Int
+    /// n: columns of the view.
+    public let columns: Int
+    /// Elements from one panel to the next.
+    public let panelStride: Int
+
+    /// Scalars the panels of a [rows, columns] matrix occupy.
+    public static func count(rows: Int, columns: Int) -> Int {
+        let nr = GEMMTile.columns(T.self)
+        return (columns + nr - 1) / nr * nr * rows
+    }
+
+    /// Packs B [rows, columns] (leading dimension ld) into `storage`, at least `count(rows:columns:)` scalars.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public init(packing b: UnsafePointer<T>, rows: Int, columns: Int, ld: Int, into storage: UnsafeMutablePointer<T>) {
+        let nr = GEMMTile.columns(T.self), stride = rows * nr
+        for p in 0..<((columns + nr - 1) / nr) {
+            let panel = storage + p * stride, c0 = p * nr, width = min(nr, columns - c0)
+            for kk in 0..<rows {
+                let dst = panel + kk * nr, src = b + kk * ld + c0
+                dst.update(from: src, count: width)
+                if width < nr { (dst + width).update(repeating: 0, count: nr - width) }
+            }
+        }
+        self.init(base: storage, rows: rows, columns: columns, panelStride: stride)
+    }
+
+    init(base: UnsafePointer<T>, rows: Int, columns: Int, panelStride: Int) {
+        (self.base, self.rows, self.columns, self.panelStride) = (base, rows, columns, panelStride)
+    }
+
+    /// The rows `range` of this view (all its columns).
+    public func rows(_ range: Range<Int>) -> PackedPanels<T> {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) outside 0..<\(rows)")
+        return PackedPanels(
+            base: base + range.lowerBound * GEMMTile.columns(T.self), rows: range.count, columns: columns,
+            panelStride: panelStride)
+    }
+
+    /// The first `count` columns of this view.
+    public func prefix(columns count: Int) -> PackedPanels<T> {
+        precondition(count >= 0 && count <= columns, "\(count) columns of \(columns)")
+        return PackedPanels(base: base, rows: rows, columns: count, panelStride: panelStride)
+    }
+}
+
+/// C[m, n] = (accumulate ? C : 0) + A[m, k] B with B packed (k = b.rows, n = b.columns); A row-major, lda >= k.
+/// Never inlined: inlined into the LSTM's step, it made the compiler split the step's 16-lane element-wise code
+/// into 4-lane pieces that spilled (forward 0.84 -> 1.21 ms on the MNIST-rows shape, AVX-512).
+@inlinable @inline(never)
+@_specialize(where T == Float) @_specialize(where T == Double)
+public func gemm<T: Real>(
+    m: Int, a: UnsafePointer<T>, lda: Int, b: PackedPanels<T>, c: UnsafeMutablePointer<T>, ldc: Int,
+    accumulate: Bool
+) {
+    let n = b.columns, k = b.rows
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if !accumulate { for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) } }
+        return
+    }
+    let kc = 256, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
+    // Panels per pass over the rows, so the kc-deep slices of them that pass reads stay in L2 (512 KB).
+    let block = max(1, (1 << 19) / (kc * MemoryLayout<T>.stride * nr))
+    let full = n / nr, tail = n - full * nr
+    withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? mr * nr : 1) { scratch in
+        let tile = scratch.baseAddress!
+        var k0 = 0
+        while k0 < k {
+            let kb = min(kc, k - k0), acc = accumulate || k0 > 0
+            let bk = b.base + k0 * nr
+            var p0 = 0
+            repeat {
+                let p1 = min(p0 + block, full), last = p1 == full
+                GEMMTile.forEachStrip(m) { rows, i in
+                    let ai = a + i * lda + k0, ci = c + i * ldc
+                    for p in p0..<p1 {
+                        microKernel(
+                            rows: rows, k: kb, a: ai, rsA: lda, csA: 1, b: bk + p * b.panelStride, ldb: nr,
+                            c: ci + p * nr, ldc: ldc, accumulate: acc)
+                    }
+                    if last && tail > 0 {
+                        microKernel(
+                            rows: rows, k: kb, a: ai, rsA: lda, csA: 1, b: bk + full * b.panelStride, ldb: nr,
+                            c: tile, ldc: nr, accumulate: false)
+                        for r in 0..<rows {
+                            let dst = ci + r * ldc + full * nr, src = tile + r * nr
+                            for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
+                        }
+                    }
+                }
+                p0 = p1
+            } while p0 < full
+            k0 += kb
+        }
+    }
+}
+
+/// Copies a strip of A (`rows` rows, k deep) into dst as [k, rows]. In TN the rows of one k are contiguous
+/// (rsA = 1): four at a time.
+@inlinable @inline(__always)
+func packStrip<T: Real>(
+    _ a: UnsafePointer<T>, rsA: Int, csA: Int, rows: Int, k: Int, into dst: UnsafeMutablePointer<T>
+) {
+    guard rsA == 1 else {
+        for kk in 0..<k { for r in 0..<rows { dst[kk * rows + r] = a[kk * csA + r * rsA] } }
+        return
+    }
+    let quads = rows / 4 * 4
+    for kk in 0..<k {
+        let src = a + kk * csA, out = dst + kk * rows
+        var r = 0
+        while r < quads {
+            UnsafeMutableRawPointer(out + r).storeBytes(
+                of: UnsafeRawPointer(src + r).loadUnaligned(as: SIMD4<T>.self), as: SIMD4<T>.self)
+            r += 4
+        }
+        while r < rows { out[r] = src[r]; r += 1 }
     }
 }
 
@@ -204,6 +363,7 @@ func microKernel<T: Real>(
     case 6: kernel6(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
     #endif
     case 4: kernel4(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    case 2: kernel2(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
     default: kernel1(k: k, a: a, csA: csA, b: b, ldb: ldb, c: c, accumulate: accumulate)
     }
 }
@@ -374,6 +534,26 @@ func kernel4<T: Real>(
     storeVector(c1a, c + ldc, accumulate: accumulate); storeVector(c1b, c + ldc + w, accumulate: accumulate)
     storeVector(c2a, c + 2 * ldc, accumulate: accumulate); storeVector(c2b, c + 2 * ldc + w, accumulate: accumulate)
     storeVector(c3a, c + 3 * ldc, accumulate: accumulate); storeVector(c3b, c + 3 * ldc + w, accumulate: accumulate)
+}
+
+/// 2 rows x 2 vectors of C: 4 accumulators. Per k: two vector loads of B, 2 broadcasts of A, 4 FMAs.
+@inlinable @inline(__always)
+func kernel2<T: Real>(
+    k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    let w = T.Vector.scalarCount
+    var c0a = T.Vector(), c0b = T.Vector()
+    var c1a = T.Vector(), c1b = T.Vector()
+    var pa = a, pb = b
+    for _ in 0..<k {
+        let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
+        let a0 = T.Vector(repeating: pa[0]); madd(&c0a, a0, b0); madd(&c0b, a0, b1)
+        let a1 = T.Vector(repeating: pa[rsA]); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
+        pa += csA; pb += ldb
+    }
+    storeVector(c0a, c, accumulate: accumulate); storeVector(c0b, c + w, accumulate: accumulate)
+    storeVector(c1a, c + ldc, accumulate: accumulate); storeVector(c1b, c + ldc + w, accumulate: accumulate)
 }
 
 /// One row x 2 vectors; two accumulator pairs over alternate k hide the FMA latency.

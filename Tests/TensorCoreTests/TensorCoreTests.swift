@@ -37,8 +37,9 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    /// Every row remainder (1 ... 2 tiles + 1, so each remainder kernel runs alone and after full tiles),
-    /// column counts around the vector and tile widths, depths 1 to past the k-slab, all four transposes and
+    /// Every row count up to 3 tiles + 2 (so each split of the last rows into remainder kernels runs, alone and
+    /// after full tiles), column counts around the vector and tile widths, depths 1 to past the k-slab, A as
+    /// stored and transposed (packed when several column tiles read it) for every shape, both B layouts and
     /// both overwrite and accumulate, in Float and Double, against a plain triple loop.
     func testEveryKernelAndRemainderMatchesATripleLoop() {
         checkRemainders(Float.self, tolerance: 2e-5)
@@ -48,44 +49,104 @@ final class GEMMTests: XCTestCase {
     func checkRemainders<T: Real>(_ type: T.Type, tolerance: Double) {
         var rng = SeededRandom(seed: 11)
         let w = T.Vector.scalarCount, nr = GEMMTile.columns(T.self)
-        let ms = Array(1...(2 * GEMMTile.rows + 1))
+        let ms = Array(1...(3 * GEMMTile.rows + 2))
         let ns = Array(Set([1, 2, w - 1, w, w + 1, nr - 1, nr, nr + 1, 2 * nr + 3].filter { $0 >= 1 })).sorted()
         var cases = 0
         for m in ms {
             for n in ns {
                 for (kIndex, k) in [1, 2, 5, 257].enumerated() {
-                    let ta: Transpose = (m + n) % 2 == 0 ? .none : .transposed,
-                        tb: Transpose = (m + kIndex) % 2 == 0 ? .none : .transposed
-                    let accumulate = (n + kIndex) % 2 == 0
-                    let lda = (ta == .none ? k : m) + 1, ldb = (tb == .none ? n : k) + 2, ldc = n + 3
-                    let a = (0..<((ta == .none ? m : k) * lda)).map { _ in T(rng.uniform(-1, 1)) }
-                    let b = (0..<((tb == .none ? k : n) * ldb)).map { _ in T(rng.uniform(-1, 1)) }
-                    var c = (0..<(m * ldc)).map { _ in T(rng.uniform(-1, 1)) }
-                    let c0 = c
-                    gemm(
-                        ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: ldc,
-                        accumulate: accumulate, threads: 1)
+                    for ta in [Transpose.none, .transposed] {
+                        let tb: Transpose = (m + kIndex) % 2 == 0 ? .none : .transposed
+                        let accumulate = (n + kIndex) % 2 == 0
+                        let lda = (ta == .none ? k : m) + 1, ldb = (tb == .none ? n : k) + 2, ldc = n + 3
+                        let a = (0..<((ta == .none ? m : k) * lda)).map { _ in T(rng.uniform(-1, 1)) }
+                        let b = (0..<((tb == .none ? k : n) * ldb)).map { _ in T(rng.uniform(-1, 1)) }
+                        var c = (0..<(m * ldc)).map { _ in T(rng.uniform(-1, 1)) }
+                        let c0 = c
+                        gemm(
+                            ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: ldc,
+                            accumulate: accumulate, threads: 1)
+                        for i in 0..<m {
+                            for j in 0..<ldc {
+                                guard j < n else {
+                                    XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j], "padding m\(m) n\(n) k\(k)");
+                                    continue
+                                }
+                                var s = accumulate ? Double(c0[i * ldc + j]) : 0
+                                for p in 0..<k {
+                                    s +=
+                                        Double(ta == .none ? a[i * lda + p] : a[p * lda + i])
+                                        * Double(tb == .none ? b[p * ldb + j] : b[j * ldb + p])
+                                }
+                                XCTAssertEqual(
+                                    Double(c[i * ldc + j]), s, accuracy: tolerance * Double(k).squareRoot() * 4,
+                                    "\(T.self) m\(m) n\(n) k\(k) \(ta) \(tb) accumulate \(accumulate) at [\(i), \(j)]")
+                            }
+                        }
+                        cases += 1
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(cases, ms.count * ns.count * 4 * 2)
+    }
+
+    /// The packed-B product (the recurrent step's): every row count up to 3 tiles + 2, columns around the tile
+    /// width, depths past the k-slab, views that start at a later row and keep the first columns (the GRU's
+    /// gate blocks), overwrite and accumulate, against a triple loop; bit-equal to the unpacked product.
+    func testPackedPanelsMatchATripleLoopAndTheUnpackedProduct() {
+        checkPacked(Float.self, tolerance: 2e-5)
+        checkPacked(Double.self, tolerance: 1e-12)
+    }
+
+    func checkPacked<T: Real>(_ type: T.Type, tolerance: Double) {
+        var rng = SeededRandom(seed: 12)
+        let nr = GEMMTile.columns(T.self)
+        var cases = 0
+        for m in 1...(3 * GEMMTile.rows + 2) {
+            for n in [1, nr - 1, nr, nr + 1, 3 * nr + 5] where n >= 1 {
+                for (k, firstRow, keep) in [(1, 0, n), (7, 2, n), (300, 3, max(1, n - 1))] {
+                    let storedRows = k + firstRow, ld = n + 2, lda = k + 1, ldc = keep + 3
+                    let b = (0..<(storedRows * ld)).map { _ in T(rng.uniform(-1, 1)) }
+                    let a = (0..<(m * lda)).map { _ in T(rng.uniform(-1, 1)) }
+                    let c0 = (0..<(m * ldc)).map { _ in T(rng.uniform(-1, 1)) }
+                    let accumulate = (m + k) % 2 == 0
+                    var c = c0, unpacked = c0
+                    var storage = [T](repeating: .nan, count: PackedPanels<T>.count(rows: storedRows, columns: n))
+                    b.withUnsafeBufferPointer { bp in
+                        storage.withUnsafeMutableBufferPointer { sp in
+                            let panels = PackedPanels(
+                                packing: bp.baseAddress!, rows: storedRows, columns: n, ld: ld, into: sp.baseAddress!
+                            ).rows(firstRow..<storedRows).prefix(columns: keep)
+                            c.withUnsafeMutableBufferPointer { cp in
+                                gemm(
+                                    m: m, a: a, lda: lda, b: panels, c: cp.baseAddress!, ldc: ldc,
+                                    accumulate: accumulate)
+                            }
+                            unpacked.withUnsafeMutableBufferPointer { cp in
+                                gemm(
+                                    .none, .none, m: m, n: keep, k: k, a: a, lda: lda,
+                                    b: bp.baseAddress! + firstRow * ld, ldb: ld, c: cp.baseAddress!, ldc: ldc,
+                                    accumulate: accumulate)
+                            }
+                        }
+                    }
+                    XCTAssertEqual(c, unpacked, "\(T.self) m\(m) n\(n) k\(k) keep \(keep)")
                     for i in 0..<m {
                         for j in 0..<ldc {
-                            guard j < n else {
-                                XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j], "padding m\(m) n\(n) k\(k)"); continue
-                            }
-                            var s = accumulate ? Double(c0[i * ldc + j]) : 0
-                            for p in 0..<k {
-                                s +=
-                                    Double(ta == .none ? a[i * lda + p] : a[p * lda + i])
-                                    * Double(tb == .none ? b[p * ldb + j] : b[j * ldb + p])
-                            }
+                            guard j < keep else { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j]); continue }
+                            var sum = accumulate ? Double(c0[i * ldc + j]) : 0
+                            for p in 0..<k { sum += Double(a[i * lda + p]) * Double(b[(firstRow + p) * ld + j]) }
                             XCTAssertEqual(
-                                Double(c[i * ldc + j]), s, accuracy: tolerance * Double(k).squareRoot() * 4,
-                                "\(T.self) m\(m) n\(n) k\(k) \(ta) \(tb) accumulate \(accumulate) at [\(i), \(j)]")
+                                Double(c[i * ldc + j]), sum, accuracy: tolerance * Double(k).squareRoot() * 4,
+                                "\(T.self) m\(m) n\(n) k\(k) keep \(keep) at [\(i), \(j)]")
                         }
                     }
                     cases += 1
                 }
             }
         }
-        XCTAssertEqual(cases, ms.count * ns.count * 4)
+        XCTAssertEqual(cases, (3 * GEMMTile.rows + 2) * 5 * 3)
     }
 
     func testOverwriteIgnoresOldContents() {
