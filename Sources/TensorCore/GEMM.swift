@@ -32,6 +32,10 @@ public func gemm<T: Real>(
         return
     }
     let (rsA, csA) = transA == .none ? (lda, 1) : (1, lda)
+    if n == 1 && transA == .transposed {
+        gemvTransposed(m: m, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+        return
+    }
     if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
         // Split rows of C into contiguous chunks, a multiple of the register tile's rows each.
         let tr = GEMMTile.rows
@@ -144,6 +148,67 @@ public enum GEMMTile {
             let h = firstStrip[m - i]
             body(h, i); i += h
         }
+    }
+}
+
+/// C[m, 1] = (accumulate ? C : 0) + A^T b, A stored [k, m]: the weight gradient of a one-column input (dW_ih at
+/// input size 1, the Q1 sine task). The tiled kernels would compute a whole zero-padded tile of columns for the one
+/// (16x the work on AVX2, 32x on AVX-512); here each k adds b[k] times a contiguous row of A to vectors of C. Every
+/// element sums its k-slab in the kernels' order (from zero, ascending k, one multiply-add each) and then adds the
+/// slab to C as they do, so the result is bit-identical to the tiled path.
+@inlinable
+func gemvTransposed<T: Real>(
+    m: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    let kc = 256, w = T.Vector.scalarCount
+    var k0 = 0
+    while k0 < k {
+        let kb = min(kc, k - k0), acc = accumulate || k0 > 0
+        @inline(__always) func keep(_ v: T, _ i: Int) { c[i * ldc] = acc ? c[i * ldc] + v : v }
+        @inline(__always) func keep(_ v: T.Vector, _ i: Int) { for l in 0..<w { keep(v[l], i + l) } }
+        // One row's chain over k = from, from + step, ... in lane 0 of a vector (the same multiply-add, fused or
+        // not, as the vector lanes).
+        @inline(__always) func chain(_ i: Int, from: Int, by step: Int) -> T {
+            var s0 = T.Vector()
+            for kk in stride(from: from, to: k0 + kb, by: step) {
+                var lane = T.Vector()
+                lane[0] = a[kk * lda + i]
+                madd(&s0, T.Vector(repeating: b[kk * ldb]), lane)
+            }
+            return s0[0]
+        }
+        // Rows lo..<hi, a vector of rows per chain, four chains at a time.
+        func rows(_ lo: Int, _ hi: Int) {
+            var i = lo
+            while i + 4 * w <= hi {
+                var s0 = T.Vector(), s1 = T.Vector(), s2 = T.Vector(), s3 = T.Vector()
+                for kk in k0..<(k0 + kb) {
+                    let row = a + kk * lda + i, x = T.Vector(repeating: b[kk * ldb])
+                    madd(&s0, x, loadVector(row)); madd(&s1, x, loadVector(row + w))
+                    madd(&s2, x, loadVector(row + 2 * w)); madd(&s3, x, loadVector(row + 3 * w))
+                }
+                keep(s0, i); keep(s1, i + w); keep(s2, i + 2 * w); keep(s3, i + 3 * w)
+                i += 4 * w
+            }
+            while i + w <= hi {
+                var s0 = T.Vector()
+                for kk in k0..<(k0 + kb) { madd(&s0, T.Vector(repeating: b[kk * ldb]), loadVector(a + kk * lda + i)) }
+                keep(s0, i)
+                i += w
+            }
+            while i < hi { keep(chain(i, from: k0, by: 1), i); i += 1 }
+        }
+        // A row the tiled path gives its 1-row kernel sums even and odd k in two chains (kernel1): so here too.
+        var start = 0
+        GEMMTile.forEachStrip(m) { height, row in
+            guard height == 1 else { return }
+            rows(start, row)
+            keep(chain(row, from: k0, by: 2) + chain(row, from: k0 + 1, by: 2), row)
+            start = row + 1
+        }
+        rows(start, m)
+        k0 += kb
     }
 }
 

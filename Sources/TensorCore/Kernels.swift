@@ -12,6 +12,21 @@ public func store16<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<T>.self)
 }
 
+/// 16 lanes from two places: lanes 0..<8 at `low`, lanes 8..<16 at `high` (the last 8 units of two rows).
+@inlinable @inline(__always)
+public func load16<T: Real>(low: UnsafePointer<T>, high: UnsafePointer<T>) -> SIMD16<T> {
+    SIMD16(
+        lowHalf: UnsafeRawPointer(low).loadUnaligned(as: SIMD8<T>.self),
+        highHalf: UnsafeRawPointer(high).loadUnaligned(as: SIMD8<T>.self))
+}
+
+/// Stores lanes 0..<8 of v at `low` and lanes 8..<16 at `high`.
+@inlinable @inline(__always)
+public func store16<T: Real>(_ v: SIMD16<T>, low: UnsafeMutablePointer<T>, high: UnsafeMutablePointer<T>) {
+    UnsafeMutableRawPointer(low).storeBytes(of: v.lowHalf, as: SIMD8<T>.self)
+    UnsafeMutableRawPointer(high).storeBytes(of: v.highHalf, as: SIMD8<T>.self)
+}
+
 /// The first `count` (1...16) lanes at p, the others zero: the last, partial vector of a row.
 @inlinable @inline(__always)
 public func load16<T: Real>(_ p: UnsafePointer<T>, count: Int) -> SIMD16<T> {

@@ -4,9 +4,11 @@ import TensorCore
 @testable import Recurrent
 
 final class ConsistencyTests: XCTestCase {
-    /// A batch of B sequences gives the same outputs and summed gradients as B runs of one sequence.
+    /// A batch of B sequences gives the same outputs and summed gradients as B runs of one sequence. The LSTMs at
+    /// H = 16q + 8 run the last 8 units of two batch rows in one 16-lane window (an odd B leaves one row alone).
     func testSequentialEqualsBatched() throws {
-        for c in GradientCheckTests.configs {
+        let sharedWindows = [8, 24, 40].map { RecurrentConfig(cell: .lstm, inputSize: 3, hiddenSize: $0) }
+        for c in GradientCheckTests.configs + sharedWindows {
             var rng = SeededRandom(seed: 31)
             let net = RecurrentNetwork<Double>(config: c, rng: &rng)
             let B = 5, T = 7, H = c.hiddenSize

@@ -89,43 +89,52 @@ final class GradientCheckTests: XCTestCase {
     }
 
     /// Hidden sizes of 16 and more take the cells' explicit-vector path (16 units at a time, then the rest):
-    /// H = 17 covers both, checked on every 7th entry of each parameter and on all of x, h0 and c0.
+    /// H = 17 covers both, checked on every 7th entry of each parameter and on all of x, h0 and c0. The LSTM at
+    /// H = 24 with 3 batch rows runs the last 8 units of rows 0 and 1 in one window and row 2's alone.
     func testVectorPathOfWideCells() throws {
         for (cell, variant) in [(CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore)] {
             try checkAgainstFiniteDifferences(
                 RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 17, gruVariant: variant),
                 batch: 2, steps: 3, seed: 61, stride: 7)
         }
+        try checkAgainstFiniteDifferences(
+            RecurrentConfig(cell: .lstm, inputSize: 2, hiddenSize: 24), batch: 3, steps: 3, seed: 62, stride: 7)
     }
 
     /// Float's vector path uses its own rational tanh / sigmoid, Double's uses libm: the same wide network
-    /// (H = 20: one 16-unit vector, then 4 units) in both precisions agrees on outputs and every gradient.
+    /// (H = 20: one 16-unit vector, then 4 units; H = 24 with 3 batch rows: the LSTM's last 8 units of two rows
+    /// in one vector) in both precisions agrees on outputs and every gradient.
     func testFloatVectorPathMatchesDouble() throws {
         for (cell, variant) in [
             (CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore), (.rnn, .resetAfter)
         ] {
-            let config = RecurrentConfig(cell: cell, inputSize: 3, hiddenSize: 20, numLayers: 2, gruVariant: variant)
-            var rng = SeededRandom(seed: 5)
-            let wide = RecurrentNetwork<Double>(config: config, rng: &rng)
-            let narrow = try RecurrentNetwork<Float>(
-                config: config,
-                parameters: ParameterSet(
-                    names: wide.parameters.names,
-                    tensors: wide.parameters.tensors.map { try Tensor(shape: $0.shape, data: $0.data.map(Float.init)) })
-            )
-            let x = Tensor<Double>.uniform([3, 6, 3], -1, 1, rng: &rng),
-                dOut = Tensor<Double>.uniform([3, 6, 20], -1, 1, rng: &rng)
-            let toFloat = { (t: Tensor<Double>) in try Tensor<Float>(shape: t.shape, data: t.data.map(Float.init)) }
-            let outD = try wide.forward(x), outF = try narrow.forward(try toFloat(x))
-            XCTAssertEqual(
-                outF.output.data.map(Double.init), outD.output.data, accuracy: 1e-5, "\(cell) \(variant) output")
-            var gD = wide.parameters.zerosLike(), gF = narrow.parameters.zerosLike()
-            let bD = try wide.backward(dOutput: dOut, into: &gD),
-                bF = try narrow.backward(dOutput: try toFloat(dOut), into: &gF)
-            for (name, (a, b)) in zip(gD.names, zip(gD.tensors, gF.tensors)) {
-                XCTAssertEqual(b.data.map(Double.init), a.data, accuracy: 1e-4, "\(cell) \(variant) \(name)")
+            for hidden in [20, 24] {
+                let config = RecurrentConfig(
+                    cell: cell, inputSize: 3, hiddenSize: hidden, numLayers: 2, gruVariant: variant)
+                var rng = SeededRandom(seed: 5)
+                let wide = RecurrentNetwork<Double>(config: config, rng: &rng)
+                let narrow = try RecurrentNetwork<Float>(
+                    config: config,
+                    parameters: ParameterSet(
+                        names: wide.parameters.names,
+                        tensors: wide.parameters.tensors.map {
+                            try Tensor(shape: $0.shape, data: $0.data.map(Float.init))
+                        })
+                )
+                let x = Tensor<Double>.uniform([3, 6, 3], -1, 1, rng: &rng),
+                    dOut = Tensor<Double>.uniform([3, 6, hidden], -1, 1, rng: &rng)
+                let toFloat = { (t: Tensor<Double>) in try Tensor<Float>(shape: t.shape, data: t.data.map(Float.init)) }
+                let outD = try wide.forward(x), outF = try narrow.forward(try toFloat(x))
+                XCTAssertEqual(
+                    outF.output.data.map(Double.init), outD.output.data, accuracy: 1e-5, "\(cell) \(variant) output")
+                var gD = wide.parameters.zerosLike(), gF = narrow.parameters.zerosLike()
+                let bD = try wide.backward(dOutput: dOut, into: &gD),
+                    bF = try narrow.backward(dOutput: try toFloat(dOut), into: &gF)
+                for (name, (a, b)) in zip(gD.names, zip(gD.tensors, gF.tensors)) {
+                    XCTAssertEqual(b.data.map(Double.init), a.data, accuracy: 1e-4, "\(cell) \(variant) \(name)")
+                }
+                XCTAssertEqual(bF.dx!.data.map(Double.init), bD.dx!.data, accuracy: 1e-5, "\(cell) \(variant) dx")
             }
-            XCTAssertEqual(bF.dx!.data.map(Double.init), bD.dx!.data, accuracy: 1e-5, "\(cell) \(variant) dx")
         }
     }
 

@@ -149,6 +149,30 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(cases, (3 * GEMMTile.rows + 2) * 5 * 3)
     }
 
+    /// A^T b with one column (dW_ih at input size 1) takes its own path; it must give bit for bit what the tiled
+    /// kernels give for that column of a wider product, for every row remainder and depths past the k-slab.
+    func testOneColumnTransposedProductIsBitIdenticalToTheTiledPath() {
+        var rng = SeededRandom(seed: 13)
+        for m in [1, 3, 7, 8, 17, 31, 32, 33, 64, 96, 101] {
+            for k in [1, 5, 256, 300, 960] {
+                for accumulate in [false, true] {
+                    let a = (0..<(k * m)).map { _ in Float(rng.uniform(-1, 1)) }
+                    let b2 = (0..<(k * 2)).map { _ in Float(rng.uniform(-1, 1)) }
+                    let b1 = stride(from: 0, to: b2.count, by: 2).map { b2[$0] }
+                    let c0 = (0..<(m * 2)).map { _ in Float(rng.uniform(-1, 1)) }
+                    var wide = c0, narrow = stride(from: 0, to: c0.count, by: 2).map { c0[$0] }
+                    gemm(
+                        .transposed, .none, m: m, n: 2, k: k, a: a, lda: m, b: b2, ldb: 2, c: &wide, ldc: 2,
+                        accumulate: accumulate)
+                    gemm(
+                        .transposed, .none, m: m, n: 1, k: k, a: a, lda: m, b: b1, ldb: 1, c: &narrow, ldc: 1,
+                        accumulate: accumulate)
+                    XCTAssertEqual(narrow, stride(from: 0, to: wide.count, by: 2).map { wide[$0] }, "m\(m) k\(k)")
+                }
+            }
+        }
+    }
+
     func testOverwriteIgnoresOldContents() {
         var c = [Float](repeating: .nan, count: 4)
         gemm(
