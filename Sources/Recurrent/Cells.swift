@@ -192,57 +192,32 @@ enum LSTMCell: RecurrentCell {
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 4 * H
         gemm(m: s.batch, a: s.hPrev, lda: H, b: s.recurrent, c: s.gates, ldc: G, accumulate: true)
-        // One pass per 16 units: activations (kept in `gates` for the backward pass), c_t, tanh(c_t), h_t, with
-        // explicit 16-lane vectors, inline (through the windowed driver's closures, which are not inlined, this pass
-        // took 10% longer at H128: LSTM H128 B64 T100 forward 6.5 ms against 5.9 ms, AMD EPYC AVX-512).
-        // A window's lanes 0..<8 are units j0..<j0+8 of batch row b0, lanes 8..<16 units j1..<j1+8 of row b1.
-        @inline(__always) func compute(_ b0: Int, _ j0: Int, _ b1: Int, _ j1: Int) -> Window<T> {
-            @inline(__always) func load(_ p: UnsafeMutablePointer<T>, _ ld: Int) -> SIMD16<T> {
-                b0 == b1 && j1 == j0 + 8
-                    ? load16(p + b0 * ld + j0) : load16(low: p + b0 * ld + j0, high: p + b1 * ld + j1)
-            }
-            let g = s.gates
-            return pointwise(load(g, G), load(g + H, G), load(g + 2 * H, G), load(g + 3 * H, G), load(s.cPrev, H))
-        }
-        @inline(__always) func store(_ b0: Int, _ j0: Int, _ b1: Int, _ j1: Int, _ r: Window<T>) {
-            @inline(__always) func put(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, _ ld: Int) {
-                if b0 == b1 && j1 == j0 + 8 {
-                    store16(v, p + b0 * ld + j0)
-                } else {
-                    store16(v, low: p + b0 * ld + j0, high: p + b1 * ld + j1)
-                }
-            }
-            let (i, f, g, o, c, t) = r, gp = s.gates
-            put(i, gp, G); put(f, gp + H, G); put(g, gp + 2 * H, G); put(o, gp + 3 * H, G)
-            put(c, s.cNext, H); put(t, s.aux, H); put(o * t, s.hNext, H)
-        }
-        if H % 16 == 0 || H % 16 == 8 {
-            // Whole windows; at H = 16q + 8 the last 8 units of two rows share one window (the Q1 shape, H24: 24
-            // lanes of work per row instead of 32).
-            let whole = H / 16 * 16
-            for b in 0..<s.batch {
-                for j in stride(from: 0, to: whole, by: 16) { store(b, j, b, j + 8, compute(b, j, b, j + 8)) }
-            }
-            if whole < H {
-                for b in stride(from: 0, to: s.batch, by: 2) {
-                    let b1 = min(b + 1, s.batch - 1)  // an odd last row fills both halves, stored once
-                    let r = compute(b, whole, b1, whole)
-                    store(b, whole, b1, whole, r)
+        let B = s.batch
+        // One pass per 16 units: activations (kept in `gates` for the backward pass), c_t, tanh(c_t), h_t.
+        if H % 16 == 0 {
+            // Whole vectors only, inline: the windowed driver's closures are not inlined, and cost this pass 10%
+            // (LSTM H128 B64 T100 forward: 6.5 ms against 5.9 ms, AMD EPYC AVX-512).
+            for b in 0..<B {
+                let row = s.gates + b * G
+                let cp = s.cPrev + b * H, cn = s.cNext + b * H, tc = s.aux + b * H, hn = s.hNext + b * H
+                for j in stride(from: 0, to: H, by: 16) {
+                    let (i, f, g, o, c, t) = pointwise(
+                        load16(row + j), load16(row + H + j), load16(row + 2 * H + j), load16(row + 3 * H + j),
+                        load16(cp + j))
+                    store16(i, row + j); store16(f, row + H + j); store16(g, row + 2 * H + j)
+                    store16(o, row + 3 * H + j)
+                    store16(c, cn + j); store16(t, tc + j); store16(o * t, hn + j)
                 }
             }
             return
         }
-        for b in 0..<s.batch {
+        if H % 16 == 8 {
+            forwardSharingWindows(s)
+            return
+        }
+        for b in 0..<B {
             let row = s.gates + b * G
             let cp = s.cPrev + b * H, cn = s.cNext + b * H, tc = s.aux + b * H, hn = s.hNext + b * H
-            if H >= 16 {
-                // The last window ends at H, overlapping the one before; the pass updates `row` in place, so that
-                // window is computed first and stored last.
-                let last = compute(b, H - 16, b, H - 8)
-                for j in stride(from: 0, through: H - 16, by: 16) { store(b, j, b, j + 8, compute(b, j, b, j + 8)) }
-                store(b, H - 16, b, H - 8, last)
-                continue
-            }
             forEachWindow16(
                 H,
                 compute: { j, w in
@@ -260,8 +235,45 @@ enum LSTMCell: RecurrentCell {
         }
     }
 
-    /// i, f, g, o, c_t, tanh(c_t) of 16 units.
-    typealias Window<T: Real> = (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>)
+    /// The forward step's pass at H = 16q + 8: the last 8 units of two batch rows share a window (Q1's H24: 24
+    /// lanes of work per row, not 32). A function of its own: inlined into `forward`, its half-vector loads made
+    /// the compiler split the H % 16 == 0 loop there into 128-bit pieces (H128 forward 6.2 -> 8.7 ms, AVX-512).
+    @inline(never)
+    static func forwardSharingWindows<T: Real>(_ s: StepBuffers<T>) {
+        let H = s.hidden, G = 4 * H, B = s.batch
+        @inline(__always) func load(
+            _ p: UnsafeMutablePointer<T>, _ ld: Int, _ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool
+        )
+            -> SIMD16<T>
+        {
+            paired ? load16(low: p + r0 * ld + j, high: p + r1 * ld + j) : load16(p + r0 * ld + j)
+        }
+        @inline(__always) func put(
+            _ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, _ ld: Int, _ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool
+        ) {
+            if paired {
+                store16(v, low: p + r0 * ld + j, high: p + r1 * ld + j)
+            } else {
+                store16(v, p + r0 * ld + j)
+            }
+        }
+        let gp = s.gates
+        forEachPairedWindow16(
+            rows: B, n: H,
+            compute: { r0, r1, j, paired in
+                pointwise(
+                    load(gp, G, r0, r1, j, paired), load(gp + H, G, r0, r1, j, paired),
+                    load(gp + 2 * H, G, r0, r1, j, paired), load(gp + 3 * H, G, r0, r1, j, paired),
+                    load(s.cPrev, H, r0, r1, j, paired))
+            },
+            store: { r0, r1, j, paired, r in
+                let (i, f, g, o, c, t) = r
+                put(i, gp, G, r0, r1, j, paired); put(f, gp + H, G, r0, r1, j, paired)
+                put(g, gp + 2 * H, G, r0, r1, j, paired); put(o, gp + 3 * H, G, r0, r1, j, paired)
+                put(c, s.cNext, H, r0, r1, j, paired); put(t, s.aux, H, r0, r1, j, paired)
+                put(o * t, s.hNext, H, r0, r1, j, paired)
+            })
+    }
 
     /// Gate pre-activations and c_{t-1} of 16 units -> i, f, g, o, c_t, tanh(c_t).
     @inline(__always)

@@ -13,18 +13,29 @@ public func store16<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) {
 }
 
 /// 16 lanes from two places: lanes 0..<8 at `low`, lanes 8..<16 at `high` (the last 8 units of two rows).
+/// Through a 16-lane buffer, as `load16(_:count:)`: assembled from its halves in registers, the vector made LLVM
+/// split the whole LSTM step into 128-bit pieces on AVX-512.
 @inlinable @inline(__always)
 public func load16<T: Real>(low: UnsafePointer<T>, high: UnsafePointer<T>) -> SIMD16<T> {
-    SIMD16(
-        lowHalf: UnsafeRawPointer(low).loadUnaligned(as: SIMD8<T>.self),
-        highHalf: UnsafeRawPointer(high).loadUnaligned(as: SIMD8<T>.self))
+    withUnsafeTemporaryAllocation(of: T.self, capacity: 16) { buffer in
+        let b = UnsafeMutableRawPointer(buffer.baseAddress!)
+        b.storeBytes(of: UnsafeRawPointer(low).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
+        (b + 8 * MemoryLayout<T>.stride).storeBytes(
+            of: UnsafeRawPointer(high).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
+        return load16(UnsafePointer(buffer.baseAddress!))
+    }
 }
 
-/// Stores lanes 0..<8 of v at `low` and lanes 8..<16 at `high`.
+/// Stores lanes 0..<8 of v at `low` and lanes 8..<16 at `high` (through a 16-lane buffer, see above).
 @inlinable @inline(__always)
 public func store16<T: Real>(_ v: SIMD16<T>, low: UnsafeMutablePointer<T>, high: UnsafeMutablePointer<T>) {
-    UnsafeMutableRawPointer(low).storeBytes(of: v.lowHalf, as: SIMD8<T>.self)
-    UnsafeMutableRawPointer(high).storeBytes(of: v.highHalf, as: SIMD8<T>.self)
+    withUnsafeTemporaryAllocation(of: T.self, capacity: 16) { buffer in
+        store16(v, buffer.baseAddress!)
+        let b = UnsafeRawPointer(buffer.baseAddress!)
+        UnsafeMutableRawPointer(low).storeBytes(of: b.loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(high).storeBytes(
+            of: (b + 8 * MemoryLayout<T>.stride).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
+    }
 }
 
 /// The first `count` (1...16) lanes at p, the others zero: the last, partial vector of a row.
@@ -67,6 +78,29 @@ public func forEachWindow16<R>(_ n: Int, compute: (_ j: Int, _ w: Int) -> R, sto
     var j = 0
     while j + 16 <= n { store(j, 16, compute(j, 16)); j += 16 }
     if let last { store(n - 16, 16, last) }
+}
+
+/// An element-wise pass over `rows` rows of n = 16q + 8 units, in 16-lane windows: each row's q whole windows,
+/// then the last 8 units of two rows per window (lanes 0..<8 from row r0, 8..<16 from row r1; an odd last row
+/// fills both halves and is stored once), so no lane is wasted (at n = 24, 24 lanes of work per row instead of
+/// the 32 of two overlapping windows). `compute(r0, r1, j, paired)` loads the window at unit j (a whole window of
+/// row r0 when not paired), `store(r0, r1, j, paired, result)` writes it.
+@inlinable @inline(__always)
+public func forEachPairedWindow16<R>(
+    rows: Int, n: Int, compute: (_ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool) -> R,
+    store: (_ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool, R) -> Void
+) {
+    precondition(n % 16 == 8, "forEachPairedWindow16 takes 16q + 8 units")
+    let whole = n - 8, perRow = whole / 16
+    // One loop, one call site for each closure: whole windows first, then the paired tails.
+    let windows = rows * perRow + (rows + 1) / 2
+    for w in 0..<windows {
+        let paired = w >= rows * perRow
+        let r0 = paired ? 2 * (w - rows * perRow) : w / max(perRow, 1)
+        let r1 = paired ? min(r0 + 1, rows - 1) : r0
+        let j = paired ? whole : (w - r0 * perRow) * 16
+        store(r0, r1, j, paired, compute(r0, r1, j, paired))
+    }
 }
 
 /// y[i] += alpha * x[i]

@@ -192,6 +192,35 @@ final class GEMMTests: XCTestCase {
     }
 }
 
+final class WindowTests: XCTestCase {
+    /// The paired-window pass maps every unit of every row once (an odd last row's pair is itself): doubling a
+    /// rows x n buffer in place through it doubles each element exactly once.
+    func testPairedWindowsCoverEveryUnitOnce() {
+        for rows in 1...5 {
+            for n in [8, 24, 40] {
+                var x = (0..<(rows * n)).map { Float($0) + 1 }
+                let original = x
+                x.withUnsafeMutableBufferPointer { buffer in
+                    let p = buffer.baseAddress!
+                    forEachPairedWindow16(
+                        rows: rows, n: n,
+                        compute: { r0, r1, j, paired in
+                            (paired ? load16(low: p + r0 * n + j, high: p + r1 * n + j) : load16(p + r0 * n + j)) * 2
+                        },
+                        store: { r0, r1, j, paired, v in
+                            if paired {
+                                store16(v, low: p + r0 * n + j, high: p + r1 * n + j)
+                            } else {
+                                store16(v, p + r0 * n + j)
+                            }
+                        })
+                }
+                XCTAssertEqual(x, original.map { $0 * 2 }, "rows \(rows) n \(n)")
+            }
+        }
+    }
+}
+
 final class ActivationTests: XCTestCase {
     /// The rational approximation stays within a few ulp of 1 (4e-7 absolute) over the whole line.
     func testFloatTanhAndSigmoidMatchLibm() {
