@@ -98,8 +98,7 @@ public func transpose<T: Real>(
 ///   AVX2 + FMA (16 ymm): 6 rows, 12 accumulators of 8 floats (6 x 16)
 ///   arm64 NEON (32 q): 8 rows, 16 accumulators of 4 floats (8 x 8)
 ///   x86-64 baseline SSE (16 xmm): 6 rows, 12 accumulators (6 x 8)
-/// Rows left over run through the smaller kernels in `remainderRows` (each also fits the register file), in the
-/// split `stripPlan` finds cheapest.
+/// Rows left over run through the smaller kernels in `remainderRows` (each also fits the register file).
 public enum GEMMTile {
     #if RNNLAB_SIMD_AVX512
     /// Rows of C one micro-kernel call keeps in registers on this instruction set.
@@ -121,32 +120,14 @@ public enum GEMMTile {
     /// Columns of one tile for scalar type T (two vectors).
     @inlinable public static func columns<T: Real>(_ type: T.Type) -> Int { 2 * T.Vector.scalarCount }
 
-    /// firstStrip[r]: the height of the first strip when r < 3 x rows rows are left, from the split into kernel
-    /// heights that costs the fewest cycles per k. A kernel of R rows issues 2R multiply-adds per k on two FMA
-    /// ports, and needs 8 independent chains to cover the FMA latency of 4 cycles: about max(R, 4) cycles (the
-    /// 1-row kernel interleaves two k, 2 cycles), plus one for its loads and stores. With a 6-row tile, 32 rows
-    /// then run as 6+6+6+6+4+4 (32 cycles) instead of 6+6+6+6+6+1+1 (36).
-    @usableFromInline static let firstStrip: [Int] = {
-        let heights = [rows] + remainderRows, limit = 3 * rows
-        func cost(_ r: Int) -> Double { (r == 1 ? 2 : Double(max(r, 4))) + 1 }
-        var best = [Double](repeating: .infinity, count: limit), first = [Int](repeating: 0, count: limit)
-        best[0] = 0
-        for r in 1..<limit {
-            for h in heights where h <= r && best[r - h] + cost(h) < best[r] {
-                best[r] = best[r - h] + cost(h); first[r] = h
-            }
-        }
-        return first
-    }()
-
-    /// Calls body(height, firstRow) for the strips that cover m rows: whole tiles, then the cheapest split of
-    /// the last rows.
+    /// Calls body(height, firstRow) for the strips that cover m rows: whole tiles, then the remainder kernels
+    /// largest first. The 2-row kernel sums even and odd k in two chains, as the 1-row kernel does, so every row
+    /// gets the same arithmetic as when leftover rows each ran alone (results did not change when it was added).
     @inlinable static func forEachStrip(_ m: Int, _ body: (Int, Int) -> Void) {
         var i = 0
-        while m - i >= 3 * rows { body(rows, i); i += rows }
-        while i < m {
-            let h = firstStrip[m - i]
-            body(h, i); i += h
+        while i + rows <= m { body(rows, i); i += rows }
+        for height in remainderRows {
+            while i + height <= m { body(height, i); i += height }
         }
     }
 }
@@ -199,13 +180,15 @@ func gemvTransposed<T: Real>(
             }
             while i < hi { keep(chain(i, from: k0, by: 1), i); i += 1 }
         }
-        // A row the tiled path gives its 1-row kernel sums even and odd k in two chains (kernel1): so here too.
+        // Rows the tiled path gives its 1- and 2-row kernels sum even and odd k in two chains: so here too.
         var start = 0
-        GEMMTile.forEachStrip(m) { height, row in
-            guard height == 1 else { return }
-            rows(start, row)
-            keep(chain(row, from: k0, by: 2) + chain(row, from: k0 + 1, by: 2), row)
-            start = row + 1
+        GEMMTile.forEachStrip(m) { height, first in
+            guard height <= 2 else { return }
+            rows(start, first)
+            for row in first..<(first + height) {
+                keep(chain(row, from: k0, by: 2) + chain(row, from: k0 + 1, by: 2), row)
+            }
+            start = first + height
         }
         rows(start, m)
         k0 += kb
@@ -601,24 +584,36 @@ func kernel4<T: Real>(
     storeVector(c3a, c + 3 * ldc, accumulate: accumulate); storeVector(c3b, c + 3 * ldc + w, accumulate: accumulate)
 }
 
-/// 2 rows x 2 vectors of C: 4 accumulators. Per k: two vector loads of B, 2 broadcasts of A, 4 FMAs.
+/// 2 rows x 2 vectors of C: 8 accumulators, even and odd k in separate chains (like the 1-row kernel, whose
+/// arithmetic it repeats for each row, and enough chains to cover the FMA latency). Per two k: four vector loads
+/// of B, 4 broadcasts of A, 8 FMAs.
 @inlinable @inline(__always)
 func kernel2<T: Real>(
     k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
     c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
 ) {
     let w = T.Vector.scalarCount
-    var c0a = T.Vector(), c0b = T.Vector()
-    var c1a = T.Vector(), c1b = T.Vector()
+    var c0a = T.Vector(), c0b = T.Vector(), c1a = T.Vector(), c1b = T.Vector()
+    var d0a = T.Vector(), d0b = T.Vector(), d1a = T.Vector(), d1b = T.Vector()
     var pa = a, pb = b
-    for _ in 0..<k {
+    var kk = 0
+    while kk + 2 <= k {
         let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
-        let a0 = T.Vector(repeating: pa[0]); madd(&c0a, a0, b0); madd(&c0b, a0, b1)
-        let a1 = T.Vector(repeating: pa[rsA]); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
-        pa += csA; pb += ldb
+        let e0: T.Vector = loadVector(pb + ldb), e1: T.Vector = loadVector(pb + ldb + w)
+        let a0 = T.Vector(repeating: pa[0]), a1 = T.Vector(repeating: pa[rsA])
+        let n0 = T.Vector(repeating: pa[csA]), n1 = T.Vector(repeating: pa[csA + rsA])
+        madd(&c0a, a0, b0); madd(&c0b, a0, b1); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
+        madd(&d0a, n0, e0); madd(&d0b, n0, e1); madd(&d1a, n1, e0); madd(&d1b, n1, e1)
+        pa += 2 * csA; pb += 2 * ldb; kk += 2
     }
-    storeVector(c0a, c, accumulate: accumulate); storeVector(c0b, c + w, accumulate: accumulate)
-    storeVector(c1a, c + ldc, accumulate: accumulate); storeVector(c1b, c + ldc + w, accumulate: accumulate)
+    if kk < k {
+        let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
+        let a0 = T.Vector(repeating: pa[0]), a1 = T.Vector(repeating: pa[rsA])
+        madd(&c0a, a0, b0); madd(&c0b, a0, b1); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
+    }
+    storeVector(c0a + d0a, c, accumulate: accumulate); storeVector(c0b + d0b, c + w, accumulate: accumulate)
+    storeVector(c1a + d1a, c + ldc, accumulate: accumulate)
+    storeVector(c1b + d1b, c + ldc + w, accumulate: accumulate)
 }
 
 /// One row x 2 vectors; two accumulator pairs over alternate k hide the FMA latency.

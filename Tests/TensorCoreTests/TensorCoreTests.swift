@@ -37,8 +37,7 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    /// Every row count up to 3 tiles + 2 (so each split of the last rows into remainder kernels runs, alone and
-    /// after full tiles), column counts around the vector and tile widths, depths 1 to past the k-slab, A as
+    /// Every row count up to 2 tiles + 1 (so each remainder kernel runs, alone and after full tiles), column counts around the vector and tile widths, depths 1 to past the k-slab, A as
     /// stored and transposed (packed when several column tiles read it) for every shape, both B layouts and
     /// both overwrite and accumulate, in Float and Double, against a plain triple loop.
     func testEveryKernelAndRemainderMatchesATripleLoop() {
@@ -49,7 +48,7 @@ final class GEMMTests: XCTestCase {
     func checkRemainders<T: Real>(_ type: T.Type, tolerance: Double) {
         var rng = SeededRandom(seed: 11)
         let w = T.Vector.scalarCount, nr = GEMMTile.columns(T.self)
-        let ms = Array(1...(3 * GEMMTile.rows + 2))
+        let ms = Array(1...(2 * GEMMTile.rows + 1))
         let ns = Array(Set([1, 2, w - 1, w, w + 1, nr - 1, nr, nr + 1, 2 * nr + 3].filter { $0 >= 1 })).sorted()
         var cases = 0
         for m in ms {
@@ -91,7 +90,7 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(cases, ms.count * ns.count * 4 * 2)
     }
 
-    /// The packed-B product (the recurrent step's): every row count up to 3 tiles + 2, columns around the tile
+    /// The packed-B product (the recurrent step's): every row count up to 2 tiles + 1, columns around the tile
     /// width, depths past the k-slab, views that start at a later row and keep the first columns (the GRU's
     /// gate blocks), overwrite and accumulate, against a triple loop; bit-equal to the unpacked product.
     func testPackedPanelsMatchATripleLoopAndTheUnpackedProduct() {
@@ -103,7 +102,7 @@ final class GEMMTests: XCTestCase {
         var rng = SeededRandom(seed: 12)
         let nr = GEMMTile.columns(T.self)
         var cases = 0
-        for m in 1...(3 * GEMMTile.rows + 2) {
+        for m in 1...(2 * GEMMTile.rows + 1) {
             for n in [1, nr - 1, nr, nr + 1, 3 * nr + 5] where n >= 1 {
                 for (k, firstRow, keep) in [(1, 0, n), (7, 2, n), (300, 3, max(1, n - 1))] {
                     let storedRows = k + firstRow, ld = n + 2, lda = k + 1, ldc = keep + 3
@@ -146,7 +145,7 @@ final class GEMMTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(cases, (3 * GEMMTile.rows + 2) * 5 * 3)
+        XCTAssertEqual(cases, (2 * GEMMTile.rows + 1) * 5 * 3)
     }
 
     /// A^T b with one column (dW_ih at input size 1) takes its own path; it must give bit for bit what the tiled
@@ -168,6 +167,32 @@ final class GEMMTests: XCTestCase {
                         .transposed, .none, m: m, n: 1, k: k, a: a, lda: m, b: b1, ldb: 1, c: &narrow, ldc: 1,
                         accumulate: accumulate)
                     XCTAssertEqual(narrow, stride(from: 0, to: wide.count, by: 2).map { wide[$0] }, "m\(m) k\(k)")
+                }
+            }
+        }
+    }
+
+    /// The 2-row kernel repeats the 1-row kernel's arithmetic for each of its rows (two chains, even and odd k), so
+    /// a product's rows do not depend on whether leftover rows run in pairs or alone: bit for bit.
+    func testTwoRowKernelGivesEachRowTheOneRowArithmetic() {
+        var rng = SeededRandom(seed: 14)
+        let nr = GEMMTile.columns(Float.self)
+        for k in [1, 2, 5, 256, 257, 300] {
+            for n in [1, 3, nr, nr + 3] {
+                for ta in [Transpose.none, .transposed] {
+                    let a = (0..<(2 * k)).map { _ in Float(rng.uniform(-1, 1)) }
+                    let b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
+                    let lda = ta == .none ? k : 2
+                    var pair = [Float](repeating: 0, count: 2 * n)
+                    gemm(ta, .none, m: 2, n: n, k: k, a: a, lda: lda, b: b, ldb: n, c: &pair, ldc: n, accumulate: false)
+                    for row in 0..<2 {
+                        var alone = [Float](repeating: 0, count: n)
+                        let aRow = ta == .none ? Array(a[(row * k)..<((row + 1) * k)]) : (0..<k).map { a[$0 * 2 + row] }
+                        gemm(
+                            .none, .none, m: 1, n: n, k: k, a: aRow, lda: k, b: b, ldb: n, c: &alone, ldc: n,
+                            accumulate: false)
+                        XCTAssertEqual(alone, Array(pair[(row * n)..<((row + 1) * n)]), "k\(k) n\(n) \(ta) row \(row)")
+                    }
                 }
             }
         }
