@@ -37,8 +37,9 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    /// Every row count up to 2 tiles + 1 (so each remainder kernel runs, alone and after full tiles), column counts around the vector and tile widths, depths 1 to past the k-slab, A as
-    /// stored and transposed (packed when several column tiles read it) for every shape, both B layouts and
+    /// Every row count up to 2 tiles + 1 (so each remainder kernel runs, alone and after full tiles), column counts
+    /// around the vector and tile widths, depths 1 to past the k-slab, A as stored and transposed (packed when six or
+    /// more column tiles read it) for every shape, both B layouts and
     /// both overwrite and accumulate, in Float and Double, against a plain triple loop.
     func testEveryKernelAndRemainderMatchesATripleLoop() {
         checkRemainders(Float.self, tolerance: 2e-5)
