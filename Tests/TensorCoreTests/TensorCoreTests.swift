@@ -50,7 +50,8 @@ final class GEMMTests: XCTestCase {
         var rng = SeededRandom(seed: 11)
         let w = T.Vector.scalarCount, nr = GEMMTile.columns(T.self)
         let ms = Array(1...(2 * GEMMTile.rows + 1))
-        let ns = Array(Set([1, 2, w - 1, w, w + 1, nr - 1, nr, nr + 1, 2 * nr + 3].filter { $0 >= 1 })).sorted()
+        let ns = Array(Set([1, 2, w - 1, w, w + 1, nr - 1, nr, nr + 1, 2 * nr + 3, 6 * nr + 1].filter { $0 >= 1 }))
+            .sorted()
         var cases = 0
         for m in ms {
             for n in ns {
