@@ -197,11 +197,13 @@ func gemvTransposed<T: Real>(
 
 /// Cache blocking over k (a KC-deep slab of B stays in L2) around the register-tiled kernels. Columns beyond
 /// the last multiple of the tile width are packed, zero-padded, into one tile-wide panel per slab, so they run
-/// through the same kernels instead of a strided scalar loop. A transposed A (TN: its k runs down a column, so
-/// successive k of one strip sit lda apart, often a power of two that maps every line to the same few L1 sets)
-/// is packed per strip into a contiguous [kc, rows] panel when at least six column tiles will read it (packing
-/// costs about half a cycle per element against one per element and column tile for the kernels: with fewer tiles
-/// it cost more than the conflicts, measured on dW_ih with two tiles: 93% of peak unpacked, 67% packed).
+/// through the same kernels instead of a strided scalar loop. The weight gradients (TN: dW = dG^T X, A transposed,
+/// many rows) also pack:
+/// - each kc x nc block of B into contiguous panels, read by every strip of rows (AVX2 build, dW_hh at H128:
+///   70-80% of peak reading B's rows ldb apart, 94% from panels);
+/// - each strip of A into a contiguous [kc, rows] panel when its k sit a multiple of 4 KB apart (lda 2048 at H512:
+///   every line of the strip maps to one L1 set, 66% of peak) and six or more column tiles will read it (the copy
+///   costs about half a cycle per element, the kernels one per element and column tile).
 @inlinable
 func gemmBlocked<T: Real>(
     m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
@@ -210,7 +212,10 @@ func gemmBlocked<T: Real>(
     let kc = 256, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
     let nc = max(nr, (1 << 19) / (kc * MemoryLayout<T>.stride) / nr * nr)
     let full = n / nr * nr, tail = n - full
-    let packA = csA != 1 && n >= 6 * nr
+    let packA = csA != 1 && n >= 6 * nr && csA * MemoryLayout<T>.stride % 4096 == 0
+    let packB = csA != 1 && full >= 2 * nr && m >= 8 * mr
+    let panels: UnsafeMutablePointer<T>? = packB ? .allocate(capacity: kc * min(nc, full)) : nil
+    defer { panels?.deallocate() }
     // Scratch on the stack: the padded column tail (a kc x nr panel of B and one tile of C) and the packed A.
     let scratchCount = (tail > 0 ? kc * nr + mr * nr : 0) + (packA ? kc * mr : 0)
     withUnsafeTemporaryAllocation(of: T.self, capacity: max(scratchCount, 1)) { scratch in
@@ -232,6 +237,13 @@ func gemmBlocked<T: Real>(
             var j0 = 0
             repeat {
                 let j1 = min(j0 + nc, full), last = j1 == full
+                if let panels {
+                    for p in 0..<((j1 - j0) / nr) {
+                        for r in 0..<kb {
+                            (panels + (p * kb + r) * nr).update(from: bk + r * ldb + j0 + p * nr, count: nr)
+                        }
+                    }
+                }
                 GEMMTile.forEachStrip(m) { rows, i in
                     var ai = UnsafePointer(ak + i * rsA), rs = rsA, cs = csA
                     if packA {
@@ -241,8 +253,10 @@ func gemmBlocked<T: Real>(
                     let ci = c + i * ldc
                     var j = j0
                     while j < j1 {
+                        var bj = bk + j, ldbj = ldb
+                        if let panels { bj = UnsafePointer(panels + (j - j0) * kb); ldbj = nr }
                         microKernel(
-                            rows: rows, k: kb, a: ai, rsA: rs, csA: cs, b: bk + j, ldb: ldb, c: ci + j, ldc: ldc,
+                            rows: rows, k: kb, a: ai, rsA: rs, csA: cs, b: bj, ldb: ldbj, c: ci + j, ldc: ldc,
                             accumulate: acc)
                         j += nr
                     }

@@ -200,6 +200,41 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The weight-gradient shapes (A transposed, many rows) pack B's blocks, and A's strips when its k sit a multiple
+    /// of 4 KB apart: both against a triple loop, with depths past the k block and a padded column tail.
+    func testPackedWeightGradientPathsMatchATripleLoop() {
+        checkPackedWeightGradient(Float.self, tolerance: 2e-5)
+        checkPackedWeightGradient(Double.self, tolerance: 1e-12)
+    }
+
+    func checkPackedWeightGradient<T: Real>(_ type: T.Type, tolerance: Double) {
+        var rng = SeededRandom(seed: 15)
+        let nr = GEMMTile.columns(T.self), m = 8 * GEMMTile.rows + 5
+        for n in [2 * nr, 6 * nr + 3] {
+            for k in [5, 300] {
+                for lda in [m + 1, 4096 / MemoryLayout<T>.stride] {
+                    let a = (0..<(k * lda)).map { _ in T(rng.uniform(-1, 1)) }
+                    let b = (0..<(k * n)).map { _ in T(rng.uniform(-1, 1)) }
+                    let c0 = (0..<(m * n)).map { _ in T(rng.uniform(-1, 1)) }
+                    var c = c0
+                    gemm(
+                        .transposed, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n, c: &c, ldc: n,
+                        accumulate: true)
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var sum = Double(c0[i * n + j])
+                            for p in 0..<k { sum += Double(a[p * lda + i]) * Double(b[p * n + j]) }
+                            worst = max(worst, abs(Double(c[i * n + j]) - sum))
+                        }
+                    }
+                    XCTAssertLessThanOrEqual(
+                        worst, tolerance * Double(k).squareRoot() * 4, "\(T.self) n\(n) k\(k) lda\(lda)")
+                }
+            }
+        }
+    }
+
     func testOverwriteIgnoresOldContents() {
         var c = [Float](repeating: .nan, count: 4)
         gemm(
