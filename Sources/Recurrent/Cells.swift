@@ -51,6 +51,9 @@ protocol RecurrentCell {
 
     /// Shape of weight_hh_l{k}: [G*H, H] for a full recurrent matrix.
     static func recurrentWeightShape(hidden H: Int) -> [Int]
+    /// Whether weight_hh holds only the diagonal of the recurrence (IndRNN's u: h_{t-1} is multiplied element-wise),
+    /// so there is no matrix to pack for the step products, and its spectral norm is max |u|.
+    static var recurrentWeightIsDiagonal: Bool { get }
     /// Fresh recurrent weights of one gate block, drawn in order (the stack concatenates the G blocks).
     static func initialRecurrentBlock(_ initializer: Initializer, hidden H: Int, rng: inout SeededRandom) -> [Double]
     /// What the forward step reads as `whhT` from weight_hh as stored: W_hh^T [H, G*H] by default.
@@ -79,6 +82,7 @@ protocol RecurrentCell {
 extension RecurrentCell {
     static func settings(_ config: RecurrentConfig) -> [String] { [] }
     static func recurrentWeightShape(hidden H: Int) -> [Int] { [gateNames.count * H, H] }
+    static var recurrentWeightIsDiagonal: Bool { false }
     /// PyTorch: U(-1/sqrt(H), 1/sqrt(H)); Xavier: U(-a, a), a = sqrt(6 / 2H) per square block; orthogonal
     /// (Keras' recurrent default) per block.
     static func initialRecurrentBlock(_ initializer: Initializer, hidden H: Int, rng: inout SeededRandom) -> [Double] {

@@ -14,6 +14,9 @@ public enum CellKind: String, Codable, CaseIterable, Sendable {
     public var hasCellState: Bool { cellType.hasCellState }
     /// The gate block that decides how much of the previous state is kept (LSTM f, GRU z); nil without one.
     public var carryGateBlock: Int? { cellType.carryGateBlock }
+    /// Whether weight_hh holds only the diagonal of the recurrence (IndRNN's u, multiplying h_{t-1} element-wise):
+    /// its largest singular value is then max |u|.
+    public var recurrentWeightIsDiagonal: Bool { cellType.recurrentWeightIsDiagonal }
 }
 
 /// The function a gate block applies, and what "saturated" means for it.

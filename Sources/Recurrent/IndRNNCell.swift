@@ -11,6 +11,7 @@ enum IndRNNCell: RecurrentCell {
     static func settings(_ config: RecurrentConfig) -> [String] { [config.nonlinearity.rawValue] }
 
     static func recurrentWeightShape(hidden H: Int) -> [Int] { [H] }
+    static var recurrentWeightIsDiagonal: Bool { true }
 
     /// u ~ U(0, 1) under every initializer: each unit starts as a non-negative leak below 1, so none starts
     /// out exploding or flipping sign from step to step (a square-matrix scheme has no meaning for a vector).

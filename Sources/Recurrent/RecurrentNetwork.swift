@@ -238,7 +238,7 @@ public final class RecurrentNetwork<T: Real> {
     /// The recurrent matrix m [rows, columns] packed into the layer's panel buffer; an empty view when the cell's
     /// recurrent weight is not a matrix (IndRNN's u).
     func packRecurrent(_ lb: LayerBuffers<T>, _ m: UnsafePointer<T>, rows: Int, columns: Int) -> PackedPanels<T> {
-        let matrix = config.cellType.recurrentWeightShape(hidden: config.hiddenSize).count == 2
+        let matrix = !config.cellType.recurrentWeightIsDiagonal
         let count = matrix ? PackedPanels<T>.count(rows: rows, columns: columns) : 0
         return PackedPanels(
             packing: m, rows: matrix ? rows : 0, columns: matrix ? columns : 0, ld: columns,

@@ -291,3 +291,29 @@ final class GateInitComparisonTests: XCTestCase {
         XCTAssertEqual(GateInitComparison.median([3, 1, 2, 10]), 2.5)
     }
 }
+
+final class WeightEvolutionTests: XCTestCase {
+    /// The cell states whether weight_hh is a diagonal (IndRNN's u): its spectral norm is then max |u|; a full
+    /// matrix (the vanilla RNN's) gets power iteration, which for a random matrix differs from max |w|.
+    func testSpectralNormFollowsWhatTheCellSays() throws {
+        for cell in [CellKind.indrnn, .rnn] {
+            var rng = SeededRandom(seed: 9)
+            let rnn = RecurrentNetwork<Float>(
+                config: RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 5), rng: &rng)
+            let model = SequenceModel(
+                embedding: nil, rnn: rnn, head: Linear(inputSize: 5, outputSize: 1, rng: &rng), headMode: .lastStep,
+                objective: .meanSquaredError)
+            let probe = SequenceBatch<Float>(
+                input: .dense(.uniform([3, 4, 2], -1, 1, rng: &rng)), target: .values(Tensor(zeros: [3, 1])))
+            let tracker = WeightEvolution(model: model, probe: probe, tensorboard: nil)
+            try tracker.capture(epoch: 0, record: nil)
+            let stats = try XCTUnwrap(tracker.snapshots.first?.stats.first { $0.key.contains("weight_hh") }?.value)
+            let norm = try XCTUnwrap(stats.spectralNorm, "\(cell)")
+            if cell == .indrnn {
+                XCTAssertEqual(norm, stats.maxAbs)
+            } else {
+                XCTAssertNotEqual(norm, stats.maxAbs, accuracy: 1e-6)
+            }
+        }
+    }
+}

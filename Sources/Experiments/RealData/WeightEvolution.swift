@@ -43,9 +43,10 @@ package final class WeightEvolution: TrainingCallback {
             // Spectral norms for the recurrent matrices (each gate block is H x H) and the head.
             let wantsSpectral = b.parameter.contains("weight_hh") || b.parameter == "fc.weight"
             var s = WeightStats(v, rows: wantsSpectral ? b.rows.count : nil, cols: wantsSpectral ? b.cols : nil)
-            // A recurrent weight stored as a vector (IndRNN's u) is the diagonal matrix diag(u): its largest
-            // singular value is max |u|.
-            if b.parameter.contains("weight_hh") && b.cols == 1 && b.gate == nil { s.spectralNorm = s.maxAbs }
+            // A recurrent weight that is the diagonal of diag(u) (the cell says so: IndRNN) has spectral norm max |u|.
+            if b.parameter.contains("weight_hh") && model.rnn.config.cell.recurrentWeightIsDiagonal {
+                s.spectralNorm = s.maxAbs
+            }
             stats[b.name] = s
             if let prev = previous {
                 let p = b.values(in: prev)
