@@ -132,12 +132,14 @@ let package = Package(
         .executableTarget(
             name: "ClassifyPhoto", dependencies: ["Vision", "Interchange", "TensorCore"],
             path: "Examples/ClassifyPhoto", swiftSettings: simdSettings),
+        // Child processes for the tests that run rnnlab or a Python (torch, onnxruntime, tensorboard).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdSettings),
         .testTarget(
             name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"],
             swiftSettings: simdSettings),
         .testTarget(
-            name: "InterchangeTests", dependencies: ["Interchange", "ONNXProto"], exclude: ["scripts"],
+            name: "InterchangeTests", dependencies: ["Interchange", "ONNXProto", "TestSupport"], exclude: ["scripts"],
             swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
         .testTarget(
@@ -154,7 +156,7 @@ let package = Package(
             swiftSettings: simdSettings),
         // The command line as a user runs it, in a child process: option errors, kill -9 and resume.
         .testTarget(
-            name: "CLITests", dependencies: ["rnnlab", "Interchange", "Vision", "Recurrent"],
+            name: "CLITests", dependencies: ["rnnlab", "Interchange", "Vision", "Recurrent", "TestSupport"],
             swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings)
     ]

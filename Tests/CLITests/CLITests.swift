@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 import Interchange
 import Recurrent
 import Vision
@@ -22,15 +23,7 @@ final class CLITests: XCTestCase {
         return Result(status: p.process.terminationStatus, output: String(decoding: out, as: UTF8.self))
     }
 
-    func start(_ args: [String]) throws -> (process: Process, pipe: Pipe) {
-        let p = Process(), pipe = Pipe()
-        p.executableURL = Self.binary
-        p.arguments = args
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        return (p, pipe)
-    }
+    func start(_ args: [String]) throws -> (process: Process, pipe: Pipe) { try ChildProcess.start(Self.binary, args) }
 
     var dir: URL!
     override func setUpWithError() throws {

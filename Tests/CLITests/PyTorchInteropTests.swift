@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// A run of `rnnlab train` taken elsewhere: scripts/continue_in_pytorch.py rebuilds the data and the torch.nn
 /// model, loads the checkpoint and gets rnnlab's validation loss back; it continues training alone and under
@@ -8,17 +9,7 @@ import XCTest
 /// onnx or onnxruntime.
 extension CLITests {
     func python(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let p = Process(), pipe = Pipe()
-        let interpreter = ProcessInfo.processInfo.environment["RNNLAB_PYTHON"] ?? "python3"
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [interpreter] + args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let out = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+        try ChildProcess.python(args, environment: environment)
     }
 
     func testContinueInPyTorchAndExportToONNX() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 import TensorCore
 import Recurrent
 @testable import Interchange
@@ -134,18 +135,12 @@ final class TensorBoardTests: XCTestCase {
         try w.flush()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
             "scripts/read_tensorboard.py")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script.path, w.url.path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try p.run(); p.waitUntilExit()
-        if p.terminationStatus == 3 { throw XCTSkip("tensorboard is not installed (pip install tensorboard)") }
-        XCTAssertEqual(p.terminationStatus, 0)
-        let json =
-            try JSONSerialization.jsonObject(with: pipe.fileHandleForReading.readDataToEndOfFile())
-            as! [String: [String: [[Any]]]]
+        // TensorBoard's own reader, from the system Python (where tensorboard is installed).
+        let (status, output) = try ChildProcess.run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, w.url.path], discardErrors: true)
+        if status == 3 { throw XCTSkip("tensorboard is not installed (pip install tensorboard)") }
+        XCTAssertEqual(status, 0)
+        let json = try JSONSerialization.jsonObject(with: output) as! [String: [String: [[Any]]]]
         let loss = json["scalars"]!["loss/train"]!
         XCTAssertEqual(loss.map { $0[0] as! Int }, [1, 2, 3])
         XCTAssertEqual(loss[1][1] as! Double, 0.5, accuracy: 1e-6)

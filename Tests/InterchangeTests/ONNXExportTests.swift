@@ -3,6 +3,7 @@ import ONNXProto
 import Recurrent
 import TensorCore
 import XCTest
+import TestSupport
 
 @testable import Interchange
 
@@ -66,17 +67,7 @@ final class ONNXExportTests: XCTestCase {
     }
 
     func testOnnxruntimeAgreesWithRnnlab() throws {
-        let python = ProcessInfo.processInfo.environment["RNNLAB_PYTHON"] ?? "python3"
-        func run(_ args: [String]) throws -> (Int32, String) {
-            let p = Process(), pipe = Pipe()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = [python] + args
-            p.standardOutput = pipe; p.standardError = pipe
-            try p.run()
-            let out = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: out, as: UTF8.self))
-        }
+        func run(_ args: [String]) throws -> (Int32, String) { try ChildProcess.python(args) }
         try XCTSkipUnless((try run(["-c", "import onnxruntime, numpy"])).0 == 0, "no onnxruntime in this Python")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
