@@ -295,6 +295,11 @@ enum LSTMCell: RecurrentCell {
     // d o = dh tanh(c) o(1-o);  dc_{t-1} = dc f  (the additive cell path);  dh_{t-1} = dG W_hh.
     static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 4 * H
+        if H % 16 == 8 {
+            backwardSharingWindows(s, g)
+            gemm(m: s.batch, a: g.dGi, lda: G, b: s.recurrent, c: g.dhPrev, ldc: H, accumulate: false)
+            return
+        }
         for b in 0..<s.batch {
             let row = s.gates + b * G, d = g.dGi + b * G
             let cp = s.cPrev + b * H, tc = s.aux + b * H, dh = g.dh + b * H, dc = g.dc + b * H
@@ -329,6 +334,43 @@ enum LSTMCell: RecurrentCell {
                 })
         }
         gemm(m: s.batch, a: g.dGi, lda: G, b: s.recurrent, c: g.dhPrev, ldc: H, accumulate: false)
+    }
+
+    /// The backward step's element-wise pass at H = 16q + 8, sharing windows between two batch rows as
+    /// `forwardSharingWindows` does (and a function of its own for the same reason).
+    @inline(never)
+    static func backwardSharingWindows<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>) {
+        let H = s.hidden, G = 4 * H
+        @inline(__always) func load(
+            _ p: UnsafeMutablePointer<T>, _ ld: Int, _ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool
+        ) -> SIMD16<T> {
+            paired ? load16(low: p + r0 * ld + j, high: p + r1 * ld + j) : load16(p + r0 * ld + j)
+        }
+        @inline(__always) func put(
+            _ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, _ ld: Int, _ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool
+        ) {
+            if paired {
+                store16(v, low: p + r0 * ld + j, high: p + r1 * ld + j)
+            } else {
+                store16(v, p + r0 * ld + j)
+            }
+        }
+        let gp = s.gates, d = g.dGi
+        forEachPairedWindow16(
+            rows: s.batch, n: H,
+            compute: { r0, r1, j, paired in
+                pointwiseBackward(
+                    i: load(gp, G, r0, r1, j, paired), f: load(gp + H, G, r0, r1, j, paired),
+                    g: load(gp + 2 * H, G, r0, r1, j, paired), o: load(gp + 3 * H, G, r0, r1, j, paired),
+                    tanhC: load(s.aux, H, r0, r1, j, paired), dh: load(g.dh, H, r0, r1, j, paired),
+                    dc: load(g.dc, H, r0, r1, j, paired), cPrev: load(s.cPrev, H, r0, r1, j, paired))
+            },
+            store: { r0, r1, j, paired, r in
+                let (di, df, dg, dO, dcPrev) = r
+                put(di, d, G, r0, r1, j, paired); put(df, d + H, G, r0, r1, j, paired)
+                put(dg, d + 2 * H, G, r0, r1, j, paired); put(dO, d + 3 * H, G, r0, r1, j, paired)
+                put(dcPrev, g.dc, H, r0, r1, j, paired)
+            })
     }
 
     /// 16 units of the step's element-wise backward: dL/d(i, f, g, o pre-activations) and dc_{t-1}.
