@@ -244,38 +244,19 @@ enum LSTMCell: RecurrentCell {
     /// the compiler split the H % 16 == 0 loop there into 128-bit pieces (H128 forward 6.2 -> 8.7 ms, AVX-512).
     @inline(never)
     static func forwardSharingWindows<T: Real>(_ s: StepBuffers<T>) {
-        let H = s.hidden, G = 4 * H, B = s.batch
-        @inline(__always) func load(
-            _ p: UnsafeMutablePointer<T>, _ ld: Int, _ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool
-        )
-            -> SIMD16<T>
-        {
-            paired ? load16(low: p + r0 * ld + j, high: p + r1 * ld + j) : load16(p + r0 * ld + j)
-        }
-        @inline(__always) func put(
-            _ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, _ ld: Int, _ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool
-        ) {
-            if paired {
-                store16(v, low: p + r0 * ld + j, high: p + r1 * ld + j)
-            } else {
-                store16(v, p + r0 * ld + j)
-            }
-        }
-        let gp = s.gates
+        let H = s.hidden, G = 4 * H, gp = s.gates
         forEachPairedWindow16(
-            rows: B, n: H,
-            compute: { r0, r1, j, paired in
+            rows: s.batch, n: H,
+            compute: { w in
                 pointwise(
-                    load(gp, G, r0, r1, j, paired), load(gp + H, G, r0, r1, j, paired),
-                    load(gp + 2 * H, G, r0, r1, j, paired), load(gp + 3 * H, G, r0, r1, j, paired),
-                    load(s.cPrev, H, r0, r1, j, paired))
+                    w.load(gp, ld: G), w.load(gp + H, ld: G), w.load(gp + 2 * H, ld: G), w.load(gp + 3 * H, ld: G),
+                    w.load(s.cPrev, ld: H))
             },
-            store: { r0, r1, j, paired, r in
+            store: { w, r in
                 let (i, f, g, o, c, t) = r
-                put(i, gp, G, r0, r1, j, paired); put(f, gp + H, G, r0, r1, j, paired)
-                put(g, gp + 2 * H, G, r0, r1, j, paired); put(o, gp + 3 * H, G, r0, r1, j, paired)
-                put(c, s.cNext, H, r0, r1, j, paired); put(t, s.aux, H, r0, r1, j, paired)
-                put(o * t, s.hNext, H, r0, r1, j, paired)
+                w.store(i, gp, ld: G); w.store(f, gp + H, ld: G); w.store(g, gp + 2 * H, ld: G)
+                w.store(o, gp + 3 * H, ld: G); w.store(c, s.cNext, ld: H); w.store(t, s.aux, ld: H)
+                w.store(o * t, s.hNext, ld: H)
             })
     }
 
@@ -340,36 +321,19 @@ enum LSTMCell: RecurrentCell {
     /// `forwardSharingWindows` does (and a function of its own for the same reason).
     @inline(never)
     static func backwardSharingWindows<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>) {
-        let H = s.hidden, G = 4 * H
-        @inline(__always) func load(
-            _ p: UnsafeMutablePointer<T>, _ ld: Int, _ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool
-        ) -> SIMD16<T> {
-            paired ? load16(low: p + r0 * ld + j, high: p + r1 * ld + j) : load16(p + r0 * ld + j)
-        }
-        @inline(__always) func put(
-            _ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, _ ld: Int, _ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool
-        ) {
-            if paired {
-                store16(v, low: p + r0 * ld + j, high: p + r1 * ld + j)
-            } else {
-                store16(v, p + r0 * ld + j)
-            }
-        }
-        let gp = s.gates, d = g.dGi
+        let H = s.hidden, G = 4 * H, gp = s.gates, d = g.dGi
         forEachPairedWindow16(
             rows: s.batch, n: H,
-            compute: { r0, r1, j, paired in
+            compute: { w in
                 pointwiseBackward(
-                    i: load(gp, G, r0, r1, j, paired), f: load(gp + H, G, r0, r1, j, paired),
-                    g: load(gp + 2 * H, G, r0, r1, j, paired), o: load(gp + 3 * H, G, r0, r1, j, paired),
-                    tanhC: load(s.aux, H, r0, r1, j, paired), dh: load(g.dh, H, r0, r1, j, paired),
-                    dc: load(g.dc, H, r0, r1, j, paired), cPrev: load(s.cPrev, H, r0, r1, j, paired))
+                    i: w.load(gp, ld: G), f: w.load(gp + H, ld: G), g: w.load(gp + 2 * H, ld: G),
+                    o: w.load(gp + 3 * H, ld: G), tanhC: w.load(s.aux, ld: H), dh: w.load(g.dh, ld: H),
+                    dc: w.load(g.dc, ld: H), cPrev: w.load(s.cPrev, ld: H))
             },
-            store: { r0, r1, j, paired, r in
+            store: { w, r in
                 let (di, df, dg, dO, dcPrev) = r
-                put(di, d, G, r0, r1, j, paired); put(df, d + H, G, r0, r1, j, paired)
-                put(dg, d + 2 * H, G, r0, r1, j, paired); put(dO, d + 3 * H, G, r0, r1, j, paired)
-                put(dcPrev, g.dc, H, r0, r1, j, paired)
+                w.store(di, d, ld: G); w.store(df, d + H, ld: G); w.store(dg, d + 2 * H, ld: G)
+                w.store(dO, d + 3 * H, ld: G); w.store(dcPrev, g.dc, ld: H)
             })
     }
 

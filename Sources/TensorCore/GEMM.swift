@@ -119,6 +119,26 @@ public enum GEMMTile {
     #endif
     /// Columns of one tile for scalar type T (two vectors).
     @inlinable public static func columns<T: Real>(_ type: T.Type) -> Int { 2 * T.Vector.scalarCount }
+    /// The k block (kc): every product sums k in slabs this deep, each from zero, then adds the slab to C.
+    public static let depth = 256
+    /// Columns of B (nc, a multiple of the tile width) whose kc-deep block one pass over the rows reads: 512 KB,
+    /// so it stays in L2.
+    @inlinable public static func blockColumns<T: Real>(_ type: T.Type) -> Int {
+        let nr = columns(T.self)
+        return max(nr, (1 << 19) / (depth * MemoryLayout<T>.stride) / nr * nr)
+    }
+
+    /// C[0..<rows, 0..<width] = (accumulate ? C : 0) + tile, for the first `width` columns of a tile computed
+    /// apart (the zero-padded last columns of a product).
+    @inlinable static func keep<T: Real>(
+        _ tile: UnsafePointer<T>, rows: Int, width: Int, into c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    ) {
+        let nr = columns(T.self)
+        for r in 0..<rows {
+            let dst = c + r * ldc, src = tile + r * nr
+            for j in 0..<width { dst[j] = accumulate ? dst[j] + src[j] : src[j] }
+        }
+    }
 
     /// Calls body(height, firstRow) for the strips that cover m rows: whole tiles, then the remainder kernels
     /// largest first. The 2-row kernel sums even and odd k in two chains, as the 1-row kernel does, so every row
@@ -142,7 +162,7 @@ func gemvTransposed<T: Real>(
     m: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
     c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
 ) {
-    let kc = 256, w = T.Vector.scalarCount
+    let kc = GEMMTile.depth, w = T.Vector.scalarCount
     var k0 = 0
     while k0 < k {
         let kb = min(kc, k - k0), acc = accumulate || k0 > 0
@@ -209,10 +229,10 @@ func gemmBlocked<T: Real>(
     m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
     b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
 ) {
-    let kc = 256, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
-    let nc = max(nr, (1 << 19) / (kc * MemoryLayout<T>.stride) / nr * nr)
+    let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
+    let nc = GEMMTile.blockColumns(T.self)
     let full = n / nr * nr, tail = n - full
-    let packA = csA != 1 && n >= 6 * nr && csA * MemoryLayout<T>.stride % 4096 == 0
+    let packA = rsA == 1 && csA != 1 && n >= 6 * nr && csA * MemoryLayout<T>.stride % 4096 == 0
     let packB = csA != 1 && full >= 2 * nr && m >= 8 * mr
     let panels: UnsafeMutablePointer<T>? = packB ? .allocate(capacity: kc * min(nc, full)) : nil
     defer { panels?.deallocate() }
@@ -247,7 +267,7 @@ func gemmBlocked<T: Real>(
                 GEMMTile.forEachStrip(m) { rows, i in
                     var ai = UnsafePointer(ak + i * rsA), rs = rsA, cs = csA
                     if packA {
-                        packStrip(ai, rsA: rsA, csA: csA, rows: rows, k: kb, into: packed)
+                        packStrip(ai, lda: csA, rows: rows, k: kb, into: packed)
                         ai = UnsafePointer(packed); rs = 1; cs = rows
                     }
                     let ci = c + i * ldc
@@ -265,10 +285,7 @@ func gemmBlocked<T: Real>(
                         microKernel(
                             rows: rows, k: kb, a: ai, rsA: rs, csA: cs, b: panel, ldb: nr, c: tile, ldc: nr,
                             accumulate: false)
-                        for r in 0..<rows {
-                            let dst = ci + r * ldc + full, src = tile + r * nr
-                            for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
-                        }
+                        GEMMTile.keep(tile, rows: rows, width: tail, into: ci + full, ldc: ldc, accumulate: acc)
                     }
                 }
                 j0 = j1
@@ -348,9 +365,9 @@ public func gemm<T: Real>(
         if !accumulate { for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) } }
         return
     }
-    let kc = 256, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
-    // Panels per pass over the rows, so the kc-deep slices of them that pass reads stay in L2 (512 KB).
-    let block = max(1, (1 << 19) / (kc * MemoryLayout<T>.stride * nr))
+    let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
+    // Panels per pass over the rows, so the kc-deep slices of them that pass reads stay in L2.
+    let block = GEMMTile.blockColumns(T.self) / nr
     let full = n / nr, tail = n - full * nr
     withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? mr * nr : 1) { scratch in
         let tile = scratch.baseAddress!
@@ -372,10 +389,7 @@ public func gemm<T: Real>(
                         microKernel(
                             rows: rows, k: kb, a: ai, rsA: lda, csA: 1, b: bk + full * b.panelStride, ldb: nr,
                             c: tile, ldc: nr, accumulate: false)
-                        for r in 0..<rows {
-                            let dst = ci + r * ldc + full * nr, src = tile + r * nr
-                            for j in 0..<tail { dst[j] = acc ? dst[j] + src[j] : src[j] }
-                        }
+                        GEMMTile.keep(tile, rows: rows, width: tail, into: ci + full * nr, ldc: ldc, accumulate: acc)
                     }
                 }
                 p0 = p1
@@ -385,19 +399,13 @@ public func gemm<T: Real>(
     }
 }
 
-/// Copies a strip of A (`rows` rows, k deep) into dst as [k, rows]. In TN the rows of one k are contiguous
-/// (rsA = 1): four at a time.
+/// Copies a strip of a transposed A (`rows` contiguous rows at each k, k columns lda apart) into dst as
+/// [k, rows], four at a time.
 @inlinable @inline(__always)
-func packStrip<T: Real>(
-    _ a: UnsafePointer<T>, rsA: Int, csA: Int, rows: Int, k: Int, into dst: UnsafeMutablePointer<T>
-) {
-    guard rsA == 1 else {
-        for kk in 0..<k { for r in 0..<rows { dst[kk * rows + r] = a[kk * csA + r * rsA] } }
-        return
-    }
+func packStrip<T: Real>(_ a: UnsafePointer<T>, lda: Int, rows: Int, k: Int, into dst: UnsafeMutablePointer<T>) {
     let quads = rows / 4 * 4
     for kk in 0..<k {
-        let src = a + kk * csA, out = dst + kk * rows
+        let src = a + kk * lda, out = dst + kk * rows
         var r = 0
         while r < quads {
             UnsafeMutableRawPointer(out + r).storeBytes(

@@ -80,15 +80,39 @@ public func forEachWindow16<R>(_ n: Int, compute: (_ j: Int, _ w: Int) -> R, sto
     if let last { store(n - 16, 16, last) }
 }
 
+/// One 16-lane window of a pass over rows of units: lanes 0..<8 are units j..<j+8 of row r0 and lanes 8..<16
+/// units j..<j+8 of row r1 when `paired`, otherwise the 16 units from j of row r0.
+public struct Window16: Sendable {
+    public let r0: Int, r1: Int, j: Int, paired: Bool
+
+    @inlinable init(r0: Int, r1: Int, j: Int, paired: Bool) {
+        (self.r0, self.r1, self.j, self.paired) = (r0, r1, j, paired)
+    }
+
+    /// This window's lanes of a buffer whose rows are ld apart.
+    @inlinable @inline(__always)
+    public func load<T: Real>(_ p: UnsafePointer<T>, ld: Int) -> SIMD16<T> {
+        paired ? load16(low: p + r0 * ld + j, high: p + r1 * ld + j) : load16(p + r0 * ld + j)
+    }
+
+    /// Stores v into this window's lanes of a buffer whose rows are ld apart.
+    @inlinable @inline(__always)
+    public func store<T: Real>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>, ld: Int) {
+        if paired {
+            store16(v, low: p + r0 * ld + j, high: p + r1 * ld + j)
+        } else {
+            store16(v, p + r0 * ld + j)
+        }
+    }
+}
+
 /// An element-wise pass over `rows` rows of n = 16q + 8 units, in 16-lane windows: each row's q whole windows,
-/// then the last 8 units of two rows per window (lanes 0..<8 from row r0, 8..<16 from row r1; an odd last row
-/// fills both halves and is stored once), so no lane is wasted (at n = 24, 24 lanes of work per row instead of
-/// the 32 of two overlapping windows). `compute(r0, r1, j, paired)` loads the window at unit j (a whole window of
-/// row r0 when not paired), `store(r0, r1, j, paired, result)` writes it.
+/// then the last 8 units of two rows per window (an odd last row fills both halves and is stored once), so no lane
+/// is wasted (at n = 24, 24 lanes of work per row instead of the 32 of two overlapping windows). `compute(window)`
+/// loads and computes a window, `store(window, result)` writes it.
 @inlinable @inline(__always)
 public func forEachPairedWindow16<R>(
-    rows: Int, n: Int, compute: (_ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool) -> R,
-    store: (_ r0: Int, _ r1: Int, _ j: Int, _ paired: Bool, R) -> Void
+    rows: Int, n: Int, compute: (Window16) -> R, store: (Window16, R) -> Void
 ) {
     precondition(n % 16 == 8, "forEachPairedWindow16 takes 16q + 8 units")
     let whole = n - 8, perRow = whole / 16
@@ -97,9 +121,10 @@ public func forEachPairedWindow16<R>(
     for w in 0..<windows {
         let paired = w >= rows * perRow
         let r0 = paired ? 2 * (w - rows * perRow) : w / max(perRow, 1)
-        let r1 = paired ? min(r0 + 1, rows - 1) : r0
-        let j = paired ? whole : (w - r0 * perRow) * 16
-        store(r0, r1, j, paired, compute(r0, r1, j, paired))
+        let window = Window16(
+            r0: r0, r1: paired ? min(r0 + 1, rows - 1) : r0, j: paired ? whole : (w - r0 * perRow) * 16,
+            paired: paired)
+        store(window, compute(window))
     }
 }
 

@@ -265,17 +265,7 @@ final class WindowTests: XCTestCase {
                 x.withUnsafeMutableBufferPointer { buffer in
                     let p = buffer.baseAddress!
                     forEachPairedWindow16(
-                        rows: rows, n: n,
-                        compute: { r0, r1, j, paired in
-                            (paired ? load16(low: p + r0 * n + j, high: p + r1 * n + j) : load16(p + r0 * n + j)) * 2
-                        },
-                        store: { r0, r1, j, paired, v in
-                            if paired {
-                                store16(v, low: p + r0 * n + j, high: p + r1 * n + j)
-                            } else {
-                                store16(v, p + r0 * n + j)
-                            }
-                        })
+                        rows: rows, n: n, compute: { $0.load(p, ld: n) * 2 }, store: { $0.store($1, p, ld: n) })
                 }
                 XCTAssertEqual(x, original.map { $0 * 2 }, "rows \(rows) n \(n)")
             }
