@@ -173,16 +173,19 @@ extension Benchmark {
             var c = [Float](repeating: 0, count: s.m * s.n)
             let lda = s.transA ? s.m : s.k
             let panelStorage = Buffer<Float>()
-            let panels = b.data.withUnsafeBufferPointer {
-                PackedPanels(
-                    packing: $0.baseAddress!, rows: s.k, columns: s.n, ld: s.n,
-                    into: panelStorage.ensure(PackedPanels<Float>.count(rows: s.k, columns: s.n)))
-            }
+            let panels =
+                !s.packedB
+                ? nil
+                : b.data.withUnsafeBufferPointer {
+                    PackedPanels(
+                        packing: $0.baseAddress!, rows: s.k, columns: s.n, ld: s.n,
+                        into: panelStorage.ensure(PackedPanels<Float>.count(rows: s.k, columns: s.n)))
+                }
             func once() {
                 a.data.withUnsafeBufferPointer { ap in
                     b.data.withUnsafeBufferPointer { bp in
                         c.withUnsafeMutableBufferPointer { cp in
-                            guard !s.packedB else {
+                            if let panels {
                                 TensorCore.gemm(
                                     m: s.m, a: ap.baseAddress!, lda: lda, b: panels, c: cp.baseAddress!, ldc: s.n,
                                     accumulate: false)
