@@ -30,6 +30,8 @@ final class LayerBuffers<T: Real> {
     let cs = Buffer<T>()  // [T+1, B, H], LSTM
     let aux = Buffer<T>()  // [T, B, H]
     let scratch = Buffer<T>()  // [B, G*H]
+    let foldedBias = Buffer<T>()  // [G*H]: b_ih plus the parts of b_hh that simply add
+    let biasGradient = Buffer<T>()  // [G*H]: one pass's column sums of dG
     let dGi = Buffer<T>(), dGh = Buffer<T>()  // [T, B, G*H]
     let dIn = Buffer<T>()  // [T, B, in]
 }
@@ -170,7 +172,7 @@ public final class RecurrentNetwork<T: Real> {
         }
         var out = Tensor<T>(zeros: [B, Tn, H])
         out.data.withUnsafeMutableBufferPointer {
-            swapLeadingAxes(top.hs.pointer + B * H, Tn, B, H, into: $0.baseAddress!)
+            swapLeadingAxes(top.hs.pointer + B * H, Tn, B, H, into: $0.baseAddress!, threads: threads)
         }
         hasForwardCache = true
         return RecurrentOutput(output: out, hn: hn, cn: cn)
@@ -188,19 +190,19 @@ public final class RecurrentNetwork<T: Real> {
         transpose(lb.wih.pointer, rows: G, cols: inSize, ld: inSize, into: lb.wihT.ensure(G * inSize))
         config.cellType.prepareRecurrentWeight(lb.whh.pointer, hidden: H, into: lb.whhT.ensure(G * H), config)
 
-        // Hoisted input projection for all steps: gates[T*B, G] = input[T*B, in] W_ih^T + b_ih (+ b_hh where
-        // it simply adds: all gates but the GRU's n, whose b_hn sits inside the reset product).
+        // Hoisted input projection for all steps: gates[T*B, G] = input[T*B, in] W_ih^T, to which the time loop
+        // adds b_ih (+ b_hh where it simply adds: all gates but the GRU's n, whose b_hn sits inside the reset
+        // product).
         let gates = lb.gates.ensure(Tn * B * G)
         gemm(
             .none, .none, m: Tn * B, n: G, k: inSize, a: input, lda: inSize, b: lb.wihT.pointer, ldb: G, c: gates,
             ldc: G, accumulate: false, threads: threads)
         let cell = config.cellType, lstm = cell.hasCellState
-        let foldedBias = lb.scratch.ensure(B * G)
+        let foldedBias = lb.foldedBias.ensure(G)
         for j in 0..<G {
             foldedBias[j] =
                 lb.bih.pointer[j] + (cell.foldsHiddenBias(column: j, hidden: H, config) ? lb.bhh.pointer[j] : 0)
         }
-        addRowVector(gates, rows: Tn * B, cols: G, ld: G, foldedBias)
 
         let hs = lb.hs.ensure((Tn + 1) * B * H), cs = lb.cs.ensure(lstm ? (Tn + 1) * B * H : 1)
         let aux = lb.aux.ensure(Tn * B * H)
@@ -218,11 +220,14 @@ public final class RecurrentNetwork<T: Real> {
         }
         // Batch rows are independent through time: with several threads each runs the whole recurrence
         // for its slice of the batch (one dispatch per layer, not per step).
-        let gp = UnsafeMutablePointer(gates), hsp = hs, csp = cs, ap = aux, sp = lb.scratch.pointer
+        let gp = UnsafeMutablePointer(gates), hsp = hs, csp = cs, ap = aux, sp = lb.scratch.ensure(B * G)
         let whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
         let recurrent = packRecurrent(lb, UnsafePointer(whhT), rows: H, columns: G)
+        let bias = UnsafePointer(foldedBias)
         forEachBatchChunk(B) { b0, nb in
             for t in 0..<Tn {
+                // The folded bias is added here, by the thread that owns these rows, just before the step reads them.
+                addRowVector(gp + t * B * G + b0 * G, rows: nb, cols: G, ld: G, bias)
                 config.forwardStep(
                     StepBuffers(
                         batch: nb, hidden: H, gates: gp + t * B * G + b0 * G,
@@ -233,6 +238,15 @@ public final class RecurrentNetwork<T: Real> {
                         whhT: whhT, whh: whh, bhh: bhh, recurrent: recurrent))
             }
         }
+    }
+
+    /// The column sums of m [rows, columns] (from zero, row by row) in out.
+    func columnSums(_ m: UnsafePointer<T>, rows: Int, columns: Int, into out: UnsafeMutablePointer<T>)
+        -> UnsafePointer<T>
+    {
+        out.update(repeating: 0, count: columns)
+        addColumnSums(m, rows: rows, cols: columns, ld: columns, into: out, threads: threads)
+        return UnsafePointer(out)
     }
 
     /// The recurrent matrix m [rows, columns] packed into the layer's panel buffer; an empty view when the cell's
@@ -256,15 +270,7 @@ public final class RecurrentNetwork<T: Real> {
 
     /// Calls body(firstRow, rowCount) for slices of the batch, in parallel when threads > 1.
     func forEachBatchChunk(_ B: Int, _ body: (Int, Int) -> Void) {
-        let parts = batchParts(B)
-        guard parts > 1 else { body(0, B); return }
-        let chunk = (B + parts - 1) / parts
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let b0 = p * chunk
-                if b0 < B { body(b0, min(chunk, B - b0)) }
-            }
-        }
+        forEachSlice(of: B, parts: batchParts(B)) { body($0.lowerBound, $0.count) }
     }
 
     // MARK: backward
@@ -298,7 +304,9 @@ public final class RecurrentNetwork<T: Real> {
         let dOutTop = scratch.dOutTop
         dOutTop.ensure(Tn * B * H)
         if let dOutput {
-            dOutput.data.withUnsafeBufferPointer { swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop.pointer) }
+            dOutput.data.withUnsafeBufferPointer {
+                swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop.pointer, threads: threads)
+            }
         } else {
             dOutTop.zero(Tn * B * H)
         }
@@ -367,12 +375,12 @@ public final class RecurrentNetwork<T: Real> {
                     dGh: dGh, hs: hs, aux: aux, rows: Tn * B, hidden: H, into: dW.baseAddress!, threads: threads,
                     config)
             }
-            grads.tensors[4 * k + 2].data.withUnsafeMutableBufferPointer {
-                addColumnSums(dGi, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!)
-            }
-            grads.tensors[4 * k + 3].data.withUnsafeMutableBufferPointer {
-                addColumnSums(dGh, rows: Tn * B, cols: G, ld: G, into: $0.baseAddress!)
-            }
+            // Bias gradients: the column sums of dG over all steps. Where the hidden side's dG is the input
+            // side's (every cell but the GRU's reset-after n gate), db_hh = db_ih: one pass serves both.
+            let dbIh = columnSums(dGi, rows: Tn * B, columns: G, into: lb.biasGradient.ensure(G))
+            grads.tensors[4 * k + 2].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbIh, $0.baseAddress!) }
+            let dbHh = dGh == dGi ? dbIh : columnSums(dGh, rows: Tn * B, columns: G, into: lb.biasGradient.pointer)
+            grads.tensors[4 * k + 3].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbHh, $0.baseAddress!) }
 
             // Gradient reaching this layer's input: the output gradient of the layer below (or dx).
             if k > 0 || inputGradient {
@@ -383,7 +391,9 @@ public final class RecurrentNetwork<T: Real> {
                 dOut = dIn
             }
         }
-        dlDh.data.withUnsafeMutableBufferPointer { swapLeadingAxes(dlDhTM.pointer, Tn, B, H, into: $0.baseAddress!) }
+        dlDh.data.withUnsafeMutableBufferPointer {
+            swapLeadingAxes(dlDhTM.pointer, Tn, B, H, into: $0.baseAddress!, threads: threads)
+        }
         var dx: Tensor<T>? = nil
         if inputGradient {
             var g = Tensor<T>(zeros: [B, Tn, config.inputSize])

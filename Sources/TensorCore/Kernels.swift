@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Element-wise and reduction kernels on raw buffers: simple loops the compiler vectorises.
 
 /// 16 lanes at p (unaligned): the unit of the explicit-vector element loops (GEMM tiles, cell steps).
@@ -146,27 +148,53 @@ public func addRowVector<T: Real>(_ m: UnsafeMutablePointer<T>, rows: Int, cols:
     }
 }
 
-/// out[j] += sum_r m[r, j]: the bias gradient of a batch of rows.
+/// out[j] += sum_r m[r, j], row by row: the bias gradient of a batch of rows. With threads > 1 and at least 256K
+/// elements, each thread sums its own block of at least 64 columns (the same additions in the same order).
 @_specialize(where T == Float) @_specialize(where T == Double)
 @inlinable
 public func addColumnSums<T: Real>(
-    _ m: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, into out: UnsafeMutablePointer<T>
+    _ m: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, into out: UnsafeMutablePointer<T>, threads: Int = 1
 ) {
-    for r in 0..<rows {
-        let row = m + r * ld
-        for j in 0..<cols { out[j] += row[j] }
+    let mBits = UInt(bitPattern: m), outBits = UInt(bitPattern: out)
+    forEachSlice(of: cols, parts: rows * cols >= 1 << 18 ? min(threads, cols / 64) : 1) { js in
+        let m = UnsafePointer<T>(bitPattern: mBits)!, out = UnsafeMutablePointer<T>(bitPattern: outBits)!
+        for r in 0..<rows {
+            let row = m + r * ld
+            for j in js { out[j] += row[j] }
+        }
     }
 }
 
 /// Batch-first [B, T, F] <-> time-major [T, B, F] (the recurrence walks time, so each step's rows are contiguous).
+/// With threads > 1 and at least 64K elements, each thread writes its own slice of the destination.
 @_specialize(where T == Float) @_specialize(where T == Double)
 @inlinable
 public func swapLeadingAxes<T: Real>(
-    _ src: UnsafePointer<T>, _ d0: Int, _ d1: Int, _ f: Int, into dst: UnsafeMutablePointer<T>
+    _ src: UnsafePointer<T>, _ d0: Int, _ d1: Int, _ f: Int, into dst: UnsafeMutablePointer<T>, threads: Int = 1
 ) {
-    for i in 0..<d0 {
-        for j in 0..<d1 {
-            (dst + (j * d0 + i) * f).update(from: src + (i * d1 + j) * f, count: f)
+    let srcBits = UInt(bitPattern: src), dstBits = UInt(bitPattern: dst)
+    forEachSlice(of: d1, parts: d0 * d1 * f >= 1 << 16 ? threads : 1) { js in
+        let src = UnsafePointer<T>(bitPattern: srcBits)!, dst = UnsafeMutablePointer<T>(bitPattern: dstBits)!
+        for j in js {
+            for i in 0..<d0 { (dst + (j * d0 + i) * f).update(from: src + (i * d1 + j) * f, count: f) }
+        }
+    }
+}
+
+/// Calls body with `parts` contiguous slices of 0..<count, side by side on as many threads (in one call on this
+/// thread when parts <= 1). The slices must touch disjoint memory.
+@inlinable
+public func forEachSlice(of count: Int, parts: Int, _ body: (Range<Int>) -> Void) {
+    let parts = max(1, min(parts, count))
+    guard parts > 1 else {
+        body(0..<count)
+        return
+    }
+    let chunk = (count + parts - 1) / parts
+    withoutActuallyEscaping(body) { body in
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let lo = p * chunk
+            if lo < count { body(lo..<min(count, lo + chunk)) }
         }
     }
 }

@@ -252,6 +252,43 @@ final class GEMMTests: XCTestCase {
         matmul(a, b, into: &c2, threads: 2)
         XCTAssertEqual(c1, c2)
     }
+
+    /// Every index of 0..<count lands in exactly one slice, whatever the number of parts.
+    func testSlicesCoverEveryIndexOnce() {
+        for count in [0, 1, 5, 64, 1000] {
+            for parts in [0, 1, 2, 3, 7, 2000] {
+                let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(count, 1))
+                defer { hits.deallocate() }
+                hits.initialize(repeating: 0)
+                let bits = UInt(bitPattern: hits.baseAddress!)
+                forEachSlice(of: count, parts: parts) { range in
+                    for i in range { UnsafeMutablePointer<Int>(bitPattern: bits)![i] += 1 }
+                }
+                XCTAssertEqual(Array(hits.prefix(count)), Array(repeating: 1, count: count), "\(count) in \(parts)")
+            }
+        }
+    }
+
+    /// Column sums and the batch-first / time-major swap split between threads give exactly the one-thread result
+    /// (sizes above the split thresholds, an odd number of columns).
+    func testThreadedColumnSumsAndAxisSwapEqualSequential() {
+        var rng = SeededRandom(seed: 8)
+        let m = Tensor<Float>.uniform([1200, 333], -1, 1, rng: &rng).data
+        var one = [Float](repeating: 0.5, count: 333), two = one
+        addColumnSums(m, rows: 1200, cols: 333, ld: 333, into: &one)
+        addColumnSums(m, rows: 1200, cols: 333, ld: 333, into: &two, threads: 2)
+        XCTAssertEqual(one, two)
+        var expected = [Float](repeating: 0.5, count: 333)
+        for r in 0..<1200 { for j in 0..<333 { expected[j] += m[r * 333 + j] } }
+        XCTAssertEqual(one, expected)
+
+        let (d0, d1, f) = (40, 30, 111)  // [d0, d1, f] -> [d1, d0, f]
+        var swapped1 = [Float](repeating: 0, count: m.count), swapped2 = swapped1
+        swapLeadingAxes(m, d0, d1, f, into: &swapped1)
+        swapLeadingAxes(m, d0, d1, f, into: &swapped2, threads: 2)
+        XCTAssertEqual(swapped1, swapped2)
+        XCTAssertEqual(swapped1[(7 * d0 + 3) * f + 5], m[(3 * d1 + 7) * f + 5])
+    }
 }
 
 final class WindowTests: XCTestCase {
