@@ -48,11 +48,14 @@ package struct RunManifest: Codable, Sendable {
         return out
     }
 
-    /// Field-by-field differences of two encodable settings. The seed is compared once, at the top; which
-    /// tasks a run picks is no setting of the tasks themselves.
-    static func fieldDifferences<V: Encodable>(_ name: String, _ old: V?, _ new: V?) -> [String] {
+    /// Field-by-field differences of two encodable settings, as "name.field: old -> new". An experiment's seed is
+    /// compared once, at the top, and which tasks a run picks is no setting of the tasks themselves: both are
+    /// `ignoring` by default.
+    static func fieldDifferences<V: Encodable>(
+        _ name: String, _ old: V?, _ new: V?, ignoring: Set<String> = ["seed", "tasks"]
+    ) -> [String] {
         guard let old, let new, let a = Self.fields(old), let b = Self.fields(new) else { return [] }
-        return Set(a.keys).union(b.keys).subtracting(["seed", "tasks"]).sorted().compactMap { key in
+        return Set(a.keys).union(b.keys).subtracting(ignoring).sorted().compactMap { key in
             let x = a[key] ?? "none", y = b[key] ?? "none"
             return x == y ? nil : "\(name).\(key): \(x) -> \(y)"
         }
@@ -103,6 +106,20 @@ package struct RunManifest: Codable, Sendable {
 package struct RunFolderError: Error, CustomStringConvertible {
     package let description: String
     package init(_ description: String) { self.description = description }
+
+    /// The folder holds a run whose settings differ from this one's, listed (the first eight) in `differences`.
+    static func otherSettings(_ folder: URL, _ differences: [String], orElse: String = "") -> RunFolderError {
+        let shown =
+            differences.prefix(8).joined(separator: "; ")
+            + (differences.count > 8 ? "; and \(differences.count - 8) more" : "")
+        return RunFolderError(
+            """
+            \(folder.path) holds a run made with other settings (\(shown)); resuming it would mix the two, so \
+            nothing was run. Rerun with --fresh to move the earlier run aside and start again, or choose another \
+            --out\(orElse).
+            """
+        )
+    }
 }
 
 /// The run folder's past, as found when a run starts.
@@ -114,9 +131,13 @@ package struct RunFolderHistory: Sendable {
 }
 
 extension RunManifest {
-    /// Checks `planned` against what the folder already holds, moving an earlier run aside when `fresh`,
-    /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
-    /// the folder holds a run with other settings.
+    /// What an earlier run left in the folder: the names, among those an rnnlab run writes at its top, that exist.
+    package static func results(in folder: URL) -> [String] {
+        ["report.html", "findings.json", fileName, "config.json", "toy", "real", "fusion"].filter {
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+        }
+    }
+
     /// Moves an earlier run's folder to FOLDER.previous-DATE (nothing is deleted) and returns where it went.
     package static func moveAside(_ folder: URL) throws -> URL {
         let stamp = ISO8601DateFormatter.string(
@@ -131,6 +152,9 @@ extension RunManifest {
         return target
     }
 
+    /// Checks `planned` against what the folder already holds, moving an earlier run aside when `fresh`,
+    /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
+    /// the folder holds a run with other settings.
     package static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool, ledger: DataLedger = DataLedger())
         throws -> (
             RunManifest, RunFolderHistory
@@ -138,8 +162,7 @@ extension RunManifest {
     {
         var history = RunFolderHistory()
         let fm = FileManager.default
-        let holdsResults = ["report.html", "findings.json", fileName, "toy", "real", "fusion"]
-            .contains { fm.fileExists(atPath: folder.appendingPathComponent($0).path) }
+        let holdsResults = !results(in: folder).isEmpty
         if holdsResults && fresh {
             history.movedTo = try moveAside(folder)
         } else if holdsResults {
@@ -153,17 +176,7 @@ extension RunManifest {
                 )
             }
             let diff = planned.differences(from: old, ledger: ledger)
-            guard diff.isEmpty else {
-                let shown =
-                    diff.prefix(8).joined(separator: "; ") + (diff.count > 8 ? "; and \(diff.count - 8) more" : "")
-                throw RunFolderError(
-                    """
-                    \(folder.path) holds a run made with other settings (\(shown)); resuming it would mix the \
-                    two, so nothing was run. Rerun with --fresh to move the earlier run aside and start again, or \
-                    choose another --out.
-                    """
-                )
-            }
+            guard diff.isEmpty else { throw RunFolderError.otherSettings(folder, diff) }
             history.previous = old
         }
         let manifest = history.previous.map { planned.merged(into: $0) } ?? planned

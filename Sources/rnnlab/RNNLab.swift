@@ -150,7 +150,7 @@ struct Real: ParsableCommand {
     @Option(help: "Epochs of the temperature and stock forecasts.") var forecastEpochs: Int?
     @Option(
         help: "Comma-separated tasks to run (\(known)).",
-        transform: RealDataExperiment.TaskName.parseList)
+        transform: { try RealDataExperiment.TaskName.parseList($0) })
     var tasks: [RealDataExperiment.TaskName]?
 
     func validate() throws {

@@ -66,7 +66,10 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertNoThrow(try run(c, "a"))
         var other = c
         other.hidden = 9
-        XCTAssertThrowsError(try run(other, "a")) { XCTAssertTrue("\($0)".contains("--fresh"), "\($0)") }
+        XCTAssertThrowsError(try run(other, "a")) {
+            XCTAssertTrue("\($0)".contains("config.hidden: 6 -> 9"), "names what differs: \($0)")
+            XCTAssertTrue("\($0)".contains("--fresh"), "\($0)")
+        }
         other.optimizer = .rmsprop
         let b = try run(other, "b")
         // predict: one forecast per window of the file, in the data's units (temperatures here).
@@ -89,6 +92,37 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertTrue(report.contains("RMSprop lr 0.002"), "the settings sentence comes from the recipe")
         XCTAssertTrue(report.contains("||dL/dh_t|| across time"), "gradient flow through time is drawn")
         XCTAssertTrue(report.contains("||dL/dh_1|| / ||dL/dh_T|| on the probe batch"))
+    }
+
+    /// A rerun resumes only on the same data: an edited data file (same path, same settings) is refused, naming
+    /// its checksum and what it changes, and so is a folder that holds another command's results.
+    func testRerunOnChangedDataOrForeignFolderIsRefused() throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let copy = dir.appendingPathComponent("series.csv")
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("seattle-weather-tiny.csv"), to: copy)
+        var c = small(.csv, "seattle-weather-tiny.csv")
+        c.data = copy.path; c.column = "temp_max"; c.epochs = 1
+        let out = try run(c, "a")
+        let saved = try JSONDecoder().decode(
+            UserTraining.Preprocessing.self, from: Data(contentsOf: out.appendingPathComponent("preprocessing.json")))
+        XCTAssertEqual(saved.sha256?[copy.path], try DataLedger.checksum(copy))
+        let before = try Data(contentsOf: out.appendingPathComponent("config.json"))
+        var lines = try String(contentsOf: copy, encoding: .utf8).split(separator: "\n")
+        lines.removeLast(5)
+        try (lines.joined(separator: "\n") + "\n").write(to: copy, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try run(c, "a")) {
+            XCTAssertTrue("\($0)".contains("data.sha256"), "\($0)")
+            XCTAssertTrue("\($0)".contains("data.mean"), "the scaling changes with the data: \($0)")
+        }
+        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("config.json")), before, "nothing rewritten")
+
+        let foreign = dir.appendingPathComponent("all-run")
+        try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: foreign.appendingPathComponent("manifest.json"))
+        XCTAssertThrowsError(try run(c, "all-run")) {
+            XCTAssertTrue("\($0)".contains("another rnnlab command's results (manifest.json)"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: foreign.appendingPathComponent("config.json").path))
     }
 
     /// IDX images row by row, and labelled texts from a CSV.

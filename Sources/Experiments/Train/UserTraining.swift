@@ -104,6 +104,9 @@ package enum UserTraining {
         /// Rows (labelled texts) or images held out, in order, after them the training ones in order: the
         /// split, for tools that rebuild the data (scripts/continue_in_pytorch.py).
         package var order: [Int]? = nil, heldOut: Int? = nil
+        /// Path -> SHA-256 of the files read (data, labels): a rerun with the same settings resumes only on the
+        /// same data.
+        package var sha256: [String: String]? = nil
     }
 
     /// The task the experiments' training path runs, built from the user's data and settings, and the
@@ -217,20 +220,39 @@ package enum UserTraining {
         try config.validate()
         let folder = context.folder
         let configURL = folder.url("config.json")
+        let repeatHint = ", or pass --config \(configURL.path) to repeat it"
         if let data = try? Data(contentsOf: configURL) {
             guard let old = try? JSONDecoder().decode(Config.self, from: data) else {
                 throw DataError("\(configURL.path): not a training config; choose another --out or --fresh")
             }
-            guard old == config else {
-                throw DataError(
-                    """
-                    \(folder.root.path) holds a run made with other settings; to keep it, choose another --out, \
-                    or rerun with --fresh to move it aside (or pass --config \(configURL.path) to repeat it)
-                    """)
+            let differences = RunManifest.fieldDifferences("config", old, config, ignoring: [])
+            guard differences.isEmpty else {
+                throw RunFolderError.otherSettings(folder.root, differences, orElse: repeatHint)
+            }
+        } else if case let found = RunManifest.results(in: folder.root), !found.isEmpty {
+            throw RunFolderError(
+                """
+                \(folder.root.path) holds another rnnlab command's results (\(found.joined(separator: ", "))) and no \
+                config.json, so nothing was run; choose another --out, or rerun with --fresh to move them aside
+                """)
+        }
+        // The data are read (and refused when they do not fit) before the folder records the settings; a rerun
+        // with the same settings resumes only when the data, and so the vocabulary, scaling and split, are the same.
+        var (task, preprocessing) = try task(config)
+        preprocessing.sha256 = try Dictionary(
+            ([config.data] + (config.labels.map { [$0] } ?? [])).map {
+                ($0, try DataLedger.checksum(URL(fileURLWithPath: $0)))
+            }, uniquingKeysWith: { first, _ in first })
+        if let old = try? JSONDecoder().decode(
+            Preprocessing.self, from: Data(contentsOf: folder.url("preprocessing.json")))
+        {
+            var now = preprocessing
+            if old.sha256 == nil { now.sha256 = nil }  // written before rnnlab recorded checksums
+            let differences = RunManifest.fieldDifferences("data", old, now, ignoring: [])
+            guard differences.isEmpty else {
+                throw RunFolderError.otherSettings(folder.root, differences.map { String($0.prefix(160)) })
             }
         }
-        // The data are read (and refused when they do not fit) before the folder records the settings.
-        let (task, preprocessing) = try task(config)
         try folder.writeJSON(config, to: "config.json")
         try folder.writeJSON(preprocessing, to: "preprocessing.json")
         var report = HTMLReport(title: "rnnlab train: \(task.title)")
