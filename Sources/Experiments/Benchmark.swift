@@ -30,6 +30,8 @@ extension BenchmarkSpec {
         ] where value < 1 {
             throw ShapeError("--\(name) must be at least 1 (got \(value))")
         }
+        try RecurrentConfig(cell: cell, inputSize: input, hiddenSize: hidden, numLayers: layers)
+            .checkMemory(batch: batch, steps: steps)
     }
 }
 

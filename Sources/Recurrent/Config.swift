@@ -1,3 +1,4 @@
+import Foundation
 import TensorCore
 
 /// The recurrent cell families. Everything a cell is (gates, parameter shapes, state, forward and backward
@@ -94,6 +95,47 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
 
     /// Scalars in all of the stack's weights and biases.
     public var parameterCount: Int { parameterLayout.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+
+    /// About how many bytes training this stack on batches of `batch` sequences of `steps` holds, with numbers of
+    /// `scalarSize` bytes: the weights about six times over (themselves, gradients, two optimizer moments, the
+    /// transposed and packed copies a pass works on) and, per layer, every step's gates and their gradients,
+    /// states, input and input gradient, plus the batch-first copies of the top layer's outputs and their
+    /// gradients. Counted in Double, so sizes far past memory give a large number, never an overflow trap.
+    public func memoryEstimate(batch: Int, steps: Int, scalarSize: Int = 4) -> Double {
+        let H = Double(hiddenSize), G = Double(cell.gateCount) * H, B = Double(batch), T = Double(steps)
+        let recurrent = cell.recurrentWeightIsDiagonal ? H : G * H
+        func layer(input: Double) -> Double {
+            6 * (G * input + recurrent + 2 * G) + 3 * T * B * G + 3 * (T + 1) * B * H + 2 * T * B * input
+        }
+        let upper = Double(max(numLayers - 1, 0))
+        let scalars = 5 * T * B * H + layer(input: Double(inputSize)) + upper * layer(input: H)
+        return scalars * Double(scalarSize)
+    }
+
+    /// Throws, naming the sizes and the memory they need, when training on batches of `batch` x `steps` needs
+    /// more than `available` bytes (default: the machine's physical memory), so that a size typed one digit too
+    /// long ends in a message instead of a failed allocation or an overflow trap.
+    public func checkMemory(
+        batch: Int, steps: Int, scalarSize: Int = 4,
+        available: UInt64 = ProcessInfo.processInfo.physicalMemory
+    ) throws {
+        let need = memoryEstimate(batch: batch, steps: steps, scalarSize: scalarSize)
+        guard need > Double(available) else { return }
+        func size(_ bytes: Double) -> String {
+            let units = ["bytes", "KB", "MB", "GB", "TB", "PB"]
+            var v = bytes, i = 0
+            while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+            return v >= 1e4 ? String(format: "%.2g %@", v, units[i]) : String(format: "%.0f %@", v, units[i])
+        }
+        throw ShapeError(
+            """
+            \(cell.displayName) with hidden size \(hiddenSize), input size \(inputSize) and \(numLayers) \
+            layer\(numLayers == 1 ? "" : "s") on batches of \(batch) sequence\(batch == 1 ? "" : "s") of \(steps) \
+            step\(steps == 1 ? "" : "s") needs about \
+            \(size(need)) of memory; this machine has \(size(Double(available))). Use smaller sizes.
+            """
+        )
+    }
 
     /// A short description: "LSTM(28->128, layers 1)".
     public var description: String {

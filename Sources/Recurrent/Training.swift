@@ -125,7 +125,11 @@ public final class Trainer<T: Real> {
             )
         }
         guard train.count >= 1 else { throw TrainingError(description: "the training set is empty") }
-        let batches = (train.count + options.batchSize - 1) / options.batchSize
+        // A batch larger than the data is the whole data (and keeps the index arithmetic below from overflowing).
+        let batchSize = min(options.batchSize, train.count)
+        try model.rnn.config.checkMemory(
+            batch: batchSize, steps: train.batch([0]).steps, scalarSize: MemoryLayout<T>.size)
+        let batches = (train.count + batchSize - 1) / batchSize
         for cb in callbacks { cb.trainingWillStart(totalEpochs: options.epochs, batchesPerEpoch: batches) }
         var grads = model.parameters.zerosLike()
         for epoch in stride(from: history.count + 1, through: options.epochs, by: 1) {
@@ -138,7 +142,7 @@ public final class Trainer<T: Real> {
             var lossSum = 0.0, correct = 0, seen = 0, normSum = 0.0, normMax = 0.0
             var perParameter = [Double](repeating: 0, count: grads.count)
             for b in 0..<batches {
-                let idx = Array(order[(b * options.batchSize)..<min((b + 1) * options.batchSize, train.count)])
+                let idx = Array(order[(b * batchSize)..<min((b + 1) * batchSize, train.count)])
                 let batch = train.batch(idx)
                 grads.zero()
                 let r = try model.forwardBackward(batch, into: &grads, truncation: options.truncation)
@@ -189,8 +193,9 @@ public final class Trainer<T: Real> {
             throw TrainingError(description: "batch size must be at least 1 (got \(options.batchSize))")
         }
         var lossSum = 0.0, correct = 0, seen = 0
-        for start in stride(from: 0, to: data.count, by: options.batchSize) {
-            let r = try model.evaluate(data.batch(Array(start..<min(start + options.batchSize, data.count))))
+        let batchSize = min(options.batchSize, max(data.count, 1))
+        for start in stride(from: 0, to: data.count, by: batchSize) {
+            let r = try model.evaluate(data.batch(Array(start..<min(start + batchSize, data.count))))
             lossSum += r.loss * Double(r.count); correct += r.correct; seen += r.count
         }
         return (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))

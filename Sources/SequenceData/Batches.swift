@@ -12,6 +12,14 @@ public struct SequenceBatch<T: Real> {
     public var target: Target
     /// A batch of these inputs and targets.
     public init(input: Input, target: Target) { self.input = input; self.target = target }
+
+    /// Time steps per sequence (T).
+    public var steps: Int {
+        switch input {
+        case .dense(let x): x.rank >= 2 ? x.shape[1] : 0
+        case .tokens(_, _, let steps): steps
+        }
+    }
 }
 
 /// A source of batches: `count` samples, any subset of which can be gathered into a batch.

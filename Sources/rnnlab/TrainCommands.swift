@@ -125,6 +125,9 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         try requireAtLeast(1, length, "length")
+        if length > Generation.maxLength {
+            throw ValidationError("--length must be at most \(Generation.maxLength) (got \(length))")
+        }
         if !(temperature > 0 && temperature.isFinite) {
             throw ValidationError("--temperature must be a positive number (got \(temperature))")
         }

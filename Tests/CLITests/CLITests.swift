@@ -69,6 +69,13 @@ final class CLITests: XCTestCase {
             (["train", "--kind", "image", "--data", "x"], "The value 'image' is invalid for '--kind <kind>'"),
             (["train", "--config", "/nonexistent/config.json"], "not a config.json written by rnnlab train"),
             (["generate", "--checkpoint", "x", "--temperature", "0"], "--temperature must be a positive number"),
+            (["generate", "--checkpoint", "x", "--length", "\(Int.max)"], "--length must be at most 1000000"),
+            // Sizes one typo too large end in a message, not an overflow trap or a failed allocation.
+            (["bench", "--hidden", "5000000"], "needs about 2 PB of memory"),
+            (["bench", "--layers", "\(Int.max)"], "of memory; this machine has"),
+            (["bench", "--batch", "100000000", "--seq", "1000000000"], "of memory; this machine has"),
+            (["train", "--kind", "text", "--data", "x.txt", "--hidden", "\(Int.max)"], "of memory; this machine has"),
+            (["train", "--kind", "text", "--data", "x.txt", "--window", "\(Int.max)"], "of memory; this machine has"),
             (["compare", "a"], "at least two run folders")
         ]
         for (args, expected) in cases {

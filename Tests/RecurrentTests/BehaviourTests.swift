@@ -325,6 +325,42 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(second.model.parameters.tensors, full.model.parameters.tensors)
     }
 
+    /// A batch size past the data (Int.max included) trains on the whole data per step, as the data's own size does.
+    func testBatchLargerThanTheDataIsTheWholeData() throws {
+        let (whole, data) = makeTrainer(seed: 4), (huge, _) = makeTrainer(seed: 4)
+        whole.options.epochs = 3; huge.options.epochs = 3
+        whole.options.batchSize = data.count; huge.options.batchSize = Int.max
+        XCTAssertEqual(
+            try whole.fit(train: data, validation: data).map(\.trainLoss),
+            try huge.fit(train: data, validation: data).map(\.trainLoss))
+        XCTAssertEqual(whole.model.parameters.tensors, huge.model.parameters.tensors)
+    }
+
+    /// The memory a training pass needs grows with batch and steps; past the machine's memory, or past Int's range,
+    /// a check names the sizes instead of reaching a failed allocation or an overflow trap.
+    func testMemoryCheckNamesOversizedSettings() throws {
+        let config = RecurrentConfig(cell: .lstm, inputSize: 32, hiddenSize: 128)
+        let small = config.memoryEstimate(batch: 64, steps: 100)
+        // At least every step's gate activations (T x B x 4H Floats), at most a few times the whole cache.
+        XCTAssertGreaterThan(small, 100 * 64 * 512 * 4)
+        XCTAssertLessThan(small, 20 * 100 * 64 * 512 * 4)
+        XCTAssertGreaterThan(config.memoryEstimate(batch: 128, steps: 100), 1.9 * small)
+        XCTAssertGreaterThan(config.memoryEstimate(batch: 64, steps: 200), 1.9 * small)
+        XCTAssertNoThrow(try config.checkMemory(batch: 64, steps: 100, available: UInt64(small) + 1))
+        XCTAssertThrowsError(try config.checkMemory(batch: 64, steps: 100, available: UInt64(small) - 1)) {
+            XCTAssertTrue("\($0)".contains("batches of 64 sequences of 100 steps needs about"), "\($0)")
+        }
+        for huge in [
+            RecurrentConfig(cell: .gru, inputSize: 1, hiddenSize: .max),
+            RecurrentConfig(cell: .rnn, inputSize: .max, hiddenSize: 8, numLayers: .max),
+            RecurrentConfig(cell: .indrnn, inputSize: 1, hiddenSize: 1 << 40)
+        ] {
+            XCTAssertThrowsError(try huge.checkMemory(batch: .max, steps: .max)) {
+                XCTAssertTrue("\($0)".contains("of memory; this machine has"), "\($0)")
+            }
+        }
+    }
+
     func testNonFiniteLossStopsWithAClearError() throws {
         let (t, data) = makeTrainer(seed: 3)
         var p = t.model.parameters

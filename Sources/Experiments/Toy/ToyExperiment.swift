@@ -292,11 +292,18 @@ package enum ToyExperiment {
             gateCarryPerUnit: carry)
     }
 
+    /// The most characters one sample may ask for (a million: minutes of one-character steps, and a page count no
+    /// terminal wants).
+    static let maxSampleLength = 1_000_000
+
     /// Samples `length` characters after `prime`, feeding one character at a time and carrying the state.
     static func sampleText(
         _ model: SequenceModel<Float>, vocabulary: [Character], prime: String, length: Int, temperature: Double,
         rng: inout SeededRandom
     ) throws -> String {
+        guard (0...maxSampleLength).contains(length) else {
+            throw DataError("the sample length must be between 0 and \(maxSampleLength) characters (got \(length))")
+        }
         guard let embedding = model.embedding else { return "" }
         let index = Dictionary(vocabulary.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var h: Tensor<Float>? = nil, c: Tensor<Float>? = nil

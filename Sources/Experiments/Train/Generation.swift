@@ -48,6 +48,9 @@ package struct TrainedRun {
 
 /// `rnnlab generate`: text from a character model of `rnnlab train --kind text`.
 package enum Generation {
+    /// The most characters `sample` gives.
+    package static var maxLength: Int { ToyExperiment.maxSampleLength }
+
     /// Samples `length` characters after `prime` from the last checkpoint of `cell` (default: the run's first).
     package static func sample(
         run: URL, cell: CellKind?, prime: String, temperature: Double, length: Int, seed: UInt64

@@ -67,6 +67,11 @@ package enum UserTraining {
                 throw DataError("--validation must be between 0 and 1 (got \(validationFraction))")
             }
             guard !cells.isEmpty else { throw DataError("--cells names no cell") }
+            // The weights alone must fit before any data is read (the batch is checked against the data later).
+            for cell in cells {
+                try RecurrentConfig(cell: cell, inputSize: embedding, hiddenSize: hidden, numLayers: layers)
+                    .checkMemory(batch: 1, steps: window)
+            }
             switch kind {
             case .csv where column == nil: throw DataError("--kind csv needs --column (the series to forecast)")
             case .labelledCSV where textColumn == nil || labelColumn == nil:
