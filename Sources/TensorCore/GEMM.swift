@@ -38,7 +38,7 @@ public func gemm<T: Real>(
     }
     if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
         // Split rows of C into contiguous chunks, a multiple of the register tile's rows each.
-        let tr = GEMMTile.rows
+        let tr = GEMMTile.rows, threads = min(threads, m)  // no more parts than rows (and no overflow below)
         let chunk = ((m + threads - 1) / threads + tr - 1) / tr * tr
         let parts = (m + chunk - 1) / chunk
         let aBits = UInt(bitPattern: a), bBits = UInt(bitPattern: b), cBits = UInt(bitPattern: c)

@@ -251,6 +251,9 @@ final class GEMMTests: XCTestCase {
         matmul(a, b, into: &c1)
         matmul(a, b, into: &c2, threads: 2)
         XCTAssertEqual(c1, c2)
+        var c3 = c1
+        matmul(a, b, into: &c3, threads: .max)  // a thread count past the rows: one part per tile of rows
+        XCTAssertEqual(c1, c3)
     }
 
     /// Every index of 0..<count lands in exactly one slice, whatever the number of parts.
