@@ -23,10 +23,14 @@ public struct ForecastData {
     /// Normalises `values` with the first (1 - testFraction) and cuts both parts into windows.
     public init(name: String, values: [Double], window: Int, testFraction: Double, horizon: Int = 1) throws {
         guard horizon >= 1 else { throw DataError("\(name): the horizon must be at least 1 step (got \(horizon))") }
-        guard values.count > window + horizon + 10 else {
-            throw DataError("\(name): \(values.count) values are too few for windows of \(window)")
+        // values.count > window + horizon + 10, written so that no size can overflow.
+        guard window >= 1, values.count - 10 > window, values.count - 10 - window > horizon else {
+            throw DataError(
+                "\(name): \(values.count) values are too few for windows of \(window) forecasting \(horizon) ahead")
         }
-        guard values.allSatisfy(\.isFinite) else { throw DataError("\(name): the series has non-finite values") }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw DataError("\(name): value \(bad + 1) of the series is \(values[bad]) (every value must be finite)")
+        }
         self.name = name; self.values = values; self.window = window; self.horizon = horizon
         let split = Int(Double(values.count) * (1 - testFraction))
         let trainPart = values[0..<split]

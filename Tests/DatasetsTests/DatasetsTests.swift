@@ -261,5 +261,16 @@ final class ForecastHorizonTests: XCTestCase {
         XCTAssertEqual(targets(three.test, three)[0], 80, accuracy: 1e-3)
         XCTAssertEqual(targets(three.test, three).last!, 99, accuracy: 1e-3)
         XCTAssertThrowsError(try ForecastData(name: "ramp", values: values, window: 5, testFraction: 0.2, horizon: 0))
+        // Sizes past the series, up to Int.max, are refused by name (no overflow), and so is a non-finite value.
+        for (window, horizon) in [(90, 1), (5, 90), (Int.max, 1), (5, Int.max), (Int.max, Int.max)] {
+            XCTAssertThrowsError(
+                try ForecastData(name: "ramp", values: values, window: window, testFraction: 0.2, horizon: horizon)
+            ) { XCTAssertTrue("\($0)".contains("100 values are too few for windows of \(window)"), "\($0)") }
+        }
+        var holed = values
+        holed[41] = .nan
+        XCTAssertThrowsError(try ForecastData(name: "ramp", values: holed, window: 5, testFraction: 0.2)) {
+            XCTAssertTrue("\($0)".contains("ramp: value 42 of the series is nan"), "\($0)")
+        }
     }
 }
