@@ -47,6 +47,17 @@ final class UserTrainingTests: XCTestCase {
             UserTraining.Preprocessing.self, from: Data(contentsOf: out.appendingPathComponent("preprocessing.json"))
         ).characters!
         XCTAssertTrue(text.allSatisfy { vocabulary.contains(String($0)) })
+        // A temperature whose logits / T overflow is the T -> 0 limit, greedy: the same text whatever the seed, and
+        // the same as a small temperature that still computes (one character dominates).
+        let greedy = try (1...3).map {
+            try Generation.sample(
+                run: out, cell: .gru, prime: "A ", temperature: .leastNonzeroMagnitude, length: 20, seed: $0)
+        }
+        XCTAssertEqual(Set(greedy).count, 1)
+        XCTAssertEqual(
+            greedy[0], try Generation.sample(run: out, cell: .gru, prime: "A ", temperature: 1e-6, length: 20, seed: 9))
+        XCTAssertThrowsError(
+            try Generation.sample(run: out, cell: .gru, prime: "A", temperature: 1, length: Int.max, seed: 1))
         let e = try Inference.evaluate(run: out, cell: .gru, data: URL(fileURLWithPath: c.data), labels: nil)
         XCTAssertGreaterThan(e.samples, 0)
         XCTAssertTrue(e.loss.isFinite && e.loss > 0)

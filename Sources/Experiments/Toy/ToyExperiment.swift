@@ -316,14 +316,17 @@ package enum ToyExperiment {
             let r = try model.rnn.forward(try embedding.forward([id], batch: 1, steps: 1), h0: h, c0: c)
             h = r.hn; c = r.cn
             guard step >= ids.count - 1 else { continue }
-            let logits = try model.head.forward(try r.output.reshaped([1, model.rnn.config.hiddenSize])).data.map {
-                Double($0) / temperature
-            }
+            let raw = try model.head.forward(try r.output.reshaped([1, model.rnn.config.hiddenSize])).data
+                .map(Double.init)
+            let logits = raw.map { $0 / temperature }
             let m = logits.max()!
             let p = logits.map { exp($0 - m) }, total = p.reduce(0, +)
             var u = rng.unit() * total
             next = p.count - 1
             for (k, pk) in p.enumerated() { u -= pk; if u <= 0 { next = k; break } }
+            // A temperature so low that logits / T leave Double's range (inf - inf = nan) is the limit T -> 0:
+            // the most likely character.
+            if !total.isFinite { next = raw.indices.max { raw[$0] < raw[$1] }! }
             out.append(vocabulary[next])
             ids.append(next)
         }
