@@ -127,8 +127,7 @@ public final class Trainer<T: Real> {
         guard train.count >= 1 else { throw TrainingError(description: "the training set is empty") }
         // A batch larger than the data is the whole data (and keeps the index arithmetic below from overflowing).
         let batchSize = min(options.batchSize, train.count)
-        try model.rnn.config.checkMemory(
-            batch: batchSize, steps: train.batch([0]).steps, scalarSize: MemoryLayout<T>.size)
+        var memoryChecked = false
         let batches = (train.count + batchSize - 1) / batchSize
         for cb in callbacks { cb.trainingWillStart(totalEpochs: options.epochs, batchesPerEpoch: batches) }
         var grads = model.parameters.zerosLike()
@@ -144,6 +143,11 @@ public final class Trainer<T: Real> {
             for b in 0..<batches {
                 let idx = Array(order[(b * batchSize)..<min((b + 1) * batchSize, train.count)])
                 let batch = train.batch(idx)
+                if !memoryChecked {  // before the first pass allocates its caches
+                    try model.rnn.config.checkMemory(
+                        batch: batchSize, steps: batch.steps, scalarSize: MemoryLayout<T>.size)
+                    memoryChecked = true
+                }
                 grads.zero()
                 let r = try model.forwardBackward(batch, into: &grads, truncation: options.truncation)
                 guard r.loss.isFinite else {
