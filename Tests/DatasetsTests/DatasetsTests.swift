@@ -29,6 +29,14 @@ final class FormatTests: XCTestCase {
         XCTAssertThrowsError(try ZipArchive(data: Data("not a zip at all, just text....".utf8), source: "x")) {
             XCTAssertTrue("\($0)".contains("not a zip archive"))
         }
+        XCTAssertEqual(CRC32.of(Data("123456789".utf8)), 0xCBF4_3926)  // the CRC-32 check value
+        // A flipped byte inside a stored entry is caught by the CRC-32 the central directory records.
+        var damaged = try Data(contentsOf: fixtures.appendingPathComponent("tiny.whl"))
+        let at = damaged.range(of: Data("hello stored".utf8))!.lowerBound
+        damaged[at] ^= 0x20
+        XCTAssertThrowsError(try ZipArchive(data: damaged, source: "d.whl").extract("pkg/stored.txt")) {
+            XCTAssertTrue("\($0)".contains("d.whl: entry 'pkg/stored.txt' does not match its CRC-32"), "\($0)")
+        }
     }
 
     func testGzipAndBzip2AndTheirErrors() throws {
@@ -158,6 +166,32 @@ final class DatasetTests: XCTestCase {
         // An extracted file already in the cache is used as is, without any download.
         try Data("x".utf8).write(to: dir.appendingPathComponent("stocks.csv"))
         XCTAssertEqual(try DataCache(directory: dir).file(.stocks).lastPathComponent, "stocks.csv")
+    }
+
+    /// With its wheel in the cache, a cached file cut short or edited is extracted again; the intact file is kept.
+    func testDamagedCachedFileIsExtractedAgainFromItsWheel() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("wheels"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: fixtures.appendingPathComponent("tiny.whl"), to: dir.appendingPathComponent("wheels/tiny-1.0-any.whl"))
+        let source = DataSource(
+            name: "tiny", package: "tiny", version: "1.0",
+            sha256: "fdbf81c620b783b0ede4b8f688c369e0695e18933e81d42de049765352080782",
+            member: "pkg/data/deflated.csv", license: "test", description: "test")
+        let expected = Data(String(repeating: "a,b\n", count: 1000).utf8)
+        let url = try DataCache(directory: dir).file(source)
+        XCTAssertEqual(try Data(contentsOf: url), expected)
+        for damage in [expected.prefix(100), expected.dropLast(1) + Data("c".utf8)] {
+            try damage.write(to: url)
+            XCTAssertEqual(try Data(contentsOf: try DataCache(directory: dir).file(source)), expected)
+        }
+        let modified = try FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date
+        _ = try DataCache(directory: dir).file(source)
+        XCTAssertEqual(
+            try FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date, modified,
+            "an intact file is not written again")
     }
 }
 
