@@ -48,10 +48,13 @@ struct Train: ParsableCommand {
     func makeConfig() throws -> UserTraining.Config {
         var c: UserTraining.Config
         if let config {
-            guard let d = try? Data(contentsOf: URL(fileURLWithPath: config)),
-                let decoded = try? JSONDecoder().decode(UserTraining.Config.self, from: d)
-            else { throw ValidationError("\(config): not a config.json written by rnnlab train") }
-            c = decoded
+            guard let d = try? Data(contentsOf: URL(fileURLWithPath: config)) else {
+                throw ValidationError("\(config): cannot read it (not a config.json written by rnnlab train)")
+            }
+            do { c = try JSONDecoder().decode(UserTraining.Config.self, from: d) } catch {
+                throw ValidationError(
+                    "\(config): not a config.json written by rnnlab train (\(UserTraining.Config.describe(error)))")
+            }
             if let kind { c.kind = kind }
             if let data { c.data = data }
         } else {

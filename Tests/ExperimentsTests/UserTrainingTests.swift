@@ -136,6 +136,29 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: foreign.appendingPathComponent("config.json").path))
     }
 
+    /// A config file that is not one `rnnlab train` wrote is refused naming the setting at fault.
+    func testConfigFileErrorsNameTheSetting() {
+        func reason(_ json: String) -> String {
+            do {
+                _ = try JSONDecoder().decode(UserTraining.Config.self, from: Data(json.utf8))
+                return "decoded"
+            } catch { return UserTraining.Config.describe(error) }
+        }
+        var full =
+            try! JSONSerialization.jsonObject(
+                with: JSONEncoder().encode(UserTraining.Config(kind: .csv, data: "x.csv"))) as! [String: Any]
+        XCTAssertEqual(
+            reason(String(decoding: try! JSONSerialization.data(withJSONObject: full), as: UTF8.self)), "decoded")
+        full["window"] = nil
+        XCTAssertEqual(
+            reason(String(decoding: try! JSONSerialization.data(withJSONObject: full), as: UTF8.self)), "no 'window'")
+        full["window"] = "long"
+        XCTAssertEqual(
+            reason(String(decoding: try! JSONSerialization.data(withJSONObject: full), as: UTF8.self)),
+            "'window' is not of type Int")
+        XCTAssertEqual(reason("{"), "not JSON")
+    }
+
     /// IDX images row by row, and labelled texts from a CSV.
     func testIDXAndLabelledCSV() throws {
         var idx = small(.idx, "tiny-images-idx3-ubyte")

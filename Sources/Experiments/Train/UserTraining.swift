@@ -48,6 +48,22 @@ package enum UserTraining {
 
         package init(kind: DataKind, data: String) { self.kind = kind; self.data = data }
 
+        /// What a decoding error says about a config file, in a few words: the setting missing or of the wrong
+        /// type, or that the file is no JSON.
+        package static func describe(_ error: Error) -> String {
+            func path(_ context: DecodingError.Context, _ last: CodingKey? = nil) -> String {
+                ((context.codingPath + (last.map { [$0] } ?? [])).map(\.stringValue)).joined(separator: ".")
+            }
+            switch error {
+            case DecodingError.keyNotFound(let key, let context): return "no '\(path(context, key))'"
+            case DecodingError.typeMismatch(let type, let context): return "'\(path(context))' is not of type \(type)"
+            case DecodingError.valueNotFound(let type, let context): return "'\(path(context))' is null, not a \(type)"
+            case DecodingError.dataCorrupted(let context):
+                return context.codingPath.isEmpty ? "not JSON" : "'\(path(context))': \(context.debugDescription)"
+            default: return "\(error)"
+            }
+        }
+
         /// Every setting a run can be checked against before it trains.
         package func validate() throws {
             func positive(_ v: Int, _ name: String) throws {
