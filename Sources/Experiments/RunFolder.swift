@@ -10,7 +10,12 @@ package struct RunFolder {
     package let root: URL
     package init(_ root: URL) throws {
         self.root = root
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try Self.create(root)
+    }
+
+    /// Creates the output folder (and its parents), or says in one line why it cannot be.
+    package static func create(_ folder: URL) throws {
+        do { try AtomicFile.createFolder(folder) } catch { throw RunFolderError("\(error); choose another --out") }
     }
 
     package func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }

@@ -161,7 +161,6 @@ extension RunManifest {
         )
     {
         var history = RunFolderHistory()
-        let fm = FileManager.default
         let holdsResults = !results(in: folder).isEmpty
         if holdsResults && fresh {
             history.movedTo = try moveAside(folder)
@@ -180,7 +179,7 @@ extension RunManifest {
             history.previous = old
         }
         let manifest = history.previous.map { planned.merged(into: $0) } ?? planned
-        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        try RunFolder.create(folder)
         try manifest.write(folder)
         return (manifest, history)
     }

@@ -14,7 +14,7 @@ public enum AtomicFile {
     /// Writes `data` to a temporary file beside `url`, flushes it, then renames it over `url`.
     public static func write(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try createFolder(dir)
         let tmp = dir.appendingPathComponent(
             ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
@@ -38,6 +38,24 @@ public enum AtomicFile {
             if let e = error as? FileFormatError { throw e }
             throw FileFormatError(
                 "\(url.path): write failed (\(error.localizedDescription)); the previous file, if any, is untouched")
+        }
+    }
+
+    /// Creates `folder` and its parents unless it exists, or says in one line why it cannot be: a file is in the
+    /// way, or the system refused (read-only, no permission, no such place).
+    public static func createFolder(_ folder: URL) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw FileFormatError("\(folder.path) is a file, not a folder") }
+            return
+        }
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            // Foundation's message on Linux ("The file doesn't exist.") hides the system's reason; errno's is plainer.
+            let underlying = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? Error).map { $0 as NSError }
+            let reason =
+                underlying.flatMap { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil }
+                ?? error.localizedDescription
+            throw FileFormatError("\(folder.path): cannot create the folder (\(reason))")
         }
     }
 

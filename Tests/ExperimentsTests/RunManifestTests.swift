@@ -110,6 +110,23 @@ final class RunManifestTests: XCTestCase {
         }
     }
 
+    /// An --out that is a file, or lies under one, ends in one line naming it and the system's reason.
+    func testAnOutputFolderThatCannotBeMadeIsNamed() throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        XCTAssertThrowsError(try Study.run(options(), out: file)) {
+            XCTAssertEqual("\($0)", "\(file.path) is a file, not a folder; choose another --out")
+        }
+        XCTAssertThrowsError(try RunFolder(file.appendingPathComponent("run"))) {
+            XCTAssertTrue(
+                "\($0)".hasSuffix("run: cannot create the folder (Not a directory); choose another --out"), "\($0)")
+        }
+        XCTAssertThrowsError(try AtomicFile.write("{}", to: file.appendingPathComponent("sub/x.json"))) {
+            XCTAssertTrue("\($0)".contains("sub: cannot create the folder (Not a directory)"), "\($0)")
+        }
+    }
+
     func testAFailingTaskIsReportedAndTheReportIsStillWritten() throws {
         _ = try Study.run(options(), out: out)
         // A damaged checkpoint makes the resume fail: the task is shown as failed, the study still ends in a report.
