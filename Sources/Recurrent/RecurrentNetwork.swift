@@ -170,9 +170,8 @@ public final class RecurrentNetwork<T: Real> {
                 }
             }
         }
-        var out = Tensor<T>(zeros: [B, Tn, H])
-        out.data.withUnsafeMutableBufferPointer {
-            swapLeadingAxes(top.hs.pointer + B * H, Tn, B, H, into: $0.baseAddress!, threads: threads)
+        let out = Tensor<T>(shape: [B, Tn, H]) {
+            swapLeadingAxes(top.hs.pointer + B * H, Tn, B, H, into: $0, threads: threads)
         }
         hasForwardCache = true
         return RecurrentOutput(output: out, hn: hn, cn: cn)
@@ -296,7 +295,6 @@ public final class RecurrentNetwork<T: Real> {
         var dh0 = Tensor<T>(zeros: [L, B, H])
         let cell = config.cellType, lstm = cell.hasCellState
         var dc0: Tensor<T>? = lstm ? Tensor(zeros: [L, B, H]) : nil
-        var dlDh = Tensor<T>(zeros: [B, Tn, H])
         let dlDhTM = scratch.dlDh, dh = scratch.dh, dhPrev = scratch.dhPrev, dc = scratch.dc
         dlDhTM.ensure(Tn * B * H); dh.ensure(B * H); dhPrev.ensure(B * H); dc.ensure(B * H)
 
@@ -391,17 +389,15 @@ public final class RecurrentNetwork<T: Real> {
                 dOut = dIn
             }
         }
-        dlDh.data.withUnsafeMutableBufferPointer {
-            swapLeadingAxes(dlDhTM.pointer, Tn, B, H, into: $0.baseAddress!, threads: threads)
+        let dlDh = Tensor<T>(shape: [B, Tn, H]) {
+            swapLeadingAxes(dlDhTM.pointer, Tn, B, H, into: $0, threads: threads)
         }
-        var dx: Tensor<T>? = nil
-        if inputGradient {
-            var g = Tensor<T>(zeros: [B, Tn, config.inputSize])
-            g.data.withUnsafeMutableBufferPointer {
-                swapLeadingAxes(layers[0].dIn.pointer, Tn, B, config.inputSize, into: $0.baseAddress!)
+        let dx =
+            !inputGradient
+            ? nil
+            : Tensor<T>(shape: [B, Tn, config.inputSize]) {
+                swapLeadingAxes(layers[0].dIn.pointer, Tn, B, config.inputSize, into: $0, threads: threads)
             }
-            dx = g
-        }
         return RecurrentInputGradients(dx: dx, dh0: dh0, dc0: dc0, dlDh: dlDh)
     }
 

@@ -77,16 +77,25 @@ public func matmul<T: Real>(
 }
 
 /// dst[c, r] = src[r, c] for a rows x cols source with leading dimension ld; dst is dense cols x rows.
+/// Specialised entry points: the cells call it from generic code (`prepareRecurrentWeight`), where the unspecialised
+/// body ran element by element through witness tables (6% of an MNIST-rows forward pass).
 @inlinable
+@_specialize(where T == Float) @_specialize(where T == Double)
 public func transpose<T: Real>(
     _ src: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, into dst: UnsafeMutablePointer<T>
 ) {
-    // 8x8 blocks keep both sides in cache lines.
+    // 8x8 blocks keep both sides in cache lines; pointers step through a block (no index products per element).
     let bs = 8
     for r0 in stride(from: 0, to: rows, by: bs) {
+        let rEnd = min(r0 + bs, rows)
         for c0 in stride(from: 0, to: cols, by: bs) {
-            for r in r0..<min(r0 + bs, rows) {
-                for cc in c0..<min(c0 + bs, cols) { dst[cc * rows + r] = src[r * ld + cc] }
+            let n = min(bs, cols - c0)
+            for r in r0..<rEnd {
+                var s = src + r * ld + c0, d = dst + c0 * rows + r
+                for _ in 0..<n {
+                    d.pointee = s.pointee
+                    s += 1; d += rows
+                }
             }
         }
     }

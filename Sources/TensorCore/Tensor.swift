@@ -45,6 +45,17 @@ public struct Tensor<T: Real>: Equatable {
         self.data = [T](repeating: 0, count: shape.reduce(1, *))
     }
 
+    /// A tensor whose every element `fill` writes (into uninitialised storage: no zeroing pass first).
+    public init(shape: [Int], filledBy fill: (UnsafeMutablePointer<T>) -> Void) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        self.data = [T](unsafeUninitializedCapacity: n) { buffer, count in
+            if n > 0 { fill(buffer.baseAddress!) }
+            count = n
+        }
+    }
+
     /// A tensor filled with `value`.
     public init(shape: [Int], repeating value: T) {
         self.shape = shape

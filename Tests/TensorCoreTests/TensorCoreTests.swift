@@ -256,6 +256,22 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(c1, c3)
     }
 
+    /// The blocked transpose equals dst[c, r] = src[r, c] for sizes around its 8 x 8 block, with a padded source row.
+    func testTransposeMatchesTheDefinition() {
+        for (rows, cols) in [(1, 1), (1, 9), (7, 3), (8, 8), (9, 17), (512, 28), (33, 128)] {
+            let ld = cols + 3
+            let src = (0..<(rows * ld)).map { Float($0) }
+            var dst = [Float](repeating: -1, count: rows * cols),
+                dstDouble = [Double](repeating: -1, count: rows * cols)
+            transpose(src, rows: rows, cols: cols, ld: ld, into: &dst)
+            transpose(src.map(Double.init), rows: rows, cols: cols, ld: ld, into: &dstDouble)
+            var expected = [Float](repeating: 0, count: rows * cols)
+            for r in 0..<rows { for c in 0..<cols { expected[c * rows + r] = src[r * ld + c] } }
+            XCTAssertEqual(dst, expected, "\(rows) x \(cols)")
+            XCTAssertEqual(dstDouble, expected.map(Double.init), "\(rows) x \(cols) Double")
+        }
+    }
+
     /// Every index of 0..<count lands in exactly one slice, whatever the number of parts.
     func testSlicesCoverEveryIndexOnce() {
         for count in [0, 1, 5, 64, 1000] {
