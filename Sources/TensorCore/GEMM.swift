@@ -37,18 +37,13 @@ public func gemm<T: Real>(
         return
     }
     if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
-        // Split rows of C into contiguous chunks, a multiple of the register tile's rows each.
-        let tr = GEMMTile.rows, threads = min(threads, m)  // no more parts than rows (and no overflow below)
-        let chunk = ((m + threads - 1) / threads + tr - 1) / tr * tr
-        let parts = (m + chunk - 1) / chunk
-        let aBits = UInt(bitPattern: a), bBits = UInt(bitPattern: b), cBits = UInt(bitPattern: c)
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let m0 = p * chunk, rows = min(chunk, m - m0)
-            let ap = UnsafePointer<T>(bitPattern: aBits)! + m0 * rsA
-            let cp = UnsafeMutablePointer<T>(bitPattern: cBits)! + m0 * ldc
+        // Split rows of C between the threads in contiguous chunks of whole register tiles.
+        let tr = GEMMTile.rows
+        forEachSlice(of: (m + tr - 1) / tr, parts: threads) { tiles in
+            let m0 = tiles.lowerBound * tr, rows = min(tiles.upperBound * tr, m) - m0
             gemmBlocked(
-                m: rows, n: n, k: k, a: ap, rsA: rsA, csA: csA,
-                b: UnsafePointer<T>(bitPattern: bBits)!, ldb: ldb, c: cp, ldc: ldc, accumulate: accumulate)
+                m: rows, n: n, k: k, a: a + m0 * rsA, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c + m0 * ldc, ldc: ldc,
+                accumulate: accumulate)
         }
     } else {
         gemmBlocked(m: m, n: n, k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)

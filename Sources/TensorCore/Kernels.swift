@@ -155,9 +155,7 @@ public func addRowVector<T: Real>(_ m: UnsafeMutablePointer<T>, rows: Int, cols:
 public func addColumnSums<T: Real>(
     _ m: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, into out: UnsafeMutablePointer<T>, threads: Int = 1
 ) {
-    let mBits = UInt(bitPattern: m), outBits = UInt(bitPattern: out)
     forEachSlice(of: cols, parts: rows * cols >= 1 << 18 ? min(threads, cols / 64) : 1) { js in
-        let m = UnsafePointer<T>(bitPattern: mBits)!, out = UnsafeMutablePointer<T>(bitPattern: outBits)!
         for r in 0..<rows {
             let row = m + r * ld
             for j in js { out[j] += row[j] }
@@ -172,9 +170,7 @@ public func addColumnSums<T: Real>(
 public func swapLeadingAxes<T: Real>(
     _ src: UnsafePointer<T>, _ d0: Int, _ d1: Int, _ f: Int, into dst: UnsafeMutablePointer<T>, threads: Int = 1
 ) {
-    let srcBits = UInt(bitPattern: src), dstBits = UInt(bitPattern: dst)
     forEachSlice(of: d1, parts: d0 * d1 * f >= 1 << 16 ? threads : 1) { js in
-        let src = UnsafePointer<T>(bitPattern: srcBits)!, dst = UnsafeMutablePointer<T>(bitPattern: dstBits)!
         for j in js {
             for i in 0..<d0 { (dst + (j * d0 + i) * f).update(from: src + (i * d1 + j) * f, count: f) }
         }
