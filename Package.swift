@@ -48,8 +48,8 @@ let package = Package(
         .library(
             name: "RNNLab",
             targets: [
-                "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis",
-                "Charts"
+                "Files", "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision", "Interchange",
+                "Analysis", "Charts"
             ]),
         .executable(name: "rnnlab", targets: ["rnnlab"])
     ],
@@ -71,6 +71,8 @@ let package = Package(
         .target(
             name: "TensorCore", dependencies: [.product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: numericSettings),
+        // Files: atomic writes, checked reads, SHA-256, one writer per run folder.
+        .target(name: "Files", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Sequence batches (dense or token inputs, value or class targets) and the datasets that gather them.
         .target(name: "SequenceData", dependencies: ["TensorCore"], swiftSettings: numericSettings),
         // RNN / LSTM / GRU / IndRNN cells, stacked layers, BPTT, losses, optimizers, clipping, training loop.
@@ -83,12 +85,12 @@ let package = Package(
         // Dataset readers (IDX, CSV, text corpora), checksums, fetching and caching, batching.
         .target(
             name: "Datasets",
-            dependencies: ["TensorCore", "SequenceData", "Archives", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Files", "TensorCore", "SequenceData", "Archives"],
             swiftSettings: simdSettings),
         // JPEG and PNG decoding through the system's libjpeg(-turbo) and libpng (Debian: libjpeg-dev, libpng-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Images (decode, torchvision-exact resize / crop / normalise), CNN layers, ResNet-18 and EfficientNet-Lite0.
-        .target(name: "Vision", dependencies: ["TensorCore", "CImageCodecs"], swiftSettings: numericSettings),
+        .target(name: "Vision", dependencies: ["Files", "TensorCore", "CImageCodecs"], swiftSettings: numericSettings),
         // Checkpoints and interchange formats: safetensors, PyTorch .pth, TensorBoard event files, atomic writes.
         // ONNX's protobuf messages, generated from onnx.proto (see its README; not formatted, not edited).
         .target(
@@ -100,7 +102,7 @@ let package = Package(
             exclude: ["README.md"]),
         .target(
             name: "Interchange",
-            dependencies: ["TensorCore", "Recurrent", "Archives", "ONNXProto", "TensorBoardProto"],
+            dependencies: ["Files", "TensorCore", "Recurrent", "Archives", "ONNXProto", "TensorBoardProto"],
             swiftSettings: simdSettings),
         // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
         .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: numericSettings),
@@ -111,7 +113,8 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "TensorCore", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis", "Charts",
+                "Files", "TensorCore", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis",
+                "Charts",
                 .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: simdSettings),
@@ -119,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "rnnlab",
             dependencies: [
-                "Experiments", "Vision", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Experiments", "Files", "Vision", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log")
             ], swiftSettings: simdSettings),
         // Small programs that show the library in use; they build with the package and run in seconds.
@@ -139,25 +142,29 @@ let package = Package(
             name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"],
             swiftSettings: simdSettings),
         .testTarget(
-            name: "InterchangeTests", dependencies: ["Interchange", "ONNXProto", "TestSupport"], exclude: ["scripts"],
+            name: "InterchangeTests", dependencies: ["Interchange", "ONNXProto", "TestSupport", "Files"],
+            exclude: ["scripts"],
             swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
         .testTarget(
-            name: "ExperimentsTests", dependencies: ["Experiments", "Vision", "Analysis"], swiftSettings: simdSettings),
+            name: "ExperimentsTests", dependencies: ["Experiments", "Vision", "Analysis", "Files"],
+            swiftSettings: simdSettings),
         .testTarget(
-            name: "DatasetsTests", dependencies: ["Datasets", "Archives", "SequenceData"], exclude: ["Fixtures"],
+            name: "DatasetsTests", dependencies: ["Datasets", "Archives", "SequenceData", "Files"],
+            exclude: ["Fixtures"],
             swiftSettings: simdSettings),
         .testTarget(
             name: "VisionTests", dependencies: ["Vision", "Interchange", "Recurrent"], exclude: ["Fixtures"],
             swiftSettings: simdSettings),
         // Seeded mutation fuzzing of every file parser over the real fixtures (RNNLAB_FUZZ_CASES for longer runs).
         .testTarget(
-            name: "FuzzTests", dependencies: ["Archives", "Datasets", "Interchange", "Vision"],
+            name: "FuzzTests", dependencies: ["Archives", "Datasets", "Interchange", "Vision", "Files", "Charts"],
             swiftSettings: simdSettings),
         // The command line as a user runs it, in a child process: option errors, kill -9 and resume.
         .testTarget(
-            name: "CLITests", dependencies: ["rnnlab", "Interchange", "Vision", "Recurrent", "TestSupport"],
+            name: "CLITests", dependencies: ["rnnlab", "Interchange", "Vision", "Recurrent", "TestSupport", "Files"],
             swiftSettings: simdSettings),
-        .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings)
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
+        .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"])
     ]
 )

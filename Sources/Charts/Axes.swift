@@ -17,6 +17,9 @@ struct Axis {
             throw ChartError(
                 scale == .log ? "no positive finite values to draw on a log axis" : "no finite values to draw")
         }
+        guard (mx - mn).isFinite else {
+            throw ChartError("values from \(mn) to \(mx) span more than a Double can hold; nothing to scale an axis to")
+        }
         if scale == .log {
             lo = Foundation.pow(10, Foundation.log10(mn).rounded(.down))
             hi = Foundation.pow(10, Foundation.log10(mx).rounded(.up))
@@ -28,6 +31,8 @@ struct Axis {
             lo = pad ? (mn / step).rounded(.down) * step : mn
             hi = pad ? (mx / step).rounded(.up) * step : mx
         }
+        // Padding past the largest Double (data near 1.8e308) stays at it.
+        lo = max(lo, -Double.greatestFiniteMagnitude); hi = min(hi, Double.greatestFiniteMagnitude)
     }
 
     init(lo: Double, hi: Double, scale: AxisScale = .linear) { self.lo = lo; self.hi = hi; self.scale = scale }
@@ -47,6 +52,8 @@ struct Axis {
 
     /// About `target` ticks at 1-2-5 steps (linear) or powers of ten (log, thinned to fit).
     func ticks(target: Int = 6) -> [Double] {
+        // At most ~1000 ticks whatever the range: a step below the values' resolution would never move t.
+        guard hi > lo, (hi - lo).isFinite, scale == .linear || lo > 0 else { return lo.isFinite ? [lo] : [] }
         if scale == .log {
             let a = Int(Foundation.log10(lo).rounded()), b = Int(Foundation.log10(hi).rounded())
             let every = max(1, (b - a) / max(target, 1) + ((b - a) % max(target, 1) == 0 ? 0 : 1))
@@ -54,7 +61,11 @@ struct Axis {
         }
         let step = Axis.niceStep((hi - lo) / Double(max(target - 1, 1)))
         var t = (lo / step).rounded(.up) * step, out: [Double] = []
-        while t <= hi + step * 1e-9 { out.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
+        while t <= hi + step * 1e-9 && out.count < 1000 {
+            out.append(abs(t) < step * 1e-9 ? 0 : t)
+            guard t + step > t else { break }
+            t += step
+        }
         return out
     }
 }

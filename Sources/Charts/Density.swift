@@ -34,7 +34,7 @@ public enum Density {
         if v.count > 5000, let lo = v.min(), let hi = v.max(), hi > lo {
             let bins = 2048, w = (hi - lo) / Double(bins)
             var counts = [Double](repeating: 0, count: bins)
-            for x in v { counts[min(Int((x - lo) / w), bins - 1)] += 1 }
+            for x in v { counts[bin(x, lo: lo, width: w, bins: bins)] += 1 }
             centers = (0..<bins).map { lo + (Double($0) + 0.5) * w }
             weights = counts
         }
@@ -53,11 +53,16 @@ public enum Density {
     public static func histogram(_ values: [Double], bins: Int, lo: Double, hi: Double) -> [Int] {
         var counts = [Int](repeating: 0, count: bins)
         let w = (hi - lo) / Double(bins)
-        for x in values where x.isFinite {
-            let i = w > 0 ? Int((x - lo) / w) : 0
-            counts[min(max(i, 0), bins - 1)] += 1
-        }
+        for x in values where x.isFinite { counts[bin(x, lo: lo, width: w, bins: bins)] += 1 }
         return counts
+    }
+
+    /// The bin of x among `bins` of `width` from lo, clamped into 0..<bins before it becomes an Int (a value far
+    /// outside the range, or a zero, infinite or NaN width, would trap the conversion).
+    static func bin(_ x: Double, lo: Double, width: Double, bins: Int) -> Int {
+        let u = width > 0 ? (x - lo) / width : 0
+        guard !u.isNaN else { return 0 }
+        return Int(min(max(u, 0), Double(bins - 1)))
     }
 
     /// Freedman-Diaconis bin count (2 IQR n^(-1/3) wide), kept within 5...80.
@@ -67,6 +72,8 @@ public enum Density {
         let iqr = v[3 * v.count / 4] - v[v.count / 4]
         guard iqr > 0, let lo = v.first, let hi = v.last, hi > lo else { return 10 }
         let width = 2 * iqr * Foundation.pow(Double(v.count), -1.0 / 3)
-        return min(max(Int(((hi - lo) / width).rounded(.up)), 5), 80)
+        // In Double until clamped: a range of 1e30 over a narrow IQR is far past Int.
+        let bins = ((hi - lo) / width).rounded(.up)
+        return bins.isNaN ? 10 : Int(min(max(bins, 5), 80))
     }
 }

@@ -193,7 +193,9 @@ public struct Heatmap: Chart {
             }
         }
         svg.raw("</g>")
-        let rowStep = max(1, Int((12 / ch).rounded(.up))), colStep = max(1, Int((12 / cw).rounded(.up)))
+        // Every label when cells are 12 px or more; every n-th below (Int only after the clamp: a cell may be 0 px).
+        func step(_ size: Double) -> Int { Int(min(max((12 / size).rounded(.up), 1), 1e6)) }
+        let rowStep = step(ch), colStep = step(cw)
         for (r, l) in rowLabels.enumerated() where r % rowStep == 0 {
             svg.text(f.left - 6, f.top + (Double(r) + 0.5) * ch + 4, l, size: 11, anchor: "end", cls: "row-label")
         }

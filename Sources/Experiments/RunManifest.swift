@@ -1,6 +1,7 @@
 import Foundation
 import Datasets
 import Interchange
+import Files
 
 /// What a run folder was made with, written as `manifest.json` when a run starts: the seed, every setting of
 /// every experiment, the code version and the checksums of the data files read. A later run into the same
@@ -138,39 +139,59 @@ extension RunManifest {
         }
     }
 
-    /// Moves an earlier run's folder to FOLDER.previous-DATE (nothing is deleted) and returns where it went.
-    package static func moveAside(_ folder: URL) throws -> URL {
+    /// Whether `folder` holds an rnnlab run: the manifest of `rnnlab all / toy / real / fusion`, or the
+    /// config.json of `rnnlab train`. Only such a folder is ever moved aside by --fresh.
+    package static func isRunFolder(_ folder: URL) -> Bool {
+        [fileName, "config.json"].contains {
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+        }
+    }
+
+    /// Whether `folder` holds nothing but its run lock (or does not exist).
+    package static func isEmpty(_ folder: URL) -> Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).allSatisfy {
+            $0 == RunLock.fileName
+        }
+    }
+
+    /// Moves the run in the locked folder to FOLDER.previous-DATE (nothing is deleted) and returns where it went;
+    /// the lock goes on holding a new, empty folder. A folder that holds no rnnlab run is refused, untouched.
+    package static func moveAside(_ lock: RunLock) throws -> URL {
+        let folder = lock.folder
+        guard isRunFolder(folder) else {
+            throw RunFolderError(
+                """
+                \(folder.path) holds no rnnlab run (no \(fileName) or config.json), so --fresh does not move it; \
+                choose another --out, or move it yourself
+                """)
+        }
         let stamp = ISO8601DateFormatter.string(
             from: Date(), timeZone: TimeZone(identifier: "UTC")!,
             formatOptions: [.withYear, .withMonth, .withDay, .withTime])
         let target = folder.deletingLastPathComponent().appendingPathComponent(
             "\(folder.lastPathComponent).previous-\(stamp)")
-        do { try FileManager.default.moveItem(at: folder, to: target) } catch {
-            throw RunFolderError(
-                "\(folder.path): cannot move the earlier run aside to \(target.path) (\(error.localizedDescription))")
-        }
+        try lock.moveAside(to: target)
         return target
     }
 
-    /// Checks `planned` against what the folder already holds, moving an earlier run aside when `fresh`,
+    /// Checks `planned` against what the locked folder already holds, moving an earlier run aside when `fresh`,
     /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
-    /// the folder holds a run with other settings.
-    package static func begin(_ planned: RunManifest, in folder: URL, fresh: Bool, ledger: DataLedger = DataLedger())
-        throws -> (
-            RunManifest, RunFolderHistory
-        )
+    /// the folder holds a run with other settings, or results that no manifest describes.
+    package static func begin(_ planned: RunManifest, in lock: RunLock, fresh: Bool, ledger: DataLedger = DataLedger())
+        throws -> (RunManifest, RunFolderHistory)
     {
+        let folder = lock.folder
         var history = RunFolderHistory()
         let holdsResults = !results(in: folder).isEmpty
-        if holdsResults && fresh {
-            history.movedTo = try moveAside(folder)
+        if fresh && !isEmpty(folder) {
+            history.movedTo = try moveAside(lock)
         } else if holdsResults {
             guard let old = try read(folder) else {
                 throw RunFolderError(
                     """
                     \(folder.path) holds results but no \(fileName) (an older rnnlab wrote it, or another \
-                    program), so whether its checkpoints fit this run cannot be told; nothing was run. Rerun with \
-                    --fresh to move it aside and start again, or choose another --out.
+                    program), so whether its checkpoints fit this run cannot be told; nothing was run. Choose \
+                    another --out, or move it aside yourself.
                     """
                 )
             }

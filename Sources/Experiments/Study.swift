@@ -3,6 +3,7 @@ import Charts
 import Datasets
 import Interchange
 import Logging
+import Files
 
 /// The whole study in one run folder: every experiment's results, figures and one combined HTML report.
 package enum Study {
@@ -78,7 +79,12 @@ package enum Study {
                     started: started, codeVersion: CodeVersion.current, arguments: options.arguments,
                     threads: options.threads, experiments: options.experiments.sorted())
             ])
-        var (manifest, history) = try RunManifest.begin(planned, in: out, fresh: options.fresh, ledger: ledger)
+        // One writer: held until the report is written (a second run into `out` is refused by name meanwhile).
+        let lock = try RunLock(out, command: options.rerunCommand)
+        defer { lock.release() }
+        let logger = Logger(label: "rnnlab")
+        for note in lock.notes { logger.notice("\(out.path): \(note)") }
+        var (manifest, history) = try RunManifest.begin(planned, in: lock, fresh: options.fresh, ledger: ledger)
         let folder = try RunFolder(out)
         var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
         report.paragraph(
@@ -100,12 +106,11 @@ package enum Study {
         }
         var findings: [Finding] = [], failures: [String] = []
         let rerun = options.rerunCommand
-        let logger = Logger(label: "rnnlab")
         func failed(_ part: String, _ error: Error) {
             logger.error("\(part) failed: \(error)")
             report.section("\(part): failed", level: 2)
             report.paragraph(
-                "\(part) stopped with an error: \(error). Files it wrote before stay in place; to try again: \(rerun)")
+                "\(part) stopped with an error: \(error). \(retryAdvice(error, rerun: rerun))")
             failures.append("\(part): \(error)")
         }
         let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: { logger.info("\($0)") })

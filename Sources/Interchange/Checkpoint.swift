@@ -1,18 +1,25 @@
 import Foundation
 import TensorCore
 import Recurrent
+import Files
 
 /// Per-epoch checkpoints of a training run, in a folder:
 ///   epoch_NNN.safetensors            model weights under PyTorch state-dict names (load_state_dict-ready),
-///                                    metadata: epoch, model description
+///                                    metadata: epoch, model description, the run they belong to
 ///   epoch_NNN.optimizer.safetensors  optimizer moments ("exp_avg.rnn.weight_hh_l0", ...), metadata: step,
-///                                    optimizer (JSON), history (JSON list of epoch records)
-/// Both are written atomically, the optimizer file last, so an epoch counts as saved only when both exist.
+///                                    optimizer (JSON), history (JSON list of epoch records), run
+///   checkpoints.json                 the ledger: each file's size and SHA-256, recorded after the file is complete
+/// Each file is written atomically, the optimizer file after the weights and the ledger last, so an epoch counts
+/// as saved only once the ledger lists both. Every read checks the file against the ledger (size first, so a file
+/// padded to gigabytes is refused unread), and a resume against the run it is for (`run`: its seed and settings).
 public struct CheckpointStore {
     /// The folder holding epoch_NNN.safetensors and epoch_NNN.optimizer.safetensors.
     public let directory: URL
+    /// What this run's checkpoints must say they belong to (seed and settings, as the run words them); nil reads
+    /// the checkpoints of whatever run made them (evaluate, predict, generate).
+    public let run: String?
     /// A store in this folder.
-    public init(directory: URL) { self.directory = directory }
+    public init(directory: URL, run: String? = nil) { self.directory = directory; self.run = run }
 
     /// Where epoch `epoch`'s weights are.
     public func weightsURL(_ epoch: Int) -> URL {
@@ -21,8 +28,9 @@ public struct CheckpointStore {
     func optimizerURL(_ epoch: Int) -> URL {
         directory.appendingPathComponent(String(format: "epoch_%03d.optimizer.safetensors", epoch))
     }
+    var ledgerURL: URL { directory.appendingPathComponent(Ledger.fileName) }
 
-    /// Writes the weights, then the optimizer state and history, each atomically.
+    /// Writes the weights, then the optimizer state and history, then records both in the ledger.
     public func save<T: Real>(
         epoch: Int, model: ParameterSet<T>, optimizer: Optimizer<T>, history: [EpochRecord], description: String
     ) throws {
@@ -30,22 +38,29 @@ public struct CheckpointStore {
         enc.outputFormatting = .sortedKeys  // the same state gives the same bytes
         enc.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try SafetensorsFile.write(
-            model, metadata: ["epoch": String(epoch), "model": description, "format": "pt"], to: weightsURL(epoch))
-        try SafetensorsFile.write(
+        let weights = SafetensorsFile.encode(model, metadata: weightsMetadata(epoch, description))
+        let moments = SafetensorsFile.encode(
             optimizer.state,
             metadata: [
                 "step": String(optimizer.step),
                 "optimizer": String(decoding: try enc.encode(optimizer.kind), as: UTF8.self),
                 "history": String(decoding: try enc.encode(history), as: UTF8.self)
-            ], to: optimizerURL(epoch))
+            ].merging(run.map { ["run": $0] } ?? [:]) { $1 })
+        try AtomicFile.write(weights, to: weightsURL(epoch))
+        try AtomicFile.write(moments, to: optimizerURL(epoch))
+        try record([(weightsURL(epoch), weights), (optimizerURL(epoch), moments)])
     }
 
     /// The initial weights, as epoch 0 (no optimizer state yet), so the evolution of the weights can be
     /// rebuilt from the files alone.
     public func saveInitial<T: Real>(model: ParameterSet<T>, description: String) throws {
-        try SafetensorsFile.write(
-            model, metadata: ["epoch": "0", "model": description, "format": "pt"], to: weightsURL(0))
+        let weights = SafetensorsFile.encode(model, metadata: weightsMetadata(0, description))
+        try AtomicFile.write(weights, to: weightsURL(0))
+        try record([(weightsURL(0), weights)])
+    }
+
+    func weightsMetadata(_ epoch: Int, _ description: String) -> [String: String] {
+        ["epoch": String(epoch), "model": description, "format": "pt"].merging(run.map { ["run": $0] } ?? [:]) { $1 }
     }
 
     /// When the checkpoint of `epoch` was saved (ISO 8601, from the file's modification time).
@@ -57,21 +72,22 @@ public struct CheckpointStore {
         return ISO8601DateFormatter().string(from: date)
     }
 
-    /// The weights saved for `epoch`.
+    /// The weights saved for `epoch`, checked against the ledger.
     public func weights<T: Real>(epoch: Int, as type: T.Type = T.self) throws -> ParameterSet<T> {
-        try SafetensorsFile(contentsOf: weightsURL(epoch)).parameterSet(as: T.self)
+        try verified(weightsURL(epoch)).parameterSet(as: T.self)
     }
 
-    /// Epochs with both files present, ascending.
+    /// Epochs the ledger lists with both files, ascending.
     public func savedEpochs() -> [Int] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.compactMap { n -> Int? in
-            guard n.hasPrefix("epoch_"), n.hasSuffix(".optimizer.safetensors") else { return nil }
-            return Int(n.dropFirst(6).prefix(3))
-        }.filter { FileManager.default.fileExists(atPath: weightsURL($0).path) }.sorted()
+        let files = (try? readLedger())?.files ?? [:]
+        return files.keys.compactMap { n -> Int? in
+            guard n.hasPrefix("epoch_"), n.hasSuffix(".optimizer.safetensors"), let e = Int(n.dropFirst(6).prefix(3))
+            else { return nil }
+            return files[weightsURL(e).lastPathComponent] == nil ? nil : e
+        }.sorted()
     }
 
-    /// What a resume needs: the last complete epoch's weights, optimizer state and history.
+    /// What a resume needs: the newest intact epoch's weights, optimizer state and history.
     public struct Restored<T: Real> {
         /// The epoch restored.
         public var epoch: Int
@@ -83,24 +99,141 @@ public struct CheckpointStore {
         public var optimizerStep: Int
         /// Every epoch's record up to it.
         public var history: [EpochRecord]
+        /// Newer epochs passed over, each with why ("epoch_004.safetensors does not match its SHA-256 ...").
+        public var passedOver: [String]
     }
 
-    /// The latest complete checkpoint, or nil when there is none.
+    /// The newest epoch whose files, and the weights of every epoch before it (the evolution a resume rebuilds),
+    /// match the ledger; nil when no epoch was saved. Damaged newer epochs are passed over, and named in
+    /// `passedOver`; when no epoch is intact, the error names each one's problem.
     public func latest<T: Real>(as type: T.Type = T.self) throws -> Restored<T>? {
-        guard let epoch = savedEpochs().last else { return nil }
-        let w = try SafetensorsFile(contentsOf: weightsURL(epoch))
-        let o = try SafetensorsFile(contentsOf: optimizerURL(epoch))
+        try refuseUnrecorded()
+        var passedOver: [String] = []
+        for epoch in savedEpochs().reversed() {
+            do {
+                var r: Restored<T> = try restore(epoch)
+                r.passedOver = passedOver
+                return r
+            } catch let e as FileFormatError { passedOver.append(e.description) }
+        }
+        guard passedOver.isEmpty else {
+            throw FileFormatError(
+                "\(directory.path): no intact checkpoint to resume from (\(passedOver.joined(separator: "; "))); "
+                    + "rerun with --fresh to move this run aside and start again")
+        }
+        return nil
+    }
+
+    func restore<T: Real>(_ epoch: Int) throws -> Restored<T> {
+        for e in 0..<epoch where e > 0 || ledgerEntry(weightsURL(0)) != nil { _ = try verified(weightsURL(e)) }
+        let w = try verified(weightsURL(epoch)), o = try verified(optimizerURL(epoch))
         guard let step = o.metadata["step"].flatMap(Int.init), let h = o.metadata["history"] else {
             throw FileFormatError("\(optimizerURL(epoch).path): missing step or history metadata")
+        }
+        guard step > 0 || (step == 0 && epoch == 0) else {
+            throw FileFormatError(
+                "\(optimizerURL(epoch).path): optimizer step \(step) is impossible after \(epoch) epoch(s) of training")
         }
         let dec = JSONDecoder()
         dec.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let history = try dec.decode([EpochRecord].self, from: Data(h.utf8))
-        // keep the file's tensor order as the model's names (sorted in the file)
+        guard history.count == epoch else {
+            throw FileFormatError(
+                "\(optimizerURL(epoch).path): holds \(history.count) epoch records for epoch \(epoch)")
+        }
+        let weights: ParameterSet<T> = try w.parameterSet(as: T.self)
+        for (name, t) in zip(weights.names, weights.tensors) where !t.data.allSatisfy(\.isFinite) {
+            throw FileFormatError("\(weightsURL(epoch).path): weight '\(name)' holds a non-finite value")
+        }
         return Restored(
-            epoch: epoch, weights: try w.parameterSet(as: T.self), optimizerState: try o.parameterSet(as: T.self),
-            optimizerStep: step, history: history)
+            epoch: epoch, weights: weights, optimizerState: try o.parameterSet(as: T.self), optimizerStep: step,
+            history: history, passedOver: [])
+    }
+
+    /// Drops the ledger's entries (and the files) of the epochs after `epoch`, so a resume from `epoch` never
+    /// meets them again mixed with the epochs it writes anew.
+    public func forget(after epoch: Int) throws {
+        var ledger = try readLedger() ?? Ledger()
+        for e in savedEpochs() where e > epoch {
+            for url in [weightsURL(e), optimizerURL(e)] {
+                ledger.files[url.lastPathComponent] = nil
+                try? FileManager.default.removeItem(at: url)
+            }
+        }
+        try AtomicFile.write(try ledger.encoded(), to: ledgerURL)
+    }
+
+    // MARK: the ledger
+
+    /// checkpoints.json: each file's size and SHA-256, so damage between writing and reading is caught.
+    struct Ledger: Codable {
+        static let fileName = "checkpoints.json"
+        struct Entry: Codable, Equatable { var bytes: Int; var sha256: String }
+        var format = 1
+        var files: [String: Entry] = [:]
+        func encoded() throws -> Data {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return try enc.encode(self)
+        }
+    }
+
+    func readLedger() throws -> Ledger? {
+        guard FileManager.default.fileExists(atPath: ledgerURL.path) else { return nil }
+        do {
+            return try JSONDecoder().decode(Ledger.self, from: InputFile.contents(of: ledgerURL, limit: 1 << 26))
+        } catch {
+            throw FileFormatError("\(ledgerURL.path): not a checkpoint ledger (\(error))")
+        }
+    }
+
+    func ledgerEntry(_ url: URL) -> Ledger.Entry? { (try? readLedger())?.files[url.lastPathComponent] }
+
+    func record(_ written: [(URL, Data)]) throws {
+        var ledger = try readLedger() ?? Ledger()
+        for (url, bytes) in written {
+            ledger.files[url.lastPathComponent] = .init(bytes: bytes.count, sha256: Checksum.sha256(bytes))
+        }
+        try AtomicFile.write(try ledger.encoded(), to: ledgerURL)
+    }
+
+    /// Checkpoint files without a ledger: written before rnnlab recorded checksums, so nothing vouches for them.
+    func refuseUnrecorded() throws {
+        guard try readLedger() == nil else { return }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        guard names.contains(where: { $0.hasPrefix("epoch_") && $0.hasSuffix(".safetensors") }) else { return }
+        throw FileFormatError(
+            """
+            \(directory.path) holds checkpoints but no \(Ledger.fileName) (rnnlab before 0.5 wrote none), so they \
+            cannot be checked; rerun with --fresh to move this run aside and start again
+            """)
+    }
+
+    /// The file, read only when its size matches the ledger and used only when its SHA-256 does too, and made by
+    /// this store's run when the store names one.
+    func verified(_ url: URL) throws -> SafetensorsFile {
+        try refuseUnrecorded()
+        guard let entry = ledgerEntry(url) else {
+            throw FileFormatError(
+                "\(url.path) is not in \(Ledger.fileName): the run stopped before recording it, or it was copied in")
+        }
+        let file = try InputFile(url)
+        guard file.size == entry.bytes else {
+            throw FileFormatError(
+                "\(url.path) is \(file.size) bytes, not the \(entry.bytes) recorded when it was written: damaged or edited"
+            )
+        }
+        let bytes = try file.readAll()
+        guard Checksum.sha256(bytes) == entry.sha256 else {
+            throw FileFormatError(
+                "\(url.path) does not match the SHA-256 recorded when it was written: damaged or edited")
+        }
+        let parsed = try SafetensorsFile(bytes: bytes, source: url.path)
+        if let run, let theirs = parsed.metadata["run"], theirs != run {
+            throw FileFormatError("\(url.path) belongs to another run (\(theirs)), not this one (\(run))")
+        }
+        return parsed
     }
 }
 
@@ -123,13 +256,20 @@ public final class CheckpointCallback<T: Real>: TrainingCallback {
 }
 
 extension Trainer {
-    /// Loads the latest checkpoint in `store` (weights, optimizer moments, history) when there is one, so
-    /// `fit` continues with the next epoch. Returns the epoch resumed from.
+    /// Loads the newest intact checkpoint in `store` (weights, optimizer moments, history) when there is one, so
+    /// `fit` continues with the next epoch, and forgets the damaged epochs after it. Returns what was restored.
     @discardableResult
-    public func resume(from store: CheckpointStore) throws -> Int? {
+    public func resume(from store: CheckpointStore) throws -> CheckpointStore.Restored<T>? {
         guard let r = try store.latest(as: T.self) else { return nil }
-        try model.load(r.weights)
-        try resume(history: r.history, optimizerState: r.optimizerState, optimizerStep: r.optimizerStep)
-        return r.epoch
+        try resume(r, in: store)
+        return r
+    }
+
+    /// Continues from `restored`, read from `store`.
+    public func resume(_ restored: CheckpointStore.Restored<T>, in store: CheckpointStore) throws {
+        try model.load(restored.weights)
+        try resume(
+            history: restored.history, optimizerState: restored.optimizerState, optimizerStep: restored.optimizerStep)
+        if !restored.passedOver.isEmpty { try store.forget(after: restored.epoch) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import Recurrent
+import Files
 
 /// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header mapping each
 /// tensor name to {dtype, shape, data_offsets} (plus an optional "__metadata__" string map), then the raw
@@ -30,13 +31,23 @@ public struct SafetensorsFile {
         ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4][dtype]
     }
 
-    /// Reads and checks a safetensors file.
+    /// The longest header read (the safetensors library's own limit): a larger length is a damaged file.
+    static let maxHeaderLength = 100_000_000
+
+    /// Reads and checks a safetensors file, by its declared sizes: the header first, then exactly the data section
+    /// the header describes (a file longer or shorter than that is refused before its data is read).
     public init(contentsOf url: URL) throws {
-        let bytes: Data
-        do { bytes = try Data(contentsOf: url) } catch {
-            throw FileFormatError("\(url.path): cannot read (\(error.localizedDescription))")
+        let file = try InputFile(url)
+        let source = url.path
+        guard file.size >= 8 else {
+            throw FileFormatError("\(source): truncated: \(file.size) bytes, no header length")
         }
-        try self.init(bytes: bytes, source: url.path)
+        let headerLength = try Self.headerLength(file.read(0..<8), available: file.size - 8, source: source)
+        let dataStart = 8 + headerLength
+        (metadata, entries) = try Self.parseHeader(
+            file.read(8..<dataStart), dataCount: file.size - dataStart, source: source)
+        self.source = source
+        data = try file.read(dataStart..<file.size)
     }
 
     /// Checks safetensors bytes in memory.
@@ -45,57 +56,77 @@ public struct SafetensorsFile {
         guard bytes.count >= 8 else {
             throw FileFormatError("\(source): truncated: \(bytes.count) bytes, no header length")
         }
-        let headerLength = bytes.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard headerLength <= UInt64(bytes.count - 8) else {
-            throw FileFormatError(
-                "\(source): truncated: header says \(headerLength) bytes but only \(bytes.count - 8) follow")
+        let headerLength = try Self.headerLength(bytes.prefix(8), available: bytes.count - 8, source: source)
+        let headerEnd = 8 + headerLength
+        (metadata, entries) = try Self.parseHeader(
+            bytes.subdata(in: 8..<headerEnd), dataCount: bytes.count - headerEnd, source: source)
+        data = bytes.subdata(in: headerEnd..<bytes.count)
+    }
+
+    /// The first 8 bytes: the header's length, at most what follows them and `maxHeaderLength`.
+    static func headerLength(_ first8: Data, available: Int, source: String) throws -> Int {
+        let length = first8.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard length <= UInt64(available) else {
+            throw FileFormatError("\(source): truncated: header says \(length) bytes but only \(available) follow")
         }
-        let headerEnd = 8 + Int(headerLength)
+        guard length <= UInt64(maxHeaderLength) else {
+            throw FileFormatError("\(source): header of \(length) bytes, more than safetensors allows (100 MB)")
+        }
+        return Int(length)
+    }
+
+    /// The metadata and entries of a JSON header over a data section of `dataCount` bytes, which the tensors must
+    /// fill exactly (trailing bytes are refused, as the safetensors library does).
+    static func parseHeader(_ bytes: Data, dataCount: Int, source: String) throws -> (
+        [String: String], [String: Entry]
+    ) {
         let json: Any
-        do { json = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<headerEnd)) } catch {
+        do { json = try JSONSerialization.jsonObject(with: bytes) } catch {
             throw FileFormatError("\(source): header is not valid JSON")
         }
         guard let header = json as? [String: Any] else {
             throw FileFormatError("\(source): header is not a JSON object")
         }
-        data = bytes.subdata(in: headerEnd..<bytes.count)
-        metadata = (header["__metadata__"] as? [String: String]) ?? [:]
-        entries = [:]
+        var entries: [String: Entry] = [:], end = 0
         for (name, value) in header where name != "__metadata__" {
-            guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
-                let shape = e["shape"] as? [Int], let offsets = e["data_offsets"] as? [Int], offsets.count == 2
-            else {
-                throw FileFormatError("\(source): tensor '\(name)' has a malformed header entry")
-            }
-            guard let size = Self.elementSize(dtype) else {
-                throw FileFormatError("\(source): tensor '\(name)' has unsupported dtype \(dtype)")
-            }
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1] else {
-                throw FileFormatError("\(source): tensor '\(name)' has invalid shape \(shape) or offsets \(offsets)")
-            }
-            guard offsets[1] <= data.count else {
-                throw FileFormatError(
-                    """
-                    \(source): truncated: tensor '\(name)' ends at byte \(offsets[1]) of a \(data.count)-byte \
-                    data section
-                    """
-                )
-            }
-            guard let count = elementCount(shape),
-                case (let expected, false) = count.multipliedReportingOverflow(by: size)
-            else {
-                throw FileFormatError("\(source): tensor '\(name)' has an impossible shape \(shape)")
-            }
-            guard offsets[1] - offsets[0] == expected else {
-                throw FileFormatError(
-                    """
-                    \(source): tensor '\(name)' holds \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) \
-                    needs \(expected)
-                    """
-                )
-            }
-            entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
+            let e = try entry(name, value, dataCount: dataCount, source: source)
+            entries[name] = e
+            end = max(end, e.range.upperBound)
         }
+        guard end == dataCount else {
+            throw FileFormatError(
+                "\(source): \(dataCount - end) bytes after the last tensor's data; not a safetensors file as written")
+        }
+        return ((header["__metadata__"] as? [String: String]) ?? [:], entries)
+    }
+
+    /// One tensor's header entry, checked against the data section's size.
+    static func entry(_ name: String, _ value: Any, dataCount: Int, source: String) throws -> Entry {
+        guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
+            let shape = e["shape"] as? [Int], let offsets = e["data_offsets"] as? [Int], offsets.count == 2
+        else {
+            throw FileFormatError("\(source): tensor '\(name)' has a malformed header entry")
+        }
+        guard let size = Self.elementSize(dtype) else {
+            throw FileFormatError("\(source): tensor '\(name)' has unsupported dtype \(dtype)")
+        }
+        guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1] else {
+            throw FileFormatError("\(source): tensor '\(name)' has invalid shape \(shape) or offsets \(offsets)")
+        }
+        guard offsets[1] <= dataCount else {
+            throw FileFormatError(
+                "\(source): truncated: tensor '\(name)' ends at byte \(offsets[1]) of a \(dataCount)-byte data section")
+        }
+        guard let count = elementCount(shape), case (let expected, false) = count.multipliedReportingOverflow(by: size)
+        else {
+            throw FileFormatError("\(source): tensor '\(name)' has an impossible shape \(shape)")
+        }
+        guard offsets[1] - offsets[0] == expected else {
+            throw FileFormatError(
+                "\(source): tensor '\(name)' holds \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) needs \(expected)"
+            )
+        }
+        return Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
     }
 
     /// The tensor `name`, converted to T. Integer tensors are refused (they are not weights).

@@ -1,5 +1,6 @@
 import Foundation
 import TensorBoardProto
+import Files
 
 /// Writes TensorBoard event files (events.out.tfevents.*): TFRecord framing (length, masked CRC-32C of the
 /// length, the serialized tensorflow.Event, masked CRC-32C of the data) around Event messages built with

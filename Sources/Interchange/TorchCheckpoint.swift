@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import Archives
+import Files
 
 /// Reads PyTorch checkpoints written by torch.save: the zip format (archive/data.pkl + archive/data/<key>)
 /// and the legacy format (magic, protocol, sys-info and object pickles followed by the raw storages).

@@ -145,8 +145,7 @@ public enum GEMMTile {
     }
 
     /// Calls body(height, firstRow) for the strips that cover m rows: whole tiles, then the remainder kernels
-    /// largest first. The 2-row kernel sums even and odd k in two chains, as the 1-row kernel does, so every row
-    /// gets the same arithmetic as when leftover rows each ran alone (results did not change when it was added).
+    /// largest first. Every kernel gives a row the same arithmetic, so the split does not change the result.
     @inlinable static func forEachStrip(_ m: Int, _ body: (Int, Int) -> Void) {
         var i = 0
         while i + rows <= m { body(rows, i); i += rows }
@@ -172,49 +171,36 @@ func gemvTransposed<T: Real>(
         let kb = min(kc, k - k0), acc = accumulate || k0 > 0
         @inline(__always) func keep(_ v: T, _ i: Int) { c[i * ldc] = acc ? c[i * ldc] + v : v }
         @inline(__always) func keep(_ v: T.Vector, _ i: Int) { for l in 0..<w { keep(v[l], i + l) } }
-        // One row's chain over k = from, from + step, ... in lane 0 of a vector (the same multiply-add, fused or
-        // not, as the vector lanes).
-        @inline(__always) func chain(_ i: Int, from: Int, by step: Int) -> T {
+        // One row's chain over the slab's k in lane 0 of a vector (the same multiply-add, fused or not, as the
+        // vector lanes).
+        @inline(__always) func chain(_ i: Int) -> T {
             var s0 = T.Vector()
-            for kk in stride(from: from, to: k0 + kb, by: step) {
+            for kk in k0..<(k0 + kb) {
                 var lane = T.Vector()
                 lane[0] = a[kk * lda + i]
                 madd(&s0, T.Vector(repeating: b[kk * ldb]), lane)
             }
             return s0[0]
         }
-        // Rows lo..<hi, a vector of rows per chain, four chains at a time.
-        func rows(_ lo: Int, _ hi: Int) {
-            var i = lo
-            while i + 4 * w <= hi {
-                var s0 = T.Vector(), s1 = T.Vector(), s2 = T.Vector(), s3 = T.Vector()
-                for kk in k0..<(k0 + kb) {
-                    let row = a + kk * lda + i, x = T.Vector(repeating: b[kk * ldb])
-                    madd(&s0, x, loadVector(row)); madd(&s1, x, loadVector(row + w))
-                    madd(&s2, x, loadVector(row + 2 * w)); madd(&s3, x, loadVector(row + 3 * w))
-                }
-                keep(s0, i); keep(s1, i + w); keep(s2, i + 2 * w); keep(s3, i + 3 * w)
-                i += 4 * w
+        // A vector of rows per chain, four chains at a time.
+        var i = 0
+        while i + 4 * w <= m {
+            var s0 = T.Vector(), s1 = T.Vector(), s2 = T.Vector(), s3 = T.Vector()
+            for kk in k0..<(k0 + kb) {
+                let row = a + kk * lda + i, x = T.Vector(repeating: b[kk * ldb])
+                madd(&s0, x, loadVector(row)); madd(&s1, x, loadVector(row + w))
+                madd(&s2, x, loadVector(row + 2 * w)); madd(&s3, x, loadVector(row + 3 * w))
             }
-            while i + w <= hi {
-                var s0 = T.Vector()
-                for kk in k0..<(k0 + kb) { madd(&s0, T.Vector(repeating: b[kk * ldb]), loadVector(a + kk * lda + i)) }
-                keep(s0, i)
-                i += w
-            }
-            while i < hi { keep(chain(i, from: k0, by: 1), i); i += 1 }
+            keep(s0, i); keep(s1, i + w); keep(s2, i + 2 * w); keep(s3, i + 3 * w)
+            i += 4 * w
         }
-        // Rows the tiled path gives its 1- and 2-row kernels sum even and odd k in two chains: so here too.
-        var start = 0
-        GEMMTile.forEachStrip(m) { height, first in
-            guard height <= 2 else { return }
-            rows(start, first)
-            for row in first..<(first + height) {
-                keep(chain(row, from: k0, by: 2) + chain(row, from: k0 + 1, by: 2), row)
-            }
-            start = first + height
+        while i + w <= m {
+            var s0 = T.Vector()
+            for kk in k0..<(k0 + kb) { madd(&s0, T.Vector(repeating: b[kk * ldb]), loadVector(a + kk * lda + i)) }
+            keep(s0, i)
+            i += w
         }
-        rows(start, m)
+        while i < m { keep(chain(i), i); i += 1 }
         k0 += kb
     }
 }
@@ -275,14 +261,14 @@ func gemmBlocked<T: Real>(
                         ai = UnsafePointer(packed); rs = 1; cs = rows
                     }
                     let ci = c + i * ldc
-                    var j = j0
-                    while j < j1 {
-                        var bj = bk + j, ldbj = ldb
-                        if let panels { bj = UnsafePointer(panels + (j - j0) * kb); ldbj = nr }
-                        microKernel(
-                            rows: rows, k: kb, a: ai, rsA: rs, csA: cs, b: bj, ldb: ldbj, c: ci + j, ldc: ldc,
-                            accumulate: acc)
-                        j += nr
+                    if let panels {
+                        sweepTiles(
+                            rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: rs, csA: cs, b: panels, ldb: nr,
+                            tileStride: kb * nr, c: ci + j0, ldc: ldc, accumulate: acc)
+                    } else {
+                        sweepTiles(
+                            rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: rs, csA: cs, b: bk + j0, ldb: ldb,
+                            tileStride: nr, c: ci + j0, ldc: ldc, accumulate: acc)
                     }
                     // The padded tail, computed into `tile` and its first `tail` columns kept.
                     if last && tail > 0 {
@@ -384,11 +370,9 @@ public func gemm<T: Real>(
                 let p1 = min(p0 + block, full), last = p1 == full
                 GEMMTile.forEachStrip(m) { rows, i in
                     let ai = a + i * lda + k0, ci = c + i * ldc
-                    for p in p0..<p1 {
-                        microKernel(
-                            rows: rows, k: kb, a: ai, rsA: lda, csA: 1, b: bk + p * b.panelStride, ldb: nr,
-                            c: ci + p * nr, ldc: ldc, accumulate: acc)
-                    }
+                    sweepTiles(
+                        rows: rows, tiles: p1 - p0, k: kb, a: ai, rsA: lda, csA: 1, b: bk + p0 * b.panelStride, ldb: nr,
+                        tileStride: b.panelStride, c: ci + p0 * nr, ldc: ldc, accumulate: acc)
                     if last && tail > 0 {
                         microKernel(
                             rows: rows, k: kb, a: ai, rsA: lda, csA: 1, b: bk + full * b.panelStride, ldb: nr,
@@ -439,6 +423,38 @@ func microKernel<T: Real>(
     case 4: kernel4(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
     case 2: kernel2(k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
     default: kernel1(k: k, a: a, csA: csA, b: b, ldb: ldb, c: c, accumulate: accumulate)
+    }
+}
+
+/// The kernel for a strip of `rows` rows over `tiles` consecutive column tiles: tile p of B at b + p * tileStride,
+/// of C at c + p * nr. The 1- and 2-row strips take four and two tiles per kernel call where they can.
+@inlinable @inline(__always)
+func sweepTiles<T: Real>(
+    rows: Int, tiles: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
+    tileStride: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    let nr = GEMMTile.columns(T.self)
+    var p = 0
+    if rows == 1 {
+        while p + 4 <= tiles {
+            kernel1x4(
+                k: k, a: a, csA: csA, b: b + p * tileStride, ldb: ldb, tileStride: tileStride, c: c + p * nr,
+                accumulate: accumulate)
+            p += 4
+        }
+    } else if rows == 2 {
+        while p + 2 <= tiles {
+            kernel2x2(
+                k: k, a: a, rsA: rsA, csA: csA, b: b + p * tileStride, ldb: ldb, tileStride: tileStride,
+                c: c + p * nr, ldc: ldc, accumulate: accumulate)
+            p += 2
+        }
+    }
+    while p < tiles {
+        microKernel(
+            rows: rows, k: k, a: a, rsA: rsA, csA: csA, b: b + p * tileStride, ldb: ldb, c: c + p * nr, ldc: ldc,
+            accumulate: accumulate)
+        p += 1
     }
 }
 
@@ -610,9 +626,12 @@ func kernel4<T: Real>(
     storeVector(c3a, c + 3 * ldc, accumulate: accumulate); storeVector(c3b, c + 3 * ldc + w, accumulate: accumulate)
 }
 
-/// 2 rows x 2 vectors of C: 8 accumulators, even and odd k in separate chains (like the 1-row kernel, whose
-/// arithmetic it repeats for each row, and enough chains to cover the FMA latency). Per two k: four vector loads
-/// of B, 4 broadcasts of A, 8 FMAs.
+// The 2- and 1-row kernels sum k in one chain per accumulator, in order, like every larger kernel: a row's result
+// is then the same bit for bit whichever kernel computes it, so how rows are split into strips (and between
+// threads) never changes a number. One row's two chains cannot cover the FMA latency, so where the product has
+// the columns, these kernels walk two or four column tiles at once (8 accumulators), `tileStride` apart in B.
+
+/// 2 rows x 2 vectors of C: 4 accumulators.
 @inlinable @inline(__always)
 func kernel2<T: Real>(
     k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int,
@@ -620,49 +639,82 @@ func kernel2<T: Real>(
 ) {
     let w = T.Vector.scalarCount
     var c0a = T.Vector(), c0b = T.Vector(), c1a = T.Vector(), c1b = T.Vector()
-    var d0a = T.Vector(), d0b = T.Vector(), d1a = T.Vector(), d1b = T.Vector()
     var pa = a, pb = b
-    var kk = 0
-    while kk + 2 <= k {
-        let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
-        let e0: T.Vector = loadVector(pb + ldb), e1: T.Vector = loadVector(pb + ldb + w)
-        let a0 = T.Vector(repeating: pa[0]), a1 = T.Vector(repeating: pa[rsA])
-        let n0 = T.Vector(repeating: pa[csA]), n1 = T.Vector(repeating: pa[csA + rsA])
-        madd(&c0a, a0, b0); madd(&c0b, a0, b1); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
-        madd(&d0a, n0, e0); madd(&d0b, n0, e1); madd(&d1a, n1, e0); madd(&d1b, n1, e1)
-        pa += 2 * csA; pb += 2 * ldb; kk += 2
-    }
-    if kk < k {
+    for _ in 0..<k {
         let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
         let a0 = T.Vector(repeating: pa[0]), a1 = T.Vector(repeating: pa[rsA])
         madd(&c0a, a0, b0); madd(&c0b, a0, b1); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
+        pa += csA; pb += ldb
     }
-    storeVector(c0a + d0a, c, accumulate: accumulate); storeVector(c0b + d0b, c + w, accumulate: accumulate)
-    storeVector(c1a + d1a, c + ldc, accumulate: accumulate)
-    storeVector(c1b + d1b, c + ldc + w, accumulate: accumulate)
+    storeVector(c0a, c, accumulate: accumulate); storeVector(c0b, c + w, accumulate: accumulate)
+    storeVector(c1a, c + ldc, accumulate: accumulate); storeVector(c1b, c + ldc + w, accumulate: accumulate)
 }
 
-/// One row x 2 vectors; two accumulator pairs over alternate k hide the FMA latency.
+/// 2 rows x two column tiles (4 vectors) of C: 8 accumulators.
+@inlinable @inline(__always)
+func kernel2x2<T: Real>(
+    k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int, b: UnsafePointer<T>, ldb: Int, tileStride: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    let w = T.Vector.scalarCount, nr = 2 * w
+    var c0a = T.Vector(), c0b = T.Vector(), c1a = T.Vector(), c1b = T.Vector()
+    var c0c = T.Vector(), c0d = T.Vector(), c1c = T.Vector(), c1d = T.Vector()
+    var pa = a, pb = b
+    for _ in 0..<k {
+        let b0: T.Vector = loadVector(pb), b1: T.Vector = loadVector(pb + w)
+        let b2: T.Vector = loadVector(pb + tileStride), b3: T.Vector = loadVector(pb + tileStride + w)
+        let a0 = T.Vector(repeating: pa[0]), a1 = T.Vector(repeating: pa[rsA])
+        madd(&c0a, a0, b0); madd(&c0b, a0, b1); madd(&c1a, a1, b0); madd(&c1b, a1, b1)
+        madd(&c0c, a0, b2); madd(&c0d, a0, b3); madd(&c1c, a1, b2); madd(&c1d, a1, b3)
+        pa += csA; pb += ldb
+    }
+    storeVector(c0a, c, accumulate: accumulate); storeVector(c0b, c + w, accumulate: accumulate)
+    storeVector(c1a, c + ldc, accumulate: accumulate); storeVector(c1b, c + ldc + w, accumulate: accumulate)
+    storeVector(c0c, c + nr, accumulate: accumulate); storeVector(c0d, c + nr + w, accumulate: accumulate)
+    storeVector(c1c, c + ldc + nr, accumulate: accumulate)
+    storeVector(c1d, c + ldc + nr + w, accumulate: accumulate)
+}
+
+/// One row x 2 vectors: 2 accumulators.
 @inlinable @inline(__always)
 func kernel1<T: Real>(
     k: Int, a: UnsafePointer<T>, csA: Int, b: UnsafePointer<T>, ldb: Int,
     c: UnsafeMutablePointer<T>, accumulate: Bool
 ) {
     let w = T.Vector.scalarCount
-    var c0 = T.Vector(), c1 = T.Vector(), d0 = T.Vector(), d1 = T.Vector()
+    var c0 = T.Vector(), c1 = T.Vector()
     var pa = a, pb = b
-    var kk = 0
-    while kk + 2 <= k {
-        let a0 = T.Vector(repeating: pa[0]), a1 = T.Vector(repeating: pa[csA])
-        madd(&c0, a0, loadVector(pb)); madd(&c1, a0, loadVector(pb + w))
-        madd(&d0, a1, loadVector(pb + ldb)); madd(&d1, a1, loadVector(pb + ldb + w))
-        pa += 2 * csA; pb += 2 * ldb; kk += 2
-    }
-    if kk < k {
+    for _ in 0..<k {
         let a0 = T.Vector(repeating: pa[0])
         madd(&c0, a0, loadVector(pb)); madd(&c1, a0, loadVector(pb + w))
+        pa += csA; pb += ldb
     }
-    storeVector(c0 + d0, c, accumulate: accumulate); storeVector(c1 + d1, c + w, accumulate: accumulate)
+    storeVector(c0, c, accumulate: accumulate); storeVector(c1, c + w, accumulate: accumulate)
+}
+
+/// One row x four column tiles (8 vectors) of C: 8 accumulators.
+@inlinable @inline(__always)
+func kernel1x4<T: Real>(
+    k: Int, a: UnsafePointer<T>, csA: Int, b: UnsafePointer<T>, ldb: Int, tileStride: Int,
+    c: UnsafeMutablePointer<T>, accumulate: Bool
+) {
+    let w = T.Vector.scalarCount, nr = 2 * w
+    var c0 = T.Vector(), c1 = T.Vector(), c2 = T.Vector(), c3 = T.Vector()
+    var c4 = T.Vector(), c5 = T.Vector(), c6 = T.Vector(), c7 = T.Vector()
+    var pa = a, pb = b
+    let s1 = tileStride, s2 = 2 * tileStride, s3 = 3 * tileStride
+    for _ in 0..<k {
+        let a0 = T.Vector(repeating: pa[0])
+        madd(&c0, a0, loadVector(pb)); madd(&c1, a0, loadVector(pb + w))
+        madd(&c2, a0, loadVector(pb + s1)); madd(&c3, a0, loadVector(pb + s1 + w))
+        madd(&c4, a0, loadVector(pb + s2)); madd(&c5, a0, loadVector(pb + s2 + w))
+        madd(&c6, a0, loadVector(pb + s3)); madd(&c7, a0, loadVector(pb + s3 + w))
+        pa += csA; pb += ldb
+    }
+    storeVector(c0, c, accumulate: accumulate); storeVector(c1, c + w, accumulate: accumulate)
+    storeVector(c2, c + nr, accumulate: accumulate); storeVector(c3, c + nr + w, accumulate: accumulate)
+    storeVector(c4, c + 2 * nr, accumulate: accumulate); storeVector(c5, c + 2 * nr + w, accumulate: accumulate)
+    storeVector(c6, c + 3 * nr, accumulate: accumulate); storeVector(c7, c + 3 * nr + w, accumulate: accumulate)
 }
 
 /// The core's measured floating-point peak for this build: twelve independent multiply-add chains on the

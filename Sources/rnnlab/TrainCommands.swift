@@ -1,5 +1,6 @@
 import ArgumentParser
 import Experiments
+import Files
 import Foundation
 import Recurrent
 import TensorCore
@@ -104,13 +105,17 @@ struct Train: ParsableCommand {
         try RNNLab.prepare()
         let config = try makeConfig()
         let root = URL(fileURLWithPath: out)
-        if fresh && FileManager.default.fileExists(atPath: root.path) {
-            print("The earlier run in \(out) was moved to \(try RunManifest.moveAside(root).path).")
+        let command = (["rnnlab"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        // One writer per folder, from before --fresh moves anything until the report is written.
+        let lock = try RunLock(root, command: command)
+        defer { lock.release() }
+        for note in lock.notes { FileHandle.standardError.write(Data("  \(out): \(note)\n".utf8)) }
+        if fresh && !RunManifest.isEmpty(root) {
+            print("The earlier run in \(out) was moved to \(try RunManifest.moveAside(lock).path).")
         }
         let context = RunContext(
             folder: try RunFolder(root), cache: DataCache(), threads: threads,
-            progress: { ProgressPrinter(label: $0) },
-            rerun: (["rnnlab"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+            progress: { ProgressPrinter(label: $0) }, rerun: command)
         let report = try UserTraining.run(config, context: context)
         print("Open \(report.path) (checkpoints under \(out)/real/train/<cell>/; settings in \(out)/config.json).")
     }

@@ -243,3 +243,67 @@ final class StagedReportTests: XCTestCase {
         XCTAssertTrue(report.render().contains("done"))
     }
 }
+
+/// Every chart and the density code fed the values a damaged checkpoint or a diverging run gives (huge, tiny,
+/// subnormal, infinite, NaN, constant, spanning the whole Double range, empty): each draws or says why, never traps.
+final class ExtremeValueTests: XCTestCase {
+    static let extremes: [[Double]] = {
+        let special: [Double] = [
+            1e30, -1e30, .nan, .infinity, -.infinity, 0, 1e-45, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+            -.greatestFiniteMagnitude, Double(Float.greatestFiniteMagnitude)
+        ]
+        var sets: [[Double]] = [[], [.nan], [1e30], [0, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 1e30]]
+        sets += special.map { [Double](repeating: $0, count: 7) }
+        sets += special.map { s in (0..<40).map { Double($0) / 10 } + [s] }
+        sets.append(special)
+        sets.append([.greatestFiniteMagnitude, .greatestFiniteMagnitude / 2, 1, 2, 3, 4, 5])
+        sets.append([0.1, 0.1 + 1e-16, 0.1 + 2e-16, 0.1, 0.1, 0.1])
+        return sets
+    }()
+
+    func draws(_ chart: Chart, _ values: [Double]) {
+        do {
+            let svg = try chart.svg()
+            XCTAssertTrue(svg.hasPrefix("<svg"), "\(values)")
+        } catch { XCTAssertTrue(error is ChartError, "\(values): \(error)") }
+    }
+
+    func testEveryChartDrawsOrSaysWhyForExtremeValues() {
+        for v in Self.extremes {
+            let x = v.indices.map(Double.init)
+            draws(LineChart(title: "t", xLabel: "x", yLabel: "y", series: [LineSeries(name: "a", x: x, y: v)]), v)
+            draws(
+                LineChart(
+                    title: "t", xLabel: "x", yLabel: "y", series: [LineSeries(name: "a", x: v, y: v)], yScale: .log,
+                    xScale: .log), v)
+            draws(HistogramChart(title: "t", xLabel: "x", values: v), v)
+            draws(HistogramChart(title: "t", xLabel: "x", values: v, bins: 3), v)
+            draws(DensityChart(title: "t", xLabel: "x", samples: [("a", v), ("b", [1, 2, 3])]), v)
+            draws(RidgelineChart(title: "t", xLabel: "x", rows: [("e0", v), ("e1", v.reversed())]), v)
+            draws(
+                ScatterChart(
+                    title: "t", xLabel: "x", yLabel: "y",
+                    series: [ScatterSeries(name: "a", points: zip(x, v).map { ($0, $1) })]), v)
+            if !v.isEmpty {
+                draws(Heatmap(title: "t", values: [v, v], rowLabels: ["a", "b"], columnLabels: v.map { "\($0)" }), v)
+                draws(
+                    Heatmap(
+                        title: "t", values: [v], rowLabels: ["a"], columnLabels: v.map { "\($0)" }, scale: .diverging,
+                        range: (v[0], v[0])), v)
+            }
+            draws(GroupedBarChart(title: "t", yLabel: "y", categories: v.map { "\($0)" }, groups: [("a", v)]), v)
+            _ = Density.suggestedBins(v)
+            _ = Density.kde(v + (0..<6000).map(Double.init), at: [0, 1e30, .nan])
+            _ = Density.histogram(v, bins: 4, lo: 0, hi: 1)
+            _ = Density.histogram(v, bins: 4, lo: 1, hi: 1)
+        }
+    }
+
+    /// The case that trapped the study: one weight of 1e30 among ordinary ones.
+    func testOneHugeWeightStillGetsAHistogram() throws {
+        let weights = (0..<500).map { sin(Double($0)) * 0.1 } + [1e30]
+        XCTAssertEqual(Density.suggestedBins(weights), 80)
+        let svg = try HistogramChart(title: "W_hh", xLabel: "weight", values: weights).svg()
+        XCTAssertTrue(svg.contains("<rect"))
+    }
+}

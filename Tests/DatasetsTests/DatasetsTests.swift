@@ -4,6 +4,7 @@ import TensorCore
 import SequenceData
 @testable import Datasets
 import Archives
+import Files
 
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 

@@ -3,6 +3,7 @@ import XCTest
 import Datasets
 import Interchange
 @testable import Experiments
+import Files
 
 /// A run folder remembers its settings; a rerun resumes only what matches, and a failing part never costs
 /// the report.
@@ -110,6 +111,35 @@ final class RunManifestTests: XCTestCase {
         }
     }
 
+    /// --fresh moves only an rnnlab run: a folder of someone's files, or of results no manifest describes, stays.
+    func testFreshLeavesFoldersThatAreNotRunsAlone() throws {
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try Data("mine".utf8).write(to: out.appendingPathComponent("thesis.tex"))
+        XCTAssertThrowsError(try Study.run(options(fresh: true), out: out)) {
+            XCTAssertTrue("\($0)".contains("holds no rnnlab run (no manifest.json or config.json)"), "\($0)")
+        }
+        try FileManager.default.createDirectory(
+            at: out.appendingPathComponent("real"), withIntermediateDirectories: true)
+        XCTAssertThrowsError(try Study.run(options(fresh: true), out: out))
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: out.path).sorted(), ["real", "thesis.tex"],
+            "nothing moved, nothing written")
+    }
+
+    /// While one run holds the folder, a second is refused by name before it reads or writes anything.
+    func testASecondRunIntoAHeldFolderIsRefused() throws {
+        let holder = try RunLock(out, command: "rnnlab real --seed 8")
+        XCTAssertThrowsError(try Study.run(options(), out: out)) {
+            XCTAssertTrue(
+                "\($0)".contains("is in use by another rnnlab run (pid \(getpid()): rnnlab real --seed 8"), "\($0)")
+        }
+        XCTAssertThrowsError(try Study.run(options(fresh: true), out: out))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path), [RunLock.fileName])
+        holder.release()
+        _ = try Study.run(options(), out: out)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent(RunLock.fileName).path))
+    }
+
     /// An --out that is a file, or lies under one, ends in one line naming it and the system's reason.
     func testAnOutputFolderThatCannotBeMadeIsNamed() throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -129,17 +159,18 @@ final class RunManifestTests: XCTestCase {
 
     func testAFailingTaskIsReportedAndTheReportIsStillWritten() throws {
         _ = try Study.run(options(), out: out)
-        // A damaged checkpoint makes the resume fail: the task is shown as failed, the study still ends in a report.
+        // A damaged first epoch leaves nothing intact to resume from: the task is shown as failed, the study still
+        // ends in a report.
         try Data("not safetensors".utf8).write(
-            to: out.appendingPathComponent("real/seattle_temperature/lstm/epoch_002.optimizer.safetensors"))
+            to: out.appendingPathComponent("real/seattle_temperature/lstm/epoch_001.safetensors"))
         try FileManager.default.removeItem(at: out.appendingPathComponent("report.html"))
         let outcome = try Study.run(options(), out: out)
         XCTAssertEqual(outcome.failures.count, 1)
         XCTAssertTrue(outcome.failures[0].contains("seattle_temperature"), outcome.failures[0])
-        XCTAssertTrue(outcome.failures[0].contains("epoch_002.optimizer.safetensors"), outcome.failures[0])
+        XCTAssertTrue(outcome.failures[0].contains("epoch_001.safetensors is 15 bytes"), outcome.failures[0])
         let html = try String(contentsOf: outcome.report, encoding: .utf8)
         XCTAssertTrue(html.contains("seattle_temperature: failed"))
-        XCTAssertTrue(html.contains("rnnlab real --seed 7"), "the report gives the command to rerun")
+        XCTAssertTrue(html.contains("rerun it with --fresh"), "the report says the same command would fail again")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("findings.json").path))
     }
 }

@@ -5,6 +5,7 @@ import Datasets
 import Archives
 @testable import Interchange
 import Vision
+import Files
 
 /// Every parser of outside bytes, fed seeded mutations of the real fixtures: each case parses or throws the
 /// parser's own error naming the file; none may trap or read out of bounds (a trap ends this process).

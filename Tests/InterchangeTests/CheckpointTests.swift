@@ -43,7 +43,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertTrue(w.names.contains("rnn.weight_hh_l0") && w.names.contains("fc.bias"))
 
         let (second, _) = makeTrainer(epochs: 6)
-        XCTAssertEqual(try second.resume(from: store), 3)
+        XCTAssertEqual(try second.resume(from: store)?.epoch, 3)
         second.callbacks = [CheckpointCallback(store: store, trainer: second, description: "GRU test")]
         let h = try second.fit(train: data, validation: data)
         XCTAssertEqual(h.map(\.epoch), [1, 2, 3, 4, 5, 6])
@@ -87,9 +87,93 @@ final class CheckpointTests: XCTestCase {
         let (t, data) = makeTrainer(epochs: 2)
         t.callbacks = [CheckpointCallback(store: store, trainer: t, description: "x")]
         _ = try t.fit(train: data, validation: nil)
-        try FileManager.default.removeItem(at: store.optimizerURL(2))  // as if the run died mid-save
+        // As if the run died after writing epoch 2's optimizer file, before the ledger recorded it.
+        var ledger = try store.readLedger()!
+        ledger.files[store.optimizerURL(2).lastPathComponent] = nil
+        try ledger.encoded().write(to: store.ledgerURL)
         XCTAssertEqual(store.savedEpochs(), [1])
         XCTAssertEqual(try store.latest(as: Float.self)?.epoch, 1)
+    }
+
+    /// Three epochs saved by a run that names itself; returns the store and the data.
+    func savedRun(epochs: Int = 3) throws -> (CheckpointStore, TensorSequenceDataset<Float>) {
+        let store = CheckpointStore(directory: dir, run: "seed 4; GRU test")
+        let (t, data) = makeTrainer(epochs: epochs)
+        try store.saveInitial(model: t.model.parameters, description: "GRU test")
+        t.callbacks = [CheckpointCallback(store: store, trainer: t, description: "GRU test")]
+        _ = try t.fit(train: data, validation: nil)
+        return (store, data)
+    }
+
+    func flipByte(_ url: URL, at offset: Int) throws {
+        var bytes = try Data(contentsOf: url)
+        bytes[bytes.count - offset] ^= 0x01
+        try bytes.write(to: url)
+    }
+
+    /// One byte changed in the newest weights: the resume passes over that epoch, names why, goes on from the one
+    /// before, and forgets the damaged epoch so it is written anew.
+    func testOneChangedByteInTheNewestEpochFallsBackToTheIntactOne() throws {
+        let (store, _) = try savedRun()
+        try flipByte(store.weightsURL(3), at: 5)
+        let (t, _) = makeTrainer(epochs: 3)
+        let restored = try XCTUnwrap(try t.resume(from: store))
+        XCTAssertEqual(restored.epoch, 2)
+        XCTAssertEqual(restored.passedOver.count, 1)
+        XCTAssertTrue(
+            restored.passedOver[0].contains("epoch_003.safetensors does not match the SHA-256"), "\(restored)")
+        XCTAssertEqual(store.savedEpochs(), [1, 2])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.weightsURL(3).path))
+    }
+
+    /// A changed byte in an earlier epoch breaks every epoch after it (the evolution a resume rebuilds): with no
+    /// intact epoch left the resume is refused, naming the damaged file.
+    func testADamagedEarlierEpochIsNotResumedPast() throws {
+        let (store, _) = try savedRun()
+        try flipByte(store.weightsURL(1), at: 9)
+        XCTAssertThrowsError(try store.latest(as: Float.self)) {
+            XCTAssertTrue("\($0)".contains("no intact checkpoint to resume from"), "\($0)")
+            XCTAssertTrue("\($0)".contains("epoch_001.safetensors does not match the SHA-256"), "\($0)")
+        }
+    }
+
+    func testPaddedOtherRunsAndImpossibleCheckpointsAreRefused() throws {
+        let (store, _) = try savedRun(epochs: 1)
+        let weights = store.weightsURL(1), original = try Data(contentsOf: weights)
+        func refusal() -> String {
+            do { _ = try store.weights(epoch: 1, as: Float.self) } catch { return "\(error)" }
+            return "accepted"
+        }
+        // Padded: refused by its size, unread.
+        try (original + Data(count: 1 << 20)).write(to: weights)
+        XCTAssertTrue(refusal().contains("not the \(original.count) recorded"), refusal())
+        try original.write(to: weights)
+        XCTAssertEqual(refusal(), "accepted")
+        // The same files read by a run with another seed.
+        let other = CheckpointStore(directory: dir, run: "seed 5; GRU test")
+        XCTAssertThrowsError(try other.weights(epoch: 1, as: Float.self)) {
+            XCTAssertTrue("\($0)".contains("belongs to another run (seed 4; GRU test), not this one (seed 5"), "\($0)")
+        }
+        // No ledger: nothing vouches for the files.
+        try FileManager.default.removeItem(at: store.ledgerURL)
+        XCTAssertThrowsError(try store.latest(as: Float.self)) {
+            XCTAssertTrue("\($0)".contains("holds checkpoints but no checkpoints.json"), "\($0)")
+        }
+    }
+
+    /// An optimizer step no training gives (re-recorded in the ledger, so only the step is wrong) is named.
+    func testImpossibleOptimizerStepIsNamed() throws {
+        let (store, _) = try savedRun(epochs: 1)
+        let url = store.optimizerURL(1)
+        let file = try SafetensorsFile(contentsOf: url)
+        var meta = file.metadata
+        meta["step"] = "-1"
+        let bytes = SafetensorsFile.encode(try file.parameterSet(as: Float.self), metadata: meta)
+        try bytes.write(to: url)
+        try store.record([(url, bytes)])
+        XCTAssertThrowsError(try store.latest(as: Float.self)) {
+            XCTAssertTrue("\($0)".contains("optimizer step -1 is impossible after 1 epoch(s)"), "\($0)")
+        }
     }
 }
 

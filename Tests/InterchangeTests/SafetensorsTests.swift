@@ -3,6 +3,7 @@ import XCTest
 import TensorCore
 import Recurrent
 @testable import Interchange
+import Files
 
 final class SafetensorsTests: XCTestCase {
     var dir: URL!

@@ -174,26 +174,43 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    /// The 2-row kernel repeats the 1-row kernel's arithmetic for each of its rows (two chains, even and odd k), so
-    /// a product's rows do not depend on whether leftover rows run in pairs or alone: bit for bit.
-    func testTwoRowKernelGivesEachRowTheOneRowArithmetic() {
+    /// Every kernel (whole tiles, the remainder strips, the 1- and 2-row kernels over several column tiles) gives a
+    /// row the same arithmetic, so a product's rows equal, bit for bit, each row computed alone, whatever the
+    /// row count, transposition, packing or number of threads: the partition never changes a number.
+    func testEveryRowGetsTheSameArithmeticWhateverTheStripOrThread() {
         var rng = SeededRandom(seed: 14)
-        let nr = GEMMTile.columns(Float.self)
-        for k in [1, 2, 5, 256, 257, 300] {
-            for n in [1, 3, nr, nr + 3] {
-                for ta in [Transpose.none, .transposed] {
-                    let a = (0..<(2 * k)).map { _ in Float(rng.uniform(-1, 1)) }
-                    let b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
-                    let lda = ta == .none ? k : 2
-                    var pair = [Float](repeating: 0, count: 2 * n)
-                    gemm(ta, .none, m: 2, n: n, k: k, a: a, lda: lda, b: b, ldb: n, c: &pair, ldc: n, accumulate: false)
-                    for row in 0..<2 {
-                        var alone = [Float](repeating: 0, count: n)
-                        let aRow = ta == .none ? Array(a[(row * k)..<((row + 1) * k)]) : (0..<k).map { a[$0 * 2 + row] }
+        let nr = GEMMTile.columns(Float.self), tr = GEMMTile.rows
+        for m in [1, 2, 3, 5, tr - 1, tr + 2, 2 * tr + 3, 4 * tr + 7] {
+            for k in [1, 5, 257] {
+                for n in [3, nr, 2 * nr + 3, 5 * nr] {
+                    for ta in [Transpose.none, .transposed] {
+                        let a = (0..<(m * k)).map { _ in Float(rng.uniform(-1, 1)) }
+                        let b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
+                        let lda = ta == .none ? k : m
+                        var whole = [Float](repeating: 0, count: m * n), threaded = whole
                         gemm(
-                            .none, .none, m: 1, n: n, k: k, a: aRow, lda: k, b: b, ldb: n, c: &alone, ldc: n,
+                            ta, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n, c: &whole, ldc: n,
                             accumulate: false)
-                        XCTAssertEqual(alone, Array(pair[(row * n)..<((row + 1) * n)]), "k\(k) n\(n) \(ta) row \(row)")
+                        gemm(
+                            ta, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n, c: &threaded, ldc: n,
+                            accumulate: false, threads: 3)
+                        XCTAssertEqual(threaded, whole, "m\(m) k\(k) n\(n) \(ta) threads 3")
+                        var packedResult = [Float](repeating: 0, count: m * n)
+                        let rowMajor = ta == .none ? a : (0..<(m * k)).map { a[($0 % k) * m + $0 / k] }
+                        var storage = [Float](repeating: 0, count: PackedPanels<Float>.count(rows: k, columns: n))
+                        storage.withUnsafeMutableBufferPointer { st in
+                            let panels = PackedPanels(packing: b, rows: k, columns: n, ld: n, into: st.baseAddress!)
+                            gemm(m: m, a: rowMajor, lda: k, b: panels, c: &packedResult, ldc: n, accumulate: false)
+                        }
+                        XCTAssertEqual(packedResult, whole, "m\(m) k\(k) n\(n) \(ta) packed")
+                        for row in [0, m / 2, m - 1] {
+                            var alone = [Float](repeating: 0, count: n)
+                            gemm(
+                                .none, .none, m: 1, n: n, k: k, a: Array(rowMajor[(row * k)..<((row + 1) * k)]), lda: k,
+                                b: b, ldb: n, c: &alone, ldc: n, accumulate: false)
+                            XCTAssertEqual(
+                                alone, Array(whole[(row * n)..<((row + 1) * n)]), "m\(m) k\(k) n\(n) row \(row)")
+                        }
                     }
                 }
             }

@@ -3,6 +3,7 @@ import TensorCore
 import Datasets
 import Vision
 import Interchange
+import Files
 
 /// The image backbones a user can choose (`--backbone`).
 package enum BackboneName: String, Codable, CaseIterable, Sendable {

@@ -6,6 +6,7 @@ import Datasets
 import Analysis
 import Interchange
 import Charts
+import Files
 
 /// Experiment 2: RNN, LSTM and GRU on real data (sequential MNIST by rows and by pixels, Seattle temperature,
 /// stock prices, movie-review sentiment, Fashion-MNIST when installed), a checkpoint after every epoch,
@@ -186,12 +187,7 @@ package enum RealDataExperiment {
     {
         logger.error("\(key) failed: \(error)")
         report.section("\(key): failed", level: 3)
-        report.paragraph(
-            """
-            Stopped with an error: \(error). Checkpoints saved before it stay in place, and a rerun into this \
-            folder resumes from them: \(rerun)
-            """
-        )
+        report.paragraph("Stopped with an error: \(error). \(retryAdvice(error, rerun: rerun))")
         return TaskResult(task: key, description: "", models: [], baselines: [:], findings: [], failure: "\(error)")
     }
 
@@ -358,21 +354,23 @@ package enum RealDataExperiment {
             -> [TrainingCallback]
         {
             let dir = "real/\(task.key)/\(cell.rawValue)"
-            let store = CheckpointStore(directory: folder.url(dir))
+            let description = "\(cell.displayName) \(model.rnn.config.description) on \(task.key)"
+            // The checkpoints carry the run they belong to: a resume refuses another seed's or model's files.
+            let store = CheckpointStore(directory: folder.url(dir), run: "seed \(o.seed); \(description)")
             let tb = try TensorBoardWriter(directory: folder.url("real/\(task.key)/tensorboard/\(cell.rawValue)"))
             let tracker = WeightEvolution(model: model, probe: probe, tensorboard: tb)
             trackers[cell] = tracker
-            let description = "\(cell.displayName) \(model.rnn.config.description) on \(task.key)"
 
-            // Resume: rebuild the evolution from the saved epochs, then continue after the last one.
-            if let last = store.savedEpochs().last, let restored = try store.latest(as: Float.self) {
-                guard restored.history.count == last, last <= recipe.epochs else {
+            // Resume: rebuild the evolution from the saved epochs, then continue after the newest intact one.
+            if let restored = try store.latest(as: Float.self) {
+                let last = restored.epoch
+                guard last <= recipe.epochs else {
                     throw FileFormatError(
-                        """
-                        \(store.directory.path): the checkpoint of epoch \(last) holds \(restored.history.count) \
-                        epoch records for a run of \(recipe.epochs) epochs; it does not belong to this run
-                        """
-                    )
+                        "\(store.directory.path): holds epoch \(last) of a run of \(recipe.epochs) epochs; it does not "
+                            + "belong to this run")
+                }
+                for problem in restored.passedOver {
+                    context.logger.warning("\(task.key) \(cell.displayName): passed over \(problem)")
                 }
                 for e in 0...last {
                     do { try model.load(try store.weights(epoch: e)) } catch let error as FileFormatError {
@@ -382,7 +380,7 @@ package enum RealDataExperiment {
                     }
                     try tracker.capture(epoch: e, record: e == 0 ? nil : restored.history[e - 1])
                 }
-                try trainer.resume(from: store)
+                try trainer.resume(restored, in: store)
                 resumedFrom[cell] = (last, store.savedDate(epoch: last))
                 context.logger.info("\(task.key) \(cell.displayName): resuming after epoch \(last)")
             } else {

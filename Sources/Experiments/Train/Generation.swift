@@ -3,6 +3,7 @@ import TensorCore
 import Recurrent
 import Datasets
 import Interchange
+import Files
 
 /// A trained `rnnlab train` run read back from its folder: its settings, preprocessing and the last checkpoint
 /// of one cell, for `generate`, `evaluate` and `predict`.

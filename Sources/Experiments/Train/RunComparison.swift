@@ -2,6 +2,7 @@ import Foundation
 import Charts
 import Interchange
 import Datasets
+import Files
 
 /// `rnnlab compare`: runs of `rnnlab train` on one page, so the effect of one knob can be seen: their loss and
 /// accuracy curves, final numbers and weight statistics, and the settings in which they differ.

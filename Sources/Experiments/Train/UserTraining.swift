@@ -4,6 +4,7 @@ import Recurrent
 import Datasets
 import Charts
 import Interchange
+import Files
 
 /// `rnnlab train`: the experiments' training, checkpoints, weight tracking and report, on the user's own data
 /// with the user's own settings. A run folder holds `config.json` (equal to the flags; `--config` repeats it).
@@ -242,6 +243,7 @@ package enum UserTraining {
         let folder = context.folder
         let configURL = folder.url("config.json")
         let repeatHint = ", or pass --config \(configURL.path) to repeat it"
+        let continuing = FileManager.default.fileExists(atPath: configURL.path)
         if let data = try? Data(contentsOf: configURL) {
             guard let old = try? JSONDecoder().decode(Config.self, from: data) else {
                 throw DataError("\(configURL.path): not a training config; choose another --out or --fresh")
@@ -264,9 +266,17 @@ package enum UserTraining {
             ([config.data] + (config.labels.map { [$0] } ?? [])).map {
                 ($0, try DataLedger.checksum(URL(fileURLWithPath: $0)))
             }, uniquingKeysWith: { first, _ in first })
-        if let old = try? JSONDecoder().decode(
-            Preprocessing.self, from: Data(contentsOf: folder.url("preprocessing.json")))
-        {
+        let preprocessingURL = folder.url("preprocessing.json")
+        let old = try? JSONDecoder().decode(Preprocessing.self, from: Data(contentsOf: preprocessingURL))
+        if continuing && old == nil {
+            throw RunFolderError(
+                """
+                \(preprocessingURL.path) is missing or unreadable, so whether this data, vocabulary and scaling are \
+                the ones the run's checkpoints were trained on cannot be told; nothing was run. Rerun with --fresh to \
+                move the run aside and start again, or choose another --out
+                """)
+        }
+        if let old {
             var now = preprocessing
             if old.sha256 == nil { now.sha256 = nil }  // written before rnnlab recorded checksums
             let differences = RunManifest.fieldDifferences("data", old, now, ignoring: [])

@@ -59,6 +59,23 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes, under `folder`, the temporary files of writes that never finished (`.NAME.tmp-PID-N`, left by a
+    /// run killed mid-write) and returns how many. Only for a folder this process holds (`RunLock`): another
+    /// writer's temporary file would look the same.
+    @discardableResult
+    public static func removeOrphanedTemporaries(in folder: URL) -> Int {
+        guard let walk = FileManager.default.enumerator(atPath: folder.path) else { return 0 }
+        var removed = 0
+        while let relative = walk.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards) else { continue }
+            let parts = name[marker.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { continue }
+            if unlink(folder.appendingPathComponent(relative).path) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     /// Writes `text` as UTF-8, atomically.
     public static func write(_ text: String, to url: URL) throws { try write(Data(text.utf8), to: url) }
 }

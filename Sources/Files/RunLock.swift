@@ -1,0 +1,114 @@
+import Foundation
+
+/// One writer per run folder: an advisory lock (flock) on FOLDER/.rnnlab.lock, held from before the folder's
+/// settings are checked until the run has written its last file. The lock file names the holder (pid, command,
+/// start time), so a second run into the folder is refused by name; a holder that died (kill -9, power loss)
+/// leaves the file behind but not the lock, which the next run takes over with a note. On release the lock file
+/// is removed, and a folder the run created and left empty (a run refused or failed before writing) goes too.
+public final class RunLock {
+    /// The folder held.
+    public private(set) var folder: URL
+    /// What taking the lock found worth saying: a stale lock taken over, temporary files of killed runs removed.
+    public private(set) var notes: [String] = []
+    public static let fileName = ".rnnlab.lock"
+    var descriptor: Int32
+    let createdFolder: Bool
+    let holder: String
+
+    /// Creates `folder` when needed and locks it for `command`, or throws `FileFormatError` naming the process
+    /// that holds it. Refuses `/` and the home folder, which are never run folders.
+    public init(_ folder: URL, command: String) throws {
+        let folder = folder.standardizedFileURL
+        try Self.refuseSystemFolder(folder)
+        self.folder = folder
+        createdFolder = !FileManager.default.fileExists(atPath: folder.path)
+        do { try AtomicFile.createFolder(folder) } catch { throw FileFormatError("\(error); choose another --out") }
+        holder = "pid \(getpid()): \(command) (since \(ISO8601DateFormatter().string(from: Date())))"
+        do { descriptor = try Self.lock(folder, holder: holder, notes: &notes) } catch {
+            if createdFolder { rmdir(folder.path) }
+            throw error
+        }
+        let removed = AtomicFile.removeOrphanedTemporaries(in: folder)
+        if removed > 0 { notes.append("removed \(removed) temporary file(s) left by an interrupted run") }
+    }
+
+    deinit { release() }
+
+    /// `/` and the user's home folder: an rnnlab run would write its files among everything else there, and
+    /// `--fresh` would move the whole folder aside.
+    static func refuseSystemFolder(_ folder: URL) throws {
+        let path = folder.resolvingSymlinksInPath().path
+        let home = FileManager.default.homeDirectoryForCurrentUser.resolvingSymlinksInPath().path
+        if path == "/" || path == home {
+            throw FileFormatError(
+                "\(folder.path) is \(path == "/" ? "the root folder" : "your home folder"), not a "
+                    + "run folder; choose an --out inside it (runs/NAME)")
+        }
+    }
+
+    /// Opens and locks FOLDER/.rnnlab.lock, checking after the lock that the path still names the file locked
+    /// (a run that moved the folder aside or removed the file meanwhile makes it stale: try again).
+    static func lock(_ folder: URL, holder: String, notes: inout [String]) throws -> Int32 {
+        let path = folder.appendingPathComponent(fileName).path
+        for _ in 0..<8 {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw FileFormatError("\(path): cannot create the run lock (\(String(cString: strerror(errno))))")
+            }
+            let earlier = contents(fd)
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                close(fd)
+                let who = earlier.isEmpty ? "another process" : "another rnnlab run (\(earlier))"
+                throw FileFormatError(
+                    "\(folder.path) is in use by \(who); wait for it to end, or choose another --out")
+            }
+            var opened = stat(), named = stat()
+            guard fstat(fd, &opened) == 0, stat(path, &named) == 0, opened.st_ino == named.st_ino,
+                opened.st_dev == named.st_dev
+            else {
+                close(fd)
+                continue
+            }
+            let now = contents(fd)
+            if !now.isEmpty { notes.append("took over the lock of a run that is no longer running (\(now))") }
+            ftruncate(fd, 0)
+            _ = holder.withCString { pwrite(fd, $0, strlen($0), 0) }
+            return fd
+        }
+        throw FileFormatError("\(folder.path): the run lock kept changing under this run; try again")
+    }
+
+    static func contents(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = pread(fd, &buffer, buffer.count, 0)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+    }
+
+    /// Moves the locked folder to `target` (an earlier run set aside by --fresh) and goes on holding a new, empty
+    /// folder at the old path. The lock is held throughout: no other run can start in either folder meanwhile.
+    public func moveAside(to target: URL) throws {
+        let old = descriptor
+        guard rename(folder.path, target.path) == 0 else {
+            throw FileFormatError(
+                "\(folder.path): cannot move the earlier run aside to \(target.path) (\(String(cString: strerror(errno))))"
+            )
+        }
+        try AtomicFile.createFolder(folder)
+        var ignored: [String] = []
+        descriptor = try Self.lock(folder, holder: holder, notes: &ignored)
+        unlink(target.appendingPathComponent(Self.fileName).path)
+        close(old)
+    }
+
+    /// Removes the lock file and lets go of the lock (also done when the lock is deallocated); a folder this lock
+    /// created that is empty now is removed too.
+    public func release() {
+        guard descriptor >= 0 else { return }
+        unlink(folder.appendingPathComponent(Self.fileName).path)
+        close(descriptor)
+        descriptor = -1
+        if createdFolder, (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true {
+            rmdir(folder.path)
+        }
+    }
+}
