@@ -81,7 +81,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
         // Archive formats both data and checkpoints arrive in: zip, gzip / raw deflate (zlib), bzip2 (libbz2).
-        .target(name: "Archives", dependencies: ["CZlib", "CBzip2"], swiftSettings: simdSettings),
+        .target(name: "Archives", dependencies: ["Files", "CZlib", "CBzip2"], swiftSettings: simdSettings),
         // Dataset readers (IDX, CSV, text corpora), checksums, fetching and caching, batching.
         .target(
             name: "Datasets",

@@ -6,7 +6,7 @@ import Recurrent
 public struct WeightStats: Codable, Sendable, Equatable {
     /// Mean, standard deviation, largest |w| and Frobenius norm.
     public var mean: Double, std: Double, maxAbs: Double, frobenius: Double
-    /// Largest singular value (square blocks of W_hh and whole matrices); nil for vectors.
+    /// Largest singular value of a matrix (a 1 x 1 W_hh of a one-unit network included); nil for vectors.
     public var spectralNorm: Double?
 
     /// The statistics of `v`; with rows and cols also its spectral norm.
@@ -17,7 +17,7 @@ public struct WeightStats: Codable, Sendable, Equatable {
         std = (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / n).squareRoot()
         maxAbs = v.reduce(0) { max($0, abs($1)) }
         frobenius = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        if let rows, let cols, rows > 1, cols > 1 {
+        if let rows, let cols, rows >= 1, cols >= 1, rows * cols == v.count {
             spectralNorm = WeightStats.spectralNorm(v, rows: rows, cols: cols)
         } else {
             spectralNorm = nil

@@ -1,6 +1,7 @@
 import Foundation
 import CZlib
 import CBzip2
+import Files
 
 /// Errors reading compressed or archived bytes: each names the file (or entry) and what is wrong with it.
 public struct ArchiveError: Error, CustomStringConvertible, Equatable {
@@ -87,9 +88,7 @@ public enum Decompress {
     /// Reads a file, decompressing by its magic bytes (gzip 1f 8b, bzip2 "BZh"); anything else as is.
     public static func readFile(_ url: URL) throws -> Data {
         let raw: Data
-        do { raw = try Data(contentsOf: url) } catch {
-            throw ArchiveError("\(url.path): cannot read (\(error.localizedDescription))")
-        }
+        do { raw = try InputFile.contents(of: url) } catch { throw ArchiveError("\(error)") }
         if raw.starts(with: [0x1F, 0x8B]) { return try inflate(raw, format: .gzip, what: url.path) }
         if raw.starts(with: Array("BZh".utf8)) { return try bunzip2(raw, what: url.path) }
         return raw

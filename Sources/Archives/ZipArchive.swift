@@ -1,4 +1,5 @@
 import Foundation
+import Files
 
 /// Reads entries of a zip archive (wheels, torch.save files): the central directory, then each entry's
 /// stored or deflated bytes. No zip64, no encryption: neither occurs in the files this project reads.
@@ -21,9 +22,7 @@ public struct ZipArchive {
     /// The archive in a file.
     public init(contentsOf url: URL) throws {
         let d: Data
-        do { d = try Data(contentsOf: url) } catch {
-            throw ArchiveError("\(url.path): cannot read (\(error.localizedDescription))")
-        }
+        do { d = try InputFile.contents(of: url) } catch { throw ArchiveError("\(error)") }
         try self.init(data: d, source: url.path)
     }
 

@@ -1,4 +1,6 @@
+import Foundation
 import Archives
+import Files
 
 /// Errors reading data files: each names the file and what is wrong with it.
 public struct DataError: Error, CustomStringConvertible, Equatable {
@@ -6,6 +8,11 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
     public let description: String
     /// An error with this message.
     public init(_ description: String) { self.description = description }
+    /// The whole of a data file, or a data error naming it and what stands in the way (missing, a folder, a FIFO,
+    /// a device, a symbolic link loop).
+    public static func contents(of url: URL) throws -> Data {
+        do { return try InputFile.contents(of: url) } catch { throw DataError("\(error)") }
+    }
     /// The archive error as a data error.
     public init(_ error: ArchiveError) { self.description = error.description }
 }

@@ -47,7 +47,7 @@ extension DataCache {
         }
         var parts: [String] = []
         for url in files {
-            let data = try Data(contentsOf: url)
+            let data = try DataError.contents(of: url)
             try ledger?.record(url)
             guard let raw = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) else {
                 throw DataError("\(url.path): not text")

@@ -35,7 +35,7 @@ public struct LabelledTexts {
             }
             for name in names.sorted() where name.hasSuffix(".txt") {
                 let url = dir.appendingPathComponent(name)
-                guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+                guard let text = String(data: try DataError.contents(of: url), encoding: .utf8) else {
                     throw DataError("\(url.path): not UTF-8 text")
                 }
                 texts.append(text.replacingOccurrences(of: "<br />", with: " ")); labels.append(label)

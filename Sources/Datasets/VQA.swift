@@ -59,7 +59,7 @@ public enum VisualQuestions {
     public static func cocoQA(_ folder: URL) throws -> [VisualQuestion] {
         func lines(_ name: String) throws -> [Substring] {
             let url = folder.appendingPathComponent(name)
-            guard let data = try? Data(contentsOf: url) else { throw DataError("\(url.path): cannot read") }
+            let data = try DataError.contents(of: url)
             guard let text = String(data: data, encoding: .utf8) else { throw DataError("\(url.path): not UTF-8 text") }
             var l = text.split(separator: "\n", omittingEmptySubsequences: false)
             if l.last == "" { l.removeLast() }
@@ -133,7 +133,7 @@ public enum VisualQuestions {
     }
 
     static func jsonObject(_ url: URL) throws -> [String: Any] {
-        guard let data = try? Data(contentsOf: url) else { throw DataError("\(url.path): cannot read") }
+        let data = try DataError.contents(of: url)
         do {
             guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 throw DataError("\(url.path): expected a JSON object at the top level")

@@ -38,9 +38,18 @@ package struct RunFolder {
         try AtomicFile.write(text, to: url(relative))
     }
 
+    /// The chart's SVG, or nil with a note in the report saying which figure could not be drawn and why (data
+    /// with nothing finite to draw, as a one-unit network's spread gives): one chart never costs the whole report.
+    func drawn(_ chart: Chart, _ relative: String, into report: inout HTMLReport) throws -> String? {
+        do { return try chart.svg() } catch let error as ChartError {
+            report.paragraph("Figure \(relative) (\(chart.title)) was not drawn: \(error.description).")
+            return nil
+        }
+    }
+
     /// Writes the chart as SVG and adds it to the report as a figure linking to the file.
     package func figure(_ chart: Chart, _ relative: String, caption: String, into report: inout HTMLReport) throws {
-        let svg = try chart.svg()
+        guard let svg = try drawn(chart, relative, into: &report) else { return }
         try AtomicFile.write(svg, to: url(relative))
         report.blocks.append(.figure(svg: svg, caption: caption, file: relative))
     }
@@ -50,7 +59,8 @@ package struct RunFolder {
     package func linkedFigure(_ chart: Chart, _ relative: String, caption: String, into report: inout HTMLReport)
         throws
     {
-        try AtomicFile.write(try chart.svg(), to: url(relative))
+        guard let svg = try drawn(chart, relative, into: &report) else { return }
+        try AtomicFile.write(svg, to: url(relative))
         report.blocks.append(
             .html(
                 "<p class=\"linked\"><a href=\"\(HTMLReport.escape(relative))\">\(HTMLReport.escape(relative))</a>: "
@@ -61,11 +71,11 @@ package struct RunFolder {
     package func figureRow(_ charts: [(Chart, String, String)], into report: inout HTMLReport) throws {
         var figs: [(svg: String, caption: String, file: String?)] = []
         for (chart, relative, caption) in charts {
-            let svg = try chart.svg()
+            guard let svg = try drawn(chart, relative, into: &report) else { continue }
             try AtomicFile.write(svg, to: url(relative))
             figs.append((svg, caption, relative))
         }
-        report.blocks.append(.figureRow(figs))
+        if !figs.isEmpty { report.blocks.append(.figureRow(figs)) }
     }
 }
 

@@ -11,9 +11,7 @@ public enum TorchCheckpoint {
     /// Every tensor in the checkpoint's (possibly nested) dicts, keyed by its dotted path, as Float.
     public static func load(_ url: URL) throws -> [String: Tensor<Float>] {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw FileFormatError("\(url.path): cannot read (\(error.localizedDescription))")
-        }
+        data = try InputFile.contents(of: url)
         return try load(data: data, source: url.path)
     }
 
@@ -363,7 +361,8 @@ public enum WeightFile {
     /// Every tensor of a safetensors file or a torch.save checkpoint (zip or legacy), keyed by name, e.g.
     /// torchvision's resnet18-f37072fd.pth: `try ResNet18(stateDict: StateDict(WeightFile.tensors(contentsOf: url)))`.
     public static func tensors(contentsOf url: URL) throws -> [String: Tensor<Float>] {
-        let head = (try? FileHandle(forReadingFrom: url).readData(ofLength: 4)) ?? Data()
+        let file = try InputFile(url)
+        let head = try file.read(0..<min(4, file.size))
         if head.starts(with: [0x50, 0x4B]) || head.starts(with: [0x80]) { return try TorchCheckpoint.load(url) }
         let f = try SafetensorsFile(contentsOf: url)
         var t: [String: Tensor<Float>] = [:]

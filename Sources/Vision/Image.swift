@@ -1,6 +1,7 @@
 import Foundation
 import CImageCodecs
 import TensorCore
+import Files
 
 /// Errors reading or processing images; each names the file.
 public struct ImageError: Error, CustomStringConvertible, Equatable {
@@ -26,9 +27,7 @@ public struct RGBImage: Equatable {
     /// Decodes JPEG (libjpeg-turbo) or PNG (libpng), chosen by the file's magic bytes.
     public init(contentsOf url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ImageError("\(url.path): cannot read (\(error.localizedDescription))")
-        }
+        do { data = try InputFile.contents(of: url) } catch { throw ImageError("\(error)") }
         try self.init(data: data, source: url.path)
     }
 

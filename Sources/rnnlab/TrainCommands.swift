@@ -49,8 +49,9 @@ struct Train: ParsableCommand {
     func makeConfig() throws -> UserTraining.Config {
         var c: UserTraining.Config
         if let config {
-            guard let d = try? Data(contentsOf: URL(fileURLWithPath: config)) else {
-                throw ValidationError("\(config): cannot read it (not a config.json written by rnnlab train)")
+            let d: Data
+            do { d = try InputFile.contents(of: URL(fileURLWithPath: config), limit: 1 << 24) } catch {
+                throw ValidationError("\(error) (not a config.json written by rnnlab train)")
             }
             do { c = try JSONDecoder().decode(UserTraining.Config.self, from: d) } catch {
                 throw ValidationError(

@@ -97,7 +97,7 @@ package enum FusionExperiment {
             items += qs.map { Item(image: file, question: $0, answer: nil) }
         }
         let questionsURL = try cache.file(.easyVQA)
-        guard let all = try JSONSerialization.jsonObject(with: Data(contentsOf: questionsURL)) as? [[Any]] else {
+        guard let all = try JSONSerialization.jsonObject(with: DataError.contents(of: questionsURL)) as? [[Any]] else {
             throw DataError("\(questionsURL.path): expected a list of [question, answer, image_id]")
         }
         for id in 0..<o.easyVQAImages {

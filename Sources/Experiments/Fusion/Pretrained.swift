@@ -100,7 +100,7 @@ package enum Pretrained {
 
     /// A JSON list of 1000 class names.
     package static func classNames(_ url: URL) throws -> [String] {
-        guard let data = try? Data(contentsOf: url) else { throw DataError("\(url.path): cannot read the class names") }
+        let data = try DataError.contents(of: url)
         guard let names = (try? JSONSerialization.jsonObject(with: data)) as? [String], names.count == 1000 else {
             throw DataError("\(url.path): expected a JSON list of 1000 class names")
         }

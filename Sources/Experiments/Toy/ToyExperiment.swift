@@ -337,7 +337,7 @@ package enum ToyExperiment {
     static func characterCorpus(_ o: Options, _ cache: DataCache) throws -> (name: String, text: String) {
         guard let path = o.charCorpusFile else { return (FortuneCorpus.description, try cache.fortunes()) }
         let url = URL(fileURLWithPath: path)
-        guard let data = try? Data(contentsOf: url) else { throw DataError("\(path): cannot read the corpus file") }
+        let data = try DataError.contents(of: url)
         guard let text = String(data: data, encoding: .utf8), !text.isEmpty else {
             throw DataError("\(path): the corpus is not UTF-8 text, or empty")
         }

@@ -88,7 +88,8 @@ package enum Inference {
             ).data
             return (windows, nil, (0..<windows.count).map { "value \($0 + c.window + c.horizon)" })
         case .text:
-            guard let text = try? String(contentsOf: data, encoding: .utf8), let chars = p.characters else {
+            guard let text = String(data: try DataError.contents(of: data), encoding: .utf8), let chars = p.characters
+            else {
                 throw DataError("\(data.path): cannot read as UTF-8 text")
             }
             let index = Dictionary(chars.enumerated().map { (Character($1), $0) }, uniquingKeysWith: { a, _ in a })

@@ -142,7 +142,7 @@ package enum UserTraining {
         var prep = UserTraining.Preprocessing()
         switch c.kind {
         case .text:
-            guard let data = try? Data(contentsOf: url) else { throw DataError("\(c.data): cannot read") }
+            let data = try DataError.contents(of: url)
             guard let text = String(data: data, encoding: .utf8), text.count > 2 * (c.window + 1) else {
                 throw DataError("\(c.data): not UTF-8 text, or shorter than two windows of \(c.window) characters")
             }
