@@ -67,9 +67,12 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0")
     ],
     targets: [
+        // The calling thread's flush-to-zero / denormals-are-zero bits (MXCSR on x86-64, FPCR on arm64).
+        .target(name: "CFloatControl"),
         // Contiguous Float/Double tensors, seeded RNG, SIMD GEMM and element-wise kernels.
         .target(
-            name: "TensorCore", dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            name: "TensorCore",
+            dependencies: ["CFloatControl", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: numericSettings),
         // Files: atomic writes, checked reads, SHA-256, one writer per run folder.
         .target(name: "Files", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),

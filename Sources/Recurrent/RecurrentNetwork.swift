@@ -142,6 +142,7 @@ public final class RecurrentNetwork<T: Real> {
         }
         let B = x.shape[0], Tn = x.shape[1], H = config.hiddenSize, L = config.numLayers
         try h0?.expectShape([L, B, H], "h0")
+        Subnormals.applyToThisThread()  // this thread's GEMMs too, not only the slices' threads
         let cellState = config.cellType.hasCellState
         if cellState {
             try c0?.expectShape([L, B, H], "c0")
@@ -291,6 +292,7 @@ public final class RecurrentNetwork<T: Real> {
         try dcn?.expectShape([L, B, H], "dcn")
         if let k = truncation, k < 1 { throw ShapeError("truncation window must be >= 1, got \(k)") }
         guard grads.names == parameters.names else { throw ShapeError("gradient buffers do not match the parameters") }
+        Subnormals.applyToThisThread()
 
         var dh0 = Tensor<T>(zeros: [L, B, H])
         let cell = config.cellType, lstm = cell.hasCellState

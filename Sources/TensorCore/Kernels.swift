@@ -178,10 +178,12 @@ public func swapLeadingAxes<T: Real>(
 }
 
 /// Calls body with `parts` contiguous slices of 0..<count, side by side on as many threads (in one call on this
-/// thread when parts <= 1). The slices must touch disjoint memory.
+/// thread when parts <= 1). The slices must touch disjoint memory. Every thread that runs a slice flushes
+/// subnormals as `Subnormals.flushed` says.
 @inlinable
 public func forEachSlice(of count: Int, parts: Int, _ body: (Range<Int>) -> Void) {
     let parts = max(1, min(parts, count))
+    Subnormals.applyToThisThread()
     guard parts > 1 else {
         body(0..<count)
         return
@@ -189,6 +191,7 @@ public func forEachSlice(of count: Int, parts: Int, _ body: (Range<Int>) -> Void
     let chunk = (count + parts - 1) / parts
     withoutActuallyEscaping(body) { body in
         DispatchQueue.concurrentPerform(iterations: parts) { p in
+            Subnormals.applyToThisThread()
             let lo = p * chunk
             if lo < count { body(lo..<min(count, lo + chunk)) }
         }

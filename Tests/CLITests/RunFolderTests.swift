@@ -17,21 +17,25 @@ extension CLITests {
 
     func checkpoint(_ run: String, _ cell: String, _ epoch: Int, optimizer: Bool = false) -> URL {
         dir.appendingPathComponent(
-            "\(run)/real/train/\(cell)/" + String(format: "epoch_%03d%@.safetensors", epoch, optimizer ? ".optimizer" : ""))
+            "\(run)/real/train/\(cell)/"
+                + String(format: "epoch_%03d%@.safetensors", epoch, optimizer ? ".optimizer" : ""))
     }
 
     /// A second run into a folder another run is writing is refused by name; the first ends as a solo run does.
     func testASecondWriterIsRefusedAndTheFirstEqualsASoloRun() throws {
         let first = try start(try train("shared", ["--epochs", "12", "--hidden", "48"]))
         let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { _ = first.pipe.fileHandleForReading.readDataToEndOfFile(); drained.signal() }
+        DispatchQueue.global().async {
+            _ = first.pipe.fileHandleForReading.readDataToEndOfFile(); drained.signal()
+        }
         let lock = dir.appendingPathComponent("shared/\(RunLock.fileName)")
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: lock.path) && Date() < deadline { usleep(1_000) }
         let second = try rnnlab(try train("shared", ["--epochs", "12", "--hidden", "48", "--seed", "8"]))
         XCTAssertNotEqual(second.status, 0)
         XCTAssertTrue(
-            second.output.contains("is in use by another rnnlab run (pid \(first.process.processIdentifier): rnnlab train"),
+            second.output.contains(
+                "is in use by another rnnlab run (pid \(first.process.processIdentifier): rnnlab train"),
             second.output)
         let fresh = try rnnlab(try train("shared", ["--epochs", "12", "--hidden", "48", "--fresh"]))
         XCTAssertTrue(fresh.output.contains("is in use by another rnnlab run"), "--fresh waits for the lock too")
@@ -42,7 +46,8 @@ extension CLITests {
         XCTAssertEqual(solo.status, 0, solo.output)
         for cell in ["lstm"] {
             XCTAssertEqual(
-                try Data(contentsOf: checkpoint("shared", cell, 12)), try Data(contentsOf: checkpoint("solo", cell, 12)))
+                try Data(contentsOf: checkpoint("shared", cell, 12)), try Data(contentsOf: checkpoint("solo", cell, 12))
+            )
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: lock.path), "the lock goes with its run")
     }
@@ -71,7 +76,8 @@ extension CLITests {
             let r = try rnnlab(
                 try train(run, ["--hidden", "72", "--batch", "61", "--epochs", "2", "--threads", String(threads)]))
             XCTAssertEqual(r.status, 0, r.output)
-            for cell in ["lstm", "gru", "rnn"] where FileManager.default.fileExists(atPath: checkpoint(run, cell, 2).path) {
+            for cell in ["lstm", "gru", "rnn"]
+            where FileManager.default.fileExists(atPath: checkpoint(run, cell, 2).path) {
                 let weights = try Data(contentsOf: checkpoint(run, cell, 2))
                 if let ref = reference[cell] {
                     XCTAssertEqual(weights, ref, "\(cell): \(threads) threads vs 1")

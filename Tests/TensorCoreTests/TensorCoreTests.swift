@@ -424,3 +424,33 @@ final class CPUFeatureTests: XCTestCase {
         }
     }
 }
+
+/// Flush-to-zero and denormals-are-zero hold on every thread that runs a slice, and only while asked for.
+final class SubnormalTests: XCTestCase {
+    override func tearDown() { Subnormals.flushed = true }
+
+    /// What each slice's thread reports, and what it computes from a subnormal input.
+    func slices(parts: Int) -> [(flushes: Bool, product: Float)] {
+        let lock = NSLock()
+        var seen: [(Bool, Float)] = []
+        let tiny = [Float](repeating: 1e-39, count: 1)  // subnormal (Float's normal range starts at 1.18e-38)
+        forEachSlice(of: 8, parts: parts) { _ in
+            let product = tiny.withUnsafeBufferPointer { $0[0] * 1.5 }
+            usleep(20_000)  // keep this thread busy so the others run on threads of their own
+            lock.lock(); seen.append((Subnormals.thisThreadFlushes, product)); lock.unlock()
+        }
+        return seen
+    }
+
+    func testEveryWorkerSliceFlushesSubnormals() {
+        XCTAssertTrue(Subnormals.flushed, "on by default")
+        for parts in [1, 4] {
+            let seen = slices(parts: parts)
+            XCTAssertEqual(seen.count, parts)
+            XCTAssertTrue(seen.allSatisfy { $0.flushes && $0.product == 0 }, "\(seen)")
+        }
+        Subnormals.flushed = false
+        let off = slices(parts: 4)
+        XCTAssertTrue(off.allSatisfy { !$0.flushes && $0.product == 1.5e-39 }, "\(off)")
+    }
+}
