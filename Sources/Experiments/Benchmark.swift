@@ -133,9 +133,15 @@ package struct GEMMBenchmarkResult: Codable, Sendable {
     package var simd: String
     /// Register tile, rows x columns of Float.
     package var tile: String
+    /// The caches this CPU reports and the blocking derived from them.
+    package var caches: String, blocking: String
     package var threads: Int
     package var peakGflops: Double
     package var shapes: [Shape]
+    /// The same products under the blocking another CPU's caches give (`otherCaches`), on this machine: how much
+    /// the blocking alone moves them. Absent when that blocking is this one.
+    package var otherCaches: String?, otherBlocking: String?
+    package var shapesWithOtherBlocking: [Shape]?
 }
 
 extension Benchmark {
@@ -164,9 +170,33 @@ extension Benchmark {
         ]
     }
 
+    /// Caches of the machines the project runs on (an Intel Xeon Emerald Rapids core, an AMD EPYC Zen 4/5 core): the
+    /// first whose blocking differs from this CPU's is timed here too, so the effect of the blocking alone shows.
+    package static let comparedCaches: [(name: String, caches: CacheSizes)] = [
+        ("Intel Xeon (Emerald Rapids)", CacheSizes(l1d: 48 << 10, l2: 2 << 20, l3: 160 << 20)),
+        ("AMD EPYC (Zen 4/5)", CacheSizes(l1d: 32 << 10, l2: 1 << 20, l3: 32 << 20))
+    ]
+
     package static func gemm(_ spec: BenchmarkSpec) throws -> GEMMBenchmarkResult {
         try spec.validate()
         let peak = PeakThroughput.measureFloatGFLOPS() * Double(spec.threads)
+        let mine = GEMMBlocking.current
+        var result = GEMMBenchmarkResult(
+            cpu: cpuModel, simd: simdLevel, tile: "\(GEMMTile.rows)x\(GEMMTile.columns(Float.self))",
+            caches: CacheSizes.detected.description, blocking: mine.description, threads: spec.threads,
+            peakGflops: peak, shapes: try gemmShapes(spec, peak: peak))
+        if let other = comparedCaches.first(where: { GEMMBlocking.derived(from: $0.caches) != mine }) {
+            GEMMBlocking.current = .derived(from: other.caches)
+            defer { GEMMBlocking.current = mine }
+            result.otherCaches = "\(other.name): \(other.caches)"
+            result.otherBlocking = GEMMBlocking.current.description
+            result.shapesWithOtherBlocking = try gemmShapes(spec, peak: peak)
+        }
+        return result
+    }
+
+    /// Every product of `gemmShapes`, timed: best of 5 rounds of at least 50 ms each.
+    static func gemmShapes(_ spec: BenchmarkSpec, peak: Double) throws -> [GEMMBenchmarkResult.Shape] {
         var rng = SeededRandom(seed: 42)
         var shapes: [GEMMBenchmarkResult.Shape] = []
         for s in gemmShapes(spec) {
@@ -220,10 +250,7 @@ extension Benchmark {
                     name: s.name, m: s.m, n: s.n, k: s.k, transA: s.transA, milliseconds: best * 1e3, gflops: gflops,
                     fractionOfPeak: gflops / peak))
         }
-        return GEMMBenchmarkResult(
-            cpu: cpuModel, simd: simdLevel, tile: "\(GEMMTile.rows)x\(GEMMTile.columns(Float.self))",
-            threads: spec.threads,
-            peakGflops: peak, shapes: shapes)
+        return shapes
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Interchange
 import Recurrent
 import TensorCore
 
@@ -112,6 +113,29 @@ struct ModelRecipe {
         var trainer: Trainer<Float>
         var initial: ParameterSet<Float>
         var history: [EpochRecord]
+    }
+
+    /// A `prepare` for `trainEachCell` that checkpoints every epoch under FOLDER/`directory`/CELL and resumes from
+    /// the newest intact checkpoint there, so a rerun of a finished run trains nothing again. The checkpoints name
+    /// their run (seed and this recipe's settings): another run's files are refused, not resumed.
+    func checkpointed(_ directory: String, seed: UInt64, context: RunContext)
+        -> (CellKind, SequenceModel<Float>, Trainer<Float>) throws -> [TrainingCallback]
+    {
+        { cell, model, trainer in
+            let description = "\(cell.displayName) \(model.rnn.config.description), \(settings)"
+            let store = CheckpointStore(
+                directory: context.folder.url("\(directory)/\(cell.rawValue)"), run: "seed \(seed); \(description)")
+            if let restored = try store.latest(as: Float.self) {
+                for problem in restored.passedOver {
+                    context.logger.warning("\(directory) \(cell.displayName): passed over \(problem)")
+                }
+                try trainer.resume(restored, in: store)
+                context.logger.info("\(directory) \(cell.displayName): resuming after epoch \(restored.epoch)")
+            } else {
+                try store.saveInitial(model: model.parameters, description: description)
+            }
+            return [CheckpointCallback(store: store, trainer: trainer, description: description)]
+        }
     }
 
     /// The one path every experiment trains by: for each cell, build the model from the recipe, let `prepare`

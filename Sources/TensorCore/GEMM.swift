@@ -123,14 +123,12 @@ public enum GEMMTile {
     #endif
     /// Columns of one tile for scalar type T (two vectors).
     @inlinable public static func columns<T: Real>(_ type: T.Type) -> Int { 2 * T.Vector.scalarCount }
-    /// The k block (kc): every product sums k in slabs this deep, each from zero, then adds the slab to C.
+    /// The k block (kc): every product sums k in slabs this deep, each from zero, then adds the slab to C (the same on
+    /// every machine: see `GEMMBlocking`).
     public static let depth = 256
-    /// Columns of B (nc, a multiple of the tile width) whose kc-deep block one pass over the rows reads: 512 KB,
-    /// so it stays in L2.
-    @inlinable public static func blockColumns<T: Real>(_ type: T.Type) -> Int {
-        let nr = columns(T.self)
-        return max(nr, (1 << 19) / (depth * MemoryLayout<T>.stride) / nr * nr)
-    }
+    /// Columns of B (nc, a multiple of the tile width) whose kc-deep block one pass over the rows reads: half of this
+    /// CPU's L2 (`GEMMBlocking.current`).
+    @inlinable public static func blockColumns<T: Real>(_ type: T.Type) -> Int { GEMMBlocking.current.columns(T.self) }
 
     /// C[0..<rows, 0..<width] = (accumulate ? C : 0) + tile, for the first `width` columns of a tile computed
     /// apart (the zero-padded last columns of a product).

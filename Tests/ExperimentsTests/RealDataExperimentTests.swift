@@ -214,7 +214,7 @@ final class RealDataExperimentTests: XCTestCase {
                 folder: try RunFolder(dir.appendingPathComponent("run")),
                 cache: DataCache(directory: dir.appendingPathComponent("blocked"))),
             report: &report)
-        XCTAssertTrue(s.tasks[0].skipped?.contains("nope.csv: cannot read") ?? false, s.tasks[0].skipped ?? "")
+        XCTAssertTrue(s.tasks[0].skipped?.contains("nope.csv does not exist") ?? false, s.tasks[0].skipped ?? "")
         XCTAssertTrue(report.render().contains("skipped"))
     }
 }
@@ -271,7 +271,7 @@ final class GateInitComparisonTests: XCTestCase {
         func run(_ i: GateInit, _ acc: Double, memory: [Double]) -> GateInitComparison.Run {
             GateInitComparison.Run(
                 gateInit: i, testAccuracy: acc, bestAccuracy: acc + 0.01, accuracyPerEpoch: [acc],
-                memoryInitial: memory, memoryTrained: memory.map { $0 * 2 }, trainedHere: true)
+                memoryInitial: memory, memoryTrained: memory.map { $0 * 2 })
         }
         let a = GateInitComparison.findings(
             [run(.chrono, 0.8, memory: [2, 100, 700]), run(.forgetBias, 0.11, memory: [3.7, 3.7, 3.7])], steps: 784,

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Interchange
 import TensorCore
 import Recurrent
 import Charts
@@ -183,6 +184,29 @@ final class ToyExperimentRunTests: XCTestCase {
         XCTAssertTrue(report.render().contains("adding problem"))
         XCTAssertEqual(s.charSamples["GRU"]?["0.5"]?.hasPrefix("A "), true)
         XCTAssertTrue(report.render().contains("Corpus: fortunes-literature-head, 1200 characters (the first 1200 of"))
+
+        // Every model checkpoints each epoch; the same run again resumes them all and trains nothing again.
+        for task in ["sine", "chars", "adding"] {
+            for cell in ["rnn", "lstm", "gru"] {
+                XCTAssertEqual(
+                    CheckpointStore(directory: dir.appendingPathComponent("toy/\(task)/\(cell)")).savedEpochs().last,
+                    task == "sine" ? 2 : 1, "\(task) \(cell)")
+            }
+        }
+        let lastWrite =
+            try FileManager.default.attributesOfItem(
+                atPath: dir.appendingPathComponent("toy/sine/lstm/epoch_002.safetensors").path)[.modificationDate]
+            as? Date
+        var again = HTMLReport(title: "test")
+        let rerun = try ToyExperiment.run(
+            options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
+            report: &again)
+        XCTAssertEqual(rerun.sine.map(\.history), s.sine.map(\.history))
+        XCTAssertEqual(rerun.adding.map(\.history), s.adding.map(\.history))
+        XCTAssertEqual(
+            try FileManager.default.attributesOfItem(
+                atPath: dir.appendingPathComponent("toy/sine/lstm/epoch_002.safetensors").path)[.modificationDate]
+                as? Date, lastWrite, "nothing retrained")
     }
 }
 

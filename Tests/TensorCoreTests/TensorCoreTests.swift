@@ -454,3 +454,61 @@ final class SubnormalTests: XCTestCase {
         XCTAssertTrue(off.allSatisfy { !$0.flushes && $0.product == 1.5e-39 }, "\(off)")
     }
 }
+
+/// The blocking follows the caches it is given, and never changes a product's numbers.
+final class BlockingTests: XCTestCase {
+    func testBlockingIsDerivedFromTheCacheSizes() {
+        let nr = GEMMTile.columns(Float.self)
+        let cases: [(CacheSizes, Int)] = [
+            (CacheSizes(l1d: 32 << 10, l2: 1 << 20, l3: 32 << 20), 512),  // AMD EPYC Zen 4/5
+            (CacheSizes(l1d: 48 << 10, l2: 2 << 20, l3: 160 << 20), 1024),  // Intel Xeon Emerald Rapids
+            (CacheSizes(l1d: 32 << 10, l2: 512 << 10, l3: 16 << 20), 256),  // AMD Zen 2/3
+            (CacheSizes(l1d: 32 << 10, l2: 16 << 10, l3: 0), 64)  // a tiny L2: the 64 KB floor
+        ]
+        for (caches, columns) in cases {
+            let b = GEMMBlocking.derived(from: caches)
+            XCTAssertEqual(b.depth, GEMMTile.depth, "kc is part of the arithmetic: the same everywhere")
+            XCTAssertEqual(b.columns(Float.self), max(nr, columns / nr * nr), "\(caches)")
+            XCTAssertEqual(b.columns(Double.self), max(nr / 2, columns / 2 / (nr / 2) * (nr / 2)), "\(caches)")
+        }
+        XCTAssertEqual(CacheSizes.bytes("48K"), 48 << 10)
+        XCTAssertEqual(CacheSizes.bytes("32M"), 32 << 20)
+        XCTAssertEqual(CacheSizes.bytes("1024"), 1024)
+        XCTAssertNil(CacheSizes.bytes("x"))
+    }
+
+    func testCacheSizesAreReadFromSysfsLayout() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for (i, (level, type, size)) in [
+            (1, "Data", "48K"), (1, "Instruction", "32K"), (2, "Unified", "2048K"),
+            (3, "Unified", "105M")
+        ].enumerated() {
+            let d = root.appendingPathComponent("index\(i)")
+            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+            try "\(level)\n".write(to: d.appendingPathComponent("level"), atomically: true, encoding: .utf8)
+            try "\(type)\n".write(to: d.appendingPathComponent("type"), atomically: true, encoding: .utf8)
+            try "\(size)\n".write(to: d.appendingPathComponent("size"), atomically: true, encoding: .utf8)
+        }
+        XCTAssertEqual(CacheSizes.read(root: root.path), CacheSizes(l1d: 48 << 10, l2: 2 << 20, l3: 105 << 20))
+        XCTAssertNil(CacheSizes.read(root: root.appendingPathComponent("none").path))
+    }
+
+    /// Column blocks of another width give the same bits (the weight-gradient shape, packed B and A, past one block).
+    func testEveryBlockingGivesTheSameNumbers() {
+        var rng = SeededRandom(seed: 16)
+        let m = 100, n = 3000, k = 600
+        let a = (0..<(m * k)).map { _ in Float(rng.uniform(-1, 1)) },
+            b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
+        let saved = GEMMBlocking.current
+        defer { GEMMBlocking.current = saved }
+        var results: [[Float]] = []
+        for l2 in [128 << 10, 1 << 20, 2 << 20, 64 << 20] {
+            GEMMBlocking.current = .derived(from: CacheSizes(l1d: 32 << 10, l2: l2, l3: 32 << 20))
+            var c = [Float](repeating: 0, count: m * n)
+            gemm(.transposed, .none, m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, c: &c, ldc: n, accumulate: false)
+            results.append(c)
+        }
+        XCTAssertTrue(results.allSatisfy { $0 == results[0] })
+    }
+}

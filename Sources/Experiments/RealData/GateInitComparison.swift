@@ -14,7 +14,6 @@ struct GateInitComparison {
         /// Per unit, 1 / (1 - mean keep-gate activation) on the probe batch: the steps over which it keeps
         /// its state (capped at the sequence length), at initialisation and after training.
         var memoryInitial: [Double], memoryTrained: [Double]
-        var trainedHere: Bool
     }
 
     /// Per unit of layer 0, the number of steps the keep gate (LSTM f) holds the state: 1 / (1 - mean f).

@@ -438,13 +438,14 @@ package enum RealDataExperiment {
         return result
     }
 
-    /// The LSTM again from every other gate initialisation (trained here, not checkpointed), beside the main one.
+    /// The LSTM again from every other gate initialisation (checkpointed under real/TASK/GATEINIT/lstm, so a rerun
+    /// resumes it), beside the main one.
     static func compareGateInits(
         _ task: Task, _ o: Options, _ context: RunContext, main: ModelRecipe.Trained, probe: SequenceBatch<Float>,
         report: inout HTMLReport
     ) throws -> [GateInitComparison.Run] {
         let cap = task.steps ?? 1
-        func run(_ gateInit: GateInit, _ trained: ModelRecipe.Trained, here: Bool) throws -> GateInitComparison.Run {
+        func run(_ gateInit: GateInit, _ trained: ModelRecipe.Trained) throws -> GateInitComparison.Run {
             let accuracy = trained.history.compactMap(\.validationAccuracy)
             let trainedWeights = trained.model.parameters
             trained.model.parameters = trained.initial
@@ -454,16 +455,17 @@ package enum RealDataExperiment {
             return GateInitComparison.Run(
                 gateInit: gateInit, testAccuracy: try trained.trainer.evaluate(task.test!).accuracy,
                 bestAccuracy: accuracy.max() ?? .nan, accuracyPerEpoch: accuracy, memoryInitial: initial,
-                memoryTrained: final, trainedHere: here)
+                memoryTrained: final)
         }
-        var runs = [try run(task.gateInit, main, here: true)]
+        var runs = [try run(task.gateInit, main)]
         for other in task.compareGateInits {
             var recipe = task.recipe
             recipe.gateInit = other
             let m = try recipe.trainEachCell(
                 [.lstm], seed: o.seed, label: "\(task.key) LSTM (\(other.rawValue))", train: task.train!,
-                validation: task.test!, context: context)
-            runs.append(try run(other, m[0], here: true))
+                validation: task.test!, context: context,
+                prepare: recipe.checkpointed("real/\(task.key)/\(other.rawValue)", seed: o.seed, context: context))
+            runs.append(try run(other, m[0]))
         }
         report.section("The LSTM's gate initialisation on \(RealDataReport.label(task.key))", level: 4)
         try context.folder.figure(

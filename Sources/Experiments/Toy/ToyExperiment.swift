@@ -111,7 +111,8 @@ package enum ToyExperiment {
             inputSize: 1, hidden: o.sineHidden, outputs: 1, headMode: .everyStep, objective: .meanSquaredError,
             learningRate: 0.01, epochs: o.sineEpochs, batch: 32, clip: nil, weights: .sineModels)
         let sineModels = try sineRecipe.trainEachCell(
-            cells, seed: o.seed, label: "sine", train: sineTrain, validation: sineVal, context: context)
+            cells, seed: o.seed, label: "sine", train: sineTrain, validation: sineVal, context: context,
+            prepare: sineRecipe.checkpointed("toy/sine", seed: o.seed, context: context))
         let sineSummaries = sineModels.map { summarize($0.cell, $0.model, $0.history, threshold: sineThreshold) }
         let probe = sineVal.batch(Array(0..<min(32, sineVal.count)))
         let sineGradients = try sineModels.map {
@@ -148,7 +149,8 @@ package enum ToyExperiment {
             headMode: .everyStep, objective: .crossEntropy, learningRate: 0.005, epochs: o.charEpochs, batch: 32,
             clip: 5, weights: .characterModels)
         let charModels = try charRecipe.trainEachCell(
-            cells, seed: o.seed, label: "chars", train: chars.train, validation: chars.validation, context: context)
+            cells, seed: o.seed, label: "chars", train: chars.train, validation: chars.validation, context: context,
+            prepare: charRecipe.checkpointed("toy/chars", seed: o.seed, context: context))
         let charSummaries = charModels.map { summarize($0.cell, $0.model, $0.history, threshold: charThreshold) }
         let charProbe = chars.validation.batch(Array(0..<min(32, chars.validation.count)))
         let charGradients = try charModels.map {
@@ -206,7 +208,8 @@ package enum ToyExperiment {
             inputSize: 2, hidden: o.addingHidden, outputs: 1, headMode: .lastStep, objective: .meanSquaredError,
             learningRate: 0.005, epochs: o.addingEpochs, batch: 32, clip: 1, weights: .addingModels)
         let addModels = try addRecipe.trainEachCell(
-            cells, seed: o.seed, label: "adding", train: addTrain, validation: addVal, context: context)
+            cells, seed: o.seed, label: "adding", train: addTrain, validation: addVal, context: context,
+            prepare: addRecipe.checkpointed("toy/adding", seed: o.seed, context: context))
         let addSummaries = addModels.map { summarize($0.cell, $0.model, $0.history, threshold: addThreshold) }
         let addProbe = addVal.batch(Array(0..<min(32, addVal.count)))
         let addGradients = try addModels.map {
