@@ -22,6 +22,7 @@ SHAPES = [  # label, cell, hidden, input, batch, seq, threads
     ("LSTM H128 I28 B32 T28 (MNIST rows)", "lstm", 128, 28, 32, 28, 1),
     ("LSTM H512 I32 B64 T100", "lstm", 512, 32, 64, 100, 1),
     ("RNN H32 I32 B64 T100", "rnn", 32, 32, 64, 100, 1),
+    ("LSTM H64 I1 B64 T784 (pixel MNIST), 2 threads", "lstm", 64, 1, 64, 784, 2),
 ]
 
 p = argparse.ArgumentParser()
