@@ -90,7 +90,8 @@ public final class RunLock {
         let old = descriptor
         guard rename(folder.path, target.path) == 0 else {
             throw FileFormatError(
-                "\(folder.path): cannot move the earlier run aside to \(target.path) (\(String(cString: strerror(errno))))"
+                "\(folder.path): cannot move the earlier run aside to \(target.path) "
+                    + "(\(String(cString: strerror(errno))))"
             )
         }
         try AtomicFile.createFolder(folder)

@@ -221,7 +221,8 @@ public struct CheckpointStore {
         let file = try InputFile(url)
         guard file.size == entry.bytes else {
             throw FileFormatError(
-                "\(url.path) is \(file.size) bytes, not the \(entry.bytes) recorded when it was written: damaged or edited"
+                "\(url.path) is \(file.size) bytes, not the \(entry.bytes) recorded when it was written: "
+                    + "damaged or edited"
             )
         }
         let bytes = try file.readAll()

@@ -123,7 +123,8 @@ public struct SafetensorsFile {
         }
         guard offsets[1] - offsets[0] == expected else {
             throw FileFormatError(
-                "\(source): tensor '\(name)' holds \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) needs \(expected)"
+                "\(source): tensor '\(name)' holds \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) needs "
+                    + "\(expected)"
             )
         }
         return Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
