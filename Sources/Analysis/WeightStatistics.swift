@@ -92,6 +92,11 @@ public struct SaturationStats: Codable, Sendable, Equatable {
     /// The saturated share at either end.
     public var total: Double { low + high }
 
+    /// A gate's shares at each end and its mean activation.
+    public init(gate: String, low: Double, high: Double, mean: Double) {
+        self.gate = gate; self.low = low; self.high = high; self.mean = mean
+    }
+
     /// Per gate for the last forward pass of layer `layer`, each by the rule of the activation its cell
     /// applies there (`GateActivation.saturation`; a ReLU's "low" counts dead units).
     @_specialize(where T == Float) @_specialize(where T == Double)

@@ -52,7 +52,7 @@ final class RealDataExperimentTests: XCTestCase {
         }
         let binary = RealDataReport.findings(
             task: "t", results: [result("RNN", accuracy: 0.52, loss: 0.6931), result("GRU", accuracy: 0.8, loss: 0.4)],
-            baselines: [:], objective: .crossEntropy, classes: 2, clip: 1
+            baselines: [:], objective: .crossEntropy, classes: 2, clip: 1, testCount: 100
         ).map(\.text)
         XCTAssertTrue(
             binary.contains(
@@ -63,7 +63,7 @@ final class RealDataExperimentTests: XCTestCase {
             ), "\(binary)")
         let tenWay = RealDataReport.findings(
             task: "t", results: [result("GRU", accuracy: 0.52, loss: 1.2)], baselines: [:], objective: .crossEntropy,
-            classes: 10, clip: 1
+            classes: 10, clip: 1, testCount: 100
         ).map(\.text)
         XCTAssertFalse(tenWay.contains { $0.hasPrefix("At chance") })
     }
@@ -98,7 +98,8 @@ final class RealDataExperimentTests: XCTestCase {
                 spectral: ["rnn.weight_hh_l0": 1.7, "rnn.weight_hh_l0[f]": 0.4, "rnn.weight_hh_l0[g]": 1.2])
         ]
         let lines = RealDataReport.findings(
-            task: "t", results: results, baselines: baselines, objective: .meanSquaredError, classes: 0, clip: 1
+            task: "t", results: results, baselines: baselines, objective: .meanSquaredError, classes: 0, clip: 1,
+            testCount: 100
         ).map(\.text)
         let all = lines.joined(separator: "\n")
         XCTAssertTrue(
@@ -137,7 +138,7 @@ final class RealDataExperimentTests: XCTestCase {
         let unclipped = RealDataReport.findings(
             task: "t", results: [regression("GRU", testLoss: 0.3, maxNorm: 3)],
             baselines: ["naive (next = last)": 1.5, "training mean": 1.0], objective: .meanSquaredError, classes: 0,
-            clip: nil
+            clip: nil, testCount: 100
         ).map(\.text)
         XCTAssertTrue(unclipped.contains { $0.contains("largest gradient norm seen 3 (no clipping)") }, "\(unclipped)")
         XCTAssertTrue(
@@ -220,47 +221,112 @@ final class RealDataExperimentTests: XCTestCase {
 }
 
 final class ModelComparisonTests: XCTestCase {
+    static let flat: Verdicts.Trend = .converged(epoch: 3)
+
     /// The cross-model sentences order and judge the models by their numbers, and change when the numbers do.
     func testComparisonFollowsTheNumbers() {
-        func e(_ m: String, change: Double, s0: Double, s1: Double, gate: String, sat: Double, conv: Int?)
+        func e(_ m: String, change: Double, s0: Double, s1: Double, gate: String, sat: Double, trend: Verdicts.Trend)
             -> ModelEvolution
         {
             ModelEvolution(
                 model: m, recurrentChange: change, spectralInitial: s0, spectralFinal: s1, mostSaturatedGate: gate,
-                saturation: sat, convergenceEpoch: conv)
+                saturation: sat, trend: trend)
         }
         let a = RealDataReport.comparison([
-            e("RNN", change: 0.3, s0: 1, s1: 2, gate: "h", sat: 0.2, conv: 5),
-            e("LSTM", change: 0.6, s0: 2, s1: 1.5, gate: "o", sat: 0.1, conv: 3),
-            e("GRU", change: 0.9, s0: 1.5, s1: 1.8, gate: "n", sat: 0.15, conv: 3)
+            e("RNN", change: 0.3, s0: 1, s1: 2, gate: "h", sat: 0.2, trend: .converged(epoch: 5)),
+            e("LSTM", change: 0.6, s0: 2, s1: 1.5, gate: "o", sat: 0.1, trend: .converged(epoch: 3)),
+            e("GRU", change: 0.9, s0: 1.5, s1: 1.8, gate: "n", sat: 0.15, trend: .converged(epoch: 3))
         ]).map(\.text)
         XCTAssertTrue(a[0].contains("furthest from its initialisation in GRU"), a[0])
         XCTAssertTrue(a[0].contains("GRU 0.9 > LSTM 0.6 > RNN 0.3"), a[0])
         XCTAssertTrue(a[1].contains("it grew most for RNN and shrank for LSTM"), a[1])
         XCTAssertTrue(a[2].contains("RNN h 20.0%, LSTM o 10.0%, GRU n 15.0%; RNN saturates most, LSTM least"), a[2])
-        XCTAssertTrue(a[3].contains("LSTM and GRU converged first (epoch 3)"), a[3])
+        XCTAssertTrue(a[3].hasSuffix("No model flattened clearly earlier than the others."), a[3])
         let b = RealDataReport.comparison([
-            e("RNN", change: 0.9, s0: 2, s1: 1, gate: "h", sat: 0.05, conv: 1),
-            e("LSTM", change: 0.1, s0: 2, s1: 1.9, gate: "f", sat: 0.5, conv: 4)
+            e("RNN", change: 0.9, s0: 2, s1: 1, gate: "h", sat: 0.05, trend: .converged(epoch: 1)),
+            e("LSTM", change: 0.1, s0: 2, s1: 1.9, gate: "f", sat: 0.5, trend: .converged(epoch: 4))
         ]).map(\.text)
         XCTAssertTrue(b[0].contains("furthest from its initialisation in RNN"), b[0])
         XCTAssertTrue(b[1].contains("it shrank for every model, least for LSTM"), b[1])
         XCTAssertTrue(b[2].contains("LSTM saturates most, RNN least"), b[2])
-        XCTAssertTrue(b[3].hasSuffix("RNN converged first."), b[3])
-        XCTAssertEqual(ModelEvolution.convergenceEpoch([1.0, 0.5, 0.2, 0.16, 0.15]), 4)
-        XCTAssertNil(ModelEvolution.convergenceEpoch([2.303, 2.301, 2.302]))
-        let stuck = RealDataReport.comparison([
-            e("RNN", change: 0.1, s0: 1, s1: 1.1, gate: "h", sat: 0.3, conv: nil),
-            e("GRU", change: 0.2, s0: 1, s1: 1.2, gate: "r", sat: 0.1, conv: 6)
+        XCTAssertTrue(b[3].hasSuffix("RNN flattened earliest, at least 2 epochs before the others."), b[3])
+        // A model still improving at the last epoch is budget-limited: no "faster" claim about anyone.
+        let budget = RealDataReport.comparison([
+            e("GRU", change: 0.1, s0: 1, s1: 1.1, gate: "n", sat: 0.3, trend: .converged(epoch: 2)),
+            e("LSTM", change: 0.2, s0: 1, s1: 1.2, gate: "g", sat: 0.1, trend: .stillImproving(overLast: 3, by: 0.1))
         ]).map(\.text)
+        XCTAssertTrue(budget[3].contains("LSTM still improving at the last epoch"), budget[3])
         XCTAssertTrue(
-            stuck[3].hasSuffix("GRU 6; GRU converged first; RNN never improved by 1% of its first loss."), stuck[3])
+            budget[3].hasSuffix(
+                "LSTM budget-limited (more epochs would tell), so no model is said to "
+                    + "converge faster."), budget[3])
+        XCTAssertFalse(budget[3].contains("earliest"), budget[3])
         let tied = RealDataReport.comparison([
-            e("RNN", change: 0.1, s0: 1, s1: 1.1, gate: "h", sat: 0, conv: 2),
-            e("GRU", change: 0.2, s0: 1, s1: 1.2, gate: "r", sat: 0, conv: 2)
+            e("RNN", change: 0.1, s0: 1, s1: 1.1, gate: "h", sat: 0, trend: .converged(epoch: 2)),
+            e("GRU", change: 0.2, s0: 1, s1: 1.2, gate: "r", sat: 0, trend: .converged(epoch: 2))
         ]).map(\.text)
         XCTAssertTrue(tied[2].hasSuffix("every model alike."), tied[2])
-        XCTAssertTrue(tied[3].hasSuffix("every model by epoch 2."), tied[3])
+    }
+}
+
+final class VerdictTests: XCTestCase {
+    /// Two accuracies inside their binomial noise give "indistinguishable" with the gap; far apart, the ranking.
+    func testRankingOnlyOutsideTheNoise() throws {
+        let close = try XCTUnwrap(
+            Verdicts.highestAccuracy([("GRU", 0.957), ("LSTM", 0.963), ("RNN", 0.928)], n: 1000, task: "mnist_rows"))
+        XCTAssertTrue(close.text.contains("LSTM, GRU are indistinguishable on this run: 0.6 points apart"), close.text)
+        XCTAssertTrue(close.text.contains("LSTM 96.3% [94.9, 97.3]"), close.text)
+        XCTAssertFalse(close.text.contains("Highest"), close.text)
+        // The same gap on 100,000 samples is outside the noise.
+        let many = try XCTUnwrap(
+            Verdicts.highestAccuracy([("GRU", 0.957), ("LSTM", 0.963)], n: 100_000, task: "mnist_rows"))
+        XCTAssertTrue(many.text.hasPrefix("Highest held-out accuracy on mnist_rows: LSTM"), many.text)
+        let far = try XCTUnwrap(Verdicts.highestAccuracy([("RNN", 0.11), ("LSTM", 0.84)], n: 1000, task: "pixels"))
+        XCTAssertTrue(far.text.hasPrefix("Highest held-out accuracy on pixels: LSTM"), far.text)
+        let (lo, hi) = Verdicts.wilson(0.5, n: 100)
+        XCTAssertEqual(lo, 0.4038, accuracy: 1e-4)
+        XCTAssertEqual(hi, 0.5962, accuracy: 1e-4)
+    }
+
+    /// A forget gate held at 0.99 is memory: none of it counts as saturation; a tanh path at +-1 does.
+    func testAGateHeldOpenIsNotSaturation() {
+        let lstm = [
+            SaturationStats(gate: "i", low: 0.02, high: 0.01, mean: 0.5),
+            SaturationStats(gate: "f", low: 0, high: 1.0, mean: 0.99),
+            SaturationStats(gate: "g", low: 0.1, high: 0.15, mean: 0),
+            SaturationStats(gate: "o", low: 0.01, high: 0.02, mean: 0.5)
+        ]
+        let split = RealDataReport.squashing(.lstm, lstm)
+        XCTAssertEqual(split.worst?.gate, "g")
+        XCTAssertEqual(split.worst?.fraction ?? .nan, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(split.heldOpen?.gate, "f")
+        XCTAssertEqual(split.heldOpen?.fraction, 1.0)
+        // A forget gate shut (near 0) is saturation: the gradient through it vanishes.
+        let shut = RealDataReport.squashing(.lstm, [SaturationStats(gate: "f", low: 0.7, high: 0.3, mean: 0.3)])
+        XCTAssertEqual(shut.worst?.fraction, 0.7)
+        // The RNN has no carry gate: both ends of tanh count.
+        XCTAssertEqual(
+            RealDataReport.squashing(.rnn, [SaturationStats(gate: "h", low: 0.4, high: 0.37, mean: 0)]).worst?.fraction
+                ?? .nan, 0.77, accuracy: 1e-12)
+    }
+
+    /// A curve still improving is budget-limited; one that rose beyond its noise is overfitting, not stable; one
+    /// that flattened is converged from where it flattened.
+    func testCurvesAreJudgedByTheirDefinitions() {
+        let improving = [1.0, 0.8, 0.65, 0.55, 0.47, 0.41, 0.36, 0.32]
+        XCTAssertEqual(Verdicts.trend(improving), .stillImproving(overLast: 3, by: 0.47 - 0.32))
+        XCTAssertTrue(Verdicts.describe(Verdicts.trend(improving), "validation loss").contains("budget-limited"))
+        // The sentiment LSTM: its minimum 0.528 at epoch 3, then up to 0.818.
+        let rising = [0.62, 0.55, 0.528, 0.56, 0.63, 0.71, 0.77, 0.818]
+        XCTAssertEqual(Verdicts.trend(rising), .overfitting(bestEpoch: 3, best: 0.528, last: 0.818))
+        let said = Verdicts.describe(Verdicts.trend(rising), "validation loss")
+        XCTAssertTrue(said.contains("overfitting from epoch 4, not stable"), said)
+        XCTAssertFalse(said.contains("(converged, stable)"), said)
+        let flat = [1.0, 0.5, 0.3, 0.2, 0.201, 0.199, 0.2005, 0.1995, 0.2]
+        XCTAssertEqual(Verdicts.trend(flat), .converged(epoch: 4))
+        // Noise: the same flat curve with wiggles of +-0.02 is still flat, not "rising" at a +0.01 last epoch.
+        let noisy = [1.0, 0.5, 0.3, 0.2, 0.22, 0.19, 0.21, 0.18, 0.2, 0.19]
+        if case .overfitting = Verdicts.trend(noisy) { XCTFail("a rise inside the noise is not overfitting") }
     }
 }
 

@@ -207,6 +207,6 @@ final class UserTrainingTests: XCTestCase {
         refused(c, "--lr must be a positive number")
         var text = small(.text, "no-such-file.txt")
         text.epochs = 1
-        refused(text, "no-such-file.txt: cannot read")
+        refused(text, "no-such-file.txt does not exist")
     }
 }

@@ -415,8 +415,8 @@ package enum RealDataExperiment {
         let findings =
             RealDataReport.findings(
                 task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
-                classes: recipe.outputs,
-                clip: recipe.clip)
+                classes: recipe.outputs, clip: recipe.clip,
+                testCount: task.tokens?.1.count ?? task.test?.count ?? 0)
             + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, trackers[$1.cell]!) })
             + RealDataReport.gradientFlowFindings(flow)
         try RealDataReport.figures(

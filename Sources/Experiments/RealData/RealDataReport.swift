@@ -10,11 +10,11 @@ enum RealDataReport {
     // MARK: findings
 
     /// `classes`: the number of classes of a classification task (chance level and the uniform-guess loss ln(classes)).
-    /// `clip`: the gradient-norm clipping the task trained with (nil: none).
+    /// `clip`: the gradient-norm clipping the task trained with (nil: none). `testCount`: the held-out samples the
+    /// accuracies were measured on (their binomial intervals).
     static func findings(
         task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective,
-        classes: Int,
-        clip: Double?
+        classes: Int, clip: Double?, testCount: Int
     ) -> [Finding] {
         var lines: [Finding] = []
         if objective == .crossEntropy {
@@ -30,12 +30,8 @@ enum RealDataReport {
                     \(pct(trainAcc)), a gap of \(fmt(100 * (trainAcc - last), 3)) points
                     """
                 s +=
-                    best - last > 0.01
-                    ? """
-                    ; it fell \(fmt(100 * (best - last), 3)) points from its best, a sign of overfitting or \
-                    instability.
-                    """
-                    : "; no drop from its best (stable)."
+                    "; " + Verdicts.describe(Verdicts.trend(r.history.compactMap(\.validationLoss)), "validation loss")
+                    + "."
                 lines.append(s)
             }
             let chance = 1.0 / Double(max(classes, 1))
@@ -51,14 +47,10 @@ enum RealDataReport {
                     """
                 )
             }
-            if let best = results.max(by: { ($0.testAccuracy ?? 0) < ($1.testAccuracy ?? 0) }) {
-                lines.append(
-                    .headline(
-                        """
-                        Highest held-out accuracy on \(task): \(best.model) (\(pct(best.testAccuracy ?? .nan)), \
-                        \(best.parameters) parameters).
-                        """,
-                        numbers: ["accuracy": best.testAccuracy ?? .nan, "parameters": Double(best.parameters)]))
+            if let ranking = Verdicts.highestAccuracy(
+                results.map { ($0.model, $0.testAccuracy ?? .nan) }, n: testCount, task: task)
+            {
+                lines.append(ranking)
             }
             if task == "mnist_rows", let lstm = results.first(where: { $0.cell == .lstm }), let a = lstm.testAccuracy {
                 lines.append(
@@ -146,16 +138,21 @@ enum RealDataReport {
                     """
                         + (b < a ? " - updates shrink as training converges." : " - updates are not shrinking yet."))
             }
-            if let worst = last.saturation.max(by: { $0.total < $1.total }),
-                let start = first.saturation.first(where: { $0.gate == worst.gate })
-            {
-                lines.append(
+            let after = squashing(r.cell, last.saturation), before = squashing(r.cell, first.saturation)
+            if let worst = after.worst {
+                let start = squashing(r.cell, first.saturation.filter { $0.gate == worst.gate }).worst?.fraction
+                var s = """
+                    \(r.model) most saturated squashing path after training: \(worst.gate) with \
+                    \(pct(worst.fraction)) of activations where the derivative is near 0, from \
+                    \(pct(start ?? .nan)) at initialisation
                     """
-                    \(r.model) most saturated gate after training: \(worst.gate) with \(pct(worst.total)) of \
-                    activations saturated (\(pct(worst.low)) low, \(pct(worst.high)) high), from \
-                    \(pct(start.total)) at initialisation.
-                    """
-                )
+                if let held = after.heldOpen {
+                    s += """
+                        ; its carry gate \(held.gate) is held open (near 1: the state is kept, memory rather than \
+                        saturation) for \(pct(held.fraction)), from \(pct(before.heldOpen?.fraction ?? .nan))
+                        """
+                }
+                lines.append(s + ".")
             }
         }
         return lines
@@ -510,36 +507,48 @@ struct ModelEvolution: Sendable {
     /// ||W_hh(last) - W_hh(0)|| / ||W_hh(0)||.
     var recurrentChange: Double
     var spectralInitial: Double, spectralFinal: Double
-    /// The gate with the largest saturated fraction after the last epoch, and that fraction.
+    /// The gate whose squashing saturation (derivative near 0) is largest after the last epoch, and that fraction;
+    /// the carry gate held open (memory) is not counted there but in `heldOpen`.
     var mostSaturatedGate: String, saturation: Double
-    /// First epoch whose validation loss had made 95% of the run's improvement (from epoch 1 to the best).
-    var convergenceEpoch: Int?
+    /// The carry gate (LSTM f, GRU z) and the share of its activations near 1 after the last epoch.
+    var heldOpen: (gate: String, fraction: Double)?
+    /// What the validation loss did (`Verdicts.trend`).
+    var trend: Verdicts.Trend
 
     init(
         model: String, recurrentChange: Double, spectralInitial: Double, spectralFinal: Double,
-        mostSaturatedGate: String, saturation: Double, convergenceEpoch: Int?
+        mostSaturatedGate: String, saturation: Double, heldOpen: (gate: String, fraction: Double)? = nil,
+        trend: Verdicts.Trend
     ) {
         self.model = model; self.recurrentChange = recurrentChange; self.spectralInitial = spectralInitial
         self.spectralFinal = spectralFinal; self.mostSaturatedGate = mostSaturatedGate; self.saturation = saturation
-        self.convergenceEpoch = convergenceEpoch
+        self.heldOpen = heldOpen; self.trend = trend
     }
 
     init(_ r: RealDataExperiment.ModelResult, _ tracker: WeightEvolution) {
-        let worst = r.evolution.last?.saturation.max { $0.total < $1.total }
+        let split = RealDataReport.squashing(r.cell, r.evolution.last?.saturation ?? [])
         self.init(
             model: r.model, recurrentChange: tracker.totalChange()["rnn.weight_hh_l0"] ?? .nan,
             spectralInitial: r.evolution.first?.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan,
             spectralFinal: r.evolution.last?.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan,
-            mostSaturatedGate: worst?.gate ?? "-", saturation: worst?.total ?? .nan,
-            convergenceEpoch: Self.convergenceEpoch(r.history.compactMap(\.validationLoss)))
+            mostSaturatedGate: split.worst?.gate ?? "-", saturation: split.worst?.fraction ?? .nan,
+            heldOpen: split.heldOpen, trend: Verdicts.trend(r.history.compactMap(\.validationLoss)))
     }
+}
 
-    /// First epoch (1-based) at which the loss had covered 95% of the way from epoch 1 to its best; nil when
-    /// it never improved by 1% of its first value (nothing converged).
-    static func convergenceEpoch(_ losses: [Double]) -> Int? {
-        guard let first = losses.first, let best = losses.min(), first - best > 0.01 * abs(first) else { return nil }
-        let target = first - 0.95 * (first - best)
-        return losses.firstIndex { $0 <= target }.map { $0 + 1 }
+extension RealDataReport {
+    /// The gate with the largest squashing saturation, and the carry gate's held-open share, of one model's
+    /// per-gate saturation (`Verdicts.saturation`).
+    static func squashing(_ cell: CellKind, _ stats: [SaturationStats]) -> (
+        worst: (gate: String, fraction: Double)?, heldOpen: (gate: String, fraction: Double)?
+    ) {
+        let carry = cell.carryGateBlock.map { cell.gateNames[$0] }
+        let split = stats.map { s in
+            (s.gate, Verdicts.saturation(gate: s.gate, low: s.low, high: s.high, carryGate: carry))
+        }
+        let worst = split.max { $0.1.squashing < $1.1.squashing }.map { (gate: $0.0, fraction: $0.1.squashing) }
+        let held = split.first { $0.0 == carry }.map { (gate: $0.0, fraction: $0.1.heldOpen) }
+        return (worst, held)
     }
 }
 
@@ -582,37 +591,58 @@ extension RealDataReport {
         if let most = saturated.max(by: { $0.saturation < $1.saturation }),
             let least = saturated.min(by: { $0.saturation < $1.saturation })
         {
+            let held = m.compactMap { e in e.heldOpen.map { "\(e.model) \($0.gate) \(pct($0.fraction))" } }
+            let each: String = saturated.map { "\($0.model) \($0.mostSaturatedGate) \(pct($0.saturation))" }.joined(
+                separator: ", ")
+            let order: String =
+                most.saturation == least.saturation
+                ? "every model alike" : "\(most.model) saturates most, \(least.model) least"
+            let memory: String =
+                held.isEmpty
+                ? "" : "; carry gates held open (near 1: memory kept, not saturation): " + held.joined(separator: ", ")
             lines.append(
                 .detail(
-                    "Compared: most saturated gate after training: "
-                        + saturated.map { "\($0.model) \($0.mostSaturatedGate) \(pct($0.saturation))" }.joined(
-                            separator: ", ")
-                        + (most.saturation == least.saturation
-                            ? "; every model alike."
-                            : "; \(most.model) saturates most, \(least.model) least."),
+                    "Compared: most saturated squashing path after training (activation derivative near 0): \(each); "
+                        + order + memory + ".",
                     numbers: Dictionary(uniqueKeysWithValues: saturated.map { ($0.model, $0.saturation) })))
         }
-        let converged = m.compactMap { e in e.convergenceEpoch.map { (e.model, $0) } }
-        let flat = m.filter { $0.convergenceEpoch == nil }.map(\.model)
-        if let first = converged.min(by: { $0.1 < $1.1 }) {
-            let tied = converged.filter { $0.1 == first.1 }.map(\.0)
-            let epochs: [String] = converged.map { "\($0.0) \($0.1)" }
-            var verdict: String
-            if converged.count > 1 && tied.count == converged.count {
-                verdict = "every model by epoch \(first.1)"
-            } else if tied.count > 1 {
-                verdict = "\(tied.joined(separator: " and ")) converged first (epoch \(first.1))"
-            } else {
-                verdict = "\(first.0) converged first"
-            }
-            if !flat.isEmpty { verdict += "; \(flat.joined(separator: ", ")) never improved by 1% of its first loss" }
-            let text: String =
-                "Compared: epoch by which validation loss had made 95% of its improvement: "
-                + epochs.joined(separator: ", ") + "; " + verdict + "."
-            lines.append(
-                .detail(text, numbers: Dictionary(uniqueKeysWithValues: converged.map { ($0.0, Double($0.1)) })))
-        }
+        lines.append(convergence(m))
         return lines
+    }
+
+    /// Which models' validation loss flattened, rose or was still improving (`Verdicts.trend`), and a "flattened
+    /// earliest" only among models that all flattened, at least two epochs before every other.
+    static func convergence(_ m: [ModelEvolution]) -> Finding {
+        let states = m.map { e -> String in
+            switch e.trend {
+            case let .converged(epoch): return "\(e.model) flat within its noise from epoch \(epoch)"
+            case .stillImproving: return "\(e.model) still improving at the last epoch"
+            case let .overfitting(epoch, _, _): return "\(e.model) rising after its minimum at epoch \(epoch)"
+            case .tooShort: return "\(e.model) too few epochs to tell"
+            }
+        }
+        let flat = m.compactMap { e -> (String, Int)? in
+            if case let .converged(epoch) = e.trend { return (e.model, epoch) }
+            return nil
+        }
+        let improving = m.filter { if case .stillImproving = $0.trend { return true } else { return false } }
+        var verdict: String
+        if !improving.isEmpty {
+            verdict = """
+                \(improving.map(\.model).joined(separator: ", ")) budget-limited (more epochs would tell), so no \
+                model is said to converge faster
+                """
+        } else if flat.count == m.count, let first = flat.min(by: { $0.1 < $1.1 }),
+            flat.allSatisfy({ $0.0 == first.0 || $0.1 >= first.1 + 2 })
+        {
+            verdict = "\(first.0) flattened earliest, at least 2 epochs before the others"
+        } else {
+            verdict = "no model flattened clearly earlier than the others"
+        }
+        return .detail(
+            "Compared: validation loss " + states.joined(separator: "; ") + ". " + verdict.prefix(1).uppercased()
+                + verdict.dropFirst() + ".",
+            numbers: Dictionary(uniqueKeysWithValues: flat.map { ($0.0, Double($0.1)) }))
     }
 }
 

@@ -168,18 +168,14 @@ package enum ExplodingGradients {
     static func findings(_ o: Options, growth: [Double], unclipped: Run, clipped: Run) -> [Finding] {
         var lines: [Finding] = []
         let n = o.steps - 1
+        let factors: String = zip(o.radii, growth).map { "rho \(fmt($0.0, 3)): \(fmt($0.1, 3))" }.joined(
+            separator: ", ")
+        let verdicts: String = zip(o.radii, growth).map { rho, g in
+            "rho \(fmt(rho, 3)) " + Verdicts.gradientPath(factor: g, steps: n)
+        }.joined(separator: ", ")
         lines.append(
             .detail(
-                "Gradient growth per step going back in time at initialisation (measured): "
-                    + zip(o.radii, growth).map { "rho \(fmt($0.0, 3)): \(fmt($0.1, 3))" }.joined(separator: ", ")
-                    + "; over \(n) steps: "
-                    + zip(o.radii, growth).map { "\(fmt(pow($0.1, Double(n)), 3))x" }.joined(separator: ", ")
-                    + ". "
-                    + zip(o.radii, growth).map { rho, g in
-                        g > 1.01
-                            ? "rho \(fmt(rho, 3)) explodes"
-                            : g < 0.99 ? "rho \(fmt(rho, 3)) vanishes" : "rho \(fmt(rho, 3)) holds"
-                    }.joined(separator: ", ") + ".",
+                "Gradient growth per step going back in time at initialisation (measured): \(factors). \(verdicts).",
                 numbers: Dictionary(uniqueKeysWithValues: zip(o.radii.map { "rho \($0)" }, growth))))
         func describe(_ r: Run, _ name: String) -> String {
             let first = r.batchLosses.first ?? .nan

@@ -529,13 +529,7 @@ package enum ToyExperiment {
     static func vanillaPath(_ rnn: GradientSummary, steps: Int, lossAtLastStep: Bool = true) -> String {
         let before = GradientFlow.perStepFactor(rnn.jacobianInit),
             after = GradientFlow.perStepFactor(rnn.jacobianTrained)
-        func verdict(_ f: Double) -> String {
-            !f.isFinite
-                ? "not measurable"
-                : f < 1
-                    ? "the gradient vanishes geometrically"
-                    : f > 1 ? "the gradient grows geometrically (explodes)" : "the gradient keeps its size"
-        }
+        func verdict(_ f: Double) -> String { "the gradient " + Verdicts.gradientPath(factor: f, steps: steps - 1) }
         var text =
             """
             The vanilla RNN has no gated path: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh at every step. Its measured \
