@@ -126,12 +126,12 @@ enum Verdicts {
     // MARK: gates
 
     /// A gate's saturation split by what it means: `squashing`, the fraction where the activation's derivative is
-    /// near 0 on a path the signal goes through (tanh at +-1, a sigmoid gate shut or, for any gate but the carry
-    /// gate, wide open); `heldOpen`, the carry gate (LSTM f, GRU z) near 1, which keeps the state: memory, not a
-    /// pathology.
-    static func saturation(gate: String, low: Double, high: Double, carryGate: String?) -> (
-        squashing: Double, heldOpen: Double
+    /// near 0 on a path the signal goes through (tanh at +-1, a sigmoid gate shut or wide open); `kept`, the fraction
+    /// in the position that keeps the state, which is memory, not a pathology: the carry gate (LSTM f, GRU z) near 1,
+    /// the LSTM's write gate i near 0 (chrono initialisation sets both).
+    static func saturation(gate: String, low: Double, high: Double, carryGate: String?, writeGate: String?) -> (
+        squashing: Double, kept: Double
     ) {
-        gate == carryGate ? (low, high) : (low + high, 0)
+        gate == carryGate ? (low, high) : gate == writeGate ? (high, low) : (low + high, 0)
     }
 }

@@ -15,6 +15,9 @@ public enum CellKind: String, Codable, CaseIterable, Sendable {
     public var hasCellState: Bool { cellType.hasCellState }
     /// The gate block that decides how much of the previous state is kept (LSTM f, GRU z); nil without one.
     public var carryGateBlock: Int? { cellType.carryGateBlock }
+    /// The gate block that decides how much of the new candidate is written (LSTM i), set opposite to the carry
+    /// gate by chrono initialisation; nil where the carry gate does both (GRU's 1 - z).
+    public var writeGateBlock: Int? { cellType.chronoInputBlock }
     /// Whether weight_hh holds only the diagonal of the recurrence (IndRNN's u, multiplying h_{t-1} element-wise):
     /// its largest singular value is then max |u|.
     public var recurrentWeightIsDiagonal: Bool { cellType.recurrentWeightIsDiagonal }

@@ -299,8 +299,19 @@ final class VerdictTests: XCTestCase {
         let split = RealDataReport.squashing(.lstm, lstm)
         XCTAssertEqual(split.worst?.gate, "g")
         XCTAssertEqual(split.worst?.fraction ?? .nan, 0.25, accuracy: 1e-12)
-        XCTAssertEqual(split.heldOpen?.gate, "f")
-        XCTAssertEqual(split.heldOpen?.fraction, 1.0)
+        XCTAssertEqual(split.memory.map(\.gate), ["i", "f"])
+        XCTAssertEqual(split.memory.first { $0.gate == "f" }?.fraction, 1.0)
+        XCTAssertEqual(split.memory.first { $0.gate == "f" }?.position, "open")
+        // Chrono's input gate held shut (near 0) keeps the state too: memory, not saturation.
+        let chrono = RealDataReport.squashing(
+            .lstm,
+            [
+                SaturationStats(gate: "i", low: 1.0, high: 0, mean: 0.01),
+                SaturationStats(gate: "o", low: 0.1, high: 0, mean: 0.4)
+            ])
+        XCTAssertEqual(chrono.worst?.gate, "o")
+        XCTAssertEqual(chrono.memory.first?.position, "shut")
+        XCTAssertEqual(chrono.memory.first?.fraction, 1.0)
         // A forget gate shut (near 0) is saturation: the gradient through it vanishes.
         let shut = RealDataReport.squashing(.lstm, [SaturationStats(gate: "f", low: 0.7, high: 0.3, mean: 0.3)])
         XCTAssertEqual(shut.worst?.fraction, 0.7)

@@ -146,11 +146,12 @@ enum RealDataReport {
                     \(pct(worst.fraction)) of activations where the derivative is near 0, from \
                     \(pct(start ?? .nan)) at initialisation
                     """
-                if let held = after.heldOpen {
-                    s += """
-                        ; its carry gate \(held.gate) is held open (near 1: the state is kept, memory rather than \
-                        saturation) for \(pct(held.fraction)), from \(pct(before.heldOpen?.fraction ?? .nan))
-                        """
+                if !after.memory.isEmpty {
+                    let held = after.memory.map { m in
+                        let start = before.memory.first { $0.gate == m.gate }?.fraction ?? .nan
+                        return "\(m.gate) held \(m.position) for \(pct(m.fraction)) (from \(pct(start)))"
+                    }
+                    s += "; its state is kept (memory, not saturation) where " + held.joined(separator: " and ")
                 }
                 lines.append(s + ".")
             }
@@ -508,21 +509,25 @@ struct ModelEvolution: Sendable {
     var recurrentChange: Double
     var spectralInitial: Double, spectralFinal: Double
     /// The gate whose squashing saturation (derivative near 0) is largest after the last epoch, and that fraction;
-    /// the carry gate held open (memory) is not counted there but in `heldOpen`.
+    /// the gates held where they keep the state (memory) are not counted there but in `memory`.
     var mostSaturatedGate: String, saturation: Double
     /// The carry gate (LSTM f, GRU z) and the share of its activations near 1 after the last epoch.
-    var heldOpen: (gate: String, fraction: Double)?
+    var memory: [Memory] = []
     /// What the validation loss did (`Verdicts.trend`).
     var trend: Verdicts.Trend
 
+    /// A gate held where it keeps the state: its name, the share of activations there, "open" (carry) or "shut"
+    /// (write).
+    struct Memory: Sendable { var gate: String, fraction: Double, position: String }
+
     init(
         model: String, recurrentChange: Double, spectralInitial: Double, spectralFinal: Double,
-        mostSaturatedGate: String, saturation: Double, heldOpen: (gate: String, fraction: Double)? = nil,
+        mostSaturatedGate: String, saturation: Double, memory: [Memory] = [],
         trend: Verdicts.Trend
     ) {
         self.model = model; self.recurrentChange = recurrentChange; self.spectralInitial = spectralInitial
         self.spectralFinal = spectralFinal; self.mostSaturatedGate = mostSaturatedGate; self.saturation = saturation
-        self.heldOpen = heldOpen; self.trend = trend
+        self.memory = memory; self.trend = trend
     }
 
     init(_ r: RealDataExperiment.ModelResult, _ tracker: WeightEvolution) {
@@ -532,7 +537,7 @@ struct ModelEvolution: Sendable {
             spectralInitial: r.evolution.first?.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan,
             spectralFinal: r.evolution.last?.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan,
             mostSaturatedGate: split.worst?.gate ?? "-", saturation: split.worst?.fraction ?? .nan,
-            heldOpen: split.heldOpen, trend: Verdicts.trend(r.history.compactMap(\.validationLoss)))
+            memory: split.memory, trend: Verdicts.trend(r.history.compactMap(\.validationLoss)))
     }
 }
 
@@ -540,15 +545,20 @@ extension RealDataReport {
     /// The gate with the largest squashing saturation, and the carry gate's held-open share, of one model's
     /// per-gate saturation (`Verdicts.saturation`).
     static func squashing(_ cell: CellKind, _ stats: [SaturationStats]) -> (
-        worst: (gate: String, fraction: Double)?, heldOpen: (gate: String, fraction: Double)?
+        worst: (gate: String, fraction: Double)?, memory: [ModelEvolution.Memory]
     ) {
-        let carry = cell.carryGateBlock.map { cell.gateNames[$0] }
-        let split = stats.map { s in
-            (s.gate, Verdicts.saturation(gate: s.gate, low: s.low, high: s.high, carryGate: carry))
+        let carry = cell.carryGateBlock.map { cell.gateNames[$0] },
+            write = cell.writeGateBlock.map { cell.gateNames[$0] }
+        var worst: (gate: String, fraction: Double)? = nil
+        var memory: [ModelEvolution.Memory] = []
+        for s in stats {
+            let split = Verdicts.saturation(gate: s.gate, low: s.low, high: s.high, carryGate: carry, writeGate: write)
+            if split.squashing > worst?.fraction ?? -1 { worst = (s.gate, split.squashing) }
+            if s.gate == carry || s.gate == write {
+                memory.append(.init(gate: s.gate, fraction: split.kept, position: s.gate == carry ? "open" : "shut"))
+            }
         }
-        let worst = split.max { $0.1.squashing < $1.1.squashing }.map { (gate: $0.0, fraction: $0.1.squashing) }
-        let held = split.first { $0.0 == carry }.map { (gate: $0.0, fraction: $0.1.heldOpen) }
-        return (worst, held)
+        return (worst, memory)
     }
 }
 
@@ -591,7 +601,9 @@ extension RealDataReport {
         if let most = saturated.max(by: { $0.saturation < $1.saturation }),
             let least = saturated.min(by: { $0.saturation < $1.saturation })
         {
-            let held = m.compactMap { e in e.heldOpen.map { "\(e.model) \($0.gate) \(pct($0.fraction))" } }
+            let held = m.filter { !$0.memory.isEmpty }.map { e in
+                "\(e.model) " + e.memory.map { "\($0.gate) \($0.position) \(pct($0.fraction))" }.joined(separator: ", ")
+            }
             let each: String = saturated.map { "\($0.model) \($0.mostSaturatedGate) \(pct($0.saturation))" }.joined(
                 separator: ", ")
             let order: String =
@@ -599,7 +611,8 @@ extension RealDataReport {
                 ? "every model alike" : "\(most.model) saturates most, \(least.model) least"
             let memory: String =
                 held.isEmpty
-                ? "" : "; carry gates held open (near 1: memory kept, not saturation): " + held.joined(separator: ", ")
+                ? ""
+                : "; gates held where they keep the state (memory, not saturation): " + held.joined(separator: "; ")
             lines.append(
                 .detail(
                     "Compared: most saturated squashing path after training (activation derivative near 0): \(each); "
