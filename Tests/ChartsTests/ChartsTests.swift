@@ -307,3 +307,29 @@ final class ExtremeValueTests: XCTestCase {
         XCTAssertTrue(svg.contains("<rect"))
     }
 }
+
+final class ReportLayoutTests: XCTestCase {
+    /// Figures saved beside the report are shown from their files (lazily, with their size); the contents list every
+    /// section and subsection, and repeated titles get anchors of their own.
+    func testFiguresFromFilesAndContentsWithEverySection() throws {
+        var r = HTMLReport(title: "t")
+        let chart = LineChart(
+            title: "loss", xLabel: "epoch", yLabel: "loss", series: [LineSeries(name: "a", y: [3, 2, 1])])
+        r.section("Experiment 1")
+        r.section("Sine", level: 3)
+        r.blocks.append(.figure(svg: try chart.svg(), caption: "c", file: "toy/sine_loss.svg"))
+        r.section("Details", level: 4)
+        r.section("Experiment 2")
+        r.section("Sine", level: 3)
+        try r.figure(chart, caption: "inline")
+        let html = r.render()
+        XCTAssertTrue(
+            html.contains("<img src=\"toy/sine_loss.svg\" loading=\"lazy\" alt=\"c\" width=\"640\" height=\"380\">"),
+            html)
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 1, "only the figure without a file is inline")
+        for (cls, id) in [("toc2", "experiment-1"), ("toc3", "sine"), ("toc4", "details"), ("toc3", "sine-2")] {
+            XCTAssertTrue(html.contains("<li class=\"\(cls)\"><a href=\"#\(id)\">"), "\(cls) \(id)")
+        }
+        XCTAssertTrue(html.contains("<h3 id=\"sine-2\">Sine</h3>"))
+    }
+}

@@ -101,7 +101,11 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertTrue(html.contains("rmsprop"))
         let report = try String(contentsOf: b.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("RMSprop lr 0.002"), "the settings sentence comes from the recipe")
-        XCTAssertTrue(report.contains("||dL/dh_t|| across time"), "gradient flow through time is drawn")
+        // Figures are files beside the report, shown from there.
+        XCTAssertTrue(report.contains("<img src=\"real/train/gradient_through_time.svg\""), "gradient flow is drawn")
+        let figure = try String(
+            contentsOf: b.appendingPathComponent("real/train/gradient_through_time.svg"), encoding: .utf8)
+        XCTAssertTrue(figure.contains("||dL/dh_t|| across time"))
         XCTAssertTrue(report.contains("||dL/dh_1|| / ||dL/dh_T|| on the probe batch"))
     }
 
