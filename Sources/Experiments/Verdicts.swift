@@ -48,6 +48,23 @@ enum Verdicts {
             """, numbers: numbers)
     }
 
+    /// Which model ends with the lowest validation loss, when that is more than noise: the runner-up's last value
+    /// above the leader's by more than twice their combined epoch-to-epoch noise (`noise`). Otherwise the two are
+    /// indistinguishable on this run, and the clause says by how much.
+    static func lowest(_ curves: [(name: String, curve: [Double])]) -> String {
+        let ranked = curves.compactMap { c in c.curve.last.map { (c.name, $0, noise(c.curve)) } }
+            .filter { $0.1.isFinite }.sorted { $0.1 < $1.1 }
+        guard let best = ranked.first else { return "no finite final loss" }
+        guard ranked.count > 1 else { return "only \(best.0)" }
+        let next = ranked[1], band = 2 * (best.2 * best.2 + next.2 * next.2).squareRoot()
+        if next.1 - best.1 > band {
+            return "lowest: \(best.0), beyond both curves' epoch-to-epoch noise (\(fmt(next.1 - best.1, 2)) below "
+                + "\(next.0), noise band \(fmt(band, 2)))"
+        }
+        return "\(best.0) and \(next.0) are indistinguishable on this run (\(fmt(next.1 - best.1, 2)) apart, inside "
+            + "their epoch-to-epoch noise band of \(fmt(band, 2)))"
+    }
+
     // MARK: curves
 
     /// What a per-epoch validation curve did, by definition:
@@ -61,15 +78,16 @@ enum Verdicts {
         case tooShort
     }
 
-    /// The noise of a curve: the robust spread (1.4826 x median absolute deviation) of its epoch-to-epoch changes
-    /// over its second half, divided by sqrt 2 (a change is the difference of two noisy values).
+    /// The noise of a curve: the standard deviation of its epoch-to-epoch changes over its second half (around
+    /// their mean, so a steady trend is not counted as noise), divided by sqrt 2 (a change is the difference of two
+    /// noisy values).
     static func noise(_ curve: [Double]) -> Double {
         let half = Array(curve.suffix(max(3, curve.count / 2)))
         let steps = zip(half.dropFirst(), half).map { $0 - $1 }
-        guard !steps.isEmpty else { return 0 }
-        let median = steps.sorted()[steps.count / 2]
-        let mad = steps.map { abs($0 - median) }.sorted()[steps.count / 2]
-        return 1.4826 * mad / 2.0.squareRoot()
+        guard steps.count > 1 else { return 0 }
+        let mean = steps.reduce(0, +) / Double(steps.count)
+        let variance = steps.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(steps.count - 1)
+        return variance.squareRoot() / 2.0.squareRoot()
     }
 
     /// The trend of a curve whose lower values are better (a loss; pass accuracies negated). Differences count

@@ -288,6 +288,16 @@ final class VerdictTests: XCTestCase {
         XCTAssertEqual(hi, 0.5962, accuracy: 1e-4)
     }
 
+    /// The lowest final loss is named only beyond the curves' epoch-to-epoch noise.
+    func testLowestLossOnlyBeyondTheNoise() {
+        let wiggle = (0..<20).map { i in i % 2 == 0 ? 0.002 : -0.002 }
+        let a = wiggle.map { 0.0100 + $0 }, b = wiggle.map { 0.0102 - $0 }, c = wiggle.map { 0.0200 + $0 }
+        let close = Verdicts.lowest([("GRU", b), ("LSTM", a)])
+        XCTAssertTrue(close.hasPrefix("LSTM and GRU are indistinguishable on this run"), close)
+        let far = Verdicts.lowest([("RNN", c), ("LSTM", a)])
+        XCTAssertTrue(far.hasPrefix("lowest: LSTM, beyond both curves' epoch-to-epoch noise"), far)
+    }
+
     /// A forget gate held at 0.99 is memory: none of it counts as saturation; a tanh path at +-1 does.
     func testAGateHeldOpenIsNotSaturation() {
         let lstm = [

@@ -79,7 +79,8 @@ final class FindingsTests: XCTestCase {
             lines[0].contains("LSTM at epoch 2 (8 s of training), then GRU at epoch 3 (3 s of training)"), lines[0])
         XCTAssertTrue(lines[1].contains("In wall-clock time GRU got there first (3 s)"), lines[1])
         XCTAssertTrue(lines[2].contains("Never reached MSE <= 0.1 in 3 epochs: RNN (best 0.3)"), lines[2])
-        XCTAssertTrue(lines[3].contains("lowest: LSTM"), lines[3])
+        // Three epochs of a falling curve leave a wide noise band: the two lowest are not ranked.
+        XCTAssertTrue(lines[3].contains("LSTM and GRU are indistinguishable on this run (0.03 apart"), lines[3])
         // Epoch times in gate-block order (LSTM 4 > GRU 1 = RNN 1 here breaks it: GRU is not slower than RNN).
         XCTAssertTrue(
             lines[4].contains("LSTM 4x, GRU 1x the RNN's time per epoch, not in the order of the gate blocks"), lines[4]

@@ -390,10 +390,10 @@ package enum ToyExperiment {
                 "Never reached \(metric) <= \(threshold) in \(s.first?.history.count ?? 0) epochs: "
                     + bests.joined(separator: ", ") + ".")
         }
-        let best = s.min { $0.finalValidationLoss < $1.finalValidationLoss }!
+        let lowest = Verdicts.lowest(s.map { ($0.model, $0.history.compactMap(\.validationLoss)) })
         lines.append(
             "Final \(metric): " + s.map { "\($0.model) \(fmt($0.finalValidationLoss, 3))" }.joined(separator: ", ")
-                + "; lowest: \(best.model).")
+                + "; \(lowest).")
         lines.append(
             "Parameters: " + s.map { "\($0.model) \($0.parameters)" }.joined(separator: ", ") + "; seconds per epoch: "
                 + s.map { "\($0.model) \(fmt($0.totalSeconds / Double(max($0.history.count, 1)), 2))" }.joined(
