@@ -22,6 +22,8 @@ enum SeedStream: UInt64 {
     case userSplit = 201
     /// The train / held-out split of the sentiment reviews (Experiment 2).
     case sentimentSplit = 11
+    /// The validation share carved out of an Experiment 2 task's training data.
+    case validationSplit = 12
     /// Initial weights of every Experiment 2 model (embedding, recurrent layers, head).
     case realDataModels = 100
     /// The fixed random projection into the common image-question space (Experiment 3).

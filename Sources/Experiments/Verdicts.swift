@@ -35,14 +35,14 @@ enum Verdicts {
         guard let closest = tied.first else {
             return .headline(
                 """
-                Highest held-out accuracy on \(task): \(best.name), its 95% binomial interval over the \(n) test \
+                Highest test accuracy on \(task): \(best.name), its 95% binomial interval over the \(n) test \
                 samples above every other model's (\(all)).
                 """, numbers: numbers)
         }
         let gap = 100 * (best.accuracy - closest.accuracy)
         return .headline(
             """
-            Held-out accuracy on \(task): \(all). \(([best.name] + tied.map(\.name)).joined(separator: ", ")) are \
+            Test accuracy on \(task): \(all). \(([best.name] + tied.map(\.name)).joined(separator: ", ")) are \
             indistinguishable on this run: \(fmt(gap, 2)) points apart, inside the 95% binomial intervals over \
             \(n) test samples; no ranking is claimed.
             """, numbers: numbers)

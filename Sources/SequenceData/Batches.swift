@@ -40,6 +40,13 @@ public struct TensorSequenceDataset<T: Real>: SequenceDataset {
     /// The number of sequences.
     public var count: Int { inputs.shape[0] }
 
+    /// The sequences `indices`, in that order, as a dataset of their own.
+    public func subset(_ indices: [Int]) -> TensorSequenceDataset<T> {
+        let b = batch(indices)
+        guard case .dense(let x) = b.input else { preconditionFailure("dense dataset gave token input") }
+        return TensorSequenceDataset(inputs: x, targets: b.target)
+    }
+
     /// The sequences at `indices`, gathered into one batch.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public func batch(_ indices: [Int]) -> SequenceBatch<T> {
@@ -72,6 +79,13 @@ public struct TokenSequenceDataset<T: Real>: SequenceDataset {
     public init(tokens: [[Int]], labels: [Int]) { self.tokens = tokens; self.labels = labels }
     /// The number of sequences.
     public var count: Int { tokens.count }
+
+    /// The sequences `indices`, in that order, as a dataset of their own.
+    public func subset(_ indices: [Int]) -> TokenSequenceDataset<T> {
+        let per = labels.count / max(count, 1)  // one label per sequence, or one per step
+        return TokenSequenceDataset(
+            tokens: indices.map { tokens[$0] }, labels: indices.flatMap { labels[($0 * per)..<(($0 + 1) * per)] })
+    }
     /// The sequences at `indices`, gathered into one batch.
     public func batch(_ indices: [Int]) -> SequenceBatch<T> {
         let steps = indices.first.map { tokens[$0].count } ?? 0

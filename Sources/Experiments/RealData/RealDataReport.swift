@@ -25,9 +25,9 @@ enum RealDataReport {
                 let last = accs.last!, trainAcc = r.history.last?.trainAccuracy ?? .nan
                 var s =
                     """
-                    \(r.model): held-out accuracy \(pct(r.testAccuracy ?? .nan)) (best \(pct(best)) at epoch \
-                    \(bestEpoch); within 1 point of its best from epoch \(settle)); training accuracy \
-                    \(pct(trainAcc)), a gap of \(fmt(100 * (trainAcc - last), 3)) points
+                    \(r.model): test accuracy \(pct(r.testAccuracy ?? .nan)); validation accuracy best \(pct(best)) at \
+                    epoch \(bestEpoch), within 1 point of it from epoch \(settle); training accuracy \
+                    \(pct(trainAcc)), \(fmt(100 * (trainAcc - last), 3)) points above the last validation accuracy
                     """
                 s +=
                     "; " + Verdicts.describe(Verdicts.trend(r.history.compactMap(\.validationLoss)), "validation loss")
@@ -56,7 +56,7 @@ enum RealDataReport {
                 lines.append(
                     .headline(
                         """
-                        Quality bar: the LSTM reaches \(pct(a)) on the held-out digits (target 95%): \
+                        Quality bar: the LSTM reaches \(pct(a)) on the test digits (target 95%): \
                         \(a >= 0.95 ? "met" : "not met").
                         """,
                         numbers: ["accuracy": a, "target": 0.95]))
@@ -218,7 +218,7 @@ enum RealDataReport {
             row.append(
                 (
                     LineChart(
-                        title: "\(label(task)): held-out accuracy per epoch", xLabel: "epoch", yLabel: "accuracy",
+                        title: "\(label(task)): validation accuracy per epoch", xLabel: "epoch", yLabel: "accuracy",
                         series: acc), "\(base)/accuracy.svg", "Accuracy on the held-out set after each epoch."
                 ))
         }
@@ -456,7 +456,7 @@ enum RealDataReport {
             headers: ["model", "block", "mean", "std", "max |w|", "spectral norm"], rows: rows,
             caption: "Recurrent weights: initialisation -> after the last epoch")
         report.table(
-            headers: ["model", "parameters", "held-out loss", "held-out accuracy", "epochs", "s/epoch", "checkpoints"],
+            headers: ["model", "parameters", "test loss", "test accuracy", "epochs", "s/epoch", "checkpoints"],
             rows: results.map { r in
                 [
                     r.model, String(r.parameters), fmt(r.testLoss, 4), r.testAccuracy.map(pct) ?? "-",
