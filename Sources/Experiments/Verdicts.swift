@@ -70,7 +70,7 @@ enum Verdicts {
     /// What a per-epoch validation curve did, by definition:
     /// - overfitting: it ends above its minimum by more than its noise (the epoch of the minimum named);
     /// - still improving: its last epochs improved by more than its noise: budget-limited, not converged;
-    /// - converged: flat within its noise from `epoch` on.
+    /// - converged: at its final level, within its noise, from `epoch` (the first epoch that came that close).
     enum Trend: Equatable {
         case overfitting(bestEpoch: Int, best: Double, last: Double)
         case stillImproving(overLast: Int, by: Double)
@@ -103,8 +103,9 @@ enum Verdicts {
         let k = min(window, c.count - 1)
         let recent = c[c.count - 1 - k] - c.last!
         if recent > band { return .stillImproving(overLast: k, by: recent) }
-        let flatFrom = (0..<c.count).first { i in c[i...].allSatisfy { abs($0 - c.last!) <= max(band, 0) } } ?? 0
-        return .converged(epoch: flatFrom + 1)
+        // Converged from the first epoch that came within its noise of the final level.
+        let reached = (0..<c.count).first { abs(c[$0] - c.last!) <= band } ?? c.count - 1
+        return .converged(epoch: reached + 1)
     }
 
     /// The trend in words, for a curve of `what` ("validation loss").
@@ -121,7 +122,7 @@ enum Verdicts {
                 noise): budget-limited, not converged
                 """
         case let .converged(epoch):
-            return "\(what) flat within its noise from epoch \(epoch) (converged, stable)"
+            return "\(what) at its final level, within its noise, from epoch \(epoch) (converged, stable)"
         case .tooShort:
             return "\(what): too few epochs to tell a trend"
         }

@@ -628,7 +628,7 @@ extension RealDataReport {
     static func convergence(_ m: [ModelEvolution]) -> Finding {
         let states = m.map { e -> String in
             switch e.trend {
-            case let .converged(epoch): return "\(e.model) flat within its noise from epoch \(epoch)"
+            case let .converged(epoch): return "\(e.model) at its final level (within its noise) from epoch \(epoch)"
             case .stillImproving: return "\(e.model) still improving at the last epoch"
             case let .overfitting(epoch, _, _): return "\(e.model) rising after its minimum at epoch \(epoch)"
             case .tooShort: return "\(e.model) too few epochs to tell"
