@@ -74,12 +74,14 @@ public struct CheckpointStore {
 
     /// The weights saved for `epoch`, checked against the ledger.
     public func weights<T: Real>(epoch: Int, as type: T.Type = T.self) throws -> ParameterSet<T> {
-        try verified(weightsURL(epoch)).parameterSet(as: T.self)
+        try verified(weightsURL(epoch), in: recordedLedger()).parameterSet(as: T.self)
     }
 
     /// Epochs the ledger lists with both files, ascending.
-    public func savedEpochs() -> [Int] {
-        let files = (try? readLedger())?.files ?? [:]
+    public func savedEpochs() -> [Int] { savedEpochs(in: (try? readLedger()) ?? Ledger()) }
+
+    func savedEpochs(in ledger: Ledger) -> [Int] {
+        let files = ledger.files
         return files.keys.compactMap { n -> Int? in
             guard n.hasPrefix("epoch_"), n.hasSuffix(".optimizer.safetensors"), let e = Int(n.dropFirst(6).prefix(3))
             else { return nil }
@@ -107,11 +109,11 @@ public struct CheckpointStore {
     /// match the ledger; nil when no epoch was saved. Damaged newer epochs are passed over, and named in
     /// `passedOver`; when no epoch is intact, the error names each one's problem.
     public func latest<T: Real>(as type: T.Type = T.self) throws -> Restored<T>? {
-        try refuseUnrecorded()
+        let ledger = try recordedLedger()
         var passedOver: [String] = []
-        for epoch in savedEpochs().reversed() {
+        for epoch in savedEpochs(in: ledger).reversed() {
             do {
-                var r: Restored<T> = try restore(epoch)
+                var r: Restored<T> = try restore(epoch, ledger)
                 r.passedOver = passedOver
                 return r
             } catch let e as FileFormatError { passedOver.append(e.description) }
@@ -124,9 +126,12 @@ public struct CheckpointStore {
         return nil
     }
 
-    func restore<T: Real>(_ epoch: Int) throws -> Restored<T> {
-        for e in 0..<epoch where e > 0 || ledgerEntry(weightsURL(0)) != nil { _ = try verified(weightsURL(e)) }
-        let w = try verified(weightsURL(epoch)), o = try verified(optimizerURL(epoch))
+    func restore<T: Real>(_ epoch: Int, _ ledger: Ledger) throws -> Restored<T> {
+        // The weights of every epoch before it too (epoch 0 where it was saved): a resume rebuilds their evolution.
+        for e in 0..<epoch where e > 0 || ledger.files[weightsURL(0).lastPathComponent] != nil {
+            _ = try verified(weightsURL(e), in: ledger)
+        }
+        let w = try verified(weightsURL(epoch), in: ledger), o = try verified(optimizerURL(epoch), in: ledger)
         guard let step = o.metadata["step"].flatMap(Int.init), let h = o.metadata["history"] else {
             throw FileFormatError("\(optimizerURL(epoch).path): missing step or history metadata")
         }
@@ -188,8 +193,6 @@ public struct CheckpointStore {
         }
     }
 
-    func ledgerEntry(_ url: URL) -> Ledger.Entry? { (try? readLedger())?.files[url.lastPathComponent] }
-
     func record(_ written: [(URL, Data)]) throws {
         var ledger = try readLedger() ?? Ledger()
         for (url, bytes) in written {
@@ -198,11 +201,12 @@ public struct CheckpointStore {
         try AtomicFile.write(try ledger.encoded(), to: ledgerURL)
     }
 
-    /// Checkpoint files without a ledger: written before rnnlab recorded checksums, so nothing vouches for them.
-    func refuseUnrecorded() throws {
-        guard try readLedger() == nil else { return }
+    /// The ledger (empty where nothing was saved yet); checkpoint files without one are refused: written before
+    /// rnnlab recorded checksums, nothing vouches for them.
+    func recordedLedger() throws -> Ledger {
+        if let ledger = try readLedger() { return ledger }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        guard names.contains(where: { $0.hasPrefix("epoch_") && $0.hasSuffix(".safetensors") }) else { return }
+        guard names.contains(where: { $0.hasPrefix("epoch_") && $0.hasSuffix(".safetensors") }) else { return Ledger() }
         throw FileFormatError(
             """
             \(directory.path) holds checkpoints but no \(Ledger.fileName) (rnnlab before 0.5 wrote none), so they \
@@ -212,9 +216,8 @@ public struct CheckpointStore {
 
     /// The file, read only when its size matches the ledger and used only when its SHA-256 does too, and made by
     /// this store's run when the store names one.
-    func verified(_ url: URL) throws -> SafetensorsFile {
-        try refuseUnrecorded()
-        guard let entry = ledgerEntry(url) else {
+    func verified(_ url: URL, in ledger: Ledger) throws -> SafetensorsFile {
+        guard let entry = ledger.files[url.lastPathComponent] else {
             throw FileFormatError(
                 "\(url.path) is not in \(Ledger.fileName): the run stopped before recording it, or it was copied in")
         }
