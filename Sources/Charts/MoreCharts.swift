@@ -122,13 +122,17 @@ public struct Heatmap: Chart {
     public var range: (Double, Double)?
     /// Whether each cell shows its value.
     public var annotate: Bool
+    /// Cells outlined to pick them out (a question's own image), as (row, column), and what the outline means.
+    public var marked: [(row: Int, column: Int)] = [], markedMeaning: String? = nil
     /// Size in pixels.
     public var width: Double, height: Double
     /// A chart of this data; each argument sets the property of the same name.
     public init(
         title: String, values: [[Double]], rowLabels: [String], columnLabels: [String], scale: ColorScale = .sequential,
-        range: (Double, Double)? = nil, annotate: Bool? = nil, width: Double? = nil, height: Double? = nil
+        range: (Double, Double)? = nil, annotate: Bool? = nil, width: Double? = nil, height: Double? = nil,
+        marked: [(row: Int, column: Int)] = [], markedMeaning: String? = nil
     ) {
+        self.marked = marked; self.markedMeaning = markedMeaning
         self.title = title; self.values = values; self.rowLabels = rowLabels; self.columnLabels = columnLabels;
         self.scale = scale
         self.range = range
@@ -192,6 +196,11 @@ public struct Heatmap: Chart {
                 }
             }
         }
+        for (r, c) in marked where values.indices.contains(r) && (0..<cols).contains(c) {
+            svg.rect(
+                f.left + Double(c) * cw + 1, f.top + Double(r) * ch + 1, cw - 2, ch - 2, fill: "none", stroke: "#111",
+                strokeWidth: 2, cls: "marked")
+        }
         svg.raw("</g>")
         // Every label when cells are 12 px or more; every n-th below (Int only after the clamp: a cell may be 0 px).
         func step(_ size: Double) -> Int { Int(min(max((12 / size).rounded(.up), 1), 1e6)) }
@@ -213,9 +222,11 @@ public struct Heatmap: Chart {
         }
         svg.text(bx + 18, f.top + 8, formatTick(hi), size: 10, anchor: "start", cls: "colorbar-label")
         svg.text(bx + 18, f.top + bh, formatTick(lo), size: 10, anchor: "start", cls: "colorbar-label")
+        let notes = [markedMeaning.map { "outlined: \($0)" }, skippedNote(skipped, "non-finite cells (grey)")]
+            .compactMap { $0 }
         drawNote(
             &svg, Frame(width: width, height: height + 8, left: 0, right: 0, top: 0, bottom: 0),
-            skippedNote(skipped, "non-finite cells (grey)"))
+            notes.isEmpty ? nil : notes.joined(separator: "; "))
         return svg.render()
     }
 }

@@ -84,13 +84,14 @@ public struct SVGDocument {
 
     mutating func rect(
         _ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, stroke: String? = nil, opacity: Double? = nil,
-        cls: String? = nil, title: String? = nil
+        strokeWidth: Double? = nil, cls: String? = nil, title: String? = nil
     ) {
         var a = [
             ("x", Self.num(x)), ("y", Self.num(y)), ("width", Self.num(max(w, 0))), ("height", Self.num(max(h, 0))),
             ("fill", fill)
         ]
         if let stroke { a.append(("stroke", stroke)) }
+        if let strokeWidth { a.append(("stroke-width", Self.num(strokeWidth))) }
         if let opacity { a.append(("fill-opacity", Self.num(opacity))) }
         if let cls { a.append(("class", cls)) }
         if let title {

@@ -333,3 +333,19 @@ final class ReportLayoutTests: XCTestCase {
         XCTAssertTrue(html.contains("<h3 id=\"sine-2\">Sine</h3>"))
     }
 }
+
+final class HeatmapMarkTests: XCTestCase {
+    /// Outlined cells are drawn over the matrix and explained; a diverging scale without a range fits the values.
+    func testMarkedCellsAndFittedScale() throws {
+        let svg = try Heatmap(
+            title: "cos", values: [[0.1, -0.2], [0.05, 0.15]], rowLabels: ["Q1", "Q2"], columnLabels: ["a", "b"],
+            scale: .diverging, marked: [(0, 1), (1, 0), (5, 5)], markedMeaning: "the question's own image"
+        ).svg()
+        XCTAssertEqual(svg.components(separatedBy: "class=\"marked\"").count - 1, 2, "cells outside are ignored")
+        XCTAssertTrue(
+            svg.contains("outlined: the question&#39;s own image")
+                || svg.contains("outlined: the question's own image"), svg)
+        XCTAssertTrue(svg.contains("data-min=\"-0.2\" data-max=\"0.2\""), "fitted to max |value|, not +-1")
+        XCTAssertTrue(svg.contains(">-0.20<") && svg.contains(">0.15<"), "values printed in the cells")
+    }
+}

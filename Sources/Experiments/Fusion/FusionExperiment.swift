@@ -309,14 +309,19 @@ package enum FusionExperiment {
                     }.count) / Double(items.count)
             }
             let qLabels = items.enumerated().map { "Q\($0.offset + 1)" }
+            // Colours fitted to the values (symmetric about 0: cosines of about +-0.2 on a +-1 scale looked blank),
+            // the values printed where they fit, and each question's own image outlined.
+            let own = items.indices.compactMap { q in images.firstIndex { $0.name == items[q].image }.map { (q, $0) } }
             fusionPanels.append(
                 Heatmap(
                     title: "\(cell.displayName): random projection", values: simA, rowLabels: qLabels,
-                    columnLabels: images.map(\.name), scale: .diverging, range: (-1, 1), annotate: false))
+                    columnLabels: images.map(\.name), scale: .diverging, marked: own,
+                    markedMeaning: "the question's own image"))
             bridgePanels.append(
                 Heatmap(
                     title: "\(cell.displayName): label bridge", values: simB, rowLabels: qLabels,
-                    columnLabels: images.map(\.name), scale: .diverging, range: (-1, 1), annotate: false))
+                    columnLabels: images.map(\.name), scale: .diverging, marked: own,
+                    markedMeaning: "the question's own image"))
             ownSimilarity.append(
                 (cell.displayName, items.indices.map { q in simB[q][images.firstIndex { $0.name == items[q].image }!] })
             )
@@ -376,11 +381,15 @@ package enum FusionExperiment {
             SmallMultiples(
                 title: "Cosine similarity, questions (rows) x images (columns): random projection",
                 panels: fusionPanels, columns: 3), "fusion/similarity_projection.svg",
-            caption: "Q numbers follow the question table above.", into: &report)
+            caption:
+                "Q numbers follow the question table above. Each panel's colours span its own values, symmetric "
+                + "about 0 (see its colour bar); the outlined cell is the image the question was asked about.",
+            into: &report)
         try folder.figure(
             SmallMultiples(title: "Cosine similarity: label bridge", panels: bridgePanels, columns: 3),
             "fusion/similarity_label_bridge.svg",
-            caption: "Q numbers follow the question table above.", into: &report)
+            caption: "As above, through the label bridge; the outlined cell is the question's own image.",
+            into: &report)
         try folder.figure(
             GroupedBarChart(
                 title: "Similarity of each question to its own image (label bridge)", yLabel: "cosine",
