@@ -77,6 +77,18 @@ final class FindingsTests: XCTestCase {
         ).map(\.text)
         XCTAssertTrue(
             lines[0].contains("LSTM at epoch 2 (8 s of training), then GRU at epoch 3 (3 s of training)"), lines[0])
+        // One epoch ahead at this threshold, tied at 0.8x of it: no ranking.
+        XCTAssertTrue(
+            lines[0].contains(
+                "not a ranking: the leader or its lead of under 2 epochs changes with the threshold (<= 0.08: LSTM "
+                    + "(epoch 3), <= 0.1: LSTM (epoch 2), <= 0.125: LSTM (epoch 2))"), lines[0])
+        let robust = ToyExperiment.racingFindings(
+            [
+                summary("LSTM", [0.5, 0.05, 0.04, 0.03], secondsPerEpoch: 1),
+                summary("GRU", [0.5, 0.4, 0.3, 0.05], secondsPerEpoch: 1)
+            ], task: "t", metric: "MSE"
+        ).map(\.text)
+        XCTAssertTrue(robust[0].contains("the same model leads by 2 or more epochs at 0.8x and 1.25x"), robust[0])
         XCTAssertTrue(lines[1].contains("In wall-clock time GRU got there first (3 s)"), lines[1])
         XCTAssertTrue(lines[2].contains("Never reached MSE <= 0.1 in 3 epochs: RNN (best 0.3)"), lines[2])
         // Three epochs of a falling curve leave a wide noise band: the two lowest are not ranked.

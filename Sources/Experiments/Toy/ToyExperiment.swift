@@ -350,6 +350,25 @@ package enum ToyExperiment {
 
     // MARK: - findings (text computed from the numbers)
 
+    /// Whether "first to the threshold" is a property of the models or of the threshold: the leader (by epoch) at
+    /// 0.8x and 1.25x the threshold too, and its lead. A leader that changes, or a lead under two epochs, is no
+    /// ranking.
+    static func thresholdRobustness(_ s: [ModelSummary], threshold: Double) -> String {
+        func leaders(_ t: Double) -> [(String, Int)] {
+            s.compactMap { m in firstBelow(m.history, t).map { (m.model, $0.0) } }.sorted { $0.1 < $1.1 }
+        }
+        let levels = [0.8, 1, 1.25].map { threshold * $0 }
+        let firsts = levels.map { leaders($0) }
+        let named = zip(levels, firsts).map { t, l in
+            "<= \(fmt(t, 3)): " + (l.first.map { "\($0.0) (epoch \($0.1))" } ?? "none")
+        }.joined(separator: ", ")
+        let same = firsts.allSatisfy { $0.first?.0 == firsts[1].first?.0 }
+        let clear = firsts.allSatisfy { l in l.count < 2 || l[1].1 - l[0].1 >= 2 }
+        return same && clear && firsts[1].count > 1
+            ? "the same model leads by 2 or more epochs at 0.8x and 1.25x this threshold (\(named))"
+            : "not a ranking: the leader or its lead of under 2 epochs changes with the threshold (\(named))"
+    }
+
     static func racingFindings(_ s: [ModelSummary], task: String, metric: String) -> [Finding] {
         var lines: [Finding] = []
         let reached = s.filter { $0.epochReachingThreshold != nil }.sorted {
@@ -360,9 +379,10 @@ package enum ToyExperiment {
             let order = reached.map {
                 "\($0.model) at epoch \($0.epochReachingThreshold!) (\(fmt($0.secondsToThreshold!, 2)) s of training)"
             }.joined(separator: ", then ")
+            let robustness = Self.thresholdRobustness(s, threshold: s.first?.threshold ?? .nan)
             lines.append(
                 .headline(
-                    "First to reach \(metric) <= \(threshold) on \(task): \(order).",
+                    "First to reach \(metric) <= \(threshold) on \(task): \(order); \(robustness).",
                     numbers: Dictionary(
                         uniqueKeysWithValues: reached.flatMap {
                             [
