@@ -125,17 +125,32 @@ struct ModelRecipe {
             let description = "\(cell.displayName) \(model.rnn.config.description), \(settings)"
             let store = CheckpointStore(
                 directory: context.folder.url("\(directory)/\(cell.rawValue)"), run: "seed \(seed); \(description)")
-            if let restored = try store.latest(as: Float.self) {
-                for problem in restored.passedOver {
-                    context.logger.warning("\(directory) \(cell.displayName): passed over \(problem)")
-                }
-                try trainer.resume(restored, in: store)
-                context.logger.info("\(directory) \(cell.displayName): resuming after epoch \(restored.epoch)")
-            } else {
-                try store.saveInitial(model: model.parameters, description: description)
-            }
-            return [CheckpointCallback(store: store, trainer: trainer, description: description)]
+            return [
+                try Self.resumeOrStart(
+                    store, label: "\(directory) \(cell.displayName)", description: description, model: model,
+                    trainer: trainer, context: context)
+            ]
         }
+    }
+
+    /// Resumes `trainer` from the newest intact checkpoint in `store` (damaged newer epochs logged as passed over),
+    /// or saves the initial weights as epoch 0; `restoring` runs with the restored checkpoint before training
+    /// resumes, `starting` after epoch 0 is saved. Returns the callback that saves every epoch.
+    static func resumeOrStart(
+        _ store: CheckpointStore, label: String, description: String, model: SequenceModel<Float>,
+        trainer: Trainer<Float>, context: RunContext,
+        restoring: (CheckpointStore.Restored<Float>) throws -> Void = { _ in }, starting: () throws -> Void = {}
+    ) throws -> CheckpointCallback<Float> {
+        if let restored = try store.latest(as: Float.self) {
+            for problem in restored.passedOver { context.logger.warning("\(label): passed over \(problem)") }
+            try restoring(restored)
+            try trainer.resume(restored, in: store)
+            context.logger.info("\(label): resuming after epoch \(restored.epoch)")
+        } else {
+            try store.saveInitial(model: model.parameters, description: description)
+            try starting()
+        }
+        return CheckpointCallback(store: store, trainer: trainer, description: description)
     }
 
     /// The one path every experiment trains by: for each cell, build the model from the recipe, let `prepare`

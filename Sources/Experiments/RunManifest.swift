@@ -148,7 +148,7 @@ extension RunManifest {
     }
 
     /// Whether `folder` holds nothing but its run lock (or does not exist).
-    package static func isEmpty(_ folder: URL) -> Bool {
+    static func isEmpty(_ folder: URL) -> Bool {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).allSatisfy {
             $0 == RunLock.fileName
         }
@@ -174,6 +174,10 @@ extension RunManifest {
         return target
     }
 
+    /// What --fresh does: moves the run in the locked folder aside and says where, or nothing when the folder is
+    /// empty; a folder that holds no rnnlab run is refused, untouched.
+    package static func startFresh(_ lock: RunLock) throws -> URL? { isEmpty(lock.folder) ? nil : try moveAside(lock) }
+
     /// Checks `planned` against what the locked folder already holds, moving an earlier run aside when `fresh`,
     /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
     /// the folder holds a run with other settings, or results that no manifest describes.
@@ -183,8 +187,8 @@ extension RunManifest {
         let folder = lock.folder
         var history = RunFolderHistory()
         let holdsResults = !results(in: folder).isEmpty
-        if fresh && !isEmpty(folder) {
-            history.movedTo = try moveAside(lock)
+        if fresh, let moved = try startFresh(lock) {
+            history.movedTo = moved
         } else if holdsResults {
             guard let old = try read(folder) else {
                 throw RunFolderError(

@@ -38,29 +38,22 @@ public struct SafetensorsFile {
     /// the header describes (a file longer or shorter than that is refused before its data is read).
     public init(contentsOf url: URL) throws {
         let file = try InputFile(url)
-        let source = url.path
-        guard file.size >= 8 else {
-            throw FileFormatError("\(source): truncated: \(file.size) bytes, no header length")
-        }
-        let headerLength = try Self.headerLength(file.read(0..<8), available: file.size - 8, source: source)
-        let dataStart = 8 + headerLength
-        (metadata, entries) = try Self.parseHeader(
-            file.read(8..<dataStart), dataCount: file.size - dataStart, source: source)
-        self.source = source
-        data = try file.read(dataStart..<file.size)
+        try self.init(size: file.size, source: url.path, read: file.read)
     }
 
     /// Checks safetensors bytes in memory.
     public init(bytes: Data, source: String = "safetensors data") throws {
+        try self.init(size: bytes.count, source: source) { bytes.subdata(in: $0) }
+    }
+
+    /// `size` bytes read by range through `read`: the header length, the header, then the data section it
+    /// describes, each checked before the next is read.
+    init(size: Int, source: String, read: (Range<Int>) throws -> Data) throws {
         self.source = source
-        guard bytes.count >= 8 else {
-            throw FileFormatError("\(source): truncated: \(bytes.count) bytes, no header length")
-        }
-        let headerLength = try Self.headerLength(bytes.prefix(8), available: bytes.count - 8, source: source)
-        let headerEnd = 8 + headerLength
-        (metadata, entries) = try Self.parseHeader(
-            bytes.subdata(in: 8..<headerEnd), dataCount: bytes.count - headerEnd, source: source)
-        data = bytes.subdata(in: headerEnd..<bytes.count)
+        guard size >= 8 else { throw FileFormatError("\(source): truncated: \(size) bytes, no header length") }
+        let headerEnd = 8 + (try Self.headerLength(read(0..<8), available: size - 8, source: source))
+        (metadata, entries) = try Self.parseHeader(read(8..<headerEnd), dataCount: size - headerEnd, source: source)
+        data = try read(headerEnd..<size)
     }
 
     /// The first 8 bytes: the header's length, at most what follows them and `maxHeaderLength`.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Experiments
 import Files
 import Foundation
+import Logging
 import Recurrent
 import TensorCore
 import Datasets
@@ -110,9 +111,9 @@ struct Train: ParsableCommand {
         // One writer per folder, from before --fresh moves anything until the report is written.
         let lock = try RunLock(root, command: command)
         defer { lock.release() }
-        for note in lock.notes { FileHandle.standardError.write(Data("  \(out): \(note)\n".utf8)) }
-        if fresh && !RunManifest.isEmpty(root) {
-            print("The earlier run in \(out) was moved to \(try RunManifest.moveAside(lock).path).")
+        for note in lock.notes { Logger(label: "rnnlab").notice("\(out): \(note)") }
+        if fresh, let moved = try RunManifest.startFresh(lock) {
+            print("The earlier run in \(out) was moved to \(moved.path).")
         }
         let context = RunContext(
             folder: try RunFolder(root), cache: DataCache(), threads: threads,

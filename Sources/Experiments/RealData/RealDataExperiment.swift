@@ -422,32 +422,28 @@ package enum RealDataExperiment {
             trackers[cell] = tracker
 
             // Resume: rebuild the evolution from the saved epochs, then continue after the newest intact one.
-            if let restored = try store.latest(as: Float.self) {
-                let last = restored.epoch
-                guard last <= recipe.epochs else {
-                    throw FileFormatError(
-                        "\(store.directory.path): holds epoch \(last) of a run of \(recipe.epochs) epochs; it does not "
-                            + "belong to this run")
-                }
-                for problem in restored.passedOver {
-                    context.logger.warning("\(task.key) \(cell.displayName): passed over \(problem)")
-                }
-                for e in 0...last {
-                    do { try model.load(try store.weights(epoch: e)) } catch let error as FileFormatError {
-                        throw error
-                    } catch {
-                        throw FileFormatError("\(store.weightsURL(e).path): does not fit \(description): \(error)")
+            let checkpoints = try ModelRecipe.resumeOrStart(
+                store, label: "\(task.key) \(cell.displayName)", description: description, model: model,
+                trainer: trainer, context: context,
+                restoring: { restored in
+                    let last = restored.epoch
+                    guard last <= recipe.epochs else {
+                        throw FileFormatError(
+                            "\(store.directory.path): holds epoch \(last) of a run of \(recipe.epochs) epochs; it does "
+                                + "not belong to this run")
                     }
-                    try tracker.capture(epoch: e, record: e == 0 ? nil : restored.history[e - 1])
-                }
-                try trainer.resume(restored, in: store)
-                resumedFrom[cell] = (last, store.savedDate(epoch: last))
-                context.logger.info("\(task.key) \(cell.displayName): resuming after epoch \(last)")
-            } else {
-                try store.saveInitial(model: model.parameters, description: description)
-                try tracker.capture(epoch: 0, record: nil)
-            }
-            return [CheckpointCallback(store: store, trainer: trainer, description: description), tracker]
+                    for e in 0...last {
+                        do { try model.load(try store.weights(epoch: e)) } catch let error as FileFormatError {
+                            throw error
+                        } catch {
+                            throw FileFormatError("\(store.weightsURL(e).path): does not fit \(description): \(error)")
+                        }
+                        try tracker.capture(epoch: e, record: e == 0 ? nil : restored.history[e - 1])
+                    }
+                    resumedFrom[cell] = (last, store.savedDate(epoch: last))
+                },
+                starting: { try tracker.capture(epoch: 0, record: nil) })
+            return [checkpoints, tracker]
         }
 
         let trained =
