@@ -1,8 +1,8 @@
 import Foundation
 
 /// The words a report may use for a comparison or a curve, each decided by its definition from the numbers: a
-/// ranking only outside the noise, "converged" only once a curve is flat within its noise, "stable" only when the
-/// validation loss does not rise beyond it, saturation apart from a gate held open.
+/// ranking only outside the noise, "converged" only once a curve has reached its final level within its noise,
+/// "stable" only when the validation loss does not rise beyond it, saturation apart from gates that keep the state.
 enum Verdicts {
     // MARK: accuracies on a test set
 

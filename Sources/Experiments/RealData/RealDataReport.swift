@@ -511,7 +511,8 @@ struct ModelEvolution: Sendable {
     /// The gate whose squashing saturation (derivative near 0) is largest after the last epoch, and that fraction;
     /// the gates held where they keep the state (memory) are not counted there but in `memory`.
     var mostSaturatedGate: String, saturation: Double
-    /// The carry gate (LSTM f, GRU z) and the share of its activations near 1 after the last epoch.
+    /// The gates held where they keep the state after the last epoch (LSTM f open and i shut, GRU z open), each
+    /// with the share of its activations there.
     var memory: [Memory] = []
     /// What the validation loss did (`Verdicts.trend`).
     var trend: Verdicts.Trend
@@ -542,8 +543,8 @@ struct ModelEvolution: Sendable {
 }
 
 extension RealDataReport {
-    /// The gate with the largest squashing saturation, and the carry gate's held-open share, of one model's
-    /// per-gate saturation (`Verdicts.saturation`).
+    /// The gate with the largest squashing saturation, and the gates held where they keep the state (carry gate
+    /// open, write gate shut) with their shares, of one model's per-gate saturation (`Verdicts.saturation`).
     static func squashing(_ cell: CellKind, _ stats: [SaturationStats]) -> (
         worst: (gate: String, fraction: Double)?, memory: [ModelEvolution.Memory]
     ) {
