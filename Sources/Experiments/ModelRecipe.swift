@@ -153,6 +153,19 @@ struct ModelRecipe {
         return CheckpointCallback(store: store, trainer: trainer, description: description)
     }
 
+    /// The same cells trained from every further seed of a comparison (`seeds` after the run's own, which the caller
+    /// trained), each checkpointed under `directory`/seedK/CELL so a rerun resumes them: one list per seed.
+    func replicates<D: SequenceDataset>(
+        _ cells: [CellKind], seeds: [UInt64], label: String, directory: String, train: D, validation: D,
+        context: RunContext
+    ) throws -> [[Trained]] where D.Scalar == Float {
+        try seeds.enumerated().dropFirst().map { k, seed in
+            try trainEachCell(
+                cells, seed: seed, label: "\(label) seed \(k + 1)", train: train, validation: validation,
+                context: context, prepare: checkpointed("\(directory)/seed\(k + 1)", seed: seed, context: context))
+        }
+    }
+
     /// The one path every experiment trains by: for each cell, build the model from the recipe, let `prepare`
     /// resume it or attach callbacks of its own (checkpoints, weight tracking), then fit it, with progress
     /// under "label CELL".

@@ -99,6 +99,11 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Output folder for results, figures and report.html.") var out = "runs/latest"
     @Option(help: "Random seed: the same seed reproduces the same numbers.") var seed: UInt64 = 7
     @Flag(help: "Small, fast profile (fewer epochs and samples).") var quick = false
+    @Option(
+        help: """
+            Seeds every model trains from, the comparisons made over all of them (default 3, pixel MNIST 1; \
+            --quick 1). --seeds 1 is the quick single-seed look.
+            """) var seeds: Int?
     @Option(help: "Threads for the numeric kernels (default: all cores).") var threads = ProcessInfo.processInfo
         .activeProcessorCount
     @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
@@ -112,6 +117,7 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         try requireAtLeast(1, threads, "threads")
+        try requireAtLeast(1, seeds, "seeds")
     }
 }
 
@@ -267,7 +273,7 @@ func runStudy(
     let started = Date()
     var options = Study.Options(
         quick: run.quick, seed: run.seed, experiments: experiments, dataDirectory: DataCache.directory(run.data),
-        toy: toy, real: real, fusion: fusion, threads: run.threads, fresh: run.fresh)
+        toy: toy, real: real, fusion: fusion, seeds: run.seeds, threads: run.threads, fresh: run.fresh)
     options.progress = { ProgressPrinter(label: $0) }
     let outcome = try Study.run(options, out: URL(fileURLWithPath: run.out))
     if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }

@@ -172,6 +172,7 @@ final class ToyExperimentRunTests: XCTestCase {
         o.charCorpusFile = fortuneExcerpt.path; o.charPrime = "A "
         o.exploding.steps = 10; o.exploding.count = 64; o.exploding.epochs = 1; o.exploding.hidden = 8
         o.addingEpochs = 1; o.addingCount = 64; o.addingSteps = 20; o.addingHidden = 8
+        o.seeds = 2
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "test")
@@ -183,6 +184,19 @@ final class ToyExperimentRunTests: XCTestCase {
         XCTAssertEqual(s.addingGradients[0].lossGradientInit.count, 20)
         XCTAssertEqual(s.addingGradients[1].gateCarryPerUnit.count, 8)
         XCTAssertTrue(s.findings.contains { $0.text.contains("||dL/dh_1|| / ||dL/dh_T||") })
+        // Every model also from a second seed: each measure has one value per seed and per model, compared over both.
+        XCTAssertEqual(s.seeds["sine"]?.seeds, OverSeeds.seeds(o.seed, count: 2))
+        for task in ["sine", "chars", "adding"] {
+            let measures = try XCTUnwrap(s.seeds[task]?.measures)
+            XCTAssertEqual(measures.count, 2, task)
+            for series in measures.values.joined() { XCTAssertEqual(series.values.count, 2, task) }
+        }
+        let sineLoss = try XCTUnwrap(s.seeds["sine"]?.measures["final validation MSE"])
+        XCTAssertEqual(sineLoss.map { $0.values[0] }, s.sine.map(\.finalValidationLoss), "the first seed is the run's")
+        XCTAssertNotEqual(sineLoss[0].values[0], sineLoss[0].values[1])
+        XCTAssertTrue(s.findings.contains { $0.rank == .headline && $0.text.contains("over 2 seeds") })
+        XCTAssertTrue(
+            s.findings.contains { $0.rank == .detail && $0.text.hasPrefix("First seed: Final validation MSE") })
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("toy").path)
         for f in [
             "results.json", "sine_history.csv", "adding_gradients.csv", "sine_loss.svg", "adding_jacobian.svg",
@@ -204,6 +218,9 @@ final class ToyExperimentRunTests: XCTestCase {
                 XCTAssertEqual(
                     CheckpointStore(directory: dir.appendingPathComponent("toy/\(task)/\(cell)")).savedEpochs().last,
                     task == "sine" ? 2 : 1, "\(task) \(cell)")
+                XCTAssertEqual(
+                    CheckpointStore(directory: dir.appendingPathComponent("toy/\(task)/seed2/\(cell)")).savedEpochs()
+                        .last, task == "sine" ? 2 : 1, "\(task) \(cell), second seed")
             }
         }
         let lastWrite =
@@ -216,6 +233,7 @@ final class ToyExperimentRunTests: XCTestCase {
             report: &again)
         XCTAssertEqual(rerun.sine.map(\.history), s.sine.map(\.history))
         XCTAssertEqual(rerun.adding.map(\.history), s.adding.map(\.history))
+        XCTAssertEqual(rerun.seeds, s.seeds, "the second seed resumed too")
         XCTAssertEqual(
             try FileManager.default.attributesOfItem(
                 atPath: dir.appendingPathComponent("toy/sine/lstm/epoch_002.safetensors").path)[.modificationDate]

