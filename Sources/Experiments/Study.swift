@@ -5,6 +5,12 @@ import Interchange
 import Logging
 import Files
 
+/// findings.json: the assignment's items answered, then every measured statement of the report, typed.
+package struct StudyFindings: Codable, Sendable {
+    package var answers: [Answer]
+    package var findings: [Finding]
+}
+
 /// The whole study in one run folder: every experiment's results, figures and one combined HTML report.
 package enum Study {
     package struct Options: Sendable {
@@ -60,6 +66,7 @@ package enum Study {
     /// What a study produced: the report, its findings, and the parts that failed (each with its error).
     package struct Outcome {
         package var report: URL
+        package var answers: [Answer]
         package var findings: [Finding]
         package var failures: [String]
         package var history: RunFolderHistory
@@ -108,7 +115,7 @@ package enum Study {
                 """
             )
         }
-        var findings: [Finding] = [], failures: [String] = []
+        var findings: [Finding] = [], failures: [String] = [], answers: [Answer] = []
         let rerun = options.rerunCommand
         func failed(_ part: String, _ error: Error) {
             logger.error("\(part) failed: \(error)")
@@ -122,10 +129,11 @@ package enum Study {
             folder: folder, cache: cache, threads: options.threads, progress: options.progress, rerun: rerun)
         if options.experiments.contains(1) {
             do {
-                findings += try report.staged {
+                let s = try report.staged {
                     try ToyExperiment.run(options: options.toyOptions, context: context, report: &$0)
                 }
-                .findings
+                findings += s.findings
+                answers += Answers.toy(s)
             } catch { failed("Experiment 1", error) }
         }
         if options.experiments.contains(2) {
@@ -134,31 +142,30 @@ package enum Study {
                     try RealDataExperiment.run(options: options.realOptions, context: context, report: &$0)
                 }
                 findings += s.findings
+                answers += Answers.real(s)
                 failures += s.tasks.compactMap { t in t.failure.map { "Experiment 2, \(t.task): \($0)" } }
             } catch { failed("Experiment 2", error) }
         }
         if options.experiments.contains(3) {
             do {
-                findings += try report.staged {
+                let s = try report.staged {
                     try FusionExperiment.run(options: options.fusionOptions, context: context, report: &$0)
-                }.findings
+                }
+                findings += s.findings
+                answers += Answers.fusion(s)
             } catch let e as DataError {
                 // No network and no cached weights: say so in the report instead of losing the other experiments.
                 logger.warning("skipping experiment 3: \(e)")
                 report.paragraph("Experiment 3 was not run: \(e.description)")
             } catch { failed("Experiment 3", error) }
         }
-        // At a glance: the headline measurements, linked to the sections below (inserted after the introduction).
-        let headlines = findings.filter { $0.rank == .headline }.map(\.text)
-        if !headlines.isEmpty {
-            let blocks: [HTMLReport.Block] = [.heading("At a glance", level: 2, id: "at-a-glance"), .list(headlines)]
-            report.blocks.insert(contentsOf: blocks, at: min(1, report.blocks.count))
-        }
+        // The assignment's items answered from the numbers, after the introduction.
+        report.blocks.insert(contentsOf: Answers.section(answers), at: min(1, report.blocks.count))
         manifest.data.merge(ledger.checksums) { $1 }
         try manifest.write(out)
-        try folder.writeJSON(findings, to: "findings.json")
+        try folder.writeJSON(StudyFindings(answers: answers, findings: findings), to: "findings.json")
         let url = folder.url("report.html")
         try AtomicFile.write(report.render(), to: url)
-        return Outcome(report: url, findings: findings, failures: failures, history: history)
+        return Outcome(report: url, answers: answers, findings: findings, failures: failures, history: history)
     }
 }

@@ -128,6 +128,31 @@ enum Verdicts {
         }
     }
 
+    /// The trend in a few words, for an answer that lists several models.
+    static func brief(_ t: Trend) -> String {
+        switch t {
+        case let .overfitting(epoch, best, last):
+            "overfitting: rose from its minimum \(fmt(best, 3)) at epoch \(epoch) to \(fmt(last, 3)) (not stable)"
+        case let .stillImproving(k, by):
+            "still improving by \(fmt(by, 3)) over the last \(k) epochs (budget-limited, not converged)"
+        case let .converged(epoch): "converged (within its noise of the final level from epoch \(epoch))"
+        case .tooShort: "too few epochs to tell"
+        }
+    }
+
+    /// Notable jumps of a loss curve: the epochs (1-based) whose rise over the previous epoch exceeds both 5 times
+    /// the curve's typical epoch-to-epoch change (the median absolute change, robust to the jumps themselves) and
+    /// 10% of the previous value.
+    static func spikes(_ curve: [Double]) -> [(epoch: Int, from: Double, to: Double)] {
+        let steps = zip(curve.dropFirst(), curve).map { $0 - $1 }.filter(\.isFinite)
+        guard steps.count >= 4 else { return [] }
+        let typical = steps.map(abs).sorted()[steps.count / 2]
+        return curve.indices.dropFirst().compactMap { t in
+            let rise = curve[t] - curve[t - 1]
+            return rise > 5 * typical && rise > 0.1 * abs(curve[t - 1]) ? (t + 1, curve[t - 1], curve[t]) : nil
+        }
+    }
+
     // MARK: gradients through time
 
     /// What a measured per-step gradient factor f does over `steps` steps, by the size it reaches (f^steps): it

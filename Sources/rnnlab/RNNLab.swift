@@ -277,8 +277,8 @@ func runStudy(
     options.progress = { ProgressPrinter(label: $0) }
     let outcome = try Study.run(options, out: URL(fileURLWithPath: run.out))
     if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }
-    print("\nFindings:")
-    for f in outcome.findings { print("  - \(f)") }
+    print("\nAnswers (every measured finding: findings.json):")
+    for a in outcome.answers { print("  - \(a.item) \(a.answer)") }
     print(
         String(
             format: "\nDone in %.1f s. Open %@ (figures as SVG and results as JSON/CSV in %@).",

@@ -173,4 +173,21 @@ final class RunManifestTests: XCTestCase {
         XCTAssertTrue(html.contains("rerun it with --fresh"), "the report says the same command would fail again")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("findings.json").path))
     }
+
+    /// findings.json carries the Answers section's entries, typed, with their numbers; the report opens with them.
+    func testFindingsCarryTheAnswersAndTheReportOpensWithThem() throws {
+        let outcome = try Study.run(options(), out: out)
+        let saved = try JSONDecoder().decode(
+            StudyFindings.self, from: Data(contentsOf: out.appendingPathComponent("findings.json")))
+        XCTAssertEqual(saved.answers.map(\.item), ["Q2.1", "Q2.2", "Q2.3", "Q2.4", "Q2.5"])
+        XCTAssertEqual(saved.answers, outcome.answers)
+        XCTAssertEqual(saved.findings, outcome.findings)
+        XCTAssertEqual(saved.answers[1].numbers["weight files"], 9, "3 models x (initial + 2 epochs)")
+        XCTAssertTrue(saved.answers[0].answer.hasPrefix("Test MSE on Seattle temperature (one seed)"))
+        let html = try String(contentsOf: outcome.report, encoding: .utf8)
+        let answers = try XCTUnwrap(html.range(of: "id=\"answers\"")),
+            experiment = try XCTUnwrap(html.range(of: "<h2 id=\"experiment-2"))
+        XCTAssertLessThan(answers.lowerBound, experiment.lowerBound)
+        XCTAssertTrue(html.contains("<a href=\"real/seattle_temperature/loss.svg\">loss.svg</a>"))
+    }
 }

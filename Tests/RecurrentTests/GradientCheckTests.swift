@@ -181,3 +181,19 @@ func steps<T: Real>(_ x: Tensor<T>, _ t0: Int, _ t1: Int) -> Tensor<T> {
     for b in 0..<B { out += x.data[((b * Tn + t0) * F)..<((b * Tn + t1) * F)] }
     return try! Tensor(shape: [B, t1 - t0, F], data: out)
 }
+
+/// The check a study runs and reports (GradientCheck): every entry compared, small errors for every cell.
+final class InRunGradientCheckTests: XCTestCase {
+    func testEveryCellPassesTheInRunCheck() throws {
+        for cell in [CellKind.rnn, .lstm, .gru] {
+            let r = try GradientCheck.run(RecurrentConfig(cell: cell, inputSize: 3, hiddenSize: 4, numLayers: 2))
+            XCTAssertLessThan(r.maxError, 1e-7, r.network)
+            // parameters + inputs (2 x 5 x 3) + initial states (2 x 2 x 4, twice for the LSTM)
+            var rng = SeededRandom(seed: 0)
+            let parameters = RecurrentNetwork<Double>(
+                config: RecurrentConfig(cell: cell, inputSize: 3, hiddenSize: 4, numLayers: 2), rng: &rng
+            ).parameters.scalarCount
+            XCTAssertEqual(r.entries, parameters + 30 + (cell == .lstm ? 32 : 16), r.network)
+        }
+    }
+}

@@ -37,7 +37,9 @@ package enum FusionExperiment {
         package var vqaDirectory: String? = nil, vqaImageDirectory: String? = nil
         package var vqaImages = 8, questionsPerImage = 2
         package var tsneIterations = 1000
-        package init(quick: Bool = false) { if quick { easyVQAImages = 2; tsneIterations = 400 } }
+        /// Random initialisations of each encoder the dynamics are compared over (the figures show the first).
+        package var initialisations = 5
+        package init(quick: Bool = false) { if quick { easyVQAImages = 2; tsneIterations = 400; initialisations = 1 } }
     }
 
     package struct Item: Codable, Sendable {
@@ -72,6 +74,10 @@ package enum FusionExperiment {
         package var items: [Item]
         package var imageTop5: [String: [String]]
         package var metrics: [EncoderMetrics]
+        /// The seed of the encoders' first initialisation, and the dynamics over every initialisation (absent with
+        /// one).
+        package var seed: UInt64
+        package var spread: SeedComparison?
         package var findings: [Finding]
     }
 
@@ -216,24 +222,11 @@ package enum FusionExperiment {
         var ownSimilarity: [(String, [Double])] = []
         let shown = Array(Set([0, photoQuestions.count, items.count - 1])).sorted().filter { $0 < items.count }
         for cell in cells {
-            var rng = SeededRandom(seed: o.seed)
-            let encoder = RecurrentNetwork<Float>(
-                config: RecurrentConfig(cell: cell, inputSize: embeddings.dimension, hiddenSize: o.hidden), rng: &rng)
-            encoder.threads = context.threads
-            func encode(_ words: [String]) throws -> [[Double]] {
-                let x = try Tensor<Float>(
-                    shape: [1, words.count, embeddings.dimension], data: words.flatMap { embeddings.vector($0) })
-                let out = try encoder.forward(x).output
-                return (0..<words.count).map { t in out.data[(t * o.hidden)..<((t + 1) * o.hidden)].map(Double.init) }
-            }
+            let encode = encoder(cell, seed: o.seed, hidden: o.hidden, embeddings: embeddings, threads: context.threads)
             let states = try wordLists.map(encode)
             let allStates = states.flatMap { $0 }
-            // dynamics
-            let lengths = states.map { s in
-                zip(s.dropFirst(), s).reduce(0.0) { $0 + Projection.norm(zip($1.0, $1.1).map { $0 - $1 }) }
-            }
+            let dynamic = dynamics(states)
             let growth = states.map { s in Projection.norm(s.last!) / max(Projection.norm(s.first!), 1e-12) }
-            let adjacent = states.flatMap { s in zip(s.dropFirst(), s).map { Projection.cosine($0.0, $0.1) } }
             let pca = Projection.pca(allStates, components: 2)
             let tsne = Projection.tsne(allStates, perplexity: 30, iterations: o.tsneIterations, seed: o.seed)
             // trajectories of the shown questions in both maps
@@ -327,19 +320,15 @@ package enum FusionExperiment {
             )
             metrics.append(
                 EncoderMetrics(
-                    cell: cell, meanTrajectoryLength: lengths.reduce(0, +) / Double(lengths.count),
-                    meanNormGrowth: growth.reduce(0, +) / Double(growth.count),
-                    meanAdjacentCosine: adjacent.reduce(0, +) / Double(max(adjacent.count, 1)),
+                    cell: cell, meanTrajectoryLength: dynamic.length,
+                    meanNormGrowth: growth.reduce(0, +) / Double(growth.count), meanAdjacentCosine: dynamic.adjacent,
                     effectiveDimensionality: pca.effectiveDimensionality,
                     pcaExplained2: pca.explainedRatio.prefix(2).reduce(0, +),
                     projectionMatchRate: matchRate(simA), labelBridgeMatchRate: matchRate(simB), tsneKL: tsne.kl,
                     meanPooledProjectionMatchRate: matchRate(simAMean),
                     meanPooledLabelBridgeMatchRate: matchRate(simBMean),
                     poolingAgreement: Self.mean(zip(means, finals).map { Projection.cosine($0, $1) }),
-                    similarityAtLag: (1...3).map { k in
-                        Self.mean(
-                            states.flatMap { s in s.indices.dropLast(k).map { Projection.cosine(s[$0], s[$0 + k]) } })
-                    },
+                    similarityAtLag: dynamic.lags,
                     lastStateCrossQuestion: Self.meanPairwiseCosine(finals),
                     meanPooledCrossQuestion: Self.meanPairwiseCosine(means)))
         }
@@ -415,14 +404,22 @@ package enum FusionExperiment {
                 ]
             },
             caption: "Encoders compared (means over questions)")
+        let spread = try initialisationSpread(o, embeddings, wordLists, threads: context.threads)
+        let overInits = spread.map { Answers.encoderComparison(metrics, spread: $0, seed: o.seed) }
+        // The rankings of one initialisation are details under the comparison over all of them.
+        let oneInitialisation =
+            (findingsText(metrics, images: images.count, questions: items.count)
+            + qualitativeFindings(metrics)).map {
+                Finding(.detail, "Seed \(o.seed)'s encoders: " + $0.text, numbers: $0.numbers)
+            }
         let findings =
-            findingsText(metrics, images: images.count, questions: items.count) + qualitativeFindings(metrics)
+            (overInits.map { [Finding(.headline, $0.answer, numbers: $0.numbers)] } ?? []) + oneInitialisation
         report.list(findings.map(\.text))
 
         let summary = Summary(
             backbone: net.name, embeddings: embeddings.name, items: items,
             imageTop5: top5.mapValues { $0.map { "\($0.name) \(String(format: "%.3f", $0.probability))" } },
-            metrics: metrics, findings: findings)
+            metrics: metrics, seed: o.seed, spread: spread, findings: findings)
         try folder.writeJSON(summary, to: "fusion/results.json")
         try folder.writeCSV(
             [
@@ -440,6 +437,59 @@ package enum FusionExperiment {
                 ]
             }, to: "fusion/encoders.csv")
         return summary
+    }
+
+    /// An untrained encoder of `cell` drawn from `seed` (PyTorch's default initialisation), as a function from a
+    /// question's words to its hidden state after each word.
+    static func encoder(
+        _ cell: CellKind, seed: UInt64, hidden: Int, embeddings: WordEmbeddings, threads: Int
+    ) -> ([String]) throws -> [[Double]] {
+        var rng = SeededRandom(seed: seed)
+        let network = RecurrentNetwork<Float>(
+            config: RecurrentConfig(cell: cell, inputSize: embeddings.dimension, hiddenSize: hidden), rng: &rng)
+        network.threads = threads
+        return { words in
+            let x = try Tensor<Float>(
+                shape: [1, words.count, embeddings.dimension], data: words.flatMap { embeddings.vector($0) })
+            let out = try network.forward(x).output
+            return (0..<words.count).map { t in out.data[(t * hidden)..<((t + 1) * hidden)].map(Double.init) }
+        }
+    }
+
+    /// The dynamics of an encoder's states over every question: trajectory length (sum of ||h_t - h_t-1||), the
+    /// cosine of adjacent states, and the mean cos(h_t, h_t+k) for k = 1, 2, 3.
+    static func dynamics(_ states: [[[Double]]]) -> (length: Double, adjacent: Double, lags: [Double]) {
+        let lengths = states.map { s in
+            zip(s.dropFirst(), s).reduce(0.0) { $0 + Projection.norm(zip($1.0, $1.1).map { $0 - $1 }) }
+        }
+        let lags = (1...3).map { k in
+            mean(states.flatMap { s in s.indices.dropLast(k).map { Projection.cosine(s[$0], s[$0 + k]) } })
+        }
+        return (mean(lengths), lags[0], lags)
+    }
+
+    /// The dynamics of every encoder over `o.initialisations` random initialisations (the words' vectors fixed),
+    /// so a comparison of encoders can be tested against the spread of their initialisation; nil with one.
+    static func initialisationSpread(
+        _ o: Options, _ embeddings: WordEmbeddings, _ wordLists: [[String]], threads: Int
+    ) throws -> SeedComparison? {
+        guard o.initialisations > 1 else { return nil }
+        let seeds = OverSeeds.seeds(o.seed, count: o.initialisations)
+        var measures: [String: [SeedSeries]] = [:]
+        for cell in cells {
+            let runs = try seeds.map { seed in
+                dynamics(
+                    try wordLists.map(
+                        encoder(cell, seed: seed, hidden: o.hidden, embeddings: embeddings, threads: threads)))
+            }
+            measures["similarity at lag 3", default: []].append(
+                SeedSeries(model: cell.displayName, values: runs.map { $0.lags[2] }))
+            measures["adjacent cosine", default: []].append(
+                SeedSeries(model: cell.displayName, values: runs.map(\.adjacent)))
+            measures["trajectory length", default: []].append(
+                SeedSeries(model: cell.displayName, values: runs.map(\.length)))
+        }
+        return SeedComparison(seeds: seeds, measures: measures)
     }
 
     static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }

@@ -16,92 +16,113 @@ enum RealDataReport {
         task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective,
         classes: Int, clip: Double?, testCount: Int, seeds: Int = 1
     ) -> [Finding] {
+        (objective == .crossEntropy
+            ? classification(task, results, baselines, classes: classes, testCount: testCount, seeds: seeds)
+            : forecast(results, baselines, seeds: seeds))
+            + stability(results, clip: clip) + weights(results)
+    }
+
+    /// Each classifier's test and validation accuracy and curve, chance level, the test comparison, baselines.
+    static func classification(
+        _ task: String, _ results: [RealDataExperiment.ModelResult], _ baselines: [String: Double], classes: Int,
+        testCount: Int, seeds: Int
+    ) -> [Finding] {
         var lines: [Finding] = []
-        if objective == .crossEntropy {
-            for r in results {
-                let accs = r.history.compactMap(\.validationAccuracy)
-                guard let best = accs.max(), let bestEpoch = accs.firstIndex(of: best).map({ $0 + 1 }) else { continue }
-                let settle = accs.firstIndex { $0 >= best - 0.01 }.map { $0 + 1 } ?? bestEpoch
-                let last = accs.last!, trainAcc = r.history.last?.trainAccuracy ?? .nan
-                var s =
-                    """
-                    \(r.model): test accuracy \(pct(r.testAccuracy ?? .nan)); validation accuracy best \(pct(best)) at \
-                    epoch \(bestEpoch), within 1 point of it from epoch \(settle); training accuracy \
-                    \(pct(trainAcc)), \(fmt(100 * (trainAcc - last), 3)) points above the last validation accuracy
-                    """
-                s +=
-                    "; " + Verdicts.describe(Verdicts.trend(r.history.compactMap(\.validationLoss)), "validation loss")
-                    + "."
-                lines.append(s)
-            }
-            let chance = 1.0 / Double(max(classes, 1))
-            let stuck = results.filter { ($0.testAccuracy ?? 0) < chance + 0.05 }
-            if !stuck.isEmpty {
-                let losses = stuck.map { "\($0.model) \(fmt($0.history.last?.trainLoss ?? .nan, 3))" }.joined(
-                    separator: ", ")
-                lines.append(
-                    """
-                    At chance level (\(pct(chance)) + 5 points) after \(stuck.first!.history.count) epochs: \
-                    \(stuck.map(\.model).joined(separator: ", ")). Final training loss \(losses), against \
-                    \(fmt(log(Double(classes)), 3)) = ln(\(classes)) for a uniform guess.
-                    """
-                )
-            }
-            if let ranking = Verdicts.highestAccuracy(
-                results.map { ($0.model, $0.testAccuracy ?? .nan) }, n: testCount, task: task)
-            {
-                // With several seeds the comparison over them leads (OverSeeds); this one is the first seed's.
-                lines.append(
-                    seeds > 1 ? Finding(.detail, "First seed: " + ranking.text, numbers: ranking.numbers) : ranking)
-            }
-            if task == "mnist_rows", let lstm = results.first(where: { $0.cell == .lstm }), let a = lstm.testAccuracy {
-                lines.append(
-                    .headline(
-                        """
-                        Quality bar: the LSTM reaches \(pct(a)) on the test digits (target 95%): \
-                        \(a >= 0.95 ? "met" : "not met").
-                        """,
-                        numbers: ["accuracy": a, "target": 0.95]))
-            }
-            if let m = baselines["majority class accuracy"] { lines.append("Majority-class baseline: \(pct(m)).") }
-        } else {
-            let naive = baselines.first { $0.key.hasPrefix("naive") }
-            for r in results {
-                var s = "\(r.model): test MSE \(fmt(r.testLoss, 3)) (normalised units)"
-                if let n = naive {
-                    let rel = r.testLoss / n.value
-                    s +=
-                        rel < 1
-                        ? ", \(fmt(100 * (1 - rel), 3))% below the naive forecast's \(fmt(n.value, 3))."
-                        : """
-                        , \(fmt(100 * (rel - 1), 3))% above the naive forecast's \(fmt(n.value, 3)): persistence \
-                        is hard to beat here.
-                        """
-                }
-                lines.append(s)
-            }
-            if let mean = baselines["training mean"] {
-                var s = "Predicting the training mean scores \(fmt(mean, 3))"
-                if let n = naive?.value, n > 0 {
-                    let beat = results.filter { $0.testLoss < n }.map(\.model)
-                    s +=
-                        n < mean
-                        ? "; the naive forecast is \(fmt(mean / n, 3))x better than that"
-                        : "; the naive forecast is no better than that"
-                    s +=
-                        beat.isEmpty
-                        ? "; on this seed no model scores below the naive forecast."
-                        : """
-                        ; on this seed \(beat.joined(separator: ", ")) score\(beat.count == 1 ? "s" : "") below the \
-                        naive forecast (\(seeds > 1 ? "over the seeds: see above" : "one seed, no interval")).
-                        """
-                } else {
-                    s += "."
-                }
-                lines.append(s)
-            }
+        for r in results {
+            let accs = r.history.compactMap(\.validationAccuracy)
+            guard let best = accs.max(), let bestEpoch = accs.firstIndex(of: best).map({ $0 + 1 }) else { continue }
+            let settle = accs.firstIndex { $0 >= best - 0.01 }.map { $0 + 1 } ?? bestEpoch
+            let last = accs.last!, trainAcc = r.history.last?.trainAccuracy ?? .nan
+            var s =
+                """
+                \(r.model): test accuracy \(pct(r.testAccuracy ?? .nan)); validation accuracy best \(pct(best)) at \
+                epoch \(bestEpoch), within 1 point of it from epoch \(settle); training accuracy \
+                \(pct(trainAcc)), \(fmt(100 * (trainAcc - last), 3)) points above the last validation accuracy
+                """
+            s +=
+                "; " + Verdicts.describe(Verdicts.trend(r.history.compactMap(\.validationLoss)), "validation loss")
+                + "."
+            lines.append(s)
         }
-        // Stability of training.
+        let chance = 1.0 / Double(max(classes, 1))
+        let stuck = results.filter { ($0.testAccuracy ?? 0) < chance + 0.05 }
+        if !stuck.isEmpty {
+            let losses = stuck.map { "\($0.model) \(fmt($0.history.last?.trainLoss ?? .nan, 3))" }.joined(
+                separator: ", ")
+            lines.append(
+                """
+                At chance level (\(pct(chance)) + 5 points) after \(stuck.first!.history.count) epochs: \
+                \(stuck.map(\.model).joined(separator: ", ")). Final training loss \(losses), against \
+                \(fmt(log(Double(classes)), 3)) = ln(\(classes)) for a uniform guess.
+                """
+            )
+        }
+        if let ranking = Verdicts.highestAccuracy(
+            results.map { ($0.model, $0.testAccuracy ?? .nan) }, n: testCount, task: task)
+        {
+            // With several seeds the comparison over them leads (OverSeeds); this one is the first seed's.
+            lines.append(
+                seeds > 1 ? Finding(.detail, "First seed: " + ranking.text, numbers: ranking.numbers) : ranking)
+        }
+        if task == "mnist_rows", let lstm = results.first(where: { $0.cell == .lstm }), let a = lstm.testAccuracy {
+            lines.append(
+                .headline(
+                    """
+                    Quality bar: the LSTM reaches \(pct(a)) on the test digits (target 95%): \
+                    \(a >= 0.95 ? "met" : "not met").
+                    """,
+                    numbers: ["accuracy": a, "target": 0.95]))
+        }
+        if let m = baselines["majority class accuracy"] { lines.append("Majority-class baseline: \(pct(m)).") }
+        return lines
+    }
+
+    /// Each forecaster's test MSE against the naive forecast and the training mean.
+    static func forecast(_ results: [RealDataExperiment.ModelResult], _ baselines: [String: Double], seeds: Int)
+        -> [Finding]
+    {
+        var lines: [Finding] = []
+        let naive = baselines.first { $0.key.hasPrefix("naive") }
+        for r in results {
+            var s = "\(r.model): test MSE \(fmt(r.testLoss, 3)) (normalised units)"
+            if let n = naive {
+                let rel = r.testLoss / n.value
+                s +=
+                    rel < 1
+                    ? ", \(fmt(100 * (1 - rel), 3))% below the naive forecast's \(fmt(n.value, 3))."
+                    : """
+                    , \(fmt(100 * (rel - 1), 3))% above the naive forecast's \(fmt(n.value, 3)): persistence \
+                    is hard to beat here.
+                    """
+            }
+            lines.append(s)
+        }
+        if let mean = baselines["training mean"] {
+            var s = "Predicting the training mean scores \(fmt(mean, 3))"
+            if let n = naive?.value, n > 0 {
+                let beat = results.filter { $0.testLoss < n }.map(\.model)
+                s +=
+                    n < mean
+                    ? "; the naive forecast is \(fmt(mean / n, 3))x better than that"
+                    : "; the naive forecast is no better than that"
+                s +=
+                    beat.isEmpty
+                    ? "; on this seed no model scores below the naive forecast."
+                    : """
+                    ; on this seed \(beat.joined(separator: ", ")) score\(beat.count == 1 ? "s" : "") below the \
+                    naive forecast (\(seeds > 1 ? "over the seeds: see above" : "one seed, no interval")).
+                    """
+            } else {
+                s += "."
+            }
+            lines.append(s)
+        }
+        return lines
+    }
+
+    /// How often each model's validation loss rose, its largest gradient norm and whether clipping acted.
+    static func stability(_ results: [RealDataExperiment.ModelResult], clip: Double?) -> [Finding] {
+        var lines: [Finding] = []
         for r in results {
             let rises = zip(r.history.dropFirst(), r.history).filter {
                 ($0.0.validationLoss ?? 0) > ($0.1.validationLoss ?? 0)
@@ -120,7 +141,12 @@ enum RealDataReport {
                 """
             )
         }
-        // Weights: spectral norm, update ratios, saturation.
+        return lines
+    }
+
+    /// W_hh's spectral norm, the update-to-weight ratios and the most saturated squashing path of each model.
+    static func weights(_ results: [RealDataExperiment.ModelResult]) -> [Finding] {
+        var lines: [Finding] = []
         for r in results {
             guard let first = r.evolution.first, let last = r.evolution.last, last.epoch > 0 else { continue }
             let key = "rnn.weight_hh_l0"

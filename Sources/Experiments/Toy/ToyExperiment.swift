@@ -69,6 +69,8 @@ package enum ToyExperiment {
         package var exploding: ExplodingGradients.Summary
         /// Per task, the measures compared over every seed (absent with one seed).
         package var seeds: [String: SeedComparison]
+        /// BPTT against central differences in Double, checked in this run.
+        package var gradientChecks: [GradientCheck.Result]
         package var findings: [Finding]
     }
 
@@ -110,6 +112,7 @@ package enum ToyExperiment {
             and the findings below are computed from this run.\(seedNote)
             """
         )
+        let checks = try gradientChecks(o.cells, &report)
         let sine = try sineTask(o, context, &report)
         let (chars, samples) = try characterTask(o, context, &report)
         let adding = try addingTask(o, context, &report)
@@ -120,9 +123,22 @@ package enum ToyExperiment {
             charGradients: chars.gradients, charSamples: samples,
             adding: adding.summaries, addingGradients: adding.gradients, exploding: exploding,
             seeds: ["sine": sine.seeds, "chars": chars.seeds, "adding": adding.seeds].compactMapValues { $0 },
+            gradientChecks: checks,
             findings: sine.findings + chars.findings + adding.findings + exploding.findings)
         try context.folder.writeJSON(summary, to: "toy/results.json")
         return summary
+    }
+
+    /// Every compared cell's BPTT against central differences in Double (two layers, every entry), stated first.
+    static func gradientChecks(_ cells: [CellKind], _ report: inout HTMLReport) throws -> [GradientCheck.Result] {
+        let checks = try cells.map {
+            try GradientCheck.run(RecurrentConfig(cell: $0, inputSize: 3, hiddenSize: 4, numLayers: 2))
+        }
+        report.paragraph(
+            "Gradient check of this build (Double, central differences, every parameter, input and initial-state "
+                + "entry; largest relative error): "
+                + checks.map { "\($0.network) \(fmt($0.maxError, 2))" }.joined(separator: ", ") + ".")
+        return checks
     }
 
     /// One toy task's outcome: its models' summaries and gradients (first seed), the comparison over every seed,
