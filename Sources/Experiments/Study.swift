@@ -72,6 +72,59 @@ package enum Study {
         package var history: RunFolderHistory
     }
 
+    /// What one experiment of the study returns to it: its findings, its answers to the assignment's items, and
+    /// the parts of it that failed while the rest went on.
+    struct PartOutcome {
+        var findings: [Finding], answers: [Answer], failures: [String] = []
+    }
+
+    /// One registered experiment: its number (`Options.experiments`), whether data that cannot be had skips it with
+    /// a note instead of failing it, and how it runs into the report.
+    struct Part {
+        var number: Int
+        var skipsWithoutData = false
+        var run: (Options, RunContext, inout HTMLReport) throws -> PartOutcome
+    }
+
+    /// The experiments the study runs, in order.
+    static let parts: [Part] = [
+        Part(number: 1) { options, context, report in
+            let s = try ToyExperiment.run(options: options.toyOptions, context: context, report: &report)
+            return PartOutcome(findings: s.findings, answers: Answers.toy(s))
+        },
+        Part(number: 2) { options, context, report in
+            let s = try RealDataExperiment.run(options: options.realOptions, context: context, report: &report)
+            return PartOutcome(
+                findings: s.findings, answers: Answers.real(s),
+                failures: s.tasks.compactMap { t in t.failure.map { "Experiment 2, \(t.task): \($0)" } })
+        },
+        Part(number: 3, skipsWithoutData: true) { options, context, report in
+            let s = try FusionExperiment.run(options: options.fusionOptions, context: context, report: &report)
+            return PartOutcome(findings: s.findings, answers: Answers.fusion(s))
+        }
+    ]
+
+    /// The report's opening: when, by which code, from which seeds, and the run it continues.
+    static func introduce(_ report: inout HTMLReport, _ options: Options, started: String, history: RunFolderHistory) {
+        report.paragraph(
+            """
+            Generated \(started) by rnnlab \(CodeVersion.current)\(options.quick ? " (quick profile)" : ""), seed \
+            \(options.seed). Every number in the text below is measured in this run; the figures are also saved \
+            as SVG files beside this report and the raw results as JSON and CSV. Settings, code version and data \
+            checksums: manifest.json.
+            """
+        )
+        if let previous = history.previous {
+            let earlier = previous.invocations.last.map { " (last run \($0.started), code \($0.codeVersion))" } ?? ""
+            report.paragraph(
+                """
+                This run continues the run begun \(previous.created) in this folder\(earlier), with the same \
+                settings; models with checkpoints there resume from them, as each task below states.
+                """
+            )
+        }
+    }
+
     /// Runs the chosen experiments into `out` and writes report.html and findings.json. A part that fails
     /// is shown as failed in the report (its error and the command to rerun it) and the others go on; the
     /// report and findings are written whatever happened. Throws `RunFolderError` before running anything
@@ -98,66 +151,28 @@ package enum Study {
         var (manifest, history) = try RunManifest.begin(planned, in: lock, fresh: options.fresh, ledger: ledger)
         let folder = try RunFolder(out)
         var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
-        report.paragraph(
-            """
-            Generated \(started) by rnnlab \(CodeVersion.current)\(options.quick ? " (quick profile)" : ""), seed \
-            \(options.seed). Every number in the text below is measured in this run; the figures are also saved \
-            as SVG files beside this report and the raw results as JSON and CSV. Settings, code version and data \
-            checksums: manifest.json.
-            """
-        )
-        if let previous = history.previous {
-            let earlier = previous.invocations.last.map { " (last run \($0.started), code \($0.codeVersion))" } ?? ""
-            report.paragraph(
-                """
-                This run continues the run begun \(previous.created) in this folder\(earlier), with the same \
-                settings; models with checkpoints there resume from them, as each task below states.
-                """
-            )
-        }
+        introduce(&report, options, started: started, history: history)
         var findings: [Finding] = [], failures: [String] = [], answers: [Answer] = []
-        let rerun = options.rerunCommand
-        func failed(_ part: String, _ error: Error) {
-            logger.error("\(part) failed: \(error)")
-            report.section("\(part): failed", level: 2)
-            report.paragraph(
-                "\(part) stopped with an error: \(error). \(retryAdvice(error, rerun: rerun))")
-            failures.append("\(part): \(error)")
-        }
         let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: { logger.info("\($0)") })
         let context = RunContext(
-            folder: folder, cache: cache, threads: options.threads, progress: options.progress, rerun: rerun)
-        if options.experiments.contains(1) {
+            folder: folder, cache: cache, threads: options.threads, progress: options.progress,
+            rerun: options.rerunCommand)
+        for part in parts where options.experiments.contains(part.number) {
             do {
-                let s = try report.staged {
-                    try ToyExperiment.run(options: options.toyOptions, context: context, report: &$0)
-                }
-                findings += s.findings
-                answers += Answers.toy(s)
-            } catch { failed("Experiment 1", error) }
-        }
-        if options.experiments.contains(2) {
-            do {
-                let s = try report.staged {
-                    try RealDataExperiment.run(options: options.realOptions, context: context, report: &$0)
-                }
-                findings += s.findings
-                answers += Answers.real(s)
-                failures += s.tasks.compactMap { t in t.failure.map { "Experiment 2, \(t.task): \($0)" } }
-            } catch { failed("Experiment 2", error) }
-        }
-        if options.experiments.contains(3) {
-            do {
-                let s = try report.staged {
-                    try FusionExperiment.run(options: options.fusionOptions, context: context, report: &$0)
-                }
-                findings += s.findings
-                answers += Answers.fusion(s)
-            } catch let e as DataError {
+                let outcome = try report.staged { try part.run(options, context, &$0) }
+                findings += outcome.findings; answers += outcome.answers; failures += outcome.failures
+            } catch let e as DataError where part.skipsWithoutData {
                 // No network and no cached weights: say so in the report instead of losing the other experiments.
-                logger.warning("skipping experiment 3: \(e)")
-                report.paragraph("Experiment 3 was not run: \(e.description)")
-            } catch { failed("Experiment 3", error) }
+                logger.warning("skipping experiment \(part.number): \(e)")
+                report.paragraph("Experiment \(part.number) was not run: \(e.description)")
+            } catch {
+                let name = "Experiment \(part.number)"
+                logger.error("\(name) failed: \(error)")
+                report.section("\(name): failed", level: 2)
+                report.paragraph(
+                    "\(name) stopped with an error: \(error). \(retryAdvice(error, rerun: options.rerunCommand))")
+                failures.append("\(name): \(error)")
+            }
         }
         // The assignment's items answered from the numbers, after the introduction.
         report.blocks.insert(contentsOf: Answers.section(answers), at: min(1, report.blocks.count))

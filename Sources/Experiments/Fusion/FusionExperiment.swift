@@ -155,12 +155,61 @@ package enum FusionExperiment {
         )
     }
 
+    /// What every encoder reads and is compared with: the images and questions, the CNN's view of each image, the
+    /// words of every question and of every image's class names, and the word vectors.
+    struct Scene {
+        var images: [(name: String, image: RGBImage)]
+        var items: [Item]
+        var source: String
+        var backbone: String, featureSize: Int, preprocessing: String
+        /// Why the backbone asked for was not used, when it was not.
+        var note: String?
+        var features: [[Double]]
+        var top5: [String: [(name: String, probability: Double)]]
+        var wordLists: [[String]]
+        var labelWords: [[[String]]]
+        var embeddings: WordEmbeddings
+        /// The questions whose trajectories the maps draw: the first photo question, the first easy-vqa one, the last.
+        var shown: [Int] { Array(Set([0, photoQuestions.count, items.count - 1])).sorted().filter { $0 < items.count } }
+        /// For each question, the index of the image it was asked about.
+        var ownImage: [Int?] { items.map { item in images.firstIndex { $0.name == item.image } } }
+    }
+
     package static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
-        let folder = context.folder, cache = context.cache
         report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
-        // Images and questions: the user's VQA v2 / COCO-QA files, else the built-in photos and easy-vqa.
-        // A folder the user named that does not fit is a failed run, not data that is merely unavailable
-        // (which skips the experiment): hence not a DataError.
+        let scene = try loadScene(o, context)
+        describe(scene, o, &report)
+        let analyses = try cells.map { try analyse($0, scene, o, threads: context.threads) }
+        let metrics = analyses.map(\.metrics)
+        try trajectoryFigures(analyses, scene, context.folder, &report)
+        try alignmentFigures(analyses, scene, o, context.folder, &report)
+        encoderTable(metrics, &report)
+        let spread = try initialisationSpread(o, scene.embeddings, scene.wordLists, threads: context.threads)
+        let overInits = spread.map { Answers.encoderComparison(metrics, spread: $0, seed: o.seed) }
+        // The rankings of one initialisation are details under the comparison over all of them.
+        let oneInitialisation =
+            (findingsText(metrics, images: scene.images.count, questions: scene.items.count)
+            + qualitativeFindings(metrics)).map {
+                Finding(.detail, "Seed \(o.seed)'s encoders: " + $0.text, numbers: $0.numbers)
+            }
+        let findings =
+            (overInits.map { [Finding(.headline, $0.answer, numbers: $0.numbers)] } ?? []) + oneInitialisation
+        report.list(findings.map(\.text))
+        let summary = Summary(
+            backbone: scene.backbone, embeddings: scene.embeddings.name, items: scene.items,
+            imageTop5: scene.top5.mapValues { $0.map { "\($0.name) \(String(format: "%.3f", $0.probability))" } },
+            metrics: metrics, seed: o.seed, spread: spread, findings: findings)
+        try context.folder.writeJSON(summary, to: "fusion/results.json")
+        try writeCSV(metrics, context.folder)
+        return summary
+    }
+
+    /// The images and questions (the user's VQA v2 / COCO-QA files, else the built-in photos and easy-vqa), the
+    /// pretrained CNN's features and top-5 classes of every image, and the word vectors.
+    static func loadScene(_ o: Options, _ context: RunContext) throws -> Scene {
+        let cache = context.cache
+        // A folder the user named that does not fit is a failed run, not data that is merely unavailable (which
+        // skips the experiment): hence not a DataError.
         let (images, items, source) =
             try o.vqaDirectory.map { path in
                 do { return try datasetQuestions(o, folder: URL(fileURLWithPath: path)) } catch let e as DataError {
@@ -168,8 +217,6 @@ package enum FusionExperiment {
                 }
             }
             ?? builtInQuestions(o, cache)
-
-        // Image features from the pretrained CNN.
         let choice = try Pretrained.backbone(
             o.backbone, weights: o.backboneWeights.map { URL(fileURLWithPath: $0) }, cache: cache)
         let net = choice.backbone, classNames = try Pretrained.imagenetClassNames(cache)
@@ -180,7 +227,6 @@ package enum FusionExperiment {
             features.append(f.map(Double.init))
             top5[name] = Pretrained.topK(net.logits(features: f), names: classNames)
         }
-
         let wordLists = items.map { WordEmbeddings.words($0.question) }
         let labelWords = images.map { top5[$0.name]!.map { WordEmbeddings.words($0.name) } }
         let embeddings =
@@ -189,155 +235,173 @@ package enum FusionExperiment {
             : WordEmbeddings.seededRandom(
                 vocabulary: wordLists.flatMap { $0 } + labelWords.flatMap { $0.flatMap { $0 } },
                 dimension: o.randomEmbeddingDimension, seed: o.seed)
+        return Scene(
+            images: images, items: items, source: source, backbone: net.name, featureSize: net.featureSize,
+            preprocessing: net.preprocessingDescription, note: choice.note, features: features, top5: top5,
+            wordLists: wordLists, labelWords: labelWords, embeddings: embeddings)
+    }
 
-        let fallback = choice.note.map { " (\($0))" } ?? ""
+    /// The setting in words and the two tables a reader starts from: what the CNN sees, and the questions.
+    static func describe(_ scene: Scene, _ o: Options, _ report: inout HTMLReport) {
+        let fallback = scene.note.map { " (\($0))" } ?? ""
         report.paragraph(
             """
-            Images: \(images.count) (\(source)), questions: \(items.count). Image features: the \
-            \(net.featureSize)-d pooled output of the pretrained \(net.name) (ImageNet; \
-            \(net.preprocessingDescription))\(fallback). \
-            Words: \(embeddings.name). \
+            Images: \(scene.images.count) (\(scene.source)), questions: \(scene.items.count). Image features: the \
+            \(scene.featureSize)-d pooled output of the pretrained \(scene.backbone) (ImageNet; \
+            \(scene.preprocessing))\(fallback). Words: \(scene.embeddings.name). \
             Encoders: RNN, LSTM and GRU with \(o.hidden) hidden units, PyTorch's default initialisation from seed \
             \(o.seed), never trained: what they show is the dynamics the architecture imposes on a word sequence.
             """
         )
         report.table(
-            headers: ["image", "\(net.name) top-5 (probability)"],
-            rows: images.map { img in
+            headers: ["image", "\(scene.backbone) top-5 (probability)"],
+            rows: scene.images.map { img in
                 [
                     img.name,
-                    top5[img.name]!.map { "\($0.name) (\(String(format: "%.0f%%", 100 * $0.probability)))" }.joined(
-                        separator: ", ")
+                    scene.top5[img.name]!.map { "\($0.name) (\(String(format: "%.0f%%", 100 * $0.probability)))" }
+                        .joined(separator: ", ")
                 ]
             },
             caption: "What the CNN sees")
         report.table(
             headers: ["image", "question", "answer (easy-vqa)"],
-            rows: items.map { [$0.image, $0.question, $0.answer ?? "-"] }, caption: "Questions")
+            rows: scene.items.map { [$0.image, $0.question, $0.answer ?? "-"] }, caption: "Questions")
+    }
 
-        // Encode every question with every encoder.
-        var metrics: [EncoderMetrics] = []
-        var pcaPanels: [Chart] = [], tsnePanels: [Chart] = [], heatPanels: [Chart] = [], fusionPanels: [Chart] = [],
-            bridgePanels: [Chart] = []
-        var ownSimilarity: [(String, [Double])] = []
-        let shown = Array(Set([0, photoQuestions.count, items.count - 1])).sorted().filter { $0 < items.count }
-        for cell in cells {
-            let encode = encoder(cell, seed: o.seed, hidden: o.hidden, embeddings: embeddings, threads: context.threads)
-            let states = try wordLists.map(encode)
-            let allStates = states.flatMap { $0 }
-            let dynamic = dynamics(states)
-            let growth = states.map { s in Projection.norm(s.last!) / max(Projection.norm(s.first!), 1e-12) }
-            let pca = Projection.pca(allStates, components: 2)
-            let tsne = Projection.tsne(allStates, perplexity: 30, iterations: o.tsneIterations, seed: o.seed)
-            // trajectories of the shown questions in both maps
-            func trajectories(_ coords: [[Double]]) -> [ScatterSeries] {
-                var offset = 0, out: [ScatterSeries] = []
-                for (q, words) in wordLists.enumerated() {
-                    defer { offset += words.count }
-                    guard shown.contains(q) else { continue }
-                    out.append(
-                        ScatterSeries(
-                            name: Self.shortened(items[q].question, to: 28),
-                            points: coords[offset..<(offset + words.count)].map { (x: $0[0], y: $0[1]) }, labels: words,
-                            trajectory: true))
-                }
-                return out
-            }
-            pcaPanels.append(
-                ScatterChart(
-                    title:
-                        """
-                        \(cell.displayName): PCA \
-                        (\(String(format: "%.0f%%", 100 * (pca.explainedRatio.prefix(2).reduce(0, +)))) of \
-                        variance)
-                        """,
-                    xLabel: "PC1", yLabel: "PC2", series: trajectories(pca.coordinates), width: 560, height: 420))
-            tsnePanels.append(
-                ScatterChart(
-                    title: "\(cell.displayName): t-SNE (perplexity \(String(format: "%.1f", tsne.perplexity)))",
-                    xLabel: "t-SNE 1", yLabel: "t-SNE 2", series: trajectories(tsne.coordinates), width: 560,
-                    height: 420))
-            let q0 = shown.count > 1 ? shown[1] : shown[0]
-            let s0 = states[q0]
-            heatPanels.append(
-                Heatmap(
-                    title: "\(cell.displayName): cos(h_i, h_j)",
-                    values: s0.map { a in s0.map { Projection.cosine(a, $0) } },
-                    rowLabels: wordLists[q0], columnLabels: wordLists[q0], scale: .diverging, range: (-1, 1)))
-            // fusion A: seeded random projections into a common space, image features centred over the image set
-            let finals = states.map { $0.last! }
-            var prng = SeededRandom(seed: SeedStream.fusionProjection.seed(o.seed))
-            let dImg = features[0].count, D = o.commonDimension
-            let pImg = (0..<(D * dImg)).map { _ in prng.normal() / Double(dImg).squareRoot() }
-            let pQ = (0..<(D * o.hidden)).map { _ in prng.normal() / Double(o.hidden).squareRoot() }
-            let meanF = (0..<dImg).map { j in features.reduce(0) { $0 + $1[j] } / Double(features.count) }
-            func project(_ v: [Double], _ p: [Double]) -> [Double] {
-                (0..<D).map { r in zip(v.indices, v).reduce(0) { $0 + p[r * v.count + $1.0] * $1.1 } }
-            }
-            let zImg = features.map { project(zip($0, meanF).map { $0 - $1 }, pImg) },
-                zQ = finals.map { project($0, pQ) }
-            let simA = items.map { it in
-                zImg.map {
-                    Projection.cosine(zQ[items.firstIndex { $0.question == it.question && $0.image == it.image }!], $0)
-                }
-            }
-            // fusion B: label bridge - encode the image's top-5 class names with the same words and encoder
-            let labelStates = try labelWords.map { names in try names.map { try encode($0.isEmpty ? ["?"] : $0).last! }
-            }
-            let zLabel = zip(labelStates, images).map { ls, img -> [Double] in
-                let ps = top5[img.name]!.map(\.probability), total = ps.reduce(0, +)
-                return (0..<o.hidden).map { j in zip(ls, ps).reduce(0) { $0 + $1.0[j] * $1.1 / total } }
-            }
-            let simB = finals.map { q in zLabel.map { Projection.cosine(q, $0) } }
-            // The assignment's pooling: the mean of the hidden states over the question's words.
-            let means = states.map { s in (0..<o.hidden).map { j in s.reduce(0) { $0 + $1[j] } / Double(s.count) } }
-            let zQMean = means.map { project($0, pQ) }
-            let simAMean = zQMean.map { q in zImg.map { Projection.cosine(q, $0) } }
-            let simBMean = means.map { q in zLabel.map { Projection.cosine(q, $0) } }
-            func matchRate(_ sim: [[Double]]) -> Double {
-                Double(
-                    items.indices.filter { q in
-                        sim[q].indices.max { sim[q][$0] < sim[q][$1] }
-                            == images.firstIndex { $0.name == items[q].image }
-                    }.count) / Double(items.count)
-            }
-            let qLabels = items.enumerated().map { "Q\($0.offset + 1)" }
-            // Colours fitted to the values (symmetric about 0: cosines of about +-0.2 on a +-1 scale looked blank),
-            // the values printed where they fit, and each question's own image outlined.
-            let own = items.indices.compactMap { q in images.firstIndex { $0.name == items[q].image }.map { (q, $0) } }
-            fusionPanels.append(
-                Heatmap(
-                    title: "\(cell.displayName): random projection", values: simA, rowLabels: qLabels,
-                    columnLabels: images.map(\.name), scale: .diverging, marked: own,
-                    markedMeaning: "the question's own image"))
-            bridgePanels.append(
-                Heatmap(
-                    title: "\(cell.displayName): label bridge", values: simB, rowLabels: qLabels,
-                    columnLabels: images.map(\.name), scale: .diverging, marked: own,
-                    markedMeaning: "the question's own image"))
-            ownSimilarity.append(
-                (cell.displayName, items.indices.map { q in simB[q][images.firstIndex { $0.name == items[q].image }!] })
-            )
-            metrics.append(
-                EncoderMetrics(
-                    cell: cell, meanTrajectoryLength: dynamic.length,
-                    meanNormGrowth: growth.reduce(0, +) / Double(growth.count), meanAdjacentCosine: dynamic.adjacent,
-                    effectiveDimensionality: pca.effectiveDimensionality,
-                    pcaExplained2: pca.explainedRatio.prefix(2).reduce(0, +),
-                    projectionMatchRate: matchRate(simA), labelBridgeMatchRate: matchRate(simB), tsneKL: tsne.kl,
-                    meanPooledProjectionMatchRate: matchRate(simAMean),
-                    meanPooledLabelBridgeMatchRate: matchRate(simBMean),
-                    poolingAgreement: Self.mean(zip(means, finals).map { Projection.cosine($0, $1) }),
-                    similarityAtLag: dynamic.lags,
-                    lastStateCrossQuestion: Self.meanPairwiseCosine(finals),
-                    meanPooledCrossQuestion: Self.meanPairwiseCosine(means)))
+    /// One encoder's reading of every question: its measurements and its panels of the report's figures.
+    struct EncoderAnalysis {
+        var metrics: EncoderMetrics
+        var pca: Chart, tsne: Chart, wordSimilarity: Chart, projection: Chart, bridge: Chart
+        /// Per question, the cosine to its own image through the label bridge.
+        var ownSimilarity: [Double]
+    }
+
+    /// Encodes every question with `cell`'s encoder (first initialisation) and measures the states: their maps,
+    /// their dynamics and how they line up with the images.
+    static func analyse(_ cell: CellKind, _ scene: Scene, _ o: Options, threads: Int) throws -> EncoderAnalysis {
+        let encode = encoder(cell, seed: o.seed, hidden: o.hidden, embeddings: scene.embeddings, threads: threads)
+        let states = try scene.wordLists.map(encode)
+        let allStates = states.flatMap { $0 }
+        let dynamic = dynamics(states)
+        let growth = states.map { s in Projection.norm(s.last!) / max(Projection.norm(s.first!), 1e-12) }
+        let pca = Projection.pca(allStates, components: 2)
+        let tsne = Projection.tsne(allStates, perplexity: 30, iterations: o.tsneIterations, seed: o.seed)
+        // Each image's top-5 class names read by the same encoder, weighted by their probabilities (label bridge).
+        let labelStates = try scene.labelWords.map { names in
+            try names.map { try encode($0.isEmpty ? ["?"] : $0).last! }
         }
+        let zLabel = zip(labelStates, scene.images).map { ls, img -> [Double] in
+            let ps = scene.top5[img.name]!.map(\.probability), total = ps.reduce(0, +)
+            return (0..<o.hidden).map { j in zip(ls, ps).reduce(0) { $0 + $1.0[j] * $1.1 / total } }
+        }
+        let finals = states.map { $0.last! }
+        // The assignment's pooling: the mean of the hidden states over the question's words.
+        let means = states.map { s in (0..<o.hidden).map { j in s.reduce(0) { $0 + $1[j] } / Double(s.count) } }
+        let last = similarities(finals, zLabel, scene, o), pooled = similarities(means, zLabel, scene, o)
+        let metrics = EncoderMetrics(
+            cell: cell, meanTrajectoryLength: dynamic.length,
+            meanNormGrowth: growth.reduce(0, +) / Double(growth.count), meanAdjacentCosine: dynamic.adjacent,
+            effectiveDimensionality: pca.effectiveDimensionality,
+            pcaExplained2: pca.explainedRatio.prefix(2).reduce(0, +),
+            projectionMatchRate: matchRate(last.projection, scene), labelBridgeMatchRate: matchRate(last.bridge, scene),
+            tsneKL: tsne.kl, meanPooledProjectionMatchRate: matchRate(pooled.projection, scene),
+            meanPooledLabelBridgeMatchRate: matchRate(pooled.bridge, scene),
+            poolingAgreement: Self.mean(zip(means, finals).map { Projection.cosine($0, $1) }),
+            similarityAtLag: dynamic.lags, lastStateCrossQuestion: Self.meanPairwiseCosine(finals),
+            meanPooledCrossQuestion: Self.meanPairwiseCosine(means))
+        let panels = mapPanels(cell, states, pca: pca, tsne: tsne, scene)
+        return EncoderAnalysis(
+            metrics: metrics, pca: panels.pca, tsne: panels.tsne, wordSimilarity: panels.words,
+            projection: alignmentPanel("\(cell.displayName): random projection", last.projection, scene),
+            bridge: alignmentPanel("\(cell.displayName): label bridge", last.bridge, scene),
+            ownSimilarity: scene.ownImage.enumerated().map { q, i in i.map { last.bridge[q][$0] } ?? .nan })
+    }
 
+    /// Cosine of every question vector with every image, two ways. Random projection: question and image feature
+    /// (centred over the image set) mapped to a common space by fixed seeded Gaussian matrices (entries N(0, 1/d_in)).
+    /// Label bridge: against the image's class names read by the encoder (`labels`), in the encoder's own space.
+    static func similarities(_ questions: [[Double]], _ labels: [[Double]], _ scene: Scene, _ o: Options) -> (
+        projection: [[Double]], bridge: [[Double]]
+    ) {
+        var prng = SeededRandom(seed: SeedStream.fusionProjection.seed(o.seed))
+        let dImg = scene.features[0].count, D = o.commonDimension
+        let pImg = (0..<(D * dImg)).map { _ in prng.normal() / Double(dImg).squareRoot() }
+        let pQ = (0..<(D * o.hidden)).map { _ in prng.normal() / Double(o.hidden).squareRoot() }
+        let meanF = (0..<dImg).map { j in scene.features.reduce(0) { $0 + $1[j] } / Double(scene.features.count) }
+        func project(_ v: [Double], _ p: [Double]) -> [Double] {
+            (0..<D).map { r in zip(v.indices, v).reduce(0) { $0 + p[r * v.count + $1.0] * $1.1 } }
+        }
+        let zImg = scene.features.map { project(zip($0, meanF).map { $0 - $1 }, pImg) }
+        let projection = questions.map { q in
+            let z = project(q, pQ); return zImg.map { Projection.cosine(z, $0) }
+        }
+        return (projection, questions.map { q in labels.map { Projection.cosine(q, $0) } })
+    }
+
+    /// The share of questions whose own image is the most similar of all images.
+    static func matchRate(_ sim: [[Double]], _ scene: Scene) -> Double {
+        let own = scene.ownImage
+        return Double(
+            sim.indices.filter { q in sim[q].indices.max { sim[q][$0] < sim[q][$1] } == own[q] }.count)
+            / Double(max(sim.count, 1))
+    }
+
+    /// The encoder's panels of the three state figures: PCA and t-SNE maps with the shown questions' trajectories,
+    /// and the word-by-word similarity of one question's states.
+    static func mapPanels(
+        _ cell: CellKind, _ states: [[[Double]]], pca: Projection.PCAResult,
+        tsne: (coordinates: [[Double]], perplexity: Double, kl: Double), _ scene: Scene
+    ) -> (pca: Chart, tsne: Chart, words: Chart) {
+        let shown = scene.shown
+        func trajectories(_ coords: [[Double]]) -> [ScatterSeries] {
+            var offset = 0, out: [ScatterSeries] = []
+            for (q, words) in scene.wordLists.enumerated() {
+                defer { offset += words.count }
+                guard shown.contains(q) else { continue }
+                out.append(
+                    ScatterSeries(
+                        name: Self.shortened(scene.items[q].question, to: 28),
+                        points: coords[offset..<(offset + words.count)].map { (x: $0[0], y: $0[1]) }, labels: words,
+                        trajectory: true))
+            }
+            return out
+        }
+        let share = String(format: "%.0f%%", 100 * (pca.explainedRatio.prefix(2).reduce(0, +)))
+        let q0 = shown.count > 1 ? shown[1] : shown[0]
+        let s0 = states[q0]
+        return (
+            ScatterChart(
+                title: "\(cell.displayName): PCA (\(share) of variance)", xLabel: "PC1", yLabel: "PC2",
+                series: trajectories(pca.coordinates), width: 560, height: 420),
+            ScatterChart(
+                title: "\(cell.displayName): t-SNE (perplexity \(String(format: "%.1f", tsne.perplexity)))",
+                xLabel: "t-SNE 1", yLabel: "t-SNE 2", series: trajectories(tsne.coordinates), width: 560, height: 420),
+            Heatmap(
+                title: "\(cell.displayName): cos(h_i, h_j)",
+                values: s0.map { a in s0.map { Projection.cosine(a, $0) } },
+                rowLabels: scene.wordLists[q0], columnLabels: scene.wordLists[q0], scale: .diverging, range: (-1, 1))
+        )
+    }
+
+    /// Questions (rows) x images (columns): colours fitted to the values (symmetric about 0: cosines of about +-0.2
+    /// on a +-1 scale looked blank), the values printed where they fit, each question's own image outlined.
+    static func alignmentPanel(_ title: String, _ sim: [[Double]], _ scene: Scene) -> Chart {
+        Heatmap(
+            title: title, values: sim, rowLabels: scene.items.indices.map { "Q\($0 + 1)" },
+            columnLabels: scene.images.map(\.name), scale: .diverging,
+            marked: scene.ownImage.enumerated().compactMap { q, i in i.map { (q, $0) } },
+            markedMeaning: "the question's own image")
+    }
+
+    static func trajectoryFigures(
+        _ analyses: [EncoderAnalysis], _ scene: Scene, _ folder: RunFolder, _ report: inout HTMLReport
+    ) throws {
+        let shownCount = scene.shown.count
         report.section("Hidden-state trajectories", level: 3)
         try folder.figure(
             SmallMultiples(
-                title: "PCA of the hidden states (all questions), trajectories of \(shown.count) questions",
-                panels: pcaPanels, columns: 3), "fusion/pca_trajectories.svg",
+                title: "PCA of the hidden states (all questions), trajectories of \(shownCount) questions",
+                panels: analyses.map(\.pca), columns: 3), "fusion/pca_trajectories.svg",
             caption:
                 """
                 Each point is the hidden state after a word; arrows follow the question word by word. PCA is \
@@ -345,15 +409,21 @@ package enum FusionExperiment {
                 """,
             into: &report)
         try folder.figure(
-            SmallMultiples(title: "t-SNE of the hidden states", panels: tsnePanels, columns: 3),
+            SmallMultiples(title: "t-SNE of the hidden states", panels: analyses.map(\.tsne), columns: 3),
             "fusion/tsne_trajectories.svg",
             caption: "Exact t-SNE (perplexity capped at (n-1)/3, PCA initialisation, seeded) of the same states.",
             into: &report)
         try folder.figure(
-            SmallMultiples(title: "Word-by-word hidden-state similarity", panels: heatPanels, columns: 3),
+            SmallMultiples(
+                title: "Word-by-word hidden-state similarity", panels: analyses.map(\.wordSimilarity), columns: 3),
             "fusion/word_similarity.svg",
             caption: "Cosine similarity between the hidden states after each pair of words of one question.",
             into: &report)
+    }
+
+    static func alignmentFigures(
+        _ analyses: [EncoderAnalysis], _ scene: Scene, _ o: Options, _ folder: RunFolder, _ report: inout HTMLReport
+    ) throws {
         report.section("Image-question alignment", level: 3)
         report.paragraph(
             """
@@ -369,23 +439,28 @@ package enum FusionExperiment {
         try folder.figure(
             SmallMultiples(
                 title: "Cosine similarity, questions (rows) x images (columns): random projection",
-                panels: fusionPanels, columns: 3), "fusion/similarity_projection.svg",
+                panels: analyses.map(\.projection), columns: 3), "fusion/similarity_projection.svg",
             caption:
                 "Q numbers follow the question table above. Each panel's colours span its own values, symmetric "
                 + "about 0 (see its colour bar); the outlined cell is the image the question was asked about.",
             into: &report)
         try folder.figure(
-            SmallMultiples(title: "Cosine similarity: label bridge", panels: bridgePanels, columns: 3),
+            SmallMultiples(title: "Cosine similarity: label bridge", panels: analyses.map(\.bridge), columns: 3),
             "fusion/similarity_label_bridge.svg",
             caption: "As above, through the label bridge; the outlined cell is the question's own image.",
             into: &report)
         try folder.figure(
             GroupedBarChart(
                 title: "Similarity of each question to its own image (label bridge)", yLabel: "cosine",
-                categories: items.indices.map { "Q\($0 + 1)" },
-                groups: ownSimilarity.map { (name: $0.0, values: $0.1) }), "fusion/own_image_similarity.svg",
+                categories: scene.items.indices.map { "Q\($0 + 1)" },
+                groups: analyses.map { (name: $0.metrics.encoder, values: $0.ownSimilarity) }),
+            "fusion/own_image_similarity.svg",
             caption: "Per question and encoder, the cosine between the question and the image it was asked about.",
             into: &report)
+    }
+
+    /// The encoders side by side, every measure.
+    static func encoderTable(_ metrics: [EncoderMetrics], _ report: inout HTMLReport) {
         report.table(
             headers: [
                 "encoder", "trajectory length", "||h_T|| / ||h_1||", "cos(h_t, h_t-1)", "effective dim.",
@@ -404,23 +479,9 @@ package enum FusionExperiment {
                 ]
             },
             caption: "Encoders compared (means over questions)")
-        let spread = try initialisationSpread(o, embeddings, wordLists, threads: context.threads)
-        let overInits = spread.map { Answers.encoderComparison(metrics, spread: $0, seed: o.seed) }
-        // The rankings of one initialisation are details under the comparison over all of them.
-        let oneInitialisation =
-            (findingsText(metrics, images: images.count, questions: items.count)
-            + qualitativeFindings(metrics)).map {
-                Finding(.detail, "Seed \(o.seed)'s encoders: " + $0.text, numbers: $0.numbers)
-            }
-        let findings =
-            (overInits.map { [Finding(.headline, $0.answer, numbers: $0.numbers)] } ?? []) + oneInitialisation
-        report.list(findings.map(\.text))
+    }
 
-        let summary = Summary(
-            backbone: net.name, embeddings: embeddings.name, items: items,
-            imageTop5: top5.mapValues { $0.map { "\($0.name) \(String(format: "%.3f", $0.probability))" } },
-            metrics: metrics, seed: o.seed, spread: spread, findings: findings)
-        try folder.writeJSON(summary, to: "fusion/results.json")
+    static func writeCSV(_ metrics: [EncoderMetrics], _ folder: RunFolder) throws {
         try folder.writeCSV(
             [
                 "encoder", "trajectory_length", "norm_growth", "adjacent_cosine", "effective_dimensionality",
@@ -436,7 +497,6 @@ package enum FusionExperiment {
                     String($0.poolingAgreement), String($0.tsneKL)
                 ]
             }, to: "fusion/encoders.csv")
-        return summary
     }
 
     /// An untrained encoder of `cell` drawn from `seed` (PyTorch's default initialisation), as a function from a

@@ -415,17 +415,80 @@ package enum RealDataExperiment {
         let folder = context.folder
         report.section(task.title, level: 3)
         report.paragraph(task.fullDescription)
+        let recipe = task.recipe
+        let tracking = Tracking(task: task, seed: o.seed, context: context), probe = tracking.probe
+
+        let trained =
+            try task.tokens.map {
+                try recipe.trainEachCell(
+                    task.cells, seed: o.seed, label: task.key, train: $0.0, validation: task.tokenValidation ?? $0.1,
+                    context: context, prepare: tracking.prepare)
+            }
+            ?? recipe.trainEachCell(
+                task.cells, seed: o.seed, label: task.key, train: task.train!,
+                validation: task.validation ?? task.test!,
+                context: context, prepare: tracking.prepare)
+        var results: [ModelResult] = []
+        for m in trained {
+            let test = try task.test(m.trainer)
+            results.append(
+                ModelResult(
+                    task: task.key, cell: m.cell, parameters: m.model.parameters.scalarCount,
+                    history: m.history, evolution: tracking.trackers[m.cell]!.snapshots, testLoss: test.loss,
+                    testAccuracy: recipe.objective == .crossEntropy ? test.accuracy : nil,
+                    resumedFromEpoch: tracking.resumedFrom[m.cell]?.epoch,
+                    resumedCheckpointSaved: tracking.resumedFrom[m.cell]?.saved,
+                    checkpoints: "real/\(task.key)/\(m.cell.rawValue)"))
+        }
+        let trackerList = trained.map { ($0.cell, tracking.trackers[$0.cell]!) }
+        let flow = try gradientThroughTime(probe, trained)
+        let seeds = try overSeeds(task, o, context, main: results)
+        let findings =
+            (seeds?.findings ?? [])
+            + RealDataReport.findings(
+                task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
+                classes: recipe.outputs, clip: recipe.clip,
+                testCount: task.testCount, seeds: task.seeds)
+            + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, tracking.trackers[$1.cell]!) })
+            + RealDataReport.gradientFlowFindings(flow)
+        try RealDataReport.figures(
+            task: task.key, results: results, trackers: trackerList,
+            objective: recipe.objective, baselines: task.baselines, folder: folder, report: &report)
+        try RealDataReport.gradientFlowFigure(task: task.key, flow, folder: folder, report: &report)
+        report.list(findings.map(\.text))
+        if let note = resumeNote(results) { report.paragraph(note) }
+        try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
+        var result = TaskResult(
+            task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
+            findings: findings, seeds: seeds?.comparison)
+        if !task.compareGateInits.isEmpty, let lstm = trained.first(where: { $0.cell == .lstm }) {
+            let runs = try compareGateInits(task, o, context, main: lstm, probe: probe, report: &report)
+            result.gateInits = runs
+            result.findings += GateInitComparison.findings(runs, steps: task.steps ?? 0, chosen: task.gateInit)
+            report.list(result.findings.suffix(3).map(\.text))
+        }
+        return result
+    }
+
+    /// Each model of a task checkpointed every epoch, its weights tracked (statistics, TensorBoard) and resumed
+    /// from this folder's checkpoints, the evolution rebuilt from the saved epochs.
+    final class Tracking {
+        let task: Task, seed: UInt64, context: RunContext
+        /// The fixed batch the measurements use (`Task.probe`).
+        let probe: SequenceBatch<Float>
         var trackers: [CellKind: WeightEvolution] = [:], resumedFrom: [CellKind: (epoch: Int, saved: String?)] = [:]
-        let recipe = task.recipe, probe = task.probe
+        init(task: Task, seed: UInt64, context: RunContext) {
+            self.task = task; self.seed = seed; self.context = context; probe = task.probe
+        }
 
         /// Checkpoints every epoch, weight tracking, and resuming from this folder's checkpoints.
         func prepare(_ cell: CellKind, _ model: SequenceModel<Float>, _ trainer: Trainer<Float>) throws
             -> [TrainingCallback]
         {
-            let dir = "real/\(task.key)/\(cell.rawValue)"
+            let dir = "real/\(task.key)/\(cell.rawValue)", folder = context.folder, recipe = task.recipe
             let description = "\(cell.displayName) \(model.rnn.config.description) on \(task.key)"
             // The checkpoints carry the run they belong to: a resume refuses another seed's or model's files.
-            let store = CheckpointStore(directory: folder.url(dir), run: "seed \(o.seed); \(description)")
+            let store = CheckpointStore(directory: folder.url(dir), run: "seed \(seed); \(description)")
             let tb = try TensorBoardWriter(directory: folder.url("real/\(task.key)/tensorboard/\(cell.rawValue)"))
             let tracker = WeightEvolution(model: model, probe: probe, tensorboard: tb)
             trackers[cell] = tracker
@@ -454,56 +517,6 @@ package enum RealDataExperiment {
                 starting: { try tracker.capture(epoch: 0, record: nil) })
             return [checkpoints, tracker]
         }
-
-        let trained =
-            try task.tokens.map {
-                try recipe.trainEachCell(
-                    task.cells, seed: o.seed, label: task.key, train: $0.0, validation: task.tokenValidation ?? $0.1,
-                    context: context, prepare: prepare)
-            }
-            ?? recipe.trainEachCell(
-                task.cells, seed: o.seed, label: task.key, train: task.train!,
-                validation: task.validation ?? task.test!,
-                context: context, prepare: prepare)
-        var results: [ModelResult] = []
-        for m in trained {
-            let test = try task.test(m.trainer)
-            results.append(
-                ModelResult(
-                    task: task.key, cell: m.cell, parameters: m.model.parameters.scalarCount,
-                    history: m.history, evolution: trackers[m.cell]!.snapshots, testLoss: test.loss,
-                    testAccuracy: recipe.objective == .crossEntropy ? test.accuracy : nil,
-                    resumedFromEpoch: resumedFrom[m.cell]?.epoch, resumedCheckpointSaved: resumedFrom[m.cell]?.saved,
-                    checkpoints: "real/\(task.key)/\(m.cell.rawValue)"))
-        }
-        let trackerList = trained.map { ($0.cell, trackers[$0.cell]!) }
-        let flow = try gradientThroughTime(probe, trained)
-        let seeds = try overSeeds(task, o, context, main: results)
-        let findings =
-            (seeds?.findings ?? [])
-            + RealDataReport.findings(
-                task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
-                classes: recipe.outputs, clip: recipe.clip,
-                testCount: task.testCount, seeds: task.seeds)
-            + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, trackers[$1.cell]!) })
-            + RealDataReport.gradientFlowFindings(flow)
-        try RealDataReport.figures(
-            task: task.key, results: results, trackers: trackerList,
-            objective: recipe.objective, baselines: task.baselines, folder: folder, report: &report)
-        try RealDataReport.gradientFlowFigure(task: task.key, flow, folder: folder, report: &report)
-        report.list(findings.map(\.text))
-        if let note = resumeNote(results) { report.paragraph(note) }
-        try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
-        var result = TaskResult(
-            task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
-            findings: findings, seeds: seeds?.comparison)
-        if !task.compareGateInits.isEmpty, let lstm = trained.first(where: { $0.cell == .lstm }) {
-            let runs = try compareGateInits(task, o, context, main: lstm, probe: probe, report: &report)
-            result.gateInits = runs
-            result.findings += GateInitComparison.findings(runs, steps: task.steps ?? 0, chosen: task.gateInit)
-            report.list(result.findings.suffix(3).map(\.text))
-        }
-        return result
     }
 
     /// The task's models from every further seed (`task.seeds`), each read once on the test split, and the test
