@@ -361,119 +361,139 @@ enum RealDataReport {
         folder: RunFolder, report: inout HTMLReport
     ) throws {
         report.section("How the weights evolve (\(task))", level: 4)
-        for (cell, tracker) in trackers {
-            let epochs = tracker.snapshots.map(\.epoch)
-            guard let lastEpoch = epochs.last else { continue }
-            let blocks = distributionBlocks(cell)
-            let ridges: [Chart] = blocks.map { b in
-                RidgelineChart(
-                    title: b.title, xLabel: "weight",
-                    rows: epochs.indices.map {
-                        (label: "epoch \(epochs[$0])", values: tracker.samples[b.name]?[$0] ?? [])
-                    },
-                    width: 300)
-            }
-            let perGate =
-                cell.gateCount > 1 ? " of each gate block (\(cell.gateNames.joined(separator: ", ")))" : ""
-            try folder.figure(
-                SmallMultiples(
-                    title: "\(cell.displayName): weight distributions per gate block, every epoch", panels: ridges,
-                    columns: max(2, cell.gateCount)),
-                "real/\(task)/\(cell.rawValue)_ridgelines.svg",
-                caption:
-                    """
-                    Kernel density (Scott bandwidth) of the input weights W_ih (first row) and recurrent weights \
-                    W_hh (second row)\(perGate), one ridge per epoch from 0 (initialisation, top) to \(lastEpoch) \
-                    (bottom).
-                    """,
-                into: &report)
-            let few = fewEpochs(epochs.count)
-            let fewText = few.map { String(epochs[$0]) }.joined(separator: ", ")
-            let overlays: [Chart] = [("rnn.weight_ih_l0", "W_ih"), ("rnn.weight_hh_l0", "W_hh")].map { name, title in
-                DensityChart(
-                    title: "\(cell.displayName): \(title) at epochs \(fewText)",
-                    xLabel: "weight",
-                    samples: few.map { (name: "epoch \(epochs[$0])", values: tracker.samples[name]?[$0] ?? []) },
-                    width: 420, height: 300)
-            }
-            try folder.figureRow(
-                [
-                    (
-                        SmallMultiples(
-                            title: "\(cell.displayName): W_ih and W_hh densities overlaid", panels: overlays, columns: 2
-                        ),
-                        "real/\(task)/\(cell.rawValue)_kde_overlay.svg",
-                        """
-                        The assignment's view: kernel densities of all of W_ih and all of W_hh at epochs \
-                        \(few.map { String(epochs[$0]) }.joined(separator: ", ")), overlaid.
-                        """
-                    )
-                ], into: &report)
-            let histograms: [Chart] = epochs.indices.flatMap { i in
-                [("rnn.weight_ih_l0", "W_ih"), ("rnn.weight_hh_l0", "W_hh")].map { name, title in
-                    HistogramChart(
-                        title: "\(title), epoch \(epochs[i])", xLabel: "weight",
-                        values: tracker.samples[name]?[i] ?? [], width: 300, height: 190) as Chart
-                }
-            }
-            try folder.linkedFigure(
-                SmallMultiples(
-                    title: "\(cell.displayName): histogram and density of W_ih and W_hh, every epoch",
-                    panels: histograms, columns: 2),
-                "real/\(task)/\(cell.rawValue)_histograms.svg",
-                caption:
-                    """
-                    histogram with its kernel density of W_ih (left) and W_hh (right) for every epoch from 0 to \
-                    \(lastEpoch) (\(cell.displayName))
-                    """,
-                into: &report)
-            let names = ["rnn.weight_ih_l0", "rnn.weight_hh_l0"] + (cell.gateCount > 1 ? blocks.map(\.name) : [])
-            let snaps = Array(tracker.snapshots.dropFirst())
-            let ratio = LineChart(
-                title: "\(cell.displayName): update / weight ratio", xLabel: "epoch", yLabel: "||dW|| / ||W||",
-                series: names.enumerated().map { i, n in
-                    LineSeries(
-                        name: n.replacingOccurrences(of: "rnn.", with: ""), x: snaps.map { Double($0.epoch) },
-                        y: snaps.map { $0.updateRatio[n] ?? .nan }, color: Palette.color(i))
-                },
-                yScale: .log, width: 420, height: 300)
-            let gradNames = ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "fc.weight"]
-            let grads = LineChart(
-                title: "\(cell.displayName): gradient norm per epoch", xLabel: "epoch", yLabel: "mean ||dL/dW||",
-                series: gradNames.enumerated().map { i, n in
-                    LineSeries(
-                        name: n.replacingOccurrences(of: "rnn.", with: ""), x: snaps.map { Double($0.epoch) },
-                        y: snaps.map { $0.gradientNorms[n] ?? .nan }, color: Palette.color(i))
-                },
-                yScale: .log, width: 420, height: 300)
-            let hhBlocks =
-                cell.gateCount > 1 ? blocks.map(\.name).filter { $0.contains("weight_hh") } : ["rnn.weight_hh_l0"]
-            let gateSpectral = LineChart(
-                title: "\(cell.displayName): spectral norm per W_hh block", xLabel: "epoch (0 = init)",
-                yLabel: "sigma_max",
-                series: hhBlocks.enumerated().map { i, n in
-                    LineSeries(
-                        name: n.replacingOccurrences(of: "rnn.weight_hh_l0", with: "W_hh"),
-                        x: tracker.snapshots.map { Double($0.epoch) },
-                        y: tracker.snapshots.map { $0.stats[n]?.spectralNorm ?? .nan }, color: Palette.color(i))
-                },
-                width: 420, height: 300)
-            // A panel with nothing finite to draw (a one-epoch run has no update ratio yet) is left out.
-            let panels: [LineChart] = [ratio, grads, gateSpectral].filter { chart in
-                chart.series.contains { $0.y.contains(where: \.isFinite) }
-            }
-            try folder.figure(
-                SmallMultiples(
-                    title: "\(cell.displayName): weight statistics per epoch", panels: panels, columns: 3),
-                "real/\(task)/\(cell.rawValue)_weight_stats.svg",
-                caption:
-                    """
-                    Update-to-weight ratio ||W_e - W_{e-1}|| / ||W_{e-1}|| per matrix and gate block; gradient \
-                    norms per parameter; spectral norm of each gate block of W_hh.
-                    """,
-                into: &report)
+        for (cell, tracker) in trackers where !tracker.snapshots.isEmpty {
+            try distributionFigures(cell, tracker, task: task, folder: folder, report: &report)
+            try statisticsFigure(cell, tracker, task: task, folder: folder, report: &report)
         }
-        // Which gate moved most.
+        report.list(gateMovement(trackers))
+    }
+
+    /// One model's weight distributions: ridgelines per gate block and epoch, the assignment's overlaid densities
+    /// at a few epochs, and a histogram with its density for every epoch (linked).
+    static func distributionFigures(
+        _ cell: CellKind, _ tracker: WeightEvolution, task: String, folder: RunFolder, report: inout HTMLReport
+    ) throws {
+        let epochs = tracker.snapshots.map(\.epoch)
+        guard let lastEpoch = epochs.last else { return }
+        let blocks = distributionBlocks(cell)
+        let ridges: [Chart] = blocks.map { b in
+            RidgelineChart(
+                title: b.title, xLabel: "weight",
+                rows: epochs.indices.map {
+                    (label: "epoch \(epochs[$0])", values: tracker.samples[b.name]?[$0] ?? [])
+                },
+                width: 300)
+        }
+        let perGate =
+            cell.gateCount > 1 ? " of each gate block (\(cell.gateNames.joined(separator: ", ")))" : ""
+        try folder.figure(
+            SmallMultiples(
+                title: "\(cell.displayName): weight distributions per gate block, every epoch", panels: ridges,
+                columns: max(2, cell.gateCount)),
+            "real/\(task)/\(cell.rawValue)_ridgelines.svg",
+            caption:
+                """
+                Kernel density (Scott bandwidth) of the input weights W_ih (first row) and recurrent weights \
+                W_hh (second row)\(perGate), one ridge per epoch from 0 (initialisation, top) to \(lastEpoch) \
+                (bottom).
+                """,
+            into: &report)
+        let few = fewEpochs(epochs.count)
+        let fewText = few.map { String(epochs[$0]) }.joined(separator: ", ")
+        let overlays: [Chart] = [("rnn.weight_ih_l0", "W_ih"), ("rnn.weight_hh_l0", "W_hh")].map { name, title in
+            DensityChart(
+                title: "\(cell.displayName): \(title) at epochs \(fewText)",
+                xLabel: "weight",
+                samples: few.map { (name: "epoch \(epochs[$0])", values: tracker.samples[name]?[$0] ?? []) },
+                width: 420, height: 300)
+        }
+        try folder.figureRow(
+            [
+                (
+                    SmallMultiples(
+                        title: "\(cell.displayName): W_ih and W_hh densities overlaid", panels: overlays, columns: 2
+                    ),
+                    "real/\(task)/\(cell.rawValue)_kde_overlay.svg",
+                    """
+                    The assignment's view: kernel densities of all of W_ih and all of W_hh at epochs \
+                    \(few.map { String(epochs[$0]) }.joined(separator: ", ")), overlaid.
+                    """
+                )
+            ], into: &report)
+        let histograms: [Chart] = epochs.indices.flatMap { i in
+            [("rnn.weight_ih_l0", "W_ih"), ("rnn.weight_hh_l0", "W_hh")].map { name, title in
+                HistogramChart(
+                    title: "\(title), epoch \(epochs[i])", xLabel: "weight",
+                    values: tracker.samples[name]?[i] ?? [], width: 300, height: 190) as Chart
+            }
+        }
+        try folder.linkedFigure(
+            SmallMultiples(
+                title: "\(cell.displayName): histogram and density of W_ih and W_hh, every epoch",
+                panels: histograms, columns: 2),
+            "real/\(task)/\(cell.rawValue)_histograms.svg",
+            caption:
+                """
+                histogram with its kernel density of W_ih (left) and W_hh (right) for every epoch from 0 to \
+                \(lastEpoch) (\(cell.displayName))
+                """,
+            into: &report)
+    }
+
+    /// One model's update-to-weight ratios, gradient norms and spectral norm per W_hh block, per epoch.
+    static func statisticsFigure(
+        _ cell: CellKind, _ tracker: WeightEvolution, task: String, folder: RunFolder, report: inout HTMLReport
+    ) throws {
+        let blocks = distributionBlocks(cell)
+        let names = ["rnn.weight_ih_l0", "rnn.weight_hh_l0"] + (cell.gateCount > 1 ? blocks.map(\.name) : [])
+        let snaps = Array(tracker.snapshots.dropFirst())
+        let ratio = LineChart(
+            title: "\(cell.displayName): update / weight ratio", xLabel: "epoch", yLabel: "||dW|| / ||W||",
+            series: names.enumerated().map { i, n in
+                LineSeries(
+                    name: n.replacingOccurrences(of: "rnn.", with: ""), x: snaps.map { Double($0.epoch) },
+                    y: snaps.map { $0.updateRatio[n] ?? .nan }, color: Palette.color(i))
+            },
+            yScale: .log, width: 420, height: 300)
+        let gradNames = ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "fc.weight"]
+        let grads = LineChart(
+            title: "\(cell.displayName): gradient norm per epoch", xLabel: "epoch", yLabel: "mean ||dL/dW||",
+            series: gradNames.enumerated().map { i, n in
+                LineSeries(
+                    name: n.replacingOccurrences(of: "rnn.", with: ""), x: snaps.map { Double($0.epoch) },
+                    y: snaps.map { $0.gradientNorms[n] ?? .nan }, color: Palette.color(i))
+            },
+            yScale: .log, width: 420, height: 300)
+        let hhBlocks =
+            cell.gateCount > 1 ? blocks.map(\.name).filter { $0.contains("weight_hh") } : ["rnn.weight_hh_l0"]
+        let gateSpectral = LineChart(
+            title: "\(cell.displayName): spectral norm per W_hh block", xLabel: "epoch (0 = init)",
+            yLabel: "sigma_max",
+            series: hhBlocks.enumerated().map { i, n in
+                LineSeries(
+                    name: n.replacingOccurrences(of: "rnn.weight_hh_l0", with: "W_hh"),
+                    x: tracker.snapshots.map { Double($0.epoch) },
+                    y: tracker.snapshots.map { $0.stats[n]?.spectralNorm ?? .nan }, color: Palette.color(i))
+            },
+            width: 420, height: 300)
+        // A panel with nothing finite to draw (a one-epoch run has no update ratio yet) is left out.
+        let panels: [LineChart] = [ratio, grads, gateSpectral].filter { chart in
+            chart.series.contains { $0.y.contains(where: \.isFinite) }
+        }
+        try folder.figure(
+            SmallMultiples(
+                title: "\(cell.displayName): weight statistics per epoch", panels: panels, columns: 3),
+            "real/\(task)/\(cell.rawValue)_weight_stats.svg",
+            caption:
+                """
+                Update-to-weight ratio ||W_e - W_{e-1}|| / ||W_{e-1}|| per matrix and gate block; gradient \
+                norms per parameter; spectral norm of each gate block of W_hh.
+                """,
+            into: &report)
+    }
+
+    /// Which W_hh gate block of each gated model moved most and least from its initialisation; the RNN's W_hh.
+    static func gateMovement(_ trackers: [(CellKind, WeightEvolution)]) -> [String] {
         var moved: [String] = []
         for (cell, tracker) in trackers where cell.gateCount > 1 {
             let change = tracker.totalChange().filter { $0.key.hasPrefix("rnn.weight_hh_l0[") }
@@ -491,7 +511,7 @@ enum RealDataReport {
         if let rnn = trackers.first(where: { $0.0 == .rnn })?.1, let c = rnn.totalChange()["rnn.weight_hh_l0"] {
             moved.append("RNN: W_hh relative change from initialisation \(fmt(c, 3)).")
         }
-        report.list(moved)
+        return moved
     }
 
     static func tables(

@@ -79,28 +79,49 @@ package enum ExplodingGradients {
         // Growth per step going back in time: (||dL/dh_1|| / ||dL/dh_T||)^(1/(T-1)).
         let growth = curves.map { GradientFlow.perStepFactor($0) }
 
-        func trainRun(clip: Double?) throws -> Run {
-            let m = model(radius: o.trainingRadius, o, seed: seed)
-            m.threads = context.threads
-            let trainer = Trainer(
-                model: m, optimizer: .sgd(lr: o.learningRate),
-                options: TrainingOptions(epochs: o.epochs, batchSize: 32, clipNorm: clip, shuffleSeed: seed))
-            let recorder = BatchRecorder()
-            let label = clip.map { "exploding, clipped at \(fmt($0, 3))" } ?? "exploding, unclipped"
-            trainer.callbacks = context.progressCallbacks(label) + [recorder]
-            var stopped: String? = nil, validationLoss: Double? = nil
-            do {
-                validationLoss = try trainer.fit(train: trainData, validation: validation).last?.validationLoss
-            } catch let e as TrainingError {
-                stopped = e.description
-            }
-            return Run(
-                clip: clip, batchLosses: recorder.losses, batchGradientNorms: recorder.norms, stopped: stopped,
-                validationLoss: validationLoss)
-        }
-        let unclipped = try trainRun(clip: nil), clipped = try trainRun(clip: o.clip)
+        let data = (train: trainData, validation: validation)
+        let unclipped = try train(o, seed: seed, clip: nil, data: data, context: context)
+        let clipped = try train(o, seed: seed, clip: o.clip, data: data, context: context)
         let findings = Self.findings(o, growth: growth, unclipped: unclipped, clipped: clipped)
 
+        try figures(o, curves: curves, unclipped: unclipped, clipped: clipped, context.folder, &report)
+        report.list(findings.map(\.text))
+        let summary = Summary(
+            options: o, gradientThroughTime: curves, perStepGrowth: growth, unclipped: unclipped, clipped: clipped,
+            findings: findings)
+        try context.folder.writeJSON(summary, to: "toy/exploding.json")
+        return summary
+    }
+
+    /// The rho = `trainingRadius` network trained with plain SGD, every batch's loss and gradient norm recorded; a
+    /// loss that stops being a number ends the run (its reason kept).
+    static func train(
+        _ o: Options, seed: UInt64, clip: Double?,
+        data: (train: TensorSequenceDataset<Float>, validation: TensorSequenceDataset<Float>), context: RunContext
+    ) throws -> Run {
+        let m = model(radius: o.trainingRadius, o, seed: seed)
+        m.threads = context.threads
+        let trainer = Trainer(
+            model: m, optimizer: .sgd(lr: o.learningRate),
+            options: TrainingOptions(epochs: o.epochs, batchSize: 32, clipNorm: clip, shuffleSeed: seed))
+        let recorder = BatchRecorder()
+        let label = clip.map { "exploding, clipped at \(fmt($0, 3))" } ?? "exploding, unclipped"
+        trainer.callbacks = context.progressCallbacks(label) + [recorder]
+        var stopped: String? = nil, validationLoss: Double? = nil
+        do {
+            validationLoss = try trainer.fit(train: data.train, validation: data.validation).last?.validationLoss
+        } catch let e as TrainingError {
+            stopped = e.description
+        }
+        return Run(
+            clip: clip, batchLosses: recorder.losses, batchGradientNorms: recorder.norms, stopped: stopped,
+            validationLoss: validationLoss)
+    }
+
+    /// The setting in words, the gradient through time per radius, and both runs' loss and gradient norm per batch.
+    static func figures(
+        _ o: Options, curves: [[Double]], unclipped: Run, clipped: Run, _ folder: RunFolder, _ report: inout HTMLReport
+    ) throws {
         report.section("Exploding gradients, shown (and what clipping does)", level: 3)
         report.paragraph(
             """
@@ -137,7 +158,7 @@ package enum ExplodingGradients {
                 return LineSeries(
                     name: r.0, x: (1...finite.count).map(Double.init), y: Array(finite), color: Palette.color(i))
             }, yScale: .log)
-        try context.folder.figureRow(
+        try folder.figureRow(
             [
                 (
                     through, "toy/exploding_gradient_through_time.svg",
@@ -155,12 +176,6 @@ package enum ExplodingGradients {
                     "Global gradient norm of every batch before clipping (log scale)."
                 )
             ], into: &report)
-        report.list(findings.map(\.text))
-        let summary = Summary(
-            options: o, gradientThroughTime: curves, perStepGrowth: growth, unclipped: unclipped, clipped: clipped,
-            findings: findings)
-        try context.folder.writeJSON(summary, to: "toy/exploding.json")
-        return summary
     }
 
     /// Sentences from the measurements: the growth per step at each radius, the largest loss and gradient of

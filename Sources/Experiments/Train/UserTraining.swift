@@ -135,104 +135,132 @@ package enum UserTraining {
     /// preprocessing that new data must go through to meet the trained model.
     static func task(_ c: Config) throws -> (RealDataExperiment.Task, Preprocessing) {
         let url = URL(fileURLWithPath: c.data)
-        func recipe(input: Int, outputs: Int, vocabulary: Int?, head: HeadMode, objective: Objective) -> ModelRecipe {
-            Self.recipe(c, input: input, outputs: outputs, vocabulary: vocabulary, head: head, objective: objective)
-        }
-        var task: RealDataExperiment.Task
-        var prep = UserTraining.Preprocessing()
+        var (task, prep): (RealDataExperiment.Task, Preprocessing)
         switch c.kind {
-        case .text:
-            let data = try DataError.contents(of: url)
-            guard let text = String(data: data, encoding: .utf8), text.count > 2 * (c.window + 1) else {
-                throw DataError("\(c.data): not UTF-8 text, or shorter than two windows of \(c.window) characters")
-            }
-            let chars = CharTask(
-                text: text, steps: c.window, stride: max(1, c.window / 2), validationFraction: c.validationFraction)
-            guard chars.train.count > 0, chars.validation.count > 0 else {
-                throw DataError("\(c.data): too short for a validation part of \(c.validationFraction)")
-            }
-            prep.characters = chars.vocabulary.map { String($0) }
-            prep.outputs = chars.vocabulary.count; prep.inputSize = c.embedding
-            task = RealDataExperiment.Task(
-                key: "train", title: "Character model of \(url.lastPathComponent)",
-                description:
-                    "\(text.count) characters, \(chars.vocabulary.count) distinct; windows of \(c.window), the last "
-                    + "\(Int(100 * c.validationFraction))% for validation.",
-                inputSize: c.embedding, outputs: chars.vocabulary.count, hidden: c.hidden, epochs: c.epochs,
-                batch: c.batch, lr: c.learningRate, clip: c.clip, objective: .crossEntropy)
-            task.tokens = (chars.train, chars.validation, chars.vocabulary.count)
-            task.custom = recipe(
-                input: c.embedding, outputs: chars.vocabulary.count, vocabulary: chars.vocabulary.count,
-                head: .everyStep, objective: .crossEntropy)
-        case .csv:
-            let series = try ForecastData(
-                name: c.column!, values: try CSVTable(contentsOf: url).numbers(c.column!), window: c.window,
-                testFraction: c.validationFraction, horizon: c.horizon)
-            task = RealDataExperiment.Task(
-                key: "train", title: "Forecasting \(c.column!) of \(url.lastPathComponent)",
-                description:
-                    "\(series.values.count) values, z-scored with the training part's mean \(fmt(series.mean, 3)) and "
-                    + "sd \(fmt(series.std, 3)); windows of \(c.window) predict the value "
-                    + (c.horizon == 1 ? "after them" : "\(c.horizon) steps after their last") + "; the last "
-                    + "\(Int(100 * c.validationFraction))% is the validation period. Losses are MSE in normalised "
-                    + "units.",
-                train: series.train, test: series.test, inputSize: 1, outputs: 1, hidden: c.hidden, epochs: c.epochs,
-                batch: c.batch, lr: c.learningRate, clip: c.clip, objective: .meanSquaredError,
-                baselines: ["naive (next = last)": series.naiveTestMSE, "training mean": series.meanTestMSE])
-            task.custom = recipe(input: 1, outputs: 1, vocabulary: nil, head: .lastStep, objective: .meanSquaredError)
-            prep.mean = series.mean; prep.std = series.std
-        case .labelledCSV:
-            let table = try CSVTable(contentsOf: url)
-            let ti = try table.column(c.textColumn!), li = try table.column(c.labelColumn!)
-            let names = Array(Set(table.rows.map { $0[li] })).sorted()
-            guard names.count >= 2 else {
-                throw DataError("\(c.data): column \(c.labelColumn!) has \(names.count) distinct label; need 2 or more")
-            }
-            let classOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
-            let all = LabelledTexts(texts: table.rows.map { $0[ti] }, labels: table.rows.map { classOf[$0[li]]! })
-            var rng = SeededRandom(seed: SeedStream.userSplit.seed(c.seed))
-            let order = rng.permutation(all.texts.count)
-            let nVal = max(1, Int(Double(all.texts.count) * c.validationFraction))
-            guard all.texts.count - nVal >= 1 else { throw DataError("\(c.data): too few rows to hold some out") }
-            let pick = { (idx: ArraySlice<Int>) in
-                LabelledTexts(texts: idx.map { all.texts[$0] }, labels: idx.map { all.labels[$0] })
-            }
-            let val = pick(order[0..<nVal]), train = pick(order[nVal...])
-            prep.order = order; prep.heldOut = nVal
-            let vocab = Vocabulary(texts: train.texts, size: 20_000)
-            prep.words = vocab.words; prep.classes = names; prep.outputs = names.count; prep.inputSize = c.embedding
-            task = RealDataExperiment.Task(
-                key: "train", title: "Classifying \(c.textColumn!) by \(c.labelColumn!) in \(url.lastPathComponent)",
-                description:
-                    "\(all.texts.count) texts in \(names.count) classes (\(names.joined(separator: ", "))); "
-                    + "\(train.texts.count) for training, \(val.texts.count) held out; the last \(c.window) "
-                    + "words of each, a vocabulary of \(vocab.count - 2) training words.",
-                inputSize: c.embedding, outputs: names.count, hidden: c.hidden, epochs: c.epochs, batch: c.batch,
-                lr: c.learningRate, clip: c.clip, objective: .crossEntropy)
-            task.tokens = (vocab.dataset(train, length: c.window), vocab.dataset(val, length: c.window), vocab.count)
-            task.custom = recipe(
-                input: c.embedding, outputs: names.count, vocabulary: vocab.count, head: .lastStep,
-                objective: .crossEntropy)
-        case .idx:
-            let images = try ImageSet(idxImages: url, idxLabels: URL(fileURLWithPath: c.labels!))
-            let heldOut = max(1, Int(Double(images.count) * c.validationFraction))
-            let (train, test) = try images.split(heldOut: heldOut, seed: c.seed)
-            var rng = SeededRandom(seed: c.seed)
-            prep.order = rng.permutation(images.count); prep.heldOut = heldOut  // as ImageSet.split draws it
-            let classes = (images.labels.max() ?? 0) + 1
-            prep.classes = (0..<classes).map(String.init); prep.outputs = classes; prep.inputSize = images.width
-            task = RealDataExperiment.Task(
-                key: "train", title: "Classifying the images of \(url.lastPathComponent) row by row",
-                description:
-                    "\(images.count) images of \(images.height) x \(images.width) pixels in \(classes) classes; "
-                    + "\(train.count) for training, \(test.count) held out; each image is the sequence of its rows.",
-                train: train.rowSequences(), test: test.rowSequences(), inputSize: images.width, outputs: classes,
-                hidden: c.hidden, epochs: c.epochs, batch: c.batch, lr: c.learningRate, clip: c.clip,
-                objective: .crossEntropy)
-            task.custom = recipe(
-                input: images.width, outputs: classes, vocabulary: nil, head: .lastStep, objective: .crossEntropy)
+        case .text: (task, prep) = try textTask(c, url)
+        case .csv: (task, prep) = try csvTask(c, url)
+        case .labelledCSV: (task, prep) = try labelledTextTask(c, url)
+        case .idx: (task, prep) = try imageTask(c, url)
         }
         task.cells = c.cells
+        return (task, prep)
+    }
+
+    /// A character model of a UTF-8 text: windows of `c.window` characters, the last share for validation.
+    static func textTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
+        var task: RealDataExperiment.Task
+        var prep = Preprocessing()
+        let data = try DataError.contents(of: url)
+        guard let text = String(data: data, encoding: .utf8), text.count > 2 * (c.window + 1) else {
+            throw DataError("\(c.data): not UTF-8 text, or shorter than two windows of \(c.window) characters")
+        }
+        let chars = CharTask(
+            text: text, steps: c.window, stride: max(1, c.window / 2), validationFraction: c.validationFraction)
+        guard chars.train.count > 0, chars.validation.count > 0 else {
+            throw DataError("\(c.data): too short for a validation part of \(c.validationFraction)")
+        }
+        prep.characters = chars.vocabulary.map { String($0) }
+        prep.outputs = chars.vocabulary.count; prep.inputSize = c.embedding
+        task = RealDataExperiment.Task(
+            key: "train", title: "Character model of \(url.lastPathComponent)",
+            description:
+                "\(text.count) characters, \(chars.vocabulary.count) distinct; windows of \(c.window), the last "
+                + "\(Int(100 * c.validationFraction))% for validation.",
+            inputSize: c.embedding, outputs: chars.vocabulary.count, hidden: c.hidden, epochs: c.epochs,
+            batch: c.batch, lr: c.learningRate, clip: c.clip, objective: .crossEntropy)
+        task.tokens = (chars.train, chars.validation, chars.vocabulary.count)
+        task.custom = Self.recipe(
+            c,
+            input: c.embedding, outputs: chars.vocabulary.count, vocabulary: chars.vocabulary.count,
+            head: .everyStep, objective: .crossEntropy)
+        return (task, prep)
+    }
+
+    /// A forecast of one CSV column: windows z-scored with the training part's statistics, the last share for validation.
+    static func csvTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
+        var task: RealDataExperiment.Task
+        var prep = Preprocessing()
+        let series = try ForecastData(
+            name: c.column!, values: try CSVTable(contentsOf: url).numbers(c.column!), window: c.window,
+            testFraction: c.validationFraction, horizon: c.horizon)
+        task = RealDataExperiment.Task(
+            key: "train", title: "Forecasting \(c.column!) of \(url.lastPathComponent)",
+            description:
+                "\(series.values.count) values, z-scored with the training part's mean \(fmt(series.mean, 3)) and "
+                + "sd \(fmt(series.std, 3)); windows of \(c.window) predict the value "
+                + (c.horizon == 1 ? "after them" : "\(c.horizon) steps after their last") + "; the last "
+                + "\(Int(100 * c.validationFraction))% is the validation period. Losses are MSE in normalised "
+                + "units.",
+            train: series.train, test: series.test, inputSize: 1, outputs: 1, hidden: c.hidden, epochs: c.epochs,
+            batch: c.batch, lr: c.learningRate, clip: c.clip, objective: .meanSquaredError,
+            baselines: ["naive (next = last)": series.naiveTestMSE, "training mean": series.meanTestMSE])
+        task.custom = Self.recipe(
+            c, input: 1, outputs: 1, vocabulary: nil, head: .lastStep, objective: .meanSquaredError)
+        prep.mean = series.mean; prep.std = series.std
+        return (task, prep)
+    }
+
+    /// A classifier of labelled texts in a CSV: a seeded random share held out, the last `c.window` words of each.
+    static func labelledTextTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
+        var task: RealDataExperiment.Task
+        var prep = Preprocessing()
+        let table = try CSVTable(contentsOf: url)
+        let ti = try table.column(c.textColumn!), li = try table.column(c.labelColumn!)
+        let names = Array(Set(table.rows.map { $0[li] })).sorted()
+        guard names.count >= 2 else {
+            throw DataError("\(c.data): column \(c.labelColumn!) has \(names.count) distinct label; need 2 or more")
+        }
+        let classOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        let all = LabelledTexts(texts: table.rows.map { $0[ti] }, labels: table.rows.map { classOf[$0[li]]! })
+        var rng = SeededRandom(seed: SeedStream.userSplit.seed(c.seed))
+        let order = rng.permutation(all.texts.count)
+        let nVal = max(1, Int(Double(all.texts.count) * c.validationFraction))
+        guard all.texts.count - nVal >= 1 else { throw DataError("\(c.data): too few rows to hold some out") }
+        let pick = { (idx: ArraySlice<Int>) in
+            LabelledTexts(texts: idx.map { all.texts[$0] }, labels: idx.map { all.labels[$0] })
+        }
+        let val = pick(order[0..<nVal]), train = pick(order[nVal...])
+        prep.order = order; prep.heldOut = nVal
+        let vocab = Vocabulary(texts: train.texts, size: 20_000)
+        prep.words = vocab.words; prep.classes = names; prep.outputs = names.count; prep.inputSize = c.embedding
+        task = RealDataExperiment.Task(
+            key: "train", title: "Classifying \(c.textColumn!) by \(c.labelColumn!) in \(url.lastPathComponent)",
+            description:
+                "\(all.texts.count) texts in \(names.count) classes (\(names.joined(separator: ", "))); "
+                + "\(train.texts.count) for training, \(val.texts.count) held out; the last \(c.window) "
+                + "words of each, a vocabulary of \(vocab.count - 2) training words.",
+            inputSize: c.embedding, outputs: names.count, hidden: c.hidden, epochs: c.epochs, batch: c.batch,
+            lr: c.learningRate, clip: c.clip, objective: .crossEntropy)
+        task.tokens = (vocab.dataset(train, length: c.window), vocab.dataset(val, length: c.window), vocab.count)
+        task.custom = Self.recipe(
+            c,
+            input: c.embedding, outputs: names.count, vocabulary: vocab.count, head: .lastStep,
+            objective: .crossEntropy)
+        return (task, prep)
+    }
+
+    /// A classifier of IDX images read row by row: a seeded random share held out.
+    static func imageTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
+        var task: RealDataExperiment.Task
+        var prep = Preprocessing()
+        let images = try ImageSet(idxImages: url, idxLabels: URL(fileURLWithPath: c.labels!))
+        let heldOut = max(1, Int(Double(images.count) * c.validationFraction))
+        let (train, test) = try images.split(heldOut: heldOut, seed: c.seed)
+        var rng = SeededRandom(seed: c.seed)
+        prep.order = rng.permutation(images.count); prep.heldOut = heldOut  // as ImageSet.split draws it
+        let classes = (images.labels.max() ?? 0) + 1
+        prep.classes = (0..<classes).map(String.init); prep.outputs = classes; prep.inputSize = images.width
+        task = RealDataExperiment.Task(
+            key: "train", title: "Classifying the images of \(url.lastPathComponent) row by row",
+            description:
+                "\(images.count) images of \(images.height) x \(images.width) pixels in \(classes) classes; "
+                + "\(train.count) for training, \(test.count) held out; each image is the sequence of its rows.",
+            train: train.rowSequences(), test: test.rowSequences(), inputSize: images.width, outputs: classes,
+            hidden: c.hidden, epochs: c.epochs, batch: c.batch, lr: c.learningRate, clip: c.clip,
+            objective: .crossEntropy)
+        task.custom = Self.recipe(
+            c,
+            input: images.width, outputs: classes, vocabulary: nil, head: .lastStep, objective: .crossEntropy)
         return (task, prep)
     }
 
