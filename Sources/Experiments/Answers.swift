@@ -21,7 +21,10 @@ enum Answers {
         guard !answers.isEmpty else { return [] }
         let e = HTMLReport.escape
         let items = answers.map { a -> String in
-            let links = a.figures.map { "<a href=\"\(e($0))\">\(e(($0 as NSString).lastPathComponent))</a>" }
+            // Named by folder and file ("mnist_rows/loss.svg"): several tasks have a loss.svg.
+            let links = a.figures.map { path in
+                "<a href=\"\(e(path))\">\(e(path.split(separator: "/").suffix(2).joined(separator: "/")))</a>"
+            }
             return """
                 <li><b>\(e(a.item)) \(e(a.question))</b> \(e(a.answer))\
                 \(a.caveat.map { " <i>Caveat: \(e($0))</i>" } ?? "")\

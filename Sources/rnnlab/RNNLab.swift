@@ -148,6 +148,7 @@ struct Real: ParsableCommand {
     @OptionGroup var options: RunOptions
     @Option(help: "Epochs of row-by-row MNIST.") var mnistEpochs: Int?
     @Option(help: "Epochs of pixel-by-pixel MNIST.") var pixelEpochs: Int?
+    @Option(help: "Seeds of pixel-by-pixel MNIST, the longest task (default 1; at most --seeds).") var pixelSeeds: Int?
     @Option(help: "Training digits for pixel-by-pixel MNIST.") var pixelTrain: Int?
     @Option(help: "Adam learning rate for pixel-by-pixel MNIST.") var pixelLr: Double?
     @Option(help: "Gate-bias initialisation on pixel-by-pixel MNIST: forget-bias or chrono.") var pixelInit: GateInit?
@@ -164,6 +165,7 @@ struct Real: ParsableCommand {
     func validate() throws {
         try requireAtLeast(1, mnistEpochs, "mnist-epochs")
         try requireAtLeast(1, pixelEpochs, "pixel-epochs")
+        try requireAtLeast(1, pixelSeeds, "pixel-seeds")
         try requireAtLeast(1, pixelTrain, "pixel-train")
         try requireAtLeast(0, fashionEpochs, "fashion-epochs")
         try requireAtLeast(1, forecastEpochs, "forecast-epochs")
@@ -177,6 +179,7 @@ struct Real: ParsableCommand {
         var o = RealDataExperiment.Options(quick: options.quick)
         if let v = mnistEpochs { o.mnistEpochs = v }
         if let v = pixelEpochs { o.pixelEpochs = v }
+        if let v = pixelSeeds { o.pixelSeeds = v }
         if let v = pixelTrain { o.pixelTrain = v }
         if let v = pixelLr { o.pixelLearningRate = v }
         if let v = pixelInit { o.pixelGateInit = v }
@@ -214,8 +217,12 @@ struct Fusion: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Experiment 3: pretrained CNN features + untrained RNN/LSTM/GRU question encoders (no training).")
     @OptionGroup var options: RunOptions
-    @Option(help: "Word vectors: random (seeded) or minilm (pretrained all-MiniLM-L6-v2 word pieces).")
-    var embeddings = FusionExperiment.WordVectors.random
+    @Option(
+        help: """
+            Word vectors: minilm (pretrained all-MiniLM-L6-v2 word pieces), random (seeded), or auto (minilm where \
+            its data can be had, else random; the random ones are measured beside the pretrained ones).
+            """)
+    var embeddings = FusionExperiment.WordVectors.auto
     @OptionGroup var backbone: BackboneOptions
     @Option(help: "A VQA v2 folder (questions / annotations JSON) or COCO-QA folder (questions.txt ...) to use.")
     var vqa: String?

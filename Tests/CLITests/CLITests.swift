@@ -36,6 +36,8 @@ final class CLITests: XCTestCase {
 
     func testEveryBadOptionGetsOneLineErrorAndNoTrap() throws {
         let cases: [([String], String)] = [
+            (["all", "--seeds", "0"], "--seeds must be at least 1 (got 0)"),
+            (["real", "--pixel-seeds", "0"], "--pixel-seeds must be at least 1 (got 0)"),
             (["bench", "--iterations", "0"], "--iterations must be at least 1 (got 0)"),
             (["bench", "--layers", "0"], "--layers must be at least 1 (got 0)"),
             (["bench", "--hidden=-5"], "--hidden must be at least 1 (got -5)"),

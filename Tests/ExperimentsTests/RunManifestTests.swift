@@ -188,6 +188,6 @@ final class RunManifestTests: XCTestCase {
         let answers = try XCTUnwrap(html.range(of: "id=\"answers\"")),
             experiment = try XCTUnwrap(html.range(of: "<h2 id=\"experiment-2"))
         XCTAssertLessThan(answers.lowerBound, experiment.lowerBound)
-        XCTAssertTrue(html.contains("<a href=\"real/seattle_temperature/loss.svg\">loss.svg</a>"))
+        XCTAssertTrue(html.contains("<a href=\"real/seattle_temperature/loss.svg\">seattle_temperature/loss.svg</a>"))
     }
 }

@@ -31,7 +31,8 @@ extension Answers {
                 item: "Q3.3", question: "Show word-by-word hidden-state similarity heatmaps.",
                 answer: "Mean cos(h_t, h_t+k) over every question for k = 1, 2, 3: "
                     + m.map { "\($0.encoder) " + $0.similarityAtLag.map(three).joined(separator: ", ") }.joined(
-                        separator: "; ") + ". A slower fall with k is a longer memory of earlier words.",
+                        separator: "; ") + ". A slower fall with k is a longer memory of earlier words."
+                    + randomVectorsClause(s.spread),
                 numbers: Dictionary(
                     uniqueKeysWithValues: m.map { ("\($0.encoder) lag 3", $0.similarityAtLag.last ?? .nan) }),
                 figures: ["fusion/word_similarity.svg"], caveat: initialisations),
@@ -52,6 +53,16 @@ extension Answers {
                     + "\(percent((chance * (1 - chance) / Double(max(questions, 1))).squareRoot())) points."),
             encoderComparison(s.metrics, spread: s.spread, seed: s.seed)
         ]
+    }
+
+    /// With pretrained word vectors, what the seeded random ones give instead (mean over the initialisations).
+    static func randomVectorsClause(_ spread: SeedComparison?) -> String {
+        guard let series = spread?.measures["similarity at lag 3" + FusionExperiment.randomWordVectors] else {
+            return ""
+        }
+        let values = series.map { "\($0.model) \(OverSeeds.withInterval($0.values) { fmt($0, 3) })" }
+        return " With seeded random word vectors instead (over \(series.first?.values.count ?? 0) initialisations): "
+            + values.joined(separator: ", ") + "."
     }
 
     /// Q3.5 over the encoder initialisations when there are several, else the one run's values with that caveat.

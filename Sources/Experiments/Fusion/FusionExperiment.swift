@@ -21,12 +21,14 @@ package enum FusionExperiment {
         case random
         /// all-MiniLM-L6-v2's pretrained word-piece embeddings.
         case minilm
+        /// The pretrained ones where their data can be had, else the seeded random ones (the report says which).
+        case auto
     }
 
     package struct Options: Codable, Sendable {
         package var seed: UInt64 = 7
         package var hidden = 128, commonDimension = 128
-        package var embeddings = WordVectors.random
+        package var embeddings = WordVectors.auto
         package var backbone = BackboneName.efficientnetLite0
         /// ResNet-18 weights in torchvision's layout (.pth or safetensors); nil: torchvision's cache.
         package var backboneWeights: String? = nil
@@ -169,6 +171,8 @@ package enum FusionExperiment {
         var wordLists: [[String]]
         var labelWords: [[[String]]]
         var embeddings: WordEmbeddings
+        /// The seeded random word vectors, measured beside pretrained ones (nil when they are the ones used).
+        var comparison: WordEmbeddings?
         /// The questions whose trajectories the maps draw: the first photo question, the first easy-vqa one, the last.
         var shown: [Int] { Array(Set([0, photoQuestions.count, items.count - 1])).sorted().filter { $0 < items.count } }
         /// For each question, the index of the image it was asked about.
@@ -184,7 +188,7 @@ package enum FusionExperiment {
         try trajectoryFigures(analyses, scene, context.folder, &report)
         try alignmentFigures(analyses, scene, o, context.folder, &report)
         encoderTable(metrics, &report)
-        let spread = try initialisationSpread(o, scene.embeddings, scene.wordLists, threads: context.threads)
+        let spread = try initialisationSpread(o, scene, threads: context.threads)
         let overInits = spread.map { Answers.encoderComparison(metrics, spread: $0, seed: o.seed) }
         // The rankings of one initialisation are details under the comparison over all of them.
         let oneInitialisation =
@@ -229,16 +233,24 @@ package enum FusionExperiment {
         }
         let wordLists = items.map { WordEmbeddings.words($0.question) }
         let labelWords = images.map { top5[$0.name]!.map { WordEmbeddings.words($0.name) } }
-        let embeddings =
-            o.embeddings == .minilm
-            ? try WordEmbeddings.miniLM(cache)
-            : WordEmbeddings.seededRandom(
-                vocabulary: wordLists.flatMap { $0 } + labelWords.flatMap { $0.flatMap { $0 } },
-                dimension: o.randomEmbeddingDimension, seed: o.seed)
+        let random = WordEmbeddings.seededRandom(
+            vocabulary: wordLists.flatMap { $0 } + labelWords.flatMap { $0.flatMap { $0 } },
+            dimension: o.randomEmbeddingDimension, seed: o.seed)
+        var embeddings = random, comparison: WordEmbeddings? = nil
+        switch o.embeddings {
+        case .random: break
+        case .minilm: embeddings = try WordEmbeddings.miniLM(cache); comparison = random
+        case .auto:
+            do {
+                embeddings = try WordEmbeddings.miniLM(cache); comparison = random
+            } catch let e as DataError {
+                cache.log("  pretrained word vectors cannot be had (\(e.description)); seeded random ones instead")
+            }
+        }
         return Scene(
             images: images, items: items, source: source, backbone: net.name, featureSize: net.featureSize,
             preprocessing: net.preprocessingDescription, note: choice.note, features: features, top5: top5,
-            wordLists: wordLists, labelWords: labelWords, embeddings: embeddings)
+            wordLists: wordLists, labelWords: labelWords, embeddings: embeddings, comparison: comparison)
     }
 
     /// The setting in words and the two tables a reader starts from: what the CNN sees, and the questions.
@@ -530,27 +542,31 @@ package enum FusionExperiment {
 
     /// The dynamics of every encoder over `o.initialisations` random initialisations (the words' vectors fixed),
     /// so a comparison of encoders can be tested against the spread of their initialisation; nil with one.
-    static func initialisationSpread(
-        _ o: Options, _ embeddings: WordEmbeddings, _ wordLists: [[String]], threads: Int
-    ) throws -> SeedComparison? {
+    static func initialisationSpread(_ o: Options, _ scene: Scene, threads: Int) throws -> SeedComparison? {
         guard o.initialisations > 1 else { return nil }
         let seeds = OverSeeds.seeds(o.seed, count: o.initialisations)
         var measures: [String: [SeedSeries]] = [:]
+        let vectors = [(scene.embeddings, "")] + (scene.comparison.map { [($0, randomWordVectors)] } ?? [])
         for cell in cells {
-            let runs = try seeds.map { seed in
-                dynamics(
-                    try wordLists.map(
-                        encoder(cell, seed: seed, hidden: o.hidden, embeddings: embeddings, threads: threads)))
+            for (embeddings, suffix) in vectors {
+                let runs = try seeds.map { seed in
+                    dynamics(
+                        try scene.wordLists.map(
+                            encoder(cell, seed: seed, hidden: o.hidden, embeddings: embeddings, threads: threads)))
+                }
+                measures["similarity at lag 3" + suffix, default: []].append(
+                    SeedSeries(model: cell.displayName, values: runs.map { $0.lags[2] }))
+                measures["adjacent cosine" + suffix, default: []].append(
+                    SeedSeries(model: cell.displayName, values: runs.map(\.adjacent)))
+                measures["trajectory length" + suffix, default: []].append(
+                    SeedSeries(model: cell.displayName, values: runs.map(\.length)))
             }
-            measures["similarity at lag 3", default: []].append(
-                SeedSeries(model: cell.displayName, values: runs.map { $0.lags[2] }))
-            measures["adjacent cosine", default: []].append(
-                SeedSeries(model: cell.displayName, values: runs.map(\.adjacent)))
-            measures["trajectory length", default: []].append(
-                SeedSeries(model: cell.displayName, values: runs.map(\.length)))
         }
         return SeedComparison(seeds: seeds, measures: measures)
     }
+
+    /// The suffix of the spread's measures taken with the seeded random word vectors beside pretrained ones.
+    static let randomWordVectors = " (random word vectors)"
 
     static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
 

@@ -56,7 +56,7 @@ extension Answers {
             },
             caveat: single.isEmpty
                 ? "every test split read once per model and seed, after its last epoch; decisions used validation."
-                : "one seed for \(single.joined(separator: ", ")) (time budget: --seeds and --pixel-seeds); test "
+                : "one seed for \(single.joined(separator: ", ")) (time budget; rnnlab real --pixel-seeds N); test "
                     + "splits read once per model and seed, decisions on validation.")
     }
 

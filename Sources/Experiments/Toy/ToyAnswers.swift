@@ -183,7 +183,11 @@ extension Answers {
                 : "\(x.model) \(fmt(exp(i.mean), 3))"
         }
         let best = series.min { OverSeeds.interval($0.values).mean < OverSeeds.interval($1.values).mean }
-        let sample = best.flatMap { s.charSamples[$0.model]?["0.5"] }.map { String($0.prefix(80)) } ?? ""
+        // One line: the sample's line breaks shown as " / ".
+        let sample =
+            best.flatMap { s.charSamples[$0.model]?["0.5"] }.map {
+                String($0.prefix(80)).replacingOccurrences(of: "\n", with: " / ")
+            } ?? ""
         let seeds = series.first?.values.count ?? 1
         let over = seeds > 1 ? ", mean and 95% interval over \(seeds) seeds" : ""
         return Answer(
