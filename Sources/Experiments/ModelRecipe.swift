@@ -13,6 +13,25 @@ package enum GateInit: String, Codable, CaseIterable, Sendable {
     case chrono
 }
 
+extension CellKind {
+    /// The cells the study compares unless `--cells` names others (any registered cell can join).
+    package static let studied: [CellKind] = [.rnn, .lstm, .gru]
+
+    /// A comma-separated list of cell names ("rnn,lstm,gru"), each known and none twice.
+    package static func list(_ text: String) throws -> [CellKind] {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let unknown = names.filter { CellKind(rawValue: $0) == nil }
+        let known = CellKind.allCases.map(\.rawValue).joined(separator: ", ")
+        guard unknown.isEmpty, !names.isEmpty else {
+            throw InputError(description: "--cells: unknown \(unknown); known: \(known)")
+        }
+        guard Set(names).count == names.count else {
+            throw InputError(description: "--cells: \(text) names a cell twice")
+        }
+        return names.compactMap(CellKind.init(rawValue:))
+    }
+}
+
 /// The optimizers a user can choose, each at the recipe's learning rate with PyTorch's other defaults.
 package enum OptimizerName: String, Codable, CaseIterable, Sendable {
     case adam, sgd, rmsprop, adagrad

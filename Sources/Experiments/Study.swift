@@ -4,6 +4,7 @@ import Datasets
 import Interchange
 import Logging
 import Files
+import Recurrent
 
 /// findings.json: the assignment's items answered, then every measured statement of the report, typed.
 package struct StudyFindings: Codable, Sendable {
@@ -24,6 +25,8 @@ package enum Study {
         package var fusion: FusionExperiment.Options?
         /// Seeds every experiment's models train from, when not the profile's default.
         package var seeds: Int?
+        /// The cells every experiment compares, when not `CellKind.studied`.
+        package var cells: [CellKind]?
         /// Threads the kernels use (recorded in the manifest; results do not depend on it).
         package var threads: Int
         /// Move an earlier run in the folder aside instead of refusing to mix settings.
@@ -36,25 +39,28 @@ package enum Study {
             quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3],
             dataDirectory: URL = DataCache.defaultDirectory,
             toy: ToyExperiment.Options? = nil, real: RealDataExperiment.Options? = nil,
-            fusion: FusionExperiment.Options? = nil, seeds: Int? = nil, threads: Int = 1,
+            fusion: FusionExperiment.Options? = nil, seeds: Int? = nil, cells: [CellKind]? = nil, threads: Int = 1,
             fresh: Bool = false,
             arguments: [String] = ["rnnlab"] + CommandLine.arguments.dropFirst()
         ) {
             self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory
-            self.toy = toy; self.real = real; self.fusion = fusion; self.seeds = seeds; self.threads = threads
+            self.toy = toy; self.real = real; self.fusion = fusion; self.seeds = seeds; self.cells = cells
+            self.threads = threads
             self.fresh = fresh
             self.arguments = arguments
         }
 
         var toyOptions: ToyExperiment.Options {
-            var o = toy ?? ToyExperiment.Options(quick: quick); o.seed = seed; o.seeds = seeds ?? o.seeds; return o
+            var o = toy ?? ToyExperiment.Options(quick: quick); o.seed = seed; o.seeds = seeds ?? o.seeds
+            o.cells = cells ?? o.cells; return o
         }
         var realOptions: RealDataExperiment.Options {
             var o = real ?? RealDataExperiment.Options(quick: quick); o.seed = seed; o.seeds = seeds ?? o.seeds
-            return o
+            o.cells = cells ?? o.cells; return o
         }
         var fusionOptions: FusionExperiment.Options {
-            var o = fusion ?? FusionExperiment.Options(quick: quick); o.seed = seed; return o
+            var o = fusion ?? FusionExperiment.Options(quick: quick); o.seed = seed; o.cells = cells ?? o.cells;
+            return o
         }
 
         /// The command that repeats this run (finished parts resume or recompute identically).

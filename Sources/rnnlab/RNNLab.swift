@@ -104,6 +104,12 @@ struct RunOptions: ParsableArguments {
             Seeds every model trains from, the comparisons made over all of them (default 3, pixel MNIST 1; \
             --quick 1). --seeds 1 is the quick single-seed look.
             """) var seeds: Int?
+    @Option(
+        help: """
+            Comma-separated cells every experiment compares (default rnn,lstm,gru; known: \
+            \(CellKind.allCases.map(\.rawValue).joined(separator: ", "))).
+            """)
+    var cells: String?
     @Option(help: "Threads for the numeric kernels (default: all cores).") var threads = ProcessInfo.processInfo
         .activeProcessorCount
     @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
@@ -118,6 +124,9 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         try requireAtLeast(1, threads, "threads")
         try requireAtLeast(1, seeds, "seeds")
+        if let cells {
+            do { _ = try CellKind.list(cells) } catch { throw ValidationError("\(error)") }
+        }
     }
 }
 
@@ -280,7 +289,8 @@ func runStudy(
     let started = Date()
     var options = Study.Options(
         quick: run.quick, seed: run.seed, experiments: experiments, dataDirectory: DataCache.directory(run.data),
-        toy: toy, real: real, fusion: fusion, seeds: run.seeds, threads: run.threads, fresh: run.fresh)
+        toy: toy, real: real, fusion: fusion, seeds: run.seeds,
+        cells: try run.cells.map(CellKind.list), threads: run.threads, fresh: run.fresh)
     options.progress = { ProgressPrinter(label: $0) }
     let outcome = try Study.run(options, out: URL(fileURLWithPath: run.out))
     if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }

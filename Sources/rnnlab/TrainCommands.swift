@@ -73,13 +73,7 @@ struct Train: ParsableCommand {
         if let horizon { c.horizon = horizon }
         if let embedding { c.embedding = embedding }
         if let cells {
-            let names = cells.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let unknown = names.filter { CellKind(rawValue: $0) == nil }
-            guard unknown.isEmpty, !names.isEmpty else {
-                throw ValidationError(
-                    "--cells: unknown \(unknown); known: \(CellKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            c.cells = names.compactMap(CellKind.init(rawValue:))
+            do { c.cells = try CellKind.list(cells) } catch { throw ValidationError("\(error)") }
         }
         if let gruVariant { c.gruVariant = gruVariant }
         if let nonlinearity { c.nonlinearity = nonlinearity }

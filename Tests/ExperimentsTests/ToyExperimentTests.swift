@@ -166,12 +166,42 @@ final class FindingsTests: XCTestCase {
 
 final class ToyExperimentRunTests: XCTestCase {
     /// A miniature run end to end: the report, the JSON/CSV results and every figure exist and parse.
-    func testMiniatureRunWritesReportResultsAndFigures() throws {
+    /// Experiment 1 in miniature: every task a few sequences and epochs.
+    func miniature() -> ToyExperiment.Options {
         var o = ToyExperiment.Options(quick: true)
         o.sineEpochs = 2; o.sineCount = 40; o.charEpochs = 1; o.charHidden = 16; o.charLimit = 1200; o.charSteps = 20
         o.charCorpusFile = fortuneExcerpt.path; o.charPrime = "A "
         o.exploding.steps = 10; o.exploding.count = 64; o.exploding.epochs = 1; o.exploding.hidden = 8
         o.addingEpochs = 1; o.addingCount = 64; o.addingSteps = 20; o.addingHidden = 8
+        return o
+    }
+
+    /// Any registered cell joins the study by a setting (--cells): here IndRNN beside the GRU, through training,
+    /// gradient flow, the in-run gradient check and the answers.
+    func testTheCellsComparedAreASetting() throws {
+        var o = miniature()
+        o.cells = try CellKind.list("gru,indrnn")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var report = HTMLReport(title: "test")
+        let s = try ToyExperiment.run(
+            options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
+            report: &report)
+        XCTAssertEqual(s.sine.map(\.model), ["GRU", "IndRNN"])
+        XCTAssertEqual(s.gradientChecks.count, 2)
+        let answers = Answers.toy(s)
+        XCTAssertEqual(answers.map(\.item), ["Q1.1", "Q1.2", "Q1.3", "Q1.4", "Q1.5", "Q1.6"])
+        XCTAssertTrue(answers[0].answer.contains("IndRNN("), answers[0].answer)
+        XCTAssertThrowsError(try CellKind.list("gru,tcn")) { XCTAssertTrue("\($0)".hasPrefix("--cells: unknown")) }
+        XCTAssertThrowsError(try CellKind.list("gru,gru")) { XCTAssertTrue("\($0)".contains("names a cell twice")) }
+        let study = Study.Options(cells: [.lstm])
+        XCTAssertEqual(study.toyOptions.cells, [.lstm])
+        XCTAssertEqual(study.realOptions.cells, [.lstm])
+        XCTAssertEqual(study.fusionOptions.cells, [.lstm])
+    }
+
+    func testMiniatureRunWritesReportResultsAndFigures() throws {
+        var o = miniature()
         o.seeds = 2
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }

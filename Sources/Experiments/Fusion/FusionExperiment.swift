@@ -41,6 +41,8 @@ package enum FusionExperiment {
         package var tsneIterations = 1000
         /// Random initialisations of each encoder the dynamics are compared over (the figures show the first).
         package var initialisations = 5
+        /// The encoders compared.
+        package var cells = CellKind.studied
         package init(quick: Bool = false) { if quick { easyVQAImages = 2; tsneIterations = 400; initialisations = 1 } }
     }
 
@@ -82,8 +84,6 @@ package enum FusionExperiment {
         package var spread: SeedComparison?
         package var findings: [Finding]
     }
-
-    static let cells: [CellKind] = [.rnn, .lstm, .gru]
 
     /// Photos with questions written for them (scikit-image's CC0 sample photos).
     static let photoQuestions: [(String, [String])] = [
@@ -183,7 +183,7 @@ package enum FusionExperiment {
         report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
         let scene = try loadScene(o, context)
         describe(scene, o, &report)
-        let analyses = try cells.map { try analyse($0, scene, o, threads: context.threads) }
+        let analyses = try o.cells.map { try analyse($0, scene, o, threads: context.threads) }
         let metrics = analyses.map(\.metrics)
         try trajectoryFigures(analyses, scene, context.folder, &report)
         try alignmentFigures(analyses, scene, o, context.folder, &report)
@@ -547,7 +547,7 @@ package enum FusionExperiment {
         let seeds = OverSeeds.seeds(o.seed, count: o.initialisations)
         var measures: [String: [SeedSeries]] = [:]
         let vectors = [(scene.embeddings, "")] + (scene.comparison.map { [($0, randomWordVectors)] } ?? [])
-        for cell in cells {
+        for cell in o.cells {
             for (embeddings, suffix) in vectors {
                 let runs = try seeds.map { seed in
                     dynamics(

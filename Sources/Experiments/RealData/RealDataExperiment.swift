@@ -26,6 +26,8 @@ package enum RealDataExperiment {
         package var fashionEpochs = 10
         /// The share of each task's training data held out as its validation split.
         package var validationFraction = 0.1
+        /// The cells compared on every task.
+        package var cells = CellKind.studied
         /// Seeds every model trains from (the run's seed first); the test comparisons are made over all of them.
         package var seeds = 3
         /// Seeds for pixel-by-pixel MNIST, the longest task (at most `seeds`).
@@ -70,8 +72,6 @@ package enum RealDataExperiment {
 
     package struct Summary: Codable, Sendable { package var tasks: [TaskResult]; package var findings: [Finding] }
 
-    static let cells: [CellKind] = [.rnn, .lstm, .gru]
-
     /// Every task this experiment knows, in the order it runs them (`Options.tasks` picks among these).
     package enum TaskName: String, Codable, CaseIterable, Sendable {
         case mnistRows = "mnist_rows", mnistPixels = "mnist_pixels", seattleTemperature = "seattle_temperature",
@@ -113,7 +113,7 @@ package enum RealDataExperiment {
         /// Gate initialisations to train the LSTM with as well, side by side with `gateInit`.
         var compareGateInits: [GateInit] = []
         /// The cells trained, and the whole recipe when a user set it (`rnnlab train`); nil: built from the fields.
-        var cells: [CellKind] = RealDataExperiment.cells
+        var cells = CellKind.studied
         var custom: ModelRecipe? = nil
 
         /// How each of the task's models is built and trained.
@@ -215,6 +215,7 @@ package enum RealDataExperiment {
                     fraction: o.validationFraction, seed: o.seed,
                     chronological: name == .seattleTemperature || name == .stocks)
                 task.seeds = name == .mnistPixels ? min(o.seeds, o.pixelSeeds) : o.seeds
+                task.cells = o.cells
             } catch let e as DataError {
                 context.logger.warning("skipping \(key): \(e)")
                 report.section("\(key): skipped", level: 3)

@@ -24,7 +24,7 @@ package enum ToyExperiment {
         /// Seeds every model trains from (the run's seed first); comparisons are made over all of them.
         package var seeds = 3
         /// The cells compared.
-        package var cells: [CellKind] = [.rnn, .lstm, .gru]
+        package var cells = CellKind.studied
         package init(quick: Bool = false) {
             if quick {
                 sineEpochs = 15; charEpochs = 3; charLimit = 20_000; addingEpochs = 4; addingCount = 800

@@ -176,7 +176,8 @@ package enum UserTraining {
         return (task, prep)
     }
 
-    /// A forecast of one CSV column: windows z-scored with the training part's statistics, the last share for validation.
+    /// A forecast of one CSV column: windows z-scored with the training part's statistics, the last share for
+    /// validation.
     static func csvTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
         var task: RealDataExperiment.Task
         var prep = Preprocessing()
