@@ -16,6 +16,8 @@ enum SeedStream: UInt64 {
     case explodingModels = 6
     /// The exploding-gradient demonstration's adding-problem sequences.
     case explodingData = 7
+    /// The random unit the units-over-text baseline reads (Experiment 1, characters).
+    case unitBaseline = 8
     /// Initial weights of the models `rnnlab train` builds.
     case userModels = 200
     /// The train / held-out split of a user's labelled texts.

@@ -55,3 +55,33 @@ final class ProjectionTests: XCTestCase {
         XCTAssertEqual(Projection.cosine([0, 0], [1, 1]), 0)
     }
 }
+
+final class UnitsOverTextTests: XCTestCase {
+    func testTextFeaturesOfAFixedString() {
+        let f = Dictionary(
+            uniqueKeysWithValues: TextFeatures.compute(Array("ab \"cd\" (e1)\nx")).map { ($0.name, $0.values) })
+        //                                     a  b  _  "  c  d  "  _  (  e  1  )  \n x
+        XCTAssertEqual(f["position in line"], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0])
+        XCTAssertEqual(f["inside quotes"], [0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(f["inside brackets"], [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0])
+        XCTAssertEqual(f["inside a word"], [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(f["after a space"], [0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0])
+        XCTAssertEqual(f["line end"], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0])
+        XCTAssertEqual(f["digit"], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0])
+    }
+
+    /// A synthetic sequence where unit 2 is built to follow quotes: the ranking finds it, with r near 1.
+    func testTheUnitBuiltToFollowQuotesIsFound() throws {
+        let text = Array(String(repeating: "say \"hello there\" and go; ", count: 8))
+        let quotes = TextFeatures.compute(text)[1].values
+        var rng = SeededRandom(seed: 3)
+        let activations = quotes.map { q in
+            (0..<5).map { u in u == 2 ? 0.8 * q - 0.4 + 0.05 * rng.normal() : rng.normal() }
+        }
+        let best = try XCTUnwrap(UnitCorrelation.best(activations, quotes))
+        XCTAssertEqual(best.unit, 2)
+        XCTAssertGreaterThan(best.r, 0.95)
+        XCTAssertEqual(UnitCorrelation.pearson([1, 2, 3], [2, 4, 6]), 1, accuracy: 1e-12)
+        XCTAssertEqual(UnitCorrelation.pearson([1, 1, 1], [2, 4, 6]), 0, "a constant unit correlates with nothing")
+    }
+}

@@ -67,3 +67,25 @@ final class AnswersTests: XCTestCase {
         XCTAssertTrue(over.answer.contains("Highest: RNN, ahead of every other model beyond the noise"), over.answer)
     }
 }
+
+final class UnitsOverTextFindingTests: XCTestCase {
+    /// The sentence names a unit only when it beats the untrained network's best by the margin; else it says none does.
+    func testAUnitIsNamedOnlyWellAboveTheUntrainedNetwork() {
+        func units(r: Double, untrained: Double) -> [UnitsOverText.ModelUnits] {
+            [
+                .init(
+                    model: "LSTM", passage: "ab",
+                    matches: [
+                        .init(
+                            feature: "inside quotes", unit: 37, r: r, untrainedBest: untrained, sameUnitUntrained: 0.1,
+                            randomUnit: 0.05)
+                    ], activation: [0.5, -0.5])
+            ]
+        }
+        let follows = UnitsOverText.findings(units(r: 0.62, untrained: 0.2))[0].text
+        XCTAssertTrue(follows.hasPrefix("LSTM unit 37 follows \"inside quotes\" on the held-out passage: r = 0.62"))
+        let none = UnitsOverText.findings(units(r: 0.35, untrained: 0.3))[0].text
+        XCTAssertTrue(none.hasPrefix("No LSTM unit follows a text feature well above the untrained network"), none)
+        XCTAssertTrue(UnitsOverText.coloured(units(r: 0.62, untrained: 0.2)).contains("background:rgb(255,127,127)"))
+    }
+}

@@ -230,7 +230,7 @@ final class ToyExperimentRunTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("toy").path)
         for f in [
             "results.json", "sine_history.csv", "adding_gradients.csv", "sine_loss.svg", "adding_jacobian.svg",
-            "sine_predictions.svg"
+            "sine_predictions.svg", "units.json"
         ] {
             XCTAssertTrue(files.contains(f), f)
         }
@@ -239,6 +239,10 @@ final class ToyExperimentRunTests: XCTestCase {
             as? [String: Any]
         XCTAssertNotNil(json?["findings"])
         XCTAssertTrue(report.render().contains("adding problem"))
+        XCTAssertTrue(report.render().contains("<pre class=\"units\">"), "the passage coloured by a unit")
+        XCTAssertEqual(
+            s.findings.filter { $0.text.contains("follows") && $0.numbers["untrained best"] != nil }.count, 3,
+            "one units-over-text sentence per model")
         XCTAssertEqual(s.charSamples["GRU"]?["0.5"]?.hasPrefix("A "), true)
         XCTAssertTrue(report.render().contains("Corpus: fortunes-literature-head, 1200 characters (the first 1200 of"))
 

@@ -253,6 +253,12 @@ package enum ToyExperiment {
             recipe, main: summaries, o, name: "chars", train: chars.train, validation: chars.validation,
             context: context, metric: "validation loss")
         let samples = try characterSamples(models, chars.vocabulary, o)
+        // A held-out passage: the first 400 characters of the validation text, from a line start.
+        let heldOut = text.suffix(max(0, text.count - Int(Double(text.count) * 0.9)))
+        let start = heldOut.firstIndex(of: "\n").map { heldOut.index(after: $0) } ?? heldOut.startIndex
+        let units = try UnitsOverText.measure(
+            models, passage: Array(heldOut[start...].prefix(400)), index: chars.index, seed: o.seed)
+        try context.folder.writeJSON(units, to: "toy/units.json")
         report.section("Character-level text generation", level: 3)
         let excerpt = text.count < corpus.count ? " (the first \(text.count) of \(corpus.count))" : ""
         report.paragraph(
@@ -280,7 +286,18 @@ package enum ToyExperiment {
                     """,
                     numbers: ["nats per char": $0.finalValidationLoss, "perplexity": exp($0.finalValidationLoss)])
             }
+            + UnitsOverText.findings(units)
         report.list(findings.map(\.text))
+        report.section("Units over text", level: 4)
+        report.paragraph(
+            """
+            Each trained model's hidden units against features of a held-out passage (position in the line, inside \
+            quotes or brackets, inside a word, after a space, line end, digit): the unit whose activation h_t \
+            correlates best with a feature, against the best unit of the same network untrained (the same search) \
+            and a random trained unit; all matches in toy/units.json. The passage, coloured by each model's best \
+            unit:
+            """)
+        report.html(UnitsOverText.coloured(units))
         report.table(
             headers: ["model", "temperature 0.5", "temperature 1.0"],
             rows: summaries.map { [$0.model, samples[$0.model]!["0.5"]!, samples[$0.model]!["1.0"]!] },
