@@ -153,6 +153,22 @@ final class RealDataExperimentTests: XCTestCase {
             }, "\(unclipped)")
     }
 
+    /// The ratio of first- to last-step gradient is followed over epochs; a crossing of 1 is named with its epoch.
+    func testTheGradientRatioOverTrainingNamesWhereItCrosses1() {
+        var r = regression("RNN", testLoss: 1, maxNorm: 1)
+        let ratios: [[Double]] = [[0.5, 1], [0.8, 1], [1.6, 1], [2, 1]]
+        r.evolution = ratios.enumerated().map { e, norms in
+            .init(epoch: e, stats: [:], updateRatio: [:], saturation: [], gradientNorms: [:], stepGradientNorms: norms)
+        }
+        let text = RealDataReport.gradientOverTrainingFindings([r])[0].text
+        XCTAssertTrue(
+            text.contains("0.5 at initialisation, 2 after epoch 3; it crosses 1 at epoch 2 (0.8 -> 1.6)"), text)
+        r.evolution.removeLast(2)
+        XCTAssertTrue(RealDataReport.gradientOverTrainingFindings([r])[0].text.hasSuffix("it never crosses 1."))
+        XCTAssertEqual(RealDataReport.binned([1, 2, 3, 4, 5], bins: 2).means, [2, 4.5])
+        XCTAssertEqual(RealDataReport.binned([1, 2, 3, 4, 5], bins: 2).starts, [0, 3])
+    }
+
     func testMiniatureRunCheckpointsEveryEpochTracksWeightsAndResumes() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("real-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -188,6 +204,7 @@ final class RealDataExperimentTests: XCTestCase {
         XCTAssertTrue(tb.contains { $0.hasPrefix("events.out.tfevents.") })
         for f in [
             "loss.svg", "accuracy.svg", "spectral_norm.svg", "saturation.svg", "gradient_through_time.svg",
+            "gradient_over_training.svg",
             "lstm_ridgelines.svg",
             "lstm_kde_overlay.svg", "lstm_histograms.svg",
             "gru_weight_stats.svg", "weights.csv", "saturation.csv"

@@ -452,10 +452,12 @@ package enum RealDataExperiment {
                 testCount: task.testCount, seeds: task.seeds)
             + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, tracking.trackers[$1.cell]!) })
             + RealDataReport.gradientFlowFindings(flow)
+            + RealDataReport.gradientOverTrainingFindings(results)
         try RealDataReport.figures(
             task: task.key, results: results, trackers: trackerList,
             objective: recipe.objective, baselines: task.baselines, folder: folder, report: &report)
         try RealDataReport.gradientFlowFigure(task: task.key, flow, folder: folder, report: &report)
+        try RealDataReport.gradientOverTrainingFigure(task: task.key, results, folder: folder, report: &report)
         report.list(findings.map(\.text))
         if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)

@@ -776,4 +776,70 @@ extension RealDataReport {
                     uniqueKeysWithValues: flow.map { ($0.model, GradientFlow.firstToLastRatio($0.trained)) }))
         ]
     }
+
+    /// `values` averaged over at most `bins` equal runs of consecutive entries, with the first step of each run.
+    static func binned(_ values: [Double], bins: Int) -> (means: [Double], starts: [Int]) {
+        let width = max(1, (values.count + bins - 1) / bins)
+        let starts = Array(stride(from: 0, to: values.count, by: width))
+        let means = starts.map { a in
+            let run = values[a..<min(a + width, values.count)]
+            return run.reduce(0, +) / Double(run.count)
+        }
+        return (means, starts)
+    }
+
+    /// ||dL/dh_t|| over training: per model a heatmap of epochs (rows) x time steps (columns, binned to at most 60),
+    /// log10 of the norm on the probe batch, so a reader sees the vanishing change as training goes on.
+    static func gradientOverTrainingFigure(
+        task: String, _ results: [RealDataExperiment.ModelResult], folder: RunFolder, report: inout HTMLReport
+    ) throws {
+        let panels: [Chart] = results.compactMap { r in
+            let rows = r.evolution.map(\.stepGradientNorms)
+            guard let steps = rows.first?.count, steps > 1, rows.allSatisfy({ $0.count == steps }) else { return nil }
+            let bins = rows.map { binned($0, bins: 60) }
+            let starts = bins[0].starts
+            return Heatmap(
+                title: "\(r.model): log10 ||dL/dh_t||",
+                values: bins.map { $0.means.map { Foundation.log10(max($0, 1e-30)) } },
+                rowLabels: r.evolution.map { "epoch \($0.epoch)" },
+                columnLabels: starts.enumerated().map { i, t in i % 10 == 0 ? "t=\(t + 1)" : "" },
+                scale: .sequential, annotate: false, width: 160 + 9 * Double(starts.count),
+                height: 120 + 16 * Double(rows.count))
+        }
+        guard !panels.isEmpty else { return }
+        try folder.figure(
+            SmallMultiples(
+                title: "\(label(task)): the gradient through time, epoch by epoch", panels: panels, columns: 1),
+            "real/\(task)/gradient_over_training.svg",
+            caption:
+                """
+                Each row an epoch (0 = initialisation), each column a time step (runs of steps averaged where there \
+                are many): log10 of the loss gradient reaching the top layer's hidden state, probe batch mean.
+                """,
+            into: &report)
+    }
+
+    /// Per model, ||dL/dh_1|| / ||dL/dh_T|| at the first and last epoch and every epoch where it crosses 1 (the
+    /// first step gets more gradient than the last, or less, from then on): events in the gradient's path.
+    static func gradientOverTrainingFindings(_ results: [RealDataExperiment.ModelResult]) -> [Finding] {
+        results.compactMap { r in
+            let ratios = r.evolution.map { GradientFlow.firstToLastRatio($0.stepGradientNorms) }
+            guard let first = ratios.first, let last = ratios.last, ratios.count > 1, first.isFinite else { return nil }
+            let flips = ratios.indices.dropFirst().filter { e in
+                ratios[e].isFinite && ratios[e - 1].isFinite && (ratios[e] - 1) * (ratios[e - 1] - 1) < 0
+            }
+            let events =
+                flips.isEmpty
+                ? "it never crosses 1"
+                : "it crosses 1 at epoch "
+                    + flips.map { e in
+                        "\(r.evolution[e].epoch) (\(fmt(ratios[e - 1], 3)) -> \(fmt(ratios[e], 3)))"
+                    }.joined(separator: ", ")
+            return .detail(
+                """
+                \(r.model) ||dL/dh_1|| / ||dL/dh_T|| over training: \(fmt(first, 3)) at initialisation, \
+                \(fmt(last, 3)) after epoch \(r.evolution.last!.epoch); \(events).
+                """, numbers: ["initial": first, "final": last, "crossings": Double(flips.count)])
+        }
+    }
 }

@@ -14,6 +14,8 @@ package final class WeightEvolution: TrainingCallback {
         package var updateRatio: [String: Double]  // ||W_e - W_{e-1}||_F / ||W_{e-1}||_F per block
         package var saturation: [SaturationStats]
         package var gradientNorms: [String: Double]  // per parameter, mean over the epoch's batches
+        /// ||dL/dh_t|| of the top layer at every step t on the probe batch, with these weights.
+        package var stepGradientNorms: [Double] = []
     }
 
     package let model: SequenceModel<Float>
@@ -57,12 +59,15 @@ package final class WeightEvolution: TrainingCallback {
             let stride = max(1, v.count / sampleSize)
             samples[b.name, default: []].append(Swift.stride(from: 0, to: v.count, by: stride).map { v[$0] })
         }
-        _ = try model.predict(probe.input)
+        // One forward and backward pass on the probe: the gates for saturation, dL/dh_t for the gradient over time.
+        var gradients = model.parameters.zerosLike()
+        _ = try model.forwardBackward(probe, into: &gradients)
         let saturation = SaturationStats.measure(model.rnn, layer: model.rnn.config.numLayers - 1)
         snapshots.append(
             Snapshot(
                 epoch: epoch, stats: stats, updateRatio: ratio, saturation: saturation,
-                gradientNorms: record?.parameterGradientNorms ?? [:]))
+                gradientNorms: record?.parameterGradientNorms ?? [:],
+                stepGradientNorms: model.lastHiddenGradient.map(GradientFlow.stepNorms) ?? []))
         previous = params
         if initial == nil { initial = params }
         if let tb = tensorboard {

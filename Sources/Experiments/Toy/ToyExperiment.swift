@@ -253,11 +253,11 @@ package enum ToyExperiment {
             recipe, main: summaries, o, name: "chars", train: chars.train, validation: chars.validation,
             context: context, metric: "validation loss")
         let samples = try characterSamples(models, chars.vocabulary, o)
-        // A held-out passage: the first 400 characters of the validation text, from a line start.
+        // A held-out passage: the first 1000 characters of the validation text, from a line start.
         let heldOut = text.suffix(max(0, text.count - Int(Double(text.count) * 0.9)))
         let start = heldOut.firstIndex(of: "\n").map { heldOut.index(after: $0) } ?? heldOut.startIndex
         let units = try UnitsOverText.measure(
-            models, passage: Array(heldOut[start...].prefix(400)), index: chars.index, seed: o.seed)
+            models, passage: Array(heldOut[start...].prefix(1000)), index: chars.index, seed: o.seed)
         try context.folder.writeJSON(units, to: "toy/units.json")
         report.section("Character-level text generation", level: 3)
         let excerpt = text.count < corpus.count ? " (the first \(text.count) of \(corpus.count))" : ""

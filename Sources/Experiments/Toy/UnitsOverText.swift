@@ -44,7 +44,8 @@ enum UnitsOverText {
     ) throws -> [ModelUnits] {
         let ids = passage.compactMap { index[$0] }
         let known = passage.filter { index[$0] != nil }
-        let features = TextFeatures.compute(known)
+        // A feature the passage never varies (no digits in it) has nothing to correlate with.
+        let features = TextFeatures.compute(known).filter { f in f.values.contains { $0 != f.values.first } }
         return try models.map { m in
             let trainedWeights = m.model.parameters
             m.model.parameters = m.initial
