@@ -814,7 +814,8 @@ extension RealDataReport {
             caption:
                 """
                 Each row an epoch (0 = initialisation), each column a time step (runs of steps averaged where there \
-                are many): log10 of the loss gradient reaching the top layer's hidden state, probe batch mean.
+                are many): log10 of the loss gradient reaching the top layer's hidden state, probe batch mean. A \
+                norm of 0 (below Float's range, flushed to zero) is drawn at 1e-30, the scale's floor.
                 """,
             into: &report)
     }
