@@ -165,7 +165,8 @@ let package = Package(
             swiftSettings: simdSettings),
         // The command line as a user runs it, in a child process: option errors, kill -9 and resume.
         .testTarget(
-            name: "CLITests", dependencies: ["rnnlab", "Interchange", "Vision", "Recurrent", "TestSupport", "Files"],
+            name: "CLITests",
+            dependencies: ["rnnlab", "Interchange", "Vision", "Recurrent", "TestSupport", "Files", "Experiments"],
             swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
         .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"])

@@ -110,8 +110,8 @@ struct RunOptions: ParsableArguments {
             \(CellKind.allCases.map(\.rawValue).joined(separator: ", "))).
             """)
     var cells: String?
-    @Option(help: "Threads for the numeric kernels (default: all cores).") var threads = ProcessInfo.processInfo
-        .activeProcessorCount
+    @Option(help: "Threads for the numeric kernels (the default is this machine's core count).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
     @Flag(
         help:

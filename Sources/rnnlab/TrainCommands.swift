@@ -13,6 +13,9 @@ extension GRUVariant: ExpressibleByArgument {}
 extension Nonlinearity: ExpressibleByArgument {}
 extension Initializer: ExpressibleByArgument {}
 
+/// The settings `rnnlab train` uses when neither a flag nor a --config file gives them (shown in --help).
+private let trainDefaults = UserTraining.Config(kind: .text, data: "")
+
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train RNN / LSTM / GRU / IndRNN on your own data, with checkpoints every epoch and a report.")
@@ -21,30 +24,44 @@ struct Train: ParsableCommand {
     @Option(help: "IDX labels file (--kind idx).") var labels: String?
     @Option(help: "CSV column to forecast (--kind csv).") var column: String?
     @Option(help: "Text and label columns (--kind labelled-csv).") var textColumn: String?
-    @Option var labelColumn: String?
-    @Option(help: "Steps per sequence: CSV window, characters per text window, or words per labelled text.")
+    @Option(help: "The label column (--kind labelled-csv).") var labelColumn: String?
+    @Option(
+        help: """
+            Steps per sequence: CSV window, characters per text window, or words per labelled text (default \
+            \(trainDefaults.window)).
+            """)
     var window: Int?
-    @Option(help: "CSV: forecast this many steps after the window (1: the next value).") var horizon: Int?
-    @Option(help: "Share held out for validation (0-1).") var validation: Double?
-    @Option(help: "Embedding size (text, labelled-csv).") var embedding: Int?
-    @Option(help: "Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "CSV: forecast this many steps after the window (default \(trainDefaults.horizon): the next value).")
+    var horizon: Int?
+    @Option(help: "Share held out for validation, 0-1 (default \(trainDefaults.validationFraction)).")
+    var validation: Double?
+    @Option(help: "Embedding size for text and labelled-csv (default \(trainDefaults.embedding)).") var embedding: Int?
+    @Option(
+        help: """
+            Comma-separated cells: \(CellKind.allCases.map(\.rawValue).joined(separator: ", ")) (default \
+            \(trainDefaults.cells.map(\.rawValue).joined(separator: ","))).
+            """)
     var cells: String?
-    @Option(help: "GRU variant: reset_after (PyTorch) or reset_before.") var gruVariant: GRUVariant?
-    @Option(help: "RNN / IndRNN activation: tanh or relu.") var nonlinearity: Nonlinearity?
-    @Option var hidden: Int?
-    @Option var layers: Int?
-    @Option(help: "Weight initialisation: pytorch, xavier or orthogonal.") var initialization: Initializer?
-    @Option(help: "Gate biases: forget-bias or chrono.") var gateInit: GateInit?
-    @Option var epochs: Int?
-    @Option var batch: Int?
-    @Option var lr: Double?
-    @Option(help: "adam, sgd, rmsprop or adagrad.") var optimizer: OptimizerName?
-    @Option(help: "Gradient-norm clipping (0: none).") var clip: Double?
-    @Option(help: "Truncated BPTT window in steps.") var truncation: Int?
+    @Option(help: "GRU variant: reset_after (PyTorch, the default) or reset_before.") var gruVariant: GRUVariant?
+    @Option(help: "RNN / IndRNN activation: tanh (the default) or relu.") var nonlinearity: Nonlinearity?
+    @Option(help: "Hidden units per layer (default \(trainDefaults.hidden)).") var hidden: Int?
+    @Option(help: "Stacked recurrent layers (default \(trainDefaults.layers)).") var layers: Int?
+    @Option(help: "Weight initialisation: pytorch (the default), xavier or orthogonal.")
+    var initialization: Initializer?
+    @Option(help: "Gate biases: forget-bias (the default) or chrono.") var gateInit: GateInit?
+    @Option(help: "Epochs (default \(trainDefaults.epochs)).") var epochs: Int?
+    @Option(help: "Sequences per batch (default \(trainDefaults.batch)).") var batch: Int?
+    @Option(help: "Learning rate (default \(trainDefaults.learningRate)).") var lr: Double?
+    @Option(help: "Optimizer: adam (the default), sgd, rmsprop or adagrad.") var optimizer: OptimizerName?
+    @Option(help: "Gradient-norm clipping, 0: none (default \(trainDefaults.clip.map { "\($0)" } ?? "none")).")
+    var clip: Double?
+    @Option(help: "Truncated BPTT window in steps (default: through the whole sequence).") var truncation: Int?
     @Option(help: "Repeat a run: its config.json (flags given beside it override it).") var config: String?
     @Option(help: "Output folder.") var out = "runs/train"
-    @Option var seed: UInt64?
-    @Option(help: "Threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Random seed: the same seed reproduces the same numbers (default \(trainDefaults.seed)).")
+    var seed: UInt64?
+    @Option(help: "Threads for the numeric kernels (the default is this machine's core count).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Move an earlier run in --out aside instead of refusing other settings.") var fresh = false
 
     func makeConfig() throws -> UserTraining.Config {

@@ -4,6 +4,7 @@ import TestSupport
 import Interchange
 import Recurrent
 import Vision
+import Experiments
 
 /// `rnnlab` run as a user runs it: the binary SwiftPM built beside this test bundle, in a child process.
 final class CLITests: XCTestCase {
@@ -33,6 +34,21 @@ final class CLITests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
     override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
+
+    /// Every numeric option of train states its default in --help, from the same settings the code uses, once.
+    func testTrainHelpShowsEveryDefault() throws {
+        let help = try rnnlab(["train", "--help"]).output.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        let d = UserTraining.Config(kind: .text, data: "")
+        for expected in [
+            "Hidden units per layer (default \(d.hidden))", "Epochs (default \(d.epochs))",
+            "Sequences per batch (default \(d.batch))", "Learning rate (default \(d.learningRate))",
+            "(default \(d.window))", "(default \(d.seed))", "Stacked recurrent layers (default \(d.layers))"
+        ] {
+            XCTAssertTrue(help.contains(expected), expected)
+        }
+        XCTAssertFalse(help.contains("(default: all cores). (default:"), "the threads default said once")
+    }
 
     func testEveryBadOptionGetsOneLineErrorAndNoTrap() throws {
         let cases: [([String], String)] = [
