@@ -176,6 +176,13 @@ final class ToyExperimentRunTests: XCTestCase {
         return o
     }
 
+    /// Experiment 1 with `o` into `dir`, its data cache there too.
+    func run(_ o: ToyExperiment.Options, in dir: URL, report: inout HTMLReport) throws -> ToyExperiment.Summary {
+        try ToyExperiment.run(
+            options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
+            report: &report)
+    }
+
     /// Any registered cell joins the study by a setting (--cells): here IndRNN beside the GRU, through training,
     /// gradient flow, the in-run gradient check and the answers.
     func testTheCellsComparedAreASetting() throws {
@@ -184,9 +191,7 @@ final class ToyExperimentRunTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "test")
-        let s = try ToyExperiment.run(
-            options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
-            report: &report)
+        let s = try run(o, in: dir, report: &report)
         XCTAssertEqual(s.sine.map(\.model), ["GRU", "IndRNN"])
         XCTAssertEqual(s.gradientChecks.count, 2)
         let answers = Answers.toy(s)
@@ -206,9 +211,7 @@ final class ToyExperimentRunTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "test")
-        let s = try ToyExperiment.run(
-            options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
-            report: &report)
+        let s = try run(o, in: dir, report: &report)
         XCTAssertEqual(s.sine.map(\.model), ["RNN", "LSTM", "GRU"])
         XCTAssertEqual(s.sine[0].history.count, 2)
         XCTAssertEqual(s.addingGradients[0].lossGradientInit.count, 20)
@@ -262,9 +265,7 @@ final class ToyExperimentRunTests: XCTestCase {
                 atPath: dir.appendingPathComponent("toy/sine/lstm/epoch_002.safetensors").path)[.modificationDate]
             as? Date
         var again = HTMLReport(title: "test")
-        let rerun = try ToyExperiment.run(
-            options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
-            report: &again)
+        let rerun = try run(o, in: dir, report: &again)
         XCTAssertEqual(rerun.sine.map(\.history), s.sine.map(\.history))
         XCTAssertEqual(rerun.adding.map(\.history), s.adding.map(\.history))
         XCTAssertEqual(rerun.seeds, s.seeds, "the second seed resumed too")

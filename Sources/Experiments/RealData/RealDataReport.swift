@@ -447,23 +447,25 @@ enum RealDataReport {
         let blocks = distributionBlocks(cell)
         let names = ["rnn.weight_ih_l0", "rnn.weight_hh_l0"] + (cell.gateCount > 1 ? blocks.map(\.name) : [])
         let snaps = Array(tracker.snapshots.dropFirst())
-        let ratio = LineChart(
-            title: "\(cell.displayName): update / weight ratio", xLabel: "epoch", yLabel: "||dW|| / ||W||",
-            series: names.enumerated().map { i, n in
-                LineSeries(
-                    name: n.replacingOccurrences(of: "rnn.", with: ""), x: snaps.map { Double($0.epoch) },
-                    y: snaps.map { $0.updateRatio[n] ?? .nan }, color: Palette.color(i))
-            },
-            yScale: .log, width: 420, height: 300)
-        let gradNames = ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "fc.weight"]
-        let grads = LineChart(
-            title: "\(cell.displayName): gradient norm per epoch", xLabel: "epoch", yLabel: "mean ||dL/dW||",
-            series: gradNames.enumerated().map { i, n in
-                LineSeries(
-                    name: n.replacingOccurrences(of: "rnn.", with: ""), x: snaps.map { Double($0.epoch) },
-                    y: snaps.map { $0.gradientNorms[n] ?? .nan }, color: Palette.color(i))
-            },
-            yScale: .log, width: 420, height: 300)
+        /// One line per parameter or block over the epochs, on a log scale.
+        func perEpoch(
+            _ title: String, _ yLabel: String, _ names: [String],
+            _ value: (WeightEvolution.Snapshot, String) -> Double?
+        ) -> LineChart {
+            LineChart(
+                title: "\(cell.displayName): \(title)", xLabel: "epoch", yLabel: yLabel,
+                series: names.enumerated().map { i, n in
+                    LineSeries(
+                        name: n.replacingOccurrences(of: "rnn.", with: ""), x: snaps.map { Double($0.epoch) },
+                        y: snaps.map { value($0, n) ?? .nan }, color: Palette.color(i))
+                },
+                yScale: .log, width: 420, height: 300)
+        }
+        let ratio = perEpoch("update / weight ratio", "||dW|| / ||W||", names) { $0.updateRatio[$1] }
+        let grads = perEpoch(
+            "gradient norm per epoch", "mean ||dL/dW||",
+            ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "fc.weight"]
+        ) { $0.gradientNorms[$1] }
         let hhBlocks =
             cell.gateCount > 1 ? blocks.map(\.name).filter { $0.contains("weight_hh") } : ["rnn.weight_hh_l0"]
         let gateSpectral = LineChart(

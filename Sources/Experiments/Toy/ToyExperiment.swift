@@ -185,6 +185,22 @@ package enum ToyExperiment {
         )
     }
 
+    /// What every toy task shows after its loss figures: the gradient-flow figures, the history and gradient CSVs, and
+    /// its findings (the comparison over seeds, the first seed's race, the gradients through time; a task with a loss
+    /// at every step says so in them).
+    static func commonOutputs(
+        _ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, metric: String,
+        summaries: [ModelSummary], gradients: [GradientSummary], seeds: [Finding]?, _ o: Options, steps: Int,
+        lossAtEveryStep: Bool
+    ) throws -> [Finding] {
+        try gradientFigures(folder, &report, name: "toy/\(name)", title: title, gradients: gradients)
+        try writeHistoryCSV(folder, "toy/\(name)_history.csv", summaries)
+        try writeGradientCSV(folder, "toy/\(name)_gradients.csv", gradients)
+        let task = name == "chars" ? "characters" : name
+        return (seeds ?? []) + single(racingFindings(summaries, task: task, metric: metric), seeds: o.seeds)
+            + gradientFindings(gradients, steps: steps, task: lossAtEveryStep ? title : nil)
+    }
+
     /// With several seeds the comparison over them leads; the first seed's own race becomes a detail.
     static func single(_ findings: [Finding], seeds: Int) -> [Finding] {
         guard seeds > 1 else { return findings }
@@ -220,13 +236,9 @@ package enum ToyExperiment {
         )
         try lossFigures(folder, &report, name: "toy/sine", title: "Sine", summaries: summaries, yLabel: "MSE")
         try predictionFigure(folder, &report, sine: sine, index: split, models: models.map { ($0.cell, $0.model) })
-        try gradientFigures(folder, &report, name: "toy/sine", title: "Sine", gradients: gradients)
-        try writeHistoryCSV(folder, "toy/sine_history.csv", summaries)
-        try writeGradientCSV(folder, "toy/sine_gradients.csv", gradients)
-        let findings =
-            (seeds?.findings ?? [])
-            + single(racingFindings(summaries, task: "sine", metric: "validation MSE"), seeds: o.seeds)
-            + gradientFindings(gradients, steps: o.sineSteps, task: "Sine")
+        let findings = try commonOutputs(
+            folder, &report, name: "sine", title: "Sine", metric: "validation MSE", summaries: summaries,
+            gradients: gradients, seeds: seeds?.findings, o, steps: o.sineSteps, lossAtEveryStep: true)
         report.list(findings.map(\.text))
         resultsTable(&report, summaries, metric: "val MSE")
         return TaskOutcome(summaries: summaries, gradients: gradients, seeds: seeds?.comparison, findings: findings)
@@ -271,13 +283,10 @@ package enum ToyExperiment {
         try lossFigures(
             folder, &report, name: "toy/chars", title: "Characters", summaries: summaries,
             yLabel: "cross-entropy (nats/char)")
-        try gradientFigures(folder, &report, name: "toy/chars", title: "Characters", gradients: gradients)
-        try writeHistoryCSV(folder, "toy/chars_history.csv", summaries)
-        try writeGradientCSV(folder, "toy/chars_gradients.csv", gradients)
         let findings =
-            (seeds?.findings ?? [])
-            + single(racingFindings(summaries, task: "characters", metric: "validation loss"), seeds: o.seeds)
-            + gradientFindings(gradients, steps: o.charSteps, task: "Characters")
+            try commonOutputs(
+                folder, &report, name: "chars", title: "Characters", metric: "validation loss", summaries: summaries,
+                gradients: gradients, seeds: seeds?.findings, o, steps: o.charSteps, lossAtEveryStep: true)
             + summaries.map {
                 Finding.detail(
                     """
@@ -355,13 +364,9 @@ package enum ToyExperiment {
         try lossFigures(
             folder, &report, name: "toy/adding", title: "Adding problem", summaries: summaries, yLabel: "MSE",
             baseline: AddingTask.baselineMSE)
-        try gradientFigures(folder, &report, name: "toy/adding", title: "Adding", gradients: gradients)
-        try writeHistoryCSV(folder, "toy/adding_history.csv", summaries)
-        try writeGradientCSV(folder, "toy/adding_gradients.csv", gradients)
-        let findings =
-            (seeds?.findings ?? [])
-            + single(racingFindings(summaries, task: "adding", metric: "validation MSE"), seeds: o.seeds)
-            + gradientFindings(gradients, steps: o.addingSteps)
+        let findings = try commonOutputs(
+            folder, &report, name: "adding", title: "Adding", metric: "validation MSE", summaries: summaries,
+            gradients: gradients, seeds: seeds?.findings, o, steps: o.addingSteps, lossAtEveryStep: false)
         report.list(findings.map(\.text))
         resultsTable(&report, summaries, metric: "val MSE")
         return TaskOutcome(summaries: summaries, gradients: gradients, seeds: seeds?.comparison, findings: findings)
