@@ -1,5 +1,5 @@
-/// One measured statement of a report: its sentence, whether it leads the report ("At a glance") or sits in
-/// its section, and the numbers it states, by name, so a reader of findings.json need not parse the text.
+/// One measured statement of a report: its sentence, whether it is a headline of its section (a comparison, a
+/// verdict) or a detail, and the numbers it states, by name, so a reader of findings.json need not parse the text.
 package struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
     package enum Rank: String, Codable, Sendable { case headline, detail }
     package var rank: Rank
