@@ -176,6 +176,25 @@ final class ToyExperimentRunTests: XCTestCase {
         return o
     }
 
+    /// Gates over time: one panel per gate block, units x steps, each value in its activation's range.
+    func testGatesOverTimeReadsEveryGateBlockAtEveryStep() throws {
+        let recipe = ModelRecipe(
+            inputSize: 4, hidden: 6, outputs: 5, vocabulary: 5, headMode: .everyStep, objective: .crossEntropy,
+            learningRate: 0.01, epochs: 1, batch: 2, clip: nil, weights: .characterModels)
+        let lstm = try GatesOverTime.read(recipe.build(.lstm, seed: 1, threads: 1), [0, 1, 2, 3, 4, 0, 1], units: 3)
+        XCTAssertEqual(lstm.map(\.gate), ["i", "f", "g", "o"])
+        XCTAssertEqual(lstm.map(\.activation), [.sigmoid, .sigmoid, .tanh, .sigmoid])
+        for p in lstm {
+            XCTAssertEqual(p.values.count, 3)
+            XCTAssertTrue(p.values.allSatisfy { $0.count == 7 })
+            let range: ClosedRange<Double> = p.activation == .sigmoid ? 0...1 : -1...1
+            XCTAssertTrue(p.values.joined().allSatisfy { range.contains($0) }, p.gate)
+        }
+        XCTAssertEqual(
+            try GatesOverTime.read(recipe.build(.gru, seed: 1, threads: 1), [0, 1], units: 9)[0].values.count, 6)
+        XCTAssertEqual(GatesOverTime.label("\n"), "\u{23CE}")
+    }
+
     /// Experiment 1 with `o` into `dir`, its data cache there too.
     func run(_ o: ToyExperiment.Options, in dir: URL, report: inout HTMLReport) throws -> ToyExperiment.Summary {
         try ToyExperiment.run(
@@ -233,7 +252,7 @@ final class ToyExperimentRunTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("toy").path)
         for f in [
             "results.json", "sine_history.csv", "adding_gradients.csv", "sine_loss.svg", "adding_jacobian.svg",
-            "sine_predictions.svg", "units.json"
+            "sine_predictions.svg", "units.json", "chars_gates_lstm.svg", "chars_gates_gru.svg"
         ] {
             XCTAssertTrue(files.contains(f), f)
         }

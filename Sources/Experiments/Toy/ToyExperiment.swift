@@ -307,6 +307,9 @@ package enum ToyExperiment {
             unit:
             """)
         report.html(UnitsOverText.coloured(units))
+        report.section("Gates over time", level: 4)
+        try GatesOverTime.figure(
+            models, passage: Array(units.first?.passage ?? ""), index: chars.index, folder: folder, report: &report)
         report.table(
             headers: ["model", "temperature 0.5", "temperature 1.0"],
             rows: summaries.map { [$0.model, samples[$0.model]!["0.5"]!, samples[$0.model]!["1.0"]!] },
