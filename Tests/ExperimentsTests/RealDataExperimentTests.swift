@@ -192,6 +192,11 @@ final class RealDataExperimentTests: XCTestCase {
         XCTAssertNotNil(rows.models[1].evolution[2].stats["rnn.weight_hh_l0[f]"]?.spectralNorm)
         XCTAssertNotNil(rows.models[1].evolution[2].updateRatio["rnn.weight_hh_l0[g]"])
         XCTAssertTrue(s.findings.contains { $0.text.contains("W_hh spectral norm") })
+        // Pixel MNIST shows each model's gates over one validation digit.
+        for cell in ["rnn", "lstm", "gru"] {
+            let gates = folder.url("real/mnist_pixels/\(cell)_gates.svg")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: gates.path), cell)
+        }
         XCTAssertNotNil(s.tasks[2].baselines["naive (tomorrow = today)"])
 
         // checkpoints: initial weights + every epoch, PyTorch names, optimizer state beside them

@@ -181,7 +181,9 @@ final class ToyExperimentRunTests: XCTestCase {
         let recipe = ModelRecipe(
             inputSize: 4, hidden: 6, outputs: 5, vocabulary: 5, headMode: .everyStep, objective: .crossEntropy,
             learningRate: 0.01, epochs: 1, batch: 2, clip: nil, weights: .characterModels)
-        let lstm = try GatesOverTime.read(recipe.build(.lstm, seed: 1, threads: 1), [0, 1, 2, 3, 4, 0, 1], units: 3)
+        let model = recipe.build(.lstm, seed: 1, threads: 1)
+        let lstm = try GatesOverTime.read(
+            model.rnn, try model.embedding!.forward([0, 1, 2, 3, 4, 0, 1], batch: 1, steps: 7), units: 3)
         XCTAssertEqual(lstm.map(\.gate), ["i", "f", "g", "o"])
         XCTAssertEqual(lstm.map(\.activation), [.sigmoid, .sigmoid, .tanh, .sigmoid])
         for p in lstm {
@@ -190,8 +192,9 @@ final class ToyExperimentRunTests: XCTestCase {
             let range: ClosedRange<Double> = p.activation == .sigmoid ? 0...1 : -1...1
             XCTAssertTrue(p.values.joined().allSatisfy { range.contains($0) }, p.gate)
         }
-        XCTAssertEqual(
-            try GatesOverTime.read(recipe.build(.gru, seed: 1, threads: 1), [0, 1], units: 9)[0].values.count, 6)
+        let gru = recipe.build(.gru, seed: 1, threads: 1)
+        let input = try gru.embedding!.forward([0, 1], batch: 1, steps: 2)
+        XCTAssertEqual(try GatesOverTime.read(gru.rnn, input, units: 9)[0].values.count, 6, "at most the hidden size")
         XCTAssertEqual(GatesOverTime.label("\n"), "\u{23CE}")
     }
 

@@ -110,6 +110,8 @@ package enum RealDataExperiment {
         var steps: Int? = nil
         /// Seeds each model trains from (the run's seed first).
         var seeds = 1
+        /// Whether the report shows the gates over time for the first validation sequence (pixel MNIST: a digit).
+        var showsGatesOverTime = false
         /// Gate initialisations to train the LSTM with as well, side by side with `gateInit`.
         var compareGateInits: [GateInit] = []
         /// The cells trained, and the whole recipe when a user set it (`rnnlab train`); nil: built from the fields.
@@ -283,7 +285,7 @@ package enum RealDataExperiment {
                 test: te.pixelSequences(permutationSeed: perm, statistics: ImageSet.mnistStatistics), inputSize: 1,
                 outputs: 10,
                 hidden: o.pixelHidden, epochs: o.pixelEpochs, batch: 64, lr: o.pixelLearningRate, clip: 1,
-                objective: .crossEntropy, gateInit: o.pixelGateInit, steps: 784,
+                objective: .crossEntropy, gateInit: o.pixelGateInit, steps: 784, showsGatesOverTime: true,
                 compareGateInits: o.pixelCompareGateInits ? GateInit.allCases.filter { $0 != o.pixelGateInit } : [])
         }
         return Task(
@@ -458,6 +460,11 @@ package enum RealDataExperiment {
             objective: recipe.objective, baselines: task.baselines, folder: folder, report: &report)
         try RealDataReport.gradientFlowFigure(task: task.key, flow, folder: folder, report: &report)
         try RealDataReport.gradientOverTrainingFigure(task: task.key, results, folder: folder, report: &report)
+        if task.showsGatesOverTime, let v = task.validation, case .dense(let x) = v.batch([0]).input {
+            try GatesOverTime.figure(
+                trained, input: { _ in x }, labels: nil, what: "the \(x.shape[1]) steps of one validation sequence",
+                path: { "real/\(task.key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
+        }
         report.list(findings.map(\.text))
         if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)

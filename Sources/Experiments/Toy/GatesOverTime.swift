@@ -12,16 +12,15 @@ enum GatesOverTime {
         var values: [[Double]]
     }
 
-    /// Every gate block of the top layer after a forward pass over `ids` (batch 1), its first `units` units.
-    static func read(_ model: SequenceModel<Float>, _ ids: [Int], units: Int) throws -> [Panel] {
-        guard let embedding = model.embedding else { throw ShapeError("a character model has an embedding") }
-        _ = try model.rnn.forward(try embedding.forward(ids, batch: 1, steps: ids.count))
-        let config = model.rnn.config, H = config.hiddenSize, width = config.gateWidth
-        let acts = model.rnn.gateActivations(layer: config.numLayers - 1)
+    /// Every gate block of the top layer after a forward pass over `input` [1, T, I], its first `units` units.
+    static func read(_ rnn: RecurrentNetwork<Float>, _ input: Tensor<Float>, units: Int) throws -> [Panel] {
+        _ = try rnn.forward(input)
+        let config = rnn.config, H = config.hiddenSize, width = config.gateWidth, steps = input.shape[1]
+        let acts = rnn.gateActivations(layer: config.numLayers - 1)
         let names = config.cell.gateNames, kinds = config.gateActivations
         return names.indices.map { block -> Panel in
             let values: [[Double]] = (0..<min(units, H)).map { j in
-                ids.indices.map { t in Double(acts[t * width + block * H + j]) }
+                (0..<steps).map { t in Double(acts[t * width + block * H + j]) }
             }
             return Panel(gate: names[block], activation: kinds[block], values: values)
         }
@@ -30,39 +29,61 @@ enum GatesOverTime {
     /// A character as a column label: line breaks and spaces made visible.
     static func label(_ c: Character) -> String { c == "\n" ? "\u{23CE}" : c == " " ? "\u{2423}" : String(c) }
 
-    /// Per model, the panels untrained and trained side by side (one row per gate), on the gate's own range.
-    static func figure(
-        _ models: [ModelRecipe.Trained], passage: [Character], index: [Character: Int], units: Int = 12,
-        folder: RunFolder, report: inout HTMLReport
+    /// The first 60 characters of `passage` the models know, as each model's embedded input and as column labels.
+    static func textFigure(
+        _ models: [ModelRecipe.Trained], passage: [Character], index: [Character: Int], folder: RunFolder,
+        report: inout HTMLReport
     ) throws {
         let text = Array(passage.filter { index[$0] != nil }.prefix(60))
         let ids = text.map { index[$0]! }
+        try figure(
+            models,
+            input: { m in
+                guard let embedding = m.model.embedding else { throw ShapeError("a character model has an embedding") }
+                return try embedding.forward(ids, batch: 1, steps: ids.count)
+            }, labels: text.map(label), what: "the first \(text.count) held-out characters",
+            path: { "toy/chars_gates_\($0.rawValue).svg" }, folder: folder, report: &report)
+    }
+
+    /// One sequence read by each model untrained and trained: per model a figure of its gate blocks (rows) x
+    /// {initialisation, trained}. Columns are the steps, labelled by `labels`, or without labels runs of consecutive
+    /// steps averaged to at most 100 columns.
+    static func figure(
+        _ models: [ModelRecipe.Trained], input: (ModelRecipe.Trained) throws -> Tensor<Float>, labels: [String]?,
+        what: String, path: (CellKind) -> String, units: Int = 12, folder: RunFolder, report: inout HTMLReport
+    ) throws {
         for m in models {
-            let trainedWeights = m.model.parameters
+            let x = try input(m), trainedWeights = m.model.parameters
             m.model.parameters = m.initial
-            let before = try read(m.model, ids, units: units)
+            let before = try read(m.model.rnn, x, units: units)
             m.model.parameters = trainedWeights
-            let after = try read(m.model, ids, units: units)
+            let after = try read(m.model.rnn, x, units: units)
+            let steps = x.shape[1], bins = labels == nil ? 100 : steps
+            let starts = RealDataReport.binned(Array(repeating: 0, count: steps), bins: bins).starts
+            let columns = labels ?? starts.enumerated().map { i, t in i % 10 == 0 ? "t=\(t + 1)" : "" }
             let panels: [Chart] = zip(before, after).flatMap { pair in
                 [(pair.0, "initialisation"), (pair.1, "trained")].map { panel, when -> Chart in
                     Heatmap(
                         title: "\(m.cell.displayName) \(panel.gate) (\(panel.activation.rawValue)), \(when)",
-                        values: panel.values, rowLabels: panel.values.indices.map { "unit \($0)" },
-                        columnLabels: text.map(label), scale: panel.activation == .sigmoid ? .sequential : .diverging,
+                        values: panel.values.map { RealDataReport.binned($0, bins: bins).means },
+                        rowLabels: panel.values.indices.map { "unit \($0)" }, columnLabels: columns,
+                        scale: panel.activation == .sigmoid ? .sequential : .diverging,
                         range: panel.activation == .sigmoid ? (0, 1) : (-1, 1), annotate: false,
-                        width: 140 + 12 * Double(text.count), height: 150 + 14 * Double(panel.values.count))
+                        width: 140 + (labels == nil ? 6 : 12) * Double(columns.count),
+                        height: 150 + 14 * Double(panel.values.count))
                 }
             }
+            let columnNote =
+                labels == nil
+                ? "runs of steps averaged where there are many" : "the line break and space shown as symbols"
             try folder.figure(
-                SmallMultiples(
-                    title: "\(m.cell.displayName): gates over the first \(text.count) held-out characters",
-                    panels: panels, columns: 2),
-                "toy/chars_gates_\(m.cell.rawValue).svg",
+                SmallMultiples(title: "\(m.cell.displayName): gates over \(what)", panels: panels, columns: 2),
+                path(m.cell),
                 caption:
                     """
-                    Gate activations of the first \(panels.isEmpty ? 0 : before[0].values.count) units (rows) at \
-                    every character (columns; the line break and space shown as symbols), at initialisation (left) \
-                    and after training (right); sigmoid gates on 0-1, tanh paths on -1 to 1.
+                    Gate activations of the first \(before.first?.values.count ?? 0) units (rows) over \(what) \
+                    (columns; \(columnNote)), at initialisation (left) and after training (right); sigmoid gates \
+                    on 0-1, tanh paths on -1 to 1.
                     """,
                 into: &report)
         }

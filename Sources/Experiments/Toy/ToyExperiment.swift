@@ -308,7 +308,7 @@ package enum ToyExperiment {
             """)
         report.html(UnitsOverText.coloured(units))
         report.section("Gates over time", level: 4)
-        try GatesOverTime.figure(
+        try GatesOverTime.textFigure(
             models, passage: Array(units.first?.passage ?? ""), index: chars.index, folder: folder, report: &report)
         report.table(
             headers: ["model", "temperature 0.5", "temperature 1.0"],
