@@ -12,6 +12,7 @@ extension OptimizerName: ExpressibleByArgument {}
 extension GRUVariant: ExpressibleByArgument {}
 extension Nonlinearity: ExpressibleByArgument {}
 extension Initializer: ExpressibleByArgument {}
+extension Prediction.Format: ExpressibleByArgument {}
 
 /// The settings `rnnlab train` uses when neither a flag nor a --config file gives them (shown in --help).
 private let trainDefaults = UserTraining.Config(kind: .text, data: "")
@@ -201,16 +202,20 @@ struct Evaluate: ParsableCommand {
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Forecasts or classes from a trained rnnlab train model, one line per sample.")
+        abstract: "Forecasts or classes from a trained rnnlab train model, one record per sample.")
     @OptionGroup var trained: TrainedRunOptions
+    @Option(
+        help: """
+            How to write the predictions, one record per sample: text (tab-separated, rounded), csv (a header, full \
+            precision) or jsonl (a JSON object per line, full precision).
+            """)
+    var format = Prediction.Format.text
 
     func run() throws {
-        for line in try Inference.predict(
+        let predictions = try Inference.predict(
             run: URL(fileURLWithPath: trained.checkpoint), cell: trained.cell, data: URL(fileURLWithPath: trained.data),
             labels: trained.labels.map { URL(fileURLWithPath: $0) })
-        {
-            print(line)
-        }
+        for line in try Prediction.render(predictions, as: format) { print(line) }
     }
 }
 

@@ -5,6 +5,28 @@ import Datasets
 @testable import Experiments
 
 /// `rnnlab train` / `generate` / `compare` on small files in each supported format.
+/// predict's three formats: one record per sample whatever the sample holds, full precision in csv and jsonl.
+final class PredictionFormatTests: XCTestCase {
+    func testEveryFormatWritesOneRecordPerSample() throws {
+        let classes = [
+            Prediction(sample: "great fun,\nloved \"it\"", label: "pos", probability: 0.912345678),
+            Prediction(sample: "boring", label: "neg", probability: 0.6)
+        ]
+        let text = try Prediction.render(classes, as: .text)
+        XCTAssertEqual(text, ["great fun,\\nloved \"it\"\tpos\t0.912", "boring\tneg\t0.600"])
+        let csv = try Prediction.render(classes, as: .csv)
+        XCTAssertEqual(
+            csv, ["sample,class,probability", "\"great fun,\\nloved \"\"it\"\"\",pos,0.912345678", "boring,neg,0.6"])
+        let jsonl = try Prediction.render(classes, as: .jsonl)
+        XCTAssertEqual(jsonl.count, 2)
+        XCTAssertFalse(jsonl.joined().contains("\n"), "one line each")
+        XCTAssertEqual(try JSONDecoder().decode(Prediction.self, from: Data(jsonl[0].utf8)).probability, 0.912345678)
+        let forecasts = [Prediction(sample: "value 31", forecast: 12.345678901)]
+        XCTAssertEqual(try Prediction.render(forecasts, as: .text), ["value 31\t12.3457"])
+        XCTAssertEqual(try Prediction.render(forecasts, as: .csv), ["sample,forecast", "value 31,12.345678901"])
+    }
+}
+
 final class UserTrainingTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../DatasetsTests/Fixtures").standardizedFileURL
@@ -87,8 +109,8 @@ final class UserTrainingTests: XCTestCase {
         let forecasts = try Inference.predict(run: a, cell: nil, data: URL(fileURLWithPath: c.data), labels: nil)
         let values = try CSVTable(contentsOf: URL(fileURLWithPath: c.data)).numbers("temp_max")
         XCTAssertEqual(forecasts.count, values.count - c.window)
-        XCTAssertTrue(forecasts[0].hasPrefix("value \(c.window + 1)\t"), forecasts[0])
-        let first = Double(forecasts[0].split(separator: "\t")[1])!
+        XCTAssertEqual(forecasts[0].sample, "value \(c.window + 1)")
+        let first = try XCTUnwrap(forecasts[0].forecast)
         XCTAssertTrue(first > values.min()! - 20 && first < values.max()! + 20, "\(first) is in degrees")
         // evaluate with the training normalisation: the run's own validation loss on its own validation windows
         // comes out of the same code.
@@ -176,7 +198,8 @@ final class UserTrainingTests: XCTestCase {
         let predictions = try Inference.predict(
             run: dir.appendingPathComponent("idx"), cell: .lstm, data: URL(fileURLWithPath: idx.data),
             labels: URL(fileURLWithPath: idx.labels!))
-        XCTAssertTrue(predictions[0].hasPrefix("image 1\t"), predictions[0])
+        XCTAssertEqual(predictions[0].sample, "image 1")
+        XCTAssertNotNil(predictions[0].label)
         let accuracy = try Inference.evaluate(
             run: dir.appendingPathComponent("idx"), cell: nil, data: URL(fileURLWithPath: idx.data),
             labels: URL(fileURLWithPath: idx.labels!)

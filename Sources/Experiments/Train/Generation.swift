@@ -143,13 +143,14 @@ package enum Inference {
         return (r.loss, trained.config.kind == .csv ? nil : r.accuracy, n)
     }
 
-    /// One line per sample: the forecast (in the data's units) or the most probable class with its probability.
-    package static func predict(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> [String] {
+    /// One prediction per sample: the forecast (in the data's units) or the most probable class with its
+    /// probability, at full precision.
+    package static func predict(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> [Prediction] {
         let trained = try TrainedRun(run, cell: cell)
         guard trained.config.kind != .text else { throw DataError("use rnnlab generate for a text model") }
         let d = try dataset(trained, data: data, labels: labels)
         let count = d.dense?.count ?? d.tokens!.count
-        var lines: [String] = []
+        var predictions: [Prediction] = []
         for start in stride(from: 0, to: count, by: 256) {
             let idx = Array(start..<min(start + 256, count))
             let batch = d.dense?.batch(idx) ?? d.tokens!.batch(idx)
@@ -159,16 +160,66 @@ package enum Inference {
                 let v = Array(out.data[(row * k)..<((row + 1) * k)]).map(Double.init)
                 if trained.config.kind == .csv {
                     let value = v[0] * trained.preprocessing.std! + trained.preprocessing.mean!
-                    lines.append("\(d.names[i])\t\(fmt(value, 4))")
+                    predictions.append(Prediction(sample: d.names[i], forecast: value))
                 } else {
                     let m = v.max()!, e = v.map { exp($0 - m) }, total = e.reduce(0, +)
                     let best = e.indices.max { e[$0] < e[$1] }!
                     let name = trained.preprocessing.classes?[best] ?? String(best)
-                    lines.append("\(d.names[i])\t\(name)\t\(String(format: "%.3f", e[best] / total))")
+                    predictions.append(Prediction(sample: d.names[i], label: name, probability: e[best] / total))
                 }
             }
         }
-        return lines
+        return predictions
+    }
+}
+
+/// One sample's prediction: a forecast, or a class with its probability.
+package struct Prediction: Codable, Equatable, Sendable {
+    package var sample: String
+    package var forecast: Double? = nil
+    package var label: String? = nil, probability: Double? = nil
+
+    /// How `rnnlab predict` writes predictions, one record per sample whatever the sample's text holds.
+    package enum Format: String, CaseIterable, Codable, Sendable {
+        /// Tab-separated, rounded for reading (a forecast to 6 significant digits, a probability to 3 decimals).
+        case text
+        /// A header, then comma-separated fields (quoted where needed), full precision.
+        case csv
+        /// One JSON object per line, full precision.
+        case jsonl
+    }
+
+    /// A sample's name on one line: its line breaks written as "\n" (a labelled text may hold several).
+    var oneLine: String {
+        sample.replacingOccurrences(of: "\r\n", with: "\\n").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    /// The predictions in `format`, one string per line (the CSV header first).
+    package static func render(_ predictions: [Prediction], as format: Format) throws -> [String] {
+        let forecasts = predictions.first?.forecast != nil
+        switch format {
+        case .text:
+            return predictions.map { p in
+                forecasts
+                    ? "\(p.oneLine)\t\(fmt(p.forecast ?? .nan, 6))"
+                    : "\(p.oneLine)\t\(p.label ?? "")\t\(String(format: "%.3f", p.probability ?? .nan))"
+            }
+        case .csv:
+            func field(_ s: String) -> String {
+                s.contains(where: { ",\"".contains($0) })
+                    ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            }
+            return [forecasts ? "sample,forecast" : "sample,class,probability"]
+                + predictions.map { p in
+                    forecasts
+                        ? "\(field(p.oneLine)),\(p.forecast ?? .nan)"
+                        : "\(field(p.oneLine)),\(field(p.label ?? "")),\(p.probability ?? .nan)"
+                }
+        case .jsonl:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return try predictions.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        }
     }
 }
 
