@@ -5,6 +5,27 @@ import Datasets
 @testable import Experiments
 
 /// `rnnlab train` / `generate` / `compare` on small files in each supported format.
+/// compare labels runs by the shortest path suffix that tells them apart, and ranks only runs of one metric.
+final class RunComparisonTests: XCTestCase {
+    func testRunsAreNamedByTheirShortestUniquePathSuffix() {
+        let names = RunComparison.uniqueNames(
+            ["/w/runs/a", "/w/other/a", "/w/runs/b"].map { URL(fileURLWithPath: $0) })
+        XCTAssertEqual(names, ["runs/a", "other/a", "b"])
+    }
+
+    func testTheMetricFollowsTheKindOfRun() {
+        func run(_ kind: String) -> RunComparison.Run {
+            RunComparison.Run(
+                name: kind, config: ["kind": "\"\(kind)\""],
+                result: .init(task: "train", description: "", models: [], baselines: [:], findings: []))
+        }
+        XCTAssertEqual(run("csv").metric, "forecast MSE (normalised units)")
+        XCTAssertEqual(run("text").metric, "cross-entropy per character (nats)")
+        XCTAssertEqual(run("idx").metric, run("labelled-csv").metric)
+        XCTAssertNotEqual(run("csv").metric, run("text").metric)
+    }
+}
+
 /// predict's three formats: one record per sample whatever the sample holds, full precision in csv and jsonl.
 final class PredictionFormatTests: XCTestCase {
     func testEveryFormatWritesOneRecordPerSample() throws {
@@ -121,6 +142,8 @@ final class UserTrainingTests: XCTestCase {
         let html = try String(contentsOf: page, encoding: .utf8)
         XCTAssertTrue(html.contains("The runs differ in hidden, optimizer; everything else is equal."), html)
         XCTAssertTrue(html.contains("rmsprop"))
+        XCTAssertTrue(html.contains("Lowest validation loss (forecast MSE (normalised units)):"), html)
+        XCTAssertFalse(html.contains("Runs measured by"), "one kind of run: one group, no sections")
         let report = try String(contentsOf: b.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("RMSprop lr 0.002"), "the settings sentence comes from the recipe")
         // Figures are files beside the report, shown from there.

@@ -11,6 +11,27 @@ package enum RunComparison {
         var name: String
         var config: [String: String]
         var result: RealDataExperiment.TaskResult
+        /// What the run's losses measure, so only runs of one kind are ranked together.
+        var metric: String {
+            switch config["kind"] {
+            case "\"csv\"": "forecast MSE (normalised units)"
+            case "\"text\"": "cross-entropy per character (nats)"
+            default: "classification cross-entropy (nats)"
+            }
+        }
+    }
+
+    /// For each folder the shortest trailing part of its path that no other folder shares ("a", or "other/a" beside
+    /// "runs/a").
+    static func uniqueNames(_ folders: [URL]) -> [String] {
+        let parts = folders.map { $0.standardizedFileURL.pathComponents.filter { $0 != "/" } }
+        return parts.map { p in
+            for k in 1...max(p.count, 1) {
+                let suffix = p.suffix(k)
+                if parts.filter({ $0.suffix(k) == suffix }).count == 1 { return suffix.joined(separator: "/") }
+            }
+            return p.joined(separator: "/")
+        }
     }
 
     static func load(_ folder: URL) throws -> Run {
@@ -33,7 +54,7 @@ package enum RunComparison {
         }
         do {
             let result = try JSONDecoder().decode(RealDataExperiment.TaskResult.self, from: try read("results.json"))
-            return Run(name: folder.lastPathComponent, config: config, result: result)
+            return Run(name: folder.path, config: config, result: result)
         } catch let e as DataError { throw e } catch {
             throw DataError("\(folder.appendingPathComponent("results.json").path): unreadable (\(error))")
         }
@@ -49,7 +70,8 @@ package enum RunComparison {
     }
 
     package static func write(runs folders: [URL], to page: URL) throws -> URL {
-        let runs = try folders.map(load)
+        var runs = try folders.map(load)
+        for (i, name) in uniqueNames(folders).enumerated() { runs[i].name = name }
         var report = HTMLReport(title: "rnnlab compare: \(runs.map(\.name).joined(separator: ", "))")
         let diff = differences(runs)
         report.paragraph(
@@ -57,32 +79,40 @@ package enum RunComparison {
                 ? "The runs have the same settings."
                 : "The runs differ in \(diff.map { $0[0] }.joined(separator: ", ")); everything else is equal.")
         report.table(headers: ["setting"] + runs.map(\.name), rows: diff, caption: "Settings that differ")
+        // Runs are compared only with runs whose losses measure the same thing.
+        let groups = Dictionary(grouping: runs, by: \.metric).sorted { $0.key < $1.key }
+        for (metric, group) in groups {
+            if groups.count > 1 { report.section("Runs measured by \(metric)", level: 2) }
+            try compareGroup(group, metric: metric, into: &report)
+        }
+        try AtomicFile.write(report.render(), to: page)
+        return page
+    }
+
+    /// The curves, final numbers and the lowest loss of runs whose losses measure the same `metric`.
+    static func compareGroup(_ runs: [Run], metric: String, into report: inout HTMLReport) throws {
         var loss: [LineSeries] = [], accuracy: [LineSeries] = []
         var rows: [[String]] = []
-        var i = 0
-        for run in runs {
-            for m in run.result.models {
-                let label = "\(run.name) \(m.model)"
-                loss.append(
-                    LineSeries(name: label, y: m.history.map { $0.validationLoss ?? .nan }, color: Palette.color(i)))
-                if m.history.contains(where: { $0.validationAccuracy != nil }) {
-                    accuracy.append(
-                        LineSeries(
-                            name: label, y: m.history.map { $0.validationAccuracy ?? .nan }, color: Palette.color(i)))
-                }
-                let last = m.evolution.last?.stats["rnn.weight_hh_l0"]
-                rows.append([
-                    run.name, m.model, String(m.parameters), String(m.history.count), fmt(m.testLoss, 4),
-                    m.testAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
-                    last.map { fmt($0.std, 3) } ?? "-", last?.spectralNorm.map { fmt($0, 3) } ?? "-"
-                ])
-                i += 1
+        for (i, (run, m)) in runs.flatMap({ r in r.result.models.map { (r, $0) } }).enumerated() {
+            let label = "\(run.name) \(m.model)"
+            loss.append(
+                LineSeries(name: label, y: m.history.map { $0.validationLoss ?? .nan }, color: Palette.color(i)))
+            if m.history.contains(where: { $0.validationAccuracy != nil }) {
+                accuracy.append(
+                    LineSeries(name: label, y: m.history.map { $0.validationAccuracy ?? .nan }, color: Palette.color(i))
+                )
             }
+            let last = m.evolution.last?.stats["rnn.weight_hh_l0"]
+            rows.append([
+                run.name, m.model, String(m.parameters), String(m.history.count), fmt(m.testLoss, 4),
+                m.testAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+                last.map { fmt($0.std, 3) } ?? "-", last?.spectralNorm.map { fmt($0, 3) } ?? "-"
+            ])
         }
         var charts: [Chart] = [
             LineChart(
-                title: "Validation loss per epoch", xLabel: "epoch", yLabel: "loss", series: loss, yScale: .log,
-                width: 560, height: 360)
+                title: "Validation loss per epoch (\(metric))", xLabel: "epoch", yLabel: "loss", series: loss,
+                yScale: .log, width: 560, height: 360)
         ]
         if !accuracy.isEmpty {
             charts.append(
@@ -93,19 +123,18 @@ package enum RunComparison {
         report.blocks.append(
             .figure(
                 svg: try SmallMultiples(title: "Curves", panels: charts, columns: 2).svg(),
-                caption: "Every model of every run.", file: nil))
+                caption: "Every model of these runs.", file: nil))
         report.table(
             headers: [
                 "run", "model", "parameters", "epochs", "validation loss", "accuracy", "W_hh std", "W_hh spectral norm"
             ],
             rows: rows, caption: "After the last epoch")
         let all = runs.flatMap { r in r.result.models.map { (r.name, $0) } }
-        if let best = all.min(by: { $0.1.testLoss < $1.1.testLoss }) {
+        if all.count > 1, let best = all.min(by: { $0.1.testLoss < $1.1.testLoss }) {
             report.paragraph(
-                "Lowest validation loss: \(best.0) \(best.1.model) (\(fmt(best.1.testLoss, 4)))"
-                    + (best.1.testAccuracy.map { String(format: ", accuracy %.1f%%", 100 * $0) } ?? "") + ".")
+                "Lowest validation loss (\(metric)): \(best.0) \(best.1.model) (\(fmt(best.1.testLoss, 4)))"
+                    + (best.1.testAccuracy.map { String(format: ", accuracy %.1f%%", 100 * $0) } ?? "")
+                    + "; one run each, so the difference is not tested against seed noise.")
         }
-        try AtomicFile.write(report.render(), to: page)
-        return page
     }
 }
