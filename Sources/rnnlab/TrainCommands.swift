@@ -13,6 +13,10 @@ extension GRUVariant: ExpressibleByArgument {}
 extension Nonlinearity: ExpressibleByArgument {}
 extension Initializer: ExpressibleByArgument {}
 extension Prediction.Format: ExpressibleByArgument {}
+extension EpochChoice: ExpressibleByArgument {}
+
+/// The --epoch help every command that reads a trained run shares.
+let epochHelp: ArgumentHelp = "Which checkpoint: last, best (lowest validation loss) or an epoch number (0: initial)."
 
 /// The settings `rnnlab train` uses when neither a flag nor a --config file gives them (shown in --help).
 private let trainDefaults = UserTraining.Config(kind: .text, data: "")
@@ -140,6 +144,7 @@ struct Generate: ParsableCommand {
         abstract: "Sample text from a character model trained with rnnlab train --kind text.")
     @Option(help: "The run folder of rnnlab train.") var checkpoint: String
     @Option(help: "Which trained cell to sample from (default: the first).") var cell: CellKind?
+    @Option(help: epochHelp) var epoch = EpochChoice.last
     @Option(help: "Text to start from.") var prime = "The "
     @Option(help: "Softmax temperature (> 0; lower is more conservative).") var temperature = 0.8
     @Option(help: "Characters to generate.") var length = 300
@@ -157,7 +162,8 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let text = try Generation.sample(
-            run: URL(fileURLWithPath: checkpoint), cell: cell, prime: prime, temperature: temperature, length: length,
+            run: URL(fileURLWithPath: checkpoint), cell: cell, epoch: epoch, prime: prime, temperature: temperature,
+            length: length,
             seed: seed)
         print(text)
     }
@@ -181,6 +187,7 @@ struct Compare: ParsableCommand {
 struct TrainedRunOptions: ParsableArguments {
     @Option(help: "The run folder of rnnlab train.") var checkpoint: String
     @Option(help: "Which trained cell (default: the run's first).") var cell: CellKind?
+    @Option(help: epochHelp) var epoch = EpochChoice.last
     @Option(help: "New data in the format the run was trained on.") var data: String
     @Option(help: "IDX labels file (IDX images).") var labels: String?
 }
@@ -192,7 +199,8 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let r = try Inference.evaluate(
-            run: URL(fileURLWithPath: trained.checkpoint), cell: trained.cell, data: URL(fileURLWithPath: trained.data),
+            run: URL(fileURLWithPath: trained.checkpoint), cell: trained.cell, epoch: trained.epoch,
+            data: URL(fileURLWithPath: trained.data),
             labels: trained.labels.map { URL(fileURLWithPath: $0) })
         print(
             String(format: "%d samples: loss %.4f", r.samples, r.loss)
@@ -213,7 +221,8 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let predictions = try Inference.predict(
-            run: URL(fileURLWithPath: trained.checkpoint), cell: trained.cell, data: URL(fileURLWithPath: trained.data),
+            run: URL(fileURLWithPath: trained.checkpoint), cell: trained.cell, epoch: trained.epoch,
+            data: URL(fileURLWithPath: trained.data),
             labels: trained.labels.map { URL(fileURLWithPath: $0) })
         for line in try Prediction.render(predictions, as: format) { print(line) }
     }
@@ -224,11 +233,12 @@ struct Export: ParsableCommand {
         abstract: "Write a trained rnnlab train model as ONNX (standard RNN / LSTM / GRU operators, opset 17).")
     @Option(help: "The run folder of rnnlab train.") var checkpoint: String
     @Option(help: "Which trained cell (default: the run's first).") var cell: CellKind?
+    @Option(help: epochHelp) var epoch = EpochChoice.last
     @Option(help: "The ONNX file to write.") var onnx: String
 
     func run() throws {
         try Inference.exportONNX(
-            run: URL(fileURLWithPath: checkpoint), cell: cell, to: URL(fileURLWithPath: onnx))
+            run: URL(fileURLWithPath: checkpoint), cell: cell, epoch: epoch, to: URL(fileURLWithPath: onnx))
         print("Wrote \(onnx).")
     }
 }

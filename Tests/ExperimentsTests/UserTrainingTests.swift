@@ -26,6 +26,30 @@ final class RunComparisonTests: XCTestCase {
     }
 }
 
+/// --epoch: last, best on validation, or a number that was saved.
+final class EpochChoiceTests: XCTestCase {
+    func testTheEpochChosenFollowsItsDefinition() throws {
+        func record(_ e: Int, _ v: Double) -> EpochRecord {
+            EpochRecord(
+                epoch: e, trainLoss: 1, validationLoss: v, trainAccuracy: nil, validationAccuracy: nil, seconds: 1,
+                meanGradientNorm: 1, maxGradientNorm: 1)
+        }
+        let history = [record(1, 0.5), record(2, 0.3), record(3, 0.4)]
+        let dir = URL(fileURLWithPath: "/run/real/train/lstm")
+        XCTAssertEqual(try EpochChoice.last.epoch(saved: [1, 2, 3], history: history, in: dir), 3)
+        XCTAssertEqual(try EpochChoice.best.epoch(saved: [1, 2, 3], history: history, in: dir), 2)
+        XCTAssertEqual(try EpochChoice.number(0).epoch(saved: [1, 2, 3], history: history, in: dir), 0)
+        XCTAssertThrowsError(try EpochChoice.number(7).epoch(saved: [1, 2, 3], history: history, in: dir)) {
+            XCTAssertTrue("\($0)".contains("no epoch 7; the run saved epochs 0 to 3"), "\($0)")
+        }
+        XCTAssertThrowsError(try EpochChoice.last.epoch(saved: [], history: [], in: dir))
+        XCTAssertEqual(EpochChoice(argument: "best"), .best)
+        XCTAssertEqual(EpochChoice(argument: "12"), .number(12))
+        XCTAssertNil(EpochChoice(argument: "-1"))
+        XCTAssertNil(EpochChoice(argument: "x"))
+    }
+}
+
 /// predict's three formats: one record per sample whatever the sample holds, full precision in csv and jsonl.
 final class PredictionFormatTests: XCTestCase {
     func testEveryFormatWritesOneRecordPerSample() throws {

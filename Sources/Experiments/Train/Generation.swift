@@ -7,16 +7,59 @@ import Files
 
 /// A trained `rnnlab train` run read back from its folder: its settings, preprocessing and the last checkpoint
 /// of one cell, for `generate`, `evaluate` and `predict`.
+/// Which checkpoint of a run a command reads: the last epoch (the default), the epoch with the lowest validation
+/// loss, or an epoch by number (0: the initial weights).
+package enum EpochChoice: Equatable, Sendable, CustomStringConvertible {
+    case last, best
+    case number(Int)
+
+    package init?(argument: String) {
+        switch argument {
+        case "last": self = .last
+        case "best": self = .best
+        default:
+            guard let n = Int(argument), n >= 0 else { return nil }
+            self = .number(n)
+        }
+    }
+
+    package var description: String {
+        switch self {
+        case .last: "last"
+        case .best: "best"
+        case .number(let n): String(n)
+        }
+    }
+
+    /// The epoch this choice names among a run's `saved` epochs (ascending, 0 left out) with their `history`.
+    func epoch(saved: [Int], history: [EpochRecord], in directory: URL) throws -> Int {
+        guard let last = saved.last else { throw DataError("\(directory.path): no checkpoint yet; train first") }
+        switch self {
+        case .last: return last
+        case .best:
+            let scored = history.filter { saved.contains($0.epoch) && ($0.validationLoss?.isFinite ?? false) }
+            return scored.min { $0.validationLoss! < $1.validationLoss! }?.epoch ?? last
+        case .number(let n):
+            guard n == 0 || saved.contains(n) else {
+                throw DataError("\(directory.path): no epoch \(n); the run saved epochs 0 to \(last)")
+            }
+            return n
+        }
+    }
+}
+
 package struct TrainedRun {
     package let folder: URL
+    /// The epoch whose weights the model holds.
+    package let epoch: Int
     package let config: UserTraining.Config
     package let preprocessing: UserTraining.Preprocessing
     package let cell: CellKind
     let model: SequenceModel<Float>
     let recipe: ModelRecipe
 
-    /// `cell` nil: the run's first cell.
-    package init(_ folder: URL, cell: CellKind?) throws {
+    /// `cell` nil: the run's first cell; `epoch`: which of its checkpoints.
+    package init(_ folder: URL, cell: CellKind?, epoch choice: EpochChoice = .last) throws {
         func read<V: Decodable>(_ name: String, _ type: V.Type) throws -> V {
             let url = folder.appendingPathComponent(name)
             guard let data = try? Data(contentsOf: url), let v = try? JSONDecoder().decode(V.self, from: data) else {
@@ -39,11 +82,11 @@ package struct TrainedRun {
             config, input: p.inputSize, outputs: p.outputs, vocabulary: vocabulary,
             head: config.kind == .text ? .everyStep : .lastStep, objective: objective)
         let store = CheckpointStore(directory: folder.appendingPathComponent("real/train/\(chosen.rawValue)"))
-        guard let last = store.savedEpochs().last else {
-            throw DataError("\(store.directory.path): no checkpoint yet; train first")
-        }
+        let saved = store.savedEpochs()
+        let history = choice == .best ? try store.latest(as: Float.self)?.history ?? [] : []
+        epoch = try choice.epoch(saved: saved, history: history, in: store.directory)
         model = recipe.build(chosen, seed: config.seed, threads: 1)
-        try model.load(try store.weights(epoch: last))
+        try model.load(try store.weights(epoch: epoch))
     }
 }
 
@@ -52,11 +95,13 @@ package enum Generation {
     /// The most characters `sample` gives.
     package static var maxLength: Int { ToyExperiment.maxSampleLength }
 
-    /// Samples `length` characters after `prime` from the last checkpoint of `cell` (default: the run's first).
+    /// Samples `length` characters after `prime` from a checkpoint of `cell` (default: the run's first cell and its
+    /// last epoch).
     package static func sample(
-        run: URL, cell: CellKind?, prime: String, temperature: Double, length: Int, seed: UInt64
+        run: URL, cell: CellKind?, epoch: EpochChoice = .last, prime: String, temperature: Double, length: Int,
+        seed: UInt64
     ) throws -> String {
-        let trained = try TrainedRun(run, cell: cell)
+        let trained = try TrainedRun(run, cell: cell, epoch: epoch)
         guard let characters = trained.preprocessing.characters, trained.config.kind == .text else {
             throw DataError("\(run.path) holds a \(trained.config.kind.rawValue) model; generate needs --kind text")
         }
@@ -131,11 +176,11 @@ package enum Inference {
         }
     }
 
-    /// Mean loss (and accuracy for classifiers) of the run's last checkpoint on the new data.
-    package static func evaluate(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> (
-        loss: Double, accuracy: Double?, samples: Int
-    ) {
-        let trained = try TrainedRun(run, cell: cell)
+    /// Mean loss (and accuracy for classifiers) of the run's chosen checkpoint (the last by default) on the new data.
+    package static func evaluate(
+        run: URL, cell: CellKind?, epoch: EpochChoice = .last, data: URL, labels: URL?
+    ) throws -> (loss: Double, accuracy: Double?, samples: Int) {
+        let trained = try TrainedRun(run, cell: cell, epoch: epoch)
         let d = try dataset(trained, data: data, labels: labels)
         let trainer = trained.recipe.trainer(for: trained.model, shuffleSeed: 0)
         let r = try d.dense.map { try trainer.evaluate($0) } ?? trainer.evaluate(d.tokens!)
@@ -145,8 +190,10 @@ package enum Inference {
 
     /// One prediction per sample: the forecast (in the data's units) or the most probable class with its
     /// probability, at full precision.
-    package static func predict(run: URL, cell: CellKind?, data: URL, labels: URL?) throws -> [Prediction] {
-        let trained = try TrainedRun(run, cell: cell)
+    package static func predict(run: URL, cell: CellKind?, epoch: EpochChoice = .last, data: URL, labels: URL?)
+        throws -> [Prediction]
+    {
+        let trained = try TrainedRun(run, cell: cell, epoch: epoch)
         guard trained.config.kind != .text else { throw DataError("use rnnlab generate for a text model") }
         let d = try dataset(trained, data: data, labels: labels)
         let count = d.dense?.count ?? d.tokens!.count
@@ -224,9 +271,10 @@ package struct Prediction: Codable, Equatable, Sendable {
 }
 
 extension Inference {
-    /// Writes the run's model (the last checkpoint of `cell`) as ONNX with the standard recurrent operators.
-    package static func exportONNX(run: URL, cell: CellKind?, to file: URL) throws {
-        let trained = try TrainedRun(run, cell: cell)
+    /// Writes the run's model (a checkpoint of `cell`, the last by default) as ONNX with the standard recurrent
+    /// operators.
+    package static func exportONNX(run: URL, cell: CellKind?, epoch: EpochChoice = .last, to file: URL) throws {
+        let trained = try TrainedRun(run, cell: cell, epoch: epoch)
         try AtomicFile.write(try ONNXExport.serialize(trained.model, name: "rnnlab \(trained.cell.rawValue)"), to: file)
     }
 }
