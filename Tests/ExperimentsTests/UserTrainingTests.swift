@@ -26,6 +26,29 @@ final class RunComparisonTests: XCTestCase {
     }
 }
 
+/// A file that cannot be trained on is named, with the exact problem.
+final class UserDataMessageTests: XCTestCase {
+    func testMessagesNameTheFileAndTheProblem() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("msg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func error(_ kind: UserTraining.DataKind, _ name: String, _ bytes: [UInt8], column: String? = nil) -> String {
+            let url = dir.appendingPathComponent(name)
+            try? Data(bytes).write(to: url)
+            var c = UserTraining.Config(kind: kind, data: url.path)
+            c.column = column
+            do { _ = try UserTraining.task(c) } catch { return "\(error)" }
+            return "no error"
+        }
+        let header = error(.csv, "h.csv", Array("a,b\n".utf8), column: "a")
+        XCTAssertTrue(header.hasPrefix(dir.appendingPathComponent("h.csv").path + ": column a: 0 values"), header)
+        let short = error(.text, "s.txt", Array("short".utf8))
+        XCTAssertTrue(
+            short.hasSuffix("s.txt: 5 characters, shorter than two windows of 32 characters (--window)"), short)
+        XCTAssertTrue(error(.text, "b.txt", [0xFF, 0xFE, 0xFA]).hasSuffix("b.txt: not UTF-8 text"))
+    }
+}
+
 /// --epoch: last, best on validation, or a number that was saved.
 final class EpochChoiceTests: XCTestCase {
     func testTheEpochChosenFollowsItsDefinition() throws {

@@ -151,8 +151,10 @@ package enum UserTraining {
         var task: RealDataExperiment.Task
         var prep = Preprocessing()
         let data = try DataError.contents(of: url)
-        guard let text = String(data: data, encoding: .utf8), text.count > 2 * (c.window + 1) else {
-            throw DataError("\(c.data): not UTF-8 text, or shorter than two windows of \(c.window) characters")
+        guard let text = String(data: data, encoding: .utf8) else { throw DataError("\(c.data): not UTF-8 text") }
+        guard text.count > 2 * (c.window + 1) else {
+            throw DataError(
+                "\(c.data): \(text.count) characters, shorter than two windows of \(c.window) characters (--window)")
         }
         let chars = CharTask(
             text: text, steps: c.window, stride: max(1, c.window / 2), validationFraction: c.validationFraction)
@@ -181,9 +183,16 @@ package enum UserTraining {
     static func csvTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
         var task: RealDataExperiment.Task
         var prep = Preprocessing()
-        let series = try ForecastData(
-            name: c.column!, values: try CSVTable(contentsOf: url).numbers(c.column!), window: c.window,
-            testFraction: c.validationFraction, horizon: c.horizon)
+        let values = try CSVTable(contentsOf: url).numbers(c.column!)
+        let series: ForecastData
+        do {
+            series = try ForecastData(
+                name: c.column!, values: values, window: c.window, testFraction: c.validationFraction,
+                horizon: c.horizon)
+        } catch let e as DataError {
+            // The series' own message names the column; the file is what a user looks for.
+            throw DataError("\(c.data): column \(e.description)")
+        }
         task = RealDataExperiment.Task(
             key: "train", title: "Forecasting \(c.column!) of \(url.lastPathComponent)",
             description:
