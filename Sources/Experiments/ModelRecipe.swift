@@ -132,6 +132,20 @@ struct ModelRecipe {
         var trainer: Trainer<Float>
         var initial: ParameterSet<Float>
         var history: [EpochRecord]
+
+        /// `measure` at the model's initial weights, then at its trained weights (which the model holds again after,
+        /// whatever `measure` throws).
+        func beforeAndAfter<R>(_ measure: () throws -> R) throws -> (initial: R, trained: R) {
+            let trained = model.parameters
+            model.parameters = initial
+            let before: R
+            do { before = try measure() } catch {
+                model.parameters = trained
+                throw error
+            }
+            model.parameters = trained
+            return (before, try measure())
+        }
     }
 
     /// A `prepare` for `trainEachCell` that checkpoints every epoch under FOLDER/`directory`/CELL and resumes from

@@ -582,11 +582,9 @@ package enum RealDataExperiment {
         let cap = task.steps ?? 1
         func run(_ gateInit: GateInit, _ trained: ModelRecipe.Trained) throws -> GateInitComparison.Run {
             let accuracy = trained.history.compactMap(\.validationAccuracy)
-            let trainedWeights = trained.model.parameters
-            trained.model.parameters = trained.initial
-            let initial = try GateInitComparison.memorySpans(trained.model, probe: probe, cap: cap)
-            trained.model.parameters = trainedWeights
-            let final = try GateInitComparison.memorySpans(trained.model, probe: probe, cap: cap)
+            let (initial, final) = try trained.beforeAndAfter {
+                try GateInitComparison.memorySpans(trained.model, probe: probe, cap: cap)
+            }
             return GateInitComparison.Run(
                 gateInit: gateInit, testAccuracy: try task.test(trained.trainer).accuracy,
                 bestAccuracy: accuracy.max() ?? .nan, accuracyPerEpoch: accuracy, memoryInitial: initial,
@@ -631,11 +629,8 @@ package enum RealDataExperiment {
                 _ = try m.model.forwardBackward(probe, into: &g)
                 return GradientFlow.stepNorms(m.model.lastHiddenGradient!)
             }
-            let weights = m.model.parameters
-            m.model.parameters = m.initial
-            let initial = try norms()
-            m.model.parameters = weights
-            return RealDataReport.Flow(model: m.cell.displayName, initial: initial, trained: try norms())
+            let (initial, trained) = try m.beforeAndAfter(norms)
+            return RealDataReport.Flow(model: m.cell.displayName, initial: initial, trained: trained)
         }
     }
 }

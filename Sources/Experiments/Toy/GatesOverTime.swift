@@ -53,11 +53,8 @@ enum GatesOverTime {
         what: String, path: (CellKind) -> String, units: Int = 12, folder: RunFolder, report: inout HTMLReport
     ) throws {
         for m in models {
-            let x = try input(m), trainedWeights = m.model.parameters
-            m.model.parameters = m.initial
-            let before = try read(m.model.rnn, x, units: units)
-            m.model.parameters = trainedWeights
-            let after = try read(m.model.rnn, x, units: units)
+            let x = try input(m)
+            let (before, after) = try m.beforeAndAfter { try read(m.model.rnn, x, units: units) }
             let steps = x.shape[1], bins = labels == nil ? 100 : steps
             let starts = RealDataReport.binned(Array(repeating: 0, count: steps), bins: bins).starts
             let columns = labels ?? starts.enumerated().map { i, t in i % 10 == 0 ? "t=\(t + 1)" : "" }

@@ -47,11 +47,7 @@ enum UnitsOverText {
         // A feature the passage never varies (no digits in it) has nothing to correlate with.
         let features = TextFeatures.compute(known).filter { f in f.values.contains { $0 != f.values.first } }
         return try models.map { m in
-            let trainedWeights = m.model.parameters
-            m.model.parameters = m.initial
-            let untrained = try states(m.model, ids)
-            m.model.parameters = trainedWeights
-            let trained = try states(m.model, ids)
+            let (untrained, trained) = try m.beforeAndAfter { try states(m.model, ids) }
             var rng = SeededRandom(seed: SeedStream.unitBaseline.seed(seed))
             let random = Int(rng.unit() * Double(m.model.rnn.config.hiddenSize))
             let matches = features.compactMap { f -> Match? in
