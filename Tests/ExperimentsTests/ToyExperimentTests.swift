@@ -196,6 +196,28 @@ final class ToyExperimentRunTests: XCTestCase {
         let input = try gru.embedding!.forward([0, 1], batch: 1, steps: 2)
         XCTAssertEqual(try GatesOverTime.read(gru.rnn, input, units: 9)[0].values.count, 6, "at most the hidden size")
         XCTAssertEqual(GatesOverTime.label("\n"), "\u{23CE}")
+
+        // The untrained panels read the input as the untrained model makes it (its own embedding): the input is
+        // asked once at each weight set, and the model holds its trained weights again after.
+        let trainedWeights = model.parameters
+        var initialWeights = model.parameters
+        initialWeights.tensors[0].data[0] += 1
+        let m = ModelRecipe.Trained(
+            cell: .lstm, model: model, trainer: recipe.trainer(for: model, shuffleSeed: 1), initial: initialWeights,
+            history: [])
+        var seen: [Float] = []
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gates-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var report = HTMLReport(title: "t")
+        try GatesOverTime.figure(
+            [m],
+            input: { t in
+                seen.append(t.model.parameters.tensors[0].data[0])
+                return try t.model.embedding!.forward([0, 1], batch: 1, steps: 2)
+            }, labels: ["a", "b"], what: "two characters", path: { "g_\($0.rawValue).svg" },
+            folder: try RunFolder(dir), report: &report)
+        XCTAssertEqual(seen, [initialWeights.tensors[0].data[0], trainedWeights.tensors[0].data[0]])
+        XCTAssertEqual(model.parameters.tensors[0].data, trainedWeights.tensors[0].data)
     }
 
     /// Experiment 1 with `o` into `dir`, its data cache there too.

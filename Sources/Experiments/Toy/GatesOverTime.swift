@@ -45,7 +45,8 @@ enum GatesOverTime {
             path: { "toy/chars_gates_\($0.rawValue).svg" }, folder: folder, report: &report)
     }
 
-    /// One sequence read by each model untrained and trained: per model a figure of its gate blocks (rows) x
+    /// One sequence read by each model untrained and trained (`input` is asked at each, so an embedding reads with
+    /// the weights of that moment): per model a figure of its gate blocks (rows) x
     /// {initialisation, trained}. Columns are the steps, labelled by `labels`, or without labels runs of consecutive
     /// steps averaged to at most 100 columns.
     static func figure(
@@ -53,9 +54,9 @@ enum GatesOverTime {
         what: String, path: (CellKind) -> String, units: Int = 12, folder: RunFolder, report: inout HTMLReport
     ) throws {
         for m in models {
-            let x = try input(m)
-            let (before, after) = try m.beforeAndAfter { try read(m.model.rnn, x, units: units) }
-            let steps = x.shape[1], bins = labels == nil ? 100 : steps
+            // The input inside the measurement: a character model embeds with its own weights of that moment.
+            let (before, after) = try m.beforeAndAfter { try read(m.model.rnn, try input(m), units: units) }
+            let steps = before.first?.values.first?.count ?? 0, bins = labels == nil ? 100 : steps
             let starts = RealDataReport.binned(Array(repeating: 0, count: steps), bins: bins).starts
             let columns = labels ?? starts.enumerated().map { i, t in i % 10 == 0 ? "t=\(t + 1)" : "" }
             let panels: [Chart] = zip(before, after).flatMap { pair in
