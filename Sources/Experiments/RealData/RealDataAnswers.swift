@@ -26,7 +26,7 @@ extension Answers {
             return (text, prefixed(f.numbers, "\(t.task) "))
         }
         if accuracy {
-            let n = t.models.first.map { _ in testCount(t) } ?? 0
+            let n = t.testCount ?? 0
             let f = Verdicts.highestAccuracy(t.models.map { ($0.model, $0.testAccuracy ?? .nan) }, n: n, task: label)
             return (f?.text ?? "", prefixed(f?.numbers ?? [:], "\(t.task) "))
         }
@@ -36,11 +36,6 @@ extension Answers {
             "Test MSE on \(label) (one seed): \(values)" + (naive.map { "; \($0.key) \(fmt($0.value, 3))." } ?? "."),
             Dictionary(uniqueKeysWithValues: t.models.map { ("\(t.task) \($0.model)", $0.testLoss) })
         )
-    }
-
-    /// The test samples a task's accuracy was measured on, as its findings recorded them.
-    static func testCount(_ t: RealDataExperiment.TaskResult) -> Int {
-        Int(t.findings.compactMap { $0.numbers["test samples"] }.first ?? 0)
     }
 
     static func realTraining(_ ran: [RealDataExperiment.TaskResult]) -> Answer {

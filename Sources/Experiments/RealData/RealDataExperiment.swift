@@ -64,6 +64,8 @@ package enum RealDataExperiment {
         package var findings: [Finding]
         /// The test measure over every seed (absent with one seed).
         package var seeds: SeedComparison? = nil
+        /// The samples of the test split.
+        package var testCount: Int? = nil
         /// Why the task was not run (its data could not be had), or why it stopped (any other error).
         package var skipped: String?, failure: String?
         /// The LSTM trained from each gate initialisation (pixel-by-pixel MNIST).
@@ -470,7 +472,7 @@ package enum RealDataExperiment {
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
         var result = TaskResult(
             task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
-            findings: findings, seeds: seeds?.comparison)
+            findings: findings, seeds: seeds?.comparison, testCount: task.testCount)
         if !task.compareGateInits.isEmpty, let lstm = trained.first(where: { $0.cell == .lstm }) {
             let runs = try compareGateInits(task, o, context, main: lstm, probe: probe, report: &report)
             result.gateInits = runs

@@ -20,6 +20,11 @@ enum UnitsOverText {
         var sameUnitUntrained: Double, randomUnit: Double
         /// Well above the baselines: |r| at least 0.3 and at least 0.2 above the untrained network's best.
         var followsFeature: Bool { abs(r) >= 0.3 && abs(r) - untrainedBest >= 0.2 }
+        /// How far |r| is above the untrained network's best: what ranks the matches.
+        var margin: Double { abs(r) - untrainedBest }
+
+        /// The match furthest above the untrained network.
+        static func top(_ matches: [Match]) -> Match? { matches.max { $0.margin < $1.margin } }
     }
 
     struct ModelUnits: Codable, Sendable {
@@ -58,7 +63,7 @@ enum UnitsOverText {
                     sameUnitUntrained: before[best.unit],
                     randomUnit: abs(UnitCorrelation.pearson(trained.map { $0[random] }, f.values)))
             }
-            let top = matches.max { abs($0.r) - $0.untrainedBest < abs($1.r) - $1.untrainedBest }
+            let top = Match.top(matches)
             return ModelUnits(
                 model: m.cell.displayName, passage: String(known), matches: matches,
                 activation: top.map { t in trained.map { $0[t.unit] } } ?? [])
@@ -68,8 +73,7 @@ enum UnitsOverText {
     /// Per model, the unit that follows a feature furthest above the untrained network's best, or that none does.
     static func findings(_ units: [ModelUnits]) -> [Finding] {
         units.map { m in
-            let ranked = m.matches.sorted { abs($0.r) - $0.untrainedBest > abs($1.r) - $1.untrainedBest }
-            guard let top = ranked.first else { return Finding.detail("\(m.model): no unit measured.") }
+            guard let top = Match.top(m.matches) else { return Finding.detail("\(m.model): no unit measured.") }
             let numbers =
                 "r = \(fmt(top.r, 2)); the untrained network's best unit |r| \(fmt(top.untrainedBest, 2)), "
                 + "the same unit untrained \(fmt(top.sameUnitUntrained, 2)), a random trained unit "
@@ -89,8 +93,7 @@ enum UnitsOverText {
     /// The passage coloured by the best match's unit (blue negative, red positive, white 0), one block per model.
     static func coloured(_ units: [ModelUnits]) -> String {
         units.compactMap { m -> String? in
-            let ranked = m.matches.sorted { abs($0.r) - $0.untrainedBest > abs($1.r) - $1.untrainedBest }
-            guard let top = ranked.first, m.activation.count == m.passage.count else { return nil }
+            guard let top = Match.top(m.matches), m.activation.count == m.passage.count else { return nil }
             let spans = zip(m.passage, m.activation).map { c, a -> String in
                 let v = max(-1, min(1, a)), fade = Int(255 * (1 - abs(v)))
                 let colour = v >= 0 ? "rgb(255,\(fade),\(fade))" : "rgb(\(fade),\(fade),255)"
