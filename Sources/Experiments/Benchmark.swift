@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import Recurrent
+import SequenceData
 
 /// Forward + backward timing of one recurrent network, reported so it lines up with a PyTorch script
 /// timing nn.LSTM(batch_first=True) on the same shapes: timesteps/s counts batch x sequence steps.
@@ -46,6 +47,9 @@ package struct BenchmarkResult: Codable, Sendable {
     package var gflops: Double  // GEMM floating-point operations only
     package var trainingStepMilliseconds: Double  // mean over one epoch of `iterations` batches
     package var trainingTimestepsPerSecond: Double
+    /// For a gate-only cell (minGRU, minLSTM), which runs as a scan over time: forward + backward run step by
+    /// step instead, to set beside totalMilliseconds.
+    package var stepByStepMilliseconds: Double?
 }
 
 package enum Benchmark {
@@ -69,9 +73,37 @@ package enum Benchmark {
         net.threads = spec.threads
         let x = Tensor<Float>.uniform([spec.batch, spec.steps, spec.input], -1, 1, rng: &rng)
         let dOut = Tensor<Float>.uniform([spec.batch, spec.steps, spec.hidden], -1, 1, rng: &rng)
+        let (f, b) = try time(net, x, dOut, spec)
+        var stepByStep: Double?
+        if net.scanningCell != nil {
+            net.scansOverTime = false
+            let t = try time(net, x, dOut, spec)
+            stepByStep = t.forward + t.backward
+        }
+        // GEMM flops per layer: forward x W_ih^T and h W_hh^T; backward dh_prev, dW_hh, dW_ih (+ dx).
+        let G = Double(config.gateWidth), H = Double(spec.hidden), n = Double(spec.batch * spec.steps)
+        var flops = 0.0
+        for k in 0..<spec.layers {
+            let inSize = Double(config.layerInputSize(k))
+            let dx = (k > 0 || spec.inputGradient) ? 1.0 : 0.0
+            flops += 2 * n * G * (inSize * (2 + dx) + (config.layout.recurrentWeight == .matrix ? H * 3 : 0))
+        }
+        let step = try trainingStepSeconds(spec, config: config, rng: &rng)
+        return BenchmarkResult(
+            spec: spec, precision: "float32", simd: simdLevel, forwardMilliseconds: f,
+            backwardMilliseconds: b, totalMilliseconds: f + b,
+            timestepsPerSecond: n / ((f + b) / 1000), gflops: flops / ((f + b) / 1000) / 1e9,
+            trainingStepMilliseconds: step * 1000, trainingTimestepsPerSecond: n / step,
+            stepByStepMilliseconds: stepByStep)
+    }
+
+    /// Median forward and backward milliseconds of `net` over the spec's iterations, after two warm-up iterations.
+    static func time(_ net: RecurrentNetwork<Float>, _ x: Tensor<Float>, _ dOut: Tensor<Float>, _ spec: BenchmarkSpec)
+        throws -> (forward: Double, backward: Double)
+    {
         var grads = net.parameters.zerosLike()
         var fwd = [Double](), bwd = [Double]()
-        for i in 0..<(spec.iterations + 2) {  // two warm-up iterations
+        for i in 0..<(spec.iterations + 2) {
             let t0 = DispatchTime.now().uptimeNanoseconds
             _ = try net.forward(x)
             let t1 = DispatchTime.now().uptimeNanoseconds
@@ -81,21 +113,7 @@ package enum Benchmark {
             if i >= 2 { fwd.append(Double(t1 - t0) / 1e6); bwd.append(Double(t2 - t1) / 1e6) }
         }
         let median = { (v: [Double]) in v.sorted()[v.count / 2] }
-        let f = median(fwd), b = median(bwd)
-        // GEMM flops per layer: forward x W_ih^T and h W_hh^T; backward dh_prev, dW_hh, dW_ih (+ dx).
-        let G = Double(config.gateWidth), H = Double(spec.hidden), n = Double(spec.batch * spec.steps)
-        var flops = 0.0
-        for k in 0..<spec.layers {
-            let inSize = Double(config.layerInputSize(k))
-            let dx = (k > 0 || spec.inputGradient) ? 1.0 : 0.0
-            flops += 2 * n * G * (inSize * (2 + dx) + H * 3)
-        }
-        let step = try trainingStepSeconds(spec, config: config, rng: &rng)
-        return BenchmarkResult(
-            spec: spec, precision: "float32", simd: simdLevel, forwardMilliseconds: f,
-            backwardMilliseconds: b, totalMilliseconds: f + b,
-            timestepsPerSecond: n / ((f + b) / 1000), gflops: flops / ((f + b) / 1000) / 1e9,
-            trainingStepMilliseconds: step * 1000, trainingTimestepsPerSecond: n / step)
+        return (median(fwd), median(bwd))
     }
 
     /// Seconds per training step: the second of two epochs (the first warms up) of `iterations` batches of

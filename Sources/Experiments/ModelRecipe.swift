@@ -1,6 +1,7 @@
 import Foundation
 import Interchange
 import Recurrent
+import SequenceData
 import TensorCore
 
 /// How the gate biases of a gated cell start.

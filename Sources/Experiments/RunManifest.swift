@@ -210,24 +210,16 @@ extension RunManifest {
     }
 }
 
-/// The code that made a run: the package's version, and the git commit when the binary runs from a checkout.
+/// The code that made a run: the package's version (the command line adds the git commit when it runs from a
+/// checkout).
 package enum CodeVersion {
     package static let release = "0.4.0"
 
-    package static let current: String = {
+    /// The package root, when this binary was built from a checkout that is still there.
+    package static var checkout: URL? {
         // Sources/Experiments/RunManifest.swift -> the package root
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        guard FileManager.default.fileExists(atPath: root.appendingPathComponent(".git").path) else { return release }
-        let p = Process(), pipe = Pipe()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git", "-C", root.path, "describe", "--always", "--dirty", "--abbrev=12"]
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return release }
-        let out = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let commit = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return p.terminationStatus == 0 && !commit.isEmpty ? "\(release) (git \(commit))" : release
-    }()
+        return FileManager.default.fileExists(atPath: root.appendingPathComponent(".git").path) ? root : nil
+    }
 }

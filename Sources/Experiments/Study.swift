@@ -35,6 +35,10 @@ package enum Study {
         package var arguments: [String]
         /// Where training progress goes (the CLI's terminal printer; nothing by default).
         package var progress: ProgressFactory = { _ in nil }
+        /// What fetches missing data (the CLI's pip / apt-get); without one, only the cache's files are used.
+        package var fetcher: (any PackageFetcher)?
+        /// The code that runs the study, for the report and the manifest (the CLI adds the git commit).
+        package var codeVersion = CodeVersion.release
         package init(
             quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3],
             dataDirectory: URL = DataCache.defaultDirectory,
@@ -114,7 +118,7 @@ package enum Study {
     static func introduce(_ report: inout HTMLReport, _ options: Options, started: String, history: RunFolderHistory) {
         report.paragraph(
             """
-            Generated \(started) by rnnlab \(CodeVersion.current)\(options.quick ? " (quick profile)" : ""), seed \
+            Generated \(started) by rnnlab \(options.codeVersion)\(options.quick ? " (quick profile)" : ""), seed \
             \(options.seed). Every number in the text below is measured in this run; the figures are also saved \
             as SVG files beside this report and the raw results as JSON and CSV. Settings, code version and data \
             checksums: manifest.json.
@@ -146,7 +150,7 @@ package enum Study {
             data: [:],
             invocations: [
                 .init(
-                    started: started, codeVersion: CodeVersion.current, arguments: options.arguments,
+                    started: started, codeVersion: options.codeVersion, arguments: options.arguments,
                     threads: options.threads, experiments: options.experiments.sorted())
             ])
         // One writer: held until the report is written (a second run into `out` is refused by name meanwhile).
@@ -159,7 +163,8 @@ package enum Study {
         var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
         introduce(&report, options, started: started, history: history)
         var findings: [Finding] = [], failures: [String] = [], answers: [Answer] = []
-        let cache = DataCache(directory: options.dataDirectory, ledger: ledger, log: { logger.info("\($0)") })
+        let cache = DataCache(
+            directory: options.dataDirectory, ledger: ledger, fetcher: options.fetcher, log: { logger.info("\($0)") })
         let context = RunContext(
             folder: folder, cache: cache, threads: options.threads, progress: options.progress,
             rerun: options.rerunCommand)

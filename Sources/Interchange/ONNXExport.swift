@@ -13,16 +13,12 @@ public enum ONNXExport {
         public let description: String
     }
 
-    /// Where ONNX puts each of its gate blocks, as indices of PyTorch's blocks: LSTM i, o, f, c from PyTorch's
-    /// i, f, g, o; GRU z, r, h from r, z, n; the vanilla RNN's single block.
-    static func onnxGateOrder(_ cell: CellKind) throws -> [Int] {
-        switch cell {
-        case .rnn: [0]
-        case .lstm: [0, 3, 1, 2]
-        case .gru: [1, 0, 2]
-        case .indrnn:
-            throw ExportError(description: "IndRNN has no ONNX operator (its recurrence is element-wise)")
+    /// The cell's ONNX operator, or an error naming the cell when ONNX has none.
+    static func onnxOperator(_ config: RecurrentConfig) throws -> ONNXOperator {
+        guard let op = config.cellType.onnxOperator(config) else {
+            throw ExportError(description: "\(config.cell.displayName) has no standard ONNX operator")
         }
+        return op
     }
 
     /// The serialized ONNX model.
@@ -32,7 +28,7 @@ public enum ONNXExport {
 
     static func build(_ model: SequenceModel<Float>, name: String) throws -> Onnx_ModelProto {
         let c = model.rnn.config, H = c.hiddenSize, G = c.cell.gateCount
-        let order = try onnxGateOrder(c.cell)
+        let op = try onnxOperator(c), order = op.gateOrder
         var graph = Onnx_GraphProto()
         graph.name = name
         func tensor(_ name: String, _ dims: [Int], _ values: [Float]) {
@@ -99,30 +95,27 @@ public enum ONNXExport {
         node("Transpose", [x], ["sequence"], [attribute("perm", ints: [1, 0, 2])])
         ints("axis1", [1]); ints("axis0", [0])
         var layerInput = "sequence", lastState = ""
-        let op: String
-        switch c.cell {
-        case .rnn: op = "RNN"
-        case .lstm: op = "LSTM"
-        default: op = "GRU"
-        }
         for k in 0..<c.numLayers {
             let inSize = c.layerInputSize(k)
-            let wih = params["rnn.weight_ih_l\(k)"]!.data, whh = params["rnn.weight_hh_l\(k)"]!.data
-            let bih = params["rnn.bias_ih_l\(k)"]!.data, bhh = params["rnn.bias_hh_l\(k)"]!.data
+            let names = c.parameterNames(layer: k)
+            guard let whhName = names.whh, let bhhName = names.bhh, c.layout.recurrentWeight == .matrix else {
+                throw ExportError(description: "ONNX's \(op.name) operator needs a full recurrent weight matrix")
+            }
+            let wih = params["rnn." + names.wih]!.data, whh = params["rnn." + whhName]!.data
+            let bih = params["rnn." + names.bih]!.data, bhh = params["rnn." + bhhName]!.data
             tensor("W\(k)", [1, G * H, inSize], reordered(wih, cols: inSize))
             tensor("R\(k)", [1, G * H, H], reordered(whh, cols: H))
             tensor("B\(k)", [1, 2 * G * H], reordered(bih, cols: 1) + reordered(bhh, cols: 1))
             var attributes = [attribute("hidden_size", int: Int64(H))]
-            if c.cell == .rnn {
-                attributes.append(attribute("activations", strings: [c.nonlinearity == .tanh ? "Tanh" : "Relu"]))
-            }
-            // PyTorch's GRU applies the reset gate after W_hn h + b_hn: ONNX's linear_before_reset = 1.
-            if c.cell == .gru {
-                attributes.append(attribute("linear_before_reset", int: c.gruVariant == .resetAfter ? 1 : 0))
+            for (name, value) in op.attributes {
+                switch value {
+                case .int(let i): attributes.append(attribute(name, int: Int64(i)))
+                case .strings(let strings): attributes.append(attribute(name, strings: strings))
+                }
             }
             node(
-                op, [layerInput, "W\(k)", "R\(k)", "B\(k)"],
-                ["Y\(k)", "Y_h\(k)"] + (c.cell == .lstm ? ["Y_c\(k)"] : []), attributes)
+                op.name, [layerInput, "W\(k)", "R\(k)", "B\(k)"],
+                ["Y\(k)", "Y_h\(k)"] + (c.layout.cellState ? ["Y_c\(k)"] : []), attributes)
             node("Squeeze", ["Y\(k)", "axis1"], ["H\(k)"])  // [steps, batch, H]
             layerInput = "H\(k)"; lastState = "Y_h\(k)"
         }

@@ -1,31 +1,11 @@
 import Foundation
 import TensorCore
 
-/// The recurrent cell families. Everything a cell is (gates, parameter shapes, state, forward and backward
-/// step) lives in its cell type in Cells.swift; this enum names it for files, options and reports.
-public enum CellKind: String, Codable, CaseIterable, Sendable {
-    case rnn, lstm, gru, indrnn
-    /// Gate blocks stacked in W_ih / W_hh, in PyTorch's order: RNN 1; LSTM 4 (i, f, g, o); GRU 3 (r, z, n).
-    public var gateCount: Int { cellType.gateNames.count }
-    /// The gate blocks' names, in PyTorch's order (LSTM i, f, g, o; GRU r, z, n).
-    public var gateNames: [String] { cellType.gateNames }
-    /// The name reports use ("LSTM").
-    public var displayName: String { cellType.displayName }
-    /// Whether the cell carries a cell state c beside h (the LSTM), so it takes c0 and returns c_n.
-    public var hasCellState: Bool { cellType.hasCellState }
-    /// The gate block that decides how much of the previous state is kept (LSTM f, GRU z); nil without one.
-    public var carryGateBlock: Int? { cellType.carryGateBlock }
-    /// The gate block that decides how much of the new candidate is written (LSTM i), set opposite to the carry
-    /// gate by chrono initialisation; nil where the carry gate does both (GRU's 1 - z).
-    public var writeGateBlock: Int? { cellType.chronoInputBlock }
-    /// Whether weight_hh holds only the diagonal of the recurrence (IndRNN's u, multiplying h_{t-1} element-wise):
-    /// its largest singular value is then max |u|.
-    public var recurrentWeightIsDiagonal: Bool { cellType.recurrentWeightIsDiagonal }
-}
-
 /// The function a gate block applies, and what "saturated" means for it.
 public enum GateActivation: String, Codable, Sendable {
     case sigmoid, tanh, relu
+    /// A linear block (minGRU's and minLSTM's candidate h~): never saturates.
+    case identity
 
     /// Whether an activation value sits in this function's low / high saturated range, where its derivative
     /// nearly vanishes: sigmoid below 0.05 or above 0.95 (derivative < 0.05), tanh beyond -0.95 / 0.95
@@ -35,6 +15,7 @@ public enum GateActivation: String, Codable, Sendable {
         case .sigmoid: (v < 0.05, v > 0.95)
         case .tanh: (v < -0.95, v > 0.95)
         case .relu: (v == 0, false)
+        case .identity: (false, false)
         }
     }
 }
@@ -84,16 +65,31 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
     /// Features layer `layer` reads per step.
     public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : hiddenSize }
 
+    /// The cell type of this configuration.
+    public var cellType: any RecurrentCell.Type { cell.cellType }
+    /// The cell's layout facts at this configuration.
+    public var layout: CellLayout { cell.cellType.layout(self) }
+
     /// PyTorch's parameter names and shapes, layer by layer: weight_ih_l{k} [G*H, in], weight_hh_l{k} (the
-    /// cell's shape: [G*H, H], or [H] for IndRNN's element-wise recurrence), bias_ih_l{k} [G*H], bias_hh_l{k} [G*H].
+    /// cell's shape: [G*H, H], or [H] for IndRNN's element-wise recurrence), bias_ih_l{k} [G*H], bias_hh_l{k} [G*H];
+    /// a cell without a recurrent weight (minGRU, minLSTM) has only weight_ih_l{k} and bias_ih_l{k}.
     public var parameterLayout: [(name: String, shape: [Int])] {
-        (0..<numLayers).flatMap { k in
-            [
-                ("weight_ih_l\(k)", [gateWidth, layerInputSize(k)]),
-                ("weight_hh_l\(k)", cell.cellType.recurrentWeightShape(hidden: hiddenSize)),
-                ("bias_ih_l\(k)", [gateWidth]), ("bias_hh_l\(k)", [gateWidth])
-            ]
+        let recurrent = layout.recurrentWeight
+        return (0..<numLayers).flatMap { k in
+            let n = LayerParameterNames(layer: k, hasHidden: recurrent != .none)
+            var entries: [(name: String, shape: [Int])] = [(n.wih, [gateWidth, layerInputSize(k)])]
+            if let whh = n.whh {
+                entries.append((whh, recurrent == .diagonal ? [hiddenSize] : [gateWidth, hiddenSize]))
+            }
+            entries.append((n.bih, [gateWidth]))
+            if let bhh = n.bhh { entries.append((bhh, [gateWidth])) }
+            return entries
         }
+    }
+
+    /// Layer k's parameter names.
+    public func parameterNames(layer k: Int) -> LayerParameterNames {
+        LayerParameterNames(layer: k, hasHidden: layout.hasHiddenParameters)
     }
 
     /// Scalars in all of the stack's weights and biases.
@@ -106,9 +102,10 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
     /// gradients. Counted in Double, so sizes far past memory give a large number, never an overflow trap.
     public func memoryEstimate(batch: Int, steps: Int, scalarSize: Int = 4) -> Double {
         let H = Double(hiddenSize), G = Double(cell.gateCount) * H, B = Double(batch), T = Double(steps)
-        let recurrent = cell.recurrentWeightIsDiagonal ? H : G * H
+        let form = layout.recurrentWeight
+        let recurrent = form == .matrix ? G * H : form == .diagonal ? H : 0, biases = form == .none ? G : 2 * G
         func layer(input: Double) -> Double {
-            6 * (G * input + recurrent + 2 * G) + 3 * T * B * G + 3 * (T + 1) * B * H + 2 * T * B * input
+            6 * (G * input + recurrent + biases) + 3 * T * B * G + 3 * (T + 1) * B * H + 2 * T * B * input
         }
         let upper = Double(max(numLayers - 1, 0))
         let scalars = 5 * T * B * H + layer(input: Double(inputSize)) + upper * layer(input: H)
@@ -144,5 +141,32 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
     public var description: String {
         let settings = cell.cellType.settings(self).map { ", " + $0 }.joined()
         return "\(cell.displayName)(\(inputSize)->\(hiddenSize), layers \(numLayers)\(settings))"
+    }
+}
+
+extension Nonlinearity {
+    /// ONNX's name of the activation ("Tanh", "Relu").
+    var onnx: String { self == .tanh ? "Tanh" : "Relu" }
+}
+
+/// One layer's parameter names, PyTorch's: weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (the hidden
+/// ones nil for a cell without a recurrent weight).
+public struct LayerParameterNames: Sendable, Equatable {
+    public let wih: String, whh: String?, bih: String, bhh: String?
+
+    init(layer k: Int, hasHidden: Bool) {
+        wih = "weight_ih_l\(k)"; bih = "bias_ih_l\(k)"
+        whh = hasHidden ? "weight_hh_l\(k)" : nil
+        bhh = hasHidden ? "bias_hh_l\(k)" : nil
+    }
+}
+
+/// Where one layer's tensors sit in a ParameterSet (the stack's parameters or their gradients), found by name.
+struct LayerSlots {
+    let wih: Int, whh: Int?, bih: Int, bhh: Int?
+
+    init<T: Real>(_ names: LayerParameterNames, in set: ParameterSet<T>) {
+        wih = set.index(of: names.wih)!; bih = set.index(of: names.bih)!
+        whh = names.whh.flatMap(set.index(of:)); bhh = names.bhh.flatMap(set.index(of:))
     }
 }

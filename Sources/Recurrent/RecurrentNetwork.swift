@@ -27,8 +27,8 @@ final class LayerBuffers<T: Real> {
     let input = Buffer<T>()  // [T, B, in] (layer 0 only; upper layers read the hidden states below)
     let gates = Buffer<T>()  // [T, B, G*H] activations
     let hs = Buffer<T>()  // [T+1, B, H], hs[0] = h0
-    let cs = Buffer<T>()  // [T+1, B, H], LSTM
-    let aux = Buffer<T>()  // [T, B, H]
+    let cs = Buffer<T>()  // [T+1, B, H], cells with a cell state
+    let saved = Buffer<T>()  // [S, T, B, H]: the S values the cell's layout names in `saved`
     let scratch = Buffer<T>()  // [B, G*H]
     let foldedBias = Buffer<T>()  // [G*H]: b_ih plus the parts of b_hh that simply add
     let biasGradient = Buffer<T>()  // [G*H]: one pass's column sums of dG
@@ -39,6 +39,7 @@ final class LayerBuffers<T: Real> {
 /// Backward scratch shared by all layers.
 final class BackwardBuffers<T: Real> {
     let dOutTop = Buffer<T>(), dlDh = Buffer<T>(), dh = Buffer<T>(), dhPrev = Buffer<T>(), dc = Buffer<T>()
+    let dhEveryStep = Buffer<T>()  // [T, B, H]: a scanned layer's dL/dh_t below the top
 }
 
 /// A stack of RNN / LSTM / GRU layers (batch-first in, batch-first out), with hand-written BPTT.
@@ -54,6 +55,9 @@ public final class RecurrentNetwork<T: Real> {
     public var parameters: ParameterSet<T>
     /// Threads for the whole-sequence GEMMs and for running slices of a large batch side by side.
     public var threads = 1
+    /// Whether a cell whose recurrence is linear in h (``GateOnlyRecurrence``: minGRU, minLSTM) runs as a scan over
+    /// time instead of step by step (equal up to rounding; truncated BPTT always runs step by step).
+    public var scansOverTime = true
 
     let layers: [LayerBuffers<T>]
     let scratch = BackwardBuffers<T>()
@@ -81,55 +85,63 @@ public final class RecurrentNetwork<T: Real> {
         config: RecurrentConfig, initializer: Initializer = .pytorchDefault,
         forgetGateBias: Double? = nil, chronoSteps: Int? = nil, rng: inout SeededRandom
     ) {
-        let H = config.hiddenSize, G = config.cell.gateCount, cell = config.cellType
-        let recurrentShape = cell.recurrentWeightShape(hidden: H)
         var p = ParameterSet<T>()
-        for k in 0..<config.numLayers {
-            let inSize = config.layerInputSize(k)
-            let recurrent = { (blocks: [Double]) in try! Tensor<T>(shape: recurrentShape, data: blocks.map { T($0) }) }
-            switch initializer {
-            case .pytorchDefault:
-                let s = 1 / Double(H).squareRoot()
-                p.append("weight_ih_l\(k)", .uniform([G * H, inSize], -s, s, rng: &rng))
-                var whh = [Double]()
-                for _ in 0..<G { whh += cell.initialRecurrentBlock(initializer, hidden: H, rng: &rng) }
-                p.append("weight_hh_l\(k)", recurrent(whh))
-                p.append("bias_ih_l\(k)", .uniform([G * H], -s, s, rng: &rng))
-                p.append("bias_hh_l\(k)", .uniform([G * H], -s, s, rng: &rng))
-            case .xavier, .orthogonal:
-                // One block per gate, as Keras initialises its kernel and recurrent kernel per gate.
-                let a = (6 / Double(inSize + H)).squareRoot()
-                var wih = [T](), whh = [Double]()
-                for _ in 0..<G {
-                    wih += Tensor<T>.uniform([H, inSize], -a, a, rng: &rng).data
-                    whh += cell.initialRecurrentBlock(initializer, hidden: H, rng: &rng)
-                }
-                p.append("weight_ih_l\(k)", try! Tensor(shape: [G * H, inSize], data: wih))
-                p.append("weight_hh_l\(k)", recurrent(whh))
-                p.append("bias_ih_l\(k)", Tensor(zeros: [G * H]))
-                p.append("bias_hh_l\(k)", Tensor(zeros: [G * H]))
-            }
-            if let fb = forgetGateBias, let block = cell.forgetGateBlock {
-                for j in (block * H)..<((block + 1) * H) {
-                    p.tensors[4 * k + 2].data[j] = T(fb)
-                    p.tensors[4 * k + 3].data[j] = 0
-                }
-            }
+        for k in 0..<config.numLayers { Self.appendInitialLayer(k, config, initializer, to: &p, rng: &rng) }
+        let layout = config.layout, H = config.hiddenSize
+        /// Sets the bias of unit j of gate block `block` to b on the input side and to 0 on the hidden side.
+        func setBias(_ k: Int, block: Int, unit j: Int, _ b: Double) {
+            let names = config.parameterNames(layer: k)
+            p[names.bih]!.data[block * H + j] = T(b)
+            if let bhh = names.bhh { p[bhh]!.data[block * H + j] = 0 }
         }
-        if let steps = chronoSteps, steps > 2, let keep = cell.carryGateBlock {
+        if let fb = forgetGateBias, let block = layout.forgetGate {
+            for k in 0..<config.numLayers { for j in 0..<H { setBias(k, block: block, unit: j, fb) } }
+        }
+        if let steps = chronoSteps, steps > 2, let keep = layout.carryGate {
             for k in 0..<config.numLayers {
                 for j in 0..<H {
                     let b = Foundation.log(rng.uniform(1, Double(steps - 1)))
-                    p.tensors[4 * k + 2].data[keep * H + j] = T(b)
-                    p.tensors[4 * k + 3].data[keep * H + j] = 0
-                    if let input = cell.chronoInputBlock {
-                        p.tensors[4 * k + 2].data[input * H + j] = T(-b)
-                        p.tensors[4 * k + 3].data[input * H + j] = 0
-                    }
+                    setBias(k, block: keep, unit: j, b)
+                    if let write = layout.writeGate { setBias(k, block: write, unit: j, -b) }
                 }
             }
         }
         try! self.init(config: config, parameters: p)
+    }
+
+    /// Appends layer k's fresh weights in PyTorch's order, drawing them in that order.
+    static func appendInitialLayer(
+        _ k: Int, _ config: RecurrentConfig, _ initializer: Initializer, to p: inout ParameterSet<T>,
+        rng: inout SeededRandom
+    ) {
+        let H = config.hiddenSize, G = config.cell.gateCount, cell = config.cellType, inSize = config.layerInputSize(k)
+        let names = config.parameterNames(layer: k), form = config.layout.recurrentWeight
+        let recurrentShape = form == .diagonal ? [H] : [G * H, H]
+        let recurrent = { (blocks: [Double]) in try! Tensor<T>(shape: recurrentShape, data: blocks.map { T($0) }) }
+        switch initializer {
+        case .pytorchDefault:
+            let s = 1 / Double(H).squareRoot()
+            p.append(names.wih, .uniform([G * H, inSize], -s, s, rng: &rng))
+            if let whhName = names.whh {
+                var whh = [Double]()
+                for _ in 0..<G { whh += cell.initialRecurrentBlock(initializer, hidden: H, rng: &rng) }
+                p.append(whhName, recurrent(whh))
+            }
+            p.append(names.bih, .uniform([G * H], -s, s, rng: &rng))
+            if let bhh = names.bhh { p.append(bhh, .uniform([G * H], -s, s, rng: &rng)) }
+        case .xavier, .orthogonal:
+            // One block per gate, as Keras initialises its kernel and recurrent kernel per gate.
+            let a = (6 / Double(inSize + H)).squareRoot()
+            var wih = [T](), whh = [Double]()
+            for _ in 0..<G {
+                wih += Tensor<T>.uniform([H, inSize], -a, a, rng: &rng).data
+                if names.whh != nil { whh += cell.initialRecurrentBlock(initializer, hidden: H, rng: &rng) }
+            }
+            p.append(names.wih, try! Tensor(shape: [G * H, inSize], data: wih))
+            if let whhName = names.whh { p.append(whhName, recurrent(whh)) }
+            p.append(names.bih, Tensor(zeros: [G * H]))
+            if let bhh = names.bhh { p.append(bhh, Tensor(zeros: [G * H])) }
+        }
     }
 
     // MARK: forward
@@ -143,7 +155,7 @@ public final class RecurrentNetwork<T: Real> {
         let B = x.shape[0], Tn = x.shape[1], H = config.hiddenSize, L = config.numLayers
         try h0?.expectShape([L, B, H], "h0")
         Subnormals.applyToThisThread()  // this thread's GEMMs too, not only the slices' threads
-        let cellState = config.cellType.hasCellState
+        let cellState = config.layout.cellState
         if cellState {
             try c0?.expectShape([L, B, H], "c0")
         } else if c0 != nil {
@@ -178,66 +190,82 @@ public final class RecurrentNetwork<T: Real> {
         return RecurrentOutput(output: out, hn: hn, cn: cn)
     }
 
+    /// Runs layer k over all steps: the hoisted input projection, then the cell step by step (or, for a gate-only
+    /// recurrence, as a scan over time).
     @_specialize(where T == Float) @_specialize(where T == Double)
     func forwardLayer(
         _ k: Int, _ lb: LayerBuffers<T>, input: UnsafeMutablePointer<T>, batch B: Int, steps Tn: Int,
         h0: [T]?, c0: [T]?
     ) {
         let H = config.hiddenSize, G = config.gateWidth, inSize = config.layerInputSize(k)
-        let p = parameters.tensors
-        lb.wih.load(p[4 * k].data); lb.whh.load(p[4 * k + 1].data)
-        lb.bih.load(p[4 * k + 2].data); lb.bhh.load(p[4 * k + 3].data)
+        let cell = config.cellType, layout = config.layout, names = config.parameterNames(layer: k)
+        lb.wih.load(parameters[names.wih]!.data); lb.bih.load(parameters[names.bih]!.data)
+        lb.whh.load(names.whh.map { parameters[$0]!.data } ?? [0])
+        lb.bhh.load(names.bhh.map { parameters[$0]!.data } ?? [T](repeating: 0, count: G))
         transpose(lb.wih.pointer, rows: G, cols: inSize, ld: inSize, into: lb.wihT.ensure(G * inSize))
-        config.cellType.prepareRecurrentWeight(lb.whh.pointer, hidden: H, into: lb.whhT.ensure(G * H), config)
+        if layout.recurrentWeight == .matrix {
+            transpose(lb.whh.pointer, rows: G, cols: H, ld: H, into: lb.whhT.ensure(G * H))
+        }
 
         // Hoisted input projection for all steps: gates[T*B, G] = input[T*B, in] W_ih^T, to which the time loop
-        // adds b_ih (+ b_hh where it simply adds: all gates but the GRU's n, whose b_hn sits inside the reset
-        // product).
+        // adds b_ih (+ b_hh where it simply adds: all gates but those the step adds itself, like the GRU's n).
         let gates = lb.gates.ensure(Tn * B * G)
         gemm(
             .none, .none, m: Tn * B, n: G, k: inSize, a: input, lda: inSize, b: lb.wihT.pointer, ldb: G, c: gates,
             ldc: G, accumulate: false, threads: threads)
-        let cell = config.cellType, lstm = cell.hasCellState
         let foldedBias = lb.foldedBias.ensure(G)
         for j in 0..<G {
-            foldedBias[j] =
-                lb.bih.pointer[j] + (cell.foldsHiddenBias(column: j, hidden: H, config) ? lb.bhh.pointer[j] : 0)
+            let inside = layout.hiddenBiasInsideStep.contains(j / H)
+            foldedBias[j] = lb.bih.pointer[j] + (inside ? 0 : lb.bhh.pointer[j])
         }
 
-        let hs = lb.hs.ensure((Tn + 1) * B * H), cs = lb.cs.ensure(lstm ? (Tn + 1) * B * H : 1)
-        let aux = lb.aux.ensure(Tn * B * H)
+        let cellState = layout.cellState
+        let hs = lb.hs.ensure((Tn + 1) * B * H), cs = lb.cs.ensure(cellState ? (Tn + 1) * B * H : 1)
+        let saved = SavedValues(
+            names: layout.saved, base: lb.saved.ensure(max(layout.saved.count, 1) * Tn * B * H), stride: Tn * B * H)
         if let h0 {
             h0.withUnsafeBufferPointer { hs.update(from: $0.baseAddress! + k * B * H, count: B * H) }
         } else {
             lb.hs.zero(B * H)
         }
-        if lstm {
+        if cellState {
             if let c0 {
                 c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress! + k * B * H, count: B * H) }
             } else {
                 lb.cs.zero(B * H)
             }
         }
+        let bias = UnsafePointer(foldedBias)
+        if let linear = scanningCell {
+            addRowVector(gates, rows: Tn * B, cols: G, ld: G, bias)
+            scanForward(linear, gates: gates, hs: hs, carry: saved("carry"), batch: B, steps: Tn)
+            return
+        }
         // Batch rows are independent through time: with several threads each runs the whole recurrence
         // for its slice of the batch (one dispatch per layer, not per step).
-        let gp = UnsafeMutablePointer(gates), hsp = hs, csp = cs, ap = aux, sp = lb.scratch.ensure(B * G)
-        let whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
-        let recurrent = packRecurrent(lb, UnsafePointer(whhT), rows: H, columns: G)
-        let bias = UnsafePointer(foldedBias)
+        lb.scratch.ensure(B * G)
+        let recurrent = packRecurrent(lb, UnsafePointer(lb.whhT.pointer), rows: H, columns: G)
         forEachBatchChunk(B) { b0, nb in
             for t in 0..<Tn {
                 // The folded bias is added here, by the thread that owns these rows, just before the step reads them.
-                addRowVector(gp + t * B * G + b0 * G, rows: nb, cols: G, ld: G, bias)
-                config.forwardStep(
-                    StepBuffers(
-                        batch: nb, hidden: H, gates: gp + t * B * G + b0 * G,
-                        hPrev: hsp + t * B * H + b0 * H, hNext: hsp + (t + 1) * B * H + b0 * H,
-                        cPrev: lstm ? csp + t * B * H + b0 * H : csp,
-                        cNext: lstm ? csp + (t + 1) * B * H + b0 * H : csp,
-                        aux: ap + t * B * H + b0 * H, scratch: sp + b0 * G,
-                        whhT: whhT, whh: whh, bhh: bhh, recurrent: recurrent))
+                addRowVector(gates + t * B * G + b0 * G, rows: nb, cols: G, ld: G, bias)
+                cell.forward(step(lb, t, rows: b0, nb, saved: saved, recurrent: recurrent), config)
             }
         }
+    }
+
+    /// The buffers of step t for batch rows b0..<b0+nb of layer k's last (or current) pass.
+    func step(
+        _ lb: LayerBuffers<T>, _ t: Int, rows b0: Int, _ nb: Int, saved: SavedValues<T>, recurrent: PackedPanels<T>
+    ) -> StepBuffers<T> {
+        let B = cachedBatch, H = config.hiddenSize, G = config.gateWidth, row = t * B + b0
+        let hs = lb.hs.pointer, cs = lb.cs.pointer, cellState = config.layout.cellState
+        return StepBuffers(
+            batch: nb, hidden: H, gates: lb.gates.pointer + row * G, hPrev: hs + row * H, hNext: hs + (row + B) * H,
+            cPrev: cellState ? cs + row * H : cs, cNext: cellState ? cs + (row + B) * H : cs,
+            saved: saved.advanced(by: row * H), scratch: lb.scratch.pointer + b0 * G,
+            whh: UnsafePointer(lb.whh.pointer), whhT: UnsafePointer(lb.whhT.pointer),
+            bhh: UnsafePointer(lb.bhh.pointer), recurrent: recurrent)
     }
 
     /// The column sums of m [rows, columns] (from zero, row by row) in out.
@@ -252,7 +280,7 @@ public final class RecurrentNetwork<T: Real> {
     /// The recurrent matrix m [rows, columns] packed into the layer's panel buffer; an empty view when the cell's
     /// recurrent weight is not a matrix (IndRNN's u).
     func packRecurrent(_ lb: LayerBuffers<T>, _ m: UnsafePointer<T>, rows: Int, columns: Int) -> PackedPanels<T> {
-        let matrix = !config.cellType.recurrentWeightIsDiagonal
+        let matrix = config.layout.recurrentWeight == .matrix
         let count = matrix ? PackedPanels<T>.count(rows: rows, columns: columns) : 0
         return PackedPanels(
             packing: m, rows: matrix ? rows : 0, columns: matrix ? columns : 0, ld: columns,
@@ -264,13 +292,59 @@ public final class RecurrentNetwork<T: Real> {
     /// at least 4 rows.
     func batchParts(_ B: Int, threads: Int? = nil) -> Int {
         let threads = threads ?? self.threads
-        let perStepWork = B * config.cellType.recurrentWeightShape(hidden: config.hiddenSize).reduce(1, *)
+        let H = config.hiddenSize
+        let perStepWork = B * (config.layout.recurrentWeight == .matrix ? config.gateWidth * H : H)
         return perStepWork >= 1 << 18 ? max(1, min(threads, B / 4)) : 1
     }
 
     /// Calls body(firstRow, rowCount) for slices of the batch, in parallel when threads > 1.
     func forEachBatchChunk(_ B: Int, _ body: (Int, Int) -> Void) {
         forEachSlice(of: B, parts: batchParts(B)) { body($0.lowerBound, $0.count) }
+    }
+
+    // MARK: scan over time
+
+    /// The cell as a gate-only recurrence when this network scans over time, else nil.
+    public var scanningCell: (any GateOnlyRecurrence.Type)? {
+        scansOverTime ? config.cellType as? any GateOnlyRecurrence.Type : nil
+    }
+
+    /// h_t = a_t * h_{t-1} + b_t for all steps: the coefficients of every step in one pass over the batch slices,
+    /// then the blocked scan over time (hs[0] = h0 on entry).
+    func scanForward(
+        _ cell: any GateOnlyRecurrence.Type, gates: UnsafeMutablePointer<T>, hs: UnsafeMutablePointer<T>,
+        carry: UnsafeMutablePointer<T>, batch B: Int, steps Tn: Int
+    ) {
+        let H = config.hiddenSize, G = config.gateWidth, width = B * H
+        forEachSlice(of: Tn * B, parts: threads) { rows in
+            cell.coefficients(
+                gates: gates + rows.lowerBound * G, rows: rows.count, hidden: H, carry: carry + rows.lowerBound * H,
+                input: hs + width + rows.lowerBound * H)
+        }
+        linearScan(
+            steps: Tn, width: width, a: { UnsafePointer(carry + $0 * width) }, y: { hs + ($0 + 1) * width },
+            initial: UnsafePointer(hs), threads: threads)
+    }
+
+    /// The backward of `scanForward`: dL/dh_t for all steps as the reverse scan dh_t += a_{t+1} dh_{t+1} (dh holds
+    /// dL/d(output) [T, B, H] plus dL/dh_n in its last step on entry), the gate gradients of every step in one pass,
+    /// and dL/dh0 = a_0 dh_0 into `dh0`.
+    func scanBackward(
+        _ cell: any GateOnlyRecurrence.Type, gates: UnsafePointer<T>, hs: UnsafePointer<T>, carry: UnsafePointer<T>,
+        dh: UnsafeMutablePointer<T>, dGi: UnsafeMutablePointer<T>, dh0: UnsafeMutablePointer<T>, batch B: Int,
+        steps Tn: Int
+    ) {
+        let H = config.hiddenSize, G = config.gateWidth, width = B * H
+        linearScan(
+            steps: Tn, width: width, a: { carry + (Tn - $0) * width }, y: { dh + (Tn - 1 - $0) * width },
+            initial: nil, threads: threads)
+        forEachSlice(of: Tn * B, parts: threads) { rows in
+            cell.gateGradients(
+                gates: gates + rows.lowerBound * G, hPrev: hs + rows.lowerBound * H, dh: dh + rows.lowerBound * H,
+                rows: rows.count, hidden: H, into: dGi + rows.lowerBound * G)
+        }
+        dh0.update(repeating: 0, count: width)
+        multiplyAdd(dh0, carry, dh, width)
     }
 
     // MARK: backward
@@ -295,92 +369,37 @@ public final class RecurrentNetwork<T: Real> {
         Subnormals.applyToThisThread()
 
         var dh0 = Tensor<T>(zeros: [L, B, H])
-        let cell = config.cellType, lstm = cell.hasCellState
-        var dc0: Tensor<T>? = lstm ? Tensor(zeros: [L, B, H]) : nil
-        let dlDhTM = scratch.dlDh, dh = scratch.dh, dhPrev = scratch.dhPrev, dc = scratch.dc
-        dlDhTM.ensure(Tn * B * H); dh.ensure(B * H); dhPrev.ensure(B * H); dc.ensure(B * H)
+        let layout = config.layout
+        var dc0: Tensor<T>? = layout.cellState ? Tensor(zeros: [L, B, H]) : nil
+        scratch.dlDh.ensure(Tn * B * H)
 
         // dL/d(output of layer k), time-major; starts as the caller's dOutput for the top layer.
-        let dOutTop = scratch.dOutTop
-        dOutTop.ensure(Tn * B * H)
+        let dOutTop = scratch.dOutTop.ensure(Tn * B * H)
         if let dOutput {
             dOutput.data.withUnsafeBufferPointer {
-                swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop.pointer, threads: threads)
+                swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop, threads: threads)
             }
         } else {
-            dOutTop.zero(Tn * B * H)
+            scratch.dOutTop.zero(Tn * B * H)
         }
-        var dOut = dOutTop.pointer
+        var dOut = dOutTop
 
         for k in stride(from: L - 1, through: 0, by: -1) {
             let lb = layers[k], inSize = config.layerInputSize(k)
             let input: UnsafeMutablePointer<T> = k == 0 ? lb.input.pointer : layers[k - 1].hs.pointer + B * H
-            let gates = lb.gates.pointer, hs = lb.hs.pointer, cs = lb.cs.pointer, aux = lb.aux.pointer
             let dGi = lb.dGi.ensure(Tn * B * G)
-            let dGh = cell.hasSeparateHiddenGradients(config) ? lb.dGh.ensure(Tn * B * G) : dGi
-            dh.zero(B * H); dc.zero(B * H)
-            if let dhn {
-                dhn.data.withUnsafeBufferPointer { dh.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) }
-            }
-            if let dcn {
-                dcn.data.withUnsafeBufferPointer { dc.pointer.update(from: $0.baseAddress! + k * B * H, count: B * H) }
-            }
-            let top = k == L - 1
-            let dhp = dh.pointer, dhpp = dhPrev.pointer, dcp = dc.pointer, dlp = dlDhTM.pointer, dOutK = dOut
-            let sp = lb.scratch.ensure(B * G), whhT = lb.whhT.pointer, whh = lb.whh.pointer, bhh = lb.bhh.pointer
-            let recurrent = packRecurrent(lb, UnsafePointer(whh), rows: G, columns: H)
-            forEachBatchChunk(B) { b0, nb in
-                var dhCur = dhp + b0 * H, dhNext = dhpp + b0 * H
-                let dcChunk = dcp + b0 * H
-                for t in stride(from: Tn - 1, through: 0, by: -1) {
-                    for r in 0..<nb { axpy(H, 1, dOutK + t * B * H + (b0 + r) * H, dhCur + r * H) }
-                    if top { (dlp + t * B * H + b0 * H).update(from: dhCur, count: nb * H) }
-                    let s = StepBuffers(
-                        batch: nb, hidden: H, gates: gates + t * B * G + b0 * G,
-                        hPrev: hs + t * B * H + b0 * H, hNext: hs + (t + 1) * B * H + b0 * H,
-                        cPrev: lstm ? cs + t * B * H + b0 * H : cs, cNext: lstm ? cs + (t + 1) * B * H + b0 * H : cs,
-                        aux: aux + t * B * H + b0 * H, scratch: sp + b0 * G, whhT: whhT, whh: whh, bhh: bhh,
-                        recurrent: recurrent)
-                    config.backwardStep(
-                        s,
-                        StepGradients(
-                            dh: dhCur, dc: dcChunk, dhPrev: dhNext,
-                            dGi: dGi + t * B * G + b0 * G, dGh: dGh + t * B * G + b0 * G))
-                    if let w = truncation, t > 0, t % w == 0 {
-                        dhNext.update(repeating: 0, count: nb * H)
-                        dcChunk.update(repeating: 0, count: nb * H)
-                    }
-                    swap(&dhCur, &dhNext)
-                }
-            }
-            // After T swaps the last dL/dh_{-1} = dL/dh0 sits in dh when T is even, in dhPrev when odd.
-            let dhFinal = Tn % 2 == 0 ? dhp : dhpp
+            let dGh = layout.separateHiddenGradients ? lb.dGh.ensure(Tn * B * G) : dGi
+            let final = backwardThroughTime(
+                k, lb, dOut: dOut, dhn: dhn?.data, dcn: dcn?.data, dGi: dGi, dGh: dGh, truncation: truncation)
             dh0.data.withUnsafeMutableBufferPointer {
-                ($0.baseAddress! + k * B * H).update(from: dhFinal, count: B * H)
+                ($0.baseAddress! + k * B * H).update(from: final.dh, count: B * H)
             }
-            if lstm {
+            if layout.cellState {
                 dc0!.data.withUnsafeMutableBufferPointer {
-                    ($0.baseAddress! + k * B * H).update(from: dc.pointer, count: B * H)
+                    ($0.baseAddress! + k * B * H).update(from: final.dc, count: B * H)
                 }
             }
-
-            // Weight gradients for all steps at once.
-            grads.tensors[4 * k].data.withUnsafeMutableBufferPointer { dW in
-                gemm(
-                    .transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize,
-                    c: dW.baseAddress!, ldc: inSize, accumulate: true, threads: threads)
-            }
-            grads.tensors[4 * k + 1].data.withUnsafeMutableBufferPointer { dW in
-                cell.addRecurrentWeightGradient(
-                    dGh: dGh, hs: hs, aux: aux, rows: Tn * B, hidden: H, into: dW.baseAddress!, threads: threads,
-                    config)
-            }
-            // Bias gradients: the column sums of dG over all steps. Where the hidden side's dG is the input
-            // side's (every cell but the GRU's reset-after n gate), db_hh = db_ih: one pass serves both.
-            let dbIh = columnSums(dGi, rows: Tn * B, columns: G, into: lb.biasGradient.ensure(G))
-            grads.tensors[4 * k + 2].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbIh, $0.baseAddress!) }
-            let dbHh = dGh == dGi ? dbIh : columnSums(dGh, rows: Tn * B, columns: G, into: lb.biasGradient.pointer)
-            grads.tensors[4 * k + 3].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbHh, $0.baseAddress!) }
+            addWeightGradients(k, lb, input: input, dGi: dGi, dGh: dGh, into: &grads)
 
             // Gradient reaching this layer's input: the output gradient of the layer below (or dx).
             if k > 0 || inputGradient {
@@ -392,7 +411,7 @@ public final class RecurrentNetwork<T: Real> {
             }
         }
         let dlDh = Tensor<T>(shape: [B, Tn, H]) {
-            swapLeadingAxes(dlDhTM.pointer, Tn, B, H, into: $0, threads: threads)
+            swapLeadingAxes(scratch.dlDh.pointer, Tn, B, H, into: $0, threads: threads)
         }
         let dx =
             !inputGradient
@@ -401,6 +420,88 @@ public final class RecurrentNetwork<T: Real> {
                 swapLeadingAxes(layers[0].dIn.pointer, Tn, B, config.inputSize, into: $0, threads: threads)
             }
         return RecurrentInputGradients(dx: dx, dh0: dh0, dc0: dc0, dlDh: dlDh)
+    }
+
+    /// Layer k's walk back through time: fills dGi (and dGh) for every step from dOut [T, B, H] and the final-state
+    /// gradients, records the top layer's dL/dh_t, and returns where dL/dh0 and dL/dc0 of this layer sit.
+    func backwardThroughTime(
+        _ k: Int, _ lb: LayerBuffers<T>, dOut: UnsafeMutablePointer<T>, dhn: [T]?, dcn: [T]?,
+        dGi: UnsafeMutablePointer<T>, dGh: UnsafeMutablePointer<T>, truncation: Int?
+    ) -> (dh: UnsafePointer<T>, dc: UnsafePointer<T>) {
+        let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize, G = config.gateWidth, L = config.numLayers
+        let layout = config.layout, cell = config.cellType, top = k == L - 1
+        let dh = scratch.dh.ensure(B * H), dhPrev = scratch.dhPrev.ensure(B * H), dc = scratch.dc.ensure(B * H)
+        let dlDh = scratch.dlDh.pointer
+        let saved = SavedValues(names: layout.saved, base: lb.saved.pointer, stride: Tn * B * H)
+        if let linear = scanningCell, truncation == nil {
+            let dhAll = top ? dlDh : scratch.dhEveryStep.ensure(Tn * B * H)
+            dhAll.update(from: dOut, count: Tn * B * H)
+            if let dhn {
+                dhn.withUnsafeBufferPointer { axpy(B * H, 1, $0.baseAddress! + k * B * H, dhAll + (Tn - 1) * B * H) }
+            }
+            scanBackward(
+                linear, gates: lb.gates.pointer, hs: lb.hs.pointer, carry: saved("carry"), dh: dhAll, dGi: dGi,
+                dh0: dh, batch: B, steps: Tn)
+            return (UnsafePointer(dh), UnsafePointer(dc))
+        }
+        scratch.dh.zero(B * H); scratch.dc.zero(B * H)
+        dhn?.withUnsafeBufferPointer { dh.update(from: $0.baseAddress! + k * B * H, count: B * H) }
+        dcn?.withUnsafeBufferPointer { dc.update(from: $0.baseAddress! + k * B * H, count: B * H) }
+        lb.scratch.ensure(B * G)
+        let recurrent = packRecurrent(lb, UnsafePointer(lb.whh.pointer), rows: G, columns: H)
+        forEachBatchChunk(B) { b0, nb in
+            var dhCur = dh + b0 * H, dhNext = dhPrev + b0 * H
+            let dcChunk = dc + b0 * H
+            for t in stride(from: Tn - 1, through: 0, by: -1) {
+                for r in 0..<nb { axpy(H, 1, dOut + t * B * H + (b0 + r) * H, dhCur + r * H) }
+                if top { (dlDh + t * B * H + b0 * H).update(from: dhCur, count: nb * H) }
+                let row = t * B + b0
+                cell.backward(
+                    step(lb, t, rows: b0, nb, saved: saved, recurrent: recurrent),
+                    StepGradients(
+                        dh: dhCur, dc: dcChunk, dhPrev: dhNext,
+                        dGi: dGi + row * G, dGh: dGh + row * G),
+                    config)
+                if let w = truncation, t > 0, t % w == 0 {
+                    dhNext.update(repeating: 0, count: nb * H)
+                    dcChunk.update(repeating: 0, count: nb * H)
+                }
+                swap(&dhCur, &dhNext)
+            }
+        }
+        // After T swaps the last dL/dh_{-1} = dL/dh0 sits in dh when T is even, in dhPrev when odd.
+        return (UnsafePointer(Tn % 2 == 0 ? dh : dhPrev), UnsafePointer(dc))
+    }
+
+    /// Layer k's weight and bias gradients for all steps at once: dW_ih = dG^T x, the cell's dW_hh, and the biases'
+    /// column sums of dG.
+    func addWeightGradients(
+        _ k: Int, _ lb: LayerBuffers<T>, input: UnsafeMutablePointer<T>, dGi: UnsafeMutablePointer<T>,
+        dGh: UnsafeMutablePointer<T>, into grads: inout ParameterSet<T>
+    ) {
+        let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize, G = config.gateWidth
+        let inSize = config.layerInputSize(k), slots = LayerSlots(config.parameterNames(layer: k), in: grads)
+        grads.tensors[slots.wih].data.withUnsafeMutableBufferPointer { dW in
+            gemm(
+                .transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize,
+                c: dW.baseAddress!, ldc: inSize, accumulate: true, threads: threads)
+        }
+        if let whh = slots.whh {
+            let q = SequenceGradients(
+                rows: Tn * B, hidden: H, dGh: UnsafePointer(dGh), hPrev: UnsafePointer(lb.hs.pointer),
+                saved: SavedValues(names: config.layout.saved, base: lb.saved.pointer, stride: Tn * B * H))
+            grads.tensors[whh].data.withUnsafeMutableBufferPointer { dW in
+                config.cellType.addRecurrentWeightGradient(q, into: dW.baseAddress!, threads: threads, config)
+            }
+        }
+        // Bias gradients: the column sums of dG over all steps. Where the hidden side's dG is the input
+        // side's (every cell but the GRU's reset-after n gate), db_hh = db_ih: one pass serves both.
+        let dbIh = columnSums(dGi, rows: Tn * B, columns: G, into: lb.biasGradient.ensure(G))
+        grads.tensors[slots.bih].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbIh, $0.baseAddress!) }
+        if let bhh = slots.bhh {
+            let dbHh = dGh == dGi ? dbIh : columnSums(dGh, rows: Tn * B, columns: G, into: lb.biasGradient.pointer)
+            grads.tensors[bhh].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbHh, $0.baseAddress!) }
+        }
     }
 
     /// Gate activations of layer k from the last forward pass, [T, B, G*H] time-major (for saturation statistics).

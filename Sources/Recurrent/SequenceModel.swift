@@ -1,3 +1,4 @@
+import SequenceData
 import TensorCore
 
 /// Where the output head reads the recurrent outputs.

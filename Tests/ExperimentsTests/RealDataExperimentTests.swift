@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import TensorCore
 import Recurrent
+import SequenceData
 import Datasets
 import Interchange
 import Charts

@@ -3,6 +3,7 @@ import XCTest
 import TestSupport
 import TensorCore
 import Recurrent
+import SequenceData
 @testable import Interchange
 
 final class CheckpointTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import ONNXProto
 import Recurrent
+import SequenceData
 import TensorCore
 import XCTest
 import TestSupport
@@ -56,14 +57,25 @@ final class ONNXExportTests: XCTestCase {
             XCTAssertTrue(ops.contains(c.head == .lastStep ? "Gemm" : "MatMul"), "\(ops)")
             XCTAssertEqual(m.opsetImport.first?.version, 17)
         }
-        var rng = SeededRandom(seed: 1)
-        let ind = SequenceModel<Float>(
-            embedding: nil,
-            rnn: RecurrentNetwork(config: RecurrentConfig(cell: .indrnn, inputSize: 2, hiddenSize: 3), rng: &rng),
-            head: Linear(inputSize: 3, outputSize: 1, rng: &rng), headMode: .lastStep, objective: .meanSquaredError)
-        XCTAssertThrowsError(try ONNXExport.serialize(ind)) {
-            XCTAssertTrue("\($0)".contains("IndRNN has no ONNX operator"))
+        // A cell without a standard operator is refused by name, never exported as another operator.
+        func exportable(_ cell: CellKind) -> Bool {
+            cell.cellType.onnxOperator(RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 3)) != nil
         }
+        for cell in CellKind.allCases where !exportable(cell) {
+            var rng = SeededRandom(seed: 1)
+            let model = SequenceModel<Float>(
+                embedding: nil,
+                rnn: RecurrentNetwork(config: RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 3), rng: &rng),
+                head: Linear(inputSize: 3, outputSize: 1, rng: &rng), headMode: .lastStep, objective: .meanSquaredError)
+            XCTAssertThrowsError(try ONNXExport.serialize(model)) {
+                XCTAssertEqual("\($0)", "\(cell.displayName) has no standard ONNX operator")
+            }
+        }
+        XCTAssertEqual(
+            [CellKind.rnn, .lstm, .gru, .indrnn, .mingru, .minlstm].map(exportable),
+            [
+                true, true, true, false, false, false
+            ])
     }
 
     func testOnnxruntimeAgreesWithRnnlab() throws {

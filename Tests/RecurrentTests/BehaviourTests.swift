@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import Recurrent
+import SequenceData
 
 final class ConsistencyTests: XCTestCase {
     /// A batch of B sequences gives the same outputs and summed gradients as B runs of one sequence. The LSTMs at

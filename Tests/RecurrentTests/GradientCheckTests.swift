@@ -13,7 +13,9 @@ final class GradientCheckTests: XCTestCase {
         RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetAfter),
         RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 4, numLayers: 2, gruVariant: .resetBefore),
         RecurrentConfig(cell: .indrnn, inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: .relu),
-        RecurrentConfig(cell: .indrnn, inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: .tanh)
+        RecurrentConfig(cell: .indrnn, inputSize: 3, hiddenSize: 4, numLayers: 2, nonlinearity: .tanh),
+        RecurrentConfig(cell: .mingru, inputSize: 3, hiddenSize: 4, numLayers: 2),
+        RecurrentConfig(cell: .minlstm, inputSize: 3, hiddenSize: 4, numLayers: 2)
     ]
 
     struct Problem {
@@ -76,7 +78,7 @@ final class GradientCheckTests: XCTestCase {
             let n = try numeric({ try loss(net, p) }) { p.h0.data[j] += $0 }
             assertGradient(back.dh0.data[j], n, "\(c.description) h0[\(j)]")
         }
-        if c.cell == .lstm {
+        if c.cell.hasCellState {
             for j in 0..<p.c0!.count {
                 let n = try numeric({ try loss(net, p) }) { p.c0!.data[j] += $0 }
                 assertGradient(back.dc0!.data[j], n, "\(c.description) c0[\(j)]")
@@ -88,11 +90,23 @@ final class GradientCheckTests: XCTestCase {
         for c in Self.configs { try checkAgainstFiniteDifferences(c, batch: 2, steps: 5, seed: 21) }
     }
 
+    /// The gate-only cells over 70 steps: the scan over time runs three blocks of 32 steps (carried from block to
+    /// block), checked entry by entry against central differences.
+    func testScanOverSeveralBlocksAgainstFiniteDifferences() throws {
+        for cell in [CellKind.mingru, .minlstm] {
+            try checkAgainstFiniteDifferences(
+                RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 3), batch: 2, steps: 70, seed: 31, stride: 3)
+        }
+    }
+
     /// Hidden sizes of 16 and more take the cells' explicit-vector path (16 units at a time, then the rest):
     /// H = 17 covers both, checked on every 7th entry of each parameter and on all of x, h0 and c0. The LSTM at
     /// H = 24 with 3 batch rows runs the last 8 units of rows 0 and 1 in one window and row 2's alone.
     func testVectorPathOfWideCells() throws {
-        for (cell, variant) in [(CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore)] {
+        for (cell, variant) in [
+            (CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore),
+            (.mingru, .resetAfter), (.minlstm, .resetAfter)
+        ] {
             try checkAgainstFiniteDifferences(
                 RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 17, gruVariant: variant),
                 batch: 2, steps: 3, seed: 61, stride: 7)
@@ -106,7 +120,8 @@ final class GradientCheckTests: XCTestCase {
     /// in one vector) in both precisions agrees on outputs and every gradient.
     func testFloatVectorPathMatchesDouble() throws {
         for (cell, variant) in [
-            (CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore), (.rnn, .resetAfter)
+            (CellKind.lstm, GRUVariant.resetAfter), (.gru, .resetAfter), (.gru, .resetBefore), (.rnn, .resetAfter),
+            (.mingru, .resetAfter), (.minlstm, .resetAfter)
         ] {
             for hidden in [20, 24] {
                 let config = RecurrentConfig(

@@ -40,7 +40,8 @@ final class ParityTests: XCTestCase {
 
     static let cases = [
         "rnn_tanh_1layer", "rnn_relu_2layer", "lstm_1layer", "lstm_2layer",
-        "gru_reset_after_2layer", "gru_reset_before_2layer", "indrnn_relu_2layer", "indrnn_tanh_1layer"
+        "gru_reset_after_2layer", "gru_reset_before_2layer", "indrnn_relu_2layer", "indrnn_tanh_1layer",
+        "mingru_2layer", "minlstm_2layer"
     ]
 
     func testEveryFixtureIsCovered() throws {

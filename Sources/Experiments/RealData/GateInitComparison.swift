@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import Recurrent
+import SequenceData
 import Charts
 import Analysis
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TensorCore
 import Recurrent
+import SequenceData
 import Datasets
 import Analysis
 import Interchange

@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import Recurrent
+import SequenceData
 import Analysis
 import Interchange
 
@@ -46,7 +47,7 @@ package final class WeightEvolution: TrainingCallback {
             let wantsSpectral = b.parameter.contains("weight_hh") || b.parameter == "fc.weight"
             var s = WeightStats(v, rows: wantsSpectral ? b.rows.count : nil, cols: wantsSpectral ? b.cols : nil)
             // A recurrent weight that is the diagonal of diag(u) (the cell says so: IndRNN) has spectral norm max |u|.
-            if b.parameter.contains("weight_hh") && model.rnn.config.cell.recurrentWeightIsDiagonal {
+            if b.parameter.contains("weight_hh") && model.rnn.config.layout.recurrentWeight == .diagonal {
                 s.spectralNorm = s.maxAbs
             }
             stats[b.name] = s

@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import Recurrent
+import SequenceData
 
 /// Sine-wave next-value prediction: inputs are a noisy sine, targets the clean value one step ahead.
 /// x_t = sin(w t + phi) + N(0, noise^2), y_t = sin(w (t + 1) + phi), w ~ U(0.2, 0.5) rad/step, phi ~ U(0, 2 pi).

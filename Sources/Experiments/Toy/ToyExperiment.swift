@@ -2,6 +2,7 @@ import Foundation
 import Datasets
 import TensorCore
 import Recurrent
+import SequenceData
 import Analysis
 import Charts
 

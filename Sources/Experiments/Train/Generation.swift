@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import Recurrent
+import SequenceData
 import Datasets
 import Interchange
 import Files

@@ -6,12 +6,12 @@ import TensorCore
 /// the product of its own u * act' factors, so |u| near 1 carries it over long sequences without the mixing
 /// of a full W_hh; depth, not recurrence, mixes the units.
 enum IndRNNCell: RecurrentCell {
-    static let displayName = "IndRNN", gateNames = ["h"]
+    static let name = "indrnn", displayName = "IndRNN", gateNames = ["h"]
     static func gateActivations(_ config: RecurrentConfig) -> [GateActivation] { [config.nonlinearity.activation] }
     static func settings(_ config: RecurrentConfig) -> [String] { [config.nonlinearity.rawValue] }
-
-    static func recurrentWeightShape(hidden H: Int) -> [Int] { [H] }
-    static var recurrentWeightIsDiagonal: Bool { true }
+    static func layout(_ config: RecurrentConfig) -> CellLayout { CellLayout(recurrentWeight: .diagonal) }
+    /// ONNX's RNN operator multiplies by a full matrix; an element-wise recurrence has no standard operator.
+    static func onnxOperator(_ config: RecurrentConfig) -> ONNXOperator? { nil }
 
     /// u ~ U(0, 1) under every initializer: each unit starts as a non-negative leak below 1, so none starts
     /// out exploding or flipping sign from step to step (a square-matrix scheme has no meaning for a vector).
@@ -19,14 +19,8 @@ enum IndRNNCell: RecurrentCell {
         (0..<H).map { _ in rng.uniform(0, 1) }
     }
 
-    /// The forward step reads u itself.
-    static func prepareRecurrentWeight<T: Real>(
-        _ whh: UnsafePointer<T>, hidden H: Int, into whhT: UnsafeMutablePointer<T>, _ config: RecurrentConfig
-    ) {
-        whhT.update(from: whh, count: H)
-    }
-
     // pre = (input projection, biases folded) + u * h_{t-1};  h_t = act(pre), kept in `gates` for backward.
+    @_specialize(where T == Float) @_specialize(where T == Double)
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, u = s.whh
         for b in 0..<s.batch {
@@ -43,6 +37,7 @@ enum IndRNNCell: RecurrentCell {
     }
 
     // d pre = dh * act'(pre) (tanh' = 1 - h^2, relu' = [h > 0]);  dh_{t-1} = d pre * u.
+    @_specialize(where T == Float) @_specialize(where T == Double)
     static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig) {
         let H = s.hidden, h = s.gates, u = s.whh
         for b in 0..<s.batch {
@@ -58,11 +53,11 @@ enum IndRNNCell: RecurrentCell {
 
     /// du_j += sum over steps and batch rows of d pre_j * h_{t-1, j}.
     static func addRecurrentWeightGradient<T: Real>(
-        dGh: UnsafePointer<T>, hs: UnsafePointer<T>, aux: UnsafePointer<T>, rows: Int, hidden H: Int,
-        into dW: UnsafeMutablePointer<T>, threads: Int, _ config: RecurrentConfig
+        _ q: SequenceGradients<T>, into dW: UnsafeMutablePointer<T>, threads: Int, _ config: RecurrentConfig
     ) {
-        for r in 0..<rows {
-            let d = dGh + r * H, h = hs + r * H
+        let H = q.hidden
+        for r in 0..<q.rows {
+            let d = q.dGh + r * H, h = q.hPrev + r * H
             for j in 0..<H { dW[j] += d[j] * h[j] }
         }
     }

@@ -1,0 +1,36 @@
+import TensorCore
+
+/// h_t = act(x W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu.
+enum ElmanCell: RecurrentCell {
+    static let name = "rnn", displayName = "RNN", gateNames = ["h"]
+    static func gateActivations(_ config: RecurrentConfig) -> [GateActivation] { [config.nonlinearity.activation] }
+    static func settings(_ config: RecurrentConfig) -> [String] { [config.nonlinearity.rawValue] }
+    static func onnxOperator(_ config: RecurrentConfig) -> ONNXOperator? {
+        ONNXOperator(name: "RNN", gateOrder: [0], attributes: [("activations", .strings([config.nonlinearity.onnx]))])
+    }
+
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
+        let n = s.batch * s.hidden, H = s.hidden
+        gemm(m: s.batch, a: s.hPrev, lda: H, b: s.recurrent, c: s.gates, ldc: H, accumulate: true)
+        if config.nonlinearity == .tanh {
+            T.tanhInPlace(s.gates, n)
+        } else {
+            for i in 0..<n { s.gates[i] = max(s.gates[i], 0) }
+        }
+        s.hNext.update(from: s.gates, count: n)
+    }
+
+    // d pre = dh * act'(pre), with tanh' = 1 - h^2 and relu' = [h > 0]; dh_{t-1} = d pre W_hh.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig) {
+        let n = s.batch * s.hidden, H = s.hidden
+        let h = s.gates
+        if config.nonlinearity == .tanh {
+            for i in 0..<n { g.dGi[i] = g.dh[i] * (1 - h[i] * h[i]) }
+        } else {
+            for i in 0..<n { g.dGi[i] = h[i] > 0 ? g.dh[i] : 0 }
+        }
+        gemm(m: s.batch, a: g.dGi, lda: H, b: s.recurrent, c: g.dhPrev, ldc: H, accumulate: false)
+    }
+}
