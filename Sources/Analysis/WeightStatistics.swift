@@ -127,6 +127,21 @@ public enum GateStatistics {
     /// Per hidden unit, the mean activation of gate block `block` of layer `layer` over every row and step of
     /// the last forward pass (for the keep gate, LSTM f or GRU z: how much of the state each unit carries).
     @_specialize(where T == Float) @_specialize(where T == Double)
+    /// Per unit, the mean fraction of the previous state layer `layer` kept over the last forward pass, read where
+    /// the cell's carry path says (a gate's activation or a saved coefficient); nil for a cell without one.
+    public static func meanCarry<T: Real>(_ net: RecurrentNetwork<T>, layer: Int = 0) -> [Double]? {
+        switch net.config.cellType.carryPath?.source {
+        case .gate(let block): return meanActivation(net, block: block, layer: layer)
+        case .saved(let name):
+            guard let values = net.savedValues(name, layer: layer) else { return nil }
+            let H = net.config.hiddenSize, rows = values.count / H
+            var mean = [Double](repeating: 0, count: H)
+            for row in 0..<rows { for j in 0..<H { mean[j] += Double(values[row * H + j]) / Double(rows) } }
+            return mean
+        case nil: return nil
+        }
+    }
+
     public static func meanActivation<T: Real>(_ net: RecurrentNetwork<T>, block: Int, layer: Int = 0) -> [Double] {
         let acts = net.gateActivations(layer: layer), H = net.config.hiddenSize, G = net.config.gateWidth
         let rows = acts.count / G

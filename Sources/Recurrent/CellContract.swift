@@ -35,6 +35,8 @@ public protocol RecurrentCell {
     static func layout(_ config: RecurrentConfig) -> CellLayout
     /// The configuration settings this cell reads, for descriptions ("tanh", "reset_after").
     static func settings(_ config: RecurrentConfig) -> [String]
+    /// How the cell keeps its previous state around the squashing, for reports; nil when nothing does (RNN).
+    static var carryPath: CarryPath? { get }
     /// Fresh recurrent weights of one gate block, drawn in order (the stack concatenates the G blocks).
     static func initialRecurrentBlock(_ initializer: Initializer, hidden H: Int, rng: inout SeededRandom) -> [Double]
     /// dW_hh += over all steps, dG_h^T [G, rows] x (what W_hh multiplied) [rows, H].
@@ -85,6 +87,28 @@ public struct CellLayout: Sendable {
 
     /// Whether the layer has weight_hh and bias_hh.
     public var hasHiddenParameters: Bool { recurrentWeight != .none }
+}
+
+/// How a cell keeps a copy of its previous state from one step to the next: what measures the kept fraction (a
+/// gate's activation, or a per-step value the cell saves) and the equation that makes it a path around the
+/// squashing, for the reports that explain memory and gradient flow.
+public struct CarryPath: Sendable {
+    /// Where the kept fraction is read after a forward pass.
+    public enum Source: Sendable, Equatable {
+        /// The activation of a gate block (LSTM f, GRU z).
+        case gate(Int)
+        /// A saved per-step value (minGRU's and minLSTM's coefficient a_t).
+        case saved(String)
+    }
+    /// "forget gate f", "carry 1 - z".
+    public var name: String
+    public var source: Source
+    /// The update that makes it an identity-like path, in words and symbols.
+    public var equation: String
+
+    public init(name: String, source: Source, equation: String) {
+        self.name = name; self.source = source; self.equation = equation
+    }
 }
 
 /// The standard ONNX operator a cell exports as, with its gate order and attributes.
@@ -173,6 +197,7 @@ public struct SequenceGradients<T: Real> {
 extension RecurrentCell {
     public static func layout(_ config: RecurrentConfig) -> CellLayout { CellLayout() }
     public static func settings(_ config: RecurrentConfig) -> [String] { [] }
+    public static var carryPath: CarryPath? { nil }
     /// PyTorch: U(-1/sqrt(H), 1/sqrt(H)); Xavier: U(-a, a), a = sqrt(6 / 2H) per square block; orthogonal
     /// (Keras' recurrent default) per block.
     public static func initialRecurrentBlock(_ initializer: Initializer, hidden H: Int, rng: inout SeededRandom)

@@ -504,6 +504,14 @@ public final class RecurrentNetwork<T: Real> {
         }
     }
 
+    /// The per-step value `name` the cell saved in layer k's last forward pass, [T, B, H] time-major; nil when the
+    /// cell's layout saves no such value.
+    public func savedValues(_ name: String, layer k: Int) -> [T]? {
+        guard let i = config.layout.saved.firstIndex(of: name) else { return nil }
+        let n = cachedSteps * cachedBatch * config.hiddenSize
+        return Array(UnsafeBufferPointer(start: layers[k].saved.pointer + i * n, count: n))
+    }
+
     /// Gate activations of layer k from the last forward pass, [T, B, G*H] time-major (for saturation statistics).
     public func gateActivations(layer k: Int) -> [T] {
         layers[k].gates.array(cachedSteps * cachedBatch * config.gateWidth)

@@ -57,3 +57,37 @@ final class WeightStatisticsTests: XCTestCase {
         }
     }
 }
+
+/// The fraction of the previous state kept is read where each cell says it lives: the LSTM's f gate, the GRU's z
+/// gate, minGRU's saved 1 - z, minLSTM's saved f / (f + i); the vanilla RNN has none.
+final class CarryTests: XCTestCase {
+    func testMeanCarryFollowsEachCellsCarryPath() throws {
+        var rng = SeededRandom(seed: 2)
+        let x = Tensor<Double>.uniform([3, 5, 2], -1, 1, rng: &rng)
+        func net(_ cell: CellKind) throws -> RecurrentNetwork<Double> {
+            let n = RecurrentNetwork<Double>(
+                config: RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 4), rng: &rng)
+            _ = try n.forward(x)
+            return n
+        }
+        XCTAssertNil(GateStatistics.meanCarry(try net(.rnn)))
+        let lstm = try net(.lstm)
+        XCTAssertEqual(GateStatistics.meanCarry(lstm)!, GateStatistics.meanActivation(lstm, block: 1))
+        let gru = try net(.gru)
+        XCTAssertEqual(GateStatistics.meanCarry(gru)!, GateStatistics.meanActivation(gru, block: 1))
+        let minGRU = try net(.mingru)
+        let z = GateStatistics.meanActivation(minGRU, block: 0)
+        for (a, b) in zip(GateStatistics.meanCarry(minGRU)!, z) { XCTAssertEqual(a, 1 - b, accuracy: 1e-12) }
+        // minLSTM: f / (f + i) step by step, averaged, from the gate activations the pass kept.
+        let minLSTM = try net(.minlstm)
+        let acts = minLSTM.gateActivations(layer: 0), H = 4
+        var expected = [Double](repeating: 0, count: H)
+        for row in 0..<15 {
+            for j in 0..<H {
+                let f = acts[row * 3 * H + j], i = acts[row * 3 * H + H + j]
+                expected[j] += f / (f + i) / 15
+            }
+        }
+        for (a, b) in zip(GateStatistics.meanCarry(minLSTM)!, expected) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+    }
+}

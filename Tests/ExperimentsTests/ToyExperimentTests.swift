@@ -227,18 +227,22 @@ final class ToyExperimentRunTests: XCTestCase {
             report: &report)
     }
 
-    /// Any registered cell joins the study by a setting (--cells): here IndRNN beside the GRU, through training,
-    /// gradient flow, the in-run gradient check and the answers.
+    /// Any registered cell joins the study by a setting (--cells): here IndRNN and minGRU beside the GRU, through
+    /// training, gradient flow (minGRU's carry read from its saved 1 - z), the in-run gradient check and the answers.
     func testTheCellsComparedAreASetting() throws {
         var o = miniature()
-        o.cells = try CellKind.list("gru,indrnn")
+        o.cells = try CellKind.list("gru,indrnn,mingru")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "test")
         let s = try run(o, in: dir, report: &report)
-        XCTAssertEqual(s.sine.map(\.model), ["GRU", "IndRNN"])
-        XCTAssertEqual(s.gradientChecks.count, 2)
+        XCTAssertEqual(s.sine.map(\.model), ["GRU", "IndRNN", "minGRU"])
+        XCTAssertEqual(s.gradientChecks.count, 3)
+        let minGRU = try XCTUnwrap(s.addingGradients.first { $0.cell == .mingru })
+        XCTAssertEqual(minGRU.gateCarryPerUnit.count, o.addingHidden)
+        XCTAssertTrue(minGRU.gateCarryPerUnit.allSatisfy { $0 > 0 && $0 < 1 })
         let answers = Answers.toy(s)
+        XCTAssertTrue(answers[3].answer.contains("minGRU (carry 1 - z) "), answers[3].answer)
         XCTAssertEqual(answers.map(\.item), ["Q1.1", "Q1.2", "Q1.3", "Q1.4", "Q1.5", "Q1.6"])
         XCTAssertTrue(answers[0].answer.contains("IndRNN("), answers[0].answer)
         XCTAssertThrowsError(try CellKind.list("gru,tcn")) { XCTAssertTrue("\($0)".hasPrefix("--cells: unknown")) }

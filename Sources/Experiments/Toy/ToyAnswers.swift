@@ -32,8 +32,8 @@ extension Answers {
                 autograd). Checked in this run against central differences in Double on every parameter, input and \
                 initial-state entry of a random problem (batch 2, 5 steps), largest |analytic - numeric| / max(1, \
                 |numeric|): \(each.joined(separator: ", ")): \(verdict). The test suite also compares outputs and \
-                every gradient with PyTorch's nn.RNN / nn.LSTM / nn.GRU (ParityTests, fixtures from PyTorch, 1e-9 in \
-                Double, 2e-5 in Float).
+                every gradient with PyTorch (ParityTests, 1e-9 in Double, 2e-5 in Float): nn.RNN / nn.LSTM / nn.GRU, \
+                and a hand-written PyTorch loop for the cells PyTorch has no module for (IndRNN, minGRU, minLSTM).
                 """,
             numbers: Dictionary(uniqueKeysWithValues: checks.map { ("\($0.network) max error", $0.maxError) }),
             figures: [], caveat: nil)
@@ -131,13 +131,14 @@ extension Answers {
         let listed = factors.map { "\($0.0) \(fmt($0.1, 3)), \(Verdicts.gradientPath(factor: $0.1, steps: steps - 1))" }
         let gated = g.filter { !$0.gateCarryPerUnit.isEmpty }.map { x -> String in
             let u = x.gateCarryPerUnit
-            return "\(x.model) \(fmt(u.reduce(0, +) / Double(u.count), 3))"
+            return
+                "\(x.model) (\(x.cell.cellType.carryPath?.name ?? "carry")) \(fmt(u.reduce(0, +) / Double(u.count), 3))"
         }
         return """
             Why, measured on the adding problem, where the loss sits only at the last step so every gradient crosses \
             the recurrence: the trained per-step factor of ||dh_T/dh_t|| is \(listed.joined(separator: ", ")); \
             the largest on this seed's probe batch is \(keeps.0)'s (one seed: not a ranking).\
-            \(gated.isEmpty ? "" : " Mean carry gate (LSTM f, GRU z), the additive path around the squashing: "
+            \(gated.isEmpty ? "" : " Mean fraction of the previous state kept, the additive path around the squashing: "
                 + gated.joined(separator: ", ") + ".")
             """
     }

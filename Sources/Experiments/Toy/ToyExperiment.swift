@@ -404,12 +404,9 @@ package enum ToyExperiment {
         let (li, ji) = try measure()
         model.parameters = trained
         let (lt, jt) = try measure()
-        // What carries the state forward: the LSTM forget gate, the GRU update gate (probe batch, trained).
-        var carry: [Double] = []
-        if let block = cell.carryGateBlock {
-            _ = try model.rnn.forward(try recurrentInput())
-            carry = GateStatistics.meanActivation(model.rnn, block: block)
-        }
+        // What carries the state forward, as the cell states it (LSTM f, GRU z, minGRU 1 - z; probe batch, trained).
+        _ = try model.rnn.forward(try recurrentInput())
+        let carry = GateStatistics.meanCarry(model.rnn) ?? []
         return GradientSummary(
             cell: cell, lossGradientInit: li, lossGradientTrained: lt, jacobianInit: ji,
             jacobianTrained: jt,
@@ -613,23 +610,13 @@ package enum ToyExperiment {
             let u = x.gateCarryPerUnit, mean = u.reduce(0, +) / Double(u.count), open = u.filter { $0 > 0.95 }.count
             // gate^(T-1): what the gated identity path of the most open unit passes from the last step to the first
             let best = u.max()!, span = fmt(pow(best, Double(steps - 1)), 3)
-            let gateName = x.cell.carryGateBlock.map { x.cell.gateNames[$0] } ?? "?"
-            let gate = x.cell.hasCellState ? "forget gate \(gateName)" : "update gate \(gateName)"
-            let path =
-                x.cell.hasCellState
-                ? """
-                The cell state is updated additively, c_t = f * c_{t-1} + i * g, so dc_t/dc_{t-1} = f \
-                elementwise, with no squashing derivative and no weight matrix in between.
-                """
-                : """
-                h_t = (1 - z) * n + z * h_{t-1} keeps a z-weighted copy of the old state, an identity path around \
-                the tanh and W_hh.
-                """
+            let path = x.cell.cellType.carryPath
+            let gate = path?.name ?? "carry", equation = path?.equation ?? ""
             lines.append(
                 """
                 \(x.model) \(gate) (trained, probe batch): mean \(fmt(mean, 3)); \(open) of \(u.count) units \
                 average above 0.95; the most open unit \(fmt(best, 3)), whose path passes \
-                \(fmt(best, 3))^\(steps - 1) = \(span) across the sequence. \(path)
+                \(fmt(best, 3))^\(steps - 1) = \(span) across the sequence. \(equation)
                 """
                     + (open > 0
                         ? " Those open units are the memory."

@@ -23,6 +23,12 @@ enum GRUCell: RecurrentCell {
             name: "GRU", gateOrder: [1, 0, 2],
             attributes: [("linear_before_reset", .int(config.gruVariant == .resetAfter ? 1 : 0))])
     }
+    static let carryPath: CarryPath? = CarryPath(
+        name: "update gate z", source: .gate(1),
+        equation: """
+            h_t = (1 - z) * n + z * h_{t-1} keeps a z-weighted copy of the old state, an identity path around the tanh \
+            and W_hh.
+            """)
 
     /// Reset-before: W_hr, W_hz multiply h_{t-1}, W_hn multiplies r * h_{t-1}.
     static func addRecurrentWeightGradient<T: Real>(

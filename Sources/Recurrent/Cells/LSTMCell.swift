@@ -12,6 +12,12 @@ enum LSTMCell: RecurrentCell {
     static func onnxOperator(_ config: RecurrentConfig) -> ONNXOperator? {
         ONNXOperator(name: "LSTM", gateOrder: [0, 3, 1, 2])
     }
+    static let carryPath: CarryPath? = CarryPath(
+        name: "forget gate f", source: .gate(1),
+        equation: """
+            The cell state is updated additively, c_t = f * c_{t-1} + i * g, so dc_t/dc_{t-1} = f elementwise, with no \
+            squashing derivative and no weight matrix in between.
+            """)
 
     @_specialize(where T == Float) @_specialize(where T == Double)
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {

@@ -11,6 +11,19 @@ enum MinGRUCell: GateOnlyRecurrence {
     static func layout(_ config: RecurrentConfig) -> CellLayout { CellLayout(recurrentWeight: .none, saved: ["carry"]) }
     static func onnxOperator(_ config: RecurrentConfig) -> ONNXOperator? { nil }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) { gateOnlyForward(s) }
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig) {
+        gateOnlyBackward(s, g)
+    }
+    static let carryPath: CarryPath? = CarryPath(
+        name: "carry 1 - z", source: .saved("carry"),
+        equation: """
+            h_t = (1 - z) * h_{t-1} + z * h~_t is the whole recurrence: dh_t/dh_{t-1} = 1 - z elementwise, with no \
+            squashing and no weight matrix at all.
+            """)
+
     // z = sigmoid(pre_z) (kept in the gates);  a = 1 - z;  b = z h~.
     @_specialize(where T == Float) @_specialize(where T == Double)
     static func coefficients<T: Real>(

@@ -14,6 +14,19 @@ enum MinLSTMCell: GateOnlyRecurrence {
     }
     static func onnxOperator(_ config: RecurrentConfig) -> ONNXOperator? { nil }
 
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) { gateOnlyForward(s) }
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig) {
+        gateOnlyBackward(s, g)
+    }
+    static let carryPath: CarryPath? = CarryPath(
+        name: "carry f / (f + i)", source: .saved("carry"),
+        equation: """
+            h_t = f' * h_{t-1} + i' * h~_t with f' = f / (f + i) is the whole recurrence: dh_t/dh_{t-1} = f' \
+            elementwise, with no squashing and no weight matrix at all.
+            """)
+
     // f, i = sigmoid(.) (kept in the gates);  a = f / (f + i);  b = i h~ / (f + i).
     @_specialize(where T == Float) @_specialize(where T == Double)
     static func coefficients<T: Real>(
