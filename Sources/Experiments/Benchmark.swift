@@ -286,7 +286,7 @@ package struct Q1Result: Codable, Sendable {
 }
 
 extension Benchmark {
-    package static func q1(threads: Int = 1, repetitions: Int = 3, cells: [CellKind] = [.rnn, .lstm, .gru]) throws
+    package static func q1(threads: Int = 1, repetitions: Int = 3, cells: [CellKind] = CellKind.studied) throws
         -> [Q1Result]
     {
         guard repetitions >= 1, threads >= 1 else { throw ShapeError("--reps and --threads must be at least 1") }

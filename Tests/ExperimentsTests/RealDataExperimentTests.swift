@@ -482,3 +482,31 @@ final class WeightEvolutionTests: XCTestCase {
         }
     }
 }
+
+/// A cell without W_hh (minGRU) is followed through W_ih in the weight answers, and the sentence says so.
+final class GateOnlyWeightAnswerTests: XCTestCase {
+    func testAnswersFollowWihWhenTheCellHasNoWhh() throws {
+        var rng = SeededRandom(seed: 3)
+        let model = SequenceModel(
+            embedding: nil,
+            rnn: RecurrentNetwork<Float>(
+                config: RecurrentConfig(cell: .mingru, inputSize: 2, hiddenSize: 4), rng: &rng),
+            head: Linear(inputSize: 4, outputSize: 1, rng: &rng), headMode: .lastStep, objective: .meanSquaredError)
+        let probe = SequenceBatch<Float>(
+            input: .dense(.uniform([3, 4, 2], -1, 1, rng: &rng)), target: .values(Tensor(zeros: [3, 1])))
+        let tracker = WeightEvolution(model: model, probe: probe, tensorboard: nil)
+        try tracker.capture(epoch: 0, record: nil)
+        model.updateParameters { p in
+            for i in p.tensors.indices { for j in p.tensors[i].data.indices { p.tensors[i].data[j] *= 1.5 } }
+        }
+        try tracker.capture(epoch: 1, record: nil)
+        let result = RealDataExperiment.ModelResult(
+            task: "stocks", cell: .mingru, parameters: model.parameters.scalarCount, history: [],
+            evolution: tracker.snapshots, testLoss: 0.1, testAccuracy: nil, checkpoints: "")
+        let task = RealDataExperiment.TaskResult(
+            task: "stocks", description: "", models: [result], baselines: [:], findings: [])
+        let travel = Answers.perGate([task]).answer, spread = Answers.distributions([task]).answer
+        XCTAssertTrue(travel.contains("minGRU (no W_hh, its gates read x_t only: W_ih) 0.5"), travel)
+        XCTAssertTrue(spread.contains("minGRU (no W_hh, its gates read x_t only: W_ih) sd"), spread)
+    }
+}

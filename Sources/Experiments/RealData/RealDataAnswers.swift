@@ -73,10 +73,9 @@ extension Answers {
     static func distributions(_ ran: [RealDataExperiment.TaskResult]) -> Answer {
         let parts = ran.map { t -> String in
             let models = t.models.compactMap { m -> String? in
-                guard let a = m.evolution.first?.stats["rnn.weight_hh_l0"],
-                    let b = m.evolution.last?.stats["rnn.weight_hh_l0"]
-                else { return nil }
-                return "\(m.model) sd \(fmt(a.std, 3)) -> \(fmt(b.std, 3)), max |w| \(fmt(a.maxAbs, 3)) -> "
+                let (key, label) = recurrentWeight(m)
+                guard let a = m.evolution.first?.stats[key], let b = m.evolution.last?.stats[key] else { return nil }
+                return "\(m.model)\(label) sd \(fmt(a.std, 3)) -> \(fmt(b.std, 3)), max |w| \(fmt(a.maxAbs, 3)) -> "
                     + fmt(b.maxAbs, 3)
             }
             return "\(RealDataReport.label(t.task)): \(models.joined(separator: "; "))."
@@ -94,6 +93,13 @@ extension Answers {
 }
 
 extension Answers {
+    /// The weight a model's Q2.3 / Q2.4 sentences follow: W_hh, or W_ih for a cell with no recurrent weight (minGRU,
+    /// minLSTM), whose label then says so.
+    static func recurrentWeight(_ m: RealDataExperiment.ModelResult) -> (key: String, label: String) {
+        m.cell.recurrentWeight == .none
+            ? ("rnn.weight_ih_l0", " (no W_hh, its gates read x_t only: W_ih)") : ("rnn.weight_hh_l0", "")
+    }
+
     /// How far each gate block of W_hh travelled: the sum over epochs of its update-to-weight ratio.
     static func travel(_ m: RealDataExperiment.ModelResult, _ block: String) -> Double {
         m.evolution.dropFirst().reduce(0) { $0 + ($1.updateRatio[block] ?? 0) }
@@ -103,13 +109,15 @@ extension Answers {
         var numbers: [String: Double] = [:]
         let parts = ran.map { t -> String in
             let models = t.models.map { m -> String in
-                let whole = travel(m, "rnn.weight_hh_l0")
-                numbers["\(t.task) \(m.model) W_hh travel"] = whole
-                let gates = m.cell.gateNames.map { ($0, travel(m, "rnn.weight_hh_l0[\($0)]")) }
+                let (key, label) = recurrentWeight(m)
+                let whole = travel(m, key)
+                numbers["\(t.task) \(m.model)\(label.isEmpty ? " W_hh" : " W_ih") travel"] = whole
+                let gates = m.cell.gateNames.map { ($0, travel(m, "\(key)[\($0)]")) }
                 guard gates.count > 1, let most = gates.max(by: { $0.1 < $1.1 }),
                     let least = gates.min(by: { $0.1 < $1.1 })
-                else { return "\(m.model) \(fmt(whole, 3))" }
-                return "\(m.model) \(fmt(whole, 3)) (gate blocks from \(least.0) \(fmt(least.1, 3)) to \(most.0) "
+                else { return "\(m.model)\(label) \(fmt(whole, 3))" }
+                return
+                    "\(m.model)\(label) \(fmt(whole, 3)) (gate blocks from \(least.0) \(fmt(least.1, 3)) to \(most.0) "
                     + "\(fmt(most.1, 3)))"
             }
             return "\(RealDataReport.label(t.task)): \(models.joined(separator: ", "))."
