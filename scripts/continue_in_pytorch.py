@@ -50,8 +50,19 @@ def write_safetensors(path, tensors, meta):
     os.replace(tmp, path)
 
 
+def locate(run, config, key):
+    """A data file of the run: at its recorded path, else at its recorded place relative to the run folder."""
+    candidates = [config[key]] + ([os.path.join(run, config[key + "FromRun"])] if config.get(key + "FromRun") else [])
+    for path in candidates:
+        if os.path.exists(path):
+            return path
+    raise SystemExit(f"{run}/config.json: its {key} file is at none of {' or '.join(candidates)}")
+
+
 def load_data(run, config, prep):
     """Training and validation tensors, as rnnlab builds them for this config."""
+    config = dict(config, data=locate(run, config, "data"),
+                  **({"labels": locate(run, config, "labels")} if config.get("labels") else {}))
     kind, window, frac = config["kind"], config["window"], config["validationFraction"]
     if kind == "csv":
         with open(config["data"], newline="") as f:

@@ -81,7 +81,9 @@ struct Train: ParsableCommand {
                     "\(config): not a config.json written by rnnlab train (\(UserTraining.Config.describe(error)))")
             }
             if let kind { c.kind = kind }
-            if let data { c.data = data }
+            if let data { c.data = data; c.dataFromRun = nil }
+            if let labels { c.labels = labels; c.labelsFromRun = nil }
+            c = try c.locatingData(in: URL(fileURLWithPath: config).deletingLastPathComponent())
         } else {
             guard let kind, let data else { throw ValidationError("give --kind and --data, or --config FILE") }
             c = UserTraining.Config(kind: kind, data: data)

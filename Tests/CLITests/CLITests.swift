@@ -16,9 +16,9 @@ final class CLITests: XCTestCase {
 
     struct Result { var status: Int32; var output: String }
 
-    /// Runs rnnlab to the end; standard output and error together.
-    func rnnlab(_ args: [String]) throws -> Result {
-        let p = try start(args)
+    /// Runs rnnlab to the end (in `directory`, default this process's); standard output and error together.
+    func rnnlab(_ args: [String], in directory: URL? = nil) throws -> Result {
+        let p = try ChildProcess.start(Self.binary, args, directory: directory)
         let out = p.pipe.fileHandleForReading.readDataToEndOfFile()
         p.process.waitUntilExit()
         return Result(status: p.process.terminationStatus, output: String(decoding: out, as: UTF8.self))

@@ -3,12 +3,15 @@ import Foundation
 /// A child process the tests start: rnnlab as a user runs it, or a Python with torch, onnxruntime or tensorboard.
 public enum ChildProcess {
     /// Starts `executable arguments` with standard output (and standard error, unless `discardErrors`) on one pipe.
+    /// `directory`: the working directory (default: this process's).
     public static func start(
-        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], discardErrors: Bool = false
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], discardErrors: Bool = false,
+        directory: URL? = nil
     ) throws -> (process: Process, pipe: Pipe) {
         let p = Process(), pipe = Pipe()
         p.executableURL = executable
         p.arguments = arguments
+        if let directory { p.currentDirectoryURL = directory }
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.standardOutput = pipe
         p.standardError = discardErrors ? FileHandle.nullDevice : pipe
@@ -18,9 +21,11 @@ public enum ChildProcess {
 
     /// Runs `executable arguments` to its end: the exit status and everything it printed.
     public static func run(
-        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], discardErrors: Bool = false
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], discardErrors: Bool = false,
+        directory: URL? = nil
     ) throws -> (status: Int32, output: Data) {
-        let (p, pipe) = try start(executable, arguments, environment: environment, discardErrors: discardErrors)
+        let (p, pipe) = try start(
+            executable, arguments, environment: environment, discardErrors: discardErrors, directory: directory)
         let out = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, out)
@@ -29,11 +34,13 @@ public enum ChildProcess {
     /// Runs `python arguments` through /usr/bin/env: $RNNLAB_PYTHON (a Python with torch / onnxruntime), or
     /// `interpreter` when given; the exit status and the output as text.
     public static func python(
-        _ arguments: [String], interpreter: String? = nil, environment: [String: String] = [:]
+        _ arguments: [String], interpreter: String? = nil, environment: [String: String] = [:],
+        directory: URL? = nil
     ) throws -> (status: Int32, output: String) {
         let python = interpreter ?? ProcessInfo.processInfo.environment["RNNLAB_PYTHON"] ?? "python3"
         let (status, out) = try run(
-            URL(fileURLWithPath: "/usr/bin/env"), [python] + arguments, environment: environment)
+            URL(fileURLWithPath: "/usr/bin/env"), [python] + arguments, environment: environment,
+            directory: directory)
         return (status, String(decoding: out, as: UTF8.self))
     }
 }

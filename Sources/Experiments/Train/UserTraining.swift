@@ -24,9 +24,12 @@ package enum UserTraining {
 
     package struct Config: Codable, Equatable, Sendable {
         package var kind: DataKind
-        /// The data file (text, CSV or IDX images); `labels` is the IDX labels file.
+        /// The data file (text, CSV or IDX images); `labels` is the IDX labels file. A run folder's config.json
+        /// holds them as absolute paths, and `dataFromRun` / `labelsFromRun` relative to the run folder, so the
+        /// folder still finds its data when both move together or the command runs from elsewhere.
         package var data: String
         package var labels: String? = nil
+        package var dataFromRun: String? = nil, labelsFromRun: String? = nil
         /// CSV: the series column, or the text and label columns.
         package var column: String? = nil, textColumn: String? = nil, labelColumn: String? = nil
         /// Time steps per sequence: the CSV window, the text window (characters) or the token count of a
@@ -49,6 +52,48 @@ package enum UserTraining {
         package var seed: UInt64 = 7
 
         package init(kind: DataKind, data: String) { self.kind = kind; self.data = data }
+
+        /// The same settings with the data and labels as absolute paths (read from the working directory) and as
+        /// paths relative to the run folder `run`, as config.json records them.
+        package func recordingDataLocation(relativeTo run: URL) -> Config {
+            var c = self
+            c.data = Self.absolute(data)
+            c.labels = labels.map(Self.absolute)
+            c.dataFromRun = Self.relative(c.data, from: run)
+            c.labelsFromRun = c.labels.map { Self.relative($0, from: run) }
+            return c
+        }
+
+        /// These settings as read from the config.json of the run folder `run`: the data and labels where they are,
+        /// at the recorded path or at the recorded place relative to the run folder; a clear error when at neither.
+        package func locatingData(in run: URL) throws -> Config {
+            func locate(_ path: String, _ fromRun: String?, _ what: String) throws -> String {
+                let candidates =
+                    [path] + (fromRun.map { [run.appendingPathComponent($0).standardizedFileURL.path] } ?? [])
+                guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                    throw DataError(
+                        """
+                        \(run.appendingPathComponent("config.json").path): its \(what) file is at none of \
+                        \(candidates.joined(separator: " or ")); give --\(what) FILE
+                        """)
+                }
+                return Self.absolute(found)
+            }
+            var c = self
+            c.data = try locate(data, dataFromRun, "data")
+            if let labels { c.labels = try locate(labels, labelsFromRun, "labels") }
+            return c
+        }
+
+        static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+        /// The path of `file` from the folder `base` ("../data/a.csv"), both made absolute first.
+        static func relative(_ file: String, from base: URL) -> String {
+            let target = URL(fileURLWithPath: file).standardizedFileURL.pathComponents
+            let origin = base.standardizedFileURL.pathComponents
+            let shared = zip(target, origin).prefix { $0 == $1 }.count
+            return (Array(repeating: "..", count: origin.count - shared) + target[shared...]).joined(separator: "/")
+        }
 
         /// What a decoding error says about a config file, in a few words: the setting missing or of the wrong
         /// type, or that the file is no JSON.
@@ -277,9 +322,10 @@ package enum UserTraining {
 
     /// Trains every chosen cell into `context.folder` (config.json, preprocessing.json, checkpoints per
     /// cell under real/train/<cell>/, report.html, results.json); a rerun with the same config resumes.
-    package static func run(_ config: Config, context: RunContext) throws -> URL {
-        try config.validate()
+    package static func run(_ settings: Config, context: RunContext) throws -> URL {
+        try settings.validate()
         let folder = context.folder
+        let config = settings.recordingDataLocation(relativeTo: folder.root)
         let configURL = folder.url("config.json")
         let repeatHint = ", or pass --config \(configURL.path) to repeat it"
         let continuing = FileManager.default.fileExists(atPath: configURL.path)
@@ -287,7 +333,9 @@ package enum UserTraining {
             guard let old = try? JSONDecoder().decode(Config.self, from: data) else {
                 throw DataError("\(configURL.path): not a training config; choose another --out or --fresh")
             }
-            let differences = RunManifest.fieldDifferences("config", old, config, ignoring: [])
+            // Where the data sit is no setting: the same files moved with the run (checked by content below) resume it.
+            let differences = RunManifest.fieldDifferences(
+                "config", old, config, ignoring: ["data", "labels", "dataFromRun", "labelsFromRun"])
             guard differences.isEmpty else {
                 throw RunFolderError.otherSettings(folder.root, differences, orElse: repeatHint)
             }
@@ -316,9 +364,14 @@ package enum UserTraining {
                 """)
         }
         if let old {
-            var now = preprocessing
+            var now = preprocessing, before = old
             if old.sha256 == nil { now.sha256 = nil }  // written before rnnlab recorded checksums
-            let differences = RunManifest.fieldDifferences("data", old, now, ignoring: [])
+            // The files' contents, wherever they are now.
+            let contents = { (p: inout Preprocessing) in
+                p.sha256 = p.sha256.map { Dictionary($0.values.map { ($0, $0) }) { a, _ in a } }
+            }
+            contents(&now); contents(&before)
+            let differences = RunManifest.fieldDifferences("data", before, now, ignoring: [])
             guard differences.isEmpty else {
                 throw RunFolderError.otherSettings(folder.root, differences.map { String($0.prefix(160)) })
             }
