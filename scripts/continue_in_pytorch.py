@@ -198,10 +198,14 @@ def main():
             if config.get("clip"): torch.nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
             opt.step()
             total += loss.item() * len(idx); count += len(idx)
+        if distributed:  # every rank's share of the epoch: the printed loss is over all samples, not rank 0's
+            sums = torch.tensor([total, float(count)], dtype=torch.float64)
+            torch.distributed.all_reduce(sums)
+            total, count = sums[0].item(), int(sums[1].item())
         with torch.no_grad():
             val = loss_of(model, xva, yva).item()
         if rank == 0:
-            print(json.dumps({"epoch": epoch, "train_loss": total / count, "validation_loss": val, "processes": int(os.environ.get("WORLD_SIZE", "1"))}))
+            print(json.dumps({"epoch": epoch, "train_loss": total / count, "train_samples": count, "validation_loss": val, "processes": int(os.environ.get("WORLD_SIZE", "1"))}))
             os.makedirs(out_dir, exist_ok=True)
             write_safetensors(os.path.join(out_dir, f"epoch_{epoch:03d}.safetensors"), model.state_dict(), {"format": "pt", "epoch": str(epoch)})
 

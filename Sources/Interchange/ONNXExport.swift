@@ -21,9 +21,20 @@ public enum ONNXExport {
         return op
     }
 
-    /// The serialized ONNX model.
-    public static func serialize(_ model: SequenceModel<Float>, name: String = "rnnlab") throws -> Data {
-        try build(model, name: name).serializedData()
+    /// The serialized ONNX model; `metadata` goes into the model's metadata_props (what turns raw data into the
+    /// model's input: normalisation, vocabulary, window), readable with onnx or onnxruntime's modelmeta.
+    public static func serialize(
+        _ model: SequenceModel<Float>, name: String = "rnnlab", metadata: [String: String] = [:]
+    )
+        throws -> Data
+    {
+        var m = try build(model, name: name)
+        m.metadataProps = metadata.sorted { $0.key < $1.key }.map { key, value in
+            var entry = Onnx_StringStringEntryProto()
+            entry.key = key; entry.value = value
+            return entry
+        }
+        return try m.serializedData()
     }
 
     static func build(_ model: SequenceModel<Float>, name: String) throws -> Onnx_ModelProto {
@@ -93,7 +104,7 @@ public enum ONNXExport {
             graph.input.append(value("input", 1, ["batch", "steps", String(c.inputSize)]))
         }
         node("Transpose", [x], ["sequence"], [attribute("perm", ints: [1, 0, 2])])
-        ints("axis1", [1]); ints("axis0", [0])
+        ints("axis1", [1])
         var layerInput = "sequence", lastState = ""
         for k in 0..<c.numLayers {
             let inSize = c.layerInputSize(k)
@@ -124,6 +135,7 @@ public enum ONNXExport {
         let outputs = model.head.outputSize
         switch model.headMode {
         case .lastStep:
+            ints("axis0", [0])  // only this head squeezes axis 0: an unused initializer makes onnxruntime warn
             node("Squeeze", [lastState, "axis0"], ["last"])
             tensor("fc.weight", [outputs, H], fcWeight.data)
             tensor("fc.bias", [outputs], fcBias.data)

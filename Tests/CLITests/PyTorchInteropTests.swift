@@ -55,6 +55,12 @@ extension CLITests {
             ["-m", "torch.distributed.run", "--nproc_per_node", "2", script, run, "--epochs", "1"],
             environment: ["OMP_NUM_THREADS": "1", "PATH": torchrun.deletingLastPathComponent().path + ":/usr/bin:/bin"])
         XCTAssertEqual(ddp.status, 0, ddp.output)
-        XCTAssertNotNil(lines(ddp.output).first { $0["processes"] as? Int == 2 }, ddp.output)
+        let distributed = try XCTUnwrap(lines(ddp.output).first { $0["processes"] as? Int == 2 }, ddp.output)
+        // The printed loss is over both processes' samples (the whole training part), not rank 0's half.
+        let single = try XCTUnwrap(out.first { $0["train_samples"] != nil })
+        // (DistributedSampler pads an odd count with one repeated sample.)
+        let both = try XCTUnwrap(distributed["train_samples"] as? Int),
+            one = try XCTUnwrap(single["train_samples"] as? Int)
+        XCTAssertTrue(both == one || both == one + 1, ddp.output)
     }
 }

@@ -56,7 +56,14 @@ final class ONNXExportTests: XCTestCase {
             XCTAssertEqual(ops.contains("Gather"), c.tokens != nil)
             XCTAssertTrue(ops.contains(c.head == .lastStep ? "Gemm" : "MatMul"), "\(ops)")
             XCTAssertEqual(m.opsetImport.first?.version, 17)
+            // Every initializer feeds a node (onnxruntime warns about unused ones).
+            let used = Set(m.graph.node.flatMap(\.input))
+            XCTAssertEqual(m.graph.initializer.map(\.name).filter { !used.contains($0) }, [], "\(c.head)")
         }
+        // The preprocessing a user needs travels in metadata_props.
+        let tagged = try Onnx_ModelProto(
+            serializedBytes: try ONNXExport.serialize(model(Self.cases[0]), metadata: ["rnnlab.window": "8"]))
+        XCTAssertEqual(tagged.metadataProps.map { "\($0.key)=\($0.value)" }, ["rnnlab.window=8"])
         // A cell without a standard operator is refused by name, never exported as another operator.
         func exportable(_ cell: CellKind) -> Bool {
             cell.cellType.onnxOperator(RecurrentConfig(cell: cell, inputSize: 2, hiddenSize: 3)) != nil

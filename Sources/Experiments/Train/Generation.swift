@@ -276,6 +276,22 @@ extension Inference {
     /// operators.
     package static func exportONNX(run: URL, cell: CellKind?, epoch: EpochChoice = .last, to file: URL) throws {
         let trained = try TrainedRun(run, cell: cell, epoch: epoch)
-        try AtomicFile.write(try ONNXExport.serialize(trained.model, name: "rnnlab \(trained.cell.rawValue)"), to: file)
+        let bytes = try ONNXExport.serialize(
+            trained.model, name: "rnnlab \(trained.cell.rawValue)", metadata: try onnxMetadata(trained))
+        try AtomicFile.write(bytes, to: file)
+    }
+
+    /// What a user of the ONNX file needs besides it: the run's preprocessing (mean / std of a series,
+    /// characters, words, classes) as JSON, the data kind, the window and the epoch exported.
+    static func onnxMetadata(_ trained: TrainedRun) throws -> [String: String] {
+        var p = trained.preprocessing
+        p.order = nil; p.heldOut = nil; p.sha256 = nil  // the split and checksums describe the training run only
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return [
+            "rnnlab.preprocessing": String(decoding: try encoder.encode(p), as: UTF8.self),
+            "rnnlab.kind": trained.config.kind.rawValue, "rnnlab.window": String(trained.config.window),
+            "rnnlab.epoch": String(trained.epoch), "rnnlab.cell": trained.cell.rawValue
+        ]
     }
 }
