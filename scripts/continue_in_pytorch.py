@@ -8,12 +8,15 @@ RUN is a folder written by `rnnlab train`: config.json (the settings), preproces
 characters, words, classes) and real/train/<cell>/epoch_NNN.safetensors (PyTorch's parameter names). The data are
 rebuilt here exactly as rnnlab builds them (same windows, same normalisation, same split), the model is the same
 torch.nn module rnnlab's names describe (embedding, rnn, fc), the weights are the last checkpoint, and Adam's
-moments continue from the optimizer checkpoint when there is one. Checkpoints of the continued epochs go to
-RUN/pytorch/epoch_NNN.safetensors in the same layout, so `rnnlab` can read them back.
+moments continue from the optimizer checkpoint when there is one. The continued epochs are written back into the
+run in rnnlab's layout (real/train/<cell>/epoch_NNN.safetensors, the optimizer state under rnnlab's / torch's names
+in epoch_NNN.optimizer.safetensors with the step and the history, each file recorded with its size and SHA-256 in
+checkpoints.json), so `rnnlab evaluate / predict / export / generate --epoch N` read them and `rnnlab train`
+continues from them.
 
 Needs torch and numpy (onnx and onnxruntime for --onnx). IndRNN and the reset-before GRU have no torch module.
 """
-import argparse, csv, json, os, re, struct
+import argparse, csv, hashlib, json, os, re, struct, time
 
 import numpy as np
 import torch
@@ -48,6 +51,31 @@ def write_safetensors(path, tensors, meta):
         f.write(struct.pack("<Q", len(h))); f.write(h)
         for b in blobs: f.write(b)
     os.replace(tmp, path)
+
+
+OPTIMIZER_SLOTS = ("exp_avg", "exp_avg_sq", "square_avg", "momentum_buffer", "sum")
+
+
+def write_back(ckdir, epoch, model, opt, step, history, weights_meta, optimizer_meta):
+    """Epoch `epoch` into rnnlab's checkpoint folder: weights, optimizer state and history, recorded in the ledger."""
+    names = {p: name for name, p in model.named_parameters()}
+    state = {f"{slot}.{names[p]}": v for p, st in opt.state.items() for slot, v in st.items()
+             if slot in OPTIMIZER_SLOTS and torch.is_tensor(v)}
+    files = {
+        f"epoch_{epoch:03d}.safetensors": (model.state_dict(), dict(weights_meta, epoch=str(epoch))),
+        f"epoch_{epoch:03d}.optimizer.safetensors": (state, dict(optimizer_meta, step=str(step), history=json.dumps(history))),
+    }
+    ledger_path = os.path.join(ckdir, "checkpoints.json")
+    ledger = json.load(open(ledger_path))
+    for name, (tensors, meta) in files.items():
+        path = os.path.join(ckdir, name)
+        write_safetensors(path, tensors, meta)
+        data = open(path, "rb").read()
+        ledger["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    tmp = ledger_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(ledger, f, indent=2, sort_keys=True)
+    os.replace(tmp, ledger_path)
 
 
 def locate(run, config, key):
@@ -149,7 +177,7 @@ def main():
     ckdir = os.path.join(a.run, "real", "train", cell)
     epochs = sorted(int(m.group(1)) for f in os.listdir(ckdir) if (m := re.fullmatch(r"epoch_(\d+)\.safetensors", f)))
     last = epochs[-1]
-    weights, _ = read_safetensors(os.path.join(ckdir, f"epoch_{last:03d}.safetensors"))
+    weights, weights_meta = read_safetensors(os.path.join(ckdir, f"epoch_{last:03d}.safetensors"))
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
@@ -170,33 +198,33 @@ def main():
     opt = {"adam": lambda p: torch.optim.Adam(p, lr=lr), "sgd": lambda p: torch.optim.SGD(p, lr=lr),
            "rmsprop": lambda p: torch.optim.RMSprop(p, lr=lr), "adagrad": lambda p: torch.optim.Adagrad(p, lr=lr)}[config["optimizer"]](model.parameters())
     opt_path = os.path.join(ckdir, f"epoch_{last:03d}.optimizer.safetensors")
-    if config["optimizer"] == "adam" and os.path.exists(opt_path):
-        moments, meta = read_safetensors(opt_path)
-        step = int(meta.get("step", "0"))
-        for name, p in model.named_parameters():
-            if f"exp_avg.{name}" in moments:
-                st = opt.state[p]
-                st["exp_avg"] = moments[f"exp_avg.{name}"].float().reshape(p.shape)
-                st["exp_avg_sq"] = moments[f"exp_avg_sq.{name}"].float().reshape(p.shape)
-                st["step"] = torch.tensor(float(step))
+    moments, optimizer_meta = read_safetensors(opt_path) if os.path.exists(opt_path) else ({}, {})
+    step = int(optimizer_meta.get("step", "0"))
+    history = json.loads(optimizer_meta.get("history", "[]"))
+    for name, p in model.named_parameters():
+        for slot in OPTIMIZER_SLOTS:
+            if f"{slot}.{name}" in moments:
+                opt.state[p][slot] = moments[f"{slot}.{name}"].float().reshape(p.shape)
+                if config["optimizer"] in ("adam", "adagrad"):
+                    opt.state[p]["step"] = torch.tensor(float(step))
 
     if rank == 0:
         with torch.no_grad():
             print(json.dumps({"epoch": last, "validation_loss_as_loaded": loss_of(model, xva, yva).item()}))
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
-    out_dir = os.path.join(a.run, "pytorch")
     for epoch in range(last + 1, last + 1 + a.epochs):
         sampler = torch.utils.data.distributed.DistributedSampler(range(len(xtr)), shuffle=True, seed=config["seed"]) if distributed else None
         if sampler: sampler.set_epoch(epoch)
         order = list(sampler) if sampler else torch.randperm(len(xtr), generator=torch.Generator().manual_seed(config["seed"] + epoch)).tolist()
-        total, count = 0.0, 0
+        total, count, norms, started = 0.0, 0, [], time.time()
         for s in range(0, len(order), config["batch"]):
             idx = order[s:s + config["batch"]]
             opt.zero_grad()
             loss = loss_of(net, xtr[idx], ytr[idx])
             loss.backward()
-            if config.get("clip"): torch.nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
+            norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), config.get("clip") or float("inf")).item())
             opt.step()
+            step += 1
             total += loss.item() * len(idx); count += len(idx)
         if distributed:  # every rank's share of the epoch: the printed loss is over all samples, not rank 0's
             sums = torch.tensor([total, float(count)], dtype=torch.float64)
@@ -206,8 +234,10 @@ def main():
             val = loss_of(model, xva, yva).item()
         if rank == 0:
             print(json.dumps({"epoch": epoch, "train_loss": total / count, "train_samples": count, "validation_loss": val, "processes": int(os.environ.get("WORLD_SIZE", "1"))}))
-            os.makedirs(out_dir, exist_ok=True)
-            write_safetensors(os.path.join(out_dir, f"epoch_{epoch:03d}.safetensors"), model.state_dict(), {"format": "pt", "epoch": str(epoch)})
+            history.append({"epoch": epoch, "trainLoss": total / count, "validationLoss": val,
+                            "seconds": time.time() - started, "meanGradientNorm": sum(norms) / len(norms),
+                            "maxGradientNorm": max(norms), "parameterGradientNorms": {}})
+            write_back(ckdir, epoch, model, opt, step, history, weights_meta, optimizer_meta)
 
     if a.onnx and rank == 0:
         model.eval()

@@ -45,9 +45,12 @@ extension CLITests {
         let onnx = out.first { $0["onnx"] != nil }!
         XCTAssertTrue((onnx["operators"] as! [String]).contains("GRU"), "\(onnx)")
         XCTAssertLessThan(onnx["max_abs_difference_vs_torch"] as! Double, 1e-5)
+        // The epoch PyTorch trained is back in rnnlab's layout: rnnlab evaluates it and its validation loss is the one
+        // PyTorch printed.
+        let third = try XCTUnwrap(out.first { $0["epoch"] as? Int == 3 })
         XCTAssertTrue(
             FileManager.default.fileExists(
-                atPath: URL(fileURLWithPath: run).appendingPathComponent("pytorch/epoch_003.safetensors").path))
+                atPath: URL(fileURLWithPath: run).appendingPathComponent("real/train/gru/epoch_003.safetensors").path))
         // Two processes on the gloo backend.
         let torchrun = URL(fileURLWithPath: ProcessInfo.processInfo.environment["RNNLAB_PYTHON"] ?? "python3")
             .deletingLastPathComponent().appendingPathComponent("torchrun")
@@ -62,5 +65,22 @@ extension CLITests {
         let both = try XCTUnwrap(distributed["train_samples"] as? Int),
             one = try XCTUnwrap(single["train_samples"] as? Int)
         XCTAssertTrue(both == one || both == one + 1, ddp.output)
+        // rnnlab reads both continued epochs back: it extends the run from PyTorch's epoch 4 (optimizer state and
+        // history included) to 5, and its report carries every epoch.
+        let extended = try rnnlab([
+            "train", "--config", URL(fileURLWithPath: run).appendingPathComponent("config.json").path, "--epochs", "5",
+            "--out", run
+        ])
+        XCTAssertEqual(extended.status, 0, extended.output)
+        XCTAssertTrue(extended.output.contains("extending the run from 2 to 5 epochs"), extended.output)
+        let after =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: run).appendingPathComponent("results.json")))
+            as! [String: Any]
+        let records = ((after["models"] as! [[String: Any]])[0]["history"] as! [[String: Any]])
+        XCTAssertEqual(records.map { $0["epoch"] as! Int }, [1, 2, 3, 4, 5])
+        XCTAssertEqual(
+            records[2]["validationLoss"] as! Double, third["validation_loss"] as! Double, accuracy: 1e-6,
+            "epoch 3's record is PyTorch's")
     }
 }

@@ -110,6 +110,13 @@ final class UserTrainingTests: XCTestCase {
         return out
     }
 
+    /// The first model's epoch records in a run's results.json.
+    func results(_ run: URL) throws -> [EpochRecord] {
+        let r = try JSONDecoder().decode(
+            RealDataExperiment.TaskResult.self, from: Data(contentsOf: run.appendingPathComponent("results.json")))
+        return r.models[0].history
+    }
+
     func small(_ kind: UserTraining.DataKind, _ file: String) -> UserTraining.Config {
         var c = UserTraining.Config(kind: kind, data: Self.fixtures.appendingPathComponent(file).path)
         c.hidden = 6; c.epochs = 2; c.window = 8; c.embedding = 4
@@ -124,7 +131,8 @@ final class UserTrainingTests: XCTestCase {
         let out = try run(c, "text")
         let saved = try JSONDecoder().decode(
             UserTraining.Config.self, from: Data(contentsOf: out.appendingPathComponent("config.json")))
-        XCTAssertEqual(saved, c)
+        XCTAssertEqual(saved, c.recordingDataLocation(relativeTo: out))
+        XCTAssertEqual(saved.dataFromRun.map { out.appendingPathComponent($0).standardizedFileURL.path }, c.data)
         for cell in ["gru", "indrnn"] {
             XCTAssertTrue(
                 FileManager.default.fileExists(
@@ -171,6 +179,16 @@ final class UserTrainingTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("config.hidden: 6 -> 9"), "names what differs: \($0)")
             XCTAssertTrue("\($0)".contains("--fresh"), "\($0)")
         }
+        // More epochs extend the finished run from its last checkpoint: the first two epochs' records stay as they
+        // were, and the extended run ends where one run of four epochs ends; fewer epochs are another setting.
+        let twoEpochs = try results(a)
+        var longer = c
+        longer.epochs = 4
+        let extended = try results(try run(longer, "a")), straight = try results(try run(longer, "straight"))
+        XCTAssertEqual(extended.map(\.epoch), [1, 2, 3, 4])
+        XCTAssertEqual(Array(extended.prefix(2)).map(\.trainLoss), twoEpochs.map(\.trainLoss))
+        XCTAssertEqual(extended.map(\.validationLoss), straight.map(\.validationLoss))
+        XCTAssertThrowsError(try run(c, "a")) { XCTAssertTrue("\($0)".contains("config.epochs: 4 -> 2"), "\($0)") }
         other.optimizer = .rmsprop
         let b = try run(other, "b")
         // predict: one forecast per window of the file, in the data's units (temperatures here).
@@ -187,7 +205,7 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertEqual(e.samples, values.count - c.window)
         let page = try RunComparison.write(runs: [a, b], to: dir.appendingPathComponent("compare.html"))
         let html = try String(contentsOf: page, encoding: .utf8)
-        XCTAssertTrue(html.contains("The runs differ in hidden, optimizer; everything else is equal."), html)
+        XCTAssertTrue(html.contains("The runs differ in epochs, hidden, optimizer; everything else is equal."), html)
         XCTAssertTrue(html.contains("rmsprop"))
         XCTAssertTrue(html.contains("Lowest validation loss (forecast MSE (normalised units)):"), html)
         XCTAssertFalse(html.contains("Runs measured by"), "one kind of run: one group, no sections")

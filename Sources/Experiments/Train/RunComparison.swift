@@ -61,8 +61,9 @@ package enum RunComparison {
     }
 
     /// The settings that differ between the runs, one row per setting.
+    /// (Where the data sit relative to each run folder is no setting: the data's path itself is compared.)
     static func differences(_ runs: [Run]) -> [[String]] {
-        let keys = Set(runs.flatMap { $0.config.keys }).sorted()
+        let keys = Set(runs.flatMap { $0.config.keys }).subtracting(["dataFromRun", "labelsFromRun"]).sorted()
         return keys.compactMap { k in
             let values = runs.map { $0.config[k] ?? "-" }
             return Set(values).count > 1 ? [k] + values : nil

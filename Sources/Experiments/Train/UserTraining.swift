@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TensorCore
 import Recurrent
 import SequenceData
@@ -334,10 +335,18 @@ package enum UserTraining {
                 throw DataError("\(configURL.path): not a training config; choose another --out or --fresh")
             }
             // Where the data sit is no setting: the same files moved with the run (checked by content below) resume it.
+            // More epochs than the run had extend it from its last checkpoint (optimizer state included), as Keras'
+            // initial_epoch does; fewer are another setting.
+            let extending = config.epochs > old.epochs
             let differences = RunManifest.fieldDifferences(
-                "config", old, config, ignoring: ["data", "labels", "dataFromRun", "labelsFromRun"])
+                "config", old, config,
+                ignoring: Set(["data", "labels", "dataFromRun", "labelsFromRun"] + (extending ? ["epochs"] : [])))
             guard differences.isEmpty else {
                 throw RunFolderError.otherSettings(folder.root, differences, orElse: repeatHint)
+            }
+            if extending {
+                Logger(label: "rnnlab").notice(
+                    "\(folder.root.path): extending the run from \(old.epochs) to \(config.epochs) epochs")
             }
         } else if case let found = RunManifest.results(in: folder.root), !found.isEmpty {
             throw RunFolderError(
