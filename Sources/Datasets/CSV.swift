@@ -1,7 +1,19 @@
 import Foundation
 import Archives
 
-/// RFC 4180 CSV: comma-separated fields, double-quoted fields may hold commas, quotes ("") and newlines.
+/// What a numeric column's empty cells (or NA, NaN, null) become.
+public enum MissingValues: String, Codable, CaseIterable, Sendable {
+    /// Refuse the column, naming the first missing cell.
+    case error
+    /// Drop the rows with a missing value (the series closes up around the gap).
+    case skip
+    /// Fill each gap on the straight line between its neighbours (the nearest value before the first or after
+    /// the last known one), as pandas' interpolate(limit_direction="both").
+    case interpolate
+}
+
+/// RFC 4180 CSV: delimiter-separated fields (a comma by default), double-quoted fields may hold the delimiter,
+/// quotes ("") and newlines.
 public struct CSVTable {
     /// The column names.
     public let header: [String]
@@ -11,7 +23,7 @@ public struct CSVTable {
     public let source: String
 
     /// Parses RFC 4180 CSV; a malformed row is named with its line.
-    public init(text: String, source: String, hasHeader: Bool = true) throws {
+    public init(text: String, source: String, hasHeader: Bool = true, delimiter: Unicode.Scalar = ",") throws {
         self.source = source
         var rows: [[String]] = [], row: [String] = [], field = "", inQuotes = false, afterQuote = false
         var line = 1
@@ -35,13 +47,16 @@ public struct CSVTable {
                 }
                 continue
             }
+            if c == delimiter {
+                row.append(field); field = ""; afterQuote = false
+                continue
+            }
             switch c {
             case "\"":
                 guard field.isEmpty && !afterQuote else {
                     throw DataError("\(source): line \(line): stray quote inside an unquoted field")
                 }
                 inQuotes = true
-            case ",": row.append(field); field = ""; afterQuote = false
             case "\r": continue
             case "\n":
                 row.append(field); rows.append(row); row = []; field = ""; afterQuote = false; line += 1
@@ -64,16 +79,18 @@ public struct CSVTable {
     }
 
     /// Reads a CSV file (gzip or bzip2 too).
-    public init(contentsOf url: URL, hasHeader: Bool = true) throws {
-        try self.init(data: try readingArchive { try Decompress.readFile(url) }, source: url.path, hasHeader: hasHeader)
+    public init(contentsOf url: URL, hasHeader: Bool = true, delimiter: Unicode.Scalar = ",") throws {
+        try self.init(
+            data: try readingArchive { try Decompress.readFile(url) }, source: url.path, hasHeader: hasHeader,
+            delimiter: delimiter)
     }
 
     /// CSV bytes, UTF-8 (or Latin-1 when not valid UTF-8).
-    public init(data: Data, source: String, hasHeader: Bool = true) throws {
+    public init(data: Data, source: String, hasHeader: Bool = true, delimiter: Unicode.Scalar = ",") throws {
         guard let text = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) else {
             throw DataError("\(source): not text")
         }
-        try self.init(text: text, source: source, hasHeader: hasHeader)
+        try self.init(text: text, source: source, hasHeader: hasHeader, delimiter: delimiter)
     }
 
     /// The index of column `name`; throws naming the columns there are.
@@ -84,14 +101,61 @@ public struct CSVTable {
         return i
     }
 
-    /// A numeric column; names the first row that does not parse.
-    public func numbers(_ name: String) throws -> [Double] {
+    /// A numeric column; names the first row that does not parse. Empty cells and NA, NaN, null are missing values,
+    /// handled as `missing` says; `missingCount` is how many there were.
+    public func numbers(_ name: String, missing: MissingValues = .error) throws -> [Double] {
+        try numbersCountingMissing(name, missing: missing).values
+    }
+
+    /// The numeric column `name` and how many of its cells were missing.
+    public func numbersCountingMissing(_ name: String, missing: MissingValues = .error) throws
+        -> (values: [Double], missingCount: Int)
+    {
         let i = try column(name)
-        return try rows.enumerated().map { r, row in
-            guard let v = Double(row[i].trimmingCharacters(in: .whitespaces)) else {
+        let cells = try rows.enumerated().map { r, row -> Double? in
+            let text = row[i].trimmingCharacters(in: .whitespaces)
+            if Self.missingMarks.contains(text.lowercased()) {
+                guard missing != .error else {
+                    throw DataError(
+                        """
+                        \(source): row \(r + 2), column '\(name)' has no value ('\(row[i])'); pass --missing skip or \
+                        --missing interpolate to go on
+                        """)
+                }
+                return nil
+            }
+            guard let v = Double(text), v.isFinite else {
                 throw DataError("\(source): row \(r + 2), column '\(name)': '\(row[i])' is not a number")
             }
             return v
         }
+        let known = cells.enumerated().compactMap { i, v in v.map { (i, $0) } }
+        guard !known.isEmpty || cells.isEmpty else {
+            throw DataError("\(source): column '\(name)' has no values, only missing ones")
+        }
+        let missingCount = cells.count - known.count
+        if missing == .skip { return (known.map(\.1), missingCount) }
+        return (Self.interpolated(cells, known), missingCount)
+    }
+
+    /// What counts as a missing cell (lower-cased), as pandas' default NA strings do.
+    static let missingMarks: Set<String> = ["", "na", "n/a", "nan", "null"]
+
+    /// Gaps filled on the line between the known neighbours, and with the nearest known value at either end.
+    static func interpolated(_ cells: [Double?], _ known: [(Int, Double)]) -> [Double] {
+        var out = [Double](repeating: 0, count: cells.count), k = 0
+        for i in cells.indices {
+            if let v = cells[i] { out[i] = v; continue }
+            while k + 1 < known.count && known[k + 1].0 < i { k += 1 }
+            let before = known[k].0 < i ? known[k] : nil
+            let after = known[k].0 > i ? known[k] : (k + 1 < known.count ? known[k + 1] : nil)
+            switch (before, after) {
+            case let (b?, a?): out[i] = b.1 + (a.1 - b.1) * Double(i - b.0) / Double(a.0 - b.0)
+            case let (b?, nil): out[i] = b.1
+            case let (nil, a?): out[i] = a.1
+            case (nil, nil): out[i] = 0  // not reached: there is a known value
+            }
+        }
+        return out
     }
 }

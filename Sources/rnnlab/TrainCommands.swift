@@ -13,6 +13,7 @@ extension GRUVariant: ExpressibleByArgument {}
 extension Nonlinearity: ExpressibleByArgument {}
 extension Initializer: ExpressibleByArgument {}
 extension Prediction.Format: ExpressibleByArgument {}
+extension MissingValues: ExpressibleByArgument {}
 extension EpochChoice: ExpressibleByArgument {}
 
 /// The --epoch help every command that reads a trained run shares.
@@ -30,6 +31,13 @@ struct Train: ParsableCommand {
     @Option(help: "CSV column to forecast (--kind csv).") var column: String?
     @Option(help: "Text and label columns (--kind labelled-csv).") var textColumn: String?
     @Option(help: "The label column (--kind labelled-csv).") var labelColumn: String?
+    @Option(help: "CSV field delimiter, one character (default: a comma; e.g. ';' or a tab).") var delimiter: String?
+    @Option(
+        help: """
+            CSV series: what an empty cell (or NA, NaN, null) becomes: error (the default), skip (drop the row) or \
+            interpolate (the line between its neighbours).
+            """)
+    var missing: MissingValues?
     @Option(
         help: """
             Steps per sequence: CSV window, characters per text window, or words per labelled text (default \
@@ -92,6 +100,8 @@ struct Train: ParsableCommand {
         if let column { c.column = column }
         if let textColumn { c.textColumn = textColumn }
         if let labelColumn { c.labelColumn = labelColumn }
+        if let delimiter { c.delimiter = delimiter == "\\t" ? "\t" : delimiter }
+        if let missing { c.missing = missing }
         if let window { c.window = window }
         if let validation { c.validationFraction = validation }
         if let horizon { c.horizon = horizon }
@@ -207,6 +217,7 @@ struct Evaluate: ParsableCommand {
         print(
             String(format: "%d samples: loss %.4f", r.samples, r.loss)
                 + (r.accuracy.map { String(format: ", accuracy %.1f%%", 100 * $0) } ?? ""))
+        if let note = r.note { print(note) }
     }
 }
 

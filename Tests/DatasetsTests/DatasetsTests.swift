@@ -79,6 +79,29 @@ final class FormatTests: XCTestCase {
                 idxLabels: fixtures.appendingPathComponent("tiny-images-idx3-ubyte")))
     }
 
+    /// Another delimiter, and a series' missing cells refused by name, skipped, or filled on the line between
+    /// their neighbours (the nearest value at either end).
+    func testCSVDelimiterAndMissingValues() throws {
+        let t = try CSVTable(text: "day;v\n1;\n2;2\n3;NA\n4; nan \n5;8\n6;\n", source: "s.csv", delimiter: ";")
+        XCTAssertEqual(t.header, ["day", "v"])
+        XCTAssertThrowsError(try t.numbers("v")) {
+            XCTAssertEqual(
+                "\($0)",
+                "s.csv: row 2, column 'v' has no value (''); pass --missing skip or --missing interpolate to go on")
+        }
+        XCTAssertEqual(try t.numbers("v", missing: .skip), [2, 8])
+        let filled = try t.numbersCountingMissing("v", missing: .interpolate)
+        XCTAssertEqual(filled.values, [2, 2, 4, 6, 8, 8])
+        XCTAssertEqual(filled.missingCount, 4)
+        XCTAssertThrowsError(try CSVTable(text: "v\n\nNA\n", source: "e.csv").numbers("v", missing: .skip)) {
+            XCTAssertTrue("\($0)".contains("only missing ones"), "\($0)")
+        }
+        XCTAssertThrowsError(try CSVTable(text: "v\n1\nx\n", source: "x.csv").numbers("v", missing: .skip)) {
+            XCTAssertTrue("\($0)".contains("'x' is not a number"), "\($0)")
+        }
+        XCTAssertEqual(try CSVTable(text: "a\tb\n1\t\"2\t3\"\n", source: "t", delimiter: "\t").rows, [["1", "2\t3"]])
+    }
+
     func testCSVQuotingAndErrors() throws {
         let t = try CSVTable(text: "a,b\n1,\"x, \"\"y\"\"\"\n2,\"multi\nline\"\n", source: "t.csv")
         XCTAssertEqual(t.rows, [["1", "x, \"y\""], ["2", "multi\nline"]])

@@ -46,6 +46,17 @@ final class UserDataMessageTests: XCTestCase {
         XCTAssertTrue(
             short.hasSuffix("s.txt: 5 characters, shorter than two windows of 32 characters (--window)"), short)
         XCTAssertTrue(error(.text, "b.txt", [0xFF, 0xFE, 0xFA]).hasSuffix("b.txt: not UTF-8 text"))
+        // A ';' series with gaps: refused by default, naming the way on; interpolated when asked, and said so.
+        let gappy = dir.appendingPathComponent("gaps.csv")
+        let rows = (0..<60).map { $0 % 7 == 3 ? "\($0);" : "\($0);\(Double($0) * 0.5)" }
+        try ("t;v\n" + rows.joined(separator: "\n")).write(to: gappy, atomically: true, encoding: .utf8)
+        var c = UserTraining.Config(kind: .csv, data: gappy.path)
+        c.column = "v"; c.delimiter = ";"; c.window = 4
+        XCTAssertThrowsError(try UserTraining.task(c)) { XCTAssertTrue("\($0)".contains("--missing"), "\($0)") }
+        c.missing = .interpolate
+        let (task, _) = try UserTraining.task(c)
+        XCTAssertTrue(
+            task.description.hasPrefix("60 values (9 missing filled by linear interpolation)"), task.description)
     }
 }
 
@@ -159,6 +170,12 @@ final class UserTrainingTests: XCTestCase {
         let e = try Inference.evaluate(run: out, cell: .gru, data: URL(fileURLWithPath: c.data), labels: nil)
         XCTAssertGreaterThan(e.samples, 0)
         XCTAssertTrue(e.loss.isFinite && e.loss > 0)
+        XCTAssertNil(e.note, "the training text has no character the model lacks")
+        // New text with characters the model never saw: left out, and counted.
+        let foreign = dir.appendingPathComponent("foreign.txt")
+        try (String(repeating: "the ", count: 20) + "€€ ü").write(to: foreign, atomically: true, encoding: .utf8)
+        let f = try Inference.evaluate(run: out, cell: .gru, data: foreign, labels: nil)
+        XCTAssertEqual(f.note, "3 characters the model never saw were left out: '€' 2 times, 'ü' 1 time")
         XCTAssertThrowsError(
             try Generation.sample(run: out, cell: .lstm, prime: "A", temperature: 1, length: 5, seed: 1)
         ) {

@@ -117,13 +117,16 @@ package enum Generation {
 package enum Inference {
     /// New data as the trained model reads it: dense windows or token sequences with their targets, plus what
     /// each sample is called in predictions.
+    /// `unknown`: characters of a text the model has no id for, left out, with how many times each occurs.
     static func dataset(_ run: TrainedRun, data: URL, labels: URL?) throws -> (
-        dense: TensorSequenceDataset<Float>?, tokens: TokenSequenceDataset<Float>?, names: [String]
+        dense: TensorSequenceDataset<Float>?, tokens: TokenSequenceDataset<Float>?, names: [String],
+        unknown: [Character: Int]
     ) {
         let c = run.config, p = run.preprocessing
         switch c.kind {
         case .csv:
-            let values = try CSVTable(contentsOf: data).numbers(c.column!)
+            let values = try CSVTable(contentsOf: data, delimiter: c.delimiterScalar).numbers(
+                c.column!, missing: c.missing ?? .error)
             guard values.count >= c.window + c.horizon, let mean = p.mean, let std = p.std else {
                 throw DataError(
                     "\(data.path): \(values.count) values, fewer than one window of \(c.window) and its target")
@@ -132,7 +135,7 @@ package enum Inference {
             let windows = ForecastData.windows(
                 values.map { ($0 - mean) / std }, window: c.window, horizon: c.horizon, range: 0..<values.count
             ).data
-            return (windows, nil, (0..<windows.count).map { "value \($0 + c.window + c.horizon)" })
+            return (windows, nil, (0..<windows.count).map { "value \($0 + c.window + c.horizon)" }, [:])
         case .text:
             guard let text = String(data: try DataError.contents(of: data), encoding: .utf8), let chars = p.characters
             else {
@@ -140,6 +143,7 @@ package enum Inference {
             }
             let index = Dictionary(chars.enumerated().map { (Character($1), $0) }, uniquingKeysWith: { a, _ in a })
             let ids = text.compactMap { index[$0] }
+            let unknown = text.reduce(into: [Character: Int]()) { if index[$1] == nil { $0[$1, default: 0] += 1 } }
             var xs: [[Int]] = [], ys: [Int] = []
             var s = 0
             while s + c.window + 1 <= ids.count {
@@ -148,9 +152,9 @@ package enum Inference {
             guard !xs.isEmpty else {
                 throw DataError("\(data.path): shorter than one window of \(c.window) known characters")
             }
-            return (nil, TokenSequenceDataset(tokens: xs, labels: ys), xs.indices.map { "window \($0 + 1)" })
+            return (nil, TokenSequenceDataset(tokens: xs, labels: ys), xs.indices.map { "window \($0 + 1)" }, unknown)
         case .labelledCSV:
-            let table = try CSVTable(contentsOf: data)
+            let table = try CSVTable(contentsOf: data, delimiter: c.delimiterScalar)
             let ti = try table.column(c.textColumn!)
             let li = table.header.firstIndex(of: c.labelColumn!)
             let classOf = Dictionary(uniqueKeysWithValues: (p.classes ?? []).enumerated().map { ($1, $0) })
@@ -165,7 +169,7 @@ package enum Inference {
             return (
                 nil,
                 TokenSequenceDataset(tokens: table.rows.map { vocab.encode($0[ti], length: c.window) }, labels: labels),
-                table.rows.map { String($0[ti].prefix(40)) }
+                table.rows.map { String($0[ti].prefix(40)) }, [:]
             )
         case .idx:
             guard let labels else { throw DataError("--labels is needed for IDX images") }
@@ -173,20 +177,33 @@ package enum Inference {
             guard images.width == p.inputSize else {
                 throw DataError("\(data.path): images \(images.width) pixels wide; the model reads \(p.inputSize)")
             }
-            return (images.rowSequences(), nil, (0..<images.count).map { "image \($0 + 1)" })
+            return (images.rowSequences(), nil, (0..<images.count).map { "image \($0 + 1)" }, [:])
         }
     }
 
     /// Mean loss (and accuracy for classifiers) of the run's chosen checkpoint (the last by default) on the new data.
     package static func evaluate(
         run: URL, cell: CellKind?, epoch: EpochChoice = .last, data: URL, labels: URL?
-    ) throws -> (loss: Double, accuracy: Double?, samples: Int) {
+    ) throws -> (loss: Double, accuracy: Double?, samples: Int, note: String?) {
         let trained = try TrainedRun(run, cell: cell, epoch: epoch)
         let d = try dataset(trained, data: data, labels: labels)
         let trainer = trained.recipe.trainer(for: trained.model, shuffleSeed: 0)
         let r = try d.dense.map { try trainer.evaluate($0) } ?? trainer.evaluate(d.tokens!)
         let n = d.dense?.count ?? d.tokens!.count
-        return (r.loss, trained.config.kind == .csv ? nil : r.accuracy, n)
+        return (r.loss, trained.config.kind == .csv ? nil : r.accuracy, n, unknownNote(d.unknown))
+    }
+
+    /// "12 characters the model never saw were left out: 'é' 9 times, '€' 3 times", or nil when there were none.
+    static func unknownNote(_ unknown: [Character: Int]) -> String? {
+        guard !unknown.isEmpty else { return nil }
+        let total = unknown.values.reduce(0, +)
+        let listed = unknown.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(8).map { character, count in
+            let shown = character.unicodeScalars.map { $0.escaped(asASCII: false) }.joined()
+            return "'\(shown)' \(count) time\(count == 1 ? "" : "s")"
+        }
+        return
+            "\(total) character\(total == 1 ? "" : "s") the model never saw \(total == 1 ? "was" : "were") left out: "
+            + listed.joined(separator: ", ") + (unknown.count > 8 ? ", ..." : "")
     }
 
     /// One prediction per sample: the forecast (in the data's units) or the most probable class with its

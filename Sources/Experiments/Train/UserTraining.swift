@@ -33,6 +33,11 @@ package enum UserTraining {
         package var dataFromRun: String? = nil, labelsFromRun: String? = nil
         /// CSV: the series column, or the text and label columns.
         package var column: String? = nil, textColumn: String? = nil, labelColumn: String? = nil
+        /// CSV: the field delimiter (nil: a comma), and what a series' missing values become (nil: an error).
+        package var delimiter: String? = nil, missing: MissingValues? = nil
+
+        /// The delimiter as the CSV reader takes it.
+        package var delimiterScalar: Unicode.Scalar { delimiter.flatMap { $0.unicodeScalars.first } ?? "," }
         /// Time steps per sequence: the CSV window, the text window (characters) or the token count of a
         /// labelled text.
         package var window = 32
@@ -119,6 +124,10 @@ package enum UserTraining {
             }
             try positive(window, "window"); try positive(embedding, "embedding"); try positive(hidden, "hidden")
             try positive(horizon, "horizon")
+            if let delimiter, delimiter.unicodeScalars.count != 1 || delimiter == "\"" || delimiter == "\n" {
+                throw DataError(
+                    "--delimiter must be one character other than a quote or a newline (got '\(delimiter)')")
+            }
             try positive(layers, "layers"); try positive(epochs, "epochs"); try positive(batch, "batch")
             if let truncation { try positive(truncation, "truncation") }
             guard learningRate > 0, learningRate.isFinite else {
@@ -230,7 +239,8 @@ package enum UserTraining {
     static func csvTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
         var task: RealDataExperiment.Task
         var prep = Preprocessing()
-        let values = try CSVTable(contentsOf: url).numbers(c.column!)
+        let (values, missingCount) = try CSVTable(contentsOf: url, delimiter: c.delimiterScalar)
+            .numbersCountingMissing(c.column!, missing: c.missing ?? .error)
         let series: ForecastData
         do {
             series = try ForecastData(
@@ -243,7 +253,11 @@ package enum UserTraining {
         task = RealDataExperiment.Task(
             key: "train", title: "Forecasting \(c.column!) of \(url.lastPathComponent)",
             description:
-                "\(series.values.count) values, z-scored with the training part's mean \(fmt(series.mean, 3)) and "
+                "\(series.values.count) values"
+                + (missingCount == 0
+                    ? ""
+                    : " (\(missingCount) missing \(c.missing == .skip ? "skipped" : "filled by linear interpolation"))")
+                + ", z-scored with the training part's mean \(fmt(series.mean, 3)) and "
                 + "sd \(fmt(series.std, 3)); windows of \(c.window) predict the value "
                 + (c.horizon == 1 ? "after them" : "\(c.horizon) steps after their last") + "; the last "
                 + "\(Int(100 * c.validationFraction))% is the validation period. Losses are MSE in normalised "
@@ -261,7 +275,7 @@ package enum UserTraining {
     static func labelledTextTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
         var task: RealDataExperiment.Task
         var prep = Preprocessing()
-        let table = try CSVTable(contentsOf: url)
+        let table = try CSVTable(contentsOf: url, delimiter: c.delimiterScalar)
         let ti = try table.column(c.textColumn!), li = try table.column(c.labelColumn!)
         let names = Array(Set(table.rows.map { $0[li] })).sorted()
         guard names.count >= 2 else {
