@@ -6,6 +6,8 @@ public protocol Chart {
     var width: Double { get }
     var height: Double { get }
     func svg() throws -> String
+    /// The chart's data for the report's script (Explorable.swift), as JSON; nil for a chart that stays a picture.
+    var explorableData: String? { get }
 }
 
 /// Splits finite runs; counts what was skipped.

@@ -9,8 +9,9 @@ public struct HTMLReport {
         case heading(String, level: Int, id: String)
         case paragraph(String)
         case list([String])
-        case figure(svg: String, caption: String, file: String?)
-        case figureRow([(svg: String, caption: String, file: String?)])
+        /// `data`: the chart's JSON for the page's script, which makes it explorable (nil: a picture only).
+        case figure(svg: String, caption: String, file: String?, data: String? = nil)
+        case figureRow([(svg: String, caption: String, file: String?, data: String?)])
         case table(headers: [String], rows: [[String]], caption: String?)
         case code(String)
         case html(String)
@@ -60,26 +61,32 @@ public struct HTMLReport {
     }
     /// Renders the chart inline; `file` (relative path of the same SVG saved beside the report) adds a link.
     public mutating func figure(_ chart: Chart, caption: String, file: String? = nil) throws {
-        blocks.append(.figure(svg: try chart.svg(), caption: caption, file: file))
+        blocks.append(.figure(svg: try chart.svg(), caption: caption, file: file, data: chart.explorableData))
     }
     /// Adds charts side by side, each with its caption and file.
     public mutating func figureRow(_ charts: [(Chart, String, String?)]) throws {
-        blocks.append(.figureRow(try charts.map { (try $0.0.svg(), $0.1, $0.2) }))
+        blocks.append(.figureRow(try charts.map { (try $0.0.svg(), $0.1, $0.2, $0.0.explorableData) }))
     }
 
     /// `index` numbers the figure in the page: ids inside its SVG get it as a suffix, so the many inline
     /// charts of one report never share an id.
-    static func figureHTML(_ svg: String, _ caption: String, _ file: String?, index: Int) -> String {
+    /// A figure with `data` is explorable: the page's script redraws it from the JSON beside the picture.
+    static func figureHTML(_ svg: String, _ caption: String, _ file: String?, data: String? = nil, index: Int)
+        -> String
+    {
+        let open = data == nil ? "<figure>" : "<figure class=\"explorable\">"
+        let script = data.map { "<script type=\"application/json\" class=\"chart-data\">\($0)</script>" } ?? ""
         if let file {
             let src = attribute(file)
+            let fileLink = data == nil ? "" : " <a class=\"svg-file\" href=\"\(src)\">(SVG file)</a>"
             return """
-                <figure><a href="\(src)"><img src="\(src)" loading="lazy" alt="\(attribute(caption))"\
-                \(size(svg))></a><figcaption>\(escape(caption))</figcaption></figure>
+                \(open)<a href="\(src)"><img src="\(src)" loading="lazy" alt="\(attribute(caption))"\
+                \(size(svg))></a>\(script)<figcaption>\(escape(caption))\(fileLink)</figcaption></figure>
                 """
         }
         let unique = svg.replacingOccurrences(of: "id=\"arrow\"", with: "id=\"arrow-\(index)\"")
             .replacingOccurrences(of: "url(#arrow)", with: "url(#arrow-\(index))")
-        return "<figure>\(unique)<figcaption>\(escape(caption))</figcaption></figure>"
+        return "\(open)\(unique)\(script)<figcaption>\(escape(caption))</figcaption></figure>"
     }
 
     /// Text made safe inside a double-quoted HTML attribute.
@@ -100,10 +107,11 @@ public struct HTMLReport {
     /// The whole report as one self-contained HTML page.
     public func render() -> String {
         var toc: [String] = [], body: [String] = []
-        var figures = 0, used: [String: Int] = [:]
-        func figureHTML(_ svg: String, _ caption: String, _ file: String?) -> String {
+        var figures = 0, used: [String: Int] = [:], explorable = false
+        func figureHTML(_ svg: String, _ caption: String, _ file: String?, _ data: String?) -> String {
             figures += 1
-            return Self.figureHTML(svg, caption, file, index: figures)
+            explorable = explorable || data != nil
+            return Self.figureHTML(svg, caption, file, data: data, index: figures)
         }
         for b in blocks {
             switch b {
@@ -117,10 +125,11 @@ public struct HTMLReport {
             case .list(let items): body.append("<ul>" + items.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ul>")
             case .code(let t): body.append("<pre>\(Self.escape(t))</pre>")
             case .html(let h): body.append(h)
-            case let .figure(svg, caption, file): body.append(figureHTML(svg, caption, file))
+            case let .figure(svg, caption, file, data): body.append(figureHTML(svg, caption, file, data))
             case .figureRow(let figs):
                 body.append(
-                    "<div class=\"row\">" + figs.map { figureHTML($0.svg, $0.caption, $0.file) }.joined() + "</div>")
+                    "<div class=\"row\">" + figs.map { figureHTML($0.svg, $0.caption, $0.file, $0.data) }.joined()
+                        + "</div>")
             case let .table(headers, rows, caption):
                 var t = "<table>"
                 if let caption { t += "<caption>\(Self.escape(caption))</caption>" }
@@ -149,10 +158,12 @@ public struct HTMLReport {
             pre{background:#f6f6f6;padding:.8em;overflow-x:auto} nav ul{columns:2;list-style:none;padding-left:0}
             .toc2{font-weight:bold;margin-top:.3em} .toc3{margin-left:1.2em;font-size:.92em} \
             .toc4{margin-left:2.4em;font-size:.88em}
+            .svg-file{font-size:.85em} @media print{.chart-tip{display:none}}
             </style></head><body>
             <h1>\(Self.escape(title))</h1>
             <nav><ul>\(toc.joined())</ul></nav>
             \(body.joined(separator: "\n"))
+            \(explorable ? "<script>//<![CDATA[\n\(Self.explorableScript)\n//]]></script>" : "")
             </body></html>
             """
     }

@@ -51,7 +51,7 @@ package struct RunFolder {
     package func figure(_ chart: Chart, _ relative: String, caption: String, into report: inout HTMLReport) throws {
         guard let svg = try drawn(chart, relative, into: &report) else { return }
         try AtomicFile.write(svg, to: url(relative))
-        report.blocks.append(.figure(svg: svg, caption: caption, file: relative))
+        report.blocks.append(.figure(svg: svg, caption: caption, file: relative, data: chart.explorableData))
     }
 
     /// Writes the chart as SVG and links it from the report without embedding it (large grids stay out of
@@ -69,11 +69,11 @@ package struct RunFolder {
 
     /// Several charts side by side.
     package func figureRow(_ charts: [(Chart, String, String)], into report: inout HTMLReport) throws {
-        var figs: [(svg: String, caption: String, file: String?)] = []
+        var figs: [(svg: String, caption: String, file: String?, data: String?)] = []
         for (chart, relative, caption) in charts {
             guard let svg = try drawn(chart, relative, into: &report) else { continue }
             try AtomicFile.write(svg, to: url(relative))
-            figs.append((svg, caption, relative))
+            figs.append((svg, caption, relative, chart.explorableData))
         }
         if !figs.isEmpty { report.blocks.append(.figureRow(figs)) }
     }
