@@ -52,6 +52,11 @@ extension HTMLReport {
             if (parent) parent.appendChild(e);
             return e;
           }
+          function label(x, y, anchor, size, content, parent) {
+            var t = el("text", { x: x, y: y, "text-anchor": anchor, "font-size": size }, parent);
+            t.textContent = content;
+            return t;
+          }
           function fmt(v) {
             if (v === 0) return "0";
             var a = Math.abs(v);
@@ -100,10 +105,9 @@ extension HTMLReport {
             function draw() {
               while (svg.firstChild) svg.removeChild(svg.firstChild);
               el("rect", { x: 0, y: 0, width: W, height: H, fill: "#fff" }, svg);
-              var t = el("text", { x: W / 2, y: 20, "text-anchor": "middle", "font-size": 14, "font-weight": "bold" }, svg);
-              t.textContent = d.title;
+              label(W / 2, 20, "middle", 14, d.title, svg).setAttribute("font-weight", "bold");
               var pts = visiblePoints();
-              if (!pts.length) { el("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, svg).textContent = "no visible data"; }
+              if (!pts.length) label(W / 2, H / 2, "middle", 12, "no visible data", svg);
               var xs = pts.map(function (p) { return p[0]; }), ys = pts.map(function (p) { return p[1]; });
               var x0 = view ? view[0] : Math.min.apply(null, xs), x1 = view ? view[1] : Math.max.apply(null, xs);
               var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
@@ -111,13 +115,13 @@ extension HTMLReport {
               var sx = scale(x0, x1, d.xLog, L, W - R), sy = scale(y0, y1, d.yLog, H - B, T);
               ticks(y0, y1, d.yLog).forEach(function (v) {
                 el("line", { x1: L, x2: W - R, y1: sy(v), y2: sy(v), stroke: "#eee" }, svg);
-                el("text", { x: L - 6, y: sy(v) + 4, "text-anchor": "end", "font-size": 11 }, svg).textContent = fmt(v);
+                label(L - 6, sy(v) + 4, "end", 11, fmt(v), svg);
               });
               ticks(x0, x1, d.xLog).forEach(function (v) {
-                el("text", { x: sx(v), y: H - B + 16, "text-anchor": "middle", "font-size": 11 }, svg).textContent = fmt(v);
+                label(sx(v), H - B + 16, "middle", 11, fmt(v), svg);
               });
               el("rect", { x: L, y: T, width: W - R - L, height: H - B - T, fill: "none", stroke: "#888" }, svg);
-              el("text", { x: (L + W - R) / 2, y: H - 8, "text-anchor": "middle", "font-size": 12 }, svg).textContent = d.xLabel;
+              label((L + W - R) / 2, H - 8, "middle", 12, d.xLabel, svg);
               el("text", { x: 14, y: (T + H - B) / 2, "text-anchor": "middle", "font-size": 12,
                            transform: "rotate(-90 14 " + (T + H - B) / 2 + ")" }, svg).textContent = d.yLabel;
               var plot = el("g", {}, svg);
@@ -127,7 +131,10 @@ extension HTMLReport {
                 function flush() {
                   if (run.length > 1) el("polyline", { points: run.join(" "), fill: "none", stroke: s.color,
                     "stroke-width": 1.8, "stroke-dasharray": s.dashed ? "6 4" : "none" }, plot);
-                  else if (run.length === 1) { var p = run[0].split(","); el("circle", { cx: p[0], cy: p[1], r: 2.5, fill: s.color }, plot); }
+                  else if (run.length === 1) {
+                    var p = run[0].split(",");
+                    el("circle", { cx: p[0], cy: p[1], r: 2.5, fill: s.color }, plot);
+                  }
                   run = [];
                 }
                 s.x.forEach(function (x, j) {
@@ -141,7 +148,8 @@ extension HTMLReport {
               });
               d.series.forEach(function (s, i) {
                 var y = T + 6 + 17 * i, x = W - R + 12;
-                var g = el("g", { "class": "legend-entry", style: "cursor:pointer", opacity: hidden[i] ? 0.35 : 1 }, svg);
+                var g = el("g", { "class": "legend-entry", style: "cursor:pointer", opacity: hidden[i] ? 0.35 : 1 },
+                           svg);
                 el("line", { x1: x, x2: x + 22, y1: y, y2: y, stroke: s.color, "stroke-width": 3,
                               "stroke-dasharray": s.dashed ? "6 4" : "none" }, g);
                 el("text", { x: x + 28, y: y + 4, "font-size": 11 }, g).textContent = s.name;
@@ -153,7 +161,8 @@ extension HTMLReport {
                                       style: "cursor:crosshair" }, svg);
               var inverse = function (px) {
                 var f = (px - L) / (W - R - L);
-                return d.xLog ? Math.pow(10, Math.log10(x0) + f * (Math.log10(x1) - Math.log10(x0))) : x0 + f * (x1 - x0);
+                if (!d.xLog) return x0 + f * (x1 - x0);
+                return Math.pow(10, Math.log10(x0) + f * (Math.log10(x1) - Math.log10(x0)));
               };
               function local(ev) { var r = svg.getBoundingClientRect(); return (ev.clientX - r.left) * W / r.width; }
               var dragFrom = null, band = null;
@@ -163,26 +172,35 @@ extension HTMLReport {
               });
               area.addEventListener("mousemove", function (ev) {
                 var px = local(ev);
-                if (dragFrom !== null) { band.setAttribute("x", Math.min(px, dragFrom)); band.setAttribute("width", Math.abs(px - dragFrom)); }
+                if (dragFrom !== null) {
+                  band.setAttribute("x", Math.min(px, dragFrom));
+                  band.setAttribute("width", Math.abs(px - dragFrom));
+                }
                 while (cursor.firstChild) cursor.removeChild(cursor.firstChild);
                 var x = inverse(px), lines = [];
                 d.series.forEach(function (s, i) {
                   if (hidden[i]) return;
                   var best = -1, gap = Infinity;
-                  s.x.forEach(function (v, j) { if (v !== null && s.y[j] !== null && Math.abs(v - x) < gap) { gap = Math.abs(v - x); best = j; } });
+                  s.x.forEach(function (v, j) {
+                    if (v !== null && s.y[j] !== null && Math.abs(v - x) < gap) { gap = Math.abs(v - x); best = j; }
+                  });
                   if (best < 0 || (view && (s.x[best] < view[0] || s.x[best] > view[1]))) return;
                   if (d.yLog && s.y[best] <= 0) return;
-                  el("circle", { cx: sx(s.x[best]), cy: sy(s.y[best]), r: 4, fill: "none", stroke: s.color, "stroke-width": 2 }, cursor);
+                  el("circle", { cx: sx(s.x[best]), cy: sy(s.y[best]), r: 4, fill: "none", stroke: s.color,
+                                 "stroke-width": 2 }, cursor);
                   lines.push([s.name + ": " + fmt(s.y[best]) + " at " + fmt(s.x[best]), s.color]);
                 });
                 el("line", { x1: px, x2: px, y1: T, y2: H - B, stroke: "#999", "stroke-dasharray": "3 3" }, cursor);
                 var bx = px + 10 + 220 > W ? px - 230 : px + 10;
-                el("rect", { x: bx, y: T + 4, width: 220, height: 8 + 15 * lines.length, fill: "#fff", stroke: "#ccc", opacity: 0.94 }, cursor);
+                el("rect", { x: bx, y: T + 4, width: 220, height: 8 + 15 * lines.length, fill: "#fff", stroke: "#ccc",
+                             opacity: 0.94 }, cursor);
                 lines.forEach(function (l, k) {
                   el("text", { x: bx + 6, y: T + 18 + 15 * k, "font-size": 11, fill: l[1] }, cursor).textContent = l[0];
                 });
               });
-              area.addEventListener("mouseleave", function () { while (cursor.firstChild) cursor.removeChild(cursor.firstChild); });
+              area.addEventListener("mouseleave", function () {
+                while (cursor.firstChild) cursor.removeChild(cursor.firstChild);
+              });
               area.addEventListener("mouseup", function (ev) {
                 var px = local(ev);
                 if (dragFrom !== null && Math.abs(px - dragFrom) > 5) {
