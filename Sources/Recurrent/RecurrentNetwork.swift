@@ -512,6 +512,14 @@ public final class RecurrentNetwork<T: Real> {
         return Array(UnsafeBufferPointer(start: layers[k].saved.pointer + i * n, count: n))
     }
 
+    /// The cell state c_t of layer k at every step of the last forward pass, [T, B, H] time-major; nil for a cell
+    /// without one.
+    public func cellStates(layer k: Int) -> [T]? {
+        guard config.layout.cellState else { return nil }
+        let n = cachedSteps * cachedBatch * config.hiddenSize
+        return Array(UnsafeBufferPointer(start: layers[k].cs.pointer + cachedBatch * config.hiddenSize, count: n))
+    }
+
     /// Gate activations of layer k from the last forward pass, [T, B, G*H] time-major (for saturation statistics).
     public func gateActivations(layer k: Int) -> [T] {
         layers[k].gates.array(cachedSteps * cachedBatch * config.gateWidth)

@@ -71,21 +71,36 @@ final class AnswersTests: XCTestCase {
 final class UnitsOverTextFindingTests: XCTestCase {
     /// The sentence names a unit only when it beats the untrained network's best by the margin; else it says none does.
     func testAUnitIsNamedOnlyWellAboveTheUntrainedNetwork() {
-        func units(r: Double, untrained: Double) -> [UnitsOverText.ModelUnits] {
+        func units(r: Double, untrained: Double, open: [Double] = [0.2, 0.8]) -> [UnitsOverText.ModelUnits] {
             [
                 .init(
                     model: "LSTM", passage: "ab",
                     matches: [
                         .init(
-                            feature: "inside quotes", unit: 37, r: r, untrainedBest: untrained, sameUnitUntrained: 0.1,
-                            randomUnit: 0.05)
-                    ], activation: [0.5, -0.5])
+                            feature: "inside quotes", signal: "c", unit: 37, r: r, untrainedBest: untrained,
+                            sameUnitUntrained: 0.1, randomUnit: 0.05)
+                    ], activation: [0.5, -0.5], pickerStates: [[50], [-50]],
+                    saturation: [
+                        .init(gate: "gate f", keepsState: true, left: [0.6, 0], right: open),
+                        .init(gate: "gate i", keepsState: false, left: [0, 0.7], right: [0.9, 0])
+                    ])
             ]
         }
         let follows = UnitsOverText.findings(units(r: 0.62, untrained: 0.2))[0].text
-        XCTAssertTrue(follows.hasPrefix("LSTM unit 37 follows \"inside quotes\" on the held-out passage: r = 0.62"))
+        XCTAssertTrue(follows.hasPrefix("LSTM c unit 37 follows \"inside quotes\" on the held-out passage: r = 0.62"))
         let none = UnitsOverText.findings(units(r: 0.35, untrained: 0.3))[0].text
         XCTAssertTrue(none.hasPrefix("No LSTM unit follows a text feature well above the untrained network"), none)
         XCTAssertTrue(UnitsOverText.coloured(units(r: 0.62, untrained: 0.2)).contains("background:rgb(255,127,127)"))
+        // Gate saturation follows its counts, and a keep gate held open is memory, not saturation.
+        let held = UnitsOverText.findings(units(r: 0.62, untrained: 0.2))[1].text
+        XCTAssertEqual(
+            held,
+            """
+            LSTM gates on the held-out passage, units below 0.1 / above 0.9 for over half of it: gate f 1 / 1 of 2 \
+            units (held open keeps the state: memory, not saturation); gate i 1 / 1 of 2 units.
+            """)
+        let shut = UnitsOverText.findings(units(r: 0.62, untrained: 0.2, open: [0.1, 0.2]))[1].text
+        XCTAssertTrue(shut.contains("gate f 1 / 0 of 2 units; gate i"), shut)
+        XCTAssertTrue(UnitsOverText.picker(units(r: 0.62, untrained: 0.2)).contains("\"states\":[[50],[-50]]"))
     }
 }

@@ -271,7 +271,6 @@ package enum ToyExperiment {
         let start = heldOut.firstIndex(of: "\n").map { heldOut.index(after: $0) } ?? heldOut.startIndex
         let units = try UnitsOverText.measure(
             models, passage: Array(heldOut[start...].prefix(1000)), index: chars.index, seed: o.seed)
-        try context.folder.writeJSON(units, to: "toy/units.json")
         report.section("Character-level text generation", level: 3)
         let excerpt = text.count < corpus.count ? " (the first \(text.count) of \(corpus.count))" : ""
         report.paragraph(
@@ -298,16 +297,7 @@ package enum ToyExperiment {
             }
             + UnitsOverText.findings(units)
         report.list(findings.map(\.text))
-        report.section("Units over text", level: 4)
-        report.paragraph(
-            """
-            Each trained model's hidden units against features of a held-out passage (position in the line, inside \
-            quotes or brackets, inside a word, after a space, line end, digit): the unit whose activation h_t \
-            correlates best with a feature, against the best unit of the same network untrained (the same search) \
-            and a random trained unit; all matches in toy/units.json. The passage, coloured by each model's best \
-            unit:
-            """)
-        report.html(UnitsOverText.coloured(units))
+        try UnitsOverText.present(units, prefix: "toy/", folder: folder, report: &report)
         report.section("Gates over time", level: 4)
         try GatesOverTime.textFigure(
             models, passage: Array(units.first?.passage ?? ""), index: chars.index, folder: folder, report: &report)
