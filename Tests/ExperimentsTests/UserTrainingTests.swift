@@ -144,6 +144,14 @@ final class UserTrainingTests: XCTestCase {
             UserTraining.Config.self, from: Data(contentsOf: out.appendingPathComponent("config.json")))
         XCTAssertEqual(saved, c.recordingDataLocation(relativeTo: out))
         XCTAssertEqual(saved.dataFromRun.map { out.appendingPathComponent($0).standardizedFileURL.path }, c.data)
+        // Inside the character models, as in the study: units over text (with the GRU's gate saturation) and gates
+        // over the held-out passage.
+        let page = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("Units over text") && page.contains("class=\"unit-picker\""))
+        XCTAssertTrue(page.contains("GRU gates on the held-out passage, units below 0.1 / above 0.9"), "saturation")
+        for file in ["real/train/units.json", "real/train/gru_gates.svg", "real/train/gru_gate_saturation.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
         for cell in ["gru", "indrnn"] {
             XCTAssertTrue(
                 FileManager.default.fileExists(

@@ -115,6 +115,9 @@ package enum RealDataExperiment {
         var seeds = 1
         /// Whether the report shows the gates over time for the first validation sequence (pixel MNIST: a digit).
         var showsGatesOverTime = false
+        /// A character model's held-out text and its character ids: the report adds units over text and gates over
+        /// the passage, as the study's character models get.
+        var heldOutText: (passage: [Character], index: [Character: Int])? = nil
         /// Gate initialisations to train the LSTM with as well, side by side with `gateInit`.
         var compareGateInits: [GateInit] = []
         /// The cells trained, and the whole recipe when a user set it (`rnnlab train`); nil: built from the fields.
@@ -468,7 +471,11 @@ package enum RealDataExperiment {
                 trained, input: { _ in x }, labels: nil, what: "the \(x.shape[1]) steps of one validation sequence",
                 path: { "real/\(task.key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
         }
-        report.list(findings.map(\.text))
+        var shown = findings
+        if let text = task.heldOutText {
+            shown += try insideTheCharacterModels(task, text, trained, o, folder: folder, report: &report)
+        }
+        report.list(shown.map(\.text))
         if let note = resumeNote(results) { report.paragraph(note) }
         try RealDataReport.writeCSV(task: task.key, results: results, folder: folder)
         var result = TaskResult(
@@ -635,5 +642,24 @@ package enum RealDataExperiment {
             let (initial, trained) = try m.beforeAndAfter(norms)
             return RealDataReport.Flow(model: m.cell.displayName, initial: initial, trained: trained)
         }
+    }
+}
+
+extension RealDataExperiment {
+    /// Units over text and gates over time for a character model's held-out passage (its first 1000 characters
+    /// from a line start), under real/TASK/; the units' findings.
+    static func insideTheCharacterModels(
+        _ task: Task, _ text: (passage: [Character], index: [Character: Int]), _ trained: [ModelRecipe.Trained],
+        _ o: Options, folder: RunFolder, report: inout HTMLReport
+    ) throws -> [Finding] {
+        let start = text.passage.firstIndex(of: "\n").map { $0 + 1 } ?? 0
+        let passage = Array(text.passage[min(start, text.passage.count)...].prefix(1000))
+        let units = try UnitsOverText.measure(trained, passage: passage, index: text.index, seed: o.seed)
+        try UnitsOverText.present(units, prefix: "real/\(task.key)/", folder: folder, report: &report)
+        report.section("Gates over time", level: 4)
+        try GatesOverTime.textFigure(
+            trained, passage: passage, index: text.index, path: { "real/\(task.key)/\($0.rawValue)_gates.svg" },
+            folder: folder, report: &report)
+        return UnitsOverText.findings(units)
     }
 }

@@ -31,7 +31,8 @@ enum GatesOverTime {
 
     /// The first 60 characters of `passage` the models know, as each model's embedded input and as column labels.
     static func textFigure(
-        _ models: [ModelRecipe.Trained], passage: [Character], index: [Character: Int], folder: RunFolder,
+        _ models: [ModelRecipe.Trained], passage: [Character], index: [Character: Int],
+        path: (CellKind) -> String = { "toy/chars_gates_\($0.rawValue).svg" }, folder: RunFolder,
         report: inout HTMLReport
     ) throws {
         let text = Array(passage.filter { index[$0] != nil }.prefix(60))
@@ -42,7 +43,7 @@ enum GatesOverTime {
                 guard let embedding = m.model.embedding else { throw ShapeError("a character model has an embedding") }
                 return try embedding.forward(ids, batch: 1, steps: ids.count)
             }, labels: text.map(label), what: "the first \(text.count) held-out characters",
-            path: { "toy/chars_gates_\($0.rawValue).svg" }, folder: folder, report: &report)
+            path: path, folder: folder, report: &report)
     }
 
     /// One sequence read by each model untrained and trained (`input` is asked at each, so an embedding reads with

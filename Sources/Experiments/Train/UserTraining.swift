@@ -227,6 +227,11 @@ package enum UserTraining {
             inputSize: c.embedding, outputs: chars.vocabulary.count, hidden: c.hidden, epochs: c.epochs,
             batch: c.batch, lr: c.learningRate, clip: c.clip, objective: .crossEntropy)
         task.tokens = (chars.train, chars.validation, chars.vocabulary.count)
+        // The held-out part of the text, for units over text and gates over time in the report.
+        task.heldOutText = (
+            Array(text.suffix(max(0, text.count - Int(Double(text.count) * (1 - c.validationFraction))))),
+            chars.index
+        )
         task.custom = Self.recipe(
             c,
             input: c.embedding, outputs: chars.vocabulary.count, vocabulary: chars.vocabulary.count,
