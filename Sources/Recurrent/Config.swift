@@ -147,6 +147,26 @@ public struct RecurrentConfig: Codable, Equatable, Sendable {
 extension Nonlinearity {
     /// ONNX's name of the activation ("Tanh", "Relu").
     var onnx: String { self == .tanh ? "Tanh" : "Relu" }
+
+    /// h = act(pre), in place over n values (the vanilla RNN's and IndRNN's step).
+    @inline(__always)
+    func apply<T: Real>(_ p: UnsafeMutablePointer<T>, _ n: Int) {
+        if self == .tanh {
+            T.tanhInPlace(p, n)
+        } else {
+            for i in 0..<n { p[i] = max(p[i], 0) }
+        }
+    }
+
+    /// d pre = dh * act'(pre) over n values, from h = act(pre): tanh' = 1 - h^2, relu' = [h > 0].
+    @inline(__always)
+    func backward<T: Real>(dh: UnsafePointer<T>, h: UnsafePointer<T>, into d: UnsafeMutablePointer<T>, _ n: Int) {
+        if self == .tanh {
+            for i in 0..<n { d[i] = dh[i] * (1 - h[i] * h[i]) }
+        } else {
+            for i in 0..<n { d[i] = h[i] > 0 ? dh[i] : 0 }
+        }
+    }
 }
 
 /// One layer's parameter names, PyTorch's: weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (the hidden

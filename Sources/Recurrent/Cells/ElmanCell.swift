@@ -13,11 +13,7 @@ enum ElmanCell: RecurrentCell {
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let n = s.batch * s.hidden, H = s.hidden
         gemm(m: s.batch, a: s.hPrev, lda: H, b: s.recurrent, c: s.gates, ldc: H, accumulate: true)
-        if config.nonlinearity == .tanh {
-            T.tanhInPlace(s.gates, n)
-        } else {
-            for i in 0..<n { s.gates[i] = max(s.gates[i], 0) }
-        }
+        config.nonlinearity.apply(s.gates, n)
         s.hNext.update(from: s.gates, count: n)
     }
 
@@ -25,12 +21,7 @@ enum ElmanCell: RecurrentCell {
     @_specialize(where T == Float) @_specialize(where T == Double)
     static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig) {
         let n = s.batch * s.hidden, H = s.hidden
-        let h = s.gates
-        if config.nonlinearity == .tanh {
-            for i in 0..<n { g.dGi[i] = g.dh[i] * (1 - h[i] * h[i]) }
-        } else {
-            for i in 0..<n { g.dGi[i] = h[i] > 0 ? g.dh[i] : 0 }
-        }
+        config.nonlinearity.backward(dh: g.dh, h: s.gates, into: g.dGi, n)
         gemm(m: s.batch, a: g.dGi, lda: H, b: s.recurrent, c: g.dhPrev, ldc: H, accumulate: false)
     }
 }

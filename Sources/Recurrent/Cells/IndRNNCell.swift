@@ -28,26 +28,17 @@ enum IndRNNCell: RecurrentCell {
             for j in 0..<H { pre[j] += u[j] * hp[j] }
         }
         let n = s.batch * H
-        if config.nonlinearity == .tanh {
-            T.tanhInPlace(s.gates, n)
-        } else {
-            for i in 0..<n { s.gates[i] = max(s.gates[i], 0) }
-        }
+        config.nonlinearity.apply(s.gates, n)
         s.hNext.update(from: s.gates, count: n)
     }
 
     // d pre = dh * act'(pre) (tanh' = 1 - h^2, relu' = [h > 0]);  dh_{t-1} = d pre * u.
     @_specialize(where T == Float) @_specialize(where T == Double)
     static func backward<T: Real>(_ s: StepBuffers<T>, _ g: StepGradients<T>, _ config: RecurrentConfig) {
-        let H = s.hidden, h = s.gates, u = s.whh
+        let H = s.hidden, u = s.whh
+        config.nonlinearity.backward(dh: g.dh, h: s.gates, into: g.dGi, s.batch * H)
         for b in 0..<s.batch {
-            let row = b * H
-            for j in 0..<H {
-                let i = row + j
-                let d = config.nonlinearity == .tanh ? g.dh[i] * (1 - h[i] * h[i]) : (h[i] > 0 ? g.dh[i] : 0)
-                g.dGi[i] = d
-                g.dhPrev[i] = d * u[j]
-            }
+            for j in 0..<H { g.dhPrev[b * H + j] = g.dGi[b * H + j] * u[j] }
         }
     }
 
