@@ -2,15 +2,22 @@ import Foundation
 
 /// A registered recurrent cell, by the name files and options use ("lstm"). Everything a cell is (gates,
 /// parameter shapes, state, forward and backward step) lives in its ``RecurrentCell`` type; this names it.
-public struct CellKind: RawRepresentable, Hashable, Codable, Sendable, CaseIterable, CustomStringConvertible {
+public struct CellKind: RawRepresentable, Hashable, Codable, @unchecked Sendable, CaseIterable, CustomStringConvertible
+{
     /// The cell's name ("lstm").
     public let rawValue: String
+    /// The cell type behind this name (looked up once: the step loop asks it at every step). A metatype is
+    /// immutable, which is why the struct is Sendable.
+    public let cellType: any RecurrentCell.Type
 
     /// The registered cell called `rawValue`, or nil.
     public init?(rawValue: String) {
-        guard CellRegistry.shared.cell(named: rawValue) != nil else { return nil }
-        self.rawValue = rawValue
+        guard let type = CellRegistry.shared.cell(named: rawValue) else { return nil }
+        self.rawValue = rawValue; cellType = type
     }
+
+    public static func == (a: CellKind, b: CellKind) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 
     /// The cells the library defines, one line each, in the order help texts list them.
     static let builtIn: [any RecurrentCell.Type] = [
@@ -18,7 +25,7 @@ public struct CellKind: RawRepresentable, Hashable, Codable, Sendable, CaseItera
     ]
 
     /// A built-in cell, by the name its type declares.
-    init(builtIn cell: any RecurrentCell.Type) { rawValue = cell.name }
+    init(builtIn cell: any RecurrentCell.Type) { rawValue = cell.name; cellType = cell }
 
     public static let rnn = CellKind(builtIn: ElmanCell.self)
     public static let lstm = CellKind(builtIn: LSTMCell.self)
@@ -35,9 +42,6 @@ public struct CellKind: RawRepresentable, Hashable, Codable, Sendable, CaseItera
         try CellRegistry.shared.register(cell)
         return CellKind(builtIn: cell)
     }
-
-    /// The cell type behind this name.
-    public var cellType: any RecurrentCell.Type { CellRegistry.shared.cell(named: rawValue)! }
 
     public var description: String { rawValue }
 

@@ -249,17 +249,20 @@ public final class RecurrentNetwork<T: Real> {
             for t in 0..<Tn {
                 // The folded bias is added here, by the thread that owns these rows, just before the step reads them.
                 addRowVector(gates + t * B * G + b0 * G, rows: nb, cols: G, ld: G, bias)
-                cell.forward(step(lb, t, rows: b0, nb, saved: saved, recurrent: recurrent), config)
+                cell.forward(
+                    step(lb, t, rows: b0, nb, saved: saved, recurrent: recurrent, cellState: cellState), config)
             }
         }
     }
 
     /// The buffers of step t for batch rows b0..<b0+nb of layer k's last (or current) pass.
     func step(
-        _ lb: LayerBuffers<T>, _ t: Int, rows b0: Int, _ nb: Int, saved: SavedValues<T>, recurrent: PackedPanels<T>
+        _ lb: LayerBuffers<T>, _ t: Int, rows b0: Int, _ nb: Int, saved: SavedValues<T>, recurrent: PackedPanels<T>,
+        cellState: Bool
     ) -> StepBuffers<T> {
         let B = cachedBatch, H = config.hiddenSize, G = config.gateWidth, row = t * B + b0
-        let hs = lb.hs.pointer, cs = lb.cs.pointer, cellState = config.layout.cellState
+        // (The layout is the caller's, asked once per pass: building it allocates, which cost Q1's LSTM 10% per step.)
+        let hs = lb.hs.pointer, cs = lb.cs.pointer
         return StepBuffers(
             batch: nb, hidden: H, gates: lb.gates.pointer + row * G, hPrev: hs + row * H, hNext: hs + (row + B) * H,
             cPrev: cellState ? cs + row * H : cs, cNext: cellState ? cs + (row + B) * H : cs,
@@ -457,7 +460,7 @@ public final class RecurrentNetwork<T: Real> {
                 if top { (dlDh + t * B * H + b0 * H).update(from: dhCur, count: nb * H) }
                 let row = t * B + b0
                 cell.backward(
-                    step(lb, t, rows: b0, nb, saved: saved, recurrent: recurrent),
+                    step(lb, t, rows: b0, nb, saved: saved, recurrent: recurrent, cellState: layout.cellState),
                     StepGradients(
                         dh: dhCur, dc: dcChunk, dhPrev: dhNext,
                         dGi: dGi + row * G, dGh: dGh + row * G),
