@@ -35,13 +35,18 @@ extension LineChart {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         guard let json = try? encoder.encode(data) else { return nil }
-        // Safe inside <script> and as XML text: <, > and & only as JSON's \u escapes (nothing can close the element).
-        return String(decoding: json, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
-            .replacingOccurrences(of: ">", with: "\\u003e").replacingOccurrences(of: "&", with: "\\u0026")
+        return HTMLReport.scriptSafe(json)
     }
 }
 
 extension HTMLReport {
+    /// JSON bytes as text safe inside a <script> element and as XML text: <, > and & only as JSON's \u escapes, so
+    /// nothing in the data can close the element or break the page.
+    public static func scriptSafe(_ json: Data) -> String {
+        String(decoding: json, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
+            .replacingOccurrences(of: ">", with: "\\u003e").replacingOccurrences(of: "&", with: "\\u0026")
+    }
+
     /// The script that makes figures with data explorable; inlined once in a page that has such figures.
     static let explorableScript = #"""
         (function () {

@@ -101,7 +101,7 @@ enum UnitsOverText {
                 model: m.cell.displayName, passage: String(known), matches: matches,
                 activation: shown.map { signal, unit in signal.values.map { colourValue($0[unit], signal) } } ?? [],
                 pickerStates: trained[0].values.prefix(pickerLength).map { $0.map { Int(($0 * 100).rounded()) } },
-                saturation: saturation(trained, carry: m.cell.cellType.carryPath))
+                saturation: saturation(trained, cell: m.cell))
         }
     }
 
@@ -125,13 +125,10 @@ enum UnitsOverText {
     }
 
     /// Per sigmoid gate, each unit's share of steps below 0.1 and above 0.9.
-    static func saturation(_ signals: [Signal], carry: CarryPath?) -> [GateSaturation] {
-        let keep = carry.flatMap { path -> String? in
-            if case .gate = path.source {
-                return "gate " + (path.name.split(separator: " ").last.map(String.init) ?? "")
-            }
-            return nil
-        }
+    static func saturation(_ signals: [Signal], cell: CellKind) -> [GateSaturation] {
+        // The gate block the cell keeps its state with, when its carry path is a gate (LSTM f, GRU z).
+        var keep: String?
+        if case .gate(let block) = cell.cellType.carryPath?.source { keep = "gate \(cell.gateNames[block])" }
         return signals.filter { $0.activation == .sigmoid }.map { s in
             let steps = Double(max(s.values.count, 1)), units = s.values.first?.count ?? 0
             func share(_ test: (Double) -> Bool) -> [Double] {

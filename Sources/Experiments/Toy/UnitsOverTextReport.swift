@@ -63,8 +63,7 @@ extension UnitsOverText {
         let blocks = units.map { m -> String in
             let text = String(m.passage.prefix(pickerLength))
             let payload = try? JSONSerialization.data(withJSONObject: ["text": text, "states": m.pickerStates])
-            let json = String(decoding: payload ?? Data(), as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
-                .replacingOccurrences(of: ">", with: "\\u003e").replacingOccurrences(of: "&", with: "\\u0026")
+            let json = HTMLReport.scriptSafe(payload ?? Data())
             let options = (0..<(m.pickerStates.first?.count ?? 0)).map { "<option>\($0)</option>" }.joined()
             return """
                 <div class="unit-picker"><label>\(HTMLReport.escape(m.model)) h unit <select>\(options)</select>\
