@@ -48,7 +48,9 @@ public struct CacheSizes: Equatable, Sendable, Codable, CustomStringConvertible 
 ///   AVX2 (L1d: 32-48 KB; the B tile streams, the A strip stays).
 /// - nc, the columns of the kc x nc block of B that one pass over all rows reads again for every row strip: that
 ///   block takes half of L2, the other half left to the A strips and C tiles passing through.
-/// - mc: all rows in one pass (the recurrent shapes have at most a few thousand), so L3 only holds A between passes.
+/// - mc: all rows in one pass. The recurrent shapes have at most a few thousand, and where A is read transposed
+///   (the weight gradients) its kc-deep slab is packed whole rows at a time, because rows read in part defeat the
+///   prefetchers (see `StripPanels`): four times slower to pack at H128 than the L2 a smaller block would save.
 /// nc never changes a number (a column's sum does not depend on which block it is in), only where B is read from.
 public struct GEMMBlocking: Equatable, Sendable, Codable, CustomStringConvertible {
     /// kc: the k-slab depth.

@@ -31,22 +31,30 @@ public func gemm<T: Real>(
             accumulate: accumulate, threads: threads)
         return
     }
-    let (rsA, csA) = transA == .none ? (lda, 1) : (1, lda)
     if n == 1 && transA == .transposed {
         gemvTransposed(m: m, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
         return
+    }
+    func rows(_ m0: Int, _ rows: Int) {
+        if transA == .transposed {
+            gemmTransposedA(
+                m: rows, n: n, k: k, a: a + m0, lda: lda, b: b, ldb: ldb, c: c + m0 * ldc, ldc: ldc,
+                accumulate: accumulate)
+        } else {
+            gemmBlocked(
+                m: rows, n: n, k: k, a: a + m0 * lda, lda: lda, b: b, ldb: ldb, c: c + m0 * ldc, ldc: ldc,
+                accumulate: accumulate)
+        }
     }
     if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
         // Split rows of C between the threads in contiguous chunks of whole register tiles.
         let tr = GEMMTile.rows
         forEachSlice(of: (m + tr - 1) / tr, parts: threads) { tiles in
-            let m0 = tiles.lowerBound * tr, rows = min(tiles.upperBound * tr, m) - m0
-            gemmBlocked(
-                m: rows, n: n, k: k, a: a + m0 * rsA, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c + m0 * ldc, ldc: ldc,
-                accumulate: accumulate)
+            let m0 = tiles.lowerBound * tr
+            rows(m0, min(tiles.upperBound * tr, m) - m0)
         }
     } else {
-        gemmBlocked(m: m, n: n, k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+        rows(0, m)
     }
 }
 
@@ -203,45 +211,75 @@ func gemvTransposed<T: Real>(
     }
 }
 
-/// Cache blocking over k (a KC-deep slab of B stays in L2) around the register-tiled kernels. Columns beyond
-/// the last multiple of the tile width are packed, zero-padded, into one tile-wide panel per slab, so they run
-/// through the same kernels instead of a strided scalar loop. The weight gradients (TN: dW = dG^T X, A transposed,
-/// many rows) also pack:
-/// - each kc x nc block of B into contiguous panels, read by every strip of rows (AVX2 build, dW_hh at H128:
-///   70-80% of peak reading B's rows ldb apart, 94% from panels);
-/// - each strip of A into a contiguous [kc, rows] panel when its k sit a multiple of 4 KB apart (lda 2048 at H512:
-///   every line of the strip maps to one L1 set, 66% of peak) and six or more column tiles will read it (the copy
-///   costs about half a cycle per element, the kernels one per element and column tile).
+/// Cache blocking over k (a KC-deep slab of B stays in L2) around the register-tiled kernels, for products whose A
+/// is stored as used (NN: the input projection x W_ih^T, dL/dx = dG W_ih). Columns beyond the last multiple of the
+/// tile width are packed, zero-padded, into one tile-wide panel per slab, so they run through the same kernels
+/// instead of a strided scalar loop.
 @inlinable
 func gemmBlocked<T: Real>(
-    m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsA: Int, csA: Int,
+    m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int,
     b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
 ) {
     let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
     let nc = GEMMTile.blockColumns(T.self)
     let full = n / nr * nr, tail = n - full
-    let packA = rsA == 1 && csA != 1 && n >= 6 * nr && csA * MemoryLayout<T>.stride % 4096 == 0
-    let packB = csA != 1 && full >= 2 * nr && m >= 8 * mr
-    let panels: UnsafeMutablePointer<T>? = packB ? .allocate(capacity: kc * min(nc, full)) : nil
-    defer { panels?.deallocate() }
-    // Scratch on the stack: the padded column tail (a kc x nr panel of B and one tile of C) and the packed A.
-    let scratchCount = (tail > 0 ? kc * nr + mr * nr : 0) + (packA ? kc * mr : 0)
-    withUnsafeTemporaryAllocation(of: T.self, capacity: max(scratchCount, 1)) { scratch in
+    withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
         let panel = scratch.baseAddress!, tile = panel + kc * nr
-        let packed = panel + (tail > 0 ? kc * nr + mr * nr : 0)
         var k0 = 0
         while k0 < k {
-            let kb = min(kc, k - k0)
-            let acc = accumulate || k0 > 0
-            let ak = a + k0 * csA, bk = b + k0 * ldb
-            if tail > 0 {
-                for r in 0..<kb {
-                    let dst = panel + r * nr, src = bk + r * ldb + full
-                    for j in 0..<nr { dst[j] = j < tail ? src[j] : 0 }
+            let kb = min(kc, k - k0), acc = accumulate || k0 > 0
+            let ak = a + k0, bk = b + k0 * ldb
+            if tail > 0 { packTail(bk, ldb: ldb, from: full, width: tail, k: kb, into: panel) }
+            // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2; the padded
+            // tail goes with the last block.
+            var j0 = 0
+            repeat {
+                let j1 = min(j0 + nc, full), last = j1 == full
+                GEMMTile.forEachStrip(m) { rows, i in
+                    let ai = ak + i * lda, ci = c + i * ldc
+                    sweepTiles(
+                        rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: lda, csA: 1, b: bk + j0, ldb: ldb,
+                        tileStride: nr, c: ci + j0, ldc: ldc, accumulate: acc)
+                    if last && tail > 0 {
+                        microKernel(
+                            rows: rows, k: kb, a: ai, rsA: lda, csA: 1, b: panel, ldb: nr, c: tile, ldc: nr,
+                            accumulate: false)
+                        GEMMTile.keep(tile, rows: rows, width: tail, into: ci + full, ldc: ldc, accumulate: acc)
+                    }
                 }
-            }
-            // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2 (512 KB);
-            // the padded tail goes with the last block.
+                j0 = j1
+            } while j0 < full
+            k0 += kb
+        }
+    }
+}
+
+/// The TN products, C = A^T B with A stored [k, m]: the weight gradients dW = dG^T X over all steps (k = T x B,
+/// thousands deep). The kernels read a strip of A^T at one k per iteration; read from A as stored, a strip's
+/// consecutive k sit lda apart (2 KB at H128: a new line and every other k a new page, which the prefetchers do not
+/// follow). So each kc-deep slab of A is first copied, whole rows at a time, into one contiguous [kc, rows] panel
+/// per row strip (`StripPanels`), and each kc x nc block of B into contiguous column panels; the kernels then read
+/// both in order. The k order of every sum is the kernels', so the packing changes no number.
+@inlinable
+func gemmTransposedA<T: Real>(
+    m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int,
+    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
+    let nc = GEMMTile.blockColumns(T.self)
+    let full = n / nr * nr, tail = n - full
+    let panels: UnsafeMutablePointer<T>? = full >= 2 * nr ? .allocate(capacity: kc * min(nc, full)) : nil
+    defer { panels?.deallocate() }
+    let packedA = UnsafeMutablePointer<T>.allocate(capacity: StripPanels<T>.count(rows: m, depth: kc))
+    defer { packedA.deallocate() }
+    withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
+        let panel = scratch.baseAddress!, tile = panel + kc * nr
+        var k0 = 0
+        while k0 < k {
+            let kb = min(kc, k - k0), acc = accumulate || k0 > 0
+            let bk = b + k0 * ldb
+            let strips = StripPanels(packing: a + k0 * lda, lda: lda, rows: m, depth: kb, into: packedA)
+            if tail > 0 { packTail(bk, ldb: ldb, from: full, width: tail, k: kb, into: panel) }
             var j0 = 0
             repeat {
                 let j1 = min(j0 + nc, full), last = j1 == full
@@ -252,26 +290,20 @@ func gemmBlocked<T: Real>(
                         }
                     }
                 }
-                GEMMTile.forEachStrip(m) { rows, i in
-                    var ai = UnsafePointer(ak + i * rsA), rs = rsA, cs = csA
-                    if packA {
-                        packStrip(ai, lda: csA, rows: rows, k: kb, into: packed)
-                        ai = UnsafePointer(packed); rs = 1; cs = rows
-                    }
+                strips.forEach { rows, i, ai in
                     let ci = c + i * ldc
                     if let panels {
                         sweepTiles(
-                            rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: rs, csA: cs, b: panels, ldb: nr,
+                            rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: 1, csA: rows, b: panels, ldb: nr,
                             tileStride: kb * nr, c: ci + j0, ldc: ldc, accumulate: acc)
                     } else {
                         sweepTiles(
-                            rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: rs, csA: cs, b: bk + j0, ldb: ldb,
+                            rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: 1, csA: rows, b: bk + j0, ldb: ldb,
                             tileStride: nr, c: ci + j0, ldc: ldc, accumulate: acc)
                     }
-                    // The padded tail, computed into `tile` and its first `tail` columns kept.
                     if last && tail > 0 {
                         microKernel(
-                            rows: rows, k: kb, a: ai, rsA: rs, csA: cs, b: panel, ldb: nr, c: tile, ldc: nr,
+                            rows: rows, k: kb, a: ai, rsA: 1, csA: rows, b: panel, ldb: nr, c: tile, ldc: nr,
                             accumulate: false)
                         GEMMTile.keep(tile, rows: rows, width: tail, into: ci + full, ldc: ldc, accumulate: acc)
                     }
@@ -280,6 +312,80 @@ func gemmBlocked<T: Real>(
             } while j0 < full
             k0 += kb
         }
+    }
+}
+
+/// The last `width` (< nr) columns of a kb-deep slab of B, from column `from`, zero-padded into one [kb, nr] panel.
+@inlinable @inline(__always)
+func packTail<T: Real>(
+    _ b: UnsafePointer<T>, ldb: Int, from j0: Int, width: Int, k: Int, into panel: UnsafeMutablePointer<T>
+) {
+    let nr = GEMMTile.columns(T.self)
+    for r in 0..<k {
+        let dst = panel + r * nr, src = b + r * ldb + j0
+        for j in 0..<nr { dst[j] = j < width ? src[j] : 0 }
+    }
+}
+
+/// A slab of a transposed A (`rows` columns of A from `a`, `depth` rows of it lda apart) laid out as the kernels
+/// read it: one contiguous [depth, height] panel per row strip (the strips of `GEMMTile.forEachStrip`). Filled
+/// row by row of A, whole rows (a thread's share of them) at a time: the prefetchers follow that, and not rows read
+/// in part (13 MB of dG at H128 packed in 0.43-0.55 ms reading 2 KB rows whole, 2.2-2.5 ms reading them in 1 KB
+/// halves or strip by strip, on the Zen 4 core of the README). Consecutive panels sit one cache line more than their
+/// size apart: at kc 256 a 12-row panel is 12 KB, and without the gap the same k of every panel would fall in one
+/// L1 set.
+@usableFromInline
+struct StripPanels<T: Real> {
+    @usableFromInline let base: UnsafeMutablePointer<T>
+    @usableFromInline let rows: Int, depth: Int
+
+    /// Scalars the panels of `rows` rows at k-depth `depth` take, gaps included.
+    @inlinable static func count(rows: Int, depth: Int) -> Int {
+        rows * depth + ((rows + GEMMTile.rows - 1) / GEMMTile.rows + 4) * gap
+    }
+    @inlinable static var gap: Int { 64 / MemoryLayout<T>.stride }
+
+    @inlinable init(packing a: UnsafePointer<T>, lda: Int, rows: Int, depth: Int, into base: UnsafeMutablePointer<T>) {
+        (self.base, self.rows, self.depth) = (base, rows, depth)
+        // The whole-tile strips in one sweep over A's rows, then the few remainder strips (under a tile of rows).
+        let mr = GEMMTile.rows, whole = rows / mr, stride = mr * depth + Self.gap
+        for kk in 0..<depth {
+            let src = a + kk * lda, dst = base + kk * mr
+            for s in 0..<whole { Self.copy(src + s * mr, count: mr, to: dst + s * stride) }
+        }
+        var at = whole * stride, first = whole * mr
+        for height in GEMMTile.remainderRows {
+            while first + height <= rows {
+                for kk in 0..<depth { Self.copy(a + kk * lda + first, count: height, to: base + at + kk * height) }
+                at += height * depth + Self.gap
+                first += height
+            }
+        }
+    }
+
+    /// Calls body(height, firstRow, panel) for every strip.
+    @inlinable func forEach(_ body: (Int, Int, UnsafePointer<T>) -> Void) {
+        var at = 0
+        GEMMTile.forEachStrip(rows) { height, first in
+            body(height, first, UnsafePointer(base + at))
+            at += height * depth + Self.gap
+        }
+    }
+
+    @inlinable @inline(__always)
+    static func copy(_ src: UnsafePointer<T>, count: Int, to dst: UnsafeMutablePointer<T>) {
+        var r = 0
+        while r + 8 <= count {
+            UnsafeMutableRawPointer(dst + r).storeBytes(
+                of: UnsafeRawPointer(src + r).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
+            r += 8
+        }
+        if r + 4 <= count {
+            UnsafeMutableRawPointer(dst + r).storeBytes(
+                of: UnsafeRawPointer(src + r).loadUnaligned(as: SIMD4<T>.self), as: SIMD4<T>.self)
+            r += 4
+        }
+        while r < count { dst[r] = src[r]; r += 1 }
     }
 }
 
@@ -382,23 +488,6 @@ public func gemm<T: Real>(
             } while p0 < full
             k0 += kb
         }
-    }
-}
-
-/// Copies a strip of a transposed A (`rows` contiguous rows at each k, k columns lda apart) into dst as
-/// [k, rows], four at a time.
-@inlinable @inline(__always)
-func packStrip<T: Real>(_ a: UnsafePointer<T>, lda: Int, rows: Int, k: Int, into dst: UnsafeMutablePointer<T>) {
-    let quads = rows / 4 * 4
-    for kk in 0..<k {
-        let src = a + kk * lda, out = dst + kk * rows
-        var r = 0
-        while r < quads {
-            UnsafeMutableRawPointer(out + r).storeBytes(
-                of: UnsafeRawPointer(src + r).loadUnaligned(as: SIMD4<T>.self), as: SIMD4<T>.self)
-            r += 4
-        }
-        while r < rows { out[r] = src[r]; r += 1 }
     }
 }
 

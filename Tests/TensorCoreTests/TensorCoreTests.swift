@@ -203,6 +203,17 @@ final class GEMMTests: XCTestCase {
                             gemm(m: m, a: rowMajor, lda: k, b: panels, c: &packedResult, ldc: n, accumulate: false)
                         }
                         XCTAssertEqual(packedResult, whole, "m\(m) k\(k) n\(n) \(ta) packed")
+                        // A block of rows alone through the packed product (a time step's input projection, one
+                        // batch slice of the all-steps product) gives those rows' bits.
+                        let r0 = m / 3, r1 = max(r0 + 1, 2 * m / 3)
+                        var block = [Float](repeating: 0, count: (r1 - r0) * n)
+                        storage.withUnsafeMutableBufferPointer { st in
+                            let panels = PackedPanels(packing: b, rows: k, columns: n, ld: n, into: st.baseAddress!)
+                            gemm(
+                                m: r1 - r0, a: Array(rowMajor[(r0 * k)...]), lda: k, b: panels, c: &block, ldc: n,
+                                accumulate: false)
+                        }
+                        XCTAssertEqual(block, Array(whole[(r0 * n)..<(r1 * n)]), "m\(m) k\(k) n\(n) rows \(r0)..<\(r1)")
                         for row in [0, m / 2, m - 1] {
                             var alone = [Float](repeating: 0, count: n)
                             gemm(
@@ -217,8 +228,8 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    /// The weight-gradient shapes (A transposed, many rows) pack B's blocks, and A's strips when its k sit a multiple
-    /// of 4 KB apart: both against a triple loop, with depths past the k block and a padded column tail.
+    /// The weight-gradient shapes (A transposed, many rows) pack A's slabs into strip panels and B's blocks into
+    /// column panels: against a triple loop, with depths past the k block, lda a multiple of 4 KB and a padded tail.
     func testPackedWeightGradientPathsMatchATripleLoop() {
         checkPackedWeightGradient(Float.self, tolerance: 2e-5)
         checkPackedWeightGradient(Double.self, tolerance: 1e-12)
@@ -248,6 +259,39 @@ final class GEMMTests: XCTestCase {
                     XCTAssertLessThanOrEqual(
                         worst, tolerance * Double(k).squareRoot() * 4, "\(T.self) n\(n) k\(k) lda\(lda)")
                 }
+            }
+        }
+    }
+
+    /// A transposed A's slab packed as the kernels read it: strip s's panel holds A[kk, first + r] at kk * height + r,
+    /// for the whole-tile strips and every remainder strip, and nothing is written outside the panels' extent.
+    func testStripPanelsHoldEachStripContiguously() {
+        let mr = GEMMTile.rows
+        for rows in [1, 3, mr, mr + 7, 3 * mr + mr - 1] {
+            for depth in [1, 5, 256] {
+                let lda = rows + 9
+                let a = (0..<(depth * lda)).map { Float($0) }
+                let count = StripPanels<Float>.count(rows: rows, depth: depth)
+                var storage = [Float](repeating: -1, count: count + 16)
+                var seen = 0
+                storage.withUnsafeMutableBufferPointer { st in
+                    let strips = StripPanels(packing: a, lda: lda, rows: rows, depth: depth, into: st.baseAddress!)
+                    var next = 0
+                    strips.forEach { height, first, panel in
+                        XCTAssertEqual(first, next, "strips in order")
+                        XCTAssertLessThanOrEqual(panel + height * depth, UnsafePointer(st.baseAddress! + count))
+                        for kk in 0..<depth {
+                            for r in 0..<height where panel[kk * height + r] != a[kk * lda + first + r] {
+                                XCTFail("rows \(rows) depth \(depth): strip at \(first) k \(kk) row \(r)")
+                            }
+                        }
+                        next = first + height
+                        seen += height
+                    }
+                }
+                XCTAssertEqual(seen, rows)
+                XCTAssertTrue(
+                    storage[count...].allSatisfy { $0 == -1 }, "rows \(rows) depth \(depth): written past the end")
             }
         }
     }
