@@ -157,16 +157,24 @@ public final class SequenceModel<T: Real> {
             head.backward(dPred, input: pass.features, into: &$0)
         }
 
-        let B = pass.batch, Tn = pass.steps, H = rnn.config.hiddenSize
-        var dOut: Tensor<T>
+        let B = pass.batch, Tn = pass.steps, H = rnn.config.hiddenSize, L = rnn.config.numLayers
+        var dOut: Tensor<T>?, dhn: Tensor<T>?
         if headMode == .everyStep {
             dOut = try dFeatures.reshaped([B, Tn, H])
         } else {
-            dOut = Tensor(zeros: [B, Tn, H])
-            for b in 0..<B { for j in 0..<H { dOut.data[(b * Tn + Tn - 1) * H + j] = dFeatures.data[b * H + j] } }
+            // Only h_T feeds the head: its gradient enters as the top layer's dL/dh_T, which BPTT adds to the same
+            // place a [B, T, H] output gradient would (zero at every other step), without building that tensor.
+            var top = Tensor<T>(zeros: [L, B, H])
+            top.data.withUnsafeMutableBufferPointer { t in
+                dFeatures.data.withUnsafeBufferPointer {
+                    (t.baseAddress! + (L - 1) * B * H).update(from: $0.baseAddress!, count: B * H)
+                }
+            }
+            dhn = top
         }
         let back = try grads.withSubset(e..<(e + r), names: rnn.parameters.names) {
-            try rnn.backward(dOutput: dOut, into: &$0, truncation: truncation, inputGradient: embedding != nil)
+            try rnn.backward(
+                dOutput: dOut, dhn: dhn, into: &$0, truncation: truncation, inputGradient: embedding != nil)
         }
         lastHiddenGradient = back.dlDh
         if let embedding, case .tokens(let ids, _, _) = batch.input {

@@ -101,6 +101,35 @@ final class ConsistencyTests: XCTestCase {
         }
     }
 
+    /// A head on the last step only hands BPTT its gradient as the top layer's dL/dh_T (no [B, T, H] tensor of zeros):
+    /// every gradient is the same bits as with that output gradient, for every cell (scanned ones included).
+    func testLastStepGradientAsFinalStateEqualsAZeroPaddedOutputGradient() throws {
+        for cell in CellKind.allCases {
+            var rng = SeededRandom(seed: 52)
+            let (B, Tn, H, L) = (5, 7, 24, 2)
+            let net = RecurrentNetwork<Float>(
+                config: RecurrentConfig(cell: cell, inputSize: 3, hiddenSize: H, numLayers: L), rng: &rng)
+            let x = Tensor<Float>.uniform([B, Tn, 3], -1, 1, rng: &rng)
+            let last = Tensor<Float>.uniform([B, H], -1, 1, rng: &rng)
+            var padded = Tensor<Float>(zeros: [B, Tn, H]), top = Tensor<Float>(zeros: [L, B, H])
+            for b in 0..<B {
+                for j in 0..<H {
+                    padded.data[(b * Tn + Tn - 1) * H + j] = last.data[b * H + j]
+                    top.data[((L - 1) * B + b) * H + j] = last.data[b * H + j]
+                }
+            }
+            func run(dOutput: Tensor<Float>?, dhn: Tensor<Float>?) throws -> [[Float]] {
+                _ = try net.forward(x)
+                var grads = net.parameters.zerosLike()
+                let back = try net.backward(dOutput: dOutput, dhn: dhn, into: &grads)
+                return [back.dh0.data, back.dlDh.data, back.dx!.data] + grads.tensors.map(\.data)
+            }
+            let viaOutput = try run(dOutput: padded, dhn: nil), viaState = try run(dOutput: nil, dhn: top)
+            XCTAssertEqual(viaState, viaOutput, "\(cell)")
+            XCTAssertTrue(viaOutput.last!.contains { $0 != 0 }, "\(cell): the gradient reached the weights")
+        }
+    }
+
     func testShapeErrorsNameTheProblem() throws {
         var rng = SeededRandom(seed: 1)
         let net = RecurrentNetwork<Float>(config: RecurrentConfig(cell: .lstm, inputSize: 3, hiddenSize: 4), rng: &rng)
