@@ -36,15 +36,10 @@ public func gemm<T: Real>(
         return
     }
     func rows(_ m0: Int, _ rows: Int) {
-        if transA == .transposed {
-            gemmTransposedA(
-                m: rows, n: n, k: k, a: a + m0, lda: lda, b: b, ldb: ldb, c: c + m0 * ldc, ldc: ldc,
-                accumulate: accumulate)
-        } else {
-            gemmBlocked(
-                m: rows, n: n, k: k, a: a + m0 * lda, lda: lda, b: b, ldb: ldb, c: c + m0 * ldc, ldc: ldc,
-                accumulate: accumulate)
-        }
+        let transposed = transA == .transposed
+        gemmBlocked(
+            m: rows, n: n, k: k, a: a + (transposed ? m0 : m0 * lda), lda: lda, transposedA: transposed, b: b, ldb: ldb,
+            c: c + m0 * ldc, ldc: ldc, accumulate: accumulate)
     }
     if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
         // Split rows of C between the threads in contiguous chunks of whole register tiles.
@@ -211,41 +206,62 @@ func gemvTransposed<T: Real>(
     }
 }
 
-/// Cache blocking over k (a KC-deep slab of B stays in L2) around the register-tiled kernels, for products whose A
-/// is stored as used (NN: the input projection x W_ih^T, dL/dx = dG W_ih). Columns beyond the last multiple of the
-/// tile width are packed, zero-padded, into one tile-wide panel per slab, so they run through the same kernels
-/// instead of a strided scalar loop.
+/// Cache blocking over k (a kc-deep slab of B stays in L2) around the register-tiled kernels. Columns beyond the
+/// last multiple of the tile width are packed, zero-padded, into one tile-wide panel per slab, so they run through
+/// the same kernels instead of a strided scalar loop.
+///
+/// A transposed (the weight gradients dW = dG^T X over all steps, k = T x B thousands deep) is packed: the kernels
+/// read a strip of A^T at one k per iteration, and read from A as stored a strip's consecutive k sit lda apart (2 KB
+/// at H128: a new line and every other k a new page, which the prefetchers do not follow). So each kc-deep slab of A
+/// is first copied, whole rows at a time, into one contiguous [kc, rows] panel per row strip (`StripPanels`), and
+/// each kc x nc block of B into contiguous column panels; the kernels then read both in order. A stored as used (NN:
+/// x W_ih^T, dL/dx = dG W_ih) is read in place. The k order of every sum is the kernels', so no packing changes a
+/// number.
 @inlinable
 func gemmBlocked<T: Real>(
-    m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int,
+    m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int, transposedA: Bool,
     b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
 ) {
     let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
     let nc = GEMMTile.blockColumns(T.self)
     let full = n / nr * nr, tail = n - full
+    let panels: UnsafeMutablePointer<T>? = transposedA && full >= 2 * nr ? .allocate(capacity: kc * min(nc, full)) : nil
+    defer { panels?.deallocate() }
+    let packedA: UnsafeMutablePointer<T>? =
+        transposedA ? .allocate(capacity: StripPanels<T>.count(rows: m, depth: kc)) : nil
+    defer { packedA?.deallocate() }
     withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
         let panel = scratch.baseAddress!, tile = panel + kc * nr
         var k0 = 0
         while k0 < k {
-            let kb = min(kc, k - k0), acc = accumulate || k0 > 0
-            let ak = a + k0, bk = b + k0 * ldb
+            let kb = min(kc, k - k0), acc = accumulate || k0 > 0, bk = b + k0 * ldb
+            let strips = packedA.map { StripPanels(packing: a + k0 * lda, lda: lda, rows: m, depth: kb, into: $0) }
             if tail > 0 { packTail(bk, ldb: ldb, from: full, width: tail, k: kb, into: panel) }
             // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2; the padded
             // tail goes with the last block.
             var j0 = 0
             repeat {
-                let j1 = min(j0 + nc, full), last = j1 == full
-                GEMMTile.forEachStrip(m) { rows, i in
-                    let ai = ak + i * lda, ci = c + i * ldc
+                let j1 = min(j0 + nc, full), last = j1 == full, tiles = (j1 - j0) / nr
+                if let panels { packBlock(bk + j0, ldb: ldb, tiles: tiles, k: kb, into: panels) }
+                // One strip of rows (height `rows`, from row i) across the block's column tiles.
+                func strip(_ rows: Int, _ i: Int, _ ai: UnsafePointer<T>, rsA: Int, csA: Int) {
+                    let ci = c + i * ldc
                     sweepTiles(
-                        rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: lda, csA: 1, b: bk + j0, ldb: ldb,
-                        tileStride: nr, c: ci + j0, ldc: ldc, accumulate: acc)
+                        rows: rows, tiles: tiles, k: kb, a: ai, rsA: rsA, csA: csA,
+                        b: panels.map { UnsafePointer($0) } ?? bk + j0,
+                        ldb: panels == nil ? ldb : nr, tileStride: panels == nil ? nr : kb * nr, c: ci + j0, ldc: ldc,
+                        accumulate: acc)
                     if last && tail > 0 {
                         microKernel(
-                            rows: rows, k: kb, a: ai, rsA: lda, csA: 1, b: panel, ldb: nr, c: tile, ldc: nr,
+                            rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: panel, ldb: nr, c: tile, ldc: nr,
                             accumulate: false)
                         GEMMTile.keep(tile, rows: rows, width: tail, into: ci + full, ldc: ldc, accumulate: acc)
                     }
+                }
+                if let strips {
+                    strips.forEach { rows, i, ai in strip(rows, i, ai, rsA: 1, csA: rows) }
+                } else {
+                    GEMMTile.forEachStrip(m) { rows, i in strip(rows, i, a + k0 + i * lda, rsA: lda, csA: 1) }
                 }
                 j0 = j1
             } while j0 < full
@@ -254,64 +270,12 @@ func gemmBlocked<T: Real>(
     }
 }
 
-/// The TN products, C = A^T B with A stored [k, m]: the weight gradients dW = dG^T X over all steps (k = T x B,
-/// thousands deep). The kernels read a strip of A^T at one k per iteration; read from A as stored, a strip's
-/// consecutive k sit lda apart (2 KB at H128: a new line and every other k a new page, which the prefetchers do not
-/// follow). So each kc-deep slab of A is first copied, whole rows at a time, into one contiguous [kc, rows] panel
-/// per row strip (`StripPanels`), and each kc x nc block of B into contiguous column panels; the kernels then read
-/// both in order. The k order of every sum is the kernels', so the packing changes no number.
-@inlinable
-func gemmTransposedA<T: Real>(
-    m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int,
-    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
-) {
-    let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
-    let nc = GEMMTile.blockColumns(T.self)
-    let full = n / nr * nr, tail = n - full
-    let panels: UnsafeMutablePointer<T>? = full >= 2 * nr ? .allocate(capacity: kc * min(nc, full)) : nil
-    defer { panels?.deallocate() }
-    let packedA = UnsafeMutablePointer<T>.allocate(capacity: StripPanels<T>.count(rows: m, depth: kc))
-    defer { packedA.deallocate() }
-    withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
-        let panel = scratch.baseAddress!, tile = panel + kc * nr
-        var k0 = 0
-        while k0 < k {
-            let kb = min(kc, k - k0), acc = accumulate || k0 > 0
-            let bk = b + k0 * ldb
-            let strips = StripPanels(packing: a + k0 * lda, lda: lda, rows: m, depth: kb, into: packedA)
-            if tail > 0 { packTail(bk, ldb: ldb, from: full, width: tail, k: kb, into: panel) }
-            var j0 = 0
-            repeat {
-                let j1 = min(j0 + nc, full), last = j1 == full
-                if let panels {
-                    for p in 0..<((j1 - j0) / nr) {
-                        for r in 0..<kb {
-                            (panels + (p * kb + r) * nr).update(from: bk + r * ldb + j0 + p * nr, count: nr)
-                        }
-                    }
-                }
-                strips.forEach { rows, i, ai in
-                    let ci = c + i * ldc
-                    if let panels {
-                        sweepTiles(
-                            rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: 1, csA: rows, b: panels, ldb: nr,
-                            tileStride: kb * nr, c: ci + j0, ldc: ldc, accumulate: acc)
-                    } else {
-                        sweepTiles(
-                            rows: rows, tiles: (j1 - j0) / nr, k: kb, a: ai, rsA: 1, csA: rows, b: bk + j0, ldb: ldb,
-                            tileStride: nr, c: ci + j0, ldc: ldc, accumulate: acc)
-                    }
-                    if last && tail > 0 {
-                        microKernel(
-                            rows: rows, k: kb, a: ai, rsA: 1, csA: rows, b: panel, ldb: nr, c: tile, ldc: nr,
-                            accumulate: false)
-                        GEMMTile.keep(tile, rows: rows, width: tail, into: ci + full, ldc: ldc, accumulate: acc)
-                    }
-                }
-                j0 = j1
-            } while j0 < full
-            k0 += kb
-        }
+/// `tiles` column tiles of a kb-deep slab of B (from its first column) copied into contiguous [kb, nr] panels.
+@inlinable @inline(__always)
+func packBlock<T: Real>(_ b: UnsafePointer<T>, ldb: Int, tiles: Int, k: Int, into panels: UnsafeMutablePointer<T>) {
+    let nr = GEMMTile.columns(T.self)
+    for p in 0..<tiles {
+        for r in 0..<k { (panels + (p * k + r) * nr).update(from: b + r * ldb + p * nr, count: nr) }
     }
 }
 
@@ -351,12 +315,12 @@ struct StripPanels<T: Real> {
         let mr = GEMMTile.rows, whole = rows / mr, stride = mr * depth + Self.gap
         for kk in 0..<depth {
             let src = a + kk * lda, dst = base + kk * mr
-            for s in 0..<whole { Self.copy(src + s * mr, count: mr, to: dst + s * stride) }
+            for s in 0..<whole { copyRow(src + s * mr, count: mr, to: dst + s * stride) }
         }
         var at = whole * stride, first = whole * mr
         for height in GEMMTile.remainderRows {
             while first + height <= rows {
-                for kk in 0..<depth { Self.copy(a + kk * lda + first, count: height, to: base + at + kk * height) }
+                for kk in 0..<depth { copyRow(a + kk * lda + first, count: height, to: base + at + kk * height) }
                 at += height * depth + Self.gap
                 first += height
             }
@@ -370,22 +334,6 @@ struct StripPanels<T: Real> {
             body(height, first, UnsafePointer(base + at))
             at += height * depth + Self.gap
         }
-    }
-
-    @inlinable @inline(__always)
-    static func copy(_ src: UnsafePointer<T>, count: Int, to dst: UnsafeMutablePointer<T>) {
-        var r = 0
-        while r + 8 <= count {
-            UnsafeMutableRawPointer(dst + r).storeBytes(
-                of: UnsafeRawPointer(src + r).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
-            r += 8
-        }
-        if r + 4 <= count {
-            UnsafeMutableRawPointer(dst + r).storeBytes(
-                of: UnsafeRawPointer(src + r).loadUnaligned(as: SIMD4<T>.self), as: SIMD4<T>.self)
-            r += 4
-        }
-        while r < count { dst[r] = src[r]; r += 1 }
     }
 }
 

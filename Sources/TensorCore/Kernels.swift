@@ -185,13 +185,24 @@ public func swapLeadingAxes<T: Real>(
     }
 }
 
-/// dst[0..<count] = src[0..<count]: whole 16-lane vectors inline (the rows swapped between batch-first and
-/// time-major are a few hundred bytes, where a memmove call per row cost more than the copy), the rest by memmove.
+/// dst[0..<count] = src[0..<count] for the short rows the kernels move (a few hundred bytes between batch-first and
+/// time-major, a strip's 12 or 6 values into its GEMM panel), where a memmove call per row cost more than the copy:
+/// 16-lane vectors, then 8 and 4, then scalars.
 @inlinable @inline(__always)
 func copyRow<T: Real>(_ src: UnsafePointer<T>, count: Int, to dst: UnsafeMutablePointer<T>) {
-    let whole = count / 16 * 16
-    for j in stride(from: 0, to: whole, by: 16) { store16(load16(src + j), dst + j) }
-    if whole < count { (dst + whole).update(from: src + whole, count: count - whole) }
+    var j = 0
+    while j + 16 <= count { store16(load16(src + j), dst + j); j += 16 }
+    if j + 8 <= count {
+        UnsafeMutableRawPointer(dst + j).storeBytes(
+            of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
+        j += 8
+    }
+    if j + 4 <= count {
+        UnsafeMutableRawPointer(dst + j).storeBytes(
+            of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD4<T>.self), as: SIMD4<T>.self)
+        j += 4
+    }
+    while j < count { dst[j] = src[j]; j += 1 }
 }
 
 /// Calls body with `parts` contiguous slices of 0..<count, side by side on as many threads (in one call on this
