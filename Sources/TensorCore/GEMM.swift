@@ -157,52 +157,42 @@ public enum GEMMTile {
 }
 
 /// C[m, 1] = (accumulate ? C : 0) + A^T b, A stored [k, m]: the weight gradient of a one-column input (dW_ih at
-/// input size 1, the Q1 sine task). The tiled kernels would compute a whole zero-padded tile of columns for the one
-/// (16x the work on AVX2, 32x on AVX-512); here each k adds b[k] times a contiguous row of A to vectors of C. Every
-/// element sums its k-slab in the kernels' order (from zero, ascending k, one multiply-add each) and then adds the
-/// slab to C as they do, so the result is bit-identical to the tiled path.
+/// input size 1: the Q1 sine task, pixel-by-pixel MNIST). The tiled kernels would compute a whole zero-padded tile
+/// of columns for the one (16x the work on AVX2, 32x on AVX-512); here each k adds b[k] times a row of A to vectors
+/// of partial sums, whole rows at a time (read in column chunks, the rows' parts defeated the prefetchers, as in
+/// `StripPanels`). Every element sums its k-slab in the kernels' order (from zero, ascending k, one multiply-add
+/// each; the last partial vector's lanes as the vector lanes) and then adds the slab to C as they do, so the result
+/// is bit-identical to the tiled path.
 @inlinable
 func gemvTransposed<T: Real>(
     m: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
     c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
 ) {
-    let kc = GEMMTile.depth, w = T.Vector.scalarCount
-    var k0 = 0
-    while k0 < k {
-        let kb = min(kc, k - k0), acc = accumulate || k0 > 0
-        @inline(__always) func keep(_ v: T, _ i: Int) { c[i * ldc] = acc ? c[i * ldc] + v : v }
-        @inline(__always) func keep(_ v: T.Vector, _ i: Int) { for l in 0..<w { keep(v[l], i + l) } }
-        // One row's chain over the slab's k in lane 0 of a vector (the same multiply-add, fused or not, as the
-        // vector lanes).
-        @inline(__always) func chain(_ i: Int) -> T {
-            var s0 = T.Vector()
+    let kc = GEMMTile.depth, w = T.Vector.scalarCount, whole = m / w * w
+    withUnsafeTemporaryAllocation(of: T.Vector.self, capacity: (m + w - 1) / w) { sums in
+        var k0 = 0
+        while k0 < k {
+            let kb = min(kc, k - k0), acc = accumulate || k0 > 0
+            sums.initialize(repeating: T.Vector())
             for kk in k0..<(k0 + kb) {
-                var lane = T.Vector()
-                lane[0] = a[kk * lda + i]
-                madd(&s0, T.Vector(repeating: b[kk * ldb]), lane)
+                let row = a + kk * lda, x = T.Vector(repeating: b[kk * ldb])
+                var v = 0
+                for j in stride(from: 0, to: whole, by: w) {
+                    madd(&sums[v], x, loadVector(row + j))
+                    v += 1
+                }
+                if whole < m {
+                    var lanes = T.Vector()
+                    for l in 0..<(m - whole) { lanes[l] = row[whole + l] }
+                    madd(&sums[v], x, lanes)
+                }
             }
-            return s0[0]
-        }
-        // A vector of rows per chain, four chains at a time.
-        var i = 0
-        while i + 4 * w <= m {
-            var s0 = T.Vector(), s1 = T.Vector(), s2 = T.Vector(), s3 = T.Vector()
-            for kk in k0..<(k0 + kb) {
-                let row = a + kk * lda + i, x = T.Vector(repeating: b[kk * ldb])
-                madd(&s0, x, loadVector(row)); madd(&s1, x, loadVector(row + w))
-                madd(&s2, x, loadVector(row + 2 * w)); madd(&s3, x, loadVector(row + 3 * w))
+            for i in 0..<m {
+                let v = sums[i / w][i % w]
+                c[i * ldc] = acc ? c[i * ldc] + v : v
             }
-            keep(s0, i); keep(s1, i + w); keep(s2, i + 2 * w); keep(s3, i + 3 * w)
-            i += 4 * w
+            k0 += kb
         }
-        while i + w <= m {
-            var s0 = T.Vector()
-            for kk in k0..<(k0 + kb) { madd(&s0, T.Vector(repeating: b[kk * ldb]), loadVector(a + kk * lda + i)) }
-            keep(s0, i)
-            i += w
-        }
-        while i < m { keep(chain(i), i); i += 1 }
-        k0 += kb
     }
 }
 
