@@ -165,11 +165,7 @@ public final class SequenceModel<T: Real> {
             // Only h_T feeds the head: its gradient enters as the top layer's dL/dh_T, which BPTT adds to the same
             // place a [B, T, H] output gradient would (zero at every other step), without building that tensor.
             var top = Tensor<T>(zeros: [L, B, H])
-            top.data.withUnsafeMutableBufferPointer { t in
-                dFeatures.data.withUnsafeBufferPointer {
-                    (t.baseAddress! + (L - 1) * B * H).update(from: $0.baseAddress!, count: B * H)
-                }
-            }
+            top.data.replaceSubrange(((L - 1) * B * H)..<(L * B * H), with: dFeatures.data)
             dhn = top
         }
         let back = try grads.withSubset(e..<(e + r), names: rnn.parameters.names) {

@@ -226,21 +226,24 @@ func gemmBlocked<T: Real>(
         while k0 < k {
             let kb = min(kc, k - k0), acc = accumulate || k0 > 0, bk = b + k0 * ldb
             let strips = packedA.map { StripPanels(packing: a + k0 * lda, lda: lda, rows: m, depth: kb, into: $0) }
-            if tail > 0 { packTail(bk, ldb: ldb, from: full, width: tail, k: kb, into: panel) }
+            if tail > 0 { _ = PackedPanels(packing: bk + full, rows: kb, columns: tail, ld: ldb, into: panel) }
             // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2; the padded
             // tail goes with the last block.
             var j0 = 0
             repeat {
                 let j1 = min(j0 + nc, full), last = j1 == full, tiles = (j1 - j0) / nr
-                if let panels { packBlock(bk + j0, ldb: ldb, tiles: tiles, k: kb, into: panels) }
+                // The block's column tiles: read in place, or packed into contiguous panels.
+                var source = (b: bk + j0, rowStride: ldb, tileStride: nr)
+                if let panels {
+                    let packed = PackedPanels(packing: bk + j0, rows: kb, columns: j1 - j0, ld: ldb, into: panels)
+                    source = (packed.base, nr, packed.panelStride)
+                }
                 // One strip of rows (height `rows`, from row i) across the block's column tiles.
                 func strip(_ rows: Int, _ i: Int, _ ai: UnsafePointer<T>, rsA: Int, csA: Int) {
                     let ci = c + i * ldc
                     sweepTiles(
-                        rows: rows, tiles: tiles, k: kb, a: ai, rsA: rsA, csA: csA,
-                        b: panels.map { UnsafePointer($0) } ?? bk + j0,
-                        ldb: panels == nil ? ldb : nr, tileStride: panels == nil ? nr : kb * nr, c: ci + j0, ldc: ldc,
-                        accumulate: acc)
+                        rows: rows, tiles: tiles, k: kb, a: ai, rsA: rsA, csA: csA, b: source.b, ldb: source.rowStride,
+                        tileStride: source.tileStride, c: ci + j0, ldc: ldc, accumulate: acc)
                     if last && tail > 0 {
                         microKernel(
                             rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: panel, ldb: nr, c: tile, ldc: nr,
@@ -257,27 +260,6 @@ func gemmBlocked<T: Real>(
             } while j0 < full
             k0 += kb
         }
-    }
-}
-
-/// `tiles` column tiles of a kb-deep slab of B (from its first column) copied into contiguous [kb, nr] panels.
-@inlinable @inline(__always)
-func packBlock<T: Real>(_ b: UnsafePointer<T>, ldb: Int, tiles: Int, k: Int, into panels: UnsafeMutablePointer<T>) {
-    let nr = GEMMTile.columns(T.self)
-    for p in 0..<tiles {
-        for r in 0..<k { (panels + (p * k + r) * nr).update(from: b + r * ldb + p * nr, count: nr) }
-    }
-}
-
-/// The last `width` (< nr) columns of a kb-deep slab of B, from column `from`, zero-padded into one [kb, nr] panel.
-@inlinable @inline(__always)
-func packTail<T: Real>(
-    _ b: UnsafePointer<T>, ldb: Int, from j0: Int, width: Int, k: Int, into panel: UnsafeMutablePointer<T>
-) {
-    let nr = GEMMTile.columns(T.self)
-    for r in 0..<k {
-        let dst = panel + r * nr, src = b + r * ldb + j0
-        for j in 0..<nr { dst[j] = j < width ? src[j] : 0 }
     }
 }
 

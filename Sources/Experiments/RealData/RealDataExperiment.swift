@@ -652,8 +652,7 @@ extension RealDataExperiment {
         _ task: Task, _ text: (passage: [Character], index: [Character: Int]), _ trained: [ModelRecipe.Trained],
         _ o: Options, folder: RunFolder, report: inout HTMLReport
     ) throws -> [Finding] {
-        let start = text.passage.firstIndex(of: "\n").map { $0 + 1 } ?? 0
-        let passage = Array(text.passage[min(start, text.passage.count)...].prefix(1000))
+        let passage = UnitsOverText.passage(from: text.passage)
         let units = try UnitsOverText.measure(trained, passage: passage, index: text.index, seed: o.seed)
         try UnitsOverText.present(units, prefix: "real/\(task.key)/", folder: folder, report: &report)
         report.section("Gates over time", level: 4)

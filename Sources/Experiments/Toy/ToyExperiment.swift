@@ -268,9 +268,8 @@ package enum ToyExperiment {
         let samples = try characterSamples(models, chars.vocabulary, o)
         // A held-out passage: the first 1000 characters of the validation text, from a line start.
         let heldOut = text.suffix(max(0, text.count - Int(Double(text.count) * 0.9)))
-        let start = heldOut.firstIndex(of: "\n").map { heldOut.index(after: $0) } ?? heldOut.startIndex
         let units = try UnitsOverText.measure(
-            models, passage: Array(heldOut[start...].prefix(1000)), index: chars.index, seed: o.seed)
+            models, passage: UnitsOverText.passage(from: heldOut), index: chars.index, seed: o.seed)
         report.section("Character-level text generation", level: 3)
         let excerpt = text.count < corpus.count ? " (the first \(text.count) of \(corpus.count))" : ""
         report.paragraph(

@@ -60,6 +60,12 @@ enum UnitsOverText {
 
     static let pickerLength = 300
 
+    /// The passage the units are read on: the first 1000 characters of held-out text, from its first line start.
+    static func passage<Text: Collection<Character>>(from text: Text) -> [Character] {
+        let start = text.firstIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
+        return Array(text[start...].prefix(1000))
+    }
+
     /// The top layer's signals at every character of `ids`: h, c for a cell with a cell state, each gate block.
     static func signals(_ model: SequenceModel<Float>, _ ids: [Int]) throws -> [Signal] {
         guard let embedding = model.embedding else { throw ShapeError("a character model has an embedding") }
