@@ -29,8 +29,11 @@ extension CLITests {
             _ = first.pipe.fileHandleForReading.readDataToEndOfFile(); drained.signal()
         }
         let lock = dir.appendingPathComponent("shared/\(RunLock.fileName)")
+        // Held, not just created: the lock file appears (open with O_CREAT) a moment before its flock is taken, and
+        // the holder is written after it; a second run started in between could take the lock first.
+        func held() -> Bool { ((try? String(contentsOf: lock, encoding: .utf8)) ?? "").contains("(since ") }
         let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: lock.path) && Date() < deadline { usleep(1_000) }
+        while !held() && Date() < deadline { usleep(1_000) }
         let second = try rnnlab(try train("shared", ["--epochs", "12", "--hidden", "48", "--seed", "8"]))
         XCTAssertNotEqual(second.status, 0)
         XCTAssertTrue(
