@@ -28,10 +28,11 @@ public enum GradientFlow {
         for i in 0..<H {
             var seed = Tensor<T>(zeros: [B, Tn, H])
             for b in 0..<B { seed.data[(b * Tn + Tn - 1) * H + i] = 1 }
-            let g = try net.backward(dOutput: seed, into: &scratch, inputGradient: false)
+            _ = try net.backward(dOutput: seed, into: &scratch, inputGradient: false)
+            let dlDh = net.hiddenGradient()!
             for k in 0..<(B * Tn) {
                 var s = 0.0
-                for j in 0..<H { let v = Double(g.dlDh.data[k * H + j]); s += v * v }
+                for j in 0..<H { let v = Double(dlDh.data[k * H + j]); s += v * v }
                 sq[k] += s
             }
         }

@@ -2,9 +2,18 @@ import Foundation
 import Dispatch
 import TensorCore
 
+/// Which steps of the top layer `RecurrentNetwork.forward` returns as its output.
+public enum OutputSteps: Sendable {
+    /// Every step: [B, T, H].
+    case every
+    /// The last step only, [B, 1, H] (for a head on the last step: it skips reordering the whole sequence to
+    /// batch-first, 13 MB per pixel-MNIST batch).
+    case last
+}
+
 /// Result of a forward pass: the top layer's outputs and every layer's final states.
 public struct RecurrentOutput<T: Real> {
-    public var output: Tensor<T>  // [B, T, H]
+    public var output: Tensor<T>  // [B, T, H], or [B, 1, H] for OutputSteps.last
     public var hn: Tensor<T>  // [L, B, H]
     public var cn: Tensor<T>?  // [L, B, H], LSTM only
 }
@@ -14,8 +23,6 @@ public struct RecurrentInputGradients<T: Real> {
     public var dx: Tensor<T>?  // [B, T, I], when requested
     public var dh0: Tensor<T>  // [L, B, H]
     public var dc0: Tensor<T>?  // [L, B, H], LSTM only
-    /// dL/dh_t of the top layer at every step, everything that reaches h_t: [B, T, H].
-    public var dlDh: Tensor<T>
 }
 
 /// Per-layer buffers: the forward cache BPTT reads, and backward scratch. Time-major so each step is a
@@ -64,6 +71,8 @@ public final class RecurrentNetwork<T: Real> {
     let scratch = BackwardBuffers<T>()
     var cachedBatch = 0, cachedSteps = 0
     var hasForwardCache = false
+    /// Batch and steps of the last backward pass, whose top-layer dL/dh_t `scratch.dlDh` holds (time-major).
+    var hiddenGradientShape: (batch: Int, steps: Int)?
 
     /// A stack with given weights (PyTorch's names and shapes, checked).
     public init(config: RecurrentConfig, parameters: ParameterSet<T>) throws {
@@ -147,9 +156,12 @@ public final class RecurrentNetwork<T: Real> {
 
     // MARK: forward
 
-    /// Runs the stack over x [B, T, I] from h0 / c0 [L, B, H] (zeros when nil).
+    /// Runs the stack over x [B, T, I] from h0 / c0 [L, B, H] (zeros when nil); `outputs` says which steps of the top
+    /// layer the output holds.
     @_specialize(where T == Float) @_specialize(where T == Double)
-    public func forward(_ x: Tensor<T>, h0: Tensor<T>? = nil, c0: Tensor<T>? = nil) throws -> RecurrentOutput<T> {
+    public func forward(_ x: Tensor<T>, h0: Tensor<T>? = nil, c0: Tensor<T>? = nil, outputs: OutputSteps = .every)
+        throws -> RecurrentOutput<T>
+    {
         guard x.rank == 3, x.shape[2] == config.inputSize else {
             throw ShapeError("input: expected [batch, steps, \(config.inputSize)], got \(x.shape)")
         }
@@ -184,9 +196,12 @@ public final class RecurrentNetwork<T: Real> {
                 }
             }
         }
-        let out = Tensor<T>(shape: [B, Tn, H]) {
-            swapLeadingAxes(top.hs.pointer + B * H, Tn, B, H, into: $0, threads: threads)
-        }
+        let out =
+            outputs == .last
+            ? Tensor<T>(shape: [B, 1, H]) { $0.update(from: top.hs.pointer + Tn * B * H, count: B * H) }
+            : Tensor<T>(shape: [B, Tn, H]) {
+                swapLeadingAxes(top.hs.pointer + B * H, Tn, B, H, into: $0, threads: threads)
+            }
         hasForwardCache = true
         return RecurrentOutput(output: out, hn: hn, cn: cn)
     }
@@ -254,10 +269,16 @@ public final class RecurrentNetwork<T: Real> {
                 // gates, so they are still in L1: projected for all steps at once, the gates went out to memory
                 // and back (13 MB at H128 B64 T100). The same sums either way (each row's k in the same order).
                 let row = t * B + b0
-                gemm(
-                    m: nb, a: input + row * inSize, lda: inSize, b: projection, c: gates + row * G, ldc: G,
-                    accumulate: false)
-                addRowVector(gates + row * G, rows: nb, cols: G, ld: G, bias)
+                if inSize == 1 {
+                    projectOneFeature(
+                        input + row, ldx: 1, rows: nb, weights: lb.wihT.pointer, bias: bias, into: gates + row * G,
+                        cols: G, ldc: G)
+                } else {
+                    gemm(
+                        m: nb, a: input + row * inSize, lda: inSize, b: projection, c: gates + row * G, ldc: G,
+                        accumulate: false)
+                    addRowVector(gates + row * G, rows: nb, cols: G, ld: G, bias)
+                }
                 cell.forward(
                     step(lb, t, rows: b0, nb, saved: saved, recurrent: recurrent, cellState: cellState), config)
             }
@@ -422,16 +443,25 @@ public final class RecurrentNetwork<T: Real> {
                 dOut = dIn
             }
         }
-        let dlDh = Tensor<T>(shape: [B, Tn, H]) {
-            swapLeadingAxes(scratch.dlDh.pointer, Tn, B, H, into: $0, threads: threads)
-        }
+        hiddenGradientShape = (B, Tn)
         let dx =
             !inputGradient
             ? nil
             : Tensor<T>(shape: [B, Tn, config.inputSize]) {
                 swapLeadingAxes(layers[0].dIn.pointer, Tn, B, config.inputSize, into: $0, threads: threads)
             }
-        return RecurrentInputGradients(dx: dx, dh0: dh0, dc0: dc0, dlDh: dlDh)
+        return RecurrentInputGradients(dx: dx, dh0: dh0, dc0: dc0)
+    }
+
+    /// dL/dh_t of the top layer at every step of the last backward pass (everything that reaches h_t), [B, T, H];
+    /// nil before the first. Reordered from time-major only when asked: a probe's gradient-flow plot reads it, a
+    /// training step does not (13 MB per pixel-MNIST batch).
+    public func hiddenGradient() -> Tensor<T>? {
+        guard let (B, Tn) = hiddenGradientShape else { return nil }
+        let H = config.hiddenSize
+        return Tensor<T>(shape: [B, Tn, H]) {
+            swapLeadingAxes(scratch.dlDh.pointer, Tn, B, H, into: $0, threads: threads)
+        }
     }
 
     /// Layer k's walk back through time: fills dGi (and dGh) for every step from dOut [T, B, H] and the final-state
@@ -493,10 +523,13 @@ public final class RecurrentNetwork<T: Real> {
     ) {
         let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize, G = config.gateWidth
         let inSize = config.layerInputSize(k), slots = LayerSlots(config.parameterNames(layer: k), in: grads)
+        // Bias gradients: the column sums of dG over all steps, summed while the input-weight product reads dGi.
+        let dbIh = lb.biasGradient.ensure(G)
+        lb.biasGradient.zero(G)
         grads.tensors[slots.wih].data.withUnsafeMutableBufferPointer { dW in
             gemm(
                 .transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize,
-                c: dW.baseAddress!, ldc: inSize, accumulate: true, threads: threads)
+                c: dW.baseAddress!, ldc: inSize, accumulate: true, threads: threads, sumsOfA: dbIh)
         }
         if let whh = slots.whh {
             let q = SequenceGradients(
@@ -506,12 +539,12 @@ public final class RecurrentNetwork<T: Real> {
                 config.cellType.addRecurrentWeightGradient(q, into: dW.baseAddress!, threads: threads, config)
             }
         }
-        // Bias gradients: the column sums of dG over all steps. Where the hidden side's dG is the input
-        // side's (every cell but the GRU's reset-after n gate), db_hh = db_ih: one pass serves both.
-        let dbIh = columnSums(dGi, rows: Tn * B, columns: G, into: lb.biasGradient.ensure(G))
+        // Where the hidden side's dG is the input side's (every cell but the GRU's reset-after n gate), db_hh = db_ih.
         grads.tensors[slots.bih].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbIh, $0.baseAddress!) }
         if let bhh = slots.bhh {
-            let dbHh = dGh == dGi ? dbIh : columnSums(dGh, rows: Tn * B, columns: G, into: lb.biasGradient.pointer)
+            let dbHh =
+                dGh == dGi
+                ? UnsafePointer(dbIh) : columnSums(dGh, rows: Tn * B, columns: G, into: lb.biasGradient.pointer)
             grads.tensors[bhh].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbHh, $0.baseAddress!) }
         }
     }

@@ -28,7 +28,7 @@ public final class SequenceModel<T: Real> {
     /// The loss the model is trained with.
     public let objective: Objective
     /// dL/dh_t of the top recurrent layer from the last `forwardBackward`, [B, T, H] (gradient-flow plots).
-    public private(set) var lastHiddenGradient: Tensor<T>?
+    public var lastHiddenGradient: Tensor<T>? { rnn.hiddenGradient() }
 
     /// A model of these parts.
     public init(
@@ -100,16 +100,10 @@ public final class SequenceModel<T: Real> {
             guard let embedding else { throw ShapeError("token input needs a model with an embedding layer") }
             x = try embedding.forward(ids, batch: b, steps: t)
         }
-        let out = try rnn.forward(x).output
-        let B = out.shape[0], Tn = out.shape[1], H = out.shape[2]
-        let features: Tensor<T>
-        if headMode == .everyStep {
-            features = try out.reshaped([B * Tn, H])
-        } else {
-            var f = [T](repeating: 0, count: B * H)
-            for b in 0..<B { for j in 0..<H { f[b * H + j] = out.data[(b * Tn + Tn - 1) * H + j] } }
-            features = try Tensor(shape: [B, H], data: f)
-        }
+        let out = try rnn.forward(x, outputs: headMode == .everyStep ? .every : .last).output
+        let B = x.shape[0], Tn = x.shape[1], H = out.shape[2]
+        // Every step's output, or the last step's, row b.
+        let features = try out.reshaped([out.shape[0] * out.shape[1], H])
         return Pass(x: x, features: features, prediction: try head.forward(features), batch: B, steps: Tn)
     }
 
@@ -172,7 +166,6 @@ public final class SequenceModel<T: Real> {
             try rnn.backward(
                 dOutput: dOut, dhn: dhn, into: &$0, truncation: truncation, inputGradient: embedding != nil)
         }
-        lastHiddenGradient = back.dlDh
         if let embedding, case .tokens(let ids, _, _) = batch.input {
             grads.withSubset(0..<1, names: embedding.parameters.names) {
                 embedding.backward(back.dx!, ids: ids, into: &$0)

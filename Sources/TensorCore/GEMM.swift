@@ -10,14 +10,23 @@ public enum Transpose { case none, transposed }
 /// build's instruction set (see `GEMMTile`); B is walked row by row (contiguous along n) and A is broadcast
 /// one scalar at a time, so NN and TN share one kernel through A's row/column strides. NT first transposes B
 /// once (it is always the small weight).
+///
+/// `sumsOfA` (A transposed only) also adds each of A's columns, summed over k, into sums[0..<m], k ascending from the
+/// sum's value on entry: the bias gradient (the column sums of dG) read while the product packs dG, instead of in a
+/// pass of its own over it (cuBLASLt's BGRADA epilogue). The same additions in the same order as `addColumnSums`.
 @inlinable
 @_specialize(where T == Float) @_specialize(where T == Double)
 public func gemm<T: Real>(
     _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
     a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = 1
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = 1, sumsOfA: UnsafeMutablePointer<T>? = nil
 ) {
-    if m == 0 || n == 0 { return }
+    precondition(sumsOfA == nil || transA == .transposed, "sumsOfA is the column sums of a transposed A")
+    if m == 0 { return }
+    if n == 0 {
+        if let sumsOfA { addColumnSums(a, rows: k, cols: m, ld: lda, into: sumsOfA) }
+        return
+    }
     if k == 0 {
         if !accumulate { for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) } }
         return
@@ -28,18 +37,19 @@ public func gemm<T: Real>(
         transpose(b, rows: n, cols: k, ld: ldb, into: bt)
         gemm(
             transA, .none, m: m, n: n, k: k, a: a, lda: lda, b: UnsafePointer(bt), ldb: n, c: c, ldc: ldc,
-            accumulate: accumulate, threads: threads)
+            accumulate: accumulate, threads: threads, sumsOfA: sumsOfA)
         return
     }
     if n == 1 && transA == .transposed {
-        gemvTransposed(m: m, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+        gemvTransposed(
+            m: m, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, sumsOfA: sumsOfA)
         return
     }
     func rows(_ m0: Int, _ rows: Int) {
         let transposed = transA == .transposed
         gemmBlocked(
             m: rows, n: n, k: k, a: a + (transposed ? m0 : m0 * lda), lda: lda, transposedA: transposed, b: b, ldb: ldb,
-            c: c + m0 * ldc, ldc: ldc, accumulate: accumulate)
+            c: c + m0 * ldc, ldc: ldc, accumulate: accumulate, sumsOfA: sumsOfA.map { $0 + m0 })
     }
     if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
         // Split rows of C between the threads in contiguous chunks of whole register tiles.
@@ -162,11 +172,11 @@ public enum GEMMTile {
 /// of partial sums, whole rows at a time (read in column chunks, the rows' parts defeated the prefetchers, as in
 /// `StripPanels`). Every element sums its k-slab in the kernels' order (from zero, ascending k, one multiply-add
 /// each; the last partial vector's lanes as the vector lanes) and then adds the slab to C as they do, so the result
-/// is bit-identical to the tiled path.
+/// is bit-identical to the tiled path. `sumsOfA` as in `gemm`, added from the rows as they are read.
 @inlinable
 func gemvTransposed<T: Real>(
     m: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, sumsOfA: UnsafeMutablePointer<T>?
 ) {
     let kc = GEMMTile.depth, w = T.Vector.scalarCount, whole = m / w * w
     withUnsafeTemporaryAllocation(of: T.Vector.self, capacity: (m + w - 1) / w) { sums in
@@ -178,13 +188,16 @@ func gemvTransposed<T: Real>(
                 let row = a + kk * lda, x = T.Vector(repeating: b[kk * ldb])
                 var v = 0
                 for j in stride(from: 0, to: whole, by: w) {
-                    madd(&sums[v], x, loadVector(row + j))
+                    let r: T.Vector = loadVector(row + j)
+                    madd(&sums[v], x, r)
+                    if let sumsOfA { storeVector(r, sumsOfA + j, accumulate: true) }
                     v += 1
                 }
                 if whole < m {
                     var lanes = T.Vector()
                     for l in 0..<(m - whole) { lanes[l] = row[whole + l] }
                     madd(&sums[v], x, lanes)
+                    if let sumsOfA { for l in 0..<(m - whole) { sumsOfA[whole + l] += row[whole + l] } }
                 }
             }
             for i in 0..<m {
@@ -210,7 +223,8 @@ func gemvTransposed<T: Real>(
 @inlinable
 func gemmBlocked<T: Real>(
     m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int, transposedA: Bool,
-    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
+    sumsOfA: UnsafeMutablePointer<T>? = nil
 ) {
     let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
     let nc = GEMMTile.blockColumns(T.self)
@@ -225,7 +239,9 @@ func gemmBlocked<T: Real>(
         var k0 = 0
         while k0 < k {
             let kb = min(kc, k - k0), acc = accumulate || k0 > 0, bk = b + k0 * ldb
-            let strips = packedA.map { StripPanels(packing: a + k0 * lda, lda: lda, rows: m, depth: kb, into: $0) }
+            let strips = packedA.map {
+                StripPanels(packing: a + k0 * lda, lda: lda, rows: m, depth: kb, into: $0, sums: sumsOfA)
+            }
             if tail > 0 { _ = PackedPanels(packing: bk + full, rows: kb, columns: tail, ld: ldb, into: panel) }
             // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2; the padded
             // tail goes with the last block.
@@ -269,7 +285,7 @@ func gemmBlocked<T: Real>(
 /// in part (13 MB of dG at H128 packed in 0.43-0.55 ms reading 2 KB rows whole, 2.2-2.5 ms reading them in 1 KB
 /// halves or strip by strip, on the Zen 4 core of the README). Consecutive panels sit one cache line more than their
 /// size apart: at kc 256 a 12-row panel is 12 KB, and without the gap the same k of every panel would fall in one
-/// L1 set.
+/// L1 set. `sums`, when given, gets each column of the slab added to it, k ascending, from the rows as they are read.
 @usableFromInline
 struct StripPanels<T: Real> {
     @usableFromInline let base: UnsafeMutablePointer<T>
@@ -281,13 +297,17 @@ struct StripPanels<T: Real> {
     }
     @inlinable static var gap: Int { 64 / MemoryLayout<T>.stride }
 
-    @inlinable init(packing a: UnsafePointer<T>, lda: Int, rows: Int, depth: Int, into base: UnsafeMutablePointer<T>) {
+    @inlinable init(
+        packing a: UnsafePointer<T>, lda: Int, rows: Int, depth: Int, into base: UnsafeMutablePointer<T>,
+        sums: UnsafeMutablePointer<T>? = nil
+    ) {
         (self.base, self.rows, self.depth) = (base, rows, depth)
         // The whole-tile strips in one sweep over A's rows, then the few remainder strips (under a tile of rows).
         let mr = GEMMTile.rows, whole = rows / mr, stride = mr * depth + Self.gap
         for kk in 0..<depth {
             let src = a + kk * lda, dst = base + kk * mr
             for s in 0..<whole { copyRow(src + s * mr, count: mr, to: dst + s * stride) }
+            if let sums { addRow(src, count: rows, into: sums) }
         }
         var at = whole * stride, first = whole * mr
         for height in GEMMTile.remainderRows {

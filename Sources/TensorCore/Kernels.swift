@@ -150,6 +150,33 @@ public func addRowVector<T: Real>(_ m: UnsafeMutablePointer<T>, rows: Int, cols:
     }
 }
 
+/// c[r, j] = x[r] w[j] + bias[j] for `rows` rows (x's rows ldx apart, c's ldc apart): a step's input projection and
+/// its bias add in one pass where the input has one feature (pixel-by-pixel MNIST, the Q1 sine). The product is a
+/// multiply-add onto zero, as the GEMM kernels form it, and the bias is added after it, as `addRowVector` adds it, so
+/// every value equals the GEMM-then-add result bit for bit; through the GEMM a one-deep product cost a tile's stores
+/// per 24 multiply-adds (6% of a pixel-MNIST batch).
+@_specialize(where T == Float) @_specialize(where T == Double)
+@inlinable
+public func projectOneFeature<T: Real>(
+    _ x: UnsafePointer<T>, ldx: Int, rows: Int, weights w: UnsafePointer<T>, bias: UnsafePointer<T>,
+    into c: UnsafeMutablePointer<T>, cols: Int, ldc: Int
+) {
+    let whole = cols / 16 * 16
+    for r in 0..<rows {
+        let xr = SIMD16<T>(repeating: x[r * ldx]), row = c + r * ldc
+        func product(_ w16: SIMD16<T>) -> SIMD16<T> {
+            var p = SIMD16<T>()
+            madd(&p, xr, w16)
+            return p
+        }
+        for j in stride(from: 0, to: whole, by: 16) { store16(product(load16(w + j)) + load16(bias + j), row + j) }
+        if whole < cols {
+            let n = cols - whole
+            store16(product(load16(w + whole, count: n)) + load16(bias + whole, count: n), row + whole, count: n)
+        }
+    }
+}
+
 /// out[j] += sum_r m[r, j], row by row: the bias gradient of a batch of rows. With threads > 1 and at least 256K
 /// elements, each thread sums its own block of at least 64 columns (the same additions in the same order).
 @_specialize(where T == Float) @_specialize(where T == Double)
@@ -183,6 +210,14 @@ public func swapLeadingAxes<T: Real>(
             for i in 0..<d0 { copyRow(src + (i * d1 + j) * f, count: f, to: dst + (j * d0 + i) * f) }
         }
     }
+}
+
+/// dst[j] += src[j] for j in 0..<count, 16 lanes at a time (a row of a column sum, already in L1).
+@inlinable @inline(__always)
+func addRow<T: Real>(_ src: UnsafePointer<T>, count: Int, into dst: UnsafeMutablePointer<T>) {
+    var j = 0
+    while j + 16 <= count { store16(load16(dst + j) + load16(src + j), dst + j); j += 16 }
+    while j < count { dst[j] += src[j]; j += 1 }
 }
 
 /// dst[0..<count] = src[0..<count] for the short rows the kernels move (a few hundred bytes between batch-first and

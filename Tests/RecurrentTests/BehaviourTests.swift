@@ -93,12 +93,33 @@ final class ConsistencyTests: XCTestCase {
             let out = try net.forward(x)
             var grads = net.parameters.zerosLike()
             let back = try net.backward(dOutput: g, into: &grads, truncation: 4)
-            return [out.output.data, back.dh0.data, back.dlDh.data, back.dx!.data] + grads.tensors.map(\.data)
+            return [out.output.data, back.dh0.data, net.hiddenGradient()!.data, back.dx!.data]
+                + grads.tensors.map(\.data)
         }
         guard let one = try? run(1) else { return XCTFail("\(cell) did not run") }
         for threads in [2, 3, 5, 7] {
             XCTAssertEqual(try run(threads), one, "\(cell) B\(batch) H\(hidden) \(T.self): \(threads) threads vs 1")
         }
+    }
+
+    /// Asked for the last step only, the forward pass returns exactly the last step of the full output (and the same
+    /// final states); the top layer's dL/dh_t is there only after a backward pass.
+    func testLastStepOutputIsTheFullOutputsLastStep() throws {
+        var rng = SeededRandom(seed: 53)
+        let (B, Tn, H) = (3, 9, 16)
+        let net = RecurrentNetwork<Float>(
+            config: RecurrentConfig(cell: .gru, inputSize: 2, hiddenSize: H, numLayers: 2), rng: &rng)
+        XCTAssertNil(net.hiddenGradient())
+        let x = Tensor<Float>.uniform([B, Tn, 2], -1, 1, rng: &rng)
+        let every = try net.forward(x), last = try net.forward(x, outputs: .last)
+        XCTAssertEqual(last.output.shape, [B, 1, H])
+        var expected = [Float]()
+        for b in 0..<B { expected += every.output.data[((b * Tn + Tn - 1) * H)..<((b * Tn + Tn) * H)] }
+        XCTAssertEqual(last.output.data, expected)
+        XCTAssertEqual(last.hn.data, every.hn.data)
+        var grads = net.parameters.zerosLike()
+        _ = try net.backward(dOutput: Tensor<Float>.uniform([B, Tn, H], -1, 1, rng: &rng), into: &grads)
+        XCTAssertEqual(net.hiddenGradient()?.shape, [B, Tn, H])
     }
 
     /// A head on the last step only hands BPTT its gradient as the top layer's dL/dh_T (no [B, T, H] tensor of zeros):
@@ -122,7 +143,7 @@ final class ConsistencyTests: XCTestCase {
                 _ = try net.forward(x)
                 var grads = net.parameters.zerosLike()
                 let back = try net.backward(dOutput: dOutput, dhn: dhn, into: &grads)
-                return [back.dh0.data, back.dlDh.data, back.dx!.data] + grads.tensors.map(\.data)
+                return [back.dh0.data, net.hiddenGradient()!.data, back.dx!.data] + grads.tensors.map(\.data)
             }
             let viaOutput = try run(dOutput: padded, dhn: nil), viaState = try run(dOutput: nil, dhn: top)
             XCTAssertEqual(viaState, viaOutput, "\(cell)")

@@ -174,6 +174,59 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The column sums a transposed product adds while it reads A (the bias gradient beside dW = dG^T X) are those
+    /// of `addColumnSums`, bit for bit, and the product is unchanged by them: every path (the one-column product, the
+    /// tiled and packed ones, a padded column tail, no columns at all) on one and two threads.
+    func testColumnSumsReadWithTheProductEqualTheirOwnPass() {
+        var rng = SeededRandom(seed: 21)
+        for m in [1, 7, 12, 33, 256] {
+            for n in [0, 1, 2, 33, 64] {
+                for k in [1, 300, 600] {
+                    for threads in [1, 2] {
+                        let a = (0..<(k * m)).map { _ in Float(rng.uniform(-1, 1)) }
+                        let b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
+                        let c0 = (0..<(m * n)).map { _ in Float(rng.uniform(-1, 1)) }
+                        let s0 = (0..<m).map { _ in Float(rng.uniform(-1, 1)) }
+                        var plain = c0, fused = c0, sums = s0, expected = s0
+                        gemm(
+                            .transposed, .none, m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, c: &plain, ldc: n,
+                            accumulate: true, threads: threads)
+                        gemm(
+                            .transposed, .none, m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, c: &fused, ldc: n,
+                            accumulate: true, threads: threads, sumsOfA: &sums)
+                        addColumnSums(a, rows: k, cols: m, ld: m, into: &expected)
+                        let shape = "m\(m) n\(n) k\(k) threads \(threads)"
+                        XCTAssertEqual(fused, plain, shape)
+                        XCTAssertEqual(sums, expected, shape)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A step's one-feature input projection plus bias equals, bit for bit, the one-deep packed product followed by
+    /// the bias add it replaces, for whole vectors and a partial last one.
+    func testOneFeatureProjectionEqualsTheProductThenTheBias() {
+        var rng = SeededRandom(seed: 22)
+        for cols in [5, 16, 40, 256] {
+            for rows in [1, 3, 32] {
+                let x = (0..<(rows * 2)).map { _ in Float(rng.uniform(-1, 1)) }  // one feature, rows 2 apart
+                let w = (0..<cols).map { _ in Float(rng.uniform(-1, 1)) }
+                let bias = (0..<cols).map { _ in Float(rng.uniform(-1, 1)) }
+                let column = stride(from: 0, to: x.count, by: 2).map { x[$0] }
+                var expected = [Float](repeating: 7, count: rows * cols), fused = expected
+                var storage = [Float](repeating: 0, count: PackedPanels<Float>.count(rows: 1, columns: cols))
+                storage.withUnsafeMutableBufferPointer { st in
+                    let panels = PackedPanels(packing: w, rows: 1, columns: cols, ld: cols, into: st.baseAddress!)
+                    gemm(m: rows, a: column, lda: 1, b: panels, c: &expected, ldc: cols, accumulate: false)
+                }
+                addRowVector(&expected, rows: rows, cols: cols, ld: cols, bias)
+                projectOneFeature(x, ldx: 2, rows: rows, weights: w, bias: bias, into: &fused, cols: cols, ldc: cols)
+                XCTAssertEqual(fused, expected, "rows \(rows) cols \(cols)")
+            }
+        }
+    }
+
     /// Every kernel (whole tiles, the remainder strips, the 1- and 2-row kernels over several column tiles) gives a
     /// row the same arithmetic, so a product's rows equal, bit for bit, each row computed alone, whatever the
     /// row count, transposition, packing or number of threads: the partition never changes a number.
