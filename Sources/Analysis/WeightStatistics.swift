@@ -102,23 +102,24 @@ public struct SaturationStats: Codable, Sendable, Equatable {
     @_specialize(where T == Float) @_specialize(where T == Double)
     public static func measure<T: Real>(_ net: RecurrentNetwork<T>, layer: Int = 0) -> [SaturationStats] {
         let c = net.config, H = c.hiddenSize, G = c.gateWidth
-        let acts = net.gateActivations(layer: layer)
-        let rows = acts.count / G
-        var out: [SaturationStats] = []
-        for (g, (name, activation)) in zip(c.cell.gateNames, c.gateActivations).enumerated() {
-            var lo = 0, hi = 0, sum = 0.0
-            for r in 0..<rows {
-                for j in 0..<H {
-                    let v = Double(acts[r * G + g * H + j])
-                    sum += v
-                    let (low, high) = activation.saturation(v)
-                    if low { lo += 1 } else if high { hi += 1 }
+        return net.withGateActivations(layer: layer) { acts in
+            let rows = acts.count / G
+            var out: [SaturationStats] = []
+            for (g, (name, activation)) in zip(c.cell.gateNames, c.gateActivations).enumerated() {
+                var lo = 0, hi = 0, sum = 0.0
+                for r in 0..<rows {
+                    for j in 0..<H {
+                        let v = Double(acts[r * G + g * H + j])
+                        sum += v
+                        let (low, high) = activation.saturation(v)
+                        if low { lo += 1 } else if high { hi += 1 }
+                    }
                 }
+                let n = Double(max(rows * H, 1))
+                out.append(SaturationStats(gate: name, low: Double(lo) / n, high: Double(hi) / n, mean: sum / n))
             }
-            let n = Double(max(rows * H, 1))
-            out.append(SaturationStats(gate: name, low: Double(lo) / n, high: Double(hi) / n, mean: sum / n))
+            return out
         }
-        return out
     }
 }
 
@@ -143,10 +144,12 @@ public enum GateStatistics {
     }
 
     public static func meanActivation<T: Real>(_ net: RecurrentNetwork<T>, block: Int, layer: Int = 0) -> [Double] {
-        let acts = net.gateActivations(layer: layer), H = net.config.hiddenSize, G = net.config.gateWidth
-        let rows = acts.count / G
-        var mean = [Double](repeating: 0, count: H)
-        for row in 0..<rows { for j in 0..<H { mean[j] += Double(acts[row * G + block * H + j]) / Double(rows) } }
-        return mean
+        let H = net.config.hiddenSize, G = net.config.gateWidth
+        return net.withGateActivations(layer: layer) { acts in
+            let rows = acts.count / G
+            var mean = [Double](repeating: 0, count: H)
+            for row in 0..<rows { for j in 0..<H { mean[j] += Double(acts[row * G + block * H + j]) / Double(rows) } }
+            return mean
+        }
     }
 }

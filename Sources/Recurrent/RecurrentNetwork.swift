@@ -406,16 +406,15 @@ public final class RecurrentNetwork<T: Real> {
         var dc0: Tensor<T>? = layout.cellState ? Tensor(zeros: [L, B, H]) : nil
         scratch.dlDh.ensure(Tn * B * H)
 
-        // dL/d(output of layer k), time-major; starts as the caller's dOutput for the top layer.
-        let dOutTop = scratch.dOutTop.ensure(Tn * B * H)
-        if let dOutput {
+        // dL/d(output of layer k), time-major; starts as the caller's dOutput for the top layer (none: a head on the
+        // last step hands its gradient in as dhn, and no [T, B, H] of zeros is built and read).
+        var dOut: UnsafeMutablePointer<T>? = dOutput.map { dOutput in
+            let dOutTop = scratch.dOutTop.ensure(Tn * B * H)
             dOutput.data.withUnsafeBufferPointer {
                 swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop, threads: threads)
             }
-        } else {
-            scratch.dOutTop.zero(Tn * B * H)
+            return dOutTop
         }
-        var dOut = dOutTop
 
         for k in stride(from: L - 1, through: 0, by: -1) {
             let lb = layers[k], inSize = config.layerInputSize(k)
@@ -464,10 +463,10 @@ public final class RecurrentNetwork<T: Real> {
         }
     }
 
-    /// Layer k's walk back through time: fills dGi (and dGh) for every step from dOut [T, B, H] and the final-state
-    /// gradients, records the top layer's dL/dh_t, and returns where dL/dh0 and dL/dc0 of this layer sit.
+    /// Layer k's walk back through time: fills dGi (and dGh) for every step from dOut [T, B, H] (nil: zero) and the
+    /// final-state gradients, records the top layer's dL/dh_t, and returns where dL/dh0 and dL/dc0 of this layer sit.
     func backwardThroughTime(
-        _ k: Int, _ lb: LayerBuffers<T>, dOut: UnsafeMutablePointer<T>, dhn: [T]?, dcn: [T]?,
+        _ k: Int, _ lb: LayerBuffers<T>, dOut: UnsafeMutablePointer<T>?, dhn: [T]?, dcn: [T]?,
         dGi: UnsafeMutablePointer<T>, dGh: UnsafeMutablePointer<T>, truncation: Int?
     ) -> (dh: UnsafePointer<T>, dc: UnsafePointer<T>) {
         let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize, G = config.gateWidth, L = config.numLayers
@@ -477,7 +476,11 @@ public final class RecurrentNetwork<T: Real> {
         let saved = SavedValues(names: layout.saved, base: lb.saved.pointer, stride: Tn * B * H)
         if let linear = scanningCell, truncation == nil {
             let dhAll = top ? dlDh : scratch.dhEveryStep.ensure(Tn * B * H)
-            dhAll.update(from: dOut, count: Tn * B * H)
+            if let dOut {
+                dhAll.update(from: dOut, count: Tn * B * H)
+            } else {
+                dhAll.update(repeating: 0, count: Tn * B * H)
+            }
             if let dhn {
                 dhn.withUnsafeBufferPointer { axpy(B * H, 1, $0.baseAddress! + k * B * H, dhAll + (Tn - 1) * B * H) }
             }
@@ -495,7 +498,7 @@ public final class RecurrentNetwork<T: Real> {
             var dhCur = dh + b0 * H, dhNext = dhPrev + b0 * H
             let dcChunk = dc + b0 * H
             for t in stride(from: Tn - 1, through: 0, by: -1) {
-                for r in 0..<nb { axpy(H, 1, dOut + t * B * H + (b0 + r) * H, dhCur + r * H) }
+                if let dOut { for r in 0..<nb { axpy(H, 1, dOut + t * B * H + (b0 + r) * H, dhCur + r * H) } }
                 if top { (dlDh + t * B * H + b0 * H).update(from: dhCur, count: nb * H) }
                 let row = t * B + b0
                 cell.backward(
@@ -567,6 +570,13 @@ public final class RecurrentNetwork<T: Real> {
 
     /// Gate activations of layer k from the last forward pass, [T, B, G*H] time-major (for saturation statistics).
     public func gateActivations(layer k: Int) -> [T] {
-        layers[k].gates.array(cachedSteps * cachedBatch * config.gateWidth)
+        withGateActivations(layer: k) { Array($0) }
+    }
+
+    /// Calls body with layer k's gate activations of the last forward pass, [T, B, G*H] time-major, in place (a copy
+    /// of them is 100 MB for a pixel-MNIST probe batch of 128).
+    public func withGateActivations<R>(layer k: Int, _ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R {
+        try body(
+            UnsafeBufferPointer(start: layers[k].gates.pointer, count: cachedSteps * cachedBatch * config.gateWidth))
     }
 }

@@ -358,7 +358,7 @@ public struct PackedPanels<T: Real> {
             let panel = storage + p * stride, c0 = p * nr, width = min(nr, columns - c0)
             for kk in 0..<rows {
                 let dst = panel + kk * nr, src = b + kk * ld + c0
-                dst.update(from: src, count: width)
+                copyRow(src, count: width, to: dst)
                 if width < nr { (dst + width).update(repeating: 0, count: nr - width) }
             }
         }
