@@ -1,3 +1,4 @@
+import Synchronization
 import Dispatch
 
 /// Whether an operand is used as stored or transposed (BLAS's 'N' / 'T').
@@ -51,7 +52,11 @@ public func gemm<T: Real>(
             m: rows, n: n, k: k, a: a + (transposed ? m0 : m0 * lda), lda: lda, transposedA: transposed, b: b, ldb: ldb,
             c: c + m0 * ldc, ldc: ldc, accumulate: accumulate, sumsOfA: sumsOfA.map { $0 + m0 })
     }
-    if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
+    if threads > 1 && m >= 8 && m * n * k >= 1 << 17 && transA == .transposed && k > GEMMTile.depth {
+        gemmTransposedShared(
+            m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate,
+            parts: min(threads, (m + GEMMTile.rows - 1) / GEMMTile.rows), sumsOfA: sumsOfA)
+    } else if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
         // Split rows of C between the threads in contiguous chunks of whole register tiles.
         let tr = GEMMTile.rows
         forEachSlice(of: (m + tr - 1) / tr, parts: threads) { tiles in
@@ -226,55 +231,186 @@ func gemmBlocked<T: Real>(
     b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
     sumsOfA: UnsafeMutablePointer<T>? = nil
 ) {
-    let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
-    let nc = GEMMTile.blockColumns(T.self)
-    let full = n / nr * nr, tail = n - full
-    let panels: UnsafeMutablePointer<T>? = transposedA && full >= 2 * nr ? .allocate(capacity: kc * min(nc, full)) : nil
-    defer { panels?.deallocate() }
+    let kc = GEMMTile.depth
     let packedA: UnsafeMutablePointer<T>? =
         transposedA ? .allocate(capacity: StripPanels<T>.count(rows: m, depth: kc)) : nil
     defer { packedA?.deallocate() }
-    withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
-        let panel = scratch.baseAddress!, tile = panel + kc * nr
+    withSlabScratch(T.self, n: n, packsB: transposedA) { scratch in
         var k0 = 0
         while k0 < k {
-            let kb = min(kc, k - k0), acc = accumulate || k0 > 0, bk = b + k0 * ldb
+            let kb = min(kc, k - k0)
             let strips = packedA.map {
                 StripPanels(packing: a + k0 * lda, lda: lda, rows: m, depth: kb, into: $0, sums: sumsOfA)
             }
-            if tail > 0 { _ = PackedPanels(packing: bk + full, rows: kb, columns: tail, ld: ldb, into: panel) }
-            // Column blocks of nc, so the kc x nc block of B each pass over the rows reads stays in L2; the padded
-            // tail goes with the last block.
-            var j0 = 0
-            repeat {
-                let j1 = min(j0 + nc, full), last = j1 == full, tiles = (j1 - j0) / nr
-                // The block's column tiles: read in place, or packed into contiguous panels.
-                var source = (b: bk + j0, rowStride: ldb, tileStride: nr)
-                if let panels {
-                    let packed = PackedPanels(packing: bk + j0, rows: kb, columns: j1 - j0, ld: ldb, into: panels)
-                    source = (packed.base, nr, packed.panelStride)
-                }
-                // One strip of rows (height `rows`, from row i) across the block's column tiles.
-                func strip(_ rows: Int, _ i: Int, _ ai: UnsafePointer<T>, rsA: Int, csA: Int) {
-                    let ci = c + i * ldc
-                    sweepTiles(
-                        rows: rows, tiles: tiles, k: kb, a: ai, rsA: rsA, csA: csA, b: source.b, ldb: source.rowStride,
-                        tileStride: source.tileStride, c: ci + j0, ldc: ldc, accumulate: acc)
-                    if last && tail > 0 {
-                        microKernel(
-                            rows: rows, k: kb, a: ai, rsA: rsA, csA: csA, b: panel, ldb: nr, c: tile, ldc: nr,
-                            accumulate: false)
-                        GEMMTile.keep(tile, rows: rows, width: tail, into: ci + full, ldc: ldc, accumulate: acc)
-                    }
-                }
-                if let strips {
-                    strips.forEach { rows, i, ai in strip(rows, i, ai, rsA: 1, csA: rows) }
-                } else {
-                    GEMMTile.forEachStrip(m) { rows, i in strip(rows, i, a + k0 + i * lda, rsA: lda, csA: 1) }
-                }
-                j0 = j1
-            } while j0 < full
+            multiplySlab(
+                strips: strips, a: a + k0, lda: lda, rows: 0..<m, n: n, depth: kb, b: b + k0 * ldb, ldb: ldb, c: c,
+                ldc: ldc, accumulate: accumulate || k0 > 0, scratch: scratch)
             k0 += kb
+        }
+    }
+}
+
+/// One thread's scratch for `multiplySlab`: B's kc x nc block packed in column panels (when B is packed, and has at
+/// least two whole tiles), its zero-padded tail panel and a tile for the tail's products.
+@usableFromInline
+struct SlabScratch<T: Real> {
+    @usableFromInline let panels: UnsafeMutablePointer<T>?, tailPanel: UnsafeMutablePointer<T>
+    @usableFromInline let tile: UnsafeMutablePointer<T>
+
+    @inlinable init(panels: UnsafeMutablePointer<T>?, tailPanel: UnsafeMutablePointer<T>, tile: UnsafeMutablePointer<T>)
+    {
+        (self.panels, self.tailPanel, self.tile) = (panels, tailPanel, tile)
+    }
+}
+
+/// Calls body with a `SlabScratch` for products with n columns, freed afterwards.
+@inlinable
+func withSlabScratch<T: Real, R>(_ type: T.Type, n: Int, packsB: Bool, _ body: (SlabScratch<T>) -> R) -> R {
+    let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
+    let full = n / nr * nr, tail = n - full, nc = GEMMTile.blockColumns(T.self)
+    let panels: UnsafeMutablePointer<T>? = packsB && full >= 2 * nr ? .allocate(capacity: kc * min(nc, full)) : nil
+    defer { panels?.deallocate() }
+    return withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
+        let panel = scratch.baseAddress!
+        return body(SlabScratch(panels: panels, tailPanel: panel, tile: panel + (tail > 0 ? kc * nr : 0)))
+    }
+}
+
+/// C's rows `rows` (whole strips) += one k-slab's product: A's slab from its packed strips, or in place at `a`
+/// (rows lda apart) when nil, times B's `depth` rows from b. Column blocks of nc, so the kc x nc block of B each
+/// pass over the rows reads stays in L2; the padded tail goes with the last block.
+@inlinable
+func multiplySlab<T: Real>(
+    strips: StripPanels<T>?, a: UnsafePointer<T>, lda: Int, rows: Range<Int>, n: Int, depth kb: Int,
+    b bk: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate acc: Bool,
+    scratch: SlabScratch<T>
+) {
+    let nr = GEMMTile.columns(T.self), nc = GEMMTile.blockColumns(T.self)
+    let full = n / nr * nr, tail = n - full
+    if tail > 0 { _ = PackedPanels(packing: bk + full, rows: kb, columns: tail, ld: ldb, into: scratch.tailPanel) }
+    var j0 = 0
+    repeat {
+        let j1 = min(j0 + nc, full), last = j1 == full, tiles = (j1 - j0) / nr
+        // The block's column tiles: read in place, or packed into contiguous panels.
+        var source = (b: bk + j0, rowStride: ldb, tileStride: nr)
+        if let panels = scratch.panels {
+            let packed = PackedPanels(packing: bk + j0, rows: kb, columns: j1 - j0, ld: ldb, into: panels)
+            source = (packed.base, nr, packed.panelStride)
+        }
+        // One strip of rows (height `height`, from row i) across the block's column tiles.
+        func strip(_ height: Int, _ i: Int, _ ai: UnsafePointer<T>, rsA: Int, csA: Int) {
+            let ci = c + i * ldc
+            sweepTiles(
+                rows: height, tiles: tiles, k: kb, a: ai, rsA: rsA, csA: csA, b: source.b, ldb: source.rowStride,
+                tileStride: source.tileStride, c: ci + j0, ldc: ldc, accumulate: acc)
+            if last && tail > 0 {
+                microKernel(
+                    rows: height, k: kb, a: ai, rsA: rsA, csA: csA, b: scratch.tailPanel, ldb: nr, c: scratch.tile,
+                    ldc: nr, accumulate: false)
+                GEMMTile.keep(scratch.tile, rows: height, width: tail, into: ci + full, ldc: ldc, accumulate: acc)
+            }
+        }
+        if let strips {
+            strips.forEach { height, i, ai in if rows.contains(i) { strip(height, i, ai, rsA: 1, csA: height) } }
+        } else {
+            GEMMTile.forEachStrip(rows.count) { height, i in
+                strip(height, rows.lowerBound + i, a + (rows.lowerBound + i) * lda, rsA: lda, csA: 1)
+            }
+        }
+        j0 = j1
+    } while j0 < full
+}
+
+/// A^T B on several threads that share each k-slab's packing: the threads first pack the slab together, each a
+/// share of its k rows read whole, then each multiplies its own row strips of C from the shared panels. Splitting C's
+/// rows alone, each thread packed its part of every row of A, and rows read in part defeat the prefetchers (see
+/// `StripPanels`): on two threads the packing took longer than on one (LSTM H128 B64 T100: 3.3 ms against 2.4 ms a
+/// batch, Zen 4). Work is handed out as tickets in one order (slab s: its pack parts, then its multiply parts), and a
+/// task waits only for tasks of earlier tickets (the packs of its slab; the multiply of the slab before for the same
+/// rows; a panel buffer's previous slab), so it finishes however many threads the pool runs it on. The same
+/// arithmetic as one thread: every C element sums its slabs in order, and `sumsOfA` adds each column's k in order
+/// (from the packed panels, by the thread that owns those rows).
+@inlinable
+func gemmTransposedShared<T: Real>(
+    m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, parts: Int, sumsOfA: UnsafeMutablePointer<T>?
+) {
+    let kc = GEMMTile.depth, mr = GEMMTile.rows, slabs = (k + kc - 1) / kc
+    let tiles = (m + mr - 1) / mr, size = StripPanels<T>.count(rows: m, depth: kc)
+    // Part p multiplies rows rowsOf(p) (whole tiles; the last part takes the remainder strips).
+    func rowsOf(_ p: Int) -> Range<Int> {
+        let chunk = (tiles + parts - 1) / parts
+        return min(p * chunk * mr, m)..<min((p + 1) * chunk * mr, m)
+    }
+    let buffers = UnsafeMutablePointer<T>.allocate(capacity: 2 * size)
+    defer { buffers.deallocate() }
+    let counters = SlabCounters(slabs: slabs, parts: parts)
+    defer { counters.free() }
+    forEachSlice(of: parts, parts: parts) { _ in
+        withSlabScratch(T.self, n: n, packsB: true) { scratch in
+            while true {
+                let ticket = counters.nextTicket()
+                guard ticket < slabs * 2 * parts else { return }
+                let slab = ticket / (2 * parts), task = ticket % (2 * parts), k0 = slab * kc, kb = min(kc, k - k0)
+                let buffer = buffers + (slab % 2) * size
+                if task < parts {
+                    // Pack rows of this slab; the buffer's previous slab (two back) must be multiplied first.
+                    if slab >= 2 { counters.waitUntilMultiplied(slab: slab - 2) }
+                    let share = (kb + parts - 1) / parts, rows = min(task * share, kb)..<min((task + 1) * share, kb)
+                    StripPanels<T>.pack(a + k0 * lda, lda: lda, rows: m, depth: kb, kRows: rows, into: buffer)
+                    counters.packed(slab: slab)
+                } else {
+                    let part = task - parts
+                    counters.waitUntilPacked(slab: slab)
+                    if slab >= 1 { counters.waitUntilMultiplied(slab: slab - 1, part: part) }
+                    let strips = StripPanels(base: buffer, rows: m, depth: kb), rows = rowsOf(part)
+                    if let sumsOfA { strips.addColumnSums(rows: rows, into: sumsOfA) }
+                    multiplySlab(
+                        strips: strips, a: a, lda: lda, rows: rows, n: n, depth: kb, b: b + k0 * ldb, ldb: ldb,
+                        c: c, ldc: ldc, accumulate: accumulate || k0 > 0, scratch: scratch)
+                    counters.multiplied(slab: slab, part: part)
+                }
+            }
+        }
+    }
+}
+
+/// The shared counters of `gemmTransposedShared`: the next ticket, and per slab the pack parts done and per part the
+/// slabs multiplied. Waits spin (a slab's tasks take tens of microseconds).
+@usableFromInline
+struct SlabCounters {
+    @usableFromInline let ticket: UnsafeMutablePointer<Atomic<Int>>
+    @usableFromInline let packs: UnsafeMutablePointer<Atomic<Int>>  // per slab: pack parts done
+    @usableFromInline let progress: UnsafeMutablePointer<Atomic<Int>>  // per part: slabs multiplied
+    @usableFromInline let slabs: Int, parts: Int
+
+    @inlinable init(slabs: Int, parts: Int) {
+        (self.slabs, self.parts) = (slabs, parts)
+        ticket = .allocate(capacity: 1)
+        ticket.initialize(to: Atomic(0))
+        packs = .allocate(capacity: slabs)
+        for i in 0..<slabs { (packs + i).initialize(to: Atomic(0)) }
+        progress = .allocate(capacity: parts)
+        for i in 0..<parts { (progress + i).initialize(to: Atomic(0)) }
+    }
+
+    @inlinable func free() {
+        ticket.deinitialize(count: 1); ticket.deallocate()
+        packs.deinitialize(count: slabs); packs.deallocate()
+        progress.deinitialize(count: parts); progress.deallocate()
+    }
+
+    @inlinable func nextTicket() -> Int { ticket.pointee.wrappingAdd(1, ordering: .relaxed).oldValue }
+    @inlinable func packed(slab: Int) { packs[slab].add(1, ordering: .releasing) }
+    @inlinable func multiplied(slab: Int, part: Int) { progress[part].store(slab + 1, ordering: .releasing) }
+
+    @inlinable func waitUntilPacked(slab: Int) {
+        while packs[slab].load(ordering: .acquiring) < parts {}
+    }
+    /// Until part `part` (every part when nil) has multiplied slab `slab`.
+    @inlinable func waitUntilMultiplied(slab: Int, part: Int? = nil) {
+        for p in part.map({ $0..<($0 + 1) }) ?? 0..<parts {
+            while progress[p].load(ordering: .acquiring) <= slab {}
         }
     }
 }
@@ -301,10 +437,23 @@ struct StripPanels<T: Real> {
         packing a: UnsafePointer<T>, lda: Int, rows: Int, depth: Int, into base: UnsafeMutablePointer<T>,
         sums: UnsafeMutablePointer<T>? = nil
     ) {
+        Self.pack(a, lda: lda, rows: rows, depth: depth, kRows: 0..<depth, into: base, sums: sums)
+        self.init(base: base, rows: rows, depth: depth)
+    }
+
+    /// The panels at `base`, already packed.
+    @inlinable init(base: UnsafeMutablePointer<T>, rows: Int, depth: Int) {
         (self.base, self.rows, self.depth) = (base, rows, depth)
+    }
+
+    /// Packs A's rows `kRows` of the slab (whole rows of A) into their places in the panels.
+    @inlinable static func pack(
+        _ a: UnsafePointer<T>, lda: Int, rows: Int, depth: Int, kRows: Range<Int>, into base: UnsafeMutablePointer<T>,
+        sums: UnsafeMutablePointer<T>? = nil
+    ) {
         // The whole-tile strips in one sweep over A's rows, then the few remainder strips (under a tile of rows).
         let mr = GEMMTile.rows, whole = rows / mr, stride = mr * depth + Self.gap
-        for kk in 0..<depth {
+        for kk in kRows {
             let src = a + kk * lda, dst = base + kk * mr
             for s in 0..<whole { copyRow(src + s * mr, count: mr, to: dst + s * stride) }
             if let sums { addRow(src, count: rows, into: sums) }
@@ -312,9 +461,40 @@ struct StripPanels<T: Real> {
         var at = whole * stride, first = whole * mr
         for height in GEMMTile.remainderRows {
             while first + height <= rows {
-                for kk in 0..<depth { copyRow(a + kk * lda + first, count: height, to: base + at + kk * height) }
+                for kk in kRows { copyRow(a + kk * lda + first, count: height, to: base + at + kk * height) }
                 at += height * depth + Self.gap
                 first += height
+            }
+        }
+    }
+
+    /// sums[i] += the slab's column i, k ascending, for the strips whose first row is in `rows` (each column's running
+    /// sum kept in a register across k, then stored: the same additions in the same order as row by row).
+    @inlinable func addColumnSums(rows: Range<Int>, into sums: UnsafeMutablePointer<T>) {
+        forEach { height, first, panel in
+            guard rows.contains(first) else { return }
+            var j = 0
+            while j + 8 <= height {
+                var acc = UnsafeRawPointer(sums + first + j).loadUnaligned(as: SIMD8<T>.self)
+                for kk in 0..<depth {
+                    acc += UnsafeRawPointer(panel + kk * height + j).loadUnaligned(as: SIMD8<T>.self)
+                }
+                UnsafeMutableRawPointer(sums + first + j).storeBytes(of: acc, as: SIMD8<T>.self)
+                j += 8
+            }
+            while j + 4 <= height {
+                var acc = UnsafeRawPointer(sums + first + j).loadUnaligned(as: SIMD4<T>.self)
+                for kk in 0..<depth {
+                    acc += UnsafeRawPointer(panel + kk * height + j).loadUnaligned(as: SIMD4<T>.self)
+                }
+                UnsafeMutableRawPointer(sums + first + j).storeBytes(of: acc, as: SIMD4<T>.self)
+                j += 4
+            }
+            while j < height {
+                var acc = sums[first + j]
+                for kk in 0..<depth { acc += panel[kk * height + j] }
+                sums[first + j] = acc
+                j += 1
             }
         }
     }

@@ -370,6 +370,27 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(c1, c3)
     }
 
+    /// A^T B on several threads that share each slab's packing (k past one slab) equals the one-thread product and its
+    /// column sums bit for bit, for thread counts that split C's rows evenly, unevenly (remainder strips in the last
+    /// part) and past the row tiles, and for an odd slab count (the two panel buffers alternate).
+    func testSharedPackingEqualsOneThread() {
+        var rng = SeededRandom(seed: 23)
+        for (m, n, k) in [(256, 64, 1100), (100, 33, 700), (37, 96, 520)] {
+            let a = (0..<(k * m)).map { _ in Float(rng.uniform(-1, 1)) }
+            let b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
+            let c0 = (0..<(m * n)).map { _ in Float(rng.uniform(-1, 1)) }
+            func run(_ threads: Int) -> [Float] {
+                var c = c0, sums = [Float](repeating: 0.25, count: m)
+                gemm(
+                    .transposed, .none, m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, c: &c, ldc: n, accumulate: true,
+                    threads: threads, sumsOfA: &sums)
+                return c + sums
+            }
+            let one = run(1)
+            for threads in [2, 3, 5, 64] { XCTAssertEqual(run(threads), one, "m\(m) n\(n) k\(k), \(threads) threads") }
+        }
+    }
+
     /// The blocked transpose equals dst[c, r] = src[r, c] for sizes around its 8 x 8 block, with a padded source row.
     func testTransposeMatchesTheDefinition() {
         for (rows, cols) in [(1, 1), (1, 9), (7, 3), (8, 8), (9, 17), (512, 28), (33, 128)] {
