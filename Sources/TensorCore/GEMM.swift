@@ -473,23 +473,18 @@ struct StripPanels<T: Real> {
     @inlinable func addColumnSums(rows: Range<Int>, into sums: UnsafeMutablePointer<T>) {
         forEach { height, first, panel in
             guard rows.contains(first) else { return }
+            // Lanes j..<j+width of every k row into their running sums, as long as whole vectors of V fit.
+            func sumColumns<V: SIMD>(_: V.Type, from j: inout Int) where V.Scalar == T {
+                while j + V.scalarCount <= height {
+                    var acc = UnsafeRawPointer(sums + first + j).loadUnaligned(as: V.self)
+                    for kk in 0..<depth { acc += UnsafeRawPointer(panel + kk * height + j).loadUnaligned(as: V.self) }
+                    UnsafeMutableRawPointer(sums + first + j).storeBytes(of: acc, as: V.self)
+                    j += V.scalarCount
+                }
+            }
             var j = 0
-            while j + 8 <= height {
-                var acc = UnsafeRawPointer(sums + first + j).loadUnaligned(as: SIMD8<T>.self)
-                for kk in 0..<depth {
-                    acc += UnsafeRawPointer(panel + kk * height + j).loadUnaligned(as: SIMD8<T>.self)
-                }
-                UnsafeMutableRawPointer(sums + first + j).storeBytes(of: acc, as: SIMD8<T>.self)
-                j += 8
-            }
-            while j + 4 <= height {
-                var acc = UnsafeRawPointer(sums + first + j).loadUnaligned(as: SIMD4<T>.self)
-                for kk in 0..<depth {
-                    acc += UnsafeRawPointer(panel + kk * height + j).loadUnaligned(as: SIMD4<T>.self)
-                }
-                UnsafeMutableRawPointer(sums + first + j).storeBytes(of: acc, as: SIMD4<T>.self)
-                j += 4
-            }
+            sumColumns(SIMD8<T>.self, from: &j)
+            sumColumns(SIMD4<T>.self, from: &j)
             while j < height {
                 var acc = sums[first + j]
                 for kk in 0..<depth { acc += panel[kk * height + j] }
