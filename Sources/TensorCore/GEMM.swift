@@ -52,11 +52,12 @@ public func gemm<T: Real>(
             m: rows, n: n, k: k, a: a + (transposed ? m0 : m0 * lda), lda: lda, transposedA: transposed, b: b, ldb: ldb,
             c: c + m0 * ldc, ldc: ldc, accumulate: accumulate, sumsOfA: sumsOfA.map { $0 + m0 })
     }
-    if threads > 1 && m >= 8 && m * n * k >= 1 << 17 && transA == .transposed && k > GEMMTile.depth {
+    let splits = threads > 1 && m >= 8 && m * n * k >= 1 << 17
+    if splits && transA == .transposed && k > GEMMTile.depth {
         gemmTransposedShared(
             m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate,
             parts: min(threads, (m + GEMMTile.rows - 1) / GEMMTile.rows), sumsOfA: sumsOfA)
-    } else if threads > 1 && m >= 8 && m * n * k >= 1 << 17 {
+    } else if splits {
         // Split rows of C between the threads in contiguous chunks of whole register tiles.
         let tr = GEMMTile.rows
         forEachSlice(of: (m + tr - 1) / tr, parts: threads) { tiles in

@@ -187,14 +187,7 @@ public func addColumnSums<T: Real>(
     forEachSlice(of: cols, parts: rows * cols >= 1 << 18 ? min(threads, cols / 64) : 1) { js in
         // 16 columns at a time with explicit vectors: as a scalar loop the compiler could not vectorise it (out and
         // the rows may alias as far as it knows), and the bias gradients' pass over dG took 7% of a pixel-MNIST batch.
-        let whole = js.lowerBound + js.count / 16 * 16
-        for r in 0..<rows {
-            let row = m + r * ld
-            for j in stride(from: js.lowerBound, to: whole, by: 16) {
-                store16(load16(out + j) + load16(row + j), out + j)
-            }
-            for j in whole..<js.upperBound { out[j] += row[j] }
-        }
+        for r in 0..<rows { addRow(m + r * ld + js.lowerBound, count: js.count, into: out + js.lowerBound) }
     }
 }
 
@@ -212,7 +205,7 @@ public func swapLeadingAxes<T: Real>(
     }
 }
 
-/// dst[j] += src[j] for j in 0..<count, 16 lanes at a time (a row of a column sum, already in L1).
+/// dst[j] += src[j] for j in 0..<count, 16 lanes at a time: one row of a column sum.
 @inlinable @inline(__always)
 func addRow<T: Real>(_ src: UnsafePointer<T>, count: Int, into dst: UnsafeMutablePointer<T>) {
     var j = 0
