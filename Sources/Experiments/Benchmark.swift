@@ -173,18 +173,27 @@ extension Benchmark {
     }
 
     /// The products of one layer: per step [B,H]x[H,G] (forward) and [B,G]x[G,H] (dh_prev), the input
-    /// projection [B*T,I]x[I,G], and the weight gradients dW_hh = dG^T H and dW_ih = dG^T X over all steps.
+    /// projection [B*T,I]x[I,G], and the weight gradients over all steps: dW_hh = dG^T H and dW_ih = dG^T X, or both as
+    /// one product where the cell's layout says so (`split`: the columns of the first of two Bs side by side).
     /// The step products multiply by the recurrent matrix packed once per pass, as the network runs them.
     package static func gemmShapes(
         _ s: BenchmarkSpec
-    ) -> [(name: String, m: Int, n: Int, k: Int, transA: Bool, packedB: Bool)] {
+    ) -> [(name: String, m: Int, n: Int, k: Int, transA: Bool, packedB: Bool, split: Int?)] {
         let G = s.cell.gateCount * s.hidden, rows = s.batch * s.steps
-        return [
-            ("step forward h W_hh^T", s.batch, G, s.hidden, false, true),
-            ("step backward dG W_hh", s.batch, s.hidden, G, false, true),
-            ("input projection X W_ih^T", rows, G, s.input, false, false),
-            ("weight gradient dW_hh = dG^T H", G, s.hidden, rows, true, false),
-            ("weight gradient dW_ih = dG^T X", G, s.input, rows, true, false)
+        let steps: [(String, Int, Int, Int, Bool, Bool, Int?)] = [
+            ("step forward h W_hh^T", s.batch, G, s.hidden, false, true, nil),
+            ("step backward dG W_hh", s.batch, s.hidden, G, false, true, nil),
+            ("input projection X W_ih^T", rows, G, s.input, false, false, nil)
+        ]
+        if RecurrentConfig(cell: s.cell, inputSize: s.input, hiddenSize: s.hidden).layout.oneWeightGradientProduct {
+            let both = (
+                "weight gradients [dW_ih | dW_hh] = dG^T [X | H]", G, s.input + s.hidden, rows, true, false, s.input
+            )
+            return steps + [both]
+        }
+        return steps + [
+            ("weight gradient dW_hh = dG^T H", G, s.hidden, rows, true, false, nil),
+            ("weight gradient dW_ih = dG^T X", G, s.input, rows, true, false, nil)
         ]
     }
 
@@ -222,7 +231,7 @@ extension Benchmark {
                 b = Tensor<Float>.uniform([s.k * s.n], -1, 1, rng: &rng)
             var c = [Float](repeating: 0, count: s.m * s.n)
             let lda = s.transA ? s.m : s.k
-            let panelStorage = Buffer<Float>()
+            let panelStorage = Buffer<Float>(), workspace = Buffer<Float>()
             let panels =
                 !s.packedB
                 ? nil
@@ -239,6 +248,14 @@ extension Benchmark {
                                 TensorCore.gemm(
                                     m: s.m, a: ap.baseAddress!, lda: lda, b: panels, c: cp.baseAddress!, ldc: s.n,
                                     accumulate: false)
+                                return
+                            }
+                            if let n1 = s.split {
+                                let b2 = bp.baseAddress! + s.k * n1, c2 = cp.baseAddress! + s.m * n1
+                                gemmTransposedSideBySide(
+                                    m: s.m, k: s.k, a: ap.baseAddress!, lda: lda, b1: bp.baseAddress!, ldb1: n1,
+                                    n1: n1, c1: cp.baseAddress!, b2: b2, ldb2: s.n - n1, n2: s.n - n1, c2: c2,
+                                    workspace: workspace.ensure(s.m * s.n), threads: spec.threads)
                                 return
                             }
                             TensorCore.gemm(

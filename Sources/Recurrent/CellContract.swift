@@ -74,15 +74,22 @@ public struct CellLayout: Sendable {
     /// Whether the gradients of the hidden-side pre-activations differ from the input-side ones and need a buffer
     /// of their own (StepGradients.dGh; the GRU's reset-after n gate).
     public var separateHiddenGradients: Bool
+    /// Whether dW_ih and dW_hh are one product over all steps, dG^T [x_t | h_{t-1}]: W_hh multiplies h_{t-1} in every
+    /// gate (the default `addRecurrentWeightGradient`) and the hidden side's dG is the input side's (LSTM, Elman RNN).
+    /// The stack then reads dG once for both (`gemmTransposedSideBySide`); otherwise it calls the input product and
+    /// the cell's `addRecurrentWeightGradient` apart. Off unless a cell says so: the cell that overrides the recurrent
+    /// product must not be summed as if it did not.
+    public var oneWeightGradientProduct: Bool
 
     public init(
         recurrentWeight: RecurrentWeightForm = .matrix, cellState: Bool = false, forgetGate: Int? = nil,
         carryGate: Int? = nil, writeGate: Int? = nil, saved: [String] = [], hiddenBiasInsideStep: Set<Int> = [],
-        separateHiddenGradients: Bool = false
+        separateHiddenGradients: Bool = false, oneWeightGradientProduct: Bool = false
     ) {
         self.recurrentWeight = recurrentWeight; self.cellState = cellState; self.forgetGate = forgetGate
         self.carryGate = carryGate ?? forgetGate; self.writeGate = writeGate; self.saved = saved
         self.hiddenBiasInsideStep = hiddenBiasInsideStep; self.separateHiddenGradients = separateHiddenGradients
+        self.oneWeightGradientProduct = oneWeightGradientProduct
     }
 
     /// Whether the layer has weight_hh and bias_hh.

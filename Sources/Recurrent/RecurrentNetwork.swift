@@ -40,6 +40,7 @@ final class LayerBuffers<T: Real> {
     let scratch = Buffer<T>()  // [B, G*H]
     let foldedBias = Buffer<T>()  // [G*H]: b_ih plus the parts of b_hh that simply add
     let biasGradient = Buffer<T>()  // [G*H]: one pass's column sums of dG
+    let weightGradients = Buffer<T>()  // [G*H, in + H]: dW_ih and dW_hh side by side, for their one product
     let dGi = Buffer<T>(), dGh = Buffer<T>()  // [T, B, G*H]
     let dIn = Buffer<T>()  // [T, B, in]
 }
@@ -518,8 +519,8 @@ public final class RecurrentNetwork<T: Real> {
         return (UnsafePointer(Tn % 2 == 0 ? dh : dhPrev), UnsafePointer(dc))
     }
 
-    /// Layer k's weight and bias gradients for all steps at once: dW_ih = dG^T x, the cell's dW_hh, and the biases'
-    /// column sums of dG.
+    /// Layer k's weight and bias gradients for all steps at once: dW_ih = dG^T x, the cell's dW_hh (both in one
+    /// product where the cell's layout says they are one), and the biases' column sums of dG.
     func addWeightGradients(
         _ k: Int, _ lb: LayerBuffers<T>, input: UnsafeMutablePointer<T>, dGi: UnsafeMutablePointer<T>,
         dGh: UnsafeMutablePointer<T>, into grads: inout ParameterSet<T>
@@ -529,12 +530,25 @@ public final class RecurrentNetwork<T: Real> {
         // Bias gradients: the column sums of dG over all steps, summed while the input-weight product reads dGi.
         let dbIh = lb.biasGradient.ensure(G)
         lb.biasGradient.zero(G)
-        grads.tensors[slots.wih].data.withUnsafeMutableBufferPointer { dW in
-            gemm(
-                .transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize,
-                c: dW.baseAddress!, ldc: inSize, accumulate: true, threads: threads, sumsOfA: dbIh)
+        if config.layout.oneWeightGradientProduct, let whh = slots.whh {
+            grads.tensors.withUnsafeMutableBufferPointer { tensors in
+                tensors[slots.wih].data.withUnsafeMutableBufferPointer { dWih in
+                    tensors[whh].data.withUnsafeMutableBufferPointer { dWhh in
+                        gemmTransposedSideBySide(
+                            m: G, k: Tn * B, a: dGi, lda: G, b1: input, ldb1: inSize, n1: inSize, c1: dWih.baseAddress!,
+                            b2: lb.hs.pointer, ldb2: H, n2: H, c2: dWhh.baseAddress!,
+                            workspace: lb.weightGradients.ensure(G * (inSize + H)), threads: threads, sumsOfA: dbIh)
+                    }
+                }
+            }
+        } else {
+            grads.tensors[slots.wih].data.withUnsafeMutableBufferPointer { dW in
+                gemm(
+                    .transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize,
+                    c: dW.baseAddress!, ldc: inSize, accumulate: true, threads: threads, sumsOfA: dbIh)
+            }
         }
-        if let whh = slots.whh {
+        if let whh = slots.whh, !config.layout.oneWeightGradientProduct {
             let q = SequenceGradients(
                 rows: Tn * B, hidden: H, dGh: UnsafePointer(dGh), hPrev: UnsafePointer(lb.hs.pointer),
                 saved: SavedValues(names: config.layout.saved, base: lb.saved.pointer, stride: Tn * B * H))

@@ -46,16 +46,68 @@ public func gemm<T: Real>(
             m: m, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, sumsOfA: sumsOfA)
         return
     }
+    multiply(
+        transA, m: m, n: n, k: k, a: a, lda: lda, b: ColumnBlocks(b, ld: ldb), c: c, ldc: ldc,
+        accumulate: accumulate, threads: threads, sumsOfA: sumsOfA)
+}
+
+/// [C1 | C2] += A^T [B1 | B2]: two products of one transposed A in one, A packed once (the weight gradients
+/// dW_ih += dG^T x and dW_hh += dG^T h_{t-1} of a cell whose hidden side has the input side's dG: packing dG, 13 MB
+/// at LSTM H128 B64 T100, cost a third of the separate dW_ih product). B1 [k, n1] and B2 [k, n2] stay in their own
+/// buffers; the packing of B reads each row from both. C1 [m, n1] and C2 [m, n2] are copied side by side into
+/// `workspace` (m x (n1 + n2) scalars) and back, so every element gets the additions, in the order, of its own
+/// product. `sumsOfA` as in `gemm`. Bit-identical to the two `gemm` calls either way.
+@inlinable
+@_specialize(where T == Float) @_specialize(where T == Double)
+public func gemmTransposedSideBySide<T: Real>(
+    m: Int, k: Int, a: UnsafePointer<T>, lda: Int, b1: UnsafePointer<T>, ldb1: Int, n1: Int,
+    c1: UnsafeMutablePointer<T>,
+    b2: UnsafePointer<T>, ldb2: Int, n2: Int, c2: UnsafeMutablePointer<T>, workspace c: UnsafeMutablePointer<T>,
+    threads: Int = 1, sumsOfA: UnsafeMutablePointer<T>? = nil
+) {
+    // Apart where one product costs more kernel tiles: one column beside whole tiles (pixel-by-pixel MNIST's
+    // x_t beside H = 128) adds a zero-padded tile that its own one-column product (`gemvTransposed`) does not.
+    let n = n1 + n2, nr = GEMMTile.columns(T.self), tiles = { ($0 + nr - 1) / nr }
+    let apartTiles = tiles(n2) + (n1 == 1 ? 0 : tiles(n1))
+    if m == 0 || k == 0 || n1 == 0 || n2 == 0 || tiles(n) > apartTiles {
+        gemm(
+            .transposed, .none, m: m, n: n1, k: k, a: a, lda: lda, b: b1, ldb: ldb1, c: c1, ldc: n1,
+            accumulate: true, threads: threads, sumsOfA: sumsOfA)
+        gemm(
+            .transposed, .none, m: m, n: n2, k: k, a: a, lda: lda, b: b2, ldb: ldb2, c: c2, ldc: n2,
+            accumulate: true, threads: threads)
+        return
+    }
+    for i in 0..<m {
+        (c + i * n).update(from: c1 + i * n1, count: n1)
+        (c + i * n + n1).update(from: c2 + i * n2, count: n2)
+    }
+    multiply(
+        .transposed, m: m, n: n, k: k, a: a, lda: lda, b: ColumnBlocks(b1, ld: ldb1, columns: n1, b2, ld: ldb2),
+        c: c, ldc: n, accumulate: true, threads: threads, sumsOfA: sumsOfA)
+    for i in 0..<m {
+        (c1 + i * n1).update(from: c + i * n, count: n1)
+        (c2 + i * n2).update(from: c + i * n + n1, count: n2)
+    }
+}
+
+/// The blocked product of `gemm` once its special shapes are handled: on one thread, on several splitting C's rows,
+/// or (A transposed and deep) on several sharing each k-slab's packing.
+@inlinable
+func multiply<T: Real>(
+    _ transA: Transpose, m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: ColumnBlocks<T>,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int, sumsOfA: UnsafeMutablePointer<T>?
+) {
     func rows(_ m0: Int, _ rows: Int) {
         let transposed = transA == .transposed
         gemmBlocked(
-            m: rows, n: n, k: k, a: a + (transposed ? m0 : m0 * lda), lda: lda, transposedA: transposed, b: b, ldb: ldb,
+            m: rows, n: n, k: k, a: a + (transposed ? m0 : m0 * lda), lda: lda, transposedA: transposed, b: b,
             c: c + m0 * ldc, ldc: ldc, accumulate: accumulate, sumsOfA: sumsOfA.map { $0 + m0 })
     }
     let splits = threads > 1 && m >= 8 && m * n * k >= 1 << 17
     if splits && transA == .transposed && k > GEMMTile.depth {
         gemmTransposedShared(
-            m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate,
+            m: m, n: n, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, accumulate: accumulate,
             parts: min(threads, (m + GEMMTile.rows - 1) / GEMMTile.rows), sumsOfA: sumsOfA)
     } else if splits {
         // Split rows of C between the threads in contiguous chunks of whole register tiles.
@@ -66,6 +118,40 @@ public func gemm<T: Real>(
         }
     } else {
         rows(0, m)
+    }
+}
+
+/// B of a product, [k, n] row-major: one matrix (ld apart rows), or two side by side, [B1 | B2], each in its own
+/// buffer (`gemmTransposedSideBySide`). The kernels read one matrix in place, or B packed into panels; two are
+/// always packed, each panel row copied from the one or both that hold its columns.
+@usableFromInline
+struct ColumnBlocks<T: Real> {
+    @usableFromInline let left: UnsafePointer<T>, ldLeft: Int, leftColumns: Int
+    @usableFromInline let right: UnsafePointer<T>?, ldRight: Int
+
+    /// One matrix.
+    @inlinable init(_ b: UnsafePointer<T>, ld: Int) { self.init(b, ld: ld, columns: Int.max, nil, ld: 0) }
+    /// [b1 | b2], b1 with `columns` columns.
+    @inlinable init(_ b1: UnsafePointer<T>, ld ld1: Int, columns: Int, _ b2: UnsafePointer<T>?, ld ld2: Int) {
+        (left, ldLeft, leftColumns, right, ldRight) = (b1, ld1, columns, b2, ld2)
+    }
+
+    /// The one matrix, read in place; nil for two.
+    @inlinable var inPlace: (b: UnsafePointer<T>, ld: Int)? { right == nil ? (left, ldLeft) : nil }
+
+    /// B from row k0 on.
+    @inlinable func rows(from k0: Int) -> ColumnBlocks {
+        ColumnBlocks(left + k0 * ldLeft, ld: ldLeft, columns: leftColumns, right.map { $0 + k0 * ldRight }, ld: ldRight)
+    }
+
+    /// Copies row kk's columns first..<first + count to dst.
+    @inlinable @inline(__always)
+    func copy(row kk: Int, columns first: Int, count: Int, to dst: UnsafeMutablePointer<T>) {
+        let inLeft = max(0, min(count, leftColumns - first))
+        if inLeft > 0 { copyRow(left + kk * ldLeft + first, count: inLeft, to: dst) }
+        if inLeft < count, let right {
+            copyRow(right + kk * ldRight + (first + inLeft - leftColumns), count: count - inLeft, to: dst + inLeft)
+        }
     }
 }
 
@@ -229,14 +315,14 @@ func gemvTransposed<T: Real>(
 @inlinable
 func gemmBlocked<T: Real>(
     m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int, transposedA: Bool,
-    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
+    b: ColumnBlocks<T>, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
     sumsOfA: UnsafeMutablePointer<T>? = nil
 ) {
     let kc = GEMMTile.depth
     let packedA: UnsafeMutablePointer<T>? =
         transposedA ? .allocate(capacity: StripPanels<T>.count(rows: m, depth: kc)) : nil
     defer { packedA?.deallocate() }
-    withSlabScratch(T.self, n: n, packsB: transposedA) { scratch in
+    withSlabScratch(T.self, n: n, b: b, packsB: transposedA) { scratch in
         var k0 = 0
         while k0 < k {
             let kb = min(kc, k - k0)
@@ -244,15 +330,15 @@ func gemmBlocked<T: Real>(
                 StripPanels(packing: a + k0 * lda, lda: lda, rows: m, depth: kb, into: $0, sums: sumsOfA)
             }
             multiplySlab(
-                strips: strips, a: a + k0, lda: lda, rows: 0..<m, n: n, depth: kb, b: b + k0 * ldb, ldb: ldb, c: c,
-                ldc: ldc, accumulate: accumulate || k0 > 0, scratch: scratch)
+                strips: strips, a: a + k0, lda: lda, rows: 0..<m, n: n, depth: kb, b: b.rows(from: k0), c: c, ldc: ldc,
+                accumulate: accumulate || k0 > 0, scratch: scratch)
             k0 += kb
         }
     }
 }
 
 /// One thread's scratch for `multiplySlab`: B's kc x nc block packed in column panels (when B is packed, and has at
-/// least two whole tiles), its zero-padded tail panel and a tile for the tail's products.
+/// least two whole tiles, or is two matrices), its zero-padded tail panel and a tile for the tail's products.
 @usableFromInline
 struct SlabScratch<T: Real> {
     @usableFromInline let panels: UnsafeMutablePointer<T>?, tailPanel: UnsafeMutablePointer<T>
@@ -264,12 +350,15 @@ struct SlabScratch<T: Real> {
     }
 }
 
-/// Calls body with a `SlabScratch` for products with n columns, freed afterwards.
+/// Calls body with a `SlabScratch` for products with n columns of b, freed afterwards.
 @inlinable
-func withSlabScratch<T: Real, R>(_ type: T.Type, n: Int, packsB: Bool, _ body: (SlabScratch<T>) -> R) -> R {
+func withSlabScratch<T: Real, R>(
+    _ type: T.Type, n: Int, b: ColumnBlocks<T>, packsB: Bool, _ body: (SlabScratch<T>) -> R
+) -> R {
     let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
     let full = n / nr * nr, tail = n - full, nc = GEMMTile.blockColumns(T.self)
-    let panels: UnsafeMutablePointer<T>? = packsB && full >= 2 * nr ? .allocate(capacity: kc * min(nc, full)) : nil
+    let packs = b.inPlace == nil || packsB && full >= 2 * nr
+    let panels: UnsafeMutablePointer<T>? = packs ? .allocate(capacity: kc * min(nc, full)) : nil
     defer { panels?.deallocate() }
     return withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? kc * nr + mr * nr : 1) { scratch in
         let panel = scratch.baseAddress!
@@ -283,20 +372,22 @@ func withSlabScratch<T: Real, R>(_ type: T.Type, n: Int, packsB: Bool, _ body: (
 @inlinable
 func multiplySlab<T: Real>(
     strips: StripPanels<T>?, a: UnsafePointer<T>, lda: Int, rows: Range<Int>, n: Int, depth kb: Int,
-    b bk: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate acc: Bool,
-    scratch: SlabScratch<T>
+    b bk: ColumnBlocks<T>, c: UnsafeMutablePointer<T>, ldc: Int, accumulate acc: Bool, scratch: SlabScratch<T>
 ) {
     let nr = GEMMTile.columns(T.self), nc = GEMMTile.blockColumns(T.self)
     let full = n / nr * nr, tail = n - full
-    if tail > 0 { _ = PackedPanels(packing: bk + full, rows: kb, columns: tail, ld: ldb, into: scratch.tailPanel) }
+    if tail > 0 { _ = PackedPanels(packing: bk, rows: kb, columns: full..<n, into: scratch.tailPanel) }
     var j0 = 0
     repeat {
         let j1 = min(j0 + nc, full), last = j1 == full, tiles = (j1 - j0) / nr
-        // The block's column tiles: read in place, or packed into contiguous panels.
-        var source = (b: bk + j0, rowStride: ldb, tileStride: nr)
+        // The block's column tiles: packed into contiguous panels, or read in place.
+        let source: (b: UnsafePointer<T>, rowStride: Int, tileStride: Int)
         if let panels = scratch.panels {
-            let packed = PackedPanels(packing: bk + j0, rows: kb, columns: j1 - j0, ld: ldb, into: panels)
+            let packed = PackedPanels(packing: bk, rows: kb, columns: j0..<j1, into: panels)
             source = (packed.base, nr, packed.panelStride)
+        } else {
+            let matrix = bk.inPlace!
+            source = (matrix.b + j0, matrix.ld, nr)
         }
         // One strip of rows (height `height`, from row i) across the block's column tiles.
         func strip(_ height: Int, _ i: Int, _ ai: UnsafePointer<T>, rsA: Int, csA: Int) {
@@ -333,7 +424,7 @@ func multiplySlab<T: Real>(
 /// (from the packed panels, by the thread that owns those rows).
 @inlinable
 func gemmTransposedShared<T: Real>(
-    m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+    m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int, b: ColumnBlocks<T>,
     c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, parts: Int, sumsOfA: UnsafeMutablePointer<T>?
 ) {
     let kc = GEMMTile.depth, mr = GEMMTile.rows, slabs = (k + kc - 1) / kc
@@ -348,7 +439,7 @@ func gemmTransposedShared<T: Real>(
     let counters = SlabCounters(slabs: slabs, parts: parts)
     defer { counters.free() }
     forEachSlice(of: parts, parts: parts) { _ in
-        withSlabScratch(T.self, n: n, packsB: true) { scratch in
+        withSlabScratch(T.self, n: n, b: b, packsB: true) { scratch in
             while true {
                 let ticket = counters.nextTicket()
                 guard ticket < slabs * 2 * parts else { return }
@@ -367,8 +458,8 @@ func gemmTransposedShared<T: Real>(
                     let strips = StripPanels(base: buffer, rows: m, depth: kb), rows = rowsOf(part)
                     if let sumsOfA { strips.addColumnSums(rows: rows, into: sumsOfA) }
                     multiplySlab(
-                        strips: strips, a: a, lda: lda, rows: rows, n: n, depth: kb, b: b + k0 * ldb, ldb: ldb,
-                        c: c, ldc: ldc, accumulate: accumulate || k0 > 0, scratch: scratch)
+                        strips: strips, a: a, lda: lda, rows: rows, n: n, depth: kb, b: b.rows(from: k0), c: c,
+                        ldc: ldc, accumulate: accumulate || k0 > 0, scratch: scratch)
                     counters.multiplied(slab: slab, part: part)
                 }
             }
@@ -529,19 +620,25 @@ public struct PackedPanels<T: Real> {
     /// Packs B [rows, columns] (leading dimension ld) into `storage`, at least `count(rows:columns:)` scalars.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public init(packing b: UnsafePointer<T>, rows: Int, columns: Int, ld: Int, into storage: UnsafeMutablePointer<T>) {
+        self.init(packing: ColumnBlocks(b, ld: ld), rows: rows, columns: 0..<columns, into: storage)
+    }
+
+    /// Packs the columns `columns` of b's first `rows` rows.
+    @inlinable
+    init(packing b: ColumnBlocks<T>, rows: Int, columns: Range<Int>, into storage: UnsafeMutablePointer<T>) {
         let nr = GEMMTile.columns(T.self), stride = rows * nr
-        for p in 0..<((columns + nr - 1) / nr) {
-            let panel = storage + p * stride, c0 = p * nr, width = min(nr, columns - c0)
+        for p in 0..<((columns.count + nr - 1) / nr) {
+            let panel = storage + p * stride, c0 = columns.lowerBound + p * nr, width = min(nr, columns.upperBound - c0)
             for kk in 0..<rows {
-                let dst = panel + kk * nr, src = b + kk * ld + c0
-                copyRow(src, count: width, to: dst)
+                let dst = panel + kk * nr
+                b.copy(row: kk, columns: c0, count: width, to: dst)
                 if width < nr { (dst + width).update(repeating: 0, count: nr - width) }
             }
         }
-        self.init(base: storage, rows: rows, columns: columns, panelStride: stride)
+        self.init(base: storage, rows: rows, columns: columns.count, panelStride: stride)
     }
 
-    init(base: UnsafePointer<T>, rows: Int, columns: Int, panelStride: Int) {
+    @usableFromInline init(base: UnsafePointer<T>, rows: Int, columns: Int, panelStride: Int) {
         (self.base, self.rows, self.columns, self.panelStride) = (base, rows, columns, panelStride)
     }
 

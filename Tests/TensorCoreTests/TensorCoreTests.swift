@@ -391,6 +391,48 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Two products of one transposed A in one ([C1 | C2] += A^T [B1 | B2], B1 and B2 in their own padded buffers)
+    /// equal, bit for bit, the two products apart: splits of n inside and on a tile's edge, a tail, one column, depths
+    /// under and past the k-slab, one to three threads, the column sums of A, Float and Double.
+    func testSideBySideProductsEqualTheirOwnProducts() {
+        checkSideBySide(Float.self)
+        checkSideBySide(Double.self)
+    }
+
+    func checkSideBySide<T: Real>(_ type: T.Type) {
+        var rng = SeededRandom(seed: 24)
+        let nr = GEMMTile.columns(T.self)
+        for (m, n1, n2) in [(7, 1, 3), (12, 1, nr * 4), (37, nr, 2 * nr), (100, nr - 4, 4 * nr + 1), (64, 33, 5)] {
+            for k in [1, 300, 600] {
+                for threads in [1, 2, 3] {
+                    let (ld1, ld2) = (n1 + 2, n2 + 1)
+                    let a = (0..<(k * (m + 3))).map { _ in T(rng.uniform(-1, 1)) }
+                    let b1 = (0..<(k * ld1)).map { _ in T(rng.uniform(-1, 1)) }
+                    let b2 = (0..<(k * ld2)).map { _ in T(rng.uniform(-1, 1)) }
+                    let c1 = (0..<(m * n1)).map { _ in T(rng.uniform(-1, 1)) }
+                    let c2 = (0..<(m * n2)).map { _ in T(rng.uniform(-1, 1)) }
+                    let s0 = (0..<m).map { _ in T(rng.uniform(-1, 1)) }
+                    var (apart1, apart2, apartSums) = (c1, c2, s0)
+                    gemm(
+                        .transposed, .none, m: m, n: n1, k: k, a: a, lda: m + 3, b: b1, ldb: ld1, c: &apart1, ldc: n1,
+                        accumulate: true, threads: threads, sumsOfA: &apartSums)
+                    gemm(
+                        .transposed, .none, m: m, n: n2, k: k, a: a, lda: m + 3, b: b2, ldb: ld2, c: &apart2, ldc: n2,
+                        accumulate: true, threads: threads)
+                    var (both1, both2, bothSums) = (c1, c2, s0)
+                    var workspace = [T](repeating: .nan, count: m * (n1 + n2))
+                    gemmTransposedSideBySide(
+                        m: m, k: k, a: a, lda: m + 3, b1: b1, ldb1: ld1, n1: n1, c1: &both1, b2: b2, ldb2: ld2, n2: n2,
+                        c2: &both2, workspace: &workspace, threads: threads, sumsOfA: &bothSums)
+                    let shape = "\(T.self) m\(m) n \(n1)+\(n2) k\(k) threads \(threads)"
+                    XCTAssertEqual(both1, apart1, shape)
+                    XCTAssertEqual(both2, apart2, shape)
+                    XCTAssertEqual(bothSums, apartSums, shape)
+                }
+            }
+        }
+    }
+
     /// The blocked transpose equals dst[c, r] = src[r, c] for sizes around its 8 x 8 block, with a padded source row.
     func testTransposeMatchesTheDefinition() {
         for (rows, cols) in [(1, 1), (1, 9), (7, 3), (8, 8), (9, 17), (512, 28), (33, 128)] {

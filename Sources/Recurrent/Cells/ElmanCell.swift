@@ -5,6 +5,7 @@ enum ElmanCell: RecurrentCell {
     static let name = "rnn", displayName = "RNN", gateNames = ["h"]
     static func gateActivations(_ config: RecurrentConfig) -> [GateActivation] { [config.nonlinearity.activation] }
     static func settings(_ config: RecurrentConfig) -> [String] { [config.nonlinearity.rawValue] }
+    static func layout(_ config: RecurrentConfig) -> CellLayout { CellLayout(oneWeightGradientProduct: true) }
     static func onnxOperator(_ config: RecurrentConfig) -> ONNXOperator? {
         ONNXOperator(name: "RNN", gateOrder: [0], attributes: [("activations", .strings([config.nonlinearity.onnx]))])
     }

@@ -6,7 +6,7 @@ enum LSTMCell: RecurrentCell {
     static func gateActivations(_ config: RecurrentConfig) -> [GateActivation] { [.sigmoid, .sigmoid, .tanh, .sigmoid] }
     /// [i f g o]: f keeps the cell state, i writes it; tanh(c_t) is saved for o's and c's gradients.
     static func layout(_ config: RecurrentConfig) -> CellLayout {
-        CellLayout(cellState: true, forgetGate: 1, writeGate: 0, saved: ["tanh_c"])
+        CellLayout(cellState: true, forgetGate: 1, writeGate: 0, saved: ["tanh_c"], oneWeightGradientProduct: true)
     }
     /// ONNX's blocks are i, o, f, c.
     static func onnxOperator(_ config: RecurrentConfig) -> ONNXOperator? {
