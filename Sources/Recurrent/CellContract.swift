@@ -39,7 +39,8 @@ public protocol RecurrentCell {
     static var carryPath: CarryPath? { get }
     /// Fresh recurrent weights of one gate block, drawn in order (the stack concatenates the G blocks).
     static func initialRecurrentBlock(_ initializer: Initializer, hidden H: Int, rng: inout SeededRandom) -> [Double]
-    /// dW_hh += over all steps, dG_h^T [G, rows] x (what W_hh multiplied) [rows, H].
+    /// dW_hh += over all steps, dG_h^T [G, rows] x (what W_hh multiplied) [rows, H]; and dG_h's column sums into
+    /// `q.hiddenBiasSums` when given.
     static func addRecurrentWeightGradient<T: Real>(
         _ q: SequenceGradients<T>, into dW: UnsafeMutablePointer<T>, threads: Int, _ config: RecurrentConfig)
 }
@@ -199,6 +200,9 @@ public struct SequenceGradients<T: Real> {
     public let dGh: UnsafePointer<T>
     public let hPrev: UnsafePointer<T>
     public let saved: SavedValues<T>
+    /// Where dG_h is the cell's own (`CellLayout.separateHiddenGradients`), b_hh's gradient: the recurrent product
+    /// adds dG_h's column sums (over rows, ascending) into it as it reads dG_h (`gemm`'s `sumsOfA`); nil otherwise.
+    public let hiddenBiasSums: UnsafeMutablePointer<T>?
 }
 
 extension RecurrentCell {
@@ -227,6 +231,6 @@ extension RecurrentCell {
         let G = config.gateWidth, H = q.hidden
         gemm(
             .transposed, .none, m: G, n: H, k: q.rows, a: q.dGh, lda: G, b: q.hPrev, ldb: H, c: dW, ldc: H,
-            accumulate: true, threads: threads)
+            accumulate: true, threads: threads, sumsOfA: q.hiddenBiasSums)
     }
 }

@@ -39,7 +39,7 @@ final class LayerBuffers<T: Real> {
     let saved = Buffer<T>()  // [S, T, B, H]: the S values the cell's layout names in `saved`
     let scratch = Buffer<T>()  // [B, G*H]
     let foldedBias = Buffer<T>()  // [G*H]: b_ih plus the parts of b_hh that simply add
-    let biasGradient = Buffer<T>()  // [G*H]: one pass's column sums of dG
+    let biasGradient = Buffer<T>()  // [2, G*H]: one pass's column sums of dG_i and (when it is its own) dG_h
     let weightGradients = Buffer<T>()  // [G*H, in + H]: dW_ih and dW_hh side by side, for their one product
     let dGi = Buffer<T>(), dGh = Buffer<T>()  // [T, B, G*H]
     let dIn = Buffer<T>()  // [T, B, in]
@@ -302,15 +302,6 @@ public final class RecurrentNetwork<T: Real> {
             bhh: UnsafePointer(lb.bhh.pointer), recurrent: recurrent)
     }
 
-    /// The column sums of m [rows, columns] (from zero, row by row) in out.
-    func columnSums(_ m: UnsafePointer<T>, rows: Int, columns: Int, into out: UnsafeMutablePointer<T>)
-        -> UnsafePointer<T>
-    {
-        out.update(repeating: 0, count: columns)
-        addColumnSums(m, rows: rows, cols: columns, ld: columns, into: out, threads: threads)
-        return UnsafePointer(out)
-    }
-
     /// The recurrent matrix m [rows, columns] packed into the layer's panel buffer; an empty view when the cell's
     /// recurrent weight is not a matrix (IndRNN's u).
     func packRecurrent(_ lb: LayerBuffers<T>, _ m: UnsafePointer<T>, rows: Int, columns: Int) -> PackedPanels<T> {
@@ -527,9 +518,10 @@ public final class RecurrentNetwork<T: Real> {
     ) {
         let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize, G = config.gateWidth
         let inSize = config.layerInputSize(k), slots = LayerSlots(config.parameterNames(layer: k), in: grads)
-        // Bias gradients: the column sums of dG over all steps, summed while the input-weight product reads dGi.
-        let dbIh = lb.biasGradient.ensure(G)
-        lb.biasGradient.zero(G)
+        // Bias gradients: the column sums of dG over all steps, summed while the weight products read dG (dG_h's
+        // by the cell's recurrent product, where it is its own).
+        let dbIh = lb.biasGradient.ensure(2 * G), separate = dGh != dGi
+        lb.biasGradient.zero(2 * G)
         if config.layout.oneWeightGradientProduct, let whh = slots.whh {
             grads.tensors.withUnsafeMutableBufferPointer { tensors in
                 tensors[slots.wih].data.withUnsafeMutableBufferPointer { dWih in
@@ -551,7 +543,8 @@ public final class RecurrentNetwork<T: Real> {
         if let whh = slots.whh, !config.layout.oneWeightGradientProduct {
             let q = SequenceGradients(
                 rows: Tn * B, hidden: H, dGh: UnsafePointer(dGh), hPrev: UnsafePointer(lb.hs.pointer),
-                saved: SavedValues(names: config.layout.saved, base: lb.saved.pointer, stride: Tn * B * H))
+                saved: SavedValues(names: config.layout.saved, base: lb.saved.pointer, stride: Tn * B * H),
+                hiddenBiasSums: separate ? dbIh + G : nil)
             grads.tensors[whh].data.withUnsafeMutableBufferPointer { dW in
                 config.cellType.addRecurrentWeightGradient(q, into: dW.baseAddress!, threads: threads, config)
             }
@@ -559,10 +552,9 @@ public final class RecurrentNetwork<T: Real> {
         // Where the hidden side's dG is the input side's (every cell but the GRU's reset-after n gate), db_hh = db_ih.
         grads.tensors[slots.bih].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbIh, $0.baseAddress!) }
         if let bhh = slots.bhh {
-            let dbHh =
-                dGh == dGi
-                ? UnsafePointer(dbIh) : columnSums(dGh, rows: Tn * B, columns: G, into: lb.biasGradient.pointer)
-            grads.tensors[bhh].data.withUnsafeMutableBufferPointer { axpy(G, 1, dbHh, $0.baseAddress!) }
+            grads.tensors[bhh].data.withUnsafeMutableBufferPointer {
+                axpy(G, 1, dbIh + (separate ? G : 0), $0.baseAddress!)
+            }
         }
     }
 

@@ -428,6 +428,20 @@ final class GEMMTests: XCTestCase {
                     XCTAssertEqual(both1, apart1, shape)
                     XCTAssertEqual(both2, apart2, shape)
                     XCTAssertEqual(bothSums, apartSums, shape)
+                    if threads == 1 {
+                        // And against the definition, in Double: C_i[r, j] + sum_k A[k, r] B_i[k, j].
+                        for (c, start, b, ld, n) in [(both1, c1, b1, ld1, n1), (both2, c2, b2, ld2, n2)] {
+                            var worst = 0.0
+                            for r in 0..<m {
+                                for j in 0..<n {
+                                    var sum = Double(start[r * n + j])
+                                    for p in 0..<k { sum += Double(a[p * (m + 3) + r]) * Double(b[p * ld + j]) }
+                                    worst = max(worst, abs(sum - Double(c[r * n + j])))
+                                }
+                            }
+                            XCTAssertLessThan(worst, 1e-4 * Double(k).squareRoot(), shape)
+                        }
+                    }
                 }
             }
         }

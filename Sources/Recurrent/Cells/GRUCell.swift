@@ -38,15 +38,15 @@ enum GRUCell: RecurrentCell {
         guard config.gruVariant == .resetBefore else {
             gemm(
                 .transposed, .none, m: G, n: H, k: rows, a: q.dGh, lda: G, b: q.hPrev, ldb: H, c: dW, ldc: H,
-                accumulate: true, threads: threads)
+                accumulate: true, threads: threads, sumsOfA: q.hiddenBiasSums)
             return
         }
         gemm(
             .transposed, .none, m: 2 * H, n: H, k: rows, a: q.dGh, lda: G, b: q.hPrev, ldb: H, c: dW, ldc: H,
-            accumulate: true, threads: threads)
+            accumulate: true, threads: threads, sumsOfA: q.hiddenBiasSums)
         gemm(
             .transposed, .none, m: H, n: H, k: rows, a: q.dGh + 2 * H, lda: G, b: q.saved("reset_h"), ldb: H,
-            c: dW + 2 * H * H, ldc: H, accumulate: true, threads: threads)
+            c: dW + 2 * H * H, ldc: H, accumulate: true, threads: threads, sumsOfA: q.hiddenBiasSums.map { $0 + 2 * H })
     }
 
     @_specialize(where T == Float) @_specialize(where T == Double)

@@ -42,7 +42,7 @@ enum IndRNNCell: RecurrentCell {
         }
     }
 
-    /// du_j += sum over steps and batch rows of d pre_j * h_{t-1, j}.
+    /// du_j += sum over steps and batch rows of d pre_j * h_{t-1, j} (and d pre_j into the hidden bias sums).
     static func addRecurrentWeightGradient<T: Real>(
         _ q: SequenceGradients<T>, into dW: UnsafeMutablePointer<T>, threads: Int, _ config: RecurrentConfig
     ) {
@@ -50,6 +50,7 @@ enum IndRNNCell: RecurrentCell {
         for r in 0..<q.rows {
             let d = q.dGh + r * H, h = q.hPrev + r * H
             for j in 0..<H { dW[j] += d[j] * h[j] }
+            if let sums = q.hiddenBiasSums { for j in 0..<H { sums[j] += d[j] } }
         }
     }
 }
