@@ -259,6 +259,10 @@ def main():
                               "max_abs_difference_vs_torch": float(np.abs(got - want).max()),
                               "outputs": got.reshape(len(sample), -1).tolist()}))
     if distributed:
+        # Leave together: rank 0 may still be writing the checkpoint when rank 1 is done, and a process group torn
+        # down on one side while the other (and DDP's reducer, holding it) is alive aborted rank 1 in gloo now and then.
+        del net
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 

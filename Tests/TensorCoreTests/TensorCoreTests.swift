@@ -393,7 +393,8 @@ final class GEMMTests: XCTestCase {
 
     /// Two products of one transposed A in one ([C1 | C2] += A^T [B1 | B2], B1 and B2 in their own padded buffers)
     /// equal, bit for bit, the two products apart: splits of n inside and on a tile's edge, a tail, one column, depths
-    /// under and past the k-slab, one to three threads, the column sums of A, Float and Double.
+    /// under and past the k-slab, one to three threads on each threaded path, the column sums of A, Float and Double;
+    /// and the definition, in Double.
     func testSideBySideProductsEqualTheirOwnProducts() {
         checkSideBySide(Float.self)
         checkSideBySide(Double.self)
@@ -402,8 +403,12 @@ final class GEMMTests: XCTestCase {
     func checkSideBySide<T: Real>(_ type: T.Type) {
         var rng = SeededRandom(seed: 24)
         let nr = GEMMTile.columns(T.self)
-        for (m, n1, n2) in [(7, 1, 3), (12, 1, nr * 4), (37, nr, 2 * nr), (100, nr - 4, 4 * nr + 1), (64, 33, 5)] {
-            for k in [1, 300, 600] {
+        let shapes = [
+            (7, 1, 3), (12, 1, nr * 4), (37, nr, 2 * nr), (100, nr - 4, 4 * nr + 1), (64, 33, 5), (200, 33, 70)
+        ]
+        for (m, n1, n2) in shapes {
+            // k 250 at m 200: several threads split C's rows (one slab); 300 and 600: they share the slabs' packing.
+            for k in m == 200 ? [250] : [1, 300, 600] {
                 for threads in [1, 2, 3] {
                     let (ld1, ld2) = (n1 + 2, n2 + 1)
                     let a = (0..<(k * (m + 3))).map { _ in T(rng.uniform(-1, 1)) }
