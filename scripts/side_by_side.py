@@ -6,7 +6,9 @@
 Each round runs every shape once in every build and once in PyTorch (scripts/bench_pytorch.py), so slow and fast
 moments of a shared machine fall on both; the table gives the median over rounds of forward + backward timesteps/s
 (batch x steps per second, 1 thread unless the shape says otherwise), and for the Q1 sine workload the median seconds
-of the 60-epoch loop (shared/baselines/q1_sine.py --impl nn against `rnnlab bench --q1`).
+of the 60-epoch loop (shared/baselines/q1_sine.py --impl nn against `rnnlab bench --q1`). Each ratio is the ratio of
+the medians, followed by the lowest and highest of the rounds' own ratios (each round's rnnlab against the same round's
+PyTorch), so a ratio carries its run-to-run spread. `--json FILE` also writes every round's value.
 
 PyTorch runs twice per shape: with its default kernels, and limited to AVX2 (ATEN_CPU_CAPABILITY=avx2,
 MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2), so that on an AVX-512 machine an rnnlab build labelled
@@ -31,6 +33,7 @@ p.add_argument("--python", default=sys.executable, help="a python with torch")
 p.add_argument("--rounds", type=int, default=3)
 p.add_argument("--iterations", type=int, default=20)
 p.add_argument("--baselines", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "baselines"))
+p.add_argument("--json", help="also write every round's value here")
 a = p.parse_args()
 builds = [b.split("=", 1) for b in a.rnnlab]
 here = os.path.dirname(os.path.abspath(__file__))
@@ -76,7 +79,21 @@ for _ in range(a.rounds):
 
 med = {k: statistics.median(v) for k, v in results.items()}
 labels = [l for l, _ in builds]
-print(f"{torch_version}; median of {a.rounds} alternating rounds")
+
+
+def ratio(row, label, seconds=False):
+    """Ratio of the medians (rnnlab's speed over PyTorch's), then the range of the rounds' own ratios."""
+    mine, theirs = results[(row, label)], results[(row, torch_for(label))]
+    rounds = [(t / m if seconds else m / t) for m, t in zip(mine, theirs)]
+    headline = med[(row, torch_for(label))] / med[(row, label)] if seconds else med[(row, label)] / med[(row, torch_for(label))]
+    return f"{headline:.2f} ({min(rounds):.2f}-{max(rounds):.2f})"
+
+
+if a.json:
+    with open(a.json, "w") as f:
+        json.dump({"torch": torch_version, "rounds": a.rounds,
+                   "values": [{"row": row, "column": col, "values": v} for (row, col), v in results.items()]}, f, indent=1)
+print(f"{torch_version}; median of {a.rounds} alternating rounds; ratios: of the medians (lowest-highest round)")
 print("| shape | " + " | ".join(f"rnnlab {l}" for l in labels) + " | PyTorch | PyTorch AVX2 | "
       + " | ".join(f"ratio {l}" for l in labels) + " |")
 print("|---|" + "---|" * (2 * len(labels) + 2))
@@ -84,9 +101,9 @@ for s in SHAPES:
     row = s[0]
     print(f"| {row} (timesteps/s) | " + " | ".join(f"{med[(row, l)]:,.0f}" for l in labels)
           + f" | {med[(row, 'torch')]:,.0f} | {med[(row, 'torch-avx2')]:,.0f} | "
-          + " | ".join(f"{med[(row, l)] / med[(row, torch_for(l))]:.2f}" for l in labels) + " |")
+          + " | ".join(ratio(row, l) for l in labels) + " |")
 for m in ["rnn", "lstm", "gru"]:
     row = "Q1 " + m
     print(f"| {row} sine, 60 epochs (s) | " + " | ".join(f"{med[(row, l)]:.3f}" for l in labels)
           + f" | {med[(row, 'torch')]:.3f} | {med[(row, 'torch-avx2')]:.3f} | "
-          + " | ".join(f"{med[(row, torch_for(l))] / med[(row, l)]:.2f}" for l in labels) + " |")
+          + " | ".join(ratio(row, l, seconds=True) for l in labels) + " |")
