@@ -520,9 +520,9 @@ public final class RecurrentNetwork<T: Real> {
         let inSize = config.layerInputSize(k), slots = LayerSlots(config.parameterNames(layer: k), in: grads)
         // Bias gradients: the column sums of dG over all steps, summed while the weight products read dG (dG_h's
         // by the cell's recurrent product, where it is its own).
-        let dbIh = lb.biasGradient.ensure(2 * G), separate = dGh != dGi
+        let dbIh = lb.biasGradient.ensure(2 * G), separate = dGh != dGi, layout = config.layout
         lb.biasGradient.zero(2 * G)
-        if config.layout.oneWeightGradientProduct, let whh = slots.whh {
+        if layout.oneWeightGradientProduct, let whh = slots.whh {
             grads.tensors.withUnsafeMutableBufferPointer { tensors in
                 tensors[slots.wih].data.withUnsafeMutableBufferPointer { dWih in
                     tensors[whh].data.withUnsafeMutableBufferPointer { dWhh in
@@ -539,14 +539,14 @@ public final class RecurrentNetwork<T: Real> {
                     .transposed, .none, m: G, n: inSize, k: Tn * B, a: dGi, lda: G, b: input, ldb: inSize,
                     c: dW.baseAddress!, ldc: inSize, accumulate: true, threads: threads, sumsOfA: dbIh)
             }
-        }
-        if let whh = slots.whh, !config.layout.oneWeightGradientProduct {
-            let q = SequenceGradients(
-                rows: Tn * B, hidden: H, dGh: UnsafePointer(dGh), hPrev: UnsafePointer(lb.hs.pointer),
-                saved: SavedValues(names: config.layout.saved, base: lb.saved.pointer, stride: Tn * B * H),
-                hiddenBiasSums: separate ? dbIh + G : nil)
-            grads.tensors[whh].data.withUnsafeMutableBufferPointer { dW in
-                config.cellType.addRecurrentWeightGradient(q, into: dW.baseAddress!, threads: threads, config)
+            if let whh = slots.whh {
+                let q = SequenceGradients(
+                    rows: Tn * B, hidden: H, dGh: UnsafePointer(dGh), hPrev: UnsafePointer(lb.hs.pointer),
+                    saved: SavedValues(names: layout.saved, base: lb.saved.pointer, stride: Tn * B * H),
+                    hiddenBiasSums: separate ? dbIh + G : nil)
+                grads.tensors[whh].data.withUnsafeMutableBufferPointer { dW in
+                    config.cellType.addRecurrentWeightGradient(q, into: dW.baseAddress!, threads: threads, config)
+                }
             }
         }
         // Where the hidden side's dG is the input side's (every cell but the GRU's reset-after n gate), db_hh = db_ih.
