@@ -47,8 +47,16 @@ final class LayerBuffers<T: Real> {
 
 /// Backward scratch shared by all layers.
 final class BackwardBuffers<T: Real> {
-    let dOutTop = Buffer<T>(), dlDh = Buffer<T>(), dh = Buffer<T>(), dhPrev = Buffer<T>(), dc = Buffer<T>()
+    let dlDh = Buffer<T>(), dh = Buffer<T>(), dhPrev = Buffer<T>(), dc = Buffer<T>()
     let dhEveryStep = Buffer<T>()  // [T, B, H]: a scanned layer's dL/dh_t below the top
+}
+
+/// A gradient arriving at a layer's outputs, read row by row: the row of step t and batch row b at
+/// base + t * stepStride + b * rowStride (the caller's batch-first dOutput is read where it lies, not reordered).
+struct StepRows<T: Real> {
+    let base: UnsafePointer<T>, stepStride: Int, rowStride: Int
+
+    func row(_ t: Int, _ b: Int) -> UnsafePointer<T> { base + t * stepStride + b * rowStride }
 }
 
 /// A stack of RNN / LSTM / GRU layers (batch-first in, batch-first out), with hand-written BPTT.
@@ -393,21 +401,29 @@ public final class RecurrentNetwork<T: Real> {
         guard grads.names == parameters.names else { throw ShapeError("gradient buffers do not match the parameters") }
         Subnormals.applyToThisThread()
 
+        scratch.dlDh.ensure(Tn * B * H)
+        // dL/d(output of the top layer): the caller's dOutput, batch-first (none: a head on the last step hands its
+        // gradient in as dhn, and no [T, B, H] of zeros is built and read).
+        guard let dOutput else {
+            return layerGradients(dOut: nil, dhn: dhn, dcn: dcn, &grads, truncation, inputGradient)
+        }
+        return dOutput.data.withUnsafeBufferPointer {
+            let top = StepRows(base: $0.baseAddress!, stepStride: H, rowStride: Tn * H)
+            return layerGradients(dOut: top, dhn: dhn, dcn: dcn, &grads, truncation, inputGradient)
+        }
+    }
+
+    /// The layers' walks back through time, top to bottom, from the top layer's output gradient `dOut`: each adds
+    /// its parameter gradients and hands the gradient of its input to the layer below.
+    func layerGradients(
+        dOut top: StepRows<T>?, dhn: Tensor<T>?, dcn: Tensor<T>?, _ grads: inout ParameterSet<T>, _ truncation: Int?,
+        _ inputGradient: Bool
+    ) -> RecurrentInputGradients<T> {
+        let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize, L = config.numLayers, G = config.gateWidth
         var dh0 = Tensor<T>(zeros: [L, B, H])
         let layout = config.layout
         var dc0: Tensor<T>? = layout.cellState ? Tensor(zeros: [L, B, H]) : nil
-        scratch.dlDh.ensure(Tn * B * H)
-
-        // dL/d(output of layer k), time-major; starts as the caller's dOutput for the top layer (none: a head on the
-        // last step hands its gradient in as dhn, and no [T, B, H] of zeros is built and read).
-        var dOut: UnsafeMutablePointer<T>? = dOutput.map { dOutput in
-            let dOutTop = scratch.dOutTop.ensure(Tn * B * H)
-            dOutput.data.withUnsafeBufferPointer {
-                swapLeadingAxes($0.baseAddress!, B, Tn, H, into: dOutTop, threads: threads)
-            }
-            return dOutTop
-        }
-
+        var dOut = top
         for k in stride(from: L - 1, through: 0, by: -1) {
             let lb = layers[k], inSize = config.layerInputSize(k)
             let input: UnsafeMutablePointer<T> = k == 0 ? lb.input.pointer : layers[k - 1].hs.pointer + B * H
@@ -425,13 +441,13 @@ public final class RecurrentNetwork<T: Real> {
             }
             addWeightGradients(k, lb, input: input, dGi: dGi, dGh: dGh, into: &grads)
 
-            // Gradient reaching this layer's input: the output gradient of the layer below (or dx).
+            // Gradient reaching this layer's input: the output gradient of the layer below (or dx), time-major.
             if k > 0 || inputGradient {
                 let dIn = lb.dIn.ensure(Tn * B * inSize)
                 gemm(
                     .none, .none, m: Tn * B, n: inSize, k: G, a: dGi, lda: G, b: lb.wih.pointer, ldb: inSize, c: dIn,
                     ldc: inSize, accumulate: false, threads: threads)
-                dOut = dIn
+                dOut = StepRows(base: dIn, stepStride: B * inSize, rowStride: inSize)
             }
         }
         hiddenGradientShape = (B, Tn)
@@ -455,10 +471,10 @@ public final class RecurrentNetwork<T: Real> {
         }
     }
 
-    /// Layer k's walk back through time: fills dGi (and dGh) for every step from dOut [T, B, H] (nil: zero) and the
-    /// final-state gradients, records the top layer's dL/dh_t, and returns where dL/dh0 and dL/dc0 of this layer sit.
+    /// Layer k's walk back through time: fills dGi (and dGh) for every step from dOut (nil: zero) and the final-state
+    /// gradients, records the top layer's dL/dh_t, and returns where dL/dh0 and dL/dc0 of this layer sit.
     func backwardThroughTime(
-        _ k: Int, _ lb: LayerBuffers<T>, dOut: UnsafeMutablePointer<T>?, dhn: [T]?, dcn: [T]?,
+        _ k: Int, _ lb: LayerBuffers<T>, dOut: StepRows<T>?, dhn: [T]?, dcn: [T]?,
         dGi: UnsafeMutablePointer<T>, dGh: UnsafeMutablePointer<T>, truncation: Int?
     ) -> (dh: UnsafePointer<T>, dc: UnsafePointer<T>) {
         let B = cachedBatch, Tn = cachedSteps, H = config.hiddenSize, G = config.gateWidth, L = config.numLayers
@@ -468,10 +484,10 @@ public final class RecurrentNetwork<T: Real> {
         let saved = SavedValues(names: layout.saved, base: lb.saved.pointer, stride: Tn * B * H)
         if let linear = scanningCell, truncation == nil {
             let dhAll = top ? dlDh : scratch.dhEveryStep.ensure(Tn * B * H)
-            if let dOut {
-                dhAll.update(from: dOut, count: Tn * B * H)
-            } else {
-                dhAll.update(repeating: 0, count: Tn * B * H)
+            for t in 0..<Tn {
+                let rows = dhAll + t * B * H
+                guard let dOut else { rows.update(repeating: 0, count: B * H); continue }
+                for b in 0..<B { (rows + b * H).update(from: dOut.row(t, b), count: H) }
             }
             if let dhn {
                 dhn.withUnsafeBufferPointer { axpy(B * H, 1, $0.baseAddress! + k * B * H, dhAll + (Tn - 1) * B * H) }
@@ -481,17 +497,23 @@ public final class RecurrentNetwork<T: Real> {
                 dh0: dh, batch: B, steps: Tn)
             return (UnsafePointer(dh), UnsafePointer(dc))
         }
-        scratch.dh.zero(B * H); scratch.dc.zero(B * H)
-        dhn?.withUnsafeBufferPointer { dh.update(from: $0.baseAddress! + k * B * H, count: B * H) }
+        scratch.dc.zero(B * H)
         dcn?.withUnsafeBufferPointer { dc.update(from: $0.baseAddress! + k * B * H, count: B * H) }
         lb.scratch.ensure(B * G)
         let recurrent = packRecurrent(lb, UnsafePointer(lb.whh.pointer), rows: G, columns: H)
+        // Where dL/dh_t is summed: the top layer sums it in its record (what hiddenGradient() reads, so no copy), the
+        // layers below in two buffers taken in turn; dL/dh_{-1} = dL/dh0 lands in dhPrev either way.
+        let slot = { (t: Int) in top && t >= 0 ? dlDh + t * B * H : (t & 1 == 0 ? dh : dhPrev) }
         forEachBatchChunk(B) { b0, nb in
-            var dhCur = dh + b0 * H, dhNext = dhPrev + b0 * H
-            let dcChunk = dc + b0 * H
+            let dcChunk = dc + b0 * H, last = slot(Tn - 1) + b0 * H
+            if let dhn {
+                dhn.withUnsafeBufferPointer { last.update(from: $0.baseAddress! + k * B * H + b0 * H, count: nb * H) }
+            } else {
+                last.update(repeating: 0, count: nb * H)
+            }
             for t in stride(from: Tn - 1, through: 0, by: -1) {
-                if let dOut { for r in 0..<nb { axpy(H, 1, dOut + t * B * H + (b0 + r) * H, dhCur + r * H) } }
-                if top { (dlDh + t * B * H + b0 * H).update(from: dhCur, count: nb * H) }
+                let dhCur = slot(t) + b0 * H, dhNext = slot(t - 1) + b0 * H
+                if let dOut { for r in 0..<nb { axpy(H, 1, dOut.row(t, b0 + r), dhCur + r * H) } }
                 let row = t * B + b0
                 cell.backward(
                     step(lb, t, rows: b0, nb, saved: saved, recurrent: recurrent, cellState: layout.cellState),
@@ -503,11 +525,9 @@ public final class RecurrentNetwork<T: Real> {
                     dhNext.update(repeating: 0, count: nb * H)
                     dcChunk.update(repeating: 0, count: nb * H)
                 }
-                swap(&dhCur, &dhNext)
             }
         }
-        // After T swaps the last dL/dh_{-1} = dL/dh0 sits in dh when T is even, in dhPrev when odd.
-        return (UnsafePointer(Tn % 2 == 0 ? dh : dhPrev), UnsafePointer(dc))
+        return (UnsafePointer(dhPrev), UnsafePointer(dc))
     }
 
     /// Layer k's weight and bias gradients for all steps at once: dW_ih = dG^T x, the cell's dW_hh (both in one
