@@ -28,7 +28,7 @@ public enum GradientFlow {
         for i in 0..<H {
             var seed = Tensor<T>(zeros: [B, Tn, H])
             for b in 0..<B { seed.data[(b * Tn + Tn - 1) * H + i] = 1 }
-            _ = try net.backward(dOutput: seed, into: &scratch, inputGradient: false)
+            _ = try net.backward(dOutput: seed, into: &scratch, inputGradient: false, retainForward: true)
             let dlDh = net.hiddenGradient()!
             for k in 0..<(B * Tn) {
                 var s = 0.0

@@ -100,9 +100,9 @@ public struct SaturationStats: Codable, Sendable, Equatable {
     /// Per gate for the last forward pass of layer `layer`, each by the rule of the activation its cell
     /// applies there (`GateActivation.saturation`; a ReLU's "low" counts dead units).
     @_specialize(where T == Float) @_specialize(where T == Double)
-    public static func measure<T: Real>(_ net: RecurrentNetwork<T>, layer: Int = 0) -> [SaturationStats] {
+    public static func measure<T: Real>(_ net: RecurrentNetwork<T>, layer: Int = 0) throws -> [SaturationStats] {
         let c = net.config, H = c.hiddenSize, G = c.gateWidth
-        return net.withGateActivations(layer: layer) { acts in
+        return try net.withGateActivations(layer: layer) { acts in
             let rows = acts.count / G
             var out: [SaturationStats] = []
             for (g, (name, activation)) in zip(c.cell.gateNames, c.gateActivations).enumerated() {
@@ -130,9 +130,9 @@ public enum GateStatistics {
     @_specialize(where T == Float) @_specialize(where T == Double)
     /// Per unit, the mean fraction of the previous state layer `layer` kept over the last forward pass, read where
     /// the cell's carry path says (a gate's activation or a saved coefficient); nil for a cell without one.
-    public static func meanCarry<T: Real>(_ net: RecurrentNetwork<T>, layer: Int = 0) -> [Double]? {
+    public static func meanCarry<T: Real>(_ net: RecurrentNetwork<T>, layer: Int = 0) throws -> [Double]? {
         switch net.config.cellType.carryPath?.source {
-        case .gate(let block): return meanActivation(net, block: block, layer: layer)
+        case .gate(let block): return try meanActivation(net, block: block, layer: layer)
         case .saved(let name):
             guard let values = net.savedValues(name, layer: layer) else { return nil }
             let H = net.config.hiddenSize, rows = values.count / H
@@ -143,9 +143,11 @@ public enum GateStatistics {
         }
     }
 
-    public static func meanActivation<T: Real>(_ net: RecurrentNetwork<T>, block: Int, layer: Int = 0) -> [Double] {
+    public static func meanActivation<T: Real>(_ net: RecurrentNetwork<T>, block: Int, layer: Int = 0) throws
+        -> [Double]
+    {
         let H = net.config.hiddenSize, G = net.config.gateWidth
-        return net.withGateActivations(layer: layer) { acts in
+        return try net.withGateActivations(layer: layer) { acts in
             let rows = acts.count / G
             var mean = [Double](repeating: 0, count: H)
             for row in 0..<rows { for j in 0..<H { mean[j] += Double(acts[row * G + block * H + j]) / Double(rows) } }

@@ -186,7 +186,8 @@ public struct StepBuffers<T: Real> {
 /// Backward-step pointers: dh [B,H] is dL/dh_t (everything that reaches h_t); dc [B,H] is dL/dc_t on entry
 /// and becomes dL/dc_{t-1} on exit; dhPrev [B,H] receives dL/dh_{t-1} through the recurrence;
 /// dGi / dGh [B, G*H] receive the gradients of the input-side and hidden-side pre-activations (the same buffer
-/// unless the layout asks for separate hidden gradients).
+/// unless the layout asks for separate hidden gradients). dGi is the step's `gates` itself: a cell reads each gate
+/// activation before it writes that place.
 public struct StepGradients<T: Real> {
     public let dh: UnsafeMutablePointer<T>, dc: UnsafeMutablePointer<T>
     public let dhPrev: UnsafeMutablePointer<T>

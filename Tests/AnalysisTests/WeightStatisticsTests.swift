@@ -48,7 +48,7 @@ final class WeightStatisticsTests: XCTestCase {
                 net.parameters.tensors[i].data = net.parameters.tensors[i].data.map { $0 * scale * 3 }
             }
             _ = try net.forward(.uniform([16, 10, 4], -1, 1, rng: &rng))
-            let s = SaturationStats.measure(net)
+            let s = try SaturationStats.measure(net)
             XCTAssertEqual(s.map(\.gate), ["i", "f", "g", "o"])
             for g in s {
                 if expectHigh { XCTAssertGreaterThan(g.total, 0.8, g.gate) } else { XCTAssertEqual(g.total, 0, g.gate) }
@@ -70,17 +70,17 @@ final class CarryTests: XCTestCase {
             _ = try n.forward(x)
             return n
         }
-        XCTAssertNil(GateStatistics.meanCarry(try net(.rnn)))
+        XCTAssertNil(try GateStatistics.meanCarry(try net(.rnn)))
         let lstm = try net(.lstm)
-        XCTAssertEqual(GateStatistics.meanCarry(lstm)!, GateStatistics.meanActivation(lstm, block: 1))
+        XCTAssertEqual(try GateStatistics.meanCarry(lstm)!, try GateStatistics.meanActivation(lstm, block: 1))
         let gru = try net(.gru)
-        XCTAssertEqual(GateStatistics.meanCarry(gru)!, GateStatistics.meanActivation(gru, block: 1))
+        XCTAssertEqual(try GateStatistics.meanCarry(gru)!, try GateStatistics.meanActivation(gru, block: 1))
         let minGRU = try net(.mingru)
-        let z = GateStatistics.meanActivation(minGRU, block: 0)
-        for (a, b) in zip(GateStatistics.meanCarry(minGRU)!, z) { XCTAssertEqual(a, 1 - b, accuracy: 1e-12) }
+        let z = try GateStatistics.meanActivation(minGRU, block: 0)
+        for (a, b) in zip(try GateStatistics.meanCarry(minGRU)!, z) { XCTAssertEqual(a, 1 - b, accuracy: 1e-12) }
         // minLSTM: f / (f + i) step by step, averaged, from the gate activations the pass kept.
         let minLSTM = try net(.minlstm)
-        let acts = minLSTM.gateActivations(layer: 0), H = 4
+        let acts = try minLSTM.gateActivations(layer: 0), H = 4
         var expected = [Double](repeating: 0, count: H)
         for row in 0..<15 {
             for j in 0..<H {
@@ -88,6 +88,6 @@ final class CarryTests: XCTestCase {
                 expected[j] += f / (f + i) / 15
             }
         }
-        for (a, b) in zip(GateStatistics.meanCarry(minLSTM)!, expected) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+        for (a, b) in zip(try GateStatistics.meanCarry(minLSTM)!, expected) { XCTAssertEqual(a, b, accuracy: 1e-12) }
     }
 }

@@ -151,6 +151,44 @@ final class ConsistencyTests: XCTestCase {
         }
     }
 
+    /// A backward pass writes dG over the forward pass's gate activations, reading each before writing its place:
+    /// the same bits as a pass that keeps them (PyTorch's retain_graph) in a buffer of its own, for every cell, at
+    /// widths with whole, overlapping (17) and paired (24) 16-lane windows, with and without truncation. The gate
+    /// activations then are gone, and so is the forward pass: asking for either is a clear error.
+    func testBackwardOverTheGatesEqualsABackwardThatKeepsThem() throws {
+        let configs =
+            CellKind.allCases.flatMap { cell in
+                [17, 24, 32].map { RecurrentConfig(cell: cell, inputSize: 3, hiddenSize: $0, numLayers: 2) }
+            } + [RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 17, numLayers: 2, gruVariant: .resetBefore)]
+        for c in configs {
+            for truncation in [nil, 3] {
+                var rng = SeededRandom(seed: 57)
+                let net = RecurrentNetwork<Float>(config: c, rng: &rng)
+                let (B, Tn) = (3, 7)
+                let x = Tensor<Float>.uniform([B, Tn, 3], -1, 1, rng: &rng)
+                let g = Tensor<Float>.uniform([B, Tn, c.hiddenSize], -1, 1, rng: &rng)
+                func backward(retaining: Bool) throws -> [[Float]] {
+                    var grads = net.parameters.zerosLike()
+                    let back = try net.backward(
+                        dOutput: g, into: &grads, truncation: truncation, retainForward: retaining)
+                    return [back.dh0.data, net.hiddenGradient()!.data, back.dx!.data] + grads.tensors.map(\.data)
+                }
+                let label = "\(c.cell) H\(c.hiddenSize) \(c.gruVariant) truncation \(String(describing: truncation))"
+                _ = try net.forward(x)
+                let gates = try (0..<2).map { try net.gateActivations(layer: $0) }
+                let kept = try backward(retaining: true)
+                XCTAssertEqual(try (0..<2).map { try net.gateActivations(layer: $0) }, gates, label)
+                XCTAssertEqual(try backward(retaining: false), kept, label)
+                XCTAssertThrowsError(try net.gateActivations(layer: 0), label) {
+                    XCTAssertTrue("\($0)".contains("run a forward pass first"))
+                }
+                XCTAssertThrowsError(try backward(retaining: false), label) {
+                    XCTAssertTrue("\($0)".contains("backward needs a forward pass first"))
+                }
+            }
+        }
+    }
+
     func testShapeErrorsNameTheProblem() throws {
         var rng = SeededRandom(seed: 1)
         let net = RecurrentNetwork<Float>(config: RecurrentConfig(cell: .lstm, inputSize: 3, hiddenSize: 4), rng: &rng)

@@ -21,7 +21,7 @@ struct GateInitComparison {
     static func memorySpans(_ model: SequenceModel<Float>, probe: SequenceBatch<Float>, cap: Int) throws -> [Double] {
         guard let block = model.rnn.config.cell.carryGateBlock else { return [] }
         _ = try model.predict(probe.input)
-        return GateStatistics.meanActivation(model.rnn, block: block).map { f in min(Double(cap), 1 / max(1 - f, 1e-12))
+        return try GateStatistics.meanActivation(model.rnn, block: block).map { f in min(Double(cap), 1 / max(1 - f, 1e-12))
         }
     }
 

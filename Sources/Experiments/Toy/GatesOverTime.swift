@@ -16,7 +16,7 @@ enum GatesOverTime {
     static func read(_ rnn: RecurrentNetwork<Float>, _ input: Tensor<Float>, units: Int) throws -> [Panel] {
         _ = try rnn.forward(input)
         let config = rnn.config, H = config.hiddenSize, width = config.gateWidth, steps = input.shape[1]
-        let acts = rnn.gateActivations(layer: config.numLayers - 1)
+        let acts = try rnn.gateActivations(layer: config.numLayers - 1)
         let names = config.cell.gateNames, kinds = config.gateActivations
         return names.indices.map { block -> Panel in
             let values: [[Double]] = (0..<min(units, H)).map { j in

@@ -395,7 +395,7 @@ package enum ToyExperiment {
         let (lt, jt) = try measure()
         // What carries the state forward, as the cell states it (LSTM f, GRU z, minGRU 1 - z; probe batch, trained).
         _ = try model.rnn.forward(try recurrentInput())
-        let carry = GateStatistics.meanCarry(model.rnn) ?? []
+        let carry = try GateStatistics.meanCarry(model.rnn) ?? []
         return GradientSummary(
             cell: cell, lossGradientInit: li, lossGradientTrained: lt, jacobianInit: ji,
             jacobianTrained: jt,

@@ -76,7 +76,7 @@ enum UnitsOverText {
         }
         var list = [Signal(name: "h", activation: nil, values: rows(out.data, H, 0))]
         if let c = rnn.cellStates(layer: top) { list.append(Signal(name: "c", activation: nil, values: rows(c, H, 0))) }
-        let names = config.cell.gateNames, kinds = config.gateActivations, acts = rnn.gateActivations(layer: top)
+        let names = config.cell.gateNames, kinds = config.gateActivations, acts = try rnn.gateActivations(layer: top)
         if names.count > 1 {
             for block in names.indices {
                 list.append(

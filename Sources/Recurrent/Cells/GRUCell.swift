@@ -115,16 +115,17 @@ enum GRUCell: RecurrentCell {
         return (r, z, a, n, (1 - z) * n + z * hPrev)
     }
 
-    /// 16 units of the element-wise backward: dL/d(r, z, n pre-activations) and dh_{t-1}'s gated share dh z
-    /// (reset-after: dr from the hidden-side n pre-activation W_hn h + b_hn).
+    /// 16 units of the element-wise backward: dL/d(r, z, n pre-activations), the reset-after hidden-side n
+    /// gradient dn r, and dh_{t-1}'s gated share dh z (reset-after: dr from the hidden-side n pre-activation
+    /// W_hn h + b_hn).
     @inline(__always)
     static func pointwiseBackward<T: Real>(
         r: SIMD16<T>, z: SIMD16<T>, n: SIMD16<T>, dh: SIMD16<T>, hPrev: SIMD16<T>, hiddenN: SIMD16<T>
     )
-        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>)
+        -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>)
     {
         let dn = dh * (1 - z) * (1 - n * n), dz = dh * (hPrev - n) * z * (1 - z)
-        return (dn * hiddenN * r * (1 - r), dz, dn, dh * z)
+        return (dn * hiddenN * r * (1 - r), dz, dn, dn * r, dh * z)
     }
 
     // dn = dh (1 - z) (1 - n^2);  dz = dh (h_{t-1} - n) z(1-z);  dh_{t-1} = dh z + (hidden-side terms):
@@ -139,20 +140,22 @@ enum GRUCell: RecurrentCell {
                 dhp = g.dhPrev + b * H
             let hn = hiddenN + b * H, dhh = g.dGh + b * G
             // Explicit vectors, as in the LSTM; whole ones called directly where H allows, as in the forward step.
-            func compute(_ j: Int, _ w: Int) -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
+            // Everything is read in compute: dG_i is written over the gates, and the windowed driver stores the
+            // window that overlaps the others last.
+            func compute(_ j: Int, _ w: Int) -> (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>) {
                 pointwiseBackward(
                     r: load16(row + j, count: w), z: load16(row + H + j, count: w),
                     n: load16(row + 2 * H + j, count: w),
                     dh: load16(dh + j, count: w), hPrev: load16(hp + j, count: w),
                     hiddenN: after ? load16(hn + j, count: w) : SIMD16())
             }
-            func store(_ j: Int, _ w: Int, _ v: (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>)) {
-                let (dr, dz, dn, dhPrev) = v
+            func store(_ j: Int, _ w: Int, _ v: (SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>, SIMD16<T>)) {
+                let (dr, dz, dn, dnHidden, dhPrev) = v
                 store16(dz, d + H + j, count: w); store16(dn, d + 2 * H + j, count: w);
                 store16(dhPrev, dhp + j, count: w)
                 if after {
                     store16(dr, d + j, count: w); store16(dr, dhh + j, count: w); store16(dz, dhh + H + j, count: w)
-                    store16(dn * load16(row + j, count: w), dhh + 2 * H + j, count: w)
+                    store16(dnHidden, dhh + 2 * H + j, count: w)
                 }
             }
             if H % 16 == 0 {
