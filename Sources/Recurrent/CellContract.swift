@@ -181,6 +181,9 @@ public struct StepBuffers<T: Real> {
     /// The recurrent matrix this pass multiplies by, packed for the GEMM kernels once per pass: W_hh^T [H, G*H] in
     /// the forward step, W_hh [G*H, H] in the backward step (empty unless the recurrent weight is a matrix).
     public let recurrent: PackedPanels<T>
+    /// Whether h_{t-1} is all zeros: the first forward step from the zero initial state (no h0 given). A cell may
+    /// then skip its product h_{t-1} W_hh^T, which adds exact zeros.
+    public let hPrevIsZero: Bool
 }
 
 /// Backward-step pointers: dh [B,H] is dL/dh_t (everything that reaches h_t); dc [B,H] is dL/dc_t on entry

@@ -298,7 +298,9 @@ public final class RecurrentNetwork<T: Real> {
                     addRowVector(gates + row * G, rows: nb, cols: G, ld: G, bias)
                 }
                 cell.forward(
-                    step(lb, t, rows: b0, nb, saved: saved, recurrent: recurrent, cellState: cellState), config)
+                    step(
+                        lb, t, rows: b0, nb, saved: saved, recurrent: recurrent, cellState: cellState,
+                        fromZeroState: t == 0 && h0 == nil), config)
             }
         }
     }
@@ -306,7 +308,7 @@ public final class RecurrentNetwork<T: Real> {
     /// The buffers of step t for batch rows b0..<b0+nb of layer k's last (or current) pass.
     func step(
         _ lb: LayerBuffers<T>, _ t: Int, rows b0: Int, _ nb: Int, saved: SavedValues<T>, recurrent: PackedPanels<T>,
-        cellState: Bool
+        cellState: Bool, fromZeroState: Bool = false
     ) -> StepBuffers<T> {
         let B = cachedBatch, H = config.hiddenSize, G = config.gateWidth, row = t * B + b0
         // (The layout is the caller's, asked once per pass: building it allocates, which cost Q1's LSTM 10% per step.)
@@ -316,7 +318,7 @@ public final class RecurrentNetwork<T: Real> {
             cPrev: cellState ? cs + row * H : cs, cNext: cellState ? cs + (row + B) * H : cs,
             saved: saved.advanced(by: row * H), scratch: lb.scratch.pointer + b0 * G,
             whh: UnsafePointer(lb.whh.pointer), whhT: UnsafePointer(lb.whhT.pointer),
-            bhh: UnsafePointer(lb.bhh.pointer), recurrent: recurrent)
+            bhh: UnsafePointer(lb.bhh.pointer), recurrent: recurrent, hPrevIsZero: fromZeroState)
     }
 
     /// The recurrent matrix m [rows, columns] packed into the layer's panel buffer; an empty view when the cell's

@@ -189,6 +189,28 @@ final class ConsistencyTests: XCTestCase {
         }
     }
 
+    /// From the zero initial state the first step skips its product with h_{t-1}: the same bits as from an h0 (and c0)
+    /// of zeros given explicitly, which runs it, for every cell and both GRU variants.
+    func testFirstStepFromTheZeroStateEqualsOneFromGivenZeros() throws {
+        let configs =
+            CellKind.allCases.map { RecurrentConfig(cell: $0, inputSize: 3, hiddenSize: 20, numLayers: 2) }
+            + [RecurrentConfig(cell: .gru, inputSize: 3, hiddenSize: 20, numLayers: 2, gruVariant: .resetBefore)]
+        for c in configs {
+            var rng = SeededRandom(seed: 58)
+            let net = RecurrentNetwork<Float>(config: c, rng: &rng)
+            let (B, Tn, H) = (3, 5, c.hiddenSize)
+            let x = Tensor<Float>.uniform([B, Tn, 3], -1, 1, rng: &rng)
+            let g = Tensor<Float>.uniform([B, Tn, H], -1, 1, rng: &rng)
+            func run(zeros: Tensor<Float>?) throws -> [[Float]] {
+                let out = try net.forward(x, h0: zeros, c0: c.cell.hasCellState ? zeros : nil)
+                var grads = net.parameters.zerosLike()
+                let back = try net.backward(dOutput: g, into: &grads)
+                return [out.output.data, out.hn.data, back.dh0.data, back.dx!.data] + grads.tensors.map(\.data)
+            }
+            XCTAssertEqual(try run(zeros: nil), try run(zeros: Tensor(zeros: [2, B, H])), "\(c.cell) \(c.gruVariant)")
+        }
+    }
+
     func testShapeErrorsNameTheProblem() throws {
         var rng = SeededRandom(seed: 1)
         let net = RecurrentNetwork<Float>(config: RecurrentConfig(cell: .lstm, inputSize: 3, hiddenSize: 4), rng: &rng)

@@ -13,7 +13,7 @@ enum ElmanCell: RecurrentCell {
     @_specialize(where T == Float) @_specialize(where T == Double)
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let n = s.batch * s.hidden, H = s.hidden
-        gemm(m: s.batch, a: s.hPrev, lda: H, b: s.recurrent, c: s.gates, ldc: H, accumulate: true)
+        if !s.hPrevIsZero { gemm(m: s.batch, a: s.hPrev, lda: H, b: s.recurrent, c: s.gates, ldc: H, accumulate: true) }
         config.nonlinearity.apply(s.gates, n)
         s.hNext.update(from: s.gates, count: n)
     }

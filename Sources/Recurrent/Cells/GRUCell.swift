@@ -54,7 +54,11 @@ enum GRUCell: RecurrentCell {
         let H = s.hidden, G = 3 * H, B = s.batch
         if config.gruVariant == .resetAfter {
             let hiddenN = s.saved("hidden_n")
-            gemm(m: B, a: s.hPrev, lda: H, b: s.recurrent, c: s.scratch, ldc: G, accumulate: false)
+            if s.hPrevIsZero {
+                s.scratch.update(repeating: 0, count: B * G)
+            } else {
+                gemm(m: B, a: s.hPrev, lda: H, b: s.recurrent, c: s.scratch, ldc: G, accumulate: false)
+            }
             for b in 0..<B {
                 let row = s.gates + b * G, hh = s.scratch + b * G, hn = hiddenN + b * H, hp = s.hPrev + b * H,
                     out = s.hNext + b * H

@@ -22,7 +22,7 @@ enum LSTMCell: RecurrentCell {
     @_specialize(where T == Float) @_specialize(where T == Double)
     static func forward<T: Real>(_ s: StepBuffers<T>, _ config: RecurrentConfig) {
         let H = s.hidden, G = 4 * H
-        gemm(m: s.batch, a: s.hPrev, lda: H, b: s.recurrent, c: s.gates, ldc: G, accumulate: true)
+        if !s.hPrevIsZero { gemm(m: s.batch, a: s.hPrev, lda: H, b: s.recurrent, c: s.gates, ldc: G, accumulate: true) }
         let B = s.batch, tanhC = s.saved("tanh_c")
         // One pass per 16 units: activations (kept in `gates` for the backward pass), c_t, tanh(c_t), h_t.
         if H % 16 == 0 {
