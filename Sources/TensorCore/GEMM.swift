@@ -188,36 +188,21 @@ public func matmul<T: Real>(
 public func transpose<T: Real>(
     _ src: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, into dst: UnsafeMutablePointer<T>
 ) {
-    // Whole 16 x 16 blocks in registers; the edges element by element. Element by element in 8 x 8 blocks, the
-    // weights' two transposes took 1% of an MNIST-rows training step (a strided store per element).
-    let wholeRows = rows / 16 * 16, wholeCols = cols / 16 * 16
-    for r0 in stride(from: 0, to: wholeRows, by: 16) {
-        for c0 in stride(from: 0, to: wholeCols, by: 16) {
-            transposeBlock16(src + r0 * ld + c0, ld: ld, into: dst + c0 * rows + r0, ldd: rows)
+    // 8x8 blocks keep both sides in cache lines; pointers step through a block (no index products per element).
+    let bs = 8
+    for r0 in stride(from: 0, to: rows, by: bs) {
+        let rEnd = min(r0 + bs, rows)
+        for c0 in stride(from: 0, to: cols, by: bs) {
+            let n = min(bs, cols - c0)
+            for r in r0..<rEnd {
+                var s = src + r * ld + c0, d = dst + c0 * rows + r
+                for _ in 0..<n {
+                    d.pointee = s.pointee
+                    s += 1; d += rows
+                }
+            }
         }
     }
-    func element(_ r: Int, _ c: Int) { dst[c * rows + r] = src[r * ld + c] }
-    for r in 0..<wholeRows { for c in wholeCols..<cols { element(r, c) } }
-    for r in wholeRows..<rows { for c in 0..<cols { element(r, c) } }
-}
-
-/// One 16 x 16 block: d[c * ldd + r] = s[r * ld + c]. Four rounds each deal pairs of rows into their even and odd
-/// lanes (row 2i and 2i+1 -> rows i and i+8); each round moves the lowest bit of the column index to the top of the
-/// row index, so after four the rows are the columns.
-@inlinable @inline(__always)
-func transposeBlock16<T: Real>(_ s: UnsafePointer<T>, ld: Int, into d: UnsafeMutablePointer<T>, ldd: Int) {
-    var v = InlineArray<16, SIMD16<T>>(repeating: .zero)
-    for r in 0..<16 { v[r] = load16(s + r * ld) }
-    for _ in 0..<4 {
-        var w = InlineArray<16, SIMD16<T>>(repeating: .zero)
-        for i in 0..<8 {
-            let pair = SIMD32(lowHalf: v[2 * i], highHalf: v[2 * i + 1])
-            w[i] = pair.evenHalf
-            w[i + 8] = pair.oddHalf
-        }
-        v = w
-    }
-    for c in 0..<16 { store16(v[c], d + c * ldd) }
 }
 
 /// The register tile of this build: C is computed in blocks of `rows` x (2 x T.Vector) held in registers.

@@ -452,13 +452,9 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    /// The blocked transpose equals dst[c, r] = src[r, c] for sizes around its 16 x 16 block (whole blocks, edges
-    /// of rows, of columns, of both), with a padded source row.
+    /// The blocked transpose equals dst[c, r] = src[r, c] for sizes around its 8 x 8 block, with a padded source row.
     func testTransposeMatchesTheDefinition() {
-        for (rows, cols) in [
-            (1, 1), (1, 9), (7, 3), (8, 8), (9, 17), (16, 16), (17, 16), (16, 33), (512, 28), (33, 128),
-            (512, 128)
-        ] {
+        for (rows, cols) in [(1, 1), (1, 9), (7, 3), (8, 8), (9, 17), (16, 33), (512, 28), (33, 128), (512, 128)] {
             let ld = cols + 3
             let src = (0..<(rows * ld)).map { Float($0) }
             var dst = [Float](repeating: -1, count: rows * cols),
