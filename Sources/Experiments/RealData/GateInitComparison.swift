@@ -21,8 +21,8 @@ struct GateInitComparison {
     static func memorySpans(_ model: SequenceModel<Float>, probe: SequenceBatch<Float>, cap: Int) throws -> [Double] {
         guard let block = model.rnn.config.cell.carryGateBlock else { return [] }
         _ = try model.predict(probe.input)
-        return try GateStatistics.meanActivation(model.rnn, block: block).map { f in min(Double(cap), 1 / max(1 - f, 1e-12))
-        }
+        let meanKeep = try GateStatistics.meanActivation(model.rnn, block: block)
+        return meanKeep.map { f in min(Double(cap), 1 / max(1 - f, 1e-12)) }
     }
 
     static func median(_ v: [Double]) -> Double {
