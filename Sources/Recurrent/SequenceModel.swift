@@ -138,10 +138,12 @@ public final class SequenceModel<T: Real> {
     }
 
     /// Forward, loss and BPTT for one batch; gradients are added into `grads` (names as `parameters`).
+    /// `retainForward` keeps the forward pass's gate activations readable after it (`RecurrentNetwork.backward`).
     @_specialize(where T == Float) @_specialize(where T == Double)
-    public func forwardBackward(_ batch: SequenceBatch<T>, into grads: inout ParameterSet<T>, truncation: Int? = nil)
-        throws -> BatchResult
-    {
+    public func forwardBackward(
+        _ batch: SequenceBatch<T>, into grads: inout ParameterSet<T>, truncation: Int? = nil,
+        retainForward: Bool = false
+    ) throws -> BatchResult {
         let pass = try run(batch.input)
         let (loss, dPred, correct) = try lossAndGradient(pass.prediction, batch.target)
         guard loss.isFinite else { return BatchResult(loss: loss, correct: correct, count: countOf(batch.target)) }
@@ -164,7 +166,8 @@ public final class SequenceModel<T: Real> {
         }
         let back = try grads.withSubset(e..<(e + r), names: rnn.parameters.names) {
             try rnn.backward(
-                dOutput: dOut, dhn: dhn, into: &$0, truncation: truncation, inputGradient: embedding != nil)
+                dOutput: dOut, dhn: dhn, into: &$0, truncation: truncation, inputGradient: embedding != nil,
+                retainForward: retainForward)
         }
         if let embedding, case .tokens(let ids, _, _) = batch.input {
             grads.withSubset(0..<1, names: embedding.parameters.names) {

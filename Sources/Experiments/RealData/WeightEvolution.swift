@@ -60,12 +60,11 @@ package final class WeightEvolution: TrainingCallback {
             let stride = max(1, v.count / sampleSize)
             samples[b.name, default: []].append(Swift.stride(from: 0, to: v.count, by: stride).map { v[$0] })
         }
-        // The probe's gates for saturation (read before a backward pass writes their gradients over them), then a
-        // forward and backward pass on it for dL/dh_t, the gradient over time.
-        _ = try model.predict(probe.input)
-        let saturation = try SaturationStats.measure(model.rnn, layer: model.rnn.config.numLayers - 1)
+        // One forward and backward pass on the probe: the gates for saturation (kept through the backward pass,
+        // which would otherwise write their gradients over them), dL/dh_t for the gradient over time.
         var gradients = model.parameters.zerosLike()
-        _ = try model.forwardBackward(probe, into: &gradients)
+        _ = try model.forwardBackward(probe, into: &gradients, retainForward: true)
+        let saturation = try SaturationStats.measure(model.rnn, layer: model.rnn.config.numLayers - 1)
         snapshots.append(
             Snapshot(
                 epoch: epoch, stats: stats, updateRatio: ratio, saturation: saturation,
