@@ -102,47 +102,8 @@ public enum Projection {
         let n = x.count
         guard n > 2 else { return (x.map { _ in [0, 0] }, 0, 0) }
         let perplexity = max(1, min(requested, Double(n - 1) / 3))
-        var d2 = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-        for i in 0..<n {
-            for j in (i + 1)..<n {
-                let s = zip(x[i], x[j]).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }; d2[i][j] = s; d2[j][i] = s
-            }
-        }
-        // conditional P(j|i) with entropy log(perplexity)
-        var p = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-        let target = log(perplexity)
-        for i in 0..<n {
-            var beta = 1.0, lo = 0.0, hi = Double.infinity
-            let scale = d2[i].filter { $0 > 0 }.min() ?? 1
-            for _ in 0..<100 {
-                var sum = 0.0, hsum = 0.0
-                for j in 0..<n where j != i {
-                    let w = exp(-beta * d2[i][j] / scale); p[i][j] = w; sum += w; hsum += w * d2[i][j] / scale
-                }
-                if sum == 0 { beta /= 2; continue }
-                let entropy = log(sum) + beta * hsum / sum
-                for j in 0..<n where j != i { p[i][j] /= sum }
-                if abs(entropy - target) < 1e-6 { break }
-                if entropy > target {
-                    lo = beta; beta = hi.isFinite ? (beta + hi) / 2 : beta * 2
-                } else {
-                    hi = beta; beta = (beta + lo) / 2
-                }
-            }
-        }
-        var pj = p
-        for i in 0..<n { for j in 0..<n { pj[i][j] = max((p[i][j] + p[j][i]) / (2 * Double(n)), 1e-12) } }
-        // PCA initialisation scaled to sd 1e-4 (scikit-learn's default since 1.2): far fewer bad local minima than a
-        // random start on small point sets. A tiny seeded jitter breaks ties between identical points.
-        var rng = SeededRandom(seed: seed)
-        let start = pca(x, components: 2).coordinates
-        let sd = (start.reduce(0) { $0 + $1[0] * $1[0] } / Double(n)).squareRoot()
-        var y = start.map {
-            [
-                ($0[0] / max(sd, 1e-300)) * 1e-4 + rng.normal() * 1e-8,
-                ($0[1] / max(sd, 1e-300)) * 1e-4 + rng.normal() * 1e-8
-            ]
-        }
+        let pj = tsneAffinities(x, perplexity: perplexity)
+        var y = tsneStart(x, seed: seed)
         var velocity = y.map { _ in [0.0, 0.0] }, gains = y.map { _ in [1.0, 1.0] }
         let eta = max(Double(n) / 12, 50)
         var kl = 0.0
@@ -177,6 +138,59 @@ public enum Projection {
             }
         }
         return (y, perplexity, kl)
+    }
+
+    /// t-SNE's joint affinities p_ij = (p_j|i + p_i|j) / 2n, each conditional Gaussian's bandwidth found by
+    /// bisection so that its entropy is log(perplexity); floored at 1e-12.
+    static func tsneAffinities(_ x: [[Double]], perplexity: Double) -> [[Double]] {
+        let n = x.count
+        var d2 = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        for i in 0..<n {
+            for j in (i + 1)..<n {
+                let s = zip(x[i], x[j]).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }; d2[i][j] = s; d2[j][i] = s
+            }
+        }
+        // conditional P(j|i) with entropy log(perplexity)
+        var p = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        let target = log(perplexity)
+        for i in 0..<n {
+            var beta = 1.0, lo = 0.0, hi = Double.infinity
+            let scale = d2[i].filter { $0 > 0 }.min() ?? 1
+            for _ in 0..<100 {
+                var sum = 0.0, hsum = 0.0
+                for j in 0..<n where j != i {
+                    let w = exp(-beta * d2[i][j] / scale); p[i][j] = w; sum += w; hsum += w * d2[i][j] / scale
+                }
+                if sum == 0 { beta /= 2; continue }
+                let entropy = log(sum) + beta * hsum / sum
+                for j in 0..<n where j != i { p[i][j] /= sum }
+                if abs(entropy - target) < 1e-6 { break }
+                if entropy > target {
+                    lo = beta; beta = hi.isFinite ? (beta + hi) / 2 : beta * 2
+                } else {
+                    hi = beta; beta = (beta + lo) / 2
+                }
+            }
+        }
+        var pj = p
+        for i in 0..<n { for j in 0..<n { pj[i][j] = max((p[i][j] + p[j][i]) / (2 * Double(n)), 1e-12) } }
+        return pj
+    }
+
+    /// t-SNE's starting layout: the first two principal components, scaled to sd 1e-4, with a seeded jitter.
+    static func tsneStart(_ x: [[Double]], seed: UInt64) -> [[Double]] {
+        let n = x.count
+        // PCA initialisation scaled to sd 1e-4 (scikit-learn's default since 1.2): far fewer bad local minima than a
+        // random start on small point sets. A tiny seeded jitter breaks ties between identical points.
+        var rng = SeededRandom(seed: seed)
+        let start = pca(x, components: 2).coordinates
+        let sd = (start.reduce(0) { $0 + $1[0] * $1[0] } / Double(n)).squareRoot()
+        return start.map {
+            [
+                ($0[0] / max(sd, 1e-300)) * 1e-4 + rng.normal() * 1e-8,
+                ($0[1] / max(sd, 1e-300)) * 1e-4 + rng.normal() * 1e-8
+            ]
+        }
     }
 
     /// cos(a, b); 0 when either is zero.

@@ -146,6 +146,38 @@ public struct Heatmap: Chart {
 
     /// The chart as a standalone SVG document; throws when there is nothing to draw.
     public func svg() throws -> String {
+        let (lo, hi) = try colorRange()
+        let cols = values[0].count
+        let rowLabelWidth = (rowLabels.map { textWidth($0, size: 11) }.max() ?? 0) + 12
+        let colLabelHeight = (columnLabels.map { textWidth($0, size: 11) }.max() ?? 0) * 0.75 + 14
+        let f = Frame(
+            width: width, height: height, left: rowLabelWidth, right: 80, top: 32 + colLabelHeight, bottom: 16)
+        let cw = f.plotWidth / Double(cols), ch = f.plotHeight / Double(values.count)
+        var svg = SVGDocument(width: width, height: height)
+        svg.text(width / 2, 20, title, size: 15, weight: "bold", cls: "title")
+        let skipped = drawCells(&svg, f, cell: (cw, ch), range: (lo, hi))
+        // Every label when cells are 12 px or more; every n-th below (Int only after the clamp: a cell may be 0 px).
+        func step(_ size: Double) -> Int { Int(min(max((12 / size).rounded(.up), 1), 1e6)) }
+        let rowStep = step(ch), colStep = step(cw)
+        for (r, l) in rowLabels.enumerated() where r % rowStep == 0 {
+            svg.text(f.left - 6, f.top + (Double(r) + 0.5) * ch + 4, l, size: 11, anchor: "end", cls: "row-label")
+        }
+        for (c, l) in columnLabels.enumerated() where c % colStep == 0 {
+            let x = f.left + (Double(c) + 0.5) * cw
+            svg.text(x + 3, f.top - 6, l, size: 11, anchor: "start", rotate: -45, cls: "column-label")
+        }
+        drawColorBar(&svg, f, range: (lo, hi))
+        let notes = [markedMeaning.map { "outlined: \($0)" }, skippedNote(skipped, "non-finite cells (grey)")]
+            .compactMap { $0 }
+        drawNote(
+            &svg, Frame(width: width, height: height + 8, left: 0, right: 0, top: 0, bottom: 0),
+            notes.isEmpty ? nil : notes.joined(separator: "; "))
+        return svg.render()
+    }
+
+    /// The values at the colour scale's ends, after checking the matrix and its labels: the given range, or the
+    /// finite values' (symmetric around zero on a diverging scale), widened by 1 each way when it is one value.
+    func colorRange() throws -> (Double, Double) {
         guard !values.isEmpty, let cols = values.first?.count, cols > 0 else {
             throw ChartError("\(title): empty matrix")
         }
@@ -163,14 +195,18 @@ public struct Heatmap: Chart {
         var (lo, hi) = range ?? (finite.min()!, finite.max()!)
         if scale == .diverging && range == nil { let m = max(abs(lo), abs(hi), 1e-12); lo = -m; hi = m }
         if lo == hi { lo -= 1; hi += 1 }
-        let rowLabelWidth = (rowLabels.map { textWidth($0, size: 11) }.max() ?? 0) + 12
-        let colLabelHeight = (columnLabels.map { textWidth($0, size: 11) }.max() ?? 0) * 0.75 + 14
-        let f = Frame(
-            width: width, height: height, left: rowLabelWidth, right: 80, top: 32 + colLabelHeight, bottom: 16)
-        let cw = f.plotWidth / Double(cols), ch = f.plotHeight / Double(values.count)
-        var svg = SVGDocument(width: width, height: height)
-        svg.text(width / 2, 20, title, size: 15, weight: "bold", cls: "title")
-        let stops = scale == .sequential ? Palette.viridis : Palette.diverging
+        return (lo, hi)
+    }
+
+    /// The colour ramp of the scale.
+    var stops: [(Double, Double, Double)] { scale == .sequential ? Palette.viridis : Palette.diverging }
+
+    /// The cells (grey where a value is not finite), their values when annotated, and the outlines of the marked
+    /// ones; returns how many were not finite.
+    func drawCells(
+        _ svg: inout SVGDocument, _ f: Frame, cell: (width: Double, height: Double), range: (lo: Double, hi: Double)
+    ) -> Int {
+        let (cw, ch) = cell, (lo, hi) = range
         var skipped = 0
         svg.raw("<g class=\"cells\" data-min=\"\(lo)\" data-max=\"\(hi)\">")
         for (r, row) in values.enumerated() {
@@ -196,23 +232,17 @@ public struct Heatmap: Chart {
                 }
             }
         }
-        for (r, c) in marked where values.indices.contains(r) && (0..<cols).contains(c) {
+        for (r, c) in marked where values.indices.contains(r) && values[0].indices.contains(c) {
             svg.rect(
                 f.left + Double(c) * cw + 1, f.top + Double(r) * ch + 1, cw - 2, ch - 2, fill: "none", stroke: "#111",
                 strokeWidth: 2, cls: "marked")
         }
         svg.raw("</g>")
-        // Every label when cells are 12 px or more; every n-th below (Int only after the clamp: a cell may be 0 px).
-        func step(_ size: Double) -> Int { Int(min(max((12 / size).rounded(.up), 1), 1e6)) }
-        let rowStep = step(ch), colStep = step(cw)
-        for (r, l) in rowLabels.enumerated() where r % rowStep == 0 {
-            svg.text(f.left - 6, f.top + (Double(r) + 0.5) * ch + 4, l, size: 11, anchor: "end", cls: "row-label")
-        }
-        for (c, l) in columnLabels.enumerated() where c % colStep == 0 {
-            let x = f.left + (Double(c) + 0.5) * cw
-            svg.text(x + 3, f.top - 6, l, size: 11, anchor: "start", rotate: -45, cls: "column-label")
-        }
-        // colour bar
+        return skipped
+    }
+
+    /// The colour bar right of the cells, labelled with the range's ends.
+    func drawColorBar(_ svg: inout SVGDocument, _ f: Frame, range: (lo: Double, hi: Double)) {
         let bx = f.left + f.plotWidth + 18, bh = min(f.plotHeight, 200)
         for i in 0..<50 {
             let t0 = Double(i) / 50
@@ -220,14 +250,8 @@ public struct Heatmap: Chart {
                 bx, f.top + bh * (1 - t0 - 0.02), 14, bh / 50 + 0.5, fill: Palette.ramp(stops, t0 + 0.01),
                 cls: "colorbar")
         }
-        svg.text(bx + 18, f.top + 8, formatTick(hi), size: 10, anchor: "start", cls: "colorbar-label")
-        svg.text(bx + 18, f.top + bh, formatTick(lo), size: 10, anchor: "start", cls: "colorbar-label")
-        let notes = [markedMeaning.map { "outlined: \($0)" }, skippedNote(skipped, "non-finite cells (grey)")]
-            .compactMap { $0 }
-        drawNote(
-            &svg, Frame(width: width, height: height + 8, left: 0, right: 0, top: 0, bottom: 0),
-            notes.isEmpty ? nil : notes.joined(separator: "; "))
-        return svg.render()
+        svg.text(bx + 18, f.top + 8, formatTick(range.hi), size: 10, anchor: "start", cls: "colorbar-label")
+        svg.text(bx + 18, f.top + bh, formatTick(range.lo), size: 10, anchor: "start", cls: "colorbar-label")
     }
 }
 

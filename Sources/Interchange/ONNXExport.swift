@@ -38,126 +38,159 @@ public enum ONNXExport {
     }
 
     static func build(_ model: SequenceModel<Float>, name: String) throws -> Onnx_ModelProto {
-        let c = model.rnn.config, H = c.hiddenSize, G = c.cell.gateCount
-        let op = try onnxOperator(c), order = op.gateOrder
-        var graph = Onnx_GraphProto()
-        graph.name = name
-        func tensor(_ name: String, _ dims: [Int], _ values: [Float]) {
-            var t = Onnx_TensorProto()
-            t.name = name; t.dims = dims.map(Int64.init); t.dataType = 1  // FLOAT
-            t.floatData = values
-            graph.initializer.append(t)
-        }
-        func ints(_ name: String, _ values: [Int64]) {
-            var t = Onnx_TensorProto()
-            t.name = name; t.dims = [Int64(values.count)]; t.dataType = 7  // INT64
-            t.int64Data = values
-            graph.initializer.append(t)
-        }
-        func node(_ op: String, _ inputs: [String], _ outputs: [String], _ attributes: [Onnx_AttributeProto] = []) {
-            var n = Onnx_NodeProto()
-            n.opType = op; n.input = inputs; n.output = outputs; n.name = "\(op)_\(graph.node.count)"
-            n.attribute = attributes
-            graph.node.append(n)
-        }
-        func attribute(_ name: String, int: Int64? = nil, ints: [Int64]? = nil, strings: [String]? = nil)
-            -> Onnx_AttributeProto
-        {
-            var a = Onnx_AttributeProto()
-            a.name = name
-            if let int { a.type = .int; a.i = int }
-            if let ints { a.type = .ints; a.ints = ints }
-            if let strings { a.type = .strings; a.strings = strings.map { Data($0.utf8) } }
-            return a
-        }
-        func value(_ name: String, _ elemType: Int32, _ dims: [String]) -> Onnx_ValueInfoProto {
-            var v = Onnx_ValueInfoProto()
-            v.name = name
-            var t = Onnx_TypeProto.Tensor()
-            t.elemType = elemType
-            var shape = Onnx_TensorShapeProto()
-            shape.dim = dims.map { d in
-                var dim = Onnx_TensorShapeProto.Dimension()
-                if let n = Int64(d) { dim.dimValue = n } else { dim.dimParam = d }
-                return dim
-            }
-            t.shape = shape
-            v.type.tensorType = t
-            return v
-        }
-        /// Rows of a [G*H, cols] PyTorch tensor regrouped into ONNX's gate order.
-        func reordered(_ data: [Float], cols: Int) -> [Float] {
-            order.flatMap { g in data[(g * H * cols)..<((g + 1) * H * cols)] }
-        }
-
-        // Input, and the embedding when the model reads tokens.
-        let params = model.parameters
-        var x = "input"
-        if let embedding = model.embedding {
-            graph.input.append(value("input", 7, ["batch", "steps"]))
-            tensor(
-                "embedding.weight", [embedding.vocabularySize, embedding.dimension],
-                embedding.parameters.tensors[0].data)
-            node("Gather", ["embedding.weight", "input"], ["embedded"])
-            x = "embedded"
-        } else {
-            graph.input.append(value("input", 1, ["batch", "steps", String(c.inputSize)]))
-        }
-        node("Transpose", [x], ["sequence"], [attribute("perm", ints: [1, 0, 2])])
-        ints("axis1", [1])
-        var layerInput = "sequence", lastState = ""
-        for k in 0..<c.numLayers {
-            let inSize = c.layerInputSize(k)
-            let names = c.parameterNames(layer: k)
-            guard let whhName = names.whh, let bhhName = names.bhh, c.layout.recurrentWeight == .matrix else {
-                throw ExportError(description: "ONNX's \(op.name) operator needs a full recurrent weight matrix")
-            }
-            let wih = params["rnn." + names.wih]!.data, whh = params["rnn." + whhName]!.data
-            let bih = params["rnn." + names.bih]!.data, bhh = params["rnn." + bhhName]!.data
-            tensor("W\(k)", [1, G * H, inSize], reordered(wih, cols: inSize))
-            tensor("R\(k)", [1, G * H, H], reordered(whh, cols: H))
-            tensor("B\(k)", [1, 2 * G * H], reordered(bih, cols: 1) + reordered(bhh, cols: 1))
-            var attributes = [attribute("hidden_size", int: Int64(H))]
-            for (name, value) in op.attributes {
-                switch value {
-                case .int(let i): attributes.append(attribute(name, int: Int64(i)))
-                case .strings(let strings): attributes.append(attribute(name, strings: strings))
-                }
-            }
-            node(
-                op.name, [layerInput, "W\(k)", "R\(k)", "B\(k)"],
-                ["Y\(k)", "Y_h\(k)"] + (c.layout.cellState ? ["Y_c\(k)"] : []), attributes)
-            node("Squeeze", ["Y\(k)", "axis1"], ["H\(k)"])  // [steps, batch, H]
-            layerInput = "H\(k)"; lastState = "Y_h\(k)"
-        }
-        // The head: nn.Linear on the last state, or on every step.
-        let fcWeight = model.head.parameters.tensors[0], fcBias = model.head.parameters.tensors[1]
-        let outputs = model.head.outputSize
-        switch model.headMode {
-        case .lastStep:
-            ints("axis0", [0])  // only this head squeezes axis 0: an unused initializer makes onnxruntime warn
-            node("Squeeze", [lastState, "axis0"], ["last"])
-            tensor("fc.weight", [outputs, H], fcWeight.data)
-            tensor("fc.bias", [outputs], fcBias.data)
-            node("Gemm", ["last", "fc.weight", "fc.bias"], ["output"], [attribute("transB", int: 1)])
-            graph.output.append(value("output", 1, ["batch", String(outputs)]))
-        case .everyStep:
-            node("Transpose", [layerInput], ["states"], [attribute("perm", ints: [1, 0, 2])])
-            var transposed = [Float](repeating: 0, count: H * outputs)
-            for o in 0..<outputs { for j in 0..<H { transposed[j * outputs + o] = fcWeight.data[o * H + j] } }
-            tensor("fc.weight_t", [H, outputs], transposed)
-            tensor("fc.bias", [outputs], fcBias.data)
-            node("MatMul", ["states", "fc.weight_t"], ["logits"])
-            node("Add", ["logits", "fc.bias"], ["output"])
-            graph.output.append(value("output", 1, ["batch", "steps", String(outputs)]))
-        }
+        var graph = GraphBuilder(name: name)
+        let sequence = input(model, &graph)
+        let (states, lastState) = try recurrentLayers(model, from: sequence, &graph)
+        head(model, states: states, lastState: lastState, &graph)
         var m = Onnx_ModelProto()
         m.irVersion = 8
         m.producerName = "rnnlab"
         var opset = Onnx_OperatorSetIdProto()
         opset.domain = ""; opset.version = 17
         m.opsetImport = [opset]
-        m.graph = graph
+        m.graph = graph.graph
         return m
+    }
+
+    /// The graph's input, through the embedding when the model reads tokens, transposed to sequence-major; returns
+    /// the name of the [steps, batch, features] value.
+    static func input(_ model: SequenceModel<Float>, _ graph: inout GraphBuilder) -> String {
+        var x = "input"
+        if let embedding = model.embedding {
+            graph.graph.input.append(GraphBuilder.value("input", 7, ["batch", "steps"]))
+            graph.tensor(
+                "embedding.weight", [embedding.vocabularySize, embedding.dimension],
+                embedding.parameters.tensors[0].data)
+            graph.node("Gather", ["embedding.weight", "input"], ["embedded"])
+            x = "embedded"
+        } else {
+            graph.graph.input.append(
+                GraphBuilder.value("input", 1, ["batch", "steps", String(model.rnn.config.inputSize)]))
+        }
+        graph.node("Transpose", [x], ["sequence"], [GraphBuilder.attribute("perm", ints: [1, 0, 2])])
+        return "sequence"
+    }
+
+    /// One RNN/LSTM/GRU node per layer, its weights regrouped into ONNX's gate order; returns the names of the top
+    /// layer's [steps, batch, H] states and of its last state [1, batch, H].
+    static func recurrentLayers(
+        _ model: SequenceModel<Float>, from sequence: String, _ graph: inout GraphBuilder
+    ) throws -> (states: String, lastState: String) {
+        let c = model.rnn.config, H = c.hiddenSize, G = c.cell.gateCount, params = model.parameters
+        let op = try onnxOperator(c)
+        /// Rows of a [G*H, cols] PyTorch tensor regrouped into ONNX's gate order.
+        func reordered(_ data: [Float], cols: Int) -> [Float] {
+            op.gateOrder.flatMap { g in data[(g * H * cols)..<((g + 1) * H * cols)] }
+        }
+        var attributes = [GraphBuilder.attribute("hidden_size", int: Int64(H))]
+        for (name, value) in op.attributes {
+            switch value {
+            case .int(let i): attributes.append(GraphBuilder.attribute(name, int: Int64(i)))
+            case .strings(let strings): attributes.append(GraphBuilder.attribute(name, strings: strings))
+            }
+        }
+        graph.ints("axis1", [1])
+        var layerInput = sequence, lastState = ""
+        for k in 0..<c.numLayers {
+            let inSize = c.layerInputSize(k), names = c.parameterNames(layer: k)
+            guard let whhName = names.whh, let bhhName = names.bhh, c.layout.recurrentWeight == .matrix else {
+                throw ExportError(description: "ONNX's \(op.name) operator needs a full recurrent weight matrix")
+            }
+            let wih = params["rnn." + names.wih]!.data, whh = params["rnn." + whhName]!.data
+            let bih = params["rnn." + names.bih]!.data, bhh = params["rnn." + bhhName]!.data
+            graph.tensor("W\(k)", [1, G * H, inSize], reordered(wih, cols: inSize))
+            graph.tensor("R\(k)", [1, G * H, H], reordered(whh, cols: H))
+            graph.tensor("B\(k)", [1, 2 * G * H], reordered(bih, cols: 1) + reordered(bhh, cols: 1))
+            graph.node(
+                op.name, [layerInput, "W\(k)", "R\(k)", "B\(k)"],
+                ["Y\(k)", "Y_h\(k)"] + (c.layout.cellState ? ["Y_c\(k)"] : []), attributes)
+            graph.node("Squeeze", ["Y\(k)", "axis1"], ["H\(k)"])  // [steps, batch, H]
+            layerInput = "H\(k)"; lastState = "Y_h\(k)"
+        }
+        return (layerInput, lastState)
+    }
+
+    /// The head: nn.Linear on the last state (Gemm), or on every step (MatMul + Add), writing "output".
+    static func head(_ model: SequenceModel<Float>, states: String, lastState: String, _ graph: inout GraphBuilder) {
+        let H = model.rnn.config.hiddenSize, outputs = model.head.outputSize
+        let fcWeight = model.head.parameters.tensors[0], fcBias = model.head.parameters.tensors[1]
+        switch model.headMode {
+        case .lastStep:
+            graph.ints("axis0", [0])  // only this head squeezes axis 0: an unused initializer makes onnxruntime warn
+            graph.node("Squeeze", [lastState, "axis0"], ["last"])
+            graph.tensor("fc.weight", [outputs, H], fcWeight.data)
+            graph.tensor("fc.bias", [outputs], fcBias.data)
+            graph.node("Gemm", ["last", "fc.weight", "fc.bias"], ["output"], [GraphBuilder.attribute("transB", int: 1)])
+            graph.graph.output.append(GraphBuilder.value("output", 1, ["batch", String(outputs)]))
+        case .everyStep:
+            graph.node("Transpose", [states], ["states"], [GraphBuilder.attribute("perm", ints: [1, 0, 2])])
+            var transposed = [Float](repeating: 0, count: H * outputs)
+            for o in 0..<outputs { for j in 0..<H { transposed[j * outputs + o] = fcWeight.data[o * H + j] } }
+            graph.tensor("fc.weight_t", [H, outputs], transposed)
+            graph.tensor("fc.bias", [outputs], fcBias.data)
+            graph.node("MatMul", ["states", "fc.weight_t"], ["logits"])
+            graph.node("Add", ["logits", "fc.bias"], ["output"])
+            graph.graph.output.append(GraphBuilder.value("output", 1, ["batch", "steps", String(outputs)]))
+        }
+    }
+}
+
+/// An ONNX graph under construction: initializers, nodes (named by operator and position), and the protobuf
+/// values the graph's inputs, outputs and attributes are made of.
+struct GraphBuilder {
+    var graph = Onnx_GraphProto()
+
+    init(name: String) { graph.name = name }
+
+    /// A float initializer.
+    mutating func tensor(_ name: String, _ dims: [Int], _ values: [Float]) {
+        var t = Onnx_TensorProto()
+        t.name = name; t.dims = dims.map(Int64.init); t.dataType = 1  // FLOAT
+        t.floatData = values
+        graph.initializer.append(t)
+    }
+
+    /// A one-dimensional int64 initializer.
+    mutating func ints(_ name: String, _ values: [Int64]) {
+        var t = Onnx_TensorProto()
+        t.name = name; t.dims = [Int64(values.count)]; t.dataType = 7  // INT64
+        t.int64Data = values
+        graph.initializer.append(t)
+    }
+
+    mutating func node(_ op: String, _ inputs: [String], _ outputs: [String], _ attributes: [Onnx_AttributeProto] = [])
+    {
+        var n = Onnx_NodeProto()
+        n.opType = op; n.input = inputs; n.output = outputs; n.name = "\(op)_\(graph.node.count)"
+        n.attribute = attributes
+        graph.node.append(n)
+    }
+
+    static func attribute(_ name: String, int: Int64? = nil, ints: [Int64]? = nil, strings: [String]? = nil)
+        -> Onnx_AttributeProto
+    {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        if let int { a.type = .int; a.i = int }
+        if let ints { a.type = .ints; a.ints = ints }
+        if let strings { a.type = .strings; a.strings = strings.map { Data($0.utf8) } }
+        return a
+    }
+
+    /// A graph input's or output's type: element type (1 float, 7 int64) and dimensions, named or fixed.
+    static func value(_ name: String, _ elemType: Int32, _ dims: [String]) -> Onnx_ValueInfoProto {
+        var v = Onnx_ValueInfoProto()
+        v.name = name
+        var t = Onnx_TypeProto.Tensor()
+        t.elemType = elemType
+        var shape = Onnx_TensorShapeProto()
+        shape.dim = dims.map { d in
+            var dim = Onnx_TensorShapeProto.Dimension()
+            if let n = Int64(d) { dim.dimValue = n } else { dim.dimParam = d }
+            return dim
+        }
+        t.shape = shape
+        v.type.tensorType = t
+        return v
     }
 }

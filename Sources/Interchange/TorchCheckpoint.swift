@@ -188,6 +188,8 @@ struct Unpickler {
     var position = 0
     var storageKeys: [String] = []
     var storageSizes: [String: Int] = [:]  // key -> element size (legacy format)
+    /// The machine's stack and memo, fresh for each pickle.
+    var stack: [PickleValue] = [], memo: [Int: PickleValue] = [:]
 
     static let allowedGlobals: Set<String> = [
         "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
@@ -221,116 +223,148 @@ struct Unpickler {
 
     /// Runs one pickle to its STOP and returns the object.
     mutating func load() throws -> PickleValue {
-        var stack: [PickleValue] = [], memo: [Int: PickleValue] = [:]
-        func popMark() throws -> [PickleValue] {
-            guard
-                let m = stack.lastIndex(where: {
-                    if case .mark = $0 { return true }; return false
-                })
-            else { throw fail("MARK missing") }
-            let items = Array(stack[(m + 1)...]); stack.removeSubrange(m...)
-            return items
-        }
-        func pop() throws -> PickleValue {
-            guard let v = stack.popLast() else { throw fail("stack underflow") }; return v
-        }
+        stack = []; memo = [:]
         while true {
             let op = try byte()
-            switch op {
-            case 0x80: _ = try byte()  // PROTO
-            case 0x95: _ = try take(8)  // FRAME
-            case 0x2E: return try pop()  // STOP
-            case 0x28: stack.append(.mark)  // MARK
-            case 0x4E: stack.append(.none)
-            case 0x88: stack.append(.bool(true))
-            case 0x89: stack.append(.bool(false))
-            case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try le(4)))))  // BININT
-            case 0x4B: stack.append(.int(Int(try byte())))  // BININT1
-            case 0x4D: stack.append(.int(try le(2)))  // BININT2
-            case 0x8A:  // LONG1: little-endian two's complement
-                let n = Int(try byte()), b = [UInt8](try take(n))
-                if n > 8 { stack.append(.bigInt(b)); break }
-                var v = 0
-                for (i, x) in b.enumerated() { v |= Int(x) << (8 * i) }
-                if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 { v -= 1 << (8 * n) }
-                stack.append(.int(v))
-            case 0x47:  // BINFLOAT, big-endian
-                stack.append(.float(Double(bitPattern: try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))
-            case 0x58: stack.append(.string(try text(try le(4))))  // BINUNICODE
-            case 0x8C: stack.append(.string(try text(Int(try byte()))))  // SHORT_BINUNICODE
-            case 0x54: stack.append(.string(try text(try le(4))))  // BINSTRING
-            case 0x55: stack.append(.string(try text(Int(try byte()))))  // SHORT_BINSTRING
-            case 0x43: let n = Int(try byte()); stack.append(.bytes(try take(n)))  // SHORT_BINBYTES
-            case 0x42: let n = try le(4); stack.append(.bytes(try take(n)))  // BINBYTES
-            case 0x7D: stack.append(.dict(DictBox()))  // EMPTY_DICT
-            case 0x5D: stack.append(.list(ListBox()))  // EMPTY_LIST
-            case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
-            case 0x74: stack.append(.tuple(try popMark()))  // TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))  // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))
-            case 0x6C: let box = ListBox(); box.items = try popMark(); stack.append(.list(box))  // LIST
-            case 0x61:
-                let v = try pop(); guard case .list(let l) = stack.last else { throw fail("APPEND to a non-list") };
-                l.items.append(v)
-            case 0x65:
-                let items = try popMark();
-                guard case .list(let l) = stack.last else { throw fail("APPENDS to a non-list") }; l.items += items
-            case 0x73:
-                let v = try pop(), k = try pop();
-                guard case .dict(let d) = stack.last else { throw fail("SETITEM on a non-dict") };
-                d.items.append((k, v))
-            case 0x75:  // SETITEMS
-                let items = try popMark()
-                guard case .dict(let d) = stack.last, items.count % 2 == 0 else { throw fail("SETITEMS on a non-dict") }
-                for i in stride(from: 0, to: items.count, by: 2) { d.items.append((items[i], items[i + 1])) }
-            case 0x71: memo[Int(try byte())] = stack.last  // BINPUT
-            case 0x72: memo[try le(4)] = stack.last  // LONG_BINPUT
-            case 0x94: memo[memo.count] = stack.last  // MEMOIZE
-            case 0x68:
-                let i = Int(try byte()); guard let v = memo[i] else { throw fail("bad memo reference") };
-                stack.append(v)
-            case 0x6A:
-                let i = try le(4); guard let v = memo[i] else { throw fail("bad memo reference") }; stack.append(v)
-            case 0x63:  // GLOBAL
-                let name = "\(try line()).\(try line())"
-                guard Self.allowedGlobals.contains(name) else {
-                    throw fail("refusing to load '\(name)': only tensors and dicts of tensors are allowed")
-                }
-                stack.append(.global(name))
-            case 0x93:  // STACK_GLOBAL
-                guard case .string(let n) = try pop(), case .string(let m) = try pop() else {
-                    throw fail("bad STACK_GLOBAL")
-                }
-                guard Self.allowedGlobals.contains("\(m).\(n)") else {
-                    throw fail("refusing to load '\(m).\(n)': only tensors and dicts of tensors are allowed")
-                }
-                stack.append(.global("\(m).\(n)"))
-            case 0x51:  // BINPERSID
-                guard case .tuple(let pid) = try pop(), pid.count >= 5, case .string("storage") = pid[0],
-                    case .global(let type) = pid[1], case .string(let key) = pid[2]
-                else { throw fail("unsupported persistent id") }
-                let t = String(type.split(separator: ".").last!)
-                guard let es = TensorRef.elementSize(t) else { throw fail("unsupported storage type \(type)") }
-                if !storageKeys.contains(key) { storageKeys.append(key) }
-                storageSizes[key] = es
-                stack.append(.storage(type: t, key: key))
-            case 0x52:  // REDUCE
-                let args = try pop(), fn = try pop()
-                guard case .global(let name) = fn, case .tuple(let a) = args else {
-                    throw fail("REDUCE of a non-global")
-                }
-                stack.append(try reduce(name, a))
-            case 0x81:  // NEWOBJ
-                let args = try pop(), cls = try pop()
-                guard case .global(let name) = cls, case .tuple(let a) = args else {
-                    throw fail("NEWOBJ of a non-global")
-                }
-                stack.append(try reduce(name, a))
-            case 0x62: _ = try pop()  // BUILD: state (e.g. a state dict's _metadata) ignored
-            default: throw fail(String(format: "unsupported pickle opcode 0x%02x", op))
+            if op == 0x2E { return try pop() }  // STOP
+            guard try pushConstant(op) || buildContainer(op) || useMemo(op) || callGlobal(op) else {
+                throw fail(String(format: "unsupported pickle opcode 0x%02x", op))
             }
         }
+    }
+
+    mutating func pop() throws -> PickleValue {
+        guard let v = stack.popLast() else { throw fail("stack underflow") }
+        return v
+    }
+
+    /// The items above the topmost MARK, which goes with them.
+    mutating func popMark() throws -> [PickleValue] {
+        guard let m = stack.lastIndex(where: { if case .mark = $0 { return true } else { return false } }) else {
+            throw fail("MARK missing")
+        }
+        let items = Array(stack[(m + 1)...])
+        stack.removeSubrange(m...)
+        return items
+    }
+
+    /// Framing, MARK, and the opcodes that push a constant (None, bools, ints, floats, strings, bytes); false for
+    /// any other opcode.
+    mutating func pushConstant(_ op: UInt8) throws -> Bool {
+        switch op {
+        case 0x80: _ = try byte()  // PROTO
+        case 0x95: _ = try take(8)  // FRAME
+        case 0x28: stack.append(.mark)  // MARK
+        case 0x4E: stack.append(.none)
+        case 0x88: stack.append(.bool(true))
+        case 0x89: stack.append(.bool(false))
+        case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try le(4)))))  // BININT
+        case 0x4B: stack.append(.int(Int(try byte())))  // BININT1
+        case 0x4D: stack.append(.int(try le(2)))  // BININT2
+        case 0x8A:  // LONG1: little-endian two's complement
+            let n = Int(try byte()), b = [UInt8](try take(n))
+            if n > 8 { stack.append(.bigInt(b)); break }
+            var v = 0
+            for (i, x) in b.enumerated() { v |= Int(x) << (8 * i) }
+            if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 { v -= 1 << (8 * n) }
+            stack.append(.int(v))
+        case 0x47:  // BINFLOAT, big-endian
+            stack.append(.float(Double(bitPattern: try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))
+        case 0x58: stack.append(.string(try text(try le(4))))  // BINUNICODE
+        case 0x8C: stack.append(.string(try text(Int(try byte()))))  // SHORT_BINUNICODE
+        case 0x54: stack.append(.string(try text(try le(4))))  // BINSTRING
+        case 0x55: stack.append(.string(try text(Int(try byte()))))  // SHORT_BINSTRING
+        case 0x43: let n = Int(try byte()); stack.append(.bytes(try take(n)))  // SHORT_BINBYTES
+        case 0x42: let n = try le(4); stack.append(.bytes(try take(n)))  // BINBYTES
+        default: return false
+        }
+        return true
+    }
+
+    /// The opcodes that make or fill a tuple, list or dict; false for any other opcode.
+    mutating func buildContainer(_ op: UInt8) throws -> Bool {
+        switch op {
+        case 0x7D: stack.append(.dict(DictBox()))  // EMPTY_DICT
+        case 0x5D: stack.append(.list(ListBox()))  // EMPTY_LIST
+        case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
+        case 0x74: stack.append(.tuple(try popMark()))  // TUPLE
+        case 0x85: stack.append(.tuple([try pop()]))  // TUPLE1
+        case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))
+        case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))
+        case 0x6C: let box = ListBox(); box.items = try popMark(); stack.append(.list(box))  // LIST
+        case 0x61:  // APPEND
+            let v = try pop()
+            guard case .list(let l) = stack.last else { throw fail("APPEND to a non-list") }
+            l.items.append(v)
+        case 0x65:  // APPENDS
+            let items = try popMark()
+            guard case .list(let l) = stack.last else { throw fail("APPENDS to a non-list") }
+            l.items += items
+        case 0x73:  // SETITEM
+            let v = try pop(), k = try pop()
+            guard case .dict(let d) = stack.last else { throw fail("SETITEM on a non-dict") }
+            d.items.append((k, v))
+        case 0x75:  // SETITEMS
+            let items = try popMark()
+            guard case .dict(let d) = stack.last, items.count % 2 == 0 else { throw fail("SETITEMS on a non-dict") }
+            for i in stride(from: 0, to: items.count, by: 2) { d.items.append((items[i], items[i + 1])) }
+        default: return false
+        }
+        return true
+    }
+
+    /// The memo's opcodes (PUT and GET in their forms); false for any other opcode.
+    mutating func useMemo(_ op: UInt8) throws -> Bool {
+        switch op {
+        case 0x71: memo[Int(try byte())] = stack.last  // BINPUT
+        case 0x72: memo[try le(4)] = stack.last  // LONG_BINPUT
+        case 0x94: memo[memo.count] = stack.last  // MEMOIZE
+        case 0x68, 0x6A:  // BINGET, LONG_BINGET
+            let i = op == 0x68 ? Int(try byte()) : try le(4)
+            guard let v = memo[i] else { throw fail("bad memo reference") }
+            stack.append(v)
+        default: return false
+        }
+        return true
+    }
+
+    /// Globals (from the allow-list only), persistent ids (tensor storages), and the calls that build objects;
+    /// false for any other opcode.
+    mutating func callGlobal(_ op: UInt8) throws -> Bool {
+        switch op {
+        case 0x63:  // GLOBAL
+            stack.append(.global(try allowedGlobal("\(try line()).\(try line())")))
+        case 0x93:  // STACK_GLOBAL
+            guard case .string(let n) = try pop(), case .string(let m) = try pop() else {
+                throw fail("bad STACK_GLOBAL")
+            }
+            stack.append(.global(try allowedGlobal("\(m).\(n)")))
+        case 0x51:  // BINPERSID
+            guard case .tuple(let pid) = try pop(), pid.count >= 5, case .string("storage") = pid[0],
+                case .global(let type) = pid[1], case .string(let key) = pid[2]
+            else { throw fail("unsupported persistent id") }
+            let t = String(type.split(separator: ".").last!)
+            guard let es = TensorRef.elementSize(t) else { throw fail("unsupported storage type \(type)") }
+            if !storageKeys.contains(key) { storageKeys.append(key) }
+            storageSizes[key] = es
+            stack.append(.storage(type: t, key: key))
+        case 0x52, 0x81:  // REDUCE, NEWOBJ
+            let args = try pop(), fn = try pop()
+            guard case .global(let name) = fn, case .tuple(let a) = args else {
+                throw fail(op == 0x52 ? "REDUCE of a non-global" : "NEWOBJ of a non-global")
+            }
+            stack.append(try reduce(name, a))
+        case 0x62: _ = try pop()  // BUILD: state (e.g. a state dict's _metadata) ignored
+        default: return false
+        }
+        return true
+    }
+
+    func allowedGlobal(_ name: String) throws -> String {
+        guard Self.allowedGlobals.contains(name) else {
+            throw fail("refusing to load '\(name)': only tensors and dicts of tensors are allowed")
+        }
+        return name
     }
 
     func reduce(_ name: String, _ a: [PickleValue]) throws -> PickleValue {

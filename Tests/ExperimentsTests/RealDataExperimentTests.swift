@@ -40,6 +40,25 @@ final class RealDataExperimentTests: XCTestCase {
         return csv
     }
 
+    /// The loss chart's series: each model's training and validation curve, then the baselines in name order
+    /// whatever order the dictionary iterates in (it changes from process to process), each as long as the curves.
+    func testLossChartListsTheBaselinesInNameOrder() {
+        let records = (1...3).map {
+            EpochRecord(
+                epoch: $0, trainLoss: 1 / Double($0), validationLoss: 2 / Double($0), trainAccuracy: nil,
+                validationAccuracy: nil, seconds: 1, meanGradientNorm: 1, maxGradientNorm: 1)
+        }
+        let lstm = RealDataExperiment.ModelResult(
+            task: "t", cell: named("LSTM"), parameters: 10, history: records, evolution: [], testLoss: 0.5,
+            testAccuracy: nil, resumedFromEpoch: nil, checkpoints: "")
+        let names = ["training mean", "naive (next = last)", "zero", "a", "m", "seasonal", "drift", "b"]
+        let baselines = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, Double($0.offset)) })
+        let series = RealDataReport.lossSeries([lstm], baselines: baselines)
+        XCTAssertEqual(series.map(\.name), ["LSTM train", "LSTM val"] + names.sorted())
+        XCTAssertEqual(series[1].y, [2, 1, 2.0 / 3])
+        XCTAssertEqual(series.last?.y, [Double](repeating: 2, count: 3))  // "zero", given third
+    }
+
     /// The chance line uses the task's class count and states each stuck model's measured final loss.
     func testChanceLevelFindingUsesTheClassCountAndMeasuredLoss() {
         func result(_ model: String, accuracy: Double, loss: Double) -> RealDataExperiment.ModelResult {

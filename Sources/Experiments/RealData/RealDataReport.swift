@@ -239,11 +239,9 @@ enum RealDataReport {
     /// Short task names for chart titles.
     static func label(_ task: String) -> String { RealDataExperiment.TaskName(rawValue: task)?.label ?? task }
 
-    static func figures(
-        task: String, results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)],
-        objective: Objective, baselines: [String: Double], folder: RunFolder, report: inout HTMLReport
-    ) throws {
-        let base = "real/\(task)"
+    /// Every model's training and (dashed) validation loss per epoch, and each baseline as a flat grey line, in
+    /// name order: a dictionary's own order changes from one process to the next, and the chart with it.
+    static func lossSeries(_ results: [RealDataExperiment.ModelResult], baselines: [String: Double]) -> [LineSeries] {
         var loss: [LineSeries] = []
         for (i, r) in results.enumerated() {
             loss.append(LineSeries(name: "\(r.model) train", y: r.history.map(\.trainLoss), color: Palette.color(i)))
@@ -252,12 +250,21 @@ enum RealDataReport {
                     name: "\(r.model) val", y: r.history.map { $0.validationLoss ?? .nan }, dashed: true,
                     color: Palette.color(i)))
         }
-        for (name, v) in baselines where objective == .meanSquaredError {
+        for (name, v) in baselines.sorted(by: { $0.key < $1.key }) {
             loss.append(
                 LineSeries(
                     name: name, y: [Double](repeating: v, count: results.first?.history.count ?? 1), dashed: true,
                     color: "#888888"))
         }
+        return loss
+    }
+
+    static func figures(
+        task: String, results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)],
+        objective: Objective, baselines: [String: Double], folder: RunFolder, report: inout HTMLReport
+    ) throws {
+        let base = "real/\(task)"
+        let loss = lossSeries(results, baselines: objective == .meanSquaredError ? baselines : [:])
         var row: [(Chart, String, String)] = [
             (
                 LineChart(

@@ -62,7 +62,8 @@ extension UnitsOverText {
     static func picker(_ units: [ModelUnits]) -> String {
         let blocks = units.map { m -> String in
             let text = String(m.passage.prefix(pickerLength))
-            let payload = try? JSONSerialization.data(withJSONObject: ["text": text, "states": m.pickerStates])
+            let payload = try? JSONSerialization.data(
+                withJSONObject: ["text": text, "states": m.pickerStates], options: .sortedKeys)
             let json = HTMLReport.scriptSafe(payload ?? Data())
             let options = (0..<(m.pickerStates.first?.count ?? 0)).map { "<option>\($0)</option>" }.joined()
             return """
