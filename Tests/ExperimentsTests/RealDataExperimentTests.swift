@@ -59,6 +59,43 @@ final class RealDataExperimentTests: XCTestCase {
         XCTAssertEqual(series.last?.y, [Double](repeating: 2, count: 3))  // "zero", given third
     }
 
+    /// The update-to-weight line averages every weight matrix of the stack (four in two layers), not the first two
+    /// a dictionary happens to give, and leaves out gate blocks ("[i]").
+    func testUpdateRatioIsTheMeanOverTheStacksMatrices() {
+        func snapshot(_ epoch: Int, _ ratios: [String: Double]) -> WeightEvolution.Snapshot {
+            .init(epoch: epoch, stats: [:], updateRatio: ratios, saturation: [], gradientNorms: [:])
+        }
+        let names = ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.weight_ih_l1", "rnn.weight_hh_l1"]
+        func ratios(_ values: [Double]) -> [String: Double] {
+            Dictionary(uniqueKeysWithValues: zip(names, values) + [("rnn.weight_hh_l0[i]", 9), ("fc.weight", 9)])
+        }
+        let record = EpochRecord(
+            epoch: 1, trainLoss: 1, validationLoss: 1, trainAccuracy: nil, validationAccuracy: nil, seconds: 1,
+            meanGradientNorm: 1, maxGradientNorm: 1)
+        let gru = RealDataExperiment.ModelResult(
+            task: "t", cell: named("GRU"), parameters: 10, history: [record, record],
+            evolution: [
+                snapshot(0, [:]), snapshot(1, ratios([0.1, 0.2, 0.3, 0.4])), snapshot(2, ratios([0.4, 0.4, 0.4, 0.4]))
+            ],
+            testLoss: 1, testAccuracy: nil, resumedFromEpoch: nil, checkpoints: "")
+        let line = RealDataReport.weights([gru]).map(\.text).first { $0.contains("update-to-weight") }
+        XCTAssertEqual(
+            line,
+            """
+            GRU update-to-weight ratio of the recurrent matrices: 0.25 in epoch 1, 0.4 in epoch 2 - the updates have \
+            not shrunk.
+            """)
+        // Smaller updates by the last epoch: the sentence says by how much (no claim of convergence).
+        var shrinking = gru
+        shrinking.evolution[2] = snapshot(2, ratios([0.05, 0.05, 0.05, 0.05]))
+        XCTAssertEqual(
+            RealDataReport.weights([shrinking]).map(\.text).first { $0.contains("update-to-weight") },
+            """
+            GRU update-to-weight ratio of the recurrent matrices: 0.25 in epoch 1, 0.05 in epoch 2 - the updates \
+            shrank to 20.0% of epoch 1's.
+            """)
+    }
+
     /// The chance line uses the task's class count and states each stuck model's measured final loss.
     func testChanceLevelFindingUsesTheClassCountAndMeasuredLoss() {
         func result(_ model: String, accuracy: Double, loss: Double) -> RealDataExperiment.ModelResult {

@@ -158,8 +158,12 @@ enum RealDataReport {
                     """
                         + spectralMeaning(r.cell, s1, last))
             }
+            // The mean over the stack's weight matrices (two per layer, one for a cell without W_hh), summed in name
+            // order: a dictionary's own order changes from one process to the next.
             let ratios = r.evolution.dropFirst().map { s in
-                s.updateRatio.filter { $0.key.hasPrefix("rnn.weight") && !$0.key.contains("[") }.values.reduce(0, +) / 2
+                let matrices = s.updateRatio.filter { $0.key.hasPrefix("rnn.weight") && !$0.key.contains("[") }
+                    .sorted { $0.key < $1.key }.map(\.value)
+                return matrices.reduce(0, +) / Double(max(matrices.count, 1))
             }
             if let a = ratios.first, let b = ratios.last, ratios.count > 1 {
                 lines.append(
@@ -167,7 +171,9 @@ enum RealDataReport {
                     \(r.model) update-to-weight ratio of the recurrent matrices: \(fmt(a, 3)) in epoch 1, \
                     \(fmt(b, 3)) in epoch \(ratios.count)
                     """
-                        + (b < a ? " - updates shrink as training converges." : " - updates are not shrinking yet."))
+                        + (b < a
+                            ? " - the updates shrank to \(pct(b / a)) of epoch 1's."
+                            : " - the updates have not shrunk."))
             }
             let after = squashing(r.cell, last.saturation), before = squashing(r.cell, first.saturation)
             if let worst = after.worst {

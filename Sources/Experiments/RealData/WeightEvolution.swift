@@ -89,7 +89,9 @@ package final class WeightEvolution: TrainingCallback {
             if let a = r.trainAccuracy { try tb.scalar("accuracy/train", a, step: epoch) }
             if let a = r.validationAccuracy { try tb.scalar("accuracy/validation", a, step: epoch) }
             try tb.scalar("gradient_norm/global_mean", r.meanGradientNorm, step: epoch)
-            for (n, g) in r.parameterGradientNorms { try tb.scalar("gradient_norm/\(n)", g, step: epoch) }
+            for (n, g) in r.parameterGradientNorms.sorted(by: { $0.key < $1.key }) {
+                try tb.scalar("gradient_norm/\(n)", g, step: epoch)
+            }
         }
         for b in blocks where b.parameter.contains("weight") {
             try tb.histogram("weights/\(b.name)", b.values(in: params), step: epoch)
