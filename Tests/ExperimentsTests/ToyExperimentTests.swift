@@ -89,7 +89,9 @@ final class FindingsTests: XCTestCase {
             ], task: "t", metric: "MSE"
         ).map(\.text)
         XCTAssertTrue(robust[0].contains("the same model leads by 2 or more epochs at 0.8x and 1.25x"), robust[0])
-        XCTAssertTrue(lines[1].contains("In wall-clock time GRU got there first (3 s)"), lines[1])
+        XCTAssertTrue(
+            lines[1].hasPrefix("In wall-clock time GRU got there first (GRU 3 s, LSTM 8 s, beyond twice the spread"),
+            lines[1])
         XCTAssertTrue(lines[2].contains("Never reached MSE <= 0.1 in 3 epochs: RNN (best 0.3)"), lines[2])
         // Three epochs of a falling curve leave a wide noise band: the two lowest are not ranked.
         XCTAssertTrue(lines[3].contains("LSTM and GRU are indistinguishable on this run (0.03 apart"), lines[3])
@@ -98,6 +100,33 @@ final class FindingsTests: XCTestCase {
             lines[4].contains(
                 "LSTM 4x, GRU 1x the RNN's time per epoch; the epoch times of GRU and RNN (1 [1, 1] s against"),
             lines[4])
+    }
+
+    /// Ahead in wall-clock time only beyond the spread of the epoch times: the same totals with steady epochs
+    /// make a lead, with scattered ones none.
+    func testWallClockLeadNeedsAGapBeyondTheSpreadOfEpochTimes() {
+        func racer(_ name: String, _ epochSeconds: [Double], reachedAt epoch: Int) -> ToyExperiment.ModelSummary {
+            .init(
+                cell: named(name), parameters: 10,
+                history: epochSeconds.enumerated().map { record($0.offset + 1, 0.5, $0.element) }, threshold: 0.1,
+                epochReachingThreshold: epoch, secondsToThreshold: epochSeconds.prefix(epoch).reduce(0, +),
+                finalValidationLoss: 0.05, totalSeconds: epochSeconds.reduce(0, +))
+        }
+        let steady = ToyExperiment.wallClockFinding(
+            racer("GRU", [1, 1, 1, 1], reachedAt: 3), racer("LSTM", [2, 2, 2, 2], reachedAt: 2))
+        XCTAssertEqual(
+            steady.text,
+            """
+            In wall-clock time GRU got there first (GRU 3 s, LSTM 4 s, beyond twice the spread of their epoch times, \
+            0 s): its epochs took less time, though it needed more of them than LSTM.
+            """)
+        XCTAssertEqual(steady.numbers["LSTM seconds"], 4)
+        let scattered = ToyExperiment.wallClockFinding(
+            racer("GRU", [0.2, 1.8, 1, 1], reachedAt: 3), racer("LSTM", [1, 3, 2, 2], reachedAt: 2))
+        XCTAssertTrue(
+            scattered.text.hasPrefix(
+                "In wall-clock time GRU and LSTM are indistinguishable (GRU 3 s, LSTM 4 s; the gap is inside twice"),
+            scattered.text)
     }
 
     func costSummary(_ name: String, epochSeconds: [Double]) -> ToyExperiment.ModelSummary {

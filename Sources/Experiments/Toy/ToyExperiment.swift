@@ -477,6 +477,35 @@ package enum ToyExperiment {
             : "not a ranking: the leader or its lead of under 2 epochs changes with the threshold (\(named))"
     }
 
+    /// The model that reached the threshold in fewer seconds (`clock`) against the one that took fewer epochs
+    /// (`epochs`): ahead in wall-clock time only where the gap exceeds twice the spread of the two times (each
+    /// epoch time's standard deviation times the square root of the epochs summed).
+    static func wallClockFinding(_ clock: ModelSummary, _ epochs: ModelSummary) -> Finding {
+        func spread(_ m: ModelSummary) -> Double {
+            let t = m.history.map(\.seconds).filter(\.isFinite)
+            guard t.count > 1 else { return 0 }
+            let mean = t.reduce(0, +) / Double(t.count)
+            let variance = t.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(t.count - 1)
+            return (variance * Double(m.epochReachingThreshold ?? 0)).squareRoot()
+        }
+        let a = clock.secondsToThreshold ?? .nan, b = epochs.secondsToThreshold ?? .nan
+        let noise = 2 * (spread(clock) * spread(clock) + spread(epochs) * spread(epochs)).squareRoot()
+        let times = "\(clock.model) \(fmt(a, 2)) s, \(epochs.model) \(fmt(b, 2)) s"
+        let numbers = ["\(clock.model) seconds": a, "\(epochs.model) seconds": b, "twice the spread": noise]
+        guard b - a > noise else {
+            return .detail(
+                """
+                In wall-clock time \(clock.model) and \(epochs.model) are indistinguishable (\(times); the gap is \
+                inside twice the spread of their epoch times, \(fmt(noise, 2)) s).
+                """, numbers: numbers)
+        }
+        return .detail(
+            """
+            In wall-clock time \(clock.model) got there first (\(times), beyond twice the spread of their epoch times, \
+            \(fmt(noise, 2)) s): its epochs took less time, though it needed more of them than \(epochs.model).
+            """, numbers: numbers)
+    }
+
     static func racingFindings(_ s: [ModelSummary], task: String, metric: String) -> [Finding] {
         var lines: [Finding] = []
         let reached = s.filter { $0.epochReachingThreshold != nil }.sorted {
@@ -499,15 +528,7 @@ package enum ToyExperiment {
                             ]
                         })))
             let fastestClock = reached.min { $0.secondsToThreshold! < $1.secondsToThreshold! }!
-            if fastestClock.model != first.model {
-                lines.append(
-                    """
-                    In wall-clock time \(fastestClock.model) got there first \
-                    (\(fmt(fastestClock.secondsToThreshold!, 2)) s): its steps are cheaper, though it needed more \
-                    epochs than \(first.model).
-                    """
-                )
-            }
+            if fastestClock.model != first.model { lines.append(wallClockFinding(fastestClock, first)) }
         }
         let missed = s.filter { $0.epochReachingThreshold == nil }
         if !missed.isEmpty {
