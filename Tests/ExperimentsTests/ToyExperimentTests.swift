@@ -156,15 +156,16 @@ final class FindingsTests: XCTestCase {
         ])
         XCTAssertTrue(reversed.hasPrefix("; LSTM 0.5x, GRU 1.5x the RNN's time per epoch, not in the order"), reversed)
         XCTAssertTrue(
-            reversed.contains("LSTM (1 [0.75, 1.2] s) took less time per epoch than RNN (2 [1.8, 2.2] s)"), reversed)
-        XCTAssertTrue(reversed.contains("LSTM (1 [0.75, 1.2] s) took less time per epoch than GRU"), reversed)
+            reversed.contains("LSTM (1 [0.752, 1.25] s) took less time per epoch than RNN (2 [1.75, 2.25] s)"), reversed
+        )
+        XCTAssertTrue(reversed.contains("LSTM (1 [0.752, 1.25] s) took less time per epoch than GRU"), reversed)
         // The same means with a wide spread: no order claimed either way.
         let noisy = ToyExperiment.costComparison([
             costSummary("RNN", epochSeconds: [1, 2, 3]), costSummary("LSTM", epochSeconds: [0.5, 1, 1.5]),
             costSummary("GRU", epochSeconds: [2, 3, 4])
         ])
         XCTAssertTrue(
-            noisy.contains("; the epoch times of LSTM and RNN (1 [-0.24, 2.2] s against 2 [-0.48, 4.5] s)"), noisy)
+            noisy.contains("; the epoch times of LSTM and RNN (1 [-0.242, 2.24] s against 2 [-0.484, 4.48] s)"), noisy)
         XCTAssertTrue(
             noisy.hasSuffix(
                 """

@@ -566,7 +566,7 @@ package enum ToyExperiment {
             return text + "; one epoch each, no spread to judge the order of the gate blocks (\(counts)) by."
         }
         let times = s.map { m in (m, OverSeeds.interval(m.history.map(\.seconds))) }
-        func shown(_ m: ModelSummary) -> String { OverSeeds.withInterval(m.history.map(\.seconds)) { fmt($0, 2) } }
+        func shown(_ m: ModelSummary) -> String { OverSeeds.withInterval(m.history.map(\.seconds)) { fmt($0, 3) } }
         var reversed: [String] = [], tied: [String] = []
         for (a, ia) in times {
             for (b, ib) in times where a.cell.gateCount > b.cell.gateCount && ia.low <= ib.high {
