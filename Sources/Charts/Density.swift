@@ -10,8 +10,8 @@ public enum Bandwidth: String, Codable, Sendable {
 
 /// Gaussian kernel density estimate and histogram binning.
 public enum Density {
-    /// Sample standard deviation (ddof = 1).
-    static func std(_ v: [Double]) -> Double {
+    /// Sample standard deviation (ddof = 1); 0 for fewer than two values.
+    public static func std(_ v: [Double]) -> Double {
         guard v.count > 1 else { return 0 }
         let m = v.reduce(0, +) / Double(v.count)
         return (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count - 1)).squareRoot()

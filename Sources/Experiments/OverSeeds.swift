@@ -1,4 +1,5 @@
 import Foundation
+import Charts
 
 /// One model's measurement from every seed of a comparison, in the run's seed order (the same order for every
 /// model, so the values pair up by seed).
@@ -34,8 +35,7 @@ enum OverSeeds {
         guard !v.isEmpty else { return (.nan, .nan, .nan) }
         let n = Double(v.count), mean = v.reduce(0, +) / n
         guard v.count > 1 else { return (mean, mean, mean) }
-        let sd = (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
-        let half = t975(v.count - 1) * sd / n.squareRoot()
+        let half = t975(v.count - 1) * Density.std(v) / n.squareRoot()
         return (mean, mean - half, mean + half)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Charts
 
 /// The words a report may use for a comparison or a curve, each decided by its definition from the numbers: a
 /// ranking only outside the noise, "converged" only once a curve has reached its final level within its noise,
@@ -84,10 +85,7 @@ enum Verdicts {
     static func noise(_ curve: [Double]) -> Double {
         let half = Array(curve.suffix(max(3, curve.count / 2)))
         let steps = zip(half.dropFirst(), half).map { $0 - $1 }
-        guard steps.count > 1 else { return 0 }
-        let mean = steps.reduce(0, +) / Double(steps.count)
-        let variance = steps.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(steps.count - 1)
-        return variance.squareRoot() / 2.0.squareRoot()
+        return Density.std(steps) / 2.0.squareRoot()
     }
 
     /// The trend of a curve whose lower values are better (a loss; pass accuracies negated). Differences count

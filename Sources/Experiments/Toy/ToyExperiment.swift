@@ -482,11 +482,8 @@ package enum ToyExperiment {
     /// epoch time's standard deviation times the square root of the epochs summed).
     static func wallClockFinding(_ clock: ModelSummary, _ epochs: ModelSummary) -> Finding {
         func spread(_ m: ModelSummary) -> Double {
-            let t = m.history.map(\.seconds).filter(\.isFinite)
-            guard t.count > 1 else { return 0 }
-            let mean = t.reduce(0, +) / Double(t.count)
-            let variance = t.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(t.count - 1)
-            return (variance * Double(m.epochReachingThreshold ?? 0)).squareRoot()
+            Density.std(m.history.map(\.seconds).filter(\.isFinite))
+                * Double(m.epochReachingThreshold ?? 0).squareRoot()
         }
         let a = clock.secondsToThreshold ?? .nan, b = epochs.secondsToThreshold ?? .nan
         let noise = 2 * (spread(clock) * spread(clock) + spread(epochs) * spread(epochs)).squareRoot()
@@ -565,16 +562,18 @@ package enum ToyExperiment {
         guard s.allSatisfy({ $0.history.filter(\.seconds.isFinite).count > 1 }) else {
             return text + "; one epoch each, no spread to judge the order of the gate blocks (\(counts)) by."
         }
-        let times = s.map { m in (m, OverSeeds.interval(m.history.map(\.seconds))) }
-        func shown(_ m: ModelSummary) -> String { OverSeeds.withInterval(m.history.map(\.seconds)) { fmt($0, 3) } }
+        // Each model's epoch times: their interval, and the same as text ("1.02 [0.98, 1.06]").
+        let times = s.map { m in
+            let t = m.history.map(\.seconds)
+            return (m, OverSeeds.interval(t), OverSeeds.withInterval(t) { fmt($0, 3) })
+        }
         var reversed: [String] = [], tied: [String] = []
-        for (a, ia) in times {
-            for (b, ib) in times where a.cell.gateCount > b.cell.gateCount && ia.low <= ib.high {
+        for (a, ia, shownA) in times {
+            for (b, ib, shownB) in times where a.cell.gateCount > b.cell.gateCount && ia.low <= ib.high {
                 if ia.high < ib.low {
-                    reversed.append(
-                        "\(a.model) (\(shown(a)) s) took less time per epoch than \(b.model) (\(shown(b)) s)")
+                    reversed.append("\(a.model) (\(shownA) s) took less time per epoch than \(b.model) (\(shownB) s)")
                 } else {
-                    tied.append("\(a.model) and \(b.model) (\(shown(a)) s against \(shown(b)) s)")
+                    tied.append("\(a.model) and \(b.model) (\(shownA) s against \(shownB) s)")
                 }
             }
         }
