@@ -49,7 +49,7 @@ let package = Package(
             name: "RNNLab",
             targets: [
                 "Files", "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision", "Interchange",
-                "Analysis", "Charts"
+                "Analysis", "Charts", "Statistics"
             ]),
         .executable(name: "rnnlab", targets: ["rnnlab"])
     ],
@@ -107,17 +107,21 @@ let package = Package(
             name: "Interchange",
             dependencies: ["Files", "TensorCore", "Recurrent", "Archives", "ONNXProto", "TensorBoardProto"],
             swiftSettings: simdSettings),
-        // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, statistics.
-        .target(name: "Analysis", dependencies: ["TensorCore", "Recurrent"], swiftSettings: numericSettings),
+        // Statistics, each implemented once: description, t and binomial intervals, paired and sign tests, Holm's
+        // adjustment, correlations.
+        .target(name: "Statistics", swiftSettings: numericSettings),
+        // Measurements on trained networks: gradient flow, saturation, PCA, t-SNE, unit correlations.
+        .target(
+            name: "Analysis", dependencies: ["TensorCore", "Recurrent", "Statistics"], swiftSettings: numericSettings),
         // SVG charts and the self-contained HTML report.
-        .target(name: "Charts", swiftSettings: numericSettings),
+        .target(name: "Charts", dependencies: ["Statistics"], swiftSettings: numericSettings),
         // The application behind `rnnlab` (package access, not part of the library): the experiments, their task
         // recipes and reports, user training, run manifests, the benchmark.
         .target(
             name: "Experiments",
             dependencies: [
                 "Files", "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision", "Interchange",
-                "Analysis", "Charts",
+                "Analysis", "Charts", "Statistics",
                 .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: simdSettings),
@@ -151,9 +155,10 @@ let package = Package(
             exclude: ["scripts"],
             swiftSettings: simdSettings),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: simdSettings),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics"], swiftSettings: simdSettings),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Recurrent", "SequenceData", "Vision", "Analysis", "Files"],
+            dependencies: ["Experiments", "Recurrent", "SequenceData", "Vision", "Analysis", "Files", "Statistics"],
             swiftSettings: simdSettings),
         .testTarget(
             name: "DatasetsTests", dependencies: ["Datasets", "Archives", "SequenceData", "Files"],

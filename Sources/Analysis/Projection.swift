@@ -1,4 +1,5 @@
 import Foundation
+import Statistics
 import TensorCore
 
 /// Low-dimensional views of hidden states: exact PCA and exact t-SNE, plus the similarity measures the
@@ -194,11 +195,7 @@ public enum Projection {
     }
 
     /// cos(a, b); 0 when either is zero.
-    public static func cosine(_ a: [Double], _ b: [Double]) -> Double {
-        let d = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
-        let na = a.reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = b.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return na > 0 && nb > 0 ? d / (na * nb) : 0
-    }
+    public static func cosine(_ a: [Double], _ b: [Double]) -> Double { Stats.cosine(a, b) }
 
     /// Euclidean norm.
     public static func norm(_ a: [Double]) -> Double { a.reduce(0) { $0 + $1 * $1 }.squareRoot() }

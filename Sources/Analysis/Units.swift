@@ -1,4 +1,5 @@
 import Foundation
+import Statistics
 
 /// Features of a text computed from the text alone, one value per character, to find the hidden units that follow
 /// them (Karpathy, Johnson and Fei-Fei 2015, "Visualizing and Understanding Recurrent Networks").
@@ -43,16 +44,7 @@ public enum TextFeatures {
 /// feature, the unit of largest |r|.
 public enum UnitCorrelation {
     /// Pearson correlation of two equally long series; 0 when either is constant.
-    public static func pearson(_ a: [Double], _ b: [Double]) -> Double {
-        let n = Double(min(a.count, b.count))
-        guard n > 1 else { return 0 }
-        let ma = a.reduce(0, +) / n, mb = b.reduce(0, +) / n
-        var ab = 0.0, aa = 0.0, bb = 0.0
-        for (x, y) in zip(a, b) {
-            ab += (x - ma) * (y - mb); aa += (x - ma) * (x - ma); bb += (y - mb) * (y - mb)
-        }
-        return aa > 0 && bb > 0 ? ab / (aa * bb).squareRoot() : 0
-    }
+    public static func pearson(_ a: [Double], _ b: [Double]) -> Double { Stats.pearson(a, b) }
 
     /// The correlation of every unit with `feature`; `activations` is [time][unit].
     public static func perUnit(_ activations: [[Double]], _ feature: [Double]) -> [Double] {

@@ -1,4 +1,5 @@
 import Foundation
+import Statistics
 
 /// Kernel bandwidth rules, as scipy.stats.gaussian_kde defines them (seaborn's kdeplot uses Scott).
 public enum Bandwidth: String, Codable, Sendable {
@@ -10,16 +11,9 @@ public enum Bandwidth: String, Codable, Sendable {
 
 /// Gaussian kernel density estimate and histogram binning.
 public enum Density {
-    /// Sample standard deviation (ddof = 1); 0 for fewer than two values.
-    public static func std(_ v: [Double]) -> Double {
-        guard v.count > 1 else { return 0 }
-        let m = v.reduce(0, +) / Double(v.count)
-        return (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count - 1)).squareRoot()
-    }
-
     /// The kernel bandwidth `rule` gives for these values.
     public static func bandwidth(_ values: [Double], rule: Bandwidth) -> Double {
-        let n = Double(values.count), s = std(values)
+        let n = Double(values.count), s = Stats.std(values)
         let h = rule == .scott ? s * Foundation.pow(n, -0.2) : s * Foundation.pow(3 * n / 4, -0.2)
         return h > 0 ? h : max(abs(values.first ?? 1) * 1e-3, 1e-12)  // constant data: a narrow spike
     }

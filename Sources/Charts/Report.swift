@@ -30,7 +30,8 @@ public struct HTMLReport {
             of: ">", with: "&gt;")
     }
 
-    static func anchor(_ s: String) -> String {
+    /// A link anchor made of the text's letters and digits.
+    public static func anchor(_ s: String) -> String {
         String(s.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
     }
 
@@ -90,7 +91,7 @@ public struct HTMLReport {
     }
 
     /// Text made safe inside a double-quoted HTML attribute.
-    static func attribute(_ s: String) -> String { escape(s).replacingOccurrences(of: "\"", with: "&quot;") }
+    public static func attribute(_ s: String) -> String { escape(s).replacingOccurrences(of: "\"", with: "&quot;") }
 
     /// The SVG's own width and height as img attributes, so the page lays out before the file loads.
     static func size(_ svg: String) -> String {
@@ -159,6 +160,12 @@ public struct HTMLReport {
             .toc2{font-weight:bold;margin-top:.3em} .toc3{margin-left:1.2em;font-size:.92em} \
             .toc4{margin-left:2.4em;font-size:.88em}
             .svg-file{font-size:.85em} @media print{.chart-tip{display:none}}
+            .answer{border-top:1px solid #e4e9ee;margin-top:1em} .answer h3{margin:.6em 0 .3em}
+            .quote{font-size:1.05em;font-weight:bold;color:#123} .caveat,.links{font-size:.88em;color:#555}
+            .evidence{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start} .evidence table{margin:0}
+            .evidence figure{flex:1 1 420px;max-width:560px;margin:0} .evidence img{max-width:100%;height:auto}
+            details{margin:.4em 0;font-size:.9em} summary{cursor:pointer;color:#0072B2}
+            table{max-width:100%;overflow-x:auto;display:block}
             </style></head><body>
             <h1>\(Self.escape(title))</h1>
             <nav><ul>\(toc.joined())</ul></nav>

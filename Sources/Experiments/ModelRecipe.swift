@@ -12,6 +12,12 @@ package enum GateInit: String, Codable, CaseIterable, Sendable {
     /// Chrono initialisation (Tallec and Ollivier 2018): the keep gate's bias log(U(1, T - 1)) per unit (LSTM f,
     /// GRU z), the LSTM input gate's its negative; memories from 2 to T steps at the start.
     case chrono
+    /// b_f = 0 for the LSTM's forget gate (Hochreiter and Schmidhuber's plain start): it keeps half of its state a
+    /// step, about 2 steps of memory.
+    case zeroForgetBias = "forget-bias-0"
+
+    /// The initialisations Experiment 2 compares on pixel-by-pixel MNIST (the long task's two remedies).
+    package static let pixelRemedies: [GateInit] = [.forgetBias, .chrono]
 }
 
 extension CellKind {
@@ -90,7 +96,8 @@ struct ModelRecipe {
             config: RecurrentConfig(
                 cell: cell, inputSize: inputSize, hiddenSize: hidden, numLayers: layers, nonlinearity: nonlinearity,
                 gruVariant: gruVariant),
-            initializer: initializer, forgetGateBias: Self.forgetGateBias, chronoSteps: chrono, rng: &rng)
+            initializer: initializer, forgetGateBias: gateInit == .zeroForgetBias ? 0 : Self.forgetGateBias,
+            chronoSteps: chrono, rng: &rng)
         let model = SequenceModel(
             embedding: embedding, rnn: rnn, head: Linear(inputSize: hidden, outputSize: outputs, rng: &rng),
             headMode: headMode, objective: objective)
@@ -122,6 +129,7 @@ struct ModelRecipe {
         if let truncation { parts.append("truncated BPTT every \(truncation) steps") }
         parts.append(clip.map { "gradient clipping at norm \(fmt($0, 3))" } ?? "no gradient clipping")
         if gateInit == .chrono, let steps { parts.append("chrono initialisation of the gate biases (T = \(steps))") }
+        if gateInit == .zeroForgetBias { parts.append("forget-gate bias 0") }
         parts.append("\(epochs) epoch\(epochs == 1 ? "" : "s")")
         return parts.joined(separator: ", ")
     }

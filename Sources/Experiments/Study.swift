@@ -10,6 +10,8 @@ import Recurrent
 package struct StudyFindings: Codable, Sendable {
     package var answers: [Answer]
     package var findings: [Finding]
+    /// The learning state of every model, task and seed the study trained, with its evidence.
+    package var states: [LearningJudgement]
 }
 
 /// The whole study in one run folder: every experiment's results, figures and one combined HTML report.
@@ -85,7 +87,7 @@ package enum Study {
     /// What one experiment of the study returns to it: its findings, its answers to the assignment's items, and
     /// the parts of it that failed while the rest went on.
     struct PartOutcome {
-        var findings: [Finding], answers: [Answer], failures: [String] = []
+        var findings: [Finding], answers: [Answer], states: [LearningJudgement] = [], failures: [String] = []
     }
 
     /// One registered experiment: its number (`Options.experiments`), whether data that cannot be had skips it with
@@ -100,12 +102,14 @@ package enum Study {
     static let parts: [Part] = [
         Part(number: 1) { options, context, report in
             let s = try ToyExperiment.run(options: options.toyOptions, context: context, report: &report)
-            return PartOutcome(findings: s.findings, answers: Answers.toy(s))
+            let verdicts = ToyVerdicts(s)
+            return PartOutcome(findings: s.findings, answers: Answers.toy(s, verdicts), states: verdicts.states)
         },
         Part(number: 2) { options, context, report in
             let s = try RealDataExperiment.run(options: options.realOptions, context: context, report: &report)
+            let verdicts = RealDataVerdicts(s.tasks)
             return PartOutcome(
-                findings: s.findings, answers: Answers.real(s),
+                findings: s.findings, answers: Answers.real(s, verdicts), states: verdicts.states,
                 failures: s.tasks.compactMap { t in t.failure.map { "Experiment 2, \(t.task): \($0)" } })
         },
         Part(number: 3, skipsWithoutData: true) { options, context, report in
@@ -163,6 +167,7 @@ package enum Study {
         var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
         introduce(&report, options, started: started, history: history)
         var findings: [Finding] = [], failures: [String] = [], answers: [Answer] = []
+        var states: [LearningJudgement] = []
         let cache = DataCache(
             directory: options.dataDirectory, ledger: ledger, fetcher: options.fetcher, log: { logger.info("\($0)") })
         let context = RunContext(
@@ -172,6 +177,7 @@ package enum Study {
             do {
                 let outcome = try report.staged { try part.run(options, context, &$0) }
                 findings += outcome.findings; answers += outcome.answers; failures += outcome.failures
+                states += outcome.states
             } catch let e as DataError where part.skipsWithoutData {
                 // No network and no cached weights: say so in the report instead of losing the other experiments.
                 logger.warning("skipping experiment \(part.number): \(e)")
@@ -189,7 +195,8 @@ package enum Study {
         report.blocks.insert(contentsOf: Answers.section(answers), at: min(1, report.blocks.count))
         manifest.data.merge(ledger.checksums) { $1 }
         try manifest.write(out)
-        try folder.writeJSON(StudyFindings(answers: answers, findings: findings), to: "findings.json")
+        try folder.writeJSON(
+            StudyFindings(answers: answers, findings: findings, states: states), to: "findings.json")
         let url = folder.url("report.html")
         try AtomicFile.write(report.render(), to: url)
         return Outcome(report: url, answers: answers, findings: findings, failures: failures, history: history)

@@ -297,7 +297,7 @@ func runStudy(
     let outcome = try Study.run(options, out: URL(fileURLWithPath: run.out))
     if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }
     print("\nAnswers (every measured finding: findings.json):")
-    for a in outcome.answers { print("  - \(a.item) \(a.answer)") }
+    for a in outcome.answers { print("  - \(a.item) \(a.summary)") }
     print(
         String(
             format: "\nDone in %.1f s. Open %@ (figures as SVG and results as JSON/CSV in %@).",

@@ -105,7 +105,7 @@ final class ChartsTests: XCTestCase {
 
     func testBandwidthRulesMatchScipy() {
         let v = [1.0, 2, 3, 4, 10]
-        let s = Density.std(v)
+        let s = 12.5.squareRoot()  // the sample standard deviation (ddof = 1), as scipy's gaussian_kde takes it
         XCTAssertEqual(Density.bandwidth(v, rule: .scott), s * pow(5, -0.2), accuracy: 1e-15)
         XCTAssertEqual(Density.bandwidth(v, rule: .silverman), s * pow(3.75, -0.2), accuracy: 1e-15)
     }

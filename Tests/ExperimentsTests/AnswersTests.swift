@@ -7,9 +7,11 @@ import Recurrent
 final class AnswersTests: XCTestCase {
     func testTheImplementationAnswerFollowsTheGradientCheck() {
         let passed = Answers.implementation([.init(network: "LSTM", entries: 366, maxError: 3e-10)])
-        XCTAssertTrue(passed.answer.contains("LSTM 3.0e-10 over 366 entries: every analytic gradient agrees"))
+        XCTAssertTrue(passed.summary.contains("the largest relative error is 3.0e-10 (LSTM), under the 1e-7"))
+        XCTAssertEqual(passed.table?.rows, [["LSTM", "366", "3.0e-10", "passed"]])
+        XCTAssertEqual(passed.figure, "toy/gradient_check.svg")
         let failed = Answers.implementation([.init(network: "LSTM", entries: 366, maxError: 2e-4)])
-        XCTAssertTrue(failed.answer.contains("NOT PASSED: an error of 2.0e-04 exceeds the tolerance 1e-7"))
+        XCTAssertTrue(failed.summary.hasPrefix("NOT PASSED: LSTM differs from central differences by 2.0e-04"))
         XCTAssertEqual(failed.numbers["LSTM max error"], 2e-4)
     }
 
@@ -19,52 +21,44 @@ final class AnswersTests: XCTestCase {
             let decay: Double = 0.05 * Foundation.exp(-Double(e) / 10)
             return decay + 0.01 + 0.0002 * Double(e % 2)
         }
-        XCTAssertTrue(Verdicts.spikes(curve).isEmpty)
+        XCTAssertTrue(Judge.spikes(curve).isEmpty)
         curve[56] = 0.034
-        let spikes = Verdicts.spikes(curve)
+        let spikes = Judge.spikes(curve)
         XCTAssertEqual(spikes.map { $0.epoch }, [57])
         XCTAssertEqual(spikes[0].to, 0.034)
     }
 
-    func testTheBriefTrendFollowsItsDefinition() {
-        XCTAssertTrue(Verdicts.brief(Verdicts.trend([1, 0.5, 0.3, 0.2, 0.1])).hasPrefix("still improving"))
-        XCTAssertTrue(Verdicts.brief(Verdicts.trend([1, 0.5, 0.4, 0.45, 0.6, 0.8])).hasPrefix("overfitting"))
-        XCTAssertTrue(
-            Verdicts.brief(Verdicts.trend([1, 0.5, 0.3, 0.3, 0.3, 0.3, 0.3]))
-                == "converged (within its noise of the final level from epoch 3)")
-    }
-
-    /// Q3.5: over several initialisations the comparison says "indistinguishable" for encoders within the spread and
-    /// ranks those beyond it; with one initialisation it states the values and the caveat.
-    func testTheEncoderComparisonUsesTheInitialisationsWhenThereAreSeveral() {
-        let metrics = [CellKind.rnn, .lstm, .gru].map { cell in
-            FusionExperiment.EncoderMetrics(
-                cell: cell, meanTrajectoryLength: 1, meanNormGrowth: 1, meanAdjacentCosine: 0.5,
-                effectiveDimensionality: 3, pcaExplained2: 0.4, projectionMatchRate: 0.2, labelBridgeMatchRate: 0.2,
-                tsneKL: 0.1, similarityAtLag: [0.5, 0.3, cell == .rnn ? 0.09 : 0.2])
+    /// Q3.5 from the memory probe: an encoder is said to remember k words back only where it beats the template
+    /// control after Holm's correction, and the longest memory follows those lags.
+    func testTheMemoryAnswerFollowsTheProbe() {
+        func lag(_ k: Int, rnn: Double, lstm: Double, control: Double) -> MemoryProbe.Lag {
+            let n = 200
+            func items(_ p: Double) -> [Double] { (0..<n).map { Double($0) < p * Double(n) ? 1 : 0 } }
+            return MemoryProbe.Lag(
+                lag: k, items: n,
+                encoders: [
+                    .init(encoder: "RNN", accuracy: [rnn, rnn - 0.01, rnn + 0.01], shuffled: [0.1], items: items(rnn)),
+                    .init(
+                        encoder: "LSTM", accuracy: [lstm, lstm - 0.01, lstm + 0.01], shuffled: [0.1], items: items(lstm)
+                    )
+                ], currentWordItems: items(control), currentWord: control, majority: 0.1)
         }
-        let single = Answers.encoderComparison(metrics, spread: nil, seed: 7)
-        XCTAssertTrue(single.answer.contains("RNN: lag-3 similarity 0.09"))
-        XCTAssertTrue(single.caveat?.hasPrefix("one random initialisation per encoder (seed 7)") ?? false)
-
-        func series(_ rnn: [Double], _ lstm: [Double], _ gru: [Double]) -> [SeedSeries] {
-            [
-                SeedSeries(model: "RNN", values: rnn), SeedSeries(model: "LSTM", values: lstm),
-                SeedSeries(model: "GRU", values: gru)
-            ]
-        }
-        let spread = SeedComparison(
-            seeds: [1, 2, 3],
-            measures: [
-                "similarity at lag 3": series([0.08, 0.10, 0.09], [0.20, 0.21, 0.19], [0.21, 0.19, 0.205]),
-                "adjacent cosine": series([0, 0.01, -0.01], [0.48, 0.5, 0.47], [0.5, 0.49, 0.51]),
-                "trajectory length": series([44, 45, 43], [8, 9, 8.5], [16, 17, 16.5])
+        let rnnLonger = MemoryProbe.Result(
+            questions: 107, words: 26, folds: 5,
+            lags: [
+                lag(0, rnn: 1, lstm: 1, control: 1), lag(1, rnn: 0.99, lstm: 0.95, control: 0.7),
+                lag(2, rnn: 0.95, lstm: 0.66, control: 0.65)
             ])
-        let over = Answers.encoderComparison(metrics, spread: spread, seed: 7)
-        XCTAssertTrue(over.answer.contains("over 3 seeds"), over.answer)
-        XCTAssertTrue(over.answer.contains("GRU, LSTM are indistinguishable over these seeds"), over.answer)
-        XCTAssertTrue(over.answer.contains("GRU is ahead of RNN by 0.112 [0.0615, 0.162]"), over.answer)
-        XCTAssertTrue(over.answer.contains("Highest: RNN, ahead of every other model beyond the noise"), over.answer)
+        let a = Answers.memoryAnswer(rnnLonger, initialisations: 3)
+        XCTAssertTrue(a.summary.contains("RNN at lags 1, 2; LSTM at lag 1"), a.summary)
+        XCTAssertTrue(a.summary.hasSuffix("by this measure RNN keeps the longest memory (2 words back)."), a.summary)
+        XCTAssertEqual(a.table?.rows.count, 5, "two encoders and three controls")
+        let noMemory = MemoryProbe.Result(
+            questions: 107, words: 26, folds: 5,
+            lags: [lag(0, rnn: 1, lstm: 1, control: 1), lag(1, rnn: 0.7, lstm: 0.71, control: 0.7)])
+        XCTAssertTrue(
+            Answers.memoryAnswer(noMemory, initialisations: 3).summary.contains(
+                "no encoder's state holds earlier words"))
     }
 }
 

@@ -5,6 +5,7 @@ import Datasets
 import Vision
 import Recurrent
 import Charts
+import Statistics
 @testable import Experiments
 
 final class FusionTests: XCTestCase {
@@ -204,5 +205,34 @@ extension DatasetQuestionsTests {
             XCTAssertTrue(error is InputError, "\(type(of: error))")
             XCTAssertTrue("\(error)".hasPrefix("--vqa: \(dir.path): no VQA v2 questions file"), "\(error)")
         }
+    }
+}
+
+/// The memory probe measures memory: a state that holds the previous word decodes it, one that holds only the current
+/// word does no better than the current-word control, and shuffled labels fall to the most frequent word.
+final class MemoryProbeTests: XCTestCase {
+    func testAStateThatHoldsThePreviousWordDecodesIt() {
+        var rng = SeededRandom(seed: 3)
+        let words = (0..<80).map { _ in (0..<5).map { _ in Int(rng.unit() * 6) } }
+        let fold = words.indices.map { $0 % MemoryProbe.folds }
+        let pairs = MemoryProbe.pairs(words, lag: 1)
+        func oneHot(_ w: Int) -> [Double] { (0..<6).map { $0 == w ? 1 : 0 } }
+        let remembers = pairs.map { oneHot($0.current) + oneHot($0.label) }
+        let forgets = pairs.map { oneHot($0.current) + [0, 0, 0, 0, 0, 0] }
+        let withMemory = Stats.mean(MemoryProbe.probe(remembers, pairs, fold: fold, classes: 6))
+        let without = Stats.mean(MemoryProbe.probe(forgets, pairs, fold: fold, classes: 6))
+        let control = Stats.mean(MemoryProbe.currentWord(pairs, fold: fold, words: 6).items)
+        XCTAssertEqual(withMemory, 1, accuracy: 1e-12)
+        XCTAssertLessThan(without, 0.4, "random words: the current word says little about the one before")
+        XCTAssertLessThan(control, 0.4)
+        let shuffled = Stats.mean(MemoryProbe.probe(remembers, pairs, fold: fold, classes: 6, shuffleSeed: 9))
+        XCTAssertLessThan(shuffled, 0.4)
+    }
+
+    func testRidgeFitsASeparableProblem() {
+        let x: [[Double]] = [[0, 0], [0, 1], [1, 0], [1, 1], [0.1, 0.1], [0.9, 0.9]]
+        let y = [0, 1, 1, 0, 0, 0].indices.map { i in x[i][0] > 0.5 ? 1 : 0 }
+        let r = Ridge(x: x, labels: y, classes: 2)
+        XCTAssertEqual(x.map(r.predict), y)
     }
 }

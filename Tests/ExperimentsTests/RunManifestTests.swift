@@ -183,7 +183,10 @@ final class RunManifestTests: XCTestCase {
         XCTAssertEqual(saved.answers, outcome.answers)
         XCTAssertEqual(saved.findings, outcome.findings)
         XCTAssertEqual(saved.answers[1].numbers["weight files"], 9, "3 models x (initial + 2 epochs)")
-        XCTAssertTrue(saved.answers[0].answer.hasPrefix("Test MSE on Seattle temperature (one seed)"))
+        XCTAssertTrue(saved.answers[0].summary.hasPrefix("Seattle temperature: "), saved.answers[0].summary)
+        XCTAssertEqual(saved.answers[0].table?.rows.count, 3)
+        XCTAssertEqual(saved.answers[0].figure, "real/seattle_temperature/loss.svg", "no accuracy: the task's loss")
+        XCTAssertEqual(saved.states.map(\.model), ["RNN", "LSTM", "GRU"], "a learning state per model")
         let html = try String(contentsOf: outcome.report, encoding: .utf8)
         let answers = try XCTUnwrap(html.range(of: "id=\"answers\"")),
             experiment = try XCTUnwrap(html.range(of: "<h2 id=\"experiment-2"))

@@ -1,98 +1,133 @@
 import Foundation
+import Statistics
 
 /// Q3's items answered from Experiment 3's summary.
 extension Answers {
     static func fusion(_ s: FusionExperiment.Summary) -> [Answer] {
-        let m = s.metrics, images = s.imageTop5.count, questions = s.items.count
-        let top1 = s.imageTop5.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.first ?? "-")" }
-        let byEncoder = { (key: (FusionExperiment.EncoderMetrics) -> Double, show: (Double) -> String) in
-            m.map { "\($0.encoder) \(show(key($0)))" }.joined(separator: ", ")
-        }
-        let three = { (v: Double) in fmt(v, 3) }, percent = { (v: Double) in String(format: "%.0f%%", 100 * v) }
-        let chance = 1.0 / Double(max(images, 1))
-        let initialisations = "one random initialisation per encoder (seed \(s.seed))"
-        return [
-            Answer(
-                item: "Q3.1", question: "Extract image features with a pretrained CNN.",
-                answer: "\(s.backbone) (ImageNet weights) on \(images) images; its top-1 class with probability: "
-                    + top1.joined(separator: "; ") + ".",
-                numbers: ["images": Double(images)], figures: [], caveat: nil),
-            Answer(
-                item: "Q3.2", question: "Encode the questions with RNN, LSTM and GRU; show hidden-state trajectories.",
-                answer: """
-                    \(questions) questions, untrained encoders. Share of the states' variance in the 2-D PCA map: \
-                    \(byEncoder(\.pcaExplained2, percent)); effective dimensionality \
-                    \(byEncoder(\.effectiveDimensionality, three)); trajectory length per question \
-                    \(byEncoder(\.meanTrajectoryLength, three)).
-                    """,
-                numbers: Dictionary(uniqueKeysWithValues: m.map { ("\($0.encoder) PCA share", $0.pcaExplained2) }),
-                figures: ["fusion/pca_trajectories.svg", "fusion/tsne_trajectories.svg"], caveat: initialisations),
-            Answer(
-                item: "Q3.3", question: "Show word-by-word hidden-state similarity heatmaps.",
-                answer: "Mean cos(h_t, h_t+k) over every question for k = 1, 2, 3: "
-                    + m.map { "\($0.encoder) " + $0.similarityAtLag.map(three).joined(separator: ", ") }.joined(
-                        separator: "; ") + ". A slower fall with k is a longer memory of earlier words."
-                    + randomVectorsClause(s.spread),
-                numbers: Dictionary(
-                    uniqueKeysWithValues: m.map { ("\($0.encoder) lag 3", $0.similarityAtLag.last ?? .nan) }),
-                figures: ["fusion/word_similarity.svg"], caveat: initialisations),
-            Answer(
-                item: "Q3.4", question: "Compute image-question cosine similarities.",
-                answer: "The question's own image is the most similar (random projection / label bridge): "
-                    + byEncoder({ $0.projectionMatchRate }, percent) + " / "
-                    + byEncoder({ $0.labelBridgeMatchRate }, percent)
-                    + " of \(questions) questions; chance \(percent(chance)). "
-                    + FusionExperiment.alignmentVerdict(
-                        m.map(\.projectionMatchRate), method: "random projection", chance: chance, questions: questions)
-                    + " "
-                    + FusionExperiment.alignmentVerdict(
-                        m.map(\.labelBridgeMatchRate), method: "label bridge", chance: chance, questions: questions),
-                numbers: ["chance": chance],
-                figures: ["fusion/similarity_projection.svg", "fusion/similarity_label_bridge.svg"],
-                caveat: "\(questions) questions: a match rate's binomial standard error is about "
-                    + "\(percent((chance * (1 - chance) / Double(max(questions, 1))).squareRoot())) points."),
-            encoderComparison(s.metrics, spread: s.spread, seed: s.seed)
-        ]
+        [imageFeatures(s), trajectories(s), heatmaps(s), alignment(s), encoderComparison(s)]
     }
 
-    /// With pretrained word vectors, what the seeded random ones give instead (mean over the initialisations).
-    static func randomVectorsClause(_ spread: SeedComparison?) -> String {
-        guard let series = spread?.measures["similarity at lag 3" + FusionExperiment.randomWordVectors] else {
-            return ""
-        }
-        let values = series.map { "\($0.model) \(OverSeeds.withInterval($0.values) { fmt($0, 3) })" }
-        return " With seeded random word vectors instead (over \(series.first?.values.count ?? 0) initialisations): "
-            + values.joined(separator: ", ") + "."
-    }
-
-    /// Q3.5 over the encoder initialisations when there are several, else the one run's values with that caveat.
-    static func encoderComparison(_ metrics: [FusionExperiment.EncoderMetrics], spread: SeedComparison?, seed: UInt64)
-        -> Answer
+    /// A measure of the encoders over their initialisations, every pair compared (nil with one initialisation).
+    static func spreadFamily(_ s: FusionExperiment.Summary, item: String, measure: String, what: String)
+        -> ComparisonFamily?
     {
-        let measures: [(String, String, Bool)] = [
-            ("similarity at lag 3", "mean cos(h_t, h_t+3), the memory of earlier words", false),
-            ("adjacent cosine", "mean cos(h_t, h_t-1), how much of the state survives a word", false),
-            ("trajectory length", "mean trajectory length, how far each word moves the state", false)
-        ]
-        let compared = measures.compactMap { key, what, lower in
-            overSeeds(
-                spread, key, lowerIsBetter: lower,
-                what: "\(what) (each seed a new random initialisation of every encoder)",
-                best: "highest")
+        s.spread?.measures[measure].map {
+            ComparisonFamily(item: item, Compare.allPairs($0, measure: what, lowerIsBetter: false, positive: true))
         }
-        let single = metrics.map {
-            "\($0.encoder): lag-3 similarity \(fmt($0.similarityAtLag.last ?? .nan, 3)), adjacent cosine "
-                + "\(fmt($0.meanAdjacentCosine, 3)), trajectory length \(fmt($0.meanTrajectoryLength, 3))"
+    }
+
+    /// "RNN 6.31 [6.09, 6.53]" over the initialisations, or the first one's value.
+    static func overInits(_ s: FusionExperiment.Summary, _ measure: String, _ model: String, first: Double) -> String {
+        s.spread?.measures[measure]?.first { $0.model == model }.map {
+            OverSeeds.withInterval($0.values, positive: true) { fmt($0, 3) }
+        } ?? fmt(first, 3)
+    }
+
+    static func imageFeatures(_ s: FusionExperiment.Summary) -> Answer {
+        let top = s.imageTop5.sorted { $0.key < $1.key }.map { image, classes -> (String, String, Double) in
+            let first = classes.first ?? "- 0"
+            let p = Double(first.split(separator: " ").last ?? "0") ?? 0
+            return (image, String(first.split(separator: " ").dropLast().joined(separator: " ")), p)
         }
+        let sure = top.filter { $0.2 >= 0.5 }.sorted { $0.2 > $1.2 }
+        let named = sure.map { "\($0.1) \(RealDataReport.pct($0.2)) for \($0.0)" }.joined(separator: ", ")
         return Answer(
-            item: "Q3.5", question: "Compare the encoders.",
-            answer: compared.isEmpty
-                ? single.joined(separator: "; ") + "." : compared.map(\.text).joined(separator: " "),
-            numbers: compared.reduce(into: [:]) { $0.merge($1.numbers) { $1 } },
-            figures: ["fusion/word_similarity.svg", "fusion/own_image_similarity.svg"],
-            caveat: compared.isEmpty
-                ? "one random initialisation per encoder (seed \(seed)): the differences are not tested against "
-                    + "initialisation noise."
-                : "untrained encoders: the differences are the architectures' dynamics, not learned behaviour.")
+            item: "Q3.1", question: "Extract image features with a pretrained CNN.",
+            summary: """
+                The pretrained \(s.backbone) turns each of the \(top.count) images into one feature vector; it is \
+                more than 50% sure of its first ImageNet class for \(sure.count) of them\
+                \(sure.isEmpty ? "" : " (\(named))").
+                """,
+            table: AnswerTable(
+                headers: ["image", "top-1 class", "probability"],
+                rows: top.map { [$0.0, $0.1, RealDataReport.pct($0.2)] }),
+            figure: "fusion/top1.svg", numbers: ["images": Double(top.count)])
+    }
+
+    static func trajectories(_ s: FusionExperiment.Summary) -> Answer {
+        let family = spreadFamily(s, item: "Q3.2", measure: "trajectory length", what: "trajectory length")
+        let lead = family.flatMap { leader($0, measure: "trajectory length") }
+        let shares = s.metrics.map(\.pcaExplained2)
+        return Answer(
+            item: "Q3.2", question: "Encode the questions with RNN, LSTM and GRU; show hidden-state trajectories.",
+            summary: (lead.map {
+                "Each word moves the untrained \($0.model)'s state furthest (the longest trajectories), beyond "
+                    + "\(list($0.beaten)) after Holm's correction"
+            } ?? "No encoder's trajectory is longer than another's beyond the noise")
+                + "; the 2-D PCA maps hold \(RealDataReport.pct(shares.min() ?? .nan)) to "
+                + "\(RealDataReport.pct(shares.max() ?? .nan)) of the states' variance.",
+            answer: family.map { ranking($0, measure: "trajectory length", better: "longer") + "." } ?? "",
+            table: AnswerTable(
+                headers: ["encoder", "trajectory length per question", "PCA 2-D share", "effective dimensionality"],
+                rows: s.metrics.map {
+                    [
+                        $0.encoder, overInits(s, "trajectory length", $0.encoder, first: $0.meanTrajectoryLength),
+                        RealDataReport.pct($0.pcaExplained2), fmt($0.effectiveDimensionality, 3)
+                    ]
+                }),
+            figure: "fusion/pca_trajectories.svg", family: family,
+            numbers: Dictionary(uniqueKeysWithValues: s.metrics.map { ("\($0.encoder) PCA share", $0.pcaExplained2) }),
+            figures: ["fusion/tsne_trajectories.svg"],
+            caveat: "untrained encoders, \(s.spread?.seeds.count ?? 1) initialisation(s); the maps show the first.")
+    }
+
+    static func heatmaps(_ s: FusionExperiment.Summary) -> Answer {
+        let family = spreadFamily(s, item: "Q3.3", measure: "adjacent cosine", what: "cos(h_t, h_t-1)")
+        let lead = family.flatMap { leader($0, measure: "cos(h_t, h_t-1)") }
+        return Answer(
+            item: "Q3.3", question: "Show word-by-word hidden-state similarity heatmaps.",
+            summary: (lead.map {
+                "The \($0.model)'s adjacent states are the most alike (cos(h_t, h_t-1)), above \(list($0.beaten)) "
+                    + "after Holm's correction"
+            } ?? "No encoder keeps adjacent states more alike than another beyond the noise")
+                + ": a description of how much each word changes the state, not a measure of memory (Q3.5 "
+                + "measures it).",
+            answer: family.map { ranking($0, measure: "cos(h_t, h_t-1)", better: "higher") + "." } ?? "",
+            table: AnswerTable(
+                headers: ["encoder", "cos(h_t, h_t-1)", "cos(h_t, h_t+2)", "cos(h_t, h_t+3)"],
+                rows: s.metrics.map { m in
+                    [m.encoder, overInits(s, "adjacent cosine", m.encoder, first: m.meanAdjacentCosine)]
+                        + m.similarityAtLag.dropFirst().map { fmt($0, 3) }
+                }),
+            figure: "fusion/word_similarity.svg", family: family,
+            numbers: Dictionary(
+                uniqueKeysWithValues: s.metrics.map { ("\($0.encoder) adjacent", $0.meanAdjacentCosine) }),
+            caveat: "lags 2 and 3 from the first initialisation.")
+    }
+
+    static func alignment(_ s: FusionExperiment.Summary) -> Answer {
+        let m = s.metrics, questions = s.items.count, images = max(s.imageTop5.count, 1)
+        let chance = 1.0 / Double(images)
+        let projection = FusionExperiment.alignmentVerdict(
+            m.map(\.projectionMatchRate), method: "random projection", chance: chance, questions: questions)
+        let bridge = FusionExperiment.alignmentVerdict(
+            m.map(\.labelBridgeMatchRate), method: "label bridge", chance: chance, questions: questions)
+        return Answer(
+            item: "Q3.4", question: "Compute image-question cosine similarities.",
+            summary: projection + " " + bridge,
+            table: AnswerTable(
+                headers: [
+                    "encoder", "own image most similar: projection", "label bridge", "mean-pooled: projection",
+                    "mean-pooled: label bridge"
+                ],
+                rows: m.map {
+                    [
+                        $0.encoder, RealDataReport.pct($0.projectionMatchRate),
+                        RealDataReport.pct($0.labelBridgeMatchRate),
+                        RealDataReport.pct($0.meanPooledProjectionMatchRate),
+                        RealDataReport.pct($0.meanPooledLabelBridgeMatchRate)
+                    ]
+                }),
+            figure: "fusion/similarity_label_bridge.svg", numbers: ["chance": chance],
+            figures: ["fusion/similarity_projection.svg", "fusion/own_image_similarity.svg"],
+            caveat: "\(questions) questions and \(images) images, chance \(RealDataReport.pct(chance)); one "
+                + "initialisation per encoder (seed \(s.seed)).")
+    }
+
+    static func encoderComparison(_ s: FusionExperiment.Summary) -> Answer {
+        guard let memory = s.memory else {
+            return Answer(item: "Q3.5", question: "Compare the encoders.", summary: "The memory probe did not run.")
+        }
+        return memoryAnswer(memory, initialisations: s.spread?.seeds.count ?? 1)
     }
 }

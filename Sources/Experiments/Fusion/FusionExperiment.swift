@@ -5,6 +5,7 @@ import Datasets
 import Vision
 import Analysis
 import Charts
+import Statistics
 
 /// Experiment 3: CNN + RNN fusion for visual question answering, without training. A pretrained CNN gives
 /// image features; untrained (seeded) RNN / LSTM / GRU encoders read the questions word by word; the report
@@ -82,6 +83,8 @@ package enum FusionExperiment {
         /// one).
         package var seed: UInt64
         package var spread: SeedComparison?
+        /// What a linear probe decodes of earlier words from each encoder's state (Q3.5's memory measure).
+        package var memory: MemoryProbe.Result?
         package var findings: [Finding]
     }
 
@@ -182,27 +185,33 @@ package enum FusionExperiment {
     package static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
         report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
         let scene = try loadScene(o, context)
-        describe(scene, o, &report)
+        try describe(scene, o, context.folder, &report)
         let analyses = try o.cells.map { try analyse($0, scene, o, threads: context.threads) }
         let metrics = analyses.map(\.metrics)
         try trajectoryFigures(analyses, scene, context.folder, &report)
         try alignmentFigures(analyses, scene, o, context.folder, &report)
         encoderTable(metrics, &report)
         let spread = try initialisationSpread(o, scene, threads: context.threads)
-        let overInits = spread.map { Answers.encoderComparison(metrics, spread: $0, seed: o.seed) }
-        // The rankings of one initialisation are details under the comparison over all of them.
+        let memory = try MemoryProbe.measure(
+            questions: probeQuestions(scene, context.cache), cells: o.cells,
+            seeds: OverSeeds.seeds(o.seed, count: o.initialisations), hidden: o.hidden, embeddings: scene.embeddings,
+            threads: context.threads, seed: o.seed)
+        try memoryFigure(memory, context.folder, &report)
+        // The rankings of one initialisation are details under the memory probe over all of them.
         let oneInitialisation =
             (findingsText(metrics, images: scene.images.count, questions: scene.items.count)
             + qualitativeFindings(metrics)).map {
                 Finding(.detail, "Seed \(o.seed)'s encoders: " + $0.text, numbers: $0.numbers)
             }
+        let probe = Answers.memoryAnswer(memory, initialisations: o.initialisations)
         let findings =
-            (overInits.map { [Finding(.headline, $0.answer, numbers: $0.numbers)] } ?? []) + oneInitialisation
+            [Finding(.headline, probe.summary + " " + probe.answer, numbers: probe.numbers)]
+            + oneInitialisation
         report.list(findings.map(\.text))
         let summary = Summary(
             backbone: scene.backbone, embeddings: scene.embeddings.name, items: scene.items,
             imageTop5: scene.top5.mapValues { $0.map { "\($0.name) \(String(format: "%.3f", $0.probability))" } },
-            metrics: metrics, seed: o.seed, spread: spread, findings: findings)
+            metrics: metrics, seed: o.seed, spread: spread, memory: memory, findings: findings)
         try context.folder.writeJSON(summary, to: "fusion/results.json")
         try writeCSV(metrics, context.folder)
         return summary
@@ -254,7 +263,7 @@ package enum FusionExperiment {
     }
 
     /// The setting in words and the two tables a reader starts from: what the CNN sees, and the questions.
-    static func describe(_ scene: Scene, _ o: Options, _ report: inout HTMLReport) {
+    static func describe(_ scene: Scene, _ o: Options, _ folder: RunFolder, _ report: inout HTMLReport) throws {
         let fallback = scene.note.map { " (\($0))" } ?? ""
         report.paragraph(
             """
@@ -275,6 +284,14 @@ package enum FusionExperiment {
                 ]
             },
             caption: "What the CNN sees")
+        try folder.figure(
+            GroupedBarChart(
+                title: "\(scene.backbone): top-1 class probability per image", yLabel: "probability",
+                categories: scene.images.map(\.name),
+                groups: [(name: "top-1", values: scene.images.map { scene.top5[$0.name]?.first?.probability ?? 0 })],
+                height: 300),
+            "fusion/top1.svg", caption: "How sure the pretrained CNN is of its first class for each image.",
+            into: &report)
         report.table(
             headers: ["image", "question", "answer (easy-vqa)"],
             rows: scene.items.map { [$0.image, $0.question, $0.answer ?? "-"] }, caption: "Questions")
@@ -568,7 +585,7 @@ package enum FusionExperiment {
     /// The suffix of the spread's measures taken with the seeded random word vectors beside pretrained ones.
     static let randomWordVectors = " (random word vectors)"
 
-    static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
+    static func mean(_ v: [Double]) -> Double { Stats.mean(v) }
 
     /// Mean cosine over all pairs of different vectors.
     static func meanPairwiseCosine(_ v: [[Double]]) -> Double {
@@ -589,8 +606,8 @@ package enum FusionExperiment {
             let text: String =
                 "Heatmaps, measured over every question: cos(h_t, h_t+k) for k = 1, 2, 3: "
                 + values.joined(separator: "; ") + ". \(slow.encoder)'s states stay most alike three words apart "
-                + "(the broadest bright band along its diagonal: the longest memory of earlier words), "
-                + "\(fast.encoder)'s least (each word largely replaces the state)."
+                + "(the broadest bright band along its diagonal), \(fast.encoder)'s least: a description of how "
+                + "much each word changes the state, not a measure of memory (the linear probe is)."
             let numbers = Dictionary(uniqueKeysWithValues: lagged.map { ($0.encoder, $0.similarityAtLag[2]) })
             lines.append(.detail(text, numbers: numbers))
         }

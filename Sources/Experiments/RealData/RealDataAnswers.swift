@@ -1,172 +1,161 @@
 import Foundation
 import Recurrent
+import Statistics
 
-/// Q2's items answered from Experiment 2's summary.
+/// Q2's items answered from Experiment 2's summary and its verdicts.
 extension Answers {
-    static func real(_ s: RealDataExperiment.Summary) -> [Answer] {
+    static func real(_ s: RealDataExperiment.Summary, _ v: RealDataVerdicts) -> [Answer] {
         let ran = s.tasks.filter { !$0.models.isEmpty }
         guard !ran.isEmpty else { return [] }
-        return [realTraining(ran), checkpoints(ran), distributions(ran), perGate(ran), stability(ran)]
+        return [
+            realTraining(ran, v), checkpoints(ran), distributions(ran), perGate(ran), stability(ran, v)
+        ]
     }
 
-    static func testMeasure(_ t: RealDataExperiment.TaskResult) -> (text: String, numbers: [String: Double]) {
-        let label = RealDataReport.label(t.task)
+    /// A figure of `task` if it ran, else of the first task that did; `file` names it from that task (a classifier's
+    /// accuracy or a forecast's loss) and a cell it trained (the LSTM where there is one).
+    static func figure(
+        _ ran: [RealDataExperiment.TaskResult], prefer task: String,
+        _ file: (_ task: RealDataExperiment.TaskResult, _ cell: String) -> String
+    ) -> String {
+        let t = ran.first { $0.task == task } ?? ran[0]
+        let cell = (t.models.first { $0.cell == .lstm } ?? t.models.first)?.cell.rawValue ?? "lstm"
+        return "real/\(t.task)/\(file(t, cell))"
+    }
+
+    /// "accuracy.svg" for a classifier, "loss.svg" for a forecast.
+    static func measureFigure(_ t: RealDataExperiment.TaskResult) -> String {
+        t.models.first?.testAccuracy != nil ? "accuracy.svg" : "loss.svg"
+    }
+
+    /// One task's test measure per seed, per model, in the run's seed order.
+    static func testSeries(_ t: RealDataExperiment.TaskResult) -> [SeedSeries] {
         let accuracy = t.models.first?.testAccuracy != nil
-        if let f = overSeeds(
-            t.seeds, accuracy ? "test accuracy" : "test MSE", lowerIsBetter: !accuracy,
-            what: accuracy ? "test accuracy on \(label) in points" : "test MSE on \(label)",
-            best: accuracy ? "highest" : "lowest", show: accuracy ? { fmt(100 * $0, 3) } : { fmt($0, 3) })
-        {
-            var text = f.text
-            if let naive = t.baselines.first(where: { $0.key.hasPrefix("naive") }),
-                let series = t.seeds?.measures["test MSE"]
-            {
-                text += " " + RealDataReport.againstBaseline(series, naive).text
-            }
-            return (text, prefixed(f.numbers, "\(t.task) "))
+        return t.models.map { m in
+            SeedSeries(
+                model: m.model,
+                values: [accuracy ? m.testAccuracy ?? .nan : m.testLoss]
+                    + t.replicas.compactMap { $0.first { $0.cell == m.cell } }.map {
+                        accuracy ? $0.testAccuracy ?? .nan : $0.testLoss
+                    })
         }
-        if accuracy {
-            let n = t.testCount ?? 0
-            let f = Verdicts.highestAccuracy(t.models.map { ($0.model, $0.testAccuracy ?? .nan) }, n: n, task: label)
-            return (f?.text ?? "", prefixed(f?.numbers ?? [:], "\(t.task) "))
-        }
-        let naive = t.baselines.first { $0.key.hasPrefix("naive") }
-        let values = t.models.map { "\($0.model) \(fmt($0.testLoss, 3))" }.joined(separator: ", ")
-        return (
-            "Test MSE on \(label) (one seed): \(values)" + (naive.map { "; \($0.key) \(fmt($0.value, 3))." } ?? "."),
-            Dictionary(uniqueKeysWithValues: t.models.map { ("\(t.task) \($0.model)", $0.testLoss) })
-        )
     }
 
-    static func realTraining(_ ran: [RealDataExperiment.TaskResult]) -> Answer {
-        let measured = ran.map(testMeasure)
-        let single = ran.filter { ($0.seeds?.seeds.count ?? 1) < 2 }.map { RealDataReport.label($0.task) }
+    /// A task's comparisons: every pair of models (over seeds, or over the test items with one seed) and each model
+    /// against the trivial predictor over the test items (averaged over its seeds).
+    static func taskComparisons(_ t: RealDataExperiment.TaskResult) -> [Comparison] {
+        let label = RealDataReport.label(t.task), accuracy = t.models.first?.testAccuracy != nil
+        let measure = accuracy ? "test accuracy on \(label)" : "test MSE on \(label)"
+        var out =
+            (t.replicas.isEmpty
+                ? Compare.pairsOverItems(
+                    t.models.map { ($0.model, $0.testItems) }, measure: measure, lowerIsBetter: !accuracy)
+                : Compare.allPairs(testSeries(t), measure: measure, lowerIsBetter: !accuracy, positive: !accuracy))
+        if let b = t.baselineItems {
+            out += t.models.compactMap { m in
+                let items = [m.testItems] + t.replicas.compactMap { $0.first { $0.cell == m.cell }?.testItems }
+                return Compare.againstBaseline(
+                    model: m.model, perSeed: items, baseline: (b.name, b.values),
+                    measure: "\(accuracy ? "test accuracy" : "test squared error") on \(label) against the \(b.name)",
+                    lowerIsBetter: !accuracy)
+            }
+        }
+        return out
+    }
+
+    /// What a task's states and held comparisons say, as a clause: "MNIST pixels: the RNN did not learn (test 9.8%,
+    /// chance 10.0%); GRU above LSTM".
+    static func taskClause(_ t: RealDataExperiment.TaskResult, _ v: RealDataVerdicts, _ family: ComparisonFamily)
+        -> String
+    {
+        let label = RealDataReport.label(t.task)
+        // Models that failed in the same number of seeds share a clause: "RNN and LSTM did not learn in 3 of 3 seeds".
+        var byCount: [Int: [String]] = [:], seeds = 1
+        for m in t.models {
+            let judged = v.states(t.task, m.model)
+            seeds = judged.count
+            let bad = judged.filter { !$0.state.learned }.count
+            if bad > 0 { byCount[bad, default: []].append(m.model) }
+        }
+        let failed = byCount.keys.sorted(by: >).map { n in
+            "\(list(byCount[n]!)) did not learn in \(n) of \(seeds) seed\(seeds == 1 ? "" : "s")"
+        }
+        let held = family.held.filter { $0.measure.contains(" on \(label)") }
+        let pairs = held.filter { !$0.measure.contains(" against the ") }.map { "\($0.first) ahead of \($0.second)" }
+        let beat = held.filter { $0.measure.contains(" against the ") && t.baselineItems?.name == $0.second }
+        let beaten = held.filter { $0.measure.contains(" against the ") && t.baselineItems?.name == $0.first }
+        var parts = failed.isEmpty ? ["every model learned"] : failed
+        if !beat.isEmpty { parts.append("\(list(beat.map(\.first))) beat the \(beat[0].second)") }
+        if !beaten.isEmpty { parts.append("the \(beaten[0].first) beats \(list(beaten.map(\.second)))") }
+        parts += pairs
+        if held.isEmpty { parts.append("no difference holds after Holm's correction") }
+        return "\(label): " + parts.joined(separator: "; ")
+    }
+
+    static func realTraining(_ ran: [RealDataExperiment.TaskResult], _ v: RealDataVerdicts) -> Answer {
+        let family = ComparisonFamily(item: "Q2.1", ran.flatMap(taskComparisons))
+        var rows: [[String]] = []
+        for t in ran {
+            let accuracy = t.models.first?.testAccuracy != nil, n = t.testCount ?? 0
+            for (m, series) in zip(t.models, testSeries(t)) {
+                let measure =
+                    series.values.count > 1
+                    ? OverSeeds.withInterval(series.values, positive: !accuracy) { fmt(accuracy ? 100 * $0 : $0, 3) }
+                    : accuracy ? Verdicts.accuracyWithInterval(series.values[0], n: n) : fmt(series.values[0], 3)
+                rows.append([
+                    RealDataReport.label(t.task), m.model, LearningJudgement.tally(v.states(t.task, m.model)),
+                    (accuracy ? "accuracy " : "MSE ") + measure,
+                    t.baseline.map { b in
+                        b.chance.map { "chance \(RealDataReport.pct($0))" }
+                            ?? "\(b.name) \(fmt(b.validationLoss, 3)) (val)"
+                    } ?? "-"
+                ])
+            }
+        }
+        let single = ran.filter { $0.replicas.isEmpty }.map { RealDataReport.label($0.task) }
         return Answer(
             item: "Q2.1",
             question: "Train the three models on real data (sequential MNIST, a real time series, movie reviews).",
-            answer: measured.map(\.text).joined(separator: " "),
-            numbers: measured.reduce(into: [:]) { $0.merge($1.numbers) { $1 } },
-            figures: ran.map {
-                "real/\($0.task)/" + ($0.models.first?.testAccuracy != nil ? "accuracy.svg" : "loss.svg")
-            },
+            summary: ran.map { taskClause($0, v, family) }.joined(separator: ". ") + ".",
+            answer:
+                "Test measures compared every pair and against each task's trivial predictor, \(family.correction).",
+            table: AnswerTable(
+                headers: ["task", "model", "learning state", "test measure [95% interval]", "trivial baseline"],
+                rows: rows),
+            figure: figure(ran, prefer: "mnist_pixels") { t, _ in measureFigure(t) }, family: family,
+            numbers: Dictionary(
+                uniqueKeysWithValues: ran.flatMap { t in
+                    testSeries(t).map { ("\(t.task) \($0.model)", Stats.mean($0.values)) }
+                }),
+            figures: ran.map { "real/\($0.task)/" + measureFigure($0) },
             caveat: single.isEmpty
                 ? "every test split read once per model and seed, after its last epoch; decisions used validation."
-                : "one seed for \(single.joined(separator: ", ")) (time budget; rnnlab real --pixel-seeds N); test "
-                    + "splits read once per model and seed, decisions on validation.")
+                : "one seed for \(single.joined(separator: ", ")) (time budget; rnnlab real --pixel-seeds N): its "
+                    + "models are compared over the test items only; decisions on validation.")
     }
 
     static func checkpoints(_ ran: [RealDataExperiment.TaskResult]) -> Answer {
-        let files = ran.reduce(0) { total, t in
-            total + (t.seeds?.seeds.count ?? 1) * t.models.reduce(0) { $0 + $1.history.count + 1 }
+        let rows = ran.map { t -> [String] in
+            let seeds = t.replicas.count + 1, epochs = t.models.first?.history.count ?? 0
+            return [
+                RealDataReport.label(t.task), String(t.models.count), String(seeds), String(epochs),
+                String(seeds * t.models.reduce(0) { $0 + $1.history.count + 1 })
+            ]
         }
+        let files = rows.reduce(0) { $0 + (Int($1[4]) ?? 0) }
         return Answer(
             item: "Q2.2", question: "Save the weights after every epoch.",
-            answer: """
-                \(files) weight files in this run: every model and seed, its initial weights and every epoch, as \
-                safetensors with PyTorch's parameter names (real/TASK/CELL/epoch_NNN.safetensors, further seeds under \
-                real/TASK/seedK/CELL) with the optimizer state beside them, each recorded with its size and SHA-256 \
-                in checkpoints.json, and TensorBoard event files for the first seed (real/TASK/tensorboard).
+            summary: """
+                \(files) weight files were saved in this run, one per model, seed and epoch plus the initial \
+                weights, as safetensors with PyTorch's parameter names.
                 """,
-            numbers: ["weight files": Double(files)], figures: [], caveat: nil)
-    }
-
-    static func distributions(_ ran: [RealDataExperiment.TaskResult]) -> Answer {
-        let parts = ran.map { t -> String in
-            let models = t.models.compactMap { m -> String? in
-                let (key, label) = recurrentWeight(m)
-                guard let a = m.evolution.first?.stats[key], let b = m.evolution.last?.stats[key] else { return nil }
-                return "\(m.model)\(label) sd \(fmt(a.std, 3)) -> \(fmt(b.std, 3)), max |w| \(fmt(a.maxAbs, 3)) -> "
-                    + fmt(b.maxAbs, 3)
-            }
-            return "\(RealDataReport.label(t.task)): \(models.joined(separator: "; "))."
-        }
-        let first = ran[0].task
-        return Answer(
-            item: "Q2.3", question: "Plot the weight distributions across epochs (histograms and KDE).",
-            answer: "W_hh from initialisation to the last epoch: " + parts.joined(separator: " "),
-            numbers: [:],
-            figures: ["rnn", "lstm", "gru"].flatMap {
-                ["real/\(first)/\($0)_ridgelines.svg", "real/\(first)/\($0)_kde_overlay.svg"]
-            },
-            caveat: "the first seed's weights; every task has the same figures in its folder.")
-    }
-}
-
-extension Answers {
-    /// The weight a model's Q2.3 / Q2.4 sentences follow: W_hh, or W_ih for a cell with no recurrent weight (minGRU,
-    /// minLSTM), whose label then says so.
-    static func recurrentWeight(_ m: RealDataExperiment.ModelResult) -> (key: String, label: String) {
-        m.cell.recurrentWeight == .none
-            ? ("rnn.weight_ih_l0", " (no W_hh, its gates read x_t only: W_ih)") : ("rnn.weight_hh_l0", "")
-    }
-
-    /// How far each gate block of W_hh travelled: the sum over epochs of its update-to-weight ratio.
-    static func travel(_ m: RealDataExperiment.ModelResult, _ block: String) -> Double {
-        m.evolution.dropFirst().reduce(0) { $0 + ($1.updateRatio[block] ?? 0) }
-    }
-
-    static func perGate(_ ran: [RealDataExperiment.TaskResult]) -> Answer {
-        var numbers: [String: Double] = [:]
-        let parts = ran.map { t -> String in
-            let models = t.models.map { m -> String in
-                let (key, label) = recurrentWeight(m)
-                let whole = travel(m, key)
-                numbers["\(t.task) \(m.model)\(label.isEmpty ? " W_hh" : " W_ih") travel"] = whole
-                let gates = m.cell.gateNames.map { ($0, travel(m, "\(key)[\($0)]")) }
-                guard gates.count > 1, let most = gates.max(by: { $0.1 < $1.1 }),
-                    let least = gates.min(by: { $0.1 < $1.1 })
-                else { return "\(m.model)\(label) \(fmt(whole, 3))" }
-                return
-                    "\(m.model)\(label) \(fmt(whole, 3)) (gate blocks from \(least.0) \(fmt(least.1, 3)) to \(most.0) "
-                    + "\(fmt(most.1, 3)))"
-            }
-            return "\(RealDataReport.label(t.task)): \(models.joined(separator: ", "))."
-        }
-        return Answer(
-            item: "Q2.4", question: "Compare how the weights evolve per model and per gate.",
-            answer: "How far W_hh travelled, the sum over epochs of ||W_e - W_(e-1)|| / ||W_(e-1)||, whole and per "
-                + "gate block: " + parts.joined(separator: " "),
-            numbers: numbers,
-            figures: ran.prefix(2).flatMap {
-                ["real/\($0.task)/lstm_weight_stats.svg", "real/\($0.task)/gru_weight_stats.svg"]
-            },
-            caveat: "one seed's weights (the first): which model or gate moved more is a measurement of that run, "
-                + "not a ranking tested against seed noise.")
-    }
-
-    static func stability(_ ran: [RealDataExperiment.TaskResult]) -> Answer {
-        var numbers: [String: Double] = [:]
-        let parts = ran.map { t -> String in
-            let models = t.models.map { m -> String in
-                var text = "\(m.model) " + Verdicts.brief(Verdicts.trend(m.history.compactMap(\.validationLoss)))
-                let split = RealDataReport.squashing(m.cell, m.evolution.last?.saturation ?? [])
-                if let worst = split.worst {
-                    numbers["\(t.task) \(m.model) \(worst.gate) saturated"] = worst.fraction
-                    text +=
-                        worst.fraction >= 0.05
-                        ? ", most saturated squashing path \(worst.gate) \(RealDataReport.pct(worst.fraction))"
-                        : ", no squashing path saturated for 5% of its activations"
-                }
-                let held = split.memory.filter { $0.fraction > 0.5 }
-                if !held.isEmpty {
-                    text +=
-                        ", memory (not saturation): "
-                        + held.map { "\($0.gate) \($0.position) \(RealDataReport.pct($0.fraction))" }.joined(
-                            separator: ", ")
-                }
-                return text
-            }
-            return "\(RealDataReport.label(t.task)): \(models.joined(separator: "; "))."
-        }
-        return Answer(
-            item: "Q2.5", question: "Report on stability, saturation and convergence.",
             answer: """
-                Convergence and stability from each validation curve against its own noise; saturation as the share \
-                of a squashing path's activations where its derivative is near 0, apart from gates held where they \
-                keep the state. \(parts.joined(separator: " "))
+                Paths real/TASK/CELL/epoch_NNN.safetensors (further seeds under real/TASK/seedK/CELL), the optimizer \
+                state beside each, every file with its size and SHA-256 in checkpoints.json; TensorBoard event files \
+                for the first seed under real/TASK/tensorboard.
                 """,
-            numbers: numbers,
-            figures: ran.prefix(2).flatMap { ["real/\($0.task)/loss.svg", "real/\($0.task)/saturation.svg"] },
-            caveat: "the first seed's curves and a probe batch of up to 128 validation sequences.")
+            table: AnswerTable(headers: ["task", "models", "seeds", "epochs", "weight files"], rows: rows),
+            figure: figure(ran, prefer: "mnist_rows") { "\($1)_ridgelines.svg" },
+            numbers: ["weight files": Double(files)])
     }
 }

@@ -56,6 +56,17 @@ package enum RealDataExperiment {
         /// the start).
         package var resumedFromEpoch: Int?, resumedCheckpointSaved: String?
         package var checkpoints: String
+        /// Per test item, the squared error or 1 for a correct class (`TestRead`).
+        package var testItems: [Double] = []
+    }
+
+    /// One model trained from a further seed: its history and its one read of the test split.
+    package struct ReplicaResult: Codable, Sendable {
+        package var cell: CellKind
+        package var model: String { cell.displayName }
+        package var history: [EpochRecord]
+        package var testLoss: Double, testAccuracy: Double?
+        package var testItems: [Double]
     }
 
     package struct TaskResult: Codable, Sendable {
@@ -71,6 +82,12 @@ package enum RealDataExperiment {
         package var skipped: String?, failure: String?
         /// The LSTM trained from each gate initialisation (pixel-by-pixel MNIST).
         var gateInits: [GateInitComparison.Run]? = nil
+        /// The trivial predictor the models are judged against, and its value on every test item.
+        package var baseline: TrivialBaseline? = nil, baselineItems: BaselineItems? = nil
+        /// The further seeds' models, one list per seed.
+        package var replicas: [[ReplicaResult]] = []
+        /// The size of the validation split (an accuracy's interval of chance).
+        package var validationCount: Int? = nil
     }
 
     package struct Summary: Codable, Sendable { package var tasks: [TaskResult]; package var findings: [Finding] }
@@ -106,6 +123,8 @@ package enum RealDataExperiment {
         let testReads = ReadCount()
         var inputSize: Int, outputs: Int, hidden: Int, epochs: Int, batch: Int, lr: Double, clip: Double?
         var objective: Objective
+        /// A series forecast: its trivial baseline is the naive last value, not the training mean.
+        var series = false
         var decay = 1.0
         var baselines: [String: Double] = [:]
         var gateInit = GateInit.forgetBias
@@ -168,11 +187,6 @@ package enum RealDataExperiment {
             }
         }
 
-        /// The trained model on the test split: the one read of it for this model.
-        func test(_ trainer: Trainer<Float>) throws -> (loss: Double, accuracy: Double) {
-            testReads.count += 1
-            return try tokens.map { try trainer.evaluate($0.1) } ?? trainer.evaluate(test!)
-        }
         /// The data description followed by the training settings, as the report states them.
         var fullDescription: String {
             let splits =
@@ -292,7 +306,8 @@ package enum RealDataExperiment {
                 outputs: 10,
                 hidden: o.pixelHidden, epochs: o.pixelEpochs, batch: 64, lr: o.pixelLearningRate, clip: 1,
                 objective: .crossEntropy, gateInit: o.pixelGateInit, steps: 784, showsGatesOverTime: true,
-                compareGateInits: o.pixelCompareGateInits ? GateInit.allCases.filter { $0 != o.pixelGateInit } : [])
+                compareGateInits: o.pixelCompareGateInits ? GateInit.pixelRemedies.filter { $0 != o.pixelGateInit } : []
+            )
         }
         return Task(
             key: "mnist_rows", title: "Sequential MNIST, row by row (28 steps of 28 pixels)",
@@ -344,7 +359,7 @@ package enum RealDataExperiment {
                 """,
             train: f.train, test: f.test, inputSize: 1, outputs: 1, hidden: o.forecastHidden, epochs: o.forecastEpochs,
             batch: 32, lr: 5e-3, clip: 1,
-            objective: .meanSquaredError,
+            objective: .meanSquaredError, series: true,
             baselines: ["naive (tomorrow = today)": f.naiveTestMSE, "training mean": f.meanTestMSE])
     }
 
@@ -378,7 +393,7 @@ package enum RealDataExperiment {
                 """,
             train: pool(series.map(\.train)), test: pool(series.map(\.test)), inputSize: 1, outputs: 1,
             hidden: o.forecastHidden,
-            epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1, objective: .meanSquaredError,
+            epochs: o.forecastEpochs, batch: 32, lr: 5e-3, clip: 1, objective: .meanSquaredError, series: true,
             baselines: ["naive (next = last)": naive, "training mean": mean])
     }
 
@@ -427,38 +442,23 @@ package enum RealDataExperiment {
         let recipe = task.recipe
         let tracking = Tracking(task: task, seed: o.seed, context: context), probe = tracking.probe
 
-        let trained =
-            try task.tokens.map {
-                try recipe.trainEachCell(
-                    task.cells, seed: o.seed, label: task.key, train: $0.0, validation: task.tokenValidation ?? $0.1,
-                    context: context, prepare: tracking.prepare)
-            }
-            ?? recipe.trainEachCell(
-                task.cells, seed: o.seed, label: task.key, train: task.train!,
-                validation: task.validation ?? task.test!,
-                context: context, prepare: tracking.prepare)
-        var results: [ModelResult] = []
-        for m in trained {
-            let test = try task.test(m.trainer)
-            results.append(
-                ModelResult(
-                    task: task.key, cell: m.cell, parameters: m.model.parameters.scalarCount,
-                    history: m.history, evolution: tracking.trackers[m.cell]!.snapshots, testLoss: test.loss,
-                    testAccuracy: recipe.objective == .crossEntropy ? test.accuracy : nil,
-                    resumedFromEpoch: tracking.resumedFrom[m.cell]?.epoch,
-                    resumedCheckpointSaved: tracking.resumedFrom[m.cell]?.saved,
-                    checkpoints: "real/\(task.key)/\(m.cell.rawValue)"))
-        }
+        let (trained, results) = try trainAndTest(task, o, context, tracking)
         let trackerList = trained.map { ($0.cell, tracking.trackers[$0.cell]!) }
         let flow = try gradientThroughTime(probe, trained)
         let seeds = try overSeeds(task, o, context, main: results)
+        let baseline = task.trivialBaseline
+        let states = results.map {
+            RealDataVerdicts.judge(
+                task: task.key, model: $0.model, seed: 1, history: $0.history, testAccuracy: $0.testAccuracy,
+                testCount: task.testCount, baseline: baseline)
+        }
         let findings =
             (seeds?.findings ?? [])
             + RealDataReport.findings(
                 task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
-                classes: recipe.outputs, clip: recipe.clip,
-                testCount: task.testCount, seeds: task.seeds)
-            + RealDataReport.comparison(zip(results, trained).map { ModelEvolution($0, tracking.trackers[$1.cell]!) })
+                clip: recipe.clip, testCount: task.testCount, seeds: task.seeds, states: states)
+            + RealDataReport.comparison(
+                zip(zip(results, trained), states).map { ModelEvolution($0.0, tracking.trackers[$0.1.cell]!, $1) })
             + RealDataReport.gradientFlowFindings(flow)
             + RealDataReport.gradientOverTrainingFindings(results)
         try RealDataReport.figures(
@@ -481,13 +481,46 @@ package enum RealDataExperiment {
         var result = TaskResult(
             task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
             findings: findings, seeds: seeds?.comparison, testCount: task.testCount)
-        if !task.compareGateInits.isEmpty, let lstm = trained.first(where: { $0.cell == .lstm }) {
-            let runs = try compareGateInits(task, o, context, main: lstm, probe: probe, report: &report)
+        result.baseline = baseline; result.baselineItems = task.baselineItems
+        result.replicas = seeds?.replicas ?? []
+        result.validationCount = task.validation?.count ?? task.tokenValidation?.count
+        if !task.compareGateInits.isEmpty, let i = trained.firstIndex(where: { $0.cell == .lstm }) {
+            let runs = try compareGateInits(
+                task, o, context, main: trained[i], mainRead: results[i], probe: probe, report: &report)
             result.gateInits = runs
             result.findings += GateInitComparison.findings(runs, steps: task.steps ?? 0, chosen: task.gateInit)
             report.list(result.findings.suffix(3).map(\.text))
         }
         return result
+    }
+
+    /// Every model of the task trained from the run's seed (checkpointed, tracked, resumed), then read once on the
+    /// test split.
+    static func trainAndTest(_ task: Task, _ o: Options, _ context: RunContext, _ tracking: Tracking) throws
+        -> (trained: [ModelRecipe.Trained], results: [ModelResult])
+    {
+        let recipe = task.recipe
+        let trained =
+            try task.tokens.map {
+                try recipe.trainEachCell(
+                    task.cells, seed: o.seed, label: task.key, train: $0.0, validation: task.tokenValidation ?? $0.1,
+                    context: context, prepare: tracking.prepare)
+            }
+            ?? recipe.trainEachCell(
+                task.cells, seed: o.seed, label: task.key, train: task.train!,
+                validation: task.validation ?? task.test!,
+                context: context, prepare: tracking.prepare)
+        let results = try trained.map { m in
+            let test = try task.test(m.trainer)
+            return ModelResult(
+                task: task.key, cell: m.cell, parameters: m.model.parameters.scalarCount,
+                history: m.history, evolution: tracking.trackers[m.cell]!.snapshots, testLoss: test.loss,
+                testAccuracy: recipe.objective == .crossEntropy ? test.accuracy : nil,
+                resumedFromEpoch: tracking.resumedFrom[m.cell]?.epoch,
+                resumedCheckpointSaved: tracking.resumedFrom[m.cell]?.saved,
+                checkpoints: "real/\(task.key)/\(m.cell.rawValue)", testItems: test.items)
+        }
+        return (trained, results)
     }
 
     /// Each model of a task checkpointed every epoch, its weights tracked (statistics, TensorBoard) and resumed
@@ -540,9 +573,9 @@ package enum RealDataExperiment {
     }
 
     /// The task's models from every further seed (`task.seeds`), each read once on the test split, and the test
-    /// measure compared over all seeds: accuracy for a classifier, MSE (and against each baseline) for a forecast.
+    /// measure over all seeds described: accuracy for a classifier, MSE for a forecast (judged in the Answers).
     static func overSeeds(_ task: Task, _ o: Options, _ context: RunContext, main: [ModelResult]) throws
-        -> (comparison: SeedComparison, findings: [Finding])?
+        -> (comparison: SeedComparison, findings: [Finding], replicas: [[ReplicaResult]])?
     {
         guard task.seeds > 1 else { return nil }
         let seeds = OverSeeds.seeds(o.seed, count: task.seeds), recipe = task.recipe, dir = "real/\(task.key)"
@@ -556,51 +589,53 @@ package enum RealDataExperiment {
                 task.cells, seeds: seeds, label: task.key, directory: dir, train: task.train!,
                 validation: task.validation ?? task.test!, context: context)
         let accuracy = recipe.objective == .crossEntropy
-        let tests = try more.map { try $0.map { try task.test($0.trainer) } }
+        let replicas = try more.map { models in
+            try models.map { m in
+                let read = try task.test(m.trainer)
+                return ReplicaResult(
+                    cell: m.cell, history: m.history, testLoss: read.loss,
+                    testAccuracy: accuracy ? read.accuracy : nil, testItems: read.items)
+            }
+        }
         let values =
             [main.map { accuracy ? $0.testAccuracy ?? .nan : $0.testLoss }]
-            + tests.map { $0.map { accuracy ? $0.accuracy : $0.loss } }
+            + replicas.map { $0.map { accuracy ? $0.testAccuracy ?? .nan : $0.testLoss } }
         let series = main.indices.map { i in SeedSeries(model: main[i].model, values: values.map { $0[i] }) }
         let label = RealDataReport.label(task.key)
-        var findings: [Finding] = []
-        if accuracy {
-            let p = series.map { OverSeeds.interval($0.values).mean }.reduce(0, +) / Double(max(series.count, 1))
-            let w = Verdicts.wilson(p, n: task.testCount)
-            findings += [
-                OverSeeds.compare(
-                    series, lowerIsBetter: false,
-                    what: """
-                        test accuracy on \(label) in points (\(task.testCount) test samples; one run's 95% binomial \
-                        interval near \(RealDataReport.pct(p)) spans \(fmt(100 * (w.high - w.low), 2)) points)
-                        """, best: "highest", show: { fmt(100 * $0, 3) })
-            ].compactMap { $0 }
-        } else {
-            findings += [
-                OverSeeds.compare(series, lowerIsBetter: true, what: "test MSE on \(label)", best: "lowest")
-            ].compactMap { $0 }
-            findings += task.baselines.sorted { $0.key < $1.key }.map { RealDataReport.againstBaseline(series, $0) }
-        }
-        return (SeedComparison(seeds: seeds, measures: [accuracy ? "test accuracy" : "test MSE": series]), findings)
+        let finding = OverSeeds.describe(
+            series, what: accuracy ? "test accuracy on \(label) in points" : "test MSE on \(label)",
+            positive: !accuracy, lowerIsBetter: !accuracy, answer: "Q2.1",
+            show: accuracy ? { fmt(100 * $0, 3) } : { fmt($0, 3) })
+        return (
+            SeedComparison(seeds: seeds, measures: [accuracy ? "test accuracy" : "test MSE": series]),
+            [finding].compactMap { $0 }, replicas
+        )
     }
 
     /// The LSTM again from every other gate initialisation (checkpointed under real/TASK/GATEINIT/lstm, so a rerun
-    /// resumes it), beside the main one.
+    /// resumes it), beside the main one (whose one read of the test split, `mainRead`, it reuses).
     static func compareGateInits(
-        _ task: Task, _ o: Options, _ context: RunContext, main: ModelRecipe.Trained, probe: SequenceBatch<Float>,
-        report: inout HTMLReport
+        _ task: Task, _ o: Options, _ context: RunContext, main: ModelRecipe.Trained, mainRead: ModelResult,
+        probe: SequenceBatch<Float>, report: inout HTMLReport
     ) throws -> [GateInitComparison.Run] {
         let cap = task.steps ?? 1
-        func run(_ gateInit: GateInit, _ trained: ModelRecipe.Trained) throws -> GateInitComparison.Run {
+        func run(_ gateInit: GateInit, _ trained: ModelRecipe.Trained, read: (Double, [Double])? = nil) throws
+            -> GateInitComparison.Run
+        {
             let accuracy = trained.history.compactMap(\.validationAccuracy)
             let (initial, final) = try trained.beforeAndAfter {
                 try GateInitComparison.memorySpans(trained.model, probe: probe, cap: cap)
             }
+            let test =
+                try read
+                ?? {
+                    let r = try task.test(trained.trainer); return (r.accuracy, r.items)
+                }()
             return GateInitComparison.Run(
-                gateInit: gateInit, testAccuracy: try task.test(trained.trainer).accuracy,
-                bestAccuracy: accuracy.max() ?? .nan, accuracyPerEpoch: accuracy, memoryInitial: initial,
-                memoryTrained: final)
+                gateInit: gateInit, testAccuracy: test.0, bestAccuracy: accuracy.max() ?? .nan,
+                accuracyPerEpoch: accuracy, memoryInitial: initial, memoryTrained: final, testItems: test.1)
         }
-        var runs = [try run(task.gateInit, main)]
+        var runs = [try run(task.gateInit, main, read: (mainRead.testAccuracy ?? .nan, mainRead.testItems))]
         for other in task.compareGateInits {
             var recipe = task.recipe
             recipe.gateInit = other

@@ -9,60 +9,45 @@ enum RealDataReport {
 
     // MARK: findings
 
-    /// `classes`: the number of classes of a classification task (chance level and the uniform-guess loss ln(classes)).
     /// `clip`: the gradient-norm clipping the task trained with (nil: none). `testCount`: the held-out samples the
-    /// accuracies were measured on (their binomial intervals).
+    /// accuracies were measured on (their binomial intervals). `states`: each model's learning state (first seed).
     static func findings(
         task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective,
-        classes: Int, clip: Double?, testCount: Int, seeds: Int = 1
+        clip: Double?, testCount: Int, seeds: Int = 1, states: [LearningJudgement]
     ) -> [Finding] {
         (objective == .crossEntropy
-            ? classification(task, results, baselines, classes: classes, testCount: testCount, seeds: seeds)
-            : forecast(results, baselines, seeds: seeds))
+            ? classification(task, results, baselines, testCount: testCount, seeds: seeds, states: states)
+            : forecast(results, baselines, seeds: seeds, states: states))
             + stability(results, clip: clip) + weights(results)
     }
 
-    /// Each classifier's test and validation accuracy and curve, chance level, the test comparison, baselines.
+    /// Each classifier's test accuracy with its interval, its validation curve and learning state, every pair of
+    /// models paired over the test items, the baselines.
     static func classification(
-        _ task: String, _ results: [RealDataExperiment.ModelResult], _ baselines: [String: Double], classes: Int,
-        testCount: Int, seeds: Int
+        _ task: String, _ results: [RealDataExperiment.ModelResult], _ baselines: [String: Double], testCount: Int,
+        seeds: Int, states: [LearningJudgement]
     ) -> [Finding] {
         var lines: [Finding] = []
-        for r in results {
+        for (r, state) in zip(results, states) {
             let accs = r.history.compactMap(\.validationAccuracy)
             guard let best = accs.max(), let bestEpoch = accs.firstIndex(of: best).map({ $0 + 1 }) else { continue }
-            let settle = accs.firstIndex { $0 >= best - 0.01 }.map { $0 + 1 } ?? bestEpoch
-            let last = accs.last!, trainAcc = r.history.last?.trainAccuracy ?? .nan
-            var s =
-                """
-                \(r.model): test accuracy \(pct(r.testAccuracy ?? .nan)); validation accuracy best \(pct(best)) at \
-                epoch \(bestEpoch), within 1 point of it from epoch \(settle); training accuracy \
-                \(pct(trainAcc)), \(fmt(100 * (trainAcc - last), 3)) points above the last validation accuracy
-                """
-            s +=
-                "; " + Verdicts.describe(Verdicts.trend(r.history.compactMap(\.validationLoss)), "validation loss")
-                + "."
-            lines.append(s)
-        }
-        let chance = 1.0 / Double(max(classes, 1))
-        let stuck = results.filter { ($0.testAccuracy ?? 0) < chance + 0.05 }
-        if !stuck.isEmpty {
-            let losses = stuck.map { "\($0.model) \(fmt($0.history.last?.trainLoss ?? .nan, 3))" }.joined(
-                separator: ", ")
+            let trainAcc = r.history.last?.trainAccuracy ?? .nan
             lines.append(
-                """
-                At chance level (\(pct(chance)) + 5 points) after \(stuck.first!.history.count) epochs: \
-                \(stuck.map(\.model).joined(separator: ", ")). Final training loss \(losses), against \
-                \(fmt(log(Double(classes)), 3)) = ln(\(classes)) for a uniform guess.
-                """
-            )
+                .detail(
+                    """
+                    \(r.model): test accuracy \(Verdicts.accuracyWithInterval(r.testAccuracy ?? .nan, n: testCount)); \
+                    validation accuracy best \(pct(best)) at epoch \(bestEpoch), last \(pct(accs.last!)); training \
+                    accuracy \(pct(trainAcc)); learning state: \(state.brief).
+                    """, numbers: ["test accuracy": r.testAccuracy ?? .nan]))
         }
-        if let ranking = Verdicts.highestAccuracy(
-            results.map { ($0.model, $0.testAccuracy ?? .nan) }, n: testCount, task: task)
-        {
-            // With several seeds the comparison over them leads (OverSeeds); this one is the first seed's.
+        let pairs = Compare.pairsOverItems(
+            results.map { ($0.model, $0.testItems) }, measure: "test accuracy", lowerIsBetter: false)
+        if !pairs.isEmpty {
             lines.append(
-                seeds > 1 ? Finding(.detail, "First seed: " + ranking.text, numbers: ranking.numbers) : ranking)
+                .detail(
+                    (seeds > 1 ? "First seed, every" : "Every") + " pair paired over the \(testCount) test items: "
+                        + pairs.map { "\($0.estimateText), p \(fmt($0.p, 2))" }.joined(separator: "; ")
+                        + (seeds > 1 ? "." : "; which of these hold after Holm's correction: Answers, Q2.1.")))
         }
         if task == "mnist_rows", let lstm = results.first(where: { $0.cell == .lstm }), let a = lstm.testAccuracy {
             lines.append(
@@ -77,25 +62,23 @@ enum RealDataReport {
         return lines
     }
 
-    /// Each forecaster's test MSE against the naive forecast and the training mean.
-    static func forecast(_ results: [RealDataExperiment.ModelResult], _ baselines: [String: Double], seeds: Int)
-        -> [Finding]
-    {
+    /// Each forecaster's test MSE against the naive forecast and the training mean, with its learning state.
+    static func forecast(
+        _ results: [RealDataExperiment.ModelResult], _ baselines: [String: Double], seeds: Int,
+        states: [LearningJudgement]
+    ) -> [Finding] {
         var lines: [Finding] = []
         let naive = baselines.first { $0.key.hasPrefix("naive") }
-        for r in results {
+        for (r, state) in zip(results, states) {
             var s = "\(r.model): test MSE \(fmt(r.testLoss, 3)) (normalised units)"
             if let n = naive {
                 let rel = r.testLoss / n.value
                 s +=
                     rel < 1
-                    ? ", \(fmt(100 * (1 - rel), 3))% below the naive forecast's \(fmt(n.value, 3))."
-                    : """
-                    , \(fmt(100 * (rel - 1), 3))% above the naive forecast's \(fmt(n.value, 3)): persistence \
-                    is hard to beat here.
-                    """
+                    ? ", \(fmt(100 * (1 - rel), 3))% below the naive forecast's \(fmt(n.value, 3))"
+                    : ", \(fmt(rel, 3))x the naive forecast's \(fmt(n.value, 3))"
             }
-            lines.append(s)
+            lines.append(.detail(s + "; learning state: \(state.brief)."))
         }
         if let mean = baselines["training mean"] {
             var s = "Predicting the training mean scores \(fmt(mean, 3))"
@@ -110,7 +93,8 @@ enum RealDataReport {
                     ? "; on this seed no model scores below the naive forecast."
                     : """
                     ; on this seed \(beat.joined(separator: ", ")) score\(beat.count == 1 ? "s" : "") below the \
-                    naive forecast (\(seeds > 1 ? "over the seeds: see above" : "one seed, no interval")).
+                    naive forecast (paired over the test items and over \(seeds) seed\(seeds == 1 ? "" : "s"): \
+                    Answers, Q2.1).
                     """
             } else {
                 s += "."
@@ -194,33 +178,6 @@ enum RealDataReport {
             }
         }
         return lines
-    }
-
-    /// A forecast model against a constant baseline over seeds: below it only when the whole 95% interval of its
-    /// test MSE is, above it when the whole interval is above, otherwise indistinguishable from it on these seeds.
-    static func againstBaseline(_ series: [SeedSeries], _ baseline: (key: String, value: Double)) -> Finding {
-        var below: [String] = [], above: [String] = [], level: [String] = []
-        for s in series {
-            let i = OverSeeds.interval(s.values)
-            let text = "\(s.model) \(OverSeeds.withInterval(s.values) { fmt($0, 3) })"
-            if i.high < baseline.value {
-                below.append(text)
-            } else if i.low > baseline.value {
-                above.append(text)
-            } else {
-                level.append(text)
-            }
-        }
-        var parts: [String] = []
-        if !below.isEmpty { parts.append("below it beyond the seeds' 95% interval: " + below.joined(separator: ", ")) }
-        if !above.isEmpty { parts.append("above it: " + above.joined(separator: ", ")) }
-        if !level.isEmpty {
-            parts.append("indistinguishable from it (interval includes it): " + level.joined(separator: ", "))
-        }
-        return .detail(
-            "Against the \(baseline.key) baseline's test MSE \(fmt(baseline.value, 3)): "
-                + parts.joined(separator: "; ") + ".",
-            numbers: [baseline.key: baseline.value])
     }
 
     /// What a spectral norm of W_hh says. For a cell with one block (the vanilla RNN), W_hh is the recurrence's
@@ -592,164 +549,6 @@ enum RealDataReport {
         try folder.writeCSV(
             ["model", "epoch", "gate", "fraction_low", "fraction_high", "mean_activation"], sat,
             to: "real/\(task)/saturation.csv")
-    }
-}
-
-/// What the assignment's Q2 asks to compare across the three models of one task, measured.
-struct ModelEvolution: Sendable {
-    var model: String
-    /// ||W_hh(last) - W_hh(0)|| / ||W_hh(0)||.
-    var recurrentChange: Double
-    var spectralInitial: Double, spectralFinal: Double
-    /// The gate whose squashing saturation (derivative near 0) is largest after the last epoch, and that fraction;
-    /// the gates held where they keep the state (memory) are not counted there but in `memory`.
-    var mostSaturatedGate: String, saturation: Double
-    /// The gates held where they keep the state after the last epoch (LSTM f open and i shut, GRU z open), each
-    /// with the share of its activations there.
-    var memory: [Memory] = []
-    /// What the validation loss did (`Verdicts.trend`).
-    var trend: Verdicts.Trend
-
-    /// A gate held where it keeps the state: its name, the share of activations there, "open" (carry) or "shut"
-    /// (write).
-    struct Memory: Sendable { var gate: String, fraction: Double, position: String }
-
-    init(
-        model: String, recurrentChange: Double, spectralInitial: Double, spectralFinal: Double,
-        mostSaturatedGate: String, saturation: Double, memory: [Memory] = [],
-        trend: Verdicts.Trend
-    ) {
-        self.model = model; self.recurrentChange = recurrentChange; self.spectralInitial = spectralInitial
-        self.spectralFinal = spectralFinal; self.mostSaturatedGate = mostSaturatedGate; self.saturation = saturation
-        self.memory = memory; self.trend = trend
-    }
-
-    init(_ r: RealDataExperiment.ModelResult, _ tracker: WeightEvolution) {
-        let split = RealDataReport.squashing(r.cell, r.evolution.last?.saturation ?? [])
-        self.init(
-            model: r.model, recurrentChange: tracker.totalChange()["rnn.weight_hh_l0"] ?? .nan,
-            spectralInitial: r.evolution.first?.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan,
-            spectralFinal: r.evolution.last?.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan,
-            mostSaturatedGate: split.worst?.gate ?? "-", saturation: split.worst?.fraction ?? .nan,
-            memory: split.memory, trend: Verdicts.trend(r.history.compactMap(\.validationLoss)))
-    }
-}
-
-extension RealDataReport {
-    /// The gate with the largest squashing saturation, and the gates held where they keep the state (carry gate
-    /// open, write gate shut) with their shares, of one model's per-gate saturation (`Verdicts.saturation`).
-    static func squashing(_ cell: CellKind, _ stats: [SaturationStats]) -> (
-        worst: (gate: String, fraction: Double)?, memory: [ModelEvolution.Memory]
-    ) {
-        let carry = cell.carryGateBlock.map { cell.gateNames[$0] },
-            write = cell.writeGateBlock.map { cell.gateNames[$0] }
-        var worst: (gate: String, fraction: Double)? = nil
-        var memory: [ModelEvolution.Memory] = []
-        for s in stats {
-            let split = Verdicts.saturation(gate: s.gate, low: s.low, high: s.high, carryGate: carry, writeGate: write)
-            if split.squashing > worst?.fraction ?? -1 { worst = (s.gate, split.squashing) }
-            if s.gate == carry || s.gate == write {
-                memory.append(.init(gate: s.gate, fraction: split.kept, position: s.gate == carry ? "open" : "shut"))
-            }
-        }
-        return (worst, memory)
-    }
-}
-
-extension RealDataReport {
-    /// Cross-model comparison sentences for one task: how far W_hh moved, how its spectral norm changed, which
-    /// gates saturated, and which model converged first. Every ordering and verdict comes from the numbers.
-    static func comparison(_ m: [ModelEvolution]) -> [Finding] {
-        guard m.count > 1 else { return [] }
-        var lines: [Finding] = []
-        let byChange = m.filter { $0.recurrentChange.isFinite }.sorted { $0.recurrentChange > $1.recurrentChange }
-        if let top = byChange.first, let low = byChange.last {
-            lines.append(
-                .detail(
-                    "Compared: W_hh moved furthest from its initialisation in \(top.model) (||W_last - W_0|| / "
-                        + "||W_0|| = \(fmt(top.recurrentChange, 3))), least in \(low.model) "
-                        + "(\(fmt(low.recurrentChange, 3))); order: "
-                        + byChange.map { "\($0.model) \(fmt($0.recurrentChange, 3))" }.joined(separator: " > ") + ".",
-                    numbers: Dictionary(uniqueKeysWithValues: byChange.map { ($0.model, $0.recurrentChange) })))
-        }
-        let growth: [(model: String, from: Double, to: Double, factor: Double)] = m.filter {
-            $0.spectralInitial > 0 && $0.spectralFinal.isFinite
-        }.map { ($0.model, $0.spectralInitial, $0.spectralFinal, $0.spectralFinal / $0.spectralInitial) }
-        if let most = growth.max(by: { $0.factor < $1.factor }) {
-            let shrank = growth.filter { $0.factor < 1 }.map(\.model)
-            let each = growth.map { g -> String in
-                "\(g.model) \(fmt(g.from, 3)) -> \(fmt(g.to, 3)) (x\(fmt(g.factor, 3)))"
-            }
-            let verdict =
-                most.factor > 1
-                ? "it grew most for \(most.model)"
-                    + (shrank.isEmpty ? "" : " and shrank for \(shrank.joined(separator: ", "))")
-                : "it shrank for every model, least for \(most.model)"
-            lines.append(
-                .detail(
-                    "Compared: spectral norm of W_hh, initialisation -> last epoch: " + each.joined(separator: ", ")
-                        + "; \(verdict).",
-                    numbers: Dictionary(uniqueKeysWithValues: growth.map { ($0.model, $0.factor) })))
-        }
-        let saturated = m.filter { $0.saturation.isFinite }
-        if let most = saturated.max(by: { $0.saturation < $1.saturation }),
-            let least = saturated.min(by: { $0.saturation < $1.saturation })
-        {
-            let held = m.filter { !$0.memory.isEmpty }.map { e in
-                "\(e.model) " + e.memory.map { "\($0.gate) \($0.position) \(pct($0.fraction))" }.joined(separator: ", ")
-            }
-            let each: String = saturated.map { "\($0.model) \($0.mostSaturatedGate) \(pct($0.saturation))" }.joined(
-                separator: ", ")
-            let order: String =
-                most.saturation == least.saturation
-                ? "every model alike" : "\(most.model) saturates most, \(least.model) least"
-            let memory: String =
-                held.isEmpty
-                ? ""
-                : "; gates held where they keep the state (memory, not saturation): " + held.joined(separator: "; ")
-            lines.append(
-                .detail(
-                    "Compared: most saturated squashing path after training (activation derivative near 0): \(each); "
-                        + order + memory + ".",
-                    numbers: Dictionary(uniqueKeysWithValues: saturated.map { ($0.model, $0.saturation) })))
-        }
-        lines.append(convergence(m))
-        return lines
-    }
-
-    /// Which models' validation loss flattened, rose or was still improving (`Verdicts.trend`), and a "flattened
-    /// earliest" only among models that all flattened, at least two epochs before every other.
-    static func convergence(_ m: [ModelEvolution]) -> Finding {
-        let states = m.map { e -> String in
-            switch e.trend {
-            case let .converged(epoch): return "\(e.model) at its final level (within its noise) from epoch \(epoch)"
-            case .stillImproving: return "\(e.model) still improving at the last epoch"
-            case let .overfitting(epoch, _, _): return "\(e.model) rising after its minimum at epoch \(epoch)"
-            case .tooShort: return "\(e.model) too few epochs to tell"
-            }
-        }
-        let flat = m.compactMap { e -> (String, Int)? in
-            if case let .converged(epoch) = e.trend { return (e.model, epoch) }
-            return nil
-        }
-        let improving = m.filter { if case .stillImproving = $0.trend { return true } else { return false } }
-        var verdict: String
-        if !improving.isEmpty {
-            verdict = """
-                \(improving.map(\.model).joined(separator: ", ")) budget-limited (more epochs would tell), so no \
-                model is said to converge faster
-                """
-        } else if flat.count == m.count, let first = flat.min(by: { $0.1 < $1.1 }),
-            flat.allSatisfy({ $0.0 == first.0 || $0.1 >= first.1 + 2 })
-        {
-            verdict = "\(first.0) flattened earliest, at least 2 epochs before the others"
-        } else {
-            verdict = "no model flattened clearly earlier than the others"
-        }
-        return .detail(
-            "Compared: validation loss " + states.joined(separator: "; ") + ". " + verdict.prefix(1).uppercased()
-                + verdict.dropFirst() + ".",
-            numbers: Dictionary(uniqueKeysWithValues: flat.map { ($0.0, Double($0.1)) }))
     }
 }
 

@@ -1,206 +1,165 @@
 import Foundation
 import Analysis
 import Recurrent
+import Statistics
 
-/// Q1's items answered from Experiment 1's summary.
+/// Q1's items answered from Experiment 1's summary and its verdicts.
 extension Answers {
-    static func toy(_ s: ToyExperiment.Summary) -> [Answer] {
+    static func toy(_ s: ToyExperiment.Summary, _ v: ToyVerdicts) -> [Answer] {
         [
-            implementation(s.gradientChecks), toyTraining(s), toyCurves(s), learningSpeed(s), gradientsThroughTime(s),
-            textGeneration(s)
+            implementation(s.gradientChecks), toyTraining(s, v), toyCurves(s, v), learningSpeed(s, v),
+            gradientsThroughTime(s, v), textGeneration(s, v)
         ]
     }
 
-    /// The toy tasks as (name, key in results, models, figure prefix).
-    static func toyTasks(_ s: ToyExperiment.Summary) -> [(
-        name: String, key: String, models: [ToyExperiment.ModelSummary]
-    )] {
-        [("sine", "sine", s.sine), ("characters", "chars", s.chars), ("adding problem", "adding", s.adding)]
-    }
-
     static func implementation(_ checks: [GradientCheck.Result]) -> Answer {
-        let worst = checks.map(\.maxError).max() ?? .nan
-        let each = checks.map { "\($0.network) \(fmt($0.maxError, 2)) over \($0.entries) entries" }
-        let verdict =
-            worst < 1e-7
-            ? "every analytic gradient agrees with the numeric one to better than 1e-7"
-            : "NOT PASSED: an error of \(fmt(worst, 2)) exceeds the tolerance 1e-7"
+        let worst = checks.max { $0.maxError < $1.maxError }
+        let passed = (worst?.maxError ?? .nan) < 1e-7
+        let summary =
+            passed
+            ? """
+            Every hand-written gradient agrees with central differences in Double: the largest relative error is \
+            \(fmt(worst!.maxError, 2)) (\(worst!.network)), under the 1e-7 tolerance.
+            """
+            : "NOT PASSED: \(worst?.network ?? "-") differs from central differences by "
+                + "\(fmt(worst?.maxError ?? .nan, 2)), above the 1e-7 tolerance."
         return Answer(
             item: "Q1.1", question: "Implement RNN, LSTM and GRU cells with hand-written forward and BPTT.",
+            summary: summary,
             answer: """
                 Forward and backpropagation through time are written by hand for each cell (Sources/Recurrent, no \
-                autograd). Checked in this run against central differences in Double on every parameter, input and \
-                initial-state entry of a random problem (batch 2, 5 steps), largest |analytic - numeric| / max(1, \
-                |numeric|): \(each.joined(separator: ", ")): \(verdict). The test suite also compares outputs and \
-                every gradient with PyTorch (ParityTests, 1e-9 in Double, 2e-5 in Float): nn.RNN / nn.LSTM / nn.GRU, \
-                and a hand-written PyTorch loop for the cells PyTorch has no module for (IndRNN, minGRU, minLSTM).
+                autograd), checked in this run on every parameter, input and initial-state entry of a random \
+                two-layer problem (batch 2, 5 steps). The test suite also compares outputs and every gradient with \
+                PyTorch's nn.RNN / nn.LSTM / nn.GRU (1e-9 in Double, 2e-5 in Float).
                 """,
-            numbers: Dictionary(uniqueKeysWithValues: checks.map { ("\($0.network) max error", $0.maxError) }),
-            figures: [], caveat: nil)
+            table: AnswerTable(
+                headers: ["network", "entries checked", "largest relative error", "verdict"],
+                rows: checks.map {
+                    [$0.network, String($0.entries), fmt($0.maxError, 2), $0.maxError < 1e-7 ? "passed" : "FAILED"]
+                }),
+            figure: "toy/gradient_check.svg",
+            numbers: Dictionary(uniqueKeysWithValues: checks.map { ("\($0.network) max error", $0.maxError) }))
     }
 
-    static func toyTraining(_ s: ToyExperiment.Summary) -> Answer {
-        var parts: [String] = [], numbers: [String: Double] = [:]
-        for (name, key, models) in toyTasks(s) {
-            let metric = key == "chars" ? "validation loss" : "validation MSE"
-            if let f = overSeeds(
-                s.seeds[key], "final \(metric)", lowerIsBetter: true, what: "final \(metric) on \(name)",
-                best: "lowest")
-            {
-                parts.append(f.text); numbers.merge(prefixed(f.numbers, "\(key) ")) { $1 }
-            } else {
-                let lowest = Verdicts.lowest(models.map { ($0.model, $0.history.compactMap(\.validationLoss)) })
-                let finals = models.map { "\($0.model) \(fmt($0.finalValidationLoss, 3))" }.joined(separator: ", ")
-                parts.append("Final \(metric) on \(name): \(finals); \(lowest).")
-                for m in models { numbers["\(key) \(m.model)"] = m.finalValidationLoss }
+    /// Per toy task, which models learned it in every seed, in none, and in some, as a clause.
+    static func learnedClause(_ v: ToyVerdicts, _ s: ToyExperiment.Summary, task: String, key: String) -> String {
+        let models = s.runs(key).first?.map(\.model) ?? []
+        let counts = models.map { m in (m, v.states(task, m).filter(\.state.learned).count, v.states(task, m).count) }
+        let all = counts.filter { $0.1 == $0.2 }.map(\.0), none = counts.filter { $0.1 == 0 }.map(\.0)
+        let some = counts.filter { $0.1 > 0 && $0.1 < $0.2 }.map { "\($0.0) in \($0.1) of \($0.2) seeds" }
+        let seeds = counts.first?.2 ?? 0, every = seeds == 1 ? "its one seed" : "all \(seeds) seeds"
+        let on = "on \(the(task))"
+        if none.isEmpty && some.isEmpty { return "\(on) every model learned in \(every)" }
+        var parts: [String] = []
+        if !all.isEmpty { parts.append("\(list(all)) learned in \(every)") }
+        if !none.isEmpty {
+            let b = s.baselines[key].map { " (no better than the \($0.name)'s \(fmt($0.validationLoss, 3)))" } ?? ""
+            parts.append("\(list(none)) did not learn in any seed\(b)")
+        }
+        if !some.isEmpty { parts.append("\(some.joined(separator: ", ")) learned") }
+        return on + " " + parts.joined(separator: " and ")
+    }
+
+    /// "RNN, LSTM and GRU".
+    static func list(_ names: [String]) -> String {
+        names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
+
+    static func toyTraining(_ s: ToyExperiment.Summary, _ v: ToyVerdicts) -> Answer {
+        var comparisons: [Comparison] = [], rows: [[String]] = [], numbers: [String: Double] = [:]
+        for (key, name, metric) in ToyVerdicts.tasks {
+            let series = s.seeds[key]?.measures["final \(metric)"] ?? []
+            comparisons += Compare.allPairs(
+                series, measure: "final \(metric) on \(the(name))", lowerIsBetter: true, positive: true)
+            for m in s.runs(key).first ?? [] {
+                let finals = s.runs(key).compactMap { $0.first { $0.cell == m.cell }?.finalValidationLoss }
+                let i = OverSeeds.interval(finals, positive: true)
+                numbers["\(key) \(m.model)"] = i.mean
+                rows.append([
+                    name, m.model, LearningJudgement.tally(v.states(name, m.model)),
+                    OverSeeds.withInterval(finals, positive: true) { fmt($0, 3) },
+                    s.baselines[key].map { "\($0.name) \(fmt($0.validationLoss, 3))" } ?? "-"
+                ])
             }
         }
+        let family = ComparisonFamily(item: "Q1.2", comparisons)
+        let learned = ToyVerdicts.tasks.map { learnedClause(v, s, task: $0.name, key: $0.key) }
+        let lowest = ToyVerdicts.tasks.compactMap { t in
+            leader(family, measure: "final \(t.metric) on \(the(t.name))").map {
+                "\($0.model) ended lowest on \(the(t.name)), below \(list($0.beaten)) after Holm's correction"
+            }
+        }
+        let order =
+            lowest.isEmpty
+            ? (family.comparisons.isEmpty
+                ? "" : "; no model's final loss is below another's beyond the noise after Holm's correction")
+            : "; " + lowest.joined(separator: "; ")
         return Answer(
             item: "Q1.2", question: "Train them on toy sequence tasks (sine-wave prediction, character-level text).",
-            answer: parts.joined(separator: " "), numbers: numbers,
-            figures: ["toy/sine_loss.svg", "toy/sine_predictions.svg", "toy/chars_loss.svg", "toy/adding_loss.svg"],
+            summary: "In this run " + learned.joined(separator: "; ") + order + ".",
+            answer: family.comparisons.isEmpty
+                ? "" : "Final validation losses compared every pair over the seeds: \(family.correction).",
+            table: AnswerTable(
+                headers: ["task", "model", "learning state", "final validation loss", "trivial baseline"], rows: rows),
+            figure: "toy/adding_loss_log.svg", family: family, numbers: numbers,
+            figures: ["toy/sine_loss.svg", "toy/sine_predictions.svg", "toy/chars_loss.svg"],
             caveat: seedCaveat(s.options.seeds))
     }
 
-    static func toyCurves(_ s: ToyExperiment.Summary) -> Answer {
-        var parts: [String] = [], events: [String] = [], numbers: [String: Double] = [:]
-        for (name, key, models) in toyTasks(s) {
-            let trends = models.map { m -> String in
-                let curve = m.history.compactMap(\.validationLoss)
-                for spike in Verdicts.spikes(curve) {
-                    events.append(
-                        "\(name) \(m.model) validation loss jumped at epoch \(spike.epoch) "
-                            + "(\(fmt(spike.from, 3)) -> \(fmt(spike.to, 3)))")
-                    numbers["\(key) \(m.model) spike epoch"] = Double(spike.epoch)
+    /// The model that holds against every other on one measure after the family's correction, with the models it
+    /// beats; nil when none does.
+    static func leader(_ family: ComparisonFamily, measure: String) -> (model: String, beaten: [String])? {
+        let mine = family.comparisons.filter { $0.measure == measure }
+        let models = Set(mine.flatMap { [$0.first, $0.second] })
+        for m in models.sorted() {
+            let beaten = mine.filter { $0.first == m && $0.holds }.map(\.second)
+            if beaten.count == models.count - 1, !beaten.isEmpty { return (m, beaten.sorted()) }
+        }
+        return nil
+    }
+
+    /// "the adding problem" for the task named "adding problem", the name otherwise.
+    static func the(_ task: String) -> String { task == "adding problem" ? "the adding problem" : task }
+
+    static func toyCurves(_ s: ToyExperiment.Summary, _ v: ToyVerdicts) -> Answer {
+        var rows: [[String]] = [], accounts: [String] = []
+        for (key, name, _) in ToyVerdicts.tasks {
+            for m in s.runs(key).first ?? [] {
+                let judged = v.states(name, m.model)
+                var events: [String] = []
+                for (k, seed) in s.runs(key).enumerated() {
+                    guard let run = seed.first(where: { $0.cell == m.cell }) else { continue }
+                    let found = EventChain.events(history: run.history, cell: run.cell)
+                    events += found.map { "seed \(k + 1) epoch \($0.epoch): \($0.kind.rawValue)" }
+                    if let a = EventChain.account(found, run: "\(name) \(m.model), seed \(k + 1)") {
+                        accounts.append(a)
+                    }
                 }
-                return "\(m.model) \(Verdicts.brief(Verdicts.trend(curve)))"
+                rows.append([name, m.model, judged.map(\.brief).joined(separator: "; "), events.joined(separator: ", ")]
+                )
             }
-            parts.append("\(name): \(trends.joined(separator: "; ")).")
         }
-        let eventText =
-            events.isEmpty
-            ? "No jump beyond 5 times a curve's typical epoch-to-epoch change."
-            : "Notable events: \(events.joined(separator: "; "))."
-        return Answer(
-            item: "Q1.3", question: "Compare the training-loss curves.",
-            answer: "Validation curves (first seed), each by its own noise: " + parts.joined(separator: " ") + " "
-                + eventText,
-            numbers: numbers,
-            figures: ["toy/sine_loss.svg", "toy/sine_loss_log.svg", "toy/chars_loss.svg", "toy/adding_loss_log.svg"],
-            caveat: s.options.seeds > 1
-                ? "the trends are the first seed's; every seed's history is in results.json." : nil)
-    }
-}
-
-extension Answers {
-    static func learningSpeed(_ s: ToyExperiment.Summary) -> Answer {
-        var parts: [String] = [], numbers: [String: Double] = [:]
-        for (name, key, models) in toyTasks(s) {
-            let metric = key == "chars" ? "validation loss" : "validation MSE"
-            let threshold = models.first?.threshold ?? .nan
-            if let f = overSeeds(
-                s.seeds[key], "epoch reaching threshold", lowerIsBetter: true,
-                what: "epoch reaching \(metric) <= \(fmt(threshold, 3)) on \(name)", best: "first")
-            {
-                parts.append(f.text); numbers.merge(prefixed(f.numbers, "\(key) epochs ")) { $1 }
-            } else {
-                let epochs = models.map { "\($0.model) \($0.epochReachingThreshold.map(String.init) ?? "never")" }
-                parts.append(
-                    "Epoch reaching \(metric) <= \(fmt(threshold, 3)) on \(name): \(epochs.joined(separator: ", ")); "
-                        + ToyExperiment.thresholdRobustness(models, threshold: threshold) + ".")
-            }
-            let perEpoch = models.map { ($0.model, $0.totalSeconds / Double(max($0.history.count, 1))) }
-            parts.append(
-                "Seconds per epoch on \(name): "
-                    + perEpoch.map { "\($0.0) \(fmt($0.1, 2))" }.joined(separator: ", ") + ".")
+        let counts = LearningState.allCases.compactMap { st -> String? in
+            let n = v.states.filter { $0.state == st }.count
+            return n > 0 ? "\(n) \(st.rawValue)" : nil
         }
-        return Answer(
-            item: "Q1.4", question: "Which model learns faster, and why?",
-            answer: parts.joined(separator: " ") + " " + speedReason(s.addingGradients, steps: s.options.addingSteps),
-            numbers: numbers, figures: ["toy/sine_loss.svg", "toy/chars_loss.svg", "toy/adding_loss.svg"],
-            caveat: (seedCaveat(s.options.seeds) ?? "")
-                + " Speed in epochs at these learning rates and sizes; a model that never reached a threshold in the "
-                + "epochs given is budget-limited there, not shown unable.")
-    }
-
-    /// Why, measured where every gradient must cross the recurrence (the adding problem's loss sits at the last
-    /// step): each model's per-step factor of ||dh_T/dh_t|| after training and what it compounds to.
-    static func speedReason(_ g: [ToyExperiment.GradientSummary], steps: Int) -> String {
-        let factors = g.map { ($0.model, GradientFlow.perStepFactor($0.jacobianTrained)) }.filter { $0.1.isFinite }
-        guard let keeps = factors.max(by: { $0.1 < $1.1 }) else { return "" }
-        let listed = factors.map { "\($0.0) \(fmt($0.1, 3)), \(Verdicts.gradientPath(factor: $0.1, steps: steps - 1))" }
-        let gated = g.filter { !$0.gateCarryPerUnit.isEmpty }.map { x -> String in
-            let u = x.gateCarryPerUnit
-            return
-                "\(x.model) (\(x.cell.cellType.carryPath?.name ?? "carry")) \(fmt(u.reduce(0, +) / Double(u.count), 3))"
-        }
-        return """
-            Why, measured on the adding problem, where the loss sits only at the last step so every gradient crosses \
-            the recurrence: the trained per-step factor of ||dh_T/dh_t|| is \(listed.joined(separator: ", ")); \
-            the largest on this seed's probe batch is \(keeps.0)'s (one seed: not a ranking).\
-            \(gated.isEmpty ? "" : " Mean fraction of the previous state kept, the additive path around the squashing: "
-                + gated.joined(separator: ", ") + ".")
+        let failed = Set(v.states.filter { !$0.state.learned }.map { "\($0.model) on \(the($0.task))" }).sorted()
+        let runsWith = "\(accounts.count) run\(accounts.count == 1 ? "" : "s")"
+        let summary = """
+            Of the \(v.states.count) validation curves (tasks x models x seeds), \(counts.joined(separator: ", "))\
+            \(failed.isEmpty ? "" : " (did not learn: \(failed.joined(separator: ", ")))"); \
+            \(accounts.isEmpty ? "no event beside the states" : "\(runsWith) with events beside the states").
             """
-    }
-
-    static func gradientsThroughTime(_ s: ToyExperiment.Summary) -> Answer {
-        var parts: [String] = [], numbers: [String: Double] = [:]
-        let tasks = [("sine", s.sineGradients), ("characters", s.charGradients), ("adding problem", s.addingGradients)]
-        for (name, g) in tasks {
-            let verdicts = g.map { x -> String in
-                let before = GradientFlow.perStepFactor(x.jacobianInit)
-                let after = GradientFlow.perStepFactor(x.jacobianTrained)
-                let n = max(x.jacobianTrained.count - 1, 1)
-                numbers["\(name) \(x.model) factor initial"] = before
-                numbers["\(name) \(x.model) factor trained"] = after
-                return "\(x.model) \(fmt(before, 3)) -> \(fmt(after, 3)): "
-                    + Verdicts.gradientPath(factor: after, steps: n)
-            }
-            parts.append(
-                "\(name), per-step factor at initialisation -> after training: \(verdicts.joined(separator: "; ")).")
-        }
         return Answer(
-            item: "Q1.5", question: "Plot gradient magnitudes across time steps: do gradients vanish or explode?",
-            answer: "Vanishes below a tenth over the sequence, explodes past tenfold, holds in between. "
-                + parts.joined(separator: " ") + " Exploding gradients, shown: "
-                + s.exploding.findings.map(\.text).joined(separator: " "),
-            numbers: numbers,
-            figures: [
-                "toy/adding_grad_norms.svg", "toy/adding_jacobian.svg", "toy/sine_jacobian.svg",
-                "toy/exploding_gradient_through_time.svg", "toy/exploding_gradient_norm.svg"
-            ],
-            caveat: "factors of the first seed on a probe batch of up to 32 validation sequences.")
-    }
-
-    static func textGeneration(_ s: ToyExperiment.Summary) -> Answer {
-        let series =
-            s.seeds["chars"]?.measures["final validation loss"]
-            ?? s.chars.map { SeedSeries(model: $0.model, values: [$0.finalValidationLoss]) }
-        // Perplexity e^loss: the interval's ends map through the exponential.
-        let perplexities = series.map { x -> String in
-            let i = OverSeeds.interval(x.values)
-            return x.values.count > 1
-                ? "\(x.model) \(fmt(exp(i.mean), 3)) [\(fmt(exp(i.low), 3)), \(fmt(exp(i.high), 3))]"
-                : "\(x.model) \(fmt(exp(i.mean), 3))"
-        }
-        let best = series.min { OverSeeds.interval($0.values).mean < OverSeeds.interval($1.values).mean }
-        // One line: the sample's line breaks shown as " / ".
-        let sample =
-            best.flatMap { s.charSamples[$0.model]?["0.5"] }.map {
-                String($0.prefix(80)).replacingOccurrences(of: "\n", with: " / ")
-            } ?? ""
-        let seeds = series.first?.values.count ?? 1
-        let over = seeds > 1 ? ", mean and 95% interval over \(seeds) seeds" : ""
-        return Answer(
-            item: "Q1.6", question: "Generate text with the character-level models.",
-            answer: """
-                Validation perplexity per character (e^loss\(over)): \(perplexities.joined(separator: ", ")). \
-                Sample at temperature 0.5 from \(best?.model ?? "-") (lowest mean loss), first seed: "\(sample)".
-                """,
+            item: "Q1.3", question: "Compare the training-loss curves.", summary: summary,
+            answer: accounts.joined(separator: " "),
+            table: AnswerTable(headers: ["task", "model", "state per seed", "events"], rows: rows),
+            figure: "toy/sine_loss_log.svg",
             numbers: Dictionary(
-                uniqueKeysWithValues: series.map { ($0.model, exp(OverSeeds.interval($0.values).mean)) }),
-            figures: ["toy/chars_loss.svg"],
-            caveat: "whether one model's text is better than another's follows the loss comparison in Q1.2, not the "
-                + "sample.")
+                uniqueKeysWithValues: LearningState.allCases.map { st in
+                    (st.rawValue, Double(v.states.filter { $0.state == st }.count))
+                }),
+            figures: ["toy/chars_loss.svg", "toy/adding_loss_log.svg"],
+            caveat: "every seed's curve judged; the figures show the first seed's.")
     }
 }

@@ -21,6 +21,9 @@ package enum ToyExperiment {
         /// The text the samples start from.
         package var charPrime = "The "
         package var addingEpochs = 20, addingSteps = 100, addingHidden = 32, addingCount = 2000
+        /// Whether the adding problem's LSTM is trained again with its forget-gate bias at 0 and with chrono
+        /// initialisation, every seed: the intervention that tests the "why" of Q1.4.
+        package var addingGateInits = true
         package var exploding = ExplodingGradients.Options()
         /// Seeds every model trains from (the run's seed first); comparisons are made over all of them.
         package var seeds = 3
@@ -29,7 +32,7 @@ package enum ToyExperiment {
         package init(quick: Bool = false) {
             if quick {
                 sineEpochs = 15; charEpochs = 3; charLimit = 20_000; addingEpochs = 4; addingCount = 800
-                exploding.epochs = 2; exploding.count = 600; seeds = 1
+                exploding.epochs = 2; exploding.count = 600; seeds = 1; addingGateInits = false
             }
         }
     }
@@ -70,9 +73,31 @@ package enum ToyExperiment {
         package var exploding: ExplodingGradients.Summary
         /// Per task, the measures compared over every seed (absent with one seed).
         package var seeds: [String: SeedComparison]
+        /// Per task, the trivial predictor every model is judged against (its loss on the validation split).
+        package var baselines: [String: TrivialBaseline]
+        /// Per task, every further seed's models (the first seed's are `sine`, `chars` and `adding`).
+        package var replicas: [String: [[ModelSummary]]]
+        /// The adding problem: per model, the per-step factor of ||dh_T/dh_t|| at initialisation, every seed.
+        package var addingInitialFactors: [SeedSeries]
+        /// The adding problem's LSTM from each forget-gate initialisation, every seed (the intervention).
+        package var addingGateInits: [GateInitArm]
         /// BPTT against central differences in Double, checked in this run.
         package var gradientChecks: [GradientCheck.Result]
         package var findings: [Finding]
+
+        /// Every seed's models of a task ("sine", "chars", "adding"), the run's own seed first.
+        package func runs(_ task: String) -> [[ModelSummary]] {
+            let first = task == "sine" ? sine : task == "chars" ? chars : adding
+            return [first] + (replicas[task] ?? [])
+        }
+    }
+
+    /// One forget-gate initialisation of the adding problem's LSTM: its run from every seed and the per-step gradient
+    /// factor each started with.
+    package struct GateInitArm: Codable, Sendable {
+        package var gateInit: GateInit
+        package var runs: [ModelSummary]
+        package var initialFactors: [Double]
     }
 
     /// First epoch whose validation loss is at or below `threshold`, and the training seconds up to it.
@@ -113,7 +138,7 @@ package enum ToyExperiment {
             and the findings below are computed from this run.\(seedNote)
             """
         )
-        let checks = try gradientChecks(o.cells, &report)
+        let checks = try gradientChecks(o.cells, context.folder, &report)
         let sine = try sineTask(o, context, &report)
         let (chars, samples) = try characterTask(o, context, &report)
         let adding = try addingTask(o, context, &report)
@@ -122,16 +147,22 @@ package enum ToyExperiment {
         let summary = Summary(
             options: o, sine: sine.summaries, sineGradients: sine.gradients, chars: chars.summaries,
             charGradients: chars.gradients, charSamples: samples,
-            adding: adding.summaries, addingGradients: adding.gradients, exploding: exploding,
-            seeds: ["sine": sine.seeds, "chars": chars.seeds, "adding": adding.seeds].compactMapValues { $0 },
+            adding: adding.outcome.summaries, addingGradients: adding.outcome.gradients, exploding: exploding,
+            seeds: ["sine": sine.seeds, "chars": chars.seeds, "adding": adding.outcome.seeds].compactMapValues { $0 },
+            baselines: ["sine": sine.baseline, "chars": chars.baseline, "adding": adding.outcome.baseline],
+            replicas: ["sine": sine.replicas, "chars": chars.replicas, "adding": adding.outcome.replicas],
+            addingInitialFactors: adding.factors, addingGateInits: adding.arms,
             gradientChecks: checks,
-            findings: sine.findings + chars.findings + adding.findings + exploding.findings)
+            findings: sine.findings + chars.findings + adding.outcome.findings + exploding.findings)
         try context.folder.writeJSON(summary, to: "toy/results.json")
         return summary
     }
 
-    /// Every compared cell's BPTT against central differences in Double (two layers, every entry), stated first.
-    static func gradientChecks(_ cells: [CellKind], _ report: inout HTMLReport) throws -> [GradientCheck.Result] {
+    /// Every compared cell's BPTT against central differences in Double (two layers, every entry), stated first, with
+    /// its figure: the digits of agreement (-log10 of the largest relative error) beside the tolerance's 7.
+    static func gradientChecks(_ cells: [CellKind], _ folder: RunFolder, _ report: inout HTMLReport) throws
+        -> [GradientCheck.Result]
+    {
         let checks = try cells.map {
             try GradientCheck.run(RecurrentConfig(cell: $0, inputSize: 3, hiddenSize: 4, numLayers: 2))
         }
@@ -139,6 +170,18 @@ package enum ToyExperiment {
             "Gradient check of this build (Double, central differences, every parameter, input and initial-state "
                 + "entry; largest relative error): "
                 + checks.map { "\($0.network) \(fmt($0.maxError, 2))" }.joined(separator: ", ") + ".")
+        try folder.figure(
+            GroupedBarChart(
+                title: "Gradient check: digits of agreement with central differences",
+                yLabel: "-log10 largest relative error", categories: cells.map(\.displayName),
+                groups: [
+                    (name: "measured", values: checks.map { -log10(max($0.maxError, 1e-300)) }),
+                    (name: "tolerance 1e-7", values: checks.map { _ in 7 })
+                ], height: 300),
+            "toy/gradient_check.svg",
+            caption: "Each cell's analytic BPTT gradient against central differences in Double: a bar above the "
+                + "tolerance's passes.",
+            into: &report)
         return checks
     }
 
@@ -146,44 +189,37 @@ package enum ToyExperiment {
     /// and its findings.
     struct TaskOutcome {
         var summaries: [ModelSummary]
+        /// The further seeds' models.
+        var replicas: [[ModelSummary]]
         var gradients: [GradientSummary]
         var seeds: SeedComparison?
+        var baseline: TrivialBaseline
         var findings: [Finding]
     }
 
-    /// The task's models from every further seed (`o.seeds`), and their final validation loss and epoch reaching
-    /// the threshold compared over all seeds; nil with one seed.
+    /// The task's models from every further seed (`o.seeds`) and their final validation loss over all seeds, described
+    /// (the comparisons are judged in the Answers); nil with one seed.
     static func overSeeds<D: SequenceDataset>(
         _ recipe: ModelRecipe, main: [ModelSummary], _ o: Options, name: String, train: D, validation: D,
         context: RunContext, metric: String
-    ) throws -> (comparison: SeedComparison, findings: [Finding])? where D.Scalar == Float {
+    ) throws -> (comparison: SeedComparison, findings: [Finding], replicas: [[ModelSummary]])?
+    where D.Scalar == Float {
         guard o.seeds > 1 else { return nil }
         let seeds = OverSeeds.seeds(o.seed, count: o.seeds)
         let threshold = main.first?.threshold ?? .nan
         let more = try recipe.replicates(
             main.map(\.cell), seeds: seeds, label: name, directory: "toy/\(name)", train: train,
-            validation: validation, context: context)
-        let runs = [main] + more.map { $0.map { summarize($0.cell, $0.model, $0.history, threshold: threshold) } }
+            validation: validation, context: context
+        ).map { $0.map { summarize($0.cell, $0.model, $0.history, threshold: threshold) } }
+        let runs = [main] + more
         let loss = main.indices.map { i in
             SeedSeries(model: main[i].model, values: runs.map { $0[i].finalValidationLoss })
         }
-        let never = recipe.epochs + 1
-        let epochs = main.indices.map { i in
-            SeedSeries(model: main[i].model, values: runs.map { Double($0[i].epochReachingThreshold ?? never) })
-        }
         let findings = [
-            OverSeeds.compare(loss, lowerIsBetter: true, what: "final \(metric) on \(name)", best: "lowest"),
-            OverSeeds.compare(
-                epochs, lowerIsBetter: true,
-                what: """
-                    epoch reaching \(metric) <= \(fmt(threshold, 3)) on \(name) (a seed that never reached it counts \
-                    as \(never))
-                    """, best: "first")
+            OverSeeds.describe(
+                loss, what: "final \(metric) on \(name)", positive: true, lowerIsBetter: true, answer: "Q1.2")
         ].compactMap { $0 }
-        return (
-            SeedComparison(seeds: seeds, measures: ["final \(metric)": loss, "epoch reaching threshold": epochs]),
-            findings
-        )
+        return (SeedComparison(seeds: seeds, measures: ["final \(metric)": loss]), findings, more)
     }
 
     /// What every toy task shows after its loss figures: the gradient-flow figures, the history and gradient CSVs, and
@@ -242,7 +278,9 @@ package enum ToyExperiment {
             gradients: gradients, seeds: seeds?.findings, o, steps: o.sineSteps, lossAtEveryStep: true)
         report.list(findings.map(\.text))
         resultsTable(&report, summaries, metric: "val MSE")
-        return TaskOutcome(summaries: summaries, gradients: gradients, seeds: seeds?.comparison, findings: findings)
+        return TaskOutcome(
+            summaries: summaries, replicas: seeds?.replicas ?? [], gradients: gradients, seeds: seeds?.comparison,
+            baseline: .trainingMean(sineTrain, sineVal), findings: findings)
     }
 
     static func characterTask(_ o: Options, _ context: RunContext, _ report: inout HTMLReport) throws
@@ -305,7 +343,11 @@ package enum ToyExperiment {
             rows: summaries.map { [$0.model, samples[$0.model]!["0.5"]!, samples[$0.model]!["1.0"]!] },
             caption: "Samples after training, primed with \"\(o.charPrime)\"")
         let outcome = TaskOutcome(
-            summaries: summaries, gradients: gradients, seeds: seeds?.comparison, findings: findings)
+            summaries: summaries, replicas: seeds?.replicas ?? [], gradients: gradients, seeds: seeds?.comparison,
+            baseline: .classPrior(
+                train: chars.train.labels, validation: chars.validation.labels, test: nil,
+                classes: chars.vocabulary.count, name: "unigram"),
+            findings: findings)
         return (outcome, samples)
     }
 
@@ -325,7 +367,11 @@ package enum ToyExperiment {
         return samples
     }
 
-    static func addingTask(_ o: Options, _ context: RunContext, _ report: inout HTMLReport) throws -> TaskOutcome {
+    /// The adding task's outcome, its models' per-step gradient factors at initialisation (every seed) and the
+    /// LSTM's forget-gate initialisations (the intervention).
+    struct AddingOutcome { var outcome: TaskOutcome, factors: [SeedSeries], arms: [GateInitArm] }
+
+    static func addingTask(_ o: Options, _ context: RunContext, _ report: inout HTMLReport) throws -> AddingOutcome {
         let folder = context.folder
         var ar = SeededRandom(seed: SeedStream.addingData.seed(o.seed))
         let addTrain = AddingTask(count: o.addingCount, steps: o.addingSteps, rng: &ar).data
@@ -342,6 +388,19 @@ package enum ToyExperiment {
         let seeds = try overSeeds(
             recipe, main: summaries, o, name: "adding", train: addTrain, validation: addVal, context: context,
             metric: "validation MSE")
+        let seedList = OverSeeds.seeds(o.seed, count: o.seeds)
+        let factors = try o.cells.map { cell in
+            SeedSeries(
+                model: cell.displayName,
+                values: try seedList.map { try initialFactor(recipe, cell, seed: $0, probe: probe, context: context) })
+        }
+        let lstm = ([summaries] + (seeds?.replicas ?? [])).compactMap { $0.first { $0.cell == .lstm } }
+        let arms =
+            o.addingGateInits && o.cells.contains(.lstm)
+            ? try gateInitArms(
+                recipe, o, main: lstm,
+                mainFactors: factors.first { $0.model == CellKind.lstm.displayName }?.values ?? [],
+                train: addTrain, validation: addVal, probe: probe, context: context) : []
 
         report.section("Long-range memory: the adding problem (T = \(o.addingSteps))", level: 3)
         report.paragraph(
@@ -362,7 +421,47 @@ package enum ToyExperiment {
             gradients: gradients, seeds: seeds?.findings, o, steps: o.addingSteps, lossAtEveryStep: false)
         report.list(findings.map(\.text))
         resultsTable(&report, summaries, metric: "val MSE")
-        return TaskOutcome(summaries: summaries, gradients: gradients, seeds: seeds?.comparison, findings: findings)
+        let outcome = TaskOutcome(
+            summaries: summaries, replicas: seeds?.replicas ?? [], gradients: gradients, seeds: seeds?.comparison,
+            baseline: .trainingMean(addTrain, addVal), findings: findings)
+        return AddingOutcome(outcome: outcome, factors: factors, arms: arms)
+    }
+
+    /// The geometric mean over the steps of ||dh_T/dh_t||'s per-step factor for `cell` at the initial weights `seed`
+    /// gives it (the weights its training starts from), on the probe batch: measured before any training.
+    static func initialFactor(
+        _ recipe: ModelRecipe, _ cell: CellKind, seed: UInt64, probe: SequenceBatch<Float>, context: RunContext
+    ) throws -> Double {
+        guard case .dense(let x) = probe.input else { return .nan }
+        let model = recipe.build(cell, seed: seed, threads: context.threads)
+        return GradientFlow.perStepFactor(try GradientFlow.jacobianNorms(model.rnn, input: x))
+    }
+
+    /// The adding problem's LSTM from every seed with its forget-gate bias at 0 and with chrono initialisation,
+    /// checkpointed under toy/adding/INIT, beside the main runs (forget bias 1): the intervention on the per-step
+    /// gradient factor at initialisation.
+    static func gateInitArms(
+        _ recipe: ModelRecipe, _ o: Options, main: [ModelSummary], mainFactors: [Double],
+        train: TensorSequenceDataset<Float>,
+        validation: TensorSequenceDataset<Float>, probe: SequenceBatch<Float>, context: RunContext
+    ) throws -> [GateInitArm] {
+        let seeds = OverSeeds.seeds(o.seed, count: o.seeds), threshold = AddingTask.baselineMSE / 2
+        var arms = [GateInitArm(gateInit: .forgetBias, runs: main, initialFactors: mainFactors)]
+        for gateInit in [GateInit.zeroForgetBias, .chrono] {
+            var r = recipe
+            r.gateInit = gateInit; r.steps = o.addingSteps
+            let dir = "toy/adding/\(gateInit.rawValue)", label = "adding LSTM (\(gateInit.rawValue))"
+            let first = try r.trainEachCell(
+                [.lstm], seed: o.seed, label: label, train: train, validation: validation, context: context,
+                prepare: r.checkpointed(dir, seed: o.seed, context: context))
+            let more = try r.replicates(
+                [.lstm], seeds: seeds, label: label, directory: dir, train: train, validation: validation,
+                context: context)
+            let runs = ([first] + more).map { summarize(.lstm, $0[0].model, $0[0].history, threshold: threshold) }
+            let factors = try seeds.map { try initialFactor(r, .lstm, seed: $0, probe: probe, context: context) }
+            arms.append(GateInitArm(gateInit: gateInit, runs: runs, initialFactors: factors))
+        }
+        return arms
     }
 
     // MARK: - measurements
@@ -454,250 +553,6 @@ package enum ToyExperiment {
         }
         try cache.ledger?.record(url)
         return (url.lastPathComponent, text)
-    }
-
-    // MARK: - findings (text computed from the numbers)
-
-    /// Whether "first to the threshold" is a property of the models or of the threshold: the leader (by epoch) at
-    /// 0.8x and 1.25x the threshold too, and its lead. A leader that changes, or a lead under two epochs, is no
-    /// ranking.
-    static func thresholdRobustness(_ s: [ModelSummary], threshold: Double) -> String {
-        func leaders(_ t: Double) -> [(String, Int)] {
-            s.compactMap { m in firstBelow(m.history, t).map { (m.model, $0.0) } }.sorted { $0.1 < $1.1 }
-        }
-        let levels = [0.8, 1, 1.25].map { threshold * $0 }
-        let firsts = levels.map { leaders($0) }
-        let named = zip(levels, firsts).map { t, l in
-            "<= \(fmt(t, 3)): " + (l.first.map { "\($0.0) (epoch \($0.1))" } ?? "none")
-        }.joined(separator: ", ")
-        let same = firsts.allSatisfy { $0.first?.0 == firsts[1].first?.0 }
-        let clear = firsts.allSatisfy { l in l.count < 2 || l[1].1 - l[0].1 >= 2 }
-        return same && clear && firsts[1].count > 1
-            ? "the same model leads by 2 or more epochs at 0.8x and 1.25x this threshold (\(named))"
-            : "not a ranking: the leader or its lead of under 2 epochs changes with the threshold (\(named))"
-    }
-
-    /// The model that reached the threshold in fewer seconds (`clock`) against the one that took fewer epochs
-    /// (`epochs`): ahead in wall-clock time only where the gap exceeds twice the spread of the two times (each
-    /// epoch time's standard deviation times the square root of the epochs summed).
-    static func wallClockFinding(_ clock: ModelSummary, _ epochs: ModelSummary) -> Finding {
-        func spread(_ m: ModelSummary) -> Double {
-            Density.std(m.history.map(\.seconds).filter(\.isFinite))
-                * Double(m.epochReachingThreshold ?? 0).squareRoot()
-        }
-        let a = clock.secondsToThreshold ?? .nan, b = epochs.secondsToThreshold ?? .nan
-        let noise = 2 * (spread(clock) * spread(clock) + spread(epochs) * spread(epochs)).squareRoot()
-        let times = "\(clock.model) \(fmt(a, 2)) s, \(epochs.model) \(fmt(b, 2)) s"
-        let numbers = ["\(clock.model) seconds": a, "\(epochs.model) seconds": b, "twice the spread": noise]
-        guard b - a > noise else {
-            return .detail(
-                """
-                In wall-clock time \(clock.model) and \(epochs.model) are indistinguishable (\(times); the gap is \
-                inside twice the spread of their epoch times, \(fmt(noise, 2)) s).
-                """, numbers: numbers)
-        }
-        return .detail(
-            """
-            In wall-clock time \(clock.model) got there first (\(times), beyond twice the spread of their epoch times, \
-            \(fmt(noise, 2)) s): its epochs took less time, though it needed more of them than \(epochs.model).
-            """, numbers: numbers)
-    }
-
-    static func racingFindings(_ s: [ModelSummary], task: String, metric: String) -> [Finding] {
-        var lines: [Finding] = []
-        let reached = s.filter { $0.epochReachingThreshold != nil }.sorted {
-            ($0.epochReachingThreshold!, $0.secondsToThreshold!) < ($1.epochReachingThreshold!, $1.secondsToThreshold!)
-        }
-        let threshold = fmt(s.first?.threshold ?? .nan, 3)
-        if let first = reached.first {
-            let order = reached.map {
-                "\($0.model) at epoch \($0.epochReachingThreshold!) (\(fmt($0.secondsToThreshold!, 2)) s of training)"
-            }.joined(separator: ", then ")
-            let robustness = Self.thresholdRobustness(s, threshold: s.first?.threshold ?? .nan)
-            lines.append(
-                .headline(
-                    "First to reach \(metric) <= \(threshold) on \(task): \(order); \(robustness).",
-                    numbers: Dictionary(
-                        uniqueKeysWithValues: reached.flatMap {
-                            [
-                                ("\($0.model) epoch", Double($0.epochReachingThreshold!)),
-                                ("\($0.model) seconds", $0.secondsToThreshold!)
-                            ]
-                        })))
-            let fastestClock = reached.min { $0.secondsToThreshold! < $1.secondsToThreshold! }!
-            if fastestClock.model != first.model { lines.append(wallClockFinding(fastestClock, first)) }
-        }
-        let missed = s.filter { $0.epochReachingThreshold == nil }
-        if !missed.isEmpty {
-            let bests = missed.map {
-                "\($0.model) (best \(fmt($0.history.compactMap(\.validationLoss).min() ?? .nan, 3)))"
-            }
-            lines.append(
-                "Never reached \(metric) <= \(threshold) in \(s.first?.history.count ?? 0) epochs: "
-                    + bests.joined(separator: ", ") + ".")
-        }
-        let lowest = Verdicts.lowest(s.map { ($0.model, $0.history.compactMap(\.validationLoss)) })
-        lines.append(
-            "Final \(metric): " + s.map { "\($0.model) \(fmt($0.finalValidationLoss, 3))" }.joined(separator: ", ")
-                + "; \(lowest).")
-        lines.append(
-            "Parameters: " + s.map { "\($0.model) \($0.parameters)" }.joined(separator: ", ") + "; seconds per epoch: "
-                + s.map { "\($0.model) \(fmt($0.totalSeconds / Double(max($0.history.count, 1)), 2))" }.joined(
-                    separator: ", ") + costComparison(s))
-        return lines
-    }
-
-    /// How each model's epoch time compares with the vanilla RNN's, and whether the times follow the number of gate
-    /// blocks a step computes (LSTM 4, GRU 3, RNN 1): a model with more blocks is slower or faster than one with fewer
-    /// only where the 95% intervals of their epoch times are apart; where they overlap the sentence says so.
-    static func costComparison(_ s: [ModelSummary]) -> String {
-        let perEpoch = s.map { ($0.cell, $0.totalSeconds / Double(max($0.history.count, 1))) }
-        guard let rnn = perEpoch.first(where: { $0.0 == .rnn }), rnn.1 > 0, perEpoch.count > 1
-        else { return "." }
-        let others = perEpoch.filter { $0.0 != rnn.0 }
-        let text =
-            "; " + others.map { "\($0.0.displayName) \(fmt($0.1 / rnn.1, 2))x" }.joined(separator: ", ")
-            + " the RNN's time per epoch"
-        let counts = perEpoch.map { "\($0.0.displayName) \($0.0.gateCount)" }.joined(separator: ", ")
-        guard s.allSatisfy({ $0.history.filter(\.seconds.isFinite).count > 1 }) else {
-            return text + "; one epoch each, no spread to judge the order of the gate blocks (\(counts)) by."
-        }
-        // Each model's epoch times: their interval, and the same as text ("1.02 [0.98, 1.06]").
-        let times = s.map { m in
-            let t = m.history.map(\.seconds)
-            return (m, OverSeeds.interval(t), OverSeeds.withInterval(t) { fmt($0, 3) })
-        }
-        var reversed: [String] = [], tied: [String] = []
-        for (a, ia, shownA) in times {
-            for (b, ib, shownB) in times where a.cell.gateCount > b.cell.gateCount && ia.low <= ib.high {
-                if ia.high < ib.low {
-                    reversed.append("\(a.model) (\(shownA) s) took less time per epoch than \(b.model) (\(shownB) s)")
-                } else {
-                    tied.append("\(a.model) and \(b.model) (\(shownA) s against \(shownB) s)")
-                }
-            }
-        }
-        if !reversed.isEmpty {
-            return text + ", not in the order of the gate blocks each step computes (\(counts)): "
-                + reversed.joined(separator: "; ") + ", the 95% intervals of their epoch times apart."
-        }
-        if !tied.isEmpty {
-            return text + "; the epoch times of " + tied.joined(separator: "; ")
-                + " are indistinguishable (95% intervals overlap), so the order of the gate blocks each step computes ("
-                + counts + ") is neither shown nor contradicted."
-        }
-        return text
-            + ", in the order of the gate blocks each step computes (\(counts)), beyond the spread of the epoch times."
-    }
-
-    /// What the gradients through time show and why, from the measured factors and gate statistics. `task`
-    /// names a task whose loss sits at every step (sine, characters): its sentences say so and carry its name,
-    /// and the ratio of first- to last-step gradient, which there mixes in each step's own loss, is left out.
-    static func gradientFindings(_ g: [GradientSummary], steps: Int, task: String? = nil) -> [Finding] {
-        var lines: [Finding] = []
-        if let task {
-            return everyStepGradientFindings(g, steps: steps, lossAtLastStep: false).map {
-                .detail("\(task): " + $0.text, numbers: $0.numbers)
-            }
-        }
-        lines.append(
-            .headline(
-                "||dL/dh_1|| / ||dL/dh_T|| (how much of the loss gradient at the last step survives back to the first)"
-                    + " at initialisation: "
-                    + g.map { "\($0.model) \(fmt($0.ratioInit, 3))" }.joined(separator: ", ") + "; after training: "
-                    + g.map { "\($0.model) \(fmt($0.ratioTrained, 3))" }.joined(separator: ", ") + ".",
-                numbers: Dictionary(
-                    uniqueKeysWithValues: g.flatMap {
-                        [("\($0.model) initial", $0.ratioInit), ("\($0.model) trained", $0.ratioTrained)]
-                    })))
-        if let rnn = g.first(where: { $0.cell == .rnn }) {
-            for other in g where other.cell != .rnn {
-                let times = other.ratioTrained / rnn.ratioTrained
-                if times.isFinite {
-                    lines.append(
-                        "After training, \(other.model) keeps \(fmt(times, 3))x the RNN's share of gradient at step 1.")
-                }
-            }
-        }
-        return Array(lines.prefix(1)) + everyStepGradientFindings(g, steps: steps, lossAtLastStep: true)
-            + lines.dropFirst()
-    }
-
-    /// The sentences that hold whatever the loss: per-step Jacobian factors, the carry gates, the vanilla path.
-    static func everyStepGradientFindings(_ g: [GradientSummary], steps: Int, lossAtLastStep: Bool) -> [Finding] {
-        var lines: [Finding] = []
-        let perStep = g.map { ($0.model, GradientFlow.perStepFactor($0.jacobianInit)) }
-        lines.append(
-            "Per-step factor of ||dh_T/dh_t|| at initialisation (geometric mean over \(steps - 1) steps): "
-                + perStep.map { "\($0.0) \(fmt($0.1, 3))" }.joined(separator: ", ") + ". "
-                + compounding(perStep, steps: steps))
-        for x in g where !x.gateCarryPerUnit.isEmpty {
-            let u = x.gateCarryPerUnit, mean = u.reduce(0, +) / Double(u.count), open = u.filter { $0 > 0.95 }.count
-            // gate^(T-1): what the gated identity path of the most open unit passes from the last step to the first
-            let best = u.max()!, span = fmt(pow(best, Double(steps - 1)), 3)
-            let path = x.cell.cellType.carryPath
-            let gate = path?.name ?? "carry", equation = path?.equation ?? ""
-            lines.append(
-                """
-                \(x.model) \(gate) (trained, probe batch): mean \(fmt(mean, 3)); \(open) of \(u.count) units \
-                average above 0.95; the most open unit \(fmt(best, 3)), whose path passes \
-                \(fmt(best, 3))^\(steps - 1) = \(span) across the sequence. \(equation)
-                """
-                    + (open > 0
-                        ? " Those open units are the memory."
-                        : """
-                         No unit keeps its gate open, so this model cannot carry information across the whole \
-                        sequence yet.
-                        """)
-            )
-        }
-        if let rnn = g.first(where: { $0.cell == .rnn }) {
-            lines.append(vanillaPath(rnn, steps: steps, lossAtLastStep: lossAtLastStep))
-        }
-        return lines
-    }
-
-    /// What the per-step factors compound to over the sequence: below 1 the dependence shrinks, above 1 it grows.
-    static func compounding(_ perStep: [(String, Double)], steps: Int) -> String {
-        let n = steps - 1
-        let parts = perStep.filter { $0.1.isFinite }.map {
-            "\($0.0) \(fmt($0.1, 3))^\(n) = \(fmt(pow($0.1, Double(n)), 3))"
-        }
-        guard !parts.isEmpty else { return "" }
-        let shrink = perStep.filter { $0.1 < 1 }.map(\.0), grow = perStep.filter { $0.1 > 1 }.map(\.0)
-        var text = "Compounded over the sequence: " + parts.joined(separator: ", ")
-        if !shrink.isEmpty {
-            text +=
-                """
-                ; below 1, the dependence of the last state on the first shrinks geometrically for \
-                \(shrink.joined(separator: ", "))
-                """
-        }
-        if !grow.isEmpty { text += "; above 1, it grows geometrically for \(grow.joined(separator: ", "))" }
-        return text + "."
-    }
-
-    /// The vanilla RNN's Jacobian is diag(1 - h_t^2) W_hh at every step; what that measured to here.
-    /// `lossAtLastStep`: the loss sits only at the last step, so dL/dh_1 / dL/dh_T measures what survives the
-    /// recurrence (with a loss at every step it also holds each step's own loss, and is left out).
-    static func vanillaPath(_ rnn: GradientSummary, steps: Int, lossAtLastStep: Bool = true) -> String {
-        let before = GradientFlow.perStepFactor(rnn.jacobianInit),
-            after = GradientFlow.perStepFactor(rnn.jacobianTrained)
-        func verdict(_ f: Double) -> String { "the gradient " + Verdicts.gradientPath(factor: f, steps: steps - 1) }
-        var text =
-            """
-            The vanilla RNN has no gated path: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh at every step. Its measured \
-            per-step factor is \(fmt(before, 3)) at initialisation (\(verdict(before)))
-            """
-        if after.isFinite { text += " and \(fmt(after, 3)) after training (\(verdict(after)))" }
-        guard lossAtLastStep else { return text + "." }
-        let r = rnn.ratioTrained
-        text += "; after training ||dL/dh_1|| / ||dL/dh_T|| = \(fmt(r, 3))"
-        text +=
-            r < 1e-3
-            ? ", so almost no gradient from the loss reaches the first step."
-            : r > 1e3 ? ", so the first steps get far larger gradients than the last." : "."
-        return text
     }
 
     // MARK: - figures and tables

@@ -270,6 +270,7 @@ package enum UserTraining {
             train: series.train, test: series.test, inputSize: 1, outputs: 1, hidden: c.hidden, epochs: c.epochs,
             batch: c.batch, lr: c.learningRate, clip: c.clip, objective: .meanSquaredError,
             baselines: ["naive (next = last)": series.naiveTestMSE, "training mean": series.meanTestMSE])
+        task.series = true
         task.custom = Self.recipe(
             c, input: 1, outputs: 1, vocabulary: nil, head: .lastStep, objective: .meanSquaredError)
         prep.mean = series.mean; prep.std = series.std

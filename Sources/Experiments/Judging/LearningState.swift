@@ -1,0 +1,188 @@
+import Foundation
+import Statistics
+
+/// What one model's training did, decided from its curves and its task's trivial baseline. The states are tried in
+/// this order and the first that applies is the model's (`LearningState.definitions` states them for a report).
+package enum LearningState: String, Codable, Sendable, CaseIterable {
+    /// A non-finite loss, or a loss above 10 times its first epoch's.
+    case diverged = "diverged"
+    /// The best validation loss is not below the trivial baseline's by more than the larger of 5% of it and the
+    /// curve's epoch-to-epoch noise (the noise alone for a classifier, whose accuracy is tested against chance), the
+    /// last one ended within that margin of it, or the test accuracy's 95% binomial interval contains chance.
+    case didNotLearn = "did not learn"
+    /// Learned, then the validation loss rose beyond its noise from its minimum and its last two epochs stayed there.
+    case overfitting = "overfitting"
+    /// Learned, and the validation loss still fell beyond its noise over the last epochs: budget-limited.
+    case stillImproving = "still improving"
+    /// Learned, and within noise of its final level from an epoch on.
+    case converged = "converged"
+    /// Learned, but fewer than 3 epochs: no trend to judge.
+    case tooShort = "too few epochs to judge"
+
+    /// Whether the model learned its task (beat its trivial baseline, and chance).
+    package var learned: Bool { self != .diverged && self != .didNotLearn }
+
+    /// The definitions, once, for a report.
+    package static let definitions = """
+        Learning states, decided per model, task and seed from the validation curve and the task's trivial \
+        baseline; the first that applies wins. Diverged: a non-finite loss, or one above 10x its first epoch's. Did \
+        not learn: the best validation loss is not below the baseline's by more than the larger of 5% of it and the \
+        curve's epoch-to-epoch noise (the noise alone for a classifier, whose accuracy is tested instead), or the \
+        last one ends within that margin of it, or the test accuracy's 95% binomial interval contains chance. \
+        Overfitting: learned, then the validation loss rose from its minimum by more than 3x its noise and its last \
+        two epochs stayed there. Still improving: learned, and the loss fell by more than 3x its \
+        noise over the last 3 epochs (budget-limited). Converged: learned, and within 3x its noise of the final \
+        level from epoch N on (N the first epoch after which it stays there). Noise: the standard deviation of the \
+        epoch-to-epoch changes over the curve's second half (at least its last 5 epochs, spikes left out), divided \
+        by sqrt 2. A spike (a \
+        rise of 5x the typical change and 10% of the value) is an event beside the state, not a state.
+        """
+}
+
+/// A task's trivial predictor, against which a model is said to have learned: its loss on the validation split (in
+/// the model's loss units) and, for a classifier, chance on the test split.
+package struct TrivialBaseline: Codable, Sendable, Equatable {
+    /// What it predicts: "training mean", "class prior", "unigram", "naive last value".
+    package var name: String
+    package var validationLoss: Double
+    /// The majority class's share of the test split (classification only).
+    package var chance: Double?
+    package init(name: String, validationLoss: Double, chance: Double? = nil) {
+        self.name = name; self.validationLoss = validationLoss; self.chance = chance
+    }
+}
+
+/// A model's test accuracy on `samples` test items, for the chance check.
+package struct TestAccuracy: Codable, Sendable, Equatable {
+    package var accuracy: Double, samples: Int
+    package init(accuracy: Double, samples: Int) { self.accuracy = accuracy; self.samples = samples }
+}
+
+/// One model's learning state on one task and seed, with the numbers it was decided from.
+package struct LearningJudgement: Codable, Sendable, Equatable {
+    package var task: String, model: String
+    /// 1 for the run's own seed, 2... for the further seeds.
+    package var seed: Int
+    package var state: LearningState
+    package var evidence: Evidence
+    /// Jumps of the validation loss: events beside the state.
+    package var spikes: [Spike]
+
+    package struct Evidence: Codable, Sendable, Equatable {
+        package var epochs: Int
+        package var first: Double, best: Double, bestEpoch: Int, last: Double
+        /// The robust epoch-to-epoch noise and the band (3x it, at least 0.1% of the final level) differences are
+        /// judged against.
+        package var noise: Double, band: Double
+        package var baseline: Double?, baselineName: String?, margin: Double?
+        /// The epoch of the first non-finite or tenfold loss (diverged).
+        package var divergedEpoch: Int?
+        /// The epoch from which the curve stays within the band of its final level (converged).
+        package var convergedFrom: Int?
+        /// How much the loss fell over the last epochs (still improving), and over how many.
+        package var recentDrop: Double?, recentEpochs: Int?
+        package var testAccuracy: Double?, testLow: Double?, testHigh: Double?, chance: Double?
+    }
+
+    package struct Spike: Codable, Sendable, Equatable { package var epoch: Int, from: Double, to: Double }
+}
+
+/// The one place learning states are decided.
+package enum Judge {
+    /// The noise of a curve: the standard deviation of its epoch-to-epoch changes over its second half (at least its
+    /// last 5 epochs), around their mean so a steady trend is not noise, divided by sqrt 2 (a change is the difference
+    /// of two noisy values). Spike epochs and the epoch after each are left out, so a jump does not inflate it.
+    package static func noise(_ curve: [Double], excluding spikes: Set<Int> = []) -> Double {
+        let start = max(0, curve.count - max(5, curve.count / 2))
+        let steps = (max(start, 1)..<curve.count).filter { !spikes.contains($0) && !spikes.contains($0 - 1) }
+            .map { curve[$0] - curve[$0 - 1] }.filter(\.isFinite)
+        return Stats.std(steps) / 2.0.squareRoot()
+    }
+
+    /// Notable jumps of a loss curve: the epochs (1-based) whose rise over the previous epoch exceeds both 5 times
+    /// the curve's typical epoch-to-epoch change (the median absolute change, robust to the jumps themselves) and
+    /// 10% of the previous value.
+    package static func spikes(_ curve: [Double]) -> [LearningJudgement.Spike] {
+        let steps = zip(curve.dropFirst(), curve).map { $0 - $1 }.filter(\.isFinite)
+        guard steps.count >= 4 else { return [] }
+        let typical = Stats.median(steps.map(abs))
+        return curve.indices.dropFirst().compactMap { t in
+            let rise = curve[t] - curve[t - 1]
+            return rise > 5 * typical && rise > 0.1 * abs(curve[t - 1])
+                ? LearningJudgement.Spike(epoch: t + 1, from: curve[t - 1], to: curve[t]) : nil
+        }
+    }
+
+    /// The state of one model from its validation and training loss per epoch, its task's trivial baseline and, for
+    /// a classifier, its test accuracy (`LearningState` defines each).
+    package static func learning(
+        task: String, model: String, seed: Int, validation v: [Double], training t: [Double],
+        baseline: TrivialBaseline?, test: TestAccuracy? = nil
+    ) -> LearningJudgement {
+        let spikes = spikes(v)
+        let spikeIndices = Set(spikes.map { $0.epoch - 1 })
+        let finite = v.filter(\.isFinite)
+        let noise = noise(v, excluding: spikeIndices)
+        let best = finite.min() ?? .nan
+        let last = v.last ?? .nan
+        var e = LearningJudgement.Evidence(
+            epochs: v.count, first: v.first ?? .nan, best: best, bestEpoch: (v.firstIndex(of: best) ?? -1) + 1,
+            last: last, noise: noise, band: max(3 * noise, 1e-3 * abs(last)),
+            baseline: baseline?.validationLoss, baselineName: baseline?.name)
+        func judged(_ s: LearningState) -> LearningJudgement {
+            LearningJudgement(task: task, model: model, seed: seed, state: s, evidence: e, spikes: spikes)
+        }
+        if let epoch = divergence(v, t) {
+            e.divergedEpoch = epoch
+            return judged(.diverged)
+        }
+        if let test {
+            let w = Stats.wilson(test.accuracy, n: test.samples)
+            e.testAccuracy = test.accuracy; e.testLow = w.low; e.testHigh = w.high; e.chance = baseline?.chance
+        }
+        if let b = baseline?.validationLoss, b.isFinite {
+            // A classifier's accuracy is tested against chance below; its loss needs only to clear its noise.
+            let margin = test == nil ? max(0.05 * abs(b), noise) : noise
+            e.margin = margin
+            if best >= b - margin || abs(last - b) <= margin { return judged(.didNotLearn) }
+        }
+        if let chance = e.chance, let low = e.testLow, let high = e.testHigh, low <= chance, chance <= high {
+            return judged(.didNotLearn)
+        }
+        guard v.count >= 3 else { return judged(.tooShort) }
+        let state = trend(v, band: e.band, spikes: spikeIndices, bestIndex: e.bestEpoch - 1)
+        e.convergedFrom = state.convergedFrom; e.recentDrop = state.drop; e.recentEpochs = state.window
+        return judged(state.state)
+    }
+
+    /// The epoch (1-based) of the first non-finite loss or one above 10x its first epoch's, if any.
+    static func divergence(_ v: [Double], _ t: [Double]) -> Int? {
+        func first(_ c: [Double]) -> Int? {
+            guard let start = c.first else { return nil }
+            return c.indices.first { !c[$0].isFinite || (start.isFinite && start > 0 && c[$0] > 10 * start) }
+        }
+        return [first(v), first(t)].compactMap { $0 }.min().map { $0 + 1 }
+    }
+
+    /// Overfitting, still improving or converged, for a curve that learned (at least 3 epochs, all finite).
+    static func trend(_ v: [Double], band: Double, spikes: Set<Int>, bestIndex: Int, window: Int = 3) -> (
+        state: LearningState, convergedFrom: Int?, drop: Double?, window: Int?
+    ) {
+        let n = v.count, k = min(window, n - 1)
+        let calm = v.indices.filter { !spikes.contains($0) }
+        // A window that starts on a spike falls as the curve recovers from it: still improving, the spike beside.
+        let drop = v[n - 1 - k] - v[n - 1], falling = drop > band
+        // Risen from the minimum and stayed: the last two calm epochs after it both above it by more than the band.
+        let after = calm.filter { $0 > bestIndex }.suffix(2)
+        if after.count == 2, after.allSatisfy({ v[$0] - v[bestIndex] > band }), !falling {
+            return (.overfitting, nil, nil, nil)
+        }
+        if falling { return (.stillImproving, nil, drop, k) }
+        let tail = calm.suffix(3).map { v[$0] }
+        let level = tail.reduce(0, +) / Double(max(tail.count, 1))
+        // The first epoch from which every calm epoch stays within the band of the final level.
+        var from = n - 1
+        while from > 0, !calm.contains(from - 1) || abs(v[from - 1] - level) <= band { from -= 1 }
+        return (.converged, from + 1, nil, nil)
+    }
+}
