@@ -160,10 +160,11 @@ public struct HTMLReport {
             .toc2{font-weight:bold;margin-top:.3em} .toc3{margin-left:1.2em;font-size:.92em} \
             .toc4{margin-left:2.4em;font-size:.88em}
             .svg-file{font-size:.85em} @media print{.chart-tip{display:none}}
-            .answer{border-top:1px solid #e4e9ee;margin-top:1em} .answer h3{margin:.6em 0 .3em}
-            .quote{font-size:1.05em;font-weight:bold;color:#123} .caveat,.links{font-size:.88em;color:#555}
+            .answer{border-top:1px solid #e4e9ee;margin-top:.5em} .quote{margin:.4em 0;color:#123}
+            .caveat,.links{font-size:.88em;color:#555}
             .evidence{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start} .evidence table{margin:0}
-            .evidence figure{flex:1 1 420px;max-width:560px;margin:0} .evidence img{max-width:100%;height:auto}
+            .evidence figure{flex:1 1 360px;min-width:300px;max-width:600px;margin:0}
+            .evidence img{width:100%;height:auto}
             details{margin:.4em 0;font-size:.9em} summary{cursor:pointer;color:#0072B2}
             table{max-width:100%;overflow-x:auto;display:block}
             </style></head><body>

@@ -45,18 +45,20 @@ package struct Answer: Codable, Sendable, Equatable {
 /// The Answers section: every item of the assignment (Q1.1-Q3.5), each computed from an experiment's summary and its
 /// verdicts, so a sentence changes when the numbers do.
 enum Answers {
-    /// Renders the answers as the report's first section: per item its plain answer, its table beside its figure,
-    /// the detail, and its family of comparisons folded away.
+    /// Renders the answers as the report's first section: per item the question and its plain answer in one
+    /// paragraph, its table beside its figure, and the detail, caveat, family of comparisons and further figures
+    /// folded under one line.
     static func section(_ answers: [Answer]) -> [HTMLReport.Block] {
         guard !answers.isEmpty else { return [] }
         return [
             .heading("Answers", level: 2, id: "answers"),
-            .paragraph(
+            .html(
                 """
-                Each item of the assignment, answered from this run's measurements: first a sentence to quote, then \
-                the evidence. A ranking is claimed only where a comparison holds after Holm's correction over all \
-                of the item's comparisons (paired over seeds or over test items); otherwise the models are called \
-                indistinguishable, with the size of the difference. \(LearningState.definitions)
+                <p>Each item of the assignment, answered from this run's measurements: a sentence to quote, then the \
+                evidence. A ranking is claimed only where a comparison holds after Holm's correction over all of the \
+                item's comparisons (paired over seeds or over test items); otherwise the models are called \
+                indistinguishable, with the size of the difference.</p><details><summary>How a model's learning is \
+                judged</summary><p>\(HTMLReport.escape(LearningState.definitions))</p></details>
                 """),
             .html(answers.map(html).joined(separator: "\n"))
         ]
@@ -76,18 +78,27 @@ enum Answers {
                     + "loading=\"lazy\" alt=\"\(HTMLReport.attribute($0))\"></a></figure>"
             } ?? "")
         let links = a.figures.map { "<a href=\"\(HTMLReport.attribute($0))\">\(e(shortName($0)))</a>" }
-        let family = a.family.flatMap { f -> String? in
-            f.comparisons.isEmpty
-                ? nil
-                : "<details><summary>\(e("Every comparison of \(a.item) (\(f.correction))"))</summary>"
-                    + table(ComparisonFamily.headers, f.rows) + "</details>"
+        let family = a.family.flatMap { f in f.comparisons.isEmpty ? nil : f }
+        var folded: [String] = []
+        if !a.answer.isEmpty { folded.append("<p>\(e(a.answer))</p>") }
+        if let c = a.caveat { folded.append("<p class=\"caveat\"><i>Caveat: \(e(c))</i></p>") }
+        if let f = family {
+            folded.append("<p>Every comparison (\(e(f.correction))):</p>" + table(ComparisonFamily.headers, f.rows))
         }
+        if !links.isEmpty {
+            folded.append("<p class=\"links\">More figures: " + links.joined(separator: ", ") + "</p>")
+        }
+        let what = [
+            a.answer.isEmpty ? nil : "detail", a.caveat == nil ? nil : "caveat",
+            family.map { "\($0.comparisons.count) comparisons, \($0.held.count) holding" },
+            links.isEmpty ? nil : "figures"
+        ].compactMap { $0 }
+        let more =
+            folded.isEmpty
+            ? "" : "<details><summary>\(e(what.joined(separator: ", ")))</summary>\(folded.joined())</details>"
         return """
-            <section class="answer" id="answer-\(HTMLReport.anchor(a.item))"><h3>\(e(a.item)) \(e(a.question))</h3>\
-            <p class="quote">\(e(a.summary))</p><div class="evidence">\(evidence)</div>\
-            \(a.answer.isEmpty ? "" : "<p>\(e(a.answer))</p>")\(family ?? "")\
-            \(a.caveat.map { "<p class=\"caveat\"><i>Caveat: \(e($0))</i></p>" } ?? "")\
-            \(links.isEmpty ? "" : "<p class=\"links\">More: " + links.joined(separator: ", ") + "</p>")</section>
+            <section class="answer" id="answer-\(HTMLReport.anchor(a.item))"><p class="quote"><b>\(e(a.item)) \
+            \(e(a.question))</b> \(e(a.summary))</p><div class="evidence">\(evidence)</div>\(more)</section>
             """
     }
 

@@ -98,13 +98,34 @@ extension Answers {
     static func alignment(_ s: FusionExperiment.Summary) -> Answer {
         let m = s.metrics, questions = s.items.count, images = max(s.imageTop5.count, 1)
         let chance = 1.0 / Double(images)
-        let projection = FusionExperiment.alignmentVerdict(
-            m.map(\.projectionMatchRate), method: "random projection", chance: chance, questions: questions)
-        let bridge = FusionExperiment.alignmentVerdict(
-            m.map(\.labelBridgeMatchRate), method: "label bridge", chance: chance, questions: questions)
+        let se = (chance * (1 - chance) / Double(max(questions, 1))).squareRoot()
+        // Each fusion's mean match rate over the encoders, placed against chance by two binomial standard errors.
+        let methods = [
+            ("random projection", m.map(\.projectionMatchRate)), ("label bridge", m.map(\.labelBridgeMatchRate))
+        ]
+        .map { name, rates -> (String, Double, Int) in
+            let mean = Stats.mean(rates)
+            return (name, mean, abs(mean - chance) <= 2 * se ? 0 : mean > chance ? 1 : -1)
+        }
+        let each = methods.map { "\(RealDataReport.pct($0.1)) with the \($0.0)" }.joined(separator: " and ")
+        let verdict =
+            methods.allSatisfy({ $0.2 == 0 })
+            ? "Neither fusion ties a question to its own image beyond chance"
+            : methods.filter { $0.2 > 0 }.isEmpty
+                ? "No fusion ties a question to its own image above chance"
+                : "The \(list(methods.filter { $0.2 > 0 }.map(\.0))) ties questions to their own images above chance"
         return Answer(
             item: "Q3.4", question: "Compute image-question cosine similarities.",
-            summary: projection + " " + bridge,
+            summary: """
+                \(verdict): the own image is the most similar of \(images) for \(each) of the \(questions) questions \
+                (mean over the encoders), against chance \(RealDataReport.pct(chance)) +- \(fmt(200 * se, 2)) points \
+                (two standard errors).
+                """,
+            answer: FusionExperiment.alignmentVerdict(
+                m.map(\.projectionMatchRate), method: "random projection", chance: chance, questions: questions)
+                + " "
+                + FusionExperiment.alignmentVerdict(
+                    m.map(\.labelBridgeMatchRate), method: "label bridge", chance: chance, questions: questions),
             table: AnswerTable(
                 headers: [
                     "encoder", "own image most similar: projection", "label bridge", "mean-pooled: projection",

@@ -10,7 +10,8 @@ package enum LearningState: String, Codable, Sendable, CaseIterable {
     /// curve's epoch-to-epoch noise (the noise alone for a classifier, whose accuracy is tested against chance), the
     /// last one ended within that margin of it, or the test accuracy's 95% binomial interval contains chance.
     case didNotLearn = "did not learn"
-    /// Learned, then the validation loss rose beyond its noise from its minimum and its last two epochs stayed there.
+    /// Learned, then the validation loss rose beyond its noise from its minimum, at the last epoch and on average over
+    /// the last three after the minimum.
     case overfitting = "overfitting"
     /// Learned, and the validation loss still fell beyond its noise over the last epochs: budget-limited.
     case stillImproving = "still improving"
@@ -29,13 +30,13 @@ package enum LearningState: String, Codable, Sendable, CaseIterable {
         not learn: the best validation loss is not below the baseline's by more than the larger of 5% of it and the \
         curve's epoch-to-epoch noise (the noise alone for a classifier, whose accuracy is tested instead), or the \
         last one ends within that margin of it, or the test accuracy's 95% binomial interval contains chance. \
-        Overfitting: learned, then the validation loss rose from its minimum by more than 3x its noise and its last \
-        two epochs stayed there. Still improving: learned, and the loss fell by more than 3x its \
-        noise over the last 3 epochs (budget-limited). Converged: learned, and within 3x its noise of the final \
-        level from epoch N on (N the first epoch after which it stays there). Noise: the standard deviation of the \
-        epoch-to-epoch changes over the curve's second half (at least its last 5 epochs, spikes left out), divided \
-        by sqrt 2. A spike (a \
-        rise of 5x the typical change and 10% of the value) is an event beside the state, not a state.
+        Overfitting: learned, then the validation loss rose from its minimum by more than 3x its noise, at the last \
+        epoch and on average over the last 3 after the minimum. Still improving: learned, and the loss fell by more \
+        than 3x its noise over the last 3 epochs (budget-limited). Converged: learned, and within 3x its noise of the \
+        final level from epoch N on (N the first epoch after which it stays there). Noise: the standard deviation of \
+        the curve's second differences over its second half (at least its last 5 epochs, spikes left out), divided by \
+        sqrt 6, so a steady trend is not noise. A spike (a rise of 5x the typical change and 10% of the value that \
+        the next epoch undoes by half) is an event beside the state, not a state.
         """
 }
 
@@ -89,26 +90,34 @@ package struct LearningJudgement: Codable, Sendable, Equatable {
 
 /// The one place learning states are decided.
 package enum Judge {
-    /// The noise of a curve: the standard deviation of its epoch-to-epoch changes over its second half (at least its
-    /// last 5 epochs), around their mean so a steady trend is not noise, divided by sqrt 2 (a change is the difference
-    /// of two noisy values). Spike epochs and the epoch after each are left out, so a jump does not inflate it.
+    /// The noise of a curve: the standard deviation of its second differences v[t+1] - 2 v[t] + v[t-1] over its second
+    /// half (at least its last 5 epochs), divided by sqrt 6: for independent noise of sd s a second difference has sd
+    /// s sqrt 6, and a steady trend (linear in the epochs) adds nothing to it. Second differences that touch a spike
+    /// epoch or the epoch after it are left out, so a jump does not inflate it.
     package static func noise(_ curve: [Double], excluding spikes: Set<Int> = []) -> Double {
         let start = max(0, curve.count - max(5, curve.count / 2))
-        let steps = (max(start, 1)..<curve.count).filter { !spikes.contains($0) && !spikes.contains($0 - 1) }
-            .map { curve[$0] - curve[$0 - 1] }.filter(\.isFinite)
-        return Stats.std(steps) / 2.0.squareRoot()
+        let touched = spikes.union(spikes.map { $0 + 1 })
+        var second: [Double] = []
+        for t in max(start + 1, 1)..<max(curve.count - 1, 1)
+        where !touched.contains(t - 1) && !touched.contains(t) && !touched.contains(t + 1) {
+            let d: Double = curve[t + 1] - 2 * curve[t] + curve[t - 1]
+            if d.isFinite { second.append(d) }
+        }
+        return Stats.std(second) / 6.0.squareRoot()
     }
 
     /// Notable jumps of a loss curve: the epochs (1-based) whose rise over the previous epoch exceeds both 5 times
     /// the curve's typical epoch-to-epoch change (the median absolute change, robust to the jumps themselves) and
-    /// 10% of the previous value.
+    /// 10% of the previous value, and that came back (the next epoch undoes at least half the rise): a rise at the
+    /// last epoch, or one that stays, is part of the curve's trend.
     package static func spikes(_ curve: [Double]) -> [LearningJudgement.Spike] {
         let steps = zip(curve.dropFirst(), curve).map { $0 - $1 }.filter(\.isFinite)
         guard steps.count >= 4 else { return [] }
         let typical = Stats.median(steps.map(abs))
-        return curve.indices.dropFirst().compactMap { t in
+        return curve.indices.dropFirst().dropLast().compactMap { t in
             let rise = curve[t] - curve[t - 1]
-            return rise > 5 * typical && rise > 0.1 * abs(curve[t - 1])
+            let back = curve[t] - curve[t + 1] >= rise / 2
+            return rise > 5 * typical && rise > 0.1 * abs(curve[t - 1]) && back
                 ? LearningJudgement.Spike(epoch: t + 1, from: curve[t - 1], to: curve[t]) : nil
         }
     }
@@ -172,17 +181,17 @@ package enum Judge {
         let calm = v.indices.filter { !spikes.contains($0) }
         // A window that starts on a spike falls as the curve recovers from it: still improving, the spike beside.
         let drop = v[n - 1 - k] - v[n - 1], falling = drop > band
-        // Risen from the minimum and stayed: the last two calm epochs after it both above it by more than the band.
-        let after = calm.filter { $0 > bestIndex }.suffix(2)
-        if after.count == 2, after.allSatisfy({ v[$0] - v[bestIndex] > band }), !falling {
+        if falling { return (.stillImproving, nil, drop, k) }
+        // Risen from the minimum and stayed: the last epoch and the mean of the last (up to 3) calm epochs after the
+        // minimum both above it by more than the band.
+        let after = calm.filter { $0 > bestIndex }.suffix(3).map { v[$0] }
+        if let last = after.last, last - v[bestIndex] > band, Stats.mean(after) - v[bestIndex] > band {
             return (.overfitting, nil, nil, nil)
         }
-        if falling { return (.stillImproving, nil, drop, k) }
-        let tail = calm.suffix(3).map { v[$0] }
-        let level = tail.reduce(0, +) / Double(max(tail.count, 1))
+        let level = Stats.mean(calm.suffix(3).map { v[$0] })
         // The first epoch from which every calm epoch stays within the band of the final level.
-        var from = n - 1
+        var from = n
         while from > 0, !calm.contains(from - 1) || abs(v[from - 1] - level) <= band { from -= 1 }
-        return (.converged, from + 1, nil, nil)
+        return (.converged, min(from + 1, n), nil, nil)
     }
 }

@@ -63,33 +63,49 @@ extension Answers {
         return out
     }
 
-    /// What a task's states and held comparisons say, as a clause: "MNIST pixels: the RNN did not learn (test 9.8%,
-    /// chance 10.0%); GRU above LSTM".
-    static func taskClause(_ t: RealDataExperiment.TaskResult, _ v: RealDataVerdicts, _ family: ComparisonFamily)
+    /// Q2.1's plain answer: who did not learn (per task, with the seeds), who beat the trivial predictor and who was
+    /// ahead of another model after Holm's correction.
+    static func realSummary(_ ran: [RealDataExperiment.TaskResult], _ v: RealDataVerdicts, _ family: ComparisonFamily)
         -> String
     {
-        let label = RealDataReport.label(t.task)
-        // Models that failed in the same number of seeds share a clause: "RNN and LSTM did not learn in 3 of 3 seeds".
-        var byCount: [Int: [String]] = [:], seeds = 1
-        for m in t.models {
-            let judged = v.states(t.task, m.model)
-            seeds = judged.count
-            let bad = judged.filter { !$0.state.learned }.count
-            if bad > 0 { byCount[bad, default: []].append(m.model) }
+        var failed: [String] = [], beat: [String] = [], ahead: [String] = []
+        for t in ran {
+            let label = RealDataReport.label(t.task)
+            // Models that failed in the same number of seeds share a clause: "RNN and LSTM (3 of 3 seeds)".
+            var byCount: [Int: [String]] = [:], seeds = 1
+            for m in t.models {
+                let judged = v.states(t.task, m.model)
+                seeds = judged.count
+                let bad = judged.filter { !$0.state.learned }.count
+                if bad > 0 { byCount[bad, default: []].append(m.model) }
+            }
+            let held = family.held.filter { $0.measure.contains(" on \(label)") }
+            let against = held.filter { $0.measure.contains(" against the ") }
+            let beaten = against.filter { $0.first == t.baselineItems?.name }.map(\.second)
+            if !byCount.isEmpty {
+                failed.append(
+                    "\(label) "
+                        + byCount.keys.sorted(by: >).map { "\(list(byCount[$0]!)) (\($0) of \(seeds))" }
+                        .joined(separator: ", ")
+                        + (beaten.isEmpty ? "" : ", the \(t.baselineItems!.name) beating \(list(beaten))"))
+            }
+            let winners = against.filter { $0.second == t.baselineItems?.name }.map(\.first)
+            if !winners.isEmpty { beat.append("\(label) \(list(winners))") }
+            let pairs = held.filter { !$0.measure.contains(" against the ") }.map { "\($0.first) > \($0.second)" }
+            if !pairs.isEmpty { ahead.append("\(label) " + pairs.joined(separator: ", ")) }
         }
-        let failed = byCount.keys.sorted(by: >).map { n in
-            "\(list(byCount[n]!)) did not learn in \(n) of \(seeds) seed\(seeds == 1 ? "" : "s")"
+        var parts = [
+            failed.isEmpty
+                ? "Every model learned every task" : "Did not learn (seeds): " + failed.joined(separator: "; ")
+        ]
+        parts.append(
+            beat.isEmpty
+                ? "No model beat its task's trivial predictor after Holm's correction"
+                : "Beat the trivial predictor after Holm's correction: " + beat.joined(separator: "; "))
+        if !ahead.isEmpty {
+            parts.append("Ahead of another model after Holm's correction: " + ahead.joined(separator: "; "))
         }
-        let held = family.held.filter { $0.measure.contains(" on \(label)") }
-        let pairs = held.filter { !$0.measure.contains(" against the ") }.map { "\($0.first) ahead of \($0.second)" }
-        let beat = held.filter { $0.measure.contains(" against the ") && t.baselineItems?.name == $0.second }
-        let beaten = held.filter { $0.measure.contains(" against the ") && t.baselineItems?.name == $0.first }
-        var parts = failed.isEmpty ? ["every model learned"] : failed
-        if !beat.isEmpty { parts.append("\(list(beat.map(\.first))) beat the \(beat[0].second)") }
-        if !beaten.isEmpty { parts.append("the \(beaten[0].first) beats \(list(beaten.map(\.second)))") }
-        parts += pairs
-        if held.isEmpty { parts.append("no difference holds after Holm's correction") }
-        return "\(label): " + parts.joined(separator: "; ")
+        return parts.joined(separator: ". ") + "."
     }
 
     static func realTraining(_ ran: [RealDataExperiment.TaskResult], _ v: RealDataVerdicts) -> Answer {
@@ -116,7 +132,7 @@ extension Answers {
         return Answer(
             item: "Q2.1",
             question: "Train the three models on real data (sequential MNIST, a real time series, movie reviews).",
-            summary: ran.map { taskClause($0, v, family) }.joined(separator: ". ") + ".",
+            summary: realSummary(ran, v, family),
             answer:
                 "Test measures compared every pair and against each task's trivial predictor, \(family.correction).",
             table: AnswerTable(

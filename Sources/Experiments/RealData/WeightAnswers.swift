@@ -102,16 +102,28 @@ extension Answers {
             let n = v.states.filter { $0.state == st }.count
             return n > 0 ? "\(n) \(st.rawValue)" : nil
         }
-        let failures =
-            failed.isEmpty
-            ? "every first-seed model learned"
-            : failed.map { "\(RealDataReport.label($0.task)) \($0.model) \($0.brief)" }.joined(separator: "; ")
+        // A first-seed failure with several events in one epoch: where it broke, named by the events' kinds.
+        let broke = failed.compactMap { j -> String? in
+            let events = v.events["\(j.task) \(j.model)"] ?? []
+            guard let first = events.first, events.filter({ $0.epoch == first.epoch }).count > 1 else { return nil }
+            let kinds = events.filter { $0.epoch == first.epoch }.map(\.kind.rawValue)
+            return "\(RealDataReport.label(j.task)) \(j.model) broke at epoch \(first.epoch) ("
+                + kinds.joined(separator: ", ") + ")"
+        }
+        // Grouped by task: "Stocks RNN, LSTM and GRU".
+        let names = ran.compactMap { t -> String? in
+            let models = failed.filter { $0.task == t.task }.map(\.model)
+            return models.isEmpty ? nil : "\(RealDataReport.label(t.task)) \(list(models))"
+        }
         return Answer(
             item: "Q2.5", question: "Report on stability, saturation and convergence.",
             summary:
                 "Of the \(v.states.count) trained models (tasks x models x seeds), \(counts.joined(separator: ", "))"
-                + "; in the first seed: \(failures).",
-            answer: (accounts.isEmpty ? "" : "In order: " + accounts.joined(separator: " ") + " ")
+                + (names.isEmpty
+                    ? "; every first-seed model learned" : "; first-seed failures: " + names.joined(separator: "; "))
+                + (broke.isEmpty ? "" : "; " + broke.joined(separator: "; ")) + ".",
+            answer: failed.map { "\(RealDataReport.label($0.task)) \($0.model) \($0.brief)." }.joined(separator: " ")
+                + (accounts.isEmpty ? "" : " In order: " + accounts.joined(separator: " ")) + " "
                 + "Saturation is the share of a squashing path's activations where its derivative is near 0; a gate "
                 + "held where it keeps the state (LSTM f open, i shut; GRU z open) is memory, not saturation.",
             table: AnswerTable(

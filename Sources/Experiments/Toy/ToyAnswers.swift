@@ -83,20 +83,32 @@ extension Answers {
             }
         }
         let family = ComparisonFamily(item: "Q1.2", comparisons)
-        let learned = ToyVerdicts.tasks.map { learnedClause(v, s, task: $0.name, key: $0.key) }
+        // Tasks every model learned in every seed share one clause; the others say who did not.
+        let everyone = ToyVerdicts.tasks.filter { t in v.states.filter { $0.task == t.name }.allSatisfy(\.state.learned)
+        }
+        let seeds = s.options.seeds
+        var learned =
+            everyone.isEmpty
+            ? []
+            : [
+                "on \(list(everyone.map { the($0.name) })) every model learned in "
+                    + (seeds == 1 ? "its one seed" : "all \(seeds) seeds")
+            ]
+        learned += ToyVerdicts.tasks.filter { t in !everyone.contains { $0.key == t.key } }.map {
+            learnedClause(v, s, task: $0.name, key: $0.key)
+        }
         let lowest = ToyVerdicts.tasks.compactMap { t in
-            leader(family, measure: "final \(t.metric) on \(the(t.name))").map {
-                "\($0.model) ended lowest on \(the(t.name)), below \(list($0.beaten)) after Holm's correction"
-            }
+            leader(family, measure: "final \(t.metric) on \(the(t.name))").map { "\($0.model) on \(the(t.name))" }
         }
         let order =
             lowest.isEmpty
             ? (family.comparisons.isEmpty
                 ? "" : "; no model's final loss is below another's beyond the noise after Holm's correction")
-            : "; " + lowest.joined(separator: "; ")
+            : "; the lowest final loss: " + lowest.joined(separator: ", ")
+                + ", below every other model after Holm's correction"
         return Answer(
             item: "Q1.2", question: "Train them on toy sequence tasks (sine-wave prediction, character-level text).",
-            summary: "In this run " + learned.joined(separator: "; ") + order + ".",
+            summary: learned.joined(separator: "; ") + order + ".",
             answer: family.comparisons.isEmpty
                 ? "" : "Final validation losses compared every pair over the seeds: \(family.correction).",
             table: AnswerTable(

@@ -59,9 +59,9 @@ extension Answers {
             !held.isEmpty
             ? held.joined(separator: "; ")
             : seeds < 2
-                ? "with one seed no model is said to reach a threshold before another"
-                : "no model reached a threshold before another beyond the noise (\(family.correction); with \(seeds) "
-                    + "seeds a sign test cannot go below p = \(fmt(Stats.signTest(0, of: seeds), 2)))"
+                ? "With one seed no model is said to reach a threshold before another."
+                : "No model reached a threshold before another beyond the noise (\(family.correction); with \(seeds) "
+                    + "seeds a sign test cannot go below p = \(fmt(Stats.signTest(0, of: seeds), 2)))."
         let why =
             (v.predictor.predicts
                 ? "a larger per-step gradient factor at initialisation went with a lower final loss on the adding "
@@ -77,8 +77,10 @@ extension Answers {
             } ?? "")
         return Answer(
             item: "Q1.4", question: "Which model learns faster, and why?",
-            summary: (clauses.isEmpty ? "" : clauses.joined(separator: "; ") + "; ") + order + "; " + why + ".",
-            answer: v.predictor.sentence + (v.intervention.map { " " + $0.sentence } ?? "") + keptAfter(s),
+            summary: (clauses.isEmpty ? "" : clauses.joined(separator: "; ") + "; ")
+                + (held.isEmpty ? "" : held.joined(separator: "; ") + "; ") + why + ".",
+            answer: (held.isEmpty ? order + " " : "") + v.predictor.sentence
+                + (v.intervention.map { " " + $0.sentence } ?? "") + keptAfter(s),
             table: AnswerTable(
                 headers: ["task", "model", "threshold", "s / epoch", "factor at init (adding, per seed)"], rows: rows),
             figure: "toy/adding_loss.svg", family: family,
@@ -96,7 +98,9 @@ extension Answers {
             "\(x.model) (\(x.cell.cellType.carryPath?.name ?? "carry")) \(fmt(Stats.mean(x.gateCarryPerUnit), 3))"
         }
         return gated.isEmpty
-            ? "" : " After training (first seed), the mean fraction of the previous state kept: \(gated.joined(separator: ", "))."
+            ? ""
+            : " After training (first seed), the mean fraction of the previous state kept: "
+                + gated.joined(separator: ", ") + "."
     }
 
     static func gradientsThroughTime(_ s: ToyExperiment.Summary, _ v: ToyVerdicts) -> Answer {
@@ -115,20 +119,29 @@ extension Answers {
                 ])
             }
         }
-        let adding = s.addingGradients.map { x -> (String, String, Bool) in
-            let after = GradientFlow.perStepFactor(x.jacobianTrained)
-            let verdict = Verdicts.gradientPath(factor: after, steps: max(x.jacobianTrained.count - 1, 1))
-            return (x.model, verdict, v.states("adding problem", x.model).first?.state.learned ?? false)
+        // The adding problem's models grouped by what their gradient does over the sequence and whether they learned.
+        var groups: [(verdict: String, learned: Bool, models: [String])] = []
+        for x in s.addingGradients {
+            let f = GradientFlow.perStepFactor(x.jacobianTrained), n = max(x.jacobianTrained.count - 1, 1)
+            let verdict = Verdicts.gradientPath(factor: f, steps: n).split(separator: " ").first.map(String.init) ?? "-"
+            let learned = v.states("adding problem", x.model).first?.state.learned ?? false
+            let name = "\(x.model) (x\(fmt(pow(f, Double(n)), 2)))"
+            if let i = groups.firstIndex(where: { $0.verdict == verdict && $0.learned == learned }) {
+                groups[i].models.append(name)
+            } else {
+                groups.append((verdict, learned, [name]))
+            }
         }
-        let each = adding.map { "\($0.0) \($0.1)\($0.2 ? " (learned it)" : " (did not learn it)")" }
+        let each = groups.map { g in
+            "\(g.verdict) for \(list(g.models)), which \(g.learned ? "learned it" : "did not learn it")"
+        }
         let unclipped = s.exploding.unclipped.batchGradientNorms.filter(\.isFinite).max() ?? .nan
-        let clipped = s.exploding.clipped.batchGradientNorms.filter(\.isFinite).max() ?? .nan
         return Answer(
             item: "Q1.5", question: "Plot gradient magnitudes across time steps: do gradients vanish or explode?",
             summary: """
-                After training (first seed), the gradient through the \(s.options.addingSteps) steps of the adding \
-                problem: \(each.joined(separator: ", ")); an RNN with recurrent weights at 1.05 x identity exploded \
-                (largest gradient norm \(fmt(unclipped, 3)) without clipping, \(fmt(clipped, 3)) with it).
+                After training (first seed), the gradient through the adding problem's \(s.options.addingSteps) steps \
+                \(each.joined(separator: "; ")); an RNN with W_hh = 1.05 I exploded without clipping (largest gradient \
+                norm \(fmt(unclipped, 3))).
                 """,
             answer: "Vanishes: less than a tenth survives the sequence; explodes: more than tenfold; holds: in "
                 + "between. " + (s.exploding.findings.first?.text ?? ""),

@@ -94,7 +94,7 @@ extension LearningJudgement {
     }
 
     /// The state with its key number, for a table cell: "converged from epoch 34", "did not learn (best 0.153,
-    /// baseline 0.158)", "still improving (-0.004 over 3 epochs)".
+    /// baseline 0.158)", "still improving (fell 0.004 over the last 3 epochs)".
     var brief: String {
         let e = evidence
         switch state {
@@ -112,7 +112,7 @@ extension LearningJudgement {
                 : "did not learn (best \(fmt(e.best, 3)), baseline \(fmt(b, 3)))"
         case .overfitting: return "overfitting (min \(fmt(e.best, 3)) at epoch \(e.bestEpoch), last \(fmt(e.last, 3)))"
         case .stillImproving:
-            return "still improving (-\(fmt(e.recentDrop ?? .nan, 2)) over \(e.recentEpochs ?? 0) epochs)"
+            return "still improving (fell \(fmt(e.recentDrop ?? .nan, 2)) over the last \(e.recentEpochs ?? 0) epochs)"
         case .converged: return "converged from epoch \(e.convergedFrom ?? 0)"
         case .tooShort: return "learned; too few epochs to judge a trend"
         }
