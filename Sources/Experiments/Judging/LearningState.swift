@@ -93,7 +93,8 @@ package enum Judge {
     /// The noise of a curve: the standard deviation of its second differences v[t+1] - 2 v[t] + v[t-1] over its second
     /// half (at least its last 5 epochs), divided by sqrt 6: for independent noise of sd s a second difference has sd
     /// s sqrt 6, and a steady trend (linear in the epochs) adds nothing to it. Second differences that touch a spike
-    /// epoch or the epoch after it are left out, so a jump does not inflate it.
+    /// epoch or the epoch after it are left out, so a jump does not inflate it. A curve too short for two of them
+    /// takes the standard deviation of its changes divided by sqrt 2.
     package static func noise(_ curve: [Double], excluding spikes: Set<Int> = []) -> Double {
         let start = max(0, curve.count - max(5, curve.count / 2))
         let touched = spikes.union(spikes.map { $0 + 1 })
@@ -103,7 +104,10 @@ package enum Judge {
             let d: Double = curve[t + 1] - 2 * curve[t] + curve[t - 1]
             if d.isFinite { second.append(d) }
         }
-        return Stats.std(second) / 6.0.squareRoot()
+        guard second.count < 2 else { return Stats.std(second) / 6.0.squareRoot() }
+        // Too short for second differences (3 epochs): the changes' spread, trend and all, which claims less.
+        let first = (max(start, 1)..<curve.count).filter { !touched.contains($0) }.map { curve[$0] - curve[$0 - 1] }
+        return Stats.std(first.filter(\.isFinite)) / 2.0.squareRoot()
     }
 
     /// Notable jumps of a loss curve: the epochs (1-based) whose rise over the previous epoch exceeds both 5 times
