@@ -23,6 +23,14 @@ extension Answers {
         } ?? fmt(first, 3)
     }
 
+    /// With pretrained word vectors, what the seeded random ones give instead (mean over the initialisations).
+    static func randomVectorsClause(_ spread: SeedComparison?) -> String {
+        guard let series = spread?.measures["adjacent cosine" + FusionExperiment.randomWordVectors] else { return "" }
+        let values = series.map { "\($0.model) \(OverSeeds.withInterval($0.values, positive: false) { fmt($0, 3) })" }
+        return " With seeded random word vectors instead, cos(h_t, h_t-1) over \(series.first?.values.count ?? 0) "
+            + "initialisations: " + values.joined(separator: ", ") + "."
+    }
+
     static func imageFeatures(_ s: FusionExperiment.Summary) -> Answer {
         let top = s.imageTop5.sorted { $0.key < $1.key }.map { image, classes -> (String, String, Double) in
             let first = classes.first ?? "- 0"
@@ -82,7 +90,8 @@ extension Answers {
             } ?? "No encoder keeps adjacent states more alike than another beyond the noise")
                 + ": a description of how much each word changes the state, not a measure of memory (Q3.5 "
                 + "measures it).",
-            answer: family.map { ranking($0, measure: "cos(h_t, h_t-1)", better: "higher") + "." } ?? "",
+            answer: (family.map { ranking($0, measure: "cos(h_t, h_t-1)", better: "higher") + "." } ?? "")
+                + randomVectorsClause(s.spread),
             table: AnswerTable(
                 headers: ["encoder", "cos(h_t, h_t-1)", "cos(h_t, h_t+2)", "cos(h_t, h_t+3)"],
                 rows: s.metrics.map { m in

@@ -23,6 +23,14 @@ extension Answers {
         return "real/\(t.task)/\(file(t, cell))"
     }
 
+    /// A task's trivial predictor as a table cell: chance for a classifier, else its loss on validation and test.
+    static func baselineCell(_ t: RealDataExperiment.TaskResult) -> String {
+        guard let b = t.baseline else { return "-" }
+        if let chance = b.chance { return "chance \(RealDataReport.pct(chance))" }
+        let test = t.baselineItems.map { ", test \(fmt(Stats.mean($0.values), 3))" } ?? ""
+        return "\(b.name): validation \(fmt(b.validationLoss, 3))\(test)"
+    }
+
     /// "accuracy.svg" for a classifier, "loss.svg" for a forecast.
     static func measureFigure(_ t: RealDataExperiment.TaskResult) -> String {
         t.models.first?.testAccuracy != nil ? "accuracy.svg" : "loss.svg"
@@ -121,10 +129,7 @@ extension Answers {
                 rows.append([
                     RealDataReport.label(t.task), m.model, LearningJudgement.tally(v.states(t.task, m.model)),
                     (accuracy ? "accuracy " : "MSE ") + measure,
-                    t.baseline.map { b in
-                        b.chance.map { "chance \(RealDataReport.pct($0))" }
-                            ?? "\(b.name) \(fmt(b.validationLoss, 3)) (val)"
-                    } ?? "-"
+                    baselineCell(t)
                 ])
             }
         }

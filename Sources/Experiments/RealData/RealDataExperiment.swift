@@ -86,8 +86,8 @@ package enum RealDataExperiment {
         package var baseline: TrivialBaseline? = nil, baselineItems: BaselineItems? = nil
         /// The further seeds' models, one list per seed.
         package var replicas: [[ReplicaResult]] = []
-        /// The size of the validation split (an accuracy's interval of chance).
-        package var validationCount: Int? = nil
+        /// The size of the validation split (an accuracy's interval of chance), and the gradient clipping norm.
+        package var validationCount: Int? = nil, clip: Double? = nil
     }
 
     package struct Summary: Codable, Sendable { package var tasks: [TaskResult]; package var findings: [Finding] }
@@ -461,6 +461,14 @@ package enum RealDataExperiment {
                 zip(zip(results, trained), states).map { ModelEvolution($0.0, tracking.trackers[$0.1.cell]!, $1) })
             + RealDataReport.gradientFlowFindings(flow)
             + RealDataReport.gradientOverTrainingFindings(results)
+            + results.compactMap { r in
+                EventChain.account(
+                    EventChain.events(
+                        history: r.history, snapshots: r.evolution, cell: r.cell, chance: baseline?.chance,
+                        validationSamples: task.validation?.count ?? task.tokenValidation?.count, clip: recipe.clip),
+                    run: "Events in order, \(r.model)"
+                ).map { Finding.detail($0) }
+            }
         try RealDataReport.figures(
             task: task.key, results: results, trackers: trackerList,
             objective: recipe.objective, baselines: task.baselines, folder: folder, report: &report)
@@ -484,6 +492,7 @@ package enum RealDataExperiment {
         result.baseline = baseline; result.baselineItems = task.baselineItems
         result.replicas = seeds?.replicas ?? []
         result.validationCount = task.validation?.count ?? task.tokenValidation?.count
+        result.clip = recipe.clip
         if !task.compareGateInits.isEmpty, let i = trained.firstIndex(where: { $0.cell == .lstm }) {
             let runs = try compareGateInits(
                 task, o, context, main: trained[i], mainRead: results[i], probe: probe, report: &report)

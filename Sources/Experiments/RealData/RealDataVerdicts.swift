@@ -18,7 +18,7 @@ struct RealDataVerdicts {
                         testCount: t.testCount ?? 0, baseline: t.baseline))
                 events["\(t.task) \(m.model)"] = EventChain.events(
                     history: m.history, snapshots: m.evolution, cell: m.cell, chance: t.baseline?.chance,
-                    validationSamples: t.validationCount)
+                    validationSamples: t.validationCount, clip: t.clip)
             }
             for (k, replica) in t.replicas.enumerated() {
                 states += replica.map {
