@@ -105,11 +105,6 @@ enum Answers {
     /// "mnist_rows/loss.svg": the folder and file, since several tasks have a loss.svg.
     static func shortName(_ path: String) -> String { path.split(separator: "/").suffix(2).joined(separator: "/") }
 
-    /// A finding's numbers under a prefix ("sine: "), for an answer that gathers several.
-    static func prefixed(_ numbers: [String: Double], _ prefix: String) -> [String: Double] {
-        Dictionary(uniqueKeysWithValues: numbers.map { ("\(prefix)\($0.key)", $0.value) })
-    }
-
     /// How many seeds a comparison rests on, as a caveat.
     static func seedCaveat(_ seeds: Int, limit: String = "") -> String? {
         seeds > 1

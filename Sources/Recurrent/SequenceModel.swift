@@ -115,6 +115,34 @@ public final class SequenceModel<T: Real> {
         return BatchResult(loss: loss, correct: correct, count: countOf(batch.target))
     }
 
+    /// `evaluate`'s result and, from the same forward pass, per prediction row the squared error averaged over the
+    /// outputs or 1 where the largest logit is the label (comparisons paired over test items).
+    public func evaluateItems(_ batch: SequenceBatch<T>) throws -> (BatchResult, [Double]) {
+        let pass = try run(batch.input)
+        let (loss, _, correct) = try lossAndGradient(pass.prediction, batch.target)
+        let p = pass.prediction, width = p.shape.last ?? 1, rows = p.count / max(width, 1)
+        var items: [Double] = []
+        items.reserveCapacity(rows)
+        switch batch.target {
+        case .classes(let labels):
+            for r in 0..<min(rows, labels.count) {
+                var best = 0
+                for j in 1..<max(width, 1) where p.data[r * width + j] > p.data[r * width + best] { best = j }
+                items.append(best == labels[r] ? 1 : 0)
+            }
+        case .values(let y):
+            for r in 0..<rows {
+                var sum = 0.0
+                for j in 0..<width {
+                    let d = Double(p.data[r * width + j]) - Double(y.data[r * width + j])
+                    sum += d * d
+                }
+                items.append(sum / Double(width))
+            }
+        }
+        return (BatchResult(loss: loss, correct: correct, count: countOf(batch.target)), items)
+    }
+
     func countOf(_ target: SequenceBatch<T>.Target) -> Int {
         switch target {
         case .values(let v): v.shape[0];

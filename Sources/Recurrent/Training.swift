@@ -193,15 +193,32 @@ public final class Trainer<T: Real> {
 
     /// Mean loss and accuracy over a dataset, in batches.
     public func evaluate<D: SequenceDataset>(_ data: D) throws -> (loss: Double, accuracy: Double) where D.Scalar == T {
+        let r = try evaluate(data, items: false)
+        return (r.loss, r.accuracy)
+    }
+
+    /// Mean loss and accuracy over a dataset, and per prediction row (a sequence, or a step of an every-step head) its
+    /// squared error averaged over the outputs, or 1 where the largest logit is the label: one pass, the same loss.
+    public func evaluateItems<D: SequenceDataset>(_ data: D) throws -> (loss: Double, accuracy: Double, items: [Double])
+    where D.Scalar == T {
+        try evaluate(data, items: true)
+    }
+
+    func evaluate<D: SequenceDataset>(_ data: D, items: Bool) throws -> (
+        loss: Double, accuracy: Double, items: [Double]
+    )
+    where D.Scalar == T {
         guard options.batchSize >= 1 else {
             throw TrainingError(description: "batch size must be at least 1 (got \(options.batchSize))")
         }
-        var lossSum = 0.0, correct = 0, seen = 0
+        var lossSum = 0.0, correct = 0, seen = 0, perItem: [Double] = []
         let batchSize = min(options.batchSize, max(data.count, 1))
         for start in stride(from: 0, to: data.count, by: batchSize) {
-            let r = try model.evaluate(data.batch(Array(start..<min(start + batchSize, data.count))))
-            lossSum += r.loss * Double(r.count); correct += r.correct; seen += r.count
+            let batch = data.batch(Array(start..<min(start + batchSize, data.count)))
+            let r = try items ? model.evaluateItems(batch) : (model.evaluate(batch), [])
+            lossSum += r.0.loss * Double(r.0.count); correct += r.0.correct; seen += r.0.count
+            perItem += r.1
         }
-        return (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
+        return (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)), perItem)
     }
 }

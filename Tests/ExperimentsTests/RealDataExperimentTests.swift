@@ -342,6 +342,11 @@ final class RealDataExperimentTests: XCTestCase {
         XCTAssertEqual(seeded.baselineItems?.name, "naive forecast")
         XCTAssertEqual(seeded.baselineItems?.values.count, task.testCount)
         XCTAssertEqual(seeded.replicas[0].map(\.testItems.count), [task.testCount, task.testCount, task.testCount])
+        for m in seeded.models {
+            XCTAssertEqual(
+                m.testItems.reduce(0, +) / Double(m.testItems.count), m.testLoss, accuracy: 1e-5 * m.testLoss,
+                "the squared errors per test day average to the test MSE")
+        }
         XCTAssertEqual(seeded.baseline?.name, "naive last value")
         XCTAssertEqual(RealDataVerdicts([seeded]).states.count, 9, "a learning state per model and seed")
         // Random for data without a time order, the same for the same seed.

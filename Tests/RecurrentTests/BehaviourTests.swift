@@ -442,6 +442,30 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(second.model.parameters.tensors, full.model.parameters.tensors)
     }
 
+    /// The items of one evaluation pass average to its loss (squared errors) or accuracy (right answers), and the
+    /// loss and accuracy are the plain evaluation's, bit for bit.
+    func testEvaluationItemsAgreeWithTheEvaluation() throws {
+        let (t, data) = makeTrainer(seed: 5)
+        let plain = try t.evaluate(data), items = try t.evaluateItems(data)
+        XCTAssertEqual(items.loss, plain.loss)
+        XCTAssertEqual(items.items.count, data.count * 10, "every step of an every-step head")
+        XCTAssertEqual(items.items.reduce(0, +) / Double(items.items.count), plain.loss, accuracy: 1e-5 * plain.loss)
+        var rng = SeededRandom(seed: 6)
+        let classifier = SequenceModel<Float>(
+            embedding: nil,
+            rnn: RecurrentNetwork(config: RecurrentConfig(cell: .gru, inputSize: 1, hiddenSize: 6), rng: &rng),
+            head: Linear(inputSize: 6, outputSize: 3, rng: &rng), headMode: .lastStep, objective: .crossEntropy)
+        let classes = TensorSequenceDataset(
+            inputs: data.inputs, targets: .classes((0..<data.count).map { $0 % 3 }))
+        let c = Trainer(
+            model: classifier, optimizer: .adam(lr: 0.01),
+            options: TrainingOptions(epochs: 1, batchSize: 16, clipNorm: nil, shuffleSeed: 1))
+        let (loss, accuracy) = try c.evaluate(classes), counted = try c.evaluateItems(classes)
+        XCTAssertEqual(counted.loss, loss)
+        XCTAssertEqual(counted.accuracy, accuracy)
+        XCTAssertEqual(counted.items.reduce(0, +) / Double(data.count), accuracy, accuracy: 1e-12)
+    }
+
     /// A batch size past the data (Int.max included) trains on the whole data per step, as the data's own size does.
     func testBatchLargerThanTheDataIsTheWholeData() throws {
         let (whole, data) = makeTrainer(seed: 4), (huge, _) = makeTrainer(seed: 4)

@@ -18,42 +18,11 @@ package struct BaselineItems: Codable, Sendable, Equatable {
 }
 
 extension RealDataExperiment.Task {
-    /// The trained model on the test split: the one read of it for this model.
+    /// The trained model on the test split: the one read of it for this model, with every item's value.
     func test(_ trainer: Trainer<Float>) throws -> TestRead {
         testReads.count += 1
-        let (loss, accuracy) = try tokens.map { try trainer.evaluate($0.1) } ?? trainer.evaluate(test!)
-        let items = try tokens.map { try Self.perItem(trainer.model, $0.1) } ?? Self.perItem(trainer.model, test!)
-        return TestRead(loss: loss, accuracy: accuracy, items: items)
-    }
-
-    /// Per prediction row of `data` (a sequence, or a step of an every-step head): the squared error averaged over
-    /// the outputs, or 1 where the largest logit is the label.
-    static func perItem<D: SequenceDataset>(_ model: SequenceModel<Float>, _ data: D) throws -> [Double]
-    where D.Scalar == Float {
-        var out: [Double] = []
-        for start in stride(from: 0, to: data.count, by: 256) {
-            let batch = data.batch(Array(start..<min(start + 256, data.count)))
-            let p = try model.predict(batch.input)
-            let width = p.shape.last ?? 1, rows = p.count / max(width, 1)
-            switch batch.target {
-            case .classes(let labels):
-                for r in 0..<min(rows, labels.count) {
-                    let row = p.data[(r * width)..<((r + 1) * width)]
-                    let best = row.indices.max { row[$0] < row[$1] }! - r * width
-                    out.append(best == labels[r] ? 1 : 0)
-                }
-            case .values(let y):
-                for r in 0..<rows {
-                    var sum = 0.0
-                    for j in 0..<width {
-                        let d = Double(p.data[r * width + j]) - Double(y.data[r * width + j])
-                        sum += d * d
-                    }
-                    out.append(sum / Double(width))
-                }
-            }
-        }
-        return out
+        let r = try tokens.map { try trainer.evaluateItems($0.1) } ?? trainer.evaluateItems(test!)
+        return TestRead(loss: r.loss, accuracy: r.accuracy, items: r.items)
     }
 
     /// The trivial predictor on every test item: for classes the training split's majority class (1 where it is
