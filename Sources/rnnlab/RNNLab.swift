@@ -160,7 +160,8 @@ struct Real: ParsableCommand {
     @Option(help: "Seeds of pixel-by-pixel MNIST, the longest task (default 1; at most --seeds).") var pixelSeeds: Int?
     @Option(help: "Training digits for pixel-by-pixel MNIST.") var pixelTrain: Int?
     @Option(help: "Adam learning rate for pixel-by-pixel MNIST.") var pixelLr: Double?
-    @Option(help: "Gate-bias initialisation on pixel-by-pixel MNIST: forget-bias or chrono.") var pixelInit: GateInit?
+    @Option(help: "Gate-bias initialisation on pixel-by-pixel MNIST: forget-bias, chrono or forget-bias-0.")
+    var pixelInit: GateInit?
     @Flag(help: "Skip training the LSTM with the other gate initialisations side by side.")
     var noInitComparison = false
     @Flag(help: "Permute the pixel order (permuted sequential MNIST).") var permuted = false
