@@ -1,4 +1,5 @@
 import Foundation
+import Statistics
 import TensorCore
 import Recurrent
 import SequenceData
@@ -112,8 +113,7 @@ package enum Benchmark {
             let t2 = DispatchTime.now().uptimeNanoseconds
             if i >= 2 { fwd.append(Double(t1 - t0) / 1e6); bwd.append(Double(t2 - t1) / 1e6) }
         }
-        let median = { (v: [Double]) in v.sorted()[v.count / 2] }
-        return (median(fwd), median(bwd))
+        return (Stats.median(fwd), Stats.median(bwd))
     }
 
     /// Seconds per training step: the second of two epochs (the first warms up) of `iterations` batches of
@@ -207,23 +207,24 @@ extension Benchmark {
     package static func gemm(_ spec: BenchmarkSpec) throws -> GEMMBenchmarkResult {
         try spec.validate()
         let peak = PeakThroughput.measureFloatGFLOPS() * Double(spec.threads)
-        let mine = GEMMBlocking.current
+        let mine = GEMMBlocking.detected
         var result = GEMMBenchmarkResult(
             cpu: cpuModel, simd: simdLevel, tile: "\(GEMMTile.rows)x\(GEMMTile.columns(Float.self))",
             caches: CacheSizes.detected.description, blocking: mine.description, threads: spec.threads,
-            peakGflops: peak, shapes: try gemmShapes(spec, peak: peak))
+            peakGflops: peak, shapes: try gemmShapes(spec, peak: peak, blocking: mine))
         if let other = comparedCaches.first(where: { GEMMBlocking.derived(from: $0.caches) != mine }) {
-            GEMMBlocking.current = .derived(from: other.caches)
-            defer { GEMMBlocking.current = mine }
+            let blocking = GEMMBlocking.derived(from: other.caches)
             result.otherCaches = "\(other.name): \(other.caches)"
-            result.otherBlocking = GEMMBlocking.current.description
-            result.shapesWithOtherBlocking = try gemmShapes(spec, peak: peak)
+            result.otherBlocking = blocking.description
+            result.shapesWithOtherBlocking = try gemmShapes(spec, peak: peak, blocking: blocking)
         }
         return result
     }
 
-    /// Every product of `gemmShapes`, timed: best of 5 rounds of at least 50 ms each.
-    static func gemmShapes(_ spec: BenchmarkSpec, peak: Double) throws -> [GEMMBenchmarkResult.Shape] {
+    /// Every product of `gemmShapes` with `blocking`, timed: best of 5 rounds of at least 50 ms each.
+    static func gemmShapes(_ spec: BenchmarkSpec, peak: Double, blocking: GEMMBlocking) throws
+        -> [GEMMBenchmarkResult.Shape]
+    {
         var rng = SeededRandom(seed: 42)
         var shapes: [GEMMBenchmarkResult.Shape] = []
         for s in gemmShapes(spec) {
@@ -247,7 +248,7 @@ extension Benchmark {
                             if let panels {
                                 TensorCore.gemm(
                                     m: s.m, a: ap.baseAddress!, lda: lda, b: panels, c: cp.baseAddress!, ldc: s.n,
-                                    accumulate: false)
+                                    accumulate: false, blocking: blocking)
                                 return
                             }
                             if let n1 = s.split {
@@ -255,14 +256,14 @@ extension Benchmark {
                                 gemmTransposedSideBySide(
                                     m: s.m, k: s.k, a: ap.baseAddress!, lda: lda, b1: bp.baseAddress!, ldb1: n1,
                                     n1: n1, c1: cp.baseAddress!, b2: b2, ldb2: s.n - n1, n2: s.n - n1, c2: c2,
-                                    workspace: workspace.ensure(s.m * s.n), threads: spec.threads)
+                                    workspace: workspace.ensure(s.m * s.n), threads: spec.threads, blocking: blocking)
                                 return
                             }
                             TensorCore.gemm(
                                 s.transA ? .transposed : .none, .none, m: s.m, n: s.n, k: s.k, a: ap.baseAddress!,
                                 lda: lda,
                                 b: bp.baseAddress!, ldb: s.n, c: cp.baseAddress!, ldc: s.n, accumulate: false,
-                                threads: spec.threads)
+                                threads: spec.threads, blocking: blocking)
                         }
                     }
                 }

@@ -63,8 +63,8 @@ public struct GEMMBlocking: Equatable, Sendable, Codable, CustomStringConvertibl
         GEMMBlocking(depth: GEMMTile.depth, columnBlockBytes: max(caches.l2 / 2, 64 << 10))
     }
 
-    /// The blocking every product uses: derived from this CPU's caches (settable, for `bench --gemm`'s comparison).
-    nonisolated(unsafe) public static var current = derived(from: .detected)
+    /// The blocking of this CPU's caches, every product's unless it is given another (`bench --gemm` compares one).
+    public static let detected = derived(from: .detected)
 
     /// nc for scalar type T: a multiple of the tile width, at least one tile.
     @inlinable public func columns<T: Real>(_ type: T.Type) -> Int {

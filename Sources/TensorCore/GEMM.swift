@@ -20,7 +20,8 @@ public enum Transpose { case none, transposed }
 public func gemm<T: Real>(
     _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
     a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = 1, sumsOfA: UnsafeMutablePointer<T>? = nil
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool, threads: Int = 1, sumsOfA: UnsafeMutablePointer<T>? = nil,
+    blocking: GEMMBlocking = .detected
 ) {
     precondition(sumsOfA == nil || transA == .transposed, "sumsOfA is the column sums of a transposed A")
     if m == 0 { return }
@@ -38,7 +39,7 @@ public func gemm<T: Real>(
         transpose(b, rows: n, cols: k, ld: ldb, into: bt)
         gemm(
             transA, .none, m: m, n: n, k: k, a: a, lda: lda, b: UnsafePointer(bt), ldb: n, c: c, ldc: ldc,
-            accumulate: accumulate, threads: threads, sumsOfA: sumsOfA)
+            accumulate: accumulate, threads: threads, sumsOfA: sumsOfA, blocking: blocking)
         return
     }
     if n == 1 && transA == .transposed {
@@ -47,7 +48,7 @@ public func gemm<T: Real>(
         return
     }
     multiply(
-        transA, m: m, n: n, k: k, a: a, lda: lda, b: ColumnBlocks(b, ld: ldb), c: c, ldc: ldc,
+        transA, m: m, n: n, k: k, a: a, lda: lda, b: ColumnBlocks(b, ld: ldb, blocking: blocking), c: c, ldc: ldc,
         accumulate: accumulate, threads: threads, sumsOfA: sumsOfA)
 }
 
@@ -63,7 +64,7 @@ public func gemmTransposedSideBySide<T: Real>(
     m: Int, k: Int, a: UnsafePointer<T>, lda: Int, b1: UnsafePointer<T>, ldb1: Int, n1: Int,
     c1: UnsafeMutablePointer<T>,
     b2: UnsafePointer<T>, ldb2: Int, n2: Int, c2: UnsafeMutablePointer<T>, workspace c: UnsafeMutablePointer<T>,
-    threads: Int = 1, sumsOfA: UnsafeMutablePointer<T>? = nil
+    threads: Int = 1, sumsOfA: UnsafeMutablePointer<T>? = nil, blocking: GEMMBlocking = .detected
 ) {
     // Apart where one product costs more kernel tiles: one column beside whole tiles (pixel-by-pixel MNIST's
     // x_t beside H = 128) adds a zero-padded tile that its own one-column product (`gemvTransposed`) does not.
@@ -76,10 +77,10 @@ public func gemmTransposedSideBySide<T: Real>(
     if m == 0 || k == 0 || n1 == 0 || n2 == 0 || tiles(n) > apartTiles || m <= readInPlace {
         gemm(
             .transposed, .none, m: m, n: n1, k: k, a: a, lda: lda, b: b1, ldb: ldb1, c: c1, ldc: n1,
-            accumulate: true, threads: threads, sumsOfA: sumsOfA)
+            accumulate: true, threads: threads, sumsOfA: sumsOfA, blocking: blocking)
         gemm(
             .transposed, .none, m: m, n: n2, k: k, a: a, lda: lda, b: b2, ldb: ldb2, c: c2, ldc: n2,
-            accumulate: true, threads: threads)
+            accumulate: true, threads: threads, blocking: blocking)
         return
     }
     for i in 0..<m {
@@ -87,7 +88,8 @@ public func gemmTransposedSideBySide<T: Real>(
         (c + i * n + n1).update(from: c2 + i * n2, count: n2)
     }
     multiply(
-        .transposed, m: m, n: n, k: k, a: a, lda: lda, b: ColumnBlocks(b1, ld: ldb1, columns: n1, b2, ld: ldb2),
+        .transposed, m: m, n: n, k: k, a: a, lda: lda,
+        b: ColumnBlocks(b1, ld: ldb1, columns: n1, b2, ld: ldb2, blocking: blocking),
         c: c, ldc: n, accumulate: true, threads: threads, sumsOfA: sumsOfA)
     for i in 0..<m {
         (c1 + i * n1).update(from: c + i * n, count: n1)
@@ -132,12 +134,23 @@ func multiply<T: Real>(
 struct ColumnBlocks<T: Real> {
     @usableFromInline let left: UnsafePointer<T>, ldLeft: Int, leftColumns: Int
     @usableFromInline let right: UnsafePointer<T>?, ldRight: Int
+    /// Columns (nc) whose kc-deep block one pass over C's rows reads, from the product's `GEMMBlocking`.
+    @usableFromInline let blockColumns: Int
 
     /// One matrix.
-    @inlinable init(_ b: UnsafePointer<T>, ld: Int) { self.init(b, ld: ld, columns: Int.max, nil, ld: 0) }
+    @inlinable init(_ b: UnsafePointer<T>, ld: Int, blocking: GEMMBlocking) {
+        self.init(b, ld: ld, columns: Int.max, nil, ld: 0, blocking: blocking)
+    }
     /// [b1 | b2], b1 with `columns` columns.
-    @inlinable init(_ b1: UnsafePointer<T>, ld ld1: Int, columns: Int, _ b2: UnsafePointer<T>?, ld ld2: Int) {
-        (left, ldLeft, leftColumns, right, ldRight) = (b1, ld1, columns, b2, ld2)
+    @inlinable init(
+        _ b1: UnsafePointer<T>, ld ld1: Int, columns: Int, _ b2: UnsafePointer<T>?, ld ld2: Int, blocking: GEMMBlocking
+    ) {
+        self.init(b1, ld: ld1, columns: columns, b2, ld: ld2, blockColumns: blocking.columns(T.self))
+    }
+    @inlinable init(
+        _ b1: UnsafePointer<T>, ld ld1: Int, columns: Int, _ b2: UnsafePointer<T>?, ld ld2: Int, blockColumns: Int
+    ) {
+        (left, ldLeft, leftColumns, right, ldRight, self.blockColumns) = (b1, ld1, columns, b2, ld2, blockColumns)
     }
 
     /// The one matrix, read in place; nil for two.
@@ -145,7 +158,9 @@ struct ColumnBlocks<T: Real> {
 
     /// B from row k0 on.
     @inlinable func rows(from k0: Int) -> ColumnBlocks {
-        ColumnBlocks(left + k0 * ldLeft, ld: ldLeft, columns: leftColumns, right.map { $0 + k0 * ldRight }, ld: ldRight)
+        ColumnBlocks(
+            left + k0 * ldLeft, ld: ldLeft, columns: leftColumns, right.map { $0 + k0 * ldRight }, ld: ldRight,
+            blockColumns: blockColumns)
     }
 
     /// Copies row kk's columns first..<first + count to dst.
@@ -235,9 +250,6 @@ public enum GEMMTile {
     /// The k block (kc): every product sums k in slabs this deep, each from zero, then adds the slab to C (the same on
     /// every machine: see `GEMMBlocking`).
     public static let depth = 256
-    /// Columns of B (nc, a multiple of the tile width) whose kc-deep block one pass over the rows reads: half of this
-    /// CPU's L2 (`GEMMBlocking.current`).
-    @inlinable public static func blockColumns<T: Real>(_ type: T.Type) -> Int { GEMMBlocking.current.columns(T.self) }
 
     /// C[0..<rows, 0..<width] = (accumulate ? C : 0) + tile, for the first `width` columns of a tile computed
     /// apart (the zero-padded last columns of a product).

@@ -114,7 +114,9 @@ public struct PackedPanels<T: Real> {
     /// Packs B [rows, columns] (leading dimension ld) into `storage`, at least `count(rows:columns:)` scalars.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public init(packing b: UnsafePointer<T>, rows: Int, columns: Int, ld: Int, into storage: UnsafeMutablePointer<T>) {
-        self.init(packing: ColumnBlocks(b, ld: ld), rows: rows, columns: 0..<columns, into: storage)
+        // The column blocking does not enter the packing itself.
+        self.init(
+            packing: ColumnBlocks(b, ld: ld, blocking: .detected), rows: rows, columns: 0..<columns, into: storage)
     }
 
     /// Packs the columns `columns` of b's first `rows` rows.
@@ -158,7 +160,7 @@ public struct PackedPanels<T: Real> {
 @_specialize(where T == Float) @_specialize(where T == Double)
 public func gemm<T: Real>(
     m: Int, a: UnsafePointer<T>, lda: Int, b: PackedPanels<T>, c: UnsafeMutablePointer<T>, ldc: Int,
-    accumulate: Bool
+    accumulate: Bool, blocking: GEMMBlocking = .detected
 ) {
     let n = b.columns, k = b.rows
     if m == 0 || n == 0 { return }
@@ -168,7 +170,7 @@ public func gemm<T: Real>(
     }
     let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
     // Panels per pass over the rows, so the kc-deep slices of them that pass reads stay in L2.
-    let block = GEMMTile.blockColumns(T.self) / nr
+    let block = blocking.columns(T.self) / nr
     let full = n / nr, tail = n - full * nr
     withUnsafeTemporaryAllocation(of: T.self, capacity: tail > 0 ? mr * nr : 1) { scratch in
         let tile = scratch.baseAddress!

@@ -56,7 +56,7 @@ func withSlabScratch<T: Real, R>(
     _ type: T.Type, n: Int, b: ColumnBlocks<T>, packsB: Bool, _ body: (SlabScratch<T>) -> R
 ) -> R {
     let kc = GEMMTile.depth, nr = GEMMTile.columns(T.self), mr = GEMMTile.rows
-    let full = n / nr * nr, tail = n - full, nc = GEMMTile.blockColumns(T.self)
+    let full = n / nr * nr, tail = n - full, nc = b.blockColumns
     let packs = b.inPlace == nil || packsB && full >= 2 * nr
     let panels: UnsafeMutablePointer<T>? = packs ? .allocate(capacity: kc * min(nc, full)) : nil
     defer { panels?.deallocate() }
@@ -74,7 +74,7 @@ func multiplySlab<T: Real>(
     strips: StripPanels<T>?, a: UnsafePointer<T>, lda: Int, rows: Range<Int>, n: Int, depth kb: Int,
     b bk: ColumnBlocks<T>, c: UnsafeMutablePointer<T>, ldc: Int, accumulate acc: Bool, scratch: SlabScratch<T>
 ) {
-    let nr = GEMMTile.columns(T.self), nc = GEMMTile.blockColumns(T.self)
+    let nr = GEMMTile.columns(T.self), nc = bk.blockColumns
     let full = n / nr * nr, tail = n - full
     if tail > 0 { _ = PackedPanels(packing: bk, rows: kb, columns: full..<n, into: scratch.tailPanel) }
     var j0 = 0

@@ -235,11 +235,13 @@ func copyRow<T: Real>(_ src: UnsafePointer<T>, count: Int, to dst: UnsafeMutable
 
 /// Calls body with `parts` contiguous slices of 0..<count, side by side on as many threads (in one call on this
 /// thread when parts <= 1). The slices must touch disjoint memory. Every thread that runs a slice flushes
-/// subnormals as `Subnormals.flushed` says.
+/// subnormals as `flushSubnormals` says (`Subnormals.flushed` unless given).
 @inlinable
-public func forEachSlice(of count: Int, parts: Int, _ body: (Range<Int>) -> Void) {
+public func forEachSlice(
+    of count: Int, parts: Int, flushSubnormals: Bool = Subnormals.flushed, _ body: (Range<Int>) -> Void
+) {
     let parts = max(1, min(parts, count))
-    Subnormals.applyToThisThread()
+    Subnormals.applyToThisThread(flushSubnormals)
     guard parts > 1 else {
         body(0..<count)
         return
@@ -247,7 +249,7 @@ public func forEachSlice(of count: Int, parts: Int, _ body: (Range<Int>) -> Void
     let chunk = (count + parts - 1) / parts
     withoutActuallyEscaping(body) { body in
         DispatchQueue.concurrentPerform(iterations: parts) { p in
-            Subnormals.applyToThisThread()
+            Subnormals.applyToThisThread(flushSubnormals)
             let lo = p * chunk
             if lo < count { body(lo..<min(count, lo + chunk)) }
         }

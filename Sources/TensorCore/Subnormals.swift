@@ -1,4 +1,5 @@
 import CFloatControl
+import Foundation
 
 /// Subnormal floats (below about 1.2e-38 in Float, 2.2e-308 in Double) are flushed to zero on every thread that runs
 /// a kernel: flush-to-zero (subnormal results become 0) and denormals-are-zero (subnormal inputs read as 0), in the
@@ -11,11 +12,12 @@ import CFloatControl
 /// What it changes: values below the normal range become 0, so the gradient-through-time figures bottom out at
 /// that floor instead of at ~1e-45.
 public enum Subnormals {
-    /// Whether kernels flush subnormals to zero (the default). Set it before training starts.
-    nonisolated(unsafe) public static var flushed = true
+    /// Whether kernels flush subnormals to zero: yes unless the environment's RNNLAB_KEEP_SUBNORMALS is 1 (to measure
+    /// what flushing changes), read once.
+    public static let flushed = ProcessInfo.processInfo.environment["RNNLAB_KEEP_SUBNORMALS"] != "1"
 
-    /// Sets the calling thread's bits to `flushed`.
-    public static func applyToThisThread() { rnnlab_set_flush_subnormals(flushed ? 1 : 0) }
+    /// Sets the calling thread's bits: flush, or keep subnormals.
+    public static func applyToThisThread(_ flush: Bool = flushed) { rnnlab_set_flush_subnormals(flush ? 1 : 0) }
 
     /// Whether the calling thread flushes subnormals now.
     public static var thisThreadFlushes: Bool { rnnlab_flushes_subnormals() != 0 }

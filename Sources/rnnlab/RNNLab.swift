@@ -24,8 +24,6 @@ struct RNNLab: ParsableCommand {
     static func prepare() throws {
         bootstrapLogging
         do { try CPUFeatures.verify() } catch { throw ValidationError("\(error)") }
-        // Subnormals are flushed to zero unless asked to keep them (to measure what flushing changes).
-        Subnormals.flushed = ProcessInfo.processInfo.environment["RNNLAB_KEEP_SUBNORMALS"] != "1"
     }
 }
 

@@ -611,14 +611,14 @@ final class CPUFeatureTests: XCTestCase {
 
 /// Flush-to-zero and denormals-are-zero hold on every thread that runs a slice, and only while asked for.
 final class SubnormalTests: XCTestCase {
-    override func tearDown() { Subnormals.flushed = true }
+    override func tearDown() { Subnormals.applyToThisThread() }
 
     /// What each slice's thread reports, and what it computes from a subnormal input.
-    func slices(parts: Int) -> [(flushes: Bool, product: Float)] {
+    func slices(parts: Int, flush: Bool = Subnormals.flushed) -> [(flushes: Bool, product: Float)] {
         let lock = NSLock()
         var seen: [(Bool, Float)] = []
         let tiny = [Float](repeating: 1e-39, count: 1)  // subnormal (Float's normal range starts at 1.18e-38)
-        forEachSlice(of: 8, parts: parts) { _ in
+        forEachSlice(of: 8, parts: parts, flushSubnormals: flush) { _ in
             let product = tiny.withUnsafeBufferPointer { $0[0] * 1.5 }
             usleep(20_000)  // keep this thread busy so the others run on threads of their own
             lock.lock(); seen.append((Subnormals.thisThreadFlushes, product)); lock.unlock()
@@ -633,8 +633,7 @@ final class SubnormalTests: XCTestCase {
             XCTAssertEqual(seen.count, parts)
             XCTAssertTrue(seen.allSatisfy { $0.flushes && $0.product == 0 }, "\(seen)")
         }
-        Subnormals.flushed = false
-        let off = slices(parts: 4)
+        let off = slices(parts: 4, flush: false)
         XCTAssertTrue(off.allSatisfy { !$0.flushes && $0.product == 1.5e-39 }, "\(off)")
     }
 }
@@ -684,13 +683,19 @@ final class BlockingTests: XCTestCase {
         let m = 100, n = 3000, k = 600
         let a = (0..<(m * k)).map { _ in Float(rng.uniform(-1, 1)) },
             b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
-        let saved = GEMMBlocking.current
-        defer { GEMMBlocking.current = saved }
         var results: [[Float]] = []
         for l2 in [128 << 10, 1 << 20, 2 << 20, 64 << 20] {
-            GEMMBlocking.current = .derived(from: CacheSizes(l1d: 32 << 10, l2: l2, l3: 32 << 20))
+            let blocking = GEMMBlocking.derived(from: CacheSizes(l1d: 32 << 10, l2: l2, l3: 32 << 20))
             var c = [Float](repeating: 0, count: m * n)
-            gemm(.transposed, .none, m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, c: &c, ldc: n, accumulate: false)
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        gemm(
+                            .transposed, .none, m: m, n: n, k: k, a: ap.baseAddress!, lda: m, b: bp.baseAddress!,
+                            ldb: n, c: cp.baseAddress!, ldc: n, accumulate: false, blocking: blocking)
+                    }
+                }
+            }
             results.append(c)
         }
         XCTAssertTrue(results.allSatisfy { $0 == results[0] })
