@@ -94,24 +94,16 @@ package enum Compare {
                 }
                 let d = pairs.map { positive ? log($0) - log($1) : $0 - $1 }
                 guard let test = Stats.pairedTTest(d) else { continue }
-                // Order the two so the better one is first.
-                let iBetter = lowerIsBetter ? test.difference.mean <= 0 : test.difference.mean >= 0
-                let (a, b) = iBetter ? (series[i].model, series[j].model) : (series[j].model, series[i].model)
-                let sign = iBetter ? 1.0 : -1.0
-                let mean = sign * test.difference.mean
-                let ends = [sign * test.difference.low, sign * test.difference.high].sorted()
                 out.append(
-                    Comparison(
-                        measure: measure, first: a, second: b, scale: positive ? .ratio : .difference,
-                        estimate: positive ? exp(mean) : mean, low: positive ? exp(ends[0]) : ends[0],
-                        high: positive ? exp(ends[1]) : ends[1], p: test.p, adjustedP: test.p, over: "seeds",
-                        pairs: test.pairs))
+                    ordered(
+                        series[i].model, series[j].model, test, measure: measure, lowerIsBetter: lowerIsBetter,
+                        ratio: positive, over: "seeds"))
             }
         }
         return out
     }
 
-    /// Epochs to a threshold, a seed that never reached it censored at `budget` (later than any epoch reached):
+    /// Epochs to a threshold, a seed that never reached it (nil) censored after the budget, later than any reached:
     /// every pair by an exact sign test over the seeds where the two differ. Nothing is averaged.
     package static func censoredPairs(_ times: [(model: String, epochs: [Int?])], measure: String) -> [Comparison] {
         var out: [Comparison] = []
@@ -149,12 +141,25 @@ package enum Compare {
             perSeed.reduce(0.0) { $0 + $1[i] } / Double(perSeed.count) - baseline.values[i]
         }
         guard let test = Stats.pairedTTest(d) else { return nil }
-        let better = lowerIsBetter ? test.difference.mean <= 0 : test.difference.mean >= 0
-        let i = test.difference, sign = better ? 1.0 : -1.0
+        return ordered(
+            model, baseline.name, test, measure: measure, lowerIsBetter: lowerIsBetter, ratio: false, over: "test items"
+        )
+    }
+
+    /// A paired test of a - b as a comparison with the better of the two first (its difference's sign and interval
+    /// turned with it); `ratio`: the differences are of logarithms, shown as the ratio first / second.
+    static func ordered(
+        _ a: String, _ b: String, _ test: Stats.PairedTest, measure: String, lowerIsBetter: Bool, ratio: Bool,
+        over: String
+    ) -> Comparison {
+        let i = test.difference
+        let aBetter = lowerIsBetter ? i.mean <= 0 : i.mean >= 0
+        let (mean, low, high) = aBetter ? (i.mean, i.low, i.high) : (-i.mean, -i.high, -i.low)
+        let shown = { (v: Double) in ratio ? exp(v) : v }
         return Comparison(
-            measure: measure, first: better ? model : baseline.name, second: better ? baseline.name : model,
-            scale: .difference, estimate: sign * i.mean, low: better ? i.low : -i.high, high: better ? i.high : -i.low,
-            p: test.p, adjustedP: test.p, over: "test items", pairs: test.pairs)
+            measure: measure, first: aBetter ? a : b, second: aBetter ? b : a, scale: ratio ? .ratio : .difference,
+            estimate: shown(mean), low: shown(low), high: shown(high), p: test.p, adjustedP: test.p, over: over,
+            pairs: test.pairs)
     }
 
     /// Every pair of models on the same test items, one seed each: per item the difference of their values (a

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 import Statistics
 
 /// What one model's training did, decided from its curves and its task's trivial baseline. The states are tried in
@@ -166,6 +167,16 @@ package enum Judge {
         let state = trend(v, band: e.band, spikes: spikeIndices, bestIndex: e.bestEpoch - 1)
         e.convergedFrom = state.convergedFrom; e.recentDrop = state.drop; e.recentEpochs = state.window
         return judged(state.state)
+    }
+
+    /// `learning` from a training history (each epoch's validation and training loss).
+    package static func learning(
+        task: String, model: String, seed: Int, history: [EpochRecord], baseline: TrivialBaseline?,
+        test: TestAccuracy? = nil
+    ) -> LearningJudgement {
+        learning(
+            task: task, model: model, seed: seed, validation: history.map { $0.validationLoss ?? .nan },
+            training: history.map(\.trainLoss), baseline: baseline, test: test)
     }
 
     /// The epoch (1-based) of the first non-finite loss or one above 10x its first epoch's, if any.

@@ -36,8 +36,7 @@ struct RealDataVerdicts {
         baseline: TrivialBaseline?
     ) -> LearningJudgement {
         Judge.learning(
-            task: task, model: model, seed: seed, validation: history.map { $0.validationLoss ?? .nan },
-            training: history.map(\.trainLoss), baseline: baseline,
+            task: task, model: model, seed: seed, history: history, baseline: baseline,
             test: testAccuracy.map { TestAccuracy(accuracy: $0, samples: testCount) })
     }
 

@@ -98,10 +98,7 @@ extension Answers {
         }
         let failed = v.states.filter { $0.seed == 1 && !$0.state.learned }
         let accounts = failed.compactMap { v.account($0.task, $0.model) }
-        let counts = LearningState.allCases.compactMap { st -> String? in
-            let n = v.states.filter { $0.state == st }.count
-            return n > 0 ? "\(n) \(st.rawValue)" : nil
-        }
+        let counts = LearningJudgement.counts(v.states)
         // A first-seed failure with several events in one epoch: where it broke, named by the events' kinds.
         let broke = failed.compactMap { j -> String? in
             let events = v.events["\(j.task) \(j.model)"] ?? []

@@ -151,10 +151,7 @@ extension Answers {
                 )
             }
         }
-        let counts = LearningState.allCases.compactMap { st -> String? in
-            let n = v.states.filter { $0.state == st }.count
-            return n > 0 ? "\(n) \(st.rawValue)" : nil
-        }
+        let counts = LearningJudgement.counts(v.states)
         let failed = Set(v.states.filter { !$0.state.learned }.map { "\($0.model) on \(the($0.task))" }).sorted()
         let runsWith = "\(accounts.count) run\(accounts.count == 1 ? "" : "s")"
         let summary = """

@@ -53,9 +53,7 @@ struct ToyVerdicts {
     static func judge(_ m: ToyExperiment.ModelSummary, task: String, seed: Int, baseline: TrivialBaseline?)
         -> LearningJudgement
     {
-        Judge.learning(
-            task: task, model: m.model, seed: seed, validation: m.history.map { $0.validationLoss ?? .nan },
-            training: m.history.map(\.trainLoss), baseline: baseline)
+        Judge.learning(task: task, model: m.model, seed: seed, history: m.history, baseline: baseline)
     }
 
     /// One task's states of one model over its seeds.
@@ -91,6 +89,14 @@ extension LearningJudgement {
         let rest = counts.dropFirst().map { "\($0.0.rawValue) in \($0.1)" }
         return "\(first.0.rawValue) in \(first.1) of \(judged.count) seed\(judged.count == 1 ? "" : "s")"
             + (rest.isEmpty ? "" : ", " + rest.joined(separator: ", "))
+    }
+
+    /// How many judgements are in each state, in the states' order: ["6 did not learn", "17 converged"].
+    static func counts(_ judged: [LearningJudgement]) -> [String] {
+        LearningState.allCases.compactMap { st in
+            let n = judged.filter { $0.state == st }.count
+            return n > 0 ? "\(n) \(st.rawValue)" : nil
+        }
     }
 
     /// The state with its key number, for a table cell: "converged from epoch 34", "did not learn (best 0.153,
