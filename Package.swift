@@ -122,7 +122,9 @@ let package = Package(
             dependencies: [
                 "Files", "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision", "Interchange",
                 "Analysis", "Charts", "Statistics",
-                .product(name: "Logging", package: "swift-log")
+                .product(name: "Logging", package: "swift-log"),
+                // Each part of the study declares its own command-line options.
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: simdSettings),
         // The thin command-line front end.
@@ -158,7 +160,10 @@ let package = Package(
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"], swiftSettings: simdSettings),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Recurrent", "SequenceData", "Vision", "Analysis", "Files", "Statistics"],
+            dependencies: [
+                "Experiments", "Recurrent", "SequenceData", "Vision", "Analysis", "Files", "Statistics", "TensorCore",
+                "Interchange", "Charts", .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ],
             swiftSettings: simdSettings),
         .testTarget(
             name: "DatasetsTests", dependencies: ["Datasets", "Archives", "SequenceData", "Files"],

@@ -220,6 +220,7 @@ struct ModelRecipe {
             let initial = model.parameters
             let trainer = trainer(for: model, shuffleSeed: seed)
             let own = try prepare(cell, model, trainer)
+            try context.requireTrained("\(label) \(cell.displayName)", done: trainer.history.count, of: epochs)
             trainer.callbacks = context.progressCallbacks("\(label) \(cell.displayName)") + own
             let history = try trainer.fit(train: train, validation: validation)
             return Trained(cell: cell, model: model, trainer: trainer, initial: initial, history: history)

@@ -22,12 +22,25 @@ package struct RunContext {
     /// Where status lines go (a skipped, resumed or failed part): swift-log, through whatever handler the
     /// program bootstrapped (the CLI's writes them to standard error).
     package var logger = Logger(label: "rnnlab")
+    /// False when a finished run is rendered again (`rnnlab report`): every model must resume from its last
+    /// checkpoint, and one that would train is refused by name (`requireTrained`).
+    package var trains = true
 
     package init(
         folder: RunFolder, cache: DataCache, threads: Int = 1, progress: @escaping ProgressFactory = { _ in nil },
         rerun: String = "the same command again"
     ) {
         self.folder = folder; self.cache = cache; self.threads = threads; self.progress = progress; self.rerun = rerun
+    }
+
+    /// Refuses, when this context does not train, a model whose checkpoints stop before its last epoch.
+    func requireTrained(_ label: String, done: Int, of epochs: Int) throws {
+        guard !trains, done < epochs else { return }
+        throw RunFolderError(
+            """
+            \(label) has \(done) of its \(epochs) epochs in \(folder.root.path), and rnnlab report renders only \
+            finished runs without training; finish the run first: \(rerun)
+            """)
     }
 
     /// The progress callback for a model, as a list to start a trainer's callbacks with.

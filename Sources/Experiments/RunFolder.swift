@@ -29,6 +29,14 @@ package struct RunFolder {
         try AtomicFile.write(try enc.encode(value), to: url(relative))
     }
 
+    /// A file `writeJSON` wrote, or nil when it is absent or does not decode as `type`.
+    package func readJSON<V: Decodable>(_ type: V.Type, from relative: String) -> V? {
+        let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return (try? Data(contentsOf: url(relative))).flatMap { try? dec.decode(type, from: $0) }
+    }
+
     /// CSV with a header row; numbers written with full precision.
     package func writeCSV(_ header: [String], _ rows: [[String]], to relative: String) throws {
         let quote = { (s: String) in

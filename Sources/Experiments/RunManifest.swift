@@ -4,9 +4,9 @@ import Interchange
 import Files
 
 /// What a run folder was made with, written as `manifest.json` when a run starts: the seed, every setting of
-/// every experiment, the code version and the checksums of the data files read. A later run into the same
-/// folder goes on (Experiment 2 resumes its checkpoints) only when the settings it shares with the earlier
-/// run match; otherwise it stops before training and names what differs.
+/// every part of the study (keyed by the part's name), the code version and the checksums of the data files read.
+/// A later run into the same folder goes on (its models resume from their checkpoints) only when the settings it
+/// shares with the earlier run match; otherwise it stops before training and names what differs.
 package struct RunManifest: Codable, Sendable {
     /// One run into the folder.
     package struct Invocation: Codable, Sendable {
@@ -14,33 +14,43 @@ package struct RunManifest: Codable, Sendable {
         package var codeVersion: String
         package var arguments: [String]
         package var threads: Int
-        package var experiments: [Int]
+        /// The parts it ran, by name.
+        package var parts: [String]
+
+        package init(started: String, codeVersion: String, arguments: [String], threads: Int, parts: [String]) {
+            self.started = started; self.codeVersion = codeVersion; self.arguments = arguments
+            self.threads = threads; self.parts = parts
+        }
     }
 
-    package var format = 1
+    package var format = 2
     package var created: String
     package var seed: UInt64
     package var quick: Bool
-    /// Each experiment's settings, present once an experiment has run in this folder.
-    package var toy: ToyExperiment.Options?
-    package var real: RealDataExperiment.Options?
-    package var fusion: FusionExperiment.Options?
+    /// Each part's settings by its name, present once the part has run in this folder.
+    package var parts: [String: JSONValue]
     /// Path -> SHA-256 of every data file the runs read.
     package var data: [String: String]
     package var invocations: [Invocation]
 
     package static let fileName = "manifest.json"
 
-    /// Settings in which two runs into one folder differ, as "field: old -> new". Experiments only one of the
+    package init(
+        created: String, seed: UInt64, quick: Bool, parts: [String: JSONValue], data: [String: String],
+        invocations: [Invocation]
+    ) {
+        self.created = created; self.seed = seed; self.quick = quick; self.parts = parts; self.data = data
+        self.invocations = invocations
+    }
+
+    /// Settings in which two runs into one folder differ, as "part.field: old -> new". Parts only one of the
     /// two ran are not compared (a `toy` run may follow an `all` run); data files are compared by checksum
     /// where the file is still there, hashed through `ledger` so a run that goes on to read them hashes each once.
     package func differences(from old: RunManifest, ledger: DataLedger = DataLedger()) -> [String] {
         var out: [String] = []
         if seed != old.seed { out.append("seed: \(old.seed) -> \(seed)") }
         if quick != old.quick { out.append("quick: \(old.quick) -> \(quick)") }
-        out +=
-            Self.fieldDifferences("toy", old.toy, toy) + Self.fieldDifferences("real", old.real, real)
-            + Self.fieldDifferences("fusion", old.fusion, fusion)
+        for name in parts.keys.sorted() { out += Self.fieldDifferences(name, old.parts[name], parts[name]) }
         for (path, sum) in old.data.sorted(by: { $0.key < $1.key }) where FileManager.default.fileExists(atPath: path) {
             if let now = try? ledger.record(URL(fileURLWithPath: path)), now != sum {
                 out.append("data \(path): sha256 \(sum.prefix(12))... -> \(now.prefix(12))...")
@@ -49,38 +59,33 @@ package struct RunManifest: Codable, Sendable {
         return out
     }
 
-    /// Field-by-field differences of two encodable settings, as "name.field: old -> new". An experiment's seed is
+    /// Field-by-field differences of two parts' settings, as "name.field: old -> new". A part's seed is
     /// compared once, at the top, and which tasks a run picks is no setting of the tasks themselves: both are
     /// `ignoring` by default.
-    static func fieldDifferences<V: Encodable>(
-        _ name: String, _ old: V?, _ new: V?, ignoring: Set<String> = ["seed", "tasks"]
+    static func fieldDifferences(
+        _ name: String, _ old: JSONValue?, _ new: JSONValue?, ignoring: Set<String> = ["seed", "tasks"]
     ) -> [String] {
-        guard let old, let new, let a = Self.fields(old), let b = Self.fields(new) else { return [] }
+        guard case .object(let a)? = old, case .object(let b)? = new else { return [] }
         return Set(a.keys).union(b.keys).subtracting(ignoring).sorted().compactMap { key in
-            let x = a[key] ?? "none", y = b[key] ?? "none"
+            let x = a[key]?.text ?? "none", y = b[key]?.text ?? "none"
             return x == y ? nil : "\(name).\(key): \(x) -> \(y)"
         }
     }
 
-    static func fields<V: Encodable>(_ value: V) -> [String: String]? {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        guard let data = try? enc.encode(value),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return nil }
-        return object.mapValues { v in
-            guard let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed])
-            else { return "\(v)" }
-            return String(decoding: d, as: UTF8.self)
-        }
+    /// The same for two typed settings (a training run's config.json).
+    static func fieldDifferences<V: Encodable>(
+        _ name: String, _ old: V?, _ new: V?, ignoring: Set<String> = ["seed", "tasks"]
+    ) -> [String] {
+        fieldDifferences(
+            name, old.flatMap { try? JSONValue(encoding: $0) }, new.flatMap { try? JSONValue(encoding: $0) },
+            ignoring: ignoring)
     }
 
-    /// This run's settings laid over the earlier manifest's (settings of experiments not run now are kept).
+    /// This run's settings laid over the earlier manifest's (settings of parts not run now are kept).
     func merged(into old: RunManifest) -> RunManifest {
         var m = old
-        m.toy = toy ?? old.toy; m.real = real ?? old.real; m.fusion = fusion ?? old.fusion
+        m.format = format
+        m.parts.merge(parts) { $1 }
         m.data.merge(data) { $1 }
         m.invocations += invocations
         return m
@@ -99,6 +104,49 @@ package struct RunManifest: Codable, Sendable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try enc.encode(self), to: folder.appendingPathComponent(Self.fileName))
+    }
+}
+
+extension RunManifest {
+    /// Reads format 2, and format 1 too: it kept each part's settings as a key of its own beside the seed (any
+    /// object but `data` is a part's settings) and each invocation's parts as numbers.
+    package init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        func value<V: Decodable>(_ key: String, _ type: V.Type) throws -> V {
+            try c.decode(type, forKey: AnyKey(key))
+        }
+        format = try value("format", Int.self)
+        created = try value("created", String.self); seed = try value("seed", UInt64.self)
+        quick = try value("quick", Bool.self); data = try value("data", [String: String].self)
+        if c.contains(AnyKey("parts")) {
+            parts = try value("parts", [String: JSONValue].self)
+            invocations = try value("invocations", [Invocation].self)
+        } else {
+            let known: Set = ["format", "created", "seed", "quick", "data", "invocations"]
+            parts = [:]
+            for key in c.allKeys where !known.contains(key.stringValue) {
+                if case .object = try c.decode(JSONValue.self, forKey: key) {
+                    parts[key.stringValue] = try c.decode(JSONValue.self, forKey: key)
+                }
+            }
+            invocations = try value("invocations", [FormatOneInvocation].self).map {
+                Invocation(
+                    started: $0.started, codeVersion: $0.codeVersion, arguments: $0.arguments, threads: $0.threads,
+                    parts: $0.experiments.map { "experiment \($0)" })
+            }
+        }
+    }
+
+    struct FormatOneInvocation: Decodable {
+        var started: String, codeVersion: String, arguments: [String], threads: Int, experiments: [Int]
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }
 
@@ -132,9 +180,10 @@ package struct RunFolderHistory: Sendable {
 }
 
 extension RunManifest {
-    /// What an earlier run left in the folder: the names, among those an rnnlab run writes at its top, that exist.
-    package static func results(in folder: URL) -> [String] {
-        ["report.html", "findings.json", fileName, "config.json", "toy", "real", "fusion"].filter {
+    /// What an earlier run left in the folder: the names, among those an rnnlab run writes at its top (`parts`:
+    /// the folders of the study's parts), that exist.
+    package static func results(in folder: URL, parts: [String]) -> [String] {
+        (["report.html", "findings.json", fileName, "config.json"] + parts).filter {
             FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
         }
     }
@@ -180,13 +229,14 @@ extension RunManifest {
 
     /// Checks `planned` against what the locked folder already holds, moving an earlier run aside when `fresh`,
     /// and writes the manifest this run goes on with. Throws `RunFolderError`, before anything is run, when
-    /// the folder holds a run with other settings, or results that no manifest describes.
-    package static func begin(_ planned: RunManifest, in lock: RunLock, fresh: Bool, ledger: DataLedger = DataLedger())
-        throws -> (RunManifest, RunFolderHistory)
-    {
+    /// the folder holds a run with other settings, or results that no manifest describes (`parts`: the folders the
+    /// study's parts write).
+    package static func begin(
+        _ planned: RunManifest, in lock: RunLock, fresh: Bool, parts: [String], ledger: DataLedger = DataLedger()
+    ) throws -> (RunManifest, RunFolderHistory) {
         let folder = lock.folder
         var history = RunFolderHistory()
-        let holdsResults = !results(in: folder).isEmpty
+        let holdsResults = !results(in: folder, parts: parts).isEmpty
         if fresh, let moved = try startFresh(lock) {
             history.movedTo = moved
         } else if holdsResults {

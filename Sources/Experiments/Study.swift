@@ -14,20 +14,27 @@ package struct StudyFindings: Codable, Sendable {
     package var states: [LearningJudgement]
 }
 
-/// The whole study in one run folder: every experiment's results, figures and one combined HTML report.
+/// The whole study in one run folder: every part's results, figures and one combined HTML report. The study
+/// loops over its parts (`StudyPart`) and never names one.
 package enum Study {
-    package struct Options: Sendable {
+    /// The parts `rnnlab` registers, in the order they run and are reported.
+    package static let builtIn: [any StudyPart.Type] = [
+        ToyExperiment.self, RealDataExperiment.self, FusionExperiment.self
+    ]
+
+    package struct Options: @unchecked Sendable {
         package var quick: Bool
         package var seed: UInt64
-        package var experiments: Set<Int>
+        /// The parts the study knows (`builtIn`, or more: a part from outside is registered here).
+        package var registered: [any StudyPart.Type]
+        /// The names of the parts to run (nil: every registered part).
+        package var chosen: Set<String>?
         package var dataDirectory: URL
-        /// The experiments' settings when not the profile's defaults.
-        package var toy: ToyExperiment.Options?
-        package var real: RealDataExperiment.Options?
-        package var fusion: FusionExperiment.Options?
-        /// Seeds every experiment's models train from, when not the profile's default.
+        /// Each part's settings by its name, when not the profile's defaults (a part's `Options`).
+        package var custom: [String: any Sendable] = [:]
+        /// Seeds every part's models train from, when not the part's default.
         package var seeds: Int?
-        /// The cells every experiment compares, when not `CellKind.studied`.
+        /// The cells every part compares, when not `CellKind.studied`.
         package var cells: [CellKind]?
         /// Threads the kernels use (recorded in the manifest; results do not depend on it).
         package var threads: Int
@@ -42,31 +49,33 @@ package enum Study {
         /// The code that runs the study, for the report and the manifest (the CLI adds the git commit).
         package var codeVersion = CodeVersion.release
         package init(
-            quick: Bool = false, seed: UInt64 = 7, experiments: Set<Int> = [1, 2, 3],
-            dataDirectory: URL = DataCache.defaultDirectory,
-            toy: ToyExperiment.Options? = nil, real: RealDataExperiment.Options? = nil,
-            fusion: FusionExperiment.Options? = nil, seeds: Int? = nil, cells: [CellKind]? = nil, threads: Int = 1,
-            fresh: Bool = false,
+            quick: Bool = false, seed: UInt64 = 7, registered: [any StudyPart.Type] = Study.builtIn,
+            chosen: Set<String>? = nil, dataDirectory: URL = DataCache.defaultDirectory,
+            seeds: Int? = nil, cells: [CellKind]? = nil, threads: Int = 1, fresh: Bool = false,
             arguments: [String] = ["rnnlab"] + CommandLine.arguments.dropFirst()
         ) {
-            self.quick = quick; self.seed = seed; self.experiments = experiments; self.dataDirectory = dataDirectory
-            self.toy = toy; self.real = real; self.fusion = fusion; self.seeds = seeds; self.cells = cells
+            self.quick = quick; self.seed = seed; self.registered = registered; self.chosen = chosen
+            self.dataDirectory = dataDirectory; self.seeds = seeds; self.cells = cells
             self.threads = threads
             self.fresh = fresh
             self.arguments = arguments
         }
 
-        var toyOptions: ToyExperiment.Options {
-            var o = toy ?? ToyExperiment.Options(quick: quick); o.seed = seed; o.seeds = seeds ?? o.seeds
-            o.cells = cells ?? o.cells; return o
+        /// What every part shares.
+        package var shared: StudySettings { StudySettings(quick: quick, seed: seed, seeds: seeds, cells: cells) }
+
+        /// Sets `part`'s settings.
+        package mutating func set<P: StudyPart>(_ part: P.Type, _ options: P.Options) { custom[P.name] = options }
+
+        /// `part`'s settings as it runs them: its own (or the profile's) with the shared ones laid over.
+        package func options<P: StudyPart>(_ part: P.Type) -> P.Options {
+            P.applying(shared, to: custom[P.name] as? P.Options ?? P.defaults(quick: quick))
         }
-        var realOptions: RealDataExperiment.Options {
-            var o = real ?? RealDataExperiment.Options(quick: quick); o.seed = seed; o.seeds = seeds ?? o.seeds
-            o.cells = cells ?? o.cells; return o
-        }
-        var fusionOptions: FusionExperiment.Options {
-            var o = fusion ?? FusionExperiment.Options(quick: quick); o.seed = seed; o.cells = cells ?? o.cells;
-            return o
+
+        /// The chosen parts, in their registered order, with their settings.
+        var plans: [PartPlan] {
+            func plan<P: StudyPart>(_ part: P.Type) -> PartPlan { P.plan(custom[P.name] as? P.Options, shared) }
+            return registered.filter { chosen?.contains($0.name) ?? true }.map { plan($0) }
         }
 
         /// The command that repeats this run (finished parts resume or recompute identically).
@@ -83,40 +92,6 @@ package enum Study {
         package var failures: [String]
         package var history: RunFolderHistory
     }
-
-    /// What one experiment of the study returns to it: its findings, its answers to the assignment's items, and
-    /// the parts of it that failed while the rest went on.
-    struct PartOutcome {
-        var findings: [Finding], answers: [Answer], states: [LearningJudgement] = [], failures: [String] = []
-    }
-
-    /// One registered experiment: its number (`Options.experiments`), whether data that cannot be had skips it with
-    /// a note instead of failing it, and how it runs into the report.
-    struct Part {
-        var number: Int
-        var skipsWithoutData = false
-        var run: (Options, RunContext, inout HTMLReport) throws -> PartOutcome
-    }
-
-    /// The experiments the study runs, in order.
-    static let parts: [Part] = [
-        Part(number: 1) { options, context, report in
-            let s = try ToyExperiment.run(options: options.toyOptions, context: context, report: &report)
-            let verdicts = ToyVerdicts(s)
-            return PartOutcome(findings: s.findings, answers: Answers.toy(s, verdicts), states: verdicts.states)
-        },
-        Part(number: 2) { options, context, report in
-            let s = try RealDataExperiment.run(options: options.realOptions, context: context, report: &report)
-            let verdicts = RealDataVerdicts(s.tasks)
-            return PartOutcome(
-                findings: s.findings, answers: Answers.real(s, verdicts), states: verdicts.states,
-                failures: s.tasks.compactMap { t in t.failure.map { "Experiment 2, \(t.task): \($0)" } })
-        },
-        Part(number: 3, skipsWithoutData: true) { options, context, report in
-            let s = try FusionExperiment.run(options: options.fusionOptions, context: context, report: &report)
-            return PartOutcome(findings: s.findings, answers: Answers.fusion(s))
-        }
-    ]
 
     /// The report's opening: when, by which code, from which seeds, and the run it continues.
     static func introduce(_ report: inout HTMLReport, _ options: Options, started: String, history: RunFolderHistory) {
@@ -139,30 +114,83 @@ package enum Study {
         }
     }
 
-    /// Runs the chosen experiments into `out` and writes report.html and findings.json. A part that fails
+    /// The manifest this run plans to write: its settings, data checksums to come, and this invocation.
+    static func plannedManifest(_ options: Options, _ plans: [PartPlan], started: String) -> RunManifest {
+        RunManifest(
+            created: started, seed: options.seed, quick: options.quick,
+            parts: Dictionary(uniqueKeysWithValues: plans.map { ($0.name, $0.settings) }), data: [:],
+            invocations: [
+                .init(
+                    started: started, codeVersion: options.codeVersion, arguments: options.arguments,
+                    threads: options.threads, parts: plans.map(\.name))
+            ])
+    }
+
+    /// Runs the chosen parts into `out` and writes report.html and findings.json. A part that fails
     /// is shown as failed in the report (its error and the command to rerun it) and the others go on; the
     /// report and findings are written whatever happened. Throws `RunFolderError` before running anything
     /// when `out` holds a run with other settings.
     package static func run(_ options: Options, out: URL) throws -> Outcome {
         let ledger = DataLedger()
         let started = ISO8601DateFormatter().string(from: Date())
-        let planned = RunManifest(
-            created: started, seed: options.seed, quick: options.quick,
-            toy: options.experiments.contains(1) ? options.toyOptions : nil,
-            real: options.experiments.contains(2) ? options.realOptions : nil,
-            fusion: options.experiments.contains(3) ? options.fusionOptions : nil,
-            data: [:],
-            invocations: [
-                .init(
-                    started: started, codeVersion: options.codeVersion, arguments: options.arguments,
-                    threads: options.threads, experiments: options.experiments.sorted())
-            ])
+        let plans = options.plans
         // One writer: held until the report is written (a second run into `out` is refused by name meanwhile).
         let lock = try RunLock(out, command: options.rerunCommand)
         defer { lock.release() }
+        for note in lock.notes { Logger(label: "rnnlab").notice("\(out.path): \(note)") }
+        let (begun, history) = try RunManifest.begin(
+            plannedManifest(options, plans, started: started), in: lock, fresh: options.fresh,
+            parts: options.registered.map { $0.name }, ledger: ledger)
+        return try perform(plans, options, out: out, started: started, history: history, ledger: ledger) {
+            var manifest = begun
+            manifest.data.merge(ledger.checksums) { $1 }
+            try manifest.write(out)
+        }
+    }
+
+    /// `rnnlab report`: the report, findings and figures of a finished run in `out` written again from its
+    /// checkpoints and saved measurements, with the settings its manifest.json recorded and without training; a
+    /// model whose checkpoints stop before its last epoch is refused by name. `options` gives the registered parts,
+    /// the data cache, threads and code version; its settings are read from the folder.
+    package static func render(_ options: Options, out: URL) throws -> Outcome {
+        let ledger = DataLedger()
+        let lock = try RunLock(out, command: options.rerunCommand)
+        defer { lock.release() }
+        guard let manifest = try RunManifest.read(out) else {
+            throw RunFolderError("\(out.path) holds no \(RunManifest.fileName): not a run of the study to report on")
+        }
+        var recorded = options
+        recorded.seed = manifest.seed; recorded.quick = manifest.quick; recorded.seeds = nil; recorded.cells = nil
+        recorded.chosen = Set(manifest.parts.keys)
+        // What to run to finish it: the command that made it.
+        recorded.arguments = manifest.invocations.last?.arguments ?? options.arguments
+        let unknown = recorded.chosen!.subtracting(options.registered.map { $0.name })
+        guard unknown.isEmpty else {
+            throw RunFolderError("\(out.path) holds parts this rnnlab does not know: \(unknown.sorted())")
+        }
+        func decode<P: StudyPart>(_ part: P.Type) throws {
+            if let v = manifest.parts[P.name] { recorded.set(part, try v.decoded(P.Options.self)) }
+        }
+        for part in options.registered { try decode(part) }
+        let plans = recorded.plans
+        let diff = plannedManifest(recorded, plans, started: "").differences(from: manifest, ledger: ledger)
+        guard diff.isEmpty else { throw RunFolderError.otherSettings(out, diff) }
+        let history = RunFolderHistory(
+            previous: manifest.invocations.count > 1
+                ? {
+                    var m = manifest; m.invocations.removeLast(); return m
+                }() : nil)
+        return try perform(
+            plans, recorded, out: out, started: ISO8601DateFormatter().string(from: Date()), history: history,
+            ledger: ledger, trains: false)
+    }
+
+    /// Runs `plans` into `out` in order, then `finishing` (the manifest), then writes findings.json and report.html.
+    static func perform(
+        _ plans: [PartPlan], _ options: Options, out: URL, started: String, history: RunFolderHistory,
+        ledger: DataLedger, trains: Bool = true, finishing: () throws -> Void = {}
+    ) throws -> Outcome {
         let logger = Logger(label: "rnnlab")
-        for note in lock.notes { logger.notice("\(out.path): \(note)") }
-        var (manifest, history) = try RunManifest.begin(planned, in: lock, fresh: options.fresh, ledger: ledger)
         let folder = try RunFolder(out)
         var report = HTMLReport(title: "RNNLab: RNN, LSTM and GRU from scratch")
         introduce(&report, options, started: started, history: history)
@@ -170,31 +198,30 @@ package enum Study {
         var states: [LearningJudgement] = []
         let cache = DataCache(
             directory: options.dataDirectory, ledger: ledger, fetcher: options.fetcher, log: { logger.info("\($0)") })
-        let context = RunContext(
+        var context = RunContext(
             folder: folder, cache: cache, threads: options.threads, progress: options.progress,
             rerun: options.rerunCommand)
-        for part in parts where options.experiments.contains(part.number) {
+        context.trains = trains
+        for plan in plans {
             do {
-                let outcome = try report.staged { try part.run(options, context, &$0) }
+                let outcome = try report.staged { try plan.run(context, &$0) }
                 findings += outcome.findings; answers += outcome.answers; failures += outcome.failures
                 states += outcome.states
-            } catch let e as DataError where part.skipsWithoutData {
-                // No network and no cached weights: say so in the report instead of losing the other experiments.
-                logger.warning("skipping experiment \(part.number): \(e)")
-                report.paragraph("Experiment \(part.number) was not run: \(e.description)")
+            } catch let e as DataError where plan.skipsWithoutData {
+                // No network and no cached weights: say so in the report instead of losing the other parts.
+                logger.warning("skipping \(plan.title): \(e)")
+                report.paragraph("\(plan.title) was not run: \(e.description)")
             } catch {
-                let name = "Experiment \(part.number)"
-                logger.error("\(name) failed: \(error)")
-                report.section("\(name): failed", level: 2)
+                logger.error("\(plan.title) failed: \(error)")
+                report.section("\(plan.title): failed", level: 2)
                 report.paragraph(
-                    "\(name) stopped with an error: \(error). \(retryAdvice(error, rerun: options.rerunCommand))")
-                failures.append("\(name): \(error)")
+                    "\(plan.title) stopped with an error: \(error). \(retryAdvice(error, rerun: options.rerunCommand))")
+                failures.append("\(plan.title): \(error)")
             }
         }
         // The assignment's items answered from the numbers, after the introduction.
         report.blocks.insert(contentsOf: Answers.section(answers), at: min(1, report.blocks.count))
-        manifest.data.merge(ledger.checksums) { $1 }
-        try manifest.write(out)
+        try finishing()
         try folder.writeJSON(
             StudyFindings(answers: answers, findings: findings, states: states), to: "findings.json")
         let url = folder.url("report.html")

@@ -30,9 +30,11 @@ final class RunManifestTests: XCTestCase {
     func options(seed: UInt64 = 7, epochs: Int = 2, fresh: Bool = false) -> Study.Options {
         var real = RealDataExperiment.Options(quick: true)
         real.tasks = [.seattleTemperature]; real.forecastEpochs = epochs; real.forecastHidden = 4
-        return Study.Options(
-            quick: true, seed: seed, experiments: [2], dataDirectory: dir.appendingPathComponent("data"), real: real,
+        var options = Study.Options(
+            quick: true, seed: seed, chosen: ["real"], dataDirectory: dir.appendingPathComponent("data"),
             fresh: fresh, arguments: ["rnnlab", "real", "--seed", String(seed)])
+        options.set(RealDataExperiment.self, real)
+        return options
     }
     var out: URL { dir.appendingPathComponent("run") }
     func modified(_ name: String) throws -> Date {
@@ -44,8 +46,8 @@ final class RunManifestTests: XCTestCase {
         _ = try Study.run(options(), out: out)
         let m = try XCTUnwrap(try RunManifest.read(out))
         XCTAssertEqual(m.seed, 7)
-        XCTAssertEqual(m.real?.forecastEpochs, 2)
-        XCTAssertNil(m.toy)
+        XCTAssertEqual(try m.parts["real"]?.decoded(RealDataExperiment.Options.self).forecastEpochs, 2)
+        XCTAssertNil(m.parts["toy"])
         XCTAssertTrue(m.invocations[0].codeVersion.hasPrefix(CodeVersion.release))
         XCTAssertEqual(m.invocations[0].arguments, ["rnnlab", "real", "--seed", "7"])
         let csv = dir.appendingPathComponent("data/seattle-weather.csv").standardizedFileURL.path
@@ -192,5 +194,62 @@ final class RunManifestTests: XCTestCase {
             experiment = try XCTUnwrap(html.range(of: "<h2 id=\"experiment-2"))
         XCTAssertLessThan(answers.lowerBound, experiment.lowerBound)
         XCTAssertTrue(html.contains("<a href=\"real/seattle_temperature/loss.svg\">seattle_temperature/loss.svg</a>"))
+    }
+
+    /// `rnnlab report`: a finished run's report, findings and figures written again from the folder, without training;
+    /// a model whose checkpoints stop short is refused by name and nothing is trained.
+    func testAFinishedRunIsRenderedAgainWithoutTraining() throws {
+        let first = try Study.run(options(), out: out)
+        let svgs = try FileManager.default.subpathsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".svg") }
+            .sorted()
+        let svg = try String(contentsOf: out.appendingPathComponent(svgs[0]), encoding: .utf8)
+        let weights = try Data(
+            contentsOf: out.appendingPathComponent("real/seattle_temperature/gru/epoch_002.safetensors"))
+        for name in svgs + ["report.html", "findings.json"] {
+            try FileManager.default.removeItem(at: out.appendingPathComponent(name))
+        }
+        var other = options(seed: 99, epochs: 5)  // the settings come from the folder, not from here
+        other.arguments = ["rnnlab", "report", out.path]
+        let again = try Study.render(other, out: out)
+        XCTAssertEqual(again.answers, first.answers)
+        XCTAssertEqual(again.findings, first.findings)
+        XCTAssertEqual(
+            try FileManager.default.subpathsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".svg") }.sorted(), svgs
+        )
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent(svgs[0]), encoding: .utf8), svg)
+        XCTAssertEqual(
+            try Data(contentsOf: out.appendingPathComponent("real/seattle_temperature/gru/epoch_002.safetensors")),
+            weights, "nothing trained")
+        let html = try String(contentsOf: again.report, encoding: .utf8)
+        XCTAssertFalse(html.contains("Resumed from this folder"), "the run it renders trained from the start")
+        XCTAssertEqual(try RunManifest.read(out)?.invocations.count, 1, "rendering is no run of its own")
+
+        // An unfinished model is refused by name.
+        try FileManager.default.removeItem(
+            at: out.appendingPathComponent("real/seattle_temperature/gru/epoch_002.safetensors"))
+        let partial = try Study.render(other, out: out)
+        XCTAssertEqual(partial.failures.count, 1)
+        XCTAssertTrue(
+            partial.failures[0].contains("seattle_temperature GRU has 1 of its 2 epochs"), partial.failures[0])
+        XCTAssertFalse(
+            FileManager.default.fileExists(
+                atPath: out.appendingPathComponent("real/seattle_temperature/gru/epoch_002.safetensors").path))
+    }
+
+    /// A manifest written before parts were keyed by name (format 1) is read: each experiment's settings become
+    /// its part's.
+    func testAFormatOneManifestIsRead() throws {
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try Data(
+            """
+            {"format": 1, "created": "2026-11-01T00:00:00Z", "seed": 7, "quick": true, "data": {},
+             "real": {"forecastEpochs": 2, "seed": 7}, "invocations": [{"started": "2026-11-01T00:00:00Z",
+             "codeVersion": "0.4.0", "arguments": ["rnnlab", "real"], "threads": 2, "experiments": [2]}]}
+            """.utf8
+        ).write(to: out.appendingPathComponent(RunManifest.fileName))
+        let m = try XCTUnwrap(try RunManifest.read(out))
+        XCTAssertEqual(m.parts.keys.sorted(), ["real"])
+        XCTAssertEqual(m.parts["real"], .object(["forecastEpochs": .integer(2), "seed": .integer(7)]))
+        XCTAssertEqual(m.invocations[0].parts, ["experiment 2"])
     }
 }

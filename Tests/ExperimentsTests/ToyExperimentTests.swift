@@ -308,9 +308,9 @@ final class ToyExperimentRunTests: XCTestCase {
         XCTAssertThrowsError(try CellKind.list("gru,tcn")) { XCTAssertTrue("\($0)".hasPrefix("--cells: unknown")) }
         XCTAssertThrowsError(try CellKind.list("gru,gru")) { XCTAssertTrue("\($0)".contains("names a cell twice")) }
         let study = Study.Options(cells: [.lstm])
-        XCTAssertEqual(study.toyOptions.cells, [.lstm])
-        XCTAssertEqual(study.realOptions.cells, [.lstm])
-        XCTAssertEqual(study.fusionOptions.cells, [.lstm])
+        XCTAssertEqual(study.options(ToyExperiment.self).cells, [.lstm])
+        XCTAssertEqual(study.options(RealDataExperiment.self).cells, [.lstm])
+        XCTAssertEqual(study.options(FusionExperiment.self).cells, [.lstm])
     }
 
     func testMiniatureRunWritesReportResultsAndFigures() throws {

@@ -539,8 +539,21 @@ package enum RealDataExperiment {
         /// The fixed batch the measurements use (`Task.probe`).
         let probe: SequenceBatch<Float>
         var trackers: [CellKind: WeightEvolution] = [:], resumedFrom: [CellKind: (epoch: Int, saved: String?)] = [:]
+        /// When a finished run is rendered again: what its results.json recorded of this task's resumes.
+        let recorded: [ModelResult]
         init(task: Task, seed: UInt64, context: RunContext) {
             self.task = task; self.seed = seed; self.context = context; probe = task.probe
+            recorded =
+                context.trains
+                ? []
+                : context.folder.readJSON(Summary.self, from: "real/results.json")?.tasks
+                    .first { $0.task == task.key }?.models ?? []
+        }
+
+        /// How the run being rendered again trained `cell`: resumed from an epoch (and when it was saved), or not.
+        func recordedResume(_ cell: CellKind) -> (epoch: Int, saved: String?)? {
+            recorded.first { $0.cell == cell }.flatMap { m in m.resumedFromEpoch.map { ($0, m.resumedCheckpointSaved) }
+            }
         }
 
         /// Checkpoints every epoch, weight tracking, and resuming from this folder's checkpoints.
@@ -551,7 +564,10 @@ package enum RealDataExperiment {
             let description = "\(cell.displayName) \(model.rnn.config.description) on \(task.key)"
             // The checkpoints carry the run they belong to: a resume refuses another seed's or model's files.
             let store = CheckpointStore(directory: folder.url(dir), run: "seed \(seed); \(description)")
-            let tb = try TensorBoardWriter(directory: folder.url("real/\(task.key)/tensorboard/\(cell.rawValue)"))
+            // Rendering a finished run again (`rnnlab report`) adds no events: the run's own are there.
+            let tb =
+                context.trains
+                ? try TensorBoardWriter(directory: folder.url("real/\(task.key)/tensorboard/\(cell.rawValue)")) : nil
             let tracker = WeightEvolution(model: model, probe: probe, tensorboard: tb)
             trackers[cell] = tracker
 
@@ -574,7 +590,7 @@ package enum RealDataExperiment {
                         }
                         try tracker.capture(epoch: e, record: e == 0 ? nil : restored.history[e - 1])
                     }
-                    resumedFrom[cell] = (last, store.savedDate(epoch: last))
+                    resumedFrom[cell] = context.trains ? (last, store.savedDate(epoch: last)) : recordedResume(cell)
                 },
                 starting: { try tracker.capture(epoch: 0, record: nil) })
             return [checkpoints, tracker]

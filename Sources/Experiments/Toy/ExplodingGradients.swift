@@ -81,8 +81,7 @@ package enum ExplodingGradients {
         let growth = curves.map { GradientFlow.perStepFactor($0) }
 
         let data = (train: trainData, validation: validation)
-        let unclipped = try train(o, seed: seed, clip: nil, data: data, context: context)
-        let clipped = try train(o, seed: seed, clip: o.clip, data: data, context: context)
+        let (unclipped, clipped) = try trainedRuns(o, seed: seed, data: data, context: context)
         let findings = Self.findings(o, growth: growth, unclipped: unclipped, clipped: clipped)
 
         try figures(o, curves: curves, unclipped: unclipped, clipped: clipped, context.folder, &report)
@@ -92,6 +91,25 @@ package enum ExplodingGradients {
             findings: findings)
         try context.folder.writeJSON(summary, to: "toy/exploding.json")
         return summary
+    }
+
+    /// The unclipped and the clipped run: trained, or when a finished run is rendered again (`rnnlab report`), the
+    /// ones toy/exploding.json recorded (they keep no checkpoints).
+    static func trainedRuns(
+        _ o: Options, seed: UInt64,
+        data: (train: TensorSequenceDataset<Float>, validation: TensorSequenceDataset<Float>), context: RunContext
+    ) throws -> (Run, Run) {
+        if !context.trains {
+            let saved = context.folder.readJSON(Summary.self, from: "toy/exploding.json")
+            if let saved, try JSONValue(encoding: saved.options) == JSONValue(encoding: o) {
+                return (saved.unclipped, saved.clipped)
+            }
+            try context.requireTrained("toy/exploding.json (exploding gradients)", done: 0, of: o.epochs)
+        }
+        return (
+            try train(o, seed: seed, clip: nil, data: data, context: context),
+            try train(o, seed: seed, clip: o.clip, data: data, context: context)
+        )
     }
 
     /// The rho = `trainingRadius` network trained with plain SGD, every batch's loss and gradient norm recorded; a

@@ -368,7 +368,9 @@ package enum UserTraining {
                 Logger(label: "rnnlab").notice(
                     "\(folder.root.path): extending the run from \(old.epochs) to \(config.epochs) epochs")
             }
-        } else if case let found = RunManifest.results(in: folder.root), !found.isEmpty {
+        } else if case let found = RunManifest.results(in: folder.root, parts: Study.builtIn.map { $0.name }),
+            !found.isEmpty
+        {
             throw RunFolderError(
                 """
                 \(folder.root.path) holds another rnnlab command's results (\(found.joined(separator: ", "))) and no \

@@ -1,0 +1,97 @@
+import Foundation
+import ArgumentParser
+import Charts
+import Recurrent
+
+/// A part of the study, as a cell is a part of a network: one type, registered once, that the study, the command
+/// line, the manifest, resume checks and the Answers ask and never name. A part measures into the run folder (its
+/// checkpoints resume), then judges what it measured: findings, learning states and its items of the Answers.
+///
+/// A new part is one type conforming to this protocol, passed in `Study.Options.parts` (the command line registers
+/// `Study.builtIn`); nothing else changes.
+package protocol StudyPart {
+    /// Every setting of the part, as manifest.json keeps it under the part's name (a rerun with other settings is
+    /// refused field by field).
+    associatedtype Options: Codable & Sendable
+    /// What the part measured, for the judge step (Codable: it is saved beside the part's results).
+    associatedtype Measurements: Codable & Sendable
+    /// The part's own command-line options, beside the run options every part takes.
+    associatedtype CommandOptions: ParsableArguments
+
+    /// Its key in manifest.json, its subcommand and its folder in a run.
+    static var name: String { get }
+    /// One line: the subcommand's help.
+    static var abstract: String { get }
+    /// How the report and the failures name it ("Experiment 2").
+    static var title: String { get }
+    /// Whether data that cannot be had skips the part with a note in the report instead of failing it.
+    static var skipsWithoutData: Bool { get }
+
+    /// The profile's settings (`quick`: the small, fast one).
+    static func defaults(quick: Bool) -> Options
+    /// `options` with the study's shared settings (seed, seeds, cells) laid over them.
+    static func applying(_ shared: StudySettings, to options: Options) -> Options
+    /// `options` with the part's command-line options laid over them.
+    static func applying(_ command: CommandOptions, to options: Options) throws -> Options
+
+    /// Trains (resuming from the run folder's checkpoints) and measures; writes the part's figures and its section
+    /// of the report.
+    static func measure(_ options: Options, _ context: RunContext, _ report: inout HTMLReport) throws -> Measurements
+    /// The findings, learning states and answers to the assignment's items that the measurements support.
+    static func judge(_ measurements: Measurements) -> PartJudgement
+}
+
+extension StudyPart {
+    package static var skipsWithoutData: Bool { false }
+    package static var title: String { name }
+
+    /// This part with `options` (nil: the profile's defaults) and the study's shared settings, ready to run.
+    static func plan(_ options: Options?, _ shared: StudySettings) -> PartPlan {
+        let settled = applying(shared, to: options ?? defaults(quick: shared.quick))
+        return PartPlan(
+            name: name, title: title, skipsWithoutData: skipsWithoutData,
+            settings: (try? JSONValue(encoding: settled)) ?? .null
+        ) { context, report in
+            judge(try measure(settled, context, &report))
+        }
+    }
+
+    /// This part with the settings manifest.json recorded for it (`rnnlab report` renders a finished run again).
+    static func plan(recorded: JSONValue, _ shared: StudySettings) throws -> PartPlan {
+        plan(try recorded.decoded(Options.self), shared)
+    }
+}
+
+/// What every part of a study shares: the profile, the seed, and when set, the seeds and cells of every comparison.
+package struct StudySettings: Sendable {
+    package var quick: Bool
+    package var seed: UInt64
+    /// Seeds every model trains from, when not the part's default.
+    package var seeds: Int?
+    /// The cells every part compares, when not `CellKind.studied`.
+    package var cells: [CellKind]?
+    package init(quick: Bool = false, seed: UInt64 = 7, seeds: Int? = nil, cells: [CellKind]? = nil) {
+        self.quick = quick; self.seed = seed; self.seeds = seeds; self.cells = cells
+    }
+}
+
+/// What a part's judge step returns to the study: findings, answers, learning states, and the pieces of it that
+/// failed while the rest went on.
+package struct PartJudgement {
+    package var findings: [Finding], answers: [Answer], states: [LearningJudgement], failures: [String]
+    package init(
+        findings: [Finding], answers: [Answer], states: [LearningJudgement] = [], failures: [String] = []
+    ) {
+        self.findings = findings; self.answers = answers; self.states = states; self.failures = failures
+    }
+}
+
+/// A part with its settings, ready to run: the type-erased form the study loops over.
+package struct PartPlan {
+    package let name: String
+    let title: String
+    let skipsWithoutData: Bool
+    /// The settings as manifest.json records them.
+    package let settings: JSONValue
+    let run: (RunContext, inout HTMLReport) throws -> PartJudgement
+}
