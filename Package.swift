@@ -115,13 +115,24 @@ let package = Package(
             name: "Analysis", dependencies: ["TensorCore", "Recurrent", "Statistics"], swiftSettings: numericSettings),
         // SVG charts and the self-contained HTML report.
         .target(name: "Charts", dependencies: ["Statistics"], swiftSettings: numericSettings),
-        // The application behind `rnnlab` (package access, not part of the library): the experiments, their task
-        // recipes and reports, user training, run manifests, the benchmark.
+        // The workbench around the study (package access, not part of the library): run folders and manifests,
+        // judging (learning states, comparisons), one task trained, measured and reported into a run folder, user
+        // training, the benchmark and the chart gallery.
         .target(
-            name: "Experiments",
+            name: "Workbench",
             dependencies: [
                 "Files", "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision", "Interchange",
                 "Analysis", "Charts", "Statistics",
+                .product(name: "Logging", package: "swift-log")
+            ],
+            swiftSettings: simdSettings),
+        // The study behind `rnnlab all` (package access): its parts (the three experiments), their verdicts and the
+        // answers to the assignment's items.
+        .target(
+            name: "Experiments",
+            dependencies: [
+                "Workbench", "Files", "TensorCore", "SequenceData", "Recurrent", "Archives", "Datasets", "Vision",
+                "Interchange", "Analysis", "Charts", "Statistics",
                 .product(name: "Logging", package: "swift-log"),
                 // Each part of the study declares its own command-line options.
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -131,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "rnnlab",
             dependencies: [
-                "Experiments", "Files", "TensorCore", "Recurrent", "Datasets", "Vision",
+                "Experiments", "Workbench", "Files", "TensorCore", "Recurrent", "Datasets", "Vision",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log")
             ], swiftSettings: simdSettings),
@@ -161,7 +172,8 @@ let package = Package(
         .testTarget(
             name: "ExperimentsTests",
             dependencies: [
-                "Experiments", "Recurrent", "SequenceData", "Vision", "Analysis", "Files", "Statistics", "TensorCore",
+                "Experiments", "Workbench", "Recurrent", "SequenceData", "Vision", "Analysis", "Files", "Statistics",
+                "TensorCore",
                 "Interchange", "Charts", .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: simdSettings),
@@ -179,7 +191,9 @@ let package = Package(
         // The command line as a user runs it, in a child process: option errors, kill -9 and resume.
         .testTarget(
             name: "CLITests",
-            dependencies: ["rnnlab", "Interchange", "Vision", "Recurrent", "TestSupport", "Files", "Experiments"],
+            dependencies: [
+                "rnnlab", "Interchange", "Vision", "Recurrent", "TestSupport", "Files", "Experiments", "Workbench"
+            ],
             swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
         .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"])

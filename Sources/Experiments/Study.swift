@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Charts
 import Datasets
 import Interchange

@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Recurrent
 
 /// Prints epoch, losses, accuracy, time and ETA to standard error (and a batch counter within long epochs).

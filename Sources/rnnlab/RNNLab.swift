@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Workbench
 import Logging
 import Experiments
 import Recurrent

@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Logging
 
 /// The CLI's swift-log handler: status lines on standard error, indented like the progress lines

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Workbench
 import Experiments
 import Recurrent
 import Datasets

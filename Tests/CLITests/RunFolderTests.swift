@@ -1,5 +1,6 @@
 import Files
 import Foundation
+import Workbench
 import Interchange
 import Recurrent
 import XCTest

@@ -1,4 +1,5 @@
 import XCTest
+@testable import Workbench
 import Recurrent
 
 @testable import Experiments

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Workbench
 import XCTest
 import TensorCore
 import Datasets

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Workbench
 import XCTest
 import TensorCore
 import Recurrent
@@ -53,7 +54,7 @@ final class RealDataExperimentTests: XCTestCase {
             testAccuracy: nil, resumedFromEpoch: nil, checkpoints: "")
         let names = ["training mean", "naive (next = last)", "zero", "a", "m", "seasonal", "drift", "b"]
         let baselines = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, Double($0.offset)) })
-        let series = RealDataReport.lossSeries([lstm], baselines: baselines)
+        let series = TaskReport.lossSeries([lstm], baselines: baselines)
         XCTAssertEqual(series.map(\.name), ["LSTM train", "LSTM val"] + names.sorted())
         XCTAssertEqual(series[1].y, [2, 1, 2.0 / 3])
         XCTAssertEqual(series.last?.y, [Double](repeating: 2, count: 3))  // "zero", given third
@@ -78,7 +79,7 @@ final class RealDataExperimentTests: XCTestCase {
                 snapshot(0, [:]), snapshot(1, ratios([0.1, 0.2, 0.3, 0.4])), snapshot(2, ratios([0.4, 0.4, 0.4, 0.4]))
             ],
             testLoss: 1, testAccuracy: nil, resumedFromEpoch: nil, checkpoints: "")
-        let line = RealDataReport.weights([gru]).map(\.text).first { $0.contains("update-to-weight") }
+        let line = TaskReport.weights([gru]).map(\.text).first { $0.contains("update-to-weight") }
         XCTAssertEqual(
             line,
             """
@@ -89,7 +90,7 @@ final class RealDataExperimentTests: XCTestCase {
         var shrinking = gru
         shrinking.evolution[2] = snapshot(2, ratios([0.05, 0.05, 0.05, 0.05]))
         XCTAssertEqual(
-            RealDataReport.weights([shrinking]).map(\.text).first { $0.contains("update-to-weight") },
+            TaskReport.weights([shrinking]).map(\.text).first { $0.contains("update-to-weight") },
             """
             GRU update-to-weight ratio of the recurrent matrices: 0.25 in epoch 1, 0.05 in epoch 2 - the updates \
             shrank to 20.0% of epoch 1's.
@@ -109,12 +110,12 @@ final class RealDataExperimentTests: XCTestCase {
         let results = [result("RNN", accuracy: 0.52, loss: 0.6931), result("GRU", accuracy: 0.8, loss: 0.4)]
         let baseline = TrivialBaseline(name: "class prior", validationLoss: 0.6931, chance: 0.5)
         let states = results.map {
-            RealDataVerdicts.judge(
+            Judge.learning(
                 task: "t", model: $0.model, seed: 1, history: $0.history, testAccuracy: $0.testAccuracy,
                 testCount: 100, baseline: baseline)
         }
         XCTAssertEqual(states.map(\.state), [.didNotLearn, .tooShort])
-        let binary = RealDataReport.findings(
+        let binary = TaskReport.findings(
             task: "t", results: results, baselines: [:], objective: .crossEntropy, clip: 1, testCount: 100,
             states: states
         ).map(\.text)
@@ -154,11 +155,11 @@ final class RealDataExperimentTests: XCTestCase {
                 spectral: ["rnn.weight_hh_l0": 1.7, "rnn.weight_hh_l0[f]": 0.4, "rnn.weight_hh_l0[g]": 1.2])
         ]
         let states = results.map {
-            RealDataVerdicts.judge(
+            Judge.learning(
                 task: "t", model: $0.model, seed: 1, history: $0.history, testAccuracy: nil, testCount: 100,
                 baseline: TrivialBaseline(name: "naive last value", validationLoss: 0.2))
         }
-        let lines = RealDataReport.findings(
+        let lines = TaskReport.findings(
             task: "t", results: results, baselines: baselines, objective: .meanSquaredError, clip: 1, testCount: 100,
             states: states
         ).map(\.text)
@@ -202,11 +203,11 @@ final class RealDataExperimentTests: XCTestCase {
             "no recurrence claim for a stacked gated matrix")
 
         let gru = regression("GRU", testLoss: 0.3, maxNorm: 3)
-        let unclipped = RealDataReport.findings(
+        let unclipped = TaskReport.findings(
             task: "t", results: [gru], baselines: ["naive (next = last)": 1.5, "training mean": 1.0],
             objective: .meanSquaredError, clip: nil, testCount: 100,
             states: [
-                RealDataVerdicts.judge(
+                Judge.learning(
                     task: "t", model: "GRU", seed: 1, history: gru.history, testAccuracy: nil, testCount: 100,
                     baseline: nil)
             ]
@@ -226,13 +227,13 @@ final class RealDataExperimentTests: XCTestCase {
         r.evolution = ratios.enumerated().map { e, norms in
             .init(epoch: e, stats: [:], updateRatio: [:], saturation: [], gradientNorms: [:], stepGradientNorms: norms)
         }
-        let text = RealDataReport.gradientOverTrainingFindings([r])[0].text
+        let text = TaskReport.gradientOverTrainingFindings([r])[0].text
         XCTAssertTrue(
             text.contains("0.5 at initialisation, 2 after epoch 3; it crosses 1 at epoch 2 (0.8 -> 1.6)"), text)
         r.evolution.removeLast(2)
-        XCTAssertTrue(RealDataReport.gradientOverTrainingFindings([r])[0].text.hasSuffix("it never crosses 1."))
-        XCTAssertEqual(RealDataReport.binned([1, 2, 3, 4, 5], bins: 2).means, [2, 4.5])
-        XCTAssertEqual(RealDataReport.binned([1, 2, 3, 4, 5], bins: 2).starts, [0, 3])
+        XCTAssertTrue(TaskReport.gradientOverTrainingFindings([r])[0].text.hasSuffix("it never crosses 1."))
+        XCTAssertEqual(TaskReport.binned([1, 2, 3, 4, 5], bins: 2).means, [2, 4.5])
+        XCTAssertEqual(TaskReport.binned([1, 2, 3, 4, 5], bins: 2).starts, [0, 3])
     }
 
     func testMiniatureRunCheckpointsEveryEpochTracksWeightsAndResumes() throws {
@@ -316,7 +317,7 @@ final class RealDataExperimentTests: XCTestCase {
         XCTAssertEqual(task.validation!.inputs.data, last.inputs.data)
         var report = HTMLReport(title: "t")
         let folder = try RunFolder(dir.appendingPathComponent("run"))
-        let result = try RealDataExperiment.runTask(task, o, RunContext(folder: folder, cache: cache), &report)
+        let result = try TaskTraining.run(task, o.seed, RunContext(folder: folder, cache: cache), &report)
         XCTAssertEqual(task.testReads.count, 3, "one read per model, RNN, LSTM and GRU")
         XCTAssertTrue(task.fullDescription.contains("\(nVal) validation (carved from the training data"))
         for m in result.models {
@@ -327,8 +328,8 @@ final class RealDataExperimentTests: XCTestCase {
         // Three seeds: the test split is read once per model and seed, and the comparison is over the seeds.
         task.seeds = 3
         task.testReads.count = 0
-        let seeded = try RealDataExperiment.runTask(
-            task, o, RunContext(folder: try RunFolder(dir.appendingPathComponent("seeds")), cache: cache), &report)
+        let seeded = try TaskTraining.run(
+            task, o.seed, RunContext(folder: try RunFolder(dir.appendingPathComponent("seeds")), cache: cache), &report)
         XCTAssertEqual(task.testReads.count, 9)
         let mse = try XCTUnwrap(seeded.seeds?.measures["test MSE"])
         XCTAssertEqual(mse.map(\.model), ["RNN", "LSTM", "GRU"])
@@ -396,7 +397,7 @@ final class ModelComparisonTests: XCTestCase {
                 model: m, recurrentChange: change, spectralInitial: s0, spectralFinal: s1, mostSaturatedGate: gate,
                 saturation: sat, state: state)
         }
-        let a = RealDataReport.comparison([
+        let a = TaskReport.comparison([
             e("RNN", change: 0.3, s0: 1, s1: 2, gate: "h", sat: 0.2, state: state("RNN", .converged, from: 5)),
             e("LSTM", change: 0.6, s0: 2, s1: 1.5, gate: "o", sat: 0.1, state: state("LSTM", .converged)),
             e("GRU", change: 0.9, s0: 1.5, s1: 1.8, gate: "n", sat: 0.15, state: state("GRU", .converged))
@@ -406,7 +407,7 @@ final class ModelComparisonTests: XCTestCase {
         XCTAssertTrue(a[1].contains("it grew most for RNN and shrank for LSTM"), a[1])
         XCTAssertTrue(a[2].contains("RNN h 20.0%, LSTM o 10.0%, GRU n 15.0%; RNN saturates most, LSTM least"), a[2])
         XCTAssertTrue(a[3].hasSuffix("No model flattened clearly earlier than the others."), a[3])
-        let b = RealDataReport.comparison([
+        let b = TaskReport.comparison([
             e("RNN", change: 0.9, s0: 2, s1: 1, gate: "h", sat: 0.05, state: state("RNN", .converged, from: 1)),
             e("LSTM", change: 0.1, s0: 2, s1: 1.9, gate: "f", sat: 0.5, state: state("LSTM", .converged, from: 4))
         ]).map(\.text)
@@ -414,7 +415,7 @@ final class ModelComparisonTests: XCTestCase {
         XCTAssertTrue(b[2].contains("LSTM saturates most, RNN least"), b[2])
         XCTAssertTrue(b[3].hasSuffix("RNN flattened earliest, at least 2 epochs before the others."), b[3])
         // A model still improving at the last epoch is budget-limited: no "faster" claim about anyone.
-        let budget = RealDataReport.comparison([
+        let budget = TaskReport.comparison([
             e("GRU", change: 0.1, s0: 1, s1: 1.1, gate: "n", sat: 0.3, state: state("GRU", .converged, from: 2)),
             e("LSTM", change: 0.2, s0: 1, s1: 1.2, gate: "g", sat: 0.1, state: state("LSTM", .stillImproving))
         ]).map(\.text)
@@ -424,13 +425,13 @@ final class ModelComparisonTests: XCTestCase {
                 "LSTM budget-limited (more epochs would tell), so no model is said to converge faster."),
             budget[3])
         // A model that did not learn: no order of convergence at all, and it is not called converged.
-        let failed = RealDataReport.comparison([
+        let failed = TaskReport.comparison([
             e("RNN", change: 0.1, s0: 1, s1: 1.1, gate: "h", sat: 0.8, state: state("RNN", .didNotLearn)),
             e("GRU", change: 0.2, s0: 1, s1: 1.2, gate: "r", sat: 0, state: state("GRU", .converged, from: 2))
         ]).map(\.text)
         XCTAssertTrue(failed[3].hasSuffix("RNN did not learn, so no order of convergence is given."), failed[3])
         XCTAssertFalse(failed[3].contains("RNN converged"), failed[3])
-        let tied = RealDataReport.comparison([
+        let tied = TaskReport.comparison([
             e("RNN", change: 0.1, s0: 1, s1: 1.1, gate: "h", sat: 0, state: state("RNN", .converged, from: 2)),
             e("GRU", change: 0.2, s0: 1, s1: 1.2, gate: "r", sat: 0, state: state("GRU", .converged, from: 2))
         ]).map(\.text)
@@ -461,14 +462,14 @@ final class VerdictTests: XCTestCase {
             SaturationStats(gate: "g", low: 0.1, high: 0.15, mean: 0),
             SaturationStats(gate: "o", low: 0.01, high: 0.02, mean: 0.5)
         ]
-        let split = RealDataReport.squashing(.lstm, lstm)
+        let split = TaskReport.squashing(.lstm, lstm)
         XCTAssertEqual(split.worst?.gate, "g")
         XCTAssertEqual(split.worst?.fraction ?? .nan, 0.25, accuracy: 1e-12)
         XCTAssertEqual(split.memory.map(\.gate), ["i", "f"])
         XCTAssertEqual(split.memory.first { $0.gate == "f" }?.fraction, 1.0)
         XCTAssertEqual(split.memory.first { $0.gate == "f" }?.position, "open")
         // Chrono's input gate held shut (near 0) keeps the state too: memory, not saturation.
-        let chrono = RealDataReport.squashing(
+        let chrono = TaskReport.squashing(
             .lstm,
             [
                 SaturationStats(gate: "i", low: 1.0, high: 0, mean: 0.01),
@@ -478,11 +479,11 @@ final class VerdictTests: XCTestCase {
         XCTAssertEqual(chrono.memory.first?.position, "shut")
         XCTAssertEqual(chrono.memory.first?.fraction, 1.0)
         // A forget gate shut (near 0) is saturation: the gradient through it vanishes.
-        let shut = RealDataReport.squashing(.lstm, [SaturationStats(gate: "f", low: 0.7, high: 0.3, mean: 0.3)])
+        let shut = TaskReport.squashing(.lstm, [SaturationStats(gate: "f", low: 0.7, high: 0.3, mean: 0.3)])
         XCTAssertEqual(shut.worst?.fraction, 0.7)
         // The RNN has no carry gate: both ends of tanh count.
         XCTAssertEqual(
-            RealDataReport.squashing(.rnn, [SaturationStats(gate: "h", low: 0.4, high: 0.37, mean: 0)]).worst?.fraction
+            TaskReport.squashing(.rnn, [SaturationStats(gate: "h", low: 0.4, high: 0.37, mean: 0)]).worst?.fraction
                 ?? .nan, 0.77, accuracy: 1e-12)
     }
 

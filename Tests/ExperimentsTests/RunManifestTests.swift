@@ -1,4 +1,5 @@
 import Foundation
+@testable import Workbench
 import XCTest
 import Datasets
 import Interchange

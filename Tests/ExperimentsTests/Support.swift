@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Recurrent
 
 /// The cell a test names by its display name ("RNN", "LSTM", "GRU", "IndRNN").

@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Statistics
 
 /// Q3's items answered from Experiment 3's summary.
@@ -38,7 +39,7 @@ extension Answers {
             return (image, String(first.split(separator: " ").dropLast().joined(separator: " ")), p)
         }
         let sure = top.filter { $0.2 >= 0.5 }.sorted { $0.2 > $1.2 }
-        let named = sure.map { "\($0.1) \(RealDataReport.pct($0.2)) for \($0.0)" }.joined(separator: ", ")
+        let named = sure.map { "\($0.1) \(TaskReport.pct($0.2)) for \($0.0)" }.joined(separator: ", ")
         return Answer(
             item: "Q3.1", question: "Extract image features with a pretrained CNN.",
             summary: """
@@ -48,7 +49,7 @@ extension Answers {
                 """,
             table: AnswerTable(
                 headers: ["image", "top-1 class", "probability"],
-                rows: top.map { [$0.0, $0.1, RealDataReport.pct($0.2)] }),
+                rows: top.map { [$0.0, $0.1, TaskReport.pct($0.2)] }),
             figure: "fusion/top1.svg", numbers: ["images": Double(top.count)])
     }
 
@@ -62,15 +63,15 @@ extension Answers {
                 "Each word moves the untrained \($0.model)'s state furthest (the longest trajectories), beyond "
                     + "\(list($0.beaten)) after Holm's correction"
             } ?? "No encoder's trajectory is longer than another's beyond the noise")
-                + "; the 2-D PCA maps hold \(RealDataReport.pct(shares.min() ?? .nan)) to "
-                + "\(RealDataReport.pct(shares.max() ?? .nan)) of the states' variance.",
+                + "; the 2-D PCA maps hold \(TaskReport.pct(shares.min() ?? .nan)) to "
+                + "\(TaskReport.pct(shares.max() ?? .nan)) of the states' variance.",
             answer: family.map { ranking($0, measure: "trajectory length", better: "longer") + "." } ?? "",
             table: AnswerTable(
                 headers: ["encoder", "trajectory length per question", "PCA 2-D share", "effective dimensionality"],
                 rows: s.metrics.map {
                     [
                         $0.encoder, overInits(s, "trajectory length", $0.encoder, first: $0.meanTrajectoryLength),
-                        RealDataReport.pct($0.pcaExplained2), fmt($0.effectiveDimensionality, 3)
+                        TaskReport.pct($0.pcaExplained2), fmt($0.effectiveDimensionality, 3)
                     ]
                 }),
             figure: "fusion/pca_trajectories.svg", family: family,
@@ -116,7 +117,7 @@ extension Answers {
             let mean = Stats.mean(rates)
             return (name, mean, abs(mean - chance) <= 2 * se ? 0 : mean > chance ? 1 : -1)
         }
-        let each = methods.map { "\(RealDataReport.pct($0.1)) with the \($0.0)" }.joined(separator: " and ")
+        let each = methods.map { "\(TaskReport.pct($0.1)) with the \($0.0)" }.joined(separator: " and ")
         let verdict =
             methods.allSatisfy({ $0.2 == 0 })
             ? "Neither fusion ties a question to its own image beyond chance"
@@ -127,7 +128,7 @@ extension Answers {
             item: "Q3.4", question: "Compute image-question cosine similarities.",
             summary: """
                 \(verdict): the own image is the most similar of \(images) for \(each) of the \(questions) questions \
-                (mean over the encoders), against chance \(RealDataReport.pct(chance)) +- \(fmt(200 * se, 2)) points \
+                (mean over the encoders), against chance \(TaskReport.pct(chance)) +- \(fmt(200 * se, 2)) points \
                 (two standard errors).
                 """,
             answer: FusionExperiment.alignmentVerdict(
@@ -142,15 +143,15 @@ extension Answers {
                 ],
                 rows: m.map {
                     [
-                        $0.encoder, RealDataReport.pct($0.projectionMatchRate),
-                        RealDataReport.pct($0.labelBridgeMatchRate),
-                        RealDataReport.pct($0.meanPooledProjectionMatchRate),
-                        RealDataReport.pct($0.meanPooledLabelBridgeMatchRate)
+                        $0.encoder, TaskReport.pct($0.projectionMatchRate),
+                        TaskReport.pct($0.labelBridgeMatchRate),
+                        TaskReport.pct($0.meanPooledProjectionMatchRate),
+                        TaskReport.pct($0.meanPooledLabelBridgeMatchRate)
                     ]
                 }),
             figure: "fusion/similarity_label_bridge.svg", numbers: ["chance": chance],
             figures: ["fusion/similarity_projection.svg", "fusion/own_image_similarity.svg"],
-            caveat: "\(questions) questions and \(images) images, chance \(RealDataReport.pct(chance)); one "
+            caveat: "\(questions) questions and \(images) images, chance \(TaskReport.pct(chance)); one "
                 + "initialisation per encoder (seed \(s.seed)).")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import TensorCore
 import Recurrent
 import Datasets

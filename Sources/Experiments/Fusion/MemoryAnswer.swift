@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Statistics
 
 /// Q3.5 answered from the memory probe: which encoder's state decodes earlier words beyond what the current word
@@ -62,15 +63,15 @@ extension Answers {
                     + "back)"
                 : "\(list(alone.map(\.encoder))) reach equally far back (\(top) word\(top == 1 ? "" : "s"))"
         func cell(_ values: [Double]) -> String {
-            OverSeeds.withInterval(values, positive: false) { RealDataReport.pct($0) }
+            OverSeeds.withInterval(values, positive: false) { TaskReport.pct($0) }
         }
         let rows =
             (m.lags.first?.encoders ?? []).indices.map { e in
                 [m.lags[0].encoders[e].encoder] + m.lags.map { cell($0.encoders[e].accuracy) }
             }
-            + [["current word and position"] + m.lags.map { RealDataReport.pct($0.currentWord) }]
+            + [["current word and position"] + m.lags.map { TaskReport.pct($0.currentWord) }]
             + [["shuffled labels"] + m.lags.map { cell($0.encoders.flatMap(\.shuffled)) }]
-            + [["most frequent word"] + m.lags.map { RealDataReport.pct($0.majority) }]
+            + [["most frequent word"] + m.lags.map { TaskReport.pct($0.majority) }]
         return Answer(
             item: "Q3.5", question: "Compare the encoders.",
             summary: """

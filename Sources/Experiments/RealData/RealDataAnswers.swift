@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Recurrent
 import Statistics
 
@@ -26,7 +27,7 @@ extension Answers {
     /// A task's trivial predictor as a table cell: chance for a classifier, else its loss on validation and test.
     static func baselineCell(_ t: RealDataExperiment.TaskResult) -> String {
         guard let b = t.baseline else { return "-" }
-        if let chance = b.chance { return "chance \(RealDataReport.pct(chance))" }
+        if let chance = b.chance { return "chance \(TaskReport.pct(chance))" }
         let test = t.baselineItems.map { ", test \(fmt(Stats.mean($0.values), 3))" } ?? ""
         return "\(b.name): validation \(fmt(b.validationLoss, 3))\(test)"
     }
@@ -52,7 +53,7 @@ extension Answers {
     /// A task's comparisons: every pair of models (over seeds, or over the test items with one seed) and each model
     /// against the trivial predictor over the test items (averaged over its seeds).
     static func taskComparisons(_ t: RealDataExperiment.TaskResult) -> [Comparison] {
-        let label = RealDataReport.label(t.task), accuracy = t.models.first?.testAccuracy != nil
+        let label = RealDataExperiment.label(t.task), accuracy = t.models.first?.testAccuracy != nil
         let measure = accuracy ? "test accuracy on \(label)" : "test MSE on \(label)"
         var out =
             (t.replicas.isEmpty
@@ -78,7 +79,7 @@ extension Answers {
     {
         var failed: [String] = [], beat: [String] = [], ahead: [String] = []
         for t in ran {
-            let label = RealDataReport.label(t.task)
+            let label = RealDataExperiment.label(t.task)
             // Models that failed in the same number of seeds share a clause: "RNN and LSTM (3 of 3 seeds)".
             var byCount: [Int: [String]] = [:], seeds = 1
             for m in t.models {
@@ -127,13 +128,13 @@ extension Answers {
                     ? OverSeeds.withInterval(series.values, positive: !accuracy) { fmt(accuracy ? 100 * $0 : $0, 3) }
                     : accuracy ? Verdicts.accuracyWithInterval(series.values[0], n: n) : fmt(series.values[0], 3)
                 rows.append([
-                    RealDataReport.label(t.task), m.model, LearningJudgement.tally(v.states(t.task, m.model)),
+                    RealDataExperiment.label(t.task), m.model, LearningJudgement.tally(v.states(t.task, m.model)),
                     (accuracy ? "accuracy " : "MSE ") + measure,
                     baselineCell(t)
                 ])
             }
         }
-        let single = ran.filter { $0.replicas.isEmpty }.map { RealDataReport.label($0.task) }
+        let single = ran.filter { $0.replicas.isEmpty }.map { RealDataExperiment.label($0.task) }
         return Answer(
             item: "Q2.1",
             question: "Train the three models on real data (sequential MNIST, a real time series, movie reviews).",
@@ -159,7 +160,7 @@ extension Answers {
         let rows = ran.map { t -> [String] in
             let seeds = t.replicas.count + 1, epochs = t.models.first?.history.count ?? 0
             return [
-                RealDataReport.label(t.task), String(t.models.count), String(seeds), String(epochs),
+                RealDataExperiment.label(t.task), String(t.models.count), String(seeds), String(epochs),
                 String(seeds * t.models.reduce(0) { $0 + $1.history.count + 1 })
             ]
         }

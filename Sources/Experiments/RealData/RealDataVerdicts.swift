@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Recurrent
 
 /// Experiment 2 judged from its measurements: the learning state of every task, model and seed (against the task's
@@ -13,7 +14,7 @@ struct RealDataVerdicts {
         for t in tasks where !t.models.isEmpty {
             for m in t.models {
                 states.append(
-                    Self.judge(
+                    Judge.learning(
                         task: t.task, model: m.model, seed: 1, history: m.history, testAccuracy: m.testAccuracy,
                         testCount: t.testCount ?? 0, baseline: t.baseline))
                 events["\(t.task) \(m.model)"] = EventChain.events(
@@ -22,22 +23,13 @@ struct RealDataVerdicts {
             }
             for (k, replica) in t.replicas.enumerated() {
                 states += replica.map {
-                    Self.judge(
+                    Judge.learning(
                         task: t.task, model: $0.model, seed: k + 2, history: $0.history, testAccuracy: $0.testAccuracy,
                         testCount: t.testCount ?? 0, baseline: t.baseline)
                 }
             }
         }
         self.states = states; self.events = events
-    }
-
-    static func judge(
-        task: String, model: String, seed: Int, history: [EpochRecord], testAccuracy: Double?, testCount: Int,
-        baseline: TrivialBaseline?
-    ) -> LearningJudgement {
-        Judge.learning(
-            task: task, model: model, seed: seed, history: history, baseline: baseline,
-            test: testAccuracy.map { TestAccuracy(accuracy: $0, samples: testCount) })
     }
 
     /// One task's states of one model over its seeds.
@@ -47,6 +39,6 @@ struct RealDataVerdicts {
 
     /// The first seed's events of one model as one account, nil without any.
     func account(_ task: String, _ model: String) -> String? {
-        EventChain.account(events["\(task) \(model)"] ?? [], run: "\(RealDataReport.label(task)) \(model), seed 1")
+        EventChain.account(events["\(task) \(model)"] ?? [], run: "\(RealDataExperiment.label(task)) \(model), seed 1")
     }
 }

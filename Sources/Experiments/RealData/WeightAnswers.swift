@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Recurrent
 import Statistics
 
@@ -19,7 +20,7 @@ extension Answers {
                 guard let a = m.evolution.first?.stats[key], let b = m.evolution.last?.stats[key] else { continue }
                 widened.append(b.std / a.std); grown.append(b.maxAbs / a.maxAbs)
                 rows.append([
-                    RealDataReport.label(t.task), m.model + label, "\(fmt(a.std, 3)) -> \(fmt(b.std, 3))",
+                    RealDataExperiment.label(t.task), m.model + label, "\(fmt(a.std, 3)) -> \(fmt(b.std, 3))",
                     "\(fmt(a.maxAbs, 3)) -> \(fmt(b.maxAbs, 3))"
                 ])
             }
@@ -60,7 +61,7 @@ extension Answers {
                 let least = gates.count > 1 ? gates.min { $0.1 < $1.1 } : nil
                 if let most { mostMoved["\(m.model) \(most.0)", default: 0] += 1 }
                 rows.append([
-                    RealDataReport.label(t.task), m.model + label, fmt(whole, 3),
+                    RealDataExperiment.label(t.task), m.model + label, fmt(whole, 3),
                     most.map { "\($0.0) \(fmt($0.1, 3))" } ?? "-", least.map { "\($0.0) \(fmt($0.1, 3))" } ?? "-"
                 ])
             }
@@ -84,13 +85,13 @@ extension Answers {
         var numbers: [String: Double] = [:], rows: [[String]] = []
         for t in ran {
             for m in t.models {
-                let split = RealDataReport.squashing(m.cell, m.evolution.last?.saturation ?? [])
-                let worst = split.worst.map { "\($0.gate) \(RealDataReport.pct($0.fraction))" } ?? "-"
+                let split = TaskReport.squashing(m.cell, m.evolution.last?.saturation ?? [])
+                let worst = split.worst.map { "\($0.gate) \(TaskReport.pct($0.fraction))" } ?? "-"
                 if let w = split.worst { numbers["\(t.task) \(m.model) \(w.gate) saturated"] = w.fraction }
                 let held = split.memory.filter { $0.fraction > 0.5 }
-                    .map { "\($0.gate) \($0.position) \(RealDataReport.pct($0.fraction))" }
+                    .map { "\($0.gate) \($0.position) \(TaskReport.pct($0.fraction))" }
                 rows.append([
-                    RealDataReport.label(t.task), m.model,
+                    RealDataExperiment.label(t.task), m.model,
                     v.states(t.task, m.model).map(\.brief).joined(separator: "; "), worst,
                     held.isEmpty ? "-" : held.joined(separator: ", ")
                 ])
@@ -104,13 +105,13 @@ extension Answers {
             let events = v.events["\(j.task) \(j.model)"] ?? []
             guard let first = events.first, events.filter({ $0.epoch == first.epoch }).count > 1 else { return nil }
             let kinds = events.filter { $0.epoch == first.epoch }.map(\.kind.rawValue)
-            return "\(RealDataReport.label(j.task)) \(j.model) broke at epoch \(first.epoch) ("
+            return "\(RealDataExperiment.label(j.task)) \(j.model) broke at epoch \(first.epoch) ("
                 + kinds.joined(separator: ", ") + ")"
         }
         // Grouped by task: "Stocks RNN, LSTM and GRU".
         let names = ran.compactMap { t -> String? in
             let models = failed.filter { $0.task == t.task }.map(\.model)
-            return models.isEmpty ? nil : "\(RealDataReport.label(t.task)) \(list(models))"
+            return models.isEmpty ? nil : "\(RealDataExperiment.label(t.task)) \(list(models))"
         }
         return Answer(
             item: "Q2.5", question: "Report on stability, saturation and convergence.",
@@ -119,7 +120,8 @@ extension Answers {
                 + (names.isEmpty
                     ? "; every first-seed model learned" : "; first-seed failures: " + names.joined(separator: "; "))
                 + (broke.isEmpty ? "" : "; " + broke.joined(separator: "; ")) + ".",
-            answer: failed.map { "\(RealDataReport.label($0.task)) \($0.model) \($0.brief)." }.joined(separator: " ")
+            answer: failed.map { "\(RealDataExperiment.label($0.task)) \($0.model) \($0.brief)." }
+                .joined(separator: " ")
                 + (accounts.isEmpty ? "" : " In order: " + accounts.joined(separator: " ")) + " "
                 + "Saturation is the share of a squashing path's activations where its derivative is near 0; a gate "
                 + "held where it keeps the state (LSTM f open, i shut; GRU z open) is memory, not saturation.",

@@ -1,4 +1,5 @@
 import Foundation
+import Workbench
 import Datasets
 import TensorCore
 import Recurrent
@@ -359,7 +360,7 @@ package enum ToyExperiment {
         for m in models {
             var r = SeededRandom(seed: SeedStream.characterSampling.seed(o.seed))
             for temperature in [0.5, 1.0] {
-                samples[m.cell.displayName, default: [:]][String(temperature)] = try sampleText(
+                samples[m.cell.displayName, default: [:]][String(temperature)] = try TextSampler.sample(
                     m.model, vocabulary: vocabulary, prime: o.charPrime, length: 240, temperature: temperature,
                     rng: &r)
             }
@@ -502,47 +503,6 @@ package enum ToyExperiment {
             gateCarryPerUnit: carry)
     }
 
-    /// The most characters one sample may ask for (a million: minutes of one-character steps, and a page count no
-    /// terminal wants).
-    static let maxSampleLength = 1_000_000
-
-    /// Samples `length` characters after `prime`, feeding one character at a time and carrying the state.
-    static func sampleText(
-        _ model: SequenceModel<Float>, vocabulary: [Character], prime: String, length: Int, temperature: Double,
-        rng: inout SeededRandom
-    ) throws -> String {
-        guard (0...maxSampleLength).contains(length) else {
-            throw DataError("the sample length must be between 0 and \(maxSampleLength) characters (got \(length))")
-        }
-        guard let embedding = model.embedding else { return "" }
-        let index = Dictionary(vocabulary.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        var h: Tensor<Float>? = nil, c: Tensor<Float>? = nil
-        var out = prime
-        var ids = prime.compactMap { index[$0] }
-        guard !ids.isEmpty else { throw DataError("the prime \"\(prime)\" has no character the model knows") }
-        var next = 0
-        for step in 0..<(ids.count + length - 1) {
-            let id = step < ids.count ? ids[step] : next
-            let r = try model.rnn.forward(try embedding.forward([id], batch: 1, steps: 1), h0: h, c0: c)
-            h = r.hn; c = r.cn
-            guard step >= ids.count - 1 else { continue }
-            let raw = try model.head.forward(try r.output.reshaped([1, model.rnn.config.hiddenSize])).data
-                .map(Double.init)
-            let logits = raw.map { $0 / temperature }
-            let m = logits.max()!
-            let p = logits.map { exp($0 - m) }, total = p.reduce(0, +)
-            var u = rng.unit() * total
-            next = p.count - 1
-            for (k, pk) in p.enumerated() { u -= pk; if u <= 0 { next = k; break } }
-            // A temperature so low that logits / T leave Double's range (inf - inf = nan) is the limit T -> 0:
-            // the most likely character.
-            if !total.isFinite { next = raw.indices.max { raw[$0] < raw[$1] }! }
-            out.append(vocabulary[next])
-            ids.append(next)
-        }
-        return out
-    }
-
     /// The character task's text and its name: the user's file, or Debian's fortune collections.
     static func characterCorpus(_ o: Options, _ cache: DataCache) throws -> (name: String, text: String) {
         guard let path = o.charCorpusFile else { return (FortuneCorpus.description, try cache.fortunes()) }
@@ -616,22 +576,11 @@ package enum ToyExperiment {
             into: &report)
     }
 
-    /// Per model one colour: its curve at initialisation dashed, after training solid, over steps 1...T.
-    static func beforeAndAfter(_ curves: [(model: String, initial: [Double], trained: [Double])]) -> [LineSeries] {
-        curves.enumerated().flatMap { i, c in
-            let t = (1...max(c.trained.count, 1)).map(Double.init)
-            return [
-                LineSeries(name: "\(c.model) init", x: t, y: c.initial, dashed: true, color: Palette.color(i)),
-                LineSeries(name: "\(c.model) trained", x: t, y: c.trained, color: Palette.color(i))
-            ]
-        }
-    }
-
     static func gradientFigures(
         _ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, gradients: [GradientSummary]
     ) throws {
-        let loss = beforeAndAfter(gradients.map { ($0.model, $0.lossGradientInit, $0.lossGradientTrained) })
-        let jac = beforeAndAfter(gradients.map { ($0.model, $0.jacobianInit, $0.jacobianTrained) })
+        let loss = TaskReport.beforeAndAfter(gradients.map { ($0.model, $0.lossGradientInit, $0.lossGradientTrained) })
+        let jac = TaskReport.beforeAndAfter(gradients.map { ($0.model, $0.jacobianInit, $0.jacobianTrained) })
         try folder.figureRow(
             [
                 (

@@ -10,7 +10,7 @@ package enum RunComparison {
     struct Run {
         var name: String
         var config: [String: String]
-        var result: RealDataExperiment.TaskResult
+        var result: TaskTraining.TaskResult
         /// What the run's losses measure, so only runs of one kind are ranked together.
         var metric: String {
             switch config["kind"] {
@@ -53,7 +53,7 @@ package enum RunComparison {
             return "\(v)"
         }
         do {
-            let result = try JSONDecoder().decode(RealDataExperiment.TaskResult.self, from: try read("results.json"))
+            let result = try JSONDecoder().decode(TaskTraining.TaskResult.self, from: try read("results.json"))
             return Run(name: folder.path, config: config, result: result)
         } catch let e as DataError { throw e } catch {
             throw DataError("\(folder.appendingPathComponent("results.json").path): unreadable (\(error))")

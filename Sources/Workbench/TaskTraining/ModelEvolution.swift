@@ -3,7 +3,7 @@ import Analysis
 import Recurrent
 
 /// What the assignment's Q2 asks to compare across the three models of one task, measured.
-struct ModelEvolution: Sendable {
+package struct ModelEvolution: Sendable {
     var model: String
     /// ||W_hh(last) - W_hh(0)|| / ||W_hh(0)||.
     var recurrentChange: Double
@@ -19,7 +19,7 @@ struct ModelEvolution: Sendable {
 
     /// A gate held where it keeps the state: its name, the share of activations there, "open" (carry) or "shut"
     /// (write).
-    struct Memory: Sendable { var gate: String, fraction: Double, position: String }
+    package struct Memory: Sendable { package var gate: String, fraction: Double, position: String }
 
     init(
         model: String, recurrentChange: Double, spectralInitial: Double, spectralFinal: Double,
@@ -31,8 +31,8 @@ struct ModelEvolution: Sendable {
         self.memory = memory; self.state = state
     }
 
-    init(_ r: RealDataExperiment.ModelResult, _ tracker: WeightEvolution, _ state: LearningJudgement) {
-        let split = RealDataReport.squashing(r.cell, r.evolution.last?.saturation ?? [])
+    init(_ r: TaskTraining.ModelResult, _ tracker: WeightEvolution, _ state: LearningJudgement) {
+        let split = TaskReport.squashing(r.cell, r.evolution.last?.saturation ?? [])
         self.init(
             model: r.model, recurrentChange: tracker.totalChange()["rnn.weight_hh_l0"] ?? .nan,
             spectralInitial: r.evolution.first?.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan,
@@ -42,10 +42,10 @@ struct ModelEvolution: Sendable {
     }
 }
 
-extension RealDataReport {
+extension TaskReport {
     /// The gate with the largest squashing saturation, and the gates held where they keep the state (carry gate
     /// open, write gate shut) with their shares, of one model's per-gate saturation (`Verdicts.saturation`).
-    static func squashing(_ cell: CellKind, _ stats: [SaturationStats]) -> (
+    package static func squashing(_ cell: CellKind, _ stats: [SaturationStats]) -> (
         worst: (gate: String, fraction: Double)?, memory: [ModelEvolution.Memory]
     ) {
         let carry = cell.carryGateBlock.map { cell.gateNames[$0] },
@@ -63,7 +63,7 @@ extension RealDataReport {
     }
 }
 
-extension RealDataReport {
+extension TaskReport {
     /// Cross-model comparison sentences for one task: how far W_hh moved, how its spectral norm changed, which
     /// gates saturated, and which model converged first. Every ordering and verdict comes from the numbers.
     static func comparison(_ m: [ModelEvolution]) -> [Finding] {

@@ -16,7 +16,7 @@ extension TrivialBaseline {
     }
 
     /// The training mean of two value datasets' targets (`trainingMean(train:validation:)`).
-    static func trainingMean(_ train: TensorSequenceDataset<Float>, _ validation: TensorSequenceDataset<Float>)
+    package static func trainingMean(_ train: TensorSequenceDataset<Float>, _ validation: TensorSequenceDataset<Float>)
         -> TrivialBaseline
     {
         func values(_ d: TensorSequenceDataset<Float>) -> [Float] {
@@ -34,7 +34,7 @@ extension TrivialBaseline {
 
     /// Predicting every class with its training frequency (add-one smoothed): the cross-entropy it scores on the
     /// validation labels (for characters, the unigram model); chance is the majority class's share of `test`.
-    static func classPrior(
+    package static func classPrior(
         train: [Int], validation: [Int], test: [Int]?, classes: Int, name: String = "class prior"
     ) -> TrivialBaseline {
         var counts = [Double](repeating: 1, count: max(classes, 1))

@@ -34,7 +34,7 @@ package struct RunContext {
     }
 
     /// Refuses, when this context does not train, a model whose checkpoints stop before its last epoch.
-    func requireTrained(_ label: String, done: Int, of epochs: Int) throws {
+    package func requireTrained(_ label: String, done: Int, of epochs: Int) throws {
         guard !trains, done < epochs else { return }
         throw RunFolderError(
             """
@@ -44,18 +44,21 @@ package struct RunContext {
     }
 
     /// The progress callback for a model, as a list to start a trainer's callbacks with.
-    func progressCallbacks(_ label: String) -> [TrainingCallback] { progress(label).map { [$0] } ?? [] }
+    package func progressCallbacks(_ label: String) -> [TrainingCallback] { progress(label).map { [$0] } ?? [] }
 }
 
 /// Input the user named (a file or folder given on the command line) that cannot be used: the part that needs it
 /// fails, unlike data that is merely unavailable (a DataError), which skips it.
 package struct InputError: Error, CustomStringConvertible {
+    package init(description: String) {
+        self.description = description
+    }
     package let description: String
 }
 
 /// What to do after a part failed: the same command again resumes from the checkpoints saved before it, unless
 /// a file in the run folder is what failed (a damaged checkpoint), which the same command would meet again.
-func retryAdvice(_ error: Error, rerun: String) -> String {
+package func retryAdvice(_ error: Error, rerun: String) -> String {
     if error is FileFormatError {
         return "A file of this run cannot be used, so the same command would stop here again; rerun it with --fresh "
             + "to move this run aside and start again."

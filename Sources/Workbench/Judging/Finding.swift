@@ -23,5 +23,5 @@ package struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
 
 extension Array where Element == Finding {
     /// A sentence computed in place joins the list as a detail.
-    mutating func append(_ text: String) { append(.detail(text)) }
+    package mutating func append(_ text: String) { append(.detail(text)) }
 }

@@ -5,7 +5,7 @@ import TensorCore
 
 /// Gates over time: the top layer's gate activations, units x time steps, while a model reads a held-out passage,
 /// before and after training: where a gate opens, shuts or saturates as the text goes by.
-enum GatesOverTime {
+package enum GatesOverTime {
     /// One gate block of one network reading the passage: [unit][step] for the first units.
     struct Panel {
         var gate: String, activation: GateActivation
@@ -30,7 +30,7 @@ enum GatesOverTime {
     static func label(_ c: Character) -> String { c == "\n" ? "\u{23CE}" : c == " " ? "\u{2423}" : String(c) }
 
     /// The first 60 characters of `passage` the models know, as each model's embedded input and as column labels.
-    static func textFigure(
+    package static func textFigure(
         _ models: [ModelRecipe.Trained], passage: [Character], index: [Character: Int],
         path: (CellKind) -> String = { "toy/chars_gates_\($0.rawValue).svg" }, folder: RunFolder,
         report: inout HTMLReport
@@ -58,13 +58,13 @@ enum GatesOverTime {
             // The input inside the measurement: a character model embeds with its own weights of that moment.
             let (before, after) = try m.beforeAndAfter { try read(m.model.rnn, try input(m), units: units) }
             let steps = before.first?.values.first?.count ?? 0, bins = labels == nil ? 100 : steps
-            let starts = RealDataReport.binned(Array(repeating: 0, count: steps), bins: bins).starts
+            let starts = TaskReport.binned(Array(repeating: 0, count: steps), bins: bins).starts
             let columns = labels ?? starts.enumerated().map { i, t in i % 10 == 0 ? "t=\(t + 1)" : "" }
             let panels: [Chart] = zip(before, after).flatMap { pair in
                 [(pair.0, "initialisation"), (pair.1, "trained")].map { panel, when -> Chart in
                     Heatmap(
                         title: "\(m.cell.displayName) \(panel.gate) (\(panel.activation.rawValue)), \(when)",
-                        values: panel.values.map { RealDataReport.binned($0, bins: bins).means },
+                        values: panel.values.map { TaskReport.binned($0, bins: bins).means },
                         rowLabels: panel.values.indices.map { "unit \($0)" }, columnLabels: columns,
                         scale: panel.activation == .sigmoid ? .sequential : .diverging,
                         range: panel.activation == .sigmoid ? (0, 1) : (-1, 1), annotate: false,

@@ -4,15 +4,15 @@ import Analysis
 import Charts
 
 /// Figures, tables and measured observations for Experiment 2.
-enum RealDataReport {
-    static func pct(_ v: Double) -> String { String(format: "%.1f%%", 100 * v) }
+package enum TaskReport {
+    package static func pct(_ v: Double) -> String { String(format: "%.1f%%", 100 * v) }
 
     // MARK: findings
 
     /// `clip`: the gradient-norm clipping the task trained with (nil: none). `testCount`: the held-out samples the
     /// accuracies were measured on (their binomial intervals). `states`: each model's learning state (first seed).
     static func findings(
-        task: String, results: [RealDataExperiment.ModelResult], baselines: [String: Double], objective: Objective,
+        task: String, results: [TaskTraining.ModelResult], baselines: [String: Double], objective: Objective,
         clip: Double?, testCount: Int, seeds: Int = 1, states: [LearningJudgement]
     ) -> [Finding] {
         (objective == .crossEntropy
@@ -24,7 +24,7 @@ enum RealDataReport {
     /// Each classifier's test accuracy with its interval, its validation curve and learning state, every pair of
     /// models paired over the test items, the baselines.
     static func classification(
-        _ task: String, _ results: [RealDataExperiment.ModelResult], _ baselines: [String: Double], testCount: Int,
+        _ task: String, _ results: [TaskTraining.ModelResult], _ baselines: [String: Double], testCount: Int,
         seeds: Int, states: [LearningJudgement]
     ) -> [Finding] {
         var lines: [Finding] = []
@@ -64,7 +64,7 @@ enum RealDataReport {
 
     /// Each forecaster's test MSE against the naive forecast and the training mean, with its learning state.
     static func forecast(
-        _ results: [RealDataExperiment.ModelResult], _ baselines: [String: Double], seeds: Int,
+        _ results: [TaskTraining.ModelResult], _ baselines: [String: Double], seeds: Int,
         states: [LearningJudgement]
     ) -> [Finding] {
         var lines: [Finding] = []
@@ -105,7 +105,7 @@ enum RealDataReport {
     }
 
     /// How often each model's validation loss rose, its largest gradient norm and whether clipping acted.
-    static func stability(_ results: [RealDataExperiment.ModelResult], clip: Double?) -> [Finding] {
+    static func stability(_ results: [TaskTraining.ModelResult], clip: Double?) -> [Finding] {
         var lines: [Finding] = []
         for r in results {
             let rises = zip(r.history.dropFirst(), r.history).filter {
@@ -129,7 +129,7 @@ enum RealDataReport {
     }
 
     /// W_hh's spectral norm, the update-to-weight ratios and the most saturated squashing path of each model.
-    static func weights(_ results: [RealDataExperiment.ModelResult]) -> [Finding] {
+    static func weights(_ results: [TaskTraining.ModelResult]) -> [Finding] {
         var lines: [Finding] = []
         for r in results {
             guard let first = r.evolution.first, let last = r.evolution.last, last.epoch > 0 else { continue }
@@ -200,11 +200,10 @@ enum RealDataReport {
     // MARK: figures
 
     /// Short task names for chart titles.
-    static func label(_ task: String) -> String { RealDataExperiment.TaskName(rawValue: task)?.label ?? task }
 
     /// Every model's training and (dashed) validation loss per epoch, and each baseline as a flat grey line, in
     /// name order: a dictionary's own order changes from one process to the next, and the chart with it.
-    static func lossSeries(_ results: [RealDataExperiment.ModelResult], baselines: [String: Double]) -> [LineSeries] {
+    static func lossSeries(_ results: [TaskTraining.ModelResult], baselines: [String: Double]) -> [LineSeries] {
         var loss: [LineSeries] = []
         for (i, r) in results.enumerated() {
             loss.append(LineSeries(name: "\(r.model) train", y: r.history.map(\.trainLoss), color: Palette.color(i)))
@@ -223,7 +222,7 @@ enum RealDataReport {
     }
 
     static func figures(
-        task: String, results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)],
+        task: String, label: String, results: [TaskTraining.ModelResult], trackers: [(CellKind, WeightEvolution)],
         objective: Objective, baselines: [String: Double], folder: RunFolder, report: inout HTMLReport
     ) throws {
         let base = "real/\(task)"
@@ -231,7 +230,7 @@ enum RealDataReport {
         var row: [(Chart, String, String)] = [
             (
                 LineChart(
-                    title: "\(label(task)): loss per epoch", xLabel: "epoch",
+                    title: "\(label): loss per epoch", xLabel: "epoch",
                     yLabel: objective == .crossEntropy ? "cross-entropy" : "MSE (normalised)", series: loss,
                     yScale: .log),
                 "\(base)/loss.svg", "Training (solid) and validation (dashed) loss."
@@ -246,7 +245,7 @@ enum RealDataReport {
             row.append(
                 (
                     LineChart(
-                        title: "\(label(task)): validation accuracy per epoch", xLabel: "epoch", yLabel: "accuracy",
+                        title: "\(label): validation accuracy per epoch", xLabel: "epoch", yLabel: "accuracy",
                         series: acc), "\(base)/accuracy.svg", "Accuracy on the held-out set after each epoch."
                 ))
         }
@@ -260,18 +259,20 @@ enum RealDataReport {
         row.append(
             (
                 LineChart(
-                    title: "\(label(task)): spectral norm of W_hh", xLabel: "epoch (0 = init)",
+                    title: "\(label): spectral norm of W_hh", xLabel: "epoch (0 = init)",
                     yLabel: "largest singular value", series: spectral, markers: true),
                 "\(base)/spectral_norm.svg", "Largest singular value of the recurrent weight matrix after each epoch."
             ))
         try folder.figureRow(row, into: &report)
-        try saturationFigures(task: task, results: results, folder: folder, report: &report)
-        try weightEvolutionFigures(task: task, results: results, trackers: trackers, folder: folder, report: &report)
+        try saturationFigures(task: task, label: label, results: results, folder: folder, report: &report)
+        try weightEvolutionFigures(
+            task: task, label: label, results: results, trackers: trackers, folder: folder, report: &report)
         tables(results: results, trackers: trackers, report: &report)
     }
 
     static func saturationFigures(
-        task: String, results: [RealDataExperiment.ModelResult], folder: RunFolder, report: inout HTMLReport
+        task: String, label: String, results: [TaskTraining.ModelResult], folder: RunFolder,
+        report: inout HTMLReport
     ) throws {
         var panels: [Chart] = []
         for r in results {
@@ -291,7 +292,7 @@ enum RealDataReport {
             (r.evolution.last?.saturation ?? []).map { ("\(r.model) \($0.gate)", $0.low, $0.high) }
         }
         let bars = GroupedBarChart(
-            title: "\(label(task)): saturation after training", yLabel: "fraction saturated",
+            title: "\(label): saturation after training", yLabel: "fraction saturated",
             categories: finals.map(\.0),
             groups: [
                 (name: "low (closed / -1)", values: finals.map(\.1)),
@@ -327,7 +328,7 @@ enum RealDataReport {
     }
 
     static func weightEvolutionFigures(
-        task: String, results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)],
+        task: String, label: String, results: [TaskTraining.ModelResult], trackers: [(CellKind, WeightEvolution)],
         folder: RunFolder, report: inout HTMLReport
     ) throws {
         report.section("How the weights evolve (\(task))", level: 4)
@@ -487,7 +488,7 @@ enum RealDataReport {
     }
 
     static func tables(
-        results: [RealDataExperiment.ModelResult], trackers: [(CellKind, WeightEvolution)], report: inout HTMLReport
+        results: [TaskTraining.ModelResult], trackers: [(CellKind, WeightEvolution)], report: inout HTMLReport
     ) {
         var rows: [[String]] = []
         for r in results {
@@ -517,7 +518,7 @@ enum RealDataReport {
             })
     }
 
-    static func writeCSV(task: String, results: [RealDataExperiment.ModelResult], folder: RunFolder) throws {
+    static func writeCSV(task: String, results: [TaskTraining.ModelResult], folder: RunFolder) throws {
         var rows: [[String]] = []
         for r in results {
             for s in r.evolution {
@@ -552,19 +553,21 @@ enum RealDataReport {
     }
 }
 
-extension RealDataReport {
+extension TaskReport {
     /// The loss gradient reaching each step, at initialisation and after training.
     struct Flow {
         var model: String
         var initial: [Double], trained: [Double]
     }
 
-    static func gradientFlowFigure(task: String, _ flow: [Flow], folder: RunFolder, report: inout HTMLReport) throws {
+    static func gradientFlowFigure(
+        task: String, label: String, _ flow: [Flow], folder: RunFolder, report: inout HTMLReport
+    ) throws {
         guard let steps = flow.first?.trained.count, steps > 1 else { return }
-        let series = ToyExperiment.beforeAndAfter(flow.map { ($0.model, $0.initial, $0.trained) })
+        let series = beforeAndAfter(flow.map { ($0.model, $0.initial, $0.trained) })
         try folder.figure(
             LineChart(
-                title: "\(label(task)): ||dL/dh_t|| across time", xLabel: "time step t", yLabel: "gradient norm",
+                title: "\(label): ||dL/dh_t|| across time", xLabel: "time step t", yLabel: "gradient norm",
                 series: series, yScale: .log),
             "real/\(task)/gradient_through_time.svg",
             caption:
@@ -605,7 +608,8 @@ extension RealDataReport {
     /// ||dL/dh_t|| over training: per model a heatmap of epochs (rows) x time steps (columns, binned to at most 60),
     /// log10 of the norm on the probe batch, so a reader sees the vanishing change as training goes on.
     static func gradientOverTrainingFigure(
-        task: String, _ results: [RealDataExperiment.ModelResult], folder: RunFolder, report: inout HTMLReport
+        task: String, label: String, _ results: [TaskTraining.ModelResult], folder: RunFolder,
+        report: inout HTMLReport
     ) throws {
         let panels: [Chart] = results.compactMap { r in
             let rows = r.evolution.map(\.stepGradientNorms)
@@ -623,7 +627,7 @@ extension RealDataReport {
         guard !panels.isEmpty else { return }
         try folder.figure(
             SmallMultiples(
-                title: "\(label(task)): the gradient through time, epoch by epoch", panels: panels, columns: 1),
+                title: "\(label): the gradient through time, epoch by epoch", panels: panels, columns: 1),
             "real/\(task)/gradient_over_training.svg",
             caption:
                 """
@@ -636,7 +640,7 @@ extension RealDataReport {
 
     /// Per model, ||dL/dh_1|| / ||dL/dh_T|| at the first and last epoch and every epoch where it crosses 1 (the
     /// first step gets more gradient than the last, or less, from then on): events in the gradient's path.
-    static func gradientOverTrainingFindings(_ results: [RealDataExperiment.ModelResult]) -> [Finding] {
+    static func gradientOverTrainingFindings(_ results: [TaskTraining.ModelResult]) -> [Finding] {
         results.compactMap { r in
             let ratios = r.evolution.map { GradientFlow.firstToLastRatio($0.stepGradientNorms) }
             guard let first = ratios.first, let last = ratios.last, ratios.count > 1, first.isFinite else { return nil }
@@ -655,6 +659,19 @@ extension RealDataReport {
                 \(r.model) ||dL/dh_1|| / ||dL/dh_T|| over training: \(fmt(first, 3)) at initialisation, \
                 \(fmt(last, 3)) after epoch \(r.evolution.last!.epoch); \(events).
                 """, numbers: ["initial": first, "final": last, "crossings": Double(flips.count)])
+        }
+    }
+
+    /// Per model one colour: its curve at initialisation dashed, after training solid, over steps 1...T.
+    package static func beforeAndAfter(_ curves: [(model: String, initial: [Double], trained: [Double])])
+        -> [LineSeries]
+    {
+        curves.enumerated().flatMap { i, c in
+            let t = (1...max(c.trained.count, 1)).map(Double.init)
+            return [
+                LineSeries(name: "\(c.model) init", x: t, y: c.initial, dashed: true, color: Palette.color(i)),
+                LineSeries(name: "\(c.model) trained", x: t, y: c.trained, color: Palette.color(i))
+            ]
         }
     }
 }

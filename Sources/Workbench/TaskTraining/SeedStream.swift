@@ -1,7 +1,7 @@
 /// The random streams an experiment draws from, each derived from the run's seed by its own offset, so no two
 /// uses share numbers and every offset is named in one place. The values are the ones the experiments have
 /// always used: changing one changes that stream's numbers (and the results of the runs that use it).
-enum SeedStream: UInt64 {
+package enum SeedStream: UInt64 {
     /// Initial weights of the sine models (Experiment 1); the sine data itself uses the seed unchanged.
     case sineModels = 1
     /// Initial weights of the character models.
@@ -31,5 +31,5 @@ enum SeedStream: UInt64 {
     /// The fixed random projection into the common image-question space (Experiment 3).
     case fusionProjection = 77
 
-    func seed(_ base: UInt64) -> UInt64 { base &+ rawValue }
+    package func seed(_ base: UInt64) -> UInt64 { base &+ rawValue }
 }

@@ -87,6 +87,9 @@ package struct Intervention: Codable, Sendable, Equatable {
     }
     package var model: String, task: String, predictor: String
     package var arms: [Arm]
+    package init(model: String, task: String, predictor: String, arms: [Arm]) {
+        self.model = model; self.task = task; self.predictor = predictor; self.arms = arms
+    }
 
     /// As predicted when ordering the arms by their predictor orders them by the seeds that learned too (ties
     /// allowed), and the arms differ in what they learned.

@@ -8,7 +8,7 @@ import Statistics
 
 /// The LSTM's plateau on long sequences and its standard remedies, measured side by side: the same LSTM
 /// trained from each gate initialisation, with how long its keep gate holds a unit's state before and after.
-struct GateInitComparison {
+package struct GateInitComparison {
     struct Run: Codable, Sendable {
         var gateInit: GateInit
         var testAccuracy: Double, bestAccuracy: Double
@@ -37,7 +37,7 @@ struct GateInitComparison {
         let n = runs.first?.testItems.count ?? 0
         let each = runs.map { r in
             "\(r.gateInit.rawValue) \(Verdicts.accuracyWithInterval(r.testAccuracy, n: n)) (best validation "
-                + "\(RealDataReport.pct(r.bestAccuracy)))"
+                + "\(TaskReport.pct(r.bestAccuracy)))"
         }
         let family = ComparisonFamily(
             item: "gate initialisation",

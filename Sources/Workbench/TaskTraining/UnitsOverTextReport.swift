@@ -5,7 +5,9 @@ import Charts
 /// model's gate saturation, for the study's character models and for `rnnlab train --kind text` runs alike.
 extension UnitsOverText {
     /// Writes `units.json` under `prefix` and adds the section's text, coloured passages, picker and figures.
-    static func present(_ units: [ModelUnits], prefix: String, folder: RunFolder, report: inout HTMLReport) throws {
+    package static func present(_ units: [ModelUnits], prefix: String, folder: RunFolder, report: inout HTMLReport)
+        throws
+    {
         try folder.writeJSON(units, to: "\(prefix)units.json")
         report.section("Units over text", level: 4)
         report.paragraph(

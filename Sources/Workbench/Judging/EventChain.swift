@@ -26,7 +26,7 @@ package struct TrainingEvent: Codable, Sendable, Equatable {
 package enum EventChain {
     /// The events of one run from its history and, where it was tracked, its weight snapshots (epoch 0 first).
     /// `chance` and `validationSamples`: a classifier's chance level and the size of its validation split.
-    static func events(
+    package static func events(
         history: [EpochRecord], snapshots: [WeightEvolution.Snapshot] = [], cell: CellKind,
         chance: Double? = nil, validationSamples: Int? = nil, clip: Double? = nil
     ) -> [TrainingEvent] {
@@ -47,8 +47,8 @@ package enum EventChain {
                 .init(
                     epoch: e, kind: .atChance,
                     text:
-                        "validation accuracy stayed within its 95% interval of chance (\(RealDataReport.pct(chance))) "
-                        + "to the end (last \(RealDataReport.pct(last)))"))
+                        "validation accuracy stayed within its 95% interval of chance (\(TaskReport.pct(chance))) "
+                        + "to the end (last \(TaskReport.pct(last)))"))
         }
         return out.sorted { ($0.epoch, $0.kind) < ($1.epoch, $1.kind) }
     }
@@ -72,15 +72,15 @@ package enum EventChain {
     static func snapshotEvents(_ s: [WeightEvolution.Snapshot], cell: CellKind) -> [TrainingEvent] {
         var out: [TrainingEvent] = []
         for e in s.indices.dropFirst() {
-            if let after = RealDataReport.squashing(cell, s[e].saturation).worst {
+            if let after = TaskReport.squashing(cell, s[e].saturation).worst {
                 let same = s[e - 1].saturation.filter { $0.gate == after.gate }
-                let from = RealDataReport.squashing(cell, same).worst?.fraction ?? 0
+                let from = TaskReport.squashing(cell, same).worst?.fraction ?? 0
                 if after.fraction - from >= 0.2 {
                     out.append(
                         .init(
                             epoch: s[e].epoch, kind: .saturationJump,
-                            text: "the saturation of \(after.gate) rose from \(RealDataReport.pct(from)) to "
-                                + RealDataReport.pct(after.fraction)))
+                            text: "the saturation of \(after.gate) rose from \(TaskReport.pct(from)) to "
+                                + TaskReport.pct(after.fraction)))
                 }
             }
             let a = GradientFlow.firstToLastRatio(s[e - 1].stepGradientNorms)
@@ -106,7 +106,7 @@ package enum EventChain {
     }
 
     /// The events as one account ("MNIST pixels RNN, seed 1: at epoch 3 ...; at epoch 4 ..."), nil without any.
-    static func account(_ events: [TrainingEvent], run: String) -> String? {
+    package static func account(_ events: [TrainingEvent], run: String) -> String? {
         guard !events.isEmpty else { return nil }
         return "\(run): " + events.map { "at epoch \($0.epoch) \($0.text)" }.joined(separator: "; then ") + "."
     }

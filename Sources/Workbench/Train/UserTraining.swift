@@ -189,9 +189,9 @@ package enum UserTraining {
 
     /// The task the experiments' training path runs, built from the user's data and settings, and the
     /// preprocessing that new data must go through to meet the trained model.
-    static func task(_ c: Config) throws -> (RealDataExperiment.Task, Preprocessing) {
+    static func task(_ c: Config) throws -> (TaskTraining.Task, Preprocessing) {
         let url = URL(fileURLWithPath: c.data)
-        var (task, prep): (RealDataExperiment.Task, Preprocessing)
+        var (task, prep): (TaskTraining.Task, Preprocessing)
         switch c.kind {
         case .text: (task, prep) = try textTask(c, url)
         case .csv: (task, prep) = try csvTask(c, url)
@@ -203,8 +203,8 @@ package enum UserTraining {
     }
 
     /// A character model of a UTF-8 text: windows of `c.window` characters, the last share for validation.
-    static func textTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
-        var task: RealDataExperiment.Task
+    static func textTask(_ c: Config, _ url: URL) throws -> (TaskTraining.Task, Preprocessing) {
+        var task: TaskTraining.Task
         var prep = Preprocessing()
         let data = try DataError.contents(of: url)
         guard let text = String(data: data, encoding: .utf8) else { throw DataError("\(c.data): not UTF-8 text") }
@@ -219,7 +219,7 @@ package enum UserTraining {
         }
         prep.characters = chars.vocabulary.map { String($0) }
         prep.outputs = chars.vocabulary.count; prep.inputSize = c.embedding
-        task = RealDataExperiment.Task(
+        task = TaskTraining.Task(
             key: "train", title: "Character model of \(url.lastPathComponent)",
             description:
                 "\(text.count) characters, \(chars.vocabulary.count) distinct; windows of \(c.window), the last "
@@ -241,8 +241,8 @@ package enum UserTraining {
 
     /// A forecast of one CSV column: windows z-scored with the training part's statistics, the last share for
     /// validation.
-    static func csvTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
-        var task: RealDataExperiment.Task
+    static func csvTask(_ c: Config, _ url: URL) throws -> (TaskTraining.Task, Preprocessing) {
+        var task: TaskTraining.Task
         var prep = Preprocessing()
         let (values, missingCount) = try CSVTable(contentsOf: url, delimiter: c.delimiterScalar)
             .numbersCountingMissing(c.column!, missing: c.missing ?? .error)
@@ -255,7 +255,7 @@ package enum UserTraining {
             // The series' own message names the column; the file is what a user looks for.
             throw DataError("\(c.data): column \(e.description)")
         }
-        task = RealDataExperiment.Task(
+        task = TaskTraining.Task(
             key: "train", title: "Forecasting \(c.column!) of \(url.lastPathComponent)",
             description:
                 "\(series.values.count) values"
@@ -278,8 +278,8 @@ package enum UserTraining {
     }
 
     /// A classifier of labelled texts in a CSV: a seeded random share held out, the last `c.window` words of each.
-    static func labelledTextTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
-        var task: RealDataExperiment.Task
+    static func labelledTextTask(_ c: Config, _ url: URL) throws -> (TaskTraining.Task, Preprocessing) {
+        var task: TaskTraining.Task
         var prep = Preprocessing()
         let table = try CSVTable(contentsOf: url, delimiter: c.delimiterScalar)
         let ti = try table.column(c.textColumn!), li = try table.column(c.labelColumn!)
@@ -300,7 +300,7 @@ package enum UserTraining {
         prep.order = order; prep.heldOut = nVal
         let vocab = Vocabulary(texts: train.texts, size: 20_000)
         prep.words = vocab.words; prep.classes = names; prep.outputs = names.count; prep.inputSize = c.embedding
-        task = RealDataExperiment.Task(
+        task = TaskTraining.Task(
             key: "train", title: "Classifying \(c.textColumn!) by \(c.labelColumn!) in \(url.lastPathComponent)",
             description:
                 "\(all.texts.count) texts in \(names.count) classes (\(names.joined(separator: ", "))); "
@@ -317,8 +317,8 @@ package enum UserTraining {
     }
 
     /// A classifier of IDX images read row by row: a seeded random share held out.
-    static func imageTask(_ c: Config, _ url: URL) throws -> (RealDataExperiment.Task, Preprocessing) {
-        var task: RealDataExperiment.Task
+    static func imageTask(_ c: Config, _ url: URL) throws -> (TaskTraining.Task, Preprocessing) {
+        var task: TaskTraining.Task
         var prep = Preprocessing()
         let images = try ImageSet(idxImages: url, idxLabels: URL(fileURLWithPath: c.labels!))
         let heldOut = max(1, Int(Double(images.count) * c.validationFraction))
@@ -327,7 +327,7 @@ package enum UserTraining {
         prep.order = rng.permutation(images.count); prep.heldOut = heldOut  // as ImageSet.split draws it
         let classes = (images.labels.max() ?? 0) + 1
         prep.classes = (0..<classes).map(String.init); prep.outputs = classes; prep.inputSize = images.width
-        task = RealDataExperiment.Task(
+        task = TaskTraining.Task(
             key: "train", title: "Classifying the images of \(url.lastPathComponent) row by row",
             description:
                 "\(images.count) images of \(images.height) x \(images.width) pixels in \(classes) classes; "
@@ -343,7 +343,7 @@ package enum UserTraining {
 
     /// Trains every chosen cell into `context.folder` (config.json, preprocessing.json, checkpoints per
     /// cell under real/train/<cell>/, report.html, results.json); a rerun with the same config resumes.
-    package static func run(_ settings: Config, context: RunContext) throws -> URL {
+    package static func run(_ settings: Config, context: RunContext, studyParts: [String] = []) throws -> URL {
         try settings.validate()
         let folder = context.folder
         let config = settings.recordingDataLocation(relativeTo: folder.root)
@@ -368,7 +368,7 @@ package enum UserTraining {
                 Logger(label: "rnnlab").notice(
                     "\(folder.root.path): extending the run from \(old.epochs) to \(config.epochs) epochs")
             }
-        } else if case let found = RunManifest.results(in: folder.root, parts: Study.builtIn.map { $0.name }),
+        } else if case let found = RunManifest.results(in: folder.root, parts: studyParts),
             !found.isEmpty
         {
             throw RunFolderError(
@@ -410,9 +410,7 @@ package enum UserTraining {
         try folder.writeJSON(config, to: "config.json")
         try folder.writeJSON(preprocessing, to: "preprocessing.json")
         var report = HTMLReport(title: "rnnlab train: \(task.title)")
-        var options = RealDataExperiment.Options()
-        options.seed = config.seed
-        let result = try RealDataExperiment.runTask(task, options, context, &report)
+        let result = try TaskTraining.run(task, config.seed, context, &report)
         try folder.writeJSON(result, to: "results.json")
         let url = folder.url("report.html")
         try AtomicFile.write(report.render(), to: url)

@@ -157,7 +157,7 @@ package struct RunFolderError: Error, CustomStringConvertible {
     package init(_ description: String) { self.description = description }
 
     /// The folder holds a run whose settings differ from this one's, listed (the first eight) in `differences`.
-    static func otherSettings(_ folder: URL, _ differences: [String], orElse: String = "") -> RunFolderError {
+    package static func otherSettings(_ folder: URL, _ differences: [String], orElse: String = "") -> RunFolderError {
         let shown =
             differences.prefix(8).joined(separator: "; ")
             + (differences.count > 8 ? "; and \(differences.count - 8) more" : "")
@@ -173,6 +173,9 @@ package struct RunFolderError: Error, CustomStringConvertible {
 
 /// The run folder's past, as found when a run starts.
 package struct RunFolderHistory: Sendable {
+    package init(previous: RunManifest? = nil, movedTo: URL? = nil) {
+        self.previous = previous; self.movedTo = movedTo
+    }
     /// The manifest of the earlier run this one continues, if any.
     package var previous: RunManifest?
     /// Where `--fresh` moved an earlier run.

@@ -56,7 +56,20 @@ package enum OptimizerName: String, Codable, CaseIterable, Sendable {
 /// One model of a task, as data: the network around the cell, its head, and how it trains. Every model the
 /// experiments train is built, trained and described from one of these, so the settings a report states are
 /// the settings the code ran.
-struct ModelRecipe {
+package struct ModelRecipe {
+    package init(
+        inputSize: Int, hidden: Int, outputs: Int, vocabulary: Int? = nil, headMode: HeadMode, objective: Objective,
+        learningRate: Double, decay: Double = 1.0, epochs: Int, batch: Int, clip: Double? = nil, weights: SeedStream,
+        gateInit: GateInit = .forgetBias, steps: Int? = nil, layers: Int = 1, optimizer: OptimizerName = .adam,
+        initializer: Initializer = .pytorchDefault, gruVariant: GRUVariant = .resetAfter,
+        nonlinearity: Nonlinearity = .tanh, truncation: Int? = nil
+    ) {
+        self.inputSize = inputSize; self.hidden = hidden; self.outputs = outputs; self.vocabulary = vocabulary;
+        self.headMode = headMode; self.objective = objective; self.learningRate = learningRate; self.decay = decay;
+        self.epochs = epochs; self.batch = batch; self.clip = clip; self.weights = weights; self.gateInit = gateInit;
+        self.steps = steps; self.layers = layers; self.optimizer = optimizer; self.initializer = initializer;
+        self.gruVariant = gruVariant; self.nonlinearity = nonlinearity; self.truncation = truncation
+    }
     var inputSize: Int
     var hidden: Int
     var outputs: Int
@@ -72,9 +85,9 @@ struct ModelRecipe {
     var clip: Double?
     /// The stream the weights are drawn from; every cell starts from the same seed.
     var weights: SeedStream
-    var gateInit = GateInit.forgetBias
+    package var gateInit = GateInit.forgetBias
     /// The sequence length chrono initialisation spreads the memories over.
-    var steps: Int? = nil
+    package var steps: Int? = nil
     var layers = 1
     var optimizer = OptimizerName.adam
     var initializer = Initializer.pytorchDefault
@@ -88,7 +101,7 @@ struct ModelRecipe {
     static let forgetGateBias = 1.0
 
     /// The model for `cell`, drawn in a fixed order (embedding, recurrent layers, head) from the recipe's stream.
-    func build(_ cell: CellKind, seed: UInt64, threads: Int) -> SequenceModel<Float> {
+    package func build(_ cell: CellKind, seed: UInt64, threads: Int) -> SequenceModel<Float> {
         var rng = SeededRandom(seed: weights.seed(seed))
         let embedding = vocabulary.map { Embedding<Float>(vocabularySize: $0, dimension: inputSize, rng: &rng) }
         let chrono = gateInit == .chrono ? steps : nil
@@ -115,7 +128,7 @@ struct ModelRecipe {
 
     /// The training settings as a report states them: "embedding 24, hidden 96, batch 32, Adam lr 0.005,
     /// gradient clipping at norm 5, 25 epochs".
-    var settings: String {
+    package var settings: String {
         var parts: [String] = []
         if vocabulary != nil { parts.append("embedding \(inputSize)") }
         parts.append("hidden \(hidden)" + (layers > 1 ? " x \(layers) layers" : ""))
@@ -135,12 +148,12 @@ struct ModelRecipe {
     }
 
     /// A model trained by `trainEachCell`: its weights before training and its per-epoch history.
-    struct Trained {
-        var cell: CellKind
-        var model: SequenceModel<Float>
+    package struct Trained {
+        package var cell: CellKind
+        package var model: SequenceModel<Float>
         var trainer: Trainer<Float>
-        var initial: ParameterSet<Float>
-        var history: [EpochRecord]
+        package var initial: ParameterSet<Float>
+        package var history: [EpochRecord]
 
         /// `measure` at the model's initial weights, then at its trained weights (which the model holds again after,
         /// whatever `measure` throws).
@@ -160,7 +173,7 @@ struct ModelRecipe {
     /// A `prepare` for `trainEachCell` that checkpoints every epoch under FOLDER/`directory`/CELL and resumes from
     /// the newest intact checkpoint there, so a rerun of a finished run trains nothing again. The checkpoints name
     /// their run (seed and this recipe's settings): another run's files are refused, not resumed.
-    func checkpointed(_ directory: String, seed: UInt64, context: RunContext)
+    package func checkpointed(_ directory: String, seed: UInt64, context: RunContext)
         -> (CellKind, SequenceModel<Float>, Trainer<Float>) throws -> [TrainingCallback]
     {
         { cell, model, trainer in
@@ -197,7 +210,7 @@ struct ModelRecipe {
 
     /// The same cells trained from every further seed of a comparison (`seeds` after the run's own, which the caller
     /// trained), each checkpointed under `directory`/seedK/CELL so a rerun resumes them: one list per seed.
-    func replicates<D: SequenceDataset>(
+    package func replicates<D: SequenceDataset>(
         _ cells: [CellKind], seeds: [UInt64], label: String, directory: String, train: D, validation: D,
         context: RunContext
     ) throws -> [[Trained]] where D.Scalar == Float {
@@ -211,7 +224,7 @@ struct ModelRecipe {
     /// The one path every experiment trains by: for each cell, build the model from the recipe, let `prepare`
     /// resume it or attach callbacks of its own (checkpoints, weight tracking), then fit it, with progress
     /// under "label CELL".
-    func trainEachCell<D: SequenceDataset>(
+    package func trainEachCell<D: SequenceDataset>(
         _ cells: [CellKind], seed: UInt64, label: String, train: D, validation: D, context: RunContext,
         prepare: (CellKind, SequenceModel<Float>, Trainer<Float>) throws -> [TrainingCallback] = { _, _, _ in [] }
     ) throws -> [Trained] where D.Scalar == Float {
@@ -224,6 +237,17 @@ struct ModelRecipe {
             trainer.callbacks = context.progressCallbacks("\(label) \(cell.displayName)") + own
             let history = try trainer.fit(train: train, validation: validation)
             return Trained(cell: cell, model: model, trainer: trainer, initial: initial, history: history)
+        }
+    }
+}
+
+extension GateInit {
+    /// The setting in a few words ("forget-gate bias 1").
+    package var setting: String {
+        switch self {
+        case .forgetBias: "forget-gate bias 1"
+        case .zeroForgetBias: "forget-gate bias 0"
+        case .chrono: "chrono"
         }
     }
 }

@@ -5,7 +5,7 @@ import TensorCore
 
 /// One model's single read of a task's test split: its loss and accuracy as the trainer measures them, and per test
 /// item the squared error (a forecast) or 1 for a correct class and 0 otherwise, for comparisons paired over items.
-struct TestRead {
+package struct TestRead {
     var loss: Double, accuracy: Double
     var items: [Double]
 }
@@ -17,7 +17,7 @@ package struct BaselineItems: Codable, Sendable, Equatable {
     package var values: [Double]
 }
 
-extension RealDataExperiment.Task {
+extension TaskTraining.Task {
     /// The trained model on the test split: the one read of it for this model, with every item's value.
     func test(_ trainer: Trainer<Float>) throws -> TestRead {
         testReads.count += 1

@@ -10,7 +10,7 @@ import TensorCore
 /// unit of the same network untrained (the same search, so the same selection luck) and a random unit. Karpathy,
 /// Johnson and Fei-Fei (2015) found such units in character LSTMs, and plotted how often each gate sits near 0 or
 /// near 1; both are here, with a unit picker for the page.
-enum UnitsOverText {
+package enum UnitsOverText {
     /// The unit of a trained model that follows one feature best, and what the baselines reach.
     struct Match: Codable, Sendable, Equatable {
         var feature: String
@@ -40,9 +40,9 @@ enum UnitsOverText {
         var left: [Double], right: [Double]
     }
 
-    struct ModelUnits: Codable, Sendable {
+    package struct ModelUnits: Codable, Sendable {
         var model: String
-        var passage: String
+        package var passage: String
         var matches: [Match]
         /// The best match's signal at every character of the passage, on -1...1 for colouring (a sigmoid gate as
         /// 2a - 1, c as tanh c).
@@ -61,7 +61,7 @@ enum UnitsOverText {
     static let pickerLength = 300
 
     /// The passage the units are read on: the first 1000 characters of held-out text, from its first line start.
-    static func passage<Text: Collection<Character>>(from text: Text) -> [Character] {
+    package static func passage<Text: Collection<Character>>(from text: Text) -> [Character] {
         let start = text.firstIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
         return Array(text[start...].prefix(1000))
     }
@@ -89,7 +89,7 @@ enum UnitsOverText {
     }
 
     /// Every model's best unit per feature on `passage`, trained against untrained and a random unit.
-    static func measure(
+    package static func measure(
         _ models: [ModelRecipe.Trained], passage: [Character], index: [Character: Int], seed: UInt64
     ) throws -> [ModelUnits] {
         let ids = passage.compactMap { index[$0] }
@@ -147,7 +147,7 @@ enum UnitsOverText {
 
     /// Per model, the unit that follows a feature furthest above the untrained network's best, or that none does;
     /// and how many units of each gate sit near 0 or 1 for most of the passage.
-    static func findings(_ units: [ModelUnits]) -> [Finding] {
+    package static func findings(_ units: [ModelUnits]) -> [Finding] {
         units.map { m in
             guard let top = Match.top(m.matches) else { return Finding.detail("\(m.model): no unit measured.") }
             let numbers =

@@ -94,7 +94,7 @@ package struct TrainedRun {
 /// `rnnlab generate`: text from a character model of `rnnlab train --kind text`.
 package enum Generation {
     /// The most characters `sample` gives.
-    package static var maxLength: Int { ToyExperiment.maxSampleLength }
+    package static var maxLength: Int { TextSampler.maxLength }
 
     /// Samples `length` characters after `prime` from a checkpoint of `cell` (default: the run's first cell and its
     /// last epoch).
@@ -107,7 +107,7 @@ package enum Generation {
             throw DataError("\(run.path) holds a \(trained.config.kind.rawValue) model; generate needs --kind text")
         }
         var rng = SeededRandom(seed: seed)
-        return try ToyExperiment.sampleText(
+        return try TextSampler.sample(
             trained.model, vocabulary: characters.map { Character($0) }, prime: prime, length: length,
             temperature: temperature, rng: &rng)
     }

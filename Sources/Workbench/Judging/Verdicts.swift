@@ -4,11 +4,11 @@ import Statistics
 /// The words a report may use for one run's numbers, each decided by its definition: an accuracy with its interval,
 /// a lowest final loss only outside both curves' noise, a gradient path that vanishes or explodes by the size it
 /// reaches, saturation apart from gates that keep the state. Learning states are `Judge`'s.
-enum Verdicts {
+package enum Verdicts {
     // MARK: accuracies on a test set
 
     /// One model's accuracy with its 95% Wilson interval, as a report writes it: "96.3% [95.0, 97.3]".
-    static func accuracyWithInterval(_ p: Double, n: Int) -> String {
+    package static func accuracyWithInterval(_ p: Double, n: Int) -> String {
         let (lo, hi) = Stats.wilson(p, n: n)
         return String(format: "%.1f%% [%.1f, %.1f]", 100 * p, 100 * lo, 100 * hi)
     }
@@ -16,7 +16,7 @@ enum Verdicts {
     /// Which model ends with the lowest validation loss, when that is more than noise: the runner-up's last value
     /// above the leader's by more than twice their combined epoch-to-epoch noise (`noise`). Otherwise the two are
     /// indistinguishable on this run, and the clause says by how much.
-    static func lowest(_ curves: [(name: String, curve: [Double])]) -> String {
+    package static func lowest(_ curves: [(name: String, curve: [Double])]) -> String {
         let ranked = curves.compactMap { c in c.curve.last.map { (c.name, $0, Judge.noise(c.curve)) } }
             .filter { $0.1.isFinite }.sorted { $0.1 < $1.1 }
         guard let best = ranked.first else { return "no finite final loss" }
@@ -35,7 +35,7 @@ enum Verdicts {
     /// What a measured per-step gradient factor f does over `steps` steps, by the size it reaches (f^steps): it
     /// vanishes when less than a tenth is left, explodes past tenfold, and holds within an order of magnitude
     /// (rho = 1 measured at 0.989 over 49 steps keeps 0.58 of the gradient: it holds).
-    static func gradientPath(factor f: Double, steps: Int) -> String {
+    package static func gradientPath(factor f: Double, steps: Int) -> String {
         guard f.isFinite, f > 0 else { return "not measurable" }
         let total = Foundation.pow(f, Double(max(steps, 1)))
         let over = "x\(fmt(total, 3)) over \(steps) steps"
