@@ -192,8 +192,10 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "rnnlab", "Interchange", "Vision", "Recurrent", "TestSupport", "Files", "Experiments", "Workbench"
+                "rnnlab", "Interchange", "Vision", "Recurrent", "TestSupport", "Files", "Experiments", "Workbench",
+                "Archives"
             ],
+            exclude: ["Hostile"],
             swiftSettings: simdSettings),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
         .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"])

@@ -16,8 +16,9 @@ public enum Decompress {
     /// A gzip stream, or raw deflate (as inside zip entries).
     public enum DeflateFormat { case gzip, raw }
 
-    /// Inflates a whole gzip file (all members) or a raw deflate stream (zip entries).
-    public static func inflate(_ data: Data, format: DeflateFormat, what: String) throws -> Data {
+    /// Inflates a whole gzip file (all members) or a raw deflate stream (zip entries); more than `limit` bytes out
+    /// (what a zip entry declares) is an error as soon as it is reached, not after.
+    public static func inflate(_ data: Data, format: DeflateFormat, what: String, limit: Int = .max) throws -> Data {
         var stream = z_stream()
         let windowBits: Int32 = format == .gzip ? 15 + 32 : -15  // +32: detect gzip/zlib header; negative: raw
         guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -38,6 +39,9 @@ public enum Decompress {
                     return CZlib.inflate(&stream, Z_NO_FLUSH)
                 }
                 out.append(contentsOf: buffer[0..<(chunk - Int(stream.avail_out))])
+                guard out.count <= limit else {
+                    throw ArchiveError("\(what): inflates to more than the \(limit) bytes it declares")
+                }
                 if status == Z_STREAM_END {
                     // gzip files may hold several members back to back
                     if format == .gzip && stream.avail_in > 0 { inflateReset(&stream); continue }

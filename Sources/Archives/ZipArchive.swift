@@ -55,7 +55,39 @@ public struct ZipArchive {
                     compressedSize: u32(p + 20), localHeaderOffset: u32(p + 42)))
             p += 46 + nameLength + extra + comment
         }
+        try checkLayout()
     }
+
+    /// Each entry's bytes within the archive and apart from every other entry's: several directory entries pointing
+    /// at one compressed member (a zip bomb: 8 entries, one 1 GB member, 8 GB asked for) are refused before anything
+    /// is inflated.
+    func checkLayout() throws {
+        func u16(_ o: Int) -> Int { Int(data[data.startIndex + o]) | Int(data[data.startIndex + o + 1]) << 8 }
+        var spans: [(range: Range<Int>, name: String)] = []
+        for e in entries {
+            let h = e.localHeaderOffset
+            guard h + 30 <= data.count, u16(h) | u16(h + 2) << 16 == 0x0403_4b50 else {
+                throw ArchiveError("\(source): corrupt local header for '\(BoundedText.quote(e.name))'")
+            }
+            let end = h + 30 + u16(h + 26) + u16(h + 28) + e.compressedSize
+            guard end <= data.count else {
+                throw ArchiveError("\(source): truncated entry '\(BoundedText.quote(e.name))'")
+            }
+            spans.append((h..<end, e.name))
+        }
+        spans.sort { $0.range.lowerBound < $1.range.lowerBound }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.range.lowerBound < a.range.upperBound {
+            throw ArchiveError(
+                """
+                \(source): entries '\(BoundedText.quote(a.name))' and '\(BoundedText.quote(b.name))' share bytes \
+                (a zip bomb, or a damaged archive); nothing was extracted
+                """)
+        }
+    }
+
+    /// The most one entry may inflate to: half this machine's memory (an entry declaring more is refused before
+    /// inflating).
+    static let entryBudget = Int(ProcessInfo.processInfo.physicalMemory / 2)
 
     /// The member with this path, if any.
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
@@ -83,7 +115,12 @@ public struct ZipArchive {
         switch e.method {
         case 0: return raw
         case 8:
-            let out = try Decompress.inflate(raw, format: .raw, what: "\(source):\(name)")
+            guard e.size <= Self.entryBudget else {
+                throw ArchiveError(
+                    "\(source): entry '\(BoundedText.quote(name))' declares \(e.size) bytes, over half this machine's memory"
+                )
+            }
+            let out = try Decompress.inflate(raw, format: .raw, what: "\(source):\(name)", limit: e.size)
             guard out.count == e.size else {
                 throw ArchiveError("\(source): entry '\(name)' inflated to \(out.count) bytes, expected \(e.size)")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Files
 import Archives
 
 /// What a numeric column's empty cells (or NA, NaN, null) become.
@@ -96,7 +97,9 @@ public struct CSVTable {
     /// The index of column `name`; throws naming the columns there are.
     public func column(_ name: String) throws -> Int {
         guard let i = header.firstIndex(of: name) else {
-            throw DataError("\(source): no column '\(name)' (columns: \(header.joined(separator: ", ")))")
+            throw DataError(
+                "\(source): no column '\(BoundedText.quote(name))' (columns: \(BoundedText.quote(header.joined(separator: ", "), limit: 200)))"
+            )
         }
         return i
     }
@@ -118,20 +121,22 @@ public struct CSVTable {
                 guard missing != .error else {
                     throw DataError(
                         """
-                        \(source): row \(r + 2), column '\(name)' has no value ('\(row[i])'); pass --missing skip or \
+                        \(source): row \(r + 2), column '\(BoundedText.quote(name))' has no value ('\(BoundedText.quote(row[i]))'); pass --missing skip or \
                         --missing interpolate to go on
                         """)
                 }
                 return nil
             }
             guard let v = Double(text), v.isFinite else {
-                throw DataError("\(source): row \(r + 2), column '\(name)': '\(row[i])' is not a number")
+                throw DataError(
+                    "\(source): row \(r + 2), column '\(BoundedText.quote(name))': '\(BoundedText.quote(row[i]))' is not a number"
+                )
             }
             return v
         }
         let known = cells.enumerated().compactMap { i, v in v.map { (i, $0) } }
         guard !known.isEmpty || cells.isEmpty else {
-            throw DataError("\(source): column '\(name)' has no values, only missing ones")
+            throw DataError("\(source): column '\(BoundedText.quote(name))' has no values, only missing ones")
         }
         let missingCount = cells.count - known.count
         if missing == .skip { return (known.map(\.1), missingCount) }

@@ -7,7 +7,7 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
     /// What went wrong, naming the input.
     public let description: String
     /// An error with this message.
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = BoundedText.clean(description) }
     /// The whole of a data file, or a data error naming it and what stands in the way (missing, a folder, a FIFO,
     /// a device, a symbolic link loop).
     public static func contents(of url: URL) throws -> Data {

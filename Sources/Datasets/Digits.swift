@@ -1,4 +1,5 @@
 import Foundation
+import Files
 import TensorCore
 import SequenceData
 
@@ -46,12 +47,12 @@ public struct ImageSet {
         for (r, row) in table.rows.enumerated() {
             for v in row[0..<784] {
                 guard let p = Float(v), (0...255).contains(p) else {
-                    throw DataError("\(url.path): row \(r + 1): pixel '\(v)' is not in 0-255")
+                    throw DataError("\(url.path): row \(r + 1): pixel '\(BoundedText.quote(v))' is not in 0-255")
                 }
                 pixels.append(p / 255)
             }
             guard let l = Int(row[784]), (0...9).contains(l) else {
-                throw DataError("\(url.path): row \(r + 1): label '\(row[784])' is not a digit")
+                throw DataError("\(url.path): row \(r + 1): label '\(BoundedText.quote(row[784]))' is not a digit")
             }
             labels.append(l)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Files
 import TensorCore
 import SequenceData
 
@@ -77,7 +78,9 @@ public struct ForecastData {
         let t = try CSVTable(contentsOf: url)
         let s = try t.column("symbol"), p = try t.column("price")
         let prices = try t.rows.filter { $0[s] == symbol }.map { row -> Double in
-            guard let v = Double(row[p]) else { throw DataError("\(url.path): price '\(row[p])' is not a number") }
+            guard let v = Double(row[p]) else {
+                throw DataError("\(url.path): price '\(BoundedText.quote(row[p]))' is not a number")
+            }
             return v
         }
         guard !prices.isEmpty else {

@@ -1,4 +1,5 @@
 import Foundation
+import Files
 
 /// One visual question: the question, its answer when the dataset has one, and the COCO image it is about.
 public struct VisualQuestion: Equatable, Sendable {
@@ -77,7 +78,8 @@ public enum VisualQuestions {
             let raw = entry.1.1.trimmingCharacters(in: .whitespaces)
             guard let id = Int(raw), id >= 0 else {
                 throw DataError(
-                    "\(folder.appendingPathComponent("img_ids.txt").path):\(i + 1): '\(raw)' is not an image id")
+                    "\(folder.appendingPathComponent("img_ids.txt").path):\(i + 1): '\(BoundedText.quote(raw))' is not an image id"
+                )
             }
             return VisualQuestion(
                 question: entry.0.trimmingCharacters(in: .whitespaces),

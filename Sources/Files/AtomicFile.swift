@@ -5,7 +5,7 @@ public struct FileFormatError: Error, CustomStringConvertible, Equatable {
     /// What could not be written, naming the file.
     public let description: String
     /// An error with this message.
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = BoundedText.clean(description) }
 }
 
 /// Writes whole files atomically: the bytes go to a temporary file beside the target, are flushed to disk,

@@ -15,105 +15,234 @@ public enum TorchCheckpoint {
         return try load(data: data, source: url.path)
     }
 
-    /// The same from the bytes of a checkpoint; errors name `source`.
-    public static func load(data: Data, source: String) throws -> [String: Tensor<Float>] {
-        let root: PickleValue
-        var storages: [String: Data] = [:]
+    /// The same from the bytes of a checkpoint; errors name `source`. `wanted` picks the tensors to read by name
+    /// (nil: all): the storages of the others are never inflated or copied.
+    public static func load(data: Data, source: String, wanted: ((String) -> Bool)? = nil) throws
+        -> [String: Tensor<Float>]
+    {
+        var root = PickleValue.none
+        var u = Unpickler(data: data, source: source)
+        // Whatever happens, the values go one level at a time (a deeply nested pickle would overflow the stack).
+        defer {
+            u.retired.append(root); root = .none
+            u.release()
+        }
+        let storage: (String) throws -> Data
+        var declaredBytes: [String: Int] = [:]
         if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
             let zip = try ZipArchive(data: data, source: source)
             guard let pkl = zip.entries.first(where: { $0.name.hasSuffix("/data.pkl") || $0.name == "data.pkl" }) else {
                 throw FileFormatError("\(source): a zip file without data.pkl is not a torch.save checkpoint")
             }
             let prefix = String(pkl.name.dropLast("data.pkl".count))
-            var u = Unpickler(data: try zip.extract(pkl.name), source: source)
+            u = Unpickler(data: try zip.extract(pkl.name), source: source)
             root = try u.load()
-            for key in u.storageKeys { storages[key] = try zip.extract("\(prefix)data/\(key)") }
+            for key in u.storageKeys {
+                guard let e = zip.entry(named: "\(prefix)data/\(key)") else {
+                    throw FileFormatError("\(source): storage \(BoundedText.quote(key)) missing")
+                }
+                declaredBytes[key] = e.size
+            }
+            storage = { try zip.extract("\(prefix)data/\($0)") }
         } else {
-            var u = Unpickler(data: data, source: source)
-            // torch.save's legacy magic number 0x1950a86a20f9469cfc6c, pickled as a 10-byte LONG1
-            guard case .bigInt(let magic) = try u.load(),
-                magic == [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]
-            else {
-                throw FileFormatError("\(source): not a PyTorch checkpoint (no torch.save magic number)")
-            }
-            _ = try u.load()  // protocol version
-            _ = try u.load()  // sys info
-            root = try u.load()
-            guard case .list(let keysBox) = try u.load() else {
-                throw FileFormatError("\(source): legacy checkpoint without storage keys")
-            }
-            var offset = u.position
-            for k in keysBox.items {
-                guard case .string(let key) = k, let size = u.storageSizes[key] else {
-                    throw FileFormatError("\(source): unknown storage key \(k)")
-                }
-                guard offset + 8 <= data.count else {
-                    throw FileFormatError("\(source): truncated before storage \(key)")
-                }
-                let count = Int(
-                    data.subdata(in: (data.startIndex + offset)..<(data.startIndex + offset + 8)).withUnsafeBytes {
-                        Int64(littleEndian: $0.loadUnaligned(as: Int64.self))
-                    })
-                let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
-                guard count >= 0, !overflow else {
-                    throw FileFormatError("\(source): storage \(key) has an impossible element count \(count)")
-                }
-                guard bytes <= data.count - offset - 8 else {
-                    throw FileFormatError(
-                        """
-                        \(source): truncated storage \(key): \(count) elements need \(bytes) bytes, \
-                        \(data.count - offset - 8) are left
-                        """
-                    )
-                }
-                storages[key] = data.subdata(
-                    in: (data.startIndex + offset + 8)..<(data.startIndex + offset + 8 + bytes))
-                offset += 8 + bytes
-            }
+            root = try legacyRoot(&u, data: data, source: source)
+            let ranges = try legacyStorages(&u, data: data, source: source)
+            declaredBytes = ranges.mapValues(\.count)
+            storage = { data.subdata(in: ranges[$0]!) }
         }
-        var out: [String: Tensor<Float>] = [:]
-        try collect(root, prefix: "", storages: storages, source: source, into: &out)
+        var refs: [(String, TensorRef)] = []
+        try collect(root, prefix: "", source: source, into: &refs)
+        if let wanted { refs = refs.filter { wanted($0.0) } }
+        try checkBudget(refs, declaredBytes: declaredBytes, source: source)
+        var storages: [String: Data] = [:], out: [String: Tensor<Float>] = [:]
+        for (name, t) in refs {
+            if storages[t.storageKey] == nil { storages[t.storageKey] = try storage(t.storageKey) }
+            out[name] = try t.materialize(storages[t.storageKey]!, source: "\(source): \(BoundedText.quote(name))")
+        }
         guard !out.isEmpty else { throw FileFormatError("\(source): no tensors found") }
         return out
     }
 
+    /// The legacy format's object: after the magic number, protocol version and sys info pickles.
+    static func legacyRoot(_ u: inout Unpickler, data: Data, source: String) throws -> PickleValue {
+        // torch.save's legacy magic number 0x1950a86a20f9469cfc6c, pickled as a 10-byte LONG1
+        guard case .bigInt(let magic) = try u.load(),
+            magic == [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]
+        else {
+            throw FileFormatError("\(source): not a PyTorch checkpoint (no torch.save magic number)")
+        }
+        _ = try u.load()  // protocol version
+        _ = try u.load()  // sys info
+        return try u.load()
+    }
+
+    /// Where each storage of a legacy checkpoint lies: after the key list, each as a count and its elements.
+    static func legacyStorages(_ u: inout Unpickler, data: Data, source: String) throws -> [String: Range<Int>] {
+        guard case .list(let keysBox) = try u.load() else {
+            throw FileFormatError("\(source): legacy checkpoint without storage keys")
+        }
+        var offset = u.position, ranges: [String: Range<Int>] = [:]
+        for k in keysBox.items {
+            guard case .string(let key) = k, let size = u.storageSizes[key] else {
+                throw FileFormatError("\(source): unknown storage key (\(k.kind))")
+            }
+            guard offset + 8 <= data.count else {
+                throw FileFormatError("\(source): truncated before storage \(BoundedText.quote(key))")
+            }
+            let count = Int(
+                data.subdata(in: (data.startIndex + offset)..<(data.startIndex + offset + 8)).withUnsafeBytes {
+                    Int64(littleEndian: $0.loadUnaligned(as: Int64.self))
+                })
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
+            guard count >= 0, !overflow else {
+                throw FileFormatError(
+                    "\(source): storage \(BoundedText.quote(key)) has an impossible element count \(count)")
+            }
+            guard bytes <= data.count - offset - 8 else {
+                throw FileFormatError(
+                    """
+                    \(source): truncated storage \(BoundedText.quote(key)): \(count) elements need \(bytes) bytes, \
+                    \(data.count - offset - 8) are left
+                    """
+                )
+            }
+            ranges[key] = (data.startIndex + offset + 8)..<(data.startIndex + offset + 8 + bytes)
+            offset += 8 + bytes
+        }
+        return ranges
+    }
+
+    /// Refuses, before a storage is read, tensors that would take far more memory than the storages they view:
+    /// views of one storage (tied weights) or broadcast views (stride 0) may repeat it, but every tensor together
+    /// may hold at most 4 times the elements of their distinct storages plus 16 M (a stride-0 bomb of 1,000 views
+    /// of one element asks for 64 GB).
+    static func checkBudget(_ refs: [(String, TensorRef)], declaredBytes: [String: Int], source: String) throws {
+        var storageElements = 0, tensorElements = 0, seen: Set<String> = []
+        for (_, t) in refs {
+            if seen.insert(t.storageKey).inserted {
+                storageElements += (declaredBytes[t.storageKey] ?? 0) / (TensorRef.elementSize(t.storageType) ?? 1)
+            }
+            let (n, overflow) = t.size.reduce((1, false)) { acc, d in
+                let (m, o) = acc.0.multipliedReportingOverflow(by: max(d, 0)); return (m, acc.1 || o)
+            }
+            let (sum, o2) = tensorElements.addingReportingOverflow(n)
+            tensorElements = sum
+            let budget = 4 * storageElements + (1 << 24)
+            guard !overflow, !o2, tensorElements <= budget else {
+                throw FileFormatError(
+                    """
+                    \(source): its \(refs.count) tensors would hold more than \(budget) elements, over 4 times the \
+                    \(storageElements) of the storages they view (broadcast views repeated without bound); refusing to \
+                    expand them
+                    """)
+            }
+        }
+    }
+
     static func collect(
-        _ v: PickleValue, prefix: String, storages: [String: Data], source: String,
-        into out: inout [String: Tensor<Float>],
-        depth: Int = 0
+        _ v: PickleValue, prefix: String, source: String, into out: inout [(String, TensorRef)], depth: Int = 0
     ) throws {
         switch v {
         case .dict(let box):
             // A pickle can make a dict that holds itself (through the memo); real state dicts nest a few levels.
-            guard depth < 64 else { throw FileFormatError("\(source): dicts nested more than 64 deep at '\(prefix)'") }
+            guard depth < 64 else {
+                throw FileFormatError("\(source): dicts nested more than 64 deep at '\(BoundedText.quote(prefix))'")
+            }
             for (k, value) in box.items {
                 guard case .string(let name) = k else { continue }
                 try collect(
-                    value, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", storages: storages, source: source,
-                    into: &out, depth: depth + 1)
+                    value, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", source: source, into: &out,
+                    depth: depth + 1)
             }
-        case .tensor(let t):
-            guard let bytes = storages[t.storageKey] else {
-                throw FileFormatError("\(source): storage \(t.storageKey) missing")
-            }
-            out[prefix] = try t.materialize(bytes, source: "\(source): \(prefix)")
+        case .tensor(let t): out.append((prefix, t))
         default: break
         }
     }
 }
 
 /// A value built by the restricted unpickler.
-indirect enum PickleValue {
+enum PickleValue {
     case none, bool(Bool), int(Int), bigInt([UInt8]), float(Double), string(String), bytes(Data)
-    case tuple([PickleValue]), list(ListBox), dict(DictBox)
+    case tuple(TupleBox), list(ListBox), dict(DictBox)
     case global(String)
     case storage(type: String, key: String)
     case tensor(TensorRef)
     case mark
 }
 
+/// Containers are boxes, so a release can tell when it holds a container's last reference (and only then goes on
+/// to its items: each is visited once, however many references the pickle made to it).
+final class TupleBox {
+    var items: [PickleValue]
+    init(_ items: [PickleValue]) { self.items = items }
+}
 final class ListBox { var items: [PickleValue] = [] }
 final class DictBox { var items: [(PickleValue, PickleValue)] = [] }
+
+extension PickleValue {
+    /// Releases `values` one level at a time. A pickle can nest tuples or lists tens of thousands deep in a few
+    /// bytes each (`\x85` repeated), and Swift releases nested values recursively: the children are moved to a
+    /// worklist before their parent goes, so the release never recurses. A box shared with a value still in use is
+    /// left whole.
+    static func release(_ values: inout [PickleValue]) {
+        var work: [PickleValue] = []
+        swap(&work, &values)
+        while !work.isEmpty {
+            var v = work.removeLast()
+            switch v {
+            case .tuple: if var box = take(&v, TupleBox.self), isKnownUniquelyReferenced(&box) { steal(box, &work) }
+            case .list: if var box = take(&v, ListBox.self), isKnownUniquelyReferenced(&box) { steal(box, &work) }
+            case .dict: if var box = take(&v, DictBox.self), isKnownUniquelyReferenced(&box) { steal(box, &work) }
+            default: break
+            }
+            v = .none
+        }
+    }
+
+    /// The box inside `value`, which is left `.none` (so the box's only references are the caller's and others').
+    private static func take<B: AnyObject>(_ value: inout PickleValue, _ type: B.Type) -> B? {
+        let box: AnyObject?
+        switch value {
+        case .tuple(let b): box = b
+        case .list(let b): box = b
+        case .dict(let b): box = b
+        default: box = nil
+        }
+        value = .none
+        return box as? B
+    }
+
+    private static func steal(_ box: TupleBox, _ work: inout [PickleValue]) {
+        work.append(contentsOf: box.items); box.items = []
+    }
+    private static func steal(_ box: ListBox, _ work: inout [PickleValue]) {
+        work.append(contentsOf: box.items); box.items = []
+    }
+    private static func steal(_ box: DictBox, _ work: inout [PickleValue]) {
+        for (k, v) in box.items { work.append(k); work.append(v) }
+        box.items = []
+    }
+
+    /// What the value is, in a few words (an error quotes this, never the value: it may be nested without end).
+    var kind: String {
+        switch self {
+        case .none: "None"
+        case .bool: "a bool"
+        case .int(let i): "the integer \(i)"
+        case .bigInt: "a long integer"
+        case .float: "a float"
+        case .string(let s): "the string '\(BoundedText.quote(s))'"
+        case .bytes(let b): "\(b.count) bytes"
+        case .tuple(let t): "a tuple of \(t.items.count)"
+        case .list(let l): "a list of \(l.items.count)"
+        case .dict(let d): "a dict of \(d.items.count)"
+        case .global(let g): "the global \(BoundedText.quote(g))"
+        case .storage: "a storage"
+        case .tensor: "a tensor"
+        case .mark: "a MARK"
+        }
+    }
+}
 
 /// A tensor view of a storage: torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...).
 struct TensorRef {
@@ -221,8 +350,12 @@ struct Unpickler {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Every value made by the pickles this unpickler ran, released one level at a time by `release()`.
+    var retired: [PickleValue] = []
+
     /// Runs one pickle to its STOP and returns the object.
     mutating func load() throws -> PickleValue {
+        retired += stack + memo.values
         stack = []; memo = [:]
         while true {
             let op = try byte()
@@ -233,8 +366,18 @@ struct Unpickler {
         }
     }
 
+    /// Releases every value this unpickler made and `also` (the objects it returned), without recursion.
+    mutating func release() {
+        var all = retired + stack + Array(memo.values)
+        retired = []; stack = []; memo = [:]
+        PickleValue.release(&all)
+    }
+
+    /// The top of the stack. It is also kept in `retired`, so no value is ever released by the code that took it
+    /// (a dropped value nested 60,000 deep would be released recursively), only by `release()`.
     mutating func pop() throws -> PickleValue {
         guard let v = stack.popLast() else { throw fail("stack underflow") }
+        retired.append(v)
         return v
     }
 
@@ -245,6 +388,7 @@ struct Unpickler {
         }
         let items = Array(stack[(m + 1)...])
         stack.removeSubrange(m...)
+        retired += items  // as `pop` does
         return items
     }
 
@@ -286,11 +430,11 @@ struct Unpickler {
         switch op {
         case 0x7D: stack.append(.dict(DictBox()))  // EMPTY_DICT
         case 0x5D: stack.append(.list(ListBox()))  // EMPTY_LIST
-        case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
-        case 0x74: stack.append(.tuple(try popMark()))  // TUPLE
-        case 0x85: stack.append(.tuple([try pop()]))  // TUPLE1
-        case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))
-        case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))
+        case 0x29: stack.append(.tuple(TupleBox([])))  // EMPTY_TUPLE
+        case 0x74: stack.append(.tuple(TupleBox(try popMark())))  // TUPLE
+        case 0x85: stack.append(.tuple(TupleBox([try pop()])))  // TUPLE1
+        case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple(TupleBox([a, b])))
+        case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple(TupleBox([a, b, c])))
         case 0x6C: let box = ListBox(); box.items = try popMark(); stack.append(.list(box))  // LIST
         case 0x61:  // APPEND
             let v = try pop()
@@ -340,7 +484,8 @@ struct Unpickler {
             }
             stack.append(.global(try allowedGlobal("\(m).\(n)")))
         case 0x51:  // BINPERSID
-            guard case .tuple(let pid) = try pop(), pid.count >= 5, case .string("storage") = pid[0],
+            guard case .tuple(let box) = try pop(), case let pid = box.items, pid.count >= 5,
+                case .string("storage") = pid[0],
                 case .global(let type) = pid[1], case .string(let key) = pid[2]
             else { throw fail("unsupported persistent id") }
             let t = String(type.split(separator: ".").last!)
@@ -350,7 +495,7 @@ struct Unpickler {
             stack.append(.storage(type: t, key: key))
         case 0x52, 0x81:  // REDUCE, NEWOBJ
             let args = try pop(), fn = try pop()
-            guard case .global(let name) = fn, case .tuple(let a) = args else {
+            guard case .global(let name) = fn, case .tuple(let box) = args, case let a = box.items else {
                 throw fail(op == 0x52 ? "REDUCE of a non-global" : "NEWOBJ of a non-global")
             }
             stack.append(try reduce(name, a))
@@ -375,7 +520,8 @@ struct Unpickler {
             return t
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
             guard a.count >= 4, case .storage(let type, let key) = a[0], case .int(let offset) = a[1],
-                case .tuple(let size) = a[2], case .tuple(let stride) = a[3]
+                case .tuple(let sizeBox) = a[2], case .tuple(let strideBox) = a[3], case let size = sizeBox.items,
+                case let stride = strideBox.items
             else { throw fail("malformed tensor record") }
             let ints = { (v: [PickleValue]) throws -> [Int] in
                 try v.map {
@@ -394,13 +540,17 @@ struct Unpickler {
 public enum WeightFile {
     /// Every tensor of a safetensors file or a torch.save checkpoint (zip or legacy), keyed by name, e.g.
     /// torchvision's resnet18-f37072fd.pth: `try ResNet18(stateDict: StateDict(WeightFile.tensors(contentsOf: url)))`.
-    public static func tensors(contentsOf url: URL) throws -> [String: Tensor<Float>] {
+    /// `wanted` picks the tensors by name (nil: all); the others are never read.
+    public static func tensors(contentsOf url: URL, wanted: ((String) -> Bool)? = nil) throws -> [String: Tensor<Float>]
+    {
         let file = try InputFile(url)
         let head = try file.read(0..<min(4, file.size))
-        if head.starts(with: [0x50, 0x4B]) || head.starts(with: [0x80]) { return try TorchCheckpoint.load(url) }
+        if head.starts(with: [0x50, 0x4B]) || head.starts(with: [0x80]) {
+            return try TorchCheckpoint.load(data: try InputFile.contents(of: url), source: url.path, wanted: wanted)
+        }
         let f = try SafetensorsFile(contentsOf: url)
         var t: [String: Tensor<Float>] = [:]
-        for name in f.names { t[name] = try f.tensor(name, as: Float.self) }
+        for name in f.names where wanted?(name) ?? true { t[name] = try f.tensor(name, as: Float.self) }
         return t
     }
 }

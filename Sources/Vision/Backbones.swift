@@ -192,6 +192,14 @@ public struct EfficientNetLite0: ImageBackbone {
 }
 
 extension ResNet18 {
+    /// Whether `name` is a tensor of torchvision's resnet18 state dict (the others in a weights file are never read).
+    public static func reads(_ name: String) -> Bool {
+        ["conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.", "fc."].contains { name.hasPrefix($0) }
+    }
+
+    /// How many classes the network scores (1000 for ImageNet; a fine-tuned head has its own).
+    public var classes: Int { fcWeight.shape[0] }
+
     /// torchvision's resnet18 state-dict names and shapes, in its order.
     public static func parameterLayout(classes: Int = 1000) -> [(String, [Int])] {
         func bn(_ p: String, _ c: Int) -> [(String, [Int])] {

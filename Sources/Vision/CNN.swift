@@ -37,6 +37,10 @@ public struct StateDict {
         if let shape, t.shape != shape {
             throw WeightError(description: "'\(name)': expected shape \(shape), got \(t.shape)")
         }
+        // A NaN weight makes every score NaN ("nan% tench"): refused by name instead.
+        if let bad = t.data.firstIndex(where: { !$0.isFinite }) {
+            throw WeightError(description: "'\(name)' holds a non-finite value (\(t.data[bad]) at element \(bad))")
+        }
         return t
     }
 }

@@ -133,7 +133,7 @@ struct Classify: ParsableCommand {
         for path in images {
             let start = Date()
             let features = try net.features(try net.preprocess(try RGBImage(contentsOf: URL(fileURLWithPath: path))))
-            let top = Pretrained.topK(net.logits(features: features), names: names)
+            let top = try Pretrained.topK(net.logits(features: features), names: names)
             print(String(format: "%@ (%.0f ms)", path, Date().timeIntervalSince(start) * 1000))
             for t in top { print(String(format: "  %5.1f%%  %@", 100 * t.probability, t.name)) }
         }

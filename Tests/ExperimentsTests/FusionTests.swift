@@ -77,8 +77,9 @@ final class FusionTests: XCTestCase {
         let net = try Pretrained.efficientNetLite0(cache), names = try Pretrained.imagenetClassNames(cache)
         func top5(_ file: String) throws -> [String] {
             let img = try RGBImage(contentsOf: try cache.file(DataSource.skimagePhoto(file)))
-            return Pretrained.topK(net.logits(features: try net.features(try net.preprocess(img))), names: names).map(
-                \.name)
+            return try Pretrained.topK(net.logits(features: try net.features(try net.preprocess(img))), names: names)
+                .map(
+                    \.name)
         }
         XCTAssertTrue(try top5("chelsea.png").contains { $0.contains("tabby") || $0.contains("Egyptian") })
         XCTAssertEqual(try top5("coffee.png").first, "espresso")
@@ -96,6 +97,14 @@ final class FusionTests: XCTestCase {
 }
 
 final class BackboneChoiceTests: XCTestCase {
+    /// A 10-class head read with ImageNet's 1000 names is refused instead of naming its classes after ImageNet's.
+    func testClassNamesMustMatchTheHead() throws {
+        XCTAssertThrowsError(try Pretrained.topK([Float](repeating: 0, count: 10), names: ["tench", "goldfish"])) {
+            XCTAssertTrue("\($0)".contains("the weights score 10 classes but 2 class names were given"), "\($0)")
+        }
+        XCTAssertEqual(try Pretrained.topK([0, 2], names: ["a", "b"], k: 1).map(\.name), ["b"])
+    }
+
     /// torchvision's cache is looked up where torch looks ($TORCH_HOME, else $XDG_CACHE_HOME or ~/.cache), and a
     /// file whose hash does not match its name is refused.
     func testTorchvisionCacheLookupAndHashCheck() throws {

@@ -183,3 +183,15 @@ final class StateDictFileTests: XCTestCase {
         XCTAssertEqual(try WeightFile.tensors(contentsOf: dir)["layer.weight"], zip.tensors["layer.weight"])
     }
 }
+
+/// Weights a network cannot use are refused by name before they make every score NaN ("nan% tench").
+final class StateDictTests: XCTestCase {
+    func testANonFiniteWeightIsRefusedByName() throws {
+        let sd = StateDict(["fc.bias": try Tensor(shape: [3], data: [0, .nan, 1])])
+        XCTAssertThrowsError(try sd.get("fc.bias", [3])) {
+            XCTAssertEqual("\($0)", "'fc.bias' holds a non-finite value (nan at element 1)")
+        }
+        XCTAssertTrue(ResNet18.reads("layer4.1.conv2.weight"))
+        XCTAssertFalse(ResNet18.reads("decoy"))
+    }
+}

@@ -239,7 +239,7 @@ package enum FusionExperiment {
         for (name, img) in images {
             let f = try net.features(try net.preprocess(img), threads: context.threads)
             features.append(f.map(Double.init))
-            top5[name] = Pretrained.topK(net.logits(features: f), names: classNames)
+            top5[name] = try Pretrained.topK(net.logits(features: f), names: classNames)
         }
         let wordLists = items.map { WordEmbeddings.words($0.question) }
         let labelWords = images.map { top5[$0.name]!.map { WordEmbeddings.words($0.name) } }

@@ -74,12 +74,15 @@ package enum Pretrained {
             if let weights {
                 try cache.ledger?.record(weights)
                 return Choice(
-                    backbone: try ResNet18(stateDict: StateDict(WeightFile.tensors(contentsOf: weights))), note: nil)
+                    backbone: try ResNet18(
+                        stateDict: StateDict(WeightFile.tensors(contentsOf: weights, wanted: ResNet18.reads))),
+                    note: nil)
             }
             if let url = try cachedTorchvisionResNet18(environment) {
                 try cache.ledger?.record(url)
                 return Choice(
-                    backbone: try ResNet18(stateDict: StateDict(WeightFile.tensors(contentsOf: url))), note: nil)
+                    backbone: try ResNet18(
+                        stateDict: StateDict(WeightFile.tensors(contentsOf: url, wanted: ResNet18.reads))), note: nil)
             }
             let looked = torchvisionCheckpointDirectories(environment).map(\.path).joined(separator: ", ")
             return Choice(
@@ -109,7 +112,17 @@ package enum Pretrained {
     }
 
     /// The k most probable classes (softmax over the logits).
-    package static func topK(_ logits: [Float], names: [String], k: Int = 5) -> [(name: String, probability: Double)] {
+    package static func topK(_ logits: [Float], names: [String], k: Int = 5) throws -> [(
+        name: String, probability: Double
+    )] {
+        // A fine-tuned head (10 classes) read with ImageNet's names would print ImageNet's first ten for its ten.
+        guard logits.count == names.count else {
+            throw InputError(
+                description: """
+                    the weights score \(logits.count) classes but \(names.count) class names were given; pass --labels \
+                    with a JSON list of \(logits.count) names
+                    """)
+        }
         let m = logits.max() ?? 0
         let e = logits.map { Foundation.exp(Double($0 - m)) }, s = e.reduce(0, +)
         return e.enumerated().sorted { $0.element > $1.element }.prefix(k).map {

@@ -162,7 +162,9 @@ package enum Inference {
             let labels = try table.rows.enumerated().map { i, row -> Int in
                 guard let li else { return 0 }
                 guard let k = classOf[row[li]] else {
-                    throw DataError("\(data.path): row \(i + 2): label '\(row[li])' was not among the trained classes")
+                    throw DataError(
+                        "\(data.path): row \(i + 2): label '\(BoundedText.quote(row[li]))' was not among the trained classes"
+                    )
                 }
                 return k
             }

@@ -207,6 +207,7 @@ package enum UserTraining {
         var task: TaskTraining.Task
         var prep = Preprocessing()
         let data = try DataError.contents(of: url)
+        try checkMemory(textBytes: data.count, path: c.data)
         guard let text = String(data: data, encoding: .utf8) else { throw DataError("\(c.data): not UTF-8 text") }
         guard text.count > 2 * (c.window + 1) else {
             throw DataError(
@@ -237,6 +238,24 @@ package enum UserTraining {
             input: c.embedding, outputs: chars.vocabulary.count, vocabulary: chars.vocabulary.count,
             head: .everyStep, objective: .crossEntropy)
         return (task, prep)
+    }
+
+    /// Peak memory of `rnnlab train --kind text` per byte of corpus, measured (docs/OwnData.md): 81 bytes on a 20 MB
+    /// text (1.62 GB peak, window 32), rounded up; and what the program takes before any data.
+    static let bytesPerTextByte = 90, baseBytes = 300_000_000
+
+    /// Refuses, before the text is decoded, a corpus whose training would need more memory than this process may
+    /// take, naming the estimate (a 216 MB text asked for 8.7 GB and died in the allocator).
+    static func checkMemory(textBytes: Int, path: String) throws {
+        let estimate = baseBytes + textBytes * bytesPerTextByte, available = MemoryBudget.available
+        guard estimate <= available else {
+            throw DataError(
+                """
+                \(path): training on its \(textBytes) bytes of text needs about \(MemoryBudget.describe(estimate)) \
+                (about \(bytesPerTextByte) bytes per character), more than the \(MemoryBudget.describe(available)) \
+                this process may use; train on a part of it
+                """)
+        }
     }
 
     /// A forecast of one CSV column: windows z-scored with the training part's statistics, the last share for
