@@ -117,7 +117,8 @@ public struct ZipArchive {
         case 8:
             guard e.size <= Self.entryBudget else {
                 throw ArchiveError(
-                    "\(source): entry '\(BoundedText.quote(name))' declares \(e.size) bytes, over half this machine's memory"
+                    "\(source): entry '\(BoundedText.quote(name))' declares \(e.size) bytes, over half this machine's "
+                        + "memory"
                 )
             }
             let out = try Decompress.inflate(raw, format: .raw, what: "\(source):\(name)", limit: e.size)

@@ -98,7 +98,8 @@ public struct CSVTable {
     public func column(_ name: String) throws -> Int {
         guard let i = header.firstIndex(of: name) else {
             throw DataError(
-                "\(source): no column '\(BoundedText.quote(name))' (columns: \(BoundedText.quote(header.joined(separator: ", "), limit: 200)))"
+                "\(source): no column '\(BoundedText.quote(name))' (columns: "
+                    + "\(BoundedText.quote(header.joined(separator: ", "), limit: 200)))"
             )
         }
         return i
@@ -121,7 +122,8 @@ public struct CSVTable {
                 guard missing != .error else {
                     throw DataError(
                         """
-                        \(source): row \(r + 2), column '\(BoundedText.quote(name))' has no value ('\(BoundedText.quote(row[i]))'); pass --missing skip or \
+                        \(source): row \(r + 2), column '\(BoundedText.quote(name))' has no value \
+                        ('\(BoundedText.quote(row[i]))'); pass --missing skip or \
                         --missing interpolate to go on
                         """)
                 }
@@ -129,7 +131,8 @@ public struct CSVTable {
             }
             guard let v = Double(text), v.isFinite else {
                 throw DataError(
-                    "\(source): row \(r + 2), column '\(BoundedText.quote(name))': '\(BoundedText.quote(row[i]))' is not a number"
+                    "\(source): row \(r + 2), column '\(BoundedText.quote(name))': "
+                        + "'\(BoundedText.quote(row[i]))' is not a number"
                 )
             }
             return v

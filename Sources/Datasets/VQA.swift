@@ -77,9 +77,8 @@ public enum VisualQuestions {
         return try zip(q, zip(a, ids)).enumerated().map { i, entry in
             let raw = entry.1.1.trimmingCharacters(in: .whitespaces)
             guard let id = Int(raw), id >= 0 else {
-                throw DataError(
-                    "\(folder.appendingPathComponent("img_ids.txt").path):\(i + 1): '\(BoundedText.quote(raw))' is not an image id"
-                )
+                let file = folder.appendingPathComponent("img_ids.txt").path
+                throw DataError("\(file):\(i + 1): '\(BoundedText.quote(raw))' is not an image id")
             }
             return VisualQuestion(
                 question: entry.0.trimmingCharacters(in: .whitespaces),

@@ -4,7 +4,8 @@ import Foundation
 /// characters shown as escapes, so a 10 MB field gives one short line and terminal escape sequences (OSC, CSI) in
 /// a field are never sent to the terminal.
 public enum BoundedText {
-    /// `text` with its control characters escaped (`\u{1B}`), cut to `limit` characters and, when cut, its length in bytes.
+    /// `text` with its control characters escaped (`\u{1B}`), cut to `limit` characters and, when cut, its length in
+    /// bytes.
     public static func quote(_ text: some StringProtocol, limit: Int = 80) -> String {
         var out = "", shown = 0
         for ch in text {

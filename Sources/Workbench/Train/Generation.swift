@@ -163,7 +163,8 @@ package enum Inference {
                 guard let li else { return 0 }
                 guard let k = classOf[row[li]] else {
                     throw DataError(
-                        "\(data.path): row \(i + 2): label '\(BoundedText.quote(row[li]))' was not among the trained classes"
+                        "\(data.path): row \(i + 2): label '\(BoundedText.quote(row[li]))' was not among the "
+                            + "trained classes"
                     )
                 }
                 return k
