@@ -32,12 +32,13 @@ let targets: [String: (Data) throws -> Void] = [
         if let first = t.header.first { _ = try? t.numbers(first, missing: .interpolate) }
     },
     "idx": { _ = try IDXFile(data: $0, source: "fuzz.idx") },
-    "image": { _ = try RGBImage(data: $0, source: "fuzz.img") },
+    "image": { _ = try RGBImage(data: $0, source: "fuzz.img") }
 ]
 
 var arguments = CommandLine.arguments
 guard arguments.count >= 2, let chosen = targets[arguments[1]] else {
-    FileHandle.standardError.write(Data("usage: RNNLabFuzz \(targets.keys.sorted().joined(separator: "|")) [libFuzzer options]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: RNNLabFuzz \(targets.keys.sorted().joined(separator: "|")) [libFuzzer options]\n".utf8))
     exit(2)
 }
 let target = chosen
