@@ -61,13 +61,22 @@ public enum AtomicFile {
 
     /// Removes, under `folder`, the temporary files of writes that never finished (`.NAME.tmp-PID-N`, left by a
     /// run killed mid-write) and returns how many. Only for a folder this process holds (`RunLock`): another
-    /// writer's temporary file would look the same.
+    /// writer's temporary file would look the same; a subfolder holding its own run lock is another run's and is
+    /// left alone.
     @discardableResult
     public static func removeOrphanedTemporaries(in folder: URL) -> Int {
         guard let walk = FileManager.default.enumerator(atPath: folder.path) else { return 0 }
         var removed = 0
         while let relative = walk.nextObject() as? String {
             let name = (relative as NSString).lastPathComponent
+            // A folder with a run lock of its own is another run's (a nested run may be writing there now).
+            if walk.fileAttributes?[.type] as? FileAttributeType == .typeDirectory,
+                FileManager.default.fileExists(
+                    atPath: folder.appendingPathComponent(relative).appendingPathComponent(RunLock.fileName).path)
+            {
+                walk.skipDescendants()
+                continue
+            }
             guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards) else { continue }
             let parts = name[marker.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
             guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { continue }

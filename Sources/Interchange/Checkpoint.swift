@@ -83,10 +83,22 @@ public struct CheckpointStore {
     func savedEpochs(in ledger: Ledger) -> [Int] {
         let files = ledger.files
         return files.keys.compactMap { n -> Int? in
-            guard n.hasPrefix("epoch_"), n.hasSuffix(".optimizer.safetensors"), let e = Int(n.dropFirst(6).prefix(3))
-            else { return nil }
+            guard let (e, optimizer) = Self.epoch(ofFile: n), optimizer else { return nil }
             return files[weightsURL(e).lastPathComponent] == nil ? nil : e
         }.sorted()
+    }
+
+    /// The epoch of `epoch_N.safetensors` or `epoch_N.optimizer.safetensors` (any number of digits: epoch 1000 is
+    /// not epoch 100), and whether it is the optimizer's file; nil for any other name.
+    static func epoch(ofFile name: String) -> (Int, optimizer: Bool)? {
+        guard name.hasPrefix("epoch_") else { return nil }
+        let digits = name.dropFirst(6).prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 9, let e = Int(digits) else { return nil }
+        switch name.dropFirst(6 + digits.count) {
+        case ".safetensors": return (e, false)
+        case ".optimizer.safetensors": return (e, true)
+        default: return nil
+        }
     }
 
     /// What a resume needs: the newest intact epoch's weights, optimizer state and history.
@@ -186,11 +198,20 @@ public struct CheckpointStore {
 
     func readLedger() throws -> Ledger? {
         guard FileManager.default.fileExists(atPath: ledgerURL.path) else { return nil }
+        let ledger: Ledger
         do {
-            return try JSONDecoder().decode(Ledger.self, from: InputFile.contents(of: ledgerURL, limit: 1 << 26))
+            ledger = try JSONDecoder().decode(Ledger.self, from: InputFile.contents(of: ledgerURL, limit: 1 << 26))
         } catch {
             throw FileFormatError("\(ledgerURL.path): not a checkpoint ledger (\(error))")
         }
+        // Every checkpoint name it lists is one rnnlab writes ("epoch_-01.safetensors" is not).
+        let odd = ledger.files.keys.sorted().first { $0.hasPrefix("epoch_") && Self.epoch(ofFile: $0) == nil }
+        if let odd {
+            throw FileFormatError(
+                "\(ledgerURL.path) lists '\(BoundedText.quote(odd))', not a checkpoint name rnnlab writes: edited or "
+                    + "damaged")
+        }
+        return ledger
     }
 
     func record(_ written: [(URL, Data)]) throws {
@@ -201,18 +222,9 @@ public struct CheckpointStore {
         try AtomicFile.write(try ledger.encoded(), to: ledgerURL)
     }
 
-    /// The ledger (empty where nothing was saved yet); checkpoint files without one are refused: written before
-    /// rnnlab recorded checksums, nothing vouches for them.
-    func recordedLedger() throws -> Ledger {
-        if let ledger = try readLedger() { return ledger }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        guard names.contains(where: { $0.hasPrefix("epoch_") && $0.hasSuffix(".safetensors") }) else { return Ledger() }
-        throw FileFormatError(
-            """
-            \(directory.path) holds checkpoints but no \(Ledger.fileName) (rnnlab before 0.5 wrote none), so they \
-            cannot be checked; rerun with --fresh to move this run aside and start again
-            """)
-    }
+    /// The ledger, empty where none was written yet. A checkpoint file the ledger does not list counts as absent
+    /// and is written again: a run killed after writing epoch 0 but before recording it resumes from the start.
+    func recordedLedger() throws -> Ledger { try readLedger() ?? Ledger() }
 
     /// The file, read only when its size matches the ledger and used only when its SHA-256 does too, and made by
     /// this store's run when the store names one.

@@ -59,6 +59,21 @@ final class FilesTests: XCTestCase {
         XCTAssertTrue(refused.contains("is in use"), refused)
     }
 
+    /// A run's sweep of orphaned temporary files leaves a nested run's alone: its folder holds a lock of its own.
+    func testTheSweepSparesANestedRunsTemporaries() throws {
+        let parent = dir.appendingPathComponent("r"), child = parent.appendingPathComponent("par/child")
+        try FileManager.default.createDirectory(at: child, withIntermediateDirectories: true)
+        let childLock = try RunLock(child, command: "child")
+        let inFlight = child.appendingPathComponent(".checkpoints.json.tmp-123-456")
+        let orphan = parent.appendingPathComponent(".report.html.tmp-77-88")
+        try Data("x".utf8).write(to: inFlight)
+        try Data("y".utf8).write(to: orphan)
+        let parentLock = try RunLock(parent, command: "parent")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: inFlight.path), "the nested run's file stays")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: orphan.path), "the parent's own orphan goes")
+        parentLock.release(); childLock.release()
+    }
+
     func testRootAndHomeAreNeverRunFolders() {
         XCTAssertTrue(message { _ = try RunLock(URL(fileURLWithPath: "/"), command: "x") }.contains("the root folder"))
         let home = FileManager.default.homeDirectoryForCurrentUser

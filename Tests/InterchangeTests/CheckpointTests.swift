@@ -5,6 +5,7 @@ import TensorCore
 import Recurrent
 import SequenceData
 @testable import Interchange
+import Files
 
 final class CheckpointTests: XCTestCase {
     var dir: URL!
@@ -155,10 +156,35 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try other.weights(epoch: 1, as: Float.self)) {
             XCTAssertTrue("\($0)".contains("belongs to another run (seed 4; GRU test), not this one (seed 5"), "\($0)")
         }
-        // No ledger: nothing vouches for the files.
+        // No ledger (killed before the first was recorded): nothing vouches for the files, which count as absent.
         try FileManager.default.removeItem(at: store.ledgerURL)
+        XCTAssertNil(try store.latest(as: Float.self))
+        XCTAssertEqual(store.savedEpochs(), [])
+    }
+
+    /// Epoch numbers past 999 are read whole (epoch 1000 is not epoch 100), and a ledger key rnnlab never writes
+    /// is refused by name instead of trapping.
+    func testEpochsPast999AndOddLedgerKeys() throws {
+        XCTAssertEqual(CheckpointStore.epoch(ofFile: "epoch_1002.optimizer.safetensors")?.0, 1002)
+        XCTAssertEqual(CheckpointStore.epoch(ofFile: "epoch_007.safetensors")?.0, 7)
+        XCTAssertNil(CheckpointStore.epoch(ofFile: "epoch_-01.safetensors"))
+        let (store, _) = try savedRun(epochs: 2)
+        var ledger = try XCTUnwrap(try store.readLedger())
+        for (from, to) in [(1, 1002), (2, 1000)] {
+            for name in [store.weightsURL(from), store.optimizerURL(from)] {
+                let target = name.lastPathComponent.replacingOccurrences(
+                    of: String(format: "%03d", from), with: String(to))
+                try FileManager.default.moveItem(at: name, to: dir.appendingPathComponent(target))
+                ledger.files[target] = ledger.files.removeValue(forKey: name.lastPathComponent)
+            }
+        }
+        try AtomicFile.write(try ledger.encoded(), to: store.ledgerURL)
+        XCTAssertEqual(store.savedEpochs().suffix(2), [1000, 1002])
+        ledger.files["epoch_-01.safetensors"] = ledger.files["epoch_1002.safetensors"]
+        try AtomicFile.write(try ledger.encoded(), to: store.ledgerURL)
         XCTAssertThrowsError(try store.latest(as: Float.self)) {
-            XCTAssertTrue("\($0)".contains("holds checkpoints but no checkpoints.json"), "\($0)")
+            XCTAssertTrue(
+                "\($0)".contains("lists 'epoch_-01.safetensors', not a checkpoint name rnnlab writes"), "\($0)")
         }
     }
 
