@@ -135,6 +135,21 @@ final class UserTrainingTests: XCTestCase {
         return c
     }
 
+    /// A text whose only line break is its last character trains and gets its report (the passage the units are
+    /// shown over starts at the text's beginning then).
+    func testATextWithOneFinalLineBreakIsReported() throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let text = dir.appendingPathComponent("one-line.txt")
+        try Data((String(repeating: "the cat sat on the mat and ", count: 40) + "\n").utf8).write(to: text)
+        var c = small(.text, "fortunes-literature-head")
+        c.data = text.path
+        let out = try run(c, "one-line")
+        let page = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("Units over text"), "the units are shown over the held-out text")
+        XCTAssertEqual(UnitsOverText.passage(from: Array("abc\n")), Array("abc\n"))
+        XCTAssertEqual(UnitsOverText.passage(from: Array("abc\ndef")), Array("def"))
+    }
+
     /// A text model: checkpoints per cell, config.json equal to the settings, a vocabulary, and generated text
     /// that starts with the prime and uses only the model's characters.
     func testTextTrainsAndGenerates() throws {

@@ -490,6 +490,13 @@ extension TaskTraining {
         _ seed: UInt64, folder: RunFolder, report: inout HTMLReport
     ) throws -> [Finding] {
         let passage = UnitsOverText.passage(from: text.passage)
+        let known = passage.filter { text.index[$0] != nil }.count
+        guard known >= 2 else {
+            report.paragraph(
+                "Units over text and gates over time are not shown: the held-out text has \(known) character(s) the "
+                    + "model knows, and they need at least 2.")
+            return []
+        }
         let units = try UnitsOverText.measure(trained, passage: passage, index: text.index, seed: seed)
         try UnitsOverText.present(units, prefix: "real/\(task.key)/", folder: folder, report: &report)
         report.section("Gates over time", level: 4)

@@ -63,7 +63,9 @@ package enum UnitsOverText {
     /// The passage the units are read on: the first 1000 characters of held-out text, from its first line start.
     package static func passage<Text: Collection<Character>>(from text: Text) -> [Character] {
         let start = text.firstIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
-        return Array(text[start...].prefix(1000))
+        // A text whose only line break is its last character has nothing after it: start at its beginning then.
+        let from = text[start...].contains { $0 != "\n" } ? start : text.startIndex
+        return Array(text[from...].prefix(1000))
     }
 
     /// The top layer's signals at every character of `ids`: h, c for a cell with a cell state, each gate block.
