@@ -253,4 +253,28 @@ final class RunManifestTests: XCTestCase {
         XCTAssertEqual(m.parts["real"], .object(["forecastEpochs": .integer(2), "seed": .integer(7)]))
         XCTAssertEqual(m.invocations[0].parts, ["experiment 2"])
     }
+
+    /// Folders and files that are not a command's own are left alone: --fresh does not move a JavaScript project
+    /// (its config.json is no training config), compare does not write over a run's config.json, and the gallery
+    /// does not write among other files (a home folder).
+    func testCommandsLeaveWhatIsNotTheirsAlone() throws {
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try Data(#"{"name": "web", "scripts": {}}"#.utf8).write(to: out.appendingPathComponent("config.json"))
+        XCTAssertFalse(RunManifest.isRunFolder(out))
+        XCTAssertThrowsError(try Study.run(options(fresh: true), out: out))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted(), ["config.json"])
+
+        _ = try Study.run(options(), out: dir.appendingPathComponent("study"))
+        XCTAssertThrowsError(
+            try RunManifest.refuseOverwritingARun(dir.appendingPathComponent("study/manifest.json"))
+        ) { XCTAssertTrue("\($0)".contains("is a file of the run in"), "\($0)") }
+        XCTAssertNoThrow(try RunManifest.refuseOverwritingARun(dir.appendingPathComponent("study/compare.html")))
+
+        XCTAssertThrowsError(try Gallery.write(to: out)) {
+            XCTAssertTrue("\($0)".contains("holds other files (config.json"), "\($0)")
+        }
+        let gallery = dir.appendingPathComponent("gallery")
+        XCTAssertEqual(try Gallery.write(to: gallery).count, 9)
+        XCTAssertEqual(try Gallery.write(to: gallery).count, 9, "an earlier gallery is written over")
+    }
 }

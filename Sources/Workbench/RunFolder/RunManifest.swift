@@ -191,12 +191,28 @@ extension RunManifest {
         }
     }
 
-    /// Whether `folder` holds an rnnlab run: the manifest of `rnnlab all / toy / real / fusion`, or the
-    /// config.json of `rnnlab train`. Only such a folder is ever moved aside by --fresh.
+    /// Whether `folder` holds an rnnlab run: the manifest of `rnnlab all` or a part, or the config.json of
+    /// `rnnlab train` (one that reads as a training config: a JavaScript project's config.json is not). Only such
+    /// a folder is ever moved aside by --fresh.
     package static func isRunFolder(_ folder: URL) -> Bool {
-        [fileName, "config.json"].contains {
-            FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
-        }
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(fileName).path) { return true }
+        struct TrainingConfig: Decodable { var kind: String, data: String, cells: [String] }
+        let config = folder.appendingPathComponent("config.json")
+        return (try? JSONDecoder().decode(TrainingConfig.self, from: InputFile.contents(of: config, limit: 1 << 20)))
+            != nil
+    }
+
+    /// The names a run writes at its top, which no other command may overwrite.
+    package static let runFiles: Set<String> = [
+        fileName, "config.json", "report.html", "findings.json", "results.json", "preprocessing.json",
+        RunLock.fileName
+    ]
+
+    /// Refuses a file another command would write over one of a run's own files (`compare --out RUN/config.json`).
+    package static func refuseOverwritingARun(_ file: URL) throws {
+        let folder = file.deletingLastPathComponent()
+        guard runFiles.contains(file.lastPathComponent), isRunFolder(folder) else { return }
+        throw RunFolderError("\(file.path) is a file of the run in \(folder.path); choose another --out")
     }
 
     /// Whether `folder` holds nothing but its run lock (or does not exist).

@@ -7,7 +7,19 @@ import Files
 /// One chart of every kind on synthetic data, written as SVG files plus an HTML page: a quick way to see
 /// what the chart module draws (and to check it by eye after changing it).
 package enum Gallery {
+    /// The files it writes into its folder.
+    static let names = ["loss", "gradients", "histogram", "ridgeline", "trajectory", "heatmap", "bars", "grid"]
+
+    /// Writes the gallery into `dir`, which must be empty or hold an earlier gallery: it never writes over files
+    /// of its own names in a folder of other things (the home folder, a project).
     package static func write(to dir: URL) throws -> [URL] {
+        let own = Set(names.map { "\($0).svg" } + ["gallery.html"])
+        let present = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        if let other = present.sorted().first(where: { !own.contains($0) }) {
+            throw FileFormatError(
+                "\(dir.path) holds other files (\(BoundedText.quote(other)), ...); the gallery writes only into an empty "
+                    + "folder or an earlier gallery's: choose another --out")
+        }
         var rng = SeededRandom(seed: 1)
         let epochs = (1...30).map(Double.init)
         let losses = LineChart(
@@ -53,10 +65,8 @@ package enum Gallery {
             title: "Gate saturation", yLabel: "fraction saturated", categories: ["input", "forget", "cell", "output"],
             groups: [("epoch 1", [0.05, 0.1, 0.02, 0.04]), ("epoch 10", [0.2, 0.35, 0.1, 0.15])])
         let grid = SmallMultiples(title: "Small multiples", panels: [hist, bars], columns: 2)
-        let charts: [(String, Chart)] = [
-            ("loss", losses), ("gradients", grads), ("histogram", hist), ("ridgeline", ridge),
-            ("trajectory", scatter), ("heatmap", heat), ("bars", bars), ("grid", grid)
-        ]
+        let drawn: [any Chart] = [losses, grads, hist, ridge, scatter, heat, bars, grid]
+        let charts = zip(names, drawn).map { ($0, $1) }
         var report = HTMLReport(title: "RNNLab chart gallery")
         report.section("Every chart kind")
         var urls: [URL] = []

@@ -71,6 +71,7 @@ package enum RunComparison {
     }
 
     package static func write(runs folders: [URL], to page: URL) throws -> URL {
+        try RunManifest.refuseOverwritingARun(page)
         var runs = try folders.map(load)
         for (i, name) in uniqueNames(folders).enumerated() { runs[i].name = name }
         var report = HTMLReport(title: "rnnlab compare: \(runs.map(\.name).joined(separator: ", "))")
