@@ -17,8 +17,8 @@ package enum Gallery {
         let present = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
         if let other = present.sorted().first(where: { !own.contains($0) }) {
             throw FileFormatError(
-                "\(dir.path) holds other files (\(BoundedText.quote(other)), ...); the gallery writes only into an empty "
-                    + "folder or an earlier gallery's: choose another --out")
+                "\(dir.path) holds other files (\(BoundedText.quote(other)), ...); the gallery writes only into an "
+                    + "empty folder or an earlier gallery's: choose another --out")
         }
         var rng = SeededRandom(seed: 1)
         let epochs = (1...30).map(Double.init)
