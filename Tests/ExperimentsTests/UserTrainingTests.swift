@@ -349,6 +349,20 @@ final class UserTrainingTests: XCTestCase {
     }
 
     /// Settings and files that cannot work end in one clear error before anything trains.
+    /// A training whose loss stops being a number exits with its error and still leaves its report and results,
+    /// the failure named in both.
+    func testAFailedTrainingLeavesItsAccount() throws {
+        var c = small(.csv, "seattle-weather-tiny.csv")
+        c.column = "temp_max"; c.learningRate = 1e8; c.clip = nil; c.epochs = 3; c.optimizer = .sgd
+        XCTAssertThrowsError(try run(c, "diverged"))
+        let out = dir.appendingPathComponent("diverged")
+        let page = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("Training failed"), "the report names the failure")
+        let r = try JSONDecoder().decode(
+            RealDataExperiment.TaskResult.self, from: Data(contentsOf: out.appendingPathComponent("results.json")))
+        XCTAssertNotNil(r.failure)
+    }
+
     func testBadSettingsAndFilesAreRefused() throws {
         func refused(_ c: UserTraining.Config, _ message: String) {
             XCTAssertThrowsError(try run(c, "bad")) { XCTAssertTrue("\($0)".contains(message), "\($0)") }

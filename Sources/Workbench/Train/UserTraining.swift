@@ -429,7 +429,18 @@ package enum UserTraining {
         try folder.writeJSON(config, to: "config.json")
         try folder.writeJSON(preprocessing, to: "preprocessing.json")
         var report = HTMLReport(title: "rnnlab train: \(task.title)")
-        let result = try TaskTraining.run(task, config.seed, context, &report)
+        let result: TaskTraining.TaskResult
+        do { result = try TaskTraining.run(task, config.seed, context, &report) } catch {
+            // A failed training still leaves its account: the report and results.json name the failure.
+            report.section("Training failed")
+            report.paragraph("Training stopped with an error: \(error). \(retryAdvice(error, rerun: context.rerun))")
+            try folder.writeJSON(
+                TaskTraining.TaskResult(
+                    task: task.key, description: task.fullDescription, models: [], baselines: task.baselines,
+                    findings: [], failure: "\(error)"), to: "results.json")
+            try AtomicFile.write(report.render(), to: folder.url("report.html"))
+            throw error
+        }
         try folder.writeJSON(result, to: "results.json")
         let url = folder.url("report.html")
         try AtomicFile.write(report.render(), to: url)
