@@ -124,7 +124,8 @@ final class CLITests: XCTestCase {
             let t = 14 + 9 * sin(Double(d) * 2 * .pi / 365) + 3 * sin(Double(d * d % 97))
             csv += "2012-01-01,0.0,\(String(format: "%.1f", t)),5.0,3.0,sun\n"
         }
-        try Data(csv.utf8).write(to: data.appendingPathComponent("seattle-weather.csv"))
+        // Atomically: a test writes it again for a second run while a first run may be reading it.
+        try Data(csv.utf8).write(to: data.appendingPathComponent("seattle-weather.csv"), options: .atomic)
         return data
     }
 
