@@ -521,14 +521,7 @@ package enum ToyExperiment {
         _ folder: RunFolder, _ report: inout HTMLReport, name: String, title: String, summaries: [ModelSummary],
         yLabel: String, baseline: Double? = nil
     ) throws {
-        var series: [LineSeries] = []
-        for (i, s) in summaries.enumerated() {
-            series.append(LineSeries(name: "\(s.model) train", y: s.history.map(\.trainLoss), color: Palette.color(i)))
-            series.append(
-                LineSeries(
-                    name: "\(s.model) val", y: s.history.map { $0.validationLoss ?? .nan }, dashed: true,
-                    color: Palette.color(i)))
-        }
+        var series = TaskReport.trainingAndValidation(summaries.map { ($0.model, $0.history) })
         if let baseline, let n = summaries.first?.history.count {
             series.append(
                 LineSeries(name: "baseline", y: [Double](repeating: baseline, count: n), dashed: true, color: "#888888")

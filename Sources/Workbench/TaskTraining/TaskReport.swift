@@ -204,14 +204,7 @@ package enum TaskReport {
     /// Every model's training and (dashed) validation loss per epoch, and each baseline as a flat grey line, in
     /// name order: a dictionary's own order changes from one process to the next, and the chart with it.
     static func lossSeries(_ results: [TaskTraining.ModelResult], baselines: [String: Double]) -> [LineSeries] {
-        var loss: [LineSeries] = []
-        for (i, r) in results.enumerated() {
-            loss.append(LineSeries(name: "\(r.model) train", y: r.history.map(\.trainLoss), color: Palette.color(i)))
-            loss.append(
-                LineSeries(
-                    name: "\(r.model) val", y: r.history.map { $0.validationLoss ?? .nan }, dashed: true,
-                    color: Palette.color(i)))
-        }
+        var loss = trainingAndValidation(results.map { ($0.model, $0.history) })
         for (name, v) in baselines.sorted(by: { $0.key < $1.key }) {
             loss.append(
                 LineSeries(
@@ -659,6 +652,18 @@ extension TaskReport {
                 \(r.model) ||dL/dh_1|| / ||dL/dh_T|| over training: \(fmt(first, 3)) at initialisation, \
                 \(fmt(last, 3)) after epoch \(r.evolution.last!.epoch); \(events).
                 """, numbers: ["initial": first, "final": last, "crossings": Double(flips.count)])
+        }
+    }
+
+    /// Per model one colour: its training loss solid and its validation loss dashed, per epoch.
+    package static func trainingAndValidation(_ runs: [(model: String, history: [EpochRecord])]) -> [LineSeries] {
+        runs.enumerated().flatMap { i, r in
+            [
+                LineSeries(name: "\(r.model) train", y: r.history.map(\.trainLoss), color: Palette.color(i)),
+                LineSeries(
+                    name: "\(r.model) val", y: r.history.map { $0.validationLoss ?? .nan }, dashed: true,
+                    color: Palette.color(i))
+            ]
         }
     }
 
