@@ -3,9 +3,9 @@ import Foundation
 /// An HTML report: sections of paragraphs, tables and SVG figures, opening offline in any browser. A figure saved
 /// as a file beside the report is shown from that file, loaded lazily (a study's 281 figures inline made a 5 MB
 /// page); one without a file is inline.
-public struct HTMLReport {
+public struct HTMLReport: Sendable {
     /// One piece of a report, in order.
-    public enum Block {
+    public enum Block: Sendable {
         case heading(String, level: Int, id: String)
         case paragraph(String)
         case list([String])

@@ -6,7 +6,8 @@ import Recurrent
 
 /// A part of the study, as a cell is a part of a network: one type, registered once, that the study, the command
 /// line, the manifest, resume checks and the Answers ask and never name. A part measures into the run folder (its
-/// checkpoints resume), then judges what it measured: findings, learning states and its items of the Answers.
+/// checkpoints resume), then judges what it measured (findings, learning states and its items of the Answers), and
+/// last draws its section of the report and its figures from the measurements and the judgement.
 ///
 /// A new part is one type conforming to this protocol, passed in `Study.Options.parts` (the command line registers
 /// `Study.builtIn`); nothing else changes.
@@ -14,8 +15,8 @@ package protocol StudyPart {
     /// Every setting of the part, as manifest.json keeps it under the part's name (a rerun with other settings is
     /// refused field by field).
     associatedtype Options: Codable & Sendable
-    /// What the part measured, for the judge step (Codable: it is saved beside the part's results).
-    associatedtype Measurements: Codable & Sendable
+    /// What the part measured, for the judge and render steps.
+    associatedtype Measurements: Sendable
     /// The part's own command-line options, beside the run options every part takes.
     associatedtype CommandOptions: ParsableArguments
 
@@ -35,15 +36,22 @@ package protocol StudyPart {
     /// `options` with the part's command-line options laid over them.
     static func applying(_ command: CommandOptions, to options: Options) throws -> Options
 
-    /// Trains (resuming from the run folder's checkpoints) and measures; writes the part's figures and its section
-    /// of the report.
-    static func measure(_ options: Options, _ context: RunContext, _ report: inout HTMLReport) throws -> Measurements
+    /// Trains (resuming from the run folder's checkpoints) and measures; writes checkpoints and results files.
+    static func measure(_ options: Options, _ context: RunContext) throws -> Measurements
+    /// The measurements a finished run saved with these settings, for `rnnlab report` to draw without measuring
+    /// again; nil where there are none (the part is then measured again from its checkpoints, without training).
+    static func saved(_ options: Options, in folder: RunFolder) -> Measurements?
     /// The findings, learning states and answers to the assignment's items that the measurements support.
     static func judge(_ measurements: Measurements) -> PartJudgement
+    /// The part's section of the report and its figures, drawn from the measurements and the judgement alone.
+    static func render(
+        _ measurements: Measurements, _ judgement: PartJudgement, _ folder: RunFolder, _ report: inout HTMLReport
+    ) throws
 }
 
 extension StudyPart {
     package static var skipsWithoutData: Bool { false }
+    package static func saved(_ options: Options, in folder: RunFolder) -> Measurements? { nil }
     package static var title: String { name }
 
     /// This part with `options` (nil: the profile's defaults) and the study's shared settings, ready to run.
@@ -53,7 +61,11 @@ extension StudyPart {
             name: name, title: title, skipsWithoutData: skipsWithoutData,
             settings: (try? JSONValue(encoding: settled)) ?? .null
         ) { context, report in
-            judge(try measure(settled, context, &report))
+            let measurements =
+                try (context.trains ? nil : saved(settled, in: context.folder)) ?? measure(settled, context)
+            let judgement = judge(measurements)
+            try render(measurements, judgement, context.folder, &report)
+            return judgement
         }
     }
 
@@ -95,4 +107,18 @@ package struct PartPlan {
     /// The settings as manifest.json records them.
     package let settings: JSONValue
     let run: (RunContext, inout HTMLReport) throws -> PartJudgement
+}
+
+/// A part's measurements with the section of the report it drafted while measuring: the form of the parts whose
+/// drawing is not yet apart from their measuring (Experiments 2 and 3). Their render step adds the draft.
+package struct Drafted<Measured: Sendable>: Sendable {
+    package var measured: Measured
+    package var draft: HTMLReport
+
+    /// `measure` run with a fresh draft to write into.
+    package init(_ measure: (inout HTMLReport) throws -> Measured) rethrows {
+        var draft = HTMLReport(title: "")
+        measured = try measure(&draft)
+        self.draft = draft
+    }
 }

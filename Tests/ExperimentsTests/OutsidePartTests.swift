@@ -52,7 +52,7 @@ enum DelayedRecall: StudyPart {
             targets: .values(try Tensor(shape: [o.count, 1], data: ys)))
     }
 
-    static func measure(_ o: Options, _ context: RunContext, _ report: inout HTMLReport) throws -> Measurements {
+    static func measure(_ o: Options, _ context: RunContext) throws -> Measurements {
         let train = try data(o, seed: o.seed), validation = try data(o, seed: o.seed + 1)
         let runs = try o.cells.map { cell -> Run in
             var rng = SeededRandom(seed: o.seed)
@@ -73,18 +73,23 @@ enum DelayedRecall: StudyPart {
             trainer.callbacks = [CheckpointCallback(store: store, trainer: trainer, description: "\(cell)")]
             return Run(cell: cell, history: try trainer.fit(train: train, validation: validation), resumedFrom: resumed)
         }
-        let m = Measurements(runs: runs, baseline: 1, delay: o.delay)  // the mean of +-1 is 0: MSE 1
-        report.section("Delayed recall (k = \(o.delay))")
-        try context.folder.figure(
+        return Measurements(runs: runs, baseline: 1, delay: o.delay)  // the mean of +-1 is 0: MSE 1
+    }
+
+    static func render(_ m: Measurements, _ judgement: PartJudgement, _ folder: RunFolder, _ report: inout HTMLReport)
+        throws
+    {
+        report.section("Delayed recall (k = \(m.delay))")
+        try folder.figure(
             LineChart(
                 title: "Delayed recall: validation MSE", xLabel: "epoch", yLabel: "MSE",
-                series: runs.enumerated().map { i, r in
+                series: m.runs.enumerated().map { i, r in
                     LineSeries(
                         name: r.cell.displayName, y: r.history.map { $0.validationLoss ?? .nan },
                         color: Palette.color(i))
                 }),
             "\(name)/loss.svg", caption: "Validation MSE per epoch; the trivial predictor's is 1.", into: &report)
-        return m
+        report.list(judgement.findings.map(\.text))
     }
 
     static func judge(_ m: Measurements) -> PartJudgement {

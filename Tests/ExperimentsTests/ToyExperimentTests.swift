@@ -237,6 +237,40 @@ final class ToyExperimentRunTests: XCTestCase {
         return o
     }
 
+    /// Experiment 1 is drawn from its measurements alone: with every checkpoint, figure, report and findings.json of a
+    /// finished run deleted, `rnnlab report` (Study.render) draws the same figures and findings from toy/results.json.
+    /// Without toy/results.json either, it is refused by the model that has no checkpoints.
+    func testAToyRunIsDrawnAgainFromItsSavedMeasurements() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var study = Study.Options(quick: true, registered: [ToyExperiment.self], dataDirectory: dir)
+        study.set(ToyExperiment.self, miniature())
+        let first = try Study.run(study, out: dir)
+        let files = FileManager.default
+        func svgs() throws -> [String: Data] {
+            let paths = try files.subpathsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".svg") }
+            return try Dictionary(
+                uniqueKeysWithValues: paths.map { ($0, try Data(contentsOf: dir.appendingPathComponent($0))) })
+        }
+        let drawn = try svgs()
+        XCTAssertGreaterThan(drawn.count, 20)
+        for task in ["sine", "chars", "adding"] { try files.removeItem(at: dir.appendingPathComponent("toy/\(task)")) }
+        for path in Array(drawn.keys) + ["report.html", "findings.json", "toy/units.json"] {
+            try files.removeItem(at: dir.appendingPathComponent(path))
+        }
+        let again = try Study.render(study, out: dir)
+        XCTAssertEqual(again.failures, [])
+        XCTAssertEqual(try svgs(), drawn, "every figure byte for byte")
+        XCTAssertEqual(again.findings, first.findings)
+        XCTAssertEqual(again.answers, first.answers)
+        XCTAssertTrue(files.fileExists(atPath: dir.appendingPathComponent("report.html").path))
+
+        try files.removeItem(at: dir.appendingPathComponent("toy/results.json"))
+        let unmeasured = try Study.render(study, out: dir)
+        XCTAssertEqual(unmeasured.failures.count, 1)
+        XCTAssertTrue(unmeasured.failures[0].contains("sine RNN"), unmeasured.failures[0])
+    }
+
     /// Gates over time: one panel per gate block, units x steps, each value in its activation's range.
     func testGatesOverTimeReadsEveryGateBlockAtEveryStep() throws {
         let recipe = ModelRecipe(
@@ -270,22 +304,28 @@ final class ToyExperimentRunTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gates-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "t")
-        try GatesOverTime.figure(
+        let readings = try GatesOverTime.measure(
             [m],
             input: { t in
                 seen.append(t.model.parameters.tensors[0].data[0])
                 return try t.model.embedding!.forward([0, 1], batch: 1, steps: 2)
-            }, labels: ["a", "b"], what: "two characters", path: { "g_\($0.rawValue).svg" },
-            folder: try RunFolder(dir), report: &report)
+            }, labels: ["a", "b"], what: "two characters")
         XCTAssertEqual(seen, [initialWeights.tensors[0].data[0], trainedWeights.tensors[0].data[0]])
         XCTAssertEqual(model.parameters.tensors[0].data, trainedWeights.tensors[0].data)
+        // Drawn from the readings alone, after a round trip through JSON (as a saved run is drawn again).
+        let saved = try JSONDecoder().decode(
+            [GatesOverTime.Reading].self, from: try JSONEncoder().encode(readings))
+        XCTAssertEqual(saved, readings)
+        try GatesOverTime.draw(saved, path: { "g_\($0.rawValue).svg" }, folder: try RunFolder(dir), report: &report)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("g_lstm.svg").path))
     }
 
-    /// Experiment 1 with `o` into `dir`, its data cache there too.
+    /// Experiment 1 with `o` into `dir`, its data cache there too, measured and then drawn into `report`.
     func run(_ o: ToyExperiment.Options, in dir: URL, report: inout HTMLReport) throws -> ToyExperiment.Summary {
-        try ToyExperiment.run(
-            options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
-            report: &report)
+        let folder = try RunFolder(dir)
+        let s = try ToyExperiment.run(options: o, context: RunContext(folder: folder, cache: DataCache(directory: dir)))
+        try ToyReport.render(s, folder, &report)
+        return s
     }
 
     /// Any registered cell joins the study by a setting (--cells): here IndRNN and minGRU beside the GRU, through
@@ -297,9 +337,9 @@ final class ToyExperimentRunTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "test")
         let s = try run(o, in: dir, report: &report)
-        XCTAssertEqual(s.sine.map(\.model), ["GRU", "IndRNN", "minGRU"])
+        XCTAssertEqual(s.models("sine").map(\.model), ["GRU", "IndRNN", "minGRU"])
         XCTAssertEqual(s.gradientChecks.count, 3)
-        let minGRU = try XCTUnwrap(s.addingGradients.first { $0.cell == .mingru })
+        let minGRU = try XCTUnwrap(s.gradients("adding").first { $0.cell == .mingru })
         XCTAssertEqual(minGRU.gateCarryPerUnit.count, o.addingHidden)
         XCTAssertTrue(minGRU.gateCarryPerUnit.allSatisfy { $0 > 0 && $0 < 1 })
         let answers = Answers.toy(s, ToyVerdicts(s))
@@ -321,22 +361,23 @@ final class ToyExperimentRunTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "test")
         let s = try run(o, in: dir, report: &report)
-        XCTAssertEqual(s.sine.map(\.model), ["RNN", "LSTM", "GRU"])
-        XCTAssertEqual(s.sine[0].history.count, 2)
-        XCTAssertEqual(s.addingGradients[0].lossGradientInit.count, 20)
-        XCTAssertEqual(s.addingGradients[1].gateCarryPerUnit.count, 8)
+        XCTAssertEqual(s.models("sine").map(\.model), ["RNN", "LSTM", "GRU"])
+        XCTAssertEqual(s.models("sine")[0].history.count, 2)
+        XCTAssertEqual(s.gradients("adding")[0].lossGradientInit.count, 20)
+        XCTAssertEqual(s.gradients("adding")[1].gateCarryPerUnit.count, 8)
         XCTAssertTrue(s.findings.contains { $0.text.contains("||dL/dh_1|| / ||dL/dh_T||") })
         // Every model also from a second seed: each measure has one value per seed and per model, compared over both.
-        XCTAssertEqual(s.seeds["sine"]?.seeds, OverSeeds.seeds(o.seed, count: 2))
+        XCTAssertEqual(s.task("sine")?.seeds?.seeds, OverSeeds.seeds(o.seed, count: 2))
         for task in ["sine", "chars", "adding"] {
-            let measures = try XCTUnwrap(s.seeds[task]?.measures)
+            let measures = try XCTUnwrap(s.task(task)?.seeds?.measures)
             XCTAssertEqual(measures.count, 1, task)
             for series in measures.values.joined() { XCTAssertEqual(series.values.count, 2, task) }
             XCTAssertEqual(s.runs(task).count, 2, "the second seed's models kept for the learning states")
-            XCTAssertNotNil(s.baselines[task])
+            XCTAssertNotNil(s.task(task)?.baseline)
         }
-        let sineLoss = try XCTUnwrap(s.seeds["sine"]?.measures["final validation MSE"])
-        XCTAssertEqual(sineLoss.map { $0.values[0] }, s.sine.map(\.finalValidationLoss), "the first seed is the run's")
+        let sineLoss = try XCTUnwrap(s.task("sine")?.seeds?.measures["final validation MSE"])
+        XCTAssertEqual(
+            sineLoss.map { $0.values[0] }, s.models("sine").map(\.finalValidationLoss), "the first seed is the run's")
         XCTAssertNotEqual(sineLoss[0].values[0], sineLoss[0].values[1])
         XCTAssertTrue(s.findings.contains { $0.rank == .headline && $0.text.contains("over 2 seeds") })
         // Every task, model and seed has its learning state, and the factor at initialisation every seed.
@@ -362,13 +403,14 @@ final class ToyExperimentRunTests: XCTestCase {
         let json =
             try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("toy/results.json")))
             as? [String: Any]
-        XCTAssertNotNil(json?["findings"])
+        XCTAssertEqual(
+            (json?["tasks"] as? [[String: Any]])?.compactMap { $0["key"] as? String }, ["sine", "chars", "adding"])
         XCTAssertTrue(report.render().contains("adding problem"))
         XCTAssertTrue(report.render().contains("<pre class=\"units\">"), "the passage coloured by a unit")
         XCTAssertEqual(
             s.findings.filter { $0.text.contains("follows") && $0.numbers["untrained best"] != nil }.count, 3,
             "one units-over-text sentence per model")
-        XCTAssertEqual(s.charSamples["GRU"]?["0.5"]?.hasPrefix("A "), true)
+        XCTAssertEqual(s.text.samples["GRU"]?["0.5"]?.hasPrefix("A "), true)
         XCTAssertTrue(report.render().contains("Corpus: fortunes-literature-head, 1200 characters (the first 1200 of"))
 
         // Every model checkpoints each epoch; the same run again resumes them all and trains nothing again.
@@ -388,9 +430,9 @@ final class ToyExperimentRunTests: XCTestCase {
             as? Date
         var again = HTMLReport(title: "test")
         let rerun = try run(o, in: dir, report: &again)
-        XCTAssertEqual(rerun.sine.map(\.history), s.sine.map(\.history))
-        XCTAssertEqual(rerun.adding.map(\.history), s.adding.map(\.history))
-        XCTAssertEqual(rerun.seeds, s.seeds, "the second seed resumed too")
+        XCTAssertEqual(rerun.models("sine").map(\.history), s.models("sine").map(\.history))
+        XCTAssertEqual(rerun.models("adding").map(\.history), s.models("adding").map(\.history))
+        XCTAssertEqual(rerun.tasks.map(\.seeds), s.tasks.map(\.seeds), "the second seed resumed too")
         XCTAssertEqual(
             try FileManager.default.attributesOfItem(
                 atPath: dir.appendingPathComponent("toy/sine/lstm/epoch_002.safetensors").path)[.modificationDate]
@@ -451,9 +493,10 @@ final class ExplodingGradientsTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("explode-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "t")
-        let s = try ExplodingGradients.run(
-            options: o, seed: 3, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
-            report: &report)
+        let folder = try RunFolder(dir)
+        let s = try ExplodingGradients.measure(
+            options: o, seed: 3, context: RunContext(folder: folder, cache: DataCache(directory: dir)))
+        try ExplodingGradients.render(s, folder, &report)
         XCTAssertLessThan(s.perStepGrowth[0], 0.95)
         XCTAssertGreaterThan(s.perStepGrowth[1], 1.05)
         XCTAssertNotNil(s.unclipped.stopped ?? s.unclipped.validationLoss.map { "\($0)" })

@@ -59,14 +59,19 @@ extension FusionExperiment: StudyPart {
         return o
     }
 
-    package static func measure(_ options: Options, _ context: RunContext, _ report: inout HTMLReport) throws
-        -> Summary
-    {
-        try run(options: options, context: context, report: &report)
+    package static func measure(_ options: Options, _ context: RunContext) throws -> Drafted<Summary> {
+        try Drafted { try run(options: options, context: context, report: &$0) }
     }
 
-    package static func judge(_ summary: Summary) -> PartJudgement {
-        PartJudgement(findings: summary.findings, answers: Answers.fusion(summary))
+    package static func render(
+        _ measured: Drafted<Summary>, _ judgement: PartJudgement, _ folder: RunFolder, _ report: inout HTMLReport
+    ) {
+        report.blocks += measured.draft.blocks
+    }
+
+    package static func judge(_ measured: Drafted<Summary>) -> PartJudgement {
+        let summary = measured.measured
+        return PartJudgement(findings: summary.findings, answers: Answers.fusion(summary))
     }
 }
 

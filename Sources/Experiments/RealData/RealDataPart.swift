@@ -72,13 +72,18 @@ extension RealDataExperiment: StudyPart {
         return o
     }
 
-    package static func measure(_ options: Options, _ context: RunContext, _ report: inout HTMLReport) throws
-        -> Summary
-    {
-        try run(options: options, context: context, report: &report)
+    package static func measure(_ options: Options, _ context: RunContext) throws -> Drafted<Summary> {
+        try Drafted { try run(options: options, context: context, report: &$0) }
     }
 
-    package static func judge(_ summary: Summary) -> PartJudgement {
+    package static func render(
+        _ measured: Drafted<Summary>, _ judgement: PartJudgement, _ folder: RunFolder, _ report: inout HTMLReport
+    ) {
+        report.blocks += measured.draft.blocks
+    }
+
+    package static func judge(_ measured: Drafted<Summary>) -> PartJudgement {
+        let summary = measured.measured
         let verdicts = RealDataVerdicts(summary.tasks)
         return PartJudgement(
             findings: summary.findings, answers: Answers.real(summary, verdicts), states: verdicts.states,

@@ -62,9 +62,9 @@ package enum ExplodingGradients {
             headMode: .lastStep, objective: .meanSquaredError)
     }
 
-    package static func run(options o: Options, seed: UInt64, context: RunContext, report: inout HTMLReport) throws
-        -> Summary
-    {
+    /// The gradient through time at initialisation per radius, and the two training runs; toy/exploding.json
+    /// written. Drawn after by `render`.
+    package static func measure(options o: Options, seed: UInt64, context: RunContext) throws -> Summary {
         var dataRng = SeededRandom(seed: SeedStream.explodingData.seed(seed))
         let trainData = AddingTask(count: o.count, steps: o.steps, rng: &dataRng).data
         let validation = AddingTask(count: 500, steps: o.steps, rng: &dataRng).data
@@ -85,13 +85,18 @@ package enum ExplodingGradients {
         let (unclipped, clipped) = try trainedRuns(o, seed: seed, data: data, context: context)
         let findings = Self.findings(o, growth: growth, unclipped: unclipped, clipped: clipped)
 
-        try figures(o, curves: curves, unclipped: unclipped, clipped: clipped, context.folder, &report)
-        report.list(findings.map(\.text))
         let summary = Summary(
             options: o, gradientThroughTime: curves, perStepGrowth: growth, unclipped: unclipped, clipped: clipped,
             findings: findings)
         try context.folder.writeJSON(summary, to: "toy/exploding.json")
         return summary
+    }
+
+    /// The section: the figures and the findings, from the measurements.
+    static func render(_ s: Summary, _ folder: RunFolder, _ report: inout HTMLReport) throws {
+        try figures(
+            s.options, curves: s.gradientThroughTime, unclipped: s.unclipped, clipped: s.clipped, folder, &report)
+        report.list(s.findings.map(\.text))
     }
 
     /// The unclipped and the clipped run: trained, or when a finished run is rendered again (`rnnlab report`), the

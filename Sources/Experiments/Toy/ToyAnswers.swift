@@ -54,7 +54,9 @@ extension Answers {
         var parts: [String] = []
         if !all.isEmpty { parts.append("\(list(all)) learned in \(every)") }
         if !none.isEmpty {
-            let b = s.baselines[key].map { " (no better than the \($0.name)'s \(fmt($0.validationLoss, 3)))" } ?? ""
+            let b =
+                s.task(key).map(\.baseline).map { " (no better than the \($0.name)'s \(fmt($0.validationLoss, 3)))" }
+                ?? ""
             parts.append("\(list(none)) did not learn in any seed\(b)")
         }
         if !some.isEmpty { parts.append("\(some.joined(separator: ", ")) learned") }
@@ -69,7 +71,7 @@ extension Answers {
     static func toyTraining(_ s: ToyExperiment.Summary, _ v: ToyVerdicts) -> Answer {
         var comparisons: [Comparison] = [], rows: [[String]] = [], numbers: [String: Double] = [:]
         for (key, name, metric) in ToyVerdicts.tasks {
-            let series = s.seeds[key]?.measures["final \(metric)"] ?? []
+            let series = s.task(key)?.seeds?.measures["final \(metric)"] ?? []
             comparisons += Compare.allPairs(
                 series, measure: "final \(metric) on \(the(name))", lowerIsBetter: true, positive: true)
             for m in s.runs(key).first ?? [] {
@@ -79,7 +81,7 @@ extension Answers {
                 rows.append([
                     name, m.model, LearningJudgement.tally(v.states(name, m.model)),
                     OverSeeds.withInterval(finals, positive: true) { fmt($0, 3) },
-                    s.baselines[key].map { "\($0.name) \(fmt($0.validationLoss, 3))" } ?? "-"
+                    s.task(key).map(\.baseline).map { "\($0.name) \(fmt($0.validationLoss, 3))" } ?? "-"
                 ])
             }
         }

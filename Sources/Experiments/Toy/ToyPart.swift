@@ -38,10 +38,22 @@ extension ToyExperiment: StudyPart {
         return o
     }
 
-    package static func measure(_ options: Options, _ context: RunContext, _ report: inout HTMLReport) throws
-        -> Summary
-    {
-        try run(options: options, context: context, report: &report)
+    package static func measure(_ options: Options, _ context: RunContext) throws -> Summary {
+        try run(options: options, context: context)
+    }
+
+    /// toy/results.json, when it was measured with these settings.
+    package static func saved(_ options: Options, in folder: RunFolder) -> Summary? {
+        guard let saved = folder.readJSON(Summary.self, from: "toy/results.json"),
+            let recorded = try? JSONValue(encoding: saved.options), recorded == (try? JSONValue(encoding: options))
+        else { return nil }
+        return saved
+    }
+
+    package static func render(
+        _ summary: Summary, _ judgement: PartJudgement, _ folder: RunFolder, _ report: inout HTMLReport
+    ) throws {
+        try ToyReport.render(summary, folder, &report)
     }
 
     package static func judge(_ summary: Summary) -> PartJudgement {

@@ -95,7 +95,7 @@ extension Answers {
     /// What the gated models keep of their state after training (first seed, adding problem): a description beside
     /// the test, not its cause.
     static func keptAfter(_ s: ToyExperiment.Summary) -> String {
-        let gated = s.addingGradients.filter { !$0.gateCarryPerUnit.isEmpty }.map { x in
+        let gated = s.gradients("adding").filter { !$0.gateCarryPerUnit.isEmpty }.map { x in
             "\(x.model) (\(x.cell.cellType.carryPath?.name ?? "carry")) \(fmt(Stats.mean(x.gateCarryPerUnit), 3))"
         }
         return gated.isEmpty
@@ -106,7 +106,10 @@ extension Answers {
 
     static func gradientsThroughTime(_ s: ToyExperiment.Summary, _ v: ToyVerdicts) -> Answer {
         var rows: [[String]] = [], numbers: [String: Double] = [:]
-        let tasks = [("sine", s.sineGradients), ("characters", s.charGradients), ("adding problem", s.addingGradients)]
+        let tasks = [
+            ("sine", s.gradients("sine")), ("characters", s.gradients("chars")),
+            ("adding problem", s.gradients("adding"))
+        ]
         for (name, g) in tasks {
             for x in g {
                 let before = GradientFlow.perStepFactor(x.jacobianInit)
@@ -122,7 +125,7 @@ extension Answers {
         }
         // The adding problem's models grouped by what their gradient does over the sequence and whether they learned.
         var groups: [(verdict: String, learned: Bool, models: [String])] = []
-        for x in s.addingGradients {
+        for x in s.gradients("adding") {
             let f = GradientFlow.perStepFactor(x.jacobianTrained), n = max(x.jacobianTrained.count - 1, 1)
             let verdict = Verdicts.gradientPath(factor: f, steps: n).split(separator: " ").first.map(String.init) ?? "-"
             let learned = v.states("adding problem", x.model).first?.state.learned ?? false
@@ -173,7 +176,7 @@ extension Answers {
             OverSeeds.interval($0.values, positive: true).mean < OverSeeds.interval($1.values, positive: true).mean
         }
         let sample = { (model: String) in
-            String((s.charSamples[model]?["0.5"] ?? "").prefix(60)).replacingOccurrences(of: "\n", with: " / ")
+            String((s.text.samples[model]?["0.5"] ?? "").prefix(60)).replacingOccurrences(of: "\n", with: " / ")
         }
         let lead = leader(family, measure: "validation perplexity")
         let summary =

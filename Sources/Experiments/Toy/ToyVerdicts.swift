@@ -20,7 +20,7 @@ struct ToyVerdicts {
         var states: [LearningJudgement] = []
         for (key, name, _) in Self.tasks {
             for (k, models) in s.runs(key).enumerated() {
-                states += models.map { Self.judge($0, task: name, seed: k + 1, baseline: s.baselines[key]) }
+                states += models.map { Self.judge($0, task: name, seed: k + 1, baseline: s.task(key)?.baseline) }
             }
         }
         self.states = states
@@ -46,7 +46,8 @@ struct ToyVerdicts {
                         setting: arm.gateInit.setting, predictor: arm.initialFactors,
                         finalLoss: arm.runs.map(\.finalValidationLoss),
                         states: arm.runs.enumerated().map {
-                            Self.judge($1, task: "adding problem", seed: $0 + 1, baseline: s.baselines["adding"]).state
+                            Self.judge($1, task: "adding problem", seed: $0 + 1, baseline: s.task("adding")?.baseline)
+                                .state
                         })
                 })
     }

@@ -249,9 +249,10 @@ package enum TaskTraining {
         try TaskReport.gradientOverTrainingFigure(
             task: task.key, label: task.label, results, folder: folder, report: &report)
         if task.showsGatesOverTime, let v = task.validation, case .dense(let x) = v.batch([0]).input {
-            try GatesOverTime.figure(
-                trained, input: { _ in x }, labels: nil, what: "the \(x.shape[1]) steps of one validation sequence",
-                path: { "real/\(task.key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
+            let readings = try GatesOverTime.measure(
+                trained, input: { _ in x }, labels: nil, what: "the \(x.shape[1]) steps of one validation sequence")
+            try GatesOverTime.draw(
+                readings, path: { "real/\(task.key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
         }
         var shown = findings
         if let text = task.heldOutText {
@@ -500,9 +501,9 @@ extension TaskTraining {
         let units = try UnitsOverText.measure(trained, passage: passage, index: text.index, seed: seed)
         try UnitsOverText.present(units, prefix: "real/\(task.key)/", folder: folder, report: &report)
         report.section("Gates over time", level: 4)
-        try GatesOverTime.textFigure(
-            trained, passage: passage, index: text.index, path: { "real/\(task.key)/\($0.rawValue)_gates.svg" },
-            folder: folder, report: &report)
+        try GatesOverTime.draw(
+            try GatesOverTime.measureText(trained, passage: passage, index: text.index),
+            path: { "real/\(task.key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
         return UnitsOverText.findings(units)
     }
 }
