@@ -16,7 +16,7 @@ package protocol StudyPart {
     /// refused field by field).
     associatedtype Options: Codable & Sendable
     /// What the part measured, for the judge and render steps.
-    associatedtype Measurements: Sendable
+    associatedtype Measurements
     /// The part's own command-line options, beside the run options every part takes.
     associatedtype CommandOptions: ParsableArguments
 
@@ -107,18 +107,4 @@ package struct PartPlan {
     /// The settings as manifest.json records them.
     package let settings: JSONValue
     let run: (RunContext, inout HTMLReport) throws -> PartJudgement
-}
-
-/// A part's measurements with the section of the report it drafted while measuring: the form of the parts whose
-/// drawing is not yet apart from their measuring (Experiments 2 and 3). Their render step adds the draft.
-package struct Drafted<Measured: Sendable>: Sendable {
-    package var measured: Measured
-    package var draft: HTMLReport
-
-    /// `measure` run with a fresh draft to write into.
-    package init(_ measure: (inout HTMLReport) throws -> Measured) rethrows {
-        var draft = HTMLReport(title: "")
-        measured = try measure(&draft)
-        self.draft = draft
-    }
 }

@@ -86,10 +86,11 @@ final class FusionTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fusion-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "t")
-        let s = try FusionExperiment.run(
-            options: FusionExperiment.Options(quick: true),
-            context: RunContext(folder: try RunFolder(dir), cache: cache),
-            report: &report)
+        let folder = try RunFolder(dir)
+        let measured = try FusionExperiment.run(
+            options: FusionExperiment.Options(quick: true), context: RunContext(folder: folder, cache: cache))
+        try FusionExperiment.render(measured, folder, &report)
+        let s = measured.summary
         XCTAssertEqual(s.metrics.map(\.encoder), ["RNN", "LSTM", "GRU"])
         XCTAssertTrue(
             FileManager.default.fileExists(atPath: dir.appendingPathComponent("fusion/tsne_trajectories.svg").path))
@@ -206,11 +207,9 @@ extension DatasetQuestionsTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         var o = FusionExperiment.Options(quick: true)
         o.vqaDirectory = dir.path; o.vqaImageDirectory = dir.path
-        var report = HTMLReport(title: "t")
         XCTAssertThrowsError(
             try FusionExperiment.run(
-                options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)),
-                report: &report)
+                options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)))
         ) { error in
             XCTAssertTrue(error is InputError, "\(type(of: error))")
             XCTAssertTrue("\(error)".hasPrefix("--vqa: \(dir.path): no VQA v2 questions file"), "\(error)")

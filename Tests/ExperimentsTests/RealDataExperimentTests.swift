@@ -247,7 +247,7 @@ final class RealDataExperimentTests: XCTestCase {
         let cache = DataCache(directory: dir.appendingPathComponent("cache"))
         var report = HTMLReport(title: "t")
         let folder = try RunFolder(dir.appendingPathComponent("run"))
-        let s = try RealDataExperiment.run(
+        let s = try measureAndDraw(
             options: o, context: RunContext(folder: folder, cache: cache), report: &report)
         XCTAssertEqual(
             s.tasks.map(\.task), ["mnist_rows", "mnist_pixels", "seattle_temperature", "stocks", "sentiment"])
@@ -287,7 +287,7 @@ final class RealDataExperimentTests: XCTestCase {
         // Run again with more epochs in the same folder: it resumes after epoch 2 and rebuilds the evolution.
         o.mnistEpochs = 3
         var report2 = HTMLReport(title: "t")
-        let s2 = try RealDataExperiment.run(
+        let s2 = try measureAndDraw(
             options: o, context: RunContext(folder: folder, cache: cache), report: &report2)
         XCTAssertEqual(s2.tasks[0].models[1].resumedFromEpoch, 2)
         XCTAssertEqual(s2.tasks[0].models[1].history.map(\.epoch), [1, 2, 3])
@@ -317,7 +317,7 @@ final class RealDataExperimentTests: XCTestCase {
         XCTAssertEqual(task.validation!.inputs.data, last.inputs.data)
         var report = HTMLReport(title: "t")
         let folder = try RunFolder(dir.appendingPathComponent("run"))
-        let result = try TaskTraining.run(task, o.seed, RunContext(folder: folder, cache: cache), &report)
+        let result = try measureAndDrawTask(task, o.seed, RunContext(folder: folder, cache: cache), &report)
         XCTAssertEqual(task.testReads.count, 3, "one read per model, RNN, LSTM and GRU")
         XCTAssertTrue(task.fullDescription.contains("\(nVal) validation (carved from the training data"))
         for m in result.models {
@@ -328,7 +328,7 @@ final class RealDataExperimentTests: XCTestCase {
         // Three seeds: the test split is read once per model and seed, and the comparison is over the seeds.
         task.seeds = 3
         task.testReads.count = 0
-        let seeded = try TaskTraining.run(
+        let seeded = try measureAndDrawTask(
             task, o.seed, RunContext(folder: try RunFolder(dir.appendingPathComponent("seeds")), cache: cache), &report)
         XCTAssertEqual(task.testReads.count, 9)
         let mse = try XCTUnwrap(seeded.seeds?.measures["test MSE"])
@@ -367,7 +367,7 @@ final class RealDataExperimentTests: XCTestCase {
         // A cache folder that cannot be created (a file stands in its way) makes every download fail fast.
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try Data().write(to: dir.appendingPathComponent("blocked"))
-        let s = try RealDataExperiment.run(
+        let s = try measureAndDraw(
             options: o,
             context: RunContext(
                 folder: try RunFolder(dir.appendingPathComponent("run")),
@@ -585,4 +585,22 @@ final class GateOnlyWeightAnswerTests: XCTestCase {
         XCTAssertEqual(travel[2], "0.5")
         XCTAssertEqual(spread[1], "minGRU (no W_hh, its gates read x_t only: W_ih)")
     }
+}
+
+/// Experiment 2 measured, then drawn into `report`: its summary.
+func measureAndDraw(options o: RealDataExperiment.Options, context: RunContext, report: inout HTMLReport) throws
+    -> RealDataExperiment.Summary
+{
+    let measured = try RealDataExperiment.run(options: o, context: context)
+    try RealDataExperiment.render(measured, context.folder, &report)
+    return measured.summary
+}
+
+/// One task measured, then drawn into `report`: its result.
+func measureAndDrawTask(
+    _ task: TaskTraining.Task, _ seed: UInt64, _ context: RunContext, _ report: inout HTMLReport
+) throws -> TaskTraining.TaskResult {
+    let measured = try TaskTraining.measure(task, seed, context)
+    try TaskTraining.render(measured, folder: context.folder, report: &report)
+    return measured.result
 }

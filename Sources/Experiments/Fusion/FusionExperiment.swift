@@ -179,25 +179,30 @@ package enum FusionExperiment {
         var comparison: WordEmbeddings?
         /// The questions whose trajectories the maps draw: the first photo question, the first easy-vqa one, the last.
         var shown: [Int] { Array(Set([0, photoQuestions.count, items.count - 1])).sorted().filter { $0 < items.count } }
+        /// The question whose word-by-word similarity is shown: the first easy-vqa one (else the only one shown).
+        var wordSimilarityQuestion: Int { shown.count > 1 ? shown[1] : shown[0] }
         /// For each question, the index of the image it was asked about.
         var ownImage: [Int?] { items.map { item in images.firstIndex { $0.name == item.image } } }
     }
 
-    package static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
-        report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
+    /// What Experiment 3 measured, as its drawing reads it: the summary (fusion/results.json), the scene, and each
+    /// encoder's reading with the panels of its figures.
+    package struct Measured {
+        package var summary: Summary
+        var options: Options, scene: Scene, analyses: [EncoderAnalysis]
+    }
+
+    /// Experiment 3 measured: the scene, every encoder's reading, the spread over initialisations and the memory
+    /// probe, and the findings they support; fusion/results.json and the metrics CSV written.
+    package static func run(options o: Options, context: RunContext) throws -> Measured {
         let scene = try loadScene(o, context)
-        try describe(scene, o, context.folder, &report)
         let analyses = try o.cells.map { try analyse($0, scene, o, threads: context.threads) }
         let metrics = analyses.map(\.metrics)
-        try trajectoryFigures(analyses, scene, context.folder, &report)
-        try alignmentFigures(analyses, scene, o, context.folder, &report)
-        encoderTable(metrics, &report)
         let spread = try initialisationSpread(o, scene, threads: context.threads)
         let memory = try MemoryProbe.measure(
             questions: probeQuestions(scene, context.cache), cells: o.cells,
             seeds: OverSeeds.seeds(o.seed, count: o.initialisations), hidden: o.hidden, embeddings: scene.embeddings,
             threads: context.threads, seed: o.seed)
-        try memoryFigure(memory, context.folder, &report)
         // The rankings of one initialisation are details under the memory probe over all of them.
         let oneInitialisation =
             (findingsText(metrics, images: scene.images.count, questions: scene.items.count)
@@ -208,14 +213,13 @@ package enum FusionExperiment {
         let findings =
             [Finding(.headline, probe.summary + " " + probe.answer, numbers: probe.numbers)]
             + oneInitialisation
-        report.list(findings.map(\.text))
         let summary = Summary(
             backbone: scene.backbone, embeddings: scene.embeddings.name, items: scene.items,
             imageTop5: scene.top5.mapValues { $0.map { "\($0.name) \(String(format: "%.3f", $0.probability))" } },
             metrics: metrics, seed: o.seed, spread: spread, memory: memory, findings: findings)
         try context.folder.writeJSON(summary, to: "fusion/results.json")
         try writeCSV(metrics, context.folder)
-        return summary
+        return Measured(summary: summary, options: o, scene: scene, analyses: analyses)
     }
 
     /// The images and questions (the user's VQA v2 / COCO-QA files, else the built-in photos and easy-vqa), the
@@ -263,45 +267,17 @@ package enum FusionExperiment {
             wordLists: wordLists, labelWords: labelWords, embeddings: embeddings, comparison: comparison)
     }
 
-    /// The setting in words and the two tables a reader starts from: what the CNN sees, and the questions.
-    static func describe(_ scene: Scene, _ o: Options, _ folder: RunFolder, _ report: inout HTMLReport) throws {
-        let fallback = scene.note.map { " (\($0))" } ?? ""
-        report.paragraph(
-            """
-            Images: \(scene.images.count) (\(scene.source)), questions: \(scene.items.count). Image features: the \
-            \(scene.featureSize)-d pooled output of the pretrained \(scene.backbone) (ImageNet; \
-            \(scene.preprocessing))\(fallback). Words: \(scene.embeddings.name). \
-            Encoders: RNN, LSTM and GRU with \(o.hidden) hidden units, PyTorch's default initialisation from seed \
-            \(o.seed), never trained: what they show is the dynamics the architecture imposes on a word sequence.
-            """
-        )
-        report.table(
-            headers: ["image", "\(scene.backbone) top-5 (probability)"],
-            rows: scene.images.map { img in
-                [
-                    img.name,
-                    scene.top5[img.name]!.map { "\($0.name) (\(String(format: "%.0f%%", 100 * $0.probability)))" }
-                        .joined(separator: ", ")
-                ]
-            },
-            caption: "What the CNN sees")
-        try folder.figure(
-            GroupedBarChart(
-                title: "\(scene.backbone): top-1 class probability per image", yLabel: "probability",
-                categories: scene.images.map(\.name),
-                groups: [(name: "top-1", values: scene.images.map { scene.top5[$0.name]?.first?.probability ?? 0 })],
-                height: 300),
-            "fusion/top1.svg", caption: "How sure the pretrained CNN is of its first class for each image.",
-            into: &report)
-        report.table(
-            headers: ["image", "question", "answer (easy-vqa)"],
-            rows: scene.items.map { [$0.image, $0.question, $0.answer ?? "-"] }, caption: "Questions")
-    }
-
-    /// One encoder's reading of every question: its measurements and its panels of the report's figures.
+    /// One encoder's reading of every question: its measurements and what its panels of the report's figures show.
     struct EncoderAnalysis {
         var metrics: EncoderMetrics
-        var pca: Chart, tsne: Chart, wordSimilarity: Chart, projection: Chart, bridge: Chart
+        /// Every state of every question on the first two principal components, and their share of the variance.
+        var pca: [[Double]], pcaShare: Double
+        /// The same states by t-SNE, and its perplexity.
+        var tsne: [[Double]], perplexity: Double
+        /// cos(h_i, h_j) over the words of the question the word-similarity figure shows.
+        var wordSimilarity: [[Double]]
+        /// Questions x images: cosine through the random projection and through the label bridge.
+        var projection: [[Double]], bridge: [[Double]]
         /// Per question, the cosine to its own image through the label bridge.
         var ownSimilarity: [Double]
     }
@@ -339,11 +315,12 @@ package enum FusionExperiment {
             poolingAgreement: Self.mean(zip(means, finals).map { Projection.cosine($0, $1) }),
             similarityAtLag: dynamic.lags, lastStateCrossQuestion: Self.meanPairwiseCosine(finals),
             meanPooledCrossQuestion: Self.meanPairwiseCosine(means))
-        let panels = mapPanels(cell, states, pca: pca, tsne: tsne, scene)
+        let words = states[scene.wordSimilarityQuestion]
         return EncoderAnalysis(
-            metrics: metrics, pca: panels.pca, tsne: panels.tsne, wordSimilarity: panels.words,
-            projection: alignmentPanel("\(cell.displayName): random projection", last.projection, scene),
-            bridge: alignmentPanel("\(cell.displayName): label bridge", last.bridge, scene),
+            metrics: metrics, pca: pca.coordinates, pcaShare: pca.explainedRatio.prefix(2).reduce(0, +),
+            tsne: tsne.coordinates, perplexity: tsne.perplexity,
+            wordSimilarity: words.map { a in words.map { Projection.cosine(a, $0) } }, projection: last.projection,
+            bridge: last.bridge,
             ownSimilarity: scene.ownImage.enumerated().map { q, i in i.map { last.bridge[q][$0] } ?? .nan })
     }
 
@@ -374,141 +351,6 @@ package enum FusionExperiment {
         return Double(
             sim.indices.filter { q in sim[q].indices.max { sim[q][$0] < sim[q][$1] } == own[q] }.count)
             / Double(max(sim.count, 1))
-    }
-
-    /// The encoder's panels of the three state figures: PCA and t-SNE maps with the shown questions' trajectories,
-    /// and the word-by-word similarity of one question's states.
-    static func mapPanels(
-        _ cell: CellKind, _ states: [[[Double]]], pca: Projection.PCAResult,
-        tsne: (coordinates: [[Double]], perplexity: Double, kl: Double), _ scene: Scene
-    ) -> (pca: Chart, tsne: Chart, words: Chart) {
-        let shown = scene.shown
-        func trajectories(_ coords: [[Double]]) -> [ScatterSeries] {
-            var offset = 0, out: [ScatterSeries] = []
-            for (q, words) in scene.wordLists.enumerated() {
-                defer { offset += words.count }
-                guard shown.contains(q) else { continue }
-                out.append(
-                    ScatterSeries(
-                        name: Self.shortened(scene.items[q].question, to: 28),
-                        points: coords[offset..<(offset + words.count)].map { (x: $0[0], y: $0[1]) }, labels: words,
-                        trajectory: true))
-            }
-            return out
-        }
-        let share = String(format: "%.0f%%", 100 * (pca.explainedRatio.prefix(2).reduce(0, +)))
-        let q0 = shown.count > 1 ? shown[1] : shown[0]
-        let s0 = states[q0]
-        return (
-            ScatterChart(
-                title: "\(cell.displayName): PCA (\(share) of variance)", xLabel: "PC1", yLabel: "PC2",
-                series: trajectories(pca.coordinates), width: 560, height: 420),
-            ScatterChart(
-                title: "\(cell.displayName): t-SNE (perplexity \(String(format: "%.1f", tsne.perplexity)))",
-                xLabel: "t-SNE 1", yLabel: "t-SNE 2", series: trajectories(tsne.coordinates), width: 560, height: 420),
-            Heatmap(
-                title: "\(cell.displayName): cos(h_i, h_j)",
-                values: s0.map { a in s0.map { Projection.cosine(a, $0) } },
-                rowLabels: scene.wordLists[q0], columnLabels: scene.wordLists[q0], scale: .diverging, range: (-1, 1))
-        )
-    }
-
-    /// Questions (rows) x images (columns): colours fitted to the values (symmetric about 0: cosines of about +-0.2
-    /// on a +-1 scale looked blank), the values printed where they fit, each question's own image outlined.
-    static func alignmentPanel(_ title: String, _ sim: [[Double]], _ scene: Scene) -> Chart {
-        Heatmap(
-            title: title, values: sim, rowLabels: scene.items.indices.map { "Q\($0 + 1)" },
-            columnLabels: scene.images.map(\.name), scale: .diverging,
-            marked: scene.ownImage.enumerated().compactMap { q, i in i.map { (q, $0) } },
-            markedMeaning: "the question's own image")
-    }
-
-    static func trajectoryFigures(
-        _ analyses: [EncoderAnalysis], _ scene: Scene, _ folder: RunFolder, _ report: inout HTMLReport
-    ) throws {
-        let shownCount = scene.shown.count
-        report.section("Hidden-state trajectories", level: 3)
-        try folder.figure(
-            SmallMultiples(
-                title: "PCA of the hidden states (all questions), trajectories of \(shownCount) questions",
-                panels: analyses.map(\.pca), columns: 3), "fusion/pca_trajectories.svg",
-            caption:
-                """
-                Each point is the hidden state after a word; arrows follow the question word by word. PCA is \
-                fitted on every state of every question, per encoder.
-                """,
-            into: &report)
-        try folder.figure(
-            SmallMultiples(title: "t-SNE of the hidden states", panels: analyses.map(\.tsne), columns: 3),
-            "fusion/tsne_trajectories.svg",
-            caption: "Exact t-SNE (perplexity capped at (n-1)/3, PCA initialisation, seeded) of the same states.",
-            into: &report)
-        try folder.figure(
-            SmallMultiples(
-                title: "Word-by-word hidden-state similarity", panels: analyses.map(\.wordSimilarity), columns: 3),
-            "fusion/word_similarity.svg",
-            caption: "Cosine similarity between the hidden states after each pair of words of one question.",
-            into: &report)
-    }
-
-    static func alignmentFigures(
-        _ analyses: [EncoderAnalysis], _ scene: Scene, _ o: Options, _ folder: RunFolder, _ report: inout HTMLReport
-    ) throws {
-        report.section("Image-question alignment", level: 3)
-        report.paragraph(
-            """
-            Random projection (baseline): the question's last hidden state and the image feature (centred over \
-            the image set) are each mapped to a common \(o.commonDimension)-d space by a fixed seeded Gaussian \
-            matrix (entries N(0, 1/d_in)) and compared by cosine. With untrained encoders and random maps, this \
-            measures what alignment there is without learning (see the match rates below). Label bridge \
-            (alternative): the CNN's top-5 ImageNet class names for the image are read by the same word \
-            embeddings and encoder, averaged with their probabilities, and compared with the question's last \
-            hidden state in the encoder's own space; the pretrained classifier supplies the grounding.
-            """
-        )
-        try folder.figure(
-            SmallMultiples(
-                title: "Cosine similarity, questions (rows) x images (columns): random projection",
-                panels: analyses.map(\.projection), columns: 3), "fusion/similarity_projection.svg",
-            caption:
-                "Q numbers follow the question table above. Each panel's colours span its own values, symmetric "
-                + "about 0 (see its colour bar); the outlined cell is the image the question was asked about.",
-            into: &report)
-        try folder.figure(
-            SmallMultiples(title: "Cosine similarity: label bridge", panels: analyses.map(\.bridge), columns: 3),
-            "fusion/similarity_label_bridge.svg",
-            caption: "As above, through the label bridge; the outlined cell is the question's own image.",
-            into: &report)
-        try folder.figure(
-            GroupedBarChart(
-                title: "Similarity of each question to its own image (label bridge)", yLabel: "cosine",
-                categories: scene.items.indices.map { "Q\($0 + 1)" },
-                groups: analyses.map { (name: $0.metrics.encoder, values: $0.ownSimilarity) }),
-            "fusion/own_image_similarity.svg",
-            caption: "Per question and encoder, the cosine between the question and the image it was asked about.",
-            into: &report)
-    }
-
-    /// The encoders side by side, every measure.
-    static func encoderTable(_ metrics: [EncoderMetrics], _ report: inout HTMLReport) {
-        report.table(
-            headers: [
-                "encoder", "trajectory length", "||h_T|| / ||h_1||", "cos(h_t, h_t-1)", "effective dim.",
-                "PCA 2-D share", "match: projection", "match: label bridge", "mean-pooled: projection",
-                "mean-pooled: label bridge", "t-SNE KL"
-            ],
-            rows: metrics.map { m in
-                [
-                    m.encoder, fmt(m.meanTrajectoryLength, 3), fmt(m.meanNormGrowth, 3), fmt(m.meanAdjacentCosine, 3),
-                    fmt(m.effectiveDimensionality, 3),
-                    String(format: "%.0f%%", 100 * m.pcaExplained2),
-                    String(format: "%.0f%%", 100 * m.projectionMatchRate),
-                    String(format: "%.0f%%", 100 * m.labelBridgeMatchRate),
-                    String(format: "%.0f%%", 100 * m.meanPooledProjectionMatchRate),
-                    String(format: "%.0f%%", 100 * m.meanPooledLabelBridgeMatchRate), fmt(m.tsneKL, 3)
-                ]
-            },
-            caption: "Encoders compared (means over questions)")
     }
 
     static func writeCSV(_ metrics: [EncoderMetrics], _ folder: RunFolder) throws {

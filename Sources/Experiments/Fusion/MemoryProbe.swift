@@ -217,35 +217,4 @@ extension FusionExperiment {
         }
         return out.count > own.count ? out : own
     }
-
-    /// The probe's accuracy per lag: each encoder (mean over its initialisations) against the controls.
-    static func memoryFigure(_ m: MemoryProbe.Result, _ folder: RunFolder, _ report: inout HTMLReport) throws {
-        let lags = m.lags.map { Double($0.lag) }
-        let encoders = (m.lags.first?.encoders ?? []).indices.map { e in
-            LineSeries(
-                name: m.lags[0].encoders[e].encoder, x: lags, y: m.lags.map { Stats.mean($0.encoders[e].accuracy) },
-                color: Palette.color(e))
-        }
-        let controls = [
-            LineSeries(
-                name: "current word and position", x: lags, y: m.lags.map(\.currentWord), dashed: true, color: "#444444"
-            ),
-            LineSeries(
-                name: "shuffled labels", x: lags, y: m.lags.map { Stats.mean($0.encoders.flatMap(\.shuffled)) },
-                dashed: true, color: "#999999"),
-            LineSeries(name: "most frequent word", x: lags, y: m.lags.map(\.majority), dashed: true, color: "#bbbbbb")
-        ]
-        report.section("Memory of earlier words, measured", level: 3)
-        try folder.figure(
-            LineChart(
-                title: "Linear probe: the word k back decoded from h_t (held-out questions)", xLabel: "lag k",
-                yLabel: "accuracy", series: encoders + controls, markers: true),
-            "fusion/memory_probe.svg",
-            caption: """
-                A ridge probe from each untrained encoder's state after a word to the word k positions back, fitted \
-                and scored in \(m.folds) folds by question over \(m.questions) questions (\(m.words) words); lag 0 is \
-                the current word. Dashed: the controls without memory.
-                """,
-            into: &report)
-    }
 }

@@ -74,37 +74,32 @@ package enum RealDataExperiment {
         }
     }
 
-    /// Runs every chosen task. A task whose data cannot be had is skipped, one that fails for any other
-    /// reason is shown as failed with its error and `rerun` (the command to try again); the others go on.
-    package static func run(options o: Options, context: RunContext, report: inout HTMLReport) throws -> Summary {
-        let folder = context.folder, cache = context.cache, rerun = context.rerun
-        report.section("Experiment 2: real data, a checkpoint every epoch, and how the weights evolve")
-        report.paragraph(
-            """
-            RNN, LSTM and GRU trained on real data with the same seed. After every epoch the weights are saved as \
-            safetensors with PyTorch's parameter names (plus the optimizer state, so a run resumes exactly), and \
-            the weights of every matrix and every gate block are measured: distribution, mean, standard \
-            deviation, max |w|, spectral norm of W_hh, update-to-weight ratio, gradient norm, and gate saturation \
-            on a fixed probe batch. TensorBoard event files are written beside the checkpoints (tensorboard \
-            --logdir \(folder.root.path)/real).
-            """
-        )
-        var tasks: [TaskResult] = []
-        func build(_ name: TaskName) throws -> Task {
-            switch name {
-            case .mnistRows: try mnistTask(o, cache, pixels: false)
-            case .mnistPixels: try mnistTask(o, cache, pixels: true)
-            case .seattleTemperature: try temperatureTask(o, cache)
-            case .stocks: try stocksTask(o, cache)
-            case .sentiment: try sentimentTask(o, cache)
-            case .fashionMNIST: try fashionTask(o, cache)
-            }
+    /// What Experiment 2 measured, as its drawing reads it: the summary (real/results.json) and each task's drawing.
+    package struct Measured {
+        package var summary: Summary
+        var drawings: [TaskDrawing]
+    }
+
+    /// One task as the report draws it: measured, skipped (its data could not be had) or failed.
+    enum TaskDrawing {
+        case measured(TaskTraining.Measured)
+        case skipped(key: String, reason: String)
+        case failed(TaskResult, advice: String)
+    }
+
+    /// Measures every chosen task. A task whose data cannot be had is skipped, one that fails for any other
+    /// reason is recorded as failed with its error and what a rerun does; the others go on.
+    package static func run(options o: Options, context: RunContext) throws -> Measured {
+        var tasks: [TaskResult] = [], drawings: [TaskDrawing] = []
+        func failed(_ key: String, _ error: Error) {
+            let (result, advice) = TaskTraining.failedTask(key, error, rerun: context.rerun, logger: context.logger)
+            tasks.append(result); drawings.append(.failed(result, advice: advice))
         }
         for name in TaskName.allCases where o.tasks?.contains(name) ?? (name != .fashionMNIST || o.fashionEpochs > 0) {
             let key = name.rawValue
             var task: Task
             do {
-                task = try build(name)
+                task = try build(name, o, context.cache)
                 // Every decision and per-epoch number on a validation split; the held-out data is the test split.
                 task.carveValidation(
                     fraction: o.validationFraction, seed: o.seed,
@@ -113,25 +108,34 @@ package enum RealDataExperiment {
                 task.cells = o.cells
             } catch let e as DataError {
                 context.logger.warning("skipping \(key): \(e)")
-                report.section("\(key): skipped", level: 3)
-                report.paragraph("Not run: \(e.description)")
                 tasks.append(
                     TaskResult(
                         task: key, description: "", models: [], baselines: [:], findings: [], skipped: e.description))
+                drawings.append(.skipped(key: key, reason: e.description))
                 continue
             } catch {
-                tasks.append(TaskTraining.failedTask(key, error, rerun: rerun, logger: context.logger, report: &report))
+                failed(key, error)
                 continue
             }
             do {
-                tasks.append(try report.staged { try TaskTraining.run(task, o.seed, context, &$0) })
-            } catch {
-                tasks.append(TaskTraining.failedTask(key, error, rerun: rerun, logger: context.logger, report: &report))
-            }
+                let measured = try TaskTraining.measure(task, o.seed, context)
+                tasks.append(measured.result); drawings.append(.measured(measured))
+            } catch { failed(key, error) }
         }
         let summary = Summary(tasks: tasks, findings: tasks.flatMap(\.findings))
-        try folder.writeJSON(summary, to: "real/results.json")
-        return summary
+        try context.folder.writeJSON(summary, to: "real/results.json")
+        return Measured(summary: summary, drawings: drawings)
+    }
+
+    static func build(_ name: TaskName, _ o: Options, _ cache: DataCache) throws -> Task {
+        switch name {
+        case .mnistRows: try mnistTask(o, cache, pixels: false)
+        case .mnistPixels: try mnistTask(o, cache, pixels: true)
+        case .seattleTemperature: try temperatureTask(o, cache)
+        case .stocks: try stocksTask(o, cache)
+        case .sentiment: try sentimentTask(o, cache)
+        case .fashionMNIST: try fashionTask(o, cache)
+        }
     }
 
     // MARK: - tasks

@@ -193,40 +193,89 @@ package enum TaskTraining {
             + (fresh.isEmpty ? "" : "; trained from the start in this run: \(fresh.joined(separator: ", "))") + "."
     }
 
-    package static func failedTask(
-        _ key: String, _ error: Error, rerun: String, logger: Logger, report: inout HTMLReport
-    )
-        -> TaskResult
+    /// A task that stopped with `error`: its result naming the failure, and what a rerun does.
+    package static func failedTask(_ key: String, _ error: Error, rerun: String, logger: Logger)
+        -> (result: TaskResult, advice: String)
     {
         logger.error("\(key) failed: \(error)")
-        report.section("\(key): failed", level: 3)
-        report.paragraph("Stopped with an error: \(error). \(retryAdvice(error, rerun: rerun))")
-        return TaskResult(task: key, description: "", models: [], baselines: [:], findings: [], failure: "\(error)")
+        return (
+            TaskResult(task: key, description: "", models: [], baselines: [:], findings: [], failure: "\(error)"),
+            retryAdvice(error, rerun: rerun)
+        )
     }
 
     // MARK: - training with checkpoints and weight tracking
 
-    package static func run(_ task: Task, _ seed: UInt64, _ context: RunContext, _ report: inout HTMLReport) throws
-        -> TaskResult
-    {
-        let folder = context.folder
-        report.section(task.title, level: 3)
-        report.paragraph(task.fullDescription)
+    /// What one task measured, as its drawing reads it: the results, and what the figures read beyond them (the
+    /// weights sampled every epoch, the gradient through time, gates over time, inside the character models).
+    package struct Measured {
+        package var result: TaskResult
+        let title: String, label: String, objective: Objective
+        let trackers: [(CellKind, WeightEvolution)]
+        let flow: [TaskReport.Flow]
+        /// Gates over the first validation sequence (pixel MNIST), per model.
+        let gates: [GatesOverTime.Reading]
+        let inside: InsideTheCharacterModels?
+        /// The findings the task's list states before the gate-initialisation comparison's.
+        let listed: [Finding]
+        let steps: Int
+    }
+
+    /// A character model's held-out passage read by its units and gates, or how few characters of it the model knows.
+    struct InsideTheCharacterModels {
+        var units: [UnitsOverText.ModelUnits], gates: [GatesOverTime.Reading], known: Int
+    }
+
+    /// One task measured: every model trained (resuming), read once on the test split, trained from further seeds,
+    /// its gradient flow and weights' evolution measured, and the findings the numbers support; its CSV written.
+    package static func measure(_ task: Task, _ seed: UInt64, _ context: RunContext) throws -> Measured {
         let recipe = task.recipe
         let tracking = Tracking(task: task, seed: seed, context: context), probe = tracking.probe
 
         let (trained, results) = try trainAndTest(task, seed, context, tracking)
-        let trackerList = trained.map { ($0.cell, tracking.trackers[$0.cell]!) }
         let flow = try gradientThroughTime(probe, trained)
         let seeds = try overSeeds(task, seed, context, main: results)
         let baseline = task.trivialBaseline
+        let findings = try judged(task, results, trained, tracking, flow, seeds?.findings ?? [])
+        var gates: [GatesOverTime.Reading] = []
+        if task.showsGatesOverTime, let v = task.validation, case .dense(let x) = v.batch([0]).input {
+            gates = try GatesOverTime.measure(
+                trained, input: { _ in x }, labels: nil, what: "the \(x.shape[1]) steps of one validation sequence")
+        }
+        let inside = try task.heldOutText.map { try insideTheCharacterModels($0, trained, seed) }
+        try TaskReport.writeCSV(task: task.key, results: results, folder: context.folder)
+        var result = TaskResult(
+            task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
+            findings: findings, seeds: seeds?.comparison, testCount: task.testCount)
+        result.baseline = baseline; result.baselineItems = task.baselineItems
+        result.replicas = seeds?.replicas ?? []
+        result.validationCount = task.validation?.count ?? task.tokenValidation?.count
+        result.clip = recipe.clip
+        if !task.compareGateInits.isEmpty, let i = trained.firstIndex(where: { $0.cell == .lstm }) {
+            let runs = try compareGateInits(task, seed, context, main: trained[i], mainRead: results[i], probe: probe)
+            result.gateInits = runs
+            result.findings += GateInitComparison.findings(runs, steps: task.steps ?? 0, chosen: task.gateInit)
+        }
+        return Measured(
+            result: result, title: task.title, label: task.label, objective: recipe.objective,
+            trackers: trained.map { ($0.cell, tracking.trackers[$0.cell]!) }, flow: flow, gates: gates,
+            inside: inside, listed: findings + (inside.map { UnitsOverText.findings($0.units) } ?? []),
+            steps: task.steps ?? 1)
+    }
+
+    /// The task's findings: over seeds, its results against the baselines, how the weights evolved, the gradient
+    /// through time and over training, and each model's events in order.
+    static func judged(
+        _ task: Task, _ results: [ModelResult], _ trained: [ModelRecipe.Trained], _ tracking: Tracking,
+        _ flow: [TaskReport.Flow], _ overSeeds: [Finding]
+    ) throws -> [Finding] {
+        let recipe = task.recipe, baseline = task.trivialBaseline
         let states = results.map {
             Judge.learning(
                 task: task.key, model: $0.model, seed: 1, history: $0.history, testAccuracy: $0.testAccuracy,
                 testCount: task.testCount, baseline: baseline)
         }
-        let findings =
-            (seeds?.findings ?? [])
+        return overSeeds
             + TaskReport.findings(
                 task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
                 clip: recipe.clip, testCount: task.testCount, seeds: task.seeds, states: states)
@@ -242,40 +291,6 @@ package enum TaskTraining {
                     run: "Events in order, \(r.model)"
                 ).map { Finding.detail($0) }
             }
-        try TaskReport.figures(
-            task: task.key, label: task.label, results: results, trackers: trackerList,
-            objective: recipe.objective, baselines: task.baselines, folder: folder, report: &report)
-        try TaskReport.gradientFlowFigure(task: task.key, label: task.label, flow, folder: folder, report: &report)
-        try TaskReport.gradientOverTrainingFigure(
-            task: task.key, label: task.label, results, folder: folder, report: &report)
-        if task.showsGatesOverTime, let v = task.validation, case .dense(let x) = v.batch([0]).input {
-            let readings = try GatesOverTime.measure(
-                trained, input: { _ in x }, labels: nil, what: "the \(x.shape[1]) steps of one validation sequence")
-            try GatesOverTime.draw(
-                readings, path: { "real/\(task.key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
-        }
-        var shown = findings
-        if let text = task.heldOutText {
-            shown += try insideTheCharacterModels(task, text, trained, seed, folder: folder, report: &report)
-        }
-        report.list(shown.map(\.text))
-        if let note = resumeNote(results) { report.paragraph(note) }
-        try TaskReport.writeCSV(task: task.key, results: results, folder: folder)
-        var result = TaskResult(
-            task: task.key, description: task.fullDescription, models: results, baselines: task.baselines,
-            findings: findings, seeds: seeds?.comparison, testCount: task.testCount)
-        result.baseline = baseline; result.baselineItems = task.baselineItems
-        result.replicas = seeds?.replicas ?? []
-        result.validationCount = task.validation?.count ?? task.tokenValidation?.count
-        result.clip = recipe.clip
-        if !task.compareGateInits.isEmpty, let i = trained.firstIndex(where: { $0.cell == .lstm }) {
-            let runs = try compareGateInits(
-                task, seed, context, main: trained[i], mainRead: results[i], probe: probe, report: &report)
-            result.gateInits = runs
-            result.findings += GateInitComparison.findings(runs, steps: task.steps ?? 0, chosen: task.gateInit)
-            report.list(result.findings.suffix(3).map(\.text))
-        }
-        return result
     }
 
     /// Every model of the task trained from the run's seed (checkpointed, tracked, resumed), then read once on the
@@ -419,7 +434,7 @@ package enum TaskTraining {
     /// resumes it), beside the main one (whose one read of the test split, `mainRead`, it reuses).
     static func compareGateInits(
         _ task: Task, _ seed: UInt64, _ context: RunContext, main: ModelRecipe.Trained, mainRead: ModelResult,
-        probe: SequenceBatch<Float>, report: inout HTMLReport
+        probe: SequenceBatch<Float>
     ) throws -> [GateInitComparison.Run] {
         let cap = task.steps ?? 1
         func run(_ gateInit: GateInit, _ trained: ModelRecipe.Trained, read: (Double, [Double])? = nil) throws
@@ -448,21 +463,6 @@ package enum TaskTraining {
                 prepare: recipe.checkpointed("real/\(task.key)/\(other.rawValue)", seed: seed, context: context))
             runs.append(try run(other, m[0]))
         }
-        report.section("The LSTM's gate initialisation on \(task.label)", level: 4)
-        try context.folder.figure(
-            LineChart(
-                title: "LSTM validation accuracy per epoch, by gate initialisation", xLabel: "epoch",
-                yLabel: "accuracy",
-                series: runs.enumerated().map { i, r in
-                    LineSeries(name: r.gateInit.rawValue, y: r.accuracyPerEpoch, color: Palette.color(i))
-                }, markers: true),
-            "real/\(task.key)/lstm_gate_init.svg",
-            caption:
-                """
-                The same LSTM, data and seed, with the forget-gate bias at 1 (Keras) or chrono initialisation \
-                (Tallec and Ollivier 2018, T = \(cap)).
-                """,
-            into: &report)
         return runs
     }
 
@@ -485,25 +485,15 @@ package enum TaskTraining {
 
 extension TaskTraining {
     /// Units over text and gates over time for a character model's held-out passage (its first 1000 characters
-    /// from a line start), under real/TASK/; the units' findings.
+    /// from a line start); nothing read where the passage has fewer than 2 characters the model knows.
     static func insideTheCharacterModels(
-        _ task: Task, _ text: (passage: [Character], index: [Character: Int]), _ trained: [ModelRecipe.Trained],
-        _ seed: UInt64, folder: RunFolder, report: inout HTMLReport
-    ) throws -> [Finding] {
+        _ text: (passage: [Character], index: [Character: Int]), _ trained: [ModelRecipe.Trained], _ seed: UInt64
+    ) throws -> InsideTheCharacterModels {
         let passage = UnitsOverText.passage(from: text.passage)
         let known = passage.filter { text.index[$0] != nil }.count
-        guard known >= 2 else {
-            report.paragraph(
-                "Units over text and gates over time are not shown: the held-out text has \(known) character(s) the "
-                    + "model knows, and they need at least 2.")
-            return []
-        }
-        let units = try UnitsOverText.measure(trained, passage: passage, index: text.index, seed: seed)
-        try UnitsOverText.present(units, prefix: "real/\(task.key)/", folder: folder, report: &report)
-        report.section("Gates over time", level: 4)
-        try GatesOverTime.draw(
-            try GatesOverTime.measureText(trained, passage: passage, index: text.index),
-            path: { "real/\(task.key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
-        return UnitsOverText.findings(units)
+        guard known >= 2 else { return InsideTheCharacterModels(units: [], gates: [], known: known) }
+        return InsideTheCharacterModels(
+            units: try UnitsOverText.measure(trained, passage: passage, index: text.index, seed: seed),
+            gates: try GatesOverTime.measureText(trained, passage: passage, index: text.index), known: known)
     }
 }

@@ -429,8 +429,8 @@ package enum UserTraining {
         try folder.writeJSON(config, to: "config.json")
         try folder.writeJSON(preprocessing, to: "preprocessing.json")
         var report = HTMLReport(title: "rnnlab train: \(task.title)")
-        let result: TaskTraining.TaskResult
-        do { result = try TaskTraining.run(task, config.seed, context, &report) } catch {
+        let measured: TaskTraining.Measured
+        do { measured = try TaskTraining.measure(task, config.seed, context) } catch {
             // A failed training still leaves its account: the report and results.json name the failure.
             report.section("Training failed")
             report.paragraph("Training stopped with an error: \(error). \(retryAdvice(error, rerun: context.rerun))")
@@ -441,7 +441,8 @@ package enum UserTraining {
             try AtomicFile.write(report.render(), to: folder.url("report.html"))
             throw error
         }
-        try folder.writeJSON(result, to: "results.json")
+        try TaskTraining.render(measured, folder: folder, report: &report)
+        try folder.writeJSON(measured.result, to: "results.json")
         let url = folder.url("report.html")
         try AtomicFile.write(report.render(), to: url)
         return url

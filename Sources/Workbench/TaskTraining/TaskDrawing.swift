@@ -1,0 +1,67 @@
+import Foundation
+import Charts
+import Recurrent
+
+/// One task drawn: its section of the report and its figures, from what it measured (`TaskTraining.measure`).
+extension TaskTraining {
+    package static func render(_ m: Measured, folder: RunFolder, report: inout HTMLReport) throws {
+        let r = m.result, key = r.task
+        report.section(m.title, level: 3)
+        report.paragraph(r.description)
+        try TaskReport.figures(
+            task: key, label: m.label, results: r.models, trackers: m.trackers, objective: m.objective,
+            baselines: r.baselines, folder: folder, report: &report)
+        try TaskReport.gradientFlowFigure(task: key, label: m.label, m.flow, folder: folder, report: &report)
+        try TaskReport.gradientOverTrainingFigure(task: key, label: m.label, r.models, folder: folder, report: &report)
+        try GatesOverTime.draw(
+            m.gates, path: { "real/\(key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
+        if let inside = m.inside { try draw(inside, key: key, folder: folder, report: &report) }
+        report.list(m.listed.map(\.text))
+        if let note = resumeNote(r.models) { report.paragraph(note) }
+        if let runs = r.gateInits { try drawGateInits(runs, m, folder: folder, report: &report) }
+    }
+
+    /// A task that did not finish: its error and what a rerun does.
+    package static func renderFailure(_ result: TaskResult, advice: String, report: inout HTMLReport) {
+        report.section("\(result.task): failed", level: 3)
+        report.paragraph("Stopped with an error: \(result.failure ?? "unknown"). \(advice)")
+    }
+
+    /// Units over text and gates over time for a character model's held-out passage, under real/TASK/.
+    static func draw(_ inside: InsideTheCharacterModels, key: String, folder: RunFolder, report: inout HTMLReport)
+        throws
+    {
+        guard inside.known >= 2 else {
+            report.paragraph(
+                "Units over text and gates over time are not shown: the held-out text has \(inside.known) "
+                    + "character(s) the model knows, and they need at least 2.")
+            return
+        }
+        try UnitsOverText.present(inside.units, prefix: "real/\(key)/", folder: folder, report: &report)
+        report.section("Gates over time", level: 4)
+        try GatesOverTime.draw(
+            inside.gates, path: { "real/\(key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
+    }
+
+    /// The LSTM from each gate initialisation: validation accuracy per epoch, and the comparison's findings.
+    static func drawGateInits(
+        _ runs: [GateInitComparison.Run], _ m: Measured, folder: RunFolder, report: inout HTMLReport
+    ) throws {
+        report.section("The LSTM's gate initialisation on \(m.label)", level: 4)
+        try folder.figure(
+            LineChart(
+                title: "LSTM validation accuracy per epoch, by gate initialisation", xLabel: "epoch",
+                yLabel: "accuracy",
+                series: runs.enumerated().map { i, r in
+                    LineSeries(name: r.gateInit.rawValue, y: r.accuracyPerEpoch, color: Palette.color(i))
+                }, markers: true),
+            "real/\(m.result.task)/lstm_gate_init.svg",
+            caption:
+                """
+                The same LSTM, data and seed, with the forget-gate bias at 1 (Keras) or chrono initialisation \
+                (Tallec and Ollivier 2018, T = \(m.steps)).
+                """,
+            into: &report)
+        report.list(m.result.findings.suffix(3).map(\.text))
+    }
+}
