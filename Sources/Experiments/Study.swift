@@ -23,7 +23,7 @@ package enum Study {
         ToyExperiment.self, RealDataExperiment.self, FusionExperiment.self
     ]
 
-    package struct Options: @unchecked Sendable {
+    package struct Options: Sendable {
         package var quick: Bool
         package var seed: UInt64
         /// The parts the study knows (`builtIn`, or more: a part from outside is registered here).

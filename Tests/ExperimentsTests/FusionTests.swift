@@ -87,9 +87,9 @@ final class FusionTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         var report = HTMLReport(title: "t")
         let folder = try RunFolder(dir)
-        let measured = try FusionExperiment.run(
-            options: FusionExperiment.Options(quick: true), context: RunContext(folder: folder, cache: cache))
-        try FusionExperiment.render(measured, folder, &report)
+        let measured = try FusionExperiment.measure(
+            FusionExperiment.Options(quick: true), RunContext(folder: folder, cache: cache))
+        try FusionExperiment.render(measured, FusionExperiment.judge(measured), folder, &report)
         let s = measured.summary
         XCTAssertEqual(s.metrics.map(\.encoder), ["RNN", "LSTM", "GRU"])
         XCTAssertTrue(
@@ -208,8 +208,7 @@ extension DatasetQuestionsTests {
         var o = FusionExperiment.Options(quick: true)
         o.vqaDirectory = dir.path; o.vqaImageDirectory = dir.path
         XCTAssertThrowsError(
-            try FusionExperiment.run(
-                options: o, context: RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)))
+            try FusionExperiment.measure(o, RunContext(folder: try RunFolder(dir), cache: DataCache(directory: dir)))
         ) { error in
             XCTAssertTrue(error is InputError, "\(type(of: error))")
             XCTAssertTrue("\(error)".hasPrefix("--vqa: \(dir.path): no VQA v2 questions file"), "\(error)")

@@ -591,8 +591,8 @@ final class GateOnlyWeightAnswerTests: XCTestCase {
 func measureAndDraw(options o: RealDataExperiment.Options, context: RunContext, report: inout HTMLReport) throws
     -> RealDataExperiment.Summary
 {
-    let measured = try RealDataExperiment.run(options: o, context: context)
-    try RealDataExperiment.render(measured, context.folder, &report)
+    let measured = try RealDataExperiment.measure(o, context)
+    try RealDataExperiment.render(measured, RealDataExperiment.judge(measured), context.folder, &report)
     return measured.summary
 }
 

@@ -323,7 +323,7 @@ final class ToyExperimentRunTests: XCTestCase {
     /// Experiment 1 with `o` into `dir`, its data cache there too, measured and then drawn into `report`.
     func run(_ o: ToyExperiment.Options, in dir: URL, report: inout HTMLReport) throws -> ToyExperiment.Summary {
         let folder = try RunFolder(dir)
-        let s = try ToyExperiment.run(options: o, context: RunContext(folder: folder, cache: DataCache(directory: dir)))
+        let s = try ToyExperiment.measure(o, RunContext(folder: folder, cache: DataCache(directory: dir)))
         try ToyReport.render(s, folder, &report)
         return s
     }

@@ -194,7 +194,7 @@ package enum FusionExperiment {
 
     /// Experiment 3 measured: the scene, every encoder's reading, the spread over initialisations and the memory
     /// probe, and the findings they support; fusion/results.json and the metrics CSV written.
-    package static func run(options o: Options, context: RunContext) throws -> Measured {
+    package static func measure(_ o: Options, _ context: RunContext) throws -> Measured {
         let scene = try loadScene(o, context)
         let analyses = try o.cells.map { try analyse($0, scene, o, threads: context.threads) }
         let metrics = analyses.map(\.metrics)

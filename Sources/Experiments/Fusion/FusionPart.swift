@@ -59,16 +59,6 @@ extension FusionExperiment: StudyPart {
         return o
     }
 
-    package static func measure(_ options: Options, _ context: RunContext) throws -> Measured {
-        try run(options: options, context: context)
-    }
-
-    package static func render(
-        _ measured: Measured, _ judgement: PartJudgement, _ folder: RunFolder, _ report: inout HTMLReport
-    ) throws {
-        try render(measured, folder, &report)
-    }
-
     package static func judge(_ measured: Measured) -> PartJudgement {
         let summary = measured.summary
         return PartJudgement(findings: summary.findings, answers: Answers.fusion(summary))

@@ -8,7 +8,9 @@ import Statistics
 /// Experiment 3 drawn: its section of the report and its figures, from what it measured (`FusionExperiment.run`).
 extension FusionExperiment {
     /// Experiment 3's section, drawn from its measurements.
-    static func render(_ m: Measured, _ folder: RunFolder, _ report: inout HTMLReport) throws {
+    package static func render(
+        _ m: Measured, _ judgement: PartJudgement, _ folder: RunFolder, _ report: inout HTMLReport
+    ) throws {
         report.section("Experiment 3: CNN + RNN fusion for visual question answering, without training")
         try describe(m.scene, m.options, folder, &report)
         try trajectoryFigures(m.analyses, m.scene, folder, &report)

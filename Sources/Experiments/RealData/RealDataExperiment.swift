@@ -89,7 +89,7 @@ package enum RealDataExperiment {
 
     /// Measures every chosen task. A task whose data cannot be had is skipped, one that fails for any other
     /// reason is recorded as failed with its error and what a rerun does; the others go on.
-    package static func run(options o: Options, context: RunContext) throws -> Measured {
+    package static func measure(_ o: Options, _ context: RunContext) throws -> Measured {
         var tasks: [TaskResult] = [], drawings: [TaskDrawing] = []
         func failed(_ key: String, _ error: Error) {
             let (result, advice) = TaskTraining.failedTask(key, error, rerun: context.rerun, logger: context.logger)

@@ -5,7 +5,9 @@ import Charts
 /// Experiment 2 drawn: its section of the report, every task from its measurements (`TaskTraining.render`).
 extension RealDataExperiment {
     /// Experiment 2's section: what it does, then every task drawn from its measurements.
-    static func render(_ m: Measured, _ folder: RunFolder, _ report: inout HTMLReport) throws {
+    package static func render(
+        _ m: Measured, _ judgement: PartJudgement, _ folder: RunFolder, _ report: inout HTMLReport
+    ) throws {
         report.section("Experiment 2: real data, a checkpoint every epoch, and how the weights evolve")
         report.paragraph(
             """

@@ -35,23 +35,21 @@ extension ExplodingGradients {
                 LineSeries(name: "rho = \(fmt(c.0, 3))", x: t, y: c.1, color: Palette.color(i))
             }, yScale: .log)
         let runs = [("no clipping", unclipped), ("clipped at \(fmt(o.clip, 3))", clipped)]
+        /// Each run's finite values per batch (a run stops where its loss stops being a number).
+        func perBatch(_ values: (Run) -> [Double]) -> [LineSeries] {
+            runs.enumerated().compactMap { i, r in
+                let finite = values(r.1).prefix { $0.isFinite }
+                guard !finite.isEmpty else { return nil }
+                return LineSeries(
+                    name: r.0, x: (1...finite.count).map(Double.init), y: Array(finite), color: Palette.color(i))
+            }
+        }
         let lossChart = LineChart(
             title: "rho = \(fmt(o.trainingRadius, 3)): training loss per batch", xLabel: "batch", yLabel: "MSE",
-            series: runs.enumerated().compactMap { i, r in
-                let finite = r.1.batchLosses.prefix { $0.isFinite }
-                guard !finite.isEmpty else { return nil }
-                return LineSeries(
-                    name: r.0, x: (1...finite.count).map(Double.init), y: Array(finite), color: Palette.color(i))
-            }, yScale: .log)
+            series: perBatch(\.batchLosses), yScale: .log)
         let normChart = LineChart(
             title: "rho = \(fmt(o.trainingRadius, 3)): gradient norm per batch (before clipping)", xLabel: "batch",
-            yLabel: "||g||",
-            series: runs.enumerated().compactMap { i, r in
-                let finite = r.1.batchGradientNorms.prefix { $0.isFinite }
-                guard !finite.isEmpty else { return nil }
-                return LineSeries(
-                    name: r.0, x: (1...finite.count).map(Double.init), y: Array(finite), color: Palette.color(i))
-            }, yScale: .log)
+            yLabel: "||g||", series: perBatch(\.batchGradientNorms), yScale: .log)
         try folder.figureRow(
             [
                 (

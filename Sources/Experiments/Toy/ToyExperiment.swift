@@ -157,7 +157,7 @@ package enum ToyExperiment {
 
     /// Experiment 1 measured: every task trained (resuming from toy/'s checkpoints) from every seed and measured,
     /// toy/results.json and the CSVs written. The report is drawn after, from the summary (`ToyReport`).
-    package static func run(options o: Options, context: RunContext) throws -> Summary {
+    package static func measure(_ o: Options, _ context: RunContext) throws -> Summary {
         let checks = try o.cells.map {
             try GradientCheck.run(RecurrentConfig(cell: $0, inputSize: 3, hiddenSize: 4, numLayers: 2))
         }

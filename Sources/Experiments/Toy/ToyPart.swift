@@ -38,10 +38,6 @@ extension ToyExperiment: StudyPart {
         return o
     }
 
-    package static func measure(_ options: Options, _ context: RunContext) throws -> Summary {
-        try run(options: options, context: context)
-    }
-
     /// toy/results.json, when it was measured with these settings.
     package static func saved(_ options: Options, in folder: RunFolder) -> Summary? {
         guard let saved = folder.readJSON(Summary.self, from: "toy/results.json"),
