@@ -13,6 +13,7 @@ public struct FileFormatError: Error, CustomStringConvertible, Equatable {
 public enum AtomicFile {
     /// Writes `data` to a temporary file beside `url`, flushes it, then renames it over `url`.
     public static func write(_ data: Data, to url: URL) throws {
+        let fault = FaultPoints.begin()
         let dir = url.deletingLastPathComponent()
         try createFolder(dir)
         let tmp = dir.appendingPathComponent(
@@ -30,9 +31,11 @@ public enum AtomicFile {
                 try? handle.close()
                 throw error
             }
+            FaultPoints.reach(.temporary, write: fault)
             if rename(tmp.path, url.path) != 0 {
                 throw FileFormatError("\(url.path): rename failed: \(String(cString: strerror(errno)))")
             }
+            FaultPoints.reach(.renamed, write: fault)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             if let e = error as? FileFormatError { throw e }

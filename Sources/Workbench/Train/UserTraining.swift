@@ -366,79 +366,28 @@ package enum UserTraining {
         try settings.validate()
         let folder = context.folder
         let config = settings.recordingDataLocation(relativeTo: folder.root)
-        let configURL = folder.url("config.json")
-        let repeatHint = ", or pass --config \(configURL.path) to repeat it"
-        let continuing = FileManager.default.fileExists(atPath: configURL.path)
-        if let data = try? Data(contentsOf: configURL) {
-            guard let old = try? JSONDecoder().decode(Config.self, from: data) else {
-                throw DataError("\(configURL.path): not a training config; choose another --out or --fresh")
-            }
-            // Where the data sit is no setting: the same files moved with the run (checked by content below) resume it.
-            // More epochs than the run had extend it from its last checkpoint (optimizer state included), as Keras'
-            // initial_epoch does; fewer are another setting.
-            let extending = config.epochs > old.epochs
-            let differences = RunManifest.fieldDifferences(
-                "config", old, config,
-                ignoring: Set(["data", "labels", "dataFromRun", "labelsFromRun"] + (extending ? ["epochs"] : [])))
-            guard differences.isEmpty else {
-                throw RunFolderError.otherSettings(folder.root, differences, orElse: repeatHint)
-            }
-            if extending {
-                Logger(label: "rnnlab").notice(
-                    "\(folder.root.path): extending the run from \(old.epochs) to \(config.epochs) epochs")
-            }
-        } else if case let found = RunManifest.results(in: folder.root, parts: studyParts),
-            !found.isEmpty
-        {
-            throw RunFolderError(
-                """
-                \(folder.root.path) holds another rnnlab command's results (\(found.joined(separator: ", "))) and no \
-                config.json, so nothing was run; choose another --out, or rerun with --fresh to move them aside
-                """)
-        }
-        // The data are read (and refused when they do not fit) before the folder records the settings; a rerun
-        // with the same settings resumes only when the data, and so the vocabulary, scaling and split, are the same.
-        var (task, preprocessing) = try task(config)
-        preprocessing.sha256 = try Dictionary(
-            ([config.data] + (config.labels.map { [$0] } ?? [])).map {
-                ($0, try DataLedger.checksum(URL(fileURLWithPath: $0)))
-            }, uniquingKeysWith: { first, _ in first })
-        let preprocessingURL = folder.url("preprocessing.json")
-        let old = try? JSONDecoder().decode(Preprocessing.self, from: Data(contentsOf: preprocessingURL))
-        if continuing && old == nil {
-            throw RunFolderError(
-                """
-                \(preprocessingURL.path) is missing or unreadable, so whether this data, vocabulary and scaling are \
-                the ones the run's checkpoints were trained on cannot be told; nothing was run. Rerun with --fresh to \
-                move the run aside and start again, or choose another --out
-                """)
-        }
-        if let old {
-            var now = preprocessing, before = old
-            if old.sha256 == nil { now.sha256 = nil }  // written before rnnlab recorded checksums
-            // The files' contents, wherever they are now.
-            let contents = { (p: inout Preprocessing) in
-                p.sha256 = p.sha256.map { Dictionary($0.values.map { ($0, $0) }) { a, _ in a } }
-            }
-            contents(&now); contents(&before)
-            let differences = RunManifest.fieldDifferences("data", before, now, ignoring: [])
-            guard differences.isEmpty else {
-                throw RunFolderError.otherSettings(folder.root, differences.map { String($0.prefix(160)) })
-            }
+        let continuing = try checkSettings(config, folder, studyParts: studyParts)
+        let (task, preprocessing) = try checkData(config, folder, continuing: continuing)
+        try folder.writeJSON(preprocessing, to: "preprocessing.json")
+        if continuing {
+            // Until it ends, the folder says the run is unfinished, before config.json says how far it goes (a
+            // report of fewer epochs beside a config.json of more would read as finished): a kill leaves this.
+            try account(
+                task, folder, heading: "Training not finished",
+                failure: "not finished: continued to \(config.epochs) epochs, and not yet ended",
+                text: """
+                    This run was continued to \(config.epochs) epochs and has not ended; this page is replaced when it \
+                    does. If it stopped, the same command resumes from the last checkpoint: \(context.rerun)
+                    """)
         }
         try folder.writeJSON(config, to: "config.json")
-        try folder.writeJSON(preprocessing, to: "preprocessing.json")
         var report = HTMLReport(title: "rnnlab train: \(task.title)")
         let measured: TaskTraining.Measured
         do { measured = try TaskTraining.measure(task, config.seed, context) } catch {
             // A failed training still leaves its account: the report and results.json name the failure.
-            report.section("Training failed")
-            report.paragraph("Training stopped with an error: \(error). \(retryAdvice(error, rerun: context.rerun))")
-            try folder.writeJSON(
-                TaskTraining.TaskResult(
-                    task: task.key, description: task.fullDescription, models: [], baselines: task.baselines,
-                    findings: [], failure: "\(error)"), to: "results.json")
-            try AtomicFile.write(report.render(), to: folder.url("report.html"))
+            try account(
+                task, folder, heading: "Training failed", failure: "\(error)",
+                text: "Training stopped with an error: \(error). \(retryAdvice(error, rerun: context.rerun))")
             throw error
         }
         try TaskTraining.render(measured, folder: folder, report: &report)
@@ -446,5 +395,104 @@ package enum UserTraining {
         let url = folder.url("report.html")
         try AtomicFile.write(report.render(), to: url)
         return url
+    }
+
+    /// A run that has not ended (well): report.html and results.json name why, and what to do.
+    static func account(
+        _ task: TaskTraining.Task, _ folder: RunFolder, heading: String, failure: String, text: String
+    ) throws {
+        var report = HTMLReport(title: "rnnlab train: \(task.title)")
+        report.section(heading)
+        report.paragraph(text)
+        // The page first: a reader opens it before results.json.
+        try AtomicFile.write(report.render(), to: folder.url("report.html"))
+        try folder.writeJSON(
+            TaskTraining.TaskResult(
+                task: task.key, description: task.fullDescription, models: [], baselines: task.baselines,
+                findings: [], failure: failure), to: "results.json")
+    }
+
+    /// Whether the folder holds this run already (its config.json equal, or of fewer epochs: an extension); throws
+    /// when it holds another run's settings or another command's results.
+    static func checkSettings(_ config: Config, _ folder: RunFolder, studyParts: [String]) throws -> Bool {
+        let configURL = folder.url("config.json")
+        let repeatHint = ", or pass --config \(configURL.path) to repeat it"
+        guard let data = try? Data(contentsOf: configURL) else {
+            let found = RunManifest.results(in: folder.root, parts: studyParts)
+            guard found.isEmpty else {
+                throw RunFolderError(
+                    """
+                    \(folder.root.path) holds another rnnlab command's results (\(found.joined(separator: ", "))) \
+                    and no config.json, so nothing was run; choose another --out, or rerun with --fresh to move them \
+                    aside
+                    """)
+            }
+            return false
+        }
+        guard let old = try? JSONDecoder().decode(Config.self, from: data) else {
+            throw DataError("\(configURL.path): not a training config; choose another --out or --fresh")
+        }
+        // Where the data sit is no setting: the same files moved with the run (checked by content) resume it. More
+        // epochs than the run had extend it from its last checkpoint (optimizer state included), as Keras'
+        // initial_epoch does; fewer are another setting.
+        let extending = config.epochs > old.epochs
+        let differences = RunManifest.fieldDifferences(
+            "config", old, config,
+            ignoring: Set(["data", "labels", "dataFromRun", "labelsFromRun"] + (extending ? ["epochs"] : [])))
+        guard differences.isEmpty else {
+            throw RunFolderError.otherSettings(folder.root, differences, orElse: repeatHint)
+        }
+        if extending {
+            Logger(label: "rnnlab").notice(
+                "\(folder.root.path): extending the run from \(old.epochs) to \(config.epochs) epochs")
+        }
+        return true
+    }
+
+    /// The data read (and refused when they do not fit) before the folder records the settings; a rerun with the
+    /// same settings resumes only when the data, and so the vocabulary, scaling and split, are the same.
+    static func checkData(_ config: Config, _ folder: RunFolder, continuing: Bool) throws
+        -> (TaskTraining.Task, Preprocessing)
+    {
+        var (task, preprocessing) = try task(config)
+        preprocessing.sha256 = try Dictionary(
+            ([config.data] + (config.labels.map { [$0] } ?? [])).map {
+                ($0, try DataLedger.checksum(URL(fileURLWithPath: $0)))
+            }, uniquingKeysWith: { first, _ in first })
+        let preprocessingURL = folder.url("preprocessing.json")
+        guard let old = try? JSONDecoder().decode(Preprocessing.self, from: Data(contentsOf: preprocessingURL)) else {
+            // Without checkpoints there is nothing the data must match (a run killed before its first one).
+            if continuing && holdsCheckpoints(folder) {
+                throw RunFolderError(
+                    """
+                    \(preprocessingURL.path) is missing or unreadable, so whether this data, vocabulary and scaling \
+                    are the ones the run's checkpoints were trained on cannot be told; nothing was run. Rerun with \
+                    --fresh to move the run aside and start again, or choose another --out
+                    """)
+            }
+            return (task, preprocessing)
+        }
+        var now = preprocessing, before = old
+        if old.sha256 == nil { now.sha256 = nil }  // written before rnnlab recorded checksums
+        // The files' contents, wherever they are now.
+        let contents = { (p: inout Preprocessing) in
+            p.sha256 = p.sha256.map { Dictionary($0.values.map { ($0, $0) }) { a, _ in a } }
+        }
+        contents(&now); contents(&before)
+        let differences = RunManifest.fieldDifferences("data", before, now, ignoring: [])
+        guard differences.isEmpty else {
+            throw RunFolderError.otherSettings(folder.root, differences.map { String($0.prefix(160)) })
+        }
+        return (task, preprocessing)
+    }
+
+    /// Whether any model of the run has a checkpoint (real/train/<cell>/epoch_*.safetensors).
+    static func holdsCheckpoints(_ folder: RunFolder) -> Bool {
+        let cells = (try? FileManager.default.contentsOfDirectory(atPath: folder.url("real/train").path)) ?? []
+        return cells.contains { cell in
+            let files =
+                (try? FileManager.default.contentsOfDirectory(atPath: folder.url("real/train/\(cell)").path)) ?? []
+            return files.contains { $0.hasPrefix("epoch_") && $0.hasSuffix(".safetensors") }
+        }
     }
 }
