@@ -142,7 +142,13 @@ package enum Study {
         let (begun, history) = try RunManifest.begin(
             plannedManifest(options, plans, started: started), in: lock, fresh: options.fresh,
             parts: options.registered.map { $0.name }, ledger: ledger)
-        return try perform(plans, options, out: out, started: started, history: history, ledger: ledger) {
+        // The parts an earlier command ran into this folder stay in its report and findings, drawn without training.
+        let kept = try recordedPlans(begun, options).filter { p in !plans.contains { $0.name == p.name } }.map {
+            var p = $0; p.trains = false; return p
+        }
+        let order = options.registered.map { $0.name }
+        let all = (plans + kept).sorted { order.firstIndex(of: $0.name)! < order.firstIndex(of: $1.name)! }
+        return try perform(all, options, out: out, started: started, history: history, ledger: ledger) {
             var manifest = begun
             manifest.data.merge(ledger.checksums) { $1 }
             try manifest.write(out)
@@ -160,20 +166,14 @@ package enum Study {
         guard let manifest = try RunManifest.read(out) else {
             throw RunFolderError("\(out.path) holds no \(RunManifest.fileName): not a run of the study to report on")
         }
-        var recorded = options
-        recorded.seed = manifest.seed; recorded.quick = manifest.quick; recorded.seeds = nil; recorded.cells = nil
-        recorded.chosen = Set(manifest.parts.keys)
+        var recorded = recordedOptions(manifest, options)
         // What to run to finish it: the command that made it.
         recorded.arguments = manifest.invocations.last?.arguments ?? options.arguments
         let unknown = recorded.chosen!.subtracting(options.registered.map { $0.name })
         guard unknown.isEmpty else {
             throw RunFolderError("\(out.path) holds parts this rnnlab does not know: \(unknown.sorted())")
         }
-        func decode<P: StudyPart>(_ part: P.Type) throws {
-            if let v = manifest.parts[P.name] { recorded.set(part, try v.decoded(P.Options.self)) }
-        }
-        for part in options.registered { try decode(part) }
-        let plans = recorded.plans
+        let plans = try recordedPlans(manifest, options)
         let diff = plannedManifest(recorded, plans, started: "").differences(from: manifest, ledger: ledger)
         guard diff.isEmpty else { throw RunFolderError.otherSettings(out, diff) }
         let history = RunFolderHistory(
@@ -184,6 +184,32 @@ package enum Study {
         return try perform(
             plans, recorded, out: out, started: ISO8601DateFormatter().string(from: Date()), history: history,
             ledger: ledger, trains: false)
+    }
+
+    /// Every registered part `manifest` records, with the settings it records for it (the study's seed and profile
+    /// too), in registered order.
+    static func recordedPlans(_ manifest: RunManifest, _ options: Options) throws -> [PartPlan] {
+        var recorded = recordedOptions(manifest, options)
+        func decode<P: StudyPart>(_ part: P.Type) throws {
+            if let v = manifest.parts[P.name] { recorded.set(part, try v.decoded(P.Options.self)) }
+        }
+        for part in options.registered { try decode(part) }
+        return recorded.plans.map { plan in
+            var p = plan
+            // What finishes it: the last command that ran it.
+            p.rerun = manifest.invocations.last { $0.parts.contains(plan.name) }.map {
+                $0.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+            }
+            return p
+        }
+    }
+
+    /// `options` with the study's seed and profile `manifest` records, choosing every part it records.
+    static func recordedOptions(_ manifest: RunManifest, _ options: Options) -> Options {
+        var recorded = options
+        recorded.seed = manifest.seed; recorded.quick = manifest.quick; recorded.seeds = nil; recorded.cells = nil
+        recorded.chosen = Set(manifest.parts.keys)
+        return recorded
     }
 
     /// Runs `plans` into `out` in order, then `finishing` (the manifest), then writes findings.json and report.html.
@@ -202,12 +228,17 @@ package enum Study {
         var context = RunContext(
             folder: folder, cache: cache, threads: options.threads, progress: options.progress,
             rerun: options.rerunCommand)
-        context.trains = trains
         for plan in plans {
+            context.trains = trains && plan.trains
+            context.rerun = plan.rerun ?? options.rerunCommand
             do {
                 let outcome = try report.staged { try plan.run(context, &$0) }
                 findings += outcome.findings; answers += outcome.answers; failures += outcome.failures
                 states += outcome.states
+            } catch  where trains && !plan.trains {
+                // A part an earlier command left unfinished is that command's to finish, not this one's failure.
+                logger.notice("\(plan.title), recorded in this folder, is not drawn: \(error)")
+                report.paragraph("\(plan.title), recorded in this folder by an earlier command, is not drawn: \(error)")
             } catch let e as DataError where plan.skipsWithoutData {
                 // No network and no cached weights: say so in the report instead of losing the other parts.
                 logger.warning("skipping \(plan.title): \(e)")

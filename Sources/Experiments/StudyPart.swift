@@ -107,4 +107,9 @@ package struct PartPlan {
     /// The settings as manifest.json records them.
     package let settings: JSONValue
     let run: (RunContext, inout HTMLReport) throws -> PartJudgement
+    /// Whether this run trains it; false: a part the folder holds from an earlier command, drawn again from its
+    /// checkpoints and saved measurements so the report and findings keep it.
+    var trains = true
+    /// The command that finishes it, when not this run's (a part an earlier command ran).
+    var rerun: String?
 }

@@ -180,4 +180,39 @@ final class OutsidePartTests: XCTestCase {
         XCTAssertEqual(rendered.findings, first.findings)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("recall/loss.svg").path))
     }
+
+    /// A part run into a folder that holds another part's run keeps that part in the report and findings, drawn
+    /// again from its checkpoints without training; an unfinished one is noted with the command that finishes it,
+    /// and is not this command's failure.
+    func testAnotherCommandsPartStaysInTheReport() throws {
+        let out = dir.appendingPathComponent("run")
+        var first = options()
+        first.chosen = ["recall"]; first.arguments = ["rnnlab", "recall", "--out", out.path]
+        let recall = try Study.run(first, out: out)
+        let trained = try weights(out, "lstm")
+        var toy = Study.Options(
+            quick: true, registered: Study.builtIn + [DelayedRecall.self], chosen: ["toy"],
+            dataDirectory: dir.appendingPathComponent("data"), arguments: ["rnnlab", "toy"])
+        var tiny = miniatureToy()
+        tiny.addingGateInits = false
+        toy.set(ToyExperiment.self, tiny)
+        let both = try Study.run(toy, out: out)
+        XCTAssertEqual(both.failures, [])
+        XCTAssertTrue(both.answers.contains { $0.item == "R1" }, "the recall part's answer kept")
+        XCTAssertTrue(both.answers.contains { $0.item == "Q1.1" })
+        for finding in recall.findings { XCTAssertTrue(both.findings.contains(finding), finding.text) }
+        let html = try String(contentsOf: both.report, encoding: .utf8)
+        XCTAssertTrue(html.contains("Delayed recall (k = 3)") && html.contains("Experiment 1"))
+        XCTAssertEqual(try weights(out, "lstm"), trained, "drawn from its checkpoints")
+
+        // The recall part unfinished (its last epoch gone): noted, with the command that ran it, not a failure.
+        try FileManager.default.removeItem(at: out.appendingPathComponent("recall/gru/epoch_006.safetensors"))
+        let again = try Study.run(toy, out: out)
+        XCTAssertEqual(again.failures, [])
+        let note = try String(contentsOf: again.report, encoding: .utf8)
+        XCTAssertTrue(note.contains("recorded in this folder by an earlier command, is not drawn"), note)
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: out.appendingPathComponent("recall/gru/epoch_006.safetensors").path),
+            "nothing of the recall part trained")
+    }
 }

@@ -228,14 +228,7 @@ final class FindingsTests: XCTestCase {
 final class ToyExperimentRunTests: XCTestCase {
     /// A miniature run end to end: the report, the JSON/CSV results and every figure exist and parse.
     /// Experiment 1 in miniature: every task a few sequences and epochs.
-    func miniature() -> ToyExperiment.Options {
-        var o = ToyExperiment.Options(quick: true)
-        o.sineEpochs = 2; o.sineCount = 40; o.charEpochs = 1; o.charHidden = 16; o.charLimit = 1200; o.charSteps = 20
-        o.charCorpusFile = fortuneExcerpt.path; o.charPrime = "A "
-        o.exploding.steps = 10; o.exploding.count = 64; o.exploding.epochs = 1; o.exploding.hidden = 8
-        o.addingEpochs = 1; o.addingCount = 64; o.addingSteps = 20; o.addingHidden = 8
-        return o
-    }
+    func miniature() -> ToyExperiment.Options { miniatureToy() }
 
     /// Experiment 1 is drawn from its measurements alone: with every checkpoint, figure, report and findings.json of a
     /// finished run deleted, `rnnlab report` (Study.render) draws the same figures and findings from toy/results.json.
