@@ -74,8 +74,7 @@ public enum AtomicFile {
             let name = (relative as NSString).lastPathComponent
             // A folder with a run lock of its own is another run's (a nested run may be writing there now).
             if walk.fileAttributes?[.type] as? FileAttributeType == .typeDirectory,
-                FileManager.default.fileExists(
-                    atPath: folder.appendingPathComponent(relative).appendingPathComponent(RunLock.fileName).path)
+                RunLock.isHeldOrMarked(folder.appendingPathComponent(relative))
             {
                 walk.skipDescendants()
                 continue

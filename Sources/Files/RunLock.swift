@@ -5,6 +5,10 @@ import Foundation
 /// start time), so a second run into the folder is refused by name; a holder that died (kill -9, power loss)
 /// leaves the file behind but not the lock, which the next run takes over with a note. On release the lock file
 /// is removed, and a folder the run created and left empty (a run refused or failed before writing) goes too.
+///
+/// The folder itself is locked as well (flock on its directory), so a lock file deleted by hand lets no second run
+/// in. Where a file system cannot lock a directory (NFS emulates flock with POSIX locks, which a directory opened
+/// read-only cannot take), the lock file alone holds: there, deleting it by hand lets a second run start.
 public final class RunLock {
     /// The folder held.
     public private(set) var folder: URL
@@ -12,6 +16,8 @@ public final class RunLock {
     public private(set) var notes: [String] = []
     public static let fileName = ".rnnlab.lock"
     var descriptor: Int32
+    /// The folder's own descriptor, flocked (-1 where the file system cannot lock a directory).
+    var folderDescriptor: Int32 = -1
     let createdFolder: Bool
     let holder: String
 
@@ -24,7 +30,11 @@ public final class RunLock {
         createdFolder = !FileManager.default.fileExists(atPath: folder.path)
         do { try AtomicFile.createFolder(folder) } catch { throw FileFormatError("\(error); choose another --out") }
         holder = "pid \(getpid()): \(command) (since \(ISO8601DateFormatter().string(from: Date())))"
-        do { descriptor = try Self.lock(folder, holder: holder, notes: &notes) } catch {
+        do {
+            folderDescriptor = try Self.lockFolder(folder)
+            descriptor = try Self.lock(folder, holder: holder, notes: &notes)
+        } catch {
+            if folderDescriptor >= 0 { close(folderDescriptor) }
             if createdFolder { rmdir(folder.path) }
             throw error
         }
@@ -78,6 +88,36 @@ public final class RunLock {
         throw FileFormatError("\(folder.path): the run lock kept changing under this run; try again")
     }
 
+    /// Locks the folder's directory itself, or throws naming the run that holds it (from its lock file, when that
+    /// is still there); -1 where the file system cannot lock a directory.
+    static func lockFolder(_ folder: URL) throws -> Int32 {
+        let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return -1 }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            close(fd)
+            guard busy else { return -1 }
+            let named = try? String(contentsOf: folder.appendingPathComponent(fileName), encoding: .utf8)
+            let who =
+                named.map { $0.isEmpty ? "another rnnlab run, starting" : "another rnnlab run (\($0))" }
+                ?? "another rnnlab run (its \(fileName) was deleted)"
+            throw FileFormatError("\(folder.path) is in use by \(who); wait for it to end, or choose another --out")
+        }
+        return fd
+    }
+
+    /// Whether `folder` is, or was, another run's: it holds a lock file, or a live run holds the folder's own lock
+    /// (its lock file deleted by hand).
+    static func isHeldOrMarked(_ folder: URL) -> Bool {
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(fileName).path) { return true }
+        let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_SH | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
     static func contents(_ fd: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 1024)
         let n = pread(fd, &buffer, buffer.count, 0)
@@ -96,9 +136,12 @@ public final class RunLock {
         }
         try AtomicFile.createFolder(folder)
         var ignored: [String] = []
+        let oldFolder = folderDescriptor
+        folderDescriptor = try Self.lockFolder(folder)
         descriptor = try Self.lock(folder, holder: holder, notes: &ignored)
         unlink(target.appendingPathComponent(Self.fileName).path)
         close(old)
+        if oldFolder >= 0 { close(oldFolder) }
     }
 
     /// Removes the lock file and lets go of the lock (also done when the lock is deallocated); a folder this lock
@@ -108,6 +151,8 @@ public final class RunLock {
         unlink(folder.appendingPathComponent(Self.fileName).path)
         close(descriptor)
         descriptor = -1
+        if folderDescriptor >= 0 { close(folderDescriptor) }
+        folderDescriptor = -1
         if createdFolder, (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true {
             rmdir(folder.path)
         }

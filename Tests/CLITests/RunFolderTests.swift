@@ -156,3 +156,35 @@ extension CLITests {
         }
     }
 }
+
+extension CLITests {
+    /// The lock file deleted by hand while a run holds the folder: a second run, --fresh included, is still refused
+    /// (the folder itself is locked), and the first ends as a solo run does.
+    func testADeletedLockFileLetsNoSecondRunIn() throws {
+        let first = try start(try train("held", ["--epochs", "12", "--hidden", "48"]))
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = first.pipe.fileHandleForReading.readDataToEndOfFile(); drained.signal()
+        }
+        let lock = dir.appendingPathComponent("held/\(RunLock.fileName)")
+        let deadline = Date().addingTimeInterval(60)
+        while !(((try? String(contentsOf: lock, encoding: .utf8)) ?? "").contains("(since ")) && Date() < deadline {
+            usleep(1_000)
+        }
+        try FileManager.default.removeItem(at: lock)
+        let fresh = try rnnlab(try train("held", ["--epochs", "12", "--hidden", "48", "--fresh"]))
+        XCTAssertNotEqual(fresh.status, 0)
+        XCTAssertTrue(
+            fresh.output.contains("is in use by another rnnlab run (its .rnnlab.lock was deleted)"), fresh.output)
+        first.process.waitUntilExit()
+        drained.wait()
+        XCTAssertEqual(first.process.terminationStatus, 0)
+        let solo = try rnnlab(try train("solo", ["--epochs", "12", "--hidden", "48"]))
+        XCTAssertEqual(solo.status, 0, solo.output)
+        XCTAssertEqual(
+            try Data(contentsOf: checkpoint("held", "lstm", 12)), try Data(contentsOf: checkpoint("solo", "lstm", 12)))
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("held") }, ["held"],
+            "nothing moved aside")
+    }
+}

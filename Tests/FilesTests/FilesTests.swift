@@ -71,7 +71,12 @@ final class FilesTests: XCTestCase {
         let parentLock = try RunLock(parent, command: "parent")
         XCTAssertTrue(FileManager.default.fileExists(atPath: inFlight.path), "the nested run's file stays")
         XCTAssertFalse(FileManager.default.fileExists(atPath: orphan.path), "the parent's own orphan goes")
-        parentLock.release(); childLock.release()
+        parentLock.release()
+        // With the nested run's lock file deleted by hand, its folder's own lock still marks it.
+        try FileManager.default.removeItem(at: child.appendingPathComponent(RunLock.fileName))
+        let again = try RunLock(parent, command: "parent")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: inFlight.path), "still the nested run's")
+        again.release(); childLock.release()
     }
 
     func testRootAndHomeAreNeverRunFolders() {
