@@ -163,9 +163,14 @@ public struct CheckpointStore {
         for (name, t) in zip(weights.names, weights.tensors) where !t.data.allSatisfy(\.isFinite) {
             throw FileFormatError("\(weightsURL(epoch).path): weight '\(name)' holds a non-finite value")
         }
+        // A moment that is no longer a number would make every weight NaN at the first update after the resume.
+        let moments: ParameterSet<T> = try o.parameterSet(as: T.self)
+        for (name, t) in zip(moments.names, moments.tensors) where !t.data.allSatisfy(\.isFinite) {
+            throw FileFormatError("\(optimizerURL(epoch).path): optimizer moment '\(name)' holds a non-finite value")
+        }
         return Restored(
-            epoch: epoch, weights: weights, optimizerState: try o.parameterSet(as: T.self), optimizerStep: step,
-            history: history, passedOver: [])
+            epoch: epoch, weights: weights, optimizerState: moments, optimizerStep: step, history: history,
+            passedOver: [])
     }
 
     /// Drops the ledger's entries (and the files) of the epochs after `epoch`, so a resume from `epoch` never

@@ -164,6 +164,7 @@ public final class Trainer<T: Real> {
                 let squares = grads.tensors.map { $0.data.sumOfSquares }
                 for i in 0..<grads.count { perParameter[i] += squares[i].squareRoot() }
                 let norm = squares.reduce(0, +).squareRoot()
+                guard norm.isFinite else { throw nonFiniteGradient(norm, epoch: epoch, batch: b + 1, loss: r.loss) }
                 if let clip = options.clipNorm { clipGradientNorm(&grads, maxNorm: clip, knownNorm: norm) }
                 normSum += norm; normMax = max(normMax, norm)
                 model.updateParameters { optimizer.update(&$0, grads) }
@@ -220,5 +221,19 @@ public final class Trainer<T: Real> {
             perItem += r.1
         }
         return (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)), perItem)
+    }
+}
+
+extension Trainer {
+    /// A gradient that overflowed while the loss stayed a number: named apart from a loss that is no longer a number
+    /// (an update with it would make every weight NaN, and clipping cannot scale an infinite norm).
+    func nonFiniteGradient(_ norm: Double, epoch: Int, batch: Int, loss: Double) -> TrainingError {
+        TrainingError(
+            description:
+                """
+                the gradient norm became \(norm) at epoch \(epoch), batch \(batch), with the loss still finite \
+                (\(loss)): the gradient overflowed; training stopped, the checkpoints of earlier epochs are kept (a \
+                lower learning rate, or inputs of smaller magnitude, may help)
+                """)
     }
 }

@@ -84,6 +84,52 @@ final class CheckpointTests: XCTestCase {
         XCTAssertTrue(try store.weights(epoch: 2, as: Float.self).tensors.allSatisfy { $0.data.allSatisfy(\.isFinite) })
     }
 
+    /// An optimizer moment that is no longer a number, though the ledger records its file (saved so, or rewritten with
+    /// the ledger), is named and passed over: a resume from it would make every weight NaN at the first update and
+    /// then blame the learning rate.
+    func testANonFiniteOptimizerMomentIsPassedOver() throws {
+        let store = CheckpointStore(directory: dir)
+        let (t, data) = makeTrainer(epochs: 2)
+        t.callbacks = [CheckpointCallback(store: store, trainer: t, description: "x")]
+        _ = try t.fit(train: data, validation: nil)
+        t.optimizer.state.tensors[1].data[3] = .infinity
+        try store.save(
+            epoch: 2, model: t.model.parameters, optimizer: t.optimizer, history: t.history, description: "x")
+        let restored = try XCTUnwrap(try store.latest(as: Float.self))
+        XCTAssertEqual(restored.epoch, 1)
+        XCTAssertEqual(restored.passedOver.count, 1)
+        XCTAssertTrue(restored.passedOver[0].contains("epoch_002.optimizer.safetensors: optimizer moment '"))
+        XCTAssertTrue(restored.passedOver[0].hasSuffix("holds a non-finite value"), restored.passedOver[0])
+    }
+
+    /// A gradient that overflows while the loss is still a number (inputs of 3e38 through a ReLU RNN with small input
+    /// weights and a large head) stops training naming the gradient, not the loss: before, the update made every
+    /// weight NaN and the next batch's loss was blamed on the learning rate.
+    func testAnOverflowingGradientIsNamedApartFromTheLoss() throws {
+        var rng = SeededRandom(seed: 4)
+        var x = Tensor<Float>.uniform([256, 3, 2], 0, 1, rng: &rng)
+        for i in x.data.indices { x.data[i] *= 3e38 }
+        var head = Linear<Float>(inputSize: 4, outputSize: 2, rng: &rng)
+        for i in head.parameters.tensors[0].data.indices { head.parameters.tensors[0].data[i] *= 100 }
+        let rnn = RecurrentNetwork<Float>(
+            config: RecurrentConfig(cell: .rnn, inputSize: 2, hiddenSize: 4, nonlinearity: .relu), rng: &rng)
+        // Small input weights keep the states, logits and loss finite; the gradient of those weights is the
+        // input's size times the head's.
+        var small = rnn.parameters["weight_ih_l0"]!
+        for i in small.data.indices { small.data[i] *= 1e-6 }
+        rnn.parameters["weight_ih_l0"] = small
+        let model = SequenceModel<Float>(
+            embedding: nil, rnn: rnn, head: head, headMode: .lastStep, objective: .crossEntropy)
+        let t = Trainer(
+            model: model, optimizer: .sgd(lr: 0.01), options: TrainingOptions(epochs: 1, batchSize: 256, shuffleSeed: 1)
+        )
+        let data = TensorSequenceDataset(inputs: x, targets: .classes((0..<256).map { $0 % 2 }))
+        XCTAssertThrowsError(try t.fit(train: data, validation: nil)) { error in
+            XCTAssertTrue("\(error)".contains("the gradient norm became"), "\(error)")
+            XCTAssertTrue("\(error)".contains("at epoch 1, batch 1, with the loss still finite"), "\(error)")
+        }
+    }
+
     func testHalfWrittenEpochIsIgnored() throws {
         let store = CheckpointStore(directory: dir)
         let (t, data) = makeTrainer(epochs: 2)
