@@ -173,7 +173,7 @@ let package = Package(
             name: "ExperimentsTests",
             dependencies: [
                 "Experiments", "Workbench", "Recurrent", "SequenceData", "Vision", "Analysis", "Files", "Statistics",
-                "TensorCore",
+                "TensorCore", "TestSupport",
                 "Interchange", "Charts", .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: simdSettings),

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import Workbench
 import Recurrent
 
@@ -97,5 +98,45 @@ final class UnitsOverTextFindingTests: XCTestCase {
         let shut = UnitsOverText.findings(units(r: 0.62, untrained: 0.2, open: [0.1, 0.2]))[1].text
         XCTAssertTrue(shut.contains("gate f 1 / 0 of 2 units; gate i"), shut)
         XCTAssertTrue(UnitsOverText.picker(units(r: 0.62, untrained: 0.2)).contains("\"states\":[[50],[-50]]"))
+    }
+
+    /// The unit picker's script colours one span per Character, as the states are counted: a CRLF, a combining mark,
+    /// a flag and an emoji with a skin tone are one Character but several code points each (the script splitting
+    /// the text itself shifted every colour after them and ran past the states: a TypeError). Run in Node with a
+    /// minimal stand-in for the page.
+    func testTheUnitPickerColoursEveryCharacterAsTheStatesCountThem() throws {
+        let passage = "a\r\nb\u{0301}c\u{1F1F3}\u{1F1F1}\u{1F44D}\u{1F3FD}d"
+        XCTAssertEqual(passage.count, 7)
+        XCTAssertEqual(passage.unicodeScalars.count, 11)
+        let states = (0..<7).map { [($0 + 1) * 10] }
+        let html = UnitsOverText.picker([
+            .init(
+                model: "GRU", passage: passage, matches: [], activation: Array(repeating: 0, count: 7),
+                pickerStates: states, saturation: [])
+        ])
+        func between(_ start: String, _ end: String) throws -> String {
+            let a = try XCTUnwrap(html.range(of: start)),
+                b = try XCTUnwrap(html.range(of: end, range: a.upperBound..<html.endIndex))
+            return String(html[a.upperBound..<b.lowerBound])
+        }
+        let data = try between("<script type=\"application/json\">", "</script>")
+        let script = try between("<script>//<![CDATA[", "//]]></script>")
+        let page = """
+            var spans = [], json = \(String(decoding: try JSONEncoder().encode(data), as: UTF8.self));
+            var pre = { set textContent(v) { spans = []; }, appendChild: function (s) { spans.push(s); } };
+            var box = { querySelector: function (q) {
+              return q === "script" ? { textContent: json } : q === "pre" ? pre
+                : { value: "0", addEventListener: function () {} }; } };
+            var document = {
+              querySelectorAll: function () { return [box]; },
+              createElement: function () { return { style: {} }; } };
+            \(script)
+            console.log(JSON.stringify(spans.map(function (s) { return [s.textContent, s.title]; })));
+            """
+        guard let (status, output) = try ChildProcess.node(page) else { throw XCTSkip("Node is not installed") }
+        XCTAssertEqual(status, 0, output)
+        let spans = try JSONDecoder().decode([[String]].self, from: Data(output.utf8))
+        XCTAssertEqual(spans.map { $0[0] }, passage.map { String($0) })
+        XCTAssertEqual(spans.map { $0[1] }, (1...7).map { "unit 0: \(String(format: "%.2f", Double($0) / 10))" })
     }
 }

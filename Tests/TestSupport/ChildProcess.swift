@@ -43,4 +43,11 @@ public enum ChildProcess {
             directory: directory)
         return (status, String(decoding: out, as: UTF8.self))
     }
+
+    /// Runs JavaScript `source` in Node (found on PATH); nil where Node is not installed.
+    public static func node(_ source: String) throws -> (status: Int32, output: String)? {
+        let (status, out) = try run(URL(fileURLWithPath: "/usr/bin/env"), ["node", "-e", source])
+        if status == 127 { return nil }  // env: node not found
+        return (status, String(decoding: out, as: UTF8.self))
+    }
 }

@@ -63,9 +63,11 @@ extension UnitsOverText {
     /// (needs scripting; the data sit beside it as JSON).
     static func picker(_ units: [ModelUnits]) -> String {
         let blocks = units.map { m -> String in
-            let text = String(m.passage.prefix(pickerLength))
+            // One string per Character, as the states are: the script splitting text itself would count code
+            // points (a CRLF, a combining mark or an emoji is one Character but two or more code points).
+            let chars = m.passage.prefix(min(pickerLength, m.pickerStates.count)).map { String($0) }
             let payload = try? JSONSerialization.data(
-                withJSONObject: ["text": text, "states": m.pickerStates], options: .sortedKeys)
+                withJSONObject: ["chars": chars, "states": m.pickerStates], options: .sortedKeys)
             let json = HTMLReport.scriptSafe(payload ?? Data())
             let options = (0..<(m.pickerStates.first?.count ?? 0)).map { "<option>\($0)</option>" }.joined()
             return """
@@ -82,7 +84,7 @@ extension UnitsOverText {
               function paint() {
                 var u = +select.value;
                 pre.textContent = "";
-                Array.from(d.text).forEach(function (c, t) {
+                d.chars.forEach(function (c, t) {
                   var v = Math.max(-1, Math.min(1, d.states[t][u] / 100)), f = Math.round(255 * (1 - Math.abs(v)));
                   var span = document.createElement("span");
                   span.style.background = v >= 0 ? "rgb(255," + f + "," + f + ")" : "rgb(" + f + "," + f + ",255)";
