@@ -96,11 +96,18 @@ public struct CSVTable {
 
     /// The index of column `name`; throws naming the columns there are.
     public func column(_ name: String) throws -> Int {
-        guard let i = header.firstIndex(of: name) else {
+        let found = header.indices.filter { header[$0] == name }
+        guard let i = found.first else {
             throw DataError(
                 "\(source): no column '\(BoundedText.quote(name))' (columns: "
                     + "\(BoundedText.quote(header.joined(separator: ", "), limit: 200)))"
             )
+        }
+        guard found.count == 1 else {
+            throw DataError(
+                "\(source): \(found.count) columns are named '\(BoundedText.quote(name))' (columns "
+                    + "\(found.map { String($0 + 1) }.joined(separator: ", "))), so which one is meant cannot be told; "
+                    + "rename all but one")
         }
         return i
     }
@@ -129,7 +136,7 @@ public struct CSVTable {
                 }
                 return nil
             }
-            guard let v = Double(text), v.isFinite else {
+            guard let v = Self.decimal(text), v.isFinite else {
                 throw DataError(
                     "\(source): row \(r + 2), column '\(BoundedText.quote(name))': "
                         + "'\(BoundedText.quote(row[i]))' is not a number"
@@ -144,6 +151,25 @@ public struct CSVTable {
         let missingCount = cells.count - known.count
         if missing == .skip { return (known.map(\.1), missingCount) }
         return (Self.interpolated(cells, known), missingCount)
+    }
+
+    /// A number in decimal notation ("-1.5", ".5", "2e-3"), as pandas reads one; nil for anything else Swift's
+    /// `Double(_:)` would also take ("0x1p3", "0x10", "infinity"), which in a data file is more likely a mistake.
+    static func decimal(_ text: String) -> Double? {
+        var digits = 0, seenPoint = false, seenExponent = false, exponentDigits = 0
+        var previous: Unicode.Scalar? = nil
+        for c in text.unicodeScalars {
+            defer { previous = c }
+            switch c {
+            case "0"..."9": if seenExponent { exponentDigits += 1 } else { digits += 1 }
+            case "." where !seenPoint && !seenExponent: seenPoint = true
+            case "e" where !seenExponent && digits > 0, "E" where !seenExponent && digits > 0: seenExponent = true
+            case "+", "-": guard previous == nil || previous == "e" || previous == "E" else { return nil }
+            default: return nil
+            }
+        }
+        guard digits > 0, !seenExponent || exponentDigits > 0 else { return nil }
+        return Double(text)
     }
 
     /// What counts as a missing cell (lower-cased), as pandas' default NA strings do.

@@ -78,7 +78,7 @@ public struct ForecastData {
         let t = try CSVTable(contentsOf: url)
         let s = try t.column("symbol"), p = try t.column("price")
         let prices = try t.rows.filter { $0[s] == symbol }.map { row -> Double in
-            guard let v = Double(row[p]) else {
+            guard let v = CSVTable.decimal(row[p].trimmingCharacters(in: .whitespaces)), v.isFinite else {
                 throw DataError("\(url.path): price '\(BoundedText.quote(row[p]))' is not a number")
             }
             return v

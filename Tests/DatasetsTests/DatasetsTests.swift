@@ -118,6 +118,28 @@ final class FormatTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("no column 'z' (columns: a)"))
         }
     }
+
+    /// Numbers are read in decimal notation, as pandas reads them (spaces around them included); what Swift's Double
+    /// would also take (hexadecimal floats and integers, "infinity") is refused by name, and so is a column name that
+    /// appears twice, which used to mean silently the first.
+    func testNumbersAreDecimalAndColumnNamesUnique() throws {
+        let good = ["1", "-2.5", "+3", ".5", "5.", "1e5", "2E-3", " 0.5 ", "-1.5e+2"]
+        let table = try CSVTable(text: "v\n" + good.joined(separator: "\n") + "\n", source: "t.csv")
+        XCTAssertEqual(try table.numbers("v"), [1, -2.5, 3, 0.5, 5, 1e5, 2e-3, 0.5, -150])
+        for bad in ["0x1p3", "0x10", "infinity", "1e", "e5", "--1", "1-2", "1.2.3", ".", "+", "1e5e5", "1 000"] {
+            XCTAssertThrowsError(try CSVTable(text: "v\n\(bad)\n", source: "t.csv").numbers("v"), bad) {
+                XCTAssertTrue("\($0)".contains("row 2, column 'v': '\(bad)' is not a number"), "\($0)")
+            }
+        }
+        let twice = try CSVTable(text: "date,temp,temp\n1,2,3\n", source: "t.csv")
+        XCTAssertThrowsError(try twice.numbers("temp")) {
+            XCTAssertEqual(
+                "\($0)",
+                "t.csv: 2 columns are named 'temp' (columns 2, 3), so which one is meant cannot be told; "
+                    + "rename all but one")
+        }
+        XCTAssertEqual(try twice.column("date"), 0, "the other columns stay usable")
+    }
 }
 
 final class DatasetTests: XCTestCase {

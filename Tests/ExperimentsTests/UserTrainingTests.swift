@@ -85,25 +85,56 @@ final class EpochChoiceTests: XCTestCase {
     }
 }
 
-/// predict's three formats: one record per sample whatever the sample holds, full precision in csv and jsonl.
+/// predict's three formats: one record per sample whatever the sample holds, full precision in csv and jsonl, and
+/// each read back to the same samples (text: split on tabs and unescaped; csv: an RFC 4180 reader).
 final class PredictionFormatTests: XCTestCase {
-    func testEveryFormatWritesOneRecordPerSample() throws {
-        let classes = [
-            Prediction(sample: "great fun,\nloved \"it\"", label: "pos", probability: 0.912345678),
-            Prediction(sample: "boring", label: "neg", probability: 0.6)
-        ]
+    static let awkward = [
+        "great fun,\nloved \"it\"", "tab\there", "windows\r\nline", "back\\slash \\n not a break", "=1+2", "plain"
+    ]
+
+    func testEveryFormatRoundTrips() throws {
+        let classes = Self.awkward.enumerated().map { i, s in
+            Prediction(sample: s, label: i % 2 == 0 ? "pos" : "neg, or \"not\"", probability: 0.912345678)
+        }
         let text = try Prediction.render(classes, as: .text)
-        XCTAssertEqual(text, ["great fun,\\nloved \"it\"\tpos\t0.912", "boring\tneg\t0.600"])
-        let csv = try Prediction.render(classes, as: .csv)
-        XCTAssertEqual(
-            csv, ["sample,class,probability", "\"great fun,\\nloved \"\"it\"\"\",pos,0.912345678", "boring,neg,0.6"])
+        XCTAssertEqual(text[0], "great fun,\\nloved \"it\"\tpos\t0.912")
+        let columns = text.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(columns.map(\.count), Array(repeating: 3, count: classes.count), "no tab inside a field")
+        XCTAssertEqual(columns.map { Self.unescaped($0[0]) }, Self.awkward)
+
+        let csv = try Prediction.render(classes, as: .csv).joined(separator: "\n")
+        XCTAssertFalse(csv.contains("\\n\""), "a line break is kept inside quotes, not written as \\n")
+        let table = try CSVTable(text: csv + "\n", source: "predictions.csv")
+        XCTAssertEqual(table.header, ["sample", "class", "probability"])
+        XCTAssertEqual(table.rows.map { $0[0] }, Self.awkward)
+        XCTAssertEqual(table.rows[1][1], "neg, or \"not\"")
+        XCTAssertEqual(table.rows.map { Double($0[2]) }, Array(repeating: 0.912345678, count: classes.count))
+
         let jsonl = try Prediction.render(classes, as: .jsonl)
-        XCTAssertEqual(jsonl.count, 2)
+        XCTAssertEqual(jsonl.count, classes.count)
         XCTAssertFalse(jsonl.joined().contains("\n"), "one line each")
-        XCTAssertEqual(try JSONDecoder().decode(Prediction.self, from: Data(jsonl[0].utf8)).probability, 0.912345678)
+        XCTAssertEqual(
+            try jsonl.map { try JSONDecoder().decode(Prediction.self, from: Data($0.utf8)).sample }, Self.awkward)
+
         let forecasts = [Prediction(sample: "value 31", forecast: 12.345678901)]
         XCTAssertEqual(try Prediction.render(forecasts, as: .text), ["value 31\t12.3457"])
         XCTAssertEqual(try Prediction.render(forecasts, as: .csv), ["sample,forecast", "value 31,12.345678901"])
+    }
+
+    /// The text format's escapes undone: \t, \n, \r, \\.
+    static func unescaped(_ field: String) -> String {
+        var out = "", escaping = false
+        for c in field {
+            if escaping {
+                out.append(c == "t" ? "\t" : c == "n" ? "\n" : c == "r" ? "\r" : c)
+                escaping = false
+            } else if c == "\\" {
+                escaping = true
+            } else {
+                out.append(c)
+            }
+        }
+        return out
     }
 }
 

@@ -249,39 +249,56 @@ package struct Prediction: Codable, Equatable, Sendable {
 
     /// How `rnnlab predict` writes predictions, one record per sample whatever the sample's text holds.
     package enum Format: String, CaseIterable, Codable, Sendable {
-        /// Tab-separated, rounded for reading (a forecast to 6 significant digits, a probability to 3 decimals).
+        /// Tab-separated, one line per sample, rounded for reading (a forecast to 6 significant digits, a
+        /// probability to 3 decimals); a tab, line break or backslash in a sample is written \t, \n, \r or \\.
         case text
-        /// A header, then comma-separated fields (quoted where needed), full precision.
+        /// A header, then comma-separated fields, full precision; RFC 4180: a field holding a comma, a quote or a
+        /// line break is quoted (its quotes doubled, its line breaks kept).
         case csv
         /// One JSON object per line, full precision.
         case jsonl
     }
 
-    /// A sample's name on one line: its line breaks written as "\n" (a labelled text may hold several).
-    var oneLine: String {
-        sample.replacingOccurrences(of: "\r\n", with: "\\n").replacingOccurrences(of: "\n", with: "\\n")
+    /// A sample on one tab-separated line: a tab, line break or backslash escaped as \t, \n, \r, \\ (the
+    /// escapes of PostgreSQL's text format and of TSV readers), so splitting on tabs and unescaping gives it back.
+    var tabSeparated: String {
+        var out = ""
+        for c in sample.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\t": out += "\\t"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
     }
 
-    /// The predictions in `format`, one string per line (the CSV header first).
+    /// A CSV field (RFC 4180): quoted when it holds the delimiter, a quote or a line break.
+    static func csvField(_ s: String) -> String {
+        s.unicodeScalars.contains(where: { ",\"\r\n".unicodeScalars.contains($0) })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    /// The predictions in `format`, one string per record (the CSV header first; a CSV record whose sample holds a
+    /// line break spans lines, inside its quotes).
     package static func render(_ predictions: [Prediction], as format: Format) throws -> [String] {
         let forecasts = predictions.first?.forecast != nil
         switch format {
         case .text:
             return predictions.map { p in
                 forecasts
-                    ? "\(p.oneLine)\t\(fmt(p.forecast ?? .nan, 6))"
-                    : "\(p.oneLine)\t\(p.label ?? "")\t\(String(format: "%.3f", p.probability ?? .nan))"
+                    ? "\(p.tabSeparated)\t\(fmt(p.forecast ?? .nan, 6))"
+                    : "\(p.tabSeparated)\t\(p.label ?? "")\t\(String(format: "%.3f", p.probability ?? .nan))"
             }
         case .csv:
-            func field(_ s: String) -> String {
-                s.contains(where: { ",\"".contains($0) })
-                    ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-            }
+            let field = csvField
             return [forecasts ? "sample,forecast" : "sample,class,probability"]
                 + predictions.map { p in
                     forecasts
-                        ? "\(field(p.oneLine)),\(p.forecast ?? .nan)"
-                        : "\(field(p.oneLine)),\(field(p.label ?? "")),\(p.probability ?? .nan)"
+                        ? "\(field(p.sample)),\(p.forecast ?? .nan)"
+                        : "\(field(p.sample)),\(field(p.label ?? "")),\(p.probability ?? .nan)"
                 }
         case .jsonl:
             let encoder = JSONEncoder()
