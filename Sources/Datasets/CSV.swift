@@ -122,6 +122,15 @@ public struct CSVTable {
     public func numbersCountingMissing(_ name: String, missing: MissingValues = .error) throws
         -> (values: [Double], missingCount: Int)
     {
+        let r = try numbersWithRows(name, missing: missing)
+        return (r.values, r.missingCount)
+    }
+
+    /// The numeric column `name`, each value's row as error messages count them (the header is row 1), and how many
+    /// cells were missing (skipped ones have no row in the result).
+    public func numbersWithRows(_ name: String, missing: MissingValues = .error) throws
+        -> (values: [Double], rows: [Int], missingCount: Int)
+    {
         let i = try column(name)
         let cells = try rows.enumerated().map { r, row -> Double? in
             let text = row[i].trimmingCharacters(in: .whitespaces)
@@ -149,8 +158,8 @@ public struct CSVTable {
             throw DataError("\(source): column '\(BoundedText.quote(name))' has no values, only missing ones")
         }
         let missingCount = cells.count - known.count
-        if missing == .skip { return (known.map(\.1), missingCount) }
-        return (Self.interpolated(cells, known), missingCount)
+        if missing == .skip { return (known.map(\.1), known.map { $0.0 + 2 }, missingCount) }
+        return (Self.interpolated(cells, known), cells.indices.map { $0 + 2 }, missingCount)
     }
 
     /// A number in decimal notation ("-1.5", ".5", "2e-3"), as pandas reads one; nil for anything else Swift's

@@ -20,6 +20,8 @@ public struct ForecastData {
     public let naiveTestMSE: Double
     /// MSE of predicting the training mean (0 in normalised units).
     public let meanTestMSE: Double
+    /// How many of the values are the training part (the rest, and windows reaching into it, are the test period).
+    public let split: Int
 
     /// Normalises `values` with the first (1 - testFraction) and cuts both parts into windows.
     public init(name: String, values: [Double], window: Int, testFraction: Double, horizon: Int = 1) throws {
@@ -34,6 +36,7 @@ public struct ForecastData {
         }
         self.name = name; self.values = values; self.window = window; self.horizon = horizon
         let split = Int(Double(values.count) * (1 - testFraction))
+        self.split = split
         let trainPart = values[0..<split]
         let mu = trainPart.reduce(0, +) / Double(trainPart.count)
         let s = (trainPart.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(trainPart.count)).squareRoot()

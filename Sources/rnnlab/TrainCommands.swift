@@ -178,6 +178,9 @@ struct Generate: ParsableCommand {
             run: URL(fileURLWithPath: checkpoint), cell: cell, epoch: epoch, prime: prime, temperature: temperature,
             length: length,
             seed: seed)
+        if let note = try Generation.primeNote(run: URL(fileURLWithPath: checkpoint), prime: prime) {
+            FileHandle.standardError.write(Data((note + "\n").utf8))
+        }
         print(text)
     }
 }
@@ -207,18 +210,25 @@ struct TrainedRunOptions: ParsableArguments {
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Loss (and accuracy) of a trained rnnlab train model on new data.")
+        abstract:
+            "Loss (and accuracy, or forecast errors in the series' units) of a trained rnnlab train model on new data.")
     @OptionGroup var trained: TrainedRunOptions
+    @Option(help: "text (a line to read) or json (every number, full precision).") var format = EvaluationFormat.text
+
+    enum EvaluationFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     func run() throws {
         let r = try Inference.evaluate(
             run: URL(fileURLWithPath: trained.checkpoint), cell: trained.cell, epoch: trained.epoch,
             data: URL(fileURLWithPath: trained.data),
             labels: trained.labels.map { URL(fileURLWithPath: $0) })
-        print(
-            String(format: "%d samples: loss %.4f", r.samples, r.loss)
-                + (r.accuracy.map { String(format: ", accuracy %.1f%%", 100 * $0) } ?? ""))
-        if let note = r.note { print(note) }
+        switch format {
+        case .text: for line in r.text { print(line) }
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(r), as: UTF8.self))
+        }
     }
 }
 
@@ -232,12 +242,14 @@ struct Predict: ParsableCommand {
             precision) or jsonl (a JSON object per line, full precision).
             """)
     var format = Prediction.Format.text
+    @Option(help: "A CSV series run: name each forecast by this column's value (a date) instead of its row.")
+    var indexColumn: String?
 
     func run() throws {
         let predictions = try Inference.predict(
             run: URL(fileURLWithPath: trained.checkpoint), cell: trained.cell, epoch: trained.epoch,
             data: URL(fileURLWithPath: trained.data),
-            labels: trained.labels.map { URL(fileURLWithPath: $0) })
+            labels: trained.labels.map { URL(fileURLWithPath: $0) }, indexColumn: indexColumn)
         for line in try Prediction.render(predictions, as: format) { print(line) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Statistics
 @testable import Workbench
 import XCTest
 import Recurrent
@@ -105,7 +106,7 @@ final class PredictionFormatTests: XCTestCase {
         let csv = try Prediction.render(classes, as: .csv).joined(separator: "\n")
         XCTAssertFalse(csv.contains("\\n\""), "a line break is kept inside quotes, not written as \\n")
         let table = try CSVTable(text: csv + "\n", source: "predictions.csv")
-        XCTAssertEqual(table.header, ["sample", "class", "probability"])
+        XCTAssertEqual(table.header, ["sample", "label", "probability"], "named as jsonl names it")
         XCTAssertEqual(table.rows.map { $0[0] }, Self.awkward)
         XCTAssertEqual(table.rows[1][1], "neg, or \"not\"")
         XCTAssertEqual(table.rows.map { Double($0[2]) }, Array(repeating: 0.912345678, count: classes.count))
@@ -116,9 +117,22 @@ final class PredictionFormatTests: XCTestCase {
         XCTAssertEqual(
             try jsonl.map { try JSONDecoder().decode(Prediction.self, from: Data($0.utf8)).sample }, Self.awkward)
 
-        let forecasts = [Prediction(sample: "value 31", forecast: 12.345678901)]
-        XCTAssertEqual(try Prediction.render(forecasts, as: .text), ["value 31\t12.3457"])
-        XCTAssertEqual(try Prediction.render(forecasts, as: .csv), ["sample,forecast", "value 31,12.345678901"])
+        let forecasts = [
+            Prediction(index: "2024-03-01", actual: 12.5, forecast: 12.345678901),
+            Prediction(index: "after 2024-03-01, the last", forecast: 13)
+        ]
+        XCTAssertEqual(
+            try Prediction.render(forecasts, as: .text),
+            ["2024-03-01\t12.5\t12.3457", "after 2024-03-01, the last\t\t13"])
+        XCTAssertEqual(
+            try Prediction.render(forecasts, as: .csv),
+            ["index,actual,forecast", "2024-03-01,12.5,12.345678901", "\"after 2024-03-01, the last\",,13.0"])
+        XCTAssertEqual(
+            try Prediction.render(forecasts, as: .jsonl),
+            [
+                "{\"actual\":12.5,\"forecast\":12.345678901,\"index\":\"2024-03-01\"}",
+                "{\"forecast\":13,\"index\":\"after 2024-03-01, the last\"}"
+            ])
     }
 
     /// The text format's escapes undone: \t, \n, \r, \\.
@@ -225,12 +239,18 @@ final class UserTrainingTests: XCTestCase {
         let e = try Inference.evaluate(run: out, cell: .gru, data: URL(fileURLWithPath: c.data), labels: nil)
         XCTAssertGreaterThan(e.samples, 0)
         XCTAssertTrue(e.loss.isFinite && e.loss > 0)
-        XCTAssertNil(e.note, "the training text has no character the model lacks")
+        XCTAssertEqual(e.notes, [], "the training text has no character the model lacks")
+        XCTAssertEqual(e.cell, "GRU")
+        XCTAssertTrue(e.text[0].hasPrefix("GRU, epoch \(c.epochs): \(e.samples) samples: loss "), e.text[0])
         // New text with characters the model never saw: left out, and counted.
         let foreign = dir.appendingPathComponent("foreign.txt")
         try (String(repeating: "the ", count: 20) + "€€ ü").write(to: foreign, atomically: true, encoding: .utf8)
         let f = try Inference.evaluate(run: out, cell: .gru, data: foreign, labels: nil)
-        XCTAssertEqual(f.note, "3 characters the model never saw were left out: '€' 2 times, 'ü' 1 time")
+        XCTAssertEqual(f.notes, ["3 characters the model never saw were left out: '€' 2 times, 'ü' 1 time"])
+        XCTAssertEqual(
+            try Generation.primeNote(run: out, prime: "A €€"),
+            "The prime: 2 characters the model never saw were left out: '€' 2 times (the model starts from the rest)")
+        XCTAssertNil(try Generation.primeNote(run: out, prime: "A "))
         XCTAssertThrowsError(
             try Generation.sample(run: out, cell: .lstm, prime: "A", temperature: 1, length: 5, seed: 1)
         ) {
@@ -263,18 +283,46 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertThrowsError(try run(c, "a")) { XCTAssertTrue("\($0)".contains("config.epochs: 4 -> 2"), "\($0)") }
         other.optimizer = .rmsprop
         let b = try run(other, "b")
-        // predict: one forecast per window of the file, in the data's units (temperatures here).
+        // predict: one forecast per window of the file, in the data's units (temperatures here), beside the value it
+        // forecasts and that value's row, then one more: the forecast after the last row.
         let forecasts = try Inference.predict(run: a, cell: nil, data: URL(fileURLWithPath: c.data), labels: nil)
         let values = try CSVTable(contentsOf: URL(fileURLWithPath: c.data)).numbers("temp_max")
-        XCTAssertEqual(forecasts.count, values.count - c.window)
-        XCTAssertEqual(forecasts[0].sample, "value \(c.window + 1)")
+        XCTAssertEqual(forecasts.count, values.count - c.window + 1)
+        XCTAssertEqual(forecasts[0].index, "row \(c.window + 2)", "the header is row 1")
+        XCTAssertEqual(forecasts[0].actual, values[c.window])
+        XCTAssertEqual(forecasts.last?.index, "after row \(values.count + 1), the last")
+        XCTAssertNil(forecasts.last?.actual)
         let first = try XCTUnwrap(forecasts[0].forecast)
         XCTAssertTrue(first > values.min()! - 20 && first < values.max()! + 20, "\(first) is in degrees")
+        let dated = try Inference.predict(
+            run: a, cell: nil, data: URL(fileURLWithPath: c.data), labels: nil, indexColumn: "date")
+        let dates = try CSVTable(contentsOf: URL(fileURLWithPath: c.data)).rows.map { $0[0] }
+        XCTAssertEqual(dated[0].index, dates[c.window])
+        XCTAssertEqual(dated.last?.index, "after \(dates.last!), the last")
         // evaluate with the training normalisation: the run's own validation loss on its own validation windows
-        // comes out of the same code.
+        // comes out of the same code; the errors in degrees are those of the forecasts predict gives.
         let e = try Inference.evaluate(run: a, cell: nil, data: URL(fileURLWithPath: c.data), labels: nil)
         XCTAssertNil(e.accuracy)
         XCTAssertEqual(e.samples, values.count - c.window)
+        let errors = try XCTUnwrap(e.forecastErrors)
+        let known = forecasts.dropLast()
+        XCTAssertEqual(
+            errors.mae, known.reduce(0) { $0 + abs($1.actual! - $1.forecast!) } / Double(known.count), accuracy: 1e-9)
+        XCTAssertEqual(
+            errors.mase!,
+            errors.mae / ForecastErrors.naiveScale(
+                Array(
+                    values.prefix(
+                        Int(Double(values.count) * (1 - c.validationFraction)))))!, accuracy: 1e-9,
+            "scaled by the training part")
+        XCTAssertTrue(e.text[0].contains("in the series' units RMSE"), e.text[0])
+        // The report reads the validation period in degrees too: the errors, and forecast against actual.
+        let aReport = try String(contentsOf: a.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(aReport.contains("In temp_max's own units on the validation period"), "the errors in degrees")
+        XCTAssertTrue(aReport.contains("real/train/forecast_vs_actual.svg"))
+        let saved = try JSONDecoder().decode(
+            RealDataExperiment.TaskResult.self, from: Data(contentsOf: a.appendingPathComponent("results.json")))
+        XCTAssertNotNil(saved.models[0].forecastErrors?.mase, "results.json keeps them")
         let page = try RunComparison.write(runs: [a, b], to: dir.appendingPathComponent("compare.html"))
         let html = try String(contentsOf: page, encoding: .utf8)
         XCTAssertTrue(html.contains("The runs differ in epochs, hidden, optimizer; everything else is equal."), html)
@@ -377,6 +425,19 @@ final class UserTrainingTests: XCTestCase {
         let t = try UserTraining.task(lab).0
         XCTAssertEqual(t.recipe.outputs, 2)
         XCTAssertTrue(t.description.contains("4 texts in 2 classes (neg, pos)"), t.description)
+        // A file without the label column: predict classifies it, evaluate refuses it naming the column (it used
+        // to count every row as the first class: "accuracy 25.0%").
+        let labelled = try run(lab, "labelled")
+        let unlabelled = dir.appendingPathComponent("unlabelled.csv")
+        try Data("text\ngreat fun\nterrible plot\n".utf8).write(to: unlabelled)
+        XCTAssertEqual(
+            try Inference.predict(run: labelled, cell: nil, data: unlabelled, labels: nil).map(\.sample),
+            ["great fun", "terrible plot"])
+        XCTAssertThrowsError(try Inference.evaluate(run: labelled, cell: nil, data: unlabelled, labels: nil)) {
+            XCTAssertTrue(
+                "\($0)".contains("no column 'label' (the run's --label-column) to evaluate against; columns: text"),
+                "\($0)")
+        }
     }
 
     /// Settings and files that cannot work end in one clear error before anything trains.

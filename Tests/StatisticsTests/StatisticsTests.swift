@@ -96,3 +96,21 @@ final class StatisticsTests: XCTestCase {
         XCTAssertEqual(p, Stats.permutationP(a, scrambled), "seeded: the same p every time")
     }
 }
+
+final class ForecastErrorsTests: XCTestCase {
+    /// RMSE, MAE and MASE against values worked by hand for a small series.
+    func testErrorsEqualHandComputedValues() {
+        // Training part 10, 12, 11, 15: one-step naive errors 2, 1, 4, MAE 7/3.
+        let scale = ForecastErrors.naiveScale([10, 12, 11, 15])
+        XCTAssertEqual(scale!, 7.0 / 3.0, accuracy: 1e-12)
+        // Actual 14, 16, 13; forecast 15, 15, 15 (errors 1, 1, 2); naive 15, 14, 16 (errors 1, 2, 3).
+        let e = ForecastErrors(actual: [14, 16, 13], forecast: [15, 15, 15], naive: [15, 14, 16], scale: scale)
+        XCTAssertEqual(e.count, 3)
+        XCTAssertEqual(e.mae, 4.0 / 3.0, accuracy: 1e-12)
+        XCTAssertEqual(e.rmse, (6.0 / 3.0).squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(e.naiveMAE, 2, accuracy: 1e-12)
+        XCTAssertEqual(e.mase!, (4.0 / 3.0) / (7.0 / 3.0), accuracy: 1e-12)
+        XCTAssertNil(ForecastErrors(actual: [1], forecast: [1], naive: [1], scale: 0).mase, "a flat series has no scale")
+        XCTAssertNil(ForecastErrors.naiveScale([3]))
+    }
+}

@@ -13,6 +13,11 @@ extension TaskTraining {
             baselines: r.baselines, folder: folder, report: &report)
         try TaskReport.gradientFlowFigure(task: key, label: m.label, m.flow, folder: folder, report: &report)
         try TaskReport.gradientOverTrainingFigure(task: key, label: m.label, r.models, folder: folder, report: &report)
+        if let units = m.units {
+            try SeriesForecasts.figure(
+                m.forecasts, units: units, split: "validation", path: "real/\(key)/forecast_vs_actual.svg",
+                folder: folder, report: &report)
+        }
         try GatesOverTime.draw(
             m.gates, path: { "real/\(key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
         if let inside = m.inside { try draw(inside, key: key, folder: folder, report: &report) }

@@ -1,4 +1,5 @@
 import Foundation
+import Statistics
 import Logging
 import TensorCore
 import Recurrent
@@ -26,6 +27,8 @@ package enum TaskTraining {
         package var checkpoints: String
         /// Per test item, the squared error or 1 for a correct class (`TestRead`).
         package var testItems: [Double] = []
+        /// A series forecaster's errors in the series' units on the validation period (`rnnlab train`).
+        package var forecastErrors: ForecastErrors? = nil
     }
 
     /// One model trained from a further seed: its history and its one read of the test split.
@@ -97,6 +100,8 @@ package enum TaskTraining {
         package var heldOutText: (passage: [Character], index: [Character: Int])? = nil
         /// Gate initialisations to train the LSTM with as well, side by side with `gateInit`.
         package var compareGateInits: [GateInit] = []
+        /// A series in its own units: its forecasts of the validation period are also read in them (`rnnlab train`).
+        package var units: SeriesForecasts.Units? = nil
         /// The cells trained, and the whole recipe when a user set it (`rnnlab train`); nil: built from the fields.
         package var cells = CellKind.studied
         package var custom: ModelRecipe? = nil
@@ -219,6 +224,9 @@ package enum TaskTraining {
         /// The findings the task's list states before the gate-initialisation comparison's.
         let listed: [Finding]
         let steps: Int
+        /// A series' forecasts of the validation period in its units, per model.
+        var forecasts: [SeriesForecasts.ModelForecasts] = []
+        var units: SeriesForecasts.Units? = nil
     }
 
     /// A character model's held-out passage read by its units and gates, or how few characters of it the model knows.
@@ -232,11 +240,18 @@ package enum TaskTraining {
         let recipe = task.recipe
         let tracking = Tracking(task: task, seed: seed, context: context), probe = tracking.probe
 
-        let (trained, results) = try trainAndTest(task, seed, context, tracking)
+        var (trained, results) = try trainAndTest(task, seed, context, tracking)
         let flow = try gradientThroughTime(probe, trained)
         let seeds = try overSeeds(task, seed, context, main: results)
         let baseline = task.trivialBaseline
-        let findings = try judged(task, results, trained, tracking, flow, seeds?.findings ?? [])
+        let forecasts =
+            try task.units.map { units in
+                try SeriesForecasts.measure(trained, windows: task.validation ?? task.test!, units: units)
+            } ?? []
+        for (i, f) in forecasts.enumerated() { results[i].forecastErrors = f.errors }
+        let inUnits = task.units.flatMap { SeriesForecasts.finding(forecasts, units: $0, split: "validation") }
+        let findings =
+            try judged(task, results, trained, tracking, flow, seeds?.findings ?? []) + (inUnits.map { [$0] } ?? [])
         var gates: [GatesOverTime.Reading] = []
         if task.showsGatesOverTime, let v = task.validation, case .dense(let x) = v.batch([0]).input {
             gates = try GatesOverTime.measure(
@@ -260,7 +275,7 @@ package enum TaskTraining {
             result: result, title: task.title, label: task.label, objective: recipe.objective,
             trackers: trained.map { ($0.cell, tracking.trackers[$0.cell]!) }, flow: flow, gates: gates,
             inside: inside, listed: findings + (inside.map { UnitsOverText.findings($0.units) } ?? []),
-            steps: task.steps ?? 1)
+            steps: task.steps ?? 1, forecasts: forecasts, units: task.units)
     }
 
     /// The task's findings: over seeds, its results against the baselines, how the weights evolved, the gradient

@@ -1,4 +1,5 @@
 import Foundation
+import Statistics
 import TensorCore
 import Recurrent
 import SequenceData
@@ -111,6 +112,14 @@ package enum Generation {
             trained.model, vocabulary: characters.map { Character($0) }, prime: prime, length: length,
             temperature: temperature, rng: &rng)
     }
+
+    /// What of `prime` the run's model cannot read (it is kept in the output but the model starts from the rest):
+    /// "the prime's characters the model never saw were left out of what it reads: 'é' 1 time", or nil.
+    package static func primeNote(run: URL, prime: String) throws -> String? {
+        let known = Set((try TrainedRun(run, cell: nil).preprocessing.characters ?? []).map { Character($0) })
+        let unknown = prime.reduce(into: [Character: Int]()) { if !known.contains($1) { $0[$1, default: 0] += 1 } }
+        return Inference.unknownNote(unknown).map { "The prime: " + $0 + " (the model starts from the rest)" }
+    }
 }
 
 /// `rnnlab evaluate` and `rnnlab predict`: a trained run on new data in the format it was trained on.
@@ -118,7 +127,7 @@ package enum Inference {
     /// New data as the trained model reads it: dense windows or token sequences with their targets, plus what
     /// each sample is called in predictions.
     /// `unknown`: characters of a text the model has no id for, left out, with how many times each occurs.
-    static func dataset(_ run: TrainedRun, data: URL, labels: URL?) throws -> (
+    static func dataset(_ run: TrainedRun, data: URL, labels: URL?, needsTargets: Bool) throws -> (
         dense: TensorSequenceDataset<Float>?, tokens: TokenSequenceDataset<Float>?, names: [String],
         unknown: [Character: Int]
     ) {
@@ -156,7 +165,10 @@ package enum Inference {
         case .labelledCSV:
             let table = try CSVTable(contentsOf: data, delimiter: c.delimiterScalar)
             let ti = try table.column(c.textColumn!)
-            let li = table.header.firstIndex(of: c.labelColumn!)
+            // Evaluating needs the labels: without the column every row would count as the first class.
+            let li =
+                needsTargets
+                ? try labelColumn(table, c.labelColumn!, data) : table.header.firstIndex(of: c.labelColumn!)
             let classOf = Dictionary(uniqueKeysWithValues: (p.classes ?? []).enumerated().map { ($1, $0) })
             let vocab = Vocabulary(words: p.words ?? [])
             let labels = try table.rows.enumerated().map { i, row -> Int in
@@ -184,16 +196,62 @@ package enum Inference {
         }
     }
 
-    /// Mean loss (and accuracy for classifiers) of the run's chosen checkpoint (the last by default) on the new data.
+    /// The label column evaluate reads, or an error naming it and the columns there are.
+    static func labelColumn(_ table: CSVTable, _ name: String, _ data: URL) throws -> Int {
+        guard table.header.contains(name) else {
+            throw DataError(
+                "\(data.path): no column '\(BoundedText.quote(name))' (the run's --label-column) to evaluate against; "
+                    + "columns: \(BoundedText.quote(table.header.joined(separator: ", "), limit: 200)). rnnlab predict "
+                    + "classifies texts without labels")
+        }
+        return try table.column(name)
+    }
+
+    /// What evaluate measured: the loss (and accuracy for classifiers, the errors in the series' units for a
+    /// forecaster) of one checkpoint on the new data.
+    package struct Evaluation: Codable, Equatable, Sendable {
+        package var cell: String, epoch: Int, samples: Int
+        /// The training loss on the new data: MSE in normalised units, or cross-entropy in nats.
+        package var loss: Double
+        package var accuracy: Double?
+        /// RMSE, MAE and MASE in the series' units (a CSV series run).
+        package var forecastErrors: ForecastErrors?
+        package var notes: [String]
+
+        /// One line a person reads, then the notes.
+        package var text: [String] {
+            var line = "\(cell), epoch \(epoch): \(samples) samples: loss \(String(format: "%.4f", loss))"
+            if let accuracy { line += String(format: ", accuracy %.1f%%", 100 * accuracy) }
+            if let e = forecastErrors {
+                line +=
+                    " (MSE in normalised units); in the series' units RMSE \(fmt(e.rmse, 4)), MAE \(fmt(e.mae, 4))"
+                    + (e.mase.map { ", MASE \(fmt($0, 3))" } ?? "")
+                    + " (the naive forecast's MAE on the same windows: \(fmt(e.naiveMAE, 4)))"
+            }
+            return [line] + notes
+        }
+    }
+
+    /// Mean loss (and accuracy for classifiers, forecast errors for a series) of the run's chosen checkpoint (the last
+    /// by default) on the new data.
     package static func evaluate(
         run: URL, cell: CellKind?, epoch: EpochChoice = .last, data: URL, labels: URL?
-    ) throws -> (loss: Double, accuracy: Double?, samples: Int, note: String?) {
+    ) throws -> Evaluation {
         let trained = try TrainedRun(run, cell: cell, epoch: epoch)
-        let d = try dataset(trained, data: data, labels: labels)
+        let d = try dataset(trained, data: data, labels: labels, needsTargets: true)
         let trainer = trained.recipe.trainer(for: trained.model, shuffleSeed: 0)
         let r = try d.dense.map { try trainer.evaluate($0) } ?? trainer.evaluate(d.tokens!)
-        let n = d.dense?.count ?? d.tokens!.count
-        return (r.loss, trained.config.kind == .csv ? nil : r.accuracy, n, unknownNote(d.unknown))
+        var evaluation = Evaluation(
+            cell: trained.cell.displayName, epoch: trained.epoch, samples: d.dense?.count ?? d.tokens!.count,
+            loss: r.loss, accuracy: trained.config.kind == .csv ? nil : r.accuracy, forecastErrors: nil,
+            notes: unknownNote(d.unknown).map { [$0] } ?? [])
+        if trained.config.kind == .csv {
+            let (errors, note) = SeriesInference.errors(
+                try SeriesInference.forecasts(trained, data: data, indexColumn: nil), trained)
+            evaluation.forecastErrors = errors
+            evaluation.notes += note.map { [$0] } ?? []
+        }
+        return evaluation
     }
 
     /// "12 characters the model never saw were left out: 'é' 9 times, '€' 3 times", or nil when there were none.
@@ -211,12 +269,18 @@ package enum Inference {
 
     /// One prediction per sample: the forecast (in the data's units) or the most probable class with its
     /// probability, at full precision.
-    package static func predict(run: URL, cell: CellKind?, epoch: EpochChoice = .last, data: URL, labels: URL?)
-        throws -> [Prediction]
-    {
+    package static func predict(
+        run: URL, cell: CellKind?, epoch: EpochChoice = .last, data: URL, labels: URL?, indexColumn: String? = nil
+    ) throws -> [Prediction] {
         let trained = try TrainedRun(run, cell: cell, epoch: epoch)
         guard trained.config.kind != .text else { throw DataError("use rnnlab generate for a text model") }
-        let d = try dataset(trained, data: data, labels: labels)
+        if trained.config.kind == .csv {
+            return try SeriesInference.forecasts(trained, data: data, indexColumn: indexColumn).map {
+                Prediction(index: $0.index, actual: $0.actual, forecast: $0.forecast)
+            }
+        }
+        guard indexColumn == nil else { throw DataError("--index-column applies to a CSV series run") }
+        let d = try dataset(trained, data: data, labels: labels, needsTargets: false)
         let count = d.dense?.count ?? d.tokens!.count
         var predictions: [Prediction] = []
         for start in stride(from: 0, to: count, by: 256) {
@@ -226,15 +290,10 @@ package enum Inference {
             let k = out.shape[1]
             for (row, i) in idx.enumerated() {
                 let v = Array(out.data[(row * k)..<((row + 1) * k)]).map(Double.init)
-                if trained.config.kind == .csv {
-                    let value = v[0] * trained.preprocessing.std! + trained.preprocessing.mean!
-                    predictions.append(Prediction(sample: d.names[i], forecast: value))
-                } else {
-                    let m = v.max()!, e = v.map { exp($0 - m) }, total = e.reduce(0, +)
-                    let best = e.indices.max { e[$0] < e[$1] }!
-                    let name = trained.preprocessing.classes?[best] ?? String(best)
-                    predictions.append(Prediction(sample: d.names[i], label: name, probability: e[best] / total))
-                }
+                let m = v.max()!, e = v.map { exp($0 - m) }, total = e.reduce(0, +)
+                let best = e.indices.max { e[$0] < e[$1] }!
+                let name = trained.preprocessing.classes?[best] ?? String(best)
+                predictions.append(Prediction(sample: d.names[i], label: name, probability: e[best] / total))
             }
         }
         return predictions
@@ -243,7 +302,13 @@ package enum Inference {
 
 /// One sample's prediction: a forecast, or a class with its probability.
 package struct Prediction: Codable, Equatable, Sendable {
-    package var sample: String
+    /// A classifier's sample: the start of its text, or "image N".
+    package var sample: String? = nil
+    /// A forecast's row ("row 53", as error messages count rows), or its value in the column `--index-column`
+    /// names; "after row 120, the last" for the forecast past the data.
+    package var index: String? = nil
+    /// The value the forecast is of, where the data hold it (none after the last row).
+    package var actual: Double? = nil
     package var forecast: Double? = nil
     package var label: String? = nil, probability: Double? = nil
 
@@ -263,7 +328,7 @@ package struct Prediction: Codable, Equatable, Sendable {
     /// escapes of PostgreSQL's text format and of TSV readers), so splitting on tabs and unescaping gives it back.
     var tabSeparated: String {
         var out = ""
-        for c in sample.unicodeScalars {
+        for c in (sample ?? index ?? "").unicodeScalars {
             switch c {
             case "\\": out += "\\\\"
             case "\t": out += "\\t"
@@ -289,16 +354,16 @@ package struct Prediction: Codable, Equatable, Sendable {
         case .text:
             return predictions.map { p in
                 forecasts
-                    ? "\(p.tabSeparated)\t\(fmt(p.forecast ?? .nan, 6))"
+                    ? "\(p.tabSeparated)\t\(p.actual.map { fmt($0, 6) } ?? "")\t\(fmt(p.forecast ?? .nan, 6))"
                     : "\(p.tabSeparated)\t\(p.label ?? "")\t\(String(format: "%.3f", p.probability ?? .nan))"
             }
         case .csv:
             let field = csvField
-            return [forecasts ? "sample,forecast" : "sample,class,probability"]
+            return [forecasts ? "index,actual,forecast" : "sample,label,probability"]
                 + predictions.map { p in
                     forecasts
-                        ? "\(field(p.sample)),\(p.forecast ?? .nan)"
-                        : "\(field(p.sample)),\(field(p.label ?? "")),\(p.probability ?? .nan)"
+                        ? "\(field(p.index ?? "")),\(p.actual.map { "\($0)" } ?? ""),\(p.forecast ?? .nan)"
+                        : "\(field(p.sample ?? "")),\(field(p.label ?? "")),\(p.probability ?? .nan)"
                 }
         case .jsonl:
             let encoder = JSONEncoder()

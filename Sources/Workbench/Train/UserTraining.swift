@@ -1,4 +1,5 @@
 import Foundation
+import Statistics
 import Logging
 import TensorCore
 import Recurrent
@@ -178,6 +179,8 @@ package enum UserTraining {
         package var words: [String]? = nil
         package var classes: [String]? = nil
         package var mean: Double? = nil, std: Double? = nil
+        /// A series' in-sample one-step naive MAE (the training part, in its units): the scale of MASE.
+        package var naiveScale: Double? = nil
         package var outputs = 1, inputSize = 1
         /// Rows (labelled texts) or images held out, in order, after them the training ones in order: the
         /// split, for tools that rebuild the data (scripts/continue_in_pytorch.py).
@@ -293,6 +296,9 @@ package enum UserTraining {
         task.custom = Self.recipe(
             c, input: 1, outputs: 1, vocabulary: nil, head: .lastStep, objective: .meanSquaredError)
         prep.mean = series.mean; prep.std = series.std
+        prep.naiveScale = ForecastErrors.naiveScale(Array(series.values[0..<series.split]))
+        task.units = SeriesForecasts.Units(
+            name: c.column!, mean: series.mean, std: series.std, naiveScale: prep.naiveScale)
         return (task, prep)
     }
 
@@ -474,6 +480,7 @@ package enum UserTraining {
         }
         var now = preprocessing, before = old
         if old.sha256 == nil { now.sha256 = nil }  // written before rnnlab recorded checksums
+        if old.naiveScale == nil { now.naiveScale = nil }  // or the series' naive scale
         // The files' contents, wherever they are now.
         let contents = { (p: inout Preprocessing) in
             p.sha256 = p.sha256.map { Dictionary($0.values.map { ($0, $0) }) { a, _ in a } }
