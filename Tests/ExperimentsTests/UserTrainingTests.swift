@@ -403,6 +403,15 @@ final class UserTrainingTests: XCTestCase {
             from: Data(contentsOf: try run(idx, "idx").appendingPathComponent("results.json")))
         XCTAssertEqual(r.models.map(\.cell), [.lstm])
         XCTAssertNotNil(r.models[0].testAccuracy)
+        // The held-out split read per class: the confusion matrix counts every held-out image once, and its
+        // diagonal is the accuracy.
+        let scores = try XCTUnwrap(r.models[0].classScores)
+        XCTAssertEqual(scores.support.reduce(0, +), r.testCount)
+        XCTAssertEqual(scores.accuracy, r.models[0].testAccuracy!, accuracy: 1e-9)
+        let idxReport = try String(
+            contentsOf: dir.appendingPathComponent("idx/report.html"), encoding: .utf8)
+        XCTAssertTrue(idxReport.contains("Confusion matrix and per-class scores (validation split)"))
+        XCTAssertTrue(idxReport.contains("real/train/confusion.svg"))
         let predictions = try Inference.predict(
             run: dir.appendingPathComponent("idx"), cell: .lstm, data: URL(fileURLWithPath: idx.data),
             labels: URL(fileURLWithPath: idx.labels!))

@@ -110,7 +110,31 @@ final class ForecastErrorsTests: XCTestCase {
         XCTAssertEqual(e.rmse, (6.0 / 3.0).squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(e.naiveMAE, 2, accuracy: 1e-12)
         XCTAssertEqual(e.mase!, (4.0 / 3.0) / (7.0 / 3.0), accuracy: 1e-12)
-        XCTAssertNil(ForecastErrors(actual: [1], forecast: [1], naive: [1], scale: 0).mase, "a flat series has no scale")
+        XCTAssertNil(
+            ForecastErrors(actual: [1], forecast: [1], naive: [1], scale: 0).mase, "a flat series has no scale")
         XCTAssertNil(ForecastErrors.naiveScale([3]))
+    }
+}
+
+final class ClassificationScoresTests: XCTestCase {
+    /// Against scikit-learn 1.5: confusion_matrix and precision_recall_fscore_support(zero_division=0) of
+    /// y_true = [0, 0, 0, 1, 1, 2, 2, 2, 2], y_pred = [0, 1, 0, 1, 1, 2, 0, 2, 1] (worked by hand here).
+    func testScoresEqualScikitLearns() {
+        let s = ClassificationScores(
+            actual: [0, 0, 0, 1, 1, 2, 2, 2, 2], predicted: [0, 1, 0, 1, 1, 2, 0, 2, 1], classes: 3)
+        XCTAssertEqual(s.counts, [[2, 1, 0], [0, 2, 0], [1, 1, 2]])
+        XCTAssertEqual(s.support, [3, 2, 4])
+        XCTAssertEqual(s.precision[0], 2.0 / 3.0, accuracy: 1e-12)  // predicted 0: 3 times, right twice
+        XCTAssertEqual(s.precision[1], 0.5, accuracy: 1e-12)  // predicted 1: 4 times, right twice
+        XCTAssertEqual(s.precision[2], 1, accuracy: 1e-12)
+        XCTAssertEqual(s.recall, [2.0 / 3.0, 1, 0.5].map { $0 }, "recall: right of actual")
+        XCTAssertEqual(s.f1[1], 2 * 0.5 * 1 / 1.5, accuracy: 1e-12)
+        XCTAssertEqual(s.f1[2], 2 * 1 * 0.5 / 1.5, accuracy: 1e-12)
+        XCTAssertEqual(s.accuracy, 6.0 / 9.0, accuracy: 1e-12)
+        XCTAssertEqual(s.macroF1, (2.0 / 3.0 + 2.0 / 3.0 + 2.0 / 3.0) / 3, accuracy: 1e-12)
+        // A class never predicted has precision and F1 0, not NaN.
+        let never = ClassificationScores(actual: [0, 1], predicted: [0, 0], classes: 2)
+        XCTAssertEqual(never.precision[1], 0)
+        XCTAssertEqual(never.f1[1], 0)
     }
 }

@@ -18,6 +18,11 @@ extension TaskTraining {
                 m.forecasts, units: units, split: "validation", path: "real/\(key)/forecast_vs_actual.svg",
                 folder: folder, report: &report)
         }
+        if let classes = m.classNames {
+            try ClassifierReadings.draw(
+                m.classScores, models: r.models.map(\.model), classes: classes, split: "validation", key: key,
+                folder: folder, report: &report)
+        }
         try GatesOverTime.draw(
             m.gates, path: { "real/\(key)/\($0.rawValue)_gates.svg" }, folder: folder, report: &report)
         if let inside = m.inside { try draw(inside, key: key, folder: folder, report: &report) }

@@ -29,6 +29,8 @@ package enum TaskTraining {
         package var testItems: [Double] = []
         /// A series forecaster's errors in the series' units on the validation period (`rnnlab train`).
         package var forecastErrors: ForecastErrors? = nil
+        /// A classifier's confusion matrix and per-class scores on the validation split (`rnnlab train`).
+        package var classScores: ClassificationScores? = nil
     }
 
     /// One model trained from a further seed: its history and its one read of the test split.
@@ -102,6 +104,8 @@ package enum TaskTraining {
         package var compareGateInits: [GateInit] = []
         /// A series in its own units: its forecasts of the validation period are also read in them (`rnnlab train`).
         package var units: SeriesForecasts.Units? = nil
+        /// A classifier's class names: its validation split is also read per class (`rnnlab train`).
+        package var classNames: [String]? = nil
         /// The cells trained, and the whole recipe when a user set it (`rnnlab train`); nil: built from the fields.
         package var cells = CellKind.studied
         package var custom: ModelRecipe? = nil
@@ -227,6 +231,8 @@ package enum TaskTraining {
         /// A series' forecasts of the validation period in its units, per model.
         var forecasts: [SeriesForecasts.ModelForecasts] = []
         var units: SeriesForecasts.Units? = nil
+        /// A classifier's scores per model on the validation split, and its class names.
+        var classScores: [ClassificationScores] = [], classNames: [String]? = nil
     }
 
     /// A character model's held-out passage read by its units and gates, or how few characters of it the model knows.
@@ -249,9 +255,15 @@ package enum TaskTraining {
                 try SeriesForecasts.measure(trained, windows: task.validation ?? task.test!, units: units)
             } ?? []
         for (i, f) in forecasts.enumerated() { results[i].forecastErrors = f.errors }
-        let inUnits = task.units.flatMap { SeriesForecasts.finding(forecasts, units: $0, split: "validation") }
-        let findings =
-            try judged(task, results, trained, tracking, flow, seeds?.findings ?? []) + (inUnits.map { [$0] } ?? [])
+        let scores = try task.classNames.map { try ClassifierReadings.measure(trained, task, classes: $0) } ?? []
+        for (i, s) in scores.enumerated() { results[i].classScores = s }
+        let read = [
+            task.units.flatMap { SeriesForecasts.finding(forecasts, units: $0, split: "validation") },
+            task.classNames.flatMap {
+                ClassifierReadings.finding(scores, models: results.map(\.model), classes: $0, split: "validation")
+            }
+        ].compactMap { $0 }
+        let findings = try judged(task, results, trained, tracking, flow, seeds?.findings ?? []) + read
         var gates: [GatesOverTime.Reading] = []
         if task.showsGatesOverTime, let v = task.validation, case .dense(let x) = v.batch([0]).input {
             gates = try GatesOverTime.measure(
@@ -275,7 +287,8 @@ package enum TaskTraining {
             result: result, title: task.title, label: task.label, objective: recipe.objective,
             trackers: trained.map { ($0.cell, tracking.trackers[$0.cell]!) }, flow: flow, gates: gates,
             inside: inside, listed: findings + (inside.map { UnitsOverText.findings($0.units) } ?? []),
-            steps: task.steps ?? 1, forecasts: forecasts, units: task.units)
+            steps: task.steps ?? 1, forecasts: forecasts, units: task.units, classScores: scores,
+            classNames: task.classNames)
     }
 
     /// The task's findings: over seeds, its results against the baselines, how the weights evolved, the gradient

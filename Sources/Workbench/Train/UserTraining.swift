@@ -338,6 +338,7 @@ package enum UserTraining {
             c,
             input: c.embedding, outputs: names.count, vocabulary: vocab.count, head: .lastStep,
             objective: .crossEntropy)
+        task.classNames = names
         return (task, prep)
     }
 
@@ -363,6 +364,7 @@ package enum UserTraining {
         task.custom = Self.recipe(
             c,
             input: images.width, outputs: classes, vocabulary: nil, head: .lastStep, objective: .crossEntropy)
+        task.classNames = prep.classes
         return (task, prep)
     }
 
