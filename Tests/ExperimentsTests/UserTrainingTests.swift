@@ -195,6 +195,16 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertEqual(UnitsOverText.passage(from: Array("abc\ndef")), Array("def"))
     }
 
+    /// A cell without a recurrent weight matrix (minGRU) is said to have none, not drawn as "no finite values".
+    func testACellWithoutWhhIsNamedNotFailed() throws {
+        var c = small(.csv, "seattle-weather-tiny.csv")
+        c.column = "temp_max"; c.cells = [.mingru, .gru]
+        let page = try String(contentsOf: try run(c, "min").appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("minGRU has no recurrent weight matrix W_hh"), "named")
+        XCTAssertFalse(page.contains("no finite values"), "no figure fails for want of W_hh")
+        XCTAssertFalse(page.contains("was not drawn"))
+    }
+
     /// A text model: checkpoints per cell, config.json equal to the settings, a vocabulary, and generated text
     /// that starts with the prime and uses only the model's characters.
     func testTextTrainsAndGenerates() throws {
@@ -320,6 +330,10 @@ final class UserTrainingTests: XCTestCase {
         let aReport = try String(contentsOf: a.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(aReport.contains("In temp_max's own units on the validation period"), "the errors in degrees")
         XCTAssertTrue(aReport.contains("real/train/forecast_vs_actual.svg"))
+        // Its own run's words: the held-out share is its validation split, never "test", and there are no Answers.
+        let words = aReport.replacingOccurrences(of: "<[^>]*>", with: " ", options: .regularExpression)
+        XCTAssertNil(words.range(of: "\\btest\\b", options: [.regularExpression, .caseInsensitive]), "no 'test'")
+        XCTAssertFalse(words.contains("Answers, Q2.1") || words.contains("assignment"))
         let saved = try JSONDecoder().decode(
             RealDataExperiment.TaskResult.self, from: Data(contentsOf: a.appendingPathComponent("results.json")))
         XCTAssertNotNil(saved.models[0].forecastErrors?.mase, "results.json keeps them")

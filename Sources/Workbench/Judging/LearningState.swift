@@ -57,7 +57,11 @@ package struct TrivialBaseline: Codable, Sendable, Equatable {
 /// A model's test accuracy on `samples` test items, for the chance check.
 package struct TestAccuracy: Codable, Sendable, Equatable {
     package var accuracy: Double, samples: Int
-    package init(accuracy: Double, samples: Int) { self.accuracy = accuracy; self.samples = samples }
+    /// What the held-out split is called where it is read ("test"; "validation" in `rnnlab train`).
+    package var split: String
+    package init(accuracy: Double, samples: Int, split: String = "test") {
+        self.accuracy = accuracy; self.samples = samples; self.split = split
+    }
 }
 
 /// One model's learning state on one task and seed, with the numbers it was decided from.
@@ -84,6 +88,8 @@ package struct LearningJudgement: Codable, Sendable, Equatable {
         /// How much the loss fell over the last epochs (still improving), and over how many.
         package var recentDrop: Double?, recentEpochs: Int?
         package var testAccuracy: Double?, testLow: Double?, testHigh: Double?, chance: Double?
+        /// The held-out split's name when it is not "test" (`rnnlab train` reads its validation split).
+        package var heldOut: String? = nil
     }
 
     package struct Spike: Codable, Sendable, Equatable { package var epoch: Int, from: Double, to: Double }
@@ -153,6 +159,7 @@ package enum Judge {
         if let test {
             let w = Stats.wilson(test.accuracy, n: test.samples)
             e.testAccuracy = test.accuracy; e.testLow = w.low; e.testHigh = w.high; e.chance = baseline?.chance
+            e.heldOut = test.split == "test" ? nil : test.split
         }
         if let b = baseline?.validationLoss, b.isFinite {
             // A classifier's accuracy is tested against chance below; its loss needs only to clear its noise.
@@ -216,11 +223,11 @@ extension Judge {
     /// the chance check.
     package static func learning(
         task: String, model: String, seed: Int, history: [EpochRecord], testAccuracy: Double?, testCount: Int,
-        baseline: TrivialBaseline?
+        baseline: TrivialBaseline?, split: String = "test"
     ) -> LearningJudgement {
         learning(
             task: task, model: model, seed: seed, history: history, baseline: baseline,
-            test: testAccuracy.map { TestAccuracy(accuracy: $0, samples: testCount) })
+            test: testAccuracy.map { TestAccuracy(accuracy: $0, samples: testCount, split: split) })
     }
 }
 
@@ -260,7 +267,7 @@ extension LearningJudgement {
             if let acc = e.testAccuracy, let chance = e.chance, let low = e.testLow, let high = e.testHigh,
                 low <= chance, chance <= high
             {
-                return "did not learn (test \(TaskReport.pct(acc)), chance \(TaskReport.pct(chance)))"
+                return "did not learn (\(e.heldOut ?? "test") \(TaskReport.pct(acc)), chance \(TaskReport.pct(chance)))"
             }
             let b = e.baseline ?? .nan, m = e.margin ?? 0
             return e.best < b - m

@@ -10,7 +10,7 @@ extension TaskTraining {
         report.paragraph(r.description)
         try TaskReport.figures(
             task: key, label: m.label, results: r.models, trackers: m.trackers, objective: m.objective,
-            baselines: r.baselines, folder: folder, report: &report)
+            baselines: r.baselines, split: m.heldOut, folder: folder, report: &report)
         try TaskReport.gradientFlowFigure(task: key, label: m.label, m.flow, folder: folder, report: &report)
         try TaskReport.gradientOverTrainingFigure(task: key, label: m.label, r.models, folder: folder, report: &report)
         if let units = m.units {

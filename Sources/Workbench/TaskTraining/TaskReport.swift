@@ -11,13 +11,18 @@ package enum TaskReport {
 
     /// `clip`: the gradient-norm clipping the task trained with (nil: none). `testCount`: the held-out samples the
     /// accuracies were measured on (their binomial intervals). `states`: each model's learning state (first seed).
+    /// `split`: what the held-out split is called ("test"; `rnnlab train` reads its validation split); `inStudy`:
+    /// whether the Answers exist to point to.
     static func findings(
         task: String, results: [TaskTraining.ModelResult], baselines: [String: Double], objective: Objective,
-        clip: Double?, testCount: Int, seeds: Int = 1, states: [LearningJudgement]
+        clip: Double?, testCount: Int, seeds: Int = 1, states: [LearningJudgement], split: String = "test",
+        inStudy: Bool = true
     ) -> [Finding] {
         (objective == .crossEntropy
-            ? classification(task, results, baselines, testCount: testCount, seeds: seeds, states: states)
-            : forecast(results, baselines, seeds: seeds, states: states))
+            ? classification(
+                task, results, baselines, testCount: testCount, seeds: seeds, states: states, split: split,
+                inStudy: inStudy)
+            : forecast(results, baselines, seeds: seeds, states: states, split: split, inStudy: inStudy))
             + stability(results, clip: clip) + weights(results)
     }
 
@@ -25,7 +30,7 @@ package enum TaskReport {
     /// models paired over the test items, the baselines.
     static func classification(
         _ task: String, _ results: [TaskTraining.ModelResult], _ baselines: [String: Double], testCount: Int,
-        seeds: Int, states: [LearningJudgement]
+        seeds: Int, states: [LearningJudgement], split: String = "test", inStudy: Bool = true
     ) -> [Finding] {
         var lines: [Finding] = []
         for (r, state) in zip(results, states) {
@@ -35,19 +40,21 @@ package enum TaskReport {
             lines.append(
                 .detail(
                     """
-                    \(r.model): test accuracy \(Verdicts.accuracyWithInterval(r.testAccuracy ?? .nan, n: testCount)); \
+                    \(r.model): \(split) accuracy \(Verdicts.accuracyWithInterval(r.testAccuracy ?? .nan, n: testCount)); \
                     validation accuracy best \(pct(best)) at epoch \(bestEpoch), last \(pct(accs.last!)); training \
                     accuracy \(pct(trainAcc)); learning state: \(state.brief).
-                    """, numbers: ["test accuracy": r.testAccuracy ?? .nan]))
+                    """, numbers: ["\(split) accuracy": r.testAccuracy ?? .nan]))
         }
         let pairs = Compare.pairsOverItems(
-            results.map { ($0.model, $0.testItems) }, measure: "test accuracy", lowerIsBetter: false)
+            results.map { ($0.model, $0.testItems) }, measure: "\(split) accuracy", lowerIsBetter: false)
         if !pairs.isEmpty {
             lines.append(
                 .detail(
-                    (seeds > 1 ? "First seed, every" : "Every") + " pair paired over the \(testCount) test items: "
+                    (seeds > 1 ? "First seed, every" : "Every") + " pair paired over the \(testCount) \(split) items: "
                         + pairs.map { "\($0.estimateText), p \(fmt($0.p, 2))" }.joined(separator: "; ")
-                        + (seeds > 1 ? "." : "; which of these hold after Holm's correction: Answers, Q2.1.")))
+                        + (seeds > 1 || !inStudy
+                            ? "." : "; which of these hold after Holm's correction: Answers, Q2.1.")
+                ))
         }
         if task == "mnist_rows", let lstm = results.first(where: { $0.cell == .lstm }), let a = lstm.testAccuracy {
             lines.append(
@@ -65,12 +72,12 @@ package enum TaskReport {
     /// Each forecaster's test MSE against the naive forecast and the training mean, with its learning state.
     static func forecast(
         _ results: [TaskTraining.ModelResult], _ baselines: [String: Double], seeds: Int,
-        states: [LearningJudgement]
+        states: [LearningJudgement], split: String = "test", inStudy: Bool = true
     ) -> [Finding] {
         var lines: [Finding] = []
         let naive = baselines.first { $0.key.hasPrefix("naive") }
         for (r, state) in zip(results, states) {
-            var s = "\(r.model): test MSE \(fmt(r.testLoss, 3)) (normalised units)"
+            var s = "\(r.model): \(split) MSE \(fmt(r.testLoss, 3)) (normalised units)"
             if let n = naive {
                 let rel = r.testLoss / n.value
                 s +=
@@ -93,8 +100,7 @@ package enum TaskReport {
                     ? "; on this seed no model scores below the naive forecast."
                     : """
                     ; on this seed \(beat.joined(separator: ", ")) score\(beat.count == 1 ? "s" : "") below the \
-                    naive forecast (paired over the test items and over \(seeds) seed\(seeds == 1 ? "" : "s"): \
-                    Answers, Q2.1).
+                    naive forecast\(inStudy ? " (paired over the test items and over \(seeds) seed\(seeds == 1 ? "" : "s"): Answers, Q2.1)" : "").
                     """
             } else {
                 s += "."
@@ -216,7 +222,8 @@ package enum TaskReport {
 
     static func figures(
         task: String, label: String, results: [TaskTraining.ModelResult], trackers: [(CellKind, WeightEvolution)],
-        objective: Objective, baselines: [String: Double], folder: RunFolder, report: inout HTMLReport
+        objective: Objective, baselines: [String: Double], split: String = "test", folder: RunFolder,
+        report: inout HTMLReport
     ) throws {
         let base = "real/\(task)"
         let loss = lossSeries(results, baselines: objective == .meanSquaredError ? baselines : [:])
@@ -242,25 +249,36 @@ package enum TaskReport {
                         series: acc), "\(base)/accuracy.svg", "Accuracy on the held-out set after each epoch."
                 ))
         }
-        // W_hh spectral norm and saturation, every task.
-        let spectral = results.enumerated().map {
+        // W_hh spectral norm and saturation, every task; a cell without W_hh (minGRU, minLSTM) has no line.
+        let recurrent = results.enumerated().filter { $0.element.cell.hasRecurrentWeights }
+        let spectral = recurrent.map {
             LineSeries(
                 name: $0.element.model, x: $0.element.evolution.map { Double($0.epoch) },
                 y: $0.element.evolution.map { $0.stats["rnn.weight_hh_l0"]?.spectralNorm ?? .nan },
                 color: Palette.color($0.offset))
         }
-        row.append(
-            (
-                LineChart(
-                    title: "\(label): spectral norm of W_hh", xLabel: "epoch (0 = init)",
-                    yLabel: "largest singular value", series: spectral, markers: true),
-                "\(base)/spectral_norm.svg", "Largest singular value of the recurrent weight matrix after each epoch."
-            ))
+        if !spectral.isEmpty {
+            row.append(
+                (
+                    LineChart(
+                        title: "\(label): spectral norm of W_hh", xLabel: "epoch (0 = init)",
+                        yLabel: "largest singular value", series: spectral, markers: true),
+                    "\(base)/spectral_norm.svg",
+                    "Largest singular value of the recurrent weight matrix after each epoch."
+                ))
+        }
         try folder.figureRow(row, into: &report)
+        let without = results.filter { !$0.cell.hasRecurrentWeights }.map(\.model)
+        if !without.isEmpty {
+            report.paragraph(
+                "\(without.joined(separator: ", ")) \(without.count == 1 ? "has" : "have") no recurrent weight matrix "
+                    + "W_hh (the gates read only the input; the state enters elementwise), so no W_hh figure shows "
+                    + "\(without.count == 1 ? "it" : "them").")
+        }
         try saturationFigures(task: task, label: label, results: results, folder: folder, report: &report)
         try weightEvolutionFigures(
             task: task, label: label, results: results, trackers: trackers, folder: folder, report: &report)
-        tables(results: results, trackers: trackers, report: &report)
+        tables(results: results, trackers: trackers, split: split, report: &report)
     }
 
     static func saturationFigures(
@@ -308,7 +326,7 @@ package enum TaskReport {
 
     /// The weight blocks whose distributions are drawn: W_ih and W_hh, per gate block where the cell has several.
     static func distributionBlocks(_ cell: CellKind) -> [(name: String, title: String)] {
-        ["ih", "hh"].flatMap { m in
+        cell.weightMatrices.flatMap { m in
             cell.gateCount == 1
                 ? [("rnn.weight_\(m)_l0", "W_\(m)")]
                 : cell.gateNames.map { ("rnn.weight_\(m)_l0[\($0)]", "W_\(m), gate \($0)") }
@@ -364,7 +382,8 @@ package enum TaskReport {
             into: &report)
         let few = fewEpochs(epochs.count)
         let fewText = few.map { String(epochs[$0]) }.joined(separator: ", ")
-        let overlays: [Chart] = [("rnn.weight_ih_l0", "W_ih"), ("rnn.weight_hh_l0", "W_hh")].map { name, title in
+        let matrices = cell.weightMatrices.map { ("rnn.weight_\($0)_l0", "W_\($0)") }
+        let overlays: [Chart] = matrices.map { name, title in
             DensityChart(
                 title: "\(cell.displayName): \(title) at epochs \(fewText)",
                 xLabel: "weight",
@@ -379,13 +398,13 @@ package enum TaskReport {
                     ),
                     "real/\(task)/\(cell.rawValue)_kde_overlay.svg",
                     """
-                    The assignment's view: kernel densities of all of W_ih and all of W_hh at epochs \
+                    Kernel densities of all of W_ih and all of W_hh at epochs \
                     \(few.map { String(epochs[$0]) }.joined(separator: ", ")), overlaid.
                     """
                 )
             ], into: &report)
         let histograms: [Chart] = epochs.indices.flatMap { i in
-            [("rnn.weight_ih_l0", "W_ih"), ("rnn.weight_hh_l0", "W_hh")].map { name, title in
+            matrices.map { name, title in
                 HistogramChart(
                     title: "\(title), epoch \(epochs[i])", xLabel: "weight",
                     values: tracker.samples[name]?[i] ?? [], width: 300, height: 190) as Chart
@@ -409,7 +428,7 @@ package enum TaskReport {
         _ cell: CellKind, _ tracker: WeightEvolution, task: String, folder: RunFolder, report: inout HTMLReport
     ) throws {
         let blocks = distributionBlocks(cell)
-        let names = ["rnn.weight_ih_l0", "rnn.weight_hh_l0"] + (cell.gateCount > 1 ? blocks.map(\.name) : [])
+        let names = cell.weightMatrices.map { "rnn.weight_\($0)_l0" } + (cell.gateCount > 1 ? blocks.map(\.name) : [])
         let snaps = Array(tracker.snapshots.dropFirst())
         /// One line per parameter or block over the epochs, on a log scale.
         func perEpoch(
@@ -481,7 +500,8 @@ package enum TaskReport {
     }
 
     static func tables(
-        results: [TaskTraining.ModelResult], trackers: [(CellKind, WeightEvolution)], report: inout HTMLReport
+        results: [TaskTraining.ModelResult], trackers: [(CellKind, WeightEvolution)], split: String,
+        report: inout HTMLReport
     ) {
         var rows: [[String]] = []
         for r in results {
@@ -500,7 +520,7 @@ package enum TaskReport {
             headers: ["model", "block", "mean", "std", "max |w|", "spectral norm"], rows: rows,
             caption: "Recurrent weights: initialisation -> after the last epoch")
         report.table(
-            headers: ["model", "parameters", "test loss", "test accuracy", "epochs", "s/epoch", "checkpoints"],
+            headers: ["model", "parameters", "\(split) loss", "\(split) accuracy", "epochs", "s/epoch", "checkpoints"],
             rows: results.map { r in
                 [
                     r.model, String(r.parameters), fmt(r.testLoss, 4), r.testAccuracy.map(pct) ?? "-",
@@ -679,4 +699,11 @@ extension TaskReport {
             ]
         }
     }
+}
+
+extension CellKind {
+    /// Whether the cell has a recurrent weight W_hh (minGRU and minLSTM have none).
+    var hasRecurrentWeights: Bool { recurrentWeight != .none }
+    /// The weight matrices the figures draw: "ih", and "hh" where the cell has one.
+    var weightMatrices: [String] { hasRecurrentWeights ? ["ih", "hh"] : ["ih"] }
 }

@@ -106,6 +106,10 @@ package enum TaskTraining {
         package var units: SeriesForecasts.Units? = nil
         /// A classifier's class names: its validation split is also read per class (`rnnlab train`).
         package var classNames: [String]? = nil
+        /// What the held-out split is called: "test" in the study; `rnnlab train`'s is its validation split.
+        package var heldOutName = "test"
+        /// Whether the task is the study's (its findings may point to the Answers) or a user's own run.
+        package var inStudy = true
         /// The cells trained, and the whole recipe when a user set it (`rnnlab train`); nil: built from the fields.
         package var cells = CellKind.studied
         package var custom: ModelRecipe? = nil
@@ -233,6 +237,8 @@ package enum TaskTraining {
         var units: SeriesForecasts.Units? = nil
         /// A classifier's scores per model on the validation split, and its class names.
         var classScores: [ClassificationScores] = [], classNames: [String]? = nil
+        /// What the held-out split is called.
+        var heldOut = "test"
     }
 
     /// A character model's held-out passage read by its units and gates, or how few characters of it the model knows.
@@ -288,7 +294,7 @@ package enum TaskTraining {
             trackers: trained.map { ($0.cell, tracking.trackers[$0.cell]!) }, flow: flow, gates: gates,
             inside: inside, listed: findings + (inside.map { UnitsOverText.findings($0.units) } ?? []),
             steps: task.steps ?? 1, forecasts: forecasts, units: task.units, classScores: scores,
-            classNames: task.classNames)
+            classNames: task.classNames, heldOut: task.heldOutName)
     }
 
     /// The task's findings: over seeds, its results against the baselines, how the weights evolved, the gradient
@@ -301,12 +307,13 @@ package enum TaskTraining {
         let states = results.map {
             Judge.learning(
                 task: task.key, model: $0.model, seed: 1, history: $0.history, testAccuracy: $0.testAccuracy,
-                testCount: task.testCount, baseline: baseline)
+                testCount: task.testCount, baseline: baseline, split: task.heldOutName)
         }
         return overSeeds
             + TaskReport.findings(
                 task: task.key, results: results, baselines: task.baselines, objective: recipe.objective,
-                clip: recipe.clip, testCount: task.testCount, seeds: task.seeds, states: states)
+                clip: recipe.clip, testCount: task.testCount, seeds: task.seeds, states: states,
+                split: task.heldOutName, inStudy: task.inStudy)
             + TaskReport.comparison(
                 zip(zip(results, trained), states).map { ModelEvolution($0.0, tracking.trackers[$0.1.cell]!, $1) })
             + TaskReport.gradientFlowFindings(flow)

@@ -463,6 +463,8 @@ package enum UserTraining {
         -> (TaskTraining.Task, Preprocessing)
     {
         var (task, preprocessing) = try task(config)
+        // The held-out share decides nothing here but is read every epoch: it is the run's validation split.
+        task.heldOutName = "validation"; task.inStudy = false
         preprocessing.sha256 = try Dictionary(
             ([config.data] + (config.labels.map { [$0] } ?? [])).map {
                 ($0, try DataLedger.checksum(URL(fileURLWithPath: $0)))
