@@ -1,8 +1,13 @@
 """Continue an `rnnlab train` run in PyTorch, alone or across processes, or export it to ONNX.
 
-    python scripts/continue_in_pytorch.py RUN [--cell lstm] [--epochs 5]
-    torchrun --nproc_per_node 2 scripts/continue_in_pytorch.py RUN --epochs 5      # DistributedDataParallel (gloo)
-    python scripts/continue_in_pytorch.py RUN --epochs 0 --onnx model.onnx       # export (and check with onnxruntime)
+    python scripts/continue_in_pytorch.py RUN [--cell lstm] --epochs 8 [--data FILE]
+    torchrun --nproc_per_node 2 scripts/continue_in_pytorch.py RUN --epochs 8      # DistributedDataParallel (gloo)
+    python scripts/continue_in_pytorch.py RUN --onnx model.onnx                  # export (and check with onnxruntime)
+
+--epochs is the run's total, as in rnnlab: a run saved at epoch 5 with --epochs 8 trains epochs 6, 7 and 8 (none
+without --epochs, or with a total it already has). --data reads the data from another place (a run folder moved
+without them); its SHA-256 must be the one the run recorded. A CSV series is read as rnnlab reads it: its
+--delimiter, and its missing values (empty, NA, N/A, NaN, null) refused, skipped or interpolated as --missing says.
 
 RUN is a folder written by `rnnlab train`: config.json (the settings), preprocessing.json (normalisation,
 characters, words, classes) and real/train/<cell>/epoch_NNN.safetensors (PyTorch's parameter names). The data are
@@ -78,8 +83,13 @@ def write_back(ckdir, epoch, model, opt, step, history, weights_meta, optimizer_
     os.replace(tmp, ledger_path)
 
 
-def locate(run, config, key):
-    """A data file of the run: at its recorded path, else at its recorded place relative to the run folder."""
+def locate(run, config, key, override=None):
+    """A data file of the run: `override` (--data), else at its recorded path, else at its recorded place relative to
+    the run folder."""
+    if override:
+        if not os.path.exists(override):
+            raise SystemExit(f"--data {override}: no such file")
+        return override
     candidates = [config[key]] + ([os.path.join(run, config[key + "FromRun"])] if config.get(key + "FromRun") else [])
     for path in candidates:
         if os.path.exists(path):
@@ -87,15 +97,65 @@ def locate(run, config, key):
     raise SystemExit(f"{run}/config.json: its {key} file is at none of {' or '.join(candidates)}")
 
 
-def load_data(run, config, prep):
-    """Training and validation tensors, as rnnlab builds them for this config."""
-    config = dict(config, data=locate(run, config, "data"),
+MISSING = {"", "na", "n/a", "nan", "null"}  # rnnlab's missing marks, as pandas' default NA strings (lower-cased)
+DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def read_series(path, column, delimiter, missing):
+    """The column's values as rnnlab's CSV reader gives them: decimal numbers (spaces around allowed); missing cells
+    refused (`error`), left out (`skip`) or filled linearly between their known neighbours, the edges with the
+    nearest known value (`interpolate`)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=delimiter))
+    cells = []
+    for i, r in enumerate(rows):
+        text = (r.get(column) or "").strip()
+        if text.lower() in MISSING:
+            if missing == "error":
+                raise SystemExit(f"{path}: row {i + 2}, column '{column}' has no value; the run used --missing error")
+            cells.append(None)
+        elif DECIMAL.fullmatch(text):
+            cells.append(float(text))
+        else:
+            raise SystemExit(f"{path}: row {i + 2}, column '{column}': '{text}' is not a number")
+    known = [(i, v) for i, v in enumerate(cells) if v is not None]
+    if missing == "skip" or len(known) == len(cells):
+        return [v for _, v in known]
+    out, k = [], 0
+    for i, v in enumerate(cells):
+        if v is not None:
+            out.append(v); continue
+        while k + 1 < len(known) and known[k + 1][0] < i:
+            k += 1
+        before = known[k] if known[k][0] < i else None
+        after = known[k] if known[k][0] > i else (known[k + 1] if k + 1 < len(known) else None)
+        if before and after:
+            out.append(before[1] + (after[1] - before[1]) * (i - before[0]) / (after[0] - before[0]))
+        else:
+            out.append((before or after)[1])
+    return out
+
+
+def check_same_data(path, prep):
+    """The file's SHA-256 must be one the run recorded (the data moved, not changed)."""
+    recorded = set((prep.get("sha256") or {}).values())
+    if not recorded:
+        return
+    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    if digest not in recorded:
+        raise SystemExit(f"{path}: SHA-256 {digest[:12]}... is not the one the run recorded; it is other data")
+
+
+def load_data(run, config, prep, data=None):
+    """Training and validation tensors, as rnnlab builds them for this config (the data from `data` when given)."""
+    config = dict(config, data=locate(run, config, "data", data),
                   **({"labels": locate(run, config, "labels")} if config.get("labels") else {}))
+    if data:
+        check_same_data(config["data"], prep)
     kind, window, frac = config["kind"], config["window"], config["validationFraction"]
     if kind == "csv":
-        with open(config["data"], newline="") as f:
-            rows = list(csv.DictReader(f))
-        values = np.array([float(r[config["column"]]) for r in rows])
+        values = np.array(read_series(config["data"], config["column"], config.get("delimiter") or ",",
+                                      config.get("missing") or "error"))
         split = int(len(values) * (1 - frac))
         z = (values - prep["mean"]) / prep["std"]
         h = config.get("horizon", 1)
@@ -120,7 +180,7 @@ def load_data(run, config, prep):
     val_idx, train_idx = order[:held], order[held:]
     if kind == "labelled-csv":
         with open(config["data"], newline="") as f:
-            rows = list(csv.DictReader(f))
+            rows = list(csv.DictReader(f, delimiter=config.get("delimiter") or ","))
         classes = {c: i for i, c in enumerate(prep["classes"])}
         index = {w: i for i, w in enumerate(prep["words"])}
         def encode(text):  # rnnlab's Vocabulary: lower-case words of letters, digits and ', the last `window`, padded in front
@@ -168,7 +228,9 @@ class Model(nn.Module):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("run"); ap.add_argument("--cell"); ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("run"); ap.add_argument("--cell")
+    ap.add_argument("--epochs", type=int, help="the run's total epochs to train to, as in rnnlab (default: none)")
+    ap.add_argument("--data", help="the run's data file at another place (its SHA-256 must match the run's)")
     ap.add_argument("--onnx", help="export the model to this ONNX file (standard RNN/LSTM/GRU operators)")
     a = ap.parse_args()
     config = json.load(open(os.path.join(a.run, "config.json")))
@@ -187,7 +249,7 @@ def main():
     model = Model(config, prep, cell)
     model.load_state_dict({k: v.float() for k, v in weights.items()})
 
-    (xtr, ytr), (xva, yva) = load_data(a.run, config, prep)
+    (xtr, ytr), (xva, yva) = load_data(a.run, config, prep, a.data)
     classify = config["kind"] != "csv"
     loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
     def loss_of(m, x, y):
@@ -212,7 +274,9 @@ def main():
         with torch.no_grad():
             print(json.dumps({"epoch": last, "validation_loss_as_loaded": loss_of(model, xva, yva).item()}))
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
-    for epoch in range(last + 1, last + 1 + a.epochs):
+    if a.epochs is not None and a.epochs <= last and rank == 0:
+        print(json.dumps({"note": f"the run has {last} epochs already; --epochs {a.epochs} trains none"}))
+    for epoch in range(last + 1, (a.epochs or 0) + 1):
         sampler = torch.utils.data.distributed.DistributedSampler(range(len(xtr)), shuffle=True, seed=config["seed"]) if distributed else None
         if sampler: sampler.set_epoch(epoch)
         order = list(sampler) if sampler else torch.randperm(len(xtr), generator=torch.Generator().manual_seed(config["seed"] + epoch)).tolist()
@@ -236,7 +300,8 @@ def main():
             print(json.dumps({"epoch": epoch, "train_loss": total / count, "train_samples": count, "validation_loss": val, "processes": int(os.environ.get("WORLD_SIZE", "1"))}))
             history.append({"epoch": epoch, "trainLoss": total / count, "validationLoss": val,
                             "seconds": time.time() - started, "meanGradientNorm": sum(norms) / len(norms),
-                            "maxGradientNorm": max(norms), "parameterGradientNorms": {}})
+                            "maxGradientNorm": max(norms), "parameterGradientNorms": {},
+                            "trainedBy": "PyTorch " + torch.__version__})
             write_back(ckdir, epoch, model, opt, step, history, weights_meta, optimizer_meta)
 
     if a.onnx and rank == 0:

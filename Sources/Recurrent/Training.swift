@@ -20,6 +20,8 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var maxGradientNorm: Double
     /// Per parameter (state-dict name): L2 norm of its gradient before clipping, averaged over the epoch's batches.
     public var parameterGradientNorms: [String: Double]
+    /// What trained the epoch when it was not rnnlab ("PyTorch 2.13.0", written by scripts/continue_in_pytorch.py).
+    public var trainedBy: String? = nil
 
     /// A record of these measurements.
     public init(

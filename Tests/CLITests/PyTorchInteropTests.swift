@@ -37,7 +37,8 @@ extension CLITests {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             }
         }
-        let alone = try python([script, run, "--epochs", "1", "--onnx", dir.appendingPathComponent("m.onnx").path])
+        // --epochs is the total, as in rnnlab: from the run's 2 to 3.
+        let alone = try python([script, run, "--epochs", "3", "--onnx", dir.appendingPathComponent("m.onnx").path])
         XCTAssertEqual(alone.status, 0, alone.output)
         let out = lines(alone.output)
         let loaded = out.first { $0["validation_loss_as_loaded"] != nil }!["validation_loss_as_loaded"] as! Double
@@ -56,7 +57,7 @@ extension CLITests {
         let torchrun = URL(fileURLWithPath: ProcessInfo.processInfo.environment["RNNLAB_PYTHON"] ?? "python3")
             .deletingLastPathComponent().appendingPathComponent("torchrun")
         let ddp = try python(
-            ["-m", "torch.distributed.run", "--nproc_per_node", "2", script, run, "--epochs", "1"],
+            ["-m", "torch.distributed.run", "--nproc_per_node", "2", script, run, "--epochs", "4"],
             environment: ["OMP_NUM_THREADS": "1", "PATH": torchrun.deletingLastPathComponent().path + ":/usr/bin:/bin"])
         XCTAssertEqual(ddp.status, 0, ddp.output)
         let distributed = try XCTUnwrap(lines(ddp.output).first { $0["processes"] as? Int == 2 }, ddp.output)
@@ -83,5 +84,55 @@ extension CLITests {
         XCTAssertEqual(
             records[2]["validationLoss"] as! Double, third["validation_loss"] as! Double, accuracy: 1e-6,
             "epoch 3's record is PyTorch's")
+        let report = try String(
+            contentsOf: URL(fileURLWithPath: run).appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("GRU epochs 3, 4 by PyTorch"), "the report says which epochs PyTorch trained")
+    }
+
+    /// The script reads a series as rnnlab does: its delimiter and its missing values (here interpolated), and from
+    /// another place (--data) once the run folder moved without its data, refusing other data by its SHA-256.
+    func testContinueInPyTorchReadsTheSeriesAsRnnlabDoes() throws {
+        let probe = try python(["-c", "import torch, numpy"])
+        try XCTSkipUnless(probe.status == 0, "no torch / numpy in this Python")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/continue_in_pytorch.py").standardizedFileURL.path
+        var lines = ["date;temp"]
+        for i in 0..<120 {
+            lines.append("d\(i);" + (i % 17 == 5 ? "" : String(format: "%.2f", 10 + 5 * sin(Double(i) / 6))))
+        }
+        let data = dir.appendingPathComponent("semicolon.csv")
+        try (lines.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run")
+        let trained = try rnnlab([
+            "train", "--kind", "csv", "--data", data.path, "--column", "temp", "--delimiter", ";", "--missing",
+            "interpolate", "--window", "8", "--epochs", "2", "--hidden", "6", "--cells", "gru", "--out", run.path
+        ])
+        XCTAssertEqual(trained.status, 0, trained.output)
+        let results =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json")))
+            as! [String: Any]
+        let rnnlabLoss =
+            ((results["models"] as! [[String: Any]])[0]["history"] as! [[String: Any]]).last!["validationLoss"]
+            as! Double
+        func loaded(_ output: String) -> Double? {
+            output.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["validation_loss_as_loaded"]
+                    as? Double
+            }.first
+        }
+        let read = try python([script, run.path])
+        XCTAssertEqual(read.status, 0, read.output)
+        XCTAssertEqual(try XCTUnwrap(loaded(read.output)), rnnlabLoss, accuracy: 1e-5 * max(1, rnnlabLoss))
+        // The folder moved, its data elsewhere: --data finds them, and other data are refused.
+        let moved = dir.appendingPathComponent("moved")
+        try FileManager.default.moveItem(at: run, to: moved)
+        let elsewhere = dir.appendingPathComponent("elsewhere.csv")
+        try FileManager.default.moveItem(at: data, to: elsewhere)
+        XCTAssertNotEqual(try python([script, moved.path]).status, 0, "its data are at none of its recorded places")
+        let found = try python([script, moved.path, "--data", elsewhere.path])
+        XCTAssertEqual(try XCTUnwrap(loaded(found.output)), rnnlabLoss, accuracy: 1e-5 * max(1, rnnlabLoss))
+        try (lines.joined(separator: "\n") + "\nd120;11\n").write(to: elsewhere, atomically: true, encoding: .utf8)
+        let other = try python([script, moved.path, "--data", elsewhere.path])
+        XCTAssertTrue(other.output.contains("is not the one the run recorded"), other.output)
     }
 }

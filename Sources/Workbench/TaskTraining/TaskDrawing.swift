@@ -28,7 +28,20 @@ extension TaskTraining {
         if let inside = m.inside { try draw(inside, key: key, folder: folder, report: &report) }
         report.list(m.listed.map(\.text))
         if let note = resumeNote(r.models) { report.paragraph(note) }
+        if let note = trainedElsewhereNote(r.models) { report.paragraph(note) }
         if let runs = r.gateInits { try drawGateInits(runs, m, folder: folder, report: &report) }
+    }
+
+    /// Which epochs another framework trained (scripts/continue_in_pytorch.py records itself in each epoch's record).
+    static func trainedElsewhereNote(_ models: [ModelResult]) -> String? {
+        let parts = models.compactMap { m -> String? in
+            let elsewhere = m.history.filter { $0.trainedBy != nil }
+            guard let by = elsewhere.first?.trainedBy else { return nil }
+            return "\(m.model) epochs \(elsewhere.map { String($0.epoch) }.joined(separator: ", ")) by \(by)"
+        }
+        guard !parts.isEmpty else { return nil }
+        return "Trained outside rnnlab (scripts/continue_in_pytorch.py), then read back: "
+            + parts.joined(separator: "; ") + ". The other epochs were trained here."
     }
 
     /// A task that did not finish: its error and what a rerun does.
