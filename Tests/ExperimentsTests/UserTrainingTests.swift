@@ -342,7 +342,21 @@ final class UserTrainingTests: XCTestCase {
         XCTAssertTrue(html.contains("The runs differ in epochs, hidden, optimizer; everything else is equal."), html)
         XCTAssertTrue(html.contains("rmsprop"))
         XCTAssertTrue(html.contains("Lowest validation loss (forecast MSE (normalised units)):"), html)
-        XCTAssertFalse(html.contains("Runs measured by"), "one kind of run: one group, no sections")
+        XCTAssertFalse(html.contains("Runs on "), "one kind of run on one series: one group, no sections")
+        // Another column of the file is other data: its runs are ranked apart, though both are MSE.
+        var lows = c
+        lows.column = "temp_min"
+        let onLows = try run(lows, "lows")
+        let apart = try String(
+            contentsOf: try RunComparison.write(runs: [a, onLows], to: dir.appendingPathComponent("apart.html")),
+            encoding: .utf8)
+        for column in ["temp_max", "temp_min"] {
+            XCTAssertTrue(
+                apart.contains(
+                    "Runs on seattle-weather-tiny.csv, column \(column), measured by forecast MSE (normalised units)"),
+                column)
+        }
+        XCTAssertFalse(apart.contains("Lowest validation loss"), "one model on each series: nothing ranked across them")
         let report = try String(contentsOf: b.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("RMSprop lr 0.002"), "the settings sentence comes from the recipe")
         // Figures are files beside the report, shown from there.

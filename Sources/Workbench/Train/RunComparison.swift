@@ -11,6 +11,17 @@ package enum RunComparison {
         var name: String
         var config: [String: String]
         var result: TaskTraining.TaskResult
+        /// The data's contents (their SHA-256 as preprocessing.json records them, else the path) and what is
+        /// predicted of them: runs are ranked only against runs on the same data.
+        var dataKey = ""
+        /// The data as a reader names them: "co2.csv, column ppm".
+        var dataName: String {
+            let file = (config["data"].map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } ?? "?")
+            let target = (config["column"] ?? config["labelColumn"]).map {
+                ", column " + $0.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+            return URL(fileURLWithPath: file).lastPathComponent + (target ?? "")
+        }
         /// What the run's losses measure, so only runs of one kind are ranked together.
         var metric: String {
             switch config["kind"] {
@@ -54,7 +65,14 @@ package enum RunComparison {
         }
         do {
             let result = try JSONDecoder().decode(TaskTraining.TaskResult.self, from: try read("results.json"))
-            return Run(name: folder.path, config: config, result: result)
+            let prep = (try? Data(contentsOf: folder.appendingPathComponent("preprocessing.json"))).flatMap {
+                try? JSONDecoder().decode(UserTraining.Preprocessing.self, from: $0)
+            }
+            let contents = prep?.sha256.map { $0.values.sorted().joined(separator: ",") } ?? config["data"] ?? ""
+            let target = [config["column"], config["textColumn"], config["labelColumn"]].map { $0 ?? "" }
+            return Run(
+                name: folder.path, config: config, result: result,
+                dataKey: ([contents] + target).joined(separator: "|"))
         } catch let e as DataError { throw e } catch {
             throw DataError("\(folder.appendingPathComponent("results.json").path): unreadable (\(error))")
         }
@@ -81,11 +99,14 @@ package enum RunComparison {
                 ? "The runs have the same settings."
                 : "The runs differ in \(diff.map { $0[0] }.joined(separator: ", ")); everything else is equal.")
         report.table(headers: ["setting"] + runs.map(\.name), rows: diff, caption: "Settings that differ")
-        // Runs are compared only with runs whose losses measure the same thing.
-        let groups = Dictionary(grouping: runs, by: \.metric).sorted { $0.key < $1.key }
-        for (metric, group) in groups {
-            if groups.count > 1 { report.section("Runs measured by \(metric)", level: 2) }
-            try compareGroup(group, metric: metric, into: &report)
+        // Runs are compared only with runs on the same data whose losses measure the same thing.
+        let groups = Dictionary(grouping: runs) { "\($0.metric)|\($0.dataKey)" }.values
+            .map { $0 }.sorted { ($0[0].metric, $0[0].dataName) < ($1[0].metric, $1[0].dataName) }
+        for group in groups {
+            if groups.count > 1 {
+                report.section("Runs on \(group[0].dataName), measured by \(group[0].metric)", level: 2)
+            }
+            try compareGroup(group, metric: group[0].metric, into: &report)
         }
         try AtomicFile.write(report.render(), to: page)
         return page
