@@ -197,7 +197,7 @@ let package = Package(
             ],
             exclude: ["Hostile"],
             swiftSettings: simdSettings),
-        .testTarget(name: "ChartsTests", dependencies: ["Charts"], swiftSettings: simdSettings),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], swiftSettings: simdSettings),
         .testTarget(name: "FilesTests", dependencies: ["Files", "TestSupport"])
     ]
 )

@@ -67,15 +67,27 @@ extension HTMLReport {
             var a = Math.abs(v);
             return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : String(+v.toPrecision(4));
           }
-          // Decades on a log axis that spans three or more; otherwise round steps (placed on the log scale).
+          // A log axis: its decades, every k-th where there are many (at most 7 labels); over fewer than three
+          // decades, 1-2-5 steps (then 1-9) so values below 1 keep their labels. Otherwise round linear steps.
           function ticks(lo, hi, log) {
             var t = [], v;
             if (log) {
-              for (var e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-                v = Math.pow(10, e);
-                if (v >= lo * 0.999 && v <= hi * 1.001) t.push(v);
+              var within = function (v) { return v >= lo * 0.999 && v <= hi * 1.001; };
+              var e0 = Math.floor(Math.log10(lo)), e1 = Math.ceil(Math.log10(hi)), e;
+              for (e = e0; e <= e1; e++) if (within(Math.pow(10, e))) t.push(e);
+              if (t.length >= 3) {
+                var k = Math.ceil(t.length / 7);
+                return t.filter(function (e) { return e % k === 0; }).map(function (e) { return Math.pow(10, e); });
               }
-              if (t.length >= 3) return t;
+              var steps = [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
+              for (var s = 0; s < steps.length; s++) {
+                t = [];
+                for (e = e0; e <= e1; e++) steps[s].forEach(function (m) {
+                  var v = +(m * Math.pow(10, e)).toPrecision(12);
+                  if (within(v)) t.push(v);
+                });
+                if (t.length >= 3) return t;
+              }
             }
             t = [];
             var span = hi - lo || 1, mag = Math.pow(10, Math.floor(Math.log10(span / 5)));
@@ -94,6 +106,14 @@ extension HTMLReport {
             var L = 70, R = 16 + legendW, T = 34, B = 44;
             var svg = el("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, "class": "explorable-chart",
                                   role: "img", "aria-label": d.title });
+            // Zoomed, a point outside the view still draws when its neighbour is inside or across, so the line
+            // reaches the edge between sparse points (the plot's clip path cuts it there).
+            function inView(s, j) {
+              var x = s.x[j];
+              if (!view || (x >= view[0] && x <= view[1])) return true;
+              var n = x < view[0] ? s.x[j + 1] : s.x[j - 1];
+              return n !== undefined && n !== null && (x < view[0] ? n >= view[0] : n <= view[1]);
+            }
             function visiblePoints() {
               var pts = [];
               d.series.forEach(function (s, i) {
@@ -101,7 +121,7 @@ extension HTMLReport {
                 s.x.forEach(function (x, j) {
                   var y = s.y[j];
                   if (x === null || y === null || (d.yLog && y <= 0) || (d.xLog && x <= 0)) return;
-                  if (view && (x < view[0] || x > view[1])) return;
+                  if (!inView(s, j)) return;
                   pts.push([x, y, i]);
                 });
               });
@@ -129,7 +149,10 @@ extension HTMLReport {
               label((L + W - R) / 2, H - 8, "middle", 12, d.xLabel, svg);
               el("text", { x: 14, y: (T + H - B) / 2, "text-anchor": "middle", "font-size": 12,
                            transform: "rotate(-90 14 " + (T + H - B) / 2 + ")" }, svg).textContent = d.yLabel;
-              var plot = el("g", {}, svg);
+              var clip = "clip-" + Math.random().toString(36).slice(2);
+              el("rect", { x: L, y: T, width: W - R - L, height: H - B - T },
+                 el("clipPath", { id: clip }, el("defs", {}, svg)));
+              var plot = el("g", { "clip-path": "url(#" + clip + ")" }, svg);
               d.series.forEach(function (s, i) {
                 if (hidden[i]) return;
                 var run = [];
@@ -146,7 +169,7 @@ extension HTMLReport {
                   var y = s.y[j];
                   var ok = x !== null && y !== null && !(d.yLog && y <= 0) && !(d.xLog && x <= 0);
                   if (!ok) { flush(); return; }
-                  if (view && (x < view[0] || x > view[1])) return;
+                  if (!inView(s, j)) return;
                   run.push(sx(x).toFixed(2) + "," + sy(y).toFixed(2));
                 });
                 flush();
@@ -196,7 +219,8 @@ extension HTMLReport {
                   lines.push([s.name + ": " + fmt(s.y[best]) + " at " + fmt(s.x[best]), s.color]);
                 });
                 el("line", { x1: px, x2: px, y1: T, y2: H - B, stroke: "#999", "stroke-dasharray": "3 3" }, cursor);
-                var bx = px + 10 + 220 > W ? px - 230 : px + 10;
+                // The box stays inside the plot area, clear of the legend to its right.
+                var bx = Math.max(L + 2, px + 10 + 220 > W - R ? px - 230 : px + 10);
                 el("rect", { x: bx, y: T + 4, width: 220, height: 8 + 15 * lines.length, fill: "#fff", stroke: "#ccc",
                              opacity: 0.94 }, cursor);
                 lines.forEach(function (l, k) {

@@ -167,6 +167,8 @@ public struct HTMLReport: Sendable {
             .evidence img{width:100%;height:auto}
             details{margin:.4em 0;font-size:.9em} summary{cursor:pointer;color:#0072B2}
             table{max-width:100%;overflow-x:auto;display:block}
+            @media (max-width:700px){body{padding:0 .5em;margin:1em auto} figure{margin:.6em 0} \
+            .row figure{flex-basis:100%;max-width:100%;margin:.3em 0} .evidence figure{min-width:0} nav ul{columns:1}}
             </style></head><body>
             <h1>\(Self.escape(title))</h1>
             <nav><ul>\(toc.joined())</ul></nav>

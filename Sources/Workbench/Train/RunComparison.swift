@@ -143,10 +143,8 @@ package enum RunComparison {
                     title: "Validation accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", series: accuracy,
                     width: 560, height: 360))
         }
-        report.blocks.append(
-            .figure(
-                svg: try SmallMultiples(title: "Curves", panels: charts, columns: 2).svg(),
-                caption: "Every model of these runs.", file: nil))
+        // Side by side, each its own chart: explorable in the page (hover, zoom, hide a run).
+        try report.figureRow(charts.map { ($0, "Every model of these runs.", nil) })
         report.table(
             headers: [
                 "run", "model", "parameters", "epochs", "validation loss", "accuracy", "W_hh std", "W_hh spectral norm"
