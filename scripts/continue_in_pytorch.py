@@ -136,6 +136,19 @@ def read_series(path, column, delimiter, missing):
     return out
 
 
+def tokenize(text, tokens):
+    """rnnlab's tokens: lower-cased words of letters, digits and ', or every character (a Swift Character: a
+    grapheme cluster, as the `regex` module's \\X reads one; without it, code points, which differ only where a
+    character such as an emoji with a skin tone is several of them)."""
+    if tokens == "words":
+        return re.findall(r"[\w']+", text.lower().replace("_", " "))
+    try:
+        import regex
+        return regex.findall(r"\X", text)
+    except ImportError:  # code points, CRLF kept as one as Swift keeps it
+        return re.findall(r"\r\n|.", text, re.S)
+
+
 def check_same_data(path, prep):
     """The file's SHA-256 must be one the run recorded (the data moved, not changed)."""
     recorded = set((prep.get("sha256") or {}).values())
@@ -183,9 +196,8 @@ def load_data(run, config, prep, data=None):
             rows = list(csv.DictReader(f, delimiter=config.get("delimiter") or ","))
         classes = {c: i for i, c in enumerate(prep["classes"])}
         index = {w: i for i, w in enumerate(prep["words"])}
-        def encode(text):  # rnnlab's Vocabulary: lower-case words of letters, digits and ', the last `window`, padded in front
-            words = re.findall(r"[\w']+", text.lower().replace("_", " "))
-            ids = [index.get(w, 1) for w in words][-window:]
+        def encode(text):  # rnnlab's Vocabulary: its tokens, the last `window`, padded in front
+            ids = [index.get(w, 1) for w in tokenize(text, prep.get("tokens") or "words")][-window:]
             return [0] * (window - len(ids)) + ids
         x = torch.tensor([encode(r[config["textColumn"]]) for r in rows])
         y = torch.tensor([classes[r[config["labelColumn"]]] for r in rows])

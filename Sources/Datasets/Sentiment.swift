@@ -48,11 +48,15 @@ public struct LabelledTexts {
     public init(texts: [String], labels: [Int]) { self.texts = texts; self.labels = labels }
 }
 
-/// Word-level vocabulary: lower-cased words (letters, digits, apostrophes), the `size - 2` most frequent
-/// in the training texts, id 0 = padding, 1 = unknown.
+/// A vocabulary of words (lower-cased letters, digits, apostrophes) or of characters (every one, case and punctuation
+/// kept: for telling languages or programs apart they are the signal): the `size - 2` most frequent tokens of the
+/// training texts, id 0 = padding, 1 = unknown.
 public struct Vocabulary {
-    /// The words by id: pad, unknown, then by frequency.
+    /// What a text is cut into.
+    public enum Tokens: String, Codable, CaseIterable, Sendable { case words, chars }
+    /// The tokens by id: pad, unknown, then by frequency.
     public let words: [String]
+    public let tokens: Tokens
     /// The id of each word.
     public let index: [String: Int]
     /// The ids of padding and of words outside the vocabulary.
@@ -63,10 +67,16 @@ public struct Vocabulary {
         text.lowercased().split { !($0.isLetter || $0.isNumber || $0 == "'") }.map(String.init)
     }
 
-    /// The `size - 2` most frequent words of `texts`, plus pad and unknown.
-    public init(texts: [String], size: Int) {
+    /// A text as `tokens`: its words, or its characters.
+    public static func tokenize(_ text: String, _ tokens: Tokens) -> [String] {
+        tokens == .words ? tokenize(text) : text.map(String.init)
+    }
+
+    /// The `size - 2` most frequent tokens of `texts`, plus pad and unknown.
+    public init(texts: [String], size: Int, tokens: Tokens = .words) {
+        self.tokens = tokens
         var counts: [String: Int] = [:]
-        for t in texts { for w in Self.tokenize(t) { counts[w, default: 0] += 1 } }
+        for t in texts { for w in Self.tokenize(t, tokens) { counts[w, default: 0] += 1 } }
         let top = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(
             max(size - 2, 0)
         ).map(\.key)
@@ -80,14 +90,14 @@ public struct Vocabulary {
     public var count: Int { words.count }
 
     /// A saved vocabulary, in its order (pad and unknown first).
-    public init(words: [String]) {
-        self.words = words
+    public init(words: [String], tokens: Tokens = .words) {
+        self.words = words; self.tokens = tokens
         index = Dictionary(words.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Ids padded or truncated to `length` at the front (Keras' default 'pre'), so the last step sees the end.
     public func encode(_ text: String, length: Int) -> [Int] {
-        let ids = Self.tokenize(text).map { index[$0] ?? Self.unknown }
+        let ids = Self.tokenize(text, tokens).map { index[$0] ?? Self.unknown }
         let kept = ids.suffix(length)
         return [Int](repeating: Self.pad, count: length - kept.count) + kept
     }

@@ -32,6 +32,9 @@ struct Train: ParsableCommand {
     @Option(help: "CSV column to forecast (--kind csv).") var column: String?
     @Option(help: "Text and label columns (--kind labelled-csv).") var textColumn: String?
     @Option(help: "The label column (--kind labelled-csv).") var labelColumn: String?
+    @Option(
+        help: "How labelled texts are read: words (lower-cased, punctuation dropped) or chars (every character kept).")
+    var tokens: Vocabulary.Tokens?
     @Option(help: "CSV field delimiter, one character (default: a comma; e.g. ';' or a tab).") var delimiter: String?
     @Option(
         help: """
@@ -101,6 +104,7 @@ struct Train: ParsableCommand {
         if let column { c.column = column }
         if let textColumn { c.textColumn = textColumn }
         if let labelColumn { c.labelColumn = labelColumn }
+        if let tokens { c.tokens = tokens }
         if let delimiter { c.delimiter = delimiter == "\\t" ? "\t" : delimiter }
         if let missing { c.missing = missing }
         if let window { c.window = window }
@@ -268,3 +272,5 @@ struct Export: ParsableCommand {
         print("Wrote \(onnx).")
     }
 }
+
+extension Vocabulary.Tokens: ExpressibleByArgument {}

@@ -135,4 +135,38 @@ extension CLITests {
         let other = try python([script, moved.path, "--data", elsewhere.path])
         XCTAssertTrue(other.output.contains("is not the one the run recorded"), other.output)
     }
+
+    /// Labelled texts read as characters (--tokens chars): the script encodes them as rnnlab does and gets its
+    /// validation loss back.
+    func testContinueInPyTorchReadsCharacterTokens() throws {
+        let probe = try python(["-c", "import torch, numpy"])
+        try XCTSkipUnless(probe.status == 0, "no torch / numpy in this Python")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/continue_in_pytorch.py").standardizedFileURL.path
+        var rows = ["code,language"]
+        for i in 0..<24 {
+            rows.append(i % 2 == 0 ? "\"let x\(i) = [\(i), 2];\",swift" : "\"x\(i) = {'a': \(i)}\",python")
+        }
+        let data = dir.appendingPathComponent("code.csv")
+        try (rows.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("chars")
+        let trained = try rnnlab([
+            "train", "--kind", "labelled-csv", "--data", data.path, "--text-column", "code", "--label-column",
+            "language", "--tokens", "chars", "--window", "12", "--epochs", "2", "--hidden", "6", "--out", run.path
+        ])
+        XCTAssertEqual(trained.status, 0, trained.output)
+        let results =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json")))
+            as! [String: Any]
+        let rnnlabLoss =
+            ((results["models"] as! [[String: Any]])[0]["history"] as! [[String: Any]]).last!["validationLoss"]
+            as! Double
+        let read = try python([script, run.path])
+        XCTAssertEqual(read.status, 0, read.output)
+        let loaded = read.output.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["validation_loss_as_loaded"]
+                as? Double
+        }.first
+        XCTAssertEqual(try XCTUnwrap(loaded, read.output), rnnlabLoss, accuracy: 1e-5 * max(1, rnnlabLoss))
+    }
 }

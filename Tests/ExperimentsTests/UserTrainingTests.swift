@@ -462,6 +462,21 @@ final class UserTrainingTests: XCTestCase {
         let t = try UserTraining.task(lab).0
         XCTAssertEqual(t.recipe.outputs, 2)
         XCTAssertTrue(t.description.contains("4 texts in 2 classes (neg, pos)"), t.description)
+        // Read as characters (--tokens chars): case and punctuation kept, the last `window` characters of each.
+        var chars = lab
+        chars.tokens = .chars
+        let (charTask, charPrep) = try UserTraining.task(chars)
+        XCTAssertEqual(charPrep.tokens, .chars)
+        let tokens = try XCTUnwrap(charPrep.words).dropFirst(2)
+        XCTAssertTrue(tokens.allSatisfy { $0.count == 1 }, "one character each: \(tokens)")
+        XCTAssertTrue(tokens.contains(" "), "spaces kept: \(tokens)")
+        XCTAssertTrue(charTask.description.contains("characters of each (case and punctuation kept)"))
+        let charRun = try run(chars, "chars")
+        XCTAssertEqual(
+            try Inference.predict(run: charRun, cell: nil, data: csv, labels: nil).count, 4, "predict reads characters")
+        var wrong = small(.csv, "seattle-weather-tiny.csv")
+        wrong.column = "temp_max"; wrong.tokens = .chars
+        XCTAssertThrowsError(try wrong.validate()) { XCTAssertTrue("\($0)".contains("--tokens applies to")) }
         // A file without the label column: predict classifies it, evaluate refuses it naming the column (it used
         // to count every row as the first class: "accuracy 25.0%").
         let labelled = try run(lab, "labelled")

@@ -170,7 +170,7 @@ package enum Inference {
                 needsTargets
                 ? try labelColumn(table, c.labelColumn!, data) : table.header.firstIndex(of: c.labelColumn!)
             let classOf = Dictionary(uniqueKeysWithValues: (p.classes ?? []).enumerated().map { ($1, $0) })
-            let vocab = Vocabulary(words: p.words ?? [])
+            let vocab = Vocabulary(words: p.words ?? [], tokens: p.tokens ?? .words)
             let labels = try table.rows.enumerated().map { i, row -> Int in
                 guard let li else { return 0 }
                 guard let k = classOf[row[li]] else {

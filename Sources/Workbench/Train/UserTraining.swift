@@ -36,6 +36,8 @@ package enum UserTraining {
         package var column: String? = nil, textColumn: String? = nil, labelColumn: String? = nil
         /// CSV: the field delimiter (nil: a comma), and what a series' missing values become (nil: an error).
         package var delimiter: String? = nil, missing: MissingValues? = nil
+        /// Labelled texts: read as words (nil, the default) or as characters.
+        package var tokens: Vocabulary.Tokens? = nil
 
         /// The delimiter as the CSV reader takes it.
         package var delimiterScalar: Unicode.Scalar { delimiter.flatMap { $0.unicodeScalars.first } ?? "," }
@@ -150,6 +152,8 @@ package enum UserTraining {
             case .csv where column == nil: throw DataError("--kind csv needs --column (the series to forecast)")
             case .labelledCSV where textColumn == nil || labelColumn == nil:
                 throw DataError("--kind labelled-csv needs --text-column and --label-column")
+            case _ where tokens != nil && kind != .labelledCSV:
+                throw DataError("--tokens applies to --kind labelled-csv")
             case .idx where labels == nil: throw DataError("--kind idx needs --labels (the IDX labels file)")
             default: break
             }
@@ -178,6 +182,8 @@ package enum UserTraining {
         package var characters: [String]? = nil
         package var words: [String]? = nil
         package var classes: [String]? = nil
+        /// What `words` are: words (nil) or characters (`--tokens chars`).
+        package var tokens: Vocabulary.Tokens? = nil
         package var mean: Double? = nil, std: Double? = nil
         /// A series' in-sample one-step naive MAE (the training part, in its units): the scale of MASE.
         package var naiveScale: Double? = nil
@@ -323,14 +329,20 @@ package enum UserTraining {
         }
         let val = pick(order[0..<nVal]), train = pick(order[nVal...])
         prep.order = order; prep.heldOut = nVal
-        let vocab = Vocabulary(texts: train.texts, size: 20_000)
+        let unit = c.tokens ?? .words
+        let vocab = Vocabulary(texts: train.texts, size: 20_000, tokens: unit)
         prep.words = vocab.words; prep.classes = names; prep.outputs = names.count; prep.inputSize = c.embedding
+        prep.tokens = c.tokens
         task = TaskTraining.Task(
             key: "train", title: "Classifying \(c.textColumn!) by \(c.labelColumn!) in \(url.lastPathComponent)",
             description:
                 "\(all.texts.count) texts in \(names.count) classes (\(names.joined(separator: ", "))); "
                 + "\(train.texts.count) for training, \(val.texts.count) held out; the last \(c.window) "
-                + "words of each, a vocabulary of \(vocab.count - 2) training words.",
+                + (unit == .words
+                    ? "words of each (lower-cased, punctuation dropped), a vocabulary of \(vocab.count - 2) training "
+                        + "words."
+                    : "characters of each (case and punctuation kept), \(vocab.count - 2) distinct training "
+                        + "characters."),
             inputSize: c.embedding, outputs: names.count, hidden: c.hidden, epochs: c.epochs, batch: c.batch,
             lr: c.learningRate, clip: c.clip, objective: .crossEntropy)
         task.tokens = (vocab.dataset(train, length: c.window), vocab.dataset(val, length: c.window), vocab.count)
