@@ -37,11 +37,16 @@ package enum TaskReport {
             let accs = r.history.compactMap(\.validationAccuracy)
             guard let best = accs.max(), let bestEpoch = accs.firstIndex(of: best).map({ $0 + 1 }) else { continue }
             let trainAcc = r.history.last?.trainAccuracy ?? .nan
+            let held = Verdicts.accuracyWithInterval(r.testAccuracy ?? .nan, n: testCount)
+            // Where the held-out split is the validation split (rnnlab train) its last epoch is that read.
+            let curve =
+                split == "validation"
+                ? "after the last epoch (best \(pct(best)) at epoch \(bestEpoch))"
+                : "; validation accuracy best \(pct(best)) at epoch \(bestEpoch), last \(pct(accs.last!))"
             lines.append(
                 .detail(
                     """
-                    \(r.model): \(split) accuracy \(Verdicts.accuracyWithInterval(r.testAccuracy ?? .nan, n: testCount)); \
-                    validation accuracy best \(pct(best)) at epoch \(bestEpoch), last \(pct(accs.last!)); training \
+                    \(r.model): \(split) accuracy \(held)\(split == "validation" ? " " : "")\(curve); training \
                     accuracy \(pct(trainAcc)); learning state: \(state.brief).
                     """, numbers: ["\(split) accuracy": r.testAccuracy ?? .nan]))
         }
