@@ -80,6 +80,16 @@ struct Train: ParsableCommand {
     @Option(help: "Threads for the numeric kernels (the default is this machine's core count).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Move an earlier run in --out aside instead of refusing other settings.") var fresh = false
+    @Option(
+        help: """
+            Sweep a setting: KEY=V1,V2 or KEY=FIRST..LAST (repeatable; e.g. --sweep hidden=32,64 --sweep seed=1..5). \
+            One run per combination under --out, named by its settings; rnnlab compare groups their seeds.
+            """)
+    var sweep: [String] = []
+    @Flag(help: "With --sweep: write the runs' configs, jobs.txt and sweep.sbatch, and run nothing.") var jobsOnly =
+        false
+    @Flag(help: "With --sweep: submit the runs as a Slurm job array (sbatch sweep.sbatch).") var slurm = false
+    @Option(help: "With --slurm: more sbatch options, e.g. \"--partition cpu --account x\".") var slurmArgs: String?
 
     func makeConfig() throws -> UserTraining.Config {
         var c: UserTraining.Config
@@ -134,11 +144,17 @@ struct Train: ParsableCommand {
     func validate() throws {
         try requireAtLeast(1, threads, "threads")
         _ = try makeConfig()
+        if sweep.isEmpty && (jobsOnly || slurm || slurmArgs != nil) {
+            throw ValidationError("--jobs-only, --slurm and --slurm-args go with --sweep")
+        }
+        if jobsOnly && slurm { throw ValidationError("--jobs-only writes the jobs; --slurm submits them: choose one") }
+        do { _ = try Sweep(sweep) } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
         try RNNLab.prepare()
         let config = try makeConfig()
+        if !sweep.isEmpty { return try runSweep(config) }
         let root = URL(fileURLWithPath: out)
         let command = (["rnnlab"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         // One writer per folder, from before --fresh moves anything until the report is written.
@@ -153,6 +169,53 @@ struct Train: ParsableCommand {
             progress: { ProgressPrinter(label: $0) }, rerun: command)
         let report = try UserTraining.run(config, context: context, studyParts: Study.builtIn.map { $0.name })
         print("Open \(report.path) (checkpoints under \(out)/real/train/<cell>/; settings in \(out)/config.json).")
+    }
+}
+
+extension Train {
+    /// The sweep planned under --out (every run's config.json, jobs.txt, sweep.sbatch), then trained here one run
+    /// after another, submitted to Slurm, or left for a scheduler.
+    func runSweep(_ config: UserTraining.Config) throws {
+        let root = URL(fileURLWithPath: out)
+        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let runs = try Sweep(sweep).plan(config, root: root, binary: binary, threads: threads)
+        let jobs = root.appendingPathComponent("jobs.txt").path, script = root.appendingPathComponent("sweep.sbatch")
+        if jobsOnly {
+            print("\(runs.count) runs planned: one command per line in \(jobs); a Slurm array in \(script.path).")
+            return
+        }
+        if slurm { return try submit(script, runs: runs.count) }
+        for (i, run) in runs.enumerated() {
+            print("[\(i + 1)/\(runs.count)] \(run.folder.lastPathComponent)")
+            let config = run.folder.appendingPathComponent("config.json").path
+            let command = "rnnlab train --config \(config) --out \(run.folder.path)"
+            let lock = try RunLock(run.folder, command: command)
+            defer { lock.release() }
+            let context = RunContext(
+                folder: try RunFolder(run.folder), cache: DataCache(fetcher: SystemPackageFetcher()),
+                threads: threads, progress: { ProgressPrinter(label: $0) }, rerun: command)
+            _ = try UserTraining.run(run.config, context: context, studyParts: Study.builtIn.map { $0.name })
+        }
+        print("\(runs.count) runs under \(out); compare them: rnnlab compare \(out)/*/")
+    }
+
+    /// `sbatch [--slurm-args] sweep.sbatch`, its job id printed with how to follow it.
+    func submit(_ script: URL, runs: Int) throws {
+        let extra = (slurmArgs ?? "").split(separator: " ").map(String.init)
+        let p = Process(), pipe = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["sbatch", "--parsable"] + extra + [script.path]
+        p.standardOutput = pipe; p.standardError = pipe
+        do { try p.run() } catch { throw ValidationError("cannot run sbatch: \(error)") }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw ValidationError("sbatch refused the sweep: \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        let id =
+            output.split(separator: ";").first.map(String.init)?.trimmingCharacters(in: .whitespacesAndNewlines)
+            ?? output
+        print("Submitted \(runs) runs as Slurm job array \(id); follow them with: squeue -j \(id)")
     }
 }
 

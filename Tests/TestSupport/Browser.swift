@@ -29,7 +29,8 @@ public enum Browser {
               setTimeout(function () {
                 var out;
                 try { out = JSON.stringify(\(measure)); } catch (e) { out = JSON.stringify({ error: String(e) }); }
-                var p = document.createElement("pre"); p.id = "probe"; p.textContent = out; document.body.appendChild(p);
+                var p = document.createElement("pre"); p.id = "probe"; p.textContent = out;
+                document.body.appendChild(p);
               }, 300);
             });
             </script></body></html>

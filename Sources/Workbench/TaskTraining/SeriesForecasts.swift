@@ -83,7 +83,8 @@ package enum SeriesForecasts {
                 yLabel: units.name, series: series),
             path,
             caption:
-                "Each model's forecast (dashed) of every \(split) value against the actual value, in the series' units.",
+                "Each model's forecast (dashed) of every \(split) value against the actual value, in the series' "
+                + "units.",
             into: &report)
     }
 }

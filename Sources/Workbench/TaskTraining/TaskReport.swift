@@ -105,7 +105,7 @@ package enum TaskReport {
                     ? "; on this seed no model scores below the naive forecast."
                     : """
                     ; on this seed \(beat.joined(separator: ", ")) score\(beat.count == 1 ? "s" : "") below the \
-                    naive forecast\(inStudy ? " (paired over the test items and over \(seeds) seed\(seeds == 1 ? "" : "s"): Answers, Q2.1)" : "").
+                    naive forecast\(inStudy ? pairedNote(seeds) : "").
                     """
             } else {
                 s += "."
@@ -113,6 +113,11 @@ package enum TaskReport {
             lines.append(s)
         }
         return lines
+    }
+
+    /// Where the study's Answers test the forecasters against the naive forecast.
+    static func pairedNote(_ seeds: Int) -> String {
+        " (paired over the test items and over \(seeds) seed\(seeds == 1 ? "" : "s"): Answers, Q2.1)"
     }
 
     /// How often each model's validation loss rose, its largest gradient norm and whether clipping acted.

@@ -150,6 +150,7 @@ package enum RunComparison {
                 "run", "model", "parameters", "epochs", "validation loss", "accuracy", "W_hh std", "W_hh spectral norm"
             ],
             rows: rows, caption: "After the last epoch")
+        if let groups = seedGroups(runs) { return compareOverSeeds(groups, metric: metric, into: &report) }
         let all = runs.flatMap { r in r.result.models.map { (r.name, $0) } }
         if all.count > 1, let best = all.min(by: { $0.1.testLoss < $1.1.testLoss }) {
             report.paragraph(

@@ -59,8 +59,8 @@ package enum SeriesInference {
         let scale = run.preprocessing.naiveScale ?? ForecastErrors.naiveScale(actual)
         let note =
             run.preprocessing.naiveScale == nil
-            ? "MASE is scaled by this data's own one-step naive MAE: the run's preprocessing.json predates the training "
-                + "part's" : nil
+            ? "MASE is scaled by this data's own one-step naive MAE: the run's preprocessing.json predates the "
+                + "training part's" : nil
         return (
             ForecastErrors(actual: actual, forecast: known.map(\.forecast), naive: known.map(\.naive), scale: scale),
             note
