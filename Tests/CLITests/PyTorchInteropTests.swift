@@ -13,6 +13,23 @@ extension CLITests {
         try ChildProcess.python(args, environment: environment)
     }
 
+    /// The last epoch's validation loss in a run's results.json.
+    func lastValidationLoss(_ run: URL) throws -> Double {
+        let results = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: run.appendingPathComponent("results.json")))
+        let models = try XCTUnwrap((results as? [String: Any])?["models"] as? [[String: Any]])
+        let history = try XCTUnwrap(models.first?["history"] as? [[String: Any]])
+        return try XCTUnwrap(history.last?["validationLoss"] as? Double)
+    }
+
+    /// The validation loss the script printed for the weights it loaded.
+    func loaded(_ output: String) -> Double? {
+        output.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["validation_loss_as_loaded"]
+                as? Double
+        }.first
+    }
+
     func testContinueInPyTorchAndExportToONNX() throws {
         let probe = try python(["-c", "import torch, onnx, onnxruntime"])
         try XCTSkipUnless(probe.status == 0, "no torch / onnx / onnxruntime in this Python")
@@ -108,18 +125,7 @@ extension CLITests {
             "interpolate", "--window", "8", "--epochs", "2", "--hidden", "6", "--cells", "gru", "--out", run.path
         ])
         XCTAssertEqual(trained.status, 0, trained.output)
-        let results =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json")))
-            as! [String: Any]
-        let rnnlabLoss =
-            ((results["models"] as! [[String: Any]])[0]["history"] as! [[String: Any]]).last!["validationLoss"]
-            as! Double
-        func loaded(_ output: String) -> Double? {
-            output.split(separator: "\n").compactMap {
-                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["validation_loss_as_loaded"]
-                    as? Double
-            }.first
-        }
+        let rnnlabLoss = try lastValidationLoss(run)
         let read = try python([script, run.path])
         XCTAssertEqual(read.status, 0, read.output)
         XCTAssertEqual(try XCTUnwrap(loaded(read.output)), rnnlabLoss, accuracy: 1e-5 * max(1, rnnlabLoss))
@@ -155,18 +161,9 @@ extension CLITests {
             "language", "--tokens", "chars", "--window", "12", "--epochs", "2", "--hidden", "6", "--out", run.path
         ])
         XCTAssertEqual(trained.status, 0, trained.output)
-        let results =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json")))
-            as! [String: Any]
-        let rnnlabLoss =
-            ((results["models"] as! [[String: Any]])[0]["history"] as! [[String: Any]]).last!["validationLoss"]
-            as! Double
+        let rnnlabLoss = try lastValidationLoss(run)
         let read = try python([script, run.path])
         XCTAssertEqual(read.status, 0, read.output)
-        let loaded = read.output.split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["validation_loss_as_loaded"]
-                as? Double
-        }.first
-        XCTAssertEqual(try XCTUnwrap(loaded, read.output), rnnlabLoss, accuracy: 1e-5 * max(1, rnnlabLoss))
+        XCTAssertEqual(try XCTUnwrap(loaded(read.output), read.output), rnnlabLoss, accuracy: 1e-5 * max(1, rnnlabLoss))
     }
 }
