@@ -4,7 +4,7 @@ import Foundation
 /// root, no systemd): a munge key and daemon, a slurm.conf for this host, slurmctld and slurmd in the background.
 /// `start` returns nil, with why, where it cannot be had; `stop` ends what it started.
 public final class LocalSlurm {
-    var daemons: [Process] = []
+    var pids: [Int32] = []
     let state: URL
 
     /// The cluster, up and its node idle; or the reason it could not be started.
@@ -68,15 +68,16 @@ public final class LocalSlurm {
         guard r.status == 0 else { throw SlurmUnavailable("setting up munge and slurm.conf failed: \(r.output)") }
     }
 
-    /// slurmctld and slurmd in the foreground of their own processes, then a wait for the node to be idle.
+    /// slurmctld and slurmd in the foreground of their own sessions, started by the shell and detached: a
+    /// long-lived child of Foundation's Process blocks its one reaping thread in wait4 on Linux, and with it every
+    /// later child's exit (the stall this test first met). Then a wait for the node to be idle.
     func launch() throws {
         for daemon in ["/usr/sbin/slurmctld", "/usr/sbin/slurmd"] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: daemon)
-            p.arguments = ["-D"]
-            p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
-            try p.run()
-            daemons.append(p)
+            let r = try Self.shell("setsid \(daemon) -D </dev/null >/dev/null 2>&1 & echo $!")
+            guard let pid = Int32(r.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw SlurmUnavailable("\(daemon) did not start: \(r.output)")
+            }
+            pids.append(pid)
         }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -99,9 +100,11 @@ public final class LocalSlurm {
 
     /// Stops the daemons this cluster started (munged stays for the next one).
     public func stop() {
-        for p in daemons where p.isRunning { p.terminate() }
-        for p in daemons { p.waitUntilExit() }
-        daemons = []
+        for pid in pids { kill(pid, SIGTERM) }
+        for pid in pids {
+            for _ in 0..<100 where kill(pid, 0) == 0 { usleep(50_000) }
+        }
+        pids = []
         try? FileManager.default.removeItem(at: state)
     }
 
