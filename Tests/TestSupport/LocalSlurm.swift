@@ -29,10 +29,18 @@ public final class LocalSlurm {
         state = FileManager.default.temporaryDirectory.appendingPathComponent("slurm-\(UUID().uuidString)")
     }
 
-    static func shell(_ command: String) throws -> (status: Int32, output: String) {
-        let (status, out) = try ChildProcess.run(URL(fileURLWithPath: "/bin/sh"), ["-c", command])
+    /// `command` run by bash, bounded by coreutils' timeout (a Slurm client retries a silent controller for minutes).
+    static func shell(_ command: String, seconds: Int = 60) throws -> (status: Int32, output: String) {
+        let (status, out) = try ChildProcess.run(
+            URL(fileURLWithPath: "/usr/bin/timeout"), ["-k", "5", "\(seconds)", "/bin/bash", "-c", command])
         return (status, String(decoding: out, as: UTF8.self))
     }
+
+    /// Bash that closes every descriptor above 2 before it starts a daemon. Foundation's Process learns that a child
+    /// ended when a socket it handed the child is closed by every holder; a daemon that inherits it (munged does)
+    /// keeps the child "running" for ever, and every wait on it with it: the hang of a fresh CI machine.
+    static let closeInherited =
+        #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null; true"#
 
     /// The munge key and folders, and slurm.conf for this host (its core count and a memory it has).
     func configure() throws {
@@ -62,18 +70,19 @@ public final class LocalSlurm {
             NodeName=\(host) CPUs=\(cpus) RealMemory=1000 State=UNKNOWN
             PartitionName=debug Nodes=\(host) Default=YES MaxTime=INFINITE State=UP
             CONF
+            \(Self.closeInherited)
             pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1
             """
         let r = try Self.shell(setup)
         guard r.status == 0 else { throw SlurmUnavailable("setting up munge and slurm.conf failed: \(r.output)") }
     }
 
-    /// slurmctld and slurmd in the foreground of their own sessions, started by the shell and detached: a
-    /// long-lived child of Foundation's Process blocks its one reaping thread in wait4 on Linux, and with it every
-    /// later child's exit (the stall this test first met). Then a wait for the node to be idle.
+    /// slurmctld and slurmd in the foreground of their own sessions, started by the shell and detached (a long-lived
+    /// child of Foundation's Process would block its one reaping thread in wait4), holding none of this process's
+    /// descriptors (`closeInherited`). Then a wait for the node to be idle.
     func launch() throws {
         for daemon in ["/usr/sbin/slurmctld", "/usr/sbin/slurmd"] {
-            let r = try Self.shell("setsid \(daemon) -D </dev/null >/dev/null 2>&1 & echo $!")
+            let r = try Self.shell("\(Self.closeInherited); setsid \(daemon) -D </dev/null >/dev/null 2>&1 & echo $!")
             guard let pid = Int32(r.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw SlurmUnavailable("\(daemon) did not start: \(r.output)")
             }
@@ -81,7 +90,8 @@ public final class LocalSlurm {
         }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            if let r = try? Self.shell("sinfo -h -o %T"), r.status == 0, r.output.contains("idle") { return }
+            let r = try? Self.shell("sinfo -h -o %T", seconds: 20)
+            if let r, r.status == 0, r.output.contains("idle") { return }
             usleep(250_000)
         }
         throw SlurmUnavailable("the node did not become idle within 60 s")
@@ -91,7 +101,7 @@ public final class LocalSlurm {
     public func waitFor(_ jobs: [String], seconds: Double = 300) throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            let r = try Self.shell("squeue -h -j \(jobs.joined(separator: ",")) -o %i 2>/dev/null")
+            let r = try Self.shell("squeue -h -j \(jobs.joined(separator: ",")) -o %i 2>/dev/null", seconds: 20)
             if r.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return true }
             usleep(500_000)
         }
