@@ -41,6 +41,8 @@ package enum Study {
         package var threads: Int
         /// Move an earlier run in the folder aside instead of refusing to mix settings.
         package var fresh: Bool
+        /// The merge of a study run in shards: refuse, naming them, while any shard has not finished.
+        package var merge = false
         /// The command line, for the manifest and for the rerun hint of a failed part.
         package var arguments: [String]
         /// Where training progress goes (the CLI's terminal printer; nothing by default).
@@ -135,9 +137,11 @@ package enum Study {
         let ledger = DataLedger()
         let started = ISO8601DateFormatter().string(from: Date())
         let plans = options.plans
+        try StudyShards.refuseRunning(plans, out)
         // One writer: held until the report is written (a second run into `out` is refused by name meanwhile).
         let lock = try RunLock(out, command: options.rerunCommand)
         defer { lock.release() }
+        if options.merge { try StudyShards.requireFinished(plans, out) }
         for note in lock.notes { Logger(label: "rnnlab").notice("\(out.path): \(note)") }
         let (begun, history) = try RunManifest.begin(
             plannedManifest(options, plans, started: started), in: lock, fresh: options.fresh,

@@ -3,6 +3,7 @@ import Workbench
 import ArgumentParser
 import Charts
 import Recurrent
+import Datasets
 
 /// A part of the study, as a cell is a part of a network: one type, registered once, that the study, the command
 /// line, the manifest, resume checks and the Answers ask and never name. A part measures into the run folder (its
@@ -11,7 +12,7 @@ import Recurrent
 ///
 /// A new part is one type conforming to this protocol, passed in `Study.Options.parts` (the command line registers
 /// `Study.builtIn`); nothing else changes.
-package protocol StudyPart {
+package protocol StudyPart: SendableMetatype {
     /// Every setting of the part, as manifest.json keeps it under the part's name (a rerun with other settings is
     /// refused field by field).
     associatedtype Options: Codable & Sendable
@@ -38,6 +39,10 @@ package protocol StudyPart {
 
     /// Trains (resuming from the run folder's checkpoints) and measures; writes checkpoints and results files.
     static func measure(_ options: Options, _ context: RunContext) throws -> Measurements
+    /// The independent pieces of `measure`'s training (a task from one seed): each trains its own models into the
+    /// run folder and writes nothing else, so shards run at once on machines that share the folder, and `measure`
+    /// after them trains nothing. What no shard trains, `measure` trains. Default: none.
+    static func shards(_ options: Options) -> [PartShard]
     /// The measurements a finished run saved with these settings, for `rnnlab report` to draw without measuring
     /// again; nil where there are none (the part is then measured again from its checkpoints, without training).
     static func saved(_ options: Options, in folder: RunFolder) -> Measurements?
@@ -52,6 +57,7 @@ package protocol StudyPart {
 extension StudyPart {
     package static var skipsWithoutData: Bool { false }
     package static func saved(_ options: Options, in folder: RunFolder) -> Measurements? { nil }
+    package static func shards(_ options: Options) -> [PartShard] { [] }
     package static var title: String { name }
 
     /// This part with `options` (nil: the profile's defaults) and the study's shared settings, ready to run.
@@ -59,7 +65,10 @@ extension StudyPart {
         let settled = applying(shared, to: options ?? defaults(quick: shared.quick))
         return PartPlan(
             name: name, title: title, skipsWithoutData: skipsWithoutData,
-            settings: (try? JSONValue(encoding: settled)) ?? .null
+            settings: (try? JSONValue(encoding: settled)) ?? .null,
+            shards: shards(settled).map {
+                var s = $0; s.name = "\(name)/\(s.name)"; return s
+            }
         ) { context, report in
             let measurements =
                 try (context.trains ? nil : saved(settled, in: context.folder)) ?? measure(settled, context)
@@ -99,6 +108,22 @@ package struct PartJudgement {
     }
 }
 
+/// One independent piece of a part's training (a task from one seed): it trains its own models into the run folder,
+/// resuming from their checkpoints, and writes nothing else.
+package struct PartShard: Sendable {
+    /// Unique within its part ("sine-seed2"); the study names it PART/NAME ("toy/sine-seed2").
+    package var name: String
+    /// Its training work in multiply-adds (`ModelRecipe.work`), for a scheduler's time limit; it may read data.
+    package var work: @Sendable (DataCache) throws -> Double
+    package var train: @Sendable (RunContext) throws -> Void
+    package init(
+        _ name: String, work: @escaping @Sendable (DataCache) throws -> Double,
+        train: @escaping @Sendable (RunContext) throws -> Void
+    ) {
+        self.name = name; self.work = work; self.train = train
+    }
+}
+
 /// A part with its settings, ready to run: the type-erased form the study loops over.
 package struct PartPlan {
     package let name: String
@@ -106,6 +131,8 @@ package struct PartPlan {
     let skipsWithoutData: Bool
     /// The settings as manifest.json records them.
     package let settings: JSONValue
+    /// Its training in independent pieces (`StudyPart.shards`), named PART/SHARD.
+    package let shards: [PartShard]
     let run: (RunContext, inout HTMLReport) throws -> PartJudgement
     /// Whether this run trains it; false: a part the folder holds from an earlier command, drawn again from its
     /// checkpoints and saved measurements so the report and findings keep it.

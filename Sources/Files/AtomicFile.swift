@@ -36,6 +36,7 @@ public enum AtomicFile {
                 throw FileFormatError("\(url.path): rename failed: \(String(cString: strerror(errno)))")
             }
             FaultPoints.reach(.renamed, write: fault)
+            FaultPoints.paused(after: url)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             if let e = error as? FileFormatError { throw e }

@@ -4,6 +4,9 @@ import Foundation
 /// process kills itself (SIGKILL, as `kill -9` or a node loss would) at its Nth atomic write (`AtomicFile.write`,
 /// counted from 1), at PHASE `temporary` (the temporary file written and flushed, not yet renamed over the target) or
 /// `renamed` (the new file in place, the write not yet returned to its caller). Unset: no write is ever faulted.
+///
+/// With `RNNLAB_PAUSE_AT_WRITE=SUFFIX:N`, the process stops for good (until killed) once the Nth write of a file whose
+/// path ends with SUFFIX is in place: a test cancels a Slurm shard there, mid-training, not by timing luck.
 public enum FaultPoints {
     public enum Phase: String, Sendable { case temporary, renamed }
 
@@ -16,6 +19,22 @@ public enum FaultPoints {
         }
         return (n, phase)
     }()
+
+    /// The planned pause, read once from the environment.
+    static let pause: (suffix: String, count: Int)? = {
+        guard let spec = ProcessInfo.processInfo.environment["RNNLAB_PAUSE_AT_WRITE"],
+            let colon = spec.lastIndex(of: ":"), let n = Int(spec[spec.index(after: colon)...]), n > 0
+        else { return nil }
+        return (String(spec[..<colon]), n)
+    }()
+    static let pauseMatches = Counter()
+
+    /// Stops here for good when `url` is the planned pause's Nth matching write.
+    static func paused(after url: URL) {
+        guard let pause, url.path.hasSuffix(pause.suffix), pauseMatches.next() == pause.count else { return }
+        FileHandle.standardError.write(Data("rnnlab: fault point: paused after writing \(url.path)\n".utf8))
+        while true { sleep(3600) }
+    }
 
     /// The atomic writes begun so far in this process.
     static let writes = Counter()

@@ -59,7 +59,12 @@ public final class RunLock {
     /// Opens and locks FOLDER/.rnnlab.lock, checking after the lock that the path still names the file locked
     /// (a run that moved the folder aside or removed the file meanwhile makes it stale: try again).
     static func lock(_ folder: URL, holder: String, notes: inout [String]) throws -> Int32 {
-        let path = folder.appendingPathComponent(fileName).path
+        try lock(file: folder.appendingPathComponent(fileName), holder: holder, notes: &notes)
+    }
+
+    /// Opens and locks the lock file `file`, naming `holder` in it (a shard's, or a run folder's).
+    static func lock(file: URL, holder: String, notes: inout [String]) throws -> Int32 {
+        let path = file.path, folder = file.deletingLastPathComponent()
         for _ in 0..<8 {
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else {

@@ -15,7 +15,8 @@ struct RNNLab: ParsableCommand {
         abstract: "Recurrent networks (RNN, LSTM, GRU) from scratch: train, measure, and see inside them.",
         subcommands: [All.self] + Study.builtIn.map(partCommand)
             + [
-                Report.self, Train.self, Generate.self, Evaluate.self, Predict.self, Export.self, Compare.self,
+                Report.self, ShardCommand.self, Train.self, Generate.self, Evaluate.self, Predict.self, Export.self,
+                Compare.self,
                 Classify.self, Fetch.self, Bench.self, GalleryCommand.self
             ],
         defaultSubcommand: All.self)

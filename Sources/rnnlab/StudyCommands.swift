@@ -31,8 +31,10 @@ struct RunOptions: ParsableArguments {
             resuming it.
             """
     ) var fresh = false
+    @OptionGroup var shards: ShardOptions
 
     func validate() throws {
+        try shards.validate()
         try requireAtLeast(1, threads, "threads")
         try requireAtLeast(1, seeds, "seeds")
         if let cells {
@@ -107,6 +109,8 @@ func runStudy(_ run: RunOptions, chosen: Set<String>?, settings: (inout Study.Op
     options.fetcher = SystemPackageFetcher()
     options.codeVersion = describedCodeVersion()
     settings(&options)
+    if run.shards.slurm || run.shards.jobsOnly { return try submitShards(options, run) }
+    options.merge = run.shards.merge
     let outcome = try Study.run(options, out: URL(fileURLWithPath: run.out))
     if let moved = outcome.history.movedTo { print("The earlier run in \(run.out) was moved to \(moved.path).") }
     try finish(outcome, out: run.out, started: started)

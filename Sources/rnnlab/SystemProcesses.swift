@@ -1,3 +1,4 @@
+import ArgumentParser
 import Datasets
 import Experiments
 import Foundation
@@ -48,3 +49,23 @@ func describedCodeVersion() -> String {
     let commit = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     return p.terminationStatus == 0 && !commit.isEmpty ? "\(CodeVersion.release) (git \(commit))" : CodeVersion.release
 }
+
+/// `sbatch --parsable ARGS`: the job id it prints, or a ValidationError with what sbatch said. Bounded: a scheduler
+/// that does not answer within 2 minutes is reported, not waited for.
+func sbatch(_ args: [String]) throws -> String {
+    let p = Process(), pipe = Pipe()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["timeout", "120", "sbatch", "--parsable"] + args
+    p.standardOutput = pipe; p.standardError = pipe
+    do { try p.run() } catch { throw ValidationError("cannot run sbatch: \(error)") }
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    p.waitUntilExit()
+    if p.terminationStatus == 124 { throw ValidationError("sbatch did not answer within 2 minutes: \(output)") }
+    if p.terminationStatus == 127 { throw ValidationError("sbatch is not installed here (Slurm's client)") }
+    guard p.terminationStatus == 0 else { throw ValidationError("sbatch refused the job: \(output)") }
+    return output.split(separator: ";").first.map(String.init) ?? output
+}
+
+/// `--slurm-args "--partition cpu --account x"` as separate arguments.
+func splitSlurmArgs(_ text: String?) -> [String] { (text ?? "").split(separator: " ").map(String.init) }

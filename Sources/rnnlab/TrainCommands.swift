@@ -201,20 +201,7 @@ extension Train {
 
     /// `sbatch [--slurm-args] sweep.sbatch`, its job id printed with how to follow it.
     func submit(_ script: URL, runs: Int) throws {
-        let extra = (slurmArgs ?? "").split(separator: " ").map(String.init)
-        let p = Process(), pipe = Pipe()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sbatch", "--parsable"] + extra + [script.path]
-        p.standardOutput = pipe; p.standardError = pipe
-        do { try p.run() } catch { throw ValidationError("cannot run sbatch: \(error)") }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw ValidationError("sbatch refused the sweep: \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        let id =
-            output.split(separator: ";").first.map(String.init)?.trimmingCharacters(in: .whitespacesAndNewlines)
-            ?? output
+        let id = try sbatch(splitSlurmArgs(slurmArgs) + [script.path])
         print("Submitted \(runs) runs as Slurm job array \(id); follow them with: squeue -j \(id)")
     }
 }

@@ -95,17 +95,11 @@ package enum RealDataExperiment {
             let (result, advice) = TaskTraining.failedTask(key, error, rerun: context.rerun, logger: context.logger)
             tasks.append(result); drawings.append(.failed(result, advice: advice))
         }
-        for name in TaskName.allCases where o.tasks?.contains(name) ?? (name != .fashionMNIST || o.fashionEpochs > 0) {
+        for name in chosenTasks(o) {
             let key = name.rawValue
-            var task: Task
+            let task: Task
             do {
-                task = try build(name, o, context.cache)
-                // Every decision and per-epoch number on a validation split; the held-out data is the test split.
-                task.carveValidation(
-                    fraction: o.validationFraction, seed: o.seed,
-                    chronological: name == .seattleTemperature || name == .stocks)
-                task.seeds = name == .mnistPixels ? min(o.seeds, o.pixelSeeds) : o.seeds
-                task.cells = o.cells
+                task = try prepared(name, o, context.cache)
             } catch let e as DataError {
                 context.logger.warning("skipping \(key): \(e)")
                 tasks.append(
@@ -125,6 +119,27 @@ package enum RealDataExperiment {
         let summary = Summary(tasks: tasks, findings: tasks.flatMap(\.findings))
         try context.folder.writeJSON(summary, to: "real/results.json")
         return Measured(summary: summary, drawings: drawings)
+    }
+
+    /// The tasks `o` chooses, in the order they run.
+    static func chosenTasks(_ o: Options) -> [TaskName] {
+        TaskName.allCases.filter { o.tasks?.contains($0) ?? ($0 != .fashionMNIST || o.fashionEpochs > 0) }
+    }
+
+    /// Seeds task `name` trains from.
+    static func seeds(_ name: TaskName, _ o: Options) -> Int {
+        name == .mnistPixels ? min(o.seeds, o.pixelSeeds) : o.seeds
+    }
+
+    /// Task `name` with its data, validation split, seeds and cells, as measure and the shards train it.
+    static func prepared(_ name: TaskName, _ o: Options, _ cache: DataCache) throws -> Task {
+        var task = try build(name, o, cache)
+        // Every decision and per-epoch number on a validation split; the held-out data is the test split.
+        task.carveValidation(
+            fraction: o.validationFraction, seed: o.seed, chronological: name == .seattleTemperature || name == .stocks)
+        task.seeds = seeds(name, o)
+        task.cells = o.cells
+        return task
     }
 
     static func build(_ name: TaskName, _ o: Options, _ cache: DataCache) throws -> Task {

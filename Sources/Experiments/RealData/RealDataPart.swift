@@ -72,6 +72,18 @@ extension RealDataExperiment: StudyPart {
         return o
     }
 
+    /// Every chosen task from each of its seeds: one shard apiece ("mnist_pixels-seed1").
+    package static func shards(_ o: Options) -> [PartShard] {
+        chosenTasks(o).flatMap { name in
+            (0..<seeds(name, o)).map { k in
+                PartShard(
+                    "\(name.rawValue)-seed\(k + 1)",
+                    work: { TaskTraining.work(try prepared(name, o, $0), seedIndex: k) },
+                    train: { try TaskTraining.train(try prepared(name, o, $0.cache), o.seed, seedIndex: k, $0) })
+            }
+        }
+    }
+
     package static func judge(_ measured: Measured) -> PartJudgement {
         let summary = measured.summary
         let verdicts = RealDataVerdicts(summary.tasks)

@@ -206,9 +206,9 @@ package enum ToyExperiment {
         context: RunContext
     ) throws -> (result: TaskResult, trained: [ModelRecipe.Trained], probe: SequenceBatch<Float>)
     where D.Scalar == Float {
-        let models = try recipe.trainEachCell(
-            o.cells, seed: o.seed, label: row.key, train: train, validation: validation, context: context,
-            prepare: recipe.checkpointed("toy/\(row.key)", seed: o.seed, context: context))
+        let models = try recipe.trainSeed(
+            0, of: OverSeeds.seeds(o.seed, count: o.seeds), o.cells, label: row.key, directory: "toy/\(row.key)",
+            train: train, validation: validation, context: context)
         let summaries = models.map { summarize($0.cell, $0.model, $0.history, threshold: row.threshold) }
         let probe = validation.batch(Array(0..<min(32, validation.count)))
         let gradients = try models.map { try gradientSummary($0.cell, $0.model, initial: $0.initial, batch: probe) }
@@ -234,17 +234,11 @@ package enum ToyExperiment {
     }
 
     static func sineTask(_ o: Options, _ context: RunContext) throws -> (TaskResult, SinePrediction) {
-        var rng = SeededRandom(seed: o.seed)
-        let sine = SineTask(count: o.sineCount, steps: o.sineSteps, noise: 0.1, rng: &rng)
-        let split = o.sineCount * 8 / 10
-        let sineTrain = sine.slice(0..<split), sineVal = sine.slice(split..<o.sineCount)
-        let recipe = ModelRecipe(
-            inputSize: 1, hidden: o.sineHidden, outputs: 1, headMode: .everyStep, objective: .meanSquaredError,
-            learningRate: 0.01, epochs: o.sineEpochs, batch: 32, clip: nil, weights: .sineModels)
+        let s = SineSetup(o)
         let (result, models, _) = try measure(
-            .sine, recipe, o, train: sineTrain, validation: sineVal, baseline: .trainingMean(sineTrain, sineVal),
-            context: context)
-        return (result, try predictions(sine: sine, index: split, models: models))
+            .sine, s.recipe, o, train: s.train, validation: s.validation,
+            baseline: .trainingMean(s.train, s.validation), context: context)
+        return (result, try predictions(sine: s.sine, index: s.split, models: models))
     }
 
     /// Each model's one-step-ahead prediction on the validation sequence `index`, beside its input and clean target.
@@ -260,12 +254,8 @@ package enum ToyExperiment {
 
     static func characterTask(_ o: Options, _ context: RunContext) throws -> (TaskResult, TextMeasurements) {
         let (corpusName, corpus) = try characterCorpus(o, context.cache)
-        let text = String(corpus.prefix(o.charLimit ?? Int.max))
-        let chars = CharTask(text: text, steps: o.charSteps, stride: o.charSteps / 2, validationFraction: 0.1)
-        let recipe = ModelRecipe(
-            inputSize: 24, hidden: o.charHidden, outputs: chars.vocabulary.count, vocabulary: chars.vocabulary.count,
-            headMode: .everyStep, objective: .crossEntropy, learningRate: 0.005, epochs: o.charEpochs, batch: 32,
-            clip: 5, weights: .characterModels)
+        let setup = CharacterSetup(o, corpus: corpus)
+        let text = setup.text, chars = setup.chars, recipe = setup.recipe
         let baseline = TrivialBaseline.classPrior(
             train: chars.train.labels, validation: chars.validation.labels, test: nil,
             classes: chars.vocabulary.count, name: "unigram")
@@ -314,12 +304,8 @@ package enum ToyExperiment {
     struct AddingOutcome { var task: TaskResult, factors: [SeedSeries], arms: [GateInitArm] }
 
     static func addingTask(_ o: Options, _ context: RunContext) throws -> AddingOutcome {
-        var ar = SeededRandom(seed: SeedStream.addingData.seed(o.seed))
-        let addTrain = AddingTask(count: o.addingCount, steps: o.addingSteps, rng: &ar).data
-        let addVal = AddingTask(count: 500, steps: o.addingSteps, rng: &ar).data
-        let recipe = ModelRecipe(
-            inputSize: 2, hidden: o.addingHidden, outputs: 1, headMode: .lastStep, objective: .meanSquaredError,
-            learningRate: 0.005, epochs: o.addingEpochs, batch: 32, clip: 1, weights: .addingModels)
+        let setup = AddingSetup(o)
+        let addTrain = setup.train, addVal = setup.validation, recipe = setup.recipe
         let (result, _, probe) = try measure(
             .adding, recipe, o, train: addTrain, validation: addVal, baseline: .trainingMean(addTrain, addVal),
             context: context)
@@ -331,7 +317,7 @@ package enum ToyExperiment {
         }
         let lstm = result.runs.compactMap { $0.first { $0.cell == .lstm } }
         let arms =
-            o.addingGateInits && o.cells.contains(.lstm)
+            AddingSetup.armsRun(o)
             ? try gateInitArms(
                 recipe, o, main: lstm,
                 mainFactors: factors.first { $0.model == CellKind.lstm.displayName }?.values ?? [],
@@ -359,17 +345,12 @@ package enum ToyExperiment {
     ) throws -> [GateInitArm] {
         let seeds = OverSeeds.seeds(o.seed, count: o.seeds), threshold = AddingTask.baselineMSE / 2
         var arms = [GateInitArm(gateInit: .forgetBias, runs: main, initialFactors: mainFactors)]
-        for gateInit in [GateInit.zeroForgetBias, .chrono] {
-            var r = recipe
-            r.gateInit = gateInit; r.steps = o.addingSteps
-            let dir = "toy/adding/\(gateInit.rawValue)", label = "adding LSTM (\(gateInit.rawValue))"
-            let first = try r.trainEachCell(
-                [.lstm], seed: o.seed, label: label, train: train, validation: validation, context: context,
-                prepare: r.checkpointed(dir, seed: o.seed, context: context))
-            let more = try r.replicates(
-                [.lstm], seeds: seeds, label: label, directory: dir, train: train, validation: validation,
-                context: context)
-            let runs = ([first] + more).map { summarize(.lstm, $0[0].model, $0[0].history, threshold: threshold) }
+        for gateInit in AddingSetup.otherGateInits {
+            let r = AddingSetup.armRecipe(recipe, gateInit, o)
+            let trained = try seeds.indices.map {
+                try AddingSetup.trainArm(gateInit, $0, o, train, validation, context)
+            }
+            let runs = trained.map { summarize(.lstm, $0.model, $0.history, threshold: threshold) }
             let factors = try seeds.map { try initialFactor(r, .lstm, seed: $0, probe: probe, context: context) }
             arms.append(GateInitArm(gateInit: gateInit, runs: runs, initialFactors: factors))
         }

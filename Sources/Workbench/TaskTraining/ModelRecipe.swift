@@ -214,11 +214,34 @@ package struct ModelRecipe {
         _ cells: [CellKind], seeds: [UInt64], label: String, directory: String, train: D, validation: D,
         context: RunContext
     ) throws -> [[Trained]] where D.Scalar == Float {
-        try seeds.enumerated().dropFirst().map { k, seed in
-            try trainEachCell(
-                cells, seed: seed, label: "\(label) seed \(k + 1)", train: train, validation: validation,
-                context: context, prepare: checkpointed("\(directory)/seed\(k + 1)", seed: seed, context: context))
+        try seeds.indices.dropFirst().map { k in
+            try trainSeed(
+                k, of: seeds, cells, label: label, directory: directory, train: train, validation: validation,
+                context: context)
         }
+    }
+
+    /// The cells trained (or resumed) from seed number `k` of a comparison over `seeds`: the run's own seed (k = 0)
+    /// checkpointed under `directory`/CELL, a further one under `directory`/seedK+1/CELL. A shard of a study trains
+    /// one seed this way; the study's own pass then finds it finished.
+    package func trainSeed<D: SequenceDataset>(
+        _ k: Int, of seeds: [UInt64], _ cells: [CellKind], label: String, directory: String, train: D,
+        validation: D, context: RunContext
+    ) throws -> [Trained] where D.Scalar == Float {
+        let folder = k == 0 ? directory : "\(directory)/seed\(k + 1)"
+        return try trainEachCell(
+            cells, seed: seeds[k], label: k == 0 ? label : "\(label) seed \(k + 1)", train: train,
+            validation: validation, context: context, prepare: checkpointed(folder, seed: seeds[k], context: context))
+    }
+
+    /// The work of training `cells` from one seed, in multiply-adds: per sequence step of every epoch, each gate's
+    /// input and recurrent products ((input + hidden) x hidden per layer), about three times over for the forward pass
+    /// and BPTT. Only ratios are used: a shard's time limit is this times the seconds a calibration run took per unit.
+    package func work(_ cells: [CellKind], samples: Int, steps: Int) -> Double {
+        let perStep = cells.reduce(0.0) { sum, cell in
+            sum + Double(cell.gateCount) * Double(hidden) * Double(inputSize + hidden * 2 * layers - hidden)
+        }
+        return 3 * perStep * Double(samples) * Double(steps) * Double(epochs)
     }
 
     /// The one path every experiment trains by: for each cell, build the model from the recipe, let `prepare`

@@ -334,16 +334,7 @@ package enum TaskTraining {
         -> (trained: [ModelRecipe.Trained], results: [ModelResult])
     {
         let recipe = task.recipe
-        let trained =
-            try task.tokens.map {
-                try recipe.trainEachCell(
-                    task.cells, seed: seed, label: task.key, train: $0.0, validation: task.tokenValidation ?? $0.1,
-                    context: context, prepare: tracking.prepare)
-            }
-            ?? recipe.trainEachCell(
-                task.cells, seed: seed, label: task.key, train: task.train!,
-                validation: task.validation ?? task.test!,
-                context: context, prepare: tracking.prepare)
+        let trained = try trainTracked(task, seed, context, tracking)
         let results = try trained.map { m in
             let test = try task.test(m.trainer)
             return ModelResult(
@@ -490,13 +481,7 @@ package enum TaskTraining {
         }
         var runs = [try run(task.gateInit, main, read: (mainRead.testAccuracy ?? .nan, mainRead.testItems))]
         for other in task.compareGateInits {
-            var recipe = task.recipe
-            recipe.gateInit = other
-            let m = try recipe.trainEachCell(
-                [.lstm], seed: seed, label: "\(task.key) LSTM (\(other.rawValue))", train: task.train!,
-                validation: task.validation ?? task.test!, context: context,
-                prepare: recipe.checkpointed("real/\(task.key)/\(other.rawValue)", seed: seed, context: context))
-            runs.append(try run(other, m[0]))
+            runs.append(try run(other, try trainLSTM(task, seed, gateInit: other, context)))
         }
         return runs
     }

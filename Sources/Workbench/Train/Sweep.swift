@@ -109,33 +109,14 @@ package struct Sweep: Sendable {
             }
             jobs.append(
                 [binary, "train", "--config", file.path, "--out", folder.path, "--threads", String(threads)]
-                    .map(Self.shellQuoted).joined(separator: " "))
+                    .map(JobScripts.shellQuoted).joined(separator: " "))
         }
         try AtomicFile.write(jobs.joined(separator: "\n") + "\n", to: root.appendingPathComponent("jobs.txt"))
         try AtomicFile.write(
-            Self.arrayScript(jobs: root.appendingPathComponent("jobs.txt"), count: jobs.count, threads: threads),
+            JobScripts.array(
+                name: "rnnlab-sweep", jobs: root.appendingPathComponent("jobs.txt"), count: jobs.count,
+                threads: threads),
             to: root.appendingPathComponent("sweep.sbatch"))
         return runs
-    }
-
-    /// A Slurm job array over the lines of `jobs`: task i runs line i + 1.
-    static func arrayScript(jobs: URL, count: Int, threads: Int) -> String {
-        """
-        #!/bin/bash
-        #SBATCH --job-name=rnnlab-sweep
-        #SBATCH --array=0-\(count - 1)
-        #SBATCH --cpus-per-task=\(threads)
-        #SBATCH --output=\(jobs.deletingLastPathComponent().path)/slurm-%A_%a.out
-        # One run of the sweep per array task: line SLURM_ARRAY_TASK_ID + 1 of jobs.txt. A task killed or out of
-        # time leaves its checkpoints; submitting the array again resumes every unfinished run.
-        set -euo pipefail
-        eval "$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(shellQuoted(jobs.path)))"
-
-        """
-    }
-
-    static func shellQuoted(_ s: String) -> String {
-        s.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,".contains($0) }
-            ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
