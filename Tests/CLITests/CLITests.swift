@@ -95,13 +95,17 @@ final class CLITests: XCTestCase {
             (["bench", "--batch", "100000000", "--seq", "1000000000"], "of memory; this machine has"),
             (["train", "--kind", "text", "--data", "x.txt", "--hidden", "\(Int.max)"], "of memory; this machine has"),
             (["train", "--kind", "text", "--data", "x.txt", "--window", "\(Int.max)"], "of memory; this machine has"),
-            (["compare", "a"], "at least two run folders")
+            (["compare", "a"], "at least two run folders"),
+            (["all", "--slurm-args=--partition=cpu"], "--slurm-args needs --slurm"),
+            (["toy", "--merge", "--slurm"], "--merge runs after the shards, not with --slurm"),
+            (["shard", "/nonexistent-run", "toy/sine-seed1"], "holds no manifest.json: submit the study first"),
+            (["shard", "/nonexistent-run", "toy/sine-seed1", "--threads", "0"], "--threads must be at least 1")
         ]
         for (args, expected) in cases {
             let r = try rnnlab(
                 args
                     + ["--out", dir.appendingPathComponent("never").path].filter { _ in
-                        !["bench", "classify", "generate", "compare"].contains(args[0])
+                        !["bench", "classify", "generate", "compare", "shard"].contains(args[0])
                     })
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.output.contains("Error:"), "\(args): \(r.output)")
