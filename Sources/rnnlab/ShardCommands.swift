@@ -36,16 +36,11 @@ struct ShardCommand: ParsableCommand {
             """)
     @Argument(help: "The run folder.") var folder: String
     @Argument(help: "The shard's name (a line of RUN/shards/jobs.txt names it).") var name: String
-    @Option(help: "Threads for the numeric kernels (the default is this machine's core count).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
-
-    func validate() throws { try requireAtLeast(1, threads, "threads") }
+    @OptionGroup var machine: MachineOptions
 
     func run() throws {
         try RNNLab.prepare()
-        var options = Study.Options(dataDirectory: DataCache.directory(data), threads: threads)
-        options.progress = { ProgressPrinter(label: $0) }
+        var options = machine.studyOptions()
         options.fetcher = SystemPackageFetcher()
         let done = try StudyShards.run(name, out: URL(fileURLWithPath: folder), options: options)
         print("Shard \(name) of \(folder): \(done).")
@@ -58,25 +53,25 @@ func submitShards(_ options: Study.Options, _ run: RunOptions) throws {
     let out = URL(fileURLWithPath: run.out).standardizedFileURL, folder = out.appendingPathComponent("shards")
     let listed = try StudyShards.plan(options, out: out)
     let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-    let data = DataCache.directory(run.data).standardizedFileURL.path
+    let data = DataCache.directory(run.machine.data).standardizedFileURL.path
     let jobs = listed.map {
-        [binary, "shard", out.path, $0.shard.name, "--threads", String(run.threads), "--data", data]
+        [binary, "shard", out.path, $0.shard.name, "--threads", String(run.machine.threads), "--data", data]
             .map(JobScripts.shellQuoted).joined(separator: " ")
     }
     let open = listed.indices.filter { !listed[$0].finished }
     let jobList = folder.appendingPathComponent("jobs.txt")
     try AtomicFile.write(jobs.joined(separator: "\n") + "\n", to: jobList)
-    let limit = try timeLimit(open.map { listed[$0].shard }, options, threads: run.threads)
+    let limit = try timeLimit(open.map { listed[$0].shard }, options, threads: run.machine.threads)
     let array = folder.appendingPathComponent("shards.sbatch"), merge = folder.appendingPathComponent("merge.sbatch")
     try AtomicFile.write(
         JobScripts.array(
-            name: "rnnlab-shards", jobs: jobList, count: max(jobs.count, 1), threads: run.threads,
+            name: "rnnlab-shards", jobs: jobList, count: max(jobs.count, 1), threads: run.machine.threads,
             minutes: limit.minutes), to: array)
     try AtomicFile.write(
         JobScripts.single(
             name: "rnnlab-merge", command: mergeCommand(options, binary),
             directory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath), folder: folder,
-            threads: run.threads), to: merge)
+            threads: run.machine.threads), to: merge)
     print("\(listed.count) shards, \(open.count) unfinished; their commands: \(jobList.path). \(limit.why)")
     guard run.shards.slurm else {
         print("Run them in any order, here or anywhere that shares \(out.path); then merge: sbatch \(merge.path)")

@@ -21,9 +21,7 @@ struct RunOptions: ParsableArguments {
             \(CellKind.allCases.map(\.rawValue).joined(separator: ", "))).
             """)
     var cells: String?
-    @Option(help: "Threads for the numeric kernels (the default is this machine's core count).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
+    @OptionGroup var machine: MachineOptions
     @Flag(
         help:
             """
@@ -35,11 +33,26 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         try shards.validate()
-        try requireAtLeast(1, threads, "threads")
         try requireAtLeast(1, seeds, "seeds")
         if let cells {
             do { _ = try CellKind.list(cells) } catch { throw ValidationError("\(error)") }
         }
+    }
+}
+
+/// Where the numeric kernels run and where the data is cached.
+struct MachineOptions: ParsableArguments {
+    @Option(help: "Threads for the numeric kernels (the default is this machine's core count).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
+
+    func validate() throws { try requireAtLeast(1, threads, "threads") }
+
+    /// A study's options on this machine, its progress printed.
+    func studyOptions() -> Study.Options {
+        var options = Study.Options(dataDirectory: DataCache.directory(data), threads: threads)
+        options.progress = { ProgressPrinter(label: $0) }
+        return options
     }
 }
 
@@ -84,16 +97,11 @@ struct Report: ParsableCommand {
             settings its manifest.json recorded, without training.
             """)
     @Argument(help: "The run folder (of rnnlab all or one part of the study).") var folder: String
-    @Option(help: "Threads for the numeric kernels (the default is this machine's core count).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Folder caching the downloaded datasets (default $RNNLAB_DATA or ./data-cache).") var data: String?
-
-    func validate() throws { try requireAtLeast(1, threads, "threads") }
+    @OptionGroup var machine: MachineOptions
 
     func run() throws {
         try RNNLab.prepare()
-        var options = Study.Options(dataDirectory: DataCache.directory(data), threads: threads)
-        options.progress = { ProgressPrinter(label: $0) }
+        var options = machine.studyOptions()
         options.codeVersion = describedCodeVersion()
         let started = Date()
         try finish(try Study.render(options, out: URL(fileURLWithPath: folder)), out: folder, started: started)
@@ -103,8 +111,8 @@ struct Report: ParsableCommand {
 func runStudy(_ run: RunOptions, chosen: Set<String>?, settings: (inout Study.Options) -> Void = { _ in }) throws {
     let started = Date()
     var options = Study.Options(
-        quick: run.quick, seed: run.seed, chosen: chosen, dataDirectory: DataCache.directory(run.data),
-        seeds: run.seeds, cells: try run.cells.map(CellKind.list), threads: run.threads, fresh: run.fresh)
+        quick: run.quick, seed: run.seed, chosen: chosen, dataDirectory: DataCache.directory(run.machine.data),
+        seeds: run.seeds, cells: try run.cells.map(CellKind.list), threads: run.machine.threads, fresh: run.fresh)
     options.progress = { ProgressPrinter(label: $0) }
     options.fetcher = SystemPackageFetcher()
     options.codeVersion = describedCodeVersion()

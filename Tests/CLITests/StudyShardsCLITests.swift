@@ -8,8 +8,7 @@ import XCTest
 /// shard, resumed from its checkpoint.
 extension CLITests {
     func toyStudy(_ out: String, _ extra: [String] = []) -> [String] {
-        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../DatasetsTests/Fixtures/fortunes-literature-head").standardizedFileURL.path
+        let corpus = Fixtures.dataset("fortunes-literature-head").path
         return [
             "toy", "--quick", "--seeds", "3", "--corpus", corpus, "--threads", "1", "--out",
             dir.appendingPathComponent(out).path
@@ -66,11 +65,7 @@ extension CLITests {
     }
 
     func testAStudyInShardsUnderSlurmEqualsTheStudyInOneProcess() throws {
-        let cluster: LocalSlurm
-        switch LocalSlurm.start() {
-        case .success(let c): cluster = c
-        case .failure(let why): throw XCTSkip("no local Slurm cluster: \(why)")
-        }
+        let cluster = try localSlurm()
         defer { cluster.stop() }
         XCTAssertEqual(try rnnlab(toyStudy("here")).status, 0)
 

@@ -42,12 +42,16 @@ extension CLITests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoint("planned/hidden-4_seed-1", "lstm", 1).path))
     }
 
-    func testASweepAsASlurmArrayEqualsTheSweepHere() throws {
-        let cluster: LocalSlurm
+    /// A one-node Slurm cluster on this machine, or the test skipped saying why there is none.
+    func localSlurm() throws -> LocalSlurm {
         switch LocalSlurm.start() {
-        case .success(let c): cluster = c
+        case .success(let cluster): return cluster
         case .failure(let why): throw XCTSkip("no local Slurm cluster: \(why)")
         }
+    }
+
+    func testASweepAsASlurmArrayEqualsTheSweepHere() throws {
+        let cluster = try localSlurm()
         defer { cluster.stop() }
         XCTAssertEqual(try rnnlab(try sweep("here")).status, 0)
         let submitted = try rnnlab(try sweep("slurm", ["--slurm"]))

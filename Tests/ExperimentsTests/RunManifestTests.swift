@@ -1,6 +1,7 @@
 import Foundation
 @testable import Workbench
 import XCTest
+import TestSupport
 import Datasets
 import Interchange
 @testable import Experiments
@@ -12,13 +13,7 @@ final class RunManifestTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID().uuidString)")
-        let fx = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("DatasetsTests/Fixtures")
-        try FileManager.default.createDirectory(
-            at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            at: fx.appendingPathComponent("seattle-weather-tiny.csv"),
-            to: dir.appendingPathComponent("data/seattle-weather.csv"))
+        try Fixtures.seattleDataFolder(in: dir)
     }
     override func tearDownWithError() throws {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.deletingLastPathComponent().path)) ?? []

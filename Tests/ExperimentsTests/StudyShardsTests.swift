@@ -1,6 +1,7 @@
 import Foundation
 @testable import Workbench
 import XCTest
+import TestSupport
 import Datasets
 @testable import Experiments
 import Files
@@ -12,13 +13,7 @@ final class StudyShardsTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("shards-\(UUID().uuidString)")
-        let fx = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("DatasetsTests/Fixtures")
-        try FileManager.default.createDirectory(
-            at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            at: fx.appendingPathComponent("seattle-weather-tiny.csv"),
-            to: dir.appendingPathComponent("data/seattle-weather.csv"))
+        try Fixtures.seattleDataFolder(in: dir)
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
