@@ -53,9 +53,11 @@ extension CLITests {
         return strip(try JSONSerialization.jsonObject(with: data)) as! NSDictionary
     }
 
-    /// Submits with `--slurm` (and `environment`); the array's and the merge's job ids.
-    func submitStudy(_ out: String, environment: [String: String] = [:]) throws -> (array: String?, merge: String) {
-        let (status, data) = try ChildProcess.run(Self.binary, toyStudy(out, ["--slurm"]), environment: environment)
+    /// Submits `arguments` with `--slurm` (and `environment`); the array's and the merge's job ids.
+    func submitStudy(_ arguments: [String], environment: [String: String] = [:]) throws
+        -> (array: String?, merge: String)
+    {
+        let (status, data) = try ChildProcess.run(Self.binary, arguments + ["--slurm"], environment: environment)
         let text = String(decoding: data, as: UTF8.self)
         XCTAssertEqual(status, 0, text)
         func id(after marker: String) -> String? {
@@ -65,14 +67,36 @@ extension CLITests {
     }
 
     func testAStudyInShardsUnderSlurmEqualsTheStudyInOneProcess() throws {
+        try checkStudyInShards({ self.toyStudy($0) }, minutes: 2)
+    }
+
+    /// The whole quick study from 3 seeds, on the data cache's real datasets and
+    /// pretrained weights (opt-in: CI has no copy of them).
+    func testTheWholeQuickStudyInShardsUnderSlurmEqualsOneProcess() throws {
+        let env = ProcessInfo.processInfo.environment
+        try XCTSkipUnless(env["RNNLAB_E2E"] == "1", "set RNNLAB_E2E=1 to run (the whole study's data)")
+        let data = env["RNNLAB_DATA"] ?? FileManager.default.currentDirectoryPath + "/data-cache"
+        try checkStudyInShards(
+            {
+                [
+                    "all", "--quick", "--seeds", "3", "--threads", "1", "--data", data, "--out",
+                    self.dir.appendingPathComponent($0).path
+                ]
+            },
+            minutes: 10)
+    }
+
+    /// `study(OUT)` in one process and in shards under a local Slurm, where the adding task's second seed (shard 6
+    /// of jobs.txt: the toy tasks come first, seed by seed) is cancelled mid-training and submitted again.
+    func checkStudyInShards(_ study: (String) -> [String], minutes: Double) throws {
         let cluster = try localSlurm()
         defer { cluster.stop() }
-        XCTAssertEqual(try rnnlab(toyStudy("here")).status, 0)
+        XCTAssertEqual(try rnnlab(study("here")).status, 0)
 
         // The adding task's second seed stops after its LSTM's first epoch (the test's pause point) and is
         // cancelled there: the merge runs after the array and fails naming it.
         let pause = ["RNNLAB_PAUSE_AT_WRITE": "toy/adding/seed2/lstm/checkpoints.json:2"]
-        let first = try submitStudy("slurm", environment: pause)
+        let first = try submitStudy(study("slurm"), environment: pause)
         let array = try XCTUnwrap(first.array)
         let shards = dir.appendingPathComponent("slurm/shards")
         let task = "\(array)_5"  // jobs.txt: sine, chars, adding for seed 1, then seed 2: adding-seed2 is line 6
@@ -83,7 +107,7 @@ extension CLITests {
         }
         XCTAssertTrue(try String(contentsOf: log, encoding: .utf8).contains("paused after writing"))
         _ = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/scancel"), [task])
-        XCTAssertTrue(try cluster.waitFor([array, first.merge], seconds: 120), "the array and the merge ended")
+        XCTAssertTrue(try cluster.waitFor([array, first.merge], seconds: 60 * minutes), "the array and merge ended")
         let merged = try String(
             contentsOf: shards.appendingPathComponent("slurm-\(first.merge).out"), encoding: .utf8)
         XCTAssertTrue(merged.contains("1 shard(s) did not finish"), merged)
@@ -91,9 +115,9 @@ extension CLITests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("slurm/report.html").path))
 
         // Submitted again: only that shard runs, resumed from its checkpoint, and the merge writes the report.
-        let second = try submitStudy("slurm")
+        let second = try submitStudy(study("slurm"))
         let again = try XCTUnwrap(second.array)
-        XCTAssertTrue(try cluster.waitFor([again, second.merge], seconds: 180), "the resubmitted shard and merge ended")
+        XCTAssertTrue(try cluster.waitFor([again, second.merge], seconds: 60 * minutes), "the shard and merge ended")
         let resumed = try String(contentsOf: shards.appendingPathComponent("slurm-\(again)_5.out"), encoding: .utf8)
         XCTAssertTrue(resumed.contains("toy/adding/seed2 LSTM: resuming after epoch 1"), resumed)
         let ran = try FileManager.default.contentsOfDirectory(atPath: shards.path).filter {
