@@ -11,6 +11,9 @@ public final class ShardLock {
     /// Locks shard `name` of the run in `folder` for `command`, or throws naming who holds it or the folder.
     public init(folder: URL, name: String, command: String) throws {
         let path = Self.lockFile(folder, name)
+        if let holder = Self.holder(folder: folder, name: name) {
+            throw FileFormatError("shard \(name) of \(folder.path) is running already (\(holder))")
+        }
         try AtomicFile.createFolder(path.deletingLastPathComponent())
         folderDescriptor = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if folderDescriptor >= 0, flock(folderDescriptor, LOCK_SH | LOCK_NB) != 0 {

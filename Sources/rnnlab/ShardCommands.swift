@@ -111,7 +111,9 @@ func mergeCommand(_ options: Study.Options, _ binary: String) -> [String] {
 /// Each shard's time limit in minutes: the largest shard's work times the seconds per unit measured here, three
 /// times over, plus 5 minutes; with why, in words.
 func timeLimit(_ shards: [PartShard], _ options: Study.Options, threads: Int) throws -> (minutes: Int?, why: String) {
-    guard !shards.isEmpty else { return (nil, "Every shard has finished.") }
+    guard !shards.isEmpty else {
+        return (nil, "No shard is left to train: the merge does the rest.")
+    }
     let cache = DataCache(directory: options.dataDirectory, fetcher: options.fetcher)
     let largest = try shards.map { try $0.work(cache) }.max() ?? 0
     let perUnit = try ModelRecipe.secondsPerWork(threads: threads)

@@ -62,7 +62,11 @@ final class StudyShardsTests: XCTestCase {
         XCTAssertThrowsError(try Study.run(options(), out: sharded)) { error in
             XCTAssertTrue("\(error)".contains("1 shard(s) of this study are running"), "\(error)")
         }
-        XCTAssertThrowsError(try StudyShards.run(listed[1].shard.name, out: sharded, options: options()))
+        XCTAssertThrowsError(try StudyShards.run(listed[1].shard.name, out: sharded, options: options())) { error in
+            XCTAssertTrue(
+                "\(error)".contains("seattle_temperature-seed2 of \(sharded.path) is running already (host"), "\(error)"
+            )
+        }
         held.release()
         do {
             let study = try RunLock(sharded, command: "rnnlab real")
