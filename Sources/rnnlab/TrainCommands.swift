@@ -228,14 +228,11 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let text = try Generation.sample(
+        let sample = try Generation.sample(
             run: URL(fileURLWithPath: checkpoint), cell: cell, epoch: epoch, prime: prime, temperature: temperature,
-            length: length,
-            seed: seed)
-        if let note = try Generation.primeNote(run: URL(fileURLWithPath: checkpoint), prime: prime) {
-            FileHandle.standardError.write(Data((note + "\n").utf8))
-        }
-        print(text)
+            length: length, seed: seed)
+        if let note = sample.primeNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+        print(sample.text)
     }
 }
 

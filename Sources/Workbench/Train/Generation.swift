@@ -97,28 +97,32 @@ package enum Generation {
     /// The most characters `sample` gives.
     package static var maxLength: Int { TextSampler.maxLength }
 
+    /// Text sampled from a character model, and what of the prime it could not read.
+    package struct Sample: Equatable {
+        package var text: String
+        /// "The prime: 2 characters the model never saw were left out: ..." (the prime is kept in `text`, the model
+        /// starts from the rest), or nil.
+        package var primeNote: String?
+    }
+
     /// Samples `length` characters after `prime` from a checkpoint of `cell` (default: the run's first cell and its
     /// last epoch).
     package static func sample(
         run: URL, cell: CellKind?, epoch: EpochChoice = .last, prime: String, temperature: Double, length: Int,
         seed: UInt64
-    ) throws -> String {
+    ) throws -> Sample {
         let trained = try TrainedRun(run, cell: cell, epoch: epoch)
         guard let characters = trained.preprocessing.characters, trained.config.kind == .text else {
             throw DataError("\(run.path) holds a \(trained.config.kind.rawValue) model; generate needs --kind text")
         }
         var rng = SeededRandom(seed: seed)
-        return try TextSampler.sample(
-            trained.model, vocabulary: characters.map { Character($0) }, prime: prime, length: length,
-            temperature: temperature, rng: &rng)
-    }
-
-    /// What of `prime` the run's model cannot read (it is kept in the output but the model starts from the rest):
-    /// "the prime's characters the model never saw were left out of what it reads: 'é' 1 time", or nil.
-    package static func primeNote(run: URL, prime: String) throws -> String? {
-        let known = Set((try TrainedRun(run, cell: nil).preprocessing.characters ?? []).map { Character($0) })
+        let vocabulary = characters.map { Character($0) }, known = Set(vocabulary)
+        let text = try TextSampler.sample(
+            trained.model, vocabulary: vocabulary, prime: prime, length: length, temperature: temperature, rng: &rng)
         let unknown = prime.reduce(into: [Character: Int]()) { if !known.contains($1) { $0[$1, default: 0] += 1 } }
-        return Inference.unknownNote(unknown).map { "The prime: " + $0 + " (the model starts from the rest)" }
+        return Sample(
+            text: text,
+            primeNote: Inference.unknownNote(unknown).map { "The prime: " + $0 + " (the model starts from the rest)" })
     }
 }
 
