@@ -22,37 +22,48 @@ extension CLITests {
                 + String(format: "epoch_%03d%@.safetensors", epoch, optimizer ? ".optimizer" : ""))
     }
 
-    /// A second run into a folder another run is writing is refused by name; the first ends as a solo run does.
-    func testASecondWriterIsRefusedAndTheFirstEqualsASoloRun() throws {
-        let first = try start(try train("shared", ["--epochs", "12", "--hidden", "48"]))
+    /// A 12-epoch training started into `run` in the background, returned once it holds the folder's lock: held,
+    /// not just created (the lock file appears, opened with O_CREAT, a moment before its flock is taken, and the
+    /// holder is written after it; a second run started in between could take the lock first). `finish` waits for
+    /// it and checks that it ended with the weights of the same training run alone.
+    func startHolding(_ run: String) throws -> (pid: Int32, lock: URL, finish: () throws -> Void) {
+        let first = try start(try train(run, ["--epochs", "12", "--hidden", "48"]))
         let drained = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             _ = first.pipe.fileHandleForReading.readDataToEndOfFile(); drained.signal()
         }
-        let lock = dir.appendingPathComponent("shared/\(RunLock.fileName)")
-        // Held, not just created: the lock file appears (open with O_CREAT) a moment before its flock is taken, and
-        // the holder is written after it; a second run started in between could take the lock first.
-        func held() -> Bool { ((try? String(contentsOf: lock, encoding: .utf8)) ?? "").contains("(since ") }
+        let lock = dir.appendingPathComponent("\(run)/\(RunLock.fileName)")
         let deadline = Date().addingTimeInterval(60)
-        while !held() && Date() < deadline { usleep(1_000) }
+        while !(((try? String(contentsOf: lock, encoding: .utf8)) ?? "").contains("(since ")) && Date() < deadline {
+            usleep(1_000)
+        }
+        return (
+            first.process.processIdentifier, lock,
+            {
+                first.process.waitUntilExit()
+                drained.wait()
+                XCTAssertEqual(first.process.terminationStatus, 0)
+                let solo = try self.rnnlab(try self.train("solo-\(run)", ["--epochs", "12", "--hidden", "48"]))
+                XCTAssertEqual(solo.status, 0, solo.output)
+                XCTAssertEqual(
+                    try Data(contentsOf: self.checkpoint(run, "lstm", 12)),
+                    try Data(contentsOf: self.checkpoint("solo-\(run)", "lstm", 12)))
+            }
+        )
+    }
+
+    /// A second run into a folder another run is writing is refused by name; the first ends as a solo run does.
+    func testASecondWriterIsRefusedAndTheFirstEqualsASoloRun() throws {
+        let (pid, lock, finish) = try startHolding("shared")
         let second = try rnnlab(try train("shared", ["--epochs", "12", "--hidden", "48", "--seed", "8"]))
         XCTAssertNotEqual(second.status, 0)
         XCTAssertTrue(
             second.output.contains(
-                "is in use by another rnnlab run (pid \(first.process.processIdentifier): rnnlab train"),
+                "is in use by another rnnlab run (pid \(pid): rnnlab train"),
             second.output)
         let fresh = try rnnlab(try train("shared", ["--epochs", "12", "--hidden", "48", "--fresh"]))
         XCTAssertTrue(fresh.output.contains("is in use by another rnnlab run"), "--fresh waits for the lock too")
-        first.process.waitUntilExit()
-        drained.wait()
-        XCTAssertEqual(first.process.terminationStatus, 0)
-        let solo = try rnnlab(try train("solo", ["--epochs", "12", "--hidden", "48"]))
-        XCTAssertEqual(solo.status, 0, solo.output)
-        for cell in ["lstm"] {
-            XCTAssertEqual(
-                try Data(contentsOf: checkpoint("shared", cell, 12)), try Data(contentsOf: checkpoint("solo", cell, 12))
-            )
-        }
+        try finish()
         XCTAssertFalse(FileManager.default.fileExists(atPath: lock.path), "the lock goes with its run")
     }
 
@@ -161,28 +172,13 @@ extension CLITests {
     /// The lock file deleted by hand while a run holds the folder: a second run, --fresh included, is still refused
     /// (the folder itself is locked), and the first ends as a solo run does.
     func testADeletedLockFileLetsNoSecondRunIn() throws {
-        let first = try start(try train("held", ["--epochs", "12", "--hidden", "48"]))
-        let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            _ = first.pipe.fileHandleForReading.readDataToEndOfFile(); drained.signal()
-        }
-        let lock = dir.appendingPathComponent("held/\(RunLock.fileName)")
-        let deadline = Date().addingTimeInterval(60)
-        while !(((try? String(contentsOf: lock, encoding: .utf8)) ?? "").contains("(since ")) && Date() < deadline {
-            usleep(1_000)
-        }
+        let (_, lock, finish) = try startHolding("held")
         try FileManager.default.removeItem(at: lock)
         let fresh = try rnnlab(try train("held", ["--epochs", "12", "--hidden", "48", "--fresh"]))
         XCTAssertNotEqual(fresh.status, 0)
         XCTAssertTrue(
             fresh.output.contains("is in use by another rnnlab run (its .rnnlab.lock was deleted)"), fresh.output)
-        first.process.waitUntilExit()
-        drained.wait()
-        XCTAssertEqual(first.process.terminationStatus, 0)
-        let solo = try rnnlab(try train("solo", ["--epochs", "12", "--hidden", "48"]))
-        XCTAssertEqual(solo.status, 0, solo.output)
-        XCTAssertEqual(
-            try Data(contentsOf: checkpoint("held", "lstm", 12)), try Data(contentsOf: checkpoint("solo", "lstm", 12)))
+        try finish()
         XCTAssertEqual(
             try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("held") }, ["held"],
             "nothing moved aside")
