@@ -105,6 +105,7 @@ public final class RunLock {
             let named = try? String(contentsOf: folder.appendingPathComponent(fileName), encoding: .utf8)
             let who =
                 named.map { $0.isEmpty ? "another rnnlab run, starting" : "another rnnlab run (\($0))" }
+                ?? ShardLock.running(in: folder).first.map { "a shard of its study (\($0))" }
                 ?? "another rnnlab run (its \(fileName) was deleted)"
             throw FileFormatError("\(folder.path) is in use by \(who); wait for it to end, or choose another --out")
         }

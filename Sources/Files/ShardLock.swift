@@ -44,8 +44,12 @@ public final class ShardLock {
 
     /// Who holds shard `name`'s lock now (its lock file's text), or nil when no one does.
     public static func holder(folder: URL, name: String) -> String? {
-        let path = lockFile(folder, name).path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        holder(of: lockFile(folder, name))
+    }
+
+    /// The text of lock file `file` when someone holds it ("a shard starting" before its holder is written).
+    static func holder(of file: URL) -> String? {
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         guard flock(fd, LOCK_SH | LOCK_NB) != 0, errno == EWOULDBLOCK else {
@@ -54,6 +58,15 @@ public final class ShardLock {
         }
         let text = RunLock.contents(fd)
         return text.isEmpty ? "a shard starting" : text
+    }
+
+    /// The holders of every shard lock held in the run `folder` now.
+    static func running(in folder: URL) -> [String] {
+        let shards = folder.appendingPathComponent("shards")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: shards.path)) ?? []
+        return names.filter { $0.hasSuffix(".lock") }.sorted().compactMap {
+            holder(of: shards.appendingPathComponent($0))
+        }
     }
 
     /// Lets go of both locks (the lock file stays: it names the last holder for whoever looks).

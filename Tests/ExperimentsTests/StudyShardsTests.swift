@@ -67,6 +67,9 @@ final class StudyShardsTests: XCTestCase {
                 "\(error)".contains("seattle_temperature-seed2 of \(sharded.path) is running already (host"), "\(error)"
             )
         }
+        XCTAssertThrowsError(try Study.render(options(), out: sharded)) { error in
+            XCTAssertTrue("\(error)".contains("is in use by a shard of its study (host"), "\(error)")
+        }
         held.release()
         do {
             let study = try RunLock(sharded, command: "rnnlab real")
