@@ -74,7 +74,7 @@ extension CLITests {
     /// pretrained weights (opt-in: CI has no copy of them).
     func testTheWholeQuickStudyInShardsUnderSlurmEqualsOneProcess() throws {
         let env = ProcessInfo.processInfo.environment
-        try XCTSkipUnless(env["RNNLAB_E2E"] == "1", "set RNNLAB_E2E=1 to run (the whole study's data)")
+        guard env["RNNLAB_E2E"] == "1" else { throw XCTSkip("set RNNLAB_E2E=1 to run (the whole study's data)") }
         let data = env["RNNLAB_DATA"] ?? FileManager.default.currentDirectoryPath + "/data-cache"
         try checkStudyInShards(
             {

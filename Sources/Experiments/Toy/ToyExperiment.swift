@@ -319,9 +319,9 @@ package enum ToyExperiment {
         let arms =
             AddingSetup.armsRun(o)
             ? try gateInitArms(
-                recipe, o, main: lstm,
-                mainFactors: factors.first { $0.model == CellKind.lstm.displayName }?.values ?? [],
-                train: addTrain, validation: addVal, probe: probe, context: context) : []
+                setup, o, main: lstm,
+                mainFactors: factors.first { $0.model == CellKind.lstm.displayName }?.values ?? [], probe: probe,
+                context: context) : []
         return AddingOutcome(task: result, factors: factors, arms: arms)
     }
 
@@ -339,17 +339,14 @@ package enum ToyExperiment {
     /// checkpointed under toy/adding/INIT, beside the main runs (forget bias 1): the intervention on the per-step
     /// gradient factor at initialisation.
     static func gateInitArms(
-        _ recipe: ModelRecipe, _ o: Options, main: [ModelSummary], mainFactors: [Double],
-        train: TensorSequenceDataset<Float>,
-        validation: TensorSequenceDataset<Float>, probe: SequenceBatch<Float>, context: RunContext
+        _ setup: AddingSetup, _ o: Options, main: [ModelSummary], mainFactors: [Double], probe: SequenceBatch<Float>,
+        context: RunContext
     ) throws -> [GateInitArm] {
         let seeds = OverSeeds.seeds(o.seed, count: o.seeds), threshold = AddingTask.baselineMSE / 2
         var arms = [GateInitArm(gateInit: .forgetBias, runs: main, initialFactors: mainFactors)]
         for gateInit in AddingSetup.otherGateInits {
-            let r = AddingSetup.armRecipe(recipe, gateInit, o)
-            let trained = try seeds.indices.map {
-                try AddingSetup.trainArm(gateInit, $0, o, train, validation, context)
-            }
+            let r = AddingSetup.armRecipe(setup.recipe, gateInit, o)
+            let trained = try seeds.indices.map { try setup.trainArm(gateInit, $0, o, context) }
             let runs = trained.map { summarize(.lstm, $0.model, $0.history, threshold: threshold) }
             let factors = try seeds.map { try initialFactor(r, .lstm, seed: $0, probe: probe, context: context) }
             arms.append(GateInitArm(gateInit: gateInit, runs: runs, initialFactors: factors))

@@ -61,11 +61,10 @@ extension ToyExperiment {
         }
 
         /// The adding LSTM started by `gateInit`, from seed number `k`, checkpointed under toy/adding/INIT.
-        static func trainArm(
-            _ gateInit: GateInit, _ k: Int, _ o: Options, _ train: TensorSequenceDataset<Float>,
-            _ validation: TensorSequenceDataset<Float>, _ context: RunContext
-        ) throws -> ModelRecipe.Trained {
-            try armRecipe(AddingSetup(o).recipe, gateInit, o).trainSeed(
+        func trainArm(_ gateInit: GateInit, _ k: Int, _ o: Options, _ context: RunContext) throws
+            -> ModelRecipe.Trained
+        {
+            try Self.armRecipe(recipe, gateInit, o).trainSeed(
                 k, of: OverSeeds.seeds(o.seed, count: o.seeds), [.lstm], label: "adding LSTM (\(gateInit.rawValue))",
                 directory: "toy/adding/\(gateInit.rawValue)", train: train, validation: validation,
                 context: context)[0]
@@ -114,9 +113,7 @@ extension ToyExperiment {
                     let s = AddingSetup(o)
                     try trainSeed(ToyTask.adding.key, s.recipe, s.train, s.validation, c)
                     guard AddingSetup.armsRun(o) else { return }
-                    for gateInit in AddingSetup.otherGateInits {
-                        _ = try AddingSetup.trainArm(gateInit, k, o, s.train, s.validation, c)
-                    }
+                    for gateInit in AddingSetup.otherGateInits { _ = try s.trainArm(gateInit, k, o, c) }
                 })
             return [sine, chars, adding]
         }
