@@ -95,10 +95,9 @@ package enum StudyShards {
         var skipped: String?
         do { try shard.train(context) } catch let e as DataError { skipped = e.description }
         let seconds = Date().timeIntervalSince(start)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let finished = ISO8601DateFormatter().string(from: Date())
-        try AtomicFile.write(try encoder.encode(Mark(finished: finished, seconds: seconds, skipped: skipped)), to: mark)
+        try context.folder.writeJSON(
+            Mark(finished: finished, seconds: seconds, skipped: skipped), to: "shards/\(mark.lastPathComponent)")
         return skipped.map { "skipped, its data cannot be had here (the study skips it too): \($0)" }
             ?? String(format: "trained in %.1f s", seconds)
     }

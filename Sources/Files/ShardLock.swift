@@ -22,7 +22,8 @@ public final class ShardLock {
             folderDescriptor = -1
             if busy {
                 throw FileFormatError(
-                    "\(folder.path) is in use by the study itself (rnnlab all or a part); shard \(name) waits for it")
+                    "\(folder.path) is in use by the study itself (rnnlab all or a part); run shard \(name) after "
+                        + "it ends")
             }
         }
         var notes: [String] = []
